@@ -1,0 +1,1 @@
+//! FF-A memory management transactions (share, lend, donate, retrieve, relinquish, reclaim).

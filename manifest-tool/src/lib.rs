@@ -1,0 +1,1 @@
+//! manifest-tool library: manifest parsing, SP set validation and table generation.

@@ -1,0 +1,3 @@
+//! Normal-world bare-metal FF-A test driver
+#![no_std]
+#![no_main]

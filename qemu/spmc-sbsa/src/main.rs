@@ -1,0 +1,3 @@
+//! The SPMC image for QEMU sbsa-ref
+#![no_std]
+#![no_main]
