@@ -1,0 +1,180 @@
+//! The platform facts placement needs: the SP pool and the memory and device ranges SPs may
+//! be given. Built in for QEMU sbsa-ref and Base FVP, or read from a JSON file.
+
+use crate::error::{Error, Result};
+use crate::json;
+use std::path::Path;
+
+/// A half-open address range `[base, base + size)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// First address.
+    pub base: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Range {
+    /// Builds a range from its two ends (`end` exclusive).
+    pub const fn from_to(base: u64, end: u64) -> Self {
+        Self {
+            base,
+            size: end - base,
+        }
+    }
+
+    /// Returns the exclusive end, saturating (a range reaching the top of the address space
+    /// is treated as ending there).
+    pub const fn end(&self) -> u64 {
+        self.base.saturating_add(self.size)
+    }
+
+    /// Tells whether `other` lies entirely inside `self`.
+    pub const fn contains(&self, other: &Range) -> bool {
+        other.base >= self.base && other.end() <= self.end() && other.base <= other.end()
+    }
+
+    /// Tells whether the two ranges share a byte.
+    pub const fn overlaps(&self, other: &Range) -> bool {
+        self.size != 0 && other.size != 0 && self.base < other.end() && other.base < self.end()
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{:#x}, {:#x})", self.base, self.end())
+    }
+}
+
+/// What the tool knows about the target platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// Name used in reports.
+    pub name: String,
+    /// Secure RAM reserved for SP images, boot-info regions and `base-address` memory regions.
+    pub sp_pool: Range,
+    /// Other secure RAM a `base-address` memory region may name.
+    pub secure_memory: Vec<Range>,
+    /// Non-secure RAM a `base-address` region with the NS attribute may name.
+    pub ns_memory: Vec<Range>,
+    /// MMIO ranges device regions may name.
+    pub devices: Vec<Range>,
+}
+
+impl Platform {
+    /// QEMU sbsa-ref as fixed in notes/memory-map.md: SP pool 0x2400_0000..0x3000_0000, free
+    /// secure RAM 0x3000_0000..0x4000_0000, 1 GiB of NS DRAM from 0x100_0000_0000, and the
+    /// secure devices the SPMC does not keep for itself (the second secure UART and the secure
+    /// embedded controller).
+    pub fn qemu_sbsa() -> Self {
+        Self {
+            name: "qemu-sbsa".into(),
+            sp_pool: Range::from_to(0x2400_0000, 0x3000_0000),
+            secure_memory: vec![Range::from_to(0x3000_0000, 0x4000_0000)],
+            ns_memory: vec![Range::from_to(0x100_0000_0000, 0x100_4000_0000)],
+            devices: vec![
+                Range::from_to(0x5000_0000, 0x5000_1000),
+                Range::from_to(0x6004_0000, 0x6004_1000),
+            ],
+        }
+    }
+
+    /// Base FVP with TF-A's 32 MiB trusted DRAM at 0x0600_0000: provisional until
+    /// platform-fvp fixes its map. The SPs get the upper 16 MiB (where OP-TEE's FVP layout
+    /// also puts its SP packages, 0x7a0_0000..), NS DRAM is 0x8000_0000..0x1_0000_0000, and
+    /// the secure UART1/UART2/watchdog area 0x1c0a_0000..0x1c0c_0000 plus the secure timer.
+    pub fn fvp() -> Self {
+        Self {
+            name: "fvp".into(),
+            sp_pool: Range::from_to(0x0700_0000, 0x0800_0000),
+            secure_memory: Vec::new(),
+            ns_memory: vec![Range::from_to(0x8000_0000, 0x1_0000_0000)],
+            devices: vec![
+                Range::from_to(0x1c0a_0000, 0x1c0c_0000),
+                Range::from_to(0x2a81_0000, 0x2a83_0000),
+            ],
+        }
+    }
+
+    /// Resolves a `--platform` argument: `qemu-sbsa`, `fvp`, or a path to a JSON file.
+    pub fn from_arg(arg: &str) -> Result<Self> {
+        match arg {
+            "qemu-sbsa" | "qemu" | "sbsa-ref" => Ok(Self::qemu_sbsa()),
+            "fvp" => Ok(Self::fvp()),
+            path => Self::from_json_file(Path::new(path)),
+        }
+    }
+
+    /// Reads a platform description:
+    /// `{ "name": "...", "sp-pool": [base, end], "secure-memory": [[base, end], ...],
+    ///    "ns-memory": [...], "devices": [...] }`; numbers may be JSON integers or hex strings.
+    pub fn from_json_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(path, "/", "file-unreadable", e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::new(path, "/", "json-syntax", e.to_string()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::new(path, "/", "json-shape", "expected an object"))?;
+        for key in obj.keys() {
+            if !["name", "sp-pool", "secure-memory", "ns-memory", "devices"].contains(&key.as_str())
+            {
+                return Err(Error::new(
+                    path,
+                    format!("/{key}"),
+                    "unknown-key",
+                    "not a platform key",
+                ));
+            }
+        }
+        let range = |v: &serde_json::Value, node: &str| -> Result<Range> {
+            let pair = v
+                .as_array()
+                .filter(|a| a.len() == 2)
+                .ok_or_else(|| Error::new(path, node, "json-shape", "expected [base, end]"))?;
+            let base =
+                json::number(&pair[0]).map_err(|d| Error::new(path, node, "json-shape", d))?;
+            let end =
+                json::number(&pair[1]).map_err(|d| Error::new(path, node, "json-shape", d))?;
+            if end <= base {
+                return Err(Error::new(
+                    path,
+                    node,
+                    "range-empty",
+                    "end must exceed base",
+                ));
+            }
+            Ok(Range::from_to(base, end))
+        };
+        let list = |key: &str| -> Result<Vec<Range>> {
+            match obj.get(key) {
+                None => Ok(Vec::new()),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| range(v, &format!("/{key}/{i}")))
+                    .collect(),
+                Some(_) => Err(Error::new(
+                    path,
+                    format!("/{key}"),
+                    "json-shape",
+                    "expected a list",
+                )),
+            }
+        };
+        let pool = obj.get("sp-pool").ok_or_else(|| {
+            Error::new(path, "/sp-pool", "missing-key", "the SP pool is required")
+        })?;
+        Ok(Self {
+            name: obj
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("custom")
+                .to_string(),
+            sp_pool: range(pool, "/sp-pool")?,
+            secure_memory: list("secure-memory")?,
+            ns_memory: list("ns-memory")?,
+            devices: list("devices")?,
+        })
+    }
+}

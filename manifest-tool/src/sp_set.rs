@@ -1,0 +1,396 @@
+//! Rules across the SP set: endpoint IDs, boot order, package UUIDs, and the capabilities the
+//! integrator grants (deny by default). Produces the [`Plan`] that placement completes and the
+//! generator writes out.
+
+use crate::error::{Error, Result};
+use crate::fdt;
+use crate::layout::{self, Layout, Loaded, SpEntry};
+use crate::manifest::{self, DevRegionDesc, Manifest};
+use crate::placement;
+use crate::platform::Platform;
+use spmc_table::MessagingMethod;
+use std::collections::BTreeSet;
+
+/// Capabilities resolved to endpoint IDs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Direct request targets (sorted).
+    pub direct: Vec<u16>,
+    /// Memory share peers (sorted).
+    pub memory_share: Vec<u16>,
+    /// Memory share with the normal world.
+    pub memory_share_nw: bool,
+    /// Notification targets (sorted).
+    pub notify: Vec<u16>,
+    /// Notify the normal world.
+    pub notify_nw: bool,
+    /// Owned interrupts (sorted).
+    pub interrupts: Vec<u32>,
+}
+
+/// A memory region resolved to an absolute address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlacedRegion {
+    /// The manifest entry.
+    pub desc: manifest::MemRegionDesc,
+    /// Absolute base.
+    pub base: u64,
+}
+
+/// One SP with everything decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedSp {
+    /// The layout entry.
+    pub entry: SpEntry,
+    /// The checked manifest.
+    pub manifest: Manifest,
+    /// Image and manifest bytes.
+    pub loaded: Loaded,
+    /// Endpoint ID.
+    pub id: u16,
+    /// True when the ID came from the manifest.
+    pub id_from_manifest: bool,
+    /// Image region base (0 until placed).
+    pub image_base: u64,
+    /// Boot-info region base (0 until placed).
+    pub boot_info_base: u64,
+    /// Boot-info region pages.
+    pub boot_info_pages: u32,
+    /// Memory regions, sorted by base (filled by placement).
+    pub memory: Vec<PlacedRegion>,
+    /// Device regions (all granted), sorted by base.
+    pub devices: Vec<DevRegionDesc>,
+    /// RX/TX (rx base, tx base, pages), filled by placement.
+    pub rx_tx: Option<(u64, u64, u32)>,
+    /// Granted rights.
+    pub caps: Caps,
+}
+
+/// The validated, placed SP set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The platform it was placed for.
+    pub platform: Platform,
+    /// The SP set description file.
+    pub layout_file: std::path::PathBuf,
+    /// SPs in boot order.
+    pub sps: Vec<PlannedSp>,
+    /// Non-fatal findings (unknown manifest properties...).
+    pub warnings: Vec<String>,
+}
+
+/// The name capabilities use for every normal-world endpoint.
+pub const NORMAL_WORLD: &str = "normal-world";
+
+/// Reads every input, applies every rule, and places the SPs.
+pub fn plan(layout: &Layout, platform: &Platform) -> Result<Plan> {
+    let mut sps = Vec::new();
+    let mut warnings = Vec::new();
+    for entry in &layout.sps {
+        let loaded = layout::load(entry)?;
+        let root = fdt::parse(&loaded.dtb)
+            .map_err(|d| Error::new(&loaded.manifest_file, "/", "dtb-malformed", d))?;
+        let m = manifest::parse_manifest(&loaded.manifest_file, &root)?;
+        for p in &m.unknown_properties {
+            warnings.push(format!(
+                "{}: /: unknown-property: `{p}` is not in the FF-A manifest binding; ignored",
+                m.file.display()
+            ));
+        }
+        check_image(entry, &m, &loaded)?;
+        sps.push(PlannedSp {
+            entry: entry.clone(),
+            id: m.id.unwrap_or(0),
+            id_from_manifest: m.id.is_some(),
+            devices: m.device_regions.clone(),
+            manifest: m,
+            loaded,
+            image_base: 0,
+            boot_info_base: 0,
+            boot_info_pages: 0,
+            memory: Vec::new(),
+            rx_tx: None,
+            caps: Caps::default(),
+        });
+    }
+    check_unique(layout, &sps)?;
+    // Boot order: SPs with `boot-order` first (ascending), then the rest by name.
+    sps.sort_by(|a, b| {
+        let key = |s: &PlannedSp| {
+            (
+                s.manifest.boot_order.is_none(),
+                s.manifest.boot_order,
+                s.entry.name.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    assign_ids(&mut sps);
+    for i in 0..sps.len() {
+        let caps = resolve_caps(layout, &sps, i)?;
+        sps[i].caps = caps;
+    }
+    check_interrupt_ownership(layout, &sps)?;
+    let mut plan = Plan {
+        platform: platform.clone(),
+        layout_file: layout.file.clone(),
+        sps,
+        warnings,
+    };
+    placement::place(&mut plan)?;
+    Ok(plan)
+}
+
+fn check_image(entry: &SpEntry, m: &Manifest, loaded: &Loaded) -> Result<()> {
+    let len = u64::try_from(loaded.image.len()).unwrap_or(u64::MAX);
+    if len > entry.size {
+        return Err(Error::new(
+            &loaded.image_file,
+            "/",
+            "image-too-large",
+            format!(
+                "image of SP `{}` is {len:#x} bytes, its region (`size`) only {:#x}",
+                entry.name, entry.size
+            ),
+        ));
+    }
+    if m.entrypoint_offset >= len {
+        return Err(Error::new(
+            &m.file,
+            "/",
+            "entrypoint-offset",
+            format!(
+                "{:#x} is not inside the {len:#x}-byte image",
+                m.entrypoint_offset
+            ),
+        ));
+    }
+    if let (Some(a), Some(b)) = (m.load_address, entry.physical_load_address) {
+        if a != b {
+            return Err(Error::new(
+                &m.file,
+                "/",
+                "load-address",
+                format!(
+                    "`load-address` {a:#x} contradicts sp_layout `physical-load-address` {b:#x}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_unique(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {
+    for (i, s) in sps.iter().enumerate() {
+        for o in &sps[..i] {
+            if s.manifest.id.is_some() && s.manifest.id == o.manifest.id {
+                return Err(Error::new(
+                    &s.manifest.file,
+                    "/",
+                    "endpoint-id-duplicate",
+                    format!("`id` {:#x} is also SP `{}`'s", s.id, o.entry.name),
+                ));
+            }
+            if s.manifest.boot_order.is_some() && s.manifest.boot_order == o.manifest.boot_order {
+                return Err(Error::new(
+                    &s.manifest.file,
+                    "/",
+                    "boot-order-duplicate",
+                    format!(
+                        "`boot-order` {} is also SP `{}`'s",
+                        s.manifest.boot_order.unwrap_or(0),
+                        o.entry.name
+                    ),
+                ));
+            }
+            if s.entry.uuid.is_some() && s.entry.uuid == o.entry.uuid {
+                return Err(Error::new(
+                    &layout.file,
+                    format!("/{}/uuid", s.entry.name),
+                    "uuid-duplicate",
+                    format!("package UUID is also SP `{}`'s", o.entry.name),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives every SP without a manifest `id` the lowest free ID from 0x8001, in boot order.
+fn assign_ids(sps: &mut [PlannedSp]) {
+    let mut used: BTreeSet<u16> = sps.iter().filter_map(|s| s.manifest.id).collect();
+    let mut next = 0x8001u16;
+    for s in sps.iter_mut().filter(|s| s.manifest.id.is_none()) {
+        while used.contains(&next) {
+            next += 1;
+        }
+        s.id = next;
+        used.insert(next);
+    }
+}
+
+fn resolve_caps(layout: &Layout, sps: &[PlannedSp], me: usize) -> Result<Caps> {
+    let sp = &sps[me];
+    let g = &sp.entry.grants;
+    let node = |key: &str| format!("/{}/capabilities/{key}", sp.entry.name);
+    let err =
+        |key: &str, rule: &'static str, d: String| Error::new(&layout.file, node(key), rule, d);
+    let lookup = |key: &str, name: &str| -> Result<&PlannedSp> {
+        if name == sp.entry.name {
+            return Err(err(
+                key,
+                "capability-self",
+                format!("`{name}` grants a right to itself"),
+            ));
+        }
+        sps.iter().find(|s| s.entry.name == name).ok_or_else(|| {
+            err(
+                key,
+                "capability-unknown-sp",
+                format!("`{name}` is not an SP of this set"),
+            )
+        })
+    };
+    let mut caps = Caps::default();
+    let mm = MessagingMethod(sp.manifest.messaging_method);
+    for name in &g.direct_messages {
+        if name == NORMAL_WORLD {
+            return Err(err(
+                "direct-messages",
+                "messaging-method",
+                "SPs cannot send direct requests to the normal world (FF-A: they only respond)"
+                    .into(),
+            ));
+        }
+        let t = lookup("direct-messages", name)?;
+        let tm = MessagingMethod(t.manifest.messaging_method);
+        let v1 =
+            mm.has(MessagingMethod::DIRECT_REQ_SEND) && tm.has(MessagingMethod::DIRECT_REQ_RECV);
+        let v2 =
+            mm.has(MessagingMethod::DIRECT_REQ2_SEND) && tm.has(MessagingMethod::DIRECT_REQ2_RECV);
+        if !mm.sends_direct() {
+            return Err(err(
+                "direct-messages",
+                "messaging-method",
+                format!(
+                    "granted direct requests to `{name}` but {}'s messaging-method {:#x} does not send direct requests (bit 1 or 10)",
+                    sp.manifest.file.display(),
+                    mm.0
+                ),
+            ));
+        }
+        if !v1 && !v2 {
+            return Err(err(
+                "direct-messages",
+                "messaging-method",
+                format!(
+                    "`{name}` (messaging-method {:#x}) receives no direct request form that `{}` (messaging-method {:#x}) sends",
+                    tm.0, sp.entry.name, mm.0
+                ),
+            ));
+        }
+        caps.direct.push(t.id);
+    }
+    for name in &g.memory_share {
+        if name == NORMAL_WORLD {
+            caps.memory_share_nw = true;
+        } else {
+            caps.memory_share.push(lookup("memory-share", name)?.id);
+        }
+    }
+    for name in &g.notify {
+        if name == NORMAL_WORLD {
+            caps.notify_nw = true;
+        } else {
+            let t = lookup("notify", name)?;
+            if !t.manifest.notification_support {
+                return Err(err(
+                    "notify",
+                    "notification-support",
+                    format!("`{name}`'s manifest has no `notification-support`"),
+                ));
+            }
+            caps.notify.push(t.id);
+        }
+    }
+    // Devices and interrupts: the manifest asks, the layout grants; both must agree.
+    for d in &g.devices {
+        if !sp.manifest.device_regions.iter().any(|r| &r.name == d) {
+            return Err(err(
+                "devices",
+                "capability-unknown-device",
+                format!(
+                    "`{d}` is not a device-regions node of {}",
+                    sp.manifest.file.display()
+                ),
+            ));
+        }
+    }
+    let mut declared = BTreeSet::new();
+    for r in &sp.manifest.device_regions {
+        if !g.devices.contains(&r.name) {
+            return Err(Error::new(
+                &sp.manifest.file,
+                r.node.clone(),
+                "device-not-granted",
+                format!(
+                    "the SP set description does not grant device `{}` to `{}`",
+                    r.name, sp.entry.name
+                ),
+            ));
+        }
+        for &(id, _) in &r.interrupts {
+            if !g.interrupts.contains(&id) {
+                return Err(Error::new(
+                    &sp.manifest.file,
+                    r.node.clone(),
+                    "interrupt-not-granted",
+                    format!(
+                        "the SP set description does not grant interrupt {id} to `{}`",
+                        sp.entry.name
+                    ),
+                ));
+            }
+            declared.insert(id);
+        }
+    }
+    for &i in &g.interrupts {
+        if !declared.contains(&i) {
+            return Err(err(
+                "interrupts",
+                "capability-unknown-interrupt",
+                format!(
+                    "interrupt {i} is in no device region of {}",
+                    sp.manifest.file.display()
+                ),
+            ));
+        }
+    }
+    caps.interrupts = declared.into_iter().collect();
+    for v in [&mut caps.direct, &mut caps.memory_share, &mut caps.notify] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    Ok(caps)
+}
+
+fn check_interrupt_ownership(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {
+    for (i, s) in sps.iter().enumerate() {
+        for o in &sps[..i] {
+            if let Some(irq) = s
+                .caps
+                .interrupts
+                .iter()
+                .find(|x| o.caps.interrupts.contains(x))
+            {
+                return Err(Error::new(
+                    &layout.file,
+                    format!("/{}/capabilities/interrupts", s.entry.name),
+                    "interrupt-conflict",
+                    format!("interrupt {irq} is also granted to `{}`", o.entry.name),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
