@@ -1,2 +1,67 @@
-//! Runtime for Rust secure partitions running at S-EL0 under the SPMC.
+//! Runtime for Rust secure partitions running at S-EL0 under the project's SPMC: entry and
+//! stack, FF-A calls over `SVC #0`, boot information and manifest reading, heap, RX/TX buffers,
+//! the direct-request loop and logging through FFA_CONSOLE_LOG_64.
+//!
+//! An SP crate is `#![no_std] #![no_main]`, depends on `sp-rt`, links with the runtime's
+//! linker script (see `link/sp_link.rs` and partitions/README.md) and names its main function
+//! with [`entry!`]:
+//!
+//! ```ignore
+//! sp_rt::entry!(main);
+//! fn main(start: sp_rt::StartInfo) -> ! {
+//!     let mut ffa = sp_rt::Ffa::default();
+//!     sp_rt::run(&mut ffa, |_ffa, req| req.payload)
+//! }
+//! ```
+//!
+//! Everything but the `rt` module (the architecture seam) builds and is tested on the host.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+extern crate alloc;
+
+mod abi;
+pub mod boot_info;
+pub mod conduit;
+pub mod console;
+pub mod direct_msg;
+pub mod fdt;
+pub mod ffa;
+pub mod heap;
+pub mod partition_info;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod rt;
+pub mod rxtx;
+#[cfg(any(test, feature = "fake-spmc"))]
+pub mod testing;
+
+pub use conduit::{Conduit, Regs, Svc};
+pub use direct_msg::{run, DirectRequest, Kind, Payload};
+pub use ffa::{EndpointId, Error, ErrorCode, Ffa, Version};
+pub use partition_info::Uuid;
+
+/// What the runtime hands the SP's main function.
+#[derive(Debug)]
+pub struct StartInfo {
+    /// x0..x3 as the SPMC set them at entry.
+    pub regs: [u64; 4],
+    /// The validated boot information blob from x0, if the SP got one (`gp-register-num`).
+    pub boot_info: Option<boot_info::BootInfo<'static>>,
+    /// The SP's own manifest DTB, found through the boot information's FDT descriptor.
+    pub manifest: Option<fdt::Fdt<'static>>,
+    /// The RX/TX buffers the linker script reserved, not yet mapped (call `map`).
+    pub rxtx: rxtx::RxTx,
+}
+
+/// Names the SP's main function, `fn(StartInfo) -> !`, as the one the runtime calls.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[export_name = "__sp_rt_main"]
+        pub extern "Rust" fn __sp_rt_main_trampoline(start: $crate::StartInfo) -> ! {
+            let main: fn($crate::StartInfo) -> ! = $main;
+            main(start)
+        }
+    };
+}

@@ -1,0 +1,377 @@
+//! Direct messaging for an S-EL0 partition (FF-A v1.2 chapter 15 "Direct messaging":
+//! FFA_MSG_SEND_DIRECT_REQ/RESP 32/64 and FFA_MSG_SEND_DIRECT_REQ2/RESP2) and the request loop
+//! that serves them.
+//!
+//! Payload registers, as the spec lays them out:
+//! - REQ_32/RESP_32: w3..w7 (5 words), x2 = flags (bit 31 = framework message);
+//! - REQ_64/RESP_64: x3..x17 (15 words from v1.2; v1.0/v1.1 define x3..x7), x2 = flags;
+//! - REQ2/RESP2: x4..x17 (14 words), x2/x3 = UUID of the protocol (requests; MBZ in responses).
+//!
+//! In every form w1 = (sender << 16) | receiver.
+
+use crate::abi::fid;
+use crate::conduit::{Conduit, Regs};
+use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result};
+
+/// Most payload words any direct message carries (REQ_64: x3..x17).
+pub const MAX_PAYLOAD: usize = 15;
+/// x2 bit 31 of REQ/RESP 32/64: the message is a framework message, not a partition message.
+pub const FLAG_FRAMEWORK: u64 = 1 << 31;
+
+/// Which direct messaging ABI a message uses; a response must use the matching one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// FFA_MSG_SEND_DIRECT_REQ_32 / RESP_32.
+    Req32,
+    /// FFA_MSG_SEND_DIRECT_REQ_64 / RESP_64.
+    Req64,
+    /// FFA_MSG_SEND_DIRECT_REQ2 / RESP2, with the protocol UUID of the request (x2, x3).
+    Req2 {
+        /// x2 and x3 of the request.
+        uuid: [u64; 2],
+    },
+}
+
+impl Kind {
+    /// Returns how many payload words this kind carries.
+    pub const fn payload_len(self) -> usize {
+        match self {
+            Self::Req32 => 5,
+            Self::Req64 => 15,
+            Self::Req2 { .. } => 14,
+        }
+    }
+
+    /// Returns the register index of the first payload word.
+    const fn first_payload_reg(self) -> usize {
+        match self {
+            Self::Req32 | Self::Req64 => 3,
+            Self::Req2 { .. } => 4,
+        }
+    }
+
+    const fn request_fid(self) -> u32 {
+        match self {
+            Self::Req32 => fid::MSG_SEND_DIRECT_REQ_32,
+            Self::Req64 => fid::MSG_SEND_DIRECT_REQ_64,
+            Self::Req2 { .. } => fid::MSG_SEND_DIRECT_REQ2,
+        }
+    }
+
+    const fn response_fid(self) -> u32 {
+        match self {
+            Self::Req32 => fid::MSG_SEND_DIRECT_RESP_32,
+            Self::Req64 => fid::MSG_SEND_DIRECT_RESP_64,
+            Self::Req2 { .. } => fid::MSG_SEND_DIRECT_RESP2,
+        }
+    }
+}
+
+/// A payload of up to [`MAX_PAYLOAD`] words; word 0 is the first payload register of the kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Payload(pub [u64; MAX_PAYLOAD]);
+
+impl Payload {
+    /// Builds a payload from its first words (the rest zero; words past 15 are dropped).
+    pub fn new(words: &[u64]) -> Self {
+        let mut p = [0u64; MAX_PAYLOAD];
+        for (d, s) in p.iter_mut().zip(words) {
+            *d = *s;
+        }
+        Self(p)
+    }
+
+    /// Returns word `i`, or 0 past the end.
+    pub fn get(&self, i: usize) -> u64 {
+        self.0.get(i).copied().unwrap_or(0)
+    }
+
+    fn read(kind: Kind, r: &Regs) -> Self {
+        let mut p = [0u64; MAX_PAYLOAD];
+        let first = kind.first_payload_reg();
+        for (i, w) in p.iter_mut().take(kind.payload_len()).enumerate() {
+            *w = match kind {
+                Kind::Req32 => u64::from(r.w(first + i)),
+                _ => r.x(first + i),
+            };
+        }
+        Self(p)
+    }
+
+    fn write(&self, kind: Kind, r: &mut Regs) {
+        let first = kind.first_payload_reg();
+        for i in 0..kind.payload_len() {
+            let w = self.get(i);
+            // SMC32 convention: only the low word is defined; send the upper half as zero.
+            r.0[first + i] = if kind == Kind::Req32 {
+                w & 0xFFFF_FFFF
+            } else {
+                w
+            };
+        }
+    }
+}
+
+/// A direct request received by this partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectRequest {
+    /// Which ABI carried it.
+    pub kind: Kind,
+    /// The sender (w1 bits [31:16]).
+    pub sender: EndpointId,
+    /// The receiver, i.e. us (w1 bits [15:0]).
+    pub receiver: EndpointId,
+    /// x2 of REQ_32/64 (bit 31 = framework message); 0 for REQ2.
+    pub flags: u64,
+    /// The payload words.
+    pub payload: Payload,
+}
+
+impl DirectRequest {
+    /// Decodes `r` if it is a direct request, else `None`.
+    pub fn decode(r: &Regs) -> Option<Self> {
+        let kind = match r.fid() {
+            fid::MSG_SEND_DIRECT_REQ_32 => Kind::Req32,
+            fid::MSG_SEND_DIRECT_REQ_64 => Kind::Req64,
+            fid::MSG_SEND_DIRECT_REQ2 => Kind::Req2 {
+                uuid: [r.x(2), r.x(3)],
+            },
+            _ => return None,
+        };
+        let w1 = r.w(1);
+        Some(Self {
+            kind,
+            sender: EndpointId((w1 >> 16) as u16),
+            receiver: EndpointId(w1 as u16),
+            flags: if matches!(kind, Kind::Req2 { .. }) {
+                0
+            } else {
+                r.x(2)
+            },
+            payload: Payload::read(kind, r),
+        })
+    }
+
+    /// Tells whether this is a framework message (x2 bit 31) rather than a partition message.
+    pub fn is_framework(&self) -> bool {
+        self.flags & FLAG_FRAMEWORK != 0
+    }
+
+    /// Encodes the response `payload` to this request: the matching RESP ABI, sender and
+    /// receiver swapped, flags/UUID registers zero.
+    pub fn response(&self, payload: &Payload) -> Regs {
+        let mut r = Regs::call(
+            self.kind.response_fid(),
+            &[u64::from(self.receiver.0) << 16 | u64::from(self.sender.0)],
+        );
+        payload.write(self.kind, &mut r);
+        r
+    }
+}
+
+/// Encodes a direct request from `sender` to `receiver`.
+pub fn encode_request(kind: Kind, sender: EndpointId, receiver: EndpointId, p: &Payload) -> Regs {
+    let mut r = Regs::call(
+        kind.request_fid(),
+        &[u64::from(sender.0) << 16 | u64::from(receiver.0)],
+    );
+    if let Kind::Req2 { uuid } = kind {
+        r.0[2] = uuid[0];
+        r.0[3] = uuid[1];
+    }
+    p.write(kind, &mut r);
+    r
+}
+
+/// Decodes the reply to a direct request of `kind` we sent to `receiver`: the matching
+/// response from that endpoint, FFA_ERROR, or anything else as `Unexpected`.
+pub fn decode_response(kind: Kind, receiver: EndpointId, r: Regs) -> Result<Payload> {
+    if r.fid() == kind.response_fid() && (r.w(1) >> 16) as u16 == receiver.0 {
+        return Ok(Payload::read(kind, &r));
+    }
+    // FFA_ERROR becomes Err(Ffa); a success reply to a request is itself unexpected.
+    match expect_success(r) {
+        Ok(r) => Err(Error::Unexpected(r.fid())),
+        Err(e) => Err(e),
+    }
+}
+
+impl<C: Conduit> Ffa<C> {
+    /// Sends a direct request and waits for the response (FF-A v1.2 chapter 15). An FFA_ERROR
+    /// reply (e.g. DENIED by the capability gate, BUSY when the target is running) is an error.
+    pub fn direct_request(
+        &mut self,
+        kind: Kind,
+        sender: EndpointId,
+        receiver: EndpointId,
+        payload: &Payload,
+    ) -> Result<Payload> {
+        let reply = self.call(encode_request(kind, sender, receiver, payload));
+        decode_response(kind, receiver, reply)
+    }
+}
+
+/// Answers `msg` if it is a direct request and returns the next message: the reply to our
+/// response, or to FFA_MSG_WAIT when `msg` was anything else (e.g. FFA_ERROR because the SPMC
+/// refused our last response, or an FFA_INTERRUPT this runtime does not handle).
+pub fn serve_one<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    msg: Regs,
+    handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+) -> Regs {
+    match DirectRequest::decode(&msg) {
+        Some(req) => {
+            let payload = handler(ffa, &req);
+            ffa.call(req.response(&payload))
+        }
+        None => ffa.msg_wait(),
+    }
+}
+
+/// Ends initialisation with FFA_MSG_WAIT and serves direct requests forever with `handler`,
+/// whose returned payload becomes the response.
+pub fn run<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+) -> ! {
+    let mut msg = ffa.msg_wait();
+    loop {
+        msg = serve_one(ffa, msg, &mut handler);
+    }
+}
+
+/// Turns an FF-A error into the status word test protocols put in a response: the spec's
+/// negative status code as a two's-complement 32-bit value.
+pub fn status_word(e: &Error) -> u64 {
+    let code: ErrorCode = e.code();
+    u64::from(code.raw() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeSpmc;
+
+    fn req(fid: u32, regs: &[u64]) -> Regs {
+        Regs::call(fid, regs)
+    }
+
+    #[test]
+    fn decodes_the_three_request_forms() {
+        let r = req(
+            0x8400_006F,
+            &[0x0001_8001, 0, 0xFFFF_FFFF_0000_0011, 2, 3, 4, 5, 6],
+        );
+        let d = DirectRequest::decode(&r).unwrap();
+        assert_eq!(d.kind, Kind::Req32);
+        assert_eq!((d.sender, d.receiver), (EndpointId(1), EndpointId(0x8001)));
+        // SMC32: upper halves are not part of the message.
+        assert_eq!(d.payload.get(0), 0x11);
+        assert_eq!(d.payload.get(4), 5);
+        assert_eq!(d.payload.get(5), 0);
+
+        let mut regs = [0u64; 17];
+        regs[0] = 0x8002_8001;
+        for (i, r) in regs.iter_mut().enumerate().skip(1) {
+            *r = 0x1_0000_0000 + i as u64 + 1; // x(i + 1) holds 0x1_0000_0000 + (i + 1)
+        }
+        let d = DirectRequest::decode(&req(0xC400_006F, &regs)).unwrap();
+        assert_eq!(d.kind, Kind::Req64);
+        assert_eq!(d.payload.get(0), 0x1_0000_0003);
+        assert_eq!(d.payload.get(14), 0x1_0000_0011);
+
+        let d = DirectRequest::decode(&req(0xC400_008D, &regs)).unwrap();
+        assert_eq!(
+            d.kind,
+            Kind::Req2 {
+                uuid: [0x1_0000_0002, 0x1_0000_0003]
+            }
+        );
+        assert_eq!(d.flags, 0);
+        assert_eq!(d.payload.get(0), 0x1_0000_0004);
+        assert_eq!(d.payload.get(13), 0x1_0000_0011);
+        assert_eq!(d.payload.get(14), 0);
+
+        assert_eq!(DirectRequest::decode(&req(0x8400_0061, &[])), None);
+    }
+
+    #[test]
+    fn responses_swap_ids_and_use_the_matching_abi() {
+        let d = DirectRequest::decode(&req(0x8400_006F, &[0x0000_8001, 0, 7])).unwrap();
+        let r = d.response(&Payload::new(&[0x1_0000_00AA, 2, 3, 4, 5, 6]));
+        assert_eq!(r.fid(), 0x8400_0070);
+        assert_eq!(r.x(1), 0x8001_0000);
+        assert_eq!(r.x(2), 0);
+        assert_eq!(r.x(3), 0xAA);
+        assert_eq!(r.x(7), 5);
+        assert_eq!(r.x(8), 0);
+
+        let d = DirectRequest::decode(&req(0xC400_008D, &[0x0003_8002, 9, 9, 1])).unwrap();
+        let r = d.response(&Payload::new(&[0xAB; 15]));
+        assert_eq!(r.fid(), 0xC400_008E);
+        assert_eq!(r.x(1), 0x8002_0003);
+        assert_eq!((r.x(2), r.x(3)), (0, 0));
+        assert_eq!(r.x(4), 0xAB);
+        assert_eq!(r.x(17), 0xAB);
+    }
+
+    #[test]
+    fn direct_request_decodes_response_error_and_garbage() {
+        let resp = Regs::call(0xC400_0070, &[0x8003_8001, 0, 0x55, 0x66]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            resp,
+            Regs::call(0x8400_0060, &[0, 0xFFFF_FFFA]),
+            Regs::call(0x8400_0061, &[]),
+            // A response from someone else than the receiver is not our answer.
+            Regs::call(0xC400_0070, &[0x8004_8001, 0, 0x55]),
+        ]));
+        let me = EndpointId(0x8001);
+        let to = EndpointId(0x8003);
+        let p = Payload::new(&[1, 2]);
+        let got = ffa.direct_request(Kind::Req64, me, to, &p).unwrap();
+        assert_eq!((got.get(0), got.get(1)), (0x55, 0x66));
+        assert_eq!(
+            ffa.direct_request(Kind::Req64, me, to, &p),
+            Err(Error::Ffa(ErrorCode::Denied))
+        );
+        assert!(matches!(
+            ffa.direct_request(Kind::Req64, me, to, &p),
+            Err(Error::Unexpected(_))
+        ));
+        assert!(matches!(
+            ffa.direct_request(Kind::Req64, me, to, &p),
+            Err(Error::Unexpected(_))
+        ));
+        let sent = &ffa.conduit().calls[0];
+        assert_eq!(sent.fid(), 0xC400_006F);
+        assert_eq!(sent.x(1), 0x8001_8003);
+        assert_eq!((sent.x(3), sent.x(4)), (1, 2));
+    }
+
+    #[test]
+    fn serve_one_answers_requests_and_waits_on_anything_else() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([next, next]));
+        let mut seen = Vec::new();
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| {
+            seen.push(r.payload.get(0));
+            Payload::new(&[r.payload.get(0) + 1])
+        };
+        let got = serve_one(&mut ffa, next, &mut handler);
+        assert_eq!(got, next);
+        // An FFA_ERROR (e.g. our response was refused) leads back to FFA_MSG_WAIT.
+        let err = Regs::call(0x8400_0060, &[0, 0xFFFF_FFFE]);
+        let got = serve_one(&mut ffa, err, &mut handler);
+        assert_eq!(got, next);
+        assert_eq!(seen, vec![42]);
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls[0].fid(), 0x8400_0070);
+        assert_eq!(calls[0].x(3), 43);
+        assert_eq!(calls[1].fid(), 0x8400_006B);
+    }
+
+    #[test]
+    fn status_word_is_twos_complement() {
+        assert_eq!(status_word(&Error::Ffa(ErrorCode::Busy)), 0xFFFF_FFFC);
+    }
+}

@@ -1,0 +1,155 @@
+//! The architecture seam of the runtime (only built for `aarch64-unknown-none`): the `_start`
+//! entry, the heap and RX/TX buffers the linker script reserves, the panic handler and the
+//! hand-off to the SP's `main`.
+//!
+//! Entry contract (partitions/README.md, FF-A v1.2 section 5.4 for the boot information): the
+//! SPMC enters at the image base + `entrypoint-offset` at EL0 with x0..x3 zero except the one
+//! `gp-register-num` names, which holds the boot information blob's address. sp-rt SPs use
+//! `gp-register-num = <0>` (x0) or no boot information at all.
+
+use crate::boot_info::{declared_blob_size, BootInfo, HEADER_SIZE, MAX_BLOB_SIZE};
+use crate::fdt::Fdt;
+use crate::heap::Heap;
+use crate::rxtx::RxTx;
+use crate::StartInfo;
+
+/// Largest manifest DTB the runtime accepts from the boot information.
+const MAX_MANIFEST_SIZE: u32 = 0x1_0000;
+
+// The entry point. It must be first in the image (section `.text.sp_rt_start`, placed first by
+// `link/sp.ld`), it keeps x0..x3 for the Rust side, sets SP_EL0 to the top of the stack the
+// linker script reserves, zeroes .bss (the SPMC zeroes the image region beyond the image, but
+// the runtime does not rely on it), then calls `sp_rt_start_rust`, which never returns.
+// `__sp_rt_abort` is the end of a partition that cannot go on: an undefined instruction, which
+// the SPMC takes as a fault of this SP and aborts it (FF-A v1.2 "partition abort" handling).
+core::arch::global_asm!(
+    ".section .text.sp_rt_start, \"ax\"",
+    ".global _start",
+    "_start:",
+    "    adrp x9, __sp_stack_top",
+    "    add  x9, x9, :lo12:__sp_stack_top",
+    "    mov  sp, x9",
+    "    adrp x10, __sp_bss_start",
+    "    add  x10, x10, :lo12:__sp_bss_start",
+    "    adrp x11, __sp_bss_end",
+    "    add  x11, x11, :lo12:__sp_bss_end",
+    "1:  cmp  x10, x11",
+    "    b.hs 2f",
+    "    str  xzr, [x10], #8",
+    "    b    1b",
+    "2:  bl   sp_rt_start_rust",
+    ".global __sp_rt_abort",
+    "__sp_rt_abort:",
+    "    udf  #0x5350",
+    "    b    __sp_rt_abort",
+);
+
+extern "C" {
+    static __sp_heap_start: u8;
+    static __sp_heap_end: u8;
+    static __sp_rx_buffer: u8;
+    static __sp_tx_buffer: u8;
+    fn __sp_rt_abort() -> !;
+}
+
+extern "Rust" {
+    // Defined by the SP with `sp_rt::entry!`.
+    fn __sp_rt_main(start: StartInfo) -> !;
+}
+
+#[global_allocator]
+static HEAP: Heap = Heap::empty();
+
+/// Ends the partition at once: the SPMC sees an undefined instruction at EL0 and aborts it.
+pub fn abort() -> ! {
+    // SAFETY: `__sp_rt_abort` is the `udf` loop in the global_asm above; it touches no memory
+    // and never returns, matching the declared `-> !`.
+    unsafe { __sp_rt_abort() }
+}
+
+/// Returns the RX/TX pair the linker script reserves (not yet mapped); only `StartInfo` gets it.
+fn rxtx_buffers() -> RxTx {
+    // SAFETY: `link/sp.ld` reserves two 4 KiB-aligned 4 KiB pages at these symbols inside the
+    // SP's RW window, in a NOLOAD section nothing else is placed in; they live for the
+    // program's lifetime. Two `RxTx` over them would alias, which is why `StartInfo` hands the
+    // pair out once; `with_rx`/`with_tx` only make short-lived slices.
+    unsafe {
+        RxTx::from_raw(
+            core::ptr::addr_of!(__sp_rx_buffer),
+            core::ptr::addr_of!(__sp_tx_buffer).cast_mut(),
+        )
+    }
+}
+
+/// Reads and validates the boot information blob at `addr`, and the manifest DTB it names.
+fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>) {
+    let Ok(a) = usize::try_from(addr) else {
+        return (None, None);
+    };
+    if a == 0 || a % 8 != 0 {
+        return (None, None);
+    }
+    let base: *const u8 = core::ptr::with_exposed_provenance(a);
+    // SAFETY: by the entry contract, a non-zero boot-info register holds the address of a blob
+    // the SPMC mapped read-only for our whole life and never writes again; it is at least a
+    // header long (the SPMC reserves a page for it).
+    let header = unsafe { core::slice::from_raw_parts(base, HEADER_SIZE) };
+    let Some(size) = declared_blob_size(header).and_then(|s| usize::try_from(s).ok()) else {
+        return (None, None);
+    };
+    if size > MAX_BLOB_SIZE {
+        return (None, None);
+    }
+    // SAFETY: as above; the blob lies in the page the SPMC reserved for it, so `size` bytes
+    // up to MAX_BLOB_SIZE (one page) from its start are mapped.
+    let blob = unsafe { core::slice::from_raw_parts(base, size) };
+    let Ok(info) = BootInfo::parse(blob) else {
+        return (None, None);
+    };
+    let manifest = info.fdt().and_then(|(addr, size)| {
+        let a = usize::try_from(addr).ok()?;
+        if a == 0 || size > MAX_MANIFEST_SIZE {
+            return None;
+        }
+        let len = usize::try_from(size).ok()?;
+        // SAFETY: the SPMC's FDT descriptor names its read-only copy of our manifest DTB,
+        // `size` bytes at `addr`, mapped for our whole life (boot-info region).
+        let dtb =
+            unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(a), len) };
+        Fdt::new(dtb).ok()
+    });
+    (Some(info), manifest)
+}
+
+/// Rust side of `_start`: x0..x3 as the SPMC set them.
+#[no_mangle]
+extern "C" fn sp_rt_start_rust(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
+    // SAFETY: taking the addresses of linker-defined symbols reads nothing.
+    let (heap_start, heap_end) = unsafe {
+        (
+            core::ptr::addr_of!(__sp_heap_start).cast_mut(),
+            core::ptr::addr_of!(__sp_heap_end),
+        )
+    };
+    let heap_size = (heap_end as usize).saturating_sub(heap_start as usize);
+    // SAFETY: `link/sp.ld` reserves [__sp_heap_start, __sp_heap_end) in the RW window for the
+    // heap only (NOLOAD, between RX/TX and the stack); this runs once, before anything else.
+    unsafe { HEAP.init(heap_start, heap_size) };
+    let (boot_info, manifest) = read_boot_info(x0);
+    let start = StartInfo {
+        regs: [x0, x1, x2, x3],
+        boot_info,
+        manifest,
+        rxtx: rxtx_buffers(),
+    };
+    // SAFETY: `__sp_rt_main` is defined by `sp_rt::entry!` with exactly this signature (the
+    // link fails if the SP forgot it); it is called once.
+    unsafe { __sp_rt_main(start) }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    crate::log!("panic: {}", info);
+    abort()
+}
