@@ -1,0 +1,621 @@
+//! The memory transaction descriptor with its endpoint memory access descriptors,
+//! composite memory region descriptor and constituents (DEN0077 v1.0 §5.12 Tables
+//! 5.19-5.20; DEN0077 v1.1 §10.11 Tables 10.20-10.21; DEN0140 v1.2 §? "Memory
+//! transaction descriptor", "Endpoint memory access descriptor").
+//!
+//! Layouts, offsets in bytes:
+//!
+//! | field                     | v1.0      | v1.1 / v1.2 |
+//! |---------------------------|-----------|-------------|
+//! | sender ID (u16)           | 0         | 0           |
+//! | attributes                | 2 (u8), 3 reserved | 2 (u16) |
+//! | flags (u32)               | 4         | 4           |
+//! | handle (u64)              | 8         | 8           |
+//! | tag (u64)                 | 16        | 16          |
+//! | reserved u32 / EMAD size  | 24 (MBZ)  | 24          |
+//! | EMAD count (u32)          | 28        | 28          |
+//! | EMAD array offset (u32)   | (32 fixed)| 32          |
+//! | reserved (12 bytes, MBZ)  | -         | 36          |
+//!
+//! An endpoint memory access descriptor is: endpoint ID u16, permissions u8, flags
+//! u8, composite offset u32, then 8 reserved bytes (v1.0/v1.1) or 16 implementation
+//! defined bytes plus 8 reserved bytes (v1.2). The composite descriptor is: total
+//! page count u32, range count u32, 8 reserved bytes, then 16-byte constituents
+//! (address u64, page count u32, 4 reserved bytes).
+
+use super::{AccessPerms, Constituent, Layout, MemAttributes, MemHandle, MemOp, TransactionFlags};
+use crate::endpoint::EndpointId;
+use crate::error::{BuildError, DescError};
+use crate::version::Version;
+use crate::wire::{self, copy_window, Record};
+
+/// Size of the composite memory region descriptor header.
+pub const COMPOSITE_SIZE: usize = 16;
+/// Size of one constituent memory region descriptor.
+pub const CONSTITUENT_SIZE: usize = 16;
+
+/// One receiver's entry: the endpoint memory access descriptor without its composite
+/// offset, which the builder computes and the parser checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemAccess {
+    /// The receiver (borrower).
+    pub endpoint: EndpointId,
+    /// Its access permissions.
+    pub perms: AccessPerms,
+    /// Bit 0: non-retrieval borrower. Other bits MBZ.
+    pub flags: u8,
+    /// v1.2 implementation-defined value (zero in earlier layouts).
+    pub impdef: [u64; 2],
+}
+
+impl MemAccess {
+    /// Builds an entry with no flags and no implementation-defined value.
+    pub const fn new(endpoint: EndpointId, perms: AccessPerms) -> Self {
+        Self {
+            endpoint,
+            perms,
+            flags: 0,
+            impdef: [0, 0],
+        }
+    }
+}
+
+fn need<T>(v: Option<T>, offset: usize, len: usize) -> Result<T, DescError> {
+    v.ok_or(DescError::Truncated { offset, len })
+}
+
+fn mbz(buf: &[u8], offset: usize, len: usize) -> Result<(), DescError> {
+    let end = offset.checked_add(len).ok_or(DescError::Overflow)?;
+    let bytes = need(buf.get(offset..end), offset, len)?;
+    match bytes.iter().position(|b| *b != 0) {
+        Some(i) => Err(DescError::NonZeroMbz { offset: offset + i }),
+        None => Ok(()),
+    }
+}
+
+/// A validated, borrowed view of a memory transaction descriptor. Every offset,
+/// count and reserved field was checked by [`MemTransaction::parse`], so the
+/// accessors cannot fail on an index they advertise.
+#[derive(Clone, Copy, Debug)]
+pub struct MemTransaction<'a> {
+    buf: &'a [u8],
+    layout: Layout,
+    /// Owner / lender.
+    pub sender: EndpointId,
+    /// Memory region attributes.
+    pub attributes: MemAttributes,
+    /// Transaction flags (not yet checked against an ABI: see [`Self::validate_for`]).
+    pub flags: TransactionFlags,
+    /// Handle (0 in a lender's share/lend/donate).
+    pub handle: MemHandle,
+    /// Tag.
+    pub tag: u64,
+    emad_offset: usize,
+    emad_count: usize,
+    composite_offset: u32,
+    range_count: usize,
+    total_pages: u32,
+}
+
+impl<'a> MemTransaction<'a> {
+    /// Parses and validates the descriptor in `buf` (the whole, reassembled
+    /// descriptor: pass exactly `total_len` bytes) for the negotiated `version`.
+    pub fn parse(buf: &'a [u8], version: Version) -> Result<Self, DescError> {
+        let layout = Layout::for_version(version)?;
+        let hdr = layout.header_size();
+        if buf.len() < hdr {
+            return Err(DescError::Truncated {
+                offset: 0,
+                len: hdr,
+            });
+        }
+        let sender = EndpointId(need(wire::u16_at(buf, 0), 0, 2)?);
+        let raw_attr = if layout == Layout::V1_0 {
+            mbz(buf, 3, 1)?;
+            u16::from(need(wire::u8_at(buf, 2), 2, 1)?)
+        } else {
+            need(wire::u16_at(buf, 2), 2, 2)?
+        };
+        let attributes =
+            MemAttributes::decode(raw_attr, layout).ok_or(DescError::InvalidField {
+                offset: 2,
+                field: "memory region attributes",
+            })?;
+        let flags = TransactionFlags(need(wire::u32_at(buf, 4), 4, 4)?);
+        let handle = MemHandle(need(wire::u64_at(buf, 8), 8, 8)?);
+        let tag = need(wire::u64_at(buf, 16), 16, 8)?;
+        let count = need(wire::u32_at(buf, 28), 28, 4)?;
+        let emad_offset = if layout == Layout::V1_0 {
+            mbz(buf, 24, 4)?;
+            32usize
+        } else {
+            let size = need(wire::u32_at(buf, 24), 24, 4)?;
+            if size as usize != layout.emad_size() {
+                return Err(DescError::InvalidField {
+                    offset: 24,
+                    field: "endpoint memory access descriptor size",
+                });
+            }
+            mbz(buf, 36, 12)?;
+            let off = need(wire::u32_at(buf, 32), 32, 4)?;
+            if off % 16 != 0 {
+                return Err(DescError::Misaligned { offset: 32 });
+            }
+            if (off as usize) < hdr {
+                return Err(DescError::BadOffset { value: off });
+            }
+            off as usize
+        };
+        if count == 0 {
+            return Err(DescError::InvalidField {
+                offset: 28,
+                field: "receiver count",
+            });
+        }
+        let emad_size = layout.emad_size();
+        let emad_end = (count as usize)
+            .checked_mul(emad_size)
+            .and_then(|n| n.checked_add(emad_offset))
+            .ok_or(DescError::Overflow)?;
+        if emad_end > buf.len() {
+            return Err(DescError::CountTooLarge { count });
+        }
+
+        // Every access descriptor must be well formed and point at the same
+        // composite descriptor (a transaction describes one memory region).
+        let mut composite_offset = None;
+        for i in 0..count as usize {
+            let at = emad_offset + i * emad_size;
+            let perms = need(wire::u8_at(buf, at + 2), at + 2, 1)?;
+            if AccessPerms::decode(perms).is_none() {
+                return Err(DescError::InvalidField {
+                    offset: at + 2,
+                    field: "memory access permissions",
+                });
+            }
+            if need(wire::u8_at(buf, at + 3), at + 3, 1)? & !1 != 0 {
+                return Err(DescError::NonZeroMbz { offset: at + 3 });
+            }
+            let reserved_at = if layout == Layout::V1_2 {
+                at + 24
+            } else {
+                at + 8
+            };
+            mbz(buf, reserved_at, 8)?;
+            let off = need(wire::u32_at(buf, at + 4), at + 4, 4)?;
+            match composite_offset {
+                None => composite_offset = Some(off),
+                Some(prev) if prev != off => {
+                    return Err(DescError::BadOffset { value: off });
+                }
+                Some(_) => {}
+            }
+        }
+        let composite_offset = composite_offset.unwrap_or(0);
+
+        let (range_count, total_pages) = if composite_offset == 0 {
+            (0, 0)
+        } else {
+            let c = composite_offset as usize;
+            if c % 8 != 0 {
+                return Err(DescError::Misaligned {
+                    offset: emad_offset + 4,
+                });
+            }
+            // The composite must not overlap the header or the access descriptors.
+            if c < emad_end || c.checked_add(COMPOSITE_SIZE).is_none_or(|e| e > buf.len()) {
+                return Err(DescError::BadOffset {
+                    value: composite_offset,
+                });
+            }
+            let total = need(wire::u32_at(buf, c), c, 4)?;
+            let ranges = need(wire::u32_at(buf, c + 4), c + 4, 4)?;
+            mbz(buf, c + 8, 8)?;
+            if ranges == 0 {
+                return Err(DescError::InvalidField {
+                    offset: c + 4,
+                    field: "address range count",
+                });
+            }
+            let end = (ranges as usize)
+                .checked_mul(CONSTITUENT_SIZE)
+                .and_then(|n| n.checked_add(c + COMPOSITE_SIZE))
+                .ok_or(DescError::Overflow)?;
+            if end > buf.len() {
+                return Err(DescError::CountTooLarge { count: ranges });
+            }
+            let mut sum: u32 = 0;
+            for i in 0..ranges as usize {
+                let at = c + COMPOSITE_SIZE + i * CONSTITUENT_SIZE;
+                let addr = need(wire::u64_at(buf, at), at, 8)?;
+                if addr % super::PAGE_SIZE != 0 {
+                    return Err(DescError::Misaligned { offset: at });
+                }
+                let pages = need(wire::u32_at(buf, at + 8), at + 8, 4)?;
+                if pages == 0 {
+                    return Err(DescError::InvalidField {
+                        offset: at + 8,
+                        field: "constituent page count",
+                    });
+                }
+                mbz(buf, at + 12, 4)?;
+                // The region must not wrap the address space.
+                if addr
+                    .checked_add(u64::from(pages) * super::PAGE_SIZE)
+                    .is_none()
+                {
+                    return Err(DescError::Overflow);
+                }
+                sum = sum.checked_add(pages).ok_or(DescError::Overflow)?;
+            }
+            if sum != total {
+                return Err(DescError::InvalidField {
+                    offset: c,
+                    field: "total page count",
+                });
+            }
+            (ranges as usize, total)
+        };
+
+        Ok(Self {
+            buf,
+            layout,
+            sender,
+            attributes,
+            flags,
+            handle,
+            tag,
+            emad_offset,
+            emad_count: count as usize,
+            composite_offset,
+            range_count,
+            total_pages,
+        })
+    }
+
+    /// Checks the rules that depend on the ABI the descriptor came with: defined flag
+    /// bits, a composite for lender operations and retrieve responses, a zero handle
+    /// from a lender (DEN0140 §? "Memory transaction descriptor usage").
+    pub fn validate_for(&self, op: MemOp) -> Result<(), DescError> {
+        if !self.flags.validate_for(op) {
+            return Err(DescError::NonZeroMbz { offset: 4 });
+        }
+        match op {
+            MemOp::Share | MemOp::Lend | MemOp::Donate => {
+                if self.handle.0 != 0 {
+                    return Err(DescError::InvalidField {
+                        offset: 8,
+                        field: "handle",
+                    });
+                }
+                if self.composite_offset == 0 {
+                    return Err(DescError::BadOffset { value: 0 });
+                }
+            }
+            MemOp::RetrieveResp => {
+                if self.composite_offset == 0 {
+                    return Err(DescError::BadOffset { value: 0 });
+                }
+            }
+            MemOp::RetrieveReq => {}
+        }
+        Ok(())
+    }
+
+    /// The layout the descriptor was parsed with.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Number of receivers (endpoint memory access descriptors).
+    pub fn receiver_count(&self) -> usize {
+        self.emad_count
+    }
+
+    /// Receiver `i`.
+    pub fn receiver(&self, i: usize) -> Option<MemAccess> {
+        if i >= self.emad_count {
+            return None;
+        }
+        let at = self.emad_offset + i * self.layout.emad_size();
+        let impdef = if self.layout == Layout::V1_2 {
+            [
+                wire::u64_at(self.buf, at + 8)?,
+                wire::u64_at(self.buf, at + 16)?,
+            ]
+        } else {
+            [0, 0]
+        };
+        Some(MemAccess {
+            endpoint: EndpointId(wire::u16_at(self.buf, at)?),
+            perms: AccessPerms::decode(wire::u8_at(self.buf, at + 2)?)?,
+            flags: wire::u8_at(self.buf, at + 3)?,
+            impdef,
+        })
+    }
+
+    /// All receivers.
+    pub fn receivers(&self) -> impl Iterator<Item = MemAccess> + '_ {
+        (0..self.emad_count).filter_map(move |i| self.receiver(i))
+    }
+
+    /// Offset of the composite descriptor, `None` if the transaction names the region
+    /// only by its handle (offset 0, allowed in retrieve requests).
+    pub fn composite_offset(&self) -> Option<u32> {
+        if self.composite_offset == 0 {
+            None
+        } else {
+            Some(self.composite_offset)
+        }
+    }
+
+    /// Total page count of the composite (0 without one).
+    pub fn total_page_count(&self) -> u32 {
+        self.total_pages
+    }
+
+    /// Number of constituents (0 without a composite).
+    pub fn constituent_count(&self) -> usize {
+        self.range_count
+    }
+
+    /// Constituent `i`.
+    pub fn constituent(&self, i: usize) -> Option<Constituent> {
+        if i >= self.range_count {
+            return None;
+        }
+        let at = self.composite_offset as usize + COMPOSITE_SIZE + i * CONSTITUENT_SIZE;
+        Some(Constituent {
+            address: wire::u64_at(self.buf, at)?,
+            page_count: wire::u32_at(self.buf, at + 8)?,
+        })
+    }
+
+    /// All constituents.
+    pub fn constituents(&self) -> impl Iterator<Item = Constituent> + '_ {
+        (0..self.range_count).filter_map(move |i| self.constituent(i))
+    }
+
+    /// A builder that re-encodes this descriptor with `receivers`/`constituents`
+    /// storage supplied by the caller (used to check stable re-encoding).
+    pub fn to_builder<'b>(
+        &self,
+        receivers: &'b [MemAccess],
+        constituents: &'b [Constituent],
+    ) -> TransactionBuilder<'b> {
+        TransactionBuilder {
+            layout: self.layout,
+            sender: self.sender,
+            attributes: self.attributes,
+            flags: self.flags,
+            handle: self.handle,
+            tag: self.tag,
+            receivers,
+            constituents,
+        }
+    }
+}
+
+/// Writes a memory transaction descriptor (for FFA_MEM_SHARE/LEND/DONATE, retrieve
+/// requests and retrieve responses) in the compact canonical arrangement: header,
+/// access descriptors right after it, then the composite descriptor and its
+/// constituents. Nothing is allocated; the descriptor can be written whole or in
+/// fragments at any record boundary.
+#[derive(Clone, Copy, Debug)]
+pub struct TransactionBuilder<'a> {
+    /// Layout to write.
+    pub layout: Layout,
+    /// Owner / lender.
+    pub sender: EndpointId,
+    /// Memory region attributes.
+    pub attributes: MemAttributes,
+    /// Transaction flags.
+    pub flags: TransactionFlags,
+    /// Handle.
+    pub handle: MemHandle,
+    /// Tag.
+    pub tag: u64,
+    /// Receivers.
+    pub receivers: &'a [MemAccess],
+    /// Constituents; empty means "no composite" (composite offset 0, as in a
+    /// retrieve request that names the region by handle).
+    pub constituents: &'a [Constituent],
+}
+
+impl<'a> TransactionBuilder<'a> {
+    /// Offset of the access descriptors.
+    fn emad_offset(&self) -> usize {
+        self.layout.header_size()
+    }
+
+    /// Offset of the composite descriptor (also where the access descriptors end).
+    fn composite_offset(&self) -> Result<usize, BuildError> {
+        self.receivers
+            .len()
+            .checked_mul(self.layout.emad_size())
+            .and_then(|n| n.checked_add(self.emad_offset()))
+            .ok_or(BuildError::FieldOverflow("receiver count"))
+    }
+
+    /// Offset of the first constituent: everything before it must be in the first
+    /// fragment.
+    pub fn prefix_len(&self) -> Result<usize, BuildError> {
+        let c = self.composite_offset()?;
+        Ok(if self.constituents.is_empty() {
+            c
+        } else {
+            c + COMPOSITE_SIZE
+        })
+    }
+
+    /// Total length of the descriptor.
+    pub fn total_len(&self) -> Result<usize, BuildError> {
+        let tail = self
+            .constituents
+            .len()
+            .checked_mul(CONSTITUENT_SIZE)
+            .ok_or(BuildError::FieldOverflow("constituent count"))?;
+        let total = self
+            .prefix_len()?
+            .checked_add(tail)
+            .ok_or(BuildError::FieldOverflow("descriptor length"))?;
+        u32::try_from(total).map_err(|_| BuildError::FieldOverflow("descriptor length"))?;
+        Ok(total)
+    }
+
+    fn total_pages(&self) -> Result<u32, BuildError> {
+        self.constituents.iter().try_fold(0u32, |acc, c| {
+            acc.checked_add(c.page_count)
+                .ok_or(BuildError::FieldOverflow("total page count"))
+        })
+    }
+
+    /// Writes the whole descriptor at the start of `out`; returns its length.
+    pub fn write(&self, out: &mut [u8]) -> Result<usize, BuildError> {
+        let total = self.total_len()?;
+        if out.len() < total {
+            return Err(BuildError::NoSpace {
+                needed: total,
+                available: out.len(),
+            });
+        }
+        self.write_window(0, &mut out[..total])?;
+        Ok(total)
+    }
+
+    /// Writes the fragment that starts at byte `offset` of the descriptor into `out`
+    /// and returns its length: as many whole records as fit, so that the next
+    /// fragment starts at a constituent boundary (DEN0140 §? "Fragmentation"). The
+    /// first fragment must hold everything up to the first constituent. Returns
+    /// `Ok(0)` when `offset` is the end of the descriptor.
+    pub fn write_fragment(&self, offset: usize, out: &mut [u8]) -> Result<usize, BuildError> {
+        let total = self.total_len()?;
+        let prefix = self.prefix_len()?;
+        if offset >= total {
+            return Ok(0);
+        }
+        let on_boundary =
+            offset == 0 || (offset >= prefix && (offset - prefix) % CONSTITUENT_SIZE == 0);
+        if !on_boundary {
+            return Err(BuildError::FieldOverflow("fragment offset"));
+        }
+        let mut end = total.min(offset.saturating_add(out.len()));
+        if end < prefix {
+            return Err(BuildError::NoSpace {
+                needed: prefix,
+                available: out.len(),
+            });
+        }
+        end -= (end - prefix) % CONSTITUENT_SIZE;
+        if end <= offset {
+            return Err(BuildError::NoSpace {
+                needed: CONSTITUENT_SIZE,
+                available: out.len(),
+            });
+        }
+        self.write_window(offset, &mut out[..end - offset])?;
+        Ok(end - offset)
+    }
+
+    /// Writes bytes `[win_off, win_off + out.len())` of the serialized descriptor.
+    fn write_window(&self, win_off: usize, out: &mut [u8]) -> Result<(), BuildError> {
+        out.fill(0);
+        let layout = self.layout;
+        let count =
+            u32::try_from(self.receivers.len()).map_err(|_| BuildError::FieldOverflow("count"))?;
+        let comp_off = self.composite_offset()?;
+        let comp_field = if self.constituents.is_empty() {
+            0
+        } else {
+            u32::try_from(comp_off).map_err(|_| BuildError::FieldOverflow("composite offset"))?
+        };
+        let total_pages = self.total_pages()?;
+        let ranges = u32::try_from(self.constituents.len())
+            .map_err(|_| BuildError::FieldOverflow("range count"))?;
+
+        let mut h = Record::<48>::new();
+        h.put_u16(0, self.sender.0);
+        let attr = self.attributes.encode();
+        if layout == Layout::V1_0 {
+            if attr > 0x3F {
+                return Err(BuildError::FieldOverflow("attributes"));
+            }
+            h.put_u8(2, attr as u8);
+        } else {
+            h.put_u16(2, attr);
+        }
+        h.put_u32(4, self.flags.0);
+        h.put_u64(8, self.handle.0);
+        h.put_u64(16, self.tag);
+        if layout != Layout::V1_0 {
+            h.put_u32(24, layout.emad_size() as u32);
+            h.put_u32(32, self.emad_offset() as u32);
+        }
+        h.put_u32(28, count);
+        copy_window(&h.bytes[..layout.header_size()], 0, win_off, out);
+
+        let esz = layout.emad_size();
+        let win_end = win_off.saturating_add(out.len());
+        for (i, r) in self.receivers.iter().enumerate() {
+            let at = self.emad_offset() + i * esz;
+            if at >= win_end {
+                break;
+            }
+            let mut e = Record::<32>::new();
+            e.put_u16(0, r.endpoint.0);
+            e.put_u8(2, r.perms.encode());
+            e.put_u8(3, r.flags);
+            e.put_u32(4, comp_field);
+            if layout == Layout::V1_2 {
+                e.put_u64(8, r.impdef[0]);
+                e.put_u64(16, r.impdef[1]);
+            }
+            copy_window(&e.bytes[..esz], at, win_off, out);
+        }
+
+        if !self.constituents.is_empty() {
+            let mut c = Record::<16>::new();
+            c.put_u32(0, total_pages);
+            c.put_u32(4, ranges);
+            copy_window(&c.bytes, comp_off, win_off, out);
+            let base = comp_off + COMPOSITE_SIZE;
+            // Only the constituents that overlap the window are visited, so writing a
+            // long descriptor fragment by fragment stays linear.
+            let first = win_off.saturating_sub(base) / CONSTITUENT_SIZE;
+            for (i, k) in self.constituents.iter().enumerate().skip(first) {
+                let at = base + i * CONSTITUENT_SIZE;
+                if at >= win_end {
+                    break;
+                }
+                let mut rec = Record::<16>::new();
+                rec.put_u64(0, k.address);
+                rec.put_u32(8, k.page_count);
+                copy_window(&rec.bytes, at, win_off, out);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Convenience: what a lender's FFA_MEM_SHARE/LEND/DONATE, a borrower's retrieve
+/// request, or the SPMC's retrieve response for `version` has to look like is all the
+/// same builder; this picks the layout from the negotiated version.
+pub fn builder_for<'a>(
+    version: Version,
+    sender: EndpointId,
+    receivers: &'a [MemAccess],
+    constituents: &'a [Constituent],
+) -> Result<TransactionBuilder<'a>, BuildError> {
+    let layout =
+        Layout::for_version(version).map_err(|_| BuildError::UnsupportedVersion(version))?;
+    Ok(TransactionBuilder {
+        layout,
+        sender,
+        attributes: MemAttributes::NOT_SPECIFIED,
+        flags: TransactionFlags(0),
+        handle: MemHandle(0),
+        tag: 0,
+        receivers,
+        constituents,
+    })
+}
