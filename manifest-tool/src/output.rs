@@ -97,7 +97,9 @@ fn table_rs(plan: &Plan, parts: &[BlobParts], blob_len: usize, source: &str) -> 
         "// Include with: include!(concat!(env!(\"SPMC_TABLE_DIR\"), \"/{TABLE_RS}\"));"
     );
     let _ = writeln!(s);
-    let _ = writeln!(s, "const SP_BLOB: &[u8] = include_bytes!(concat!(env!(\"SPMC_TABLE_DIR\"), \"/{BLOB_BIN}\"));");
+    // A path relative to this file: rustc resolves it against the file that contains the
+    // macro call, also when this file is itself include!d from another crate.
+    let _ = writeln!(s, "const SP_BLOB: &[u8] = include_bytes!(\"{BLOB_BIN}\");");
     let _ = writeln!(s);
     let _ = writeln!(s, "const PARTITIONS: &[spmc_table::Partition] = &[");
     for (sp, part) in plan.sps.iter().zip(parts) {
