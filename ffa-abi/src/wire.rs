@@ -59,9 +59,6 @@ impl<const N: usize> Record<N> {
     pub(crate) fn put_u64(&mut self, off: usize, v: u64) {
         self.bytes[off..off + 8].copy_from_slice(&v.to_le_bytes());
     }
-    pub(crate) fn put_bytes(&mut self, off: usize, v: &[u8]) {
-        self.bytes[off..off + v.len()].copy_from_slice(v);
-    }
 }
 
 /// Copies the part of `record` (which sits at absolute offset `rec_off` in the
