@@ -1,0 +1,201 @@
+//! Why a memory management call was refused, and which FF-A error code each reason maps to.
+//!
+//! One enum variant per validation rule keeps the rule -> error table in one place (the
+//! `match` in [`Rule::error`]) and lets tests assert *which* rule fired, not only the code.
+
+/// The FF-A error codes memory management calls return (DEN0077 v1.1 Table 7.x "Error codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FfaError {
+    /// -2: malformed or inconsistent request.
+    InvalidParameters,
+    /// -3: a platform limit (transactions, receivers, constituents, page-table memory,
+    /// fragment buffers) is exhausted.
+    NoMemory,
+    /// -4: the caller already has an operation of this kind in flight.
+    Busy,
+    /// -6: well formed, but the caller may not do it (ownership, access, state, policy).
+    Denied,
+    /// -8: a fragmented transmission was abandoned.
+    Aborted,
+}
+
+impl FfaError {
+    /// The signed error code placed in w2 of FFA_ERROR.
+    pub const fn code(self) -> i32 {
+        match self {
+            FfaError::InvalidParameters => -2,
+            FfaError::NoMemory => -3,
+            FfaError::Busy => -4,
+            FfaError::Denied => -6,
+            FfaError::Aborted => -8,
+        }
+    }
+}
+
+/// Every rule the engine checks. [`Rule::error`] is the single table from rule to FF-A error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    // ---- Transaction descriptor shape (FFA_MEM_SHARE/LEND/DONATE) ----
+    /// The descriptor's sender ID is not the caller.
+    SenderNotCaller,
+    /// No endpoint memory access descriptor.
+    NoReceivers,
+    /// More receivers than the platform supports.
+    TooManyReceivers,
+    /// FFA_MEM_DONATE names more than one receiver.
+    DonateNeedsOneReceiver,
+    /// The same receiver appears twice, or the sender names itself.
+    DuplicateOrSelfReceiver,
+    /// A receiver ID is not a known endpoint.
+    UnknownReceiver,
+    /// No constituent, or a constituent of zero pages.
+    EmptyRegion,
+    /// More constituents than the platform supports.
+    TooManyConstituents,
+    /// A constituent is not 4 KiB aligned or wraps the address space.
+    MisalignedConstituent,
+    /// Two constituents overlap.
+    OverlappingConstituents,
+    /// The composite's total page count does not match the constituents.
+    PageCountMismatch,
+    /// A flag that must be zero is set, or a flag is not valid for this transaction type
+    /// (zero-memory on FFA_MEM_SHARE, time slicing which this SPMC does not support, a
+    /// transaction type or alignment hint in a send).
+    InvalidFlags,
+    /// Data/instruction access field not allowed for this transaction type
+    /// (share/lend need RO or RW; donate needs "not specified"; X only on single-borrower lend).
+    InvalidPermissions,
+    /// Memory type field not allowed for this transaction type (share and multi-borrower lend
+    /// must specify it; single-borrower lend and donate must leave it unspecified).
+    InvalidMemoryType,
+    // ---- Ownership, access and policy ----
+    /// The sender does not own every page (or owns them with mixed kind/security).
+    NotOwner,
+    /// A page is already part of a live transaction or an in-flight transmission.
+    AlreadyInTransaction,
+    /// The sender grants more access than it has, or X on device memory.
+    AccessExceedsOwner,
+    /// The memory type does not fit the memory (device attributes on RAM or the reverse).
+    MemoryTypeMismatch,
+    /// The capability table forbids this sender -> receiver transfer.
+    PolicyDenied,
+    /// An SP tries to send to a normal-world endpoint: its memory cannot be reached from the
+    /// normal world, and retrieval by NS endpoints goes through the hypervisor, which this
+    /// SPMC does not serve.
+    SpToNormalWorld,
+    /// A normal-world sender names no SP receiver: nothing for the SPMC to do.
+    NoSecureReceiver,
+    // ---- Limits ----
+    /// Every transaction slot is in use.
+    TransactionsExhausted,
+    /// The SP's page-table pool or VA space cannot cover the mapping.
+    PageTableMemoryExhausted,
+    /// The table of donated ranges is full.
+    OwnershipTableFull,
+    // ---- Handle lookups ----
+    /// No live transaction has this handle.
+    UnknownHandle,
+    // ---- FFA_MEM_RETRIEVE_REQ ----
+    /// Only SPs retrieve through this SPMC.
+    RetrieverNotSp,
+    /// The retrieve request names a different sender.
+    RetrieveSenderMismatch,
+    /// The retrieve request's tag differs.
+    RetrieveTagMismatch,
+    /// The retrieve request's transaction type differs.
+    RetrieveTypeMismatch,
+    /// The retrieve request does not carry an entry for the caller, or names endpoints that
+    /// are not receivers of the transaction.
+    RetrieveReceiversMismatch,
+    /// The caller is not a receiver of the transaction.
+    NotAReceiver,
+    /// The caller already holds the memory.
+    AlreadyRetrieved,
+    /// The caller asks for more access than the transaction grants.
+    RetrievePermissionsExceedGrant,
+    /// The caller asks for attributes other than the transaction's.
+    RetrieveAttributesMismatch,
+    /// Zeroing requested where the sender did not allow it or the access is read-only.
+    ZeroNotAllowed,
+    // ---- FFA_MEM_RELINQUISH ----
+    /// A relinquish descriptor must name exactly the caller.
+    RelinquishEndpointsInvalid,
+    /// The caller does not currently hold the memory.
+    NotRetrieved,
+    /// The retrieve response is still being transmitted in fragments.
+    RetrieveInProgress,
+    // ---- FFA_MEM_RECLAIM ----
+    /// Only the owner (sender) may reclaim.
+    NotTheOwner,
+    /// A receiver still holds the memory.
+    StillBorrowed,
+    // ---- Fragments (FFA_MEM_FRAG_TX / FFA_MEM_FRAG_RX) ----
+    /// Total length smaller than the fragment, zero, or over the platform's descriptor limit.
+    InvalidLength,
+    /// Every fragment buffer is in use.
+    FragmentSlotsExhausted,
+    /// The caller already has a fragmented transmission in flight.
+    TransmissionInFlight,
+    /// No in-flight transmission or response matches the handle and caller.
+    UnknownFragmentHandle,
+    /// The fragment would overrun the announced total length, or the offset is not where the
+    /// transmission stands.
+    FragmentMismatch,
+}
+
+impl Rule {
+    /// The FF-A error code this rule gives (the table the module doc refers to).
+    pub const fn error(self) -> FfaError {
+        use FfaError::*;
+        match self {
+            Rule::SenderNotCaller
+            | Rule::NoReceivers
+            | Rule::DonateNeedsOneReceiver
+            | Rule::DuplicateOrSelfReceiver
+            | Rule::UnknownReceiver
+            | Rule::EmptyRegion
+            | Rule::MisalignedConstituent
+            | Rule::OverlappingConstituents
+            | Rule::PageCountMismatch
+            | Rule::InvalidFlags
+            | Rule::InvalidPermissions
+            | Rule::InvalidMemoryType
+            | Rule::NoSecureReceiver
+            | Rule::UnknownHandle
+            | Rule::RetrieveTagMismatch
+            | Rule::RetrieveTypeMismatch
+            | Rule::RetrieveReceiversMismatch
+            | Rule::NotAReceiver
+            | Rule::RelinquishEndpointsInvalid
+            | Rule::NotRetrieved
+            | Rule::RetrieveInProgress
+            | Rule::InvalidLength
+            | Rule::UnknownFragmentHandle
+            | Rule::FragmentMismatch => InvalidParameters,
+            Rule::TooManyReceivers
+            | Rule::TooManyConstituents
+            | Rule::TransactionsExhausted
+            | Rule::PageTableMemoryExhausted
+            | Rule::OwnershipTableFull
+            | Rule::FragmentSlotsExhausted => NoMemory,
+            Rule::TransmissionInFlight => Busy,
+            Rule::NotOwner
+            | Rule::AlreadyInTransaction
+            | Rule::AccessExceedsOwner
+            | Rule::MemoryTypeMismatch
+            | Rule::PolicyDenied
+            | Rule::SpToNormalWorld
+            | Rule::RetrieverNotSp
+            | Rule::RetrieveSenderMismatch
+            | Rule::AlreadyRetrieved
+            | Rule::RetrievePermissionsExceedGrant
+            | Rule::RetrieveAttributesMismatch
+            | Rule::ZeroNotAllowed
+            | Rule::NotTheOwner
+            | Rule::StillBorrowed => Denied,
+        }
+    }
+}
+
+/// A refused call: the rule that refused it. Converts to the FF-A error with [`Rule::error`].
+pub type Rejection = Rule;

@@ -1,0 +1,610 @@
+//! One test per rejection rule: the call is refused with that rule (and so with the FF-A
+//! error [`Rule::error`] gives), and nothing changed, neither in the engine nor in the fake
+//! page tables, pool or memory contents.
+
+use super::*;
+use crate::mem_share::request::{
+    FLAG_ALIGNMENT_HINT_VALID, FLAG_TIME_SLICING, FLAG_ZERO_AFTER_RELINQUISH, FLAG_ZERO_MEMORY,
+};
+use crate::mem_share::types::DeviceAttr;
+
+fn rejects<T: core::fmt::Debug>(
+    e: &mut Engine,
+    f: &mut Fake,
+    rule: Rule,
+    op: impl FnOnce(&mut Engine, &mut Fake) -> Result<T, Rule>,
+) {
+    let engine_before = format!("{e:?}");
+    let fake_before = f.clone();
+    let got = op(e, f);
+    assert_eq!(got.err(), Some(rule));
+    assert_eq!(
+        format!("{e:?}"),
+        engine_before,
+        "engine changed by a rejected call"
+    );
+    assert!(*f == fake_before, "environment changed by a rejected call");
+}
+
+fn setup() -> (Engine, Fake) {
+    (Engine::new(LIMITS), Fake::new(64))
+}
+
+fn send_rejects(rule: Rule, caller: EndpointId, r: TransactionRequest<4, 8>) {
+    let (mut e, mut f) = setup();
+    rejects(&mut e, &mut f, rule, |e, f| e.send(f, caller, &r));
+}
+
+fn lend(to: EndpointId, perms: Permissions, range: PageRange) -> TransactionRequest<4, 8> {
+    req(TransactionKind::Lend, SP1, &[(to, perms)], &[range])
+}
+
+#[test]
+fn error_codes_follow_the_spec_table() {
+    assert_eq!(Rule::NotOwner.error().code(), -6);
+    assert_eq!(Rule::TransactionsExhausted.error().code(), -3);
+    assert_eq!(Rule::UnknownHandle.error().code(), -2);
+    assert_eq!(Rule::TransmissionInFlight.error().code(), -4);
+}
+
+#[test]
+fn send_sender_not_caller() {
+    send_rejects(Rule::SenderNotCaller, SP2, lend(SP3, rw(), sp1_pages(0, 1)));
+}
+
+#[test]
+fn send_flags() {
+    let mut r = lend(SP2, rw(), sp1_pages(1, 1));
+    r.flags = FLAG_TIME_SLICING;
+    send_rejects(Rule::InvalidFlags, SP1, r.clone());
+    r.flags = 1 << 3; // a transaction type in a send
+    send_rejects(Rule::InvalidFlags, SP1, r);
+    let mut s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw())],
+        &[sp1_pages(1, 1)],
+    );
+    s.flags = FLAG_ZERO_MEMORY; // the owner keeps shared memory: no wiping it
+    send_rejects(Rule::InvalidFlags, SP1, s);
+}
+
+#[test]
+fn send_receiver_count_rules() {
+    send_rejects(
+        Rule::NoReceivers,
+        SP1,
+        req(TransactionKind::Lend, SP1, &[], &[sp1_pages(1, 1)]),
+    );
+    let mut e = Engine::new(Limits {
+        max_receivers: 1,
+        ..LIMITS
+    });
+    let mut f = Fake::new(64);
+    let two = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw()), (SP3, rw())],
+        &[sp1_pages(1, 1)],
+    );
+    rejects(&mut e, &mut f, Rule::TooManyReceivers, |e, f| {
+        e.send(f, SP1, &two)
+    });
+    let donate2 = req(
+        TransactionKind::Donate,
+        SP1,
+        &[(SP2, unspecified()), (SP3, unspecified())],
+        &[sp1_pages(1, 1)],
+    );
+    let mut d = donate2.clone();
+    d.attributes = MemoryType::NotSpecified;
+    send_rejects(Rule::DonateNeedsOneReceiver, SP1, d);
+}
+
+#[test]
+fn send_duplicate_self_and_unknown_receivers() {
+    let dup = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw()), (SP2, ro())],
+        &[sp1_pages(1, 1)],
+    );
+    send_rejects(Rule::DuplicateOrSelfReceiver, SP1, dup);
+    send_rejects(
+        Rule::DuplicateOrSelfReceiver,
+        SP1,
+        lend(SP1, rw(), sp1_pages(1, 1)),
+    );
+    send_rejects(
+        Rule::UnknownReceiver,
+        SP1,
+        lend(EndpointId(0x8044), rw(), sp1_pages(1, 1)),
+    );
+}
+
+#[test]
+fn send_world_rules() {
+    send_rejects(Rule::SpToNormalWorld, SP1, lend(NW, rw(), sp1_pages(1, 1)));
+    let nw_only = req(
+        TransactionKind::Share,
+        NW,
+        &[(VM2, rw())],
+        &[PageRange::new(NS_RAM, 1)],
+    );
+    send_rejects(Rule::NoSecureReceiver, NW, nw_only);
+}
+
+#[test]
+fn send_permission_rules() {
+    let x = p(DataAccess::ReadWrite, InstructionAccess::Executable);
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        req(TransactionKind::Share, SP1, &[(SP2, x)], &[sp1_pages(0, 1)]),
+    );
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        req(
+            TransactionKind::Share,
+            SP1,
+            &[(SP2, unspecified())],
+            &[sp1_pages(1, 1)],
+        ),
+    );
+    let nx = p(DataAccess::ReadWrite, InstructionAccess::NotExecutable);
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        req(
+            TransactionKind::Lend,
+            SP1,
+            &[(SP2, nx), (SP3, rw())],
+            &[sp1_pages(1, 1)],
+        ),
+    );
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        req(
+            TransactionKind::Donate,
+            SP1,
+            &[(SP2, rw())],
+            &[sp1_pages(1, 1)],
+        ),
+    );
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        lend(SP2, unspecified(), sp1_pages(1, 1)),
+    );
+}
+
+#[test]
+fn send_memory_type_rules() {
+    let mut s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw())],
+        &[sp1_pages(1, 1)],
+    );
+    s.attributes = MemoryType::NotSpecified;
+    send_rejects(Rule::InvalidMemoryType, SP1, s);
+    let mut l = lend(SP2, rw(), sp1_pages(1, 1));
+    l.attributes = MemoryType::NORMAL_WB_IS;
+    send_rejects(Rule::InvalidMemoryType, SP1, l);
+}
+
+#[test]
+fn send_constituent_rules() {
+    let mut none = lend(SP2, rw(), sp1_pages(1, 1));
+    none.constituents.clear();
+    none.total_pages = 0;
+    send_rejects(Rule::EmptyRegion, SP1, none);
+    send_rejects(Rule::EmptyRegion, SP1, lend(SP2, rw(), sp1_pages(1, 0)));
+    send_rejects(
+        Rule::MisalignedConstituent,
+        SP1,
+        lend(SP2, rw(), PageRange::new(sp_ram(1) + 0x800, 1)),
+    );
+    send_rejects(
+        Rule::MisalignedConstituent,
+        SP1,
+        lend(SP2, rw(), PageRange::new(u64::MAX & !0xFFF, 2)),
+    );
+    send_rejects(
+        Rule::OverlappingConstituents,
+        SP1,
+        req(
+            TransactionKind::Lend,
+            SP1,
+            &[(SP2, rw())],
+            &[sp1_pages(1, 2), sp1_pages(2, 1)],
+        ),
+    );
+    let mut count = lend(SP2, rw(), sp1_pages(1, 2));
+    count.total_pages = 3;
+    send_rejects(Rule::PageCountMismatch, SP1, count);
+    let mut e = Engine::new(Limits {
+        max_constituents: 1,
+        ..LIMITS
+    });
+    let mut f = Fake::new(64);
+    let two = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[sp1_pages(1, 1), sp1_pages(3, 1)],
+    );
+    rejects(&mut e, &mut f, Rule::TooManyConstituents, |e, f| {
+        e.send(f, SP1, &two)
+    });
+}
+
+#[test]
+fn send_policy() {
+    let (mut e, mut f) = setup();
+    f.denied.insert((SP1, SP3));
+    let r = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw()), (SP3, rw())],
+        &[sp1_pages(1, 1)],
+    );
+    rejects(&mut e, &mut f, Rule::PolicyDenied, |e, f| {
+        e.send(f, SP1, &r)
+    });
+}
+
+#[test]
+fn send_ownership() {
+    // Another SP's memory.
+    send_rejects(
+        Rule::NotOwner,
+        SP1,
+        lend(SP2, rw(), PageRange::new(sp_ram(2), 1)),
+    );
+    // Secure memory named by the normal world.
+    let nw = req(
+        TransactionKind::Share,
+        NW,
+        &[(SP1, rw())],
+        &[PageRange::new(sp_ram(2), 1)],
+    );
+    send_rejects(Rule::NotOwner, NW, nw);
+    // Non-secure memory named by an SP.
+    send_rejects(
+        Rule::NotOwner,
+        SP1,
+        lend(SP2, rw(), PageRange::new(NS_RAM, 1)),
+    );
+    // Constituents with different access (RW pages and RO pages).
+    send_rejects(
+        Rule::NotOwner,
+        SP1,
+        req(
+            TransactionKind::Lend,
+            SP1,
+            &[(SP2, ro())],
+            &[sp1_pages(1, 1), sp1_pages(12, 1)],
+        ),
+    );
+    // A range straddling two regions.
+    send_rejects(Rule::NotOwner, SP1, lend(SP2, ro(), sp1_pages(11, 2)));
+}
+
+#[test]
+fn send_page_already_in_a_transaction() {
+    let (mut e, mut f) = setup();
+    e.send(
+        &mut f,
+        SP1,
+        &req(
+            TransactionKind::Share,
+            SP1,
+            &[(SP2, ro())],
+            &[sp1_pages(1, 2)],
+        ),
+    )
+    .unwrap();
+    let again = lend(SP3, rw(), sp1_pages(2, 1));
+    rejects(&mut e, &mut f, Rule::AlreadyInTransaction, |e, f| {
+        e.send(f, SP1, &again)
+    });
+}
+
+#[test]
+fn send_more_access_than_owned() {
+    send_rejects(
+        Rule::AccessExceedsOwner,
+        SP1,
+        lend(SP2, rw(), sp1_pages(12, 1)),
+    );
+    let x = p(DataAccess::ReadOnly, InstructionAccess::Executable);
+    send_rejects(Rule::AccessExceedsOwner, SP1, lend(SP2, x, sp1_pages(1, 1)));
+    send_rejects(
+        Rule::AccessExceedsOwner,
+        SP1,
+        lend(SP2, x, PageRange::new(sp_dev(1), 1)),
+    );
+}
+
+#[test]
+fn send_memory_type_must_fit_memory() {
+    let s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(sp_dev(1), 1)],
+    );
+    send_rejects(Rule::MemoryTypeMismatch, SP1, s);
+    let mut s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, rw())],
+        &[sp1_pages(1, 1)],
+    );
+    s.attributes = MemoryType::Device(DeviceAttr::NGnRnE);
+    send_rejects(Rule::MemoryTypeMismatch, SP1, s);
+}
+
+#[test]
+fn send_limits_give_no_memory() {
+    let mut e = Engine::new(Limits {
+        max_transactions: 1,
+        ..LIMITS
+    });
+    let mut f = Fake::new(64);
+    e.send(&mut f, SP1, &lend(SP2, rw(), sp1_pages(1, 1)))
+        .unwrap();
+    let second = lend(SP2, rw(), sp1_pages(2, 1));
+    rejects(&mut e, &mut f, Rule::TransactionsExhausted, |e, f| {
+        e.send(f, SP1, &second)
+    });
+    assert_eq!(Rule::TransactionsExhausted.error(), FfaError::NoMemory);
+
+    let mut e = Engine::new(LIMITS);
+    let mut f = Fake::new(0);
+    let l = lend(SP2, rw(), sp1_pages(1, 1));
+    rejects(&mut e, &mut f, Rule::PageTableMemoryExhausted, |e, f| {
+        e.send(f, SP1, &l)
+    });
+}
+
+/// A live lend SP1 -> SP2 of page 1 (RW) and the engine/fake around it.
+fn lent() -> (Engine, Fake, Handle) {
+    let (mut e, mut f) = setup();
+    let h = e
+        .send(&mut f, SP1, &lend(SP2, rw(), sp1_pages(1, 1)))
+        .unwrap()
+        .handle;
+    (e, f, h)
+}
+
+#[test]
+fn retrieve_rules() {
+    let (mut e, mut f, h) = lent();
+    let ok = retrieve_req(h, SP1, SP2, unspecified());
+    let nw = retrieve_req(h, SP1, NW, unspecified());
+    rejects(&mut e, &mut f, Rule::RetrieverNotSp, |e, f| {
+        e.retrieve(f, NW, &nw)
+    });
+    let mut r = ok.clone();
+    r.handle = Handle(h.0 + 100);
+    rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    for bad in [
+        FLAG_TIME_SLICING,
+        FLAG_ALIGNMENT_HINT_VALID,
+        1 << 6,
+        1 << 12,
+    ] {
+        let mut r = ok.clone();
+        r.flags = bad;
+        rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
+            e.retrieve(f, SP2, &r)
+        });
+    }
+    let mut r = ok.clone();
+    r.flags = TransactionKind::Share.type_field() << 3;
+    rejects(&mut e, &mut f, Rule::RetrieveTypeMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.sender = SP3;
+    rejects(&mut e, &mut f, Rule::RetrieveSenderMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.tag = 8;
+    rejects(&mut e, &mut f, Rule::RetrieveTagMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let r3 = retrieve_req(h, SP1, SP3, unspecified());
+    rejects(&mut e, &mut f, Rule::NotAReceiver, |e, f| {
+        e.retrieve(f, SP3, &r3)
+    });
+    let mut r = ok.clone();
+    r.receivers[0].id = SP3;
+    rejects(&mut e, &mut f, Rule::RetrieveReceiversMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.receivers
+        .push(ReceiverGrant {
+            id: SP3,
+            permissions: rw(),
+        })
+        .unwrap();
+    rejects(&mut e, &mut f, Rule::RetrieveReceiversMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.receivers[0].permissions = p(DataAccess::ReadWrite, InstructionAccess::Executable);
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
+    );
+    let mut r = ok.clone();
+    r.attributes = MemoryType::Device(DeviceAttr::NGnRnE);
+    rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.flags = FLAG_ZERO_MEMORY; // the lender did not allow zeroing
+    rejects(&mut e, &mut f, Rule::ZeroNotAllowed, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    e.retrieve(&mut f, SP2, &ok).unwrap();
+    rejects(&mut e, &mut f, Rule::AlreadyRetrieved, |e, f| {
+        e.retrieve(f, SP2, &ok)
+    });
+    check_tables(&e, &f);
+}
+
+#[test]
+fn retrieve_of_share_rules() {
+    let (mut e, mut f) = setup();
+    let s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, ro())],
+        &[sp1_pages(1, 1)],
+    );
+    let h = e.send(&mut f, SP1, &s).unwrap().handle;
+    let mut r = retrieve_req(h, SP1, SP2, rw());
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
+    );
+    r.receivers[0].permissions = ro();
+    r.flags = FLAG_ZERO_AFTER_RELINQUISH;
+    rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+    r.flags = 0;
+    r.attributes = MemoryType::Normal {
+        cacheability: types::Cacheability::NonCacheable,
+        shareability: types::Shareability::Inner,
+    };
+    rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
+        e.retrieve(f, SP2, &r)
+    });
+}
+
+#[test]
+fn retrieve_limits_give_no_memory() {
+    let (mut e, mut f) = setup();
+    let s = req(
+        TransactionKind::Share,
+        NW,
+        &[(SP1, rw())],
+        &[PageRange::new(NS_RAM, 1)],
+    );
+    let h = e.send(&mut f, NW, &s).unwrap().handle;
+    f.pool_free = 0;
+    f.pool_total = 0;
+    let r = retrieve_req(h, NW, SP1, unspecified());
+    rejects(&mut e, &mut f, Rule::PageTableMemoryExhausted, |e, f| {
+        e.retrieve(f, SP1, &r)
+    });
+
+    // The donated-ranges table full.
+    let mut e: MemShare<8, 4, 8, 1> = MemShare::new(LIMITS);
+    let mut f = Fake::new(64);
+    let d = |range| {
+        req(
+            TransactionKind::Donate,
+            SP1,
+            &[(SP2, unspecified())],
+            &[range],
+        )
+    };
+    let h1 = e.send(&mut f, SP1, &d(sp1_pages(1, 1))).unwrap().handle;
+    e.retrieve(&mut f, SP2, &retrieve_req(h1, SP1, SP2, unspecified()))
+        .unwrap();
+    let h2 = e.send(&mut f, SP1, &d(sp1_pages(3, 1))).unwrap().handle;
+    let r = retrieve_req(h2, SP1, SP2, unspecified());
+    let engine_before = format!("{e:?}");
+    let fake_before = f.clone();
+    assert_eq!(e.retrieve(&mut f, SP2, &r), Err(Rule::OwnershipTableFull));
+    assert_eq!(format!("{e:?}"), engine_before);
+    assert!(f == fake_before);
+}
+
+#[test]
+fn relinquish_rules() {
+    let (mut e, mut f, h) = lent();
+    let ok = relinquish_req(h, SP2);
+    rejects(&mut e, &mut f, Rule::NotRetrieved, |e, f| {
+        e.relinquish(f, SP2, &ok)
+    });
+    e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, ro()))
+        .unwrap();
+    let mut r = ok.clone();
+    r.handle = Handle(h.0 + 1);
+    rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
+        e.relinquish(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.flags = FLAG_TIME_SLICING;
+    rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
+        e.relinquish(f, SP2, &r)
+    });
+    let r = relinquish_req(h, SP3);
+    rejects(&mut e, &mut f, Rule::RelinquishEndpointsInvalid, |e, f| {
+        e.relinquish(f, SP2, &r)
+    });
+    let mut r = ok.clone();
+    r.endpoints.push(SP3).unwrap();
+    rejects(&mut e, &mut f, Rule::RelinquishEndpointsInvalid, |e, f| {
+        e.relinquish(f, SP2, &r)
+    });
+    let r = relinquish_req(h, SP3);
+    rejects(&mut e, &mut f, Rule::NotAReceiver, |e, f| {
+        e.relinquish(f, SP3, &r)
+    });
+    let mut r = ok.clone();
+    r.flags = FLAG_ZERO_MEMORY; // SP2 holds it read-only
+    rejects(&mut e, &mut f, Rule::ZeroNotAllowed, |e, f| {
+        e.relinquish(f, SP2, &r)
+    });
+    e.relinquish(&mut f, SP2, &ok).unwrap();
+}
+
+#[test]
+fn reclaim_rules() {
+    let (mut e, mut f, h) = lent();
+    rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
+        e.reclaim(f, SP1, Handle(h.0 + 1), 0)
+    });
+    rejects(&mut e, &mut f, Rule::NotTheOwner, |e, f| {
+        e.reclaim(f, SP2, h, 0)
+    });
+    rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
+        e.reclaim(f, SP1, h, FLAG_TIME_SLICING)
+    });
+    e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    rejects(&mut e, &mut f, Rule::StillBorrowed, |e, f| {
+        e.reclaim(f, SP1, h, 0)
+    });
+
+    let (mut e, mut f) = setup();
+    let s = req(
+        TransactionKind::Share,
+        SP1,
+        &[(SP2, ro())],
+        &[sp1_pages(1, 1)],
+    );
+    let h = e.send(&mut f, SP1, &s).unwrap().handle;
+    rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
+        e.reclaim(f, SP1, h, FLAG_ZERO_MEMORY)
+    });
+    e.reclaim(&mut f, SP1, h, 0).unwrap();
+}

@@ -1,0 +1,1015 @@
+//! The memory transaction engine: live transactions, donated-ownership table, handle
+//! allocation, and the six operations (send = share/lend/donate, retrieve, relinquish,
+//! reclaim). Each operation is `validate_*` (no side effects) -> reserve -> `commit_*`
+//! (cannot fail). See the module doc of `mem_share` for the state machine and invariants.
+
+use heapless::Vec;
+
+use super::env::{Environment, MappingAttrs, RegionInfo, Reservation};
+use super::error::Rule;
+use super::request::{
+    ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
+    FLAG_ALIGNMENT_HINT_MASK, FLAG_ALIGNMENT_HINT_VALID, FLAG_TIME_SLICING,
+    FLAG_TRANSACTION_TYPE_MASK, FLAG_TRANSACTION_TYPE_SHIFT, FLAG_ZERO_AFTER_RELINQUISH,
+    FLAG_ZERO_MEMORY,
+};
+use super::types::{
+    Access, DataAccess, DeviceAttr, EndpointId, EndpointKind, Handle, InstructionAccess, MemKind,
+    MemoryType, PageRange, Permissions, Security, TransactionKind, VirtAddr, PAGE_SIZE,
+};
+
+/// Run-time limits from the platform configuration. Each is clamped to the compile-time
+/// capacity of the engine; exceeding one gives NO_MEMORY.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Concurrent live transactions.
+    pub max_transactions: usize,
+    /// Receivers per transaction.
+    pub max_receivers: usize,
+    /// Constituents per transaction.
+    pub max_constituents: usize,
+}
+
+/// A receiver's hold on the memory after a successful retrieve.
+#[derive(Debug, PartialEq, Eq)]
+struct Held {
+    reservation: Reservation,
+    access: Access,
+    zero_after_relinquish: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct ReceiverState {
+    id: EndpointId,
+    kind: EndpointKind,
+    /// Permissions as normalised at send (share: instruction access forced to NX).
+    granted: Permissions,
+    held: Option<Held>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Transaction<const R: usize, const C: usize> {
+    handle: Handle,
+    kind: TransactionKind,
+    sender: EndpointId,
+    sender_kind: EndpointKind,
+    tag: u64,
+    zero_on_send: bool,
+    attributes: MemoryType,
+    /// The owner's hold on the memory when it sent it (uniform over all constituents).
+    region: RegionInfo,
+    receivers: Vec<ReceiverState, R>,
+    constituents: Vec<PageRange, C>,
+    total_pages: u64,
+    /// SP owner of a lend/donate: table pages for the revoke done at send and the restore at
+    /// reclaim, held until one of them is no longer possible.
+    owner_reservation: Option<Reservation>,
+}
+
+/// A range whose owner changed by donation; overrides the static [`OwnershipOracle`] answer.
+///
+/// [`OwnershipOracle`]: super::env::OwnershipOracle
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DonatedRange {
+    /// The pages.
+    pub range: PageRange,
+    /// Their owner now.
+    pub owner: EndpointId,
+    /// What the owner holds.
+    pub info: RegionInfo,
+}
+
+/// Read-only view of a live transaction, for the kernel (diagnostics) and the tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionView<'a> {
+    /// Handle.
+    pub handle: Handle,
+    /// Type.
+    pub kind: TransactionKind,
+    /// Owner that sent it.
+    pub sender: EndpointId,
+    /// Constituents.
+    pub constituents: &'a [PageRange],
+    /// The owner's access when it sent the memory.
+    pub owner_access: Access,
+    /// Receivers with, for SPs that currently hold the memory, the access they were given.
+    pub receivers: Vec<(EndpointId, Option<Access>), 8>,
+}
+
+/// What a successful send produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendOutcome {
+    /// The handle to return in FFA_SUCCESS (w2/w3).
+    pub handle: Handle,
+}
+
+/// The transaction engine with room for `TX` transactions of up to `R` receivers and `C`
+/// constituents, and `OWN` donated ranges.
+#[derive(Debug)]
+pub struct MemShare<const TX: usize, const R: usize, const C: usize, const OWN: usize> {
+    limits: Limits,
+    transactions: [Option<Transaction<R, C>>; TX],
+    donated: Vec<DonatedRange, OWN>,
+    /// Next handle value: monotonic, so a handle is never reused (2^63 sends would be
+    /// needed to wrap).
+    next_handle: u64,
+}
+
+/// Everything `validate_send` established, consumed by the commit.
+struct SendPlan {
+    sender_kind: EndpointKind,
+    region: RegionInfo,
+    receiver_kinds: [Option<EndpointKind>; 16],
+    granted: [Option<Permissions>; 16],
+    slot: usize,
+    zero: bool,
+}
+
+/// Everything `validate_retrieve` established.
+struct RetrievePlan<const OWN: usize> {
+    slot: usize,
+    receiver_index: usize,
+    access: Access,
+    attrs: MappingAttrs,
+    zero_before: bool,
+    zero_after_relinquish: bool,
+    donated_after: Option<Vec<DonatedRange, OWN>>,
+    map_cost: u32,
+}
+
+/// Upper bound of receivers the plans carry inline (the engine's `R` must not exceed it).
+const PLAN_RECEIVERS: usize = 16;
+
+impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare<TX, R, C, OWN> {
+    /// Builds an empty engine. `limits` are clamped to the capacities.
+    pub fn new(limits: Limits) -> Self {
+        // Plans carry receiver data inline; a larger R would silently truncate.
+        const { assert!(R <= PLAN_RECEIVERS) };
+        MemShare {
+            limits: Limits {
+                max_transactions: limits.max_transactions.min(TX),
+                max_receivers: limits.max_receivers.min(R),
+                max_constituents: limits.max_constituents.min(C),
+            },
+            transactions: [const { None }; TX],
+            donated: Vec::new(),
+            next_handle: 1,
+        }
+    }
+
+    /// The effective limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Takes a fresh handle out of the sequence without creating a transaction: used for the
+    /// first fragment of a fragmented send, whose handle the caller learns before the
+    /// descriptor is complete. Pass it to [`MemShare::send_with_handle`] later.
+    pub fn reserve_handle(&mut self) -> Handle {
+        let h = Handle(self.next_handle & !Handle::ALLOCATOR_HYPERVISOR);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        h
+    }
+
+    /// Live transactions.
+    pub fn transactions(&self) -> impl Iterator<Item = TransactionView<'_>> {
+        self.transactions.iter().flatten().map(|t| TransactionView {
+            handle: t.handle,
+            kind: t.kind,
+            sender: t.sender,
+            constituents: &t.constituents,
+            owner_access: t.region.access,
+            receivers: t
+                .receivers
+                .iter()
+                .take(8)
+                .map(|r| (r.id, r.held.as_ref().map(|h| h.access)))
+                .collect(),
+        })
+    }
+
+    /// Ranges whose owner changed by donation.
+    pub fn donated_ranges(&self) -> &[DonatedRange] {
+        &self.donated
+    }
+
+    /// Table pages the engine currently holds in reservations (for leak accounting).
+    pub fn held_table_pages(&self) -> u64 {
+        self.transactions
+            .iter()
+            .flatten()
+            .map(|t| {
+                let owner = t
+                    .owner_reservation
+                    .as_ref()
+                    .map_or(0, |r| r.table_pages() as u64);
+                let recv: u64 = t
+                    .receivers
+                    .iter()
+                    .filter_map(|r| r.held.as_ref())
+                    .map(|h| h.reservation.table_pages() as u64)
+                    .sum();
+                owner + recv
+            })
+            .sum()
+    }
+
+    fn find(&self, handle: Handle) -> Option<usize> {
+        self.transactions
+            .iter()
+            .position(|t| t.as_ref().is_some_and(|t| t.handle == handle))
+    }
+
+    // ------------------------------------------------------------------------------------
+    // FFA_MEM_SHARE / FFA_MEM_LEND / FFA_MEM_DONATE
+    // ------------------------------------------------------------------------------------
+
+    /// Handles a complete share/lend/donate descriptor from `caller`, allocating a new handle.
+    pub fn send<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &TransactionRequest<R, C>,
+    ) -> Result<SendOutcome, Rule> {
+        let plan = self.validate_send(env, caller, req)?;
+        let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
+        let handle = self.reserve_handle();
+        self.commit_send(env, caller, req, plan, owner_reservation, handle);
+        Ok(SendOutcome { handle })
+    }
+
+    /// As [`MemShare::send`] for a descriptor that arrived in fragments, with the handle
+    /// [`MemShare::reserve_handle`] gave out at the first fragment.
+    pub fn send_with_handle<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &TransactionRequest<R, C>,
+        handle: Handle,
+    ) -> Result<SendOutcome, Rule> {
+        if !handle.is_spmc_allocated()
+            || handle.0 >= self.next_handle
+            || self.find(handle).is_some()
+        {
+            return Err(Rule::UnknownFragmentHandle);
+        }
+        let plan = self.validate_send(env, caller, req)?;
+        let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
+        self.commit_send(env, caller, req, plan, owner_reservation, handle);
+        Ok(SendOutcome { handle })
+    }
+
+    fn validate_send<E: Environment>(
+        &self,
+        env: &E,
+        caller: EndpointId,
+        req: &TransactionRequest<R, C>,
+    ) -> Result<SendPlan, Rule> {
+        if req.sender != caller {
+            return Err(Rule::SenderNotCaller);
+        }
+        let sender_kind = env.endpoint_kind(caller).ok_or(Rule::SenderNotCaller)?;
+
+        // Flags (DEN0077 v1.1 Table 10.21): zero memory (lend/donate only), time slicing
+        // (unsupported), everything else must be zero in a send.
+        let zero = req.flags & FLAG_ZERO_MEMORY != 0;
+        if req.flags & !FLAG_ZERO_MEMORY != 0 || (zero && req.kind == TransactionKind::Share) {
+            return Err(Rule::InvalidFlags);
+        }
+
+        // Receivers.
+        let n = req.receivers.len();
+        if n == 0 {
+            return Err(Rule::NoReceivers);
+        }
+        if n > self.limits.max_receivers {
+            return Err(Rule::TooManyReceivers);
+        }
+        if req.kind == TransactionKind::Donate && n != 1 {
+            return Err(Rule::DonateNeedsOneReceiver);
+        }
+        let mut receiver_kinds = [None; PLAN_RECEIVERS];
+        for (i, r) in req.receivers.iter().enumerate() {
+            if r.id == caller || req.receivers[..i].iter().any(|o| o.id == r.id) {
+                return Err(Rule::DuplicateOrSelfReceiver);
+            }
+            receiver_kinds[i] = Some(env.endpoint_kind(r.id).ok_or(Rule::UnknownReceiver)?);
+        }
+        let any_ns = receiver_kinds[..n]
+            .iter()
+            .any(|k| *k == Some(EndpointKind::NormalWorld));
+        let any_sp = receiver_kinds[..n]
+            .iter()
+            .any(|k| *k == Some(EndpointKind::Sp));
+        if sender_kind == EndpointKind::Sp && any_ns {
+            return Err(Rule::SpToNormalWorld);
+        }
+        if sender_kind == EndpointKind::NormalWorld && !any_sp {
+            return Err(Rule::NoSecureReceiver);
+        }
+
+        // Permissions per transaction type (DEN0077 v1.1 §10.10.3.1 / Hafnium's checks):
+        // share/lend must give RO or RW; donate leaves both fields to the receiver; X may
+        // only be named on a lend to a single borrower.
+        let mut granted = [None; PLAN_RECEIVERS];
+        for (i, r) in req.receivers.iter().enumerate() {
+            let p = r.permissions;
+            let ok = match req.kind {
+                TransactionKind::Share => {
+                    p.data != DataAccess::NotSpecified
+                        && p.instruction == InstructionAccess::NotSpecified
+                }
+                TransactionKind::Lend => {
+                    p.data != DataAccess::NotSpecified
+                        && (n == 1 || p.instruction == InstructionAccess::NotSpecified)
+                }
+                TransactionKind::Donate => {
+                    p.data == DataAccess::NotSpecified
+                        && p.instruction == InstructionAccess::NotSpecified
+                }
+            };
+            if !ok {
+                return Err(Rule::InvalidPermissions);
+            }
+            granted[i] = Some(match req.kind {
+                // Shared memory is never executable for the borrower (v1.0 §5.11.3).
+                TransactionKind::Share => Permissions {
+                    data: p.data,
+                    instruction: InstructionAccess::NotExecutable,
+                },
+                _ => p,
+            });
+        }
+
+        // Memory type: specified for share and multi-borrower lend, left to the receiver
+        // for single-borrower lend and donate.
+        let must_specify = req.kind == TransactionKind::Share || n > 1;
+        let specified = req.attributes != MemoryType::NotSpecified;
+        if must_specify != specified {
+            return Err(Rule::InvalidMemoryType);
+        }
+
+        // Constituents.
+        if req.constituents.is_empty() {
+            return Err(Rule::EmptyRegion);
+        }
+        if req.constituents.len() > self.limits.max_constituents {
+            return Err(Rule::TooManyConstituents);
+        }
+        let mut total: u64 = 0;
+        for (i, c) in req.constituents.iter().enumerate() {
+            if c.pages == 0 {
+                return Err(Rule::EmptyRegion);
+            }
+            if c.base.0 % PAGE_SIZE != 0 || c.end().is_none() {
+                return Err(Rule::MisalignedConstituent);
+            }
+            if req.constituents[..i].iter().any(|o| o.overlaps(c)) {
+                return Err(Rule::OverlappingConstituents);
+            }
+            total += c.pages as u64;
+        }
+        if total != req.total_pages {
+            return Err(Rule::PageCountMismatch);
+        }
+
+        // Capabilities: the single policy gate decides who may send to whom.
+        for r in req.receivers.iter() {
+            if !env.may_send(req.kind, caller, r.id) {
+                return Err(Rule::PolicyDenied);
+            }
+        }
+
+        // Ownership: every page owned by the sender, uniformly.
+        let mut region: Option<RegionInfo> = None;
+        for c in req.constituents.iter() {
+            let info = self.owned_region(env, caller, *c).ok_or(Rule::NotOwner)?;
+            if sender_kind == EndpointKind::NormalWorld && info.security != Security::NonSecure {
+                return Err(Rule::NotOwner);
+            }
+            match region {
+                None => region = Some(info),
+                Some(r) if r == info => {}
+                Some(_) => return Err(Rule::NotOwner),
+            }
+        }
+        let region = region.ok_or(Rule::EmptyRegion)?;
+
+        // A page belongs to at most one live transaction.
+        for t in self.transactions.iter().flatten() {
+            if t.constituents
+                .iter()
+                .any(|a| req.constituents.iter().any(|b| a.overlaps(b)))
+            {
+                return Err(Rule::AlreadyInTransaction);
+            }
+        }
+
+        // No more access than the owner has; attributes that fit the memory.
+        for p in granted[..n].iter().flatten() {
+            let want_write = p.data == DataAccess::ReadWrite;
+            let want_exec = p.instruction == InstructionAccess::Executable;
+            if (want_write && !region.access.write)
+                || (want_exec && (!region.access.exec || region.kind == MemKind::Device))
+            {
+                return Err(Rule::AccessExceedsOwner);
+            }
+        }
+        if !type_fits(req.attributes, region.kind) {
+            return Err(Rule::MemoryTypeMismatch);
+        }
+
+        let slot = self
+            .transactions
+            .iter()
+            .position(Option::is_none)
+            .filter(|_| self.live() < self.limits.max_transactions)
+            .ok_or(Rule::TransactionsExhausted)?;
+
+        Ok(SendPlan {
+            sender_kind,
+            region,
+            receiver_kinds,
+            granted,
+            slot,
+            zero,
+        })
+    }
+
+    fn reserve_owner<E: Environment>(
+        &self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &TransactionRequest<R, C>,
+        plan: &SendPlan,
+    ) -> Result<Option<Reservation>, Rule> {
+        // Only SP owners lose their mapping: the normal world's tables are not ours.
+        if plan.sender_kind != EndpointKind::Sp || req.kind == TransactionKind::Share {
+            return Ok(None);
+        }
+        let cost = env.owner_cost(caller, &req.constituents);
+        env.reserve(caller, cost, 0)
+            .map(Some)
+            .map_err(|_| Rule::PageTableMemoryExhausted)
+    }
+
+    fn commit_send<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &TransactionRequest<R, C>,
+        plan: SendPlan,
+        mut owner_reservation: Option<Reservation>,
+        handle: Handle,
+    ) {
+        if let Some(res) = owner_reservation.as_mut() {
+            env.revoke_owner(res, &req.constituents);
+        }
+        // Zero after the owner lost access and before any borrower can map it.
+        if plan.zero {
+            for c in req.constituents.iter() {
+                env.zero(*c);
+            }
+        }
+        let mut receivers = Vec::new();
+        for (i, r) in req.receivers.iter().enumerate() {
+            // Capacity R and kinds/grants were established in validation for every index.
+            let (Some(kind), Some(granted)) = (plan.receiver_kinds[i], plan.granted[i]) else {
+                continue;
+            };
+            let _ = receivers.push(ReceiverState {
+                id: r.id,
+                kind,
+                granted,
+                held: None,
+            });
+        }
+        self.transactions[plan.slot] = Some(Transaction {
+            handle,
+            kind: req.kind,
+            sender: caller,
+            sender_kind: plan.sender_kind,
+            tag: req.tag,
+            zero_on_send: plan.zero,
+            attributes: req.attributes,
+            region: plan.region,
+            receivers,
+            constituents: req.constituents.clone(),
+            total_pages: req.total_pages,
+            owner_reservation,
+        });
+    }
+
+    fn live(&self) -> usize {
+        self.transactions.iter().flatten().count()
+    }
+
+    /// What `owner` holds at `range`, taking donations into account.
+    fn owned_region<E: Environment>(
+        &self,
+        env: &E,
+        owner: EndpointId,
+        range: PageRange,
+    ) -> Option<RegionInfo> {
+        let mut covered: u64 = 0;
+        let mut info: Option<RegionInfo> = None;
+        for d in self.donated.iter().filter(|d| d.range.overlaps(&range)) {
+            if d.owner != owner {
+                return None;
+            }
+            match info {
+                None => info = Some(d.info),
+                Some(i) if i == d.info => {}
+                Some(_) => return None,
+            }
+            covered += overlap_pages(&d.range, &range);
+        }
+        match info {
+            // Donated ranges are disjoint, so full coverage means the page sum matches.
+            Some(i) if covered == range.pages as u64 => Some(i),
+            Some(_) => None,
+            None => env.static_region(owner, range),
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // FFA_MEM_RETRIEVE_REQ
+    // ------------------------------------------------------------------------------------
+
+    /// Handles a retrieve request from SP `caller`: maps the memory and returns what the
+    /// FFA_MEM_RETRIEVE_RESP must say.
+    pub fn retrieve<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &RetrieveRequest<R>,
+    ) -> Result<RetrieveResponse, Rule> {
+        let plan = self.validate_retrieve(env, caller, req)?;
+        let t = self.transactions[plan.slot]
+            .as_ref()
+            .ok_or(Rule::UnknownHandle)?;
+        let reservation = env
+            .reserve(caller, plan.map_cost, t.total_pages)
+            .map_err(|_| Rule::PageTableMemoryExhausted)?;
+        Ok(self.commit_retrieve(env, caller, plan, reservation))
+    }
+
+    fn validate_retrieve<E: Environment>(
+        &self,
+        env: &E,
+        caller: EndpointId,
+        req: &RetrieveRequest<R>,
+    ) -> Result<RetrievePlan<OWN>, Rule> {
+        if env.endpoint_kind(caller) != Some(EndpointKind::Sp) {
+            return Err(Rule::RetrieverNotSp);
+        }
+        let slot = self.find(req.handle).ok_or(Rule::UnknownHandle)?;
+        let t = self.transactions[slot]
+            .as_ref()
+            .ok_or(Rule::UnknownHandle)?;
+
+        // Flags (DEN0077 v1.1 Table 10.22).
+        let flags = req.flags;
+        let known = FLAG_ZERO_MEMORY | FLAG_ZERO_AFTER_RELINQUISH | FLAG_TRANSACTION_TYPE_MASK;
+        if flags & !known != 0
+            || flags & (FLAG_TIME_SLICING | FLAG_ALIGNMENT_HINT_MASK | FLAG_ALIGNMENT_HINT_VALID)
+                != 0
+        {
+            return Err(Rule::InvalidFlags);
+        }
+        let ty = (flags & FLAG_TRANSACTION_TYPE_MASK) >> FLAG_TRANSACTION_TYPE_SHIFT;
+        if ty != 0 && ty != t.kind.type_field() {
+            return Err(Rule::RetrieveTypeMismatch);
+        }
+        let zero_before = flags & FLAG_ZERO_MEMORY != 0;
+        let zero_after = flags & FLAG_ZERO_AFTER_RELINQUISH != 0;
+        // Shared memory stays with its owner: nobody may wipe it; donated memory is never
+        // relinquished.
+        if (t.kind == TransactionKind::Share && (zero_before || zero_after))
+            || (t.kind == TransactionKind::Donate && zero_after)
+        {
+            return Err(Rule::InvalidFlags);
+        }
+
+        if req.sender != t.sender {
+            return Err(Rule::RetrieveSenderMismatch);
+        }
+        if req.tag != t.tag {
+            return Err(Rule::RetrieveTagMismatch);
+        }
+        let receiver_index = t
+            .receivers
+            .iter()
+            .position(|r| r.id == caller)
+            .ok_or(Rule::NotAReceiver)?;
+        let mine = req
+            .receivers
+            .iter()
+            .find(|g| g.id == caller)
+            .ok_or(Rule::RetrieveReceiversMismatch)?;
+        if req
+            .receivers
+            .iter()
+            .any(|g| !t.receivers.iter().any(|r| r.id == g.id))
+        {
+            return Err(Rule::RetrieveReceiversMismatch);
+        }
+        let rs = &t.receivers[receiver_index];
+        if rs.held.is_some() {
+            return Err(Rule::AlreadyRetrieved);
+        }
+
+        let access = resolve_access(t, rs.granted, *mine)?;
+        let memory = resolve_type(t, req.attributes)?;
+
+        if zero_before || zero_after {
+            let others_hold = t
+                .receivers
+                .iter()
+                .any(|r| r.id != caller && r.held.is_some());
+            if !access.write || others_hold || (zero_before && !t.zero_on_send) {
+                return Err(Rule::ZeroNotAllowed);
+            }
+        }
+
+        let donated_after = if t.kind == TransactionKind::Donate {
+            let info = RegionInfo {
+                access,
+                kind: t.region.kind,
+                security: t.region.security,
+            };
+            Some(donate_ranges(&self.donated, &t.constituents, caller, info)?)
+        } else {
+            None
+        };
+
+        Ok(RetrievePlan {
+            slot,
+            receiver_index,
+            access,
+            attrs: MappingAttrs {
+                access,
+                memory,
+                non_secure: t.region.security == Security::NonSecure,
+            },
+            zero_before,
+            zero_after_relinquish: zero_after,
+            donated_after,
+            map_cost: env.map_cost(caller, &t.constituents),
+        })
+    }
+
+    fn commit_retrieve<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        plan: RetrievePlan<OWN>,
+        mut reservation: Reservation,
+    ) -> RetrieveResponse {
+        // Validation established that the slot is live; `take` for donate frees it.
+        let slot = &mut self.transactions[plan.slot];
+        let Some(t) = slot.as_mut() else {
+            // Unreachable by construction; give the memory back rather than leak it.
+            env.release(reservation);
+            return dead_response(caller);
+        };
+        if plan.zero_before {
+            for c in t.constituents.iter() {
+                env.zero(*c);
+            }
+        }
+        env.map(&mut reservation, &t.constituents, plan.attrs);
+        let va = reservation.va().unwrap_or(VirtAddr(0));
+        let mut flags = t.kind.type_field() << FLAG_TRANSACTION_TYPE_SHIFT;
+        if plan.zero_before {
+            flags |= FLAG_ZERO_MEMORY;
+        }
+        if plan.zero_after_relinquish {
+            flags |= FLAG_ZERO_AFTER_RELINQUISH;
+        }
+        let response = RetrieveResponse {
+            handle: t.handle,
+            kind: t.kind,
+            sender: t.sender,
+            tag: t.tag,
+            flags,
+            attributes: plan.attrs.memory,
+            non_secure: plan.attrs.non_secure,
+            receiver: caller,
+            permissions: Permissions::from_access(plan.access),
+            va,
+            total_pages: t.total_pages,
+        };
+        if t.kind == TransactionKind::Donate {
+            // Ownership moves for good: the receiver keeps its mapping as owner, the former
+            // owner never gets its mapping back, and the handle dies.
+            env.adopt(reservation);
+            if let Some(owner_res) = t.owner_reservation.take() {
+                env.release(owner_res);
+            }
+            if let Some(d) = plan.donated_after {
+                self.donated = d;
+            }
+            *slot = None;
+        } else {
+            t.receivers[plan.receiver_index].held = Some(Held {
+                reservation,
+                access: plan.access,
+                zero_after_relinquish: plan.zero_after_relinquish,
+            });
+        }
+        response
+    }
+
+    // ------------------------------------------------------------------------------------
+    // FFA_MEM_RELINQUISH
+    // ------------------------------------------------------------------------------------
+
+    /// Handles a relinquish from SP `caller`: unmaps the memory from it.
+    pub fn relinquish<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &RelinquishRequest<R>,
+    ) -> Result<(), Rule> {
+        let (slot, idx, zero) = self.validate_relinquish(caller, req)?;
+        self.commit_relinquish(env, slot, idx, zero);
+        Ok(())
+    }
+
+    fn validate_relinquish(
+        &self,
+        caller: EndpointId,
+        req: &RelinquishRequest<R>,
+    ) -> Result<(usize, usize, bool), Rule> {
+        let slot = self.find(req.handle).ok_or(Rule::UnknownHandle)?;
+        let t = self.transactions[slot]
+            .as_ref()
+            .ok_or(Rule::UnknownHandle)?;
+        if req.flags & !FLAG_ZERO_MEMORY != 0 {
+            return Err(Rule::InvalidFlags);
+        }
+        let zero_flag = req.flags & FLAG_ZERO_MEMORY != 0;
+        if zero_flag && t.kind == TransactionKind::Share {
+            return Err(Rule::InvalidFlags);
+        }
+        if req.endpoints.len() != 1 || req.endpoints[0] != caller {
+            return Err(Rule::RelinquishEndpointsInvalid);
+        }
+        let idx = t
+            .receivers
+            .iter()
+            .position(|r| r.id == caller)
+            .ok_or(Rule::NotAReceiver)?;
+        let held = t.receivers[idx].held.as_ref().ok_or(Rule::NotRetrieved)?;
+        if zero_flag {
+            let others_hold = t
+                .receivers
+                .iter()
+                .any(|r| r.id != caller && r.held.is_some());
+            if !held.access.write || others_hold {
+                return Err(Rule::ZeroNotAllowed);
+            }
+        }
+        Ok((slot, idx, zero_flag || held.zero_after_relinquish))
+    }
+
+    fn commit_relinquish<E: Environment>(
+        &mut self,
+        env: &mut E,
+        slot: usize,
+        idx: usize,
+        zero: bool,
+    ) {
+        let Some(t) = self.transactions[slot].as_mut() else {
+            return;
+        };
+        if let Some(mut held) = t.receivers[idx].held.take() {
+            env.unmap(&mut held.reservation, &t.constituents);
+            if zero {
+                for c in t.constituents.iter() {
+                    env.zero(*c);
+                }
+            }
+            env.release(held.reservation);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // FFA_MEM_RECLAIM
+    // ------------------------------------------------------------------------------------
+
+    /// Handles FFA_MEM_RECLAIM from the owner `caller` with the w3 `flags`.
+    pub fn reclaim<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        handle: Handle,
+        flags: u32,
+    ) -> Result<(), Rule> {
+        let (slot, zero) = self.validate_reclaim(caller, handle, flags)?;
+        self.commit_reclaim(env, slot, zero);
+        Ok(())
+    }
+
+    fn validate_reclaim(
+        &self,
+        caller: EndpointId,
+        handle: Handle,
+        flags: u32,
+    ) -> Result<(usize, bool), Rule> {
+        let slot = self.find(handle).ok_or(Rule::UnknownHandle)?;
+        let t = self.transactions[slot]
+            .as_ref()
+            .ok_or(Rule::UnknownHandle)?;
+        if t.sender != caller {
+            return Err(Rule::NotTheOwner);
+        }
+        let zero = flags & FLAG_ZERO_MEMORY != 0;
+        if flags & !FLAG_ZERO_MEMORY != 0 || (zero && t.kind == TransactionKind::Share) {
+            return Err(Rule::InvalidFlags);
+        }
+        // Normal-world receivers retrieve and relinquish through the hypervisor, which only
+        // forwards the reclaim once they are done: only SP holders block here.
+        if t.receivers.iter().any(|r| r.held.is_some()) {
+            return Err(Rule::StillBorrowed);
+        }
+        Ok((slot, zero))
+    }
+
+    fn commit_reclaim<E: Environment>(&mut self, env: &mut E, slot: usize, zero: bool) {
+        let Some(mut t) = self.transactions[slot].take() else {
+            return;
+        };
+        if zero {
+            for c in t.constituents.iter() {
+                env.zero(*c);
+            }
+        }
+        if let Some(mut res) = t.owner_reservation.take() {
+            let attrs = MappingAttrs {
+                access: t.region.access,
+                memory: default_type(t.region.kind),
+                non_secure: t.region.security == Security::NonSecure,
+            };
+            env.restore_owner(&mut res, &t.constituents, attrs);
+            env.release(res);
+        }
+    }
+}
+
+/// Pages common to two well-formed ranges.
+fn overlap_pages(a: &PageRange, b: &PageRange) -> u64 {
+    match (a.end(), b.end()) {
+        (Some(ae), Some(be)) => {
+            let lo = a.base.0.max(b.base.0);
+            let hi = ae.min(be);
+            hi.saturating_sub(lo) / PAGE_SIZE
+        }
+        _ => 0,
+    }
+}
+
+/// Does the memory type suit the memory? `NotSpecified` suits anything (decided later).
+fn type_fits(ty: MemoryType, kind: MemKind) -> bool {
+    matches!(
+        (ty, kind),
+        (MemoryType::NotSpecified, _)
+            | (MemoryType::Device(_), MemKind::Device)
+            | (MemoryType::Normal { .. }, MemKind::Normal)
+    )
+}
+
+/// The type a receiver gets when neither side specified one.
+fn default_type(kind: MemKind) -> MemoryType {
+    match kind {
+        MemKind::Normal => MemoryType::NORMAL_WB_IS,
+        MemKind::Device => MemoryType::Device(DeviceAttr::NGnRnE),
+    }
+}
+
+/// The access a retrieve gets: what the receiver asks for, never more than granted.
+fn resolve_access<const R: usize, const C: usize>(
+    t: &Transaction<R, C>,
+    granted: Permissions,
+    asked: ReceiverGrant,
+) -> Result<Access, Rule> {
+    // What the sender allowed: donate leaves both fields to the receiver, bounded by what
+    // the owner itself had; "not specified" instruction access on a single-borrower lend
+    // likewise falls back to the owner's right.
+    let may_write = match granted.data {
+        DataAccess::ReadWrite => true,
+        DataAccess::ReadOnly => false,
+        DataAccess::NotSpecified => t.region.access.write,
+    };
+    let may_exec = t.region.kind == MemKind::Normal
+        && match granted.instruction {
+            InstructionAccess::Executable => true,
+            InstructionAccess::NotExecutable => false,
+            InstructionAccess::NotSpecified => t.region.access.exec,
+        };
+    let write = match asked.permissions.data {
+        DataAccess::NotSpecified => may_write,
+        DataAccess::ReadOnly => false,
+        DataAccess::ReadWrite => true,
+    };
+    // Executable only when asked for explicitly: a receiver that did not say gets NX.
+    let exec = asked.permissions.instruction == InstructionAccess::Executable;
+    if (write && !may_write) || (exec && !may_exec) {
+        return Err(Rule::RetrievePermissionsExceedGrant);
+    }
+    Ok(Access { write, exec })
+}
+
+/// The memory type a retrieve maps with.
+fn resolve_type<const R: usize, const C: usize>(
+    t: &Transaction<R, C>,
+    asked: MemoryType,
+) -> Result<MemoryType, Rule> {
+    match (t.attributes, asked) {
+        (MemoryType::NotSpecified, MemoryType::NotSpecified) => Ok(default_type(t.region.kind)),
+        (MemoryType::NotSpecified, a) if type_fits(a, t.region.kind) => Ok(a),
+        (MemoryType::NotSpecified, _) => Err(Rule::RetrieveAttributesMismatch),
+        // Equal or unspecified only: mismatched aliases of one page are not allowed.
+        (sent, MemoryType::NotSpecified) => Ok(sent),
+        (sent, a) if sent == a => Ok(sent),
+        _ => Err(Rule::RetrieveAttributesMismatch),
+    }
+}
+
+/// The donated-ranges table after `ranges` moved to `owner`, or `OwnershipTableFull`.
+fn donate_ranges<const OWN: usize>(
+    current: &Vec<DonatedRange, OWN>,
+    ranges: &[PageRange],
+    owner: EndpointId,
+    info: RegionInfo,
+) -> Result<Vec<DonatedRange, OWN>, Rule> {
+    let mut out: Vec<DonatedRange, OWN> = Vec::new();
+    for d in current.iter() {
+        // Keep the parts of `d` that no donated range touches.
+        let mut pieces: Vec<PageRange, 64> = Vec::new();
+        pieces.push(d.range).map_err(|_| Rule::OwnershipTableFull)?;
+        for r in ranges {
+            let mut next: Vec<PageRange, 64> = Vec::new();
+            for p in pieces.iter() {
+                for rest in subtract(p, r).into_iter().flatten() {
+                    next.push(rest).map_err(|_| Rule::OwnershipTableFull)?;
+                }
+            }
+            pieces = next;
+        }
+        for p in pieces {
+            out.push(DonatedRange {
+                range: p,
+                owner: d.owner,
+                info: d.info,
+            })
+            .map_err(|_| Rule::OwnershipTableFull)?;
+        }
+    }
+    for r in ranges {
+        out.push(DonatedRange {
+            range: *r,
+            owner,
+            info,
+        })
+        .map_err(|_| Rule::OwnershipTableFull)?;
+    }
+    Ok(out)
+}
+
+/// `a` minus `b`: up to two pieces.
+fn subtract(a: &PageRange, b: &PageRange) -> [Option<PageRange>; 2] {
+    let (Some(ae), Some(be)) = (a.end(), b.end()) else {
+        return [Some(*a), None];
+    };
+    if !a.overlaps(b) {
+        return [Some(*a), None];
+    }
+    let left = (b.base.0 > a.base.0).then(|| PageRange {
+        base: a.base,
+        pages: ((b.base.0 - a.base.0) / PAGE_SIZE) as u32,
+    });
+    let right = (be < ae).then(|| PageRange {
+        base: super::types::PhysAddr(be),
+        pages: ((ae - be) / PAGE_SIZE) as u32,
+    });
+    [left, right]
+}
+
+/// Placeholder response for the unreachable "slot vanished" path of `commit_retrieve`.
+fn dead_response(caller: EndpointId) -> RetrieveResponse {
+    RetrieveResponse {
+        handle: Handle::INVALID,
+        kind: TransactionKind::Share,
+        sender: caller,
+        tag: 0,
+        flags: 0,
+        attributes: MemoryType::NotSpecified,
+        non_secure: false,
+        receiver: caller,
+        permissions: Permissions::from_access(Access::RO),
+        va: VirtAddr(0),
+        total_pages: 0,
+    }
+}
