@@ -101,7 +101,7 @@ pub fn parse(bytes: &[u8]) -> Result<Node, String> {
     let structure = blob
         .get(off_struct..end_struct)
         .ok_or("structure block exceeds the blob")?;
-    if off_struct % 4 != 0 {
+    if !off_struct.is_multiple_of(4) {
         return Err("structure block is not 4-byte aligned".into());
     }
 
@@ -259,7 +259,7 @@ impl Prop {
 
     /// Reads the value as a list of u32 cells.
     pub fn cells(&self) -> Result<Vec<u32>, String> {
-        if self.value.len() % 4 != 0 {
+        if !self.value.len().is_multiple_of(4) {
             return Err(format!(
                 "expected u32 cells, found {} bytes",
                 self.value.len()

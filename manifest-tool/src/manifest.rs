@@ -21,8 +21,6 @@ pub struct ServiceDesc {
     pub uuid: Uuid,
     /// Messaging method offered under it.
     pub messaging_method: u32,
-    /// The manifest node it came from (`/` or `/services/<name>`).
-    pub node_index: usize,
 }
 
 /// Where a memory region is.
@@ -112,7 +110,8 @@ pub struct Manifest {
     pub ns_interrupts_action: NsInterruptsAction,
     /// `other-s-interrupts-action`.
     pub other_s_interrupts_action: Option<OtherSInterruptsAction>,
-    /// `gp-register-num`.
+    /// `gp-register-num`; absent means x0, as OP-TEE's SPMC does (Trusted Services SPs
+    /// read the boot info from x0 without declaring it).
     pub gp_register_num: Option<u8>,
     /// `power-management-messages`.
     pub power_management_messages: u32,
@@ -393,7 +392,6 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
                 services.push(ServiceDesc {
                     uuid: Uuid::from_words([c[0], c[1], c[2], c[3]]),
                     messaging_method: mm,
-                    node_index: 0,
                 });
             }
         }
@@ -405,7 +403,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
                     "the `services` node needs ffa-version >= 1.1",
                 ));
             }
-            for (i, svc) in s.children.iter().enumerate() {
+            for svc in &s.children {
                 let text = cx
                     .opt_str(svc, "uuid")?
                     .ok_or_else(|| cx.err(svc, "missing-property", "`uuid` is mandatory"))?;
@@ -425,7 +423,6 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
                 services.push(ServiceDesc {
                     uuid,
                     messaging_method: mm,
-                    node_index: i + 1,
                 });
             }
             if services.is_empty() {
@@ -536,7 +533,8 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
         .opt_u32(root, "gp-register-num")?
         .map(|v| cx.range(root, "gp-register-num", v, 3))
         .transpose()?
-        .map(|v| u8::try_from(v).unwrap_or(0));
+        .map(|v| u8::try_from(v).unwrap_or(0))
+        .or(Some(0));
     let boot_order = cx
         .opt_u32(root, "boot-order")?
         .map(|v| cx.range(root, "boot-order", v, 0xFFFF))

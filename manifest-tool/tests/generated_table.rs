@@ -43,6 +43,13 @@ fn table_compiles_and_matches_inputs() {
     let ts_rpc = Uuid::from_words([0xd776_cdbd, 0x5147_5e82, 0xd486_3b96, 0xac43_49f8]);
     let sharing: Vec<&str> = TABLE.by_uuid(ts_rpc).map(|p| p.name).collect();
     assert_eq!(sharing, ["echo", "ts-stock"]);
+    // The stock-style SP declares no gp-register-num: it still gets its boot info in x0.
+    let stock = TABLE
+        .partitions
+        .iter()
+        .find(|p| p.name == "ts-stock")
+        .unwrap();
+    assert_eq!(stock.gp_register_num, Some(0));
     let rxtx = echo.rx_tx.unwrap();
     assert_eq!(
         (rxtx.rx, rxtx.tx),

@@ -532,8 +532,10 @@ pub struct Partition {
     pub ns_interrupts_action: NsInterruptsAction,
     /// Manifest `other-s-interrupts-action`, `None` when absent.
     pub other_s_interrupts_action: Option<OtherSInterruptsAction>,
-    /// Manifest `gp-register-num`: register (0..=3) carrying the boot info address; `None`
-    /// when absent (then the SP gets no boot info).
+    /// Manifest `gp-register-num`: register (0..=3) carrying the boot info address when the
+    /// SP is first entered. manifest-tool writes `Some(0)` when the property is absent, as
+    /// OP-TEE's SPMC defaults to x0 (Trusted Services SPs rely on it); `None` means "pass no
+    /// boot info" and is reserved for a future opt-out.
     pub gp_register_num: Option<u8>,
     /// Manifest `power-management-messages`.
     pub power_management_messages: PowerMessages,

@@ -136,7 +136,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24204000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x1fa0, len: 0x1c7 },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x1fa0, len: 0x1a7 },
         },
         memory_regions: &[
         ],
@@ -162,7 +162,7 @@ const TABLE_VALUE: spmc_table::Table = spmc_table::Table {
     blob: SP_BLOB,
 };
 
-const _: () = assert!(SP_BLOB.len() == 8551, "sp_blob.bin does not belong to this partition_table.rs");
+const _: () = assert!(SP_BLOB.len() == 8519, "sp_blob.bin does not belong to this partition_table.rs");
 const _: () = assert!(PARTITIONS.len() == 3);
 const _: () = assert!(TABLE_VALUE.check_shape().is_ok(), "generated table fails spmc_table::Table::check_shape");
 

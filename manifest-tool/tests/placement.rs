@@ -1,0 +1,250 @@
+//! Valid SP sets: placement, ID assignment, boot order and platform inputs, checked on the
+//! plan the library returns.
+
+use manifest_tool::{sp_set::Plan, Platform, Range};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A scratch SP set in its own directory under the test target dir.
+struct Set {
+    dir: PathBuf,
+    layout: serde_json::Map<String, serde_json::Value>,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl Set {
+    fn new(tag: &str) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("placement-{tag}-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            dir,
+            layout: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds an SP whose manifest has the given extra root properties and body.
+    fn sp(
+        &mut self,
+        name: &str,
+        uuid_last: u32,
+        extra: &str,
+        image_len: usize,
+        entry: serde_json::Value,
+    ) -> &mut Self {
+        let dts = format!(
+            "/dts-v1/;\n/ {{\n compatible = \"arm,ffa-manifest-1.0\";\n ffa-version = <0x10001>;\n \
+             uuid = <1 2 3 {uuid_last}>;\n execution-ctx-count = <1>;\n exception-level = <1>;\n \
+             execution-state = <0>;\n messaging-method = <3>;\n ns-interrupts-action = <2>;\n{extra}\n}};\n"
+        );
+        std::fs::write(self.dir.join(format!("{name}.dts")), dts).unwrap();
+        std::fs::write(self.dir.join(format!("{name}.bin")), vec![0xA5; image_len]).unwrap();
+        let mut e =
+            serde_json::json!({ "image": format!("{name}.bin"), "pm": format!("{name}.dts") });
+        if let (Some(e), Some(extra)) = (e.as_object_mut(), entry.as_object()) {
+            e.extend(extra.clone());
+        }
+        self.layout.insert(name.to_string(), e);
+        self
+    }
+
+    fn check(&self, platform: &Platform) -> manifest_tool::Result<Plan> {
+        let path = self.dir.join("sp_layout.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&self.layout).unwrap()).unwrap();
+        manifest_tool::check(&path, platform)
+    }
+}
+
+fn none() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+fn find<'a>(plan: &'a Plan, name: &str) -> &'a manifest_tool::sp_set::PlannedSp {
+    plan.sps.iter().find(|s| s.entry.name == name).unwrap()
+}
+
+#[test]
+fn images_are_placed_first_fit_64k_aligned_in_boot_order() {
+    let mut set = Set::new("order");
+    set.sp("c", 3, "", 0x100, none())
+        .sp(
+            "b",
+            2,
+            " boot-order = <1>;",
+            0x100,
+            serde_json::json!({ "size": "0x11000" }),
+        )
+        .sp(
+            "a",
+            1,
+            " boot-order = <2>;",
+            0x100,
+            serde_json::json!({ "size": "0x20000" }),
+        );
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    let order: Vec<&str> = plan.sps.iter().map(|s| s.entry.name.as_str()).collect();
+    assert_eq!(
+        order,
+        ["b", "a", "c"],
+        "boot-order first, then SPs without one"
+    );
+    let ids: Vec<u16> = plan.sps.iter().map(|s| s.id).collect();
+    assert_eq!(ids, [0x8001, 0x8002, 0x8003], "IDs assigned in boot order");
+    let bases: Vec<u64> = plan.sps.iter().map(|s| s.image_base).collect();
+    // b takes 0x11000 bytes: a starts at the next 64 KiB boundary.
+    assert_eq!(bases, [0x2400_0000, 0x2402_0000, 0x2404_0000]);
+    for sp in &plan.sps {
+        let dtb = sp.loaded.dtb.len() as u64;
+        assert_eq!(
+            u64::from(sp.boot_info_pages),
+            (0x1000 + dtb).div_ceil(0x1000)
+        );
+        for other in &plan.sps {
+            let image = other.image_base..other.image_base + other.entry.size;
+            assert!(
+                !image.contains(&sp.boot_info_base),
+                "boot info inside an image region"
+            );
+        }
+    }
+    // First fit at 4 KiB: b's boot info fills the gap after its 0x11000-byte image region.
+    assert_eq!(plan.sps[0].boot_info_base, 0x2401_1000);
+}
+
+#[test]
+fn fixed_addresses_and_base_address_regions_are_avoided() {
+    let mut set = Set::new("fixed");
+    set.sp("fixed", 1, " load-address = <0x24000000>;", 0x100, none())
+        .sp(
+            "owner",
+            2,
+            " memory-regions { compatible = \"arm,ffa-manifest-memory-regions\"; \
+              pool { base-address = <0x24100000>; pages-count = <16>; attributes = <3>; }; };",
+            0x100,
+            none(),
+        )
+        .sp("auto", 3, "", 0x100, none());
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    assert_eq!(find(&plan, "fixed").image_base, 0x2400_0000);
+    // 0x2410_0000..0x2411_0000 belongs to `owner`'s region: the first free 64 KiB boundary
+    // after it is 0x2411_0000, and the 1 MiB image regions go there in boot (= name) order.
+    assert_eq!(find(&plan, "auto").image_base, 0x2411_0000);
+    assert_eq!(find(&plan, "owner").image_base, 0x2421_0000);
+    let region = &find(&plan, "owner").memory[0];
+    assert_eq!(region.base, 0x2410_0000);
+}
+
+#[test]
+fn manifest_ids_are_honoured_and_skipped_when_assigning() {
+    let mut set = Set::new("ids");
+    set.sp("a", 1, "", 0x10, none())
+        .sp("b", 2, " id = <0x8001>;", 0x10, none())
+        .sp("c", 3, "", 0x10, none());
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    assert_eq!(find(&plan, "b").id, 0x8001);
+    assert!(find(&plan, "b").id_from_manifest);
+    assert_eq!(find(&plan, "a").id, 0x8002);
+    assert_eq!(find(&plan, "c").id, 0x8003);
+}
+
+#[test]
+fn ns_regions_may_overlap_across_sps_but_secure_ones_may_not() {
+    let ns = " memory-regions { compatible = \"arm,ffa-manifest-memory-regions\"; \
+               buf { base-address = <0x100 0x0>; pages-count = <4>; attributes = <0xb>; }; };";
+    let mut set = Set::new("ns");
+    set.sp("a", 1, ns, 0x10, none())
+        .sp("b", 2, ns, 0x10, none());
+    set.check(&Platform::qemu_sbsa()).unwrap();
+    let secure = ns
+        .replace("<0x100 0x0>", "<0x30000000>")
+        .replace("0xb", "0x3");
+    let mut set = Set::new("secure");
+    set.sp("a", 1, &secure, 0x10, none())
+        .sp("b", 2, &secure, 0x10, none());
+    let err = set.check(&Platform::qemu_sbsa()).unwrap_err();
+    assert_eq!(err.rule, "region-overlap");
+    assert_eq!(err.node, "/memory-regions/buf");
+}
+
+#[test]
+fn relative_regions_resolve_against_the_placed_image() {
+    let mut set = Set::new("relative");
+    set.sp(
+        "a",
+        1,
+        " load-address = <0x25000000>; memory-regions { compatible = \"arm,ffa-manifest-memory-regions\"; \
+          bss { load-address-relative-offset = <0x8000>; pages-count = <2>; attributes = <3>; load-flags = <1>; }; };",
+        0x10,
+        none(),
+    );
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    let r = &plan.sps[0].memory[0];
+    assert_eq!(r.base, 0x2500_8000);
+    assert!(r.desc.nobits);
+}
+
+#[test]
+fn the_platform_decides_what_fits() {
+    let mut set = Set::new("platform");
+    set.sp("a", 1, " load-address = <0x7000000>;", 0x10, none());
+    assert_eq!(
+        set.check(&Platform::qemu_sbsa()).unwrap_err().rule,
+        "region-outside"
+    );
+    let plan = set.check(&Platform::fvp()).unwrap();
+    assert_eq!(plan.sps[0].image_base, 0x0700_0000);
+
+    let file = set.dir.join("tiny-platform.json");
+    std::fs::write(
+        &file,
+        r#"{ "name": "tiny", "sp-pool": ["0x7000000", "0x7100000"], "devices": [[1342177280, 1342181376]] }"#,
+    )
+    .unwrap();
+    let tiny = Platform::from_arg(file.to_str().unwrap()).unwrap();
+    assert_eq!(
+        tiny.sp_pool,
+        Range {
+            base: 0x700_0000,
+            size: 0x10_0000
+        }
+    );
+    assert_eq!(
+        tiny.devices,
+        vec![Range {
+            base: 0x5000_0000,
+            size: 0x1000
+        }]
+    );
+    // The 1 MiB image fills the pool: no room is left for the boot information.
+    let err = set.check(&tiny).unwrap_err();
+    assert_eq!((err.rule, err.node.as_str()), ("pool-exhausted", "/a"));
+
+    std::fs::write(&file, r#"{ "sp-pool": [5, 4] }"#).unwrap();
+    assert_eq!(
+        Platform::from_arg(file.to_str().unwrap()).unwrap_err().rule,
+        "range-empty"
+    );
+    std::fs::write(&file, r#"{ "sp-pool": [4, 5], "extra": 1 }"#).unwrap();
+    assert_eq!(
+        Platform::from_arg(file.to_str().unwrap()).unwrap_err().rule,
+        "unknown-key"
+    );
+}
+
+#[test]
+fn capabilities_default_to_nothing() {
+    let mut set = Set::new("caps");
+    set.sp("a", 1, "", 0x10, none()).sp(
+        "b",
+        2,
+        "",
+        0x10,
+        serde_json::json!({ "capabilities": { "direct-messages": ["a"] } }),
+    );
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    let a = find(&plan, "a");
+    assert_eq!(a.caps, manifest_tool::sp_set::Caps::default());
+    assert_eq!(find(&plan, "b").caps.direct, vec![a.id]);
+}
