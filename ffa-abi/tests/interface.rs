@@ -1,8 +1,9 @@
 //! Register round trips for every FF-A function ID at every version that has it, and
 //! the rejection rules of `Interface::decode`.
 
-mod common_samples;
-use common_samples::*;
+#[path = "common/samples.rs"]
+mod samples;
+use samples::*;
 
 use ffa_abi::interface::ConsoleChars;
 use ffa_abi::*;
