@@ -39,7 +39,7 @@ impl Placer {
 
     /// Finds the lowest `align`-aligned free `size` bytes in `pool`.
     fn allocate(&self, pool: &Range, size: u64, align: u64) -> Option<u64> {
-        let mut cand = pool.base.div_ceil(align) * align;
+        let mut cand = pool.base.checked_next_multiple_of(align)?;
         loop {
             let r = Range { base: cand, size };
             if !pool.contains(&r) || cand.checked_add(size).is_none() {
@@ -53,7 +53,7 @@ impl Placer {
                 .max()
             {
                 None => return Some(cand),
-                Some(end) => cand = end.checked_add(align - 1)? / align * align,
+                Some(end) => cand = end.checked_next_multiple_of(align)?,
             }
         }
     }

@@ -125,7 +125,7 @@ pub fn plan(layout: &Layout, platform: &Platform) -> Result<Plan> {
         };
         key(a).cmp(&key(b))
     });
-    assign_ids(&mut sps);
+    assign_ids(layout, &mut sps)?;
     for i in 0..sps.len() {
         let caps = resolve_caps(layout, &sps, i)?;
         sps[i].caps = caps;
@@ -217,16 +217,25 @@ fn check_unique(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {
 }
 
 /// Gives every SP without a manifest `id` the lowest free ID from 0x8001, in boot order.
-fn assign_ids(sps: &mut [PlannedSp]) {
+fn assign_ids(layout: &Layout, sps: &mut [PlannedSp]) -> Result<()> {
     let mut used: BTreeSet<u16> = sps.iter().filter_map(|s| s.manifest.id).collect();
     let mut next = 0x8001u16;
     for s in sps.iter_mut().filter(|s| s.manifest.id.is_none()) {
         while used.contains(&next) {
             next += 1;
         }
+        if !spmc_table::EndpointId(next).is_valid_sp_id() {
+            return Err(Error::new(
+                &layout.file,
+                format!("/{}", s.entry.name),
+                "endpoint-id",
+                "no free SP endpoint ID is left below 0xffc0",
+            ));
+        }
         s.id = next;
         used.insert(next);
     }
+    Ok(())
 }
 
 fn resolve_caps(layout: &Layout, sps: &[PlannedSp], me: usize) -> Result<Caps> {
