@@ -19,7 +19,11 @@ pub const STACK_SIZE: u64 = 0x1_0000;
 /// Returns the `<...>` cells of the first line `name = <...>;` at any depth, as numbers.
 fn cells(dts: &str, name: &str) -> Option<Vec<u64>> {
     dts.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix(name)?.trim_start().strip_prefix('=')?;
+        let rest = line
+            .trim()
+            .strip_prefix(name)?
+            .trim_start()
+            .strip_prefix('=')?;
         let inner = rest.trim().strip_prefix('<')?.split('>').next()?;
         inner
             .split_whitespace()
@@ -32,7 +36,10 @@ fn cells(dts: &str, name: &str) -> Option<Vec<u64>> {
 }
 
 fn fail(manifest: &Path, msg: &str) -> ! {
-    panic!("{}: {msg} (see partitions/README.md, image layout)", manifest.display());
+    panic!(
+        "{}: {msg} (see partitions/README.md, image layout)",
+        manifest.display()
+    );
 }
 
 /// Configures the link of the SP whose manifest is `manifest` (relative to the crate root).
@@ -41,8 +48,14 @@ pub fn configure(manifest: &str) {
     let manifest = root.join(manifest);
     println!("cargo:rerun-if-changed={}", manifest.display());
     let link_dir = root.join("../sp-rt/link");
-    println!("cargo:rerun-if-changed={}", link_dir.join("sp.ld").display());
-    println!("cargo:rerun-if-changed={}", link_dir.join("sp_link.rs").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        link_dir.join("sp.ld").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        link_dir.join("sp_link.rs").display()
+    );
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         // Host builds (clippy, cargo build --workspace) do not link an SP image.
         return;
@@ -57,14 +70,26 @@ pub fn configure(manifest: &str) {
     if base % 0x1000 != 0 {
         fail(&manifest, "load-address is not 4 KiB aligned");
     }
-    if cells(&dts, "entrypoint-offset").as_deref().is_some_and(|c| c.iter().any(|x| *x != 0)) {
-        fail(&manifest, "entrypoint-offset must be 0: _start is at the image base");
+    if cells(&dts, "entrypoint-offset")
+        .as_deref()
+        .is_some_and(|c| c.iter().any(|x| *x != 0))
+    {
+        fail(
+            &manifest,
+            "entrypoint-offset must be 0: _start is at the image base",
+        );
     }
     if cells(&dts, "load-address-relative-offset").as_deref() != Some(&[RW_OFFSET][..]) {
-        fail(&manifest, "the RW window region must have load-address-relative-offset = <0x80000>");
+        fail(
+            &manifest,
+            "the RW window region must have load-address-relative-offset = <0x80000>",
+        );
     }
     if cells(&dts, "pages-count").as_deref() != Some(&[RW_SIZE / 0x1000][..]) {
-        fail(&manifest, "the RW window region (first memory region) must have pages-count = <0x80>");
+        fail(
+            &manifest,
+            "the RW window region (first memory region) must have pages-count = <0x80>",
+        );
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this"));
     let memory_x = format!(

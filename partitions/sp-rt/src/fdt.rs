@@ -155,72 +155,9 @@ impl<'a> Fdt<'a> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A tiny DTB writer for tests: nodes and properties in document order.
-    pub(crate) enum Item<'a> {
-        Begin(&'a str),
-        Prop(&'a str, Vec<u8>),
-        End,
-    }
-
-    pub(crate) fn cells(c: &[u32]) -> Vec<u8> {
-        c.iter().flat_map(|x| x.to_be_bytes()).collect()
-    }
-
-    pub(crate) fn build(items: &[Item]) -> Vec<u8> {
-        let mut st = Vec::new();
-        let mut strings: Vec<u8> = Vec::new();
-        for it in items {
-            match it {
-                Item::Begin(n) => {
-                    st.extend(FDT_BEGIN_NODE.to_be_bytes());
-                    st.extend(n.as_bytes());
-                    st.push(0);
-                    while st.len() % 4 != 0 {
-                        st.push(0);
-                    }
-                }
-                Item::Prop(n, v) => {
-                    let off = strings.len() as u32;
-                    strings.extend(n.as_bytes());
-                    strings.push(0);
-                    st.extend(FDT_PROP.to_be_bytes());
-                    st.extend((v.len() as u32).to_be_bytes());
-                    st.extend(off.to_be_bytes());
-                    st.extend(v);
-                    while st.len() % 4 != 0 {
-                        st.push(0);
-                    }
-                }
-                Item::End => st.extend(FDT_END_NODE.to_be_bytes()),
-            }
-        }
-        st.extend(9u32.to_be_bytes()); // FDT_END
-        let off_struct = HEADER_SIZE + 16; // header + an empty memory reservation map
-        let off_strings = off_struct + st.len();
-        let total = off_strings + strings.len();
-        let mut b = Vec::new();
-        for w in [
-            FDT_MAGIC,
-            total as u32,
-            off_struct as u32,
-            off_strings as u32,
-            HEADER_SIZE as u32,
-            17,
-            16,
-            0,
-            strings.len() as u32,
-            st.len() as u32,
-        ] {
-            b.extend(w.to_be_bytes());
-        }
-        b.extend([0u8; 16]);
-        b.extend(st);
-        b.extend(strings);
-        b
-    }
+    use crate::testing::dtb::{build, cells, Item};
 
     fn manifest() -> Vec<u8> {
         use Item::*;

@@ -156,6 +156,13 @@ pub struct Ffa<C: Conduit = Svc> {
     conduit: C,
 }
 
+impl Ffa<Svc> {
+    /// Returns the FF-A calls of this partition over the real `SVC #0` conduit.
+    pub const fn svc() -> Self {
+        Self { conduit: Svc }
+    }
+}
+
 impl<C: Conduit> Ffa<C> {
     /// Wraps a conduit.
     pub const fn new(conduit: C) -> Self {

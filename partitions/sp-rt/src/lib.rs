@@ -9,7 +9,7 @@
 //! ```ignore
 //! sp_rt::entry!(main);
 //! fn main(start: sp_rt::StartInfo) -> ! {
-//!     let mut ffa = sp_rt::Ffa::default();
+//!     let mut ffa = sp_rt::Ffa::svc();
 //!     sp_rt::run(&mut ffa, |_ffa, req| req.payload)
 //! }
 //! ```

@@ -124,13 +124,9 @@ fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>
 /// Rust side of `_start`: x0..x3 as the SPMC set them.
 #[no_mangle]
 extern "C" fn sp_rt_start_rust(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
-    // SAFETY: taking the addresses of linker-defined symbols reads nothing.
-    let (heap_start, heap_end) = unsafe {
-        (
-            core::ptr::addr_of!(__sp_heap_start).cast_mut(),
-            core::ptr::addr_of!(__sp_heap_end),
-        )
-    };
+    // Taking the addresses of linker-defined symbols reads nothing (and is safe).
+    let heap_start = core::ptr::addr_of!(__sp_heap_start).cast_mut();
+    let heap_end = core::ptr::addr_of!(__sp_heap_end);
     let heap_size = (heap_end as usize).saturating_sub(heap_start as usize);
     // SAFETY: `link/sp.ld` reserves [__sp_heap_start, __sp_heap_end) in the RW window for the
     // heap only (NOLOAD, between RX/TX and the stack); this runs once, before anything else.

@@ -1,0 +1,33 @@
+//! The echo test SP: answers direct requests (REQ_32, REQ_64, REQ2) with their payload, and
+//! runs the test-protocol commands (ID, VERSION, PARTINFO, LOG, PERM, CALL, WHO, MANIFEST_*).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+mod sp {
+    use sp_rt::{Ffa, StartInfo};
+    use test_sp_common::{echo, map_buffers, SpState};
+
+    sp_rt::entry!(main);
+
+    fn main(start: StartInfo) -> ! {
+        let mut ffa = Ffa::svc();
+        let sp = SpState {
+            rxtx: map_buffers(&mut ffa, start.rxtx, "echo"),
+            manifest: start.manifest,
+            boot_info_version: start.boot_info.map(|b| b.version()),
+        };
+        sp_rt::log!(
+            "echo: ready (boot info: {})",
+            sp.boot_info_version.is_some()
+        );
+        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &sp, req))
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "echo is an S-EL0 secure partition: build it for aarch64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}

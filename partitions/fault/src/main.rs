@@ -1,0 +1,80 @@
+//! The fault test SP: on command it faults in the ways an SP can (data abort on an unmapped
+//! address, write to its read-only text, access to an address it was given, undefined
+//! instruction, panic), so tests can check the SPMC aborts it and nothing else. Requests that
+//! are not fault commands get the echo behaviour (to check it is alive, or aborted).
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+mod sp {
+    use sp_rt::{DirectRequest, Ffa, Payload, StartInfo};
+    use test_protocol::{cmd, fault::UNMAPPED_ADDR, status};
+    use test_sp_common::{echo, SpState};
+
+    sp_rt::entry!(main);
+
+    fn addr_of(a: u64) -> Option<*mut u32> {
+        usize::try_from(a)
+            .ok()
+            .map(core::ptr::with_exposed_provenance_mut)
+    }
+
+    /// Runs a fault command. Returns only if the fault did not happen (the SPMC failed to
+    /// stop the access): then the answer says so with what was read.
+    fn fault(req: &DirectRequest) -> Option<Payload> {
+        let command = u32::try_from(req.payload.get(0)).ok()?;
+        let survived = |v: u32| Some(Payload::new(&[u64::from(status::OK), u64::from(v)]));
+        match command {
+            cmd::FAULT_UNMAPPED_READ => {
+                let p = addr_of(UNMAPPED_ADDR)?;
+                // SAFETY: deliberately invalid: UNMAPPED_ADDR is mapped in no SP, so this load
+                // takes a translation fault and the SPMC aborts this SP before it completes;
+                // no Rust code ever sees a value. Volatile so the access is really made.
+                let v = unsafe { core::ptr::read_volatile(p) };
+                survived(v)
+            }
+            cmd::FAULT_WRITE_TEXT => {
+                let p = (main as fn(StartInfo) -> !) as *mut u32;
+                // SAFETY: deliberately invalid: our text is mapped read-only + executable at
+                // EL0, so this store takes a permission fault and the SPMC aborts this SP
+                // before it completes; the code is never modified.
+                unsafe { core::ptr::write_volatile(p, 0) };
+                survived(0)
+            }
+            cmd::FAULT_TOUCH => {
+                let p = addr_of(req.payload.get(1))?;
+                // SAFETY: deliberately unchecked: the test passes an address this SP must not
+                // have (another SP's memory); the load faults and the SPMC aborts us. If the
+                // SPMC wrongly mapped it, we read and write back the same value, leaving the
+                // other owner's data unchanged, and report the breach.
+                let v = unsafe { core::ptr::read_volatile(p) };
+                // SAFETY: as above; only reached if the load succeeded, and stores what was read.
+                unsafe { core::ptr::write_volatile(p, v) };
+                survived(v)
+            }
+            cmd::FAULT_UNDEF => sp_rt::rt::abort(),
+            cmd::FAULT_PANIC => panic!("fault: panic requested by {:#06x}", req.sender.0),
+            _ => None,
+        }
+    }
+
+    fn main(_start: StartInfo) -> ! {
+        let mut ffa = Ffa::svc();
+        let sp = SpState {
+            rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
+            manifest: None,
+            boot_info_version: None,
+        };
+        sp_rt::log!("fault: ready");
+        sp_rt::run(&mut ffa, |ffa, req| {
+            fault(req).unwrap_or_else(|| echo(ffa, &sp, req))
+        })
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "fault is an S-EL0 secure partition: build it for aarch64-unknown-none (cargo xtask build)"
+    );
+    std::process::exit(2);
+}

@@ -1,0 +1,187 @@
+//! The protocol between the normal-world test driver and the project's test SPs (echo, relay,
+//! fault, pkg-sp): endpoint IDs and UUIDs of the default SP set, command codes and status
+//! words. No dependencies, no unsafe: both sides use the same constants.
+//!
+//! Payload words are numbered from the first payload register of the direct message:
+//! word 0 = w3/x3 for FFA_MSG_SEND_DIRECT_REQ_32/64, x4 for FFA_MSG_SEND_DIRECT_REQ2.
+//! Word 0 of a request is the command; word 0 of a response is a [`status`] word, except for
+//! the plain echo, which returns the request payload unchanged. REQ_32 carries 5 words
+//! (32-bit), REQ_64 15 words, REQ2 14 words. partitions/README.md has the same table.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+/// FF-A endpoint IDs of the default SP set (partitions/*/*.dts `id`).
+pub mod id {
+    /// The echo SP.
+    pub const ECHO: u16 = 0x8001;
+    /// The relay SP.
+    pub const RELAY: u16 = 0x8002;
+    /// The fault SP.
+    pub const FAULT: u16 = 0x8003;
+    /// The SP packaged as an SPKG and started through the boot information protocol.
+    pub const PKG_SP: u16 = 0x8004;
+}
+
+/// UUIDs of the default SP set, as the four 32-bit words FFA_PARTITION_INFO_GET takes in
+/// w1..w4 (SMCCC packing: bytes 4i..4i+4 of the textual form, little-endian), which is also
+/// how the manifests' `uuid` cells are written.
+pub mod uuid {
+    /// echo: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000001
+    pub const ECHO: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0100_0040];
+    /// relay: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000002
+    pub const RELAY: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0200_0040];
+    /// fault: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000003
+    pub const FAULT: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0300_0040];
+    /// pkg-sp: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000004
+    pub const PKG_SP: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0400_0040];
+}
+
+/// Command codes (request word 0). Any other value is echoed by echo, fault and pkg-sp.
+pub mod cmd {
+    /// echo: FFA_ID_GET. Response: [OK, own ID].
+    pub const ID: u32 = 0xC0DE_0001;
+    /// echo: FFA_VERSION with word 1 as the version to announce (0 = 0x10002).
+    /// Response: [OK, w0 of the reply (the SPMC's version, or 0xFFFF_FFFF NOT_SUPPORTED)].
+    pub const VERSION: u32 = 0xC0DE_0002;
+    /// echo: FFA_PARTITION_INFO_GET for the UUID in words 1..=4 (all zero = every
+    /// partition), descriptors through its RX buffer, then FFA_RX_RELEASE.
+    /// Response: [status, count, descriptor size, first descriptor's ID | exec-ctx-count << 16,
+    /// first descriptor's properties].
+    pub const PARTINFO: u32 = 0xC0DE_0003;
+    /// echo: prints "echo: LOG <word 1 in hex>" with FFA_CONSOLE_LOG_64. Response: [OK].
+    pub const LOG: u32 = 0xC0DE_0004;
+    /// echo: FFA_MEM_PERM_GET_64 on the address in word 1. Response: [status, permissions
+    /// (w2: bits [1:0] 0 none / 1 RW / 3 RO, bit 2 set = not executable)].
+    pub const PERM: u32 = 0xC0DE_0005;
+    /// echo: sends a direct request of the same kind to the endpoint in word 1, with payload
+    /// word 0 = this request's word 2 and words 1.. = this request's words 3..; relays the
+    /// answer as [status, the target's response words 0..]. Relay does this for every request
+    /// whatever word 0 is (see [`RELAY_FORWARDS_EVERYTHING`]).
+    pub const CALL: u32 = 0xC0DE_0006;
+    /// echo: answers [OK, the SP's own ID, the sender's ID, the message kind (32, 64 or 2)].
+    pub const WHO: u32 = 0xC0DE_0007;
+
+    /// fault: reads the unmapped address [`super::fault::UNMAPPED_ADDR`] (data abort).
+    pub const FAULT_UNMAPPED_READ: u32 = 0xC0DE_0F01;
+    /// fault: writes to its own text (mapped read-only + executable: permission fault).
+    pub const FAULT_WRITE_TEXT: u32 = 0xC0DE_0F02;
+    /// fault: reads then writes the address in word 1 (e.g. another SP's memory).
+    pub const FAULT_TOUCH: u32 = 0xC0DE_0F03;
+    /// fault: executes an undefined instruction.
+    pub const FAULT_UNDEF: u32 = 0xC0DE_0F04;
+    /// fault: panics (sp-rt's panic handler logs, then ends with an undefined instruction).
+    pub const FAULT_PANIC: u32 = 0xC0DE_0F05;
+
+    /// pkg-sp: answers [OK, uuid cell 0, 1, 2, 3] read from its manifest DTB, found through
+    /// the FF-A boot information blob; [NO_BOOT_INFO] if it got none.
+    pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
+    /// pkg-sp: answers [OK, manifest `id`, manifest `ffa-version`, boot-info blob version].
+    pub const MANIFEST_ID: u32 = 0xC0DE_0102;
+}
+
+/// Relay treats every request as [`cmd::CALL`] with word 0 kept: target = word 1, the
+/// target gets [word 0, word 2, word 3, ...]. So relays chain (each hop consumes one ID).
+pub const RELAY_FORWARDS_EVERYTHING: bool = true;
+
+/// Response word 0.
+pub mod status {
+    /// Done.
+    pub const OK: u32 = 0;
+    /// pkg-sp got no boot information (or no manifest in it).
+    pub const NO_BOOT_INFO: u32 = 1;
+    /// The RX buffer did not hold what FFA_PARTITION_INFO_GET reported.
+    pub const BAD_RX: u32 = 2;
+    /// The call got a reply that was neither success nor FFA_ERROR.
+    pub const UNEXPECTED_REPLY: u32 = 3;
+    /// Values with bit 31 set are FF-A status codes from FFA_ERROR, as 32-bit two's complement
+    /// (0xFFFF_FFFA = DENIED, 0xFFFF_FFFC = BUSY, 0xFFFF_FFF8 = ABORTED, ...).
+    pub const fn ffa_error(code: i32) -> u32 {
+        code as u32
+    }
+}
+
+/// Facts about the fault SP.
+pub mod fault {
+    /// An address in the free secure RAM range (memory map: 0x3000_0000..0x4000_0000) that
+    /// no SP maps.
+    pub const UNMAPPED_ADDR: u64 = 0x3F00_0000;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The manifests are the other place these numbers live: check they agree, so the test
+    /// driver and the SPs cannot drift apart.
+    fn manifest(sp: &str, file: &str) -> String {
+        let path = format!("{}/../{sp}/{file}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn cells(dts: &str, name: &str) -> Vec<u32> {
+        let line = dts
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(name) && l[name.len()..].trim_start().starts_with('='))
+            .unwrap_or_else(|| panic!("no {name}"));
+        let inner = line.split('<').nth(1).unwrap().split('>').next().unwrap();
+        inner
+            .split_whitespace()
+            .map(|c| u32::from_str_radix(c.trim_start_matches("0x"), 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn manifests_match_the_protocol_constants() {
+        for (sp, file, id, uuid) in [
+            ("echo", "echo.dts", id::ECHO, uuid::ECHO),
+            ("relay", "relay.dts", id::RELAY, uuid::RELAY),
+            ("fault", "fault.dts", id::FAULT, uuid::FAULT),
+            ("pkg-sp", "pkg-sp.dts", id::PKG_SP, uuid::PKG_SP),
+        ] {
+            let dts = manifest(sp, file);
+            assert_eq!(cells(&dts, "id"), vec![u32::from(id)], "{sp} id");
+            assert_eq!(cells(&dts, "uuid"), uuid.to_vec(), "{sp} uuid");
+        }
+    }
+
+    #[test]
+    fn uuid_words_are_the_smccc_packing_of_the_textual_form() {
+        // 2f2e7c3a-6c59-4b1e-9d8f-01ec40000001
+        let bytes: [u8; 16] = [
+            0x2f, 0x2e, 0x7c, 0x3a, 0x6c, 0x59, 0x4b, 0x1e, 0x9d, 0x8f, 0x01, 0xec, 0x40, 0x00,
+            0x00, 0x01,
+        ];
+        let words: Vec<u32> = bytes
+            .chunks(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        assert_eq!(words, uuid::ECHO.to_vec());
+    }
+
+    #[test]
+    fn command_codes_are_distinct_and_not_small() {
+        let all = [
+            cmd::ID,
+            cmd::VERSION,
+            cmd::PARTINFO,
+            cmd::LOG,
+            cmd::PERM,
+            cmd::CALL,
+            cmd::WHO,
+            cmd::FAULT_UNMAPPED_READ,
+            cmd::FAULT_WRITE_TEXT,
+            cmd::FAULT_TOUCH,
+            cmd::FAULT_UNDEF,
+            cmd::FAULT_PANIC,
+            cmd::MANIFEST_UUID,
+            cmd::MANIFEST_ID,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            // Echo tests use small numbers; commands must never collide with them.
+            assert!(*a > 0xFFFF);
+            assert!(all[i + 1..].iter().all(|b| b != a));
+        }
+        assert_eq!(status::ffa_error(-6), 0xFFFF_FFFA);
+    }
+}

@@ -1,0 +1,203 @@
+//! The SP side of `test-protocol`: one handler per command, shared by the test SPs. All of it
+//! is safe code over `sp_rt::Ffa<C>`, so it is host-tested against sp-rt's fake SPMC; the
+//! SP binaries only add what needs the real hardware (the fault SP's faults).
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+
+use core::fmt::Write;
+use sp_rt::console::LineWriter;
+use sp_rt::fdt::Fdt;
+use sp_rt::partition_info::parse_descriptors;
+use sp_rt::rxtx::RxTx;
+use sp_rt::{Conduit, DirectRequest, EndpointId, Error, Ffa, Kind, Payload, Uuid, Version};
+use test_protocol::{cmd, status};
+
+/// What a test SP knows besides the request: its buffers and its boot information.
+#[derive(Debug)]
+pub struct SpState<'m> {
+    /// The RX/TX pair, if FFA_RXTX_MAP succeeded; else the error it gave.
+    pub rxtx: Result<RxTx, Error>,
+    /// The manifest DTB found through the boot information, if any.
+    pub manifest: Option<Fdt<'m>>,
+    /// The boot information blob's version field, if the SP got one.
+    pub boot_info_version: Option<u32>,
+}
+
+/// Returns the status word for a failed FF-A call (test-protocol `status`).
+pub fn status_of(e: &Error) -> u64 {
+    match e {
+        Error::Ffa(code) => u64::from(status::ffa_error(code.raw())),
+        Error::Unexpected(_) => u64::from(status::UNEXPECTED_REPLY),
+    }
+}
+
+fn ok(words: &[u64]) -> Payload {
+    let mut p = Payload::new(&[u64::from(status::OK)]);
+    for (d, s) in p.0[1..].iter_mut().zip(words) {
+        *d = *s;
+    }
+    p
+}
+
+fn fail(e: &Error) -> Payload {
+    Payload::new(&[status_of(e)])
+}
+
+fn kind_code(kind: Kind) -> u64 {
+    match kind {
+        Kind::Req32 => 32,
+        Kind::Req64 => 64,
+        Kind::Req2 { .. } => 2,
+    }
+}
+
+/// Sends `payload` to `target` with the same kind of direct request as `req` (REQ2 with the
+/// nil UUID) and answers [status, target's words 0..]: the relay step of `cmd::CALL`.
+pub fn forward<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    req: &DirectRequest,
+    target: EndpointId,
+    payload: &Payload,
+) -> Payload {
+    let kind = match req.kind {
+        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
+        k => k,
+    };
+    match ffa.direct_request(kind, req.receiver, target, payload) {
+        Ok(resp) => ok(&resp.0),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Builds the payload `cmd::CALL` and the relay send on: [word a, words b.. of `req`].
+fn forwarded_payload(req: &DirectRequest, first: usize, rest_from: usize) -> Payload {
+    let mut p = Payload::new(&[req.payload.get(first)]);
+    for (i, d) in p.0[1..].iter_mut().enumerate() {
+        *d = req.payload.get(rest_from + i);
+    }
+    p
+}
+
+/// The relay SP: every request goes on to the endpoint in word 1 with [word 0, word 2, ...].
+pub fn relay<C: Conduit>(ffa: &mut Ffa<C>, req: &DirectRequest) -> Payload {
+    let target = EndpointId(req.payload.get(1) as u16);
+    forward(ffa, req, target, &forwarded_payload(req, 0, 2))
+}
+
+fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let words = [1, 2, 3, 4].map(|i| req.payload.get(i) as u32);
+    let n = match ffa.partition_info_get(Uuid::from_regs(words), false) {
+        Ok(n) => n,
+        Err(e) => return fail(&e),
+    };
+    let first = rxtx.with_rx(|rx| {
+        parse_descriptors(rx, n.count, n.desc_size)
+            .map(|mut it| it.next())
+            .map_err(|_| ())
+    });
+    // We own RX since the call succeeded: give it back whatever we found in it.
+    let released = rxtx.release(ffa);
+    match (first, released) {
+        (Err(()), _) => Payload::new(&[u64::from(status::BAD_RX)]),
+        (Ok(_), Err(e)) => fail(&e),
+        (Ok(first), Ok(())) => {
+            let (id_ctx, props) = first.map_or((0, 0), |d| {
+                (
+                    u64::from(d.id) | u64::from(d.exec_ctx_count) << 16,
+                    u64::from(d.properties),
+                )
+            });
+            ok(&[u64::from(n.count), u64::from(n.desc_size), id_ctx, props])
+        }
+    }
+}
+
+/// Handles the commands every test SP understands; `None` when word 0 is not one of them.
+pub fn common<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    sp: &SpState<'_>,
+    req: &DirectRequest,
+) -> Option<Payload> {
+    let arg = |i| req.payload.get(i);
+    let command = u32::try_from(arg(0)).ok()?;
+    Some(match command {
+        cmd::ID => match ffa.id_get() {
+            Ok(id) => ok(&[u64::from(id.0)]),
+            Err(e) => fail(&e),
+        },
+        cmd::VERSION => {
+            let ours = match arg(1) as u32 {
+                0 => Version::V1_2,
+                v => Version(v),
+            };
+            let w0 = match ffa.version(ours) {
+                Ok(v) => v.0,
+                Err(e) => e.code().raw() as u32,
+            };
+            ok(&[u64::from(w0)])
+        }
+        cmd::PARTINFO => partinfo(ffa, sp, req),
+        cmd::LOG => {
+            let mut w = LineWriter::new(ffa);
+            let _ = write!(w, "LOG {:#x} from {:#06x}", arg(1), req.sender.0);
+            w.finish_line();
+            ok(&[])
+        }
+        cmd::PERM => match ffa.mem_perm_get(arg(1)) {
+            Ok(p) => ok(&[u64::from(p.0)]),
+            Err(e) => fail(&e),
+        },
+        cmd::CALL => {
+            let target = EndpointId(arg(1) as u16);
+            forward(ffa, req, target, &forwarded_payload(req, 2, 3))
+        }
+        cmd::WHO => ok(&[
+            u64::from(req.receiver.0),
+            u64::from(req.sender.0),
+            kind_code(req.kind),
+        ]),
+        cmd::MANIFEST_UUID => match sp
+            .manifest
+            .as_ref()
+            .and_then(|m| m.property_cells::<4>("/", "uuid"))
+        {
+            Some(c) => ok(&c.map(u64::from)),
+            None => Payload::new(&[u64::from(status::NO_BOOT_INFO)]),
+        },
+        cmd::MANIFEST_ID => match &sp.manifest {
+            Some(m) => ok(&[
+                m.property_u32("/", "id").map_or(0, u64::from),
+                m.property_u32("/", "ffa-version").map_or(0, u64::from),
+                sp.boot_info_version.map_or(0, u64::from),
+            ]),
+            None => Payload::new(&[u64::from(status::NO_BOOT_INFO)]),
+        },
+        _ => return None,
+    })
+}
+
+/// The echo SP: the common commands, anything else comes back unchanged.
+pub fn echo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest) -> Payload {
+    common(ffa, sp, req).unwrap_or(req.payload)
+}
+
+/// Maps the RX/TX pair the runtime reserved; logs (and keeps) the error if that fails.
+pub fn map_buffers<C: Conduit>(ffa: &mut Ffa<C>, rxtx: RxTx, name: &str) -> Result<RxTx, Error> {
+    match rxtx.map(ffa) {
+        Ok(()) => Ok(rxtx),
+        Err(e) => {
+            let mut w = LineWriter::new(ffa);
+            let _ = write!(w, "{name}: FFA_RXTX_MAP failed: {e:?}");
+            w.finish_line();
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(unsafe_code)] // tests build RX/TX pairs over their own pages
+mod tests;

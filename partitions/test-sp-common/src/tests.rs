@@ -1,0 +1,280 @@
+//! Host tests of the test SPs' handlers against sp-rt's fake SPMC.
+
+use super::*;
+use sp_rt::testing::dtb::{build, cells, Item};
+use sp_rt::testing::{error_reply, success_reply, FakeSpmc};
+use sp_rt::Regs;
+use test_protocol::id;
+
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+struct Buffers {
+    rx: Box<Page>,
+    tx: Box<Page>,
+}
+
+impl Buffers {
+    fn new() -> Self {
+        Self {
+            rx: Box::new(Page([0; 4096])),
+            tx: Box::new(Page([0; 4096])),
+        }
+    }
+
+    fn pair(&mut self) -> RxTx {
+        // SAFETY: the pages are boxed, 4 KiB aligned, and outlive every use of the pair in
+        // the test; the test only touches RX through the pair after filling it.
+        unsafe { RxTx::from_raw(self.rx.0.as_ptr(), self.tx.0.as_mut_ptr()) }
+    }
+}
+
+fn state(rxtx: Result<RxTx, Error>) -> SpState<'static> {
+    SpState {
+        rxtx,
+        manifest: None,
+        boot_info_version: None,
+    }
+}
+
+/// A REQ_64 from the normal world (ID 0) to echo with payload `words`.
+fn req64(words: &[u64]) -> DirectRequest {
+    let mut regs = [0u64; 17];
+    regs[0] = u64::from(id::ECHO);
+    regs[2..2 + words.len()].copy_from_slice(words);
+    DirectRequest::decode(&Regs::call(0xC400_006F, &regs)).unwrap()
+}
+
+fn req32(words: &[u64]) -> DirectRequest {
+    let mut regs = [0u64; 7];
+    regs[0] = u64::from(id::ECHO);
+    regs[2..2 + words.len()].copy_from_slice(words);
+    DirectRequest::decode(&Regs::call(0x8400_006F, &regs)).unwrap()
+}
+
+#[test]
+fn echo_returns_unknown_payloads_unchanged() {
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let req = req64(&[
+        0x1111,
+        2,
+        3,
+        0xFFFF_FFFF_FFFF_FFFF,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        14,
+        15,
+    ]);
+    assert_eq!(
+        echo(&mut ffa, &state(Err(Error::Unexpected(0))), &req),
+        req.payload
+    );
+    assert!(ffa.conduit().calls.is_empty());
+}
+
+#[test]
+fn id_and_version_report_what_the_spmc_said() {
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[u64::from(id::ECHO)]),
+        Regs::call(0x1_0002, &[]),
+        Regs::call(0xFFFF_FFFF, &[]),
+    ]));
+    let sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::ID)]));
+    assert_eq!((r.get(0), r.get(1)), (0, u64::from(id::ECHO)));
+    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::VERSION)]));
+    assert_eq!((r.get(0), r.get(1)), (0, 0x1_0002));
+    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::VERSION), 0x1_0001]));
+    assert_eq!((r.get(0), r.get(1)), (0, 0xFFFF_FFFF));
+    let calls = &ffa.conduit().calls;
+    assert_eq!(calls[0].fid(), 0x8400_0069);
+    assert_eq!((calls[1].fid(), calls[1].x(1)), (0x8400_0063, 0x1_0002));
+    assert_eq!(calls[2].x(1), 0x1_0001);
+}
+
+fn descriptor(id: u16, ctx: u16, props: u32) -> Vec<u8> {
+    let mut v = id.to_le_bytes().to_vec();
+    v.extend(ctx.to_le_bytes());
+    v.extend(props.to_le_bytes());
+    v.extend([0xAB; 16]);
+    v
+}
+
+#[test]
+fn partinfo_reads_rx_then_releases_it() {
+    let mut bufs = Buffers::new();
+    let mut d = descriptor(0x8001, 1, 0x0000_0703);
+    d.extend(descriptor(0x8002, 1, 0x0000_0103));
+    bufs.rx.0[..48].copy_from_slice(&d);
+    let sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[2, 24])]));
+    let r = echo(
+        &mut ffa,
+        &sp,
+        &req64(&[u64::from(cmd::PARTINFO), 0x3a7c_2e2f, 1, 2, 3]),
+    );
+    assert_eq!(
+        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
+        (0, 2, 24, 0x8001 | 1 << 16, 0x703)
+    );
+    let calls = &ffa.conduit().calls;
+    assert_eq!(calls[0].fid(), 0x8400_0068);
+    assert_eq!(
+        (calls[0].x(1), calls[0].x(4), calls[0].x(5)),
+        (0x3a7c_2e2f, 3, 0)
+    );
+    assert_eq!(calls[1].fid(), 0x8400_0065, "RX released after reading");
+}
+
+#[test]
+fn partinfo_reports_errors_and_bad_rx_and_still_releases() {
+    let sp = state(Err(Error::Ffa(sp_rt::ErrorCode::NoMemory)));
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    assert_eq!(r.get(0), 0xFFFF_FFFD);
+
+    let mut bufs = Buffers::new();
+    let sp = state(Ok(bufs.pair()));
+    // 200 descriptors of 24 bytes do not fit in one page.
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[200, 24])]));
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    assert_eq!(r.get(0), u64::from(status::BAD_RX));
+    assert_eq!(ffa.conduit().calls[1].fid(), 0x8400_0065);
+
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-2)]));
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    assert_eq!(r.get(0), 0xFFFF_FFFE);
+    assert_eq!(
+        ffa.conduit().calls.len(),
+        1,
+        "no RX_RELEASE when RX was not filled"
+    );
+}
+
+#[test]
+fn call_forwards_and_shifts_the_payload() {
+    let target_resp = Regs::call(0xC400_0070, &[u64::from(id::RELAY) << 16 | 0x8001, 0, 7, 8]);
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([target_resp, error_reply(-6)]));
+    let sp = state(Err(Error::Unexpected(0)));
+    let req = req64(&[u64::from(cmd::CALL), u64::from(id::RELAY), 0x55, 0x66, 0x77]);
+    let r = echo(&mut ffa, &sp, &req);
+    assert_eq!((r.get(0), r.get(1), r.get(2)), (0, 7, 8));
+    let sent = ffa.conduit().calls[0];
+    assert_eq!(sent.fid(), 0xC400_006F);
+    assert_eq!(sent.x(1), u64::from(id::ECHO) << 16 | u64::from(id::RELAY));
+    assert_eq!(
+        (sent.x(3), sent.x(4), sent.x(5), sent.x(6)),
+        (0x55, 0x66, 0x77, 0)
+    );
+    // The capability gate said no: the status word carries DENIED.
+    let r = echo(&mut ffa, &sp, &req);
+    assert_eq!(r.get(0), 0xFFFF_FFFA);
+}
+
+#[test]
+fn relay_consumes_one_target_id_per_hop() {
+    let echo_resp = Regs::call(
+        0x8400_0070,
+        &[u64::from(id::ECHO) << 16 | 0x8002, 0, 0x1234],
+    );
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([echo_resp]));
+    // Requests reach relay as REQ_32 from the normal world: [cmd, target, rest...].
+    let mut regs = [0u64; 7];
+    regs[0] = u64::from(id::RELAY);
+    regs[2..7].copy_from_slice(&[0x1234, u64::from(id::ECHO), 9, 10, 11]);
+    let req = DirectRequest::decode(&Regs::call(0x8400_006F, &regs)).unwrap();
+    let r = relay(&mut ffa, &req);
+    assert_eq!((r.get(0), r.get(1)), (0, 0x1234));
+    let sent = ffa.conduit().calls[0];
+    assert_eq!(sent.fid(), 0x8400_006F);
+    assert_eq!(sent.x(1), u64::from(id::RELAY) << 16 | u64::from(id::ECHO));
+    assert_eq!(
+        (sent.x(3), sent.x(4), sent.x(5), sent.x(6)),
+        (0x1234, 9, 10, 11)
+    );
+}
+
+#[test]
+fn req2_forwards_with_the_nil_uuid() {
+    let resp2 = Regs::call(
+        0xC400_008E,
+        &[u64::from(id::ECHO) << 16 | 0x8002, 0, 0, 0x99],
+    );
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([resp2]));
+    let mut regs = [0u64; 17];
+    regs[0] = u64::from(id::RELAY);
+    regs[1] = 0xAAAA; // x2/x3: the relay's own protocol UUID
+    regs[2] = 0xBBBB;
+    regs[3] = 0x42; // x4 = word 0
+    regs[4] = u64::from(id::ECHO);
+    let req = DirectRequest::decode(&Regs::call(0xC400_008D, &regs)).unwrap();
+    let r = relay(&mut ffa, &req);
+    assert_eq!((r.get(0), r.get(1)), (0, 0x99));
+    let sent = ffa.conduit().calls[0];
+    assert_eq!(sent.fid(), 0xC400_008D);
+    assert_eq!((sent.x(2), sent.x(3), sent.x(4)), (0, 0, 0x42));
+}
+
+#[test]
+fn manifest_commands_read_the_boot_info_manifest() {
+    let dtb = build(&[
+        Item::Begin(""),
+        Item::Prop("uuid", cells(&test_protocol::uuid::PKG_SP)),
+        Item::Prop("id", cells(&[u32::from(id::PKG_SP)])),
+        Item::Prop("ffa-version", cells(&[0x1_0001])),
+        Item::End,
+    ]);
+    let sp = SpState {
+        rxtx: Err(Error::Unexpected(0)),
+        manifest: Some(Fdt::new(&dtb).unwrap()),
+        boot_info_version: Some(0x1_0001),
+    };
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
+    let want = test_protocol::uuid::PKG_SP.map(u64::from);
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)],
+        [0, want[0], want[1], want[2], want[3]]
+    );
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::MANIFEST_ID)]));
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, 0x8004, 0x1_0001, 0x1_0001]
+    );
+    let none = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &none, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
+    assert_eq!(r.get(0), u64::from(status::NO_BOOT_INFO));
+}
+
+#[test]
+fn log_prints_through_console_log() {
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::LOG), 0x2a]));
+    assert_eq!(r.get(0), 0);
+    let c = ffa.conduit().calls[0];
+    assert_eq!(c.fid(), 0xC400_008A);
+    let n = c.x(1) as usize;
+    let text: Vec<u8> = (0..n)
+        .map(|i| (c.x(2 + i / 8) >> (8 * (i % 8))) as u8)
+        .collect();
+    assert_eq!(text, b"LOG 0x2a from 0x0000\n");
+}
+
+#[test]
+fn who_reports_ids_and_kind() {
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::WHO)]));
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, u64::from(id::ECHO), 0, 32]
+    );
+}
