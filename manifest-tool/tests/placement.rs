@@ -158,7 +158,7 @@ fn ns_regions_may_overlap_across_sps_but_secure_ones_may_not() {
         .sp("b", 2, ns, 0x10, none());
     set.check(&Platform::qemu_sbsa()).unwrap();
     let secure = ns
-        .replace("<0x100 0x0>", "<0x30000000>")
+        .replace("<0x100 0x0>", "<0x2f000000>")
         .replace("0xb", "0x3");
     let mut set = Set::new("secure");
     set.sp("a", 1, &secure, 0x10, none())
