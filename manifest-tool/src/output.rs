@@ -341,6 +341,11 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
                 ),
             ));
         }
+        if let Some((rx, tx, pages)) = sp.rx_tx {
+            let end = |b: u64| b + u64::from(pages) * 0x1000;
+            rows.push((rx, end(rx), format!("{} rx buffer", sp.entry.name)));
+            rows.push((tx, end(tx), format!("{} tx buffer", sp.entry.name)));
+        }
         for d in &sp.devices {
             rows.push((
                 d.base,

@@ -320,6 +320,13 @@ pub fn place(plan: &mut Plan) -> Result<()> {
             if let (Some(rx), Some(tx)) = (rx, tx) {
                 sp.rx_tx = Some((rx.base, tx.base, rx.desc.pages));
             }
+            // The buffers appear only as `rx_tx` in the table: the kernel maps them with the
+            // mailbox permissions (RX read-only for the SP), so each page is mapped once.
+            let names = [
+                &sp.manifest.memory_regions[rt.rx].node,
+                &sp.manifest.memory_regions[rt.tx].node,
+            ];
+            placed.retain(|x| !names.contains(&&x.desc.node));
         }
         placed.sort_by_key(|x| x.base);
         sp.memory = placed;

@@ -51,6 +51,9 @@ fn table_compiles_and_matches_inputs() {
         .unwrap();
     assert_eq!(stock.gp_register_num, Some(0));
     let rxtx = echo.rx_tx.unwrap();
+    // The RX/TX buffers are only in `rx_tx`, so the kernel maps each page once.
+    let regions: Vec<&str> = echo.memory_regions.iter().map(|r| r.name).collect();
+    assert_eq!(regions, ["data", "ns-buffer"]);
     assert_eq!(
         (rxtx.rx, rxtx.tx),
         (PhysAddr(0x2402_0000), PhysAddr(0x2402_1000))

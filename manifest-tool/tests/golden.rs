@@ -37,6 +37,9 @@ fn generated_outputs_match_snapshot() {
 
 #[test]
 fn build_writes_the_same_files_and_is_idempotent() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        return; // the snapshot is being rewritten concurrently
+    }
     let layout = golden().join("input/sp_layout.json");
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-build");
     let _ = std::fs::remove_dir_all(&out_dir);

@@ -549,11 +549,14 @@ pub struct Partition {
     pub image: ImageRegion,
     /// Where the boot information and manifest DTB copy go.
     pub boot_info: BootInfoRegion,
-    /// Memory regions, sorted by base, non-overlapping.
+    /// Memory regions, sorted by base, non-overlapping; the RX/TX buffers named by the
+    /// manifest's `rx-tx-buffer` node are not repeated here (see `rx_tx`).
     pub memory_regions: &'static [MemoryRegion],
     /// Granted device regions, sorted by base.
     pub device_regions: &'static [DeviceRegion],
-    /// RX/TX buffers pre-mapped by the manifest, if any.
+    /// RX/TX buffers pre-mapped by the manifest, if any. These pages are in no entry of
+    /// `memory_regions`: the kernel maps them itself (RX read-only for the SP, TX read-write);
+    /// they may lie inside the image region.
     pub rx_tx: Option<RxTxBuffer>,
     /// Rights granted by the integrator.
     pub capabilities: Capabilities,

@@ -90,8 +90,6 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         },
         memory_regions: &[
             spmc_table::MemoryRegion { name: "data", description: "data+bss+stack", base: spmc_table::PhysAddr(0x24010000), pages: 16, attributes: spmc_table::MemAttributes(0x3), in_image: true, nobits: false },
-            spmc_table::MemoryRegion { name: "rx", description: "", base: spmc_table::PhysAddr(0x24020000), pages: 1, attributes: spmc_table::MemAttributes(0x3), in_image: true, nobits: true },
-            spmc_table::MemoryRegion { name: "tx", description: "", base: spmc_table::PhysAddr(0x24021000), pages: 1, attributes: spmc_table::MemAttributes(0x3), in_image: true, nobits: true },
             spmc_table::MemoryRegion { name: "ns-buffer", description: "shared with the normal world", base: spmc_table::PhysAddr(0x10000200000), pages: 4, attributes: spmc_table::MemAttributes(0xb), in_image: false, nobits: false },
         ],
         device_regions: &[
