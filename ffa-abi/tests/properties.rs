@@ -1,0 +1,156 @@
+//! Bounded property tests: arbitrary registers and bytes into every decoder, asserting
+//! no panic and a stable re-encoding of what was accepted (`common/roundtrip.rs`).
+//! The case counts keep the whole file to a few seconds; `fuzz/` runs the same
+//! properties without a bound.
+
+#[path = "common/roundtrip.rs"]
+mod roundtrip;
+#[path = "common/samples.rs"]
+mod samples;
+
+use ffa_abi::memory::transaction::{MemAccess, TransactionBuilder};
+use ffa_abi::memory::{
+    AccessPerms, Constituent, Layout, MemAttributes, MemHandle, TransactionFlags,
+};
+use ffa_abi::*;
+use proptest::prelude::*;
+use roundtrip::*;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Register values biased towards what decoders branch on: zero, small values, a few
+/// set bits, and anything.
+fn reg() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        4 => Just(0u64),
+        2 => 0u64..64,
+        1 => (0u32..64).prop_map(|b| 1u64 << b),
+        2 => any::<u32>().prop_map(u64::from),
+        1 => any::<u64>(),
+    ]
+}
+
+fn func() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        8 => proptest::sample::select(FuncId::ALL).prop_map(|f| u64::from(f.raw())),
+        1 => (0x8400_0050u64..0x8400_00A0),
+        1 => any::<u64>(),
+    ]
+}
+
+fn regs() -> impl Strategy<Value = Regs> {
+    (func(), proptest::collection::vec(reg(), 17)).prop_map(|(x0, rest)| {
+        let mut x = [0u64; 18];
+        x[0] = x0;
+        x[1..].copy_from_slice(&rest);
+        Regs(x)
+    })
+}
+
+/// A valid descriptor of some shape, as the starting point for mutations.
+fn valid_transaction(layout: Layout, n_recv: usize, n_cons: usize, attr: u16) -> Vec<u8> {
+    let recv: Vec<MemAccess> = (0..n_recv)
+        .map(|i| MemAccess::new(EndpointId(0x8001 + i as u16), AccessPerms::RW_NX))
+        .collect();
+    let cons: Vec<Constituent> = (0..n_cons as u64)
+        .map(|i| Constituent {
+            address: 0x1000 * (i * 5 + 1),
+            page_count: 1 + i as u32,
+        })
+        .collect();
+    let b = TransactionBuilder {
+        layout,
+        sender: EndpointId(1),
+        attributes: MemAttributes::decode(attr, layout).unwrap_or(MemAttributes::NORMAL_WB_INNER),
+        flags: TransactionFlags(0),
+        handle: MemHandle(0),
+        tag: 7,
+        receivers: &recv,
+        constituents: &cons,
+    };
+    let mut out = vec![0u8; b.total_len().unwrap()];
+    b.write(&mut out).unwrap();
+    out
+}
+
+fn layout_of(sel: u8) -> (Layout, u8) {
+    match sel % 3 {
+        0 => (Layout::V1_0, 0),
+        1 => (Layout::V1_1, 1),
+        _ => (Layout::V1_2, 2),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(60_000))]
+
+    #[test]
+    fn decode_arbitrary_registers(r in regs(), sel in any::<u8>()) {
+        check_regs(&r, version_from(sel));
+    }
+}
+
+proptest! {
+    #![proptest_config(config(20_000))]
+
+    #[test]
+    fn arbitrary_bytes_into_every_parser(buf in proptest::collection::vec(any::<u8>(), 0..256), sel in any::<u8>()) {
+        check_descriptor_bytes(&buf, sel);
+    }
+
+    #[test]
+    fn mutated_valid_transactions(
+        sel in any::<u8>(),
+        n_recv in 1usize..4,
+        n_cons in 0usize..5,
+        attr in any::<u16>(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in any::<usize>(),
+    ) {
+        let (layout, vsel) = layout_of(sel);
+        let mut buf = valid_transaction(layout, n_recv, n_cons, attr & 0x7F);
+        let v = roundtrip::FUZZ_VERSIONS[usize::from(vsel)];
+        // The unmutated descriptor must be accepted, so the property is not vacuous.
+        prop_assert!(ffa_abi::memory::transaction::MemTransaction::parse(&buf, v).is_ok());
+        for (at, val) in edits {
+            let i = at % buf.len();
+            buf[i] = val;
+        }
+        if cut % 4 == 0 {
+            buf.truncate(cut % (buf.len() + 1));
+        }
+        check_transaction(&buf, v);
+    }
+
+    #[test]
+    fn bit_fields(w in any::<u32>()) {
+        check_fields(w);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(20_000))]
+
+    /// Every sample call with one register perturbed still satisfies the properties.
+    #[test]
+    fn perturbed_samples(
+        idx in 0usize..FuncId::ALL.len(),
+        sel in 0u8..3,
+        reg_i in 1usize..18,
+        val in reg(),
+    ) {
+        let f = FuncId::ALL[idx];
+        let v = samples::VERSIONS[usize::from(sel)];
+        if f.is_available_in(v) {
+            let mut r = samples::sample(f, v).encode();
+            r.0[reg_i] = val;
+            check_regs(&r, v);
+        }
+    }
+}
