@@ -34,7 +34,6 @@ pub fn sp_dev(n: u64) -> u64 {
 }
 /// Non-secure RAM, 32 pages.
 pub const NS_RAM: u64 = 0x8000_0000;
-pub const SP_RAM_PAGES: u32 = 16;
 pub const NS_RAM_PAGES: u32 = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,11 +224,13 @@ impl SharePolicy for Fake {
 }
 
 impl SpAddressSpaces for Fake {
+    // Worst-case estimates one page above what map/revoke really use, like a real port
+    // that cannot know in advance whether a block must be split: the rest must come back.
     fn map_cost(&self, _sp: EndpointId, ranges: &[PageRange]) -> u32 {
-        ranges.len() as u32
+        ranges.len() as u32 + 1
     }
     fn owner_cost(&self, _sp: EndpointId, ranges: &[PageRange]) -> u32 {
-        ranges.len() as u32
+        ranges.len() as u32 + 1
     }
     fn reserve(
         &mut self,
