@@ -2,4 +2,15 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+extern crate alloc;
+
+pub mod arch;
+#[cfg(target_os = "none")]
+pub mod boot;
+pub mod console;
+pub mod fdt;
 pub mod mem_share;
+pub mod memory;
+pub mod policy;
+pub mod spmc;
+pub mod spmc_manifest;

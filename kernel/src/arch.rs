@@ -1,0 +1,67 @@
+//! The architecture seam: the only place with `asm!`. Everything else in the kernel sees the
+//! types below and a handful of functions, so that it builds and runs in host tests.
+
+#[cfg(target_os = "none")]
+pub mod aarch64;
+
+/// Register state of an S-EL0 execution context, saved when it traps to the SPMC and
+/// restored when it is resumed. The layout is shared with the assembly in `aarch64`.
+#[repr(C)]
+#[derive(Clone, Debug, Default)]
+pub struct UserRegs {
+    /// General-purpose registers x0-x30.
+    pub x: [u64; 31],
+    /// SP_EL0.
+    pub sp: u64,
+    /// ELR_EL1: where the context resumes.
+    pub pc: u64,
+    /// SPSR_EL1: the PSTATE it resumes with.
+    pub spsr: u64,
+}
+
+/// SPSR value for AArch64 EL0t with interrupts unmasked (the SPMC masks them at S-EL1 only).
+pub const SPSR_EL0T: u64 = 0;
+
+/// Why an S-EL0 context stopped running and returned control to the SPMC.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Exit {
+    /// A synchronous exception (SVC, abort, undefined instruction), with ESR_EL1 and FAR_EL1.
+    Sync { esr: u64, far: u64 },
+    /// An IRQ was taken while the context ran.
+    Irq,
+    /// An FIQ was taken while the context ran.
+    Fiq,
+    /// An SError was taken while the context ran.
+    SError { esr: u64 },
+}
+
+/// ESR_EL1.EC values the SPMC distinguishes (Arm ARM D17.2.37).
+pub mod esr {
+    pub const EC_SHIFT: u64 = 26;
+    pub const EC_UNKNOWN: u64 = 0x00;
+    pub const EC_SVC64: u64 = 0x15;
+    pub const EC_IABT_LOWER: u64 = 0x20;
+    pub const EC_DABT_LOWER: u64 = 0x24;
+    pub const EC_PC_ALIGN: u64 = 0x22;
+    pub const EC_SP_ALIGN: u64 = 0x26;
+    pub const EC_FP: u64 = 0x07;
+
+    /// Returns the exception class field of an ESR value.
+    pub const fn ec(esr: u64) -> u64 {
+        (esr >> EC_SHIFT) & 0x3f
+    }
+
+    /// Names an exception class for fault reports.
+    pub fn describe(esr: u64) -> &'static str {
+        match ec(esr) {
+            EC_UNKNOWN => "undefined instruction",
+            EC_SVC64 => "SVC",
+            EC_IABT_LOWER => "instruction abort",
+            EC_DABT_LOWER => "data abort",
+            EC_PC_ALIGN => "PC alignment fault",
+            EC_SP_ALIGN => "SP alignment fault",
+            EC_FP => "FP/SIMD access (SPs run without FP state)",
+            _ => "exception",
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! AArch64 S-EL1 primitives: entry points, exception vectors, entering S-EL0 contexts, SMC to
+//! EL3, and MMU activation. All the kernel's assembly lives in this file.
+
+use super::{Exit, UserRegs};
+use core::arch::{asm, global_asm};
+
+/// Bytes of stack per core.
+pub const STACK_SIZE: usize = 0x1_0000;
+/// Cores the image has stacks for.
+pub const MAX_CORES: usize = 8;
+
+// Offsets into `PerCpu`, shared with the assembly below.
+const PERCPU_KERNEL_SP: usize = 0;
+const PERCPU_USER_REGS: usize = 8;
+
+/// Per-core data the exception path finds through TPIDR_EL1.
+#[repr(C)]
+pub struct PerCpu {
+    kernel_sp: u64,
+    user_regs: *mut UserRegs,
+}
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, user_regs), PERCPU_USER_REGS);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, sp), 248);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, pc), 256);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, spsr), 264);
+
+global_asm!(
+    r#"
+.section .text.entry, "ax"
+.global _start
+_start:
+    msr daifset, #0xf
+    /* A second entry at the cold entry point (no secondary EP registered yet) is warm. */
+    adrp x9, {cold_done}
+    ldr w10, [x9, :lo12:{cold_done}]
+    cbnz w10, 2f
+    mov w10, #1
+    str w10, [x9, :lo12:{cold_done}]
+    bl 9f
+    /* Zero .bss (the stacks are in their own NOLOAD section and are not touched). */
+    adrp x9, __bss_start
+    add x9, x9, :lo12:__bss_start
+    adrp x10, __bss_end
+    add x10, x10, :lo12:__bss_end
+1:  cmp x9, x10
+    b.hs 3f
+    str xzr, [x9], #8
+    b 1b
+3:  bl {cold}
+    b .
+.global _secondary_start
+_secondary_start:
+    msr daifset, #0xf
+2:  bl 9f
+    mov x0, x4
+    bl {warm}
+    b .
+
+/* Common core setup: stack for core x4, vectors, per-core pointer. Preserves x0-x4. */
+9:  cmp x4, #{max_cores}
+    b.hs 8f
+    adrp x9, __stacks_start
+    add x9, x9, :lo12:__stacks_start
+    add x10, x4, #1
+    mov x11, #{stack_size}
+    madd x9, x10, x11, x9
+    mov sp, x9
+    adrp x9, {vectors}
+    add x9, x9, :lo12:{vectors}
+    msr vbar_el1, x9
+    adrp x9, {percpu}
+    add x9, x9, :lo12:{percpu}
+    mov x11, #{percpu_size}
+    madd x9, x4, x11, x9
+    msr tpidr_el1, x9
+    /* SPs run without FP/SIMD state: trap FP at EL0 and EL1 (CPACR_EL1.FPEN = 0). */
+    msr cpacr_el1, xzr
+    isb
+    ret
+8:  wfe
+    b 8b
+
+/* S-EL1 exception vectors (VBAR_EL1), 2 KiB aligned, 0x80 bytes per entry. */
+.section .text.vectors, "ax"
+.balign 0x800
+.global spmc_vectors
+spmc_vectors:
+.macro kernel_vector kind
+    .balign 0x80
+    mov x0, #\kind
+    mrs x1, esr_el1
+    mrs x2, elr_el1
+    mrs x3, far_el1
+    b {kernel_fault}
+.endm
+.macro user_vector kind
+    .balign 0x80
+    stp x0, x1, [sp, #-16]!
+    mov x1, #\kind
+    b spmc_user_exit
+.endm
+    kernel_vector 0
+    kernel_vector 1
+    kernel_vector 2
+    kernel_vector 3
+    kernel_vector 0
+    kernel_vector 1
+    kernel_vector 2
+    kernel_vector 3
+    user_vector 0
+    user_vector 1
+    user_vector 2
+    user_vector 3
+    user_vector 0
+    user_vector 1
+    user_vector 2
+    user_vector 3
+
+/* Saves the S-EL0 context into the UserRegs that spmc_run_user entered, then returns from
+   spmc_run_user with the exit kind in x0. */
+spmc_user_exit:
+    mrs x0, tpidr_el1
+    ldr x0, [x0, #{percpu_user_regs}]
+    stp x2, x3, [x0, #16]
+    stp x4, x5, [x0, #32]
+    stp x6, x7, [x0, #48]
+    stp x8, x9, [x0, #64]
+    stp x10, x11, [x0, #80]
+    stp x12, x13, [x0, #96]
+    stp x14, x15, [x0, #112]
+    stp x16, x17, [x0, #128]
+    stp x18, x19, [x0, #144]
+    stp x20, x21, [x0, #160]
+    stp x22, x23, [x0, #176]
+    stp x24, x25, [x0, #192]
+    stp x26, x27, [x0, #208]
+    stp x28, x29, [x0, #224]
+    str x30, [x0, #240]
+    mov x19, x1
+    ldp x2, x3, [sp], #16
+    stp x2, x3, [x0, #0]
+    mrs x2, sp_el0
+    str x2, [x0, #248]
+    mrs x2, elr_el1
+    str x2, [x0, #256]
+    mrs x2, spsr_el1
+    str x2, [x0, #264]
+    mov x0, x19
+    ldp x19, x20, [sp, #0]
+    ldp x21, x22, [sp, #16]
+    ldp x23, x24, [sp, #32]
+    ldp x25, x26, [sp, #48]
+    ldp x27, x28, [sp, #64]
+    ldp x29, x30, [sp, #80]
+    add sp, sp, #96
+    ret
+
+.section .text
+/* u64 spmc_run_user(UserRegs *regs): runs the S-EL0 context until it traps back. */
+.global spmc_run_user
+spmc_run_user:
+    sub sp, sp, #96
+    stp x19, x20, [sp, #0]
+    stp x21, x22, [sp, #16]
+    stp x23, x24, [sp, #32]
+    stp x25, x26, [sp, #48]
+    stp x27, x28, [sp, #64]
+    stp x29, x30, [sp, #80]
+    mrs x9, tpidr_el1
+    str x0, [x9, #{percpu_user_regs}]
+    mov x10, sp
+    str x10, [x9, #{percpu_kernel_sp}]
+    ldr x10, [x0, #248]
+    msr sp_el0, x10
+    ldr x10, [x0, #256]
+    msr elr_el1, x10
+    ldr x10, [x0, #264]
+    msr spsr_el1, x10
+    ldp x2, x3, [x0, #16]
+    ldp x4, x5, [x0, #32]
+    ldp x6, x7, [x0, #48]
+    ldp x8, x9, [x0, #64]
+    ldp x10, x11, [x0, #80]
+    ldp x12, x13, [x0, #96]
+    ldp x14, x15, [x0, #112]
+    ldp x16, x17, [x0, #128]
+    ldp x18, x19, [x0, #144]
+    ldp x20, x21, [x0, #160]
+    ldp x22, x23, [x0, #176]
+    ldp x24, x25, [x0, #192]
+    ldp x26, x27, [x0, #208]
+    ldp x28, x29, [x0, #224]
+    ldr x30, [x0, #240]
+    ldp x0, x1, [x0, #0]
+    eret
+"#,
+    cold_done = sym COLD_BOOT_DONE,
+    cold = sym spmc_cold_entry_trampoline,
+    warm = sym spmc_warm_entry_trampoline,
+    vectors = sym spmc_vectors_anchor,
+    percpu = sym PERCPU,
+    percpu_size = const core::mem::size_of::<PerCpu>(),
+    percpu_user_regs = const PERCPU_USER_REGS,
+    percpu_kernel_sp = const PERCPU_KERNEL_SP,
+    max_cores = const MAX_CORES,
+    stack_size = const STACK_SIZE,
+    kernel_fault = sym kernel_fault,
+);
+
+// The vector table is defined in the assembly above; this alias lets the entry code refer to
+// it through `sym` without a second symbol definition.
+unsafe extern "C" {
+    #[link_name = "spmc_vectors"]
+    static spmc_vectors_anchor: u8;
+    fn spmc_run_user(regs: *mut UserRegs) -> u64;
+    /// Provided by the platform crate: cold boot of the primary core.
+    fn spmc_cold_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> !;
+    /// Provided by the platform crate: warm boot of a secondary core (x0 = linear ID).
+    fn spmc_warm_entry(core: u64) -> !;
+    /// Start of the secondary entry point, for FFA_SECONDARY_EP_REGISTER.
+    fn _secondary_start();
+}
+
+/// Set by the first cold entry; a later entry at `_start` is treated as a warm boot.
+#[unsafe(no_mangle)]
+static COLD_BOOT_DONE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+#[allow(
+    dead_code,
+    reason = "reached only from assembly, through the PERCPU symbol"
+)]
+struct PerCpuArray([PerCpu; MAX_CORES]);
+// SAFETY: each core only touches its own element, through TPIDR_EL1 set at entry.
+unsafe impl Sync for PerCpuArray {}
+#[unsafe(no_mangle)]
+static PERCPU: PerCpuArray = PerCpuArray(
+    [const {
+        PerCpu {
+            kernel_sp: 0,
+            user_regs: core::ptr::null_mut(),
+        }
+    }; MAX_CORES],
+);
+
+unsafe extern "C" fn spmc_cold_entry_trampoline(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> ! {
+    // SAFETY: called once from `_start` on a core with a valid stack; the platform crate
+    // defines this symbol with this signature.
+    unsafe { spmc_cold_entry(x0, x1, x2, x3, x4) }
+}
+
+unsafe extern "C" fn spmc_warm_entry_trampoline(core: u64) -> ! {
+    // SAFETY: called from the secondary entry with a valid per-core stack.
+    unsafe { spmc_warm_entry(core) }
+}
+
+/// Handles an exception taken from S-EL1 itself: a bug in the SPMC. Reports and stops the core.
+extern "C" fn kernel_fault(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
+    crate::console::emergency_fault(kind, esr, elr, far);
+    loop {
+        // SAFETY: WFE only waits for an event; it has no memory effects.
+        unsafe { asm!("wfe", options(nomem, nostack)) };
+    }
+}
+
+/// Returns the physical address of the secondary cores' entry point.
+pub fn secondary_entry() -> u64 {
+    _secondary_start as *const () as usize as u64
+}
+
+/// Runs an S-EL0 context with the given translation table (TTBR0_EL1 value, with ASID) until it
+/// traps back to S-EL1.
+pub fn run_user(regs: &mut UserRegs, ttbr0: u64) -> Exit {
+    // SAFETY: TTBR0 points at a table that maps the kernel exactly as the current one does
+    // (every SP table contains the kernel's global mappings), so switching it does not unmap
+    // anything the kernel uses. The ISB makes the switch take effect before the ERET.
+    unsafe { asm!("msr ttbr0_el1, {0}", "isb", in(reg) ttbr0, options(nostack)) };
+    // SAFETY: `regs` is a valid, exclusively borrowed UserRegs for the whole call; the
+    // assembly saves and restores every callee-saved register and the stack pointer, and only
+    // writes through `regs`.
+    let kind = unsafe { spmc_run_user(regs) };
+    match kind {
+        0 => Exit::Sync {
+            esr: read_esr(),
+            far: read_far(),
+        },
+        1 => Exit::Irq,
+        2 => Exit::Fiq,
+        _ => Exit::SError { esr: read_esr() },
+    }
+}
+
+fn read_esr() -> u64 {
+    let v: u64;
+    // SAFETY: reading ESR_EL1 has no side effects.
+    unsafe { asm!("mrs {0}, esr_el1", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+fn read_far() -> u64 {
+    let v: u64;
+    // SAFETY: reading FAR_EL1 has no side effects.
+    unsafe { asm!("mrs {0}, far_el1", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Issues an SMC to EL3 with x0-x17 from `regs`, and stores x0-x17 of the answer back.
+pub fn smc(regs: &mut [u64; 18]) {
+    // SAFETY: per SMCCC v1.2 the SMC returns in x0-x17 and preserves x18-x30 and SP; EL3 does
+    // not touch S-EL1 memory the Rust code relies on.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") regs[0], inout("x1") regs[1], inout("x2") regs[2], inout("x3") regs[3],
+            inout("x4") regs[4], inout("x5") regs[5], inout("x6") regs[6], inout("x7") regs[7],
+            inout("x8") regs[8], inout("x9") regs[9], inout("x10") regs[10],
+            inout("x11") regs[11], inout("x12") regs[12], inout("x13") regs[13],
+            inout("x14") regs[14], inout("x15") regs[15], inout("x16") regs[16],
+            inout("x17") regs[17],
+            options(nostack)
+        )
+    };
+}
+
+/// Memory attribute indices programmed into MAIR_EL1 by [`enable_mmu`].
+pub const MAIR_DEVICE_NGNRE: usize = 0;
+pub const MAIR_NORMAL_WB: usize = 1;
+
+/// Programs MAIR/TCR for 48-bit TTBR0 translation with 4 KiB granules and 8-bit ASIDs, installs
+/// `ttbr0` and turns on the MMU and caches.
+///
+/// # Safety
+/// `ttbr0` must point at a valid table that identity-maps all code, data and stack the kernel
+/// uses (executable code not PXN), so that execution continues at the same addresses.
+pub unsafe fn enable_mmu(ttbr0: u64) {
+    // Attr0 = Device-nGnRE, Attr1 = Normal inner/outer write-back non-transient RW-allocate.
+    let mair: u64 = 0x04 | (0xff << 8);
+    // T0SZ = 16 (48-bit VA), IRGN0/ORGN0 = WB RA WA, SH0 = inner, TG0 = 4K, EPD1 = 1 (no
+    // TTBR1 walks), IPS = 48 bits, A1 = 0 (ASID from TTBR0), AS = 0 (8-bit ASID).
+    let tcr: u64 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (5 << 32);
+    // SCTLR_EL1: M, C, SA, SA0, I, and the RES1 bits of ARMv8.0 (11, 20, 22, 23, 28, 29).
+    let sctlr: u64 = (1 << 0)
+        | (1 << 2)
+        | (1 << 3)
+        | (1 << 4)
+        | (1 << 12)
+        | (1 << 11)
+        | (1 << 20)
+        | (1 << 22)
+        | (1 << 23)
+        | (1 << 28)
+        | (1 << 29);
+    // SAFETY: the caller guarantees the table identity-maps everything in use; the TLB is
+    // invalidated before the MMU is enabled and ISBs order the system register writes.
+    unsafe {
+        asm!(
+            "msr mair_el1, {mair}",
+            "msr tcr_el1, {tcr}",
+            "msr ttbr0_el1, {ttbr0}",
+            "dsb ish",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            "msr sctlr_el1, {sctlr}",
+            "isb",
+            mair = in(reg) mair,
+            tcr = in(reg) tcr,
+            ttbr0 = in(reg) ttbr0,
+            sctlr = in(reg) sctlr,
+            options(nostack)
+        )
+    };
+}
+
+/// Installs a new kernel TTBR0 value (same kernel mappings, another ASID's user part).
+pub fn set_ttbr0(ttbr0: u64) {
+    // SAFETY: as for `run_user`: every table carries the kernel's mappings.
+    unsafe { asm!("msr ttbr0_el1, {0}", "isb", in(reg) ttbr0, options(nostack)) };
+}
+
+/// Invalidates all TLB entries of one ASID on all cores (after unmapping from an SP).
+pub fn tlbi_asid(asid: u16) {
+    let arg = u64::from(asid) << 48;
+    // SAFETY: TLB maintenance has no effect on memory contents.
+    unsafe {
+        asm!("dsb ishst", "tlbi aside1is, {0}", "dsb ish", "isb", in(reg) arg, options(nostack))
+    };
+}
+
+/// Reads the virtual counter (CNTVCT_EL0).
+pub fn counter() -> u64 {
+    let v: u64;
+    // SAFETY: reading the counter has no side effects.
+    unsafe { asm!("isb", "mrs {0}, cntvct_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Alias-window ranges the kernel may copy to and from (set once at boot).
+static ALIAS_RANGES: spin::Once<&'static [crate::memory::PhysRange]> = spin::Once::new();
+
+/// Records which physical ranges the alias window maps (all of them present memory).
+pub fn set_alias_ranges(ranges: &'static [crate::memory::PhysRange]) {
+    ALIAS_RANGES.call_once(|| ranges);
+}
+
+fn alias_ptr(pa: u64, len: usize) -> Option<*mut u8> {
+    let len64 = u64::try_from(len).ok()?;
+    let ranges = ALIAS_RANGES.get()?;
+    if !ranges.iter().any(|r| r.contains(pa, len64)) {
+        return None;
+    }
+    let va = pa.checked_add(crate::memory::ALIAS_OFFSET)?;
+    Some(usize::try_from(va).ok()? as *mut u8)
+}
+
+/// The machine seam of the kernel logic on real hardware.
+pub struct Machine {
+    pub core: usize,
+}
+
+impl crate::spmc::Env for Machine {
+    fn run_user(&mut self, regs: &mut UserRegs, ttbr0: u64) -> Exit {
+        run_user(regs, ttbr0)
+    }
+
+    fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool {
+        let Some(src) = alias_ptr(pa, buf.len()) else {
+            return false;
+        };
+        // SAFETY: `alias_ptr` checked that [pa, pa + len) lies in a range the alias window maps
+        // (present memory, outside the SPMC's own image, so no Rust object aliases it); the
+        // copy is volatile-free plain memory traffic that other worlds may change concurrently,
+        // which only affects the bytes read.
+        unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+        true
+    }
+
+    fn write_phys(&self, pa: u64, data: &[u8]) -> bool {
+        let Some(dst) = alias_ptr(pa, data.len()) else {
+            return false;
+        };
+        // SAFETY: as in `read_phys`: the destination is mapped, writable through the alias
+        // window and not part of any Rust object.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
+        true
+    }
+
+    fn tlb_invalidate_asid(&self, asid: u16) {
+        tlbi_asid(asid);
+    }
+
+    fn core(&self) -> usize {
+        self.core
+    }
+}

@@ -1,0 +1,222 @@
+//! Cold and warm boot of the SPMC on AArch64: heap, translation tables, the SPMC manifest,
+//! partitions, then the per-core FF-A loop with EL3.
+
+use crate::arch::aarch64::{self, Machine};
+use crate::memory::{AddressSpace, KernelLayout, PhysRange};
+use crate::spmc::{PlatformInfo, Spmc, SPMC_VERSION};
+use crate::spmc_manifest;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::func_id::FuncId;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use linked_list_allocator::LockedHeap;
+use spmc_table::Table;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+static SPMC: spin::Once<Spmc> = spin::Once::new();
+static KERNEL_SPACE: spin::Once<spin::Mutex<AddressSpace>> = spin::Once::new();
+
+/// Linker-provided boundaries of the image.
+pub struct ImageSymbols {
+    pub text: PhysRange,
+    pub rodata: PhysRange,
+    pub data: PhysRange,
+    pub heap: PhysRange,
+}
+
+/// What a platform crate hands the kernel at cold boot.
+pub struct PlatformBoot {
+    pub name: &'static str,
+    pub devices: &'static [PhysRange],
+    pub secure_alias: &'static [PhysRange],
+    pub ns_alias: &'static [PhysRange],
+    pub cores: usize,
+}
+
+fn smc(regs: Regs) -> Regs {
+    let mut r = regs.0;
+    aarch64::smc(&mut r);
+    Regs(r)
+}
+
+fn call(fid: FuncId, x1: u64) -> Regs {
+    let mut r = Regs::ZERO;
+    r.0[0] = fid.raw().into();
+    r.0[1] = x1;
+    smc(r)
+}
+
+/// Reports a failed initialisation to EL3 (FFA_ERROR), which does not return.
+fn fail(code: ErrorCode, why: core::fmt::Arguments) -> ! {
+    crate::console::print_line(format_args!("init failed: {why}"));
+    let mut r = Regs::error(code);
+    loop {
+        r = smc(r);
+    }
+}
+
+/// Cold boot on the primary core. `manifest_pa` is x0 from EL3.
+pub fn cold_boot(
+    plat: &'static PlatformBoot,
+    table: &'static Table,
+    image: ImageSymbols,
+    manifest_pa: u64,
+    core: u64,
+) -> ! {
+    // SAFETY: the heap range comes from the linker script: it lies inside the SPMC's region,
+    // after every section, and nothing else uses it.
+    unsafe {
+        HEAP.lock().init(
+            image.heap.base as usize as *mut u8,
+            image.heap.size as usize,
+        );
+    }
+    crate::info!(
+        "FF-A SPMC (Rust) starting on {} core {core}, S-EL1",
+        plat.name
+    );
+    // The manifest is read before the MMU is on (identity, physical); at most 64 KiB.
+    // SAFETY: EL3 passes the physical address of the manifest blob in x0 (TF-A boot contract);
+    // with the MMU off every physical address is accessible; the slice is read-only and only
+    // lives during parsing.
+    let blob: &[u8] =
+        unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, 0x1_0000) };
+    let manifest = match spmc_manifest::parse(blob) {
+        Ok(m) => m,
+        Err(e) => fail(
+            ErrorCode::InvalidParameters,
+            format_args!("SPMC manifest at {manifest_pa:#x}: {e:?}"),
+        ),
+    };
+    crate::info!(
+        "manifest: spmc_id {:#06x}, FF-A v{}.{}, load {:#x} size {:#x}",
+        manifest.spmc_id,
+        manifest.maj_ver,
+        manifest.min_ver,
+        manifest.load_address,
+        manifest.binary_size
+    );
+    if let Err(e) = table.check_shape() {
+        fail(
+            ErrorCode::InvalidParameters,
+            format_args!("partition table: {e:?}"),
+        );
+    }
+
+    let layout = KernelLayout {
+        text: image.text,
+        rodata: image.rodata,
+        data: image.data,
+        devices: plat.devices,
+        secure_alias: plat.secure_alias,
+        ns_alias: plat.ns_alias,
+    };
+    let space = match AddressSpace::new(&layout, 0) {
+        Ok(s) => s,
+        Err(e) => fail(
+            ErrorCode::NoMemory,
+            format_args!("kernel page tables: {e:?}"),
+        ),
+    };
+    // SAFETY: the table identity-maps the image (text executable, data/stack/heap writable)
+    // and the devices in use; see `AddressSpace::new`.
+    unsafe { aarch64::enable_mmu(space.ttbr0()) };
+    let ttbr0 = space.ttbr0();
+    KERNEL_SPACE.call_once(|| spin::Mutex::new(space));
+    // Both alias lists are static; the copy helpers accept either kind of range.
+    static ALL_ALIAS: spin::Once<alloc::vec::Vec<PhysRange>> = spin::Once::new();
+    let all = ALL_ALIAS.call_once(|| {
+        plat.secure_alias
+            .iter()
+            .chain(plat.ns_alias)
+            .copied()
+            .collect()
+    });
+    aarch64::set_alias_ranges(all.as_slice());
+    crate::info!(
+        "MMU on (TTBR0 {ttbr0:#x}); heap {:#x} bytes",
+        image.heap.size
+    );
+
+    // What EL3 says about us (the SPMD answers these itself).
+    let id = call(FuncId::IdGet, 0);
+    if id.w(0) != FuncId::Success32.raw() || id.w(2) != u32::from(manifest.spmc_id) {
+        crate::info!(
+            "warning: FFA_ID_GET from EL3 gave {:#x}/{:#x}",
+            id.w(0),
+            id.w(2)
+        );
+    }
+    let spmd_version = call(FuncId::Version, u64::from(SPMC_VERSION.encode()));
+    crate::info!("SPMD speaks FF-A {:#x}", spmd_version.w(0));
+    let ours = Version::new(1, manifest.min_ver.min(SPMC_VERSION.minor));
+
+    let r = call(FuncId::SecondaryEpRegister64, aarch64::secondary_entry());
+    if r.w(0) != FuncId::Success32.raw() {
+        crate::info!(
+            "warning: FFA_SECONDARY_EP_REGISTER refused ({:#x}, {:#x})",
+            r.w(0),
+            r.w(2)
+        );
+    }
+
+    let platform = PlatformInfo {
+        name: plat.name,
+        layout,
+        ns_memory: plat.ns_alias,
+        cores: plat.cores,
+    };
+    let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));
+    let mut machine = Machine {
+        core: core as usize,
+    };
+    crate::info!("booting {} partition(s)", spmc.sps.len());
+    spmc.boot_partitions(&mut machine);
+    crate::info!(
+        "init done on core {core}: FF-A v{}.{}, id {:#06x}",
+        ours.major,
+        ours.minor,
+        spmc.id
+    );
+    run_loop(spmc, &mut machine)
+}
+
+/// Warm boot of a secondary core (entered by EL3 after PSCI CPU_ON).
+pub fn warm_boot(core: u64) -> ! {
+    let Some(spmc) = SPMC.get() else {
+        fail(
+            ErrorCode::Denied,
+            format_args!("core {core} entered before cold boot finished"),
+        )
+    };
+    let ttbr0 = KERNEL_SPACE.get().map(|s| s.lock().ttbr0()).unwrap_or(0);
+    // SAFETY: the kernel table built at cold boot maps the image identically on every core.
+    unsafe { aarch64::enable_mmu(ttbr0) };
+    crate::info!("core {core} online");
+    run_loop(
+        spmc,
+        &mut Machine {
+            core: core as usize,
+        },
+    )
+}
+
+fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {
+    let mut msg = Regs::ZERO;
+    msg.0[0] = FuncId::MsgWait32.raw().into();
+    loop {
+        let call = smc(msg);
+        msg = spmc.handle_nw_call(machine, &call);
+    }
+}
+
+/// Halts the core after a panic in the SPMC.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    crate::console::print_line(format_args!("PANIC: {info}"));
+    loop {
+        core::hint::spin_loop();
+    }
+}

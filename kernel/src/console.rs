@@ -1,0 +1,61 @@
+//! The SPMC console: a `core::fmt::Write` sink the platform installs at boot, the `info!`/`warn!`
+//! macros, and the last-resort fault report. Logging is off the message path.
+
+use core::fmt::Write;
+use spin::Mutex;
+
+/// The platform's output routine (the secure UART).
+type Sink = fn(&str);
+
+struct Writer(Sink);
+
+impl Write for Writer {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        (self.0)(s);
+        Ok(())
+    }
+}
+
+static CONSOLE: Mutex<Option<Writer>> = Mutex::new(None);
+
+/// Installs the console sink (the platform's secure UART).
+pub fn install(sink: Sink) {
+    *CONSOLE.lock() = Some(Writer(sink));
+}
+
+/// Writes one formatted line with the "[SPMC] " prefix.
+pub fn print_line(args: core::fmt::Arguments) {
+    if let Some(sink) = CONSOLE.lock().as_mut() {
+        let _ = sink.write_str("[SPMC] ");
+        let _ = sink.write_fmt(args);
+        let _ = sink.write_str("\n");
+    }
+}
+
+/// Writes a raw string (no prefix, no newline): used for SP console logs, which are tagged by
+/// the caller.
+pub fn print_raw(args: core::fmt::Arguments) {
+    if let Some(sink) = CONSOLE.lock().as_mut() {
+        let _ = sink.write_fmt(args);
+    }
+}
+
+/// Logs a line on the SPMC console.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::console::print_line(format_args!($($arg)*)) };
+}
+
+/// Reports an exception taken by the SPMC itself. Must not block: the console lock may be held
+/// by the code that faulted.
+pub fn emergency_fault(kind: u64, esr: u64, elr: u64, far: u64) {
+    if let Some(mut guard) = CONSOLE.try_lock() {
+        if let Some(sink) = guard.as_mut() {
+            let _ = write!(
+                sink,
+                "[SPMC] PANIC: exception {kind} at S-EL1: ESR {esr:#x} ({}), ELR {elr:#x}, FAR {far:#x}\n",
+                crate::arch::esr::describe(esr)
+            );
+        }
+    }
+}

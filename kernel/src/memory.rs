@@ -1,0 +1,292 @@
+//! Stage-1 address spaces (built with `aarch64-paging`) and the kernel's window onto physical
+//! memory.
+//!
+//! Every address space the SPMC installs in TTBR0_EL1 carries the same global, EL1-only kernel
+//! mappings: the SPMC image identity mapped, its devices, and an *alias window* that maps the
+//! memory the SPMC works on for others (the SP pool and the rest of secure RAM outside the SPMC,
+//! and non-secure DRAM) at `pa + ALIAS_OFFSET`. An SP's own regions are added identity mapped,
+//! non-global (tagged with the SP's ASID) and EL0-accessible. So switching TTBR0 between SPs never
+//! changes what the kernel sees, and the kernel never touches SP or normal-world memory through
+//! an identity address an SP could also use.
+
+use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress};
+use aarch64_paging::idmap::IdTranslation;
+use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};
+use aarch64_paging::{MapError, Mapping};
+
+/// Size of a translation granule.
+pub const PAGE_SIZE: u64 = 0x1000;
+/// Where the alias window starts: kernel VA of physical address `pa` is `pa + ALIAS_OFFSET`.
+/// Above every identity address the platforms use for SPs (48-bit VAs, 4 KiB granule).
+pub const ALIAS_OFFSET: u64 = 0x4000_0000_0000;
+/// First VA handed out for memory an SP retrieves (below the alias window).
+pub const SP_DYNAMIC_VA_BASE: u64 = 0x10_0000_0000;
+
+/// A physical address range `[base, base + size)`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct PhysRange {
+    pub base: u64,
+    pub size: u64,
+}
+
+impl PhysRange {
+    /// Returns the exclusive end, or `None` on overflow.
+    pub const fn end(&self) -> Option<u64> {
+        self.base.checked_add(self.size)
+    }
+
+    /// Tells whether `[base, base + len)` lies inside this range.
+    pub fn contains(&self, base: u64, len: u64) -> bool {
+        match (base.checked_add(len), self.end()) {
+            (Some(e), Some(my_end)) => base >= self.base && e <= my_end,
+            _ => false,
+        }
+    }
+
+    /// Tells whether the two ranges share a byte.
+    pub fn overlaps(&self, other: &PhysRange) -> bool {
+        let (Some(a), Some(b)) = (self.end(), other.end()) else {
+            return true;
+        };
+        self.base < b && other.base < a
+    }
+}
+
+/// What the kernel maps in every address space (from the platform and the linker).
+#[derive(Clone, Copy, Debug)]
+pub struct KernelLayout {
+    /// Executable, read-only at EL1.
+    pub text: PhysRange,
+    /// Read-only, never executable.
+    pub rodata: PhysRange,
+    /// Read-write, never executable: data, bss, stacks, heap (page tables live in the heap).
+    pub data: PhysRange,
+    /// Device MMIO the kernel drives (UART, GIC).
+    pub devices: &'static [PhysRange],
+    /// Secure memory reachable through the alias window (excluding the SPMC's own region).
+    pub secure_alias: &'static [PhysRange],
+    /// Non-secure memory reachable through the alias window (mapped with the NS bit).
+    pub ns_alias: &'static [PhysRange],
+}
+
+/// How an SP may access one of its pages.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct UserPerm {
+    pub write: bool,
+    pub exec: bool,
+    /// Normal-world memory: mapped with the NS bit.
+    pub non_secure: bool,
+    /// Device memory (nGnRE) rather than normal write-back memory.
+    pub device: bool,
+}
+
+impl UserPerm {
+    /// Read-only data.
+    pub const RO: Self = Self {
+        write: false,
+        exec: false,
+        non_secure: false,
+        device: false,
+    };
+    /// Read-write data.
+    pub const RW: Self = Self {
+        write: true,
+        exec: false,
+        non_secure: false,
+        device: false,
+    };
+    /// Read-only code.
+    pub const RX: Self = Self {
+        write: false,
+        exec: true,
+        non_secure: false,
+        device: false,
+    };
+}
+
+const MAIR_DEVICE: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_0;
+const MAIR_NORMAL: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_1;
+const BASE: El1Attributes = El1Attributes::VALID.union(El1Attributes::ACCESSED);
+
+/// Attribute bits for an EL0 mapping with the given permissions.
+pub fn user_attributes(perm: UserPerm) -> El1Attributes {
+    let mut a = BASE | El1Attributes::USER | El1Attributes::NON_GLOBAL | El1Attributes::PXN;
+    a |= if perm.device {
+        MAIR_DEVICE | El1Attributes::UXN
+    } else {
+        MAIR_NORMAL | El1Attributes::INNER_SHAREABLE
+    };
+    if !perm.write {
+        a |= El1Attributes::READ_ONLY;
+    }
+    if !perm.exec {
+        a |= El1Attributes::UXN;
+    }
+    if perm.non_secure {
+        a |= El1Attributes::NS;
+    }
+    a
+}
+
+/// Decodes the permission an EL0 mapping grants (the inverse of [`user_attributes`]).
+pub fn user_perm_of(a: El1Attributes) -> UserPerm {
+    UserPerm {
+        write: !a.contains(El1Attributes::READ_ONLY),
+        exec: !a.contains(El1Attributes::UXN),
+        non_secure: a.contains(El1Attributes::NS),
+        device: (a.bits() & (7 << 2)) == MAIR_DEVICE.bits(),
+    }
+}
+
+/// One stage-1 translation table for TTBR0_EL1.
+pub struct AddressSpace {
+    map: Mapping<IdTranslation<El1Attributes>, El1And0>,
+    asid: u16,
+}
+
+fn region(base: u64, size: u64) -> Result<MemoryRegion, MapError> {
+    let b =
+        usize::try_from(base).map_err(|_| MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+    let e = base
+        .checked_add(size)
+        .and_then(|e| usize::try_from(e).ok())
+        .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+    Ok(MemoryRegion::new(b, e))
+}
+
+impl AddressSpace {
+    /// Builds a table holding only the kernel's mappings, for ASID `asid` (0 for the kernel's).
+    pub fn new(layout: &KernelLayout, asid: u16) -> Result<Self, MapError> {
+        let map = Mapping::with_asid_and_va_range(
+            IdTranslation::new(),
+            usize::from(asid),
+            0,
+            El1And0,
+            VaRange::Lower,
+        );
+        let mut s = Self { map, asid };
+        let k = BASE | MAIR_NORMAL | El1Attributes::INNER_SHAREABLE | El1Attributes::UXN;
+        s.map_phys(layout.text.base, layout.text, k | El1Attributes::READ_ONLY)?;
+        s.map_phys(
+            layout.rodata.base,
+            layout.rodata,
+            k | El1Attributes::READ_ONLY | El1Attributes::PXN,
+        )?;
+        s.map_phys(layout.data.base, layout.data, k | El1Attributes::PXN)?;
+        let dev = BASE | MAIR_DEVICE | El1Attributes::UXN | El1Attributes::PXN;
+        for d in layout.devices {
+            s.map_phys(d.base, *d, dev)?;
+        }
+        for r in layout.secure_alias {
+            s.map_phys(r.base + ALIAS_OFFSET, *r, k | El1Attributes::PXN)?;
+        }
+        for r in layout.ns_alias {
+            s.map_phys(
+                r.base + ALIAS_OFFSET,
+                *r,
+                k | El1Attributes::PXN | El1Attributes::NS,
+            )?;
+        }
+        Ok(s)
+    }
+
+    fn map_phys(&mut self, va: u64, pa: PhysRange, attrs: El1Attributes) -> Result<(), MapError> {
+        if pa.size == 0 {
+            return Ok(());
+        }
+        let pa_usize = usize::try_from(pa.base)
+            .map_err(|_| MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        // SP mappings stay page-granular so that a later permission change or unmap of part of a
+        // region never has to split a live block.
+        let c = if attrs.contains(El1Attributes::USER) {
+            Constraints::NO_BLOCK_MAPPINGS
+        } else {
+            Constraints::empty()
+        };
+        self.map
+            .map_range(&region(va, pa.size)?, PhysicalAddress(pa_usize), attrs, c)
+    }
+
+    /// Maps `pages` pages of physical memory at `pa` to EL0 at `va` with `perm`.
+    pub fn map_user(
+        &mut self,
+        va: u64,
+        pa: u64,
+        pages: u64,
+        perm: UserPerm,
+    ) -> Result<(), MapError> {
+        let size = pages
+            .checked_mul(PAGE_SIZE)
+            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        self.map_phys(va, PhysRange { base: pa, size }, user_attributes(perm))
+    }
+
+    /// Removes EL0 mappings of `[va, va + pages * PAGE_SIZE)` (entries become invalid).
+    pub fn unmap_user(&mut self, va: u64, pages: u64) -> Result<(), MapError> {
+        let size = pages
+            .checked_mul(PAGE_SIZE)
+            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        self.map.map_range(
+            &region(va, size)?,
+            PhysicalAddress(0),
+            El1Attributes::empty(),
+            Constraints::NO_BLOCK_MAPPINGS,
+        )
+    }
+
+    /// Changes the permission of already-mapped EL0 pages (FFA_MEM_PERM_SET).
+    pub fn set_user_perm(&mut self, va: u64, pages: u64, perm: UserPerm) -> Result<(), MapError> {
+        let size = pages
+            .checked_mul(PAGE_SIZE)
+            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        let new = user_attributes(perm);
+        self.map.modify_range(&region(va, size)?, &|_r, d| {
+            if !d.is_table() {
+                let flags = d.flags();
+                if !flags.contains(El1Attributes::USER) {
+                    return Err(());
+                }
+                d.set(
+                    d.output_address(),
+                    new | (flags & El1Attributes::TABLE_OR_PAGE),
+                )
+                .map_err(|_| ())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Returns the EL0 permission of the page at `va`, or `None` if EL0 cannot access it.
+    pub fn user_perm(&self, va: u64) -> Option<UserPerm> {
+        self.translate(va).map(|(_, perm)| perm)
+    }
+
+    /// Translates an EL0 virtual address to its physical address and EL0 permission.
+    pub fn translate(&self, va: u64) -> Option<(u64, UserPerm)> {
+        let mut found = None;
+        let page = va & !(PAGE_SIZE - 1);
+        let r = region(page, PAGE_SIZE).ok()?;
+        self.map
+            .walk_range(&r, &mut |mr, d, _level| {
+                let f = d.flags();
+                if d.is_valid() && f.contains(El1Attributes::USER) {
+                    let base = d.output_address().0 as u64;
+                    let offset = page - mr.start().0 as u64;
+                    found = Some((base + offset + (va - page), user_perm_of(f)));
+                }
+                Ok(())
+            })
+            .ok()?;
+        found
+    }
+
+    /// Returns the TTBR0_EL1 value that installs this table with its ASID.
+    pub fn ttbr0(&self) -> u64 {
+        (self.map.root_address().0 as u64) | (u64::from(self.asid) << 48)
+    }
+
+    /// Returns the ASID the table is tagged with.
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+}

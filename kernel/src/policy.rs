@@ -1,0 +1,86 @@
+//! The capability gate: the one place that decides, from the static partition table, whether an
+//! endpoint may make a call to another. Handlers ask; they never decide themselves.
+//!
+//! Rules (FF-A v1.2 section 15 plus the integrator's grants in the SP set description):
+//! - A direct request needs the sender to declare sending (manifest `messaging-method` bit 1, or
+//!   bit 10 for REQ2) and the receiver to declare receiving (bit 0, or bit 9). The normal world
+//!   always counts as a sender.
+//! - An SP may send direct requests only to the SPs its `capabilities.direct-messages` grant
+//!   names. The normal world may message any SP that receives direct requests.
+//! - Memory may be shared only with endpoints the `memory-share` grant names.
+
+use ffa_abi::error::ErrorCode;
+use spmc_table::{EndpointId, MessagingMethod, Partition};
+
+/// Who is making a call.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Caller {
+    /// The normal world (hypervisor or OS), endpoint 0 and its VMs.
+    NormalWorld,
+    /// The secure partition at this index of the partition table.
+    Sp(usize),
+}
+
+/// Which form of direct request is asked for.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum DirectForm {
+    /// FFA_MSG_SEND_DIRECT_REQ (32 or 64).
+    Req,
+    /// FFA_MSG_SEND_DIRECT_REQ2 (v1.2).
+    Req2,
+}
+
+fn recv_bit(form: DirectForm) -> u32 {
+    match form {
+        DirectForm::Req => MessagingMethod::DIRECT_REQ_RECV,
+        DirectForm::Req2 => MessagingMethod::DIRECT_REQ2_RECV,
+    }
+}
+
+fn send_bit(form: DirectForm) -> u32 {
+    match form {
+        DirectForm::Req => MessagingMethod::DIRECT_REQ_SEND,
+        DirectForm::Req2 => MessagingMethod::DIRECT_REQ2_SEND,
+    }
+}
+
+/// Decides whether `sender` may send a direct request of `form` to `receiver`.
+pub fn may_send_direct(
+    sender: Option<&Partition>,
+    receiver: &Partition,
+    form: DirectForm,
+) -> Result<(), ErrorCode> {
+    if !receiver.messaging_method.has(recv_bit(form)) {
+        return Err(ErrorCode::Denied);
+    }
+    match sender {
+        None => Ok(()),
+        Some(s) => {
+            if !s.messaging_method.has(send_bit(form)) {
+                return Err(ErrorCode::Denied);
+            }
+            if !s.capabilities.may_send_direct_to(receiver.id) {
+                return Err(ErrorCode::Denied);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Decides whether `sender` (an SP, or the normal world when `None`) may share, lend or donate
+/// memory to `receiver`.
+pub fn may_share_memory(sender: Option<&Partition>, receiver: EndpointId) -> Result<(), ErrorCode> {
+    match sender {
+        // The normal world owns its memory; what it may give is limited by the receivers'
+        // existence, checked by the memory engine.
+        None => Ok(()),
+        Some(s) if s.capabilities.may_share_memory_with(receiver) => Ok(()),
+        Some(_) => Err(ErrorCode::Denied),
+    }
+}
+
+/// Tells whether a partition is listed as able to receive direct requests of any form (used by
+/// FFA_PARTITION_INFO_GET properties, not for decisions).
+pub fn receives_direct(p: &Partition) -> bool {
+    p.messaging_method.receives_direct()
+}

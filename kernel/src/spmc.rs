@@ -1,0 +1,167 @@
+//! The SPMC's state and its FF-A entry points: one call from the normal world (forwarded by the
+//! SPMD) becomes one answer, running secure partitions on the way as the call requires.
+//!
+//! Concurrency: every core runs the same synchronous loop. Each partition's runtime state sits
+//! behind its own lock, taken with `try_lock` only: a partition that is already running (on
+//! another core, or further up this core's chain of direct requests) is BUSY, never waited for.
+//! The normal world's mailbox has its own lock, which the message path never takes.
+
+pub mod abi_table;
+pub mod direct;
+pub mod framework;
+pub mod partition;
+pub mod setup;
+
+use crate::arch::{Exit, UserRegs};
+use crate::memory::{KernelLayout, PhysRange};
+use crate::policy::Caller;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use ffa_abi::error::ErrorCode;
+use ffa_abi::interface::Interface;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use partition::Sp;
+use spin::Mutex;
+use spmc_table::Table;
+
+/// The FF-A version this SPMC implements.
+pub const SPMC_VERSION: Version = Version::V1_2;
+
+/// What the kernel logic needs from the machine: the architecture seam. The real one lives in
+/// `arch::aarch64`; host tests supply a fake that scripts partitions.
+pub trait Env {
+    /// Runs an S-EL0 context on this core until it traps back.
+    fn run_user(&mut self, regs: &mut UserRegs, ttbr0: u64) -> Exit;
+    /// Copies physical memory (inside the alias window) into `buf`; false if not reachable.
+    fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool;
+    /// Copies `data` into physical memory (inside the alias window); false if not reachable.
+    fn write_phys(&self, pa: u64, data: &[u8]) -> bool;
+    /// Invalidates the TLB entries of an ASID after its mappings changed.
+    fn tlb_invalidate_asid(&self, asid: u16);
+    /// The linear ID of this core.
+    fn core(&self) -> usize;
+}
+
+/// An RX/TX buffer pair registered with FFA_RXTX_MAP (or from an SP's manifest).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Mailbox {
+    /// Physical address of the caller's TX buffer (the SPMC reads it).
+    pub tx: u64,
+    /// Physical address of the caller's RX buffer (the SPMC writes it).
+    pub rx: u64,
+    /// Size of each buffer in 4 KiB pages.
+    pub pages: u32,
+    /// Whether the RX buffer holds a message the owner has not released (RX_RELEASE).
+    pub rx_full: bool,
+    /// The TX buffer was given in the manifest, not by FFA_RXTX_MAP (cannot be unmapped).
+    pub from_manifest: bool,
+}
+
+/// The normal world's state at the SPMC.
+#[derive(Debug, Default)]
+pub struct NormalWorld {
+    pub mailbox: Option<Mailbox>,
+}
+
+/// Platform facts the kernel needs at run time.
+#[derive(Clone, Copy, Debug)]
+pub struct PlatformInfo {
+    pub name: &'static str,
+    pub layout: KernelLayout,
+    /// Non-secure memory the normal world may name (its RX/TX buffers, shared memory).
+    pub ns_memory: &'static [PhysRange],
+    /// Cores the platform has.
+    pub cores: usize,
+}
+
+/// The SPMC.
+pub struct Spmc {
+    /// The SPMC's endpoint ID (manifest `spmc_id`).
+    pub id: u16,
+    /// The version this SPMC speaks (its manifest may lower it).
+    pub version: Version,
+    pub table: &'static Table,
+    pub platform: PlatformInfo,
+    pub sps: Vec<Sp>,
+    pub nw: Mutex<NormalWorld>,
+    nw_version: AtomicU32,
+}
+
+impl Spmc {
+    /// Creates the SPMC state for a table (partitions not yet loaded).
+    pub fn new(id: u16, version: Version, table: &'static Table, platform: PlatformInfo) -> Self {
+        let sps = table
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Sp::new(i, p))
+            .collect();
+        Self {
+            id,
+            version,
+            table,
+            platform,
+            sps,
+            nw: Mutex::new(NormalWorld::default()),
+            nw_version: AtomicU32::new(Version::V1_0.encode()),
+        }
+    }
+
+    /// The version negotiated with the normal world (v1.0 until it calls FFA_VERSION).
+    pub fn nw_version(&self) -> Version {
+        Version::decode(self.nw_version.load(Ordering::Relaxed)).unwrap_or(Version::V1_0)
+    }
+
+    fn set_nw_version(&self, v: Version) {
+        self.nw_version.store(v.encode(), Ordering::Relaxed);
+    }
+
+    /// Answers FFA_VERSION for a caller: records the version it will speak (the lower of the
+    /// two) and returns ours; an incompatible major version or a set bit 31 is NOT_SUPPORTED
+    /// (FF-A v1.2 section 13.2).
+    pub fn negotiate(&self, requested_word: u32) -> Result<(Version, Version), ErrorCode> {
+        let requested = Version::decode(requested_word).ok_or(ErrorCode::NotSupported)?;
+        if requested.major != self.version.major {
+            return Err(ErrorCode::NotSupported);
+        }
+        let agreed = if requested.minor < self.version.minor {
+            requested
+        } else {
+            self.version
+        };
+        Ok((agreed, self.version))
+    }
+
+    /// Handles one call from the normal world and returns the answer for it.
+    pub fn handle_nw_call(&self, env: &mut impl Env, regs: &Regs) -> Regs {
+        let version = self.nw_version();
+        let call = match Interface::decode(regs, version) {
+            Ok(c) => c,
+            Err(e) => return Regs::error(e.error_code()),
+        };
+        if !abi_table::implemented(call.func_id(), Caller::NormalWorld) {
+            return Regs::error(ErrorCode::NotSupported);
+        }
+        match call {
+            Interface::Version { .. } => {
+                // A direct FFA_VERSION (e.g. from a hypervisor that forwards it raw).
+                let r = self.negotiate(regs.w(1));
+                if let Ok((agreed, _)) = r {
+                    self.set_nw_version(agreed);
+                }
+                Regs::version_response(r.map(|(_, ours)| ours))
+            }
+            Interface::DirectReq { pair, flags, args } => {
+                if let Some(t) = flags.framework_type() {
+                    return framework::handle(self, env, pair, t, args);
+                }
+                direct::nw_request(self, env, regs, pair, direct::Form::Req)
+            }
+            Interface::DirectReq2 { pair, .. } => {
+                direct::nw_request(self, env, regs, pair, direct::Form::Req2)
+            }
+            other => setup::handle(self, env, Caller::NormalWorld, other, regs),
+        }
+    }
+}

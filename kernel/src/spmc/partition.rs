@@ -1,0 +1,533 @@
+//! Secure partitions at run time: loading an SP into its own address space, booting it with the
+//! FF-A boot information protocol, running it until it answers, and containing its faults.
+
+use super::{direct, setup, Env, Mailbox, Spmc};
+use crate::arch::{esr, Exit, UserRegs, SPSR_EL0T};
+use crate::memory::{AddressSpace, UserPerm, PAGE_SIZE};
+use crate::policy::Caller;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::interface::Interface;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use heapless::String;
+use spin::Mutex;
+use spmc_table::{MemAttributes, Partition, BOOT_INFO_HEADER_RESERVE};
+
+/// Life cycle of a partition's (single) execution context.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum State {
+    /// Not loaded yet.
+    Created,
+    /// Running its initialisation, until FFA_MSG_WAIT.
+    Booting,
+    /// Waiting for a message.
+    Waiting,
+    /// Running on behalf of a direct request.
+    Running,
+    /// Faulted or failed to load: never runs again.
+    Aborted,
+}
+
+/// The direct request an SP is currently handling.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct PendingRequest {
+    /// Who sent it (and gets the response).
+    pub sender: u16,
+    /// Which response form answers it.
+    pub form: direct::Form,
+}
+
+/// Mutable state of one partition, behind its lock.
+pub struct Runtime {
+    pub state: State,
+    pub regs: UserRegs,
+    pub space: Option<AddressSpace>,
+    /// The FF-A version the partition speaks (its manifest's, until it calls FFA_VERSION).
+    pub version: Version,
+    pub mailbox: Option<Mailbox>,
+    pub request: Option<PendingRequest>,
+    /// Characters logged with FFA_CONSOLE_LOG since the last newline.
+    pub log_line: String<160>,
+}
+
+/// One secure partition: its table entry and its runtime state.
+pub struct Sp {
+    pub index: usize,
+    pub desc: &'static Partition,
+    pub rt: Mutex<Runtime>,
+}
+
+impl Sp {
+    pub fn new(index: usize, desc: &'static Partition) -> Self {
+        let version = Version::decode(desc.ffa_version.0).unwrap_or(Version::V1_0);
+        Self {
+            index,
+            desc,
+            rt: Mutex::new(Runtime {
+                state: State::Created,
+                regs: UserRegs::default(),
+                space: None,
+                version,
+                mailbox: None,
+                request: None,
+                log_line: String::new(),
+            }),
+        }
+    }
+
+    /// The SP's endpoint ID.
+    pub fn id(&self) -> u16 {
+        self.desc.id.0
+    }
+}
+
+/// How a run of a partition ended.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// It finished initialising (FFA_MSG_WAIT during boot).
+    InitDone,
+    /// It answered the pending direct request with these registers.
+    Response(Regs),
+    /// It faulted and was aborted.
+    Aborted,
+}
+
+/// What the SPMC does after handling one call an SP made.
+pub enum Step {
+    /// Resume the SP with these registers as the call's result.
+    Return(Regs),
+    /// The SP's run ends.
+    End(RunEnd),
+}
+
+/// Writes x0-x17 of an SP context.
+pub fn set_regs(rt: &mut Runtime, r: &Regs) {
+    rt.regs.x[..18].copy_from_slice(&r.0);
+}
+
+fn regs_of(rt: &Runtime) -> Regs {
+    let mut r = Regs::ZERO;
+    r.0.copy_from_slice(&rt.regs.x[..18]);
+    r
+}
+
+/// Why loading a partition failed.
+#[derive(Debug, Eq, PartialEq)]
+pub enum LoadError {
+    /// The table's blob range does not hold the image or manifest.
+    BadTable,
+    /// Building the address space failed.
+    Map,
+    /// Copying into the partition's memory failed.
+    Copy,
+}
+
+/// Size of the FF-A v1.1 boot information header and of one descriptor (FF-A v1.1 Tables 5.8
+/// and 5.9).
+const BOOT_INFO_HEADER: usize = 32;
+const BOOT_INFO_DESC: usize = 32;
+
+/// Writes the FF-A v1.1 boot information blob (header + one FDT descriptor that points at the
+/// manifest copy) into `out`.
+fn boot_info_v1_1(out: &mut [u8; BOOT_INFO_HEADER + BOOT_INFO_DESC], dtb_va: u64, dtb_len: u32) {
+    let total = (BOOT_INFO_HEADER + BOOT_INFO_DESC) as u32;
+    let mut put32 = |o: usize, v: u32| out[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    put32(0, 0x0FFA); // signature
+    put32(4, Version::V1_1.encode()); // version of the boot info format
+    put32(8, total); // size of the blob
+    put32(12, BOOT_INFO_DESC as u32); // size of each descriptor
+    put32(16, 1); // descriptor count
+    put32(20, BOOT_INFO_HEADER as u32); // offset of the descriptor array
+    let d = BOOT_INFO_HEADER;
+    out[d..d + 16].copy_from_slice(b"ffa_manifest\0\0\0\0");
+    out[d + 16] = 0; // type: standard, FDT
+    out[d + 17] = 0;
+    // flags: name is a string (bits[1:0] = 0), content is an address (bits[3:2] = 0).
+    out[d + 18..d + 20].copy_from_slice(&0u16.to_le_bytes());
+    out[d + 20..d + 24].copy_from_slice(&dtb_len.to_le_bytes());
+    out[d + 24..d + 32].copy_from_slice(&dtb_va.to_le_bytes());
+}
+
+/// Writes the FF-A v1.0 boot blob OP-TEE gives v1.0 SPs: magic "FF-A", count, then name/value
+/// pairs (name[16], value u64, size u64) with one "TYPE_DT" entry.
+fn boot_info_v1_0(out: &mut [u8; 48], dtb_va: u64, dtb_len: u32) {
+    out[0..4].copy_from_slice(&0x4146_462Du32.to_le_bytes());
+    out[4..8].copy_from_slice(&1u32.to_le_bytes());
+    out[8..24].copy_from_slice(b"TYPE_DT\0\0\0\0\0\0\0\0\0");
+    out[24..32].copy_from_slice(&dtb_va.to_le_bytes());
+    out[32..40].copy_from_slice(&u64::from(dtb_len).to_le_bytes());
+}
+
+fn perm_of(a: MemAttributes) -> UserPerm {
+    UserPerm {
+        write: a.write(),
+        exec: a.execute(),
+        non_secure: a.non_secure(),
+        device: false,
+    }
+}
+
+impl Spmc {
+    /// Builds the partition's address space and copies its image and boot information in.
+    pub fn load(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Result<(), LoadError> {
+        let p = sp.desc;
+        let image = self.table.image_bytes(p).ok_or(LoadError::BadTable)?;
+        let dtb = self.table.manifest_bytes(p).ok_or(LoadError::BadTable)?;
+        let asid = u16::try_from(sp.index + 1).map_err(|_| LoadError::Map)?;
+        let mut space =
+            AddressSpace::new(&self.platform.layout, asid).map_err(|_| LoadError::Map)?;
+        let base = p.image.base.0;
+        let pages = p.image.size.div_ceil(PAGE_SIZE);
+        // The whole image region is code and constants unless a manifest region says otherwise.
+        space
+            .map_user(base, base, pages, UserPerm::RX)
+            .map_err(|_| LoadError::Map)?;
+        for r in p.memory_regions {
+            space
+                .map_user(
+                    r.base.0,
+                    r.base.0,
+                    u64::from(r.pages),
+                    perm_of(r.attributes),
+                )
+                .map_err(|_| LoadError::Map)?;
+        }
+        for d in p.device_regions {
+            let perm = UserPerm {
+                write: d.attributes.write(),
+                exec: false,
+                non_secure: d.attributes.non_secure(),
+                device: true,
+            };
+            space
+                .map_user(d.base.0, d.base.0, u64::from(d.pages), perm)
+                .map_err(|_| LoadError::Map)?;
+        }
+        if let Some(rx_tx) = p.rx_tx {
+            space
+                .map_user(rx_tx.rx.0, rx_tx.rx.0, u64::from(rx_tx.pages), UserPerm::RO)
+                .map_err(|_| LoadError::Map)?;
+            space
+                .map_user(rx_tx.tx.0, rx_tx.tx.0, u64::from(rx_tx.pages), UserPerm::RW)
+                .map_err(|_| LoadError::Map)?;
+            rt.mailbox = Some(Mailbox {
+                tx: rx_tx.tx.0,
+                rx: rx_tx.rx.0,
+                pages: rx_tx.pages,
+                rx_full: false,
+                from_manifest: true,
+            });
+        }
+        let bi = p.boot_info.base.0;
+        if p.boot_info.pages > 0 {
+            space
+                .map_user(bi, bi, u64::from(p.boot_info.pages), UserPerm::RO)
+                .map_err(|_| LoadError::Map)?;
+        }
+
+        // Fill memory: zero the image region (its tail is the SP's bss), copy the image, zero
+        // secure memory regions the manifest marks as NOBITS, write the boot information.
+        zero(env, base, p.image.size).map_err(|()| LoadError::Copy)?;
+        if !env.write_phys(base, image) {
+            return Err(LoadError::Copy);
+        }
+        for r in p
+            .memory_regions
+            .iter()
+            .filter(|r| r.nobits && !r.attributes.non_secure())
+        {
+            zero(env, r.base.0, u64::from(r.pages) * PAGE_SIZE).map_err(|()| LoadError::Copy)?;
+        }
+        let mut boot_x = 0;
+        if p.boot_info.pages > 0 {
+            let dtb_va = bi + BOOT_INFO_HEADER_RESERVE;
+            let dtb_len = u32::try_from(dtb.len()).map_err(|_| LoadError::BadTable)?;
+            let ok = if rt.version == Version::V1_0 {
+                let mut blob = [0u8; 48];
+                boot_info_v1_0(&mut blob, dtb_va, dtb_len);
+                env.write_phys(bi, &blob)
+            } else {
+                let mut blob = [0u8; BOOT_INFO_HEADER + BOOT_INFO_DESC];
+                boot_info_v1_1(&mut blob, dtb_va, dtb_len);
+                env.write_phys(bi, &blob)
+            };
+            if !ok || !env.write_phys(dtb_va, dtb) {
+                return Err(LoadError::Copy);
+            }
+            boot_x = bi;
+        }
+        rt.regs = UserRegs::default();
+        rt.regs.pc = p.entry_point().0;
+        rt.regs.spsr = SPSR_EL0T;
+        if let Some(gp) = p.gp_register_num {
+            if let Some(x) = rt.regs.x.get_mut(usize::from(gp)) {
+                *x = boot_x;
+            }
+        }
+        rt.space = Some(space);
+        env.tlb_invalidate_asid(asid);
+        Ok(())
+    }
+
+    /// Loads and boots every partition in boot order; one that fails is aborted and the boot
+    /// goes on without it.
+    pub fn boot_partitions(&self, env: &mut impl Env) {
+        let mut order: alloc::vec::Vec<usize> = (0..self.sps.len()).collect();
+        order.sort_by_key(|&i| (self.sps[i].desc.boot_order.unwrap_or(u16::MAX), i));
+        for i in order {
+            let sp = &self.sps[i];
+            let mut rt = sp.rt.lock();
+            if let Err(e) = self.load(env, sp, &mut rt) {
+                crate::info!(
+                    "SP {} ({:#06x}): load failed: {:?}; aborted",
+                    sp.desc.name,
+                    sp.id(),
+                    e
+                );
+                rt.state = State::Aborted;
+                continue;
+            }
+            rt.state = State::Booting;
+            match self.run(env, sp, &mut rt) {
+                RunEnd::InitDone => {
+                    rt.state = State::Waiting;
+                    crate::info!("SP {} ({:#06x}) initialised", sp.desc.name, sp.id());
+                }
+                RunEnd::Aborted => {}
+                RunEnd::Response(_) => {
+                    // Unreachable by construction (no request is pending during boot); treat
+                    // as a protocol violation.
+                    rt.state = State::Aborted;
+                }
+            }
+        }
+    }
+
+    /// Runs an SP until its run ends: initialisation done, a response to its pending request,
+    /// or a fault.
+    pub fn run(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> RunEnd {
+        loop {
+            let Some(ttbr0) = rt.space.as_ref().map(AddressSpace::ttbr0) else {
+                rt.state = State::Aborted;
+                return RunEnd::Aborted;
+            };
+            match env.run_user(&mut rt.regs, ttbr0) {
+                Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 => {
+                    let call = regs_of(rt);
+                    match self.sp_call(env, sp, rt, &call) {
+                        Step::Return(r) => set_regs(rt, &r),
+                        Step::End(end) => return end,
+                    }
+                }
+                Exit::Sync { esr: e, far } => {
+                    self.abort(sp, rt, esr::describe(e), e, far);
+                    return RunEnd::Aborted;
+                }
+                Exit::SError { esr: e } => {
+                    self.abort(sp, rt, "SError", e, 0);
+                    return RunEnd::Aborted;
+                }
+                // No interrupt is routed to S-EL1 yet; resume where it stopped.
+                Exit::Irq | Exit::Fiq => {}
+            }
+        }
+    }
+
+    fn abort(&self, sp: &Sp, rt: &mut Runtime, what: &str, esr_v: u64, far: u64) {
+        crate::info!(
+            "SP {} ({:#06x}) aborted: {} at pc {:#x}, FAR {:#x}, ESR {:#x}",
+            sp.desc.name,
+            sp.id(),
+            what,
+            rt.regs.pc,
+            far,
+            esr_v
+        );
+        rt.state = State::Aborted;
+        rt.request = None;
+    }
+
+    /// Handles one FF-A call made by an SP.
+    fn sp_call(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime, regs: &Regs) -> Step {
+        let call = match Interface::decode(regs, rt.version) {
+            Ok(c) => c,
+            Err(e) => return Step::Return(Regs::error(e.error_code())),
+        };
+        let caller = Caller::Sp(sp.index);
+        if !super::abi_table::implemented(call.func_id(), caller) {
+            return Step::Return(Regs::error(ErrorCode::NotSupported));
+        }
+        match call {
+            Interface::Version { .. } => {
+                let r = self.negotiate(regs.w(1));
+                if let Ok((agreed, _)) = r {
+                    rt.version = agreed;
+                }
+                Step::Return(Regs::version_response(r.map(|(_, ours)| ours)))
+            }
+            Interface::MsgWait { .. } => {
+                if rt.state == State::Booting {
+                    return Step::End(RunEnd::InitDone);
+                }
+                // An SP handling a direct request must answer it (FF-A v1.2 section 15.2).
+                Step::Return(Regs::error(ErrorCode::Denied))
+            }
+            Interface::DirectReq { pair, flags, .. } => {
+                if flags.framework_type().is_some() {
+                    return Step::Return(Regs::error(ErrorCode::InvalidParameters));
+                }
+                Step::Return(direct::sp_request(
+                    self,
+                    env,
+                    sp,
+                    regs,
+                    pair,
+                    direct::Form::Req,
+                ))
+            }
+            Interface::DirectReq2 { pair, .. } => Step::Return(direct::sp_request(
+                self,
+                env,
+                sp,
+                regs,
+                pair,
+                direct::Form::Req2,
+            )),
+            Interface::DirectResp { pair, flags, .. } => {
+                if flags.framework_type().is_some() {
+                    return Step::Return(Regs::error(ErrorCode::InvalidParameters));
+                }
+                direct::sp_response(sp, rt, regs, pair, direct::Form::Req)
+            }
+            Interface::DirectResp2 { pair, .. } => {
+                direct::sp_response(sp, rt, regs, pair, direct::Form::Req2)
+            }
+            Interface::ConsoleLog(chars) => {
+                console_log(sp, rt, chars.as_bytes());
+                Step::Return(Regs::success_w2(0))
+            }
+            Interface::MemPermGet { addr, .. } => Step::Return(mem_perm_get(rt, addr)),
+            Interface::MemPermSet {
+                addr,
+                page_count,
+                perm,
+                ..
+            } => Step::Return(mem_perm_set(env, rt, addr, page_count, perm)),
+            other => Step::Return(setup::handle_sp(self, env, sp, rt, other, regs)),
+        }
+    }
+}
+
+fn zero(env: &mut impl Env, base: u64, len: u64) -> Result<(), ()> {
+    const CHUNK: [u8; 512] = [0; 512];
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(CHUNK.len() as u64);
+        let n_usize = usize::try_from(n).map_err(|_| ())?;
+        if !env.write_phys(base + off, &CHUNK[..n_usize]) {
+            return Err(());
+        }
+        off += n;
+    }
+    Ok(())
+}
+
+/// Appends FFA_CONSOLE_LOG characters to the SP's line and prints complete lines tagged with
+/// the SP's name.
+fn console_log(sp: &Sp, rt: &mut Runtime, bytes: &[u8]) {
+    for &b in bytes {
+        if b == b'\n' || rt.log_line.len() + 1 >= rt.log_line.capacity() {
+            crate::info!("{}: {}", sp.desc.name, rt.log_line.as_str());
+            rt.log_line.clear();
+            if b == b'\n' {
+                continue;
+            }
+        }
+        let c = if b.is_ascii_graphic() || b == b' ' {
+            b as char
+        } else {
+            '?'
+        };
+        let _ = rt.log_line.push(c);
+    }
+}
+
+/// FFA_MEM_PERM_GET (FF-A v1.2 section 13.?): the SP's access to the page at `addr`.
+fn mem_perm_get(rt: &Runtime, addr: u64) -> Regs {
+    use ffa_abi::memory::{PermData, PermGetSet};
+    if rt.state != State::Booting {
+        return Regs::error(ErrorCode::Denied);
+    }
+    let Some(space) = rt.space.as_ref() else {
+        return Regs::error(ErrorCode::InvalidParameters);
+    };
+    match space.user_perm(addr) {
+        None => Regs::error(ErrorCode::InvalidParameters),
+        Some(p) => {
+            let data = if p.write {
+                PermData::ReadWrite
+            } else {
+                PermData::ReadOnly
+            };
+            Regs::success_w2(
+                PermGetSet {
+                    data,
+                    executable: p.exec,
+                }
+                .encode(),
+            )
+        }
+    }
+}
+
+/// FFA_MEM_PERM_SET: changes the SP's access to pages of its own that are already mapped; only
+/// during initialisation, never writable and executable at once.
+fn mem_perm_set(
+    env: &mut impl Env,
+    rt: &mut Runtime,
+    addr: u64,
+    pages: u32,
+    perm: ffa_abi::memory::PermGetSet,
+) -> Regs {
+    use ffa_abi::memory::PermData;
+    if rt.state != State::Booting {
+        return Regs::error(ErrorCode::Denied);
+    }
+    if addr % PAGE_SIZE != 0 || pages == 0 {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let write = match perm.data {
+        PermData::NoAccess => return Regs::error(ErrorCode::InvalidParameters),
+        PermData::ReadWrite => true,
+        PermData::ReadOnly => false,
+    };
+    if write && perm.executable {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let Some(space) = rt.space.as_mut() else {
+        return Regs::error(ErrorCode::InvalidParameters);
+    };
+    // Every page must already be the SP's, and normal memory (validate before changing).
+    let mut current = alloc::vec::Vec::new();
+    for i in 0..u64::from(pages) {
+        match space.user_perm(addr + i * PAGE_SIZE) {
+            Some(p) if !p.device => current.push(p),
+            _ => return Regs::error(ErrorCode::InvalidParameters),
+        }
+    }
+    let non_secure = current.first().is_some_and(|p| p.non_secure);
+    if current.iter().any(|p| p.non_secure != non_secure) {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let new = UserPerm {
+        write,
+        exec: perm.executable,
+        non_secure,
+        device: false,
+    };
+    if space.set_user_perm(addr, u64::from(pages), new).is_err() {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    env.tlb_invalidate_asid(space.asid());
+    Regs::success_w2(0)
+}

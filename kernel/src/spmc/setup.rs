@@ -1,0 +1,333 @@
+//! Setup and discovery ABIs (FF-A v1.2 chapter 13-14): FFA_FEATURES, FFA_ID_GET,
+//! FFA_SPM_ID_GET, FFA_PARTITION_INFO_GET(_REGS), FFA_RXTX_MAP/UNMAP and FFA_RX_RELEASE, for the
+//! normal world and for SPs. Each validates fully before it changes a mailbox.
+
+use super::partition::{Runtime, Sp};
+use super::{abi_table, Env, Mailbox, Spmc};
+use crate::memory::PAGE_SIZE;
+use crate::policy::Caller;
+use ffa_abi::endpoint::TargetInfo;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::features::FeatureQuery;
+use ffa_abi::interface::Interface;
+use ffa_abi::regs::Regs;
+use ffa_abi::uuid::Uuid;
+use ffa_abi::version::Version;
+use spmc_table::Partition;
+
+/// Most pages an RX/TX buffer may have (w3[5:0] of FFA_RXTX_MAP).
+const MAX_MAILBOX_PAGES: u32 = 63;
+/// Size of a partition information descriptor: v1.0 (8 bytes) and v1.1+ (24 bytes, with UUID).
+const PART_INFO_V1_0: usize = 8;
+const PART_INFO_V1_1: usize = 24;
+
+/// Handles a setup call from the normal world.
+pub fn handle(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: Caller,
+    call: Interface,
+    _regs: &Regs,
+) -> Regs {
+    let version = spmc.nw_version();
+    match call {
+        Interface::Features { query, .. } => features(query, caller),
+        Interface::IdGet => Regs::success_w2(0),
+        Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
+        Interface::PartitionInfoGet { uuid, count_only } => {
+            let mut nw = spmc.nw.lock();
+            partition_info_get(spmc, env, &mut nw.mailbox, version, uuid, count_only)
+        }
+        Interface::PartitionInfoGetRegs {
+            uuid,
+            start_index,
+            tag,
+        } => partition_info_get_regs(spmc, uuid, start_index, tag),
+        Interface::RxTxMap {
+            tx, rx, page_count, ..
+        } => {
+            let mut nw = spmc.nw.lock();
+            if nw.mailbox.is_some() {
+                return Regs::error(ErrorCode::Denied);
+            }
+            match validate_nw_mailbox(spmc, tx, rx, page_count) {
+                Ok(m) => {
+                    nw.mailbox = Some(m);
+                    Regs::success_w2(0)
+                }
+                Err(e) => Regs::error(e),
+            }
+        }
+        Interface::RxTxUnmap { id } => {
+            if id.0 != 0 {
+                return Regs::error(ErrorCode::InvalidParameters);
+            }
+            unmap(&mut spmc.nw.lock().mailbox)
+        }
+        Interface::RxRelease { vm_id } => {
+            if vm_id.0 != 0 {
+                return Regs::error(ErrorCode::InvalidParameters);
+            }
+            rx_release(&mut spmc.nw.lock().mailbox)
+        }
+        _ => Regs::error(ErrorCode::NotSupported),
+    }
+}
+
+/// Handles a setup call from an SP.
+pub fn handle_sp(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    sp: &Sp,
+    rt: &mut Runtime,
+    call: Interface,
+    _regs: &Regs,
+) -> Regs {
+    match call {
+        Interface::Features { query, .. } => features(query, Caller::Sp(sp.index)),
+        Interface::IdGet => Regs::success_w2(sp.id().into()),
+        Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
+        Interface::PartitionInfoGet { uuid, count_only } => {
+            let version = rt.version;
+            partition_info_get(spmc, env, &mut rt.mailbox, version, uuid, count_only)
+        }
+        Interface::PartitionInfoGetRegs {
+            uuid,
+            start_index,
+            tag,
+        } => partition_info_get_regs(spmc, uuid, start_index, tag),
+        Interface::RxTxMap {
+            tx, rx, page_count, ..
+        } => {
+            if rt.mailbox.is_some() {
+                return Regs::error(ErrorCode::Denied);
+            }
+            match validate_sp_mailbox(rt, tx, rx, page_count) {
+                Ok(m) => {
+                    rt.mailbox = Some(m);
+                    Regs::success_w2(0)
+                }
+                Err(e) => Regs::error(e),
+            }
+        }
+        Interface::RxTxUnmap { id } => {
+            if id.0 != 0 && id.0 != sp.id() {
+                return Regs::error(ErrorCode::InvalidParameters);
+            }
+            unmap(&mut rt.mailbox)
+        }
+        Interface::RxRelease { vm_id } => {
+            if vm_id.0 != 0 && vm_id.0 != sp.id() {
+                return Regs::error(ErrorCode::InvalidParameters);
+            }
+            rx_release(&mut rt.mailbox)
+        }
+        _ => Regs::error(ErrorCode::NotSupported),
+    }
+}
+
+/// FFA_FEATURES: answered from the ABI table (feature IDs come with interrupts and
+/// notifications).
+fn features(query: FeatureQuery, caller: Caller) -> Regs {
+    match query {
+        FeatureQuery::Function(f) => match abi_table::lookup(f, caller) {
+            Some(abi) => Regs::success_w2(abi.properties),
+            None => Regs::error(ErrorCode::NotSupported),
+        },
+        FeatureQuery::Feature(_) | FeatureQuery::Unknown(_) => Regs::error(ErrorCode::NotSupported),
+    }
+}
+
+fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
+    if pages == 0 || pages > MAX_MAILBOX_PAGES || tx % PAGE_SIZE != 0 || rx % PAGE_SIZE != 0 {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let len = u64::from(pages) * PAGE_SIZE;
+    let in_ns = |a: u64| spmc.platform.ns_memory.iter().any(|r| r.contains(a, len));
+    if !in_ns(tx) || !in_ns(rx) {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    if tx < rx.saturating_add(len) && rx < tx.saturating_add(len) {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    Ok(Mailbox {
+        tx,
+        rx,
+        pages,
+        rx_full: false,
+        from_manifest: false,
+    })
+}
+
+/// Validates an SP's FFA_RXTX_MAP: both buffers must be pages the SP has mapped as normal,
+/// secure memory, physically contiguous, not overlapping.
+fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
+    if pages == 0 || pages > MAX_MAILBOX_PAGES || tx % PAGE_SIZE != 0 || rx % PAGE_SIZE != 0 {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let space = rt.space.as_ref().ok_or(ErrorCode::InvalidParameters)?;
+    let resolve = |va: u64, need_write: bool| -> Result<u64, ErrorCode> {
+        let (pa0, _) = space.translate(va).ok_or(ErrorCode::InvalidParameters)?;
+        for i in 0..u64::from(pages) {
+            let (pa, perm) = space
+                .translate(va + i * PAGE_SIZE)
+                .ok_or(ErrorCode::InvalidParameters)?;
+            if pa != pa0 + i * PAGE_SIZE
+                || perm.device
+                || perm.non_secure
+                || (need_write && !perm.write)
+            {
+                return Err(ErrorCode::InvalidParameters);
+            }
+        }
+        Ok(pa0)
+    };
+    let tx_pa = resolve(tx, true)?;
+    let rx_pa = resolve(rx, false)?;
+    let len = u64::from(pages) * PAGE_SIZE;
+    if tx_pa < rx_pa + len && rx_pa < tx_pa + len {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    Ok(Mailbox {
+        tx: tx_pa,
+        rx: rx_pa,
+        pages,
+        rx_full: false,
+        from_manifest: false,
+    })
+}
+
+fn unmap(mailbox: &mut Option<Mailbox>) -> Regs {
+    match mailbox {
+        None => Regs::error(ErrorCode::InvalidParameters),
+        Some(m) if m.from_manifest => Regs::error(ErrorCode::Denied),
+        Some(_) => {
+            *mailbox = None;
+            Regs::success_w2(0)
+        }
+    }
+}
+
+fn rx_release(mailbox: &mut Option<Mailbox>) -> Regs {
+    match mailbox {
+        Some(m) if m.rx_full => {
+            m.rx_full = false;
+            Regs::success_w2(0)
+        }
+        _ => Regs::error(ErrorCode::Denied),
+    }
+}
+
+/// The partition properties word of a descriptor, limited to the bits the caller's version
+/// defines (FF-A v1.2 Table 6.2): bits 0-2 messaging, 3 notifications, 6-7 VM availability
+/// messages, 8 AArch64 (v1.1), 9-10 DIRECT_REQ2 (v1.2).
+pub fn properties(p: &Partition, version: Version) -> u32 {
+    let m = p.messaging_method.0;
+    let mut props = m & 0b111;
+    if version.minor >= 1 {
+        props |= u32::from(p.notification_support) << 3;
+        props |= (p.vm_availability_messages & 0b11) << 6;
+        props |= u32::from(p.execution_state == spmc_table::ExecutionState::AArch64) << 8;
+    }
+    if version.minor >= 2 {
+        props |= m & (0b11 << 9);
+    }
+    props
+}
+
+fn uuid_of(p: &Partition, asked: Uuid) -> Uuid {
+    if !asked.is_nil() {
+        return asked;
+    }
+    p.services
+        .first()
+        .map(|s| Uuid(s.uuid.0))
+        .unwrap_or(Uuid([0; 16]))
+}
+
+fn matching(spmc: &Spmc, uuid: Uuid) -> impl Iterator<Item = &'static Partition> {
+    spmc.table.by_uuid(spmc_table::Uuid(uuid.0))
+}
+
+/// FFA_PARTITION_INFO_GET: counts the partitions that implement `uuid` (all for the nil UUID)
+/// and, unless only the count is asked for, writes their descriptors into the caller's RX
+/// buffer, which then belongs to the caller until FFA_RX_RELEASE.
+fn partition_info_get(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    mailbox: &mut Option<Mailbox>,
+    version: Version,
+    uuid: Uuid,
+    count_only: bool,
+) -> Regs {
+    let count = matching(spmc, uuid).count();
+    if count == 0 {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let count_w = u32::try_from(count).unwrap_or(u32::MAX);
+    if count_only {
+        return Regs::success32(
+            TargetInfo::new(ffa_abi::endpoint::EndpointId(0), 0),
+            [count_w, 0, 0, 0, 0, 0],
+        );
+    }
+    let Some(mb) = mailbox.as_mut() else {
+        return Regs::error(ErrorCode::Busy);
+    };
+    if mb.rx_full {
+        return Regs::error(ErrorCode::Busy);
+    }
+    let size = if version.minor >= 1 {
+        PART_INFO_V1_1
+    } else {
+        PART_INFO_V1_0
+    };
+    if (count * size) as u64 > u64::from(mb.pages) * PAGE_SIZE {
+        return Regs::error(ErrorCode::NoMemory);
+    }
+    for (i, p) in matching(spmc, uuid).enumerate() {
+        let mut d = [0u8; PART_INFO_V1_1];
+        d[0..2].copy_from_slice(&p.id.0.to_le_bytes());
+        d[2..4].copy_from_slice(&p.execution_ctx_count.to_le_bytes());
+        d[4..8].copy_from_slice(&properties(p, version).to_le_bytes());
+        d[8..24].copy_from_slice(&uuid_of(p, uuid).0);
+        if !env.write_phys(mb.rx + (i * size) as u64, &d[..size]) {
+            return Regs::error(ErrorCode::Aborted);
+        }
+    }
+    mb.rx_full = true;
+    let desc_size = if version.minor >= 1 { size as u32 } else { 0 };
+    Regs::success32(
+        TargetInfo::new(ffa_abi::endpoint::EndpointId(0), 0),
+        [count_w, desc_size, 0, 0, 0, 0],
+    )
+}
+
+/// FFA_PARTITION_INFO_GET_REGS (v1.2): up to five descriptors per call in x3-x17.
+fn partition_info_get_regs(spmc: &Spmc, uuid: Uuid, start: u16, tag: u16) -> Regs {
+    if tag != 0 {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let count = matching(spmc, uuid).count();
+    if count == 0 || usize::from(start) >= count {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let last = (count - 1) as u64;
+    let mut args = [0u64; 16];
+    let mut current = u64::from(start);
+    for (slot, p) in matching(spmc, uuid)
+        .skip(usize::from(start))
+        .take(5)
+        .enumerate()
+    {
+        let props = u64::from(properties(p, Version::V1_2));
+        args[1 + slot * 3] =
+            u64::from(p.id.0) | (u64::from(p.execution_ctx_count) << 16) | (props << 32);
+        let [lo, hi] = uuid_of(p, uuid).to_u64_pair();
+        args[2 + slot * 3] = lo;
+        args[3 + slot * 3] = hi;
+        current = u64::from(start) + slot as u64;
+    }
+    args[0] = last | (current << 16) | ((PART_INFO_V1_1 as u64) << 48);
+    Regs::success64(TargetInfo::new(ffa_abi::endpoint::EndpointId(0), 0), args)
+}

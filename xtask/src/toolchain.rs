@@ -1,0 +1,200 @@
+//! Finds (or installs) what cross-building for aarch64-unknown-none and running QEMU need,
+//! and builds firmware crates with whichever compiler route this machine has.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Firmware is built without FP/SIMD (like TF-A's and OP-TEE's `-mgeneral-regs-only`): under
+/// TF-A nobody saves the FP registers across worlds, so EL3, the SPMC and SPs leave them alone.
+pub const TARGET: &str = "aarch64-unknown-none-softfloat";
+
+/// How firmware crates are compiled for `aarch64-unknown-none`.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// The rustup toolchain has the target installed: plain `cargo build --target`.
+    Rustup,
+    /// Debian's `rustc-web` + `rust-web-src`: build core/alloc from source (`-Zbuild-std`).
+    DebianBuildStd,
+}
+
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    pub route: Route,
+    pub objcopy: PathBuf,
+}
+
+/// Debian packages each prerequisite comes from, in install order.
+const PACKAGES_BUILD_STD: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "llvm-22"];
+const PACKAGES_QEMU: &[&str] = &["qemu-system-arm", "seabios", "device-tree-compiler"];
+
+fn rustup_has_target() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+        .unwrap_or(false)
+}
+
+fn debian_route_present() -> bool {
+    Path::new("/usr/bin/rustc").exists()
+        && Path::new("/usr/lib/rustlib/src/rust/library/core").exists()
+        && find_tool(&["rust-lld"]).is_some()
+}
+
+pub fn find_tool(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for name in names {
+        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn dpkg_installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Installs the missing Debian packages (as root), or fails with the exact command to run.
+fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
+    let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !dpkg_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let cmd = format!("apt-get update && apt-get install -y {}", missing.join(" "));
+    if !is_root() {
+        return Err(format!(
+            "missing packages for {why}: {}\n  run as root: {cmd}",
+            missing.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {} ({why}) with apt-get", missing.join(" "));
+    let ok = Command::new("sh")
+        .args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {cmd} -qq")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("apt-get failed installing {}; run: {cmd}", missing.join(" ")))
+    }
+}
+
+/// Picks the compiler route, installing Debian's packages when no route exists.
+pub fn ensure_cross() -> Result<Toolchain, String> {
+    let route = if rustup_has_target() {
+        Route::Rustup
+    } else {
+        if !debian_route_present() {
+            ensure_packages(PACKAGES_BUILD_STD, "building for aarch64-unknown-none")?;
+        }
+        if !debian_route_present() {
+            return Err("no aarch64-unknown-none toolchain: neither the rustup target nor \
+                        Debian's rustc-web + rust-web-src + lld is usable"
+                .into());
+        }
+        Route::DebianBuildStd
+    };
+    let objcopy = match find_tool(&["llvm-objcopy-22", "llvm-objcopy", "rust-objcopy"]) {
+        Some(p) => p,
+        None => {
+            ensure_packages(&["llvm-22"], "objcopy to flat binaries")?;
+            find_tool(&["llvm-objcopy-22"]).ok_or("llvm-objcopy-22 not found after install")?
+        }
+    };
+    Ok(Toolchain { route, objcopy })
+}
+
+/// Makes sure QEMU (sbsa-ref), its VGA BIOS and dtc are present.
+pub fn ensure_qemu() -> Result<(), String> {
+    ensure_packages(PACKAGES_QEMU, "running QEMU sbsa-ref and compiling device trees")
+}
+
+impl Toolchain {
+    pub fn describe(&self) -> &'static str {
+        match self.route {
+            Route::Rustup => "rustup target aarch64-unknown-none",
+            Route::DebianBuildStd => "Debian rustc-web with -Zbuild-std (core, alloc)",
+        }
+    }
+
+    /// Builds the given firmware packages (release, for aarch64) and returns the target dir.
+    pub fn build(&self, root: &Path, packages: &[&str], extra_env: &[(&str, String)]) -> Result<PathBuf, String> {
+        let target_dir = root.join("target/fw");
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(root);
+        match self.route {
+            Route::Rustup => {
+                cmd.arg("build");
+            }
+            Route::DebianBuildStd => {
+                cmd.env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1").args([
+                    "build",
+                    "-Zbuild-std=core,alloc,compiler_builtins",
+                    "-Zbuild-std-features=compiler-builtins-mem",
+                ]);
+            }
+        }
+        cmd.args(["--release", "--target", TARGET]).arg("--target-dir").arg(&target_dir);
+        for p in packages {
+            cmd.args(["-p", p]);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        // The host toolchain's variables must not leak into the cross build.
+        cmd.env_remove("RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
+        let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building {} for {TARGET} failed", packages.join(", ")));
+        }
+        Ok(target_dir.join(TARGET).join("release"))
+    }
+
+    /// Turns an ELF into the flat binary that is loaded into memory.
+    pub fn objcopy(&self, elf: &Path, bin: &Path) -> Result<(), String> {
+        let ok = Command::new(&self.objcopy)
+            .args(["-O", "binary"])
+            .arg(elf)
+            .arg(bin)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("objcopy {} failed", elf.display()))
+        }
+    }
+}
+
+/// Compiles a device tree source to a blob with dtc.
+pub fn dtc(src: &Path, out: &Path) -> Result<(), String> {
+    let out_s = Command::new("dtc")
+        .args(["-I", "dts", "-O", "dtb", "-o"])
+        .arg(out)
+        .arg(src)
+        .output()
+        .map_err(|e| format!("dtc: {e}"))?;
+    if out_s.status.success() {
+        Ok(())
+    } else {
+        Err(format!("dtc {}: {}", src.display(), String::from_utf8_lossy(&out_s.stderr)))
+    }
+}
