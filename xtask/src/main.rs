@@ -1,1 +1,4 @@
+mod flash;
+mod runner;
+
 fn main() {}

@@ -1,3 +1,65 @@
-//! EL3 SPMD-compatible monitor for QEMU sbsa-ref (test fixture)
+//! EL3 SPMD-compatible monitor for QEMU sbsa-ref (test fixture): boots the SPMC at S-EL1 and
+//! the normal-world driver at NS-EL2, forwards FF-A calls between them like TF-A's SPMD
+//! (SPMD_SPM_AT_SEL2=0) and implements the PSCI subset the tests need. See docs/boot.md.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod arch;
+mod boot;
+mod console;
+mod context;
+mod ids;
+mod percpu;
+mod power;
+mod spmd;
+
+use console::log;
+
+core::arch::global_asm!(include_str!("entry.S"));
+
+/// QEMU exit statuses of the monitor's own failures (the normal world's SYSTEM_OFF status is
+/// its failure count, so these sit far above any plausible count).
+pub mod exit_status {
+    /// Bad flash directory, manifest or payload placement.
+    pub const BOOT: u64 = 200;
+    /// The SPMC reported FFA_ERROR instead of FFA_MSG_WAIT at the end of its init.
+    pub const SPMC_INIT_FAILED: u64 = 201;
+    /// The SPMC broke the SPMD protocol (e.g. a bad framework-message response).
+    pub const SPMC_PROTOCOL: u64 = 202;
+    /// Unexpected exception or panic in the monitor, or an unexpected trap from a lower EL.
+    pub const EL3_FAULT: u64 = 203;
+}
+
+#[no_mangle]
+extern "C" fn primary_main() -> ! {
+    boot::primary()
+}
+
+#[no_mangle]
+extern "C" fn secondary_main(core: u64) -> ! {
+    boot::secondary(core as usize)
+}
+
+#[no_mangle]
+extern "C" fn el3_lower_sync(_saved: *mut context::GpRegs) -> *mut context::GpRegs {
+    spmd::lower_sync()
+}
+
+#[no_mangle]
+extern "C" fn el3_unexpected(vector: u64) -> ! {
+    let esr = arch::read_sysreg!(esr_el3);
+    let elr = arch::read_sysreg!(elr_el3);
+    let far = arch::read_sysreg!(far_el3);
+    log!(
+        "unexpected exception, vector {vector} on core {}: ESR_EL3 {esr:#x} ELR {elr:#x} FAR {far:#x}",
+        arch::core_index()
+    );
+    arch::semihosting_exit(exit_status::EL3_FAULT)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    log!("panic: {info}");
+    arch::semihosting_exit(exit_status::EL3_FAULT)
+}

@@ -1,0 +1,112 @@
+//! Per-core monitor state: both worlds' contexts, which world is live, and what the secure
+//! world's current run is for. Only the owning core touches its entry; cores talk to each other
+//! through the atomics in `power.rs`.
+
+use core::cell::UnsafeCell;
+
+use crate::arch::{self, write_sysreg, MAX_CORES};
+use crate::context::{GpRegs, World, WorldContext};
+
+/// SCR_EL3 while the secure world runs: RES1 (bits 5:4), SIF, RW (lower ELs AArch64), ST (S-EL1
+/// may use the secure physical timer). NS = 0, no IRQ/FIQ/EA routing to EL3, SMC enabled.
+const SCR_SECURE: u64 = 0x30 | (1 << 9) | (1 << 10) | (1 << 11);
+/// SCR_EL3 while the normal world runs: NS, HCE (HVC enabled), RW, RES1.
+const SCR_NON_SECURE: u64 = 0x30 | 1 | (1 << 8) | (1 << 10);
+
+/// Why the secure world is running on this core (or `Idle` if the normal world is).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SecureRun {
+    /// The normal world runs; the SPMC waits in its last SMC.
+    Idle,
+    /// SPMC boot on this core; ends with FFA_MSG_WAIT (or FFA_ERROR).
+    Init,
+    /// A normal-world FF-A call was delivered; the next FF-A result goes back to it.
+    NsCall,
+    /// The FFA_VERSION framework request is outstanding.
+    FwkVersion,
+    /// The PSCI CPU_OFF framework request is outstanding.
+    FwkCpuOff,
+}
+
+pub struct Core {
+    ctx: [WorldContext; 2],
+    current: World,
+    pub secure_run: SecureRun,
+    /// Where (and with which x0) the normal world starts once the SPMC init on this core ends.
+    pub ns_entry: u64,
+    pub ns_arg: u64,
+}
+
+impl Core {
+    const fn new() -> Self {
+        Self {
+            ctx: [WorldContext::new(), WorldContext::new()],
+            current: World::Secure,
+            secure_run: SecureRun::Idle,
+            ns_entry: 0,
+            ns_arg: 0,
+        }
+    }
+
+    /// Returns the world whose registers are live (the one that trapped).
+    pub fn current(&self) -> World {
+        self.current
+    }
+
+    pub fn ctx(&mut self, world: World) -> &mut WorldContext {
+        &mut self.ctx[world as usize]
+    }
+
+    /// Makes `to` the live world (saving the EL1 registers of the world that trapped) and
+    /// returns the context entry.S must ERET to.
+    pub fn switch_to(&mut self, to: World) -> *mut GpRegs {
+        if self.current != to {
+            self.ctx[self.current as usize].el1.save();
+            self.load(to);
+        }
+        &mut self.ctx[to as usize].gp
+    }
+
+    /// Makes `to` the live world when nothing live is worth saving (boot, wake from CPU_OFF).
+    pub fn enter_fresh(&mut self, to: World) -> *mut GpRegs {
+        self.load(to);
+        &mut self.ctx[to as usize].gp
+    }
+
+    fn load(&mut self, to: World) {
+        self.ctx[to as usize].el1.restore();
+        write_sysreg!(
+            scr_el3,
+            match to {
+                World::Secure => SCR_SECURE,
+                World::NonSecure => SCR_NON_SECURE,
+            }
+        );
+        self.current = to;
+    }
+}
+
+struct Cores([UnsafeCell<Core>; MAX_CORES]);
+
+// SAFETY: entry i is only accessed by the core whose MPIDR.Aff0 is i (see `this_core`).
+unsafe impl Sync for Cores {}
+
+static CORES: Cores = Cores([const { UnsafeCell::new(Core::new()) }; MAX_CORES]);
+
+/// Returns the executing core's state. Each entry into the monitor (boot, one exception) calls
+/// this once; EL3 never takes exceptions into itself (they are fatal), so no two references
+/// to the same entry are ever live.
+pub fn this_core() -> &'static mut Core {
+    let i = arch::core_index();
+    // SAFETY: only core i reaches CORES[i], and it holds one reference per monitor entry.
+    unsafe { &mut *CORES.0[i].get() }
+}
+
+/// Top of core `i`'s EL3 stack (entry.S uses the same arithmetic at reset).
+pub fn stack_top(i: usize) -> u64 {
+    extern "C" {
+        static __stacks_top: u8;
+    }
+    let top = core::ptr::addr_of!(__stacks_top) as u64;
+    top - 0x4000 * i as u64
+}

@@ -1,0 +1,445 @@
+//! Reader and validator of the SPMC manifest (TOS_FW_CONFIG), the device tree with
+//! `compatible = "arm,ffa-core-manifest-1.0"` and the node `/attribute`, checked the way TF-A's
+//! SPMD checks it (`plat_spmd_manifest.c`; reference/ffa-facts.md section 2.3).
+//!
+//! A hand-written flattened-device-tree walk is used instead of `fdt-rs` because the monitor
+//! needs six integer properties of one node, `fdt-rs`'s constructor is an `unsafe fn` with an
+//! alignment precondition, and a 150-line reader with every offset bounds-checked is easy to
+//! test on the host. Devicetree Specification v0.4, chapter 5 (flattened format).
+
+const FDT_MAGIC: u32 = 0xD00D_FEED;
+const FDT_BEGIN_NODE: u32 = 1;
+const FDT_END_NODE: u32 = 2;
+const FDT_PROP: u32 = 3;
+const FDT_NOP: u32 = 4;
+const FDT_END: u32 = 9;
+
+/// The `compatible` string the SPMD looks for.
+pub const COMPATIBLE: &str = "arm,ffa-core-manifest-1.0";
+/// The FF-A version the monitor's SPMD implements: the highest SPMC minor version it accepts.
+pub const SPMD_FFA_MINOR: u32 = 2;
+
+/// The SPMC attributes of the manifest after validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpmcAttributes {
+    /// SPMC endpoint ID (bit 15 set).
+    pub spmc_id: u16,
+    /// FF-A major version the SPMC implements (always 1).
+    pub major_version: u32,
+    /// FF-A minor version the SPMC implements.
+    pub minor_version: u32,
+    /// 0 = AArch64 (the only state accepted here).
+    pub exec_state: u32,
+    /// Physical base of the SPMC region.
+    pub load_address: u64,
+    /// Cold-boot entry point.
+    pub entrypoint: u64,
+    /// Size of the SPMC region.
+    pub binary_size: u32,
+}
+
+impl SpmcAttributes {
+    /// Returns whether `pa` lies inside the SPMC region `[load_address, load_address + binary_size)`,
+    /// the check TF-A applies to `FFA_SECONDARY_EP_REGISTER`.
+    pub fn contains(&self, pa: u64) -> bool {
+        pa >= self.load_address && pa - self.load_address < u64::from(self.binary_size)
+    }
+}
+
+/// Why a manifest was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManifestError {
+    /// Not a flattened device tree, or a structure offset/size is out of bounds.
+    Malformed,
+    /// The root node is not compatible with [`COMPATIBLE`].
+    NotCompatible,
+    /// There is no `/attribute` node.
+    NoAttributeNode,
+    /// A mandatory property is missing or has the wrong size.
+    Missing(&'static str),
+    /// `spmc_id` does not have bit 15 set or does not fit 16 bits.
+    BadSpmcId(u32),
+    /// The version is not 1.x with x <= [`SPMD_FFA_MINOR`].
+    BadVersion { major: u32, minor: u32 },
+    /// `exec_state` is not 0 (AArch64).
+    BadExecState(u32),
+    /// The entry point is outside `[load_address, load_address + binary_size)`.
+    EntryOutsideImage,
+}
+
+struct Reader<'a> {
+    blob: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn u32_at(&self, at: usize) -> Option<u32> {
+        let b = self.blob.get(at..at.checked_add(4)?)?;
+        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn slice(&self, at: usize, len: usize) -> Option<&'a [u8]> {
+        self.blob.get(at..at.checked_add(len)?)
+    }
+
+    /// Returns the NUL-terminated string starting at `at` (without the NUL).
+    fn cstr(&self, at: usize, limit: usize) -> Option<&'a [u8]> {
+        let tail = self.blob.get(at..limit)?;
+        let len = tail.iter().position(|&b| b == 0)?;
+        Some(&tail[..len])
+    }
+}
+
+fn align4(x: usize) -> Option<usize> {
+    Some(x.checked_add(3)? & !3)
+}
+
+/// Values found while walking, before validation.
+#[derive(Default)]
+struct Raw<'a> {
+    root_compatible: Option<&'a [u8]>,
+    attribute_seen: bool,
+    spmc_id: Option<&'a [u8]>,
+    maj_ver: Option<&'a [u8]>,
+    min_ver: Option<&'a [u8]>,
+    exec_state: Option<&'a [u8]>,
+    load_address: Option<&'a [u8]>,
+    entrypoint: Option<&'a [u8]>,
+    binary_size: Option<&'a [u8]>,
+}
+
+fn walk(blob: &[u8]) -> Option<Raw<'_>> {
+    let r = Reader { blob };
+    if r.u32_at(0)? != FDT_MAGIC {
+        return None;
+    }
+    let total = r.u32_at(4)? as usize;
+    if total > blob.len() {
+        return None;
+    }
+    let r = Reader {
+        blob: &blob[..total],
+    };
+    let struct_off = r.u32_at(8)? as usize;
+    let strings_off = r.u32_at(12)? as usize;
+    let strings_size = r.u32_at(32)? as usize;
+    let struct_size = r.u32_at(36)? as usize;
+    let struct_end = struct_off.checked_add(struct_size)?;
+    let strings_end = strings_off.checked_add(strings_size)?;
+    if struct_end > total || strings_end > total {
+        return None;
+    }
+
+    let mut raw = Raw::default();
+    let mut depth = 0usize;
+    // True while inside the root's direct child "attribute".
+    let mut in_attribute = false;
+    let mut at = struct_off;
+    loop {
+        let token = r.u32_at(at)?;
+        at = at.checked_add(4)?;
+        if at > struct_end {
+            return None;
+        }
+        match token {
+            FDT_BEGIN_NODE => {
+                let name = r.cstr(at, struct_end)?;
+                at = align4(at.checked_add(name.len() + 1)?)?;
+                depth = depth.checked_add(1)?;
+                // Unit addresses are allowed ("attribute@0" is not used, but harmless).
+                let base = name.split(|&b| b == b'@').next().unwrap_or(name);
+                if depth == 2 && base == b"attribute" {
+                    in_attribute = true;
+                    raw.attribute_seen = true;
+                }
+            }
+            FDT_END_NODE => {
+                if depth == 2 {
+                    in_attribute = false;
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            FDT_PROP => {
+                let len = r.u32_at(at)? as usize;
+                let nameoff = r.u32_at(at.checked_add(4)?)? as usize;
+                let value = r.slice(at.checked_add(8)?, len)?;
+                at = align4(at.checked_add(8)?.checked_add(len)?)?;
+                if at > struct_end {
+                    return None;
+                }
+                let name = r.cstr(strings_off.checked_add(nameoff)?, strings_end)?;
+                if depth == 1 && name == b"compatible" {
+                    raw.root_compatible = Some(value);
+                } else if in_attribute && depth == 2 {
+                    let slot = match name {
+                        b"spmc_id" => &mut raw.spmc_id,
+                        b"maj_ver" => &mut raw.maj_ver,
+                        b"min_ver" => &mut raw.min_ver,
+                        b"exec_state" => &mut raw.exec_state,
+                        b"load_address" => &mut raw.load_address,
+                        b"entrypoint" => &mut raw.entrypoint,
+                        b"binary_size" => &mut raw.binary_size,
+                        _ => continue,
+                    };
+                    *slot = Some(value);
+                }
+            }
+            FDT_NOP => {}
+            FDT_END => return Some(raw),
+            _ => return None,
+        }
+    }
+}
+
+fn cell_u32(value: Option<&[u8]>, name: &'static str) -> Result<u32, ManifestError> {
+    match value {
+        Some(&[a, b, c, d]) => Ok(u32::from_be_bytes([a, b, c, d])),
+        _ => Err(ManifestError::Missing(name)),
+    }
+}
+
+/// Reads a 64-bit value given as one or two cells, as TF-A's `fdt_read_uint64` accepts.
+fn cell_u64(value: Option<&[u8]>, name: &'static str) -> Result<u64, ManifestError> {
+    match value {
+        Some(&[a, b, c, d]) => Ok(u64::from(u32::from_be_bytes([a, b, c, d]))),
+        Some(&[a, b, c, d, e, f, g, h]) => Ok(u64::from_be_bytes([a, b, c, d, e, f, g, h])),
+        _ => Err(ManifestError::Missing(name)),
+    }
+}
+
+fn stringlist_contains(list: &[u8], wanted: &str) -> bool {
+    list.split(|&b| b == 0).any(|s| s == wanted.as_bytes())
+}
+
+/// Parses and validates an SPMC manifest blob. Never panics on any input.
+pub fn parse(blob: &[u8]) -> Result<SpmcAttributes, ManifestError> {
+    let raw = walk(blob).ok_or(ManifestError::Malformed)?;
+    match raw.root_compatible {
+        Some(list) if stringlist_contains(list, COMPATIBLE) => {}
+        _ => return Err(ManifestError::NotCompatible),
+    }
+    if !raw.attribute_seen {
+        return Err(ManifestError::NoAttributeNode);
+    }
+    let spmc_id = cell_u32(raw.spmc_id, "spmc_id")?;
+    let major_version = cell_u32(raw.maj_ver, "maj_ver")?;
+    let minor_version = cell_u32(raw.min_ver, "min_ver")?;
+    let exec_state = cell_u32(raw.exec_state, "exec_state")?;
+    let load_address = cell_u64(raw.load_address, "load_address")?;
+    let entrypoint = cell_u64(raw.entrypoint, "entrypoint")?;
+    let binary_size = cell_u32(raw.binary_size, "binary_size")?;
+
+    let spmc_id = match u16::try_from(spmc_id) {
+        Ok(id) if id & 0x8000 != 0 => id,
+        _ => return Err(ManifestError::BadSpmcId(spmc_id)),
+    };
+    if major_version != 1 || minor_version > SPMD_FFA_MINOR {
+        return Err(ManifestError::BadVersion {
+            major: major_version,
+            minor: minor_version,
+        });
+    }
+    if exec_state != 0 {
+        return Err(ManifestError::BadExecState(exec_state));
+    }
+    let attrs = SpmcAttributes {
+        spmc_id,
+        major_version,
+        minor_version,
+        exec_state,
+        load_address,
+        entrypoint,
+        binary_size,
+    };
+    if !attrs.contains(entrypoint) {
+        return Err(ManifestError::EntryOutsideImage);
+    }
+    Ok(attrs)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// Builds a flattened device tree: `/ { compatible; attribute { props } }`.
+    fn build(compatible: &[u8], props: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut strings = Vec::new();
+        let mut structure = Vec::new();
+        let name_off = |strings: &mut Vec<u8>, name: &str| {
+            let off = strings.len() as u32;
+            strings.extend_from_slice(name.as_bytes());
+            strings.push(0);
+            off
+        };
+        let push = |s: &mut Vec<u8>, v: u32| s.extend_from_slice(&v.to_be_bytes());
+        let pad = |s: &mut Vec<u8>| {
+            while !s.len().is_multiple_of(4) {
+                s.push(0)
+            }
+        };
+        push(&mut structure, FDT_BEGIN_NODE);
+        push(&mut structure, 0); // empty root name + padding
+        let off = name_off(&mut strings, "compatible");
+        push(&mut structure, FDT_PROP);
+        push(&mut structure, compatible.len() as u32);
+        push(&mut structure, off);
+        structure.extend_from_slice(compatible);
+        pad(&mut structure);
+        push(&mut structure, FDT_BEGIN_NODE);
+        structure.extend_from_slice(b"attribute\0");
+        pad(&mut structure);
+        for (name, value) in props {
+            let off = name_off(&mut strings, name);
+            push(&mut structure, FDT_PROP);
+            push(&mut structure, value.len() as u32);
+            push(&mut structure, off);
+            structure.extend_from_slice(value);
+            pad(&mut structure);
+        }
+        push(&mut structure, FDT_END_NODE);
+        push(&mut structure, FDT_END_NODE);
+        push(&mut structure, FDT_END);
+
+        let header_len = 40u32;
+        let rsv_off = header_len;
+        let struct_off = rsv_off + 16;
+        let strings_off = struct_off + structure.len() as u32;
+        let total = strings_off + strings.len() as u32;
+        let mut blob = Vec::new();
+        for v in [
+            FDT_MAGIC,
+            total,
+            struct_off,
+            strings_off,
+            rsv_off,
+            17,
+            16,
+            0,
+            strings.len() as u32,
+            structure.len() as u32,
+        ] {
+            push(&mut blob, v);
+        }
+        blob.extend_from_slice(&[0; 16]);
+        blob.extend_from_slice(&structure);
+        blob.extend_from_slice(&strings);
+        blob
+    }
+
+    fn cell(v: u32) -> Vec<u8> {
+        v.to_be_bytes().to_vec()
+    }
+
+    fn cells64(v: u64) -> Vec<u8> {
+        v.to_be_bytes().to_vec()
+    }
+
+    fn good_props() -> Vec<(&'static str, Vec<u8>)> {
+        std::vec![
+            ("spmc_id", cell(0x8000)),
+            ("maj_ver", cell(1)),
+            ("min_ver", cell(2)),
+            ("exec_state", cell(0)),
+            ("load_address", cells64(0x2020_0000)),
+            ("entrypoint", cells64(0x2020_0000)),
+            ("binary_size", cell(0x03E0_0000)),
+        ]
+    }
+
+    fn with(name: &str, value: Vec<u8>) -> Vec<(&'static str, Vec<u8>)> {
+        good_props()
+            .into_iter()
+            .map(|(n, v)| {
+                if n == name {
+                    (n, value.clone())
+                } else {
+                    (n, v)
+                }
+            })
+            .collect()
+    }
+
+    const COMPAT: &[u8] = b"arm,ffa-core-manifest-1.0\0";
+
+    #[test]
+    fn parses_the_platform_manifest() {
+        let a = parse(&build(COMPAT, &good_props())).unwrap();
+        assert_eq!(a.spmc_id, 0x8000);
+        assert_eq!((a.major_version, a.minor_version), (1, 2));
+        assert_eq!(a.load_address, 0x2020_0000);
+        assert_eq!(a.entrypoint, 0x2020_0000);
+        assert_eq!(a.binary_size, 0x03E0_0000);
+        assert!(a.contains(0x2020_0000));
+        assert!(a.contains(0x23FF_FFFF));
+        assert!(!a.contains(0x2400_0000));
+        assert!(!a.contains(0x201F_FFFF));
+    }
+
+    #[test]
+    fn accepts_single_cell_addresses_and_compatible_lists() {
+        let props = with("load_address", cell(0x2020_0000));
+        let blob = build(b"vendor,thing\0arm,ffa-core-manifest-1.0\0", &props);
+        assert_eq!(parse(&blob).unwrap().load_address, 0x2020_0000);
+    }
+
+    #[test]
+    fn rejects_what_tf_a_rejects() {
+        assert_eq!(
+            parse(&build(b"arm,other\0", &good_props())),
+            Err(ManifestError::NotCompatible)
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("spmc_id", cell(0x0001)))),
+            Err(ManifestError::BadSpmcId(1))
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("spmc_id", cell(0x1_8000)))),
+            Err(ManifestError::BadSpmcId(0x1_8000))
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("maj_ver", cell(2)))),
+            Err(ManifestError::BadVersion { major: 2, minor: 2 })
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("min_ver", cell(3)))),
+            Err(ManifestError::BadVersion { major: 1, minor: 3 })
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("exec_state", cell(1)))),
+            Err(ManifestError::BadExecState(1))
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("entrypoint", cells64(0x2400_0000)))),
+            Err(ManifestError::EntryOutsideImage)
+        );
+        let missing: Vec<_> = good_props()
+            .into_iter()
+            .filter(|(n, _)| *n != "binary_size")
+            .collect();
+        assert_eq!(
+            parse(&build(COMPAT, &missing)),
+            Err(ManifestError::Missing("binary_size"))
+        );
+        assert_eq!(
+            parse(&build(COMPAT, &with("maj_ver", std::vec![0, 1]))),
+            Err(ManifestError::Missing("maj_ver"))
+        );
+    }
+
+    #[test]
+    fn never_panics_on_truncated_or_corrupted_blobs() {
+        let blob = build(COMPAT, &good_props());
+        for len in 0..blob.len() {
+            let _ = parse(&blob[..len]);
+        }
+        for i in 0..blob.len() {
+            for bit in [0x01u8, 0x80, 0xFF] {
+                let mut b = blob.clone();
+                b[i] ^= bit;
+                let _ = parse(&b);
+            }
+        }
+        assert_eq!(parse(&[]), Err(ManifestError::Malformed));
+    }
+}
