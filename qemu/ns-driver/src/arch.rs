@@ -1,0 +1,118 @@
+//! The driver's architecture layer at NS-EL2: the SMC conduit, counters, events and the
+//! exception handler that turns a faulting probe load into a reported result.
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Issues `SMC #0` with x0..x17 (SMCCC v1.2) and returns x0..x17.
+pub fn smc(args: [u64; 18]) -> [u64; 18] {
+    let mut r = args;
+    // SAFETY: SMC traps to the EL3 monitor, which only changes x0..x17 (declared as in/out
+    // here) and resumes at the next instruction; it does not touch this world's memory.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") r[0], inout("x1") r[1], inout("x2") r[2], inout("x3") r[3],
+            inout("x4") r[4], inout("x5") r[5], inout("x6") r[6], inout("x7") r[7],
+            inout("x8") r[8], inout("x9") r[9], inout("x10") r[10], inout("x11") r[11],
+            inout("x12") r[12], inout("x13") r[13], inout("x14") r[14], inout("x15") r[15],
+            inout("x16") r[16], inout("x17") r[17],
+            options(nostack)
+        );
+    }
+    r
+}
+
+/// Returns the index of the executing core (MPIDR_EL1.Aff0 on sbsa-ref).
+pub fn core_index() -> usize {
+    let mpidr: u64;
+    // SAFETY: reading MPIDR_EL1 has no side effects.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    (mpidr & 0xFF) as usize
+}
+
+/// Reads the physical counter and its frequency.
+fn counter() -> (u64, u64) {
+    let (count, freq): (u64, u64);
+    // SAFETY: reading CNTPCT_EL0/CNTFRQ_EL0 at EL2 has no side effects.
+    unsafe {
+        asm!("isb", "mrs {}, cntpct_el0", "mrs {}, cntfrq_el0", out(reg) count, out(reg) freq,
+            options(nomem, nostack))
+    };
+    (count, freq.max(1))
+}
+
+/// Polls `done` until it holds or `ms` milliseconds of counter time pass; returns `done()`.
+pub fn wait_until(ms: u64, mut done: impl FnMut() -> bool) -> bool {
+    let (start, freq) = counter();
+    let ticks = freq / 1000 * ms;
+    while !done() {
+        if counter().0.wrapping_sub(start) > ticks {
+            return done();
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// Waits for an event (SEV from another core).
+pub fn wfe() {
+    // SAFETY: WFE only pauses this core.
+    unsafe { asm!("wfe", options(nomem, nostack, preserves_flags)) };
+}
+
+/// Makes prior stores visible and wakes cores waiting in WFE.
+pub fn sev() {
+    // SAFETY: DSB and SEV touch no Rust-visible memory.
+    unsafe { asm!("dsb sy", "sev", options(nostack, preserves_flags)) };
+}
+
+/// Set while a probe load is in flight on the primary core.
+static PROBE_ARMED: AtomicBool = AtomicBool::new(false);
+/// ESR_EL2 of the abort the probe took (0: none).
+static PROBE_ESR: AtomicU64 = AtomicU64::new(0);
+
+/// Loads the 64-bit word at physical address `pa` (the EL2 MMU is off); returns the value, or
+/// the ESR_EL2 of the external abort the load took. Only one core may probe at a time.
+pub fn probe_read(pa: u64) -> Result<u64, u64> {
+    PROBE_ESR.store(0, Ordering::SeqCst);
+    PROBE_ARMED.store(true, Ordering::SeqCst);
+    let value: u64;
+    // SAFETY: a single load from `pa`, which may not be backed; if it aborts, ns_exception
+    // (armed above) records the syndrome and resumes after this one instruction, so `value`
+    // is then garbage and not used. The DSB/ISB pair makes an asynchronous SError, if the
+    // platform reports the abort that way, arrive before the flag is read.
+    unsafe {
+        asm!("ldr {v}, [{a}]", "dsb sy", "isb", a = in(reg) pa, v = out(reg) value,
+            options(nostack, readonly))
+    };
+    PROBE_ARMED.store(false, Ordering::SeqCst);
+    match PROBE_ESR.load(Ordering::SeqCst) {
+        0 => Ok(value),
+        esr => Err(esr),
+    }
+}
+
+/// ESR_EL2.EC of a data abort taken without a change of EL.
+const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
+/// Vector slots (entry.S): current EL with SP_ELx, synchronous and SError.
+const VECTOR_SYNC_SPX: u64 = 4;
+const VECTOR_SERROR_SPX: u64 = 7;
+
+/// Called by entry.S for every exception; returns the address to resume at.
+#[no_mangle]
+extern "C" fn ns_exception(vector: u64, esr: u64, elr: u64, far: u64) -> u64 {
+    let armed = PROBE_ARMED.load(Ordering::SeqCst);
+    if armed && vector == VECTOR_SYNC_SPX && esr >> 26 == EC_DATA_ABORT_SAME_EL {
+        PROBE_ESR.store(esr, Ordering::SeqCst);
+        return elr + 4;
+    }
+    if armed && vector == VECTOR_SERROR_SPX {
+        PROBE_ESR.store(esr | 1 << 63, Ordering::SeqCst);
+        return elr;
+    }
+    crate::console::line(format_args!(
+        "unexpected exception: vector {vector}, ESR_EL2 {esr:#x}, ELR {elr:#x}, FAR {far:#x}"
+    ));
+    crate::psci::system_off(crate::EXIT_CRASHED)
+}

@@ -1,0 +1,314 @@
+//! Foundation cases: FF-A discovery through the SPMD and SPMC (DEN0077 v1.2 section 13.2-13.9),
+//! the SPMD's source-ID check, PSCI CPU_ON/CPU_OFF through the SPMC, and the isolation of secure
+//! memory from the normal world.
+
+use core::sync::atomic::Ordering;
+
+use ffa_abi::{ErrorCode, FuncId};
+
+use crate::arch::{self, probe_read};
+use crate::ffa::{self, call, call_raw, expect_error, expect_success};
+use crate::harness::{check, check_eq, fail, Case, Outcome};
+use crate::psci;
+use crate::secondary::{self, CMD_CPU_OFF, MAILBOXES};
+
+/// The SPMC's endpoint ID from the platform's SPMC manifest (qemu/spmc-sbsa/spmc_manifest.dts).
+const SPMC_ID: u32 = 0x8000;
+/// The FF-A version the SPMC implements (the same manifest's maj_ver/min_ver).
+const SPMC_VERSION: u32 = 0x1_0002;
+/// FFA_VERSION's NOT_SUPPORTED return, in w0 itself.
+const VERSION_NOT_SUPPORTED: u32 = ErrorCode::NotSupported.to_u32();
+
+pub const CASES: &[Case] = &[
+    // Version cases come first: DEN0077 allows renegotiation only before any other FF-A call.
+    Case {
+        name: "ffa_version_bit31_rejected",
+        run: version_bit31,
+    },
+    Case {
+        name: "ffa_version_incompatible_major",
+        run: version_incompatible_major,
+    },
+    Case {
+        name: "ffa_version_1_1_gets_spmc_version",
+        run: version_1_1,
+    },
+    Case {
+        name: "ffa_version_1_2",
+        run: version_1_2,
+    },
+    Case {
+        name: "ffa_id_get_ns_is_0",
+        run: id_get,
+    },
+    Case {
+        name: "ffa_spm_id_get_is_spmc",
+        run: spm_id_get,
+    },
+    Case {
+        name: "ffa_features_supported",
+        run: features_supported,
+    },
+    Case {
+        name: "ffa_features_unsupported",
+        run: features_unsupported,
+    },
+    Case {
+        name: "ffa_unknown_function_id",
+        run: unknown_function,
+    },
+    Case {
+        name: "ffa_secure_only_abis_refused",
+        run: secure_only_refused,
+    },
+    Case {
+        name: "direct_req_forged_secure_source",
+        run: forged_secure_source,
+    },
+    Case {
+        name: "smccc_and_psci_discovery",
+        run: smccc_psci_discovery,
+    },
+    Case {
+        name: "cpu_on_all_secondaries",
+        run: cpu_on_all,
+    },
+    Case {
+        name: "cpu_off_then_on_again",
+        run: cpu_off_on,
+    },
+    Case {
+        name: "secure_memory_unreadable",
+        run: secure_memory_unreadable,
+    },
+];
+
+fn version_bit31() -> Outcome {
+    // Bit 31 of the version word must be zero (DEN0077 section 13.2.1); the SPMD refuses it.
+    check_eq!(
+        ffa::version(0x8001_0002),
+        VERSION_NOT_SUPPORTED,
+        "FFA_VERSION(0x80010002)"
+    );
+    Ok(())
+}
+
+fn version_incompatible_major() -> Outcome {
+    // A caller of another major version is not compatible: NOT_SUPPORTED (Hafnium does the
+    // same; DEN0077 section 13.2.2).
+    check_eq!(
+        ffa::version(0x2_0000),
+        VERSION_NOT_SUPPORTED,
+        "FFA_VERSION(2.0)"
+    );
+    Ok(())
+}
+
+fn version_1_1() -> Outcome {
+    // Same major: the callee answers with its own version; the caller decides.
+    check_eq!(ffa::version(0x1_0001), SPMC_VERSION, "FFA_VERSION(1.1)");
+    Ok(())
+}
+
+fn version_1_2() -> Outcome {
+    check_eq!(ffa::version(0x1_0002), SPMC_VERSION, "FFA_VERSION(1.2)");
+    Ok(())
+}
+
+fn id_get() -> Outcome {
+    let r = call(FuncId::IdGet, &[]);
+    check_eq!(expect_success(&r, "FFA_ID_GET")?, 0, "FFA_ID_GET w2");
+    Ok(())
+}
+
+fn spm_id_get() -> Outcome {
+    let r = call(FuncId::SpmIdGet, &[]);
+    check_eq!(
+        expect_success(&r, "FFA_SPM_ID_GET")?,
+        SPMC_ID,
+        "FFA_SPM_ID_GET w2"
+    );
+    Ok(())
+}
+
+fn features_supported() -> Outcome {
+    for f in [FuncId::Version, FuncId::IdGet, FuncId::Features] {
+        let r = call(FuncId::Features, &[u64::from(f.raw())]);
+        expect_success(&r, f.name())?;
+    }
+    Ok(())
+}
+
+fn features_unsupported() -> Outcome {
+    // FFA_MSG_POLL exists only in v1.0 hypervisor builds; an SPMC does not implement it.
+    let r = call(FuncId::Features, &[u64::from(FuncId::MsgPoll.raw())]);
+    expect_error(&r, ErrorCode::NotSupported, "FFA_FEATURES(FFA_MSG_POLL)")
+}
+
+fn unknown_function() -> Outcome {
+    for fid in [0x8400_00FE_u32, 0xC400_00FE] {
+        let r = call_raw(fid, &[]);
+        expect_error(&r, ErrorCode::NotSupported, "unknown FF-A function")?;
+    }
+    Ok(())
+}
+
+fn secure_only_refused() -> Outcome {
+    // Only the secure world may wait for messages or register a warm-boot entry; the SPMD
+    // refuses these from the normal world, and the console ABI is not forwarded either.
+    for f in [
+        FuncId::MsgWait32,
+        FuncId::SecondaryEpRegister64,
+        FuncId::ConsoleLog32,
+    ] {
+        let r = call(f, &[0x100_0010_0000]);
+        expect_error(&r, ErrorCode::NotSupported, f.name())?;
+    }
+    Ok(())
+}
+
+fn forged_secure_source() -> Outcome {
+    // Source 0x8001 (bit 15: a secure endpoint) claimed by the normal world, to the SPMC.
+    for f in [FuncId::MsgSendDirectReq32, FuncId::MsgSendDirectReq64] {
+        let r = call(f, &[(0x8001 << 16) | u64::from(SPMC_ID), 0, 1, 2, 3, 4, 5]);
+        expect_error(&r, ErrorCode::InvalidParameters, f.name())?;
+    }
+    Ok(())
+}
+
+fn smccc_psci_discovery() -> Outcome {
+    check_eq!(
+        psci::call(psci::SMCCC_VERSION, 0, 0, 0),
+        0x1_0002,
+        "SMCCC_VERSION"
+    );
+    check_eq!(
+        psci::call(psci::PSCI_VERSION, 0, 0, 0),
+        0x1_0001,
+        "PSCI_VERSION"
+    );
+    let on = psci::call(psci::PSCI_FEATURES, u64::from(psci::CPU_ON_64), 0, 0);
+    check_eq!(on, psci::SUCCESS, "PSCI_FEATURES(CPU_ON_64)");
+    let suspend = psci::call(psci::PSCI_FEATURES, u64::from(psci::CPU_SUSPEND_64), 0, 0);
+    check_eq!(
+        suspend,
+        psci::NOT_SUPPORTED,
+        "PSCI_FEATURES(CPU_SUSPEND_64)"
+    );
+    // A SiP-range call nobody implements: SMCCC's unknown-function value -1.
+    check_eq!(psci::call(0xC200_0000, 0, 0, 0), -1, "unknown SMC");
+    Ok(())
+}
+
+/// Returns the indices of the secondaries PSCI knows about (AFFINITY_INFO accepts them).
+fn secondaries() -> impl Iterator<Item = usize> {
+    (1..secondary::MAX_CORES).filter(|&i| psci::affinity_info(i as u64) != psci::INVALID_PARAMETERS)
+}
+
+/// Powers core `i` on and checks it reported FF-A results from its own core.
+fn boot_and_check(i: usize) -> Outcome {
+    let m = &MAILBOXES[i];
+    let before = m.reports.load(Ordering::Acquire);
+    let s = psci::cpu_on(i as u64, secondary::entry_point(), i as u64);
+    check_eq!(s, psci::SUCCESS, "CPU_ON status");
+    if !arch::wait_until(5000, || m.reports.load(Ordering::Acquire) != before) {
+        fail!(
+            "core {i} did not report within 5 s (AFFINITY_INFO {})",
+            psci::affinity_info(i as u64)
+        );
+    }
+    check_eq!(
+        m.core_seen.load(Ordering::Relaxed),
+        i as u32,
+        "core that ran the entry"
+    );
+    check_eq!(
+        m.version.load(Ordering::Relaxed),
+        SPMC_VERSION,
+        "FFA_VERSION on the secondary"
+    );
+    let id = m.id_get.load(Ordering::Relaxed);
+    check_eq!(
+        id >> 32,
+        u64::from(FuncId::Success32.raw()),
+        "FFA_ID_GET w0 on the secondary"
+    );
+    check_eq!(id & 0xFFFF_FFFF, 0, "FFA_ID_GET w2 on the secondary");
+    check!(
+        arch::wait_until(1000, || psci::affinity_info(i as u64) == psci::AFF_ON),
+        "AFFINITY_INFO of core {i} is {} after it ran, want ON",
+        psci::affinity_info(i as u64)
+    );
+    Ok(())
+}
+
+fn cpu_on_all() -> Outcome {
+    let mut count = 0;
+    for i in secondaries() {
+        boot_and_check(i)?;
+        check_eq!(
+            psci::cpu_on(i as u64, secondary::entry_point(), i as u64),
+            psci::ALREADY_ON,
+            "second CPU_ON"
+        );
+        count += 1;
+    }
+    check!(
+        count > 0,
+        "no secondary core found (run QEMU with -smp 2 or more)"
+    );
+    check_eq!(
+        psci::cpu_on(8, secondary::entry_point(), 8),
+        psci::INVALID_PARAMETERS,
+        "CPU_ON(8)"
+    );
+    Ok(())
+}
+
+fn cpu_off_on() -> Outcome {
+    let Some(i) = secondaries().next() else {
+        fail!("no secondary core");
+    };
+    check_eq!(
+        psci::affinity_info(i as u64),
+        psci::AFF_ON,
+        "AFFINITY_INFO before CPU_OFF"
+    );
+    MAILBOXES[i].command.store(CMD_CPU_OFF, Ordering::Release);
+    arch::sev();
+    if !arch::wait_until(5000, || psci::affinity_info(i as u64) == psci::AFF_OFF) {
+        fail!(
+            "core {i} not OFF after CPU_OFF (AFFINITY_INFO {}, CPU_OFF returned {:#x})",
+            psci::affinity_info(i as u64),
+            MAILBOXES[i].cpu_off_status.load(Ordering::Acquire)
+        );
+    }
+    boot_and_check(i)
+}
+
+fn secure_memory_unreadable() -> Outcome {
+    // Control: the probe reads ordinary normal-world memory without a fault.
+    let own = secondary::entry_point();
+    if let Err(esr) = probe_read(own) {
+        fail!("probe of own memory {own:#x} faulted (ESR {esr:#x})");
+    }
+    for (what, pa) in [
+        ("SPMC image", 0x2020_0000_u64),
+        ("monitor RAM", 0x2000_0000),
+        ("SPMC manifest", 0x2010_0000),
+        ("SP pool", 0x2400_0000),
+        ("secure flash", 0x0),
+    ] {
+        match probe_read(pa) {
+            Ok(v) => {
+                fail!("read of the {what} at {pa:#x} succeeded from the normal world ({v:#x})")
+            }
+            // Data abort, DFSC 0x10: synchronous external abort (DEN0024 D17.2.40).
+            Err(esr) if esr >> 63 == 0 => {
+                check_eq!(esr & 0x3F, 0x10, "DFSC of the abort")
+            }
+            Err(_) => {} // reported as SError: also an external abort
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! What the secondary cores do once PSCI CPU_ON brings them into the driver: one FF-A call on
+//! their own core, a report through shared memory, then wait for a command (power off).
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use ffa_abi::FuncId;
+
+use crate::arch::{self, wfe};
+use crate::console::log;
+use crate::{ffa, psci};
+
+pub const MAX_CORES: usize = 8;
+
+/// Commands from the primary core.
+pub const CMD_NONE: u32 = 0;
+pub const CMD_CPU_OFF: u32 = 1;
+
+/// The shared-memory mailbox of one secondary core.
+pub struct Mailbox {
+    /// Incremented each time the core has (re)booted and filled in the fields below.
+    pub reports: AtomicU32,
+    /// w0 of FFA_VERSION(1.2) on that core.
+    pub version: AtomicU32,
+    /// (w0 << 32) | w2 of FFA_ID_GET on that core.
+    pub id_get: AtomicU64,
+    /// MPIDR.Aff0 the core saw, to prove it ran on the core that was switched on.
+    pub core_seen: AtomicU32,
+    /// Status of a CPU_OFF that returned (it must not return).
+    pub cpu_off_status: AtomicU32,
+    pub command: AtomicU32,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const MAILBOX: Mailbox = Mailbox {
+    reports: AtomicU32::new(0),
+    version: AtomicU32::new(0),
+    id_get: AtomicU64::new(0),
+    core_seen: AtomicU32::new(u32::MAX),
+    cpu_off_status: AtomicU32::new(0),
+    command: AtomicU32::new(CMD_NONE),
+};
+
+pub static MAILBOXES: [Mailbox; MAX_CORES] = [MAILBOX; MAX_CORES];
+
+extern "C" {
+    fn secondary_entry();
+}
+
+/// The CPU_ON entry point of the driver.
+pub fn entry_point() -> u64 {
+    secondary_entry as *const () as u64
+}
+
+/// Rust entry of a secondary core; `context_id` is the core index the primary passed.
+#[no_mangle]
+extern "C" fn secondary_main(context_id: u64) -> ! {
+    let i = (context_id as usize) % MAX_CORES;
+    let m = &MAILBOXES[i];
+    let version = ffa::version(0x1_0002);
+    let id = ffa::call(FuncId::IdGet, &[]);
+    m.version.store(version, Ordering::Relaxed);
+    m.id_get.store(
+        (u64::from(id.w(0)) << 32) | u64::from(id.w(2)),
+        Ordering::Relaxed,
+    );
+    m.core_seen
+        .store(arch::core_index() as u32, Ordering::Relaxed);
+    log!(
+        "core {i} up: FFA_VERSION {version:#x}, FFA_ID_GET w2 {:#x}",
+        id.w(2)
+    );
+    m.reports.fetch_add(1, Ordering::Release);
+    arch::sev();
+    loop {
+        if m.command.swap(CMD_NONE, Ordering::AcqRel) == CMD_CPU_OFF {
+            let status = psci::cpu_off();
+            m.cpu_off_status.store(status as u32, Ordering::Release);
+        }
+        wfe();
+    }
+}
