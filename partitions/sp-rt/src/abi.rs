@@ -1,48 +1,49 @@
-//! Raw FF-A function IDs and error codes used by the runtime (Arm DEN0077 FF-A v1.2, chapter
-//! 13 "ABI summary"; ffa-facts.md section 1).
-//!
-//! Private stop-gap: the project's `ffa-abi` crate is the one place these numbers should live.
-//! Until its typed API lands, the runtime keeps the handful it needs here, in one module, so
-//! switching is a local change.
+//! The FF-A function IDs the runtime calls or decodes, as `u32` constants for `match`
+//! patterns. The numbers come from the project's `ffa-abi` crate ([`FuncId`]), the one place
+//! they are written down (FF-A v1.2, Arm DEN0077, the function ID tables).
 
 /// FF-A function IDs (SMC32 = 0x8400_0000 | n, SMC64 = 0xC400_0000 | n).
-#[allow(dead_code)] // the full set the runtime decodes or may call; not all used yet
+#[allow(dead_code)] // the set the runtime decodes or may call; not all used yet
 pub(crate) mod fid {
-    pub const ERROR: u32 = 0x8400_0060;
-    pub const SUCCESS_32: u32 = 0x8400_0061;
-    pub const SUCCESS_64: u32 = 0xC400_0061;
-    pub const INTERRUPT: u32 = 0x8400_0062;
-    pub const VERSION: u32 = 0x8400_0063;
-    pub const FEATURES: u32 = 0x8400_0064;
-    pub const RX_RELEASE: u32 = 0x8400_0065;
-    pub const RXTX_MAP_64: u32 = 0xC400_0066;
-    pub const RXTX_UNMAP: u32 = 0x8400_0067;
-    pub const PARTITION_INFO_GET: u32 = 0x8400_0068;
-    pub const ID_GET: u32 = 0x8400_0069;
-    pub const MSG_WAIT: u32 = 0x8400_006B;
-    pub const YIELD: u32 = 0x8400_006C;
-    pub const RUN: u32 = 0x8400_006D;
-    pub const MSG_SEND_DIRECT_REQ_32: u32 = 0x8400_006F;
-    pub const MSG_SEND_DIRECT_REQ_64: u32 = 0xC400_006F;
-    pub const MSG_SEND_DIRECT_RESP_32: u32 = 0x8400_0070;
-    pub const MSG_SEND_DIRECT_RESP_64: u32 = 0xC400_0070;
-    pub const SPM_ID_GET: u32 = 0x8400_0085;
-    pub const MEM_PERM_GET_64: u32 = 0xC400_0088;
-    pub const MEM_PERM_SET_64: u32 = 0xC400_0089;
-    pub const CONSOLE_LOG_64: u32 = 0xC400_008A;
-    pub const MSG_SEND_DIRECT_REQ2: u32 = 0xC400_008D;
-    pub const MSG_SEND_DIRECT_RESP2: u32 = 0xC400_008E;
+    use ffa_abi::FuncId;
+
+    pub const ERROR: u32 = FuncId::Error32.raw();
+    pub const SUCCESS_32: u32 = FuncId::Success32.raw();
+    pub const SUCCESS_64: u32 = FuncId::Success64.raw();
+    pub const INTERRUPT: u32 = FuncId::Interrupt32.raw();
+    pub const VERSION: u32 = FuncId::Version.raw();
+    pub const FEATURES: u32 = FuncId::Features.raw();
+    pub const RX_RELEASE: u32 = FuncId::RxRelease.raw();
+    pub const RXTX_MAP_64: u32 = FuncId::RxTxMap64.raw();
+    pub const RXTX_UNMAP: u32 = FuncId::RxTxUnmap.raw();
+    pub const PARTITION_INFO_GET: u32 = FuncId::PartitionInfoGet.raw();
+    pub const ID_GET: u32 = FuncId::IdGet.raw();
+    pub const MSG_WAIT: u32 = FuncId::MsgWait32.raw();
+    pub const YIELD: u32 = FuncId::Yield32.raw();
+    pub const RUN: u32 = FuncId::Run32.raw();
+    pub const MSG_SEND_DIRECT_REQ_32: u32 = FuncId::MsgSendDirectReq32.raw();
+    pub const MSG_SEND_DIRECT_REQ_64: u32 = FuncId::MsgSendDirectReq64.raw();
+    pub const MSG_SEND_DIRECT_RESP_32: u32 = FuncId::MsgSendDirectResp32.raw();
+    pub const MSG_SEND_DIRECT_RESP_64: u32 = FuncId::MsgSendDirectResp64.raw();
+    pub const SPM_ID_GET: u32 = FuncId::SpmIdGet.raw();
+    pub const MEM_PERM_GET_64: u32 = FuncId::MemPermGet64.raw();
+    pub const MEM_PERM_SET_64: u32 = FuncId::MemPermSet64.raw();
+    pub const CONSOLE_LOG_64: u32 = FuncId::ConsoleLog64.raw();
+    pub const MSG_SEND_DIRECT_REQ2: u32 = FuncId::MsgSendDirectReq2.raw();
+    pub const MSG_SEND_DIRECT_RESP2: u32 = FuncId::MsgSendDirectResp2.raw();
 }
 
-/// FF-A status codes carried in w2 of FFA_ERROR (FF-A v1.2 table 12.2 "Status codes").
-pub(crate) mod err {
-    pub const NOT_SUPPORTED: i32 = -1;
-    pub const INVALID_PARAMETERS: i32 = -2;
-    pub const NO_MEMORY: i32 = -3;
-    pub const BUSY: i32 = -4;
-    pub const INTERRUPTED: i32 = -5;
-    pub const DENIED: i32 = -6;
-    pub const RETRY: i32 = -7;
-    pub const ABORTED: i32 = -8;
-    pub const NO_DATA: i32 = -9;
+#[cfg(test)]
+mod tests {
+    use super::fid;
+
+    #[test]
+    fn ids_are_the_spec_numbers() {
+        // Spot checks against DEN0077's table, so a wrong variant name cannot slip through.
+        assert_eq!(fid::MSG_WAIT, 0x8400_006B);
+        assert_eq!(fid::MSG_SEND_DIRECT_REQ_64, 0xC400_006F);
+        assert_eq!(fid::CONSOLE_LOG_64, 0xC400_008A);
+        assert_eq!(fid::MSG_SEND_DIRECT_RESP2, 0xC400_008E);
+        assert_eq!(fid::RXTX_MAP_64, 0xC400_0066);
+    }
 }

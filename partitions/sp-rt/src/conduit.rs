@@ -1,39 +1,33 @@
 //! The FF-A conduit of an S-EL0 partition: `SVC #0` with x0..x17 in and out (FF-A v1.2
-//! section 10.1 "SMC/SVC/HVC conduits"; SMCCC v1.2 lets a call use x0..x17 both ways).
+//! conduits; SMCCC v1.2 lets a call use x0..x17 both ways).
 //!
 //! The typed helpers in [`crate::ffa`] are generic over [`Conduit`], so their register encoding
 //! is tested on the host against a fake; only [`Svc`] touches the architecture.
 
-/// The 18 general-purpose registers x0..x17 of one FF-A call or its result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Regs(pub [u64; 18]);
+pub use ffa_abi::Regs;
 
-impl Regs {
+/// Building and reading call blocks the way the runtime needs: `Regs::call(fid, args)` and
+/// `regs.fid()`.
+pub trait RegsExt {
     /// Builds a call block: `x0` = `fid`, `x1..` = `args`, the rest zero (FF-A says unused
     /// argument registers are MBZ).
-    pub fn call(fid: u32, args: &[u64]) -> Self {
-        let mut r = [0u64; 18];
-        r[0] = u64::from(fid);
-        for (dst, src) in r[1..].iter_mut().zip(args) {
+    fn call(fid: u32, args: &[u64]) -> Self;
+    /// Returns the function ID in w0.
+    fn fid(&self) -> u32;
+}
+
+impl RegsExt for Regs {
+    fn call(fid: u32, args: &[u64]) -> Self {
+        let mut r = Regs::ZERO;
+        r.0[0] = u64::from(fid);
+        for (dst, src) in r.0[1..].iter_mut().zip(args) {
             *dst = *src;
         }
-        Self(r)
+        r
     }
 
-    /// Returns the function ID in w0.
-    pub fn fid(&self) -> u32 {
+    fn fid(&self) -> u32 {
         self.w(0)
-    }
-
-    /// Returns the low 32 bits of register `n` (the SMC32 view of it), or 0 past x17.
-    pub fn w(&self, n: usize) -> u32 {
-        // Truncation is the point: SMC32 calls only define the low word.
-        self.0.get(n).map_or(0, |x| *x as u32)
-    }
-
-    /// Returns register `n`, or 0 past x17.
-    pub fn x(&self, n: usize) -> u64 {
-        self.0.get(n).copied().unwrap_or(0)
     }
 }
 
@@ -77,10 +71,6 @@ impl Conduit for Svc {
 #[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
 impl Conduit for Svc {
     fn call(&mut self, _regs: Regs) -> Regs {
-        // Two's complement of NOT_SUPPORTED in w2, as the SPMC would write it.
-        Regs::call(
-            crate::abi::fid::ERROR,
-            &[0, crate::abi::err::NOT_SUPPORTED as u32 as u64],
-        )
+        Regs::error(ffa_abi::ErrorCode::NotSupported)
     }
 }

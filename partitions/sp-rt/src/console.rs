@@ -4,7 +4,7 @@
 //! The runtime sends one call per line, the line's `\n` included, splitting lines longer than
 //! one call; the SPMC treats the characters as a stream and tags each line with the SP's name.
 
-use crate::conduit::{Conduit, Regs};
+use crate::conduit::{Conduit, Regs, RegsExt};
 use crate::ffa::Ffa;
 
 /// Most characters one FFA_CONSOLE_LOG_64 call carries: 16 registers x2..x17 of 8 bytes.

@@ -1,4 +1,4 @@
-//! Direct messaging for an S-EL0 partition (FF-A v1.2 chapter 15 "Direct messaging":
+//! Direct messaging for an S-EL0 partition (FF-A v1.2, Arm DEN0077, direct messaging ABIs:
 //! FFA_MSG_SEND_DIRECT_REQ/RESP 32/64 and FFA_MSG_SEND_DIRECT_REQ2/RESP2) and the request loop
 //! that serves them.
 //!
@@ -10,7 +10,7 @@
 //! In every form w1 = (sender << 16) | receiver.
 
 use crate::abi::fid;
-use crate::conduit::{Conduit, Regs};
+use crate::conduit::{Conduit, Regs, RegsExt};
 use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result};
 
 /// Most payload words any direct message carries (REQ_64: x3..x17).
@@ -197,7 +197,7 @@ pub fn decode_response(kind: Kind, receiver: EndpointId, r: Regs) -> Result<Payl
 }
 
 impl<C: Conduit> Ffa<C> {
-    /// Sends a direct request and waits for the response (FF-A v1.2 chapter 15). An FFA_ERROR
+    /// Sends a direct request and waits for the response (FF-A v1.2 direct messaging). An FFA_ERROR
     /// reply (e.g. DENIED by the capability gate, BUSY when the target is running) is an error.
     pub fn direct_request(
         &mut self,
@@ -244,7 +244,7 @@ pub fn run<C: Conduit>(
 /// negative status code as a two's-complement 32-bit value.
 pub fn status_word(e: &Error) -> u64 {
     let code: ErrorCode = e.code();
-    u64::from(code.raw() as u32)
+    u64::from(code.to_u32())
 }
 
 #[cfg(test)]

@@ -1,113 +1,25 @@
-//! Typed FF-A calls an S-EL0 partition makes (FF-A v1.2, Arm DEN0077: chapter 13 setup and
-//! discovery, chapter 14 CPU cycle management, chapter 16 memory permissions, 13.x console).
+//! Typed FF-A calls an S-EL0 partition makes (FF-A v1.2, Arm DEN0077: the setup and discovery
+//! ABIs, FFA_MSG_WAIT/FFA_YIELD, FFA_MEM_PERM_GET/SET, FFA_CONSOLE_LOG). Each method's doc names
+//! the ABI it makes; the spec's section of that ABI is the reference.
 //!
 //! Every call goes through a [`Conduit`], so the encodings are host-tested with a fake one.
 //! Results are decoded the way the spec says: FFA_SUCCESS (32 or 64) is success, FFA_ERROR
 //! carries a status code in w2, anything else is an unexpected reply the caller must see.
 
-use crate::abi::{err, fid};
-use crate::conduit::{Conduit, Regs, Svc};
-use crate::partition_info::{Uuid, PARTITION_INFO_GET_COUNT_ONLY};
+use crate::abi::fid;
+use crate::conduit::{Conduit, Regs, RegsExt, Svc};
+use crate::partition_info::PARTITION_INFO_GET_COUNT_ONLY;
+use ffa_abi::Uuid;
 
-/// An FF-A endpoint ID (FF-A v1.2 section 6.1 "Partition identification").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EndpointId(pub u16);
-
-impl EndpointId {
-    /// Tells whether the ID belongs to the secure world (bit 15 set).
-    pub const fn is_secure(self) -> bool {
-        self.0 & 0x8000 != 0
-    }
-}
-
-/// An FF-A version number as FFA_VERSION encodes it: major in bits [30:16], minor in [15:0]
-/// (FF-A v1.2 section 13.2 "FFA_VERSION").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version(pub u32);
-
-impl Version {
-    /// FF-A v1.0.
-    pub const V1_0: Self = Self(0x1_0000);
-    /// FF-A v1.1.
-    pub const V1_1: Self = Self(0x1_0001);
-    /// FF-A v1.2, the version this runtime is written against.
-    pub const V1_2: Self = Self(0x1_0002);
-
-    /// Returns the major version.
-    pub const fn major(self) -> u16 {
-        ((self.0 >> 16) & 0x7FFF) as u16
-    }
-
-    /// Returns the minor version.
-    pub const fn minor(self) -> u16 {
-        (self.0 & 0xFFFF) as u16
-    }
-}
-
-/// An FF-A status code from FFA_ERROR w2 (FF-A v1.2 table 12.2 "Status codes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// -1
-    NotSupported,
-    /// -2
-    InvalidParameters,
-    /// -3
-    NoMemory,
-    /// -4
-    Busy,
-    /// -5
-    Interrupted,
-    /// -6
-    Denied,
-    /// -7
-    Retry,
-    /// -8
-    Aborted,
-    /// -9
-    NoData,
-    /// A code this runtime does not know, kept as received.
-    Unknown(i32),
-}
-
-impl ErrorCode {
-    /// Decodes the signed status code of FFA_ERROR w2.
-    pub const fn from_raw(code: i32) -> Self {
-        match code {
-            err::NOT_SUPPORTED => Self::NotSupported,
-            err::INVALID_PARAMETERS => Self::InvalidParameters,
-            err::NO_MEMORY => Self::NoMemory,
-            err::BUSY => Self::Busy,
-            err::INTERRUPTED => Self::Interrupted,
-            err::DENIED => Self::Denied,
-            err::RETRY => Self::Retry,
-            err::ABORTED => Self::Aborted,
-            err::NO_DATA => Self::NoData,
-            other => Self::Unknown(other),
-        }
-    }
-
-    /// Returns the signed status code as FFA_ERROR w2 carries it.
-    pub const fn raw(self) -> i32 {
-        match self {
-            Self::NotSupported => err::NOT_SUPPORTED,
-            Self::InvalidParameters => err::INVALID_PARAMETERS,
-            Self::NoMemory => err::NO_MEMORY,
-            Self::Busy => err::BUSY,
-            Self::Interrupted => err::INTERRUPTED,
-            Self::Denied => err::DENIED,
-            Self::Retry => err::RETRY,
-            Self::Aborted => err::ABORTED,
-            Self::NoData => err::NO_DATA,
-            Self::Unknown(c) => c,
-        }
-    }
-}
+pub use ffa_abi::{EndpointId, ErrorCode, Version};
 
 /// Why an FF-A call did not succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The callee answered FFA_ERROR with this status.
     Ffa(ErrorCode),
+    /// The callee answered FFA_ERROR with a status code the spec does not define.
+    UnknownStatus(i32),
     /// The callee answered with this function ID, which is neither the call's success reply
     /// nor FFA_ERROR (e.g. FFA_INTERRUPT).
     Unexpected(u32),
@@ -119,7 +31,7 @@ impl Error {
     pub const fn code(&self) -> ErrorCode {
         match self {
             Self::Ffa(c) => *c,
-            Self::Unexpected(_) => ErrorCode::NotSupported,
+            Self::UnknownStatus(_) | Self::Unexpected(_) => ErrorCode::NotSupported,
         }
     }
 }
@@ -127,16 +39,22 @@ impl Error {
 /// Result of an FF-A call.
 pub type Result<T> = core::result::Result<T, Error>;
 
+/// Decodes the status word of FFA_ERROR (w2, two's complement).
+fn status_error(w2: u32) -> Error {
+    let code = w2 as i32;
+    ErrorCode::from_i32(code).map_or(Error::UnknownStatus(code), Error::Ffa)
+}
+
 /// Classifies a reply: FFA_SUCCESS (32/64) is `Ok`, FFA_ERROR is `Err(Ffa)`, else `Unexpected`.
 pub fn expect_success(r: Regs) -> Result<Regs> {
     match r.fid() {
         fid::SUCCESS_32 | fid::SUCCESS_64 => Ok(r),
-        fid::ERROR => Err(Error::Ffa(ErrorCode::from_raw(r.w(2) as i32))),
+        fid::ERROR => Err(status_error(r.w(2))),
         _ => Err(Error::Unexpected(r.fid())),
     }
 }
 
-/// What FFA_PARTITION_INFO_GET reported (FF-A v1.2 section 13.8).
+/// What FFA_PARTITION_INFO_GET reported (FF-A v1.2, FFA_PARTITION_INFO_GET: w2 count, w3 size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PartitionCount {
     /// Number of partition information descriptors (w2).
@@ -145,7 +63,7 @@ pub struct PartitionCount {
     pub desc_size: u32,
 }
 
-/// What FFA_MEM_PERM_GET reported for a page (FF-A v1.2 section 16.? "FFA_MEM_PERM_GET": w2
+/// What FFA_MEM_PERM_GET reported for a page (FF-A v1.1+, FFA_MEM_PERM_GET: w2
 /// bits [1:0] data access 0 = none, 1 = RW, 3 = RO; bit 2 = 1 when not executable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemPerm(pub u32);
@@ -183,33 +101,36 @@ impl<C: Conduit> Ffa<C> {
         expect_success(self.conduit.call(Regs::call(fid, args)))
     }
 
-    /// FFA_VERSION (section 13.2): tells the callee our version, returns its version. The reply
+    /// FFA_VERSION: tells the callee our version, returns its version. The reply
     /// is not an FFA_SUCCESS: w0 is the version or NOT_SUPPORTED (-1).
     pub fn version(&mut self, ours: Version) -> Result<Version> {
         let r = self
             .conduit
-            .call(Regs::call(fid::VERSION, &[u64::from(ours.0)]));
-        let w0 = r.w(0);
-        if w0 & 0x8000_0000 != 0 {
-            Err(Error::Ffa(ErrorCode::from_raw(w0 as i32)))
-        } else {
-            Ok(Version(w0))
-        }
+            .call(Regs::call(fid::VERSION, &[u64::from(ours.encode())]));
+        Version::from_response(r.w(0)).map_err(Error::Ffa)
     }
 
-    /// FFA_ID_GET (section 13.9): returns our own endpoint ID.
+    /// FFA_VERSION with any word, even an invalid one (bit 31 set), returning w0 of the reply
+    /// unchanged: for tests of the callee's checks.
+    pub fn version_raw(&mut self, word: u32) -> u32 {
+        self.conduit
+            .call(Regs::call(fid::VERSION, &[u64::from(word)]))
+            .w(0)
+    }
+
+    /// FFA_ID_GET: returns our own endpoint ID.
     pub fn id_get(&mut self) -> Result<EndpointId> {
         self.call_ok(fid::ID_GET, &[])
             .map(|r| EndpointId(r.w(2) as u16))
     }
 
-    /// FFA_SPM_ID_GET (section 13.10): returns the SPMC's endpoint ID.
+    /// FFA_SPM_ID_GET: returns the SPMC's endpoint ID.
     pub fn spm_id_get(&mut self) -> Result<EndpointId> {
         self.call_ok(fid::SPM_ID_GET, &[])
             .map(|r| EndpointId(r.w(2) as u16))
     }
 
-    /// FFA_FEATURES (section 13.3): asks whether `function_or_feature` is implemented; returns
+    /// FFA_FEATURES: asks whether `function_or_feature` is implemented; returns
     /// the interface properties in (w2, w3).
     pub fn features(&mut self, function_or_feature: u32, input: u32) -> Result<(u32, u32)> {
         self.call_ok(
@@ -219,7 +140,7 @@ impl<C: Conduit> Ffa<C> {
         .map(|r| (r.w(2), r.w(3)))
     }
 
-    /// FFA_RXTX_MAP_64 (section 13.5): maps our TX (x1) and RX (x2) buffers of `pages` 4 KiB
+    /// FFA_RXTX_MAP_64: maps our TX (x1) and RX (x2) buffers of `pages` 4 KiB
     /// pages each (w3 bits [5:0]) into the SPMC.
     pub fn rxtx_map(&mut self, tx: u64, rx: u64, pages: u32) -> Result<()> {
         if pages == 0 || pages > 0x3F {
@@ -229,21 +150,21 @@ impl<C: Conduit> Ffa<C> {
             .map(|_| ())
     }
 
-    /// FFA_RXTX_UNMAP (section 13.6): unmaps our buffers (w1 ID field MBZ from a partition).
+    /// FFA_RXTX_UNMAP: unmaps our buffers (w1 ID field MBZ from a partition).
     pub fn rxtx_unmap(&mut self) -> Result<()> {
         self.call_ok(fid::RXTX_UNMAP, &[]).map(|_| ())
     }
 
-    /// FFA_RX_RELEASE (section 13.7): gives ownership of our RX buffer back to the producer.
+    /// FFA_RX_RELEASE: gives ownership of our RX buffer back to the producer.
     pub fn rx_release(&mut self) -> Result<()> {
         self.call_ok(fid::RX_RELEASE, &[]).map(|_| ())
     }
 
-    /// FFA_PARTITION_INFO_GET (section 13.8): asks for the partitions answering to `uuid` (nil =
+    /// FFA_PARTITION_INFO_GET: asks for the partitions answering to `uuid` (nil =
     /// all). Without `count_only` the descriptors land in our RX buffer, which we then own
     /// until [`Self::rx_release`].
     pub fn partition_info_get(&mut self, uuid: Uuid, count_only: bool) -> Result<PartitionCount> {
-        let w = uuid.to_regs();
+        let w = uuid.to_words();
         let flags = if count_only {
             PARTITION_INFO_GET_COUNT_ONLY
         } else {
@@ -265,8 +186,7 @@ impl<C: Conduit> Ffa<C> {
         })
     }
 
-    /// FFA_MEM_PERM_GET_64 (section 16.? of v1.1/v1.2 "Memory permission management"):
-    /// returns the permissions of the page at `addr` in our own translation regime.
+    /// FFA_MEM_PERM_GET_64: returns the permissions of the page at `addr` in our own translation regime.
     pub fn mem_perm_get(&mut self, addr: u64) -> Result<MemPerm> {
         self.call_ok(fid::MEM_PERM_GET_64, &[addr])
             .map(|r| MemPerm(r.w(2)))
@@ -282,7 +202,7 @@ impl<C: Conduit> Ffa<C> {
         .map(|_| ())
     }
 
-    /// FFA_CONSOLE_LOG_64 (FF-A v1.2 section 13.x): prints up to
+    /// FFA_CONSOLE_LOG_64 (FF-A v1.2): prints up to
     /// [`crate::console::CONSOLE_LOG_64_MAX`] bytes; longer input is split over several calls.
     pub fn console_log(&mut self, bytes: &[u8]) -> Result<()> {
         for chunk in bytes.chunks(crate::console::CONSOLE_LOG_64_MAX) {
@@ -292,14 +212,109 @@ impl<C: Conduit> Ffa<C> {
         Ok(())
     }
 
-    /// FFA_MSG_WAIT (section 14.3): ends our current run (the first call ends initialisation)
+    /// FFA_MSG_WAIT: ends our current run (the first call ends initialisation)
     /// and returns the next message, whatever it is.
     pub fn msg_wait(&mut self) -> Regs {
         self.conduit.call(Regs::call(fid::MSG_WAIT, &[]))
     }
 
-    /// FFA_YIELD (section 14.4): gives the CPU back to whoever ran us; returns how we resume.
+    /// FFA_YIELD: gives the CPU back to whoever ran us; returns how we resume.
     pub fn yield_cpu(&mut self) -> Regs {
         self.conduit.call(Regs::call(fid::YIELD, &[]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{error_reply, success_reply, FakeSpmc};
+
+    #[test]
+    fn success_error_and_other_replies_are_told_apart() {
+        assert!(expect_success(success_reply(&[1])).is_ok());
+        assert!(expect_success(Regs::call(0xC400_0061, &[])).is_ok());
+        assert_eq!(
+            expect_success(error_reply(-4)),
+            Err(Error::Ffa(ErrorCode::Busy))
+        );
+        assert_eq!(
+            expect_success(error_reply(-77)),
+            Err(Error::UnknownStatus(-77))
+        );
+        assert_eq!(
+            expect_success(Regs::call(0x8400_0062, &[])),
+            Err(Error::Unexpected(0x8400_0062))
+        );
+        assert_eq!(Error::UnknownStatus(-77).code(), ErrorCode::NotSupported);
+    }
+
+    #[test]
+    fn discovery_calls_encode_and_decode() {
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            success_reply(&[0x8001]),
+            success_reply(&[0x8000]),
+            Regs::call(0x1_0002, &[]),
+            Regs::call(0xFFFF_FFFF, &[]),
+            success_reply(&[3, 24]),
+            success_reply(&[0b101]),
+        ]));
+        assert_eq!(ffa.id_get(), Ok(EndpointId(0x8001)));
+        assert_eq!(ffa.spm_id_get(), Ok(EndpointId(0x8000)));
+        assert_eq!(ffa.version(Version::V1_2), Ok(Version::V1_2));
+        assert_eq!(
+            ffa.version(Version::V1_1),
+            Err(Error::Ffa(ErrorCode::NotSupported))
+        );
+        let uuid = Uuid::from_words([1, 2, 3, 4]);
+        assert_eq!(
+            ffa.partition_info_get(uuid, true),
+            Ok(PartitionCount {
+                count: 3,
+                desc_size: 24
+            })
+        );
+        assert_eq!(ffa.mem_perm_get(0x2400_0000), Ok(MemPerm(0b101)));
+        let c = &ffa.conduit().calls;
+        assert_eq!(c[0].fid(), 0x8400_0069);
+        assert_eq!(c[1].fid(), 0x8400_0085);
+        assert_eq!((c[2].fid(), c[2].x(1)), (0x8400_0063, 0x1_0002));
+        assert_eq!(c[3].x(1), 0x1_0001);
+        assert_eq!(c[4].fid(), 0x8400_0068);
+        assert_eq!(
+            (c[4].x(1), c[4].x(2), c[4].x(3), c[4].x(4), c[4].x(5)),
+            (1, 2, 3, 4, 1)
+        );
+        assert_eq!((c[5].fid(), c[5].x(1)), (0xC400_0088, 0x2400_0000));
+    }
+
+    #[test]
+    fn rxtx_map_checks_the_page_count_before_calling() {
+        let mut ffa = Ffa::new(FakeSpmc::default());
+        assert_eq!(
+            ffa.rxtx_map(0x1000, 0x2000, 0),
+            Err(Error::Ffa(ErrorCode::InvalidParameters))
+        );
+        assert_eq!(
+            ffa.rxtx_map(0x1000, 0x2000, 64),
+            Err(Error::Ffa(ErrorCode::InvalidParameters))
+        );
+        assert!(ffa.conduit().calls.is_empty());
+        assert_eq!(ffa.rxtx_map(0x1000, 0x2000, 1), Ok(()));
+    }
+
+    #[test]
+    fn console_log_splits_and_stops_at_the_first_error() {
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            success_reply(&[]),
+            error_reply(-2),
+        ]));
+        let text = [b'a'; 300];
+        assert_eq!(
+            ffa.console_log(&text),
+            Err(Error::Ffa(ErrorCode::InvalidParameters))
+        );
+        let c = &ffa.conduit().calls;
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].x(1), c[1].x(1)), (128, 128));
     }
 }

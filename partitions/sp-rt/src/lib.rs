@@ -36,7 +36,7 @@ pub mod rxtx;
 #[cfg(any(test, feature = "fake-spmc"))]
 pub mod testing;
 
-pub use conduit::{Conduit, Regs, Svc};
+pub use conduit::{Conduit, Regs, RegsExt, Svc};
 pub use direct_msg::{run, DirectRequest, Kind, Payload};
 pub use ffa::{EndpointId, Error, ErrorCode, Ffa, Version};
 pub use partition_info::Uuid;

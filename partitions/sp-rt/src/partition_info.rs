@@ -10,35 +10,7 @@ pub const DESCRIPTOR_SIZE_V1_1: usize = 24;
 /// Size of a v1.0 partition information descriptor (no UUID).
 pub const DESCRIPTOR_SIZE_V1_0: usize = 8;
 
-/// An FF-A UUID as its 16 bytes in the order of the textual form.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Uuid(pub [u8; 16]);
-
-impl Uuid {
-    /// The nil UUID: FFA_PARTITION_INFO_GET reads it as "all partitions".
-    pub const NIL: Self = Self([0; 16]);
-
-    /// Packs the UUID into four registers the way SMCCC/FF-A pass UUIDs: bytes 4i..4i+4 of the
-    /// textual order form word i in little-endian order.
-    pub fn to_regs(self) -> [u32; 4] {
-        let mut w = [0u32; 4];
-        for (i, word) in w.iter_mut().enumerate() {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&self.0[4 * i..4 * i + 4]);
-            *word = u32::from_le_bytes(b);
-        }
-        w
-    }
-
-    /// Unpacks the register form of [`Self::to_regs`].
-    pub fn from_regs(w: [u32; 4]) -> Self {
-        let mut b = [0u8; 16];
-        for (i, word) in w.iter().enumerate() {
-            b[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
-        }
-        Self(b)
-    }
-}
+pub use ffa_abi::Uuid;
 
 /// One partition information descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,10 +97,10 @@ mod tests {
             0xd7, 0xd8,
         ]);
         assert_eq!(
-            u.to_regs(),
+            u.to_words(),
             [0xa4a3_a2a1, 0xc2c1_b2b1, 0xd4d3_d2d1, 0xd8d7_d6d5]
         );
-        assert_eq!(Uuid::from_regs(u.to_regs()), u);
+        assert_eq!(Uuid::from_words(u.to_words()), u);
     }
 
     #[test]

@@ -65,6 +65,7 @@ impl RxTx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conduit::RegsExt;
     use crate::testing::FakeSpmc;
 
     #[repr(C, align(4096))]

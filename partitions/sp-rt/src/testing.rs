@@ -1,7 +1,7 @@
 //! A fake SPMC conduit for host tests (of sp-rt and of SP crates, with the `fake-spmc`
 //! feature): records every call and answers from a script.
 
-use crate::conduit::{Conduit, Regs};
+use crate::conduit::{Conduit, Regs, RegsExt};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
@@ -12,7 +12,7 @@ pub const ERROR: u32 = crate::abi::fid::ERROR;
 
 /// Builds an FFA_ERROR reply with status `code`.
 pub fn error_reply(code: i32) -> Regs {
-    Regs::call(ERROR, &[0, u64::from(code as u32)])
+    Regs::call(ERROR, &[0, u64::from(code as u32)]) // any code, also ones the spec lacks
 }
 
 /// Builds an FFA_SUCCESS_32 reply with w2.. = `args`.

@@ -26,7 +26,8 @@ pub struct SpState<'m> {
 /// Returns the status word for a failed FF-A call (test-protocol `status`).
 pub fn status_of(e: &Error) -> u64 {
     match e {
-        Error::Ffa(code) => u64::from(status::ffa_error(code.raw())),
+        Error::Ffa(code) => u64::from(status::ffa_error(code.to_i32())),
+        Error::UnknownStatus(code) => u64::from(status::ffa_error(*code)),
         Error::Unexpected(_) => u64::from(status::UNEXPECTED_REPLY),
     }
 }
@@ -90,7 +91,7 @@ fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest)
         Err(e) => return fail(e),
     };
     let words = [1, 2, 3, 4].map(|i| req.payload.get(i) as u32);
-    let n = match ffa.partition_info_get(Uuid::from_regs(words), false) {
+    let n = match ffa.partition_info_get(Uuid::from_words(words), false) {
         Ok(n) => n,
         Err(e) => return fail(&e),
     };
@@ -130,15 +131,11 @@ pub fn common<C: Conduit>(
             Err(e) => fail(&e),
         },
         cmd::VERSION => {
-            let ours = match arg(1) as u32 {
-                0 => Version::V1_2,
-                v => Version(v),
+            let word = match arg(1) as u32 {
+                0 => Version::V1_2.encode(),
+                v => v,
             };
-            let w0 = match ffa.version(ours) {
-                Ok(v) => v.0,
-                Err(e) => e.code().raw() as u32,
-            };
-            ok(&[u64::from(w0)])
+            ok(&[u64::from(ffa.version_raw(word))])
         }
         cmd::PARTINFO => partinfo(ffa, sp, req),
         cmd::LOG => {

@@ -3,7 +3,7 @@
 use super::*;
 use sp_rt::testing::dtb::{build, cells, Item};
 use sp_rt::testing::{error_reply, success_reply, FakeSpmc};
-use sp_rt::Regs;
+use sp_rt::{Regs, RegsExt};
 use test_protocol::id;
 
 #[repr(C, align(4096))]
