@@ -142,7 +142,9 @@ pub fn cold_boot(
 
     // What EL3 says about us (the SPMD answers these itself).
     let id = call(FuncId::IdGet, 0);
-    if id.w(0) != FuncId::Success32.raw() || id.w(2) != u32::from(manifest.spmc_id) {
+    if (id.w(0) != FuncId::Success32.raw() && id.w(0) != FuncId::Success64.raw())
+        || id.w(2) != u32::from(manifest.spmc_id)
+    {
         crate::info!(
             "warning: FFA_ID_GET from EL3 gave {:#x}/{:#x}",
             id.w(0),
@@ -154,7 +156,7 @@ pub fn cold_boot(
     let ours = Version::new(1, manifest.min_ver.min(SPMC_VERSION.minor));
 
     let r = call(FuncId::SecondaryEpRegister64, aarch64::secondary_entry());
-    if r.w(0) != FuncId::Success32.raw() {
+    if r.w(0) != FuncId::Success32.raw() && r.w(0) != FuncId::Success64.raw() {
         crate::info!(
             "warning: FFA_SECONDARY_EP_REGISTER refused ({:#x}, {:#x})",
             r.w(0),

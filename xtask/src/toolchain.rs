@@ -24,14 +24,24 @@ pub struct Toolchain {
 }
 
 /// Debian packages each prerequisite comes from, in install order.
-const PACKAGES_BUILD_STD: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22", "llvm-22"];
+const PACKAGES_BUILD_STD: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "lld-22",
+    "llvm-22",
+];
 const PACKAGES_QEMU: &[&str] = &["qemu-system-arm", "seabios", "device-tree-compiler"];
 
 fn rustup_has_target() -> bool {
     Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == TARGET)
+        })
         .unwrap_or(false)
 }
 
@@ -72,7 +82,11 @@ fn dpkg_installed(pkg: &str) -> bool {
 
 /// Installs the missing Debian packages (as root), or fails with the exact command to run.
 fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
-    let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !dpkg_installed(p)).collect();
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -83,7 +97,10 @@ fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
             missing.join(" ")
         ));
     }
-    eprintln!("xtask: installing {} ({why}) with apt-get", missing.join(" "));
+    eprintln!(
+        "xtask: installing {} ({why}) with apt-get",
+        missing.join(" ")
+    );
     let ok = Command::new("sh")
         .args(["-c", &format!("DEBIAN_FRONTEND=noninteractive {cmd} -qq")])
         .status()
@@ -92,7 +109,10 @@ fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("apt-get failed installing {}; run: {cmd}", missing.join(" ")))
+        Err(format!(
+            "apt-get failed installing {}; run: {cmd}",
+            missing.join(" ")
+        ))
     }
 }
 
@@ -105,9 +125,11 @@ pub fn ensure_cross() -> Result<Toolchain, String> {
             ensure_packages(PACKAGES_BUILD_STD, "building for aarch64-unknown-none")?;
         }
         if !debian_route_present() {
-            return Err("no aarch64-unknown-none toolchain: neither the rustup target nor \
+            return Err(
+                "no aarch64-unknown-none toolchain: neither the rustup target nor \
                         Debian's rustc-web + rust-web-src + lld is usable"
-                .into());
+                    .into(),
+            );
         }
         Route::DebianBuildStd
     };
@@ -123,7 +145,10 @@ pub fn ensure_cross() -> Result<Toolchain, String> {
 
 /// Makes sure QEMU (sbsa-ref), its VGA BIOS and dtc are present.
 pub fn ensure_qemu() -> Result<(), String> {
-    ensure_packages(PACKAGES_QEMU, "running QEMU sbsa-ref and compiling device trees")
+    ensure_packages(
+        PACKAGES_QEMU,
+        "running QEMU sbsa-ref and compiling device trees",
+    )
 }
 
 impl Toolchain {
@@ -135,7 +160,33 @@ impl Toolchain {
     }
 
     /// Builds the given firmware packages (release, for aarch64) and returns the target dir.
-    pub fn build(&self, root: &Path, packages: &[&str], extra_env: &[(&str, String)]) -> Result<PathBuf, String> {
+    pub fn build(
+        &self,
+        root: &Path,
+        packages: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<PathBuf, String> {
+        self.build_with(root, packages, &[], extra_env)
+    }
+
+    /// Builds one firmware package with cargo features enabled.
+    pub fn build_features(
+        &self,
+        root: &Path,
+        package: &str,
+        features: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<PathBuf, String> {
+        self.build_with(root, &[package], features, extra_env)
+    }
+
+    fn build_with(
+        &self,
+        root: &Path,
+        packages: &[&str],
+        features: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<PathBuf, String> {
         let target_dir = root.join("target/fw");
         let mut cmd = Command::new("cargo");
         cmd.current_dir(root);
@@ -144,16 +195,23 @@ impl Toolchain {
                 cmd.arg("build");
             }
             Route::DebianBuildStd => {
-                cmd.env("RUSTC", "/usr/bin/rustc").env("RUSTC_BOOTSTRAP", "1").args([
-                    "build",
-                    "-Zbuild-std=core,alloc,compiler_builtins",
-                    "-Zbuild-std-features=compiler-builtins-mem",
-                ]);
+                cmd.env("RUSTC", "/usr/bin/rustc")
+                    .env("RUSTC_BOOTSTRAP", "1")
+                    .args([
+                        "build",
+                        "-Zbuild-std=core,alloc,compiler_builtins",
+                        "-Zbuild-std-features=compiler-builtins-mem",
+                    ]);
             }
         }
-        cmd.args(["--release", "--target", TARGET]).arg("--target-dir").arg(&target_dir);
+        cmd.args(["--release", "--target", TARGET])
+            .arg("--target-dir")
+            .arg(&target_dir);
         for p in packages {
             cmd.args(["-p", p]);
+        }
+        if !features.is_empty() {
+            cmd.arg("--features").arg(features.join(","));
         }
         for (k, v) in extra_env {
             cmd.env(k, v);
@@ -162,7 +220,10 @@ impl Toolchain {
         cmd.env_remove("RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
         let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
         if !status.success() {
-            return Err(format!("building {} for {TARGET} failed", packages.join(", ")));
+            return Err(format!(
+                "building {} for {TARGET} failed",
+                packages.join(", ")
+            ));
         }
         Ok(target_dir.join(TARGET).join("release"))
     }
@@ -195,6 +256,10 @@ pub fn dtc(src: &Path, out: &Path) -> Result<(), String> {
     if out_s.status.success() {
         Ok(())
     } else {
-        Err(format!("dtc {}: {}", src.display(), String::from_utf8_lossy(&out_s.stderr)))
+        Err(format!(
+            "dtc {}: {}",
+            src.display(),
+            String::from_utf8_lossy(&out_s.stderr)
+        ))
     }
 }

@@ -13,11 +13,12 @@ pub const MAX_CORES: usize = 8;
 const PERCPU_KERNEL_SP: usize = 0;
 const PERCPU_USER_REGS: usize = 8;
 
-/// Per-core data the exception path finds through TPIDR_EL1.
+/// Per-core data the exception path finds through TPIDR_EL1. Written by assembly, so the
+/// fields are atomics: that keeps the static in writable memory and makes the sharing explicit.
 #[repr(C)]
 pub struct PerCpu {
-    kernel_sp: u64,
-    user_regs: *mut UserRegs,
+    kernel_sp: core::sync::atomic::AtomicU64,
+    user_regs: core::sync::atomic::AtomicU64,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, user_regs), PERCPU_USER_REGS);
@@ -231,14 +232,12 @@ static COLD_BOOT_DONE: core::sync::atomic::AtomicU32 = core::sync::atomic::Atomi
     reason = "reached only from assembly, through the PERCPU symbol"
 )]
 struct PerCpuArray([PerCpu; MAX_CORES]);
-// SAFETY: each core only touches its own element, through TPIDR_EL1 set at entry.
-unsafe impl Sync for PerCpuArray {}
 #[unsafe(no_mangle)]
 static PERCPU: PerCpuArray = PerCpuArray(
     [const {
         PerCpu {
-            kernel_sp: 0,
-            user_regs: core::ptr::null_mut(),
+            kernel_sp: core::sync::atomic::AtomicU64::new(0),
+            user_regs: core::sync::atomic::AtomicU64::new(0),
         }
     }; MAX_CORES],
 );
