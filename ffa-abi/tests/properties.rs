@@ -39,7 +39,7 @@ fn reg() -> impl Strategy<Value = u64> {
 fn func() -> impl Strategy<Value = u64> {
     prop_oneof![
         8 => proptest::sample::select(FuncId::ALL).prop_map(|f| u64::from(f.raw())),
-        1 => (0x8400_0050u64..0x8400_00A0),
+        1 => 0x8400_0050u64..0x8400_00A0,
         1 => any::<u64>(),
     ]
 }
