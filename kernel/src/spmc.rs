@@ -165,3 +165,6 @@ impl Spmc {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

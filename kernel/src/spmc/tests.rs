@@ -1,0 +1,1 @@
+//! Host tests of the FF-A dispatcher against a fake machine (see the module docs inside).
