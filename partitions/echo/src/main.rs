@@ -5,16 +5,20 @@
 #[cfg(target_os = "none")]
 mod sp {
     use sp_rt::{Ffa, StartInfo};
-    use test_sp_common::{echo, map_buffers, SpState};
+    use test_sp_common::{echo, map_buffers, snapshot_perms, SpState};
 
     sp_rt::entry!(main);
 
     fn main(start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
+        // FFA_MEM_PERM_GET is only allowed before the first FFA_MSG_WAIT: look now.
+        let l = start.layout;
+        let init_perms = snapshot_perms(&mut ffa, [l.image_base, l.rw_base, start.regs[0]]);
         let sp = SpState {
             rxtx: map_buffers(&mut ffa, start.rxtx, "echo"),
             manifest: start.manifest,
             boot_info_version: start.boot_info.map(|b| b.version()),
+            init_perms,
         };
         sp_rt::log!(
             "echo: ready (boot info: {})",

@@ -63,6 +63,7 @@ mod sp {
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: None,
             boot_info_version: None,
+            init_perms: [0; 3],
         };
         sp_rt::log!("fault: ready");
         sp_rt::run(&mut ffa, |ffa, req| {

@@ -18,6 +18,7 @@ mod sp {
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: start.manifest,
             boot_info_version: start.boot_info.map(|b| b.version()),
+            init_perms: [0; 3],
         };
         let id = sp.manifest.and_then(|m| m.property_u32("/", "id"));
         match (sp.boot_info_version, id) {

@@ -214,29 +214,44 @@ impl<C: Conduit> Ffa<C> {
 /// Answers `msg` if it is a direct request and returns the next message: the reply to our
 /// response, or to FFA_MSG_WAIT when `msg` was anything else (e.g. FFA_ERROR because the SPMC
 /// refused our last response, or an FFA_INTERRUPT this runtime does not handle).
+///
+/// Fails when FFA_MSG_WAIT itself is refused: then the SPMC and this partition disagree about
+/// its state and no message can ever arrive. Calling FFA_MSG_WAIT again would spin at EL0
+/// forever (the SPMC runs us synchronously, so the whole core would hang); the caller must
+/// end the partition instead.
 pub fn serve_one<C: Conduit>(
     ffa: &mut Ffa<C>,
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
-) -> Regs {
+) -> Result<Regs> {
     match DirectRequest::decode(&msg) {
         Some(req) => {
             let payload = handler(ffa, &req);
-            ffa.call(req.response(&payload))
+            Ok(ffa.call(req.response(&payload)))
         }
-        None => ffa.msg_wait(),
+        None => {
+            let next = ffa.msg_wait();
+            match expect_success(next) {
+                Err(e @ (Error::Ffa(_) | Error::UnknownStatus(_))) => Err(e),
+                _ => Ok(next),
+            }
+        }
     }
 }
 
 /// Ends initialisation with FFA_MSG_WAIT and serves direct requests forever with `handler`,
-/// whose returned payload becomes the response.
+/// whose returned payload becomes the response. If the SPMC refuses FFA_MSG_WAIT the
+/// partition panics (sp-rt's panic handler logs and aborts it): see [`serve_one`].
 pub fn run<C: Conduit>(
     ffa: &mut Ffa<C>,
     mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
 ) -> ! {
     let mut msg = ffa.msg_wait();
     loop {
-        msg = serve_one(ffa, msg, &mut handler);
+        msg = match serve_one(ffa, msg, &mut handler) {
+            Ok(next) => next,
+            Err(e) => panic!("FFA_MSG_WAIT refused ({e:?}): cannot receive messages"),
+        };
     }
 }
 
@@ -358,16 +373,26 @@ mod tests {
             Payload::new(&[r.payload.get(0) + 1])
         };
         let got = serve_one(&mut ffa, next, &mut handler);
-        assert_eq!(got, next);
+        assert_eq!(got, Ok(next));
         // An FFA_ERROR (e.g. our response was refused) leads back to FFA_MSG_WAIT.
         let err = Regs::call(0x8400_0060, &[0, 0xFFFF_FFFE]);
         let got = serve_one(&mut ffa, err, &mut handler);
-        assert_eq!(got, next);
+        assert_eq!(got, Ok(next));
         assert_eq!(seen, vec![42]);
         let calls = &ffa.conduit().calls;
         assert_eq!(calls[0].fid(), 0x8400_0070);
         assert_eq!(calls[0].x(3), 43);
         assert_eq!(calls[1].fid(), 0x8400_006B);
+    }
+
+    #[test]
+    fn a_refused_msg_wait_is_an_error_not_a_spin() {
+        let denied = Regs::call(0x8400_0060, &[0, 0xFFFF_FFFA]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([denied]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let got = serve_one(&mut ffa, denied, &mut handler);
+        assert_eq!(got, Err(Error::Ffa(ErrorCode::Denied)));
+        assert_eq!(ffa.conduit().calls.len(), 1);
     }
 
     #[test]

@@ -41,6 +41,18 @@ pub use direct_msg::{run, DirectRequest, Kind, Payload};
 pub use ffa::{EndpointId, Error, ErrorCode, Ffa, Version};
 pub use partition_info::Uuid;
 
+/// Where the linker script put the partition's image (identity mapped: these are both its
+/// virtual and physical addresses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImageLayout {
+    /// Image base: `_start`, text, rodata (mapped RX).
+    pub image_base: u64,
+    /// Start of the RW window (.data, .bss, RX/TX, heap, stack).
+    pub rw_base: u64,
+    /// End of the RW window (the initial stack pointer).
+    pub rw_end: u64,
+}
+
 /// What the runtime hands the SP's main function.
 #[derive(Debug)]
 pub struct StartInfo {
@@ -52,6 +64,8 @@ pub struct StartInfo {
     pub manifest: Option<fdt::Fdt<'static>>,
     /// The RX/TX buffers the linker script reserved, not yet mapped (call `map`).
     pub rxtx: rxtx::RxTx,
+    /// Where the image and its RW window are.
+    pub layout: ImageLayout,
 }
 
 /// Names the SP's main function, `fn(StartInfo) -> !`, as the one the runtime calls.

@@ -11,7 +11,7 @@ use crate::boot_info::{declared_blob_size, BootInfo, HEADER_SIZE, MAX_BLOB_SIZE}
 use crate::fdt::Fdt;
 use crate::heap::Heap;
 use crate::rxtx::RxTx;
-use crate::StartInfo;
+use crate::{ImageLayout, StartInfo};
 
 /// Largest manifest DTB the runtime accepts from the boot information.
 const MAX_MANIFEST_SIZE: u32 = 0x1_0000;
@@ -49,6 +49,9 @@ extern "C" {
     static __sp_heap_end: u8;
     static __sp_rx_buffer: u8;
     static __sp_tx_buffer: u8;
+    static __sp_image_start: u8;
+    static __sp_rw_start: u8;
+    static __sp_stack_top: u8;
     fn __sp_rt_abort() -> !;
 }
 
@@ -137,6 +140,11 @@ extern "C" fn sp_rt_start_rust(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         boot_info,
         manifest,
         rxtx: rxtx_buffers(),
+        layout: ImageLayout {
+            image_base: core::ptr::addr_of!(__sp_image_start) as u64,
+            rw_base: core::ptr::addr_of!(__sp_rw_start) as u64,
+            rw_end: core::ptr::addr_of!(__sp_stack_top) as u64,
+        },
     };
     // SAFETY: `__sp_rt_main` is defined by `sp_rt::entry!` with exactly this signature (the
     // link fails if the SP forgot it); it is called once.

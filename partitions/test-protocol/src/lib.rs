@@ -60,6 +60,12 @@ pub mod cmd {
     pub const CALL: u32 = 0xC0DE_0006;
     /// echo: answers [OK, the SP's own ID, the sender's ID, the message kind (32, 64 or 2)].
     pub const WHO: u32 = 0xC0DE_0007;
+    /// echo: answers [OK, perm(image base), perm(RW window), perm(boot info)], each the w2 of
+    /// the FFA_MEM_PERM_GET_64 echo made during its initialisation (the SPMC allows it only
+    /// then) or, with bit 31 set, the FF-A error it got. Encoding: bits [1:0] 0 none, 1 RW,
+    /// 3 RO; bit 2 set = not executable. Expected: 0b011 (text: RO, executable), 0b101
+    /// (RW window: RW, not executable), 0b111 (boot info: RO, not executable).
+    pub const INIT_PERMS: u32 = 0xC0DE_0008;
 
     /// fault: reads the unmapped address [`super::fault::UNMAPPED_ADDR`] (data abort).
     pub const FAULT_UNMAPPED_READ: u32 = 0xC0DE_0F01;
@@ -169,6 +175,7 @@ mod tests {
             cmd::PERM,
             cmd::CALL,
             cmd::WHO,
+            cmd::INIT_PERMS,
             cmd::FAULT_UNMAPPED_READ,
             cmd::FAULT_WRITE_TEXT,
             cmd::FAULT_TOUCH,

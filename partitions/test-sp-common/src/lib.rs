@@ -21,6 +21,17 @@ pub struct SpState<'m> {
     pub manifest: Option<Fdt<'m>>,
     /// The boot information blob's version field, if the SP got one.
     pub boot_info_version: Option<u32>,
+    /// FFA_MEM_PERM_GET results taken during initialisation (see [`snapshot_perms`]).
+    pub init_perms: [u64; 3],
+}
+
+/// Asks FFA_MEM_PERM_GET_64 for each address (only allowed during initialisation) and keeps
+/// the permissions, or the status word of the error, for `cmd::INIT_PERMS`.
+pub fn snapshot_perms<C: Conduit>(ffa: &mut Ffa<C>, addrs: [u64; 3]) -> [u64; 3] {
+    addrs.map(|a| match ffa.mem_perm_get(a) {
+        Ok(p) => u64::from(p.0),
+        Err(e) => status_of(&e),
+    })
 }
 
 /// Returns the status word for a failed FF-A call (test-protocol `status`).
@@ -157,6 +168,7 @@ pub fn common<C: Conduit>(
             u64::from(req.sender.0),
             kind_code(req.kind),
         ]),
+        cmd::INIT_PERMS => ok(&sp.init_perms),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()

@@ -34,6 +34,7 @@ fn state(rxtx: Result<RxTx, Error>) -> SpState<'static> {
         rxtx,
         manifest: None,
         boot_info_version: None,
+        init_perms: [0; 3],
     }
 }
 
@@ -235,6 +236,7 @@ fn manifest_commands_read_the_boot_info_manifest() {
         rxtx: Err(Error::Unexpected(0)),
         manifest: Some(Fdt::new(&dtb).unwrap()),
         boot_info_version: Some(0x1_0001),
+        init_perms: [0; 3],
     };
     let mut ffa = Ffa::new(FakeSpmc::default());
     let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
@@ -276,5 +278,25 @@ fn who_reports_ids_and_kind() {
     assert_eq!(
         [r.get(0), r.get(1), r.get(2), r.get(3)],
         [0, u64::from(id::ECHO), 0, 32]
+    );
+}
+
+#[test]
+fn init_perms_are_snapshotted_then_reported() {
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[0b011]),
+        success_reply(&[0b101]),
+        error_reply(-2),
+    ]));
+    let perms = snapshot_perms(&mut ffa, [0x2400_0000, 0x2408_0000, 0x2440_0000]);
+    assert_eq!(perms, [0b011, 0b101, 0xFFFF_FFFE]);
+    let addrs: Vec<u64> = ffa.conduit().calls.iter().map(|c| c.x(1)).collect();
+    assert_eq!(addrs, vec![0x2400_0000, 0x2408_0000, 0x2440_0000]);
+    let mut sp = state(Err(Error::Unexpected(0)));
+    sp.init_perms = perms;
+    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::INIT_PERMS)]));
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, 0b011, 0b101, 0xFFFF_FFFE]
     );
 }
