@@ -1,12 +1,12 @@
 //! Boot information passed to a partition at its first entry.
 //!
-//! * FF-A v1.1+ (DEN0077 v1.1 §5.4 Tables 5.8-5.9): a 32-byte header (signature
+//! * FF-A v1.1+ (DEN0077 v1.1+ "Boot information protocol": tables "Boot information header" and "Boot information descriptor"): a 32-byte header (signature
 //!   0x0FFA u32 @0, version u32 @4, blob size u32 @8, descriptor size u32 @12,
 //!   descriptor count u32 @16, array offset u32 @20, reserved u64 @24) followed by
-//!   32-byte descriptors (name [16] @0, type u8 @16, reserved u8 @17, flags u16 @18,
+//!   32-byte descriptors (name `[16]` @0, type u8 @16, reserved u8 @17, flags u16 @18,
 //!   size u32 @20, contents u64 @24).
-//! * FF-A v1.0 (DEN0077 v1.0 §? "boot protocol", as OP-TEE and Trusted Services use
-//!   it): magic "FF-A" @0, count u32 @4, then 32-byte name/value pairs (name [16],
+//! * FF-A v1.0 (DEN0077 v1.0 boot protocol "name-value pairs", as OP-TEE and Trusted
+//!   Services use it): magic "FF-A" @0, count u32 @4, then 32-byte name/value pairs (name `[16]`,
 //!   value u64, size u64) from offset 8.
 
 use crate::error::{BuildError, DescError};
@@ -24,7 +24,7 @@ pub const V1_0_MAGIC: [u8; 4] = *b"FF-A";
 /// Size of one v1.0 name/value pair.
 pub const V1_0_ENTRY_SIZE: usize = 32;
 
-/// Boot information type byte (bit 7: implementation defined; bits [6:0] the ID).
+/// Boot information type byte (bit 7: implementation defined; bits `[6:0]` the ID).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BootInfoType {
     /// Standard type 0: flattened device tree (the partition manifest).
@@ -62,7 +62,7 @@ impl BootInfoType {
     }
 }
 
-/// Descriptor flags: bits [1:0] name format (0 string, 1 UUID), bits [3:2] content
+/// Descriptor flags: bits `[1:0]` name format (0 string, 1 UUID), bits `[3:2]` content
 /// format (0 address, 1 value); other bits MBZ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BootInfoFlags {
@@ -78,7 +78,7 @@ impl BootInfoFlags {
         (self.name_is_uuid as u16) | ((self.content_is_value as u16) << 2)
     }
 
-    /// Decodes; reserved encodings (0b10, 0b11) and bits [15:4] are refused.
+    /// Decodes; reserved encodings (0b10, 0b11) and bits `[15:4]` are refused.
     pub const fn decode(v: u16) -> Option<Self> {
         if v & !0b0101 != 0 {
             return None;

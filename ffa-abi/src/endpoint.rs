@@ -1,8 +1,9 @@
-//! Endpoint IDs and the packed ID pairs used in registers (DEN0077 v1.2 §6.1
-//! "Partition identification and discovery", §13 register layouts).
+//! Endpoint IDs and the packed ID pairs used in registers (DEN0077 "Partition
+//! identification and discovery" and the per-ABI register tables).
 
 /// A 16-bit FF-A endpoint / partition ID. Bit 15 set means the endpoint lives in the
-/// secure world (DEN0077 v1.2 §6.1; TF-A and Hafnium use the same convention).
+/// secure world (DEN0077 "Partition identification and discovery"; TF-A and Hafnium use the same
+/// convention).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EndpointId(pub u16);
 
@@ -36,12 +37,12 @@ impl From<EndpointId> for u16 {
 }
 
 /// Source and destination of a message, packed as `source << 16 | destination` in
-/// w1 of direct messages and notification calls (DEN0077 v1.2 §15.2).
+/// w1 of direct messages and notification calls (DEN0077 "FFA_MSG_SEND_DIRECT_REQ" w1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct EndpointPair {
-    /// Bits [31:16]: sender.
+    /// Bits `[31:16]`: sender.
     pub source: EndpointId,
-    /// Bits [15:0]: receiver.
+    /// Bits `[15:0]`: receiver.
     pub destination: EndpointId,
 }
 
@@ -71,12 +72,12 @@ impl EndpointPair {
 }
 
 /// Target information `endpoint << 16 | vcpu` (w1 of FFA_RUN, FFA_INTERRUPT,
-/// FFA_SUCCESS, FFA_ERROR; DEN0077 v1.2 §13.4).
+/// FFA_SUCCESS, FFA_ERROR; DEN0077 "FFA_RUN" w1 "Target information").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct TargetInfo {
-    /// Bits [31:16]: endpoint ID.
+    /// Bits `[31:16]`: endpoint ID.
     pub endpoint: EndpointId,
-    /// Bits [15:0]: vCPU / execution context index.
+    /// Bits `[15:0]`: vCPU / execution context index.
     pub vcpu: u16,
 }
 

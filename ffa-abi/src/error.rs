@@ -1,10 +1,10 @@
-//! FF-A error codes (DEN0077 v1.2 §13.1 Table 13.4) and the crate's rich decode
+//! FF-A error codes (DEN0077 "Status reporting": "Error status codes" table) and the crate's rich decode
 //! errors, which map to the code the specification requires at the boundary.
 
 use crate::func_id::FuncId;
 use crate::version::Version;
 
-/// An FF-A status code carried in w2 of FFA_ERROR (DEN0077 v1.2 Table 13.4).
+/// An FF-A status code carried in w2 of FFA_ERROR (DEN0077 "Error status codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum ErrorCode {
@@ -113,7 +113,7 @@ pub enum DecodeError {
 impl DecodeError {
     /// The error code the specification requires for this failure: unknown or
     /// unavailable functions are NOT_SUPPORTED, malformed arguments are
-    /// INVALID_PARAMETERS (DEN0077 v1.2 §13.1).
+    /// INVALID_PARAMETERS (DEN0077 "Status reporting" and each ABI's error table).
     pub const fn error_code(&self) -> ErrorCode {
         match self {
             DecodeError::UnknownFunction(_)
@@ -180,7 +180,7 @@ pub enum DescError {
 impl DescError {
     /// The error code the specification requires: a version the layout is unknown for
     /// is NOT_SUPPORTED, every malformed descriptor is INVALID_PARAMETERS (DEN0077
-    /// v1.2 §10.11 and the per-ABI error tables).
+    /// / DEN0140 per-ABI error tables).
     pub const fn error_code(&self) -> ErrorCode {
         match self {
             DescError::UnsupportedVersion(_) => ErrorCode::NotSupported,
@@ -213,7 +213,7 @@ pub enum BuildError {
 
 impl BuildError {
     /// Maps to the FF-A error a caller should return (NO_MEMORY when the buffer is
-    /// too small, per DEN0077 v1.2 §10.11).
+    /// too small, per the DEN0140 FFA_MEM_* error tables).
     pub const fn error_code(&self) -> ErrorCode {
         match self {
             BuildError::NoSpace { .. } => ErrorCode::NoMemory,

@@ -1,11 +1,11 @@
 //! FFA_FEATURES: what a query names and the properties words an FFA_SUCCESS answer
-//! carries (DEN0077 v1.2 §13.3, Tables 13.10-13.13).
+//! carries (DEN0077 "FFA_FEATURES": "Feature IDs" and the per-interface "properties" tables).
 
 use crate::endpoint::TargetInfo;
 use crate::func_id::FuncId;
 use crate::regs::Regs;
 
-/// Feature IDs queried with bit 31 of w1 clear (DEN0077 v1.2 Table 13.10).
+/// Feature IDs queried with bit 31 of w1 clear (DEN0077 "FFA_FEATURES" "Feature IDs" table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum FeatureId {
@@ -18,7 +18,7 @@ pub enum FeatureId {
 }
 
 impl FeatureId {
-    /// Decodes a feature ID value (bits [7:0] of w1).
+    /// Decodes a feature ID value (bits `[7:0]` of w1).
     pub const fn from_u8(v: u8) -> Option<Self> {
         match v {
             1 => Some(FeatureId::NotificationPendingInterrupt),
@@ -35,7 +35,7 @@ impl FeatureId {
 pub enum FeatureQuery {
     /// Bit 31 set: a function ID this crate knows.
     Function(FuncId),
-    /// Bit 31 clear, bits [30:8] zero: a known feature ID.
+    /// Bit 31 clear, bits `[30:8]` zero: a known feature ID.
     Feature(FeatureId),
     /// Anything else (unknown function or feature, or reserved bits set).
     Unknown(u32),
@@ -69,8 +69,8 @@ impl FeatureQuery {
     }
 }
 
-/// Minimum size and alignment of RX/TX buffers, w2 bits [1:0] of the FFA_RXTX_MAP
-/// answer (DEN0077 v1.2 Table 13.12).
+/// Minimum size and alignment of RX/TX buffers, w2 bits `[1:0]` of the FFA_RXTX_MAP
+/// answer (DEN0077 "FFA_FEATURES": FFA_RXTX_MAP properties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum RxTxMinBuffer {
@@ -82,12 +82,12 @@ pub enum RxTxMinBuffer {
     Size16K = 2,
 }
 
-/// Properties of FFA_RXTX_MAP (DEN0077 v1.2 Table 13.12).
+/// Properties of FFA_RXTX_MAP (DEN0077 "FFA_FEATURES": FFA_RXTX_MAP properties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RxTxMapProperties {
     /// Minimum buffer size and alignment.
     pub min_buffer: RxTxMinBuffer,
-    /// v1.2: maximum buffer size in pages in bits [31:16] (0 = no limit).
+    /// v1.2: maximum buffer size in pages in bits `[31:16]` (0 = no limit).
     pub max_pages: u16,
 }
 
@@ -97,7 +97,7 @@ impl RxTxMapProperties {
         (self.min_buffer as u32) | (u32::from(self.max_pages) << 16)
     }
 
-    /// Decodes w2; reserved bits [15:2] and the value 3 are rejected.
+    /// Decodes w2; reserved bits `[15:2]` and the value 3 are rejected.
     pub fn decode(w2: u32) -> Option<Self> {
         if w2 & 0xFFFC != 0 {
             return None;
@@ -116,7 +116,7 @@ impl RxTxMapProperties {
 }
 
 /// Properties of the memory-management ABIs (FFA_MEM_DONATE/LEND/SHARE/RETRIEVE_REQ;
-/// DEN0077 v1.2 Table 13.13).
+/// DEN0077 "FFA_FEATURES": memory management interface properties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct MemOpProperties {
     /// Bit 0: a buffer other than the TX buffer may carry the descriptor.

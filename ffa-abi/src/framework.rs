@@ -1,5 +1,5 @@
 //! SPMD <-> SPMC framework messages: direct messages with bit 31 of w2 set and the
-//! message type in bits [7:0] (DEN0077 v1.2 §18.? "Framework messages"; TF-A
+//! message type in bits `[7:0]` (DEN0077 "Framework messages" / "Power management messages"; TF-A
 //! `spmd_build_spmc_message()`; see reference/ffa-facts.md §2.6).
 //!
 //! The SPMD always sends them as FFA_MSG_SEND_DIRECT_REQ_32 from its own endpoint
@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 use crate::interface::{DirectArgs, DirectMsgFlags, Interface};
 use crate::version::Version;
 
-/// Framework message types (bits [7:0] of w2).
+/// Framework message types (bits `[7:0]` of w2).
 pub mod msg_type {
     /// Power management request carrying a PSCI function ID (CPU_OFF from the SPMD).
     pub const PSCI: u8 = 0x0;

@@ -1,4 +1,4 @@
-//! FF-A function identifiers (DEN0077 v1.2 §13 "ABI summary"; SMCCC fast calls in the
+//! FF-A function identifiers (DEN0077 "Function IDs" tables of each ABI; SMCCC fast calls in the
 //! Standard Secure Service range).
 //!
 //! SMC32 IDs are `0x8400_0000 | fnum`, SMC64 IDs are `0xC400_0000 | fnum`. Only the
@@ -9,7 +9,7 @@ use crate::version::Version;
 
 macro_rules! func_ids {
     ($( $(#[$doc:meta])* $name:ident = $val:literal, $ver:ident; )*) => {
-        /// One FF-A function ID (DEN0077 v1.2 Table 13.1).
+        /// One FF-A function ID (DEN0077, each ABI's "function syntax" table).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum FuncId {
@@ -177,7 +177,7 @@ impl FuncId {
         self as u32
     }
 
-    /// Returns true for the SMC64 form (bit 30 of the ID, SMCCC §2.5).
+    /// Returns true for the SMC64 form (bit 30 of the ID, SMCCC "Function Identifier").
     pub const fn is_64bit(self) -> bool {
         self.raw() & SMC64_BIT != 0
     }
@@ -210,8 +210,8 @@ impl FuncId {
         version.major == self.min_version().major && version.minor >= self.min_version().minor
     }
 
-    /// Returns true if the function uses registers x8-x17 (FF-A v1.2 §2.? register
-    /// usage: DIRECT_REQ2/RESP2, PARTITION_INFO_GET_REGS, 64-bit SUCCESS and CONSOLE_LOG).
+    /// Returns true if the function uses registers x8-x17 (FF-A v1.2 with SMCCC v1.2
+    /// argument registers: DIRECT_REQ2/RESP2, PARTITION_INFO_GET_REGS, 64-bit SUCCESS and CONSOLE_LOG).
     pub const fn uses_extended_regs(self) -> bool {
         matches!(
             self,

@@ -3,7 +3,7 @@
 //!
 //! Decoding checks what the register block can tell: the function exists at the
 //! negotiated version, reserved registers and bit fields are zero (only the low 32
-//! bits of each register for SMC32 calls, SMCCC §2.7), and enumerated fields hold
+//! bits of each register for SMC32 calls, SMCCC "SMC32/HVC32 argument passing"), and enumerated fields hold
 //! defined values. Semantic checks that need SPMC state are the caller's job.
 
 use crate::endpoint::{EndpointId, EndpointPair, TargetInfo};
@@ -25,7 +25,7 @@ pub enum SuccessArgs {
     Args64([u64; 16]),
 }
 
-/// Payload of FFA_MSG_SEND_DIRECT_REQ/RESP: w3..w7 or x3..x7 (DEN0077 v1.2 §15.2).
+/// Payload of FFA_MSG_SEND_DIRECT_REQ/RESP: w3..w7 or x3..x7 (DEN0077 "FFA_MSG_SEND_DIRECT_REQ").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DirectArgs {
     /// SMC32 form.
@@ -34,8 +34,8 @@ pub enum DirectArgs {
     Args64([u64; 5]),
 }
 
-/// w2 of a direct message: bit 31 marks a framework message, bits [7:0] its type;
-/// everything else is MBZ (DEN0077 v1.2 Table 15.3).
+/// w2 of a direct message: bit 31 marks a framework message, bits `[7:0]` its type;
+/// everything else is MBZ (DEN0077 "FFA_MSG_SEND_DIRECT_REQ" w2 "Flags").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct DirectMsgFlags(u32);
 
@@ -77,7 +77,7 @@ impl DirectMsgFlags {
 }
 
 /// The buffer of a memory management call when it is not the TX buffer (w3/x3 address
-/// and w4 page count, DEN0077 v1.2 §16.? Table "FFA_MEM_SHARE function syntax").
+/// and w4 page count, DEN0140 "FFA_MEM_SHARE" function syntax table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemBuffer {
     /// Base address of the buffer.
@@ -100,10 +100,10 @@ pub struct MemTxArgs {
 }
 
 /// Characters of FFA_CONSOLE_LOG packed in w2..w7 (SMC32, 24 bytes) or x2..x17
-/// (SMC64, 128 bytes), first character least significant (DEN0077 v1.2 §13.? ).
+/// (SMC64, 128 bytes), first character least significant (DEN0077 v1.2 "FFA_CONSOLE_LOG").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConsoleChars {
-    /// w1 bits [7:0]: number of valid characters.
+    /// w1 bits `[7:0]`: number of valid characters.
     pub len: u8,
     /// The register contents as bytes (beyond `len` kept so encoding is exact).
     pub bytes: [u8; 128],
@@ -136,11 +136,11 @@ impl ConsoleChars {
     }
 }
 
-/// One FF-A call or return (DEN0077 v1.2 §13-17). Variants are named after the ABI;
+/// One FF-A call or return (DEN0077 v1.2 and DEN0140 ABI chapters). Variants are named after the ABI;
 /// `is_64` selects the SMC64 function ID where both widths exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interface {
-    /// FFA_ERROR (§13.1).
+    /// FFA_ERROR.
     Error {
         /// w1.
         target: TargetInfo,
@@ -149,72 +149,72 @@ pub enum Interface {
         /// w3 (v1.2 error argument).
         arg: u32,
     },
-    /// FFA_SUCCESS (§13.1).
+    /// FFA_SUCCESS.
     Success {
         /// w1.
         target: TargetInfo,
         /// w2.. / x2...
         args: SuccessArgs,
     },
-    /// FFA_INTERRUPT (§17.?).
+    /// FFA_INTERRUPT.
     Interrupt {
         /// w1.
         target: TargetInfo,
         /// w2.
         interrupt_id: u32,
     },
-    /// FFA_VERSION (§13.2): w1 = requested version.
+    /// FFA_VERSION: w1 = requested version.
     Version {
         /// The version the caller asks for.
         requested: Version,
     },
-    /// FFA_FEATURES (§13.3).
+    /// FFA_FEATURES.
     Features {
         /// w1.
         query: FeatureQuery,
         /// w2 (MBZ in v1.0).
         input_properties: u32,
     },
-    /// FFA_RX_ACQUIRE (§14.?): w1 [15:0] VM ID.
+    /// FFA_RX_ACQUIRE (v1.1): w1 `[15:0]` VM ID.
     RxAcquire {
         /// VM whose buffer is acquired.
         vm_id: EndpointId,
     },
-    /// FFA_RX_RELEASE (§14.?): w1 [15:0] VM ID (v1.1, hypervisor use; else 0).
+    /// FFA_RX_RELEASE: w1 `[15:0]` VM ID (v1.1, hypervisor use; else 0).
     RxRelease {
         /// VM whose buffer is released.
         vm_id: EndpointId,
     },
-    /// FFA_RXTX_MAP (§14.?).
+    /// FFA_RXTX_MAP.
     RxTxMap {
         /// x1/w1: TX buffer address.
         tx: u64,
         /// x2/w2: RX buffer address.
         rx: u64,
-        /// w3 [5:0]: pages per buffer.
+        /// w3 `[5:0]`: pages per buffer.
         page_count: u32,
         /// SMC64 form.
         is_64: bool,
     },
-    /// FFA_RXTX_UNMAP (§14.?): w1 [31:16] ID.
+    /// FFA_RXTX_UNMAP: w1 `[31:16]` ID.
     RxTxUnmap {
         /// Endpoint whose buffers are unmapped.
         id: EndpointId,
     },
-    /// FFA_PARTITION_INFO_GET (§14.?).
+    /// FFA_PARTITION_INFO_GET.
     PartitionInfoGet {
         /// w1..w4.
         uuid: Uuid,
         /// w5 bit 0 (v1.1+): return the count only.
         count_only: bool,
     },
-    /// FFA_PARTITION_INFO_GET_REGS (v1.2, §14.?).
+    /// FFA_PARTITION_INFO_GET_REGS (v1.2).
     PartitionInfoGetRegs {
         /// x1/x2.
         uuid: Uuid,
-        /// x3 [15:0].
+        /// x3 `[15:0]`.
         start_index: u16,
-        /// x3 [31:16].
+        /// x3 `[31:16]`.
         tag: u16,
     },
     /// FFA_ID_GET.
@@ -253,12 +253,12 @@ pub enum Interface {
     },
     /// FFA_MSG_SEND2 (v1.1).
     MsgSend2 {
-        /// w1 [31:16]: sender VM ID (hypervisor only).
+        /// w1 `[31:16]`: sender VM ID (hypervisor only).
         sender_vm: EndpointId,
         /// w2 (bit 1: delay the schedule receiver interrupt).
         flags: u32,
     },
-    /// FFA_MSG_SEND_DIRECT_REQ (§15.2).
+    /// FFA_MSG_SEND_DIRECT_REQ.
     DirectReq {
         /// w1.
         pair: EndpointPair,
@@ -267,7 +267,7 @@ pub enum Interface {
         /// w3..w7 / x3..x7.
         args: DirectArgs,
     },
-    /// FFA_MSG_SEND_DIRECT_RESP (§15.3).
+    /// FFA_MSG_SEND_DIRECT_RESP.
     DirectResp {
         /// w1.
         pair: EndpointPair,
@@ -276,7 +276,7 @@ pub enum Interface {
         /// w3..w7 / x3..x7.
         args: DirectArgs,
     },
-    /// FFA_MSG_SEND_DIRECT_REQ2 (v1.2, §15.4).
+    /// FFA_MSG_SEND_DIRECT_REQ2 (v1.2).
     DirectReq2 {
         /// x1.
         pair: EndpointPair,
@@ -285,7 +285,7 @@ pub enum Interface {
         /// x4..x17.
         args: [u64; 14],
     },
-    /// FFA_MSG_SEND_DIRECT_RESP2 (v1.2, §15.5).
+    /// FFA_MSG_SEND_DIRECT_RESP2 (v1.2).
     DirectResp2 {
         /// x1.
         pair: EndpointPair,
@@ -326,7 +326,7 @@ pub enum Interface {
         /// Handle.
         handle: MemHandle,
     },
-    /// FFA_MEM_FRAG_RX: w1/w2 handle, w3 offset, w4 [31:16] sender.
+    /// FFA_MEM_FRAG_RX: w1/w2 handle, w3 offset, w4 `[31:16]` sender.
     MemFragRx {
         /// Handle.
         handle: MemHandle,
@@ -335,7 +335,7 @@ pub enum Interface {
         /// Endpoint (hypervisor use).
         sender: EndpointId,
     },
-    /// FFA_MEM_FRAG_TX: w1/w2 handle, w3 length, w4 [31:16] sender.
+    /// FFA_MEM_FRAG_TX: w1/w2 handle, w3 length, w4 `[31:16]` sender.
     MemFragTx {
         /// Handle.
         handle: MemHandle,
@@ -364,19 +364,19 @@ pub enum Interface {
     },
     /// FFA_NOTIFICATION_BITMAP_CREATE (v1.1).
     NotificationBitmapCreate {
-        /// w1 [15:0].
+        /// w1 `[15:0]`.
         vm_id: EndpointId,
         /// w2.
         vcpu_count: u32,
     },
     /// FFA_NOTIFICATION_BITMAP_DESTROY (v1.1).
     NotificationBitmapDestroy {
-        /// w1 [15:0].
+        /// w1 `[15:0]`.
         vm_id: EndpointId,
     },
     /// FFA_NOTIFICATION_BIND (v1.1).
     NotificationBind {
-        /// w1: sender [31:16], receiver [15:0].
+        /// w1: sender `[31:16]`, receiver `[15:0]`.
         pair: EndpointPair,
         /// w2 bit 0: per-vCPU.
         flags: u32,
@@ -394,18 +394,18 @@ pub enum Interface {
     NotificationSet {
         /// w1.
         pair: EndpointPair,
-        /// w2: bit 0 per-vCPU, bit 1 delay SRI, [31:16] vCPU ID.
+        /// w2: bit 0 per-vCPU, bit 1 delay SRI, `[31:16]` vCPU ID.
         flags: u32,
         /// w3/w4.
         bitmap: u64,
     },
     /// FFA_NOTIFICATION_GET (v1.1).
     NotificationGet {
-        /// w1 [31:16].
+        /// w1 `[31:16]`.
         vcpu: u16,
-        /// w1 [15:0].
+        /// w1 `[15:0]`.
         receiver: EndpointId,
-        /// w2 [3:0]: SP, VM, SPM, hypervisor bitmaps.
+        /// w2 `[3:0]`: SP, VM, SPM, hypervisor bitmaps.
         flags: u32,
     },
     /// FFA_NOTIFICATION_INFO_GET (v1.1).

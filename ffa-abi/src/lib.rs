@@ -7,6 +7,10 @@
 //! input: every decoder returns an error that maps to the FF-A error code the
 //! specification requires ([`DecodeError::error_code`], [`DescError::error_code`]).
 //!
+//! Citations: rustdoc names the specification section or table by its title (in
+//! DEN0077 v1.2 unless a version is given; memory management tables in DEN0140 for
+//! v1.2), because table numbers move between releases.
+//!
 //! Modules:
 //! - [`func_id`]: [`FuncId`], every v1.0-v1.2 function ID, SMC32/SMC64 pairs.
 //! - [`error`]: [`ErrorCode`] (NOT_SUPPORTED..NO_DATA) and the rich decode errors.

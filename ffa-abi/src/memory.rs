@@ -9,7 +9,7 @@ pub mod transaction;
 use crate::error::DescError;
 use crate::version::Version;
 
-/// A memory region handle allocated by the relayer (DEN0140 §? "Memory region
+/// A memory region handle allocated by the relayer (DEN0140 "Memory region
 /// handle"). Bit 63 says who allocated it: 0 the SPMC, 1 the hypervisor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct MemHandle(pub u64);
@@ -36,8 +36,8 @@ impl MemHandle {
     }
 }
 
-/// The descriptor layout in force for a negotiated version (DEN0077 v1.0 §5.12 vs
-/// v1.1 §10.11 / DEN0140 v1.2 §?). v1.2 differs from v1.1 only in the 32-byte endpoint
+/// The descriptor layout in force for a negotiated version (DEN0077 v1.0 "Memory
+/// transaction descriptor" vs DEN0077 v1.1 / DEN0140 v1.2 tables of the same name). v1.2 differs from v1.1 only in the 32-byte endpoint
 /// memory access descriptor with its implementation-defined field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
@@ -77,7 +77,7 @@ impl Layout {
     }
 }
 
-/// Shareability, attribute bits [1:0] (DEN0140 Table "Memory region attributes").
+/// Shareability, attribute bits `[1:0]` (DEN0140 Table "Memory region attributes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Shareability {
@@ -89,7 +89,7 @@ pub enum Shareability {
     Inner = 3,
 }
 
-/// Cacheability of normal memory, bits [3:2].
+/// Cacheability of normal memory, bits `[3:2]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Cacheability {
@@ -99,7 +99,7 @@ pub enum Cacheability {
     WriteBack = 3,
 }
 
-/// Device memory attributes, bits [3:2].
+/// Device memory attributes, bits `[3:2]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum DeviceAttr {
@@ -113,7 +113,7 @@ pub enum DeviceAttr {
     GRE = 3,
 }
 
-/// Memory type, bits [5:4], with the bits [3:2] that depend on it.
+/// Memory type, bits `[5:4]`, with the bits `[3:2]` that depend on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MemType {
     /// 0b00: not specified (retrieve requests leave the choice to the lender).
@@ -128,9 +128,9 @@ pub enum MemType {
 /// the NS bit of v1.1+ retrieve responses; DEN0140 Table "Memory region attributes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemAttributes {
-    /// Bits [5:2].
+    /// Bits `[5:2]`.
     pub mem_type: MemType,
-    /// Bits [1:0]. `None` only when the encoding is 0b00 for unspecified memory type.
+    /// Bits `[1:0]`. `None` only when the encoding is 0b00 for unspecified memory type.
     pub shareability: Shareability,
     /// Bit 6 (v1.1+): the region is non-secure memory.
     pub ns: bool,
@@ -198,7 +198,7 @@ impl MemAttributes {
     }
 }
 
-/// Data access permission, bits [1:0] of the access permissions byte.
+/// Data access permission, bits `[1:0]` of the access permissions byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum DataAccess {
@@ -210,7 +210,7 @@ pub enum DataAccess {
     ReadWrite = 2,
 }
 
-/// Instruction access permission, bits [3:2].
+/// Instruction access permission, bits `[3:2]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum InstructionAccess {
@@ -226,9 +226,9 @@ pub enum InstructionAccess {
 /// descriptor", offset 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AccessPerms {
-    /// Bits [1:0].
+    /// Bits `[1:0]`.
     pub data: DataAccess,
-    /// Bits [3:2].
+    /// Bits `[3:2]`.
     pub instruction: InstructionAccess,
 }
 
@@ -244,7 +244,7 @@ impl AccessPerms {
         self.data as u8 | ((self.instruction as u8) << 2)
     }
 
-    /// Decodes the byte; bits [7:4] are MBZ and 0b11 is reserved in both fields.
+    /// Decodes the byte; bits `[7:4]` are MBZ and 0b11 is reserved in both fields.
     pub const fn decode(v: u8) -> Option<Self> {
         if v & 0xF0 != 0 {
             return None;
@@ -281,7 +281,7 @@ pub enum MemOp {
     RetrieveResp,
 }
 
-/// Transaction type, flag bits [4:3] of retrieve requests/responses.
+/// Transaction type, flag bits `[4:3]` of retrieve requests/responses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TransactionType {
@@ -306,9 +306,11 @@ impl TransactionFlags {
     pub const TIME_SLICING: u32 = 1 << 1;
     /// Bit 2 (retrieve request): zero memory after relinquish.
     pub const ZERO_AFTER_RELINQUISH: u32 = 1 << 2;
-    /// Bits [4:3] (retrieve): transaction type.
+    /// Bits `[4:3]` (retrieve): transaction type.
     pub const TYPE_SHIFT: u32 = 3;
-    /// Bits [8:5] (retrieve request): address range alignment hint.
+    /// Bit 10 (retrieve request): bypass the multiple-borrower identification check.
+    pub const BYPASS_BORROWER_CHECK: u32 = 1 << 10;
+    /// Bits `[8:5]` (retrieve request): address range alignment hint.
     pub const ALIGN_HINT_SHIFT: u32 = 5;
     /// Bit 9 (retrieve request): the alignment hint is valid.
     pub const ALIGN_HINT_VALID: u32 = 1 << 9;
@@ -319,7 +321,8 @@ impl TransactionFlags {
             // Zeroing memory that stays shared with the owner is not allowed.
             MemOp::Share => Self::TIME_SLICING,
             MemOp::Lend | MemOp::Donate => Self::ZERO_MEMORY | Self::TIME_SLICING,
-            MemOp::RetrieveReq => 0x3FF,
+            // Bit 10 (v1.1+): bypass the multiple-borrower identification check.
+            MemOp::RetrieveReq => 0x7FF,
             MemOp::RetrieveResp => 0x1F,
         }
     }
@@ -354,7 +357,7 @@ impl TransactionFlags {
         }
     }
 
-    /// Alignment hint (bits [8:5]) if bit 9 says it is valid.
+    /// Alignment hint (bits `[8:5]`) if bit 9 says it is valid.
     pub const fn alignment_hint(self) -> Option<u8> {
         if self.0 & Self::ALIGN_HINT_VALID != 0 {
             Some(((self.0 >> Self::ALIGN_HINT_SHIFT) & 0xF) as u8)
@@ -369,8 +372,8 @@ impl TransactionFlags {
     }
 }
 
-/// Permissions of FFA_MEM_PERM_GET/SET (DEN0077 v1.1 §? Table "FFA_MEM_PERM_SET"):
-/// bits [1:0] data access (0 none, 1 RW, 3 RO), bit 2 instruction (1 = not executable).
+/// Permissions of FFA_MEM_PERM_GET/SET (DEN0077 v1.1 "FFA_MEM_PERM_SET" function syntax):
+/// bits `[1:0]` data access (0 none, 1 RW, 3 RO), bit 2 instruction (1 = not executable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PermGetSet {
     /// Data access.
@@ -397,7 +400,7 @@ impl PermGetSet {
         self.data as u32 | if self.executable { 0 } else { 1 << 2 }
     }
 
-    /// Decodes; bits [31:3] are MBZ and data 0b10 is reserved.
+    /// Decodes; bits `[31:3]` are MBZ and data 0b10 is reserved.
     pub const fn decode(v: u32) -> Option<Self> {
         if v & !7 != 0 {
             return None;
@@ -474,11 +477,12 @@ mod tests {
 
     #[test]
     fn flags() {
-        let f = TransactionFlags(0b10_1010_1101);
+        let f = TransactionFlags(0b110_1010_1101);
         assert!(f.zero_memory() && f.zero_after_relinquish() && !f.time_slicing());
         assert_eq!(f.transaction_type(), TransactionType::Share);
         assert_eq!(f.alignment_hint(), Some(0b0101));
         assert!(f.validate_for(MemOp::RetrieveReq));
+        assert!(!TransactionFlags(1 << 11).validate_for(MemOp::RetrieveReq));
         assert!(!f.validate_for(MemOp::RetrieveResp));
         assert!(!TransactionFlags(1).validate_for(MemOp::Share));
         assert!(TransactionFlags(1).validate_for(MemOp::Lend));

@@ -1,6 +1,7 @@
 //! Partition information descriptors returned by FFA_PARTITION_INFO_GET in the RX
-//! buffer (DEN0077 v1.0 Table 8.25: 8 bytes; v1.1+ Table 6.1: 24 bytes with UUID) and
-//! packed into registers by FFA_PARTITION_INFO_GET_REGS (v1.2 §14.?).
+//! buffer (DEN0077 "Partition information descriptor": 8 bytes in v1.0, 24 bytes with UUID
+//! from v1.1) and
+//! packed into registers by FFA_PARTITION_INFO_GET_REGS (v1.2).
 //!
 //! Layout: partition ID u16 at 0, execution context count (or proxy ID) u16 at 2,
 //! properties u32 at 4, and from v1.1 the UUID (16 bytes, RFC order) at 8.
@@ -11,11 +12,11 @@ use crate::uuid::Uuid;
 use crate::version::Version;
 use crate::wire;
 
-/// Partition properties word (DEN0077 v1.2 Table 6.2).
+/// Partition properties word (DEN0077 "Partition properties" table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct PartitionProperties(pub u32);
 
-/// The ID type of bits [5:4] of the partition properties.
+/// The ID type of bits `[5:4]` of the partition properties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum PartitionIdType {
@@ -67,7 +68,7 @@ impl PartitionProperties {
     }
 
     /// The properties a caller at `version` may see: bits introduced later are
-    /// cleared (v1.0 defines bits [2:0], v1.1 up to bit 8, v1.2 up to bit 10).
+    /// cleared (v1.0 defines bits `[2:0]`, v1.1 up to bit 8, v1.2 up to bit 10).
     pub const fn for_version(self, version: Version) -> Self {
         let mask = match version.minor {
             0 => 0x7,
@@ -192,8 +193,8 @@ impl PartitionInfo {
     }
 }
 
-/// x2 of the FFA_SUCCESS answer to FFA_PARTITION_INFO_GET_REGS: last index [15:0],
-/// current index [31:16], information tag [47:32], descriptor size [63:48].
+/// x2 of the FFA_SUCCESS answer to FFA_PARTITION_INFO_GET_REGS: last index `[15:0]`,
+/// current index `[31:16]`, information tag `[47:32]`, descriptor size `[63:48]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InfoGetRegsSummary {
     /// Index of the last partition in the whole list.

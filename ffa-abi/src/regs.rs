@@ -1,6 +1,6 @@
 //! The register block an FF-A call or return travels in: x0-x7 for most ABIs, x0-x17
 //! for the FF-A v1.2 ABIs that use the SMCCC v1.2 extended argument registers
-//! (DEN0077 v1.2 §2.? "Register usage"; SMCCC v1.2 §2.6).
+//! (DEN0077 v1.2 per-ABI function syntax tables; SMCCC v1.2 "Argument passing").
 
 use crate::endpoint::TargetInfo;
 use crate::error::ErrorCode;
@@ -8,7 +8,7 @@ use crate::func_id::FuncId;
 use crate::version::Version;
 
 /// x0..x17 of one call or return. For SMC32 ABIs only the low 32 bits of x0..x7
-/// matter (SMCCC §2.7: the upper halves are ignored).
+/// matter (SMCCC "SMC32/HVC32 argument passing": the upper halves are ignored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub struct Regs(pub [u64; 18]);
 
@@ -74,7 +74,7 @@ impl Regs {
     }
 
     /// The return of FFA_VERSION: w0 holds the version itself, not FFA_SUCCESS
-    /// (DEN0077 v1.2 §13.2).
+    /// (DEN0077 "FFA_VERSION").
     pub fn version_response(v: Result<Version, ErrorCode>) -> Self {
         let mut r = Regs::ZERO;
         r.0[0] = match v {

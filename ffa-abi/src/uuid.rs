@@ -1,5 +1,5 @@
-//! FF-A UUIDs and their SMCCC register packing (DEN0077 v1.2 §5.3 / SMCCC v1.4 §5.3
-//! "UUID"): byte 0 of the UUID goes to the least significant byte of w1 (or x1).
+//! FF-A UUIDs and their SMCCC register packing (SMCCC "Universally
+//! Unique Identifiers" and the DEN0077 FFA_PARTITION_INFO_GET w1-w4 layout): byte 0 of the UUID goes to the least significant byte of w1 (or x1).
 
 /// A UUID as its 16 bytes in RFC 4122 string order (`00112233-4455-...` is
 /// `[0x00, 0x11, 0x22, ...]`). In descriptors (partition info, boot info) the bytes

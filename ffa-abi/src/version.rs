@@ -1,10 +1,10 @@
-//! FF-A version numbers and the compatibility rule (DEN0077 v1.2 §13.2 FFA_VERSION).
+//! FF-A version numbers and the compatibility rule (DEN0077 "FFA_VERSION").
 //!
 //! A version is encoded as `major << 16 | minor` with bit 31 zero.
 
 use crate::error::ErrorCode;
 
-/// An FF-A version (DEN0077 v1.2 §13.2.1, Table 13.5).
+/// An FF-A version (DEN0077 "FFA_VERSION" "Version number" encoding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Version {
     /// Major version, 15 bits.
@@ -41,7 +41,7 @@ impl Version {
         Some(Self::new((word >> 16) as u16, word as u16))
     }
 
-    /// The compatibility rule of §13.2.1: an implementation of version `self` can
+    /// The compatibility rule of DEN0077 "FFA_VERSION": an implementation of version `self` can
     /// serve a caller that asked for `requested` if the majors are equal and the
     /// requested minor is not newer than ours.
     pub const fn is_compatible_with(self, requested: Version) -> bool {

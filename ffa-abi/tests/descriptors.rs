@@ -479,6 +479,20 @@ fn transaction_flags_per_operation() {
     let t = MemTransaction::parse(&out[..n], Version::V1_1).unwrap();
     assert!(t.validate_for(MemOp::Lend).is_err());
     t.validate_for(MemOp::RetrieveResp).unwrap();
+    // The NS bit is for retrieve responses only.
+    b.handle = MemHandle(0);
+    b.attributes.ns = true;
+    let n = b.write(&mut out).unwrap();
+    let t = MemTransaction::parse(&out[..n], Version::V1_1).unwrap();
+    assert_eq!(
+        t.validate_for(MemOp::Share),
+        Err(DescError::NonZeroMbz { offset: 2 })
+    );
+    assert_eq!(
+        t.validate_for(MemOp::RetrieveReq),
+        Err(DescError::NonZeroMbz { offset: 2 })
+    );
+    t.validate_for(MemOp::RetrieveResp).unwrap();
 }
 
 #[test]

@@ -360,7 +360,7 @@ fn partition_info_both_directions() {
 fn boot_info_both_directions() {
     use arm_ffa::boot_info as ab;
     for v in [Version::V1_1, Version::V1_2] {
-        let name = core::ffi::CStr::from_bytes_with_nul(b"ffa_manifest\0").unwrap();
+        let name = c"ffa_manifest";
         let theirs = [
             ab::BootInfo {
                 name: ab::BootInfoName::NullTermString(name),

@@ -1,5 +1,5 @@
-//! The memory relinquish descriptor of FFA_MEM_RELINQUISH (DEN0077 v1.0 Table 5.? /
-//! DEN0140 §? "Memory relinquish descriptor"): handle u64 at 0, flags u32 at 8,
+//! The memory relinquish descriptor of FFA_MEM_RELINQUISH (DEN0077 v1.0 /
+//! DEN0140 "Descriptor to relinquish a memory region"): handle u64 at 0, flags u32 at 8,
 //! endpoint count u32 at 12, then the endpoint IDs (u16 each) from offset 16. The
 //! layout is the same in every version.
 
@@ -17,7 +17,7 @@ pub struct MemRelinquish<'a> {
     buf: &'a [u8],
     /// Handle of the region.
     pub handle: MemHandle,
-    /// Flags (bits [1:0]).
+    /// Flags (bits `[1:0]`).
     pub flags: u32,
     count: usize,
 }

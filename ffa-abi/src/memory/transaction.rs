@@ -1,7 +1,8 @@
 //! The memory transaction descriptor with its endpoint memory access descriptors,
-//! composite memory region descriptor and constituents (DEN0077 v1.0 §5.12 Tables
-//! 5.19-5.20; DEN0077 v1.1 §10.11 Tables 10.20-10.21; DEN0140 v1.2 §? "Memory
-//! transaction descriptor", "Endpoint memory access descriptor").
+//! composite memory region descriptor and constituents (the DEN0077 v1.0, DEN0077 v1.1
+//! and DEN0140 v1.2 tables "Memory transaction descriptor", "Endpoint memory access
+//! descriptor", "Composite memory region descriptor", "Constituent memory region
+//! descriptor").
 //!
 //! Layouts, offsets in bytes:
 //!
@@ -197,7 +198,7 @@ impl<'a> MemTransaction<'a> {
             (0, 0)
         } else {
             let c = composite_offset as usize;
-            if c % 8 != 0 {
+            if !c.is_multiple_of(8) {
                 return Err(DescError::Misaligned {
                     offset: emad_offset + 4,
                 });
@@ -274,11 +275,16 @@ impl<'a> MemTransaction<'a> {
     }
 
     /// Checks the rules that depend on the ABI the descriptor came with: defined flag
-    /// bits, a composite for lender operations and retrieve responses, a zero handle
-    /// from a lender (DEN0140 §? "Memory transaction descriptor usage").
+    /// bits, the NS attribute bit only in retrieve responses, a composite for lender
+    /// operations and retrieve responses, a zero handle from a lender (DEN0140 "Memory transaction descriptor" field usage per ABI).
     pub fn validate_for(&self, op: MemOp) -> Result<(), DescError> {
         if !self.flags.validate_for(op) {
             return Err(DescError::NonZeroMbz { offset: 4 });
+        }
+        // The NS bit is only meaningful in a retrieve response; senders and
+        // borrowers must leave it clear.
+        if self.attributes.ns && op != MemOp::RetrieveResp {
+            return Err(DescError::NonZeroMbz { offset: 2 });
         }
         match op {
             MemOp::Share | MemOp::Lend | MemOp::Donate => {
@@ -485,7 +491,7 @@ impl<'a> TransactionBuilder<'a> {
 
     /// Writes the fragment that starts at byte `offset` of the descriptor into `out`
     /// and returns its length: as many whole records as fit, so that the next
-    /// fragment starts at a constituent boundary (DEN0140 §? "Fragmentation"). The
+    /// fragment starts at a constituent boundary (DEN0140 "Transmission of transaction descriptor in fragments"). The
     /// first fragment must hold everything up to the first constituent. Returns
     /// `Ok(0)` when `offset` is the end of the descriptor.
     pub fn write_fragment(&self, offset: usize, out: &mut [u8]) -> Result<usize, BuildError> {
@@ -495,7 +501,7 @@ impl<'a> TransactionBuilder<'a> {
             return Ok(0);
         }
         let on_boundary =
-            offset == 0 || (offset >= prefix && (offset - prefix) % CONSTITUENT_SIZE == 0);
+            offset == 0 || (offset >= prefix && (offset - prefix).is_multiple_of(CONSTITUENT_SIZE));
         if !on_boundary {
             return Err(BuildError::FieldOverflow("fragment offset"));
         }
