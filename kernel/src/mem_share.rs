@@ -68,6 +68,7 @@
 
 pub mod env;
 pub mod error;
+pub mod fragment;
 pub mod request;
 pub mod transaction;
 pub mod types;
@@ -77,6 +78,7 @@ pub use env::{
     SharePolicy, SpAddressSpaces,
 };
 pub use error::{FfaError, Rule};
+pub use fragment::{FragProgress, FragmentAssembler, ResponseCursors, ResponseWindow};
 pub use request::{
     ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
 };

@@ -15,8 +15,6 @@ pub enum FfaError {
     Busy,
     /// -6: well formed, but the caller may not do it (ownership, access, state, policy).
     Denied,
-    /// -8: a fragmented transmission was abandoned.
-    Aborted,
 }
 
 impl FfaError {
@@ -27,7 +25,6 @@ impl FfaError {
             FfaError::NoMemory => -3,
             FfaError::Busy => -4,
             FfaError::Denied => -6,
-            FfaError::Aborted => -8,
         }
     }
 }
@@ -122,8 +119,6 @@ pub enum Rule {
     RelinquishEndpointsInvalid,
     /// The caller does not currently hold the memory.
     NotRetrieved,
-    /// The retrieve response is still being transmitted in fragments.
-    RetrieveInProgress,
     // ---- FFA_MEM_RECLAIM ----
     /// Only the owner (sender) may reclaim.
     NotTheOwner,
@@ -134,6 +129,8 @@ pub enum Rule {
     InvalidLength,
     /// Every fragment buffer is in use.
     FragmentSlotsExhausted,
+    /// The descriptor is larger than the platform's fragment buffer.
+    DescriptorTooLarge,
     /// The caller already has a fragmented transmission in flight.
     TransmissionInFlight,
     /// No in-flight transmission or response matches the handle and caller.
@@ -168,7 +165,6 @@ impl Rule {
             | Rule::NotAReceiver
             | Rule::RelinquishEndpointsInvalid
             | Rule::NotRetrieved
-            | Rule::RetrieveInProgress
             | Rule::InvalidLength
             | Rule::UnknownFragmentHandle
             | Rule::FragmentMismatch => InvalidParameters,
@@ -177,7 +173,8 @@ impl Rule {
             | Rule::TransactionsExhausted
             | Rule::PageTableMemoryExhausted
             | Rule::OwnershipTableFull
-            | Rule::FragmentSlotsExhausted => NoMemory,
+            | Rule::FragmentSlotsExhausted
+            | Rule::DescriptorTooLarge => NoMemory,
             Rule::TransmissionInFlight => Busy,
             Rule::NotOwner
             | Rule::AlreadyInTransaction

@@ -295,12 +295,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
             receiver_kinds[i] = Some(env.endpoint_kind(r.id).ok_or(Rule::UnknownReceiver)?);
         }
-        let any_ns = receiver_kinds[..n]
-            .iter()
-            .any(|k| *k == Some(EndpointKind::NormalWorld));
-        let any_sp = receiver_kinds[..n]
-            .iter()
-            .any(|k| *k == Some(EndpointKind::Sp));
+        let any_ns = receiver_kinds[..n].contains(&Some(EndpointKind::NormalWorld));
+        let any_sp = receiver_kinds[..n].contains(&Some(EndpointKind::Sp));
         if sender_kind == EndpointKind::Sp && any_ns {
             return Err(Rule::SpToNormalWorld);
         }

@@ -210,7 +210,7 @@ fn send_constituent_rules() {
     send_rejects(
         Rule::MisalignedConstituent,
         SP1,
-        lend(SP2, rw(), PageRange::new(u64::MAX & !0xFFF, 2)),
+        lend(SP2, rw(), PageRange::new(!0xFFF, 2)),
     );
     send_rejects(
         Rule::OverlappingConstituents,

@@ -1,0 +1,305 @@
+//! Fragmented transmission of memory transaction descriptors (DEN0077 v1.1 §10.3
+//! "Transmission of transaction descriptor in fragments"):
+//!
+//! - [`FragmentAssembler`]: the sender's side. A share/lend/donate whose total length exceeds
+//!   the first fragment gets a handle and FFA_MEM_FRAG_RX(handle, offset) back; the sender
+//!   continues with FFA_MEM_FRAG_TX(handle, fragment length) until the descriptor is whole,
+//!   which then goes to the parser and [`MemShare::send_with_handle`].
+//! - [`ResponseCursors`]: the receiver's side. A retrieve response larger than the receiver's
+//!   RX buffer goes out in pieces: the receiver asks with FFA_MEM_FRAG_RX(handle, offset) and
+//!   gets FFA_MEM_FRAG_TX(handle, length) with the next piece in its RX buffer.
+//!
+//! Both are bounded: fixed slots and a fixed buffer per slot; running out is NO_MEMORY.
+//!
+//! [`MemShare::send_with_handle`]: super::MemShare::send_with_handle
+
+use heapless::Vec;
+
+use super::error::Rule;
+use super::request::RetrieveResponse;
+use super::types::{EndpointId, Handle, TransactionKind};
+
+#[derive(Debug)]
+struct Inflight<const BUF: usize> {
+    handle: Handle,
+    sender: EndpointId,
+    kind: TransactionKind,
+    total: u32,
+    bytes: Vec<u8, BUF>,
+}
+
+/// Progress of a fragmented send after a fragment was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FragProgress {
+    /// Reply FFA_MEM_FRAG_RX with this handle and offset (bytes received so far).
+    More {
+        /// Handle of the transmission (and of the transaction if it completes).
+        handle: Handle,
+        /// Fragment offset for w3 of FFA_MEM_FRAG_RX.
+        offset: u32,
+    },
+    /// The descriptor is whole: call [`FragmentAssembler::finish`] with this handle.
+    Complete {
+        /// Handle of the transmission.
+        handle: Handle,
+    },
+}
+
+/// Accumulates up to `SLOTS` fragmented descriptors of at most `BUF` bytes each.
+#[derive(Debug)]
+pub struct FragmentAssembler<const SLOTS: usize, const BUF: usize> {
+    slots: [Option<Inflight<BUF>>; SLOTS],
+}
+
+impl<const SLOTS: usize, const BUF: usize> Default for FragmentAssembler<SLOTS, BUF> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
+    /// No transmission in flight.
+    pub const fn new() -> Self {
+        FragmentAssembler {
+            slots: [const { None }; SLOTS],
+        }
+    }
+
+    /// Starts a transmission: FFA_MEM_SHARE/LEND/DONATE with `total_len` (w1) larger than
+    /// the first `fragment` (w2 bytes of the TX buffer). `new_handle` is called only once
+    /// everything is checked, so a refused start consumes no handle.
+    pub fn start(
+        &mut self,
+        sender: EndpointId,
+        kind: TransactionKind,
+        total_len: u32,
+        fragment: &[u8],
+        new_handle: impl FnOnce() -> Handle,
+    ) -> Result<FragProgress, Rule> {
+        let len = fragment.len();
+        if len == 0 || len >= total_len as usize {
+            // A descriptor that fits in one fragment is not a fragmented transmission.
+            return Err(Rule::InvalidLength);
+        }
+        if total_len as usize > BUF {
+            return Err(Rule::DescriptorTooLarge);
+        }
+        if self.slots.iter().flatten().any(|s| s.sender == sender) {
+            return Err(Rule::TransmissionInFlight);
+        }
+        let slot = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Rule::FragmentSlotsExhausted)?;
+        let mut bytes = Vec::new();
+        // Cannot fail: len < total_len <= BUF.
+        bytes
+            .extend_from_slice(fragment)
+            .map_err(|_| Rule::DescriptorTooLarge)?;
+        let handle = new_handle();
+        self.slots[slot] = Some(Inflight {
+            handle,
+            sender,
+            kind,
+            total: total_len,
+            bytes,
+        });
+        Ok(FragProgress::More {
+            handle,
+            offset: len as u32,
+        })
+    }
+
+    /// FFA_MEM_FRAG_TX(handle, fragment length) from `sender`: appends the fragment.
+    pub fn push(
+        &mut self,
+        sender: EndpointId,
+        handle: Handle,
+        fragment: &[u8],
+    ) -> Result<FragProgress, Rule> {
+        let s = self
+            .slots
+            .iter_mut()
+            .flatten()
+            .find(|s| s.handle == handle && s.sender == sender)
+            .ok_or(Rule::UnknownFragmentHandle)?;
+        let have = s.bytes.len();
+        if fragment.is_empty() || have + fragment.len() > s.total as usize {
+            return Err(Rule::FragmentMismatch);
+        }
+        s.bytes
+            .extend_from_slice(fragment)
+            .map_err(|_| Rule::FragmentMismatch)?;
+        let offset = s.bytes.len() as u32;
+        Ok(if offset == s.total {
+            FragProgress::Complete { handle }
+        } else {
+            FragProgress::More { handle, offset }
+        })
+    }
+
+    /// Hands the whole descriptor of a completed transmission to `f` (parse + send), then
+    /// frees the slot whatever `f` decides. `None` if `handle` is not complete.
+    pub fn finish<T>(
+        &mut self,
+        sender: EndpointId,
+        handle: Handle,
+        f: impl FnOnce(TransactionKind, &[u8]) -> T,
+    ) -> Option<T> {
+        let slot = self.slots.iter_mut().find(|s| {
+            s.as_ref().is_some_and(|s| {
+                s.handle == handle && s.sender == sender && s.bytes.len() == s.total as usize
+            })
+        })?;
+        let s = slot.take()?;
+        Some(f(s.kind, &s.bytes))
+    }
+
+    /// Abandons `sender`'s transmission `handle` (e.g. FFA_MEM_RECLAIM of a handle whose
+    /// descriptor never completed, or the sender's teardown).
+    pub fn abort(&mut self, sender: EndpointId, handle: Handle) -> Result<(), Rule> {
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.handle == handle && s.sender == sender)
+            })
+            .ok_or(Rule::UnknownFragmentHandle)?;
+        *slot = None;
+        Ok(())
+    }
+
+    /// Number of transmissions in flight.
+    pub fn in_flight(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    receiver: EndpointId,
+    response: RetrieveResponse,
+    total: u32,
+    sent: u32,
+}
+
+/// A window of the encoded retrieve response to copy into the receiver's RX buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseWindow {
+    /// What to encode (the engine's answer to the retrieve).
+    pub response: RetrieveResponse,
+    /// First byte of the encoded descriptor to copy.
+    pub offset: u32,
+    /// Bytes to copy; w3 of FFA_MEM_FRAG_TX.
+    pub len: u32,
+}
+
+/// Retrieve responses still being transmitted, at most one per receiver (a receiver has one
+/// RX buffer, so a new retrieve replaces an unfinished one). Size `N` = number of SPs.
+#[derive(Debug)]
+pub struct ResponseCursors<const N: usize> {
+    slots: [Option<Cursor>; N],
+}
+
+impl<const N: usize> Default for ResponseCursors<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> ResponseCursors<N> {
+    /// Nothing in transmission.
+    pub const fn new() -> Self {
+        ResponseCursors {
+            slots: [const { None }; N],
+        }
+    }
+
+    /// Returns true if [`ResponseCursors::begin`] for `receiver` will succeed. Check it
+    /// before committing a retrieve whose response will not fit the RX buffer.
+    pub fn can_begin(&self, receiver: EndpointId) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.is_none() || s.is_some_and(|c| c.receiver == receiver))
+    }
+
+    /// Records a retrieve response of `total_len` encoded bytes for a receiver whose RX
+    /// buffer holds `rx_size` bytes. Returns the length of the first fragment (w2 of
+    /// FFA_MEM_RETRIEVE_RESP; w1 is `total_len`).
+    pub fn begin(
+        &mut self,
+        response: RetrieveResponse,
+        total_len: u32,
+        rx_size: u32,
+    ) -> Result<u32, Rule> {
+        let receiver = response.receiver;
+        if total_len == 0 || rx_size == 0 {
+            return Err(Rule::InvalidLength);
+        }
+        let first = total_len.min(rx_size);
+        let existing = self
+            .slots
+            .iter()
+            .position(|s| s.is_some_and(|c| c.receiver == receiver));
+        if first == total_len {
+            // Fits at once; drop any older unfinished response of this receiver.
+            if let Some(i) = existing {
+                self.slots[i] = None;
+            }
+            return Ok(first);
+        }
+        let i = existing
+            .or_else(|| self.slots.iter().position(Option::is_none))
+            .ok_or(Rule::FragmentSlotsExhausted)?;
+        self.slots[i] = Some(Cursor {
+            receiver,
+            response,
+            total: total_len,
+            sent: first,
+        });
+        Ok(first)
+    }
+
+    /// FFA_MEM_FRAG_RX(handle, offset) from `receiver`: the next window, or a rule.
+    pub fn next(
+        &mut self,
+        receiver: EndpointId,
+        handle: Handle,
+        offset: u32,
+        rx_size: u32,
+    ) -> Result<ResponseWindow, Rule> {
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.is_some_and(|c| c.receiver == receiver && c.response.handle == handle))
+            .ok_or(Rule::UnknownFragmentHandle)?;
+        let Some(c) = self.slots[i].as_mut() else {
+            return Err(Rule::UnknownFragmentHandle);
+        };
+        if offset != c.sent || rx_size == 0 {
+            return Err(Rule::FragmentMismatch);
+        }
+        let len = (c.total - c.sent).min(rx_size);
+        let window = ResponseWindow {
+            response: c.response,
+            offset: c.sent,
+            len,
+        };
+        c.sent += len;
+        if c.sent == c.total {
+            self.slots[i] = None;
+        }
+        Ok(window)
+    }
+
+    /// Returns true if `receiver` still has part of a response of `handle` to fetch (a
+    /// relinquish before that is refused by the dispatcher with INVALID_PARAMETERS).
+    pub fn pending(&self, receiver: EndpointId, handle: Handle) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|c| c.receiver == receiver && c.response.handle == handle)
+    }
+}

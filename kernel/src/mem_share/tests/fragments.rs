@@ -1,0 +1,242 @@
+//! Fragmented descriptors in both directions: the sender's FFA_MEM_FRAG_TX accumulation and
+//! the receiver's FFA_MEM_FRAG_RX walk over a large retrieve response.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::mem_share::fragment::{FragProgress, FragmentAssembler, ResponseCursors};
+
+type Asm = FragmentAssembler<2, 64>;
+
+fn counter() -> impl FnMut() -> Handle {
+    let mut n = 0x10;
+    move || {
+        n += 1;
+        Handle(n)
+    }
+}
+
+#[test]
+fn start_rules() {
+    let mut a = Asm::new();
+    let mut h = counter();
+    let k = TransactionKind::Share;
+    assert_eq!(a.start(NW, k, 10, &[], &mut h), Err(Rule::InvalidLength));
+    assert_eq!(
+        a.start(NW, k, 10, &[0; 10], &mut h),
+        Err(Rule::InvalidLength)
+    );
+    assert_eq!(
+        a.start(NW, k, 65, &[0; 8], &mut h),
+        Err(Rule::DescriptorTooLarge)
+    );
+    assert_eq!(Rule::DescriptorTooLarge.error(), FfaError::NoMemory);
+    let first = a.start(NW, k, 20, &[1; 8], &mut h).unwrap();
+    assert_eq!(
+        first,
+        FragProgress::More {
+            handle: Handle(0x11),
+            offset: 8
+        }
+    );
+    assert_eq!(
+        a.start(NW, k, 20, &[1; 8], &mut h),
+        Err(Rule::TransmissionInFlight)
+    );
+    assert_eq!(Rule::TransmissionInFlight.error(), FfaError::Busy);
+    a.start(SP1, k, 20, &[1; 8], &mut h).unwrap();
+    assert_eq!(
+        a.start(SP2, k, 20, &[1; 8], &mut h),
+        Err(Rule::FragmentSlotsExhausted)
+    );
+    // Refused starts consumed no handle.
+    assert_eq!(h(), Handle(0x13));
+}
+
+#[test]
+fn push_rules_and_completion() {
+    let mut a = Asm::new();
+    let h = match a
+        .start(NW, TransactionKind::Lend, 12, &[1, 2, 3, 4], counter())
+        .unwrap()
+    {
+        FragProgress::More { handle, .. } => handle,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        a.push(SP1, h, &[5]),
+        Err(Rule::UnknownFragmentHandle),
+        "other sender"
+    );
+    assert_eq!(
+        a.push(NW, Handle(h.0 + 1), &[5]),
+        Err(Rule::UnknownFragmentHandle)
+    );
+    assert_eq!(a.push(NW, h, &[]), Err(Rule::FragmentMismatch));
+    assert_eq!(
+        a.push(NW, h, &[0; 9]),
+        Err(Rule::FragmentMismatch),
+        "overruns total"
+    );
+    assert_eq!(a.finish(NW, h, |_, _| ()), None, "not complete yet");
+    assert_eq!(
+        a.push(NW, h, &[5, 6, 7, 8]),
+        Ok(FragProgress::More {
+            handle: h,
+            offset: 8
+        })
+    );
+    assert_eq!(
+        a.push(NW, h, &[9, 10, 11, 12]),
+        Ok(FragProgress::Complete { handle: h })
+    );
+    let got = a.finish(NW, h, |k, b| (k, b.to_vec())).unwrap();
+    assert_eq!(
+        got,
+        (
+            TransactionKind::Lend,
+            (1..=12).collect::<std::vec::Vec<u8>>()
+        )
+    );
+    assert_eq!(a.in_flight(), 0);
+    assert_eq!(
+        a.push(NW, h, &[1]),
+        Err(Rule::UnknownFragmentHandle),
+        "gone after finish"
+    );
+}
+
+#[test]
+fn abort_frees_the_slot() {
+    let mut a = Asm::new();
+    let FragProgress::More { handle, .. } = a
+        .start(NW, TransactionKind::Share, 12, &[1; 4], counter())
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(a.abort(SP1, handle), Err(Rule::UnknownFragmentHandle));
+    a.abort(NW, handle).unwrap();
+    assert_eq!(a.in_flight(), 0);
+}
+
+fn response(receiver: EndpointId, handle: Handle) -> RetrieveResponse {
+    RetrieveResponse {
+        handle,
+        kind: TransactionKind::Share,
+        sender: NW,
+        tag: 0,
+        flags: 1 << 3,
+        attributes: MemoryType::NORMAL_WB_IS,
+        non_secure: true,
+        receiver,
+        permissions: Permissions::from_access(Access::RW),
+        va: VirtAddr(0x4000_0000),
+        total_pages: 300,
+    }
+}
+
+#[test]
+fn retrieve_response_in_pieces() {
+    let mut c: ResponseCursors<2> = ResponseCursors::new();
+    let h = Handle(5);
+    assert_eq!(
+        c.begin(response(SP1, h), 100, 100),
+        Ok(100),
+        "fits: no cursor"
+    );
+    assert!(!c.pending(SP1, h));
+    assert_eq!(c.begin(response(SP1, h), 250, 100), Ok(100));
+    assert!(c.pending(SP1, h));
+    assert_eq!(c.next(SP2, h, 100, 100), Err(Rule::UnknownFragmentHandle));
+    assert_eq!(
+        c.next(SP1, Handle(6), 100, 100),
+        Err(Rule::UnknownFragmentHandle)
+    );
+    assert_eq!(c.next(SP1, h, 50, 100), Err(Rule::FragmentMismatch));
+    let w = c.next(SP1, h, 100, 100).unwrap();
+    assert_eq!((w.offset, w.len), (100, 100));
+    assert_eq!(w.response, response(SP1, h));
+    let w = c.next(SP1, h, 200, 100).unwrap();
+    assert_eq!((w.offset, w.len), (200, 50));
+    assert!(!c.pending(SP1, h));
+    assert_eq!(c.next(SP1, h, 250, 100), Err(Rule::UnknownFragmentHandle));
+    // Full table: a third receiver cannot start.
+    c.begin(response(SP1, h), 250, 100).unwrap();
+    c.begin(response(SP2, h), 250, 100).unwrap();
+    assert!(!c.can_begin(SP3));
+    assert!(
+        c.can_begin(SP1),
+        "a new retrieve replaces the receiver's unfinished one"
+    );
+    assert_eq!(
+        c.begin(response(SP3, h), 250, 100),
+        Err(Rule::FragmentSlotsExhausted)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Any split of a descriptor into fragments reassembles to the same bytes, and bogus
+    /// interleaved fragments (wrong sender, wrong handle, overrun) are refused and change
+    /// nothing.
+    #[test]
+    fn any_split_reassembles(
+        bytes in prop::collection::vec(any::<u8>(), 2..64),
+        cuts in prop::collection::vec(1usize..16, 1..8),
+        noise in prop::collection::vec(0u8..3, 0..8),
+    ) {
+        let mut a = Asm::new();
+        let first = cuts[0].min(bytes.len() - 1);
+        let mut pos = first;
+        let FragProgress::More { handle, offset } = a
+            .start(NW, TransactionKind::Share, bytes.len() as u32, &bytes[..first], counter())
+            .unwrap()
+        else {
+            return Err(TestCaseError::fail("first fragment completed"));
+        };
+        prop_assert_eq!(offset as usize, first);
+        let mut i = 1;
+        loop {
+            if let Some(&n) = noise.get(i) {
+                let before = format!("{a:?}");
+                let bad = match n {
+                    0 => a.push(SP1, handle, &bytes[pos..pos + 1]),
+                    1 => a.push(NW, Handle(handle.0 ^ 1), &bytes[pos..pos + 1]),
+                    _ => a.push(NW, handle, &vec![0; bytes.len() - pos + 1]),
+                };
+                prop_assert!(bad.is_err());
+                prop_assert_eq!(format!("{a:?}"), before);
+            }
+            let n = cuts.get(i).copied().unwrap_or(usize::MAX).min(bytes.len() - pos);
+            let step = a.push(NW, handle, &bytes[pos..pos + n]).unwrap();
+            pos += n;
+            i += 1;
+            match step {
+                FragProgress::More { offset, .. } => prop_assert_eq!(offset as usize, pos),
+                FragProgress::Complete { .. } => break,
+            }
+        }
+        prop_assert_eq!(pos, bytes.len());
+        let got = a.finish(NW, handle, |_, b| b.to_vec()).unwrap();
+        prop_assert_eq!(got, bytes);
+    }
+
+    /// Walking a response with FFA_MEM_FRAG_RX covers every byte exactly once.
+    #[test]
+    fn response_windows_tile_the_descriptor(total in 1u32..5000, rx in 1u32..1000) {
+        let mut c: ResponseCursors<3> = ResponseCursors::new();
+        let h = Handle(9);
+        let mut sent = c.begin(response(SP2, h), total, rx).unwrap();
+        prop_assert_eq!(sent, total.min(rx));
+        while sent < total {
+            let w = c.next(SP2, h, sent, rx).unwrap();
+            prop_assert_eq!(w.offset, sent);
+            prop_assert!(w.len > 0 && w.len <= rx);
+            sent += w.len;
+        }
+        prop_assert_eq!(sent, total);
+        prop_assert!(!c.pending(SP2, h));
+    }
+}
