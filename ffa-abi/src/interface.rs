@@ -525,7 +525,9 @@ impl Interface {
     ///
     /// Errors map to FF-A codes with [`DecodeError::error_code`]: unknown functions
     /// and functions newer than `version` give NOT_SUPPORTED, bad fields
-    /// INVALID_PARAMETERS.
+    /// INVALID_PARAMETERS. A caller that wants to tolerate a newer function from an
+    /// older client (e.g. FFA_CONSOLE_LOG from a v1.1 partition, as some stock SPs
+    /// do) can retry with [`Version::LATEST`] on [`DecodeError::NotInVersion`].
     pub fn decode(regs: &Regs, version: Version) -> Result<Interface, DecodeError> {
         let fid = FuncId::try_from(regs.w(0)).map_err(DecodeError::UnknownFunction)?;
         if !fid.is_available_in(version) {

@@ -6,8 +6,10 @@
 //! Layout: partition ID u16 at 0, execution context count (or proxy ID) u16 at 2,
 //! properties u32 at 4, and from v1.1 the UUID (16 bytes, RFC order) at 8.
 
-use crate::endpoint::EndpointId;
+use crate::endpoint::{EndpointId, TargetInfo};
 use crate::error::{BuildError, DescError};
+use crate::interface::{Interface, SuccessArgs};
+use crate::regs::Regs;
 use crate::uuid::Uuid;
 use crate::version::Version;
 use crate::wire;
@@ -225,4 +227,63 @@ impl InfoGetRegsSummary {
             desc_size: (x2 >> 48) as u16,
         }
     }
+}
+
+/// Partitions per FFA_PARTITION_INFO_GET_REGS answer: x3..x17 hold five descriptors of
+/// three registers each.
+pub const REGS_PER_ANSWER: usize = 5;
+
+/// The FFA_SUCCESS answer to FFA_PARTITION_INFO_GET: w2 = count, w3 = descriptor
+/// size (v1.1+; MBZ in v1.0).
+pub fn info_get_success(count: u32, version: Version) -> Regs {
+    let size = if version.major == 1 && version.minor == 0 {
+        0
+    } else {
+        PartitionInfo::size_for(version) as u32
+    };
+    Regs::success32(TargetInfo::default(), [count, size, 0, 0, 0, 0])
+}
+
+/// The FFA_SUCCESS_64 answer to FFA_PARTITION_INFO_GET_REGS carrying `infos` (at most
+/// [`REGS_PER_ANSWER`]; more is a caller bug reported as `FieldOverflow`).
+pub fn info_get_regs_success(
+    summary: InfoGetRegsSummary,
+    infos: &[PartitionInfo],
+) -> Result<Regs, BuildError> {
+    if infos.len() > REGS_PER_ANSWER {
+        return Err(BuildError::FieldOverflow("partition count"));
+    }
+    let mut args = [0u64; 16];
+    args[0] = summary.encode();
+    for (i, p) in infos.iter().enumerate() {
+        args[1 + 3 * i..4 + 3 * i].copy_from_slice(&p.to_regs());
+    }
+    Ok(Interface::Success {
+        target: TargetInfo::default(),
+        args: SuccessArgs::Args64(args),
+    }
+    .encode())
+}
+
+/// Reads an FFA_PARTITION_INFO_GET_REGS answer: the summary and the partitions it
+/// carries (`current_index - start_index + 1` of them, at most five).
+pub fn parse_info_get_regs(
+    args: &[u64; 16],
+    start_index: u16,
+) -> Result<(InfoGetRegsSummary, impl Iterator<Item = PartitionInfo> + '_), DescError> {
+    let s = InfoGetRegsSummary::decode(args[0]);
+    let n = usize::from(s.current_index)
+        .checked_sub(usize::from(start_index))
+        .map(|n| n + 1)
+        .filter(|n| *n <= REGS_PER_ANSWER && s.current_index <= s.last_index)
+        .ok_or(DescError::InvalidField {
+            offset: 0,
+            field: "current index",
+        })?;
+    Ok((
+        s,
+        (0..n).map(move |i| {
+            PartitionInfo::from_regs([args[1 + 3 * i], args[2 + 3 * i], args[3 + 3 * i]])
+        }),
+    ))
 }

@@ -73,6 +73,13 @@ impl Regs {
         r
     }
 
+    /// The FFA_SUCCESS answer to FFA_MEM_SHARE/LEND/DONATE: the handle in w2 (low)
+    /// and w3 (high).
+    pub fn success_handle(handle: crate::memory::MemHandle) -> Self {
+        let (lo, hi) = handle.to_regs();
+        Regs::success32(TargetInfo::default(), [lo as u32, hi as u32, 0, 0, 0, 0])
+    }
+
     /// The return of FFA_VERSION: w0 holds the version itself, not FFA_SUCCESS
     /// (DEN0077 "FFA_VERSION").
     pub fn version_response(v: Result<Version, ErrorCode>) -> Self {

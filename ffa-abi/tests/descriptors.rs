@@ -712,3 +712,48 @@ fn boot_info_v1_0_golden_and_rejections() {
     }
     assert!(boot_info::write_boot_info_v1_0(&[e], &mut out[..39]).is_err());
 }
+
+#[test]
+fn partition_info_answers_in_registers() {
+    use ffa_abi::partition_info::{info_get_regs_success, info_get_success, parse_info_get_regs};
+    let r = info_get_success(3, Version::V1_0);
+    assert_eq!((r.x(0), r.x(2), r.x(3)), (0x8400_0061, 3, 0));
+    let r = info_get_success(3, Version::V1_2);
+    assert_eq!((r.x(2), r.x(3)), (3, 24));
+
+    let ps: Vec<PartitionInfo> = (0..5u16)
+        .map(|i| PartitionInfo {
+            id: EndpointId(0x8001 + i),
+            exec_ctx_count: 1,
+            properties: PartitionProperties(PartitionProperties::AARCH64 | 1),
+            uuid: Uuid([i as u8; 16]),
+        })
+        .collect();
+    let s = InfoGetRegsSummary {
+        last_index: 6,
+        current_index: 6,
+        tag: 0,
+        desc_size: 24,
+    };
+    let regs = info_get_regs_success(s, &ps[..5]).unwrap();
+    assert_eq!(regs.x(0), 0xC400_0061);
+    assert_eq!(regs.x(3), ps[0].to_regs()[0]);
+    assert_eq!(regs.x(17), ps[4].to_regs()[2]);
+    // Decodes as an FFA_SUCCESS_64 at v1.2 and parses back.
+    let Interface::Success {
+        args: SuccessArgs::Args64(a),
+        ..
+    } = Interface::decode(&regs, Version::V1_2).unwrap()
+    else {
+        panic!("not a 64-bit success");
+    };
+    let (s2, it) = parse_info_get_regs(&a, 2).unwrap();
+    assert_eq!(s2, s);
+    assert_eq!(it.collect::<Vec<_>>(), ps);
+    // Six partitions do not fit, and a summary claiming six is rejected.
+    assert!(info_get_regs_success(s, &[ps[0]; 6]).is_err());
+    assert!(parse_info_get_regs(&a, 1).is_err());
+    assert!(parse_info_get_regs(&a, 7).is_err());
+    let h = Regs::success_handle(MemHandle(0x1_0000_0002));
+    assert_eq!((h.x(2), h.x(3)), (2, 1));
+}

@@ -444,3 +444,47 @@ fn error_codes_and_versions_agree() {
         assert_eq!(theirs.is_32bit(), !f.is_64bit());
     }
 }
+
+#[test]
+fn partition_info_get_regs_answer_both_directions() {
+    use ffa_abi::partition_info::{info_get_regs_success, parse_info_get_regs, InfoGetRegsSummary};
+    let ps: Vec<PartitionInfo> = (0..3u16)
+        .map(|i| PartitionInfo {
+            id: EndpointId(0x8001 + i),
+            exec_ctx_count: 2,
+            properties: PartitionProperties(0x103),
+            uuid: uuid(),
+        })
+        .collect();
+    let s = InfoGetRegsSummary {
+        last_index: 2,
+        current_index: 2,
+        tag: 0,
+        desc_size: 24,
+    };
+    let regs = info_get_regs_success(s, &ps).unwrap();
+    let theirs = arm_ffa::Interface::from_regs(arm_ffa::Version(1, 2), &regs.0).unwrap();
+    let arm_ffa::Interface::Success { args, .. } = theirs else {
+        panic!("{theirs:?}");
+    };
+    let a = ap::SuccessArgsPartitionInfoGetRegs::try_from(args).unwrap();
+    assert_eq!((a.last_index, a.current_index, a.info_tag), (2, 2, 0));
+    // Each 24-byte chunk of the register payload is a v1.1 partition info descriptor.
+    for (i, p) in ps.iter().enumerate() {
+        let mut d = [0u8; 24];
+        p.write(Version::V1_2, &mut d).unwrap();
+        assert_eq!(&a.descriptor_data[i * 24..i * 24 + 24], &d);
+    }
+    // And back: arm-ffa's encoding parses with ours.
+    let mut back = [0u64; 18];
+    arm_ffa::Interface::Success {
+        target_info: 0.into(),
+        args: a.into(),
+    }
+    .to_regs(arm_ffa::Version(1, 2), &mut back);
+    let mut x = [0u64; 16];
+    x.copy_from_slice(&back[2..]);
+    let (s2, it) = parse_info_get_regs(&x, 0).unwrap();
+    assert_eq!(s2.current_index, 2);
+    assert_eq!(it.collect::<Vec<_>>(), ps);
+}
