@@ -57,7 +57,9 @@ pub fn fatal(status: u64, why: core::fmt::Arguments) -> ! {
     arch::semihosting_exit(status)
 }
 
-/// FFA_SECONDARY_EP_REGISTER_64 from the SPMC: accepted once, inside the SPMC region.
+/// FFA_SECONDARY_EP_REGISTER_64 from the SPMC: accepted once, inside the SPMC region; TF-A's
+/// spmd_pm_secondary_ep_register answers INVALID_PARAMETERS to both a second call and an
+/// address outside `[load_address, load_address + binary_size)`.
 pub fn register_secondary_ep(pa: u64) -> Result<(), i32> {
     use crate::ids::ffa;
     if !attrs().contains(pa) {
@@ -66,7 +68,7 @@ pub fn register_secondary_ep(pa: u64) -> Result<(), i32> {
     SECONDARY_EP
         .compare_exchange(0, pa, Ordering::AcqRel, Ordering::Acquire)
         .map(|_| ())
-        .map_err(|_| ffa::DENIED)
+        .map_err(|_| ffa::INVALID_PARAMETERS)
 }
 
 /// Sets this core's EL3 controls. Called once per core at reset.

@@ -249,7 +249,12 @@ fn from_secure_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mu
         ffa::SECONDARY_EP_REGISTER_64 => {
             let r = match boot::register_secondary_ep(a[1]) {
                 Ok(()) => [u64::from(ffa::SUCCESS_64), 0, 0, 0, 0, 0, 0, 0],
-                Err(code) => ffa::error(code),
+                // TF-A answers this one with the SMC64 form of FFA_ERROR.
+                Err(code) => {
+                    let mut e = ffa::error(code);
+                    e[0] = u64::from(ffa::ERROR_64);
+                    e
+                }
             };
             return reply(core, s, r);
         }

@@ -50,9 +50,18 @@ pub fn wait_until(ms: u64, mut done: impl FnMut() -> bool) -> bool {
         if counter().0.wrapping_sub(start) > ticks {
             return done();
         }
-        core::hint::spin_loop();
+        yield_core();
     }
     true
+}
+
+/// Hints that this core is polling. Single-threaded QEMU (the runner's default, and always
+/// with -icount) switches to the next vCPU on YIELD, so a polling primary lets the core it
+/// waits for run; without it, under -icount, the other core would only run once the primary's
+/// instruction budget is spent.
+pub fn yield_core() {
+    // SAFETY: YIELD is a hint with no architectural effect.
+    unsafe { asm!("yield", options(nomem, nostack, preserves_flags)) };
 }
 
 /// Waits for an event (SEV from another core).
