@@ -137,6 +137,35 @@ pub struct BootInfo<'a> {
 }
 
 impl<'a> BootInfo<'a> {
+    /// Reads the blob size from the first 32 bytes, after checking the signature and
+    /// version, so that a partition handed only an address in x0 knows how much to
+    /// read before calling [`BootInfo::parse`].
+    pub fn peek_blob_size(header: &[u8]) -> Result<usize, DescError> {
+        let t = |offset, len| DescError::Truncated { offset, len };
+        if wire::u32_at(header, 0).ok_or(t(0, 4))? != SIGNATURE {
+            return Err(DescError::BadSignature);
+        }
+        let vword = wire::u32_at(header, 4).ok_or(t(4, 4))?;
+        match Version::decode(vword) {
+            Some(v) if v.major == 1 && v.minor >= 1 => {}
+            Some(v) => return Err(DescError::UnsupportedVersion(v)),
+            None => {
+                return Err(DescError::InvalidField {
+                    offset: 4,
+                    field: "version",
+                })
+            }
+        }
+        let size = wire::u32_at(header, 8).ok_or(t(8, 4))?;
+        if (size as usize) < HEADER_SIZE {
+            return Err(DescError::InvalidField {
+                offset: 8,
+                field: "blob size",
+            });
+        }
+        Ok(size as usize)
+    }
+
     /// Parses and validates the header and every descriptor against `buf`.
     pub fn parse(buf: &'a [u8]) -> Result<Self, DescError> {
         let t = |offset, len| DescError::Truncated { offset, len };
@@ -246,6 +275,19 @@ pub fn write_boot_info(
     descs: &[BootInfoDesc],
     out: &mut [u8],
 ) -> Result<usize, BuildError> {
+    write_boot_info_blob(version, descs, 0, out)
+}
+
+/// Like [`write_boot_info`], but records a blob size of `blob_size` bytes (at least
+/// the header and descriptors) for a producer that places the referenced information,
+/// e.g. the manifest copy, inside the blob after the descriptors. Returns the number
+/// of bytes written (header and descriptors).
+pub fn write_boot_info_blob(
+    version: Version,
+    descs: &[BootInfoDesc],
+    blob_size: u32,
+    out: &mut [u8],
+) -> Result<usize, BuildError> {
     if version.major != 1 || version.minor < 1 {
         return Err(BuildError::UnsupportedVersion(version));
     }
@@ -255,6 +297,7 @@ pub fn write_boot_info(
         .and_then(|n| n.checked_add(HEADER_SIZE))
         .ok_or(BuildError::FieldOverflow("count"))?;
     let total32 = u32::try_from(total).map_err(|_| BuildError::FieldOverflow("count"))?;
+    let blob32 = blob_size.max(total32);
     let available = out.len();
     let dst = out.get_mut(..total).ok_or(BuildError::NoSpace {
         needed: total,
@@ -263,7 +306,7 @@ pub fn write_boot_info(
     dst.fill(0);
     dst[0..4].copy_from_slice(&SIGNATURE.to_le_bytes());
     dst[4..8].copy_from_slice(&version.encode().to_le_bytes());
-    dst[8..12].copy_from_slice(&total32.to_le_bytes());
+    dst[8..12].copy_from_slice(&blob32.to_le_bytes());
     dst[12..16].copy_from_slice(&(DESC_SIZE as u32).to_le_bytes());
     dst[16..20].copy_from_slice(&(descs.len() as u32).to_le_bytes());
     dst[20..24].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());

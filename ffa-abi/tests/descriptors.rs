@@ -757,3 +757,33 @@ fn partition_info_answers_in_registers() {
     let h = Regs::success_handle(MemHandle(0x1_0000_0002));
     assert_eq!((h.x(2), h.x(3)), (2, 1));
 }
+
+#[test]
+fn boot_info_blob_with_contents_inside() {
+    // The SPMC puts the manifest copy right after the descriptor, as OP-TEE does.
+    let manifest = [0xD0u8, 0x0D, 0xFE, 0xED, 0, 0, 0, 0x10];
+    let mut blob = [0u8; 72];
+    let d = BootInfoDesc::fdt(0x1000_0040, manifest.len() as u32);
+    let n = boot_info::write_boot_info_blob(Version::V1_2, &[d], 72, &mut blob).unwrap();
+    assert_eq!(n, 64);
+    blob[64..].copy_from_slice(&manifest);
+    assert_eq!(BootInfo::peek_blob_size(&blob[..32]).unwrap(), 72);
+    let b = BootInfo::parse(&blob).unwrap();
+    assert_eq!(b.blob_size, 72);
+    assert_eq!(b.fdt(), Some(d));
+    // A blob larger than the buffer handed over is refused, as is a bad header.
+    assert!(BootInfo::parse(&blob[..70]).is_err());
+    let mut g = blob;
+    g[0] = 0;
+    assert_eq!(
+        BootInfo::peek_blob_size(&g).unwrap_err(),
+        DescError::BadSignature
+    );
+    let mut g = blob;
+    g[4] = 0; // version 1.0: the v1.0 protocol has no header
+    assert_eq!(
+        BootInfo::peek_blob_size(&g).unwrap_err(),
+        DescError::UnsupportedVersion(Version::V1_0)
+    );
+    assert!(BootInfo::peek_blob_size(&blob[..11]).is_err());
+}

@@ -129,6 +129,36 @@ proptest! {
     }
 
     #[test]
+    fn mutated_valid_boot_info(
+        n in 0usize..4,
+        v1_0 in any::<bool>(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        extra in 0usize..40,
+    ) {
+        use ffa_abi::boot_info::{self, BootInfo, BootInfoDesc, BootInfoV1_0, NameValue};
+        let mut buf = vec![0u8; 8 + 32 * 4 + 40];
+        let len = if v1_0 {
+            let e: Vec<NameValue> = (0..n as u64).map(|i| NameValue::dt(0x1000 * i, i)).collect();
+            boot_info::write_boot_info_v1_0(&e, &mut buf).unwrap()
+        } else {
+            let d: Vec<BootInfoDesc> = (0..n as u64).map(|i| BootInfoDesc::fdt(0x1000 * i, 64)).collect();
+            boot_info::write_boot_info(Version::V1_1, &d, &mut buf).unwrap()
+        };
+        buf.truncate(len + extra);
+        let accepted = if v1_0 {
+            BootInfoV1_0::parse(&buf).is_ok()
+        } else {
+            BootInfo::parse(&buf).is_ok()
+        };
+        prop_assert!(accepted, "unmutated blob rejected");
+        for (at, val) in edits {
+            let i = at % buf.len();
+            buf[i] = val;
+        }
+        check_boot_info(&buf);
+    }
+
+    #[test]
     fn bit_fields(w in any::<u32>()) {
         check_fields(w);
     }

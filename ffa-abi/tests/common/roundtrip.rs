@@ -131,12 +131,21 @@ pub fn check_partition_info(buf: &[u8], v: Version) {
 /// Both boot information parsers.
 pub fn check_boot_info(buf: &[u8]) {
     if let Ok(b) = BootInfo::parse(buf) {
+        assert_eq!(BootInfo::peek_blob_size(buf), Ok(b.blob_size as usize));
         let descs: Vec<BootInfoDesc> = b.descs().take(4096).collect();
         if descs.len() == b.count() {
             let mut out = vec![0u8; 32 + 32 * descs.len()];
             let n = boot_info::write_boot_info(b.version, &descs, &mut out).expect("re-encodes");
             let b2 = BootInfo::parse(&out[..n]).expect("re-encoding parses");
             assert!(b2.descs().eq(descs.iter().copied()));
+            // With the original blob size the header and descriptors are unchanged
+            // whenever the original put the descriptors right after the header.
+            if wire_offset(buf) == Some(32) {
+                let mut out2 = vec![0u8; n];
+                boot_info::write_boot_info_blob(b.version, &descs, b.blob_size, &mut out2)
+                    .expect("re-encodes");
+                assert_eq!(&out2[..], &buf[..n]);
+            }
         }
     }
     if let Ok(b) = BootInfoV1_0::parse(buf) {
@@ -172,4 +181,9 @@ pub fn check_descriptor_bytes(buf: &[u8], sel: u8) {
     check_relinquish(buf);
     check_partition_info(buf, v);
     check_boot_info(buf);
+}
+
+fn wire_offset(buf: &[u8]) -> Option<u32> {
+    let b = buf.get(20..24)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
