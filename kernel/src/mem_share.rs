@@ -78,14 +78,14 @@ pub use env::{
     SharePolicy, SpAddressSpaces,
 };
 pub use error::{FfaError, Rule};
-pub use fragment::{FragProgress, FragmentAssembler, ResponseCursors, ResponseWindow};
+pub use fragment::{FragProgress, FragmentAssembler, ResponseCursors};
 pub use request::{
     ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
 };
 pub use transaction::{DonatedRange, Limits, MemShare, SendOutcome, TransactionView};
 pub use types::{
-    Access, DataAccess, EndpointId, EndpointKind, Handle, InstructionAccess, MemKind, MemoryType,
-    PageRange, Permissions, PhysAddr, Security, TransactionKind, VirtAddr, PAGE_SIZE,
+    Access, DataAccess, EndpointId, EndpointKind, InstructionAccess, MemHandle, MemKind,
+    MemoryType, PageRange, Permissions, PhysAddr, Security, TransactionKind, VirtAddr, PAGE_SIZE,
 };
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub enum Rule {
     PageTableMemoryExhausted,
     /// The table of donated ranges is full.
     OwnershipTableFull,
-    // ---- Handle lookups ----
+    // ---- MemHandle lookups ----
     /// No live transaction has this handle.
     UnknownHandle,
     // ---- FFA_MEM_RETRIEVE_REQ ----

@@ -17,11 +17,11 @@ use heapless::Vec;
 
 use super::error::Rule;
 use super::request::RetrieveResponse;
-use super::types::{EndpointId, Handle, TransactionKind};
+use super::types::{EndpointId, MemHandle, TransactionKind};
 
 #[derive(Debug)]
 struct Inflight<const BUF: usize> {
-    handle: Handle,
+    handle: MemHandle,
     sender: EndpointId,
     kind: TransactionKind,
     total: u32,
@@ -33,15 +33,15 @@ struct Inflight<const BUF: usize> {
 pub enum FragProgress {
     /// Reply FFA_MEM_FRAG_RX with this handle and offset (bytes received so far).
     More {
-        /// Handle of the transmission (and of the transaction if it completes).
-        handle: Handle,
+        /// MemHandle of the transmission (and of the transaction if it completes).
+        handle: MemHandle,
         /// Fragment offset for w3 of FFA_MEM_FRAG_RX.
         offset: u32,
     },
     /// The descriptor is whole: call [`FragmentAssembler::finish`] with this handle.
     Complete {
-        /// Handle of the transmission.
-        handle: Handle,
+        /// MemHandle of the transmission.
+        handle: MemHandle,
     },
 }
 
@@ -74,7 +74,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
         kind: TransactionKind,
         total_len: u32,
         fragment: &[u8],
-        new_handle: impl FnOnce() -> Handle,
+        new_handle: impl FnOnce() -> MemHandle,
     ) -> Result<FragProgress, Rule> {
         let len = fragment.len();
         if len == 0 || len >= total_len as usize {
@@ -115,7 +115,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     pub fn push(
         &mut self,
         sender: EndpointId,
-        handle: Handle,
+        handle: MemHandle,
         fragment: &[u8],
     ) -> Result<FragProgress, Rule> {
         let s = self
@@ -144,7 +144,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     pub fn finish<T>(
         &mut self,
         sender: EndpointId,
-        handle: Handle,
+        handle: MemHandle,
         f: impl FnOnce(TransactionKind, &[u8]) -> T,
     ) -> Option<T> {
         let slot = self.slots.iter_mut().find(|s| {
@@ -158,7 +158,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
 
     /// Abandons `sender`'s transmission `handle` (e.g. FFA_MEM_RECLAIM of a handle whose
     /// descriptor never completed, or the sender's teardown).
-    pub fn abort(&mut self, sender: EndpointId, handle: Handle) -> Result<(), Rule> {
+    pub fn abort(&mut self, sender: EndpointId, handle: MemHandle) -> Result<(), Rule> {
         let slot = self
             .slots
             .iter_mut()
@@ -177,39 +177,30 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Cursor {
-    receiver: EndpointId,
-    response: RetrieveResponse,
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Cursor<const C: usize> {
+    response: RetrieveResponse<C>,
     total: u32,
     sent: u32,
 }
 
-/// A window of the encoded retrieve response to copy into the receiver's RX buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResponseWindow {
-    /// What to encode (the engine's answer to the retrieve).
-    pub response: RetrieveResponse,
-    /// First byte of the encoded descriptor to copy.
-    pub offset: u32,
-    /// Bytes to copy; w3 of FFA_MEM_FRAG_TX.
-    pub len: u32,
-}
-
 /// Retrieve responses still being transmitted, at most one per receiver (a receiver has one
 /// RX buffer, so a new retrieve replaces an unfinished one). Size `N` = number of SPs.
+///
+/// Fragment lengths come from the encoder (it cuts at record boundaries), so the cursor only
+/// checks offsets and counts bytes.
 #[derive(Debug)]
-pub struct ResponseCursors<const N: usize> {
-    slots: [Option<Cursor>; N],
+pub struct ResponseCursors<const N: usize, const C: usize> {
+    slots: [Option<Cursor<C>>; N],
 }
 
-impl<const N: usize> Default for ResponseCursors<N> {
+impl<const N: usize, const C: usize> Default for ResponseCursors<N, C> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> ResponseCursors<N> {
+impl<const N: usize, const C: usize> ResponseCursors<N, C> {
     /// Nothing in transmission.
     pub const fn new() -> Self {
         ResponseCursors {
@@ -217,89 +208,90 @@ impl<const N: usize> ResponseCursors<N> {
         }
     }
 
+    fn slot_of(&self, receiver: EndpointId) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|c| c.response.receiver == receiver))
+    }
+
     /// Returns true if [`ResponseCursors::begin`] for `receiver` will succeed. Check it
     /// before committing a retrieve whose response will not fit the RX buffer.
     pub fn can_begin(&self, receiver: EndpointId) -> bool {
-        self.slots
-            .iter()
-            .any(|s| s.is_none() || s.is_some_and(|c| c.receiver == receiver))
+        self.slot_of(receiver).is_some() || self.slots.iter().any(Option::is_none)
     }
 
-    /// Records a retrieve response of `total_len` encoded bytes for a receiver whose RX
-    /// buffer holds `rx_size` bytes. Returns the length of the first fragment (w2 of
-    /// FFA_MEM_RETRIEVE_RESP; w1 is `total_len`).
+    /// Records that `response` encodes to `total_len` bytes of which the first
+    /// `first_len` went out with FFA_MEM_RETRIEVE_RESP (w1 = total, w2 = first). Keeps a
+    /// cursor only when more remains.
     pub fn begin(
         &mut self,
-        response: RetrieveResponse,
+        response: RetrieveResponse<C>,
         total_len: u32,
-        rx_size: u32,
-    ) -> Result<u32, Rule> {
-        let receiver = response.receiver;
-        if total_len == 0 || rx_size == 0 {
+        first_len: u32,
+    ) -> Result<(), Rule> {
+        if first_len == 0 || first_len > total_len {
             return Err(Rule::InvalidLength);
         }
-        let first = total_len.min(rx_size);
-        let existing = self
-            .slots
-            .iter()
-            .position(|s| s.is_some_and(|c| c.receiver == receiver));
-        if first == total_len {
-            // Fits at once; drop any older unfinished response of this receiver.
+        let existing = self.slot_of(response.receiver);
+        if first_len == total_len {
+            // Complete at once; forget any older unfinished response of this receiver.
             if let Some(i) = existing {
                 self.slots[i] = None;
             }
-            return Ok(first);
+            return Ok(());
         }
         let i = existing
             .or_else(|| self.slots.iter().position(Option::is_none))
             .ok_or(Rule::FragmentSlotsExhausted)?;
         self.slots[i] = Some(Cursor {
-            receiver,
             response,
             total: total_len,
-            sent: first,
+            sent: first_len,
         });
-        Ok(first)
+        Ok(())
     }
 
-    /// FFA_MEM_FRAG_RX(handle, offset) from `receiver`: the next window, or a rule.
+    /// FFA_MEM_FRAG_RX(handle, offset) from `receiver`: checks the offset, lets `write`
+    /// encode the fragment that starts there into the RX buffer (it returns the fragment
+    /// length, 0 if it could not), and advances. Returns the length for w3 of
+    /// FFA_MEM_FRAG_TX.
     pub fn next(
         &mut self,
         receiver: EndpointId,
-        handle: Handle,
+        handle: MemHandle,
         offset: u32,
-        rx_size: u32,
-    ) -> Result<ResponseWindow, Rule> {
+        write: impl FnOnce(&RetrieveResponse<C>, u32) -> u32,
+    ) -> Result<u32, Rule> {
         let i = self
-            .slots
-            .iter()
-            .position(|s| s.is_some_and(|c| c.receiver == receiver && c.response.handle == handle))
+            .slot_of(receiver)
+            .filter(|&i| {
+                self.slots[i]
+                    .as_ref()
+                    .is_some_and(|c| c.response.handle == handle)
+            })
             .ok_or(Rule::UnknownFragmentHandle)?;
         let Some(c) = self.slots[i].as_mut() else {
             return Err(Rule::UnknownFragmentHandle);
         };
-        if offset != c.sent || rx_size == 0 {
+        if offset != c.sent {
             return Err(Rule::FragmentMismatch);
         }
-        let len = (c.total - c.sent).min(rx_size);
-        let window = ResponseWindow {
-            response: c.response,
-            offset: c.sent,
-            len,
-        };
+        let len = write(&c.response, offset);
+        if len == 0 || len > c.total - c.sent {
+            return Err(Rule::FragmentMismatch);
+        }
         c.sent += len;
         if c.sent == c.total {
             self.slots[i] = None;
         }
-        Ok(window)
+        Ok(len)
     }
 
-    /// Returns true if `receiver` still has part of a response of `handle` to fetch (a
-    /// relinquish before that is refused by the dispatcher with INVALID_PARAMETERS).
-    pub fn pending(&self, receiver: EndpointId, handle: Handle) -> bool {
+    /// Returns true if `receiver` still has part of a response of `handle` to fetch.
+    pub fn pending(&self, receiver: EndpointId, handle: MemHandle) -> bool {
         self.slots
             .iter()
             .flatten()
-            .any(|c| c.receiver == receiver && c.response.handle == handle)
+            .any(|c| c.response.receiver == receiver && c.response.handle == handle)
     }
 }

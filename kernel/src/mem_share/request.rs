@@ -8,7 +8,7 @@
 use heapless::Vec;
 
 use super::types::{
-    EndpointId, Handle, MemoryType, PageRange, Permissions, TransactionKind, VirtAddr,
+    EndpointId, MemHandle, MemoryType, PageRange, Permissions, TransactionKind, VirtAddr,
 };
 
 /// Bit 0 of the memory transaction / retrieve / relinquish / reclaim flags: zero memory
@@ -65,8 +65,8 @@ pub struct TransactionRequest<const R: usize, const C: usize> {
 /// retrieve request; composite offsets must have been zero: no address ranges).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrieveRequest<const R: usize> {
-    /// Handle of the transaction.
-    pub handle: Handle,
+    /// MemHandle of the transaction.
+    pub handle: MemHandle,
     /// Sender the receiver expects.
     pub sender: EndpointId,
     /// Attributes the receiver asks for (`NotSpecified` = take the transaction's).
@@ -83,8 +83,8 @@ pub struct RetrieveRequest<const R: usize> {
 /// memory region").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelinquishRequest<const R: usize> {
-    /// Handle of the transaction.
-    pub handle: Handle,
+    /// MemHandle of the transaction.
+    pub handle: MemHandle,
     /// Raw flags.
     pub flags: u32,
     /// Endpoints relinquishing: for an SP caller, exactly itself.
@@ -92,11 +92,15 @@ pub struct RelinquishRequest<const R: usize> {
 }
 
 /// What the SPMC must write in the FFA_MEM_RETRIEVE_RESP descriptor for the receiver
-/// (DEN0077 v1.1 §10.5): the `ffa-abi` encoder turns it into bytes for the caller's version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetrieveResponse {
-    /// Handle.
-    pub handle: Handle,
+/// (DEN0077 v1.1 §10.5): `convert::write_retrieve_response` turns it into bytes for the
+/// caller's version. Constituents are reported in the receiver's address space: the
+/// transaction's constituents mapped back to back from `va`, one per original constituent
+/// (so a scattered region gives a long response, sent with FFA_MEM_FRAG_RX when it does not
+/// fit the RX buffer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetrieveResponse<const C: usize> {
+    /// MemHandle.
+    pub handle: MemHandle,
     /// The transaction type (also encoded in `flags` bits [4:3]).
     pub kind: TransactionKind,
     /// Sender endpoint.
@@ -114,14 +118,26 @@ pub struct RetrieveResponse {
     pub receiver: EndpointId,
     /// Fully specified permissions of the mapping.
     pub permissions: Permissions,
-    /// Where the region starts in the receiver's address space; the constituents are mapped
-    /// back to back, so the response describes one constituent of `total_pages` at `va`.
+    /// Where the region starts in the receiver's address space.
     pub va: VirtAddr,
     /// Total page count.
     pub total_pages: u64,
+    /// Page count of each constituent, in order; constituent `i` starts at `va` plus the
+    /// pages of the ones before it.
+    pub constituent_pages: Vec<u32, C>,
 }
 
-impl RetrieveResponse {
+impl<const C: usize> RetrieveResponse<C> {
+    /// The receiver-side constituents: (virtual address, page count) in order.
+    pub fn mapped_constituents(&self) -> impl Iterator<Item = (VirtAddr, u32)> + '_ {
+        let mut next = self.va.0;
+        self.constituent_pages.iter().map(move |&pages| {
+            let at = next;
+            next = next.wrapping_add(pages as u64 * super::types::PAGE_SIZE);
+            (VirtAddr(at), pages)
+        })
+    }
+
     /// The 16-bit attributes field of the response, with the NS bit.
     pub fn attributes_bits(&self) -> u16 {
         let ns = if self.non_secure {

@@ -59,7 +59,7 @@ pub(super) fn req(
 }
 
 pub(super) fn retrieve_req(
-    handle: Handle,
+    handle: MemHandle,
     sender: EndpointId,
     receiver: EndpointId,
     permissions: Permissions,
@@ -79,7 +79,7 @@ pub(super) fn retrieve_req(
     }
 }
 
-pub(super) fn relinquish_req(handle: Handle, who: EndpointId) -> RelinquishRequest<4> {
+pub(super) fn relinquish_req(handle: MemHandle, who: EndpointId) -> RelinquishRequest<4> {
     RelinquishRequest {
         handle,
         flags: 0,
@@ -375,7 +375,7 @@ fn fragmented_send_uses_the_handle_given_at_the_first_fragment() {
         &[PageRange::new(NS_RAM, 1)],
     );
     assert_eq!(
-        e.send_with_handle(&mut f, NW, &s, Handle(1 << 40)),
+        e.send_with_handle(&mut f, NW, &s, MemHandle(1 << 40)),
         Err(Rule::UnknownFragmentHandle)
     );
     assert_eq!(e.send_with_handle(&mut f, NW, &s, h).unwrap().handle, h);
@@ -395,10 +395,14 @@ fn fragmented_send_uses_the_handle_given_at_the_first_fragment() {
 }
 
 #[test]
-fn handle_words_round_trip() {
-    let h = Handle(0x1234_5678_9ABC_DEF0);
-    assert_eq!(Handle::from_words(h.low(), h.high()), h);
-    assert!(!Handle(1 << 63).is_spmc_allocated());
+fn handles_are_spmc_allocated_and_never_reused() {
+    let mut e = Engine::new(LIMITS);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..1000 {
+        let h = e.reserve_handle();
+        assert!(h.is_spmc_allocated() && h != MemHandle::INVALID);
+        assert!(seen.insert(h));
+    }
 }
 
 #[test]

@@ -14,8 +14,8 @@ use super::request::{
     FLAG_ZERO_MEMORY,
 };
 use super::types::{
-    Access, DataAccess, DeviceAttr, EndpointId, EndpointKind, Handle, InstructionAccess, MemKind,
-    MemoryType, PageRange, Permissions, Security, TransactionKind, VirtAddr, PAGE_SIZE,
+    Access, DataAccess, DeviceAttr, EndpointId, EndpointKind, InstructionAccess, MemHandle,
+    MemKind, MemoryType, PageRange, Permissions, Security, TransactionKind, VirtAddr, PAGE_SIZE,
 };
 
 /// Run-time limits from the platform configuration. Each is clamped to the compile-time
@@ -49,7 +49,7 @@ struct ReceiverState {
 
 #[derive(Debug, PartialEq, Eq)]
 struct Transaction<const R: usize, const C: usize> {
-    handle: Handle,
+    handle: MemHandle,
     kind: TransactionKind,
     sender: EndpointId,
     sender_kind: EndpointKind,
@@ -82,8 +82,8 @@ pub struct DonatedRange {
 /// Read-only view of a live transaction, for the kernel (diagnostics) and the tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransactionView<'a> {
-    /// Handle.
-    pub handle: Handle,
+    /// MemHandle.
+    pub handle: MemHandle,
     /// Type.
     pub kind: TransactionKind,
     /// Owner that sent it.
@@ -100,7 +100,7 @@ pub struct TransactionView<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendOutcome {
     /// The handle to return in FFA_SUCCESS (w2/w3).
-    pub handle: Handle,
+    pub handle: MemHandle,
 }
 
 /// The transaction engine with room for `TX` transactions of up to `R` receivers and `C`
@@ -165,8 +165,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     /// Takes a fresh handle out of the sequence without creating a transaction: used for the
     /// first fragment of a fragmented send, whose handle the caller learns before the
     /// descriptor is complete. Pass it to [`MemShare::send_with_handle`] later.
-    pub fn reserve_handle(&mut self) -> Handle {
-        let h = Handle(self.next_handle & !Handle::ALLOCATOR_HYPERVISOR);
+    pub fn reserve_handle(&mut self) -> MemHandle {
+        let h = MemHandle(self.next_handle & !MemHandle::ALLOCATOR_HYPERVISOR);
         self.next_handle = self.next_handle.wrapping_add(1);
         h
     }
@@ -214,7 +214,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             .sum()
     }
 
-    fn find(&self, handle: Handle) -> Option<usize> {
+    fn find(&self, handle: MemHandle) -> Option<usize> {
         self.transactions
             .iter()
             .position(|t| t.as_ref().is_some_and(|t| t.handle == handle))
@@ -245,7 +245,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &mut E,
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
-        handle: Handle,
+        handle: MemHandle,
     ) -> Result<SendOutcome, Rule> {
         if !handle.is_spmc_allocated()
             || handle.0 >= self.next_handle
@@ -456,7 +456,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         req: &TransactionRequest<R, C>,
         plan: SendPlan,
         mut owner_reservation: Option<Reservation>,
-        handle: Handle,
+        handle: MemHandle,
     ) {
         if let Some(res) = owner_reservation.as_mut() {
             env.revoke_owner(res, &req.constituents);
@@ -539,7 +539,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &mut E,
         caller: EndpointId,
         req: &RetrieveRequest<R>,
-    ) -> Result<RetrieveResponse, Rule> {
+    ) -> Result<RetrieveResponse<C>, Rule> {
         let plan = self.validate_retrieve(env, caller, req)?;
         let t = self.transactions[plan.slot]
             .as_ref()
@@ -661,7 +661,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         caller: EndpointId,
         plan: RetrievePlan<OWN>,
         mut reservation: Reservation,
-    ) -> RetrieveResponse {
+    ) -> RetrieveResponse<C> {
         // Validation established that the slot is live; `take` for donate frees it.
         let slot = &mut self.transactions[plan.slot];
         let Some(t) = slot.as_mut() else {
@@ -695,6 +695,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             permissions: Permissions::from_access(plan.access),
             va,
             total_pages: t.total_pages,
+            constituent_pages: t.constituents.iter().map(|c| c.pages).collect(),
         };
         if t.kind == TransactionKind::Donate {
             // Ownership moves for good: the receiver keeps its mapping as owner, the former
@@ -800,7 +801,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         &mut self,
         env: &mut E,
         caller: EndpointId,
-        handle: Handle,
+        handle: MemHandle,
         flags: u32,
     ) -> Result<(), Rule> {
         let (slot, zero) = self.validate_reclaim(caller, handle, flags)?;
@@ -811,7 +812,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     fn validate_reclaim(
         &self,
         caller: EndpointId,
-        handle: Handle,
+        handle: MemHandle,
         flags: u32,
     ) -> Result<(usize, bool), Rule> {
         let slot = self.find(handle).ok_or(Rule::UnknownHandle)?;
@@ -994,9 +995,9 @@ fn subtract(a: &PageRange, b: &PageRange) -> [Option<PageRange>; 2] {
 }
 
 /// Placeholder response for the unreachable "slot vanished" path of `commit_retrieve`.
-fn dead_response(caller: EndpointId) -> RetrieveResponse {
+fn dead_response<const C: usize>(caller: EndpointId) -> RetrieveResponse<C> {
     RetrieveResponse {
-        handle: Handle::INVALID,
+        handle: MemHandle::INVALID,
         kind: TransactionKind::Share,
         sender: caller,
         tag: 0,
@@ -1007,5 +1008,6 @@ fn dead_response(caller: EndpointId) -> RetrieveResponse {
         permissions: Permissions::from_access(Access::RO),
         va: VirtAddr(0),
         total_pages: 0,
+        constituent_pages: Vec::new(),
     }
 }

@@ -5,65 +5,16 @@
 //! These are the *checked* views the transaction engine works with: reserved encodings are
 //! rejected when converting from raw descriptor fields, so the engine never sees them.
 
-use core::fmt;
-
 /// The FF-A translation granule for memory transactions: constituents are counted in 4 KiB
 /// pages (DEN0077 v1.1 §10.10.3, "Constituent memory region descriptor").
 pub const PAGE_SIZE: u64 = 0x1000;
 
-/// A 16-bit FF-A endpoint ID. Bit 15 set means a secure-world endpoint (DEN0077 v1.2 §6.1).
+/// FF-A endpoint IDs and memory region handles are `ffa-abi`'s types.
 ///
-/// Same shape as `ffa_abi::EndpointId` so the switch is a re-export once that crate has it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct EndpointId(pub u16);
-
-impl EndpointId {
-    /// Returns true for secure-world endpoints (bit 15 set).
-    pub const fn is_secure(self) -> bool {
-        self.0 & 0x8000 != 0
-    }
-}
-
-/// A memory region handle (DEN0077 v1.1 §10.1.1 / DEN0140 §2.4 "Memory region handle").
-///
-/// Bit 63 names the allocator: 0 = SPMC, 1 = hypervisor. Handles this SPMC allocates always
-/// have bit 63 clear (Hafnium's `FFA_MEMORY_HANDLE_ALLOCATOR_SPMC` is `0 << 63` as well).
-/// The all-ones value is the invalid handle.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Handle(pub u64);
-
-impl Handle {
-    /// Bit 63: set when the hypervisor allocated the handle.
-    pub const ALLOCATOR_HYPERVISOR: u64 = 1 << 63;
-    /// `FFA_MEMORY_HANDLE_INVALID`.
-    pub const INVALID: Handle = Handle(u64::MAX);
-
-    /// Returns true if the SPMC (bit 63 clear) allocated this handle.
-    pub const fn is_spmc_allocated(self) -> bool {
-        self.0 & Self::ALLOCATOR_HYPERVISOR == 0
-    }
-
-    /// The low 32 bits, as carried in w1 of FFA_SUCCESS / FFA_MEM_FRAG_* / FFA_MEM_RECLAIM.
-    pub const fn low(self) -> u32 {
-        self.0 as u32
-    }
-
-    /// The high 32 bits, as carried in w2.
-    pub const fn high(self) -> u32 {
-        (self.0 >> 32) as u32
-    }
-
-    /// Rebuilds a handle from the (w1, w2) register pair.
-    pub const fn from_words(low: u32, high: u32) -> Self {
-        Handle(((high as u64) << 32) | low as u64)
-    }
-}
-
-impl fmt::Debug for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Handle({:#x})", self.0)
-    }
-}
+/// A handle's bit 63 names the allocator: 0 = SPMC, 1 = hypervisor (DEN0140 "Memory region
+/// handle"; Hafnium's `FFA_MEMORY_HANDLE_ALLOCATOR_SPMC` is `0 << 63` as well). Handles this
+/// SPMC allocates always have bit 63 clear; all-ones is the invalid handle.
+pub use ffa_abi::{EndpointId, MemHandle};
 
 /// A physical address (in the PA space named by [`Security`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,11 +8,11 @@ use crate::mem_share::fragment::{FragProgress, FragmentAssembler, ResponseCursor
 
 type Asm = FragmentAssembler<2, 64>;
 
-fn counter() -> impl FnMut() -> Handle {
+fn counter() -> impl FnMut() -> MemHandle {
     let mut n = 0x10;
     move || {
         n += 1;
-        Handle(n)
+        MemHandle(n)
     }
 }
 
@@ -35,7 +35,7 @@ fn start_rules() {
     assert_eq!(
         first,
         FragProgress::More {
-            handle: Handle(0x11),
+            handle: MemHandle(0x11),
             offset: 8
         }
     );
@@ -50,7 +50,7 @@ fn start_rules() {
         Err(Rule::FragmentSlotsExhausted)
     );
     // Refused starts consumed no handle.
-    assert_eq!(h(), Handle(0x13));
+    assert_eq!(h(), MemHandle(0x13));
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn push_rules_and_completion() {
         "other sender"
     );
     assert_eq!(
-        a.push(NW, Handle(h.0 + 1), &[5]),
+        a.push(NW, MemHandle(h.0 + 1), &[5]),
         Err(Rule::UnknownFragmentHandle)
     );
     assert_eq!(a.push(NW, h, &[]), Err(Rule::FragmentMismatch));
@@ -120,7 +120,7 @@ fn abort_frees_the_slot() {
     assert_eq!(a.in_flight(), 0);
 }
 
-fn response(receiver: EndpointId, handle: Handle) -> RetrieveResponse {
+fn response(receiver: EndpointId, handle: MemHandle) -> RetrieveResponse<8> {
     RetrieveResponse {
         handle,
         kind: TransactionKind::Share,
@@ -132,35 +132,55 @@ fn response(receiver: EndpointId, handle: Handle) -> RetrieveResponse {
         receiver,
         permissions: Permissions::from_access(Access::RW),
         va: VirtAddr(0x4000_0000),
-        total_pages: 300,
+        total_pages: 3,
+        constituent_pages: [1, 2].into_iter().collect(),
     }
 }
 
 #[test]
 fn retrieve_response_in_pieces() {
-    let mut c: ResponseCursors<2> = ResponseCursors::new();
-    let h = Handle(5);
-    assert_eq!(
-        c.begin(response(SP1, h), 100, 100),
-        Ok(100),
-        "fits: no cursor"
-    );
-    assert!(!c.pending(SP1, h));
-    assert_eq!(c.begin(response(SP1, h), 250, 100), Ok(100));
+    let mut c: ResponseCursors<2, 8> = ResponseCursors::new();
+    let h = MemHandle(5);
+    let fixed = |n: u32| move |_: &RetrieveResponse<8>, _: u32| n;
+    c.begin(response(SP1, h), 100, 100).unwrap();
+    assert!(!c.pending(SP1, h), "complete at once: no cursor");
+    assert_eq!(c.begin(response(SP1, h), 100, 0), Err(Rule::InvalidLength));
+    c.begin(response(SP1, h), 250, 100).unwrap();
     assert!(c.pending(SP1, h));
-    assert_eq!(c.next(SP2, h, 100, 100), Err(Rule::UnknownFragmentHandle));
     assert_eq!(
-        c.next(SP1, Handle(6), 100, 100),
+        c.next(SP2, h, 100, fixed(100)),
         Err(Rule::UnknownFragmentHandle)
     );
-    assert_eq!(c.next(SP1, h, 50, 100), Err(Rule::FragmentMismatch));
-    let w = c.next(SP1, h, 100, 100).unwrap();
-    assert_eq!((w.offset, w.len), (100, 100));
-    assert_eq!(w.response, response(SP1, h));
-    let w = c.next(SP1, h, 200, 100).unwrap();
-    assert_eq!((w.offset, w.len), (200, 50));
+    assert_eq!(
+        c.next(SP1, MemHandle(6), 100, fixed(100)),
+        Err(Rule::UnknownFragmentHandle)
+    );
+    assert_eq!(c.next(SP1, h, 50, fixed(100)), Err(Rule::FragmentMismatch));
+    assert_eq!(
+        c.next(SP1, h, 100, fixed(0)),
+        Err(Rule::FragmentMismatch),
+        "encoder failed"
+    );
+    assert_eq!(
+        c.next(SP1, h, 100, fixed(151)),
+        Err(Rule::FragmentMismatch),
+        "past the end"
+    );
+    let mut seen = None;
+    let len = c
+        .next(SP1, h, 100, |r, off| {
+            seen = Some((r.clone(), off));
+            100
+        })
+        .unwrap();
+    assert_eq!(len, 100);
+    assert_eq!(seen, Some((response(SP1, h), 100)));
+    assert_eq!(c.next(SP1, h, 200, fixed(50)), Ok(50));
     assert!(!c.pending(SP1, h));
-    assert_eq!(c.next(SP1, h, 250, 100), Err(Rule::UnknownFragmentHandle));
+    assert_eq!(
+        c.next(SP1, h, 250, fixed(1)),
+        Err(Rule::UnknownFragmentHandle)
+    );
     // Full table: a third receiver cannot start.
     c.begin(response(SP1, h), 250, 100).unwrap();
     c.begin(response(SP2, h), 250, 100).unwrap();
@@ -172,6 +192,11 @@ fn retrieve_response_in_pieces() {
     assert_eq!(
         c.begin(response(SP3, h), 250, 100),
         Err(Rule::FragmentSlotsExhausted)
+    );
+    let vas: std::vec::Vec<_> = response(SP1, h).mapped_constituents().collect();
+    assert_eq!(
+        vas,
+        vec![(VirtAddr(0x4000_0000), 1), (VirtAddr(0x4000_1000), 2)]
     );
 }
 
@@ -203,7 +228,7 @@ proptest! {
                 let before = format!("{a:?}");
                 let bad = match n {
                     0 => a.push(SP1, handle, &bytes[pos..pos + 1]),
-                    1 => a.push(NW, Handle(handle.0 ^ 1), &bytes[pos..pos + 1]),
+                    1 => a.push(NW, MemHandle(handle.0 ^ 1), &bytes[pos..pos + 1]),
                     _ => a.push(NW, handle, &vec![0; bytes.len() - pos + 1]),
                 };
                 prop_assert!(bad.is_err());
@@ -223,18 +248,29 @@ proptest! {
         prop_assert_eq!(got, bytes);
     }
 
-    /// Walking a response with FFA_MEM_FRAG_RX covers every byte exactly once.
+    /// Walking a response with FFA_MEM_FRAG_RX covers every byte exactly once, whatever
+    /// lengths the encoder picks.
     #[test]
-    fn response_windows_tile_the_descriptor(total in 1u32..5000, rx in 1u32..1000) {
-        let mut c: ResponseCursors<3> = ResponseCursors::new();
-        let h = Handle(9);
-        let mut sent = c.begin(response(SP2, h), total, rx).unwrap();
-        prop_assert_eq!(sent, total.min(rx));
+    fn response_fragments_tile_the_descriptor(
+        total in 1u32..5000,
+        first in 1u32..1000,
+        lens in prop::collection::vec(1u32..1000, 1..64),
+    ) {
+        let mut c: ResponseCursors<3, 8> = ResponseCursors::new();
+        let h = MemHandle(9);
+        let first = first.min(total);
+        c.begin(response(SP2, h), total, first).unwrap();
+        let mut sent = first;
+        let mut i = 0;
         while sent < total {
-            let w = c.next(SP2, h, sent, rx).unwrap();
-            prop_assert_eq!(w.offset, sent);
-            prop_assert!(w.len > 0 && w.len <= rx);
-            sent += w.len;
+            let want = lens[i % lens.len()].min(total - sent);
+            let got = c.next(SP2, h, sent, |_, off| {
+                assert_eq!(off, sent);
+                want
+            }).unwrap();
+            prop_assert_eq!(got, want);
+            sent += got;
+            i += 1;
         }
         prop_assert_eq!(sent, total);
         prop_assert!(!c.pending(SP2, h));

@@ -152,13 +152,13 @@ fn range_for(sender: EndpointId, (area, off, pages): (u8, u64, u32)) -> PageRang
 struct Harness {
     e: Engine,
     f: Fake,
-    seen: BTreeSet<Handle>,
+    seen: BTreeSet<MemHandle>,
     /// Our own record of which SPs hold each handle, from successful calls only.
-    holders: BTreeMap<Handle, BTreeSet<EndpointId>>,
+    holders: BTreeMap<MemHandle, BTreeSet<EndpointId>>,
 }
 
 impl Harness {
-    fn live(&self) -> Vec<(Handle, EndpointId, Vec<EndpointId>)> {
+    fn live(&self) -> Vec<(MemHandle, EndpointId, Vec<EndpointId>)> {
         self.e
             .transactions()
             .map(|t| {
@@ -171,12 +171,12 @@ impl Harness {
             .collect()
     }
 
-    fn pick(&self, pick: u8) -> Option<(Handle, EndpointId, Vec<EndpointId>)> {
+    fn pick(&self, pick: u8) -> Option<(MemHandle, EndpointId, Vec<EndpointId>)> {
         let live = self.live();
         if pick >= 240 || live.is_empty() {
             // A dead or never-issued handle.
             let h = self.seen.iter().nth(pick as usize % self.seen.len().max(1));
-            let h = h.copied().unwrap_or(Handle(0x77));
+            let h = h.copied().unwrap_or(MemHandle(0x77));
             let found = live.iter().find(|t| t.0 == h).cloned();
             return Some(found.unwrap_or((h, SP1, vec![SP2])));
         }

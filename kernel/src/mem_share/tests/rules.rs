@@ -372,7 +372,7 @@ fn send_limits_give_no_memory() {
 }
 
 /// A live lend SP1 -> SP2 of page 1 (RW) and the engine/fake around it.
-fn lent() -> (Engine, Fake, Handle) {
+fn lent() -> (Engine, Fake, MemHandle) {
     let (mut e, mut f) = setup();
     let h = e
         .send(&mut f, SP1, &lend(SP2, rw(), sp1_pages(1, 1)))
@@ -390,7 +390,7 @@ fn retrieve_rules() {
         e.retrieve(f, NW, &nw)
     });
     let mut r = ok.clone();
-    r.handle = Handle(h.0 + 100);
+    r.handle = MemHandle(h.0 + 100);
     rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
         e.retrieve(f, SP2, &r)
     });
@@ -547,7 +547,7 @@ fn relinquish_rules() {
     e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, ro()))
         .unwrap();
     let mut r = ok.clone();
-    r.handle = Handle(h.0 + 1);
+    r.handle = MemHandle(h.0 + 1);
     rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
         e.relinquish(f, SP2, &r)
     });
@@ -581,7 +581,7 @@ fn relinquish_rules() {
 fn reclaim_rules() {
     let (mut e, mut f, h) = lent();
     rejects(&mut e, &mut f, Rule::UnknownHandle, |e, f| {
-        e.reclaim(f, SP1, Handle(h.0 + 1), 0)
+        e.reclaim(f, SP1, MemHandle(h.0 + 1), 0)
     });
     rejects(&mut e, &mut f, Rule::NotTheOwner, |e, f| {
         e.reclaim(f, SP2, h, 0)
