@@ -4,8 +4,7 @@
 //! # Where it sits
 //!
 //! The dispatcher decodes the ABI and the descriptor with `ffa-abi`, turns it into a
-//! [`TransactionRequest`] / [`RetrieveRequest`] / [`RelinquishRequest`] (see `convert`
-//! once ffa-abi has memory descriptors), and calls [`MemShare`]. The engine touches the
+//! [`TransactionRequest`] / [`RetrieveRequest`] / [`RelinquishRequest`] (see [`convert`]), and calls [`MemShare`]. The engine touches the
 //! world only through the [`Environment`] traits:
 //!
 //! | trait | kernel implementation | answers / does |
@@ -66,6 +65,7 @@
 //!
 //! Errors: every refusal is a [`Rule`]; [`Rule::error`] is the table from rule to FF-A code.
 
+pub mod convert;
 pub mod env;
 pub mod error;
 pub mod fragment;

@@ -33,6 +33,9 @@ impl FfaError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
     // ---- Transaction descriptor shape (FFA_MEM_SHARE/LEND/DONATE) ----
+    /// A field is not valid for the ABI it came with (flag bits, NS bit, handle in a send,
+    /// missing composite, a composite in a retrieve request, reserved encodings).
+    MalformedDescriptor,
     /// The descriptor's sender ID is not the caller.
     SenderNotCaller,
     /// No endpoint memory access descriptor.
@@ -145,7 +148,8 @@ impl Rule {
     pub const fn error(self) -> FfaError {
         use FfaError::*;
         match self {
-            Rule::SenderNotCaller
+            Rule::MalformedDescriptor
+            | Rule::SenderNotCaller
             | Rule::NoReceivers
             | Rule::DonateNeedsOneReceiver
             | Rule::DuplicateOrSelfReceiver

@@ -5,6 +5,7 @@
 use super::fake::*;
 use super::*;
 
+mod convert;
 mod fragments;
 mod props;
 mod rules;

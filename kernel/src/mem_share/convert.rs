@@ -1,0 +1,170 @@
+//! Thin conversions between `ffa-abi`'s parsed memory descriptors (any layout, v1.0 to
+//! v1.2) and the engine's requests, and the encoding of retrieve responses.
+//!
+//! The parser already rejected malformed bytes (offsets, counts, MBZ fields, alignment,
+//! page-count sum); what is left here is mapping types, the engine's capacity limits, and
+//! the per-ABI field rules `MemTransaction::validate_for` checks.
+
+use ffa_abi::memory::relinquish::MemRelinquish;
+use ffa_abi::memory::transaction::{MemAccess, MemTransaction, TransactionBuilder};
+use ffa_abi::memory::{AccessPerms, Constituent, Layout, MemAttributes, MemOp, TransactionFlags};
+use ffa_abi::{BuildError, Version};
+use heapless::Vec;
+
+use super::error::Rule;
+use super::request::{
+    ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
+};
+use super::types::{MemoryType, PageRange, Permissions, TransactionKind};
+
+fn mem_op(kind: TransactionKind) -> MemOp {
+    match kind {
+        TransactionKind::Share => MemOp::Share,
+        TransactionKind::Lend => MemOp::Lend,
+        TransactionKind::Donate => MemOp::Donate,
+    }
+}
+
+fn memory_type(a: MemAttributes) -> Result<MemoryType, Rule> {
+    // Re-decoding the wire value keeps one definition of the reserved encodings; the NS
+    // bit (only legal in responses) makes it fail too.
+    MemoryType::from_bits(a.encode()).ok_or(Rule::MalformedDescriptor)
+}
+
+fn grants<const R: usize>(
+    receivers: impl Iterator<Item = MemAccess>,
+) -> Result<Vec<ReceiverGrant, R>, Rule> {
+    let mut out = Vec::new();
+    for r in receivers {
+        let permissions =
+            Permissions::from_bits(r.perms.encode()).ok_or(Rule::MalformedDescriptor)?;
+        out.push(ReceiverGrant {
+            id: r.endpoint,
+            permissions,
+        })
+        .map_err(|_| Rule::TooManyReceivers)?;
+    }
+    Ok(out)
+}
+
+/// The engine's view of a share/lend/donate descriptor `d` that arrived with `kind`.
+pub fn transaction_request<const R: usize, const C: usize>(
+    kind: TransactionKind,
+    d: &MemTransaction<'_>,
+) -> Result<TransactionRequest<R, C>, Rule> {
+    d.validate_for(mem_op(kind))
+        .map_err(|_| Rule::MalformedDescriptor)?;
+    let mut constituents = Vec::new();
+    for c in d.constituents() {
+        constituents
+            .push(PageRange::new(c.address, c.page_count))
+            .map_err(|_| Rule::TooManyConstituents)?;
+    }
+    Ok(TransactionRequest {
+        kind,
+        sender: d.sender,
+        attributes: memory_type(d.attributes)?,
+        flags: d.flags.0,
+        tag: d.tag,
+        receivers: grants(d.receivers())?,
+        total_pages: d.total_page_count() as u64,
+        constituents,
+    })
+}
+
+/// The engine's view of an FFA_MEM_RETRIEVE_REQ descriptor. Retriever-specified address
+/// ranges (a composite in the request) are not supported: INVALID_PARAMETERS.
+pub fn retrieve_request<const R: usize>(
+    d: &MemTransaction<'_>,
+) -> Result<RetrieveRequest<R>, Rule> {
+    d.validate_for(MemOp::RetrieveReq)
+        .map_err(|_| Rule::MalformedDescriptor)?;
+    if d.composite_offset().is_some() {
+        return Err(Rule::MalformedDescriptor);
+    }
+    Ok(RetrieveRequest {
+        handle: d.handle,
+        sender: d.sender,
+        attributes: memory_type(d.attributes)?,
+        flags: d.flags.0,
+        tag: d.tag,
+        receivers: grants(d.receivers())?,
+    })
+}
+
+/// The engine's view of an FFA_MEM_RELINQUISH descriptor.
+pub fn relinquish_request<const R: usize>(
+    d: &MemRelinquish<'_>,
+) -> Result<RelinquishRequest<R>, Rule> {
+    let mut endpoints = Vec::new();
+    for e in d.endpoints() {
+        endpoints
+            .push(e)
+            .map_err(|_| Rule::RelinquishEndpointsInvalid)?;
+    }
+    Ok(RelinquishRequest {
+        handle: d.handle,
+        flags: d.flags,
+        endpoints,
+    })
+}
+
+/// Encodes bytes `[offset, ..)` of the retrieve response for a caller at `version` into
+/// `out`, cutting at record boundaries; returns the fragment length (0 at the end). With
+/// `offset` 0 and a large enough `out` this writes the whole descriptor. `total_len` of the
+/// same arguments gives w1 of FFA_MEM_RETRIEVE_RESP.
+pub fn write_retrieve_response<const C: usize>(
+    resp: &RetrieveResponse<C>,
+    version: Version,
+    offset: usize,
+    out: &mut [u8],
+) -> Result<usize, BuildError> {
+    with_builder(resp, version, |b| b.write_fragment(offset, out))
+}
+
+/// Total encoded length of the retrieve response at `version`.
+pub fn retrieve_response_len<const C: usize>(
+    resp: &RetrieveResponse<C>,
+    version: Version,
+) -> Result<usize, BuildError> {
+    with_builder(resp, version, |b| b.total_len())
+}
+
+fn with_builder<const C: usize, T>(
+    resp: &RetrieveResponse<C>,
+    version: Version,
+    f: impl FnOnce(&TransactionBuilder<'_>) -> Result<T, BuildError>,
+) -> Result<T, BuildError> {
+    let layout =
+        Layout::for_version(version).map_err(|_| BuildError::UnsupportedVersion(version))?;
+    // v1.0 has no NS bit: its callers learn nothing about the security state.
+    let ns_bit = if layout == Layout::V1_0 {
+        0
+    } else {
+        MemoryType::NS_BIT
+    };
+    let attr_bits = resp.attributes.to_bits() | (resp.attributes_bits() & ns_bit);
+    let attributes =
+        MemAttributes::decode(attr_bits, layout).ok_or(BuildError::FieldOverflow("attributes"))?;
+    let perms = AccessPerms::decode(resp.permissions.to_bits())
+        .ok_or(BuildError::FieldOverflow("permissions"))?;
+    let receivers = [MemAccess::new(resp.receiver, perms)];
+    let constituents: Vec<Constituent, C> = resp
+        .mapped_constituents()
+        .map(|(va, page_count)| Constituent {
+            address: va.0,
+            page_count,
+        })
+        .collect();
+    let b = TransactionBuilder {
+        layout,
+        sender: resp.sender,
+        attributes,
+        flags: TransactionFlags(resp.flags),
+        handle: resp.handle,
+        tag: resp.tag,
+        receivers: &receivers,
+        constituents: &constituents,
+    };
+    f(&b)
+}

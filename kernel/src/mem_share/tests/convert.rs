@@ -1,0 +1,241 @@
+//! The whole path through real descriptor bytes: ffa-abi builds a descriptor, parses it,
+//! `convert` hands it to the engine, and the retrieve response is encoded and parsed back,
+//! in every layout, whole and in fragments in both directions.
+
+use ffa_abi::memory::relinquish::{write_relinquish, MemRelinquish};
+use ffa_abi::memory::transaction::{MemAccess, MemTransaction, TransactionBuilder};
+use ffa_abi::memory::{
+    AccessPerms, Constituent, DataAccess as WireData, InstructionAccess as WireInstr, Layout,
+    MemAttributes, MemOp, MemType, TransactionFlags,
+};
+use ffa_abi::Version;
+
+use super::*;
+use crate::mem_share::convert::{
+    relinquish_request, retrieve_request, retrieve_response_len, transaction_request,
+    write_retrieve_response,
+};
+use crate::mem_share::fragment::{FragProgress, FragmentAssembler, ResponseCursors};
+
+type Big = MemShare<8, 4, 32, 16>;
+const BIG: Limits = Limits {
+    max_transactions: 8,
+    max_receivers: 4,
+    max_constituents: 32,
+};
+
+fn layout(v: Version) -> Layout {
+    Layout::for_version(v).unwrap()
+}
+
+fn rw_perms() -> AccessPerms {
+    AccessPerms {
+        data: WireData::ReadWrite,
+        instruction: WireInstr::NotSpecified,
+    }
+}
+
+/// A share from the normal world to SP1 of `ranges`, encoded for `v`.
+fn share_bytes(v: Version, ranges: &[Constituent]) -> std::vec::Vec<u8> {
+    let receivers = [MemAccess::new(SP1, rw_perms())];
+    let b = TransactionBuilder {
+        layout: layout(v),
+        sender: NW,
+        attributes: MemAttributes::NORMAL_WB_INNER,
+        flags: TransactionFlags(0),
+        handle: MemHandle(0),
+        tag: 0x1234,
+        receivers: &receivers,
+        constituents: ranges,
+    };
+    let mut out = vec![0; b.total_len().unwrap()];
+    b.write(&mut out).unwrap();
+    out
+}
+
+fn retrieve_bytes(v: Version, handle: MemHandle) -> std::vec::Vec<u8> {
+    let receivers = [MemAccess::new(
+        SP1,
+        AccessPerms {
+            data: WireData::ReadWrite,
+            instruction: WireInstr::NotExecutable,
+        },
+    )];
+    let b = TransactionBuilder {
+        layout: layout(v),
+        sender: NW,
+        attributes: MemAttributes::NOT_SPECIFIED,
+        flags: TransactionFlags(0),
+        handle,
+        tag: 0x1234,
+        receivers: &receivers,
+        constituents: &[],
+    };
+    let mut out = vec![0; b.total_len().unwrap()];
+    b.write(&mut out).unwrap();
+    out
+}
+
+fn scattered(n: u32) -> std::vec::Vec<Constituent> {
+    (0..n)
+        .map(|i| Constituent {
+            address: NS_RAM + 2 * i as u64 * PAGE_SIZE,
+            page_count: 1,
+        })
+        .collect()
+}
+
+#[test]
+fn share_retrieve_relinquish_reclaim_through_bytes_in_every_layout() {
+    for v in [Version::V1_0, Version::V1_1, Version::V1_2] {
+        let mut f = Fake::new(64);
+        let mut e = Big::new(BIG);
+        let bytes = share_bytes(v, &scattered(3));
+        let d = MemTransaction::parse(&bytes, v).unwrap();
+        let r: TransactionRequest<4, 32> = transaction_request(TransactionKind::Share, &d).unwrap();
+        let h = e.send(&mut f, NW, &r).unwrap().handle;
+
+        let rb = retrieve_bytes(v, h);
+        let rd = MemTransaction::parse(&rb, v).unwrap();
+        let rr: RetrieveRequest<4> = retrieve_request(&rd).unwrap();
+        let resp = e.retrieve(&mut f, SP1, &rr).unwrap();
+
+        let len = retrieve_response_len(&resp, v).unwrap();
+        let mut out = vec![0; len];
+        assert_eq!(write_retrieve_response(&resp, v, 0, &mut out).unwrap(), len);
+        let back = MemTransaction::parse(&out, v).unwrap();
+        back.validate_for(MemOp::RetrieveResp).unwrap();
+        assert_eq!((back.handle, back.sender, back.tag), (h, NW, 0x1234));
+        assert_eq!(
+            back.attributes.mem_type,
+            MemType::Normal(ffa_abi::memory::Cacheability::WriteBack)
+        );
+        assert_eq!(
+            back.attributes.ns,
+            v != Version::V1_0,
+            "NS bit from v1.1 on"
+        );
+        assert_eq!(
+            back.flags.transaction_type(),
+            ffa_abi::memory::TransactionType::Share
+        );
+        let me = back.receiver(0).unwrap();
+        assert_eq!(me.endpoint, SP1);
+        assert_eq!(me.perms, AccessPerms::RW_NX);
+        let vas: std::vec::Vec<_> = back.constituents().collect();
+        assert_eq!(vas.len(), 3);
+        assert_eq!(vas[0].address, resp.va.0);
+        assert_eq!(
+            vas[2].address,
+            resp.va.0 + 2 * PAGE_SIZE,
+            "mapped back to back"
+        );
+        // The mapping really is at those VAs' pages.
+        assert_eq!(
+            f.access.get(&(SP1, NS_RAM + 4 * PAGE_SIZE)),
+            Some(&Access::RW)
+        );
+
+        let mut rel = [0u8; 32];
+        let n = write_relinquish(h, 0, &[SP1], &mut rel).unwrap();
+        let rq: RelinquishRequest<4> =
+            relinquish_request(&MemRelinquish::parse(&rel[..n]).unwrap()).unwrap();
+        e.relinquish(&mut f, SP1, &rq).unwrap();
+        e.reclaim(&mut f, NW, h, 0).unwrap();
+        assert_eq!(f.in_use, 0);
+    }
+}
+
+#[test]
+fn fragmented_send_and_fragmented_retrieve_response() {
+    let v = Version::V1_1;
+    let mut f = Fake::new(64);
+    let mut e = Big::new(BIG);
+    let whole = share_bytes(v, &scattered(16));
+    // Sender side: 100-byte fragments through FFA_MEM_FRAG_TX.
+    let mut asm: FragmentAssembler<2, 1024> = FragmentAssembler::new();
+    let total = whole.len() as u32;
+    let FragProgress::More { handle, mut offset } = asm
+        .start(NW, TransactionKind::Share, total, &whole[..100], || {
+            e.reserve_handle()
+        })
+        .unwrap()
+    else {
+        panic!("first fragment completed");
+    };
+    loop {
+        let end = (offset as usize + 100).min(whole.len());
+        match asm.push(NW, handle, &whole[offset as usize..end]).unwrap() {
+            FragProgress::More { offset: o, .. } => offset = o,
+            FragProgress::Complete { .. } => break,
+        }
+    }
+    let sent = asm
+        .finish(NW, handle, |kind, bytes| {
+            assert_eq!(bytes, &whole[..]);
+            let d = MemTransaction::parse(bytes, v).map_err(|_| Rule::MalformedDescriptor)?;
+            let r: TransactionRequest<4, 32> = transaction_request(kind, &d)?;
+            e.send_with_handle(&mut f, NW, &r, handle)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.handle, handle);
+
+    // Receiver side: a 128-byte RX buffer is too small for 16 constituents.
+    let rx = 128usize;
+    let rb = retrieve_bytes(v, handle);
+    let rr: RetrieveRequest<4> = retrieve_request(&MemTransaction::parse(&rb, v).unwrap()).unwrap();
+    let resp = e.retrieve(&mut f, SP1, &rr).unwrap();
+    let total = retrieve_response_len(&resp, v).unwrap();
+    let mut whole_resp = vec![0; total];
+    write_retrieve_response(&resp, v, 0, &mut whole_resp).unwrap();
+
+    let mut cursors: ResponseCursors<3, 32> = ResponseCursors::new();
+    let mut buf = vec![0u8; rx];
+    let first = write_retrieve_response(&resp, v, 0, &mut buf).unwrap();
+    assert!(first < total && first > 0);
+    let mut got = buf[..first].to_vec();
+    cursors
+        .begin(resp.clone(), total as u32, first as u32)
+        .unwrap();
+    let mut fragments = 1;
+    while got.len() < total {
+        let at = got.len() as u32;
+        let n = cursors
+            .next(SP1, handle, at, |r, off| {
+                write_retrieve_response(r, v, off as usize, &mut buf).unwrap_or(0) as u32
+            })
+            .unwrap();
+        got.extend_from_slice(&buf[..n as usize]);
+        fragments += 1;
+    }
+    assert!(fragments > 2);
+    assert_eq!(got, whole_resp);
+    assert!(!cursors.pending(SP1, handle));
+}
+
+#[test]
+fn conversion_rejections() {
+    let v = Version::V1_1;
+    // A retrieve request must not carry a composite (retriever-chosen ranges).
+    let with_ranges = share_bytes(v, &scattered(1));
+    let d = MemTransaction::parse(&with_ranges, v).unwrap();
+    assert_eq!(
+        retrieve_request::<4>(&d).err(),
+        Some(Rule::MalformedDescriptor)
+    );
+    // Zero-memory flag on a share is not a defined bit for FFA_MEM_SHARE.
+    let mut zeroed = with_ranges.clone();
+    zeroed[4] = 1;
+    let d = MemTransaction::parse(&zeroed, v).unwrap();
+    assert_eq!(
+        transaction_request::<4, 8>(TransactionKind::Share, &d).err(),
+        Some(Rule::MalformedDescriptor)
+    );
+    // More constituents than the engine holds: NO_MEMORY.
+    let many = share_bytes(v, &scattered(9));
+    let d = MemTransaction::parse(&many, v).unwrap();
+    let err = transaction_request::<4, 8>(TransactionKind::Share, &d).err();
+    assert_eq!(err, Some(Rule::TooManyConstituents));
+    assert_eq!(Rule::TooManyConstituents.error(), FfaError::NoMemory);
+}
