@@ -15,15 +15,12 @@ mod sp {
         let l = start.layout;
         let init_perms = snapshot_perms(&mut ffa, [l.image_base, l.rw_base, start.regs[0]]);
         let sp = SpState {
-            rxtx: map_buffers(&mut ffa, start.rxtx, "echo"),
+            rxtx: map_buffers(&mut ffa, start.rxtx),
             manifest: start.manifest,
             boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms,
         };
-        sp_rt::log!(
-            "echo: ready (boot info: {})",
-            sp.boot_info_version.is_some()
-        );
+        sp_rt::log!("ready (boot info: {})", sp.boot_info_version.is_some());
         sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &sp, req))
     }
 }

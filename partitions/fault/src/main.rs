@@ -65,7 +65,7 @@ mod sp {
             boot_info_version: None,
             init_perms: [0; 3],
         };
-        sp_rt::log!("fault: ready");
+        sp_rt::log!("ready");
         sp_rt::run(&mut ffa, |ffa, req| {
             fault(req).unwrap_or_else(|| echo(ffa, &sp, req))
         })

@@ -22,9 +22,9 @@ mod sp {
         };
         let id = sp.manifest.and_then(|m| m.property_u32("/", "id"));
         match (sp.boot_info_version, id) {
-            (Some(v), Some(id)) => sp_rt::log!("pkg-sp: boot info v{v:#x}, manifest id {id:#x}"),
-            (Some(v), None) => sp_rt::log!("pkg-sp: boot info v{v:#x} but no readable manifest"),
-            (None, _) => sp_rt::log!("pkg-sp: no boot information (x0 = {:#x})", start.regs[0]),
+            (Some(v), Some(id)) => sp_rt::log!("boot info v{v:#x}, manifest id {id:#x}"),
+            (Some(v), None) => sp_rt::log!("boot info v{v:#x} but no readable manifest"),
+            (None, _) => sp_rt::log!("no boot information (x0 = {:#x})", start.regs[0]),
         }
         sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &sp, req))
     }

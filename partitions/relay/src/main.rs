@@ -11,7 +11,7 @@ mod sp {
 
     fn main(_start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
-        sp_rt::log!("relay: ready");
+        sp_rt::log!("ready");
         sp_rt::run(&mut ffa, |ffa, req| test_sp_common::relay(ffa, req))
     }
 }

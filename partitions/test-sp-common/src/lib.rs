@@ -194,13 +194,14 @@ pub fn echo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest)
     common(ffa, sp, req).unwrap_or(req.payload)
 }
 
-/// Maps the RX/TX pair the runtime reserved; logs (and keeps) the error if that fails.
-pub fn map_buffers<C: Conduit>(ffa: &mut Ffa<C>, rxtx: RxTx, name: &str) -> Result<RxTx, Error> {
+/// Maps the RX/TX pair the runtime reserved; logs (and keeps) the error if that fails. (The
+/// SPMC tags console lines with the SP's name, so messages carry none.)
+pub fn map_buffers<C: Conduit>(ffa: &mut Ffa<C>, rxtx: RxTx) -> Result<RxTx, Error> {
     match rxtx.map(ffa) {
         Ok(()) => Ok(rxtx),
         Err(e) => {
             let mut w = LineWriter::new(ffa);
-            let _ = write!(w, "{name}: FFA_RXTX_MAP failed: {e:?}");
+            let _ = write!(w, "FFA_RXTX_MAP failed: {e:?}");
             w.finish_line();
             Err(e)
         }
