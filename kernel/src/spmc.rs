@@ -9,6 +9,7 @@
 pub mod abi_table;
 pub mod direct;
 pub mod framework;
+pub mod memory;
 pub mod partition;
 pub mod setup;
 
@@ -85,6 +86,8 @@ pub struct Spmc {
     pub platform: PlatformInfo,
     pub sps: Vec<Sp>,
     pub nw: Mutex<NormalWorld>,
+    /// The memory transaction engine (memory ABIs only; never taken on the message path).
+    pub mem: Mutex<memory::MemState>,
     nw_version: AtomicU32,
 }
 
@@ -104,6 +107,7 @@ impl Spmc {
             platform,
             sps,
             nw: Mutex::new(NormalWorld::default()),
+            mem: Mutex::new(memory::MemState::new()),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
         }
     }

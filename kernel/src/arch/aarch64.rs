@@ -5,7 +5,7 @@ use super::{Exit, UserRegs};
 use core::arch::{asm, global_asm};
 
 /// Bytes of stack per core.
-pub const STACK_SIZE: usize = 0x1_0000;
+pub const STACK_SIZE: usize = 0x8_0000;
 /// Cores the image has stacks for.
 pub const MAX_CORES: usize = 8;
 

@@ -58,6 +58,18 @@ pub const ABIS: &[Abi] = &[
     abi(F::MemPermGet64, Sp),
     abi(F::MemPermSet32, Sp),
     abi(F::MemPermSet64, Sp),
+    abi(F::MemShare32, Both),
+    abi(F::MemShare64, Both),
+    abi(F::MemLend32, Both),
+    abi(F::MemLend64, Both),
+    abi(F::MemDonate32, Both),
+    abi(F::MemDonate64, Both),
+    abi(F::MemFragTx, Both),
+    abi(F::MemFragRx, Sp),
+    abi(F::MemReclaim, Both),
+    abi(F::MemRetrieveReq32, Sp),
+    abi(F::MemRetrieveReq64, Sp),
+    abi(F::MemRelinquish, Sp),
 ];
 
 /// Looks up an ABI for a caller.

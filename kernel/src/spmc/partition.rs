@@ -1,10 +1,11 @@
 //! Secure partitions at run time: loading an SP into its own address space, booting it with the
 //! FF-A boot information protocol, running it until it answers, and containing its faults.
 
-use super::{direct, setup, Env, Mailbox, Spmc};
+use super::{direct, memory, setup, Env, Mailbox, Spmc};
 use crate::arch::{esr, Exit, UserRegs, SPSR_EL0T};
 use crate::memory::{AddressSpace, UserPerm, PAGE_SIZE};
 use crate::policy::Caller;
+use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
@@ -48,6 +49,8 @@ pub struct Runtime {
     pub request: Option<PendingRequest>,
     /// Characters logged with FFA_CONSOLE_LOG since the last newline.
     pub log_line: String<160>,
+    /// Next free address of the window where retrieved memory is mapped.
+    pub next_va: u64,
 }
 
 /// One secure partition: its table entry and its runtime state.
@@ -71,6 +74,7 @@ impl Sp {
                 mailbox: None,
                 request: None,
                 log_line: String::new(),
+                next_va: crate::memory::SP_DYNAMIC_VA_BASE,
             }),
         }
     }
@@ -413,6 +417,45 @@ impl Spmc {
                 perm,
                 ..
             } => Step::Return(mem_perm_set(env, rt, addr, page_count, perm)),
+            Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
+                let version = rt.version;
+                Step::Return(memory::send(
+                    self,
+                    env,
+                    EndpointId(sp.id()),
+                    Some(rt),
+                    call.func_id(),
+                    a,
+                    version,
+                ))
+            }
+            Interface::MemFragTx {
+                handle, frag_len, ..
+            } => {
+                let version = rt.version;
+                Step::Return(memory::frag_tx(
+                    self,
+                    env,
+                    EndpointId(sp.id()),
+                    Some(rt),
+                    handle,
+                    frag_len,
+                    version,
+                ))
+            }
+            Interface::MemReclaim { handle, flags } => Step::Return(memory::reclaim(
+                self,
+                env,
+                EndpointId(sp.id()),
+                Some(rt),
+                handle,
+                flags,
+            )),
+            Interface::MemRetrieveReq(a) => Step::Return(memory::retrieve(self, env, sp, rt, a)),
+            Interface::MemFragRx { handle, offset, .. } => {
+                Step::Return(memory::frag_rx(self, env, sp, rt, handle, offset))
+            }
+            Interface::MemRelinquish => Step::Return(memory::relinquish(self, env, sp, rt)),
             other => Step::Return(setup::handle_sp(self, env, sp, rt, other, regs)),
         }
     }

@@ -1,1 +1,13 @@
-//! Host tests of the FF-A dispatcher against a fake machine (see the module docs inside).
+//! Host tests of the FF-A dispatcher, the partition runtime and the capability gate, run against
+//! a fake machine (`fake`): partitions are Rust closures behind `Env::run_user`, physical memory
+//! is a sparse page map, and tables are leaked per test. Every test asserts the exact result
+//! registers and, where a call must be refused, that no SPMC state changed.
+
+mod fake;
+
+mod boot;
+mod discovery;
+mod gate;
+mod messaging;
+mod sp_services;
+mod version;

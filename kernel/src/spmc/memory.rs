@@ -1,0 +1,827 @@
+//! FF-A memory management ABIs (FF-A v1.2 chapter 16 / DEN0140): the glue between the
+//! dispatcher, the callers' RX/TX buffers, the `ffa-abi` descriptor parsers and builders, and
+//! the pure transaction engine in `crate::mem_share`, which it drives through the kernel's
+//! implementation of the engine's environment traits (`KernelMem`).
+//!
+//! Memory operations take the one engine lock (they are not on the message path). Lock order:
+//! a caller SP's runtime lock, then the engine lock; the normal world's mailbox lock is only
+//! held while its TX buffer is copied, never together with the engine lock.
+
+use super::partition::{Runtime, Sp};
+use super::{Env, Mailbox, Spmc};
+use crate::mem_share::{
+    Access, EndpointKind, FragProgress, FragmentAssembler, Limits, MappingAttrs, MemHandle,
+    MemKind, MemShare, MemoryType, NoMemory, PageRange, Permissions, ReceiverGrant, RegionInfo,
+    RelinquishRequest, Reservation, ResponseCursors, RetrieveRequest, RetrieveResponse, Rule,
+    Security, TransactionKind, TransactionRequest, VirtAddr,
+};
+use crate::memory::{UserPerm, PAGE_SIZE, SP_DYNAMIC_VA_BASE};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use ffa_abi::endpoint::EndpointId;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::func_id::FuncId;
+use ffa_abi::interface::MemTxArgs;
+use ffa_abi::memory::relinquish::MemRelinquish;
+use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
+use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes, TransactionFlags};
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+
+/// Concurrent live transactions.
+pub const MAX_TRANSACTIONS: usize = 16;
+/// Receivers per transaction.
+pub const MAX_RECEIVERS: usize = 8;
+/// Constituents per transaction (the 250-range transactions fit).
+pub const MAX_CONSTITUENTS: usize = 256;
+/// Donated ranges the engine tracks.
+pub const MAX_DONATED: usize = 64;
+/// Fragmented sends in flight, and the largest reassembled descriptor.
+pub const FRAG_SLOTS: usize = 2;
+pub const FRAG_BYTES: usize = 0x2000;
+/// Retrieve responses in fragmented transmission (one per SP at most).
+pub const RESPONSE_SLOTS: usize = 8;
+/// Page-table pages the engine may reserve in all (16 MiB of the SPMC heap).
+pub const TABLE_PAGE_BUDGET: u64 = 4096;
+
+type Engine = MemShare<MAX_TRANSACTIONS, MAX_RECEIVERS, MAX_CONSTITUENTS, MAX_DONATED>;
+type Request = TransactionRequest<MAX_RECEIVERS, MAX_CONSTITUENTS>;
+type Response = RetrieveResponse<MAX_CONSTITUENTS>;
+
+/// The memory engine and its fragment state.
+pub struct MemState {
+    engine: Engine,
+    frags: FragmentAssembler<FRAG_SLOTS, FRAG_BYTES>,
+    cursors: ResponseCursors<RESPONSE_SLOTS, MAX_CONSTITUENTS>,
+}
+
+impl MemState {
+    pub fn new() -> Self {
+        Self {
+            engine: MemShare::new(Limits {
+                max_transactions: MAX_TRANSACTIONS,
+                max_receivers: MAX_RECEIVERS,
+                max_constituents: MAX_CONSTITUENTS,
+            }),
+            frags: FragmentAssembler::new(),
+            cursors: ResponseCursors::new(),
+        }
+    }
+
+    /// Live transactions (for tests and diagnostics).
+    pub fn live(&self) -> usize {
+        self.engine.transactions().count()
+    }
+}
+
+impl Default for MemState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Table pages reserved by live reservations, against [`TABLE_PAGE_BUDGET`].
+static TABLE_PAGES_RESERVED: AtomicU64 = AtomicU64::new(0);
+
+fn err(rule: Rule) -> Regs {
+    let code = match rule.error().code() {
+        -3 => ErrorCode::NoMemory,
+        -4 => ErrorCode::Busy,
+        -6 => ErrorCode::Denied,
+        _ => ErrorCode::InvalidParameters,
+    };
+    Regs::error(code)
+}
+
+fn handle_regs(fid: FuncId, handle: MemHandle, w3: u32, w4: u32) -> Regs {
+    let (lo, hi) = handle.to_regs();
+    let mut r = Regs::ZERO;
+    r.0[0] = fid.raw().into();
+    r.0[1] = lo;
+    r.0[2] = hi;
+    r.0[3] = w3.into();
+    r.0[4] = w4.into();
+    r
+}
+
+fn success_handle(handle: MemHandle) -> Regs {
+    let (lo, hi) = handle.to_regs();
+    let mut r = Regs::ZERO;
+    r.0[0] = FuncId::Success32.raw().into();
+    r.0[2] = lo;
+    r.0[3] = hi;
+    r
+}
+
+/// The kernel's implementation of the engine's environment: ownership from the partition
+/// table and the platform, the capability gate, the SP page tables, zeroing through the alias
+/// window.
+struct KernelMem<'a, E: Env> {
+    spmc: &'a Spmc,
+    env: &'a mut E,
+    /// The calling SP's runtime (already locked by the caller of the ABI).
+    caller: Option<(u16, &'a mut Runtime)>,
+}
+
+fn sp_of(spmc: &Spmc, id: EndpointId) -> Option<&Sp> {
+    spmc.table
+        .index_of(spmc_table::EndpointId(id.0))
+        .map(|i| &spmc.sps[i])
+}
+
+impl<E: Env> KernelMem<'_, E> {
+    /// Runs `f` on SP `id`'s runtime: the caller's (already locked) or another SP's through
+    /// `try_lock` (never waiting).
+    fn with_rt<T>(&mut self, id: EndpointId, f: impl FnOnce(&mut Runtime) -> T) -> Option<T> {
+        if let Some((cid, rt)) = self.caller.as_mut() {
+            if *cid == id.0 {
+                return Some(f(rt));
+            }
+        }
+        let sp = sp_of(self.spmc, id)?;
+        let mut rt = sp.rt.try_lock()?;
+        Some(f(&mut rt))
+    }
+
+    fn map_ranges(
+        &mut self,
+        sp: EndpointId,
+        va0: u64,
+        ranges: &[PageRange],
+        perm: Option<UserPerm>,
+    ) {
+        let done = self.with_rt(sp, |rt| {
+            let space = rt.space.as_mut()?;
+            let mut va = va0;
+            for r in ranges {
+                let pages = u64::from(r.pages);
+                let res = match perm {
+                    Some(p) => space.map_user(va, r.base.0, pages, p),
+                    None => space.unmap_user(va, pages),
+                };
+                if res.is_err() {
+                    crate::info!(
+                        "BUG: page-table update of {:#x} failed after reservation",
+                        va
+                    );
+                }
+                va += pages * PAGE_SIZE;
+            }
+            Some(space.asid())
+        });
+        match done.flatten() {
+            Some(asid) => self.env.tlb_invalidate_asid(asid),
+            None => crate::info!(
+                "BUG: SP {:#06x} tables not reachable for a memory commit",
+                sp.0
+            ),
+        }
+    }
+
+    fn owner_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
+        // SP-owned memory is identity mapped in its owner (manifest regions).
+        let done = self.with_rt(sp, |rt| {
+            let space = rt.space.as_mut()?;
+            for r in ranges {
+                let pages = u64::from(r.pages);
+                let res = match perm {
+                    Some(p) => space.map_user(r.base.0, r.base.0, pages, p),
+                    None => space.unmap_user(r.base.0, pages),
+                };
+                if res.is_err() {
+                    crate::info!("BUG: owner page-table update of {:#x} failed", r.base.0);
+                }
+            }
+            Some(space.asid())
+        });
+        match done.flatten() {
+            Some(asid) => self.env.tlb_invalidate_asid(asid),
+            None => crate::info!("BUG: owner SP {:#06x} tables not reachable", sp.0),
+        }
+    }
+}
+
+fn user_perm(attrs: MappingAttrs) -> UserPerm {
+    UserPerm {
+        write: attrs.access.write,
+        exec: attrs.access.exec,
+        non_secure: attrs.non_secure,
+        device: matches!(attrs.memory, MemoryType::Device(_)),
+    }
+}
+
+impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
+    fn static_region(&self, owner: EndpointId, range: PageRange) -> Option<RegionInfo> {
+        let len = u64::from(range.pages).checked_mul(PAGE_SIZE)?;
+        if !owner.is_secure() {
+            // The normal world owns non-secure DRAM only (never SPMC or SP memory).
+            let inside = self
+                .spmc
+                .platform
+                .ns_memory
+                .iter()
+                .any(|r| r.contains(range.base.0, len));
+            return inside.then_some(RegionInfo {
+                access: Access {
+                    write: true,
+                    exec: true,
+                },
+                kind: MemKind::Normal,
+                security: Security::NonSecure,
+            });
+        }
+        let p = self.spmc.table.by_id(spmc_table::EndpointId(owner.0))?;
+        let within = |base: u64, pages: u32| {
+            range.base.0 >= base && range.base.0 + len <= base + u64::from(pages) * PAGE_SIZE
+        };
+        for m in p.memory_regions {
+            if within(m.base.0, m.pages) {
+                return Some(RegionInfo {
+                    access: Access {
+                        write: m.attributes.write(),
+                        exec: m.attributes.execute(),
+                    },
+                    kind: MemKind::Normal,
+                    security: if m.attributes.non_secure() {
+                        Security::NonSecure
+                    } else {
+                        Security::Secure
+                    },
+                });
+            }
+        }
+        for d in p.device_regions {
+            if within(d.base.0, d.pages) {
+                return Some(RegionInfo {
+                    access: Access {
+                        write: d.attributes.write(),
+                        exec: false,
+                    },
+                    kind: MemKind::Device,
+                    security: if d.attributes.non_secure() {
+                        Security::NonSecure
+                    } else {
+                        Security::Secure
+                    },
+                });
+            }
+        }
+        None
+    }
+}
+
+impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
+    fn endpoint_kind(&self, id: EndpointId) -> Option<EndpointKind> {
+        if !id.is_secure() {
+            return Some(EndpointKind::NormalWorld);
+        }
+        self.spmc
+            .table
+            .by_id(spmc_table::EndpointId(id.0))
+            .map(|_| EndpointKind::Sp)
+    }
+
+    fn may_send(&self, _kind: TransactionKind, sender: EndpointId, receiver: EndpointId) -> bool {
+        let sender_p = if sender.is_secure() {
+            match self.spmc.table.by_id(spmc_table::EndpointId(sender.0)) {
+                Some(p) => Some(p),
+                None => return false,
+            }
+        } else {
+            None
+        };
+        crate::policy::may_share_memory(sender_p, spmc_table::EndpointId(receiver.0)).is_ok()
+    }
+}
+
+/// Worst-case table pages to map `pages` pages as 4 KiB entries: one level-3 table per 512
+/// pages (plus one for a range straddling a boundary) and the levels above.
+fn table_cost(ranges: &[PageRange]) -> u32 {
+    let pages: u64 = ranges.iter().map(|r| u64::from(r.pages)).sum();
+    let l3 = pages.div_ceil(512) + ranges.len() as u64;
+    let l2 = l3.div_ceil(512) + 1;
+    u32::try_from(l3 + l2 + 2).unwrap_or(u32::MAX)
+}
+
+impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
+    fn map_cost(&self, _sp: EndpointId, ranges: &[PageRange]) -> u32 {
+        table_cost(ranges)
+    }
+
+    fn owner_cost(&self, _sp: EndpointId, ranges: &[PageRange]) -> u32 {
+        table_cost(ranges)
+    }
+
+    fn reserve(
+        &mut self,
+        sp: EndpointId,
+        table_pages: u32,
+        va_pages: u64,
+    ) -> Result<Reservation, NoMemory> {
+        let want = u64::from(table_pages);
+        let prev = TABLE_PAGES_RESERVED.fetch_add(want, Ordering::Relaxed);
+        if prev + want > TABLE_PAGE_BUDGET {
+            TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
+            return Err(NoMemory);
+        }
+        let va = if va_pages > 0 {
+            let got = self.with_rt(sp, |rt| {
+                let base = rt.next_va.max(SP_DYNAMIC_VA_BASE);
+                let end = base.checked_add(va_pages.checked_mul(PAGE_SIZE)?)?;
+                if end > crate::memory::ALIAS_OFFSET {
+                    return None;
+                }
+                // Leave an unmapped guard page between windows.
+                rt.next_va = end + PAGE_SIZE;
+                Some(VirtAddr(base))
+            });
+            match got.flatten() {
+                Some(v) => Some(v),
+                None => {
+                    TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
+                    return Err(NoMemory);
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Reservation::new(sp, table_pages, va, va_pages))
+    }
+
+    fn release(&mut self, reservation: Reservation) {
+        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
+        // VA windows are not reused (the dynamic window spans terabytes); nothing else to do.
+    }
+
+    fn adopt(&mut self, reservation: Reservation) {
+        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
+    }
+
+    fn map(&mut self, reservation: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs) {
+        let Some(va) = reservation.va() else { return };
+        self.map_ranges(reservation.sp(), va.0, ranges, Some(user_perm(attrs)));
+        let used = table_cost(ranges) / 2;
+        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.consume(used)), Ordering::Relaxed);
+    }
+
+    fn unmap(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
+        let Some(va) = reservation.va() else { return };
+        self.map_ranges(reservation.sp(), va.0, ranges, None);
+    }
+
+    fn revoke_owner(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
+        self.owner_ranges(reservation.sp(), ranges, None);
+    }
+
+    fn restore_owner(
+        &mut self,
+        reservation: &mut Reservation,
+        ranges: &[PageRange],
+        attrs: MappingAttrs,
+    ) {
+        self.owner_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
+    }
+}
+
+impl<E: Env> crate::mem_share::MemoryZeroing for KernelMem<'_, E> {
+    fn zero(&mut self, range: PageRange) {
+        const ZEROS: [u8; 512] = [0; 512];
+        let len = u64::from(range.pages) * PAGE_SIZE;
+        let mut off = 0;
+        while off < len {
+            if !self.env.write_phys(range.base.0 + off, &ZEROS) {
+                crate::info!("BUG: zeroing {:#x} failed", range.base.0 + off);
+                return;
+            }
+            off += ZEROS.len() as u64;
+        }
+    }
+}
+
+/// Copies `len` bytes of a caller's TX buffer.
+fn read_tx(env: &impl Env, mb: &Mailbox, len: u32) -> Result<Vec<u8>, ErrorCode> {
+    if u64::from(len) > u64::from(mb.pages) * PAGE_SIZE {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let mut buf = vec![0u8; len as usize];
+    if !env.read_phys(mb.tx, &mut buf) {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    Ok(buf)
+}
+
+fn kind_of(fid: FuncId) -> Option<TransactionKind> {
+    match fid {
+        FuncId::MemShare32 | FuncId::MemShare64 => Some(TransactionKind::Share),
+        FuncId::MemLend32 | FuncId::MemLend64 => Some(TransactionKind::Lend),
+        FuncId::MemDonate32 | FuncId::MemDonate64 => Some(TransactionKind::Donate),
+        _ => None,
+    }
+}
+
+fn perms(p: AccessPerms) -> Option<Permissions> {
+    Permissions::from_bits(p.encode())
+}
+
+/// Converts a parsed share/lend/donate descriptor into the engine's request.
+fn to_request(kind: TransactionKind, t: &MemTransaction<'_>) -> Result<Request, Rule> {
+    let mut receivers = heapless::Vec::new();
+    for r in t.receivers() {
+        let permissions = perms(r.perms).ok_or(Rule::MalformedDescriptor)?;
+        receivers
+            .push(ReceiverGrant {
+                id: r.endpoint,
+                permissions,
+            })
+            .map_err(|_| Rule::TooManyReceivers)?;
+    }
+    let mut constituents = heapless::Vec::new();
+    for c in t.constituents() {
+        constituents
+            .push(PageRange::new(c.address, c.page_count))
+            .map_err(|_| Rule::TooManyConstituents)?;
+    }
+    Ok(TransactionRequest {
+        kind,
+        sender: t.sender,
+        attributes: MemoryType::from_bits(t.attributes.encode())
+            .ok_or(Rule::MalformedDescriptor)?,
+        flags: t.flags.0,
+        tag: t.tag,
+        receivers,
+        total_pages: u64::from(t.total_page_count()),
+        constituents,
+    })
+}
+
+/// Parses a whole descriptor and sends it through the engine.
+fn send_descriptor<E: Env>(
+    km: &mut KernelMem<'_, E>,
+    engine: &mut Engine,
+    caller: EndpointId,
+    kind: TransactionKind,
+    version: Version,
+    bytes: &[u8],
+    handle: Option<MemHandle>,
+) -> Regs {
+    let t = match MemTransaction::parse(bytes, version) {
+        Ok(t) => t,
+        Err(e) => return Regs::error(e.error_code()),
+    };
+    let req = match to_request(kind, &t) {
+        Ok(r) => r,
+        Err(rule) => return err(rule),
+    };
+    let out = match handle {
+        None => engine.send(km, caller, &req),
+        Some(h) => engine.send_with_handle(km, caller, &req, h),
+    };
+    match out {
+        Ok(o) => success_handle(o.handle),
+        Err(rule) => err(rule),
+    }
+}
+
+/// FFA_MEM_SHARE/LEND/DONATE from the normal world or an SP: the first (or only) fragment is
+/// in the caller's TX buffer.
+pub fn send(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: EndpointId,
+    sp_rt: Option<&mut Runtime>,
+    fid: FuncId,
+    args: MemTxArgs,
+    version: Version,
+) -> Regs {
+    let Some(kind) = kind_of(fid) else {
+        return Regs::error(ErrorCode::NotSupported);
+    };
+    if args.buffer.is_some() {
+        // Dynamically allocated buffers are not supported (FFA_FEATURES says so).
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let bytes = match mailbox_tx(spmc, env, caller, sp_rt.as_deref(), args.frag_len) {
+        Ok(b) => b,
+        Err(e) => return Regs::error(e),
+    };
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let mut km = KernelMem {
+        spmc,
+        env,
+        caller: sp_rt.map(|rt| (caller.0, rt)),
+    };
+    if args.frag_len == args.total_len {
+        return send_descriptor(
+            &mut km,
+            &mut state.engine,
+            caller,
+            kind,
+            version,
+            &bytes,
+            None,
+        );
+    }
+    let engine = &mut state.engine;
+    match state.frags.start(caller, kind, args.total_len, &bytes, || {
+        engine.reserve_handle()
+    }) {
+        Ok(FragProgress::More { handle, offset }) => {
+            handle_regs(FuncId::MemFragRx, handle, offset, 0)
+        }
+        Ok(FragProgress::Complete { .. }) => Regs::error(ErrorCode::InvalidParameters),
+        Err(rule) => err(rule),
+    }
+}
+
+/// FFA_MEM_FRAG_TX from the sender of a fragmented transmission.
+pub fn frag_tx(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: EndpointId,
+    sp_rt: Option<&mut Runtime>,
+    handle: MemHandle,
+    frag_len: u32,
+    version: Version,
+) -> Regs {
+    let bytes = match mailbox_tx(spmc, env, caller, sp_rt.as_deref(), frag_len) {
+        Ok(b) => b,
+        Err(e) => return Regs::error(e),
+    };
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    match state.frags.push(caller, handle, &bytes) {
+        Ok(FragProgress::More { handle, offset }) => {
+            handle_regs(FuncId::MemFragRx, handle, offset, 0)
+        }
+        Ok(FragProgress::Complete { handle }) => {
+            let mut km = KernelMem {
+                spmc,
+                env,
+                caller: sp_rt.map(|rt| (caller.0, rt)),
+            };
+            let engine = &mut state.engine;
+            let r = state.frags.finish(caller, handle, |kind, whole| {
+                send_descriptor(&mut km, engine, caller, kind, version, whole, Some(handle))
+            });
+            r.unwrap_or_else(|| Regs::error(ErrorCode::InvalidParameters))
+        }
+        Err(rule) => err(rule),
+    }
+}
+
+fn mailbox_tx(
+    spmc: &Spmc,
+    env: &impl Env,
+    caller: EndpointId,
+    sp_rt: Option<&Runtime>,
+    len: u32,
+) -> Result<Vec<u8>, ErrorCode> {
+    match sp_rt {
+        Some(rt) => {
+            let mb = rt.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
+            read_tx(env, mb, len)
+        }
+        None => {
+            let _ = caller;
+            let nw = spmc.nw.lock();
+            let mb = nw.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
+            read_tx(env, mb, len)
+        }
+    }
+}
+
+/// FFA_MEM_RECLAIM by the owner.
+pub fn reclaim(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: EndpointId,
+    sp_rt: Option<&mut Runtime>,
+    handle: MemHandle,
+    flags: u32,
+) -> Regs {
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let mut km = KernelMem {
+        spmc,
+        env,
+        caller: sp_rt.map(|rt| (caller.0, rt)),
+    };
+    // Reclaiming the handle of an unfinished fragmented send abandons the transmission.
+    if state.frags.abort(caller, handle).is_ok() {
+        return Regs::success_w2(0);
+    }
+    match state.engine.reclaim(&mut km, caller, handle, flags) {
+        Ok(()) => Regs::success_w2(0),
+        Err(rule) => err(rule),
+    }
+}
+
+/// FFA_MEM_RETRIEVE_REQ from an SP: maps the memory and writes the retrieve response into its
+/// RX buffer (the first fragment of it when it does not fit).
+pub fn retrieve(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    sp: &Sp,
+    rt: &mut Runtime,
+    args: MemTxArgs,
+) -> Regs {
+    if args.buffer.is_some() || args.frag_len != args.total_len {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let Some(mb) = rt.mailbox else {
+        return Regs::error(ErrorCode::Denied);
+    };
+    if mb.rx_full {
+        return Regs::error(ErrorCode::Busy);
+    }
+    let bytes = match read_tx(env, &mb, args.frag_len) {
+        Ok(b) => b,
+        Err(e) => return Regs::error(e),
+    };
+    let version = rt.version;
+    let t = match MemTransaction::parse(&bytes, version) {
+        Ok(t) => t,
+        Err(e) => return Regs::error(e.error_code()),
+    };
+    if t.constituent_count() != 0 {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
+    let mut receivers = heapless::Vec::new();
+    for r in t.receivers() {
+        let Some(permissions) = perms(r.perms) else {
+            return Regs::error(ErrorCode::InvalidParameters);
+        };
+        if receivers
+            .push(ReceiverGrant {
+                id: r.endpoint,
+                permissions,
+            })
+            .is_err()
+        {
+            return Regs::error(ErrorCode::NoMemory);
+        }
+    }
+    let Some(attributes) = MemoryType::from_bits(t.attributes.encode()) else {
+        return Regs::error(ErrorCode::InvalidParameters);
+    };
+    let req = RetrieveRequest {
+        handle: t.handle,
+        sender: t.sender,
+        attributes,
+        flags: t.flags.0,
+        tag: t.tag,
+        receivers,
+    };
+    let me = EndpointId(sp.id());
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    if !state.cursors.can_begin(me) {
+        return Regs::error(ErrorCode::NoMemory);
+    }
+    let mut km = KernelMem {
+        spmc,
+        env,
+        caller: Some((sp.id(), rt)),
+    };
+    let resp = match state.engine.retrieve(&mut km, me, &req) {
+        Ok(r) => r,
+        Err(rule) => return err(rule),
+    };
+    let env = km.env;
+    let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
+    let (total, first) = match write_response(env, &resp, version, mb.rx, rx_len, 0) {
+        Ok(v) => v,
+        Err(e) => return Regs::error(e),
+    };
+    if let Err(rule) = state.cursors.begin(resp, total, first) {
+        return err(rule);
+    }
+    if let Some(m) = rt.mailbox.as_mut() {
+        m.rx_full = true;
+    }
+    let mut r = Regs::ZERO;
+    r.0[0] = FuncId::MemRetrieveResp.raw().into();
+    r.0[1] = total.into();
+    r.0[2] = first.into();
+    r
+}
+
+/// Encodes (part of) a retrieve response for `version` at `offset` into the RX buffer at
+/// `rx`. Returns (total length, bytes written).
+fn write_response(
+    env: &mut impl Env,
+    resp: &Response,
+    version: Version,
+    rx: u64,
+    rx_len: usize,
+    offset: usize,
+) -> Result<(u32, u32), ErrorCode> {
+    let Some(perms) = AccessPerms::decode(resp.permissions.to_bits()) else {
+        return Err(ErrorCode::InvalidParameters);
+    };
+    let receivers = [MemAccess::new(resp.receiver, perms)];
+    let constituents: Vec<Constituent> = resp
+        .mapped_constituents()
+        .map(|(va, pages)| Constituent {
+            address: va.0,
+            page_count: pages,
+        })
+        .collect();
+    let mut b =
+        builder_for(version, resp.sender, &receivers, &constituents).map_err(|e| e.error_code())?;
+    b.attributes = MemAttributes::decode(resp.attributes_bits(), b.layout)
+        .ok_or(ErrorCode::InvalidParameters)?;
+    b.flags = TransactionFlags(resp.flags);
+    b.handle = resp.handle;
+    b.tag = resp.tag;
+    let total = b.total_len().map_err(|e| e.error_code())?;
+    let mut out = vec![0u8; rx_len.min(total - offset.min(total))];
+    let n = b
+        .write_fragment(offset, &mut out)
+        .map_err(|e| e.error_code())?;
+    if !env.write_phys(rx, &out[..n]) {
+        return Err(ErrorCode::Aborted);
+    }
+    Ok((
+        u32::try_from(total).map_err(|_| ErrorCode::NoMemory)?,
+        u32::try_from(n).map_err(|_| ErrorCode::NoMemory)?,
+    ))
+}
+
+/// FFA_MEM_FRAG_RX from an SP fetching the next fragment of its retrieve response.
+pub fn frag_rx(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    sp: &Sp,
+    rt: &mut Runtime,
+    handle: MemHandle,
+    offset: u32,
+) -> Regs {
+    let Some(mb) = rt.mailbox else {
+        return Regs::error(ErrorCode::Denied);
+    };
+    if mb.rx_full {
+        return Regs::error(ErrorCode::Busy);
+    }
+    let version = rt.version;
+    let me = EndpointId(sp.id());
+    let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
+    let mut state = spmc.mem.lock();
+    let r = state.cursors.next(me, handle, offset, |resp, off| {
+        write_response(env, resp, version, mb.rx, rx_len, off as usize)
+            .map(|(_, n)| n)
+            .unwrap_or(0)
+    });
+    match r {
+        Ok(len) => {
+            if let Some(m) = rt.mailbox.as_mut() {
+                m.rx_full = true;
+            }
+            handle_regs(FuncId::MemFragTx, handle, len, 0)
+        }
+        Err(rule) => err(rule),
+    }
+}
+
+/// FFA_MEM_RELINQUISH from an SP: the descriptor is in its TX buffer.
+pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Regs {
+    let Some(mb) = rt.mailbox else {
+        return Regs::error(ErrorCode::Denied);
+    };
+    let bytes = match read_tx(
+        env,
+        &mb,
+        (u64::from(mb.pages) * PAGE_SIZE).min(0x1000) as u32,
+    ) {
+        Ok(b) => b,
+        Err(e) => return Regs::error(e),
+    };
+    let d = match MemRelinquish::parse(&bytes) {
+        Ok(d) => d,
+        Err(e) => return Regs::error(e.error_code()),
+    };
+    let mut endpoints = heapless::Vec::new();
+    for e in d.endpoints() {
+        if endpoints.push(e).is_err() {
+            return Regs::error(ErrorCode::InvalidParameters);
+        }
+    }
+    let req = RelinquishRequest {
+        handle: d.handle,
+        flags: d.flags,
+        endpoints,
+    };
+    let me = EndpointId(sp.id());
+    let mut state = spmc.mem.lock();
+    let mut km = KernelMem {
+        spmc,
+        env,
+        caller: Some((sp.id(), rt)),
+    };
+    match state.engine.relinquish(&mut km, me, &req) {
+        Ok(()) => Regs::success_w2(0),
+        Err(rule) => err(rule),
+    }
+}

@@ -1,0 +1,722 @@
+//! The fake machine the dispatcher tests run on: sparse physical memory behind the `Env` seam,
+//! and S-EL0 partitions emulated by Rust closures that see the registers the SPMC hands them and
+//! answer with their next SVC (or a fault). Also builds leaked static partition tables.
+
+use crate::arch::{esr, Exit, UserRegs};
+use crate::memory::{KernelLayout, PhysRange, PAGE_SIZE};
+use crate::spmc::partition::{PendingRequest, State};
+use crate::spmc::{Env, Mailbox, PlatformInfo, Spmc};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::func_id::FuncId;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use spmc_table::{
+    AddrRange, BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
+    FfaVersion, ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction,
+    Partition, PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
+    TABLE_VERSION,
+};
+use std::collections::BTreeMap;
+
+/// The SPMC's endpoint ID in every test.
+pub const SPMC_ID: u16 = 0x8000;
+/// Secure memory the SPs live in (the alias window reaches it).
+pub const POOL: PhysRange = PhysRange {
+    base: 0x2000_0000,
+    size: 0x100_0000,
+};
+/// Non-secure memory the normal world may name (its RX/TX buffers).
+pub const NS: PhysRange = PhysRange {
+    base: 0x8000_0000,
+    size: 0x10_0000,
+};
+/// Secure memory outside the SP pool and outside the alias window.
+pub const SECURE_ELSEWHERE: u64 = 0x3000_0000;
+/// What unwritten memory reads as: never zero, so that missing zeroing shows.
+pub const POISON: u8 = 0xA5;
+
+/// Per-SP layout: image region, boot-info region and a data region inside a 1 MiB slot.
+pub const SLOT: u64 = 0x10_0000;
+pub const IMAGE_SIZE: u64 = 0x4000;
+pub const ENTRY_OFFSET: u64 = 0x10;
+pub const DATA_OFFSET: u64 = 0x4_0000;
+pub const DATA_PAGES: u32 = 2;
+pub const BOOT_INFO_OFFSET: u64 = 0x8_0000;
+pub const IMAGE_LEN: usize = 0x80;
+
+static SECURE_ALIAS: [PhysRange; 1] = [POOL];
+static NS_ALIAS: [PhysRange; 1] = [NS];
+
+/// The platform every test uses: a tiny kernel, the pool and the NS window.
+pub fn platform() -> PlatformInfo {
+    PlatformInfo {
+        name: "fake",
+        layout: KernelLayout {
+            text: PhysRange {
+                base: 0x1000_0000,
+                size: 0x1000,
+            },
+            rodata: PhysRange {
+                base: 0x1000_1000,
+                size: 0x1000,
+            },
+            data: PhysRange {
+                base: 0x1000_2000,
+                size: 0x2000,
+            },
+            devices: &[],
+            secure_alias: &SECURE_ALIAS,
+            ns_alias: &NS_ALIAS,
+        },
+        ns_memory: &NS_ALIAS,
+        cores: 1,
+    }
+}
+
+/// Physical memory: 4 KiB pages created on first write; only the alias window is reachable.
+pub struct Memory {
+    pages: RefCell<BTreeMap<u64, Box<[u8; 0x1000]>>>,
+}
+
+impl Memory {
+    fn reachable(pa: u64, len: usize) -> bool {
+        let len = len as u64;
+        POOL.contains(pa, len) || NS.contains(pa, len)
+    }
+
+    /// Reads `buf.len()` bytes at `pa`; false outside the alias window.
+    pub fn read(&self, pa: u64, buf: &mut [u8]) -> bool {
+        if !Self::reachable(pa, buf.len()) {
+            return false;
+        }
+        let pages = self.pages.borrow();
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = pa + i as u64;
+            *b = pages
+                .get(&(a & !(PAGE_SIZE - 1)))
+                .map_or(POISON, |p| p[(a % PAGE_SIZE) as usize]);
+        }
+        true
+    }
+
+    /// Writes `data` at `pa`; false outside the alias window.
+    pub fn write(&self, pa: u64, data: &[u8]) -> bool {
+        if !Self::reachable(pa, data.len()) {
+            return false;
+        }
+        let mut pages = self.pages.borrow_mut();
+        for (i, b) in data.iter().enumerate() {
+            let a = pa + i as u64;
+            let page = pages
+                .entry(a & !(PAGE_SIZE - 1))
+                .or_insert_with(|| Box::new([POISON; 0x1000]));
+            page[(a % PAGE_SIZE) as usize] = *b;
+        }
+        true
+    }
+
+    /// Returns `len` bytes at `pa` (panics outside the window: a test bug).
+    pub fn bytes(&self, pa: u64, len: usize) -> Vec<u8> {
+        let mut v = alloc::vec![0; len];
+        assert!(
+            self.read(pa, &mut v),
+            "test reads unreachable memory {pa:#x}"
+        );
+        v
+    }
+
+    /// Reads a little-endian u32.
+    pub fn u32_at(&self, pa: u64) -> u32 {
+        u32::from_le_bytes(self.bytes(pa, 4).try_into().unwrap())
+    }
+
+    /// Reads a little-endian u64.
+    pub fn u64_at(&self, pa: u64) -> u64 {
+        u64::from_le_bytes(self.bytes(pa, 8).try_into().unwrap())
+    }
+}
+
+/// What an emulated partition does next.
+pub enum Act {
+    /// Traps with SVC #0 after writing x0-x17.
+    Svc(Regs),
+    /// Takes a synchronous exception of class `ec` (e.g. a data abort) at `far`.
+    Fault { ec: u64, far: u64 },
+    /// An IRQ interrupts it; it resumes with the same registers.
+    Irq,
+    /// An SError.
+    SError,
+}
+
+/// The behaviour of one partition: given x0-x17 as the SPMC resumes it (the boot arguments,
+/// a message, or the result of its last call), what it does next.
+pub type Behaviour = Box<dyn FnMut(&Regs, &Memory) -> Act>;
+
+struct Slot {
+    image: PhysRange,
+    behaviour: Behaviour,
+    /// x0-x17 at every resume, in order.
+    seen: Rc<RefCell<Vec<Regs>>>,
+    /// Full user registers at the first resume (boot entry).
+    entry: Rc<RefCell<Option<UserRegs>>>,
+    ttbr0: Option<u64>,
+}
+
+/// The fake machine.
+pub struct FakeEnv {
+    pub mem: Memory,
+    slots: Vec<Slot>,
+    /// Slot index of every run_user call, in order.
+    pub runs: Vec<usize>,
+    /// ASIDs whose TLB entries were invalidated, in order.
+    pub tlb: RefCell<Vec<u16>>,
+    /// Number of times `write_phys` was called (used to prove that refused calls write nothing).
+    pub writes: RefCell<usize>,
+}
+
+impl Env for FakeEnv {
+    fn run_user(&mut self, regs: &mut UserRegs, ttbr0: u64) -> Exit {
+        let idx = self
+            .slots
+            .iter()
+            .position(|s| s.image.contains(regs.pc, 4))
+            .unwrap_or_else(|| panic!("SPMC resumed pc {:#x}, no partition there", regs.pc));
+        self.runs.push(idx);
+        let slot = &mut self.slots[idx];
+        // A partition always runs in the same address space.
+        assert_eq!(
+            *slot.ttbr0.get_or_insert(ttbr0),
+            ttbr0,
+            "TTBR0 of SP changed"
+        );
+        slot.entry.borrow_mut().get_or_insert_with(|| regs.clone());
+        let mut incoming = Regs::ZERO;
+        incoming.0.copy_from_slice(&regs.x[..18]);
+        slot.seen.borrow_mut().push(incoming);
+        match (slot.behaviour)(&incoming, &self.mem) {
+            Act::Svc(out) => {
+                regs.x[..18].copy_from_slice(&out.0);
+                Exit::Sync {
+                    esr: esr::EC_SVC64 << esr::EC_SHIFT,
+                    far: 0,
+                }
+            }
+            Act::Fault { ec, far } => Exit::Sync {
+                esr: ec << esr::EC_SHIFT,
+                far,
+            },
+            Act::Irq => Exit::Irq,
+            Act::SError => Exit::SError { esr: 0xBF00_0000 },
+        }
+    }
+
+    fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool {
+        self.mem.read(pa, buf)
+    }
+
+    fn write_phys(&self, pa: u64, data: &[u8]) -> bool {
+        *self.writes.borrow_mut() += 1;
+        self.mem.write(pa, data)
+    }
+
+    fn tlb_invalidate_asid(&self, asid: u16) {
+        self.tlb.borrow_mut().push(asid);
+    }
+
+    fn core(&self) -> usize {
+        0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Register blocks.
+
+/// A call: x0 = `f`, x1.. = `args`.
+pub fn call(f: FuncId, args: &[u64]) -> Regs {
+    let mut r = Regs::ZERO;
+    r.0[0] = f.raw().into();
+    r.0[1..=args.len()].copy_from_slice(args);
+    r
+}
+
+/// x1 of a direct message.
+pub fn pair(src: u16, dst: u16) -> u64 {
+    (u64::from(src) << 16) | u64::from(dst)
+}
+
+pub fn msg_wait() -> Regs {
+    call(FuncId::MsgWait32, &[])
+}
+
+pub fn req32(src: u16, dst: u16, args: [u32; 5]) -> Regs {
+    let mut r = call(FuncId::MsgSendDirectReq32, &[pair(src, dst), 0]);
+    for (i, a) in args.iter().enumerate() {
+        r.0[3 + i] = (*a).into();
+    }
+    r
+}
+
+pub fn req64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
+    let mut r = call(FuncId::MsgSendDirectReq64, &[pair(src, dst), 0]);
+    r.0[3..8].copy_from_slice(&args);
+    r
+}
+
+pub fn req2(src: u16, dst: u16, uuid: [u64; 2], args: [u64; 14]) -> Regs {
+    let mut r = call(
+        FuncId::MsgSendDirectReq2,
+        &[pair(src, dst), uuid[0], uuid[1]],
+    );
+    r.0[4..18].copy_from_slice(&args);
+    r
+}
+
+pub fn resp32(src: u16, dst: u16, args: [u32; 5]) -> Regs {
+    let mut r = req32(src, dst, args);
+    r.0[0] = FuncId::MsgSendDirectResp32.raw().into();
+    r
+}
+
+/// The direct response that echoes request `r` (same form and width, arguments unchanged).
+pub fn echo_of(r: &Regs) -> Option<Regs> {
+    let f = FuncId::try_from(r.w(0)).ok()?;
+    let resp = match f {
+        FuncId::MsgSendDirectReq32 => FuncId::MsgSendDirectResp32,
+        FuncId::MsgSendDirectReq64 => FuncId::MsgSendDirectResp64,
+        FuncId::MsgSendDirectReq2 => FuncId::MsgSendDirectResp2,
+        _ => return None,
+    };
+    let mut out = *r;
+    out.0[0] = resp.raw().into();
+    out.0[1] = pair(r.w(1) as u16, (r.w(1) >> 16) as u16);
+    if f == FuncId::MsgSendDirectReq2 {
+        out.0[2] = 0;
+        out.0[3] = 0;
+    } else if f == FuncId::MsgSendDirectReq32 {
+        for x in &mut out.0[3..8] {
+            *x &= 0xFFFF_FFFF;
+        }
+    }
+    // Registers outside the message are zero in the response.
+    let used = if f == FuncId::MsgSendDirectReq2 {
+        18
+    } else {
+        8
+    };
+    for x in &mut out.0[used..] {
+        *x = 0;
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behaviours.
+
+/// Answers every direct request by echoing it; anything else (boot, results) is MSG_WAIT.
+pub fn echo() -> Behaviour {
+    Box::new(|r, _| Act::Svc(echo_of(r).unwrap_or_else(msg_wait)))
+}
+
+/// One step of a script: gets the registers the SP was resumed with.
+pub type Step = Box<dyn FnMut(&Regs, &Memory) -> Act>;
+
+/// Runs `steps` one per resume, then behaves like [`echo`].
+pub fn script(steps: Vec<Step>) -> Behaviour {
+    let mut steps = steps.into_iter();
+    let mut rest = echo();
+    Box::new(move |r, m| match steps.next() {
+        Some(mut s) => s(r, m),
+        None => rest(r, m),
+    })
+}
+
+/// A step that makes the call `c`.
+pub fn svc(c: Regs) -> Step {
+    Box::new(move |_, _| Act::Svc(c))
+}
+
+/// A step that faults with a data abort at `far`.
+pub fn data_abort(far: u64) -> Step {
+    Box::new(move |_, _| Act::Fault {
+        ec: esr::EC_DABT_LOWER,
+        far,
+    })
+}
+
+/// Makes the calls `calls` during initialisation, then finishes it and echoes.
+pub fn during_boot(calls: Vec<Regs>) -> Behaviour {
+    let mut steps: Vec<Step> = calls.into_iter().map(svc).collect();
+    steps.push(svc(msg_wait()));
+    script(steps)
+}
+
+/// Finishes initialisation; on the first request makes the calls `calls`, then answers that
+/// request with a 32-bit response whose w3 is the error code (or 0) of the last call.
+pub fn during_request(calls: Vec<Regs>) -> Behaviour {
+    let mut steps: Vec<Step> = alloc::vec![svc(msg_wait())];
+    let req = Rc::new(RefCell::new(Regs::ZERO));
+    let n = calls.len();
+    for (i, c) in calls.into_iter().enumerate() {
+        let req = req.clone();
+        steps.push(Box::new(move |r, _| {
+            if i == 0 {
+                *req.borrow_mut() = *r;
+            }
+            Act::Svc(c)
+        }));
+    }
+    steps.push(Box::new(move |r, _| {
+        let q = if n == 0 { *r } else { *req.borrow() };
+        let (src, dst) = ((q.w(1) >> 16) as u16, q.w(1) as u16);
+        Act::Svc(resp32(dst, src, [r.w(2), 0, 0, 0, 0]))
+    }));
+    script(steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partition tables.
+
+/// What a test partition looks like; `sp(i)` gives defaults for slot `i`.
+pub struct SpDef {
+    pub name: &'static str,
+    pub id: u16,
+    pub uuids: Vec<[u8; 16]>,
+    pub version: FfaVersion,
+    pub messaging: u32,
+    pub boot_order: Option<u16>,
+    pub direct_to: Vec<u16>,
+    pub memory_regions: Vec<MemoryRegion>,
+    pub rx_tx: Option<RxTxBuffer>,
+    pub gp: Option<u8>,
+    pub exec_ctx: u16,
+    pub notifications: bool,
+    pub vm_availability: u32,
+    pub state: ExecutionState,
+    pub image_len: usize,
+    pub behaviour: Behaviour,
+}
+
+/// A UUID whose bytes are all `b`.
+pub const fn uuid(b: u8) -> [u8; 16] {
+    [b; 16]
+}
+
+/// Messaging: receives and sends REQ and REQ2.
+pub const ALL_DIRECT: u32 = MessagingMethod::DIRECT_REQ_RECV
+    | MessagingMethod::DIRECT_REQ_SEND
+    | MessagingMethod::DIRECT_REQ2_RECV
+    | MessagingMethod::DIRECT_REQ2_SEND;
+
+/// Base address of slot `i`.
+pub const fn base(i: usize) -> u64 {
+    POOL.base + i as u64 * SLOT
+}
+
+/// Defaults for the partition in slot `i`: ID 0x8001 + i, UUID `uuid(0x10 + i)`, v1.2, every
+/// direct messaging method, boot order i, one RW data region, echo behaviour.
+pub fn sp(i: usize) -> SpDef {
+    const NAMES: [&str; 8] = ["sp0", "sp1", "sp2", "sp3", "sp4", "sp5", "sp6", "sp7"];
+    SpDef {
+        name: NAMES[i],
+        id: 0x8001 + i as u16,
+        uuids: alloc::vec![uuid(0x10 + i as u8)],
+        version: FfaVersion::V1_2,
+        messaging: ALL_DIRECT,
+        boot_order: Some(i as u16),
+        direct_to: Vec::new(),
+        memory_regions: alloc::vec![data_region(i, DATA_OFFSET, DATA_PAGES, 0x3)],
+        rx_tx: None,
+        gp: Some(0),
+        exec_ctx: 1,
+        notifications: false,
+        vm_availability: 0,
+        state: ExecutionState::AArch64,
+        image_len: IMAGE_LEN,
+        behaviour: echo(),
+    }
+}
+
+/// A memory region of slot `i` at `offset` with the table's attribute bits.
+pub fn data_region(i: usize, offset: u64, pages: u32, attributes: u32) -> MemoryRegion {
+    MemoryRegion {
+        name: "data",
+        description: "",
+        base: PhysAddr(base(i) + offset),
+        pages,
+        attributes: MemAttributes(attributes),
+        in_image: false,
+        nobits: false,
+    }
+}
+
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+/// The fake image of slot `i`: a recognisable pattern.
+pub fn image_bytes(i: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|k| (k as u8) ^ (0x40 + i as u8)).collect()
+}
+
+/// The fake manifest DTB of slot `i` (the kernel copies it, never parses it).
+pub fn dtb_bytes(i: usize) -> Vec<u8> {
+    let mut v = alloc::vec![0xD0, 0x0D, 0xFE, 0xED];
+    v.extend_from_slice(b"fake manifest of slot ");
+    v.push(b'0' + i as u8);
+    v.resize(0x30, 0xEE);
+    v
+}
+
+/// A test world: the SPMC over a leaked table, and the fake machine running its partitions.
+pub struct World {
+    pub spmc: Spmc,
+    pub env: FakeEnv,
+    seen: Vec<Rc<RefCell<Vec<Regs>>>>,
+    entry: Vec<Rc<RefCell<Option<UserRegs>>>>,
+}
+
+impl World {
+    /// Builds the table and the SPMC (v1.2, ID 0x8000) without booting anything.
+    pub fn new(defs: Vec<SpDef>) -> Self {
+        let mut blob = Vec::new();
+        let mut parts = Vec::new();
+        let mut slots = Vec::new();
+        let mut seen = Vec::new();
+        let mut entry = Vec::new();
+        for (i, d) in defs.into_iter().enumerate() {
+            let img_off = blob.len() as u32;
+            blob.extend_from_slice(&image_bytes(i, d.image_len));
+            let dtb_off = blob.len() as u32;
+            let dtb = dtb_bytes(i);
+            blob.extend_from_slice(&dtb);
+            let mut direct_to: Vec<EndpointId> =
+                d.direct_to.iter().map(|&e| EndpointId(e)).collect();
+            direct_to.sort();
+            let services = d
+                .uuids
+                .iter()
+                .map(|u| Service {
+                    uuid: Uuid(*u),
+                    messaging_method: MessagingMethod(d.messaging),
+                })
+                .collect();
+            parts.push(Partition {
+                name: d.name,
+                description: "",
+                id: EndpointId(d.id),
+                services: leak(services),
+                ffa_version: d.version,
+                exception_level: ExceptionLevel::SEl0,
+                execution_state: d.state,
+                execution_ctx_count: d.exec_ctx,
+                messaging_method: MessagingMethod(d.messaging),
+                boot_order: d.boot_order,
+                ns_interrupts_action: NsInterruptsAction::Signaled,
+                other_s_interrupts_action: None,
+                gp_register_num: d.gp,
+                power_management_messages: PowerMessages(0),
+                vm_availability_messages: d.vm_availability,
+                notification_support: d.notifications,
+                xlat_granule: XlatGranule::K4,
+                image: ImageRegion {
+                    base: PhysAddr(base(i)),
+                    size: IMAGE_SIZE,
+                    image: BlobRange {
+                        offset: img_off,
+                        len: d.image_len as u32,
+                    },
+                    entrypoint_offset: ENTRY_OFFSET,
+                },
+                boot_info: BootInfoRegion {
+                    base: PhysAddr(base(i) + BOOT_INFO_OFFSET),
+                    pages: 2,
+                    manifest_dtb: BlobRange {
+                        offset: dtb_off,
+                        len: dtb.len() as u32,
+                    },
+                },
+                memory_regions: leak(d.memory_regions),
+                device_regions: &[],
+                rx_tx: d.rx_tx,
+                capabilities: Capabilities {
+                    direct_request_to: leak(direct_to),
+                    ..Capabilities::NONE
+                },
+            });
+            let s = Rc::new(RefCell::new(Vec::new()));
+            let e = Rc::new(RefCell::new(None));
+            seen.push(s.clone());
+            entry.push(e.clone());
+            slots.push(Slot {
+                image: PhysRange {
+                    base: base(i),
+                    size: IMAGE_SIZE,
+                },
+                behaviour: d.behaviour,
+                seen: s,
+                entry: e,
+                ttbr0: None,
+            });
+        }
+        let table: &'static Table = Box::leak(Box::new(Table {
+            magic: TABLE_MAGIC,
+            version: TABLE_VERSION,
+            sp_pool: AddrRange {
+                base: PhysAddr(POOL.base),
+                size: POOL.size,
+            },
+            partitions: leak(parts),
+            blob: leak(blob),
+        }));
+        assert_eq!(table.check_shape(), Ok(()), "test table is malformed");
+        let spmc = Spmc::new(SPMC_ID, Version::V1_2, table, platform());
+        let env = FakeEnv {
+            mem: Memory {
+                pages: RefCell::new(BTreeMap::new()),
+            },
+            slots,
+            runs: Vec::new(),
+            tlb: RefCell::new(Vec::new()),
+            writes: RefCell::new(0),
+        };
+        Self {
+            spmc,
+            env,
+            seen,
+            entry,
+        }
+    }
+
+    /// Builds and boots every partition.
+    pub fn boot(defs: Vec<SpDef>) -> Self {
+        let mut w = Self::new(defs);
+        w.spmc.boot_partitions(&mut w.env);
+        w
+    }
+
+    /// Boots `n` default echo partitions.
+    pub fn echoes(n: usize) -> Self {
+        Self::boot((0..n).map(sp).collect())
+    }
+
+    /// Makes one call from the normal world.
+    pub fn nw(&mut self, r: Regs) -> Regs {
+        self.spmc.handle_nw_call(&mut self.env, &r)
+    }
+
+    /// Negotiates `v` with the SPMC as the normal world does through the SPMD.
+    pub fn nw_version(&mut self, v: Version) {
+        let r = self.nw(call(FuncId::Version, &[v.encode().into()]));
+        assert_eq!(r.w(0), Version::V1_2.encode());
+        assert_eq!(self.spmc.nw_version(), v);
+    }
+
+    /// State of the partition in slot `i`.
+    pub fn state(&self, i: usize) -> State {
+        self.spmc.sps[i].rt.lock().state
+    }
+
+    /// x0-x17 at every resume of the partition in slot `i`.
+    pub fn seen(&self, i: usize) -> Vec<Regs> {
+        self.seen[i].borrow().clone()
+    }
+
+    /// Registers at the first entry of the partition in slot `i`.
+    pub fn entry(&self, i: usize) -> Option<UserRegs> {
+        self.entry[i].borrow().clone()
+    }
+
+    /// Everything the SPMC keeps per endpoint, to prove a refused call changed nothing.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            nw_version: self.spmc.nw_version(),
+            nw_mailbox: self.spmc.nw.lock().mailbox,
+            sps: self
+                .spmc
+                .sps
+                .iter()
+                .map(|s| {
+                    let rt = s.rt.lock();
+                    (rt.state, rt.request, rt.mailbox, rt.version)
+                })
+                .collect(),
+        }
+    }
+
+    /// Maps an NW RX/TX pair of `pages` pages at the start of the NS window (TX first).
+    pub fn map_nw_mailbox(&mut self, pages: u32) -> (u64, u64) {
+        let tx = NS.base;
+        let rx = NS.base + u64::from(pages) * PAGE_SIZE;
+        let r = self.nw(call(FuncId::RxTxMap64, &[tx, rx, pages.into()]));
+        assert_success(&r, 0);
+        (tx, rx)
+    }
+}
+
+/// See [`World::snapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub nw_version: Version,
+    pub nw_mailbox: Option<Mailbox>,
+    pub sps: Vec<(State, Option<PendingRequest>, Option<Mailbox>, Version)>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions.
+
+/// Checks an FFA_ERROR with `code` and every other register zero.
+#[track_caller]
+pub fn assert_error(r: &Regs, code: ErrorCode) {
+    let mut want = Regs::ZERO;
+    want.0[0] = 0x8400_0060;
+    want.0[2] = code.to_u32().into();
+    assert_eq!(*r, want, "expected FFA_ERROR({code:?}), got {r:x?}");
+}
+
+/// Checks FFA_SUCCESS_32 with w2 = `w2` and every other register zero.
+#[track_caller]
+pub fn assert_success(r: &Regs, w2: u32) {
+    let mut want = Regs::ZERO;
+    want.0[0] = 0x8400_0061;
+    want.0[2] = w2.into();
+    assert_eq!(*r, want, "expected FFA_SUCCESS(w2 = {w2:#x}), got {r:x?}");
+}
+
+/// Error code of an FFA_ERROR block (panics on anything else).
+#[track_caller]
+pub fn error_of(r: &Regs) -> ErrorCode {
+    match r.as_error() {
+        Some(Ok(c)) => c,
+        _ => panic!("not an FFA_ERROR: {r:x?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Console capture.
+
+static CAPTURED: spin::Mutex<String> = spin::Mutex::new(String::new());
+
+fn sink(s: &str) {
+    CAPTURED.lock().push_str(s);
+}
+
+/// Installs the capturing console (idempotent; tests run in parallel, so each looks for lines
+/// tagged with names only it uses).
+pub fn capture_console() {
+    crate::console::install(sink);
+}
+
+/// Every line printed so far that contains `needle`.
+pub fn console_lines(needle: &str) -> Vec<String> {
+    CAPTURED
+        .lock()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(String::from)
+        .collect()
+}
