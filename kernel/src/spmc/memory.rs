@@ -9,11 +9,12 @@
 
 use super::partition::{Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
+use crate::mem_share::convert;
 use crate::mem_share::{
     Access, EndpointKind, FragProgress, FragmentAssembler, Limits, MappingAttrs, MemHandle,
-    MemKind, MemShare, MemoryType, NoMemory, PageRange, Permissions, ReceiverGrant, RegionInfo,
-    RelinquishRequest, Reservation, ResponseCursors, RetrieveRequest, RetrieveResponse, Rule,
-    Security, TransactionKind, TransactionRequest, VirtAddr,
+    MemKind, MemShare, MemoryType, NoMemory, PageRange, RegionInfo, RelinquishRequest, Reservation,
+    ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security, TransactionKind,
+    TransactionRequest, VirtAddr,
 };
 use crate::memory::{UserPerm, PAGE_SIZE, SP_DYNAMIC_VA_BASE};
 use alloc::vec;
@@ -24,8 +25,7 @@ use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::MemTxArgs;
 use ffa_abi::memory::relinquish::MemRelinquish;
-use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
-use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes, TransactionFlags};
+use ffa_abi::memory::transaction::MemTransaction;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 
@@ -420,41 +420,6 @@ fn kind_of(fid: FuncId) -> Option<TransactionKind> {
     }
 }
 
-fn perms(p: AccessPerms) -> Option<Permissions> {
-    Permissions::from_bits(p.encode())
-}
-
-/// Converts a parsed share/lend/donate descriptor into the engine's request.
-fn to_request(kind: TransactionKind, t: &MemTransaction<'_>) -> Result<Request, Rule> {
-    let mut receivers = heapless::Vec::new();
-    for r in t.receivers() {
-        let permissions = perms(r.perms).ok_or(Rule::MalformedDescriptor)?;
-        receivers
-            .push(ReceiverGrant {
-                id: r.endpoint,
-                permissions,
-            })
-            .map_err(|_| Rule::TooManyReceivers)?;
-    }
-    let mut constituents = heapless::Vec::new();
-    for c in t.constituents() {
-        constituents
-            .push(PageRange::new(c.address, c.page_count))
-            .map_err(|_| Rule::TooManyConstituents)?;
-    }
-    Ok(TransactionRequest {
-        kind,
-        sender: t.sender,
-        attributes: MemoryType::from_bits(t.attributes.encode())
-            .ok_or(Rule::MalformedDescriptor)?,
-        flags: t.flags.0,
-        tag: t.tag,
-        receivers,
-        total_pages: u64::from(t.total_page_count()),
-        constituents,
-    })
-}
-
 /// Parses a whole descriptor and sends it through the engine.
 fn send_descriptor<E: Env>(
     km: &mut KernelMem<'_, E>,
@@ -469,7 +434,7 @@ fn send_descriptor<E: Env>(
         Ok(t) => t,
         Err(e) => return Regs::error(e.error_code()),
     };
-    let req = match to_request(kind, &t) {
+    let req: Request = match convert::transaction_request(kind, &t) {
         Ok(r) => r,
         Err(rule) => return err(rule),
     };
@@ -645,34 +610,9 @@ pub fn retrieve(
         Ok(t) => t,
         Err(e) => return Regs::error(e.error_code()),
     };
-    if t.constituent_count() != 0 {
-        return Regs::error(ErrorCode::InvalidParameters);
-    }
-    let mut receivers = heapless::Vec::new();
-    for r in t.receivers() {
-        let Some(permissions) = perms(r.perms) else {
-            return Regs::error(ErrorCode::InvalidParameters);
-        };
-        if receivers
-            .push(ReceiverGrant {
-                id: r.endpoint,
-                permissions,
-            })
-            .is_err()
-        {
-            return Regs::error(ErrorCode::NoMemory);
-        }
-    }
-    let Some(attributes) = MemoryType::from_bits(t.attributes.encode()) else {
-        return Regs::error(ErrorCode::InvalidParameters);
-    };
-    let req = RetrieveRequest {
-        handle: t.handle,
-        sender: t.sender,
-        attributes,
-        flags: t.flags.0,
-        tag: t.tag,
-        receivers,
+    let req: RetrieveRequest<MAX_RECEIVERS> = match convert::retrieve_request(&t) {
+        Ok(r) => r,
+        Err(rule) => return err(rule),
     };
     let me = EndpointId(sp.id());
     let mut state = spmc.mem.lock();
@@ -718,36 +658,15 @@ fn write_response(
     rx_len: usize,
     offset: usize,
 ) -> Result<(u32, u32), ErrorCode> {
-    let Some(perms) = AccessPerms::decode(resp.permissions.to_bits()) else {
-        return Err(ErrorCode::InvalidParameters);
-    };
-    let receivers = [MemAccess::new(resp.receiver, perms)];
-    let constituents: Vec<Constituent> = resp
-        .mapped_constituents()
-        .map(|(va, pages)| Constituent {
-            address: va.0,
-            page_count: pages,
-        })
-        .collect();
-    let mut b =
-        builder_for(version, resp.sender, &receivers, &constituents).map_err(|e| e.error_code())?;
-    b.attributes = MemAttributes::decode(resp.attributes_bits(), b.layout)
-        .ok_or(ErrorCode::InvalidParameters)?;
-    b.flags = TransactionFlags(resp.flags);
-    b.handle = resp.handle;
-    b.tag = resp.tag;
-    let total = b.total_len().map_err(|e| e.error_code())?;
-    let mut out = vec![0u8; rx_len.min(total - offset.min(total))];
-    let n = b
-        .write_fragment(offset, &mut out)
+    let total = convert::retrieve_response_len(resp, version).map_err(|e| e.error_code())?;
+    let mut out = vec![0u8; rx_len.min(total.saturating_sub(offset))];
+    let n = convert::write_retrieve_response(resp, version, offset, &mut out)
         .map_err(|e| e.error_code())?;
     if !env.write_phys(rx, &out[..n]) {
         return Err(ErrorCode::Aborted);
     }
-    Ok((
-        u32::try_from(total).map_err(|_| ErrorCode::NoMemory)?,
-        u32::try_from(n).map_err(|_| ErrorCode::NoMemory)?,
-    ))
+    let total = u32::try_from(total).map_err(|_| ErrorCode::NoMemory)?;
+    Ok((total, u32::try_from(n).map_err(|_| ErrorCode::NoMemory)?))
 }
 
 /// FFA_MEM_FRAG_RX from an SP fetching the next fragment of its retrieve response.
@@ -802,16 +721,9 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
         Ok(d) => d,
         Err(e) => return Regs::error(e.error_code()),
     };
-    let mut endpoints = heapless::Vec::new();
-    for e in d.endpoints() {
-        if endpoints.push(e).is_err() {
-            return Regs::error(ErrorCode::InvalidParameters);
-        }
-    }
-    let req = RelinquishRequest {
-        handle: d.handle,
-        flags: d.flags,
-        endpoints,
+    let req: RelinquishRequest<MAX_RECEIVERS> = match convert::relinquish_request(&d) {
+        Ok(r) => r,
+        Err(rule) => return err(rule),
     };
     let me = EndpointId(sp.id());
     let mut state = spmc.mem.lock();
