@@ -25,6 +25,8 @@
 //! - [`memory`]: handles, attributes, permissions, flags; the memory transaction
 //!   descriptor ([`memory::transaction`]) and relinquish descriptor
 //!   ([`memory::relinquish`]) in the v1.0 and v1.1+ layouts.
+//! - [`notification`]: FFA_NOTIFICATION_GET bitmaps and FFA_NOTIFICATION_INFO_GET ID
+//!   lists.
 //! - [`partition_info`]: partition information descriptors (8 / 24 bytes) and
 //!   partition properties.
 //! - [`boot_info`]: v1.1+ boot information header/descriptors and the v1.0
@@ -41,6 +43,7 @@ pub mod framework;
 pub mod func_id;
 pub mod interface;
 pub mod memory;
+pub mod notification;
 pub mod partition_info;
 pub mod regs;
 pub mod uuid;

@@ -488,3 +488,79 @@ fn partition_info_get_regs_answer_both_directions() {
     assert_eq!(s2.current_index, 2);
     assert_eq!(it.collect::<Vec<_>>(), ps);
 }
+
+#[test]
+fn notification_info_get_both_directions() {
+    use arm_ffa::notification::{
+        SuccessArgsNotificationInfoGet32, SuccessArgsNotificationInfoGet64,
+    };
+    use ffa_abi::notification::{info_get_success, InfoGet, InfoGetList};
+    let spec: [(u16, &[u16]); 4] = [
+        (0x8001, &[0, 1]),
+        (0x0002, &[]),
+        (0x8003, &[5, 6, 7]),
+        (4, &[9]),
+    ];
+    let lists: Vec<InfoGetList> = spec
+        .iter()
+        .map(|(ep, v)| {
+            let mut l = InfoGetList {
+                endpoint: EndpointId(*ep),
+                vcpu_count: v.len() as u8,
+                ..Default::default()
+            };
+            l.vcpus[..v.len()].copy_from_slice(v);
+            l
+        })
+        .collect();
+    for is_64 in [false, true] {
+        // arm-ffa encodes, we decode.
+        let theirs: arm_ffa::interface_args::SuccessArgs = if is_64 {
+            let mut a = SuccessArgsNotificationInfoGet64::default();
+            a.more_pending_notifications = true;
+            for (ep, v) in spec {
+                a.add_list(ep, v).unwrap();
+            }
+            a.into()
+        } else {
+            let mut a = SuccessArgsNotificationInfoGet32::default();
+            a.more_pending_notifications = true;
+            for (ep, v) in spec {
+                a.add_list(ep, v).unwrap();
+            }
+            a.into()
+        };
+        let mut regs = [0u64; 18];
+        arm_ffa::Interface::Success {
+            target_info: 0.into(),
+            args: theirs,
+        }
+        .to_regs(arm_ffa::Version(1, 2), &mut regs);
+        let Interface::Success { args, .. } =
+            Interface::decode(&Regs(regs), Version::V1_2).unwrap()
+        else {
+            panic!("not a success");
+        };
+        let ours = InfoGet::parse(&args).unwrap();
+        assert!(ours.more_pending);
+        assert_eq!(ours.lists(), &lists[..]);
+
+        // We encode, arm-ffa decodes.
+        let r = info_get_success(is_64, true, &lists).unwrap();
+        assert_eq!(&r.0[..8], &regs[..8]);
+        let arm_ffa::Interface::Success { args, .. } =
+            arm_ffa::Interface::from_regs(arm_ffa::Version(1, 2), &r.0).unwrap()
+        else {
+            panic!("not a success");
+        };
+        let got: Vec<(u16, Vec<u16>)> = if is_64 {
+            let a = SuccessArgsNotificationInfoGet64::try_from(args).unwrap();
+            a.iter().map(|(e, v)| (e, v.to_vec())).collect()
+        } else {
+            let a = SuccessArgsNotificationInfoGet32::try_from(args).unwrap();
+            a.iter().map(|(e, v)| (e, v.to_vec())).collect()
+        };
+        let want: Vec<(u16, Vec<u16>)> = spec.iter().map(|(e, v)| (*e, v.to_vec())).collect();
+        assert_eq!(got, want);
+    }
+}

@@ -10,8 +10,9 @@ use ffa_abi::framework::FrameworkMsg;
 use ffa_abi::memory::relinquish::{write_relinquish, MemRelinquish};
 use ffa_abi::memory::transaction::{MemAccess, MemTransaction};
 use ffa_abi::memory::{AccessPerms, Constituent, Layout, MemAttributes, MemOp};
+use ffa_abi::notification::{info_get_success, InfoGet};
 use ffa_abi::partition_info::PartitionInfo;
-use ffa_abi::{EndpointId, FeatureQuery, Interface, Regs, Version};
+use ffa_abi::{EndpointId, FeatureQuery, Interface, Regs, SuccessArgs, Version};
 
 /// Versions the decoders are driven with, including ones the crate must refuse.
 pub const FUZZ_VERSIONS: [Version; 5] = [
@@ -49,6 +50,18 @@ pub fn check_regs(regs: &Regs, v: Version) {
     }
     if let Interface::Features { query, .. } = i {
         assert_eq!(FeatureQuery::decode(query.encode()), query);
+    }
+    if let Interface::Success { args, .. } = i {
+        // Any success payload may be an FFA_NOTIFICATION_INFO_GET answer.
+        if let Ok(info) = InfoGet::parse(&args) {
+            let is_64 = matches!(args, SuccessArgs::Args64(_));
+            let r = info_get_success(is_64, info.more_pending, info.lists()).expect("re-encodes");
+            let Ok(Interface::Success { args: a2, .. }) = Interface::decode(&r, Version::V1_2)
+            else {
+                panic!("re-encoded INFO_GET answer does not decode");
+            };
+            assert_eq!(InfoGet::parse(&a2), Ok(info));
+        }
     }
 }
 
