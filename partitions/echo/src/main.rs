@@ -14,14 +14,15 @@ mod sp {
         // FFA_MEM_PERM_GET is only allowed before the first FFA_MSG_WAIT: look now.
         let l = start.layout;
         let init_perms = snapshot_perms(&mut ffa, [l.image_base, l.rw_base, start.regs[0]]);
-        let sp = SpState {
+        let mut sp = SpState {
             rxtx: map_buffers(&mut ffa, start.rxtx),
             manifest: start.manifest,
             boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms,
+            version: sp_rt::Version::V1_2, // manifest ffa-version
         };
         sp_rt::log!("ready (boot info: {})", sp.boot_info_version.is_some());
-        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &sp, req))
+        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &mut sp, req))
     }
 }
 

@@ -59,15 +59,16 @@ mod sp {
 
     fn main(_start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
-        let sp = SpState {
+        let mut sp = SpState {
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: None,
             boot_info_version: None,
             init_perms: [0; 3],
+            version: sp_rt::Version::V1_2, // manifest ffa-version
         };
         sp_rt::log!("ready");
         sp_rt::run(&mut ffa, |ffa, req| {
-            fault(req).unwrap_or_else(|| echo(ffa, &sp, req))
+            fault(req).unwrap_or_else(|| echo(ffa, &mut sp, req))
         })
     }
 }

@@ -13,12 +13,13 @@ mod sp {
 
     fn main(start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
-        let sp = SpState {
+        let mut sp = SpState {
             // pkg-sp maps no RX/TX: it must work from its boot information alone.
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: start.manifest,
             boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms: [0; 3],
+            version: sp_rt::Version::V1_1, // manifest ffa-version
         };
         let id = sp.manifest.and_then(|m| m.property_u32("/", "id"));
         match (sp.boot_info_version, id) {
@@ -26,7 +27,7 @@ mod sp {
             (Some(v), None) => sp_rt::log!("boot info v{v:#x} but no readable manifest"),
             (None, _) => sp_rt::log!("no boot information (x0 = {:#x})", start.regs[0]),
         }
-        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &sp, req))
+        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &mut sp, req))
     }
 }
 

@@ -31,6 +31,9 @@ pub(crate) mod fid {
     pub const CONSOLE_LOG_64: u32 = FuncId::ConsoleLog64.raw();
     pub const MSG_SEND_DIRECT_REQ2: u32 = FuncId::MsgSendDirectReq2.raw();
     pub const MSG_SEND_DIRECT_RESP2: u32 = FuncId::MsgSendDirectResp2.raw();
+    pub const MEM_RETRIEVE_REQ_32: u32 = FuncId::MemRetrieveReq32.raw();
+    pub const MEM_RETRIEVE_RESP: u32 = FuncId::MemRetrieveResp.raw();
+    pub const MEM_RELINQUISH: u32 = FuncId::MemRelinquish.raw();
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod direct_msg;
 pub mod fdt;
 pub mod ffa;
 pub mod heap;
+pub mod mem;
 pub mod partition_info;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod rt;

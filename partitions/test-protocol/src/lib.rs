@@ -78,6 +78,14 @@ pub mod cmd {
     /// fault: panics (sp-rt's panic handler logs, then ends with an undefined instruction).
     pub const FAULT_PANIC: u32 = 0xC0DE_0F05;
 
+    /// echo: retrieves the memory whose handle is words 1 (low 32 bits) and 2 (high 32 bits),
+    /// owned by the endpoint in word 3 (FFA_MEM_RETRIEVE_REQ through its TX/RX buffers, tag
+    /// 0), reads the first u32 of the region, writes word 4 there if word 4 is not zero (then
+    /// it asks for RW, else RO), and relinquishes it. Response: [status, the u32 read, total
+    /// pages, constituent count]; status is the first error met (retrieve, write refused =
+    /// DENIED, relinquish).
+    pub const MEM_RW: u32 = 0xC0DE_0201;
+
     /// pkg-sp: answers [OK, uuid cell 0, 1, 2, 3] read from its manifest DTB, found through
     /// the FF-A boot information blob; [NO_BOOT_INFO] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
@@ -183,6 +191,7 @@ mod tests {
             cmd::FAULT_PANIC,
             cmd::MANIFEST_UUID,
             cmd::MANIFEST_ID,
+            cmd::MEM_RW,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

@@ -7,9 +7,12 @@
 use core::fmt::Write;
 use sp_rt::console::LineWriter;
 use sp_rt::fdt::Fdt;
+use sp_rt::mem::{MemHandle, RO_NX, RW_NX};
 use sp_rt::partition_info::parse_descriptors;
 use sp_rt::rxtx::RxTx;
-use sp_rt::{Conduit, DirectRequest, EndpointId, Error, Ffa, Kind, Payload, Uuid, Version};
+use sp_rt::{
+    Conduit, DirectRequest, EndpointId, Error, ErrorCode, Ffa, Kind, Payload, Uuid, Version,
+};
 use test_protocol::{cmd, status};
 
 /// What a test SP knows besides the request: its buffers and its boot information.
@@ -23,6 +26,8 @@ pub struct SpState<'m> {
     pub boot_info_version: Option<u32>,
     /// FFA_MEM_PERM_GET results taken during initialisation (see [`snapshot_perms`]).
     pub init_perms: [u64; 3],
+    /// The FF-A version of the SP's manifest (`ffa-version`): descriptor layouts follow it.
+    pub version: Version,
 }
 
 /// Asks FFA_MEM_PERM_GET_64 for each address (only allowed during initialisation) and keeps
@@ -96,6 +101,33 @@ pub fn relay<C: Conduit>(ffa: &mut Ffa<C>, req: &DirectRequest) -> Payload {
     forward(ffa, req, target, &forwarded_payload(req, 0, 2))
 }
 
+fn mem_rw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let w = |i| req.payload.get(i) & 0xFFFF_FFFF;
+    let handle = MemHandle(w(1) | w(2) << 32);
+    let owner = EndpointId(w(3) as u16);
+    let value = w(4) as u32;
+    let perms = if value != 0 { RW_NX } else { RO_NX };
+    let me = req.receiver;
+    let mut region = match ffa.mem_retrieve(rxtx, sp.version, me, owner, handle, 0, perms) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let read = region.read_u32(0).unwrap_or(0);
+    let written = value == 0 || region.write_u32(0, value).is_some();
+    let pages = region.pages();
+    let count = region.constituents().len() as u64;
+    let status = match ffa.mem_relinquish_region(rxtx, me, region) {
+        Err((e, _)) => status_of(&e),
+        Ok(()) if !written => u64::from(status::ffa_error(ErrorCode::Denied.to_i32())),
+        Ok(()) => u64::from(status::OK),
+    };
+    Payload::new(&[status, u64::from(read), pages, count])
+}
+
 fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest) -> Payload {
     let rxtx = match &sp.rxtx {
         Ok(r) => r,
@@ -131,7 +163,7 @@ fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest)
 /// Handles the commands every test SP understands; `None` when word 0 is not one of them.
 pub fn common<C: Conduit>(
     ffa: &mut Ffa<C>,
-    sp: &SpState<'_>,
+    sp: &mut SpState<'_>,
     req: &DirectRequest,
 ) -> Option<Payload> {
     let arg = |i| req.payload.get(i);
@@ -169,6 +201,7 @@ pub fn common<C: Conduit>(
             kind_code(req.kind),
         ]),
         cmd::INIT_PERMS => ok(&sp.init_perms),
+        cmd::MEM_RW => mem_rw(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()
@@ -190,7 +223,7 @@ pub fn common<C: Conduit>(
 }
 
 /// The echo SP: the common commands, anything else comes back unchanged.
-pub fn echo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest) -> Payload {
+pub fn echo<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
     common(ffa, sp, req).unwrap_or(req.payload)
 }
 

@@ -1,6 +1,9 @@
 //! Host tests of the test SPs' handlers against sp-rt's fake SPMC.
 
 use super::*;
+use ffa_abi::memory::transaction::{builder_for, MemAccess};
+use ffa_abi::memory::{AccessPerms, Constituent};
+use ffa_abi::MemHandle;
 use sp_rt::testing::dtb::{build, cells, Item};
 use sp_rt::testing::{error_reply, success_reply, FakeSpmc};
 use sp_rt::{Regs, RegsExt};
@@ -35,6 +38,7 @@ fn state(rxtx: Result<RxTx, Error>) -> SpState<'static> {
         manifest: None,
         boot_info_version: None,
         init_perms: [0; 3],
+        version: sp_rt::Version::V1_2,
     }
 }
 
@@ -74,7 +78,7 @@ fn echo_returns_unknown_payloads_unchanged() {
         15,
     ]);
     assert_eq!(
-        echo(&mut ffa, &state(Err(Error::Unexpected(0))), &req),
+        echo(&mut ffa, &mut state(Err(Error::Unexpected(0))), &req),
         req.payload
     );
     assert!(ffa.conduit().calls.is_empty());
@@ -87,12 +91,16 @@ fn id_and_version_report_what_the_spmc_said() {
         Regs::call(0x1_0002, &[]),
         Regs::call(0xFFFF_FFFF, &[]),
     ]));
-    let sp = state(Err(Error::Unexpected(0)));
-    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::ID)]));
+    let mut sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &mut sp, &req32(&[u64::from(cmd::ID)]));
     assert_eq!((r.get(0), r.get(1)), (0, u64::from(id::ECHO)));
-    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::VERSION)]));
+    let r = echo(&mut ffa, &mut sp, &req32(&[u64::from(cmd::VERSION)]));
     assert_eq!((r.get(0), r.get(1)), (0, 0x1_0002));
-    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::VERSION), 0x1_0001]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req32(&[u64::from(cmd::VERSION), 0x1_0001]),
+    );
     assert_eq!((r.get(0), r.get(1)), (0, 0xFFFF_FFFF));
     let calls = &ffa.conduit().calls;
     assert_eq!(calls[0].fid(), 0x8400_0069);
@@ -114,11 +122,11 @@ fn partinfo_reads_rx_then_releases_it() {
     let mut d = descriptor(0x8001, 1, 0x0000_0703);
     d.extend(descriptor(0x8002, 1, 0x0000_0103));
     bufs.rx.0[..48].copy_from_slice(&d);
-    let sp = state(Ok(bufs.pair()));
+    let mut sp = state(Ok(bufs.pair()));
     let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[2, 24])]));
     let r = echo(
         &mut ffa,
-        &sp,
+        &mut sp,
         &req64(&[u64::from(cmd::PARTINFO), 0x3a7c_2e2f, 1, 2, 3]),
     );
     assert_eq!(
@@ -136,21 +144,21 @@ fn partinfo_reads_rx_then_releases_it() {
 
 #[test]
 fn partinfo_reports_errors_and_bad_rx_and_still_releases() {
-    let sp = state(Err(Error::Ffa(sp_rt::ErrorCode::NoMemory)));
+    let mut sp = state(Err(Error::Ffa(sp_rt::ErrorCode::NoMemory)));
     let mut ffa = Ffa::new(FakeSpmc::default());
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::PARTINFO)]));
     assert_eq!(r.get(0), 0xFFFF_FFFD);
 
     let mut bufs = Buffers::new();
-    let sp = state(Ok(bufs.pair()));
+    let mut sp = state(Ok(bufs.pair()));
     // 200 descriptors of 24 bytes do not fit in one page.
     let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[200, 24])]));
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::PARTINFO)]));
     assert_eq!(r.get(0), u64::from(status::BAD_RX));
     assert_eq!(ffa.conduit().calls[1].fid(), 0x8400_0065);
 
     let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-2)]));
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::PARTINFO)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::PARTINFO)]));
     assert_eq!(r.get(0), 0xFFFF_FFFE);
     assert_eq!(
         ffa.conduit().calls.len(),
@@ -163,9 +171,9 @@ fn partinfo_reports_errors_and_bad_rx_and_still_releases() {
 fn call_forwards_and_shifts_the_payload() {
     let target_resp = Regs::call(0xC400_0070, &[u64::from(id::RELAY) << 16 | 0x8001, 0, 7, 8]);
     let mut ffa = Ffa::new(FakeSpmc::with_replies([target_resp, error_reply(-6)]));
-    let sp = state(Err(Error::Unexpected(0)));
+    let mut sp = state(Err(Error::Unexpected(0)));
     let req = req64(&[u64::from(cmd::CALL), u64::from(id::RELAY), 0x55, 0x66, 0x77]);
-    let r = echo(&mut ffa, &sp, &req);
+    let r = echo(&mut ffa, &mut sp, &req);
     assert_eq!((r.get(0), r.get(1), r.get(2)), (0, 7, 8));
     let sent = ffa.conduit().calls[0];
     assert_eq!(sent.fid(), 0xC400_006F);
@@ -175,7 +183,7 @@ fn call_forwards_and_shifts_the_payload() {
         (0x55, 0x66, 0x77, 0)
     );
     // The capability gate said no: the status word carries DENIED.
-    let r = echo(&mut ffa, &sp, &req);
+    let r = echo(&mut ffa, &mut sp, &req);
     assert_eq!(r.get(0), 0xFFFF_FFFA);
 }
 
@@ -232,34 +240,39 @@ fn manifest_commands_read_the_boot_info_manifest() {
         Item::Prop("ffa-version", cells(&[0x1_0001])),
         Item::End,
     ]);
-    let sp = SpState {
+    let mut sp = SpState {
         rxtx: Err(Error::Unexpected(0)),
         manifest: Some(Fdt::new(&dtb).unwrap()),
         boot_info_version: Some(0x1_0001),
         init_perms: [0; 3],
+        version: sp_rt::Version::V1_1,
     };
     let mut ffa = Ffa::new(FakeSpmc::default());
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
     let want = test_protocol::uuid::PKG_SP.map(u64::from);
     assert_eq!(
         [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)],
         [0, want[0], want[1], want[2], want[3]]
     );
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::MANIFEST_ID)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::MANIFEST_ID)]));
     assert_eq!(
         [r.get(0), r.get(1), r.get(2), r.get(3)],
         [0, 0x8004, 0x1_0001, 0x1_0001]
     );
-    let none = state(Err(Error::Unexpected(0)));
-    let r = echo(&mut ffa, &none, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
+    let mut none = state(Err(Error::Unexpected(0)));
+    let r = echo(
+        &mut ffa,
+        &mut none,
+        &req64(&[u64::from(cmd::MANIFEST_UUID)]),
+    );
     assert_eq!(r.get(0), u64::from(status::NO_BOOT_INFO));
 }
 
 #[test]
 fn log_prints_through_console_log() {
     let mut ffa = Ffa::new(FakeSpmc::default());
-    let sp = state(Err(Error::Unexpected(0)));
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::LOG), 0x2a]));
+    let mut sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::LOG), 0x2a]));
     assert_eq!(r.get(0), 0);
     let c = ffa.conduit().calls[0];
     assert_eq!(c.fid(), 0xC400_008A);
@@ -273,8 +286,8 @@ fn log_prints_through_console_log() {
 #[test]
 fn who_reports_ids_and_kind() {
     let mut ffa = Ffa::new(FakeSpmc::default());
-    let sp = state(Err(Error::Unexpected(0)));
-    let r = echo(&mut ffa, &sp, &req32(&[u64::from(cmd::WHO)]));
+    let mut sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &mut sp, &req32(&[u64::from(cmd::WHO)]));
     assert_eq!(
         [r.get(0), r.get(1), r.get(2), r.get(3)],
         [0, u64::from(id::ECHO), 0, 32]
@@ -294,9 +307,62 @@ fn init_perms_are_snapshotted_then_reported() {
     assert_eq!(addrs, vec![0x2400_0000, 0x2408_0000, 0x2440_0000]);
     let mut sp = state(Err(Error::Unexpected(0)));
     sp.init_perms = perms;
-    let r = echo(&mut ffa, &sp, &req64(&[u64::from(cmd::INIT_PERMS)]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::INIT_PERMS)]));
     assert_eq!(
         [r.get(0), r.get(1), r.get(2), r.get(3)],
         [0, 0b011, 0b101, 0xFFFF_FFFE]
     );
+}
+
+/// Writes the retrieve response the SPMC would put in RX: us as the receiver, one constituent.
+fn retrieve_response(rx: &mut [u8], addr: u64, perms: AccessPerms) -> u32 {
+    let receivers = [MemAccess::new(EndpointId(id::ECHO), perms)];
+    let cons = [Constituent {
+        address: addr,
+        page_count: 1,
+    }];
+    let mut b = builder_for(sp_rt::Version::V1_2, EndpointId(0), &receivers, &cons).unwrap();
+    b.handle = MemHandle(0x5_0000_0007);
+    b.write(rx).unwrap() as u32
+}
+
+#[test]
+fn mem_rw_retrieves_reads_writes_and_relinquishes() {
+    let mut shared = Box::new(Page([0; 4096]));
+    shared.0[..4].copy_from_slice(&0x1111_2222u32.to_le_bytes());
+    let addr = shared.0.as_mut_ptr() as u64;
+    let mut bufs = Buffers::new();
+    let n = retrieve_response(&mut bufs.rx.0, addr, AccessPerms::RW_NX);
+    let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        resp,
+        success_reply(&[]),
+        success_reply(&[]),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::MEM_RW), 7, 5, 0, 0xABCD]),
+    );
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, 0x1111_2222, 1, 1]
+    );
+    assert_eq!(shared.0[..4], 0xABCDu32.to_le_bytes());
+    let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+    assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+}
+
+#[test]
+fn mem_rw_reports_a_refused_retrieve() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-2)]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::MEM_RW), 7, 0, 0, 0]),
+    );
+    assert_eq!(r.get(0), 0xFFFF_FFFE);
 }

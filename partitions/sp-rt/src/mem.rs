@@ -1,0 +1,365 @@
+//! Borrowing memory another endpoint shared, lent or donated (FF-A v1.2 / DEN0140 memory
+//! management: FFA_MEM_RETRIEVE_REQ, FFA_MEM_RETRIEVE_RESP, FFA_MEM_RELINQUISH). The retrieve
+//! request and relinquish descriptors are built with `ffa-abi` in our TX buffer; the response
+//! arrives in our RX buffer, which is given back with FFA_RX_RELEASE once read.
+//!
+//! Fragmented retrieve responses (more constituents than fit in one RX page) are not
+//! supported: such a retrieve is undone with FFA_MEM_RELINQUISH and reported NOT_SUPPORTED.
+
+use alloc::vec::Vec;
+
+use crate::abi::fid;
+use crate::conduit::{Conduit, Regs, RegsExt};
+use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result, Version};
+use crate::rxtx::RxTx;
+use ffa_abi::memory::relinquish::write_relinquish;
+use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
+use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess, PAGE_SIZE};
+
+pub use ffa_abi::MemHandle;
+
+/// Read-only, not executable: what a borrower asks for to read shared data.
+pub const RO_NX: AccessPerms = AccessPerms {
+    data: DataAccess::ReadOnly,
+    instruction: InstructionAccess::NotExecutable,
+};
+/// Read-write, not executable.
+pub const RW_NX: AccessPerms = AccessPerms::RW_NX;
+
+/// What a retrieve gave us: the region as mapped in our address space. Only
+/// [`Ffa::mem_retrieve`] makes one (from the SPMC's response), and
+/// [`Ffa::mem_relinquish_region`] consumes it, so while it exists its constituents are mapped.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Retrieved {
+    handle: MemHandle,
+    sender: EndpointId,
+    perms: AccessPerms,
+    constituents: Vec<Constituent>,
+}
+
+impl Retrieved {
+    /// Returns the handle.
+    pub fn handle(&self) -> MemHandle {
+        self.handle
+    }
+
+    /// Returns the owner (lender).
+    pub fn sender(&self) -> EndpointId {
+        self.sender
+    }
+
+    /// Returns the permissions the SPMC granted.
+    pub fn perms(&self) -> AccessPerms {
+        self.perms
+    }
+
+    /// Returns the constituents, at the addresses where the SPMC mapped them for us.
+    pub fn constituents(&self) -> &[Constituent] {
+        &self.constituents
+    }
+
+    /// Reads the naturally aligned u32 at byte `offset` of the region.
+    pub fn read_u32(&self, offset: u64) -> Option<u32> {
+        let p: *const u32 = self.word_ptr(offset)?;
+        // SAFETY: `word_ptr` checked that the 4 bytes lie inside one constituent of the
+        // SPMC's retrieve response and are 4-byte aligned; the SPMC mapped every constituent
+        // readable in our address space at that address from the retrieve until we relinquish,
+        // and a `Retrieved` only exists in between (relinquishing consumes it). Volatile: the
+        // owner may change shared memory at any time.
+        Some(unsafe { p.read_volatile() })
+    }
+
+    /// Writes the naturally aligned u32 at byte `offset`; `None` if out of range or we were
+    /// not granted write access.
+    pub fn write_u32(&mut self, offset: u64, value: u32) -> Option<()> {
+        if self.perms.data != DataAccess::ReadWrite {
+            return None;
+        }
+        let p: *mut u32 = self.word_ptr(offset)?.cast_mut();
+        // SAFETY: as in `read_u32`, and the SPMC granted read-write access (checked above), so
+        // the mapping is writable; `&mut self` keeps this the only access through us.
+        unsafe { p.write_volatile(value) };
+        Some(())
+    }
+
+    fn word_ptr(&self, offset: u64) -> Option<*const u32> {
+        let a = self.address_of(offset, 4)?;
+        if a % 4 != 0 {
+            return None;
+        }
+        Some(core::ptr::with_exposed_provenance(usize::try_from(a).ok()?))
+    }
+
+    /// Returns the total number of 4 KiB pages.
+    pub fn pages(&self) -> u64 {
+        self.constituents
+            .iter()
+            .map(|c| u64::from(c.page_count))
+            .sum()
+    }
+
+    /// Returns the address of byte `offset` of the region (counting across constituents), if
+    /// `len` bytes from there lie in one constituent.
+    pub fn address_of(&self, offset: u64, len: u64) -> Option<u64> {
+        let mut rest = offset;
+        for c in &self.constituents {
+            let size = u64::from(c.page_count).checked_mul(PAGE_SIZE)?;
+            if rest < size {
+                return (rest.checked_add(len)? <= size).then(|| c.address + rest);
+            }
+            rest -= size;
+        }
+        None
+    }
+}
+
+/// Encodes an FFA_ERROR status from a descriptor build/parse error.
+fn ffa_err(code: ErrorCode) -> Error {
+    Error::Ffa(code)
+}
+
+impl<C: Conduit> Ffa<C> {
+    /// Retrieves the memory `handle` that `owner` shared/lent/donated to us (`me`), asking for
+    /// `perms`, with descriptors in the layout of our FF-A `version`. Reads the response from
+    /// RX and releases RX.
+    #[allow(clippy::too_many_arguments)] // each is a field of the retrieve request
+    pub fn mem_retrieve(
+        &mut self,
+        rxtx: &mut RxTx,
+        version: Version,
+        me: EndpointId,
+        owner: EndpointId,
+        handle: MemHandle,
+        tag: u64,
+        perms: AccessPerms,
+    ) -> Result<Retrieved> {
+        let receivers = [MemAccess::new(me, perms)];
+        let mut b =
+            builder_for(version, owner, &receivers, &[]).map_err(|e| ffa_err(e.error_code()))?;
+        b.handle = handle;
+        b.tag = tag;
+        let len = rxtx
+            .with_tx(|tx| b.write(tx))
+            .map_err(|e| ffa_err(e.error_code()))?;
+        let len = u64::try_from(len).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
+        // w1 total length, w2 fragment length, w3/w4 = 0: the descriptor is in our TX buffer.
+        let r = self.call(Regs::call(fid::MEM_RETRIEVE_REQ_32, &[len, len, 0, 0]));
+        if r.fid() != fid::MEM_RETRIEVE_RESP {
+            return Err(match expect_success(r) {
+                Ok(r) => Error::Unexpected(r.fid()),
+                Err(e) => e,
+            });
+        }
+        let (total, frag) = (r.w(1), r.w(2));
+        let parsed = rxtx.with_rx(|rx| {
+            if total != frag {
+                return Err(ffa_err(ErrorCode::NotSupported));
+            }
+            let bytes = usize::try_from(frag)
+                .ok()
+                .and_then(|n| rx.get(..n))
+                .ok_or(ffa_err(ErrorCode::InvalidParameters))?;
+            let t = MemTransaction::parse(bytes, version).map_err(|e| ffa_err(e.error_code()))?;
+            let granted = t.receivers().find(|a| a.endpoint == me).map(|a| a.perms);
+            Ok(Retrieved {
+                handle: t.handle,
+                sender: t.sender,
+                perms: granted.unwrap_or(perms),
+                constituents: t.constituents().collect(),
+            })
+        });
+        // RX is ours since the response arrived, whatever it held.
+        let released = self.rx_release();
+        match parsed {
+            Ok(region) => released.map(|()| region),
+            Err(e) => {
+                // The SPMC mapped the region even if we cannot use the answer: give it back.
+                let _ = self.mem_relinquish(rxtx, me, handle);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back a region we retrieved (FFA_MEM_RELINQUISH). On failure the region is
+    /// handed back so the caller still holds it.
+    pub fn mem_relinquish_region(
+        &mut self,
+        rxtx: &mut RxTx,
+        me: EndpointId,
+        region: Retrieved,
+    ) -> core::result::Result<(), (Error, Retrieved)> {
+        match self.mem_relinquish(rxtx, me, region.handle) {
+            Ok(()) => Ok(()),
+            Err(e) => Err((e, region)),
+        }
+    }
+
+    /// Gives back memory we retrieved (FFA_MEM_RELINQUISH with the descriptor in TX), by
+    /// handle.
+    pub fn mem_relinquish(
+        &mut self,
+        rxtx: &mut RxTx,
+        me: EndpointId,
+        handle: MemHandle,
+    ) -> Result<()> {
+        rxtx.with_tx(|tx| write_relinquish(handle, 0, &[me], tx))
+            .map_err(|e| ffa_err(e.error_code()))?;
+        expect_success(self.call(Regs::call(fid::MEM_RELINQUISH, &[]))).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{error_reply, success_reply, FakeSpmc};
+    use ffa_abi::memory::relinquish::MemRelinquish;
+
+    #[repr(C, align(4096))]
+    struct Page([u8; 4096]);
+
+    fn pair(rx: &mut Page, tx: &mut Page) -> RxTx {
+        // SAFETY: both pages outlive the pair in each test and are only used through it.
+        unsafe { RxTx::from_raw(rx.0.as_ptr(), tx.0.as_mut_ptr()) }
+    }
+
+    const ME: EndpointId = EndpointId(0x8001);
+    const OWNER: EndpointId = EndpointId(0x0000);
+
+    /// Writes the response the SPMC would put in RX: one receiver, `constituents`.
+    fn response(rx: &mut Page, constituents: &[Constituent]) -> u32 {
+        let receivers = [MemAccess::new(ME, RW_NX)];
+        let mut b = builder_for(Version::V1_2, OWNER, &receivers, constituents).unwrap();
+        b.handle = MemHandle(0x1234_5678_9ABC);
+        b.tag = 7;
+        b.write(&mut rx.0).unwrap() as u32
+    }
+
+    #[test]
+    fn retrieve_writes_the_request_reads_the_response_and_releases_rx() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let cons = [
+            Constituent {
+                address: 0x3000_0000,
+                page_count: 2,
+            },
+            Constituent {
+                address: 0x3010_0000,
+                page_count: 1,
+            },
+        ];
+        let n = response(&mut rx, &cons);
+        let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([resp, success_reply(&[])]));
+        let mut p = pair(&mut rx, &mut tx);
+        let got = ffa
+            .mem_retrieve(
+                &mut p,
+                Version::V1_2,
+                ME,
+                OWNER,
+                MemHandle(0x1234_5678_9ABC),
+                7,
+                RW_NX,
+            )
+            .unwrap();
+        assert_eq!(got.handle(), MemHandle(0x1234_5678_9ABC));
+        assert_eq!(got.constituents(), &cons[..]);
+        assert_eq!(got.pages(), 3);
+        assert_eq!(got.address_of(0x1FFC, 4), Some(0x3000_1FFC));
+        assert_eq!(
+            got.address_of(0x1FFE, 4),
+            None,
+            "runs past the end of constituent 0"
+        );
+        assert_eq!(got.address_of(0x2000, 8), Some(0x3010_0000));
+        assert_eq!(got.address_of(0x3000, 1), None);
+        let calls = ffa.conduit().calls.clone();
+        assert_eq!(calls[0].fid(), 0x8400_0074);
+        let len = calls[0].x(1);
+        assert_eq!(calls[0].x(2), len);
+        assert_eq!((calls[0].x(3), calls[0].x(4)), (0, 0));
+        assert_eq!(calls[1].fid(), 0x8400_0065, "RX released");
+        // The request in TX is a valid retrieve request naming the handle and us.
+        let t = MemTransaction::parse(&tx.0[..len as usize], Version::V1_2).unwrap();
+        assert_eq!(t.handle, MemHandle(0x1234_5678_9ABC));
+        assert_eq!(t.tag, 7);
+        assert_eq!(t.sender, OWNER);
+        assert_eq!(t.receivers().next().map(|a| a.endpoint), Some(ME));
+        assert_eq!(t.constituent_count(), 0);
+    }
+
+    #[test]
+    fn retrieve_errors_and_fragmented_responses() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-6)]));
+        let mut p = pair(&mut rx, &mut tx);
+        let h = MemHandle(5);
+        assert_eq!(
+            ffa.mem_retrieve(&mut p, Version::V1_2, ME, OWNER, h, 0, RO_NX),
+            Err(Error::Ffa(ErrorCode::Denied))
+        );
+        assert_eq!(
+            ffa.conduit().calls.len(),
+            1,
+            "nothing to release after an error"
+        );
+
+        // total > fragment: release RX, relinquish, NOT_SUPPORTED.
+        let frag = Regs::call(0x8400_0075, &[0x2000, 0x1000]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            frag,
+            success_reply(&[]),
+            success_reply(&[]),
+        ]));
+        assert_eq!(
+            ffa.mem_retrieve(&mut p, Version::V1_2, ME, OWNER, h, 0, RO_NX),
+            Err(Error::Ffa(ErrorCode::NotSupported))
+        );
+        let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+        assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+    }
+
+    #[test]
+    fn region_words_are_read_and_written_in_bounds_only() {
+        // The "shared memory" is a host page whose address the fake SPMC's response names.
+        let mut shared = Box::new(Page([0; 4096]));
+        shared.0[8..12].copy_from_slice(&0xCAFE_F00Du32.to_le_bytes());
+        let addr = shared.0.as_mut_ptr() as u64;
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let n = response(
+            &mut rx,
+            &[Constituent {
+                address: addr,
+                page_count: 1,
+            }],
+        );
+        let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([resp, success_reply(&[])]));
+        let mut p = pair(&mut rx, &mut tx);
+        let mut got = ffa
+            .mem_retrieve(&mut p, Version::V1_2, ME, OWNER, MemHandle(1), 0, RW_NX)
+            .unwrap();
+        assert_eq!(got.read_u32(8), Some(0xCAFE_F00D));
+        assert_eq!(got.write_u32(8, 0x1234_5678), Some(()));
+        assert_eq!(got.read_u32(4094), None, "past the end");
+        assert_eq!(got.read_u32(6), None, "unaligned");
+        ffa.mem_relinquish_region(&mut p, ME, got).unwrap();
+        assert_eq!(shared.0[8..12], 0x1234_5678u32.to_le_bytes());
+    }
+
+    #[test]
+    fn relinquish_names_the_handle_and_us() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let mut ffa = Ffa::new(FakeSpmc::default());
+        let mut p = pair(&mut rx, &mut tx);
+        ffa.mem_relinquish(&mut p, ME, MemHandle(0xABCD)).unwrap();
+        assert_eq!(ffa.conduit().calls[0].fid(), 0x8400_0076);
+        let d = MemRelinquish::parse(&tx.0).unwrap();
+        assert_eq!(d.handle, MemHandle(0xABCD));
+        assert_eq!(d.endpoints().collect::<Vec<_>>(), vec![ME]);
+    }
+}
