@@ -80,18 +80,21 @@ impl Platform {
         }
     }
 
-    /// Base FVP with TF-A's 32 MiB trusted DRAM at 0x0600_0000: provisional until
-    /// platform-fvp fixes its map. The SPs get the upper 16 MiB (where OP-TEE's FVP layout
-    /// also puts its SP packages, 0x7a0_0000..), NS DRAM is 0x8000_0000..0x1_0000_0000, and
-    /// the secure UART1/UART2/watchdog area 0x1c0a_0000..0x1c0c_0000 plus the secure timer.
+    /// Base FVP under TF-A (SPD=spmd, SPMD_SPM_AT_SEL2=0), as platform-fvp places the SPMC:
+    /// TF-A's trusted DRAM is 0x0600_0000..0x0800_0000; the SPMC owns its first 16 MiB, and
+    /// TF-A's BL2 loads HW_CONFIG at 0x07F0_0000 (fvp_fw_config.dts), so the SP pool is
+    /// 0x0700_0000..0x07F0_0000 (OP-TEE's FVP layout also puts SPs from 0x07A0_0000). NS DRAM
+    /// is DRAM1 below its TZC-secured top 16 MiB (ARM_TZC_DRAM1_SIZE): 0x8000_0000..0xFF00_0000.
+    /// Devices: UART2 0x1c0b_0000 (TF-A's TSP UART; UART1 is TF-A's and the SPMC's console)
+    /// and the secure timer control and CNTBase frames 0x2a81_0000..0x2a83_0000.
     pub fn fvp() -> Self {
         Self {
             name: "fvp".into(),
-            sp_pool: Range::from_to(0x0700_0000, 0x0800_0000),
+            sp_pool: Range::from_to(0x0700_0000, 0x07f0_0000),
             secure_memory: Vec::new(),
-            ns_memory: vec![Range::from_to(0x8000_0000, 0x1_0000_0000)],
+            ns_memory: vec![Range::from_to(0x8000_0000, 0xff00_0000)],
             devices: vec![
-                Range::from_to(0x1c0a_0000, 0x1c0c_0000),
+                Range::from_to(0x1c0b_0000, 0x1c0c_0000),
                 Range::from_to(0x2a81_0000, 0x2a83_0000),
             ],
         }
