@@ -115,7 +115,9 @@ pub enum Rule {
     RetrievePermissionsExceedGrant,
     /// The caller asks for attributes other than the transaction's.
     RetrieveAttributesMismatch,
-    /// Zeroing requested where the sender did not allow it or the access is read-only.
+    /// Zeroing requested where the sender did not ask for it (zero before retrieval), the
+    /// transaction grants the receiver read-only access, or another receiver holds the
+    /// memory.
     ZeroNotAllowed,
     // ---- FFA_MEM_RELINQUISH ----
     /// A relinquish descriptor must name exactly the caller.
@@ -123,7 +125,8 @@ pub enum Rule {
     /// The caller does not currently hold the memory.
     NotRetrieved,
     // ---- FFA_MEM_RECLAIM ----
-    /// Only the owner (sender) may reclaim.
+    /// Only the owner (sender) may reclaim (INVALID_PARAMETERS: the ACS and Hafnium treat it
+    /// as a handle that is not the caller's).
     NotTheOwner,
     /// A receiver still holds the memory.
     StillBorrowed,
@@ -167,6 +170,7 @@ impl Rule {
             | Rule::RetrieveTypeMismatch
             | Rule::RetrieveReceiversMismatch
             | Rule::NotAReceiver
+            | Rule::NotTheOwner
             | Rule::RelinquishEndpointsInvalid
             | Rule::NotRetrieved
             | Rule::InvalidLength
@@ -192,7 +196,6 @@ impl Rule {
             | Rule::RetrievePermissionsExceedGrant
             | Rule::RetrieveAttributesMismatch
             | Rule::ZeroNotAllowed
-            | Rule::NotTheOwner
             | Rule::StillBorrowed => Denied,
         }
     }

@@ -417,10 +417,18 @@ fn permission_and_attribute_encodings_round_trip_and_reject_reserved() {
     let mut valid = 0;
     for bits in 0..=0x7Fu16 {
         if let Some(t) = MemoryType::from_bits(bits) {
-            assert_eq!(t.to_bits(), bits);
+            // Canonical re-encoding decodes to the same type.
+            assert_eq!(MemoryType::from_bits(t.to_bits()), Some(t));
             valid += 1;
         }
     }
-    // 1 not-specified + 4 device + 2 cacheabilities x 3 shareabilities.
-    assert_eq!(valid, 11);
+    // 16 "not specified" (bits [3:0] ignored) + 16 device (shareability ignored) + 2
+    // cacheabilities x 3 shareabilities; nothing with bit 6 or type 0b11.
+    assert_eq!(valid, 38);
+    assert_eq!(
+        MemoryType::from_bits(0x0E),
+        Some(MemoryType::NotSpecified),
+        "ACS lend"
+    );
+    assert_eq!(MemoryType::from_bits(0x6F), None, "NS bit from a sender");
 }

@@ -55,6 +55,9 @@ struct Transaction<const R: usize, const C: usize> {
     sender_kind: EndpointKind,
     tag: u64,
     zero_on_send: bool,
+    /// Some receiver has mapped the memory since the send (so zeroing at send no longer
+    /// vouches for the contents).
+    exposed: bool,
     attributes: MemoryType,
     /// The owner's hold on the memory when it sent it (uniform over all constituents).
     region: RegionInfo,
@@ -337,11 +340,16 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             });
         }
 
-        // Memory type: specified for share and multi-borrower lend, left to the receiver
-        // for single-borrower lend and donate.
-        let must_specify = req.kind == TransactionKind::Share || n > 1;
+        // Memory type: the sharer names it; a single borrower or a donee chooses it at
+        // retrieval, so the lender must leave it unspecified; with several borrowers either
+        // is accepted (Arm's ACS lends to two borrowers with it unspecified).
         let specified = req.attributes != MemoryType::NotSpecified;
-        if must_specify != specified {
+        let type_ok = match req.kind {
+            TransactionKind::Share => specified,
+            TransactionKind::Lend if n > 1 => true,
+            TransactionKind::Lend | TransactionKind::Donate => !specified,
+        };
+        if !type_ok {
             return Err(Rule::InvalidMemoryType);
         }
 
@@ -487,6 +495,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             sender_kind: plan.sender_kind,
             tag: req.tag,
             zero_on_send: plan.zero,
+            exposed: false,
             attributes: req.attributes,
             region: plan.region,
             receivers,
@@ -618,12 +627,16 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let access = resolve_access(t, rs.granted, *mine)?;
         let memory = resolve_type(t, req.attributes)?;
 
+        // Zeroing is judged on what the transaction grants the receiver, not on what it
+        // asked for this time (the ACS retrieves RO from an RW lend and then relinquishes
+        // with the zero flag).
         if zero_before || zero_after {
             let others_hold = t
                 .receivers
                 .iter()
                 .any(|r| r.id != caller && r.held.is_some());
-            if !access.write || others_hold || (zero_before && !t.zero_on_send) {
+            if !grant_allows_write(t, rs.granted) || others_hold || (zero_before && !t.zero_on_send)
+            {
                 return Err(Rule::ZeroNotAllowed);
             }
         }
@@ -677,9 +690,12 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env.map(&mut reservation, &t.constituents, plan.attrs);
         let va = reservation.va().unwrap_or(VirtAddr(0));
         let mut flags = t.kind.type_field() << FLAG_TRANSACTION_TYPE_SHIFT;
-        if plan.zero_before {
+        // Bit 0 of the response says whether the receiver gets freshly zeroed memory: zeroed
+        // now, or at send with nobody having mapped it since.
+        if plan.zero_before || (t.zero_on_send && !t.exposed) {
             flags |= FLAG_ZERO_MEMORY;
         }
+        t.exposed = true;
         if plan.zero_after_relinquish {
             flags |= FLAG_ZERO_AFTER_RELINQUISH;
         }
@@ -764,7 +780,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 .receivers
                 .iter()
                 .any(|r| r.id != caller && r.held.is_some());
-            if !held.access.write || others_hold {
+            if !grant_allows_write(t, t.receivers[idx].granted) || others_hold {
                 return Err(Rule::ZeroNotAllowed);
             }
         }
@@ -822,8 +838,10 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if t.sender != caller {
             return Err(Rule::NotTheOwner);
         }
+        // Zero before reclaim is valid for every type, shares included (the ACS reclaims a
+        // share with it and expects zeroed memory).
         let zero = flags & FLAG_ZERO_MEMORY != 0;
-        if flags & !FLAG_ZERO_MEMORY != 0 || (zero && t.kind == TransactionKind::Share) {
+        if flags & !FLAG_ZERO_MEMORY != 0 {
             return Err(Rule::InvalidFlags);
         }
         // Normal-world receivers retrieve and relinquish through the hypervisor, which only
@@ -885,6 +903,18 @@ fn default_type(kind: MemKind) -> MemoryType {
     }
 }
 
+/// Does the transaction let this receiver write (what zero flags are judged on)?
+fn grant_allows_write<const R: usize, const C: usize>(
+    t: &Transaction<R, C>,
+    granted: Permissions,
+) -> bool {
+    match granted.data {
+        DataAccess::ReadWrite => true,
+        DataAccess::ReadOnly => false,
+        DataAccess::NotSpecified => t.region.access.write,
+    }
+}
+
 /// The access a retrieve gets: what the receiver asks for, never more than granted.
 fn resolve_access<const R: usize, const C: usize>(
     t: &Transaction<R, C>,
@@ -894,11 +924,7 @@ fn resolve_access<const R: usize, const C: usize>(
     // What the sender allowed: donate leaves both fields to the receiver, bounded by what
     // the owner itself had; "not specified" instruction access on a single-borrower lend
     // likewise falls back to the owner's right.
-    let may_write = match granted.data {
-        DataAccess::ReadWrite => true,
-        DataAccess::ReadOnly => false,
-        DataAccess::NotSpecified => t.region.access.write,
-    };
+    let may_write = grant_allows_write(t, granted);
     let may_exec = t.region.kind == MemKind::Normal
         && match granted.instruction {
             InstructionAccess::Executable => true,
@@ -925,6 +951,15 @@ fn resolve_type<const R: usize, const C: usize>(
 ) -> Result<MemoryType, Rule> {
     match (t.attributes, asked) {
         (MemoryType::NotSpecified, MemoryType::NotSpecified) => Ok(default_type(t.region.kind)),
+        // Several borrowers of an unspecified type all get the default, so that no two
+        // map the same page with different attributes.
+        (MemoryType::NotSpecified, a) if t.receivers.len() > 1 => {
+            if a == default_type(t.region.kind) {
+                Ok(a)
+            } else {
+                Err(Rule::RetrieveAttributesMismatch)
+            }
+        }
         (MemoryType::NotSpecified, a) if type_fits(a, t.region.kind) => Ok(a),
         (MemoryType::NotSpecified, _) => Err(Rule::RetrieveAttributesMismatch),
         // Equal or unspecified only: mismatched aliases of one page are not allowed.

@@ -243,15 +243,21 @@ impl MemoryType {
     /// Bit 6 of the attributes: the region is in the non-secure PA space (v1.1 and later).
     pub const NS_BIT: u16 = 1 << 6;
 
-    /// Decodes bits [5:0] of the attributes field; `None` for reserved encodings or reserved
-    /// bits set. Bit 6 (NS) must be zero in what senders and receivers write: the SPMC sets it.
+    /// Decodes bits [5:0] of the attributes field; `None` for reserved encodings or bits
+    /// above 5 set (bit 6, NS, must be zero in what senders and receivers write: the SPMC
+    /// sets it).
+    ///
+    /// Bits that mean nothing for the type are ignored rather than refused: bits [3:0] when
+    /// the type is "not specified" and the shareability bits [1:0] of device memory. Arm's
+    /// FF-A ACS writes its default cacheability/shareability there in lend and donate
+    /// descriptors (e.g. 0x0E) and expects them accepted.
     pub fn from_bits(bits: u16) -> Option<Self> {
         if bits & !0b11_1111 != 0 {
             return None;
         }
         match (bits >> 4) & 0b11 {
-            0b00 if bits & 0b1111 == 0 => Some(MemoryType::NotSpecified),
-            0b01 if bits & 0b11 == 0 => Some(MemoryType::Device(match (bits >> 2) & 0b11 {
+            0b00 => Some(MemoryType::NotSpecified),
+            0b01 => Some(MemoryType::Device(match (bits >> 2) & 0b11 {
                 0b00 => DeviceAttr::NGnRnE,
                 0b01 => DeviceAttr::NGnRE,
                 0b10 => DeviceAttr::NGRE,

@@ -343,11 +343,7 @@ impl Harness {
                 if out.is_ok() {
                     prop_assert!(holders_empty, "reclaim while a receiver holds the memory");
                     self.holders.remove(&h);
-                } else if kind.is_some()
-                    && caller == sender
-                    && holders_empty
-                    && !(zero && kind == Some(TransactionKind::Share))
-                {
+                } else if kind.is_some() && caller == sender && holders_empty {
                     prop_assert!(false, "owner's valid reclaim refused: {:?}", out);
                 }
                 out

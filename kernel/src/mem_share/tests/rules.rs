@@ -569,12 +569,42 @@ fn relinquish_rules() {
     rejects(&mut e, &mut f, Rule::NotAReceiver, |e, f| {
         e.relinquish(f, SP3, &r)
     });
-    let mut r = ok.clone();
-    r.flags = FLAG_ZERO_MEMORY; // SP2 holds it read-only
+    e.relinquish(&mut f, SP2, &ok).unwrap();
+
+    // The transaction grants SP2 read-only access: no wiping on relinquish (nor asking
+    // for it at retrieve), as Arm's ACS expects (DENIED).
+    let (mut e, mut f) = setup();
+    let h = e
+        .send(&mut f, SP1, &lend(SP2, ro(), sp1_pages(1, 1)))
+        .unwrap()
+        .handle;
+    let mut rr = retrieve_req(h, SP1, SP2, unspecified());
+    rr.flags = FLAG_ZERO_AFTER_RELINQUISH;
+    rejects(&mut e, &mut f, Rule::ZeroNotAllowed, |e, f| {
+        e.retrieve(f, SP2, &rr)
+    });
+    e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    let mut r = relinquish_req(h, SP2);
+    r.flags = FLAG_ZERO_MEMORY;
     rejects(&mut e, &mut f, Rule::ZeroNotAllowed, |e, f| {
         e.relinquish(f, SP2, &r)
     });
-    e.relinquish(&mut f, SP2, &ok).unwrap();
+    assert_eq!(Rule::ZeroNotAllowed.error(), FfaError::Denied);
+}
+
+#[test]
+fn zeroing_is_judged_on_the_grant_not_on_the_retrieved_access() {
+    // ACS lend_retrieve_input_checks2: RW lend, RO retrieve, relinquish with zero flag.
+    let (mut e, mut f, h) = lent();
+    e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, ro()))
+        .unwrap();
+    let mut r = relinquish_req(h, SP2);
+    r.flags = FLAG_ZERO_MEMORY;
+    f.content.insert(sp1_pages(1, 1).base.0, 0xAB);
+    e.relinquish(&mut f, SP2, &r).unwrap();
+    e.reclaim(&mut f, SP1, h, 0).unwrap();
+    assert_eq!(f.content[&sp1_pages(1, 1).base.0], 0);
 }
 
 #[test]
@@ -603,8 +633,59 @@ fn reclaim_rules() {
         &[sp1_pages(1, 1)],
     );
     let h = e.send(&mut f, SP1, &s).unwrap().handle;
-    rejects(&mut e, &mut f, Rule::InvalidFlags, |e, f| {
-        e.reclaim(f, SP1, h, FLAG_ZERO_MEMORY)
+    // Zero before reclaim is fine for a share too (ACS reclaim_input_error_checks).
+    e.reclaim(&mut f, SP1, h, FLAG_ZERO_MEMORY).unwrap();
+    assert_eq!(f.content[&sp1_pages(1, 1).base.0], 0);
+    assert_eq!(Rule::NotTheOwner.error(), FfaError::InvalidParameters);
+}
+
+#[test]
+fn retrieve_response_reports_zeroed_memory() {
+    // ACS lend_retrieve_input_checks1/2: bit 0 of the response flags says whether the
+    // memory arrives zeroed.
+    let (mut e, mut f) = setup();
+    let mut l = lend(SP2, rw(), sp1_pages(1, 1));
+    l.flags = FLAG_ZERO_MEMORY;
+    let h = e.send(&mut f, SP1, &l).unwrap().handle;
+    let resp = e
+        .retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    assert_eq!(resp.flags & FLAG_ZERO_MEMORY, FLAG_ZERO_MEMORY);
+    e.relinquish(&mut f, SP2, &relinquish_req(h, SP2)).unwrap();
+    // Retrieved again after SP2 could write it: no longer vouched for.
+    let resp = e
+        .retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    assert_eq!(resp.flags & FLAG_ZERO_MEMORY, 0);
+
+    let (mut e, mut f, h) = lent();
+    let resp = e
+        .retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    assert_eq!(resp.flags & FLAG_ZERO_MEMORY, 0);
+}
+
+#[test]
+fn multi_borrower_lend_may_leave_the_type_unspecified() {
+    let (mut e, mut f) = setup();
+    let mut l = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw()), (SP3, ro())],
+        &[sp1_pages(1, 1)],
+    );
+    l.attributes = MemoryType::NotSpecified;
+    let h = e.send(&mut f, SP1, &l).unwrap().handle;
+    // Both borrowers get the default type; a different one would alias the page.
+    let mut rr = retrieve_req(h, SP1, SP2, unspecified());
+    rr.attributes = MemoryType::Normal {
+        cacheability: types::Cacheability::NonCacheable,
+        shareability: types::Shareability::Outer,
+    };
+    rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
+        e.retrieve(f, SP2, &rr)
     });
-    e.reclaim(&mut f, SP1, h, 0).unwrap();
+    rr.attributes = MemoryType::NotSpecified;
+    let resp = e.retrieve(&mut f, SP2, &rr).unwrap();
+    assert_eq!(resp.attributes, MemoryType::NORMAL_WB_IS);
 }
