@@ -7,6 +7,7 @@
 use arm_pl011_uart::{PL011Registers, Uart};
 use core::ptr::NonNull;
 use safe_mmio::UniqueMmioPointer;
+use spmc_kernel::arch::aarch64;
 use spmc_kernel::boot::{self, ImageSymbols, PlatformBoot};
 use spmc_kernel::memory::PhysRange;
 
@@ -70,6 +71,8 @@ unsafe extern "C" {
     static __rodata_start: u8;
     static __rodata_end: u8;
     static __data_start: u8;
+    static __stacks_start: u8;
+    static __stacks_end: u8;
     static __heap_start: u8;
     static __spmc_end: u8;
 }
@@ -116,6 +119,17 @@ extern "C" fn spmc_cold_entry(x0: u64, _x1: u64, _x2: u64, _x3: u64, x4: u64) ->
         spin::Mutex::new(Uart::new(regs))
     });
     spmc_kernel::console::install(console_write);
+    // SAFETY: the linker script defines these symbols; only their addresses are used.
+    let stacks = unsafe { range(&__stacks_start, &__stacks_end) };
+    // The kernel's entry code places core n's stack at __stacks_start + (n + 1) * STACK_SIZE;
+    // a link script reserving less would let a stack run into the heap.
+    let needed = aarch64::STACK_SIZE * aarch64::MAX_CORES;
+    if usize::try_from(stacks.size).map_or(true, |s| s < needed) {
+        panic!(
+            "link.ld reserves {:#x} bytes of stacks, the kernel needs {needed:#x}",
+            stacks.size
+        );
+    }
     // SAFETY: the linker script defines these symbols; only their addresses are used.
     let image = unsafe {
         ImageSymbols {
