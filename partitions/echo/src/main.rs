@@ -20,6 +20,7 @@ mod sp {
             boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms,
             version: sp_rt::Version::V1_2, // manifest ffa-version
+            heap_free: sp_rt::rt::heap_free,
         };
         sp_rt::log!("ready (boot info: {})", sp.boot_info_version.is_some());
         sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &mut sp, req))

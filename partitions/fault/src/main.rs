@@ -65,6 +65,7 @@ mod sp {
             boot_info_version: None,
             init_perms: [0; 3],
             version: sp_rt::Version::V1_2, // manifest ffa-version
+            heap_free: sp_rt::rt::heap_free,
         };
         sp_rt::log!("ready");
         sp_rt::run(&mut ffa, |ffa, req| {

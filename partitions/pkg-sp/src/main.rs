@@ -20,6 +20,7 @@ mod sp {
             boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms: [0; 3],
             version: sp_rt::Version::V1_1, // manifest ffa-version
+            heap_free: sp_rt::rt::heap_free,
         };
         let id = sp.manifest.and_then(|m| m.property_u32("/", "id"));
         match (sp.boot_info_version, id) {

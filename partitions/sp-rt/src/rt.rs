@@ -63,6 +63,11 @@ extern "Rust" {
 #[global_allocator]
 static HEAP: Heap = Heap::empty();
 
+/// Returns the bytes still free in the partition's heap.
+pub fn heap_free() -> usize {
+    HEAP.free()
+}
+
 /// Ends the partition at once: the SPMC sees an undefined instruction at EL0 and aborts it.
 pub fn abort() -> ! {
     // SAFETY: `__sp_rt_abort` is the `udf` loop in the global_asm above; it touches no memory

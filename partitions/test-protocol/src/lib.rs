@@ -66,6 +66,10 @@ pub mod cmd {
     /// 3 RO; bit 2 set = not executable. Expected: 0b011 (text: RO, executable), 0b101
     /// (RW window: RW, not executable), 0b111 (boot info: RO, not executable).
     pub const INIT_PERMS: u32 = 0xC0DE_0008;
+    /// echo: allocates word 1 bytes (at most [`super::HEAP_TEST_MAX`]) from its heap, fills and
+    /// checks them, frees them. Response: [status (NO_MEMORY if the allocation failed, BAD_RX
+    /// never), free heap bytes before, while allocated, after].
+    pub const HEAP: u32 = 0xC0DE_0009;
 
     /// fault: reads the unmapped address [`super::fault::UNMAPPED_ADDR`] (data abort).
     pub const FAULT_UNMAPPED_READ: u32 = 0xC0DE_0F01;
@@ -92,6 +96,9 @@ pub mod cmd {
     /// pkg-sp: answers [OK, manifest `id`, manifest `ffa-version`, boot-info blob version].
     pub const MANIFEST_ID: u32 = 0xC0DE_0102;
 }
+
+/// Largest allocation `cmd::HEAP` makes.
+pub const HEAP_TEST_MAX: u64 = 0x4_0000;
 
 /// Relay treats every request as [`cmd::CALL`] with word 0 kept: target = word 1, the
 /// target gets [word 0, word 2, word 3, ...]. So relays chain (each hop consumes one ID).
@@ -184,6 +191,7 @@ mod tests {
             cmd::CALL,
             cmd::WHO,
             cmd::INIT_PERMS,
+            cmd::HEAP,
             cmd::FAULT_UNMAPPED_READ,
             cmd::FAULT_WRITE_TEXT,
             cmd::FAULT_TOUCH,

@@ -4,6 +4,10 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
+
 use core::fmt::Write;
 use sp_rt::console::LineWriter;
 use sp_rt::fdt::Fdt;
@@ -28,6 +32,8 @@ pub struct SpState<'m> {
     pub init_perms: [u64; 3],
     /// The FF-A version of the SP's manifest (`ffa-version`): descriptor layouts follow it.
     pub version: Version,
+    /// Returns the free bytes of the SP's heap (`sp_rt::rt::heap_free` on the target).
+    pub heap_free: fn() -> usize,
 }
 
 /// Asks FFA_MEM_PERM_GET_64 for each address (only allowed during initialisation) and keeps
@@ -128,6 +134,27 @@ fn mem_rw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectReques
     Payload::new(&[status, u64::from(read), pages, count])
 }
 
+fn heap(sp: &SpState<'_>, bytes: u64) -> Payload {
+    let n = usize::try_from(bytes.min(test_protocol::HEAP_TEST_MAX)).unwrap_or(0);
+    let before = (sp.heap_free)() as u64;
+    let mut v: Vec<u8> = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        return Payload::new(&[
+            u64::from(status::ffa_error(ErrorCode::NoMemory.to_i32())),
+            before,
+        ]);
+    }
+    v.extend((0..n).map(|i| i as u8));
+    let intact = v.iter().enumerate().all(|(i, b)| *b == i as u8);
+    let during = (sp.heap_free)() as u64;
+    drop(v);
+    let after = (sp.heap_free)() as u64;
+    if !intact {
+        return Payload::new(&[u64::from(status::BAD_RX), before, during, after]);
+    }
+    ok(&[before, during, after])
+}
+
 fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest) -> Payload {
     let rxtx = match &sp.rxtx {
         Ok(r) => r,
@@ -202,6 +229,7 @@ pub fn common<C: Conduit>(
         ]),
         cmd::INIT_PERMS => ok(&sp.init_perms),
         cmd::MEM_RW => mem_rw(ffa, sp, req),
+        cmd::HEAP => heap(sp, arg(1)),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()

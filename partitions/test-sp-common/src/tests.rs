@@ -39,6 +39,7 @@ fn state(rxtx: Result<RxTx, Error>) -> SpState<'static> {
         boot_info_version: None,
         init_perms: [0; 3],
         version: sp_rt::Version::V1_2,
+        heap_free: || 0x1000,
     }
 }
 
@@ -246,6 +247,7 @@ fn manifest_commands_read_the_boot_info_manifest() {
         boot_info_version: Some(0x1_0001),
         init_perms: [0; 3],
         version: sp_rt::Version::V1_1,
+        heap_free: || 0,
     };
     let mut ffa = Ffa::new(FakeSpmc::default());
     let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::MANIFEST_UUID)]));
@@ -365,4 +367,17 @@ fn mem_rw_reports_a_refused_retrieve() {
         &req64(&[u64::from(cmd::MEM_RW), 7, 0, 0, 0]),
     );
     assert_eq!(r.get(0), 0xFFFF_FFFE);
+}
+
+#[test]
+fn heap_allocates_checks_and_frees() {
+    let mut ffa = Ffa::new(FakeSpmc::default());
+    let mut sp = state(Err(Error::Unexpected(0)));
+    let r = echo(&mut ffa, &mut sp, &req64(&[u64::from(cmd::HEAP), 4096]));
+    // The host heap_free stub is constant; on the target "during" is smaller.
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, 0x1000, 0x1000, 0x1000]
+    );
+    assert!(ffa.conduit().calls.is_empty());
 }
