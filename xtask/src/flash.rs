@@ -93,6 +93,25 @@ pub fn plan(monitor_size: u64, payloads: &[(PayloadKind, u64, u64)]) -> Result<V
     Ok(entries)
 }
 
+/// Compiles a device-tree source (e.g. qemu/spmc-sbsa/spmc_manifest.dts) to a blob with `dtc`.
+pub fn compile_dts(dts: &Path, dtb: &Path) -> Result<(), String> {
+    let out = std::process::Command::new("dtc")
+        .args(["-I", "dts", "-O", "dtb", "-o"])
+        .arg(dtb)
+        .arg(dts)
+        .output()
+        .map_err(|e| format!("cannot run dtc (apt-get install device-tree-compiler): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "dtc failed on {}: {}",
+            dts.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
 }

@@ -19,7 +19,7 @@ pub const MANIFEST_PA: u64 = flash_directory::SPMC_MANIFEST_LOAD_ADDRESS;
 const MANIFEST_WINDOW_END: u64 = MANIFEST_PA + flash_directory::SPMC_MANIFEST_MAX_SIZE;
 /// Secure RAM the SPMC region may occupy (above the monitor's RAM and the manifest window).
 const SPMC_WINDOW: (u64, u64) = (0x2020_0000, 0x4000_0000);
-/// Non-secure DRAM from QEMU's DTB at its base up to the 1 GiB the runner gives the machine.
+/// Non-secure DRAM above QEMU's DTB, within the first 1 GiB (present with any -m >= 1024).
 const NS_DTB: u64 = 0x100_0000_0000;
 const NS_WINDOW: (u64, u64) = (0x100_0010_0000, 0x100_4000_0000);
 

@@ -1,5 +1,7 @@
 //! Function IDs and status codes the monitor decodes: SMCCC (Arm DEN0028), PSCI (Arm DEN0022)
-//! and FF-A (Arm DEN0077, section 13 "ABI summary").
+//! and FF-A (Arm DEN0077, section 13 "ABI summary"). Written out here rather than taken from
+//! `ffa-abi` on purpose: the fixture is an independent reading of the specification, so a wrong
+//! constant in `ffa-abi` shows up as a failing test instead of agreeing with itself.
 
 /// SMCCC "unknown function" return value (SMCCC section 5.2), also PSCI NOT_SUPPORTED.
 pub const SMCCC_NOT_SUPPORTED: u64 = u64::MAX;
