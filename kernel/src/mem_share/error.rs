@@ -98,7 +98,7 @@ pub enum Rule {
     // ---- FFA_MEM_RETRIEVE_REQ ----
     /// Only SPs retrieve through this SPMC.
     RetrieverNotSp,
-    /// The retrieve request names a different sender.
+    /// The retrieve request names a different sender (the handle is not that owner's).
     RetrieveSenderMismatch,
     /// The retrieve request's tag differs.
     RetrieveTagMismatch,
@@ -141,8 +141,8 @@ pub enum Rule {
     TransmissionInFlight,
     /// No in-flight transmission or response matches the handle and caller.
     UnknownFragmentHandle,
-    /// The fragment would overrun the announced total length, or the offset is not where the
-    /// transmission stands.
+    /// The fragment would overrun the announced total length, is not made of whole 16-byte
+    /// constituent descriptors, or the offset is not where the transmission stands.
     FragmentMismatch,
 }
 
@@ -166,6 +166,7 @@ impl Rule {
             | Rule::InvalidMemoryType
             | Rule::NoSecureReceiver
             | Rule::UnknownHandle
+            | Rule::RetrieveSenderMismatch
             | Rule::RetrieveTagMismatch
             | Rule::RetrieveTypeMismatch
             | Rule::RetrieveReceiversMismatch
@@ -191,7 +192,6 @@ impl Rule {
             | Rule::PolicyDenied
             | Rule::SpToNormalWorld
             | Rule::RetrieverNotSp
-            | Rule::RetrieveSenderMismatch
             | Rule::AlreadyRetrieved
             | Rule::RetrievePermissionsExceedGrant
             | Rule::RetrieveAttributesMismatch

@@ -19,6 +19,10 @@ use super::error::Rule;
 use super::request::RetrieveResponse;
 use super::types::{EndpointId, MemHandle, TransactionKind};
 
+/// Size of a constituent memory region descriptor, the unit of continuation fragments
+/// (DEN0077 v1.1 Table 10.14).
+pub const CONSTITUENT_SIZE: usize = 16;
+
 #[derive(Debug)]
 struct Inflight<const BUF: usize> {
     handle: MemHandle,
@@ -125,7 +129,11 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
             .find(|s| s.handle == handle && s.sender == sender)
             .ok_or(Rule::UnknownFragmentHandle)?;
         let have = s.bytes.len();
-        if fragment.is_empty() || have + fragment.len() > s.total as usize {
+        // Continuation fragments carry whole constituent descriptors (16 bytes each).
+        if fragment.is_empty()
+            || fragment.len() % CONSTITUENT_SIZE != 0
+            || have + fragment.len() > s.total as usize
+        {
             return Err(Rule::FragmentMismatch);
         }
         s.bytes

@@ -398,6 +398,10 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
         }
         let region = region.ok_or(Rule::EmptyRegion)?;
+        // Zeroing writes the pages: not for an owner that may only read them.
+        if zero && !region.access.write {
+            return Err(Rule::ZeroNotAllowed);
+        }
 
         // A page belongs to at most one live transaction.
         for t in self.transactions.iter().flatten() {

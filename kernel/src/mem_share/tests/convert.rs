@@ -152,11 +152,13 @@ fn fragmented_send_and_fragmented_retrieve_response() {
     let mut f = Fake::new(64);
     let mut e = Big::new(BIG);
     let whole = share_bytes(v, &scattered(16));
-    // Sender side: 100-byte fragments through FFA_MEM_FRAG_TX.
+    // Sender side: the head with two constituents, then three constituents per
+    // FFA_MEM_FRAG_TX.
     let mut asm: FragmentAssembler<2, 1024> = FragmentAssembler::new();
     let total = whole.len() as u32;
+    let head = 48 + 16 + 16 + 2 * 16;
     let FragProgress::More { handle, mut offset } = asm
-        .start(NW, TransactionKind::Share, total, &whole[..100], || {
+        .start(NW, TransactionKind::Share, total, &whole[..head], || {
             e.reserve_handle()
         })
         .unwrap()
@@ -164,7 +166,7 @@ fn fragmented_send_and_fragmented_retrieve_response() {
         panic!("first fragment completed");
     };
     loop {
-        let end = (offset as usize + 100).min(whole.len());
+        let end = (offset as usize + 48).min(whole.len());
         match asm.push(NW, handle, &whole[offset as usize..end]).unwrap() {
             FragProgress::More { offset: o, .. } => offset = o,
             FragProgress::Complete { .. } => break,

@@ -56,54 +56,45 @@ fn start_rules() {
 #[test]
 fn push_rules_and_completion() {
     let mut a = Asm::new();
+    // A 4-byte head, then two 16-byte constituents.
+    let whole: std::vec::Vec<u8> = (1..=36).collect();
     let h = match a
-        .start(NW, TransactionKind::Lend, 12, &[1, 2, 3, 4], counter())
+        .start(NW, TransactionKind::Lend, 36, &whole[..4], counter())
         .unwrap()
     {
         FragProgress::More { handle, .. } => handle,
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        a.push(SP1, h, &[5]),
-        Err(Rule::UnknownFragmentHandle),
-        "other sender"
-    );
-    assert_eq!(
-        a.push(NW, MemHandle(h.0 + 1), &[5]),
-        Err(Rule::UnknownFragmentHandle)
-    );
+    let one = &whole[4..20];
+    let other_sender = a.push(SP1, h, one);
+    assert_eq!(other_sender, Err(Rule::UnknownFragmentHandle));
+    let other_handle = a.push(NW, MemHandle(h.0 + 1), one);
+    assert_eq!(other_handle, Err(Rule::UnknownFragmentHandle));
     assert_eq!(a.push(NW, h, &[]), Err(Rule::FragmentMismatch));
+    let partial = a.push(NW, h, &whole[4..12]);
     assert_eq!(
-        a.push(NW, h, &[0; 9]),
+        partial,
         Err(Rule::FragmentMismatch),
-        "overruns total"
+        "not whole constituents"
     );
+    let overrun = a.push(NW, h, &[0; 48]);
+    assert_eq!(overrun, Err(Rule::FragmentMismatch), "overruns the total");
     assert_eq!(a.finish(NW, h, |_, _| ()), None, "not complete yet");
+    let more = a.push(NW, h, one);
     assert_eq!(
-        a.push(NW, h, &[5, 6, 7, 8]),
+        more,
         Ok(FragProgress::More {
             handle: h,
-            offset: 8
+            offset: 20
         })
     );
-    assert_eq!(
-        a.push(NW, h, &[9, 10, 11, 12]),
-        Ok(FragProgress::Complete { handle: h })
-    );
+    let done = a.push(NW, h, &whole[20..]);
+    assert_eq!(done, Ok(FragProgress::Complete { handle: h }));
     let got = a.finish(NW, h, |k, b| (k, b.to_vec())).unwrap();
-    assert_eq!(
-        got,
-        (
-            TransactionKind::Lend,
-            (1..=12).collect::<std::vec::Vec<u8>>()
-        )
-    );
+    assert_eq!(got, (TransactionKind::Lend, whole.clone()));
     assert_eq!(a.in_flight(), 0);
-    assert_eq!(
-        a.push(NW, h, &[1]),
-        Err(Rule::UnknownFragmentHandle),
-        "gone after finish"
-    );
+    let gone = a.push(NW, h, one);
+    assert_eq!(gone, Err(Rule::UnknownFragmentHandle), "gone after finish");
 }
 
 #[test]
@@ -203,38 +194,42 @@ fn retrieve_response_in_pieces() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
-    /// Any split of a descriptor into fragments reassembles to the same bytes, and bogus
-    /// interleaved fragments (wrong sender, wrong handle, overrun) are refused and change
-    /// nothing.
+    /// Any split of a descriptor into a head and whole-constituent fragments reassembles to
+    /// the same bytes, and bogus interleaved fragments (wrong sender, wrong handle, overrun)
+    /// are refused and change nothing.
     #[test]
     fn any_split_reassembles(
-        bytes in prop::collection::vec(any::<u8>(), 2..64),
-        cuts in prop::collection::vec(1usize..16, 1..8),
+        head in 1usize..16,
+        constituents in 1usize..4,
+        seed in any::<u8>(),
+        cuts in prop::collection::vec(1usize..4, 1..8),
         noise in prop::collection::vec(0u8..3, 0..8),
     ) {
+        let bytes: std::vec::Vec<u8> = (0..head + 16 * constituents)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect();
         let mut a = Asm::new();
-        let first = cuts[0].min(bytes.len() - 1);
-        let mut pos = first;
+        let mut pos = head;
         let FragProgress::More { handle, offset } = a
-            .start(NW, TransactionKind::Share, bytes.len() as u32, &bytes[..first], counter())
+            .start(NW, TransactionKind::Share, bytes.len() as u32, &bytes[..head], counter())
             .unwrap()
         else {
             return Err(TestCaseError::fail("first fragment completed"));
         };
-        prop_assert_eq!(offset as usize, first);
-        let mut i = 1;
+        prop_assert_eq!(offset as usize, head);
+        let mut i = 0;
         loop {
             if let Some(&n) = noise.get(i) {
                 let before = format!("{a:?}");
                 let bad = match n {
-                    0 => a.push(SP1, handle, &bytes[pos..pos + 1]),
-                    1 => a.push(NW, MemHandle(handle.0 ^ 1), &bytes[pos..pos + 1]),
-                    _ => a.push(NW, handle, &vec![0; bytes.len() - pos + 1]),
+                    0 => a.push(SP1, handle, &bytes[pos..pos + 16]),
+                    1 => a.push(NW, MemHandle(handle.0 ^ 1), &bytes[pos..pos + 16]),
+                    _ => a.push(NW, handle, &vec![0; bytes.len() - pos + 16]),
                 };
                 prop_assert!(bad.is_err());
                 prop_assert_eq!(format!("{a:?}"), before);
             }
-            let n = cuts.get(i).copied().unwrap_or(usize::MAX).min(bytes.len() - pos);
+            let n = (16 * cuts[i % cuts.len()]).min(bytes.len() - pos);
             let step = a.push(NW, handle, &bytes[pos..pos + n]).unwrap();
             pos += n;
             i += 1;

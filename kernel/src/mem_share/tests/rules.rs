@@ -70,6 +70,18 @@ fn send_flags() {
 }
 
 #[test]
+fn send_zero_needs_write_access() {
+    // Hafnium and the spec: the relayer may not wipe what the owner can only read.
+    let mut l = lend(SP2, ro(), sp1_pages(12, 1));
+    l.flags = FLAG_ZERO_MEMORY;
+    send_rejects(Rule::ZeroNotAllowed, SP1, l);
+    assert_eq!(
+        Rule::RetrieveSenderMismatch.error(),
+        FfaError::InvalidParameters
+    );
+}
+
+#[test]
 fn send_receiver_count_rules() {
     send_rejects(
         Rule::NoReceivers,
