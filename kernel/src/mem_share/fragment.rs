@@ -131,7 +131,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
         let have = s.bytes.len();
         // Continuation fragments carry whole constituent descriptors (16 bytes each).
         if fragment.is_empty()
-            || fragment.len() % CONSTITUENT_SIZE != 0
+            || !fragment.len().is_multiple_of(CONSTITUENT_SIZE)
             || have + fragment.len() > s.total as usize
         {
             return Err(Rule::FragmentMismatch);
