@@ -52,7 +52,7 @@ mod sp {
                 survived(v)
             }
             cmd::FAULT_UNDEF => sp_rt::rt::abort(),
-            cmd::FAULT_PANIC => panic!("fault: panic requested by {:#06x}", req.sender.0),
+            cmd::FAULT_PANIC => panic!("requested by {:#06x}", req.sender.0),
             _ => None,
         }
     }

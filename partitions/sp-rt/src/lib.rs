@@ -37,6 +37,15 @@ pub mod rxtx;
 #[cfg(any(test, feature = "fake-spmc"))]
 pub mod testing;
 
+// The build-script helper every SP uses, compiled here too so its manifest checks run in
+// sp-rt's host tests against the real SP manifests.
+#[cfg(test)]
+#[path = "../link/sp_link.rs"]
+#[allow(dead_code)] // `configure` and some constants are only for build scripts
+mod sp_link;
+#[cfg(test)]
+mod sp_link_tests;
+
 pub use conduit::{Conduit, Regs, RegsExt, Svc};
 pub use direct_msg::{run, DirectRequest, Kind, Payload};
 pub use ffa::{EndpointId, Error, ErrorCode, Ffa, Version};
