@@ -1,5 +1,5 @@
 //! Every FF-A v1.0-v1.2 call and return as one typed value, decoded from and encoded
-//! to a [`Regs`] block (DEN0077 v1.2 chapters 13-17, one subsection per ABI).
+//! to a [`Regs`] block (the function syntax table of each ABI in DEN0077 v1.2 and DEN0140).
 //!
 //! Decoding checks what the register block can tell: the function exists at the
 //! negotiated version, reserved registers and bit fields are zero (only the low 32

@@ -1,4 +1,4 @@
-//! Memory management values and descriptors (DEN0077 v1.1 chapter 10 / DEN0140 v1.2
+//! Memory management values and descriptors (DEN0077 v1.1 "Memory management" / DEN0140 v1.2
 //! "FF-A Memory Management Protocol"): handles, region attributes, access
 //! permissions, transaction flags, and the descriptor parsers/builders in
 //! [`transaction`] and [`relinquish`].
