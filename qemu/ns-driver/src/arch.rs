@@ -125,3 +125,74 @@ extern "C" fn ns_exception(vector: u64, esr: u64, elr: u64, far: u64) -> u64 {
     ));
     crate::psci::system_off(crate::EXIT_CRASHED)
 }
+
+/// Declares the NS-EL1 registers the world-switch test owns, with snapshot and load.
+macro_rules! el1_state {
+    ($($reg:ident),* $(,)?) => {
+        /// Values of NS-EL1 system registers (the driver itself runs at EL2 and does not use
+        /// them, so it may set them freely).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct El1State { $(pub $reg: u64,)* }
+
+        impl El1State {
+            /// Reads the live registers.
+            pub fn read() -> Self {
+                $(
+                    let $reg: u64;
+                    // SAFETY: reading an EL1 register from EL2 (HCR_EL2.E2H = 0) has no side
+                    // effects.
+                    unsafe {
+                        asm!(concat!("mrs {}, ", stringify!($reg)), out(reg) $reg,
+                            options(nomem, nostack))
+                    };
+                )*
+                Self { $($reg,)* }
+            }
+
+            /// Returns the first register whose value differs: (name, self, other).
+            pub fn first_difference(&self, other: &Self) -> Option<(&'static str, u64, u64)> {
+                $(
+                    if self.$reg != other.$reg {
+                        return Some((stringify!($reg), self.$reg, other.$reg));
+                    }
+                )*
+                None
+            }
+
+            /// Loads the registers. Nothing runs at NS-EL1, so no code depends on them.
+            pub fn write(&self) {
+                $(
+                    // SAFETY: see above: these EL1 registers configure an exception level
+                    // that never runs in this driver.
+                    unsafe {
+                        asm!(concat!("msr ", stringify!($reg), ", {}"), in(reg) self.$reg,
+                            options(nomem, nostack))
+                    };
+                )*
+                // SAFETY: ISB only synchronises the writes above.
+                unsafe { asm!("isb", options(nomem, nostack)) };
+            }
+        }
+    };
+}
+
+el1_state!(
+    sctlr_el1,
+    cpacr_el1,
+    ttbr0_el1,
+    ttbr1_el1,
+    tcr_el1,
+    mair_el1,
+    amair_el1,
+    vbar_el1,
+    contextidr_el1,
+    tpidr_el1,
+    tpidr_el0,
+    tpidrro_el0,
+    elr_el1,
+    spsr_el1,
+    sp_el1,
+    esr_el1,
+    far_el1,
+    cntkctl_el1,
+);

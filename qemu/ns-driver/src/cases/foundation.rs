@@ -81,6 +81,14 @@ pub const CASES: &[Case] = &[
         name: "secure_memory_unreadable",
         run: secure_memory_unreadable,
     },
+    Case {
+        name: "ns_el1_state_survives_spmc_runs",
+        run: el1_state_preserved,
+    },
+    Case {
+        name: "psci_argument_checks",
+        run: psci_argument_checks,
+    },
 ];
 
 fn version_bit31() -> Outcome {
@@ -310,5 +318,91 @@ fn secure_memory_unreadable() -> Outcome {
             Err(_) => {} // reported as SError: also an external abort
         }
     }
+    Ok(())
+}
+
+fn el1_state_preserved() -> Outcome {
+    // Distinctive values in the EL1 registers both worlds share; the SPMC runs at S-EL1 with
+    // its own MMU, vectors and thread pointers, so only the monitor's world switch keeps these.
+    let mine = arch::El1State {
+        sctlr_el1: 0x30D0_0800 | (1 << 26), // RES1 bits + UCI
+        cpacr_el1: 3 << 20,
+        ttbr0_el1: 0x0000_1234_5678_9000,
+        ttbr1_el1: 0x0001_0000_4321_0000,
+        tcr_el1: 0x0000_0001_B519_3519,
+        mair_el1: 0x0000_0000_0044_FF04,
+        amair_el1: 0,
+        vbar_el1: 0x100_0020_0800,
+        contextidr_el1: 0x5A5A,
+        tpidr_el1: 0x1111_2222_3333_4444,
+        tpidr_el0: 0x5555_6666_7777_8888,
+        tpidrro_el0: 0x9999_AAAA_BBBB_CCCC,
+        elr_el1: 0x100_0030_1234,
+        spsr_el1: 0x3C5,
+        sp_el1: 0x100_0040_0000,
+        esr_el1: 0x9600_0045,
+        far_el1: 0xDEAD_BEEF_F00D,
+        cntkctl_el1: 0x3,
+    };
+    mine.write();
+    // What the CPU kept of them (it may clear bits it does not implement).
+    let before = arch::El1State::read();
+    check!(
+        before.tpidr_el1 == mine.tpidr_el1,
+        "TPIDR_EL1 did not take the test value"
+    );
+    // Calls that run the SPMC: forwarded to it, or framework messages.
+    let r = call(FuncId::Features, &[u64::from(FuncId::Version.raw())]);
+    expect_success(&r, "FFA_FEATURES")?;
+    check_eq!(ffa::version(0x1_0002), SPMC_VERSION, "FFA_VERSION");
+    let r = call(FuncId::MsgSendDirectReq32, &[(0x8001 << 16) | 0x8001]);
+    check!(
+        r.as_error().is_some(),
+        "forged DIRECT_REQ was not refused: {}",
+        ffa::Shown(&r)
+    );
+    let after = arch::El1State::read();
+    if let Some((reg, was, now)) = before.first_difference(&after) {
+        fail!("{reg} changed across SPMC runs: {was:#x} -> {now:#x}");
+    }
+    Ok(())
+}
+
+fn psci_argument_checks() -> Outcome {
+    let Some(i) = secondaries().next() else {
+        fail!("no secondary core");
+    };
+    // Secure flash is not a normal-world entry point.
+    check_eq!(
+        psci::cpu_on(i as u64, 0x1000, 0),
+        -9,
+        "CPU_ON to a non-NS entry (INVALID_ADDRESS)"
+    );
+    check_eq!(
+        psci::call(psci::AFFINITY_INFO_64, i as u64, 1, 0),
+        psci::INVALID_PARAMETERS,
+        "AFFINITY_INFO level 1"
+    );
+    check_eq!(
+        psci::affinity_info(0),
+        psci::AFF_ON,
+        "AFFINITY_INFO of the calling core"
+    );
+    check_eq!(
+        psci::call(psci::PSCI_FEATURES, u64::from(psci::SYSTEM_OFF), 0, 0),
+        psci::SUCCESS,
+        "PSCI_FEATURES(SYSTEM_OFF)"
+    );
+    check_eq!(
+        psci::call(psci::MIGRATE_INFO_TYPE, 0, 0, 0),
+        2,
+        "MIGRATE_INFO_TYPE"
+    );
+    // SMCCC_ARCH_FEATURES of a workaround this platform does not advertise.
+    check_eq!(
+        psci::call(0x8000_0001, 0x8000_8000, 0, 0),
+        psci::NOT_SUPPORTED,
+        "SMCCC_ARCH_FEATURES(WORKAROUND_1)"
+    );
     Ok(())
 }
