@@ -246,6 +246,20 @@ impl Harness {
                     prop_assert!(o.handle.is_spmc_allocated(), "SPMC handle format");
                     prop_assert!(self.seen.insert(o.handle), "handle {:?} reused", o.handle);
                     self.holders.insert(o.handle, BTreeSet::new());
+                    prop_assert!(
+                        !r.receivers
+                            .iter()
+                            .any(|g| self.f.denied.contains(&(s, g.id))),
+                        "send allowed against the capability table"
+                    );
+                    if r.flags & FLAG_ZERO_MEMORY != 0 {
+                        for c in r.constituents.iter() {
+                            for i in 0..c.pages as u64 {
+                                let page = c.base.0 + i * PAGE_SIZE;
+                                prop_assert_eq!(self.f.content.get(&page), Some(&0));
+                            }
+                        }
+                    }
                 }
                 out.map(|_| ())
             }
@@ -473,10 +487,14 @@ proptest! {
     fn random_sequences_keep_the_invariants(
         ops in prop::collection::vec(op_strategy(), 1..40),
         pool in prop_oneof![Just(4u64), Just(64u64)],
+        max_transactions in 1usize..7,
+        denied in prop::collection::btree_set((0..5usize, 0..5usize), 0..3),
     ) {
+        let mut f = Fake::new(pool);
+        f.denied = denied.into_iter().map(|(a, b)| (EPS[a], EPS[b])).collect();
         let mut h = Harness {
-            e: Engine::new(Limits { max_transactions: 6, ..LIMITS }),
-            f: Fake::new(pool),
+            e: Engine::new(Limits { max_transactions, ..LIMITS }),
+            f,
             seen: BTreeSet::new(),
             holders: BTreeMap::new(),
         };
