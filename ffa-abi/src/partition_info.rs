@@ -155,6 +155,10 @@ impl PartitionInfo {
         let n = Self::size_for(version);
         let at = index.checked_mul(n).ok_or(DescError::Overflow)?;
         let t = DescError::Truncated { offset: at, len: n };
+        // Checking the whole record first keeps every field offset below in range.
+        if at.checked_add(n).is_none_or(|end| end > buf.len()) {
+            return Err(t);
+        }
         let id = wire::u16_at(buf, at).ok_or(t)?;
         let ctx = wire::u16_at(buf, at + 2).ok_or(t)?;
         let props = wire::u32_at(buf, at + 4).ok_or(t)?;
