@@ -3,8 +3,10 @@
 //! request and relinquish descriptors are built with `ffa-abi` in our TX buffer; the response
 //! arrives in our RX buffer, which is given back with FFA_RX_RELEASE once read.
 //!
-//! Fragmented retrieve responses (more constituents than fit in one RX page) are not
-//! supported: such a retrieve is undone with FFA_MEM_RELINQUISH and reported NOT_SUPPORTED.
+//! A response larger than the RX buffer arrives in fragments: the runtime copies each one to
+//! the heap, releases RX and asks for the next with FFA_MEM_FRAG_RX until it has the whole
+//! descriptor (at most [`MAX_RETRIEVE_RESPONSE`] bytes; a larger one is undone with
+//! FFA_MEM_RELINQUISH and reported NO_MEMORY).
 
 use alloc::vec::Vec;
 
@@ -17,6 +19,9 @@ use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
 use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess, PAGE_SIZE};
 
 pub use ffa_abi::MemHandle;
+
+/// Largest retrieve response the runtime reassembles (about 4000 constituents).
+pub const MAX_RETRIEVE_RESPONSE: u32 = 0x1_0000;
 
 /// Read-only, not executable: what a borrower asks for to read shared data.
 pub const RO_NX: AccessPerms = AccessPerms {
@@ -150,33 +155,78 @@ impl<C: Conduit> Ffa<C> {
                 Err(e) => e,
             });
         }
-        let (total, frag) = (r.w(1), r.w(2));
-        let parsed = rxtx.with_rx(|rx| {
-            if total != frag {
-                return Err(ffa_err(ErrorCode::NotSupported));
-            }
-            let bytes = usize::try_from(frag)
-                .ok()
-                .and_then(|n| rx.get(..n))
-                .ok_or(ffa_err(ErrorCode::InvalidParameters))?;
-            let t = MemTransaction::parse(bytes, version).map_err(|e| ffa_err(e.error_code()))?;
-            let granted = t.receivers().find(|a| a.endpoint == me).map(|a| a.perms);
-            Ok(Retrieved {
-                handle: t.handle,
-                sender: t.sender,
-                perms: granted.unwrap_or(perms),
-                constituents: t.constituents().collect(),
-            })
-        });
-        // RX is ours since the response arrived, whatever it held.
-        let released = self.rx_release();
+        let (total, first) = (r.w(1), r.w(2));
+        let parsed = self
+            .reassemble(rxtx, handle, total, first)
+            .and_then(|desc| {
+                let t =
+                    MemTransaction::parse(&desc, version).map_err(|e| ffa_err(e.error_code()))?;
+                let granted = t.receivers().find(|a| a.endpoint == me).map(|a| a.perms);
+                Ok(Retrieved {
+                    handle: t.handle,
+                    sender: t.sender,
+                    perms: granted.unwrap_or(perms),
+                    constituents: t.constituents().collect(),
+                })
+            });
         match parsed {
-            Ok(region) => released.map(|()| region),
+            Ok(region) => Ok(region),
             Err(e) => {
                 // The SPMC mapped the region even if we cannot use the answer: give it back.
                 let _ = self.mem_relinquish(rxtx, me, handle);
                 Err(e)
             }
+        }
+    }
+
+    /// Collects a retrieve response of `total` bytes whose first `first` bytes are in RX:
+    /// copies each fragment out, releases RX, and asks for the next one with FFA_MEM_FRAG_RX
+    /// (w1/w2 = handle, w3 = offset) until the descriptor is whole. RX is released on every
+    /// path, since the SPMC filled it.
+    fn reassemble(
+        &mut self,
+        rxtx: &RxTx,
+        handle: MemHandle,
+        total: u32,
+        first: u32,
+    ) -> Result<Vec<u8>> {
+        let mut desc: Vec<u8> = Vec::new();
+        let mut frag = first;
+        loop {
+            let copied = rxtx.with_rx(|rx| {
+                let n = usize::try_from(frag).ok()?;
+                let bytes = rx.get(..n)?;
+                let room = usize::try_from(total).ok()?.checked_sub(desc.len())?;
+                if n == 0 || n > room || total > MAX_RETRIEVE_RESPONSE {
+                    return None;
+                }
+                desc.try_reserve_exact(n).ok()?;
+                desc.extend_from_slice(bytes);
+                Some(())
+            });
+            let released = self.rx_release();
+            if copied.is_none() {
+                let code = if total > MAX_RETRIEVE_RESPONSE {
+                    ErrorCode::NoMemory
+                } else {
+                    ErrorCode::InvalidParameters
+                };
+                return Err(ffa_err(code));
+            }
+            released?;
+            let offset = u32::try_from(desc.len()).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
+            if offset == total {
+                return Ok(desc);
+            }
+            let (lo, hi) = handle.to_regs();
+            let r = self.call(Regs::call(fid::MEM_FRAG_RX, &[lo, hi, u64::from(offset)]));
+            if r.fid() != fid::MEM_FRAG_TX || MemHandle::from_regs(r.w(1), r.w(2)) != handle {
+                return Err(match expect_success(r) {
+                    Ok(r) => Error::Unexpected(r.fid()),
+                    Err(e) => e,
+                });
+            }
+            frag = r.w(3);
         }
     }
 
@@ -306,19 +356,103 @@ mod tests {
             "nothing to release after an error"
         );
 
-        // total > fragment: release RX, relinquish, NOT_SUPPORTED.
-        let frag = Regs::call(0x8400_0075, &[0x2000, 0x1000]);
+        // A response larger than the runtime reassembles: release RX, relinquish, NO_MEMORY.
+        let huge = Regs::call(0x8400_0075, &[0x10_0000, 0x1000]);
         let mut ffa = Ffa::new(FakeSpmc::with_replies([
-            frag,
+            huge,
             success_reply(&[]),
             success_reply(&[]),
         ]));
         assert_eq!(
             ffa.mem_retrieve(&mut p, Version::V1_2, ME, OWNER, h, 0, RO_NX),
-            Err(Error::Ffa(ErrorCode::NotSupported))
+            Err(Error::Ffa(ErrorCode::NoMemory))
         );
         let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
         assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+
+        // A fragment longer than the announced total is refused the same way.
+        let bad = Regs::call(0x8400_0075, &[0x100, 0x200]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            bad,
+            success_reply(&[]),
+            success_reply(&[]),
+        ]));
+        assert_eq!(
+            ffa.mem_retrieve(&mut p, Version::V1_2, ME, OWNER, h, 0, RO_NX),
+            Err(Error::Ffa(ErrorCode::InvalidParameters))
+        );
+        let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+        assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+    }
+
+    #[test]
+    fn fragmented_responses_are_reassembled_with_frag_rx() {
+        // 300 constituents do not fit in one 4 KiB RX page (16 bytes each).
+        let cons: Vec<Constituent> = (0..300)
+            .map(|i| Constituent {
+                address: 0x3000_0000 + i * 0x1000,
+                page_count: 1,
+            })
+            .collect();
+        let receivers = [MemAccess::new(ME, RW_NX)];
+        let mut b = builder_for(Version::V1_2, OWNER, &receivers, &cons).unwrap();
+        b.handle = MemHandle(0x77);
+        let total = b.total_len().unwrap();
+        let mut whole = vec![0u8; total];
+        b.write(&mut whole).unwrap();
+        // The fake SPMC hands the descriptor out in 4000-byte fragments; the test copies
+        // each into RX before the call that announces it, as the SPMC would.
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let rx_ptr = rx.0.as_mut_ptr();
+        let chunks: Vec<&[u8]> = whole.chunks(4000).collect();
+        assert_eq!(chunks.len(), 2);
+        rx.0[..chunks[0].len()].copy_from_slice(chunks[0]);
+        let first = Regs::call(0x8400_0075, &[total as u64, chunks[0].len() as u64]);
+        let next = Regs::call(0x8400_007B, &[0x77, 0, chunks[1].len() as u64]);
+
+        struct Staged<'a> {
+            inner: FakeSpmc,
+            rx: *mut u8,
+            second: &'a [u8],
+        }
+        impl Conduit for Staged<'_> {
+            fn call(&mut self, regs: Regs) -> Regs {
+                if regs.fid() == 0x8400_007A {
+                    // SAFETY: `rx` is the test's RX page, alive for the whole test and not
+                    // borrowed while the runtime is inside an FF-A call.
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(
+                            self.second.as_ptr(),
+                            self.rx,
+                            self.second.len(),
+                        )
+                    };
+                }
+                self.inner.call(regs)
+            }
+        }
+        let fake = FakeSpmc::with_replies([first, success_reply(&[]), next, success_reply(&[])]);
+        let mut ffa = Ffa::new(Staged {
+            inner: fake,
+            rx: rx_ptr,
+            second: chunks[1],
+        });
+        let mut p = pair(&mut rx, &mut tx);
+        let got = ffa
+            .mem_retrieve(&mut p, Version::V1_2, ME, OWNER, MemHandle(0x77), 0, RW_NX)
+            .unwrap();
+        assert_eq!(got.constituents(), &cons[..]);
+        let calls = &ffa.conduit().inner.calls;
+        let fids: Vec<u32> = calls.iter().map(|c| c.fid()).collect();
+        assert_eq!(
+            fids,
+            vec![0x8400_0074, 0x8400_0065, 0x8400_007A, 0x8400_0065]
+        );
+        assert_eq!(
+            (calls[2].x(1), calls[2].x(2), calls[2].x(3)),
+            (0x77, 0, 4000)
+        );
     }
 
     #[test]
