@@ -71,10 +71,28 @@ pub fn check_manifest(dts: &str) -> Result<u64, String> {
     Ok(base)
 }
 
-/// Configures the link of the SP whose manifest is `manifest` (relative to the crate root).
+/// Returns the environment variable that overrides an SP's manifest:
+/// `SP_RT_MANIFEST_<CRATE>`, the crate name upper-cased with `-` as `_` (e.g.
+/// `SP_RT_MANIFEST_PKG_SP`). A platform whose SP pool is elsewhere (FVP) links the same SP
+/// crate at its own address by pointing this at its own manifest.
+pub fn override_var(crate_name: &str) -> String {
+    format!(
+        "SP_RT_MANIFEST_{}",
+        crate_name.to_uppercase().replace('-', "_")
+    )
+}
+
+/// Configures the link of the SP whose manifest is `manifest` (relative to the crate root),
+/// or the manifest named by [`override_var`] when that is set (absolute, or relative to the
+/// crate root).
 pub fn configure(manifest: &str) {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
-    let manifest = root.join(manifest);
+    let var = override_var(&std::env::var("CARGO_PKG_NAME").expect("cargo sets this"));
+    println!("cargo:rerun-if-env-changed={var}");
+    let manifest = match std::env::var(&var) {
+        Ok(path) => root.join(path),
+        Err(_) => root.join(manifest),
+    };
     println!("cargo:rerun-if-changed={}", manifest.display());
     let link_dir = root.join("../sp-rt/link");
     println!(

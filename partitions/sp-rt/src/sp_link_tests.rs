@@ -1,6 +1,6 @@
 //! Host tests of `link/sp_link.rs` against the manifests of the SPs in this repository.
 
-use crate::sp_link::{check_manifest, IMAGE_SIZE, RW_OFFSET, RW_SIZE, STACK_SIZE};
+use crate::sp_link::{check_manifest, override_var, IMAGE_SIZE, RW_OFFSET, RW_SIZE, STACK_SIZE};
 
 fn manifest(sp: &str) -> String {
     let path = format!("{}/../{sp}/{sp}.dts", env!("CARGO_MANIFEST_DIR"));
@@ -78,4 +78,10 @@ fn layout_violations_are_named() {
     // A one-cell load-address is accepted too.
     let one = good.replace("<0x0 0x24000000>", "<0x24000000>");
     assert_eq!(check_manifest(&one), Ok(0x2400_0000));
+}
+
+#[test]
+fn override_variable_names() {
+    assert_eq!(override_var("echo"), "SP_RT_MANIFEST_ECHO");
+    assert_eq!(override_var("pkg-sp"), "SP_RT_MANIFEST_PKG_SP");
 }
