@@ -77,8 +77,27 @@ fn init_el3() {
     // RES1 bits and SA (stack alignment check); MMU, caches and alignment faults off: the
     // monitor runs uncached from flash and secure RAM and is built for strict alignment.
     write_sysreg!(sctlr_el3, 0x30C5_0838);
-    // No trap of FP/SIMD (TFP = 0), of trace or of the activity monitors.
-    write_sysreg!(cptr_el3, 0);
+    // No trap of FP/SIMD (TFP = 0), of trace or of the activity monitors; SVE and SME (if the
+    // CPU has them, e.g. -cpu max) are not trapped either and get their largest vector
+    // length, or a normal world such as Linux dies on its first SVE/SME instruction.
+    let pfr0 = read_sysreg!(id_aa64pfr0_el1);
+    let pfr1 = read_sysreg!(id_aa64pfr1_el1);
+    let has_sve = (pfr0 >> 32) & 0xF != 0;
+    let has_sme = (pfr1 >> 24) & 0xF != 0;
+    write_sysreg!(
+        cptr_el3,
+        (u64::from(has_sve) << 8) | (u64::from(has_sme) << 12)
+    );
+    // SAFETY: ISB only orders the CPTR_EL3 write before the ZCR/SMCR accesses it enables.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
+    if has_sve {
+        // ZCR_EL3.LEN = 0xF: the largest implemented SVE vector length for lower ELs.
+        write_sysreg!(S3_6_C1_C2_0, 0xF);
+    }
+    if has_sme {
+        // SMCR_EL3.LEN = 0xF: the largest implemented streaming vector length.
+        write_sysreg!(S3_6_C1_C2_6, 0xF);
+    }
     // SPME: PMU event counting allowed in Secure state too, for benchmarks; no PMU/debug traps.
     write_sysreg!(mdcr_el3, 1 << 17);
     if read_sysreg!(cntfrq_el0) == 0 {
@@ -87,6 +106,7 @@ fn init_el3() {
     }
     // Virtual counter == physical counter in the normal world.
     write_sysreg!(cntvoff_el2, 0);
+    crate::percpu::detect_cpu_features();
 }
 
 /// Gives NS-EL2 a defined reset state before (re-)entering the normal world on this core.

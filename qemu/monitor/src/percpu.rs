@@ -3,8 +3,9 @@
 //! through the atomics in `power.rs`.
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::arch::{self, write_sysreg, MAX_CORES};
+use crate::arch::{self, read_sysreg, write_sysreg, MAX_CORES};
 use crate::context::{GpRegs, World, WorldContext};
 
 /// SCR_EL3 while the secure world runs: RES1 (bits 5:4), SIF, RW (lower ELs AArch64), ST (S-EL1
@@ -12,6 +13,25 @@ use crate::context::{GpRegs, World, WorldContext};
 const SCR_SECURE: u64 = 0x30 | (1 << 9) | (1 << 10) | (1 << 11);
 /// SCR_EL3 while the normal world runs: NS, HCE (HVC enabled), RW, RES1.
 const SCR_NON_SECURE: u64 = 0x30 | 1 | (1 << 8) | (1 << 10);
+
+/// SCR_EL3.API | APK: pointer-authentication instructions and keys usable below EL3 without
+/// trapping, set only on CPUs that have pointer authentication (their absence makes the bits RES0).
+/// Computed once at boot ([`detect_cpu_features`]) so world switches do not read ID registers.
+static SCR_NS_FEATURES: AtomicU64 = AtomicU64::new(0);
+
+/// Records the SCR_EL3 feature bits this CPU model needs for the normal world.
+pub fn detect_cpu_features() {
+    let isar1 = read_sysreg!(id_aa64isar1_el1);
+    let isar2 = read_sysreg!(id_aa64isar2_el1);
+    // APA [7:4], API [11:8], GPA [27:24], GPI [31:28]; ISAR2 APA3 [15:12], GPA3 [11:8].
+    let pauth = isar1 & 0xFF00_0FF0 != 0 || isar2 & 0xFF00 != 0;
+    let bits = if pauth { (1 << 16) | (1 << 17) } else { 0 };
+    SCR_NS_FEATURES.store(bits, Ordering::Relaxed);
+}
+
+fn scr_ns_features() -> u64 {
+    SCR_NS_FEATURES.load(Ordering::Relaxed)
+}
 
 /// Why the secure world is running on this core (or `Idle` if the normal world is).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -75,13 +95,11 @@ impl Core {
 
     fn load(&mut self, to: World) {
         self.ctx[to as usize].el1.restore();
-        write_sysreg!(
-            scr_el3,
-            match to {
-                World::Secure => SCR_SECURE,
-                World::NonSecure => SCR_NON_SECURE,
-            }
-        );
+        let scr = match to {
+            World::Secure => SCR_SECURE,
+            World::NonSecure => SCR_NON_SECURE | scr_ns_features(),
+        };
+        write_sysreg!(scr_el3, scr);
         self.current = to;
     }
 }
