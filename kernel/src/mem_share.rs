@@ -4,8 +4,9 @@
 //! # Where it sits
 //!
 //! The dispatcher decodes the ABI and the descriptor with `ffa-abi`, turns it into a
-//! [`TransactionRequest`] / [`RetrieveRequest`] / [`RelinquishRequest`] (see [`convert`]), and calls [`MemShare`]. The engine touches the
-//! world only through the [`Environment`] traits:
+//! [`TransactionRequest`] / [`RetrieveRequest`] / [`RelinquishRequest`] with [`convert`],
+//! and calls [`MemShare`]. The engine touches the world only through the [`Environment`]
+//! traits:
 //!
 //! | trait | kernel implementation | answers / does |
 //! |---|---|---|
@@ -13,6 +14,30 @@
 //! | [`SharePolicy`] | the `policy` capability gate | endpoint kind (SP / normal world) and "may S send to R" |
 //! | [`SpAddressSpaces`] | SP stage-1 tables (aarch64-paging) | `reserve` table pages + a VA window (the only fallible call), then infallible `map`/`unmap`/`revoke_owner`/`restore_owner`, `release`/`adopt` |
 //! | [`MemoryZeroing`] | SPMC's own mapping of the page | zero a range |
+//!
+//! # Wiring (for the dispatcher)
+//!
+//! One `MemShare<TX, R, C, OWN>` (and one [`FragmentAssembler`] and [`ResponseCursors`])
+//! per SPMC behind one lock; capacities are const generics, the platform's [`Limits`] clamp
+//! them at run time.
+//!
+//! - FFA_MEM_SHARE/LEND/DONATE (32/64) with w1 = total length, w2 = fragment length (w3/w4
+//!   zero: TX buffer): if w2 == w1, parse with `ffa_abi::memory::transaction::MemTransaction`
+//!   at the caller's version, [`convert::transaction_request`], [`MemShare::send`] and reply
+//!   FFA_SUCCESS with the handle in w2/w3. If w2 < w1, [`FragmentAssembler::start`] (passing
+//!   `|| engine.reserve_handle()`) and reply FFA_MEM_FRAG_RX(handle, offset).
+//! - FFA_MEM_FRAG_TX(handle, length): [`FragmentAssembler::push`]; on `More` reply
+//!   FFA_MEM_FRAG_RX, on `Complete` call [`FragmentAssembler::finish`] with a closure that
+//!   parses, converts and calls [`MemShare::send_with_handle`].
+//! - FFA_MEM_RETRIEVE_REQ from an SP: parse, [`convert::retrieve_request`],
+//!   [`MemShare::retrieve`]; encode with [`convert::write_retrieve_response`] into the RX
+//!   buffer. If it does not fit, [`ResponseCursors::begin`] and answer later
+//!   FFA_MEM_FRAG_RX(handle, offset) with [`ResponseCursors::next`] (reply FFA_MEM_FRAG_TX).
+//!   Check [`ResponseCursors::can_begin`] before the retrieve when the response may not fit.
+//! - FFA_MEM_RELINQUISH: parse `MemRelinquish`, [`convert::relinquish_request`],
+//!   [`MemShare::relinquish`]. FFA_MEM_RECLAIM(handle w1/w2, flags w3): [`MemShare::reclaim`]
+//!   (for a handle still in the assembler, [`FragmentAssembler::abort`] instead).
+//! - Any `Err(rule)` becomes FFA_ERROR with `rule.error().code()`.
 //!
 //! # State machine
 //!
@@ -30,7 +55,9 @@
 //! (the normal world's own tables belong to its hypervisor/OS); zero-memory flags wipe pages
 //! at send (after the owner lost access), at retrieve, at relinquish and at reclaim.
 //! Ownership after donation is kept in a bounded table of donated ranges layered over the
-//! static [`OwnershipOracle`].
+//! static [`OwnershipOracle`]. A retrieved region is mapped back to back from one VA window
+//! in the SP, and the retrieve response lists each constituent at its VA (with the NS bit in
+//! the attributes for normal-world memory, v1.1 and later).
 //!
 //! Every operation is `validate_*` (pure, checks *every* constituent, receiver, permission
 //! and flag and computes the exact page-table and table-slot needs) -> reserve (page-table
@@ -49,21 +76,39 @@
 //! 6. Page-table memory does not leak: pool free + reserved + in use is constant, and the
 //!    engine's held reservations equal the port's outstanding ones.
 //!
-//! # Choices where the spec leaves room (documented for reviewers)
+//! # Rules and errors
+//!
+//! Every refusal is a [`Rule`]; [`Rule::error`] is the one table from rule to FF-A code.
+//! Besides the spec and Hafnium, Arm's FF-A ACS (`test/memory_manage`) fixed these:
+//!
+//! - invalid or self receiver, donate with data access or memory type specified, bad handle
+//!   or tag in a retrieve, reclaim of a handle not the caller's: INVALID_PARAMETERS;
+//! - reclaim while a receiver holds the memory: DENIED; zero flags where the transaction
+//!   grants the receiver read-only access (judged on the grant, not on what the receiver
+//!   retrieved), or zero-before-retrieval the lender did not ask for: DENIED;
+//! - zero-before-reclaim is valid for shares too; the retrieve response's bit 0 says whether
+//!   the memory arrives zeroed;
+//! - an SP's manifest device (MMIO) regions may not be shared, lent or donated at run time:
+//!   the [`OwnershipOracle`] must not report them (the engine itself supports device memory
+//!   for regions an integrator makes transferable);
+//! - attribute bits meaningless for the memory type (bits `[3:0]` with type "not specified",
+//!   shareability of device memory) are ignored, as the ACS sets them.
+//!
+//! # Choices where the spec leaves room
 //!
 //! - SP senders may only send to SPs ([`Rule::SpToNormalWorld`], DENIED): SP memory is
 //!   secure, and normal-world retrieval goes through a hypervisor, which this SPMC does not
 //!   serve. Normal-world senders must name at least one SP; normal-world receivers in such a
 //!   transaction are recorded but their retrieve/relinquish is the hypervisor's business, so
 //!   they do not block reclaim.
-//! - Operation time slicing is not supported (INVALID_PARAMETERS); the alignment hint of a
-//!   retrieve request likewise.
-//! - A receiver that names attributes must name exactly the transaction's (no aliasing with
-//!   different attributes); a receiver that does not name instruction access gets NX.
+//! - Operation time slicing is not supported (INVALID_PARAMETERS); a retrieve's alignment
+//!   hint likewise (the ACS accepts an error there).
+//! - A receiver that names attributes must name exactly the transaction's; with several
+//!   borrowers and an unspecified type every borrower gets the default (no page mapped
+//!   with two different attributes). A receiver that does not name instruction access
+//!   gets NX.
 //! - A page may be in only one live transaction at a time (also for shares).
-//! - Zeroing on retrieve/relinquish needs RW access and no other current holder.
-//!
-//! Errors: every refusal is a [`Rule`]; [`Rule::error`] is the table from rule to FF-A code.
+//! - Zeroing on retrieve/relinquish also needs that no other receiver currently holds it.
 
 pub mod convert;
 pub mod env;

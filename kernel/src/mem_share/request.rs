@@ -19,11 +19,11 @@ pub const FLAG_ZERO_MEMORY: u32 = 1 << 0;
 pub const FLAG_TIME_SLICING: u32 = 1 << 1;
 /// Bit 2 of the retrieve request flags: zero memory after relinquish.
 pub const FLAG_ZERO_AFTER_RELINQUISH: u32 = 1 << 2;
-/// Bits [4:3] of the transaction/retrieve flags: memory management transaction type.
+/// Bits `[4:3]` of the transaction/retrieve flags: memory management transaction type.
 pub const FLAG_TRANSACTION_TYPE_SHIFT: u32 = 3;
 /// Mask of the transaction type field.
 pub const FLAG_TRANSACTION_TYPE_MASK: u32 = 0b11 << FLAG_TRANSACTION_TYPE_SHIFT;
-/// Bits [8:5] of the retrieve flags: address range alignment hint.
+/// Bits `[8:5]` of the retrieve flags: address range alignment hint.
 pub const FLAG_ALIGNMENT_HINT_MASK: u32 = 0b1111 << 5;
 /// Bit 9 of the retrieve flags: the alignment hint is valid.
 pub const FLAG_ALIGNMENT_HINT_VALID: u32 = 1 << 9;
@@ -47,7 +47,7 @@ pub struct TransactionRequest<const R: usize, const C: usize> {
     pub kind: TransactionKind,
     /// Sender endpoint ID as written in the descriptor (an allegation until checked).
     pub sender: EndpointId,
-    /// Memory region attributes (bits [5:0]; bit 6 must have been zero).
+    /// Memory region attributes (bits `[5:0]`; bit 6 must have been zero).
     pub attributes: MemoryType,
     /// Raw flags.
     pub flags: u32,
@@ -101,7 +101,7 @@ pub struct RelinquishRequest<const R: usize> {
 pub struct RetrieveResponse<const C: usize> {
     /// MemHandle.
     pub handle: MemHandle,
-    /// The transaction type (also encoded in `flags` bits [4:3]).
+    /// The transaction type (also encoded in `flags` bits `[4:3]`).
     pub kind: TransactionKind,
     /// Sender endpoint.
     pub sender: EndpointId,

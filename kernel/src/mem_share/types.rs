@@ -96,7 +96,7 @@ impl Access {
     }
 }
 
-/// Data access permission field, bits [1:0] of the memory access permissions
+/// Data access permission field, bits `[1:0]` of the memory access permissions
 /// (DEN0077 v1.1 Table 10.15). The reserved value 0b11 is rejected at conversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataAccess {
@@ -108,7 +108,7 @@ pub enum DataAccess {
     ReadWrite,
 }
 
-/// Instruction access permission field, bits [3:2] (DEN0077 v1.1 Table 10.15). The reserved
+/// Instruction access permission field, bits `[3:2]` (DEN0077 v1.1 Table 10.15). The reserved
 /// value 0b11 is rejected at conversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InstructionAccess {
@@ -182,7 +182,7 @@ impl Permissions {
     }
 }
 
-/// Device memory attributes, bits [3:2] when the type is Device (DEN0077 v1.1 Table 10.18).
+/// Device memory attributes, bits `[3:2]` when the type is Device (DEN0077 v1.1 Table 10.18).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceAttr {
     /// Device-nGnRnE.
@@ -195,7 +195,7 @@ pub enum DeviceAttr {
     GRE,
 }
 
-/// Normal memory cacheability, bits [3:2] (0b00 and 0b10 are reserved).
+/// Normal memory cacheability, bits `[3:2]` (0b00 and 0b10 are reserved).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cacheability {
     /// 0b01.
@@ -204,7 +204,7 @@ pub enum Cacheability {
     WriteBack,
 }
 
-/// Normal memory shareability, bits [1:0] (0b01 is reserved).
+/// Normal memory shareability, bits `[1:0]` (0b01 is reserved).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shareability {
     /// 0b00.
@@ -243,12 +243,12 @@ impl MemoryType {
     /// Bit 6 of the attributes: the region is in the non-secure PA space (v1.1 and later).
     pub const NS_BIT: u16 = 1 << 6;
 
-    /// Decodes bits [5:0] of the attributes field; `None` for reserved encodings or bits
+    /// Decodes bits `[5:0]` of the attributes field; `None` for reserved encodings or bits
     /// above 5 set (bit 6, NS, must be zero in what senders and receivers write: the SPMC
     /// sets it).
     ///
-    /// Bits that mean nothing for the type are ignored rather than refused: bits [3:0] when
-    /// the type is "not specified" and the shareability bits [1:0] of device memory. Arm's
+    /// Bits that mean nothing for the type are ignored rather than refused: bits `[3:0]` when
+    /// the type is "not specified" and the shareability bits `[1:0]` of device memory. Arm's
     /// FF-A ACS writes its default cacheability/shareability there in lend and donate
     /// descriptors (e.g. 0x0E) and expects them accepted.
     pub fn from_bits(bits: u16) -> Option<Self> {
@@ -284,7 +284,7 @@ impl MemoryType {
         }
     }
 
-    /// Encodes bits [5:0].
+    /// Encodes bits `[5:0]`.
     pub fn to_bits(self) -> u16 {
         match self {
             MemoryType::NotSpecified => 0,
@@ -347,7 +347,7 @@ pub enum TransactionKind {
 }
 
 impl TransactionKind {
-    /// The memory management transaction type field, bits [4:3] of the flags
+    /// The memory management transaction type field, bits `[4:3]` of the flags
     /// (DEN0077 v1.1 Table 10.21): 1 share, 2 lend, 3 donate.
     pub const fn type_field(self) -> u32 {
         match self {
