@@ -290,12 +290,13 @@ fn unknown_function_ids_are_not_supported() {
         FuncId::MsgPoll,
         FuncId::MsgWait32,
         FuncId::MsgSendDirectResp32,
-        FuncId::ConsoleLog32,
         FuncId::MemPermGet64,
         FuncId::Run32,
     ] {
         assert_error(&w.nw(call(f, &[])), ErrorCode::NotSupported);
     }
+    let log = call(FuncId::ConsoleLog32, &[1, u64::from(b'A')]);
+    assert_error(&w.nw(log), ErrorCode::NotSupported);
     assert_eq!(w.snapshot(), before);
     assert_eq!(w.seen(0).len(), 1);
 
@@ -342,13 +343,16 @@ fn reserved_registers_must_be_zero() {
 #[test]
 #[ignore = "BUG: Spmc::handle_nw_call (and Spmc::sp_call) decode the arguments before asking \
             abi_table::implemented, so an unimplemented ABI with a malformed argument (here \
-            FFA_MEM_SHARE with fragment length 0, FFA_MSG_WAIT from the normal world with w2 = 2) \
+            FFA_MSG_SEND2 / FFA_NOTIFICATION_BIND with reserved flag bits, FFA_MSG_WAIT from the \
+            normal world with w2 = 2) \
             gets INVALID_PARAMETERS instead of NOT_SUPPORTED. Fix: look the raw w0 up in \
             abi_table (FuncId::try_from + implemented) before Interface::decode"]
 fn unimplemented_abis_are_not_supported_whatever_their_arguments() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
-    let r = call(FuncId::MemShare32, &[0x100, 0]);
+    let r = call(FuncId::MsgSend2, &[0, 1]);
+    assert_error(&w.nw(r), ErrorCode::NotSupported);
+    let r = call(FuncId::NotificationBind, &[pair(0x8001, 0x1), 2]);
     assert_error(&w.nw(r), ErrorCode::NotSupported);
     let r = call(FuncId::MsgWait32, &[0, 2]);
     assert_error(&w.nw(r), ErrorCode::NotSupported);
