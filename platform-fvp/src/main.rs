@@ -1,6 +1,7 @@
 //! The SPMC image for Arm Base FVP, loaded by TF-A as BL32 (SPD=spmd, SPMD_SPM_AT_SEL2=0): the
 //! platform's addresses and the static partition table, handed to the kernel at cold boot. The
-//! only crate of the FVP SPMC that names an address. Where each address comes from: docs/integrator-guide.md, "Base FVP".
+//! only crate of the FVP SPMC that names an address; where each address comes from:
+//! docs/integrator-guide.md, section "Base FVP".
 #![no_std]
 #![no_main]
 
