@@ -177,6 +177,34 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Returns the number after `key` in `text` (hex with `0x`, or a `<0x0 0x...>` cell pair).
+    fn number_after(text: &str, key: &str) -> u64 {
+        let rest = &text[text.find(key).unwrap_or_else(|| panic!("{key} missing")) + key.len()..];
+        rest.split(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
+            .filter(|w| w.starts_with("0x"))
+            .map(|w| u64::from_str_radix(&w[2..], 16).unwrap())
+            .find(|&v| v != 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn link_script_manifest_and_sp_pool_agree() {
+        let root = crate::root();
+        let ld = std::fs::read_to_string(root.join("platform-fvp/link.ld")).unwrap();
+        let dts = std::fs::read_to_string(root.join("platform-fvp/spmc_manifest.dts")).unwrap();
+        let origin = number_after(&ld, "ORIGIN =");
+        let length = number_after(&ld, "LENGTH =");
+        assert_eq!(origin, BL32_BASE);
+        assert_eq!(number_after(&dts, "load_address ="), origin);
+        assert_eq!(number_after(&dts, "entrypoint ="), origin);
+        assert_eq!(number_after(&dts, "binary_size ="), length);
+        // The SP pool starts where the SPMC's region ends and stays in TF-A's trusted DRAM,
+        // below HW_CONFIG at 0x07F0_0000.
+        let pool = manifest_tool::Platform::fvp().sp_pool;
+        assert_eq!(pool.base, origin + length);
+        assert!(pool.end() <= 0x07f0_0000);
+    }
+
     #[test]
     fn a_non_empty_set_is_not_taken_for_empty() {
         let dir = std::env::temp_dir().join(format!("xtask-fvp-set-{}", std::process::id()));
