@@ -196,3 +196,26 @@ el1_state!(
     far_el1,
     cntkctl_el1,
 );
+
+/// Enables the PMU cycle counter for this EL (PMCR_EL0.E | C reset, PMCNTENSET_EL0.C) and
+/// returns (CNTVCT_EL0, PMCCNTR_EL0).
+pub fn read_counters() -> (u64, u64) {
+    let (vct, ccnt): (u64, u64);
+    // SAFETY: PMCR_EL0/PMCNTENSET_EL0 only control this core's PMU counting; the reads have
+    // no side effects. If EL3 trapped PMU access (MDCR_EL3.TPM) this would trap to EL3.
+    unsafe {
+        asm!(
+            "mrs {t}, pmcr_el0",
+            "orr {t}, {t}, #1",
+            "msr pmcr_el0, {t}",
+            "mov {t}, #(1 << 31)",
+            "msr pmcntenset_el0, {t}",
+            "isb",
+            "mrs {v}, cntvct_el0",
+            "mrs {c}, pmccntr_el0",
+            t = out(reg) _, v = out(reg) vct, c = out(reg) ccnt,
+            options(nomem, nostack)
+        )
+    };
+    (vct, ccnt)
+}

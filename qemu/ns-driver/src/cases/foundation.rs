@@ -89,6 +89,10 @@ pub const CASES: &[Case] = &[
         name: "psci_argument_checks",
         run: psci_argument_checks,
     },
+    Case {
+        name: "counters_run_in_normal_world",
+        run: counters_run,
+    },
 ];
 
 fn version_bit31() -> Outcome {
@@ -404,5 +408,15 @@ fn psci_argument_checks() -> Outcome {
         psci::NOT_SUPPORTED,
         "SMCCC_ARCH_FEATURES(WORKAROUND_1)"
     );
+    Ok(())
+}
+
+fn counters_run() -> Outcome {
+    // Benchmarks read CNTVCT and PMCCNTR; EL3 must neither trap them nor leave them stopped.
+    let (v0, c0) = arch::read_counters();
+    let _ = call(FuncId::IdGet, &[]);
+    let (v1, c1) = arch::read_counters();
+    check!(v1 > v0, "CNTVCT_EL0 did not advance ({v0:#x} -> {v1:#x})");
+    check!(c1 > c0, "PMCCNTR_EL0 did not advance ({c0:#x} -> {c1:#x})");
     Ok(())
 }
