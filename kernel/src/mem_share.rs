@@ -133,7 +133,8 @@ pub use types::{
     MemoryType, PageRange, Permissions, PhysAddr, Security, TransactionKind, VirtAddr, PAGE_SIZE,
 };
 
+/// The fake environment, for kernel tests that drive the engine (dispatcher tests).
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;

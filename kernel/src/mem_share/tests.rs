@@ -432,3 +432,21 @@ fn permission_and_attribute_encodings_round_trip_and_reject_reserved() {
     );
     assert_eq!(MemoryType::from_bits(0x6F), None, "NS bit from a sender");
 }
+
+/// The kernel keeps the engine in a `static` behind a lock: `new` must be `const`.
+static STATIC_ENGINE: spin::Mutex<Engine> = spin::Mutex::new(Engine::new(LIMITS));
+
+#[test]
+fn engine_lives_in_a_static() {
+    let mut f = Fake::new(8);
+    let mut e = STATIC_ENGINE.lock();
+    let s = req(
+        TransactionKind::Share,
+        NW,
+        &[(SP1, rw())],
+        &[PageRange::new(NS_RAM, 1)],
+    );
+    let h = e.send(&mut f, NW, &s).unwrap().handle;
+    e.reclaim(&mut f, NW, h, 0).unwrap();
+    assert_eq!(e.limits(), LIMITS);
+}

@@ -96,7 +96,7 @@ pub struct TransactionView<'a> {
     /// The owner's access when it sent the memory.
     pub owner_access: Access,
     /// Receivers with, for SPs that currently hold the memory, the access they were given.
-    pub receivers: Vec<(EndpointId, Option<Access>), 8>,
+    pub receivers: Vec<(EndpointId, Option<Access>), PLAN_RECEIVERS>,
 }
 
 /// What a successful send produced.
@@ -140,19 +140,28 @@ struct RetrievePlan<const OWN: usize> {
     map_cost: u32,
 }
 
-/// Upper bound of receivers the plans carry inline (the engine's `R` must not exceed it).
-const PLAN_RECEIVERS: usize = 16;
+/// Upper bound of receivers the plans and views carry inline (the engine's `R` must not
+/// exceed it).
+pub const PLAN_RECEIVERS: usize = 16;
 
 impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare<TX, R, C, OWN> {
-    /// Builds an empty engine. `limits` are clamped to the capacities.
-    pub fn new(limits: Limits) -> Self {
+    /// Builds an empty engine. `limits` are clamped to the capacities. `const` so that the
+    /// kernel can place it in a `static` (it is tens of KiB: too big for a stack).
+    pub const fn new(limits: Limits) -> Self {
         // Plans carry receiver data inline; a larger R would silently truncate.
         const { assert!(R <= PLAN_RECEIVERS) };
+        const fn clamp(v: usize, cap: usize) -> usize {
+            if v < cap {
+                v
+            } else {
+                cap
+            }
+        }
         MemShare {
             limits: Limits {
-                max_transactions: limits.max_transactions.min(TX),
-                max_receivers: limits.max_receivers.min(R),
-                max_constituents: limits.max_constituents.min(C),
+                max_transactions: clamp(limits.max_transactions, TX),
+                max_receivers: clamp(limits.max_receivers, R),
+                max_constituents: clamp(limits.max_constituents, C),
             },
             transactions: [const { None }; TX],
             donated: Vec::new(),
@@ -185,7 +194,6 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             receivers: t
                 .receivers
                 .iter()
-                .take(8)
                 .map(|r| (r.id, r.held.as_ref().map(|h| h.access)))
                 .collect(),
         })
