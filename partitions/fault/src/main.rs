@@ -8,7 +8,7 @@
 mod sp {
     use sp_rt::{DirectRequest, Ffa, Payload, StartInfo};
     use test_protocol::{cmd, fault::UNMAPPED_ADDR, status};
-    use test_sp_common::{echo, SpState};
+    use test_sp_common::{echo, map_buffers, SpState};
 
     sp_rt::entry!(main);
 
@@ -57,10 +57,11 @@ mod sp {
         }
     }
 
-    fn main(_start: StartInfo) -> ! {
+    fn main(start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
         let mut sp = SpState {
-            rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
+            // Mapped so that fault can also be a borrower (echo's SHARE command lends to it).
+            rxtx: map_buffers(&mut ffa, start.rxtx),
             manifest: None,
             boot_info_version: None,
             init_perms: [0; 3],

@@ -35,6 +35,8 @@ pub(crate) mod fid {
     pub const MEM_RETRIEVE_RESP: u32 = FuncId::MemRetrieveResp.raw();
     pub const MEM_RELINQUISH: u32 = FuncId::MemRelinquish.raw();
     pub const MEM_FRAG_RX: u32 = FuncId::MemFragRx.raw();
+    pub const MEM_SHARE_32: u32 = FuncId::MemShare32.raw();
+    pub const MEM_RECLAIM: u32 = FuncId::MemReclaim.raw();
     pub const MEM_FRAG_TX: u32 = FuncId::MemFragTx.raw();
 }
 

@@ -1,14 +1,17 @@
-//! Borrowing memory another endpoint shared, lent or donated (FF-A v1.2 / DEN0140 memory
-//! management: FFA_MEM_RETRIEVE_REQ, FFA_MEM_RETRIEVE_RESP, FFA_MEM_RELINQUISH). The retrieve
-//! request and relinquish descriptors are built with `ffa-abi` in our TX buffer; the response
-//! arrives in our RX buffer, which is given back with FFA_RX_RELEASE once read.
+//! Memory sharing for a partition (FF-A v1.2 / DEN0140 memory management): as a borrower,
+//! FFA_MEM_RETRIEVE_REQ / FFA_MEM_RETRIEVE_RESP / FFA_MEM_RELINQUISH; as an owner,
+//! FFA_MEM_SHARE of its own pages ([`SharedPage`]) and FFA_MEM_RECLAIM. Descriptors are built
+//! with `ffa-abi` in our TX buffer; responses arrive in our RX buffer, which is given back with
+//! FFA_RX_RELEASE once read.
 //!
 //! A response larger than the RX buffer arrives in fragments: the runtime copies each one to
 //! the heap, releases RX and asks for the next with FFA_MEM_FRAG_RX until it has the whole
 //! descriptor (at most [`MAX_RETRIEVE_RESPONSE`] bytes; a larger one is undone with
 //! FFA_MEM_RELINQUISH and reported NO_MEMORY).
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt};
@@ -16,8 +19,9 @@ use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result, Vers
 use crate::rxtx::RxTx;
 use ffa_abi::memory::relinquish::write_relinquish;
 use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
-use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess, PAGE_SIZE};
+use ffa_abi::memory::{DataAccess, InstructionAccess, MemAttributes, PAGE_SIZE};
 
+pub use ffa_abi::memory::{AccessPerms, Constituent};
 pub use ffa_abi::MemHandle;
 
 /// Largest retrieve response the runtime reassembles (about 4000 constituents).
@@ -115,6 +119,63 @@ impl Retrieved {
             rest -= size;
         }
         None
+    }
+}
+
+/// Read-write with instruction access not specified: what an owner grants a borrower in
+/// FFA_MEM_SHARE (the borrower's retrieve request then asks for not-executable).
+pub const SHARE_RW: AccessPerms = AccessPerms {
+    data: DataAccess::ReadWrite,
+    instruction: InstructionAccess::NotSpecified,
+};
+
+/// One 4 KiB page of the partition's own memory (on its heap, inside its RW window), to share
+/// with other endpoints. While it is shared others may write it at any time, so it is an
+/// `UnsafeCell` and every access is volatile.
+#[repr(C, align(4096))]
+pub struct SharedPage(UnsafeCell<[u8; 0x1000]>);
+
+impl SharedPage {
+    /// Allocates a zeroed page on the heap.
+    pub fn new_boxed() -> Box<Self> {
+        Box::new(SharedPage(UnsafeCell::new([0; 0x1000])))
+    }
+
+    /// Returns the page's address (VA = PA in the partition's identity mapping).
+    pub fn addr(&self) -> u64 {
+        self.0.get() as u64
+    }
+
+    fn word(&self, offset: usize) -> Option<*mut u32> {
+        if offset % 4 != 0 || offset.checked_add(4)? > 0x1000 {
+            return None;
+        }
+        // In bounds (checked above) of the array the cell holds.
+        Some(self.0.get().cast::<u8>().wrapping_add(offset).cast::<u32>())
+    }
+
+    /// Reads the aligned u32 at `offset`.
+    pub fn read_u32(&self, offset: usize) -> Option<u32> {
+        let p = self.word(offset)?;
+        // SAFETY: `p` points to 4 aligned bytes inside this live page (checked by `word`); the
+        // UnsafeCell makes writes by other endpoints through their own mappings legitimate, and
+        // the volatile read makes the compiler actually load the current value.
+        Some(unsafe { p.read_volatile() })
+    }
+
+    /// Writes the aligned u32 at `offset`.
+    pub fn write_u32(&self, offset: usize, value: u32) -> Option<()> {
+        let p = self.word(offset)?;
+        // SAFETY: as in `read_u32`; writing through the UnsafeCell's pointer is allowed with
+        // a shared reference, and nothing in this partition holds a reference into the bytes.
+        unsafe { p.write_volatile(value) };
+        Some(())
+    }
+}
+
+impl core::fmt::Debug for SharedPage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SharedPage({:#x})", self.addr())
     }
 }
 
@@ -228,6 +289,38 @@ impl<C: Conduit> Ffa<C> {
             }
             frag = r.w(3);
         }
+    }
+
+    /// Shares our own pages (FFA_MEM_SHARE_32, descriptor in TX, layout of our `version`) with
+    /// `receivers`, as normal write-back inner-shareable memory. Returns the handle.
+    pub fn mem_share(
+        &mut self,
+        rxtx: &mut RxTx,
+        version: Version,
+        me: EndpointId,
+        receivers: &[(EndpointId, AccessPerms)],
+        constituents: &[Constituent],
+    ) -> Result<MemHandle> {
+        let access: Vec<MemAccess> = receivers
+            .iter()
+            .map(|(e, p)| MemAccess::new(*e, *p))
+            .collect();
+        let mut b =
+            builder_for(version, me, &access, constituents).map_err(|e| ffa_err(e.error_code()))?;
+        b.attributes = MemAttributes::NORMAL_WB_INNER;
+        let len = rxtx
+            .with_tx(|tx| b.write(tx))
+            .map_err(|e| ffa_err(e.error_code()))?;
+        let len = u64::try_from(len).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
+        let r = expect_success(self.call(Regs::call(fid::MEM_SHARE_32, &[len, len, 0, 0])))?;
+        Ok(MemHandle::from_regs(r.w(2), r.w(3)))
+    }
+
+    /// Takes back memory we shared (FFA_MEM_RECLAIM, w1/w2 = handle, w3 = flags).
+    pub fn mem_reclaim(&mut self, handle: MemHandle, flags: u32) -> Result<()> {
+        let (lo, hi) = handle.to_regs();
+        expect_success(self.call(Regs::call(fid::MEM_RECLAIM, &[lo, hi, u64::from(flags)])))
+            .map(|_| ())
     }
 
     /// Gives back a region we retrieved (FFA_MEM_RELINQUISH). On failure the region is
@@ -482,6 +575,49 @@ mod tests {
         assert_eq!(got.read_u32(6), None, "unaligned");
         ffa.mem_relinquish_region(&mut p, ME, got).unwrap();
         assert_eq!(shared.0[8..12], 0x1234_5678u32.to_le_bytes());
+    }
+
+    #[test]
+    fn share_writes_the_descriptor_and_returns_the_handle_then_reclaims() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let page = SharedPage::new_boxed();
+        assert_eq!(page.addr() % 4096, 0);
+        page.write_u32(0, 0x5AFE).unwrap();
+        assert_eq!(page.read_u32(0), Some(0x5AFE));
+        assert_eq!(page.read_u32(4094), None);
+        assert_eq!(page.write_u32(2, 1), None);
+        let to = EndpointId(0x8003);
+        let cons = [Constituent {
+            address: page.addr(),
+            page_count: 1,
+        }];
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            success_reply(&[0x9, 0x1]),
+            success_reply(&[]),
+        ]));
+        let mut p = pair(&mut rx, &mut tx);
+        let h = ffa
+            .mem_share(&mut p, Version::V1_2, ME, &[(to, SHARE_RW)], &cons)
+            .unwrap();
+        assert_eq!(h, MemHandle(0x1_0000_0009));
+        ffa.mem_reclaim(h, 0).unwrap();
+        let c = &ffa.conduit().calls;
+        assert_eq!(c[0].fid(), 0x8400_0073);
+        let len = c[0].x(1) as usize;
+        assert_eq!((c[0].x(2), c[0].x(3), c[0].x(4)), (len as u64, 0, 0));
+        assert_eq!(
+            (c[1].fid(), c[1].x(1), c[1].x(2), c[1].x(3)),
+            (0x8400_0077, 9, 1, 0)
+        );
+        let t = MemTransaction::parse(&tx.0[..len], Version::V1_2).unwrap();
+        assert_eq!(t.sender, ME);
+        assert_eq!(
+            t.receivers().next().map(|a| (a.endpoint, a.perms)),
+            Some((to, SHARE_RW))
+        );
+        assert_eq!(t.constituents().collect::<Vec<_>>(), cons.to_vec());
+        assert_eq!(t.attributes, MemAttributes::NORMAL_WB_INNER);
     }
 
     #[test]

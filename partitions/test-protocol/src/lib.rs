@@ -90,6 +90,16 @@ pub mod cmd {
     /// DENIED, relinquish).
     pub const MEM_RW: u32 = 0xC0DE_0201;
 
+    /// echo: shares one page of its own memory (value 0x5AFE_0001 in its first u32) read-write
+    /// with the SP in word 1 (FFA_MEM_SHARE), sends that SP a direct request of the same kind
+    /// [MEM_RW, handle low, handle high, echo's ID, word 2], reads its page back and reclaims
+    /// it. Response: [status of share / request / reclaim (first failure), the borrower's
+    /// status, what the borrower read, the page's first u32 after, 0]. Needs a `memory-share`
+    /// grant for the borrower (echo -> fault in sp_layout.json); fault can borrow.
+    pub const SHARE: u32 = 0xC0DE_0202;
+    /// The value [`SHARE`] puts in the page before sharing it.
+    pub const SHARE_PATTERN: u32 = 0x5AFE_0001;
+
     /// pkg-sp: answers [OK, uuid cell 0, 1, 2, 3] read from its manifest DTB, found through
     /// the FF-A boot information blob; [NO_BOOT_INFO] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
@@ -200,6 +210,7 @@ mod tests {
             cmd::MANIFEST_UUID,
             cmd::MANIFEST_ID,
             cmd::MEM_RW,
+            cmd::SHARE,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use sp_rt::console::LineWriter;
 use sp_rt::fdt::Fdt;
-use sp_rt::mem::{MemHandle, RO_NX, RW_NX};
+use sp_rt::mem::{Constituent, MemHandle, SharedPage, RO_NX, RW_NX, SHARE_RW};
 use sp_rt::partition_info::parse_descriptors;
 use sp_rt::rxtx::RxTx;
 use sp_rt::{
@@ -134,6 +134,51 @@ fn mem_rw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectReques
     Payload::new(&[status, u64::from(read), pages, count])
 }
 
+fn share<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let me = req.receiver;
+    let borrower = EndpointId(req.payload.get(1) as u16);
+    let page = SharedPage::new_boxed();
+    let _ = page.write_u32(0, cmd::SHARE_PATTERN);
+    let cons = [Constituent {
+        address: page.addr(),
+        page_count: 1,
+    }];
+    let handle = match ffa.mem_share(rxtx, sp.version, me, &[(borrower, SHARE_RW)], &cons) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let (lo, hi) = (handle.0 & 0xFFFF_FFFF, handle.0 >> 32);
+    let kind = match req.kind {
+        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
+        k => k,
+    };
+    let call = Payload::new(&[
+        u64::from(cmd::MEM_RW),
+        lo,
+        hi,
+        u64::from(me.0),
+        req.payload.get(2),
+    ]);
+    let answer = ffa.direct_request(kind, me, borrower, &call);
+    let after = page.read_u32(0).unwrap_or(0);
+    // Reclaim whatever happened: the borrower has relinquished (or never retrieved).
+    let reclaimed = ffa.mem_reclaim(handle, 0);
+    let status = match (&answer, &reclaimed) {
+        (Err(e), _) | (Ok(_), Err(e)) => status_of(e),
+        (Ok(_), Ok(())) => u64::from(status::OK),
+    };
+    let (b_status, b_read) = answer.map_or((0, 0), |p| (p.get(0), p.get(1)));
+    if reclaimed.is_err() {
+        // The SPMC still lets someone use the page: never give it back to the heap.
+        core::mem::forget(page);
+    }
+    Payload::new(&[status, b_status, b_read, u64::from(after), 0])
+}
+
 fn heap(sp: &SpState<'_>, bytes: u64) -> Payload {
     let n = usize::try_from(bytes.min(test_protocol::HEAP_TEST_MAX)).unwrap_or(0);
     let before = (sp.heap_free)() as u64;
@@ -230,6 +275,7 @@ pub fn common<C: Conduit>(
         cmd::INIT_PERMS => ok(&sp.init_perms),
         cmd::MEM_RW => mem_rw(ffa, sp, req),
         cmd::HEAP => heap(sp, arg(1)),
+        cmd::SHARE => share(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()

@@ -381,3 +381,61 @@ fn heap_allocates_checks_and_frees() {
     );
     assert!(ffa.conduit().calls.is_empty());
 }
+
+#[test]
+fn share_lends_a_page_asks_the_borrower_and_reclaims() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let borrower_resp = Regs::call(
+        0xC400_0070,
+        &[
+            u64::from(id::FAULT) << 16 | u64::from(id::ECHO),
+            0,
+            0,
+            u64::from(cmd::SHARE_PATTERN),
+        ],
+    );
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[0x42, 0]),
+        borrower_resp,
+        success_reply(&[]),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::SHARE), u64::from(id::FAULT), 0x77]),
+    );
+    // The fake borrower did not write the page, so it still holds the pattern.
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [
+            0,
+            0,
+            u64::from(cmd::SHARE_PATTERN),
+            u64::from(cmd::SHARE_PATTERN)
+        ]
+    );
+    let c = &ffa.conduit().calls;
+    assert_eq!(c[0].fid(), 0x8400_0073);
+    assert_eq!(c[1].fid(), 0xC400_006F);
+    assert_eq!(c[1].x(1), u64::from(id::ECHO) << 16 | u64::from(id::FAULT));
+    assert_eq!(
+        (c[1].x(3), c[1].x(4), c[1].x(5), c[1].x(6), c[1].x(7)),
+        (u64::from(cmd::MEM_RW), 0x42, 0, u64::from(id::ECHO), 0x77)
+    );
+    assert_eq!((c[2].fid(), c[2].x(1)), (0x8400_0077, 0x42));
+}
+
+#[test]
+fn share_reports_a_refused_share() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-6)]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::SHARE), u64::from(id::RELAY)]),
+    );
+    assert_eq!(r.get(0), 0xFFFF_FFFA);
+    assert_eq!(ffa.conduit().calls.len(), 1);
+}
