@@ -71,6 +71,11 @@ fn is_spmc_to_spmd(x1: u64) -> bool {
     x1 as u32 == (u32::from(attrs().spmc_id) << 16) | u32::from(ffa::SPMD_ID)
 }
 
+/// TF-A's SPMD logical partition ID range (`SPMD_LP_ID_START..=SPMD_LP_ID_END`).
+fn is_spmd_logical_partition(id: u16) -> bool {
+    (0xFFC0..=0xFFFE).contains(&id)
+}
+
 fn from_normal_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
     let ns = World::NonSecure;
     if ffa::is_ffa(fid) {
@@ -133,15 +138,20 @@ fn ns_ffa(core: &mut Core, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
         | ffa::INTERRUPT_64
         | ffa::YIELD
         | ffa::YIELD_64
-        | ffa::NORMAL_WORLD_RESUME
-        | ffa::NORMAL_WORLD_RESUME_64
         | ffa::SECONDARY_EP_REGISTER_32
         | ffa::SECONDARY_EP_REGISTER_64
         | ffa::CONSOLE_LOG_32
         | ffa::CONSOLE_LOG_64
         | ffa::EL3_INTR_HANDLE => reply(core, ns, ffa::error(ffa::NOT_SUPPORTED)),
-        // TF-A: "Validate source endpoint is non-secure for non-secure caller".
-        ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 | ffa::DIRECT_REQ2 if a[1] & (1 << 31) != 0 => {
+        // TF-A: only valid from the SPMC after a secure interrupt.
+        ffa::NORMAL_WORLD_RESUME | ffa::NORMAL_WORLD_RESUME_64 => {
+            reply(core, ns, ffa::error(ffa::DENIED))
+        }
+        // TF-A: "Validate source endpoint is non-secure for non-secure caller", and SPMD
+        // logical partitions (0xFFC0..=0xFFFE) take no direct requests.
+        ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 | ffa::DIRECT_REQ2
+            if a[1] & (1 << 31) != 0 || is_spmd_logical_partition(a[1] as u16) =>
+        {
             reply(core, ns, ffa::error(ffa::INVALID_PARAMETERS))
         }
         _ => {

@@ -176,6 +176,9 @@ fn secure_only_refused() -> Outcome {
         let r = call(f, &[0x100_0010_0000]);
         expect_error(&r, ErrorCode::NotSupported, f.name())?;
     }
+    // Resuming the normal world is the SPMC's answer to a secure interrupt, never a call.
+    let r = call(FuncId::NormalWorldResume, &[]);
+    expect_error(&r, ErrorCode::Denied, "FFA_NORMAL_WORLD_RESUME")?;
     Ok(())
 }
 
@@ -185,6 +188,9 @@ fn forged_secure_source() -> Outcome {
         let r = call(f, &[(0x8001 << 16) | u64::from(SPMC_ID), 0, 1, 2, 3, 4, 5]);
         expect_error(&r, ErrorCode::InvalidParameters, f.name())?;
     }
+    // SPMD logical partition IDs (TF-A 0xFFC0..0xFFFE) take no direct requests.
+    let r = call(FuncId::MsgSendDirectReq32, &[0xFFC0]);
+    expect_error(&r, ErrorCode::InvalidParameters, "DIRECT_REQ to 0xFFC0")?;
     Ok(())
 }
 
