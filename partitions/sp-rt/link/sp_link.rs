@@ -43,7 +43,7 @@ pub fn check_manifest(dts: &str) -> Result<u64, String> {
         Some([lo]) => *lo,
         _ => return Err("no `load-address = <hi lo>;` at the root".into()),
     };
-    if base % 0x1000 != 0 {
+    if !base.is_multiple_of(0x1000) {
         return Err(format!("load-address {base:#x} is not 4 KiB aligned"));
     }
     if cells(dts, "entrypoint-offset")

@@ -93,7 +93,7 @@ impl Retrieved {
 
     fn word_ptr(&self, offset: u64) -> Option<*const u32> {
         let a = self.address_of(offset, 4)?;
-        if a % 4 != 0 {
+        if !a.is_multiple_of(4) {
             return None;
         }
         Some(core::ptr::with_exposed_provenance(usize::try_from(a).ok()?))
@@ -147,7 +147,7 @@ impl SharedPage {
     }
 
     fn word(&self, offset: usize) -> Option<*mut u32> {
-        if offset % 4 != 0 || offset.checked_add(4)? > 0x1000 {
+        if !offset.is_multiple_of(4) || offset.checked_add(4)? > 0x1000 {
             return None;
         }
         // In bounds (checked above) of the array the cell holds.

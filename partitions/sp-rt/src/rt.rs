@@ -94,7 +94,7 @@ fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>
     let Ok(a) = usize::try_from(addr) else {
         return (None, None);
     };
-    if a == 0 || a % 8 != 0 {
+    if a == 0 || !a.is_multiple_of(8) {
         return (None, None);
     }
     let base: *const u8 = core::ptr::with_exposed_provenance(a);
