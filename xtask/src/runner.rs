@@ -83,6 +83,7 @@ impl RunOutcome {
             201 => Some("the SPMC reported FFA_ERROR at the end of its init"),
             202 => Some("the SPMC broke the SPMD protocol"),
             203 => Some("exception or panic in the EL3 monitor"),
+            204 => Some("the secure world shut the system down (SPMC panic?)"),
             250 => Some("the normal-world driver crashed"),
             _ => None,
         };

@@ -29,6 +29,8 @@ pub mod exit_status {
     pub const SPMC_PROTOCOL: u64 = 202;
     /// Unexpected exception or panic in the monitor, or an unexpected trap from a lower EL.
     pub const EL3_FAULT: u64 = 203;
+    /// The secure world called PSCI SYSTEM_OFF or SYSTEM_RESET (e.g. an SPMC panic handler).
+    pub const SECURE_SHUTDOWN: u64 = 204;
 }
 
 #[no_mangle]

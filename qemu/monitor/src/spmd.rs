@@ -276,7 +276,7 @@ fn from_secure_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mu
             return reply(core, s, ffa::error(ffa::DENIED));
         }
         f if is_normal_world_only(f) => return reply(core, s, ffa::error(ffa::NOT_SUPPORTED)),
-        f if !ffa::is_ffa(f) => return reply1(core, s, SMCCC_NOT_SUPPORTED),
+        f if !ffa::is_ffa(f) => return secure_non_ffa(core, id, f, a),
         _ => {}
     }
     match core.secure_run {
@@ -289,6 +289,25 @@ fn from_secure_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mu
         SecureRun::FwkVersion => version_response(core, fid, a),
         SecureRun::FwkCpuOff => cpu_off_response(core, id, fid, a),
         SecureRun::NsCall | SecureRun::Idle => reply(core, s, ffa::error(ffa::NOT_SUPPORTED)),
+    }
+}
+
+/// Non-FF-A SMCs of the secure world: PSCI discovery, and SYSTEM_OFF/SYSTEM_RESET so that an
+/// SPMC that panics can end the run at once (TF-A also serves PSCI to the secure world).
+fn secure_non_ffa(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
+    let s = World::Secure;
+    match fid {
+        smccc::VERSION => reply1(core, s, smccc::VERSION_1_2),
+        psci::VERSION => reply1(core, s, psci::VERSION_1_1),
+        psci::FEATURES => reply1(core, s, psci_status(power::features(a[1] as u32))),
+        psci::SYSTEM_OFF | psci::SYSTEM_RESET => fatal(
+            exit_status::SECURE_SHUTDOWN,
+            format_args!(
+                "PSCI {fid:#x} from the secure world on core {id} (x1 {:#x})",
+                a[1]
+            ),
+        ),
+        _ => reply1(core, s, SMCCC_NOT_SUPPORTED),
     }
 }
 
