@@ -203,3 +203,41 @@ impl Rule {
 
 /// A refused call: the rule that refused it. Converts to the FF-A error with [`Rule::error`].
 pub type Rejection = Rule;
+
+impl From<FfaError> for ffa_abi::ErrorCode {
+    fn from(e: FfaError) -> Self {
+        match e {
+            FfaError::InvalidParameters => ffa_abi::ErrorCode::InvalidParameters,
+            FfaError::NoMemory => ffa_abi::ErrorCode::NoMemory,
+            FfaError::Busy => ffa_abi::ErrorCode::Busy,
+            FfaError::Denied => ffa_abi::ErrorCode::Denied,
+        }
+    }
+}
+
+impl From<Rule> for ffa_abi::ErrorCode {
+    fn from(r: Rule) -> Self {
+        r.error().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_agree_with_ffa_abi() {
+        for e in [
+            FfaError::InvalidParameters,
+            FfaError::NoMemory,
+            FfaError::Busy,
+            FfaError::Denied,
+        ] {
+            assert_eq!(ffa_abi::ErrorCode::from(e) as i32, e.code());
+        }
+        assert_eq!(
+            ffa_abi::ErrorCode::from(Rule::StillBorrowed),
+            ffa_abi::ErrorCode::Denied
+        );
+    }
+}
