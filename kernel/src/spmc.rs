@@ -160,10 +160,10 @@ impl Spmc {
                 if let Some(t) = flags.framework_type() {
                     return framework::handle(self, env, pair, t, args);
                 }
-                direct::nw_request(self, env, regs, pair, direct::Form::Req)
+                direct::nw_request(self, env, &call.encode(), pair, direct::Form::Req)
             }
             Interface::DirectReq2 { pair, .. } => {
-                direct::nw_request(self, env, regs, pair, direct::Form::Req2)
+                direct::nw_request(self, env, &call.encode(), pair, direct::Form::Req2)
             }
             other => setup::handle(self, env, Caller::NormalWorld, other, regs),
         }

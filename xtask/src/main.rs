@@ -3,6 +3,7 @@
 //! benchmarks, and writes the BL32 bundle for TF-A. Installs what is missing on its own.
 
 mod flash;
+mod fvp;
 mod runner;
 mod toolchain;
 
@@ -21,6 +22,7 @@ commands:
   test             host tests (cargo test), then the QEMU cases; ends with 'N passed, N failed'
   bench            instruction counts under -icount for the message and memory paths
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
+  fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  run manifest-tool check on the default SP set
 ";
 
@@ -327,6 +329,7 @@ fn main() -> ExitCode {
         "qemu" => cmd_qemu(rest),
         "test" => cmd_test(rest),
         "bl32" => cmd_bl32(),
+        "fvp" => toolchain::ensure_cross().and_then(|tc| fvp::build_fvp(&tc)),
         "check-manifests" => cmd_check_manifests(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

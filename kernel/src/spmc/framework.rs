@@ -4,29 +4,17 @@
 use super::{Env, Spmc};
 use ffa_abi::endpoint::EndpointPair;
 use ffa_abi::error::ErrorCode;
-use ffa_abi::func_id::FuncId;
+use ffa_abi::framework::{msg_type, FrameworkMsg, PSCI_CPU_OFF};
 use ffa_abi::interface::DirectArgs;
 use ffa_abi::regs::Regs;
 
 /// The SPMD's endpoint ID.
 pub const SPMD_ID: u16 = 0xFFFF;
-/// Framework message types (bits [7:0] of w2).
-pub const MSG_PSCI: u8 = 0x0;
-pub const MSG_PM_RESP: u8 = 0x2;
-pub const MSG_VERSION_REQ: u8 = 0x8;
-pub const MSG_VERSION_RESP: u8 = 0x9;
-/// PSCI function the SPMD forwards.
-pub const PSCI_CPU_OFF: u32 = 0x8400_0002;
-const PSCI_SUCCESS: u32 = 0;
-const PSCI_NOT_SUPPORTED: u32 = -1i32 as u32;
+const PSCI_SUCCESS: i32 = 0;
+const PSCI_NOT_SUPPORTED: i32 = -1;
 
-fn response(pair: EndpointPair, msg: u8, w3: u32) -> Regs {
-    let mut r = Regs::ZERO;
-    r.0[0] = FuncId::MsgSendDirectResp32.raw().into();
-    r.0[1] = pair.reversed().pack().into();
-    r.0[2] = (0x8000_0000 | u32::from(msg)).into();
-    r.0[3] = w3.into();
-    r
+fn response(pair: EndpointPair, msg: FrameworkMsg) -> Regs {
+    msg.to_interface(pair.reversed()).encode()
 }
 
 /// Handles a framework message. Only the SPMD may send them to the SPMC.
@@ -45,25 +33,26 @@ pub fn handle(
         DirectArgs::Args64(_) => return Regs::error(ErrorCode::InvalidParameters),
     };
     match msg {
-        MSG_VERSION_REQ => {
+        msg_type::VERSION_REQ => {
             let r = spmc.negotiate(w3);
             if let Ok((agreed, _)) = r {
                 spmc.set_nw_version(agreed);
             }
-            let word = match r {
-                Ok((_, ours)) => ours.encode(),
-                Err(e) => e.to_u32(),
-            };
-            response(pair, MSG_VERSION_RESP, word)
+            response(
+                pair,
+                FrameworkMsg::VersionResp {
+                    version: r.map(|(_, ours)| ours),
+                },
+            )
         }
-        MSG_PSCI => {
+        msg_type::PSCI => {
             let status = if w3 == PSCI_CPU_OFF {
                 crate::info!("core {} going off", env.core());
                 PSCI_SUCCESS
             } else {
                 PSCI_NOT_SUPPORTED
             };
-            response(pair, MSG_PM_RESP, status)
+            response(pair, FrameworkMsg::PmResp { status })
         }
         _ => Regs::error(ErrorCode::InvalidParameters),
     }

@@ -5,6 +5,7 @@ use super::{direct, memory, setup, Env, Mailbox, Spmc};
 use crate::arch::{esr, Exit, UserRegs, SPSR_EL0T};
 use crate::memory::{AddressSpace, UserPerm, PAGE_SIZE};
 use crate::policy::Caller;
+use ffa_abi::boot_info;
 use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::interface::Interface;
@@ -126,42 +127,6 @@ pub enum LoadError {
     Copy,
 }
 
-/// Size of the FF-A v1.1 boot information header and of one descriptor (FF-A v1.1 Tables 5.8
-/// and 5.9).
-const BOOT_INFO_HEADER: usize = 32;
-const BOOT_INFO_DESC: usize = 32;
-
-/// Writes the FF-A v1.1 boot information blob (header + one FDT descriptor that points at the
-/// manifest copy) into `out`.
-fn boot_info_v1_1(out: &mut [u8; BOOT_INFO_HEADER + BOOT_INFO_DESC], dtb_va: u64, dtb_len: u32) {
-    let total = (BOOT_INFO_HEADER + BOOT_INFO_DESC) as u32;
-    let mut put32 = |o: usize, v: u32| out[o..o + 4].copy_from_slice(&v.to_le_bytes());
-    put32(0, 0x0FFA); // signature
-    put32(4, Version::V1_1.encode()); // version of the boot info format
-    put32(8, total); // size of the blob
-    put32(12, BOOT_INFO_DESC as u32); // size of each descriptor
-    put32(16, 1); // descriptor count
-    put32(20, BOOT_INFO_HEADER as u32); // offset of the descriptor array
-    let d = BOOT_INFO_HEADER;
-    out[d..d + 16].copy_from_slice(b"ffa_manifest\0\0\0\0");
-    out[d + 16] = 0; // type: standard, FDT
-    out[d + 17] = 0;
-    // flags: name is a string (bits[1:0] = 0), content is an address (bits[3:2] = 0).
-    out[d + 18..d + 20].copy_from_slice(&0u16.to_le_bytes());
-    out[d + 20..d + 24].copy_from_slice(&dtb_len.to_le_bytes());
-    out[d + 24..d + 32].copy_from_slice(&dtb_va.to_le_bytes());
-}
-
-/// Writes the FF-A v1.0 boot blob OP-TEE gives v1.0 SPs: magic "FF-A", count, then name/value
-/// pairs (name[16], value u64, size u64) with one "TYPE_DT" entry.
-fn boot_info_v1_0(out: &mut [u8; 48], dtb_va: u64, dtb_len: u32) {
-    out[0..4].copy_from_slice(&0x4146_462Du32.to_le_bytes());
-    out[4..8].copy_from_slice(&1u32.to_le_bytes());
-    out[8..24].copy_from_slice(b"TYPE_DT\0\0\0\0\0\0\0\0\0");
-    out[24..32].copy_from_slice(&dtb_va.to_le_bytes());
-    out[32..40].copy_from_slice(&u64::from(dtb_len).to_le_bytes());
-}
-
 fn perm_of(a: MemAttributes) -> UserPerm {
     UserPerm {
         write: a.write(),
@@ -246,16 +211,25 @@ impl Spmc {
         if p.boot_info.pages > 0 {
             let dtb_va = bi + BOOT_INFO_HEADER_RESERVE;
             let dtb_len = u32::try_from(dtb.len()).map_err(|_| LoadError::BadTable)?;
-            let ok = if rt.version == Version::V1_0 {
-                let mut blob = [0u8; 48];
-                boot_info_v1_0(&mut blob, dtb_va, dtb_len);
-                env.write_phys(bi, &blob)
+            // The blob format follows the SP's FF-A version: the v1.0 "FF-A" name/value pairs
+            // OP-TEE gives v1.0 SPs, or the v1.1+ header with one FDT descriptor.
+            let mut blob = [0u8; 64];
+            let written = if rt.version == Version::V1_0 {
+                boot_info::write_boot_info_v1_0(
+                    &[boot_info::NameValue::dt(dtb_va, u64::from(dtb_len))],
+                    &mut blob,
+                )
             } else {
-                let mut blob = [0u8; BOOT_INFO_HEADER + BOOT_INFO_DESC];
-                boot_info_v1_1(&mut blob, dtb_va, dtb_len);
-                env.write_phys(bi, &blob)
+                boot_info::write_boot_info(
+                    rt.version,
+                    &[boot_info::BootInfoDesc::fdt(dtb_va, dtb_len)],
+                    &mut blob,
+                )
             };
-            if !ok || !env.write_phys(dtb_va, dtb) {
+            let Ok(n) = written else {
+                return Err(LoadError::BadTable);
+            };
+            if !env.write_phys(bi, &blob[..n]) || !env.write_phys(dtb_va, dtb) {
                 return Err(LoadError::Copy);
             }
             boot_x = bi;
@@ -351,7 +325,10 @@ impl Spmc {
         rt.request = None;
     }
 
-    /// Handles one FF-A call made by an SP.
+    /// Handles one FF-A call made by an SP. Messages are passed on in their canonical
+    /// encoding (`Interface::encode` of the decoded call), so registers a message does not use
+    /// (x8-x17 of a DIRECT_REQ, the upper halves of SMC32 arguments) never carry one
+    /// partition's leftovers to another endpoint.
     fn sp_call(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime, regs: &Regs) -> Step {
         let call = match Interface::decode(regs, rt.version) {
             Ok(c) => c,
@@ -384,7 +361,7 @@ impl Spmc {
                     self,
                     env,
                     sp,
-                    regs,
+                    &call.encode(),
                     pair,
                     direct::Form::Req,
                 ))
@@ -393,7 +370,7 @@ impl Spmc {
                 self,
                 env,
                 sp,
-                regs,
+                &call.encode(),
                 pair,
                 direct::Form::Req2,
             )),
@@ -401,10 +378,10 @@ impl Spmc {
                 if flags.framework_type().is_some() {
                     return Step::Return(Regs::error(ErrorCode::InvalidParameters));
                 }
-                direct::sp_response(sp, rt, regs, pair, direct::Form::Req)
+                direct::sp_response(sp, rt, &call.encode(), pair, direct::Form::Req)
             }
             Interface::DirectResp2 { pair, .. } => {
-                direct::sp_response(sp, rt, regs, pair, direct::Form::Req2)
+                direct::sp_response(sp, rt, &call.encode(), pair, direct::Form::Req2)
             }
             Interface::ConsoleLog(chars) => {
                 console_log(sp, rt, chars.as_bytes());

@@ -10,6 +10,10 @@ use ffa_abi::endpoint::TargetInfo;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::features::FeatureQuery;
 use ffa_abi::interface::Interface;
+use ffa_abi::partition_info::{
+    info_get_regs_success, info_get_success, InfoGetRegsSummary, PartitionInfo,
+    PartitionProperties, REGS_PER_ANSWER,
+};
 use ffa_abi::regs::Regs;
 use ffa_abi::uuid::Uuid;
 use ffa_abi::version::Version;
@@ -17,9 +21,6 @@ use spmc_table::Partition;
 
 /// Most pages an RX/TX buffer may have (w3[5:0] of FFA_RXTX_MAP).
 const MAX_MAILBOX_PAGES: u32 = 63;
-/// Size of a partition information descriptor: v1.0 (8 bytes) and v1.1+ (24 bytes, with UUID).
-const PART_INFO_V1_0: usize = 8;
-const PART_INFO_V1_1: usize = 24;
 
 /// Handles a setup call from the normal world.
 pub fn handle(
@@ -218,21 +219,25 @@ fn rx_release(mailbox: &mut Option<Mailbox>) -> Regs {
     }
 }
 
-/// The partition properties word of a descriptor, limited to the bits the caller's version
-/// defines (FF-A v1.2 Table 6.2): bits 0-2 messaging, 3 notifications, 6-7 VM availability
-/// messages, 8 AArch64 (v1.1), 9-10 DIRECT_REQ2 (v1.2).
-pub fn properties(p: &Partition, version: Version) -> u32 {
+/// The partition properties word of a descriptor (FF-A v1.2 Table 6.2: bits 0-2 messaging,
+/// 3 notifications, 6-7 VM availability messages, 8 AArch64, 9-10 DIRECT_REQ2), limited to
+/// the bits the caller's version defines.
+pub fn properties(p: &Partition, version: Version) -> PartitionProperties {
     let m = p.messaging_method.0;
-    let mut props = m & 0b111;
-    if version.minor >= 1 {
-        props |= u32::from(p.notification_support) << 3;
-        props |= (p.vm_availability_messages & 0b11) << 6;
-        props |= u32::from(p.execution_state == spmc_table::ExecutionState::AArch64) << 8;
+    let mut props = m & (0b111 | (0b11 << 9));
+    props |= u32::from(p.notification_support) << 3;
+    props |= (p.vm_availability_messages & 0b11) << 6;
+    props |= u32::from(p.execution_state == spmc_table::ExecutionState::AArch64) << 8;
+    PartitionProperties(props).for_version(version)
+}
+
+fn info(p: &Partition, asked: Uuid, version: Version) -> PartitionInfo {
+    PartitionInfo {
+        id: ffa_abi::endpoint::EndpointId(p.id.0),
+        exec_ctx_count: p.execution_ctx_count,
+        properties: properties(p, version),
+        uuid: uuid_of(p, asked),
     }
-    if version.minor >= 2 {
-        props |= m & (0b11 << 9);
-    }
-    props
 }
 
 fn uuid_of(p: &Partition, asked: Uuid) -> Uuid {
@@ -277,30 +282,21 @@ fn partition_info_get(
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
     }
-    let size = if version.minor >= 1 {
-        PART_INFO_V1_1
-    } else {
-        PART_INFO_V1_0
-    };
+    let size = PartitionInfo::size_for(version);
     if (count * size) as u64 > u64::from(mb.pages) * PAGE_SIZE {
         return Regs::error(ErrorCode::NoMemory);
     }
     for (i, p) in matching(spmc, uuid).enumerate() {
-        let mut d = [0u8; PART_INFO_V1_1];
-        d[0..2].copy_from_slice(&p.id.0.to_le_bytes());
-        d[2..4].copy_from_slice(&p.execution_ctx_count.to_le_bytes());
-        d[4..8].copy_from_slice(&properties(p, version).to_le_bytes());
-        d[8..24].copy_from_slice(&uuid_of(p, uuid).0);
-        if !env.write_phys(mb.rx + (i * size) as u64, &d[..size]) {
+        let mut d = [0u8; 24];
+        let Ok(n) = info(p, uuid, version).write(version, &mut d) else {
+            return Regs::error(ErrorCode::InvalidParameters);
+        };
+        if !env.write_phys(mb.rx + (i * size) as u64, &d[..n]) {
             return Regs::error(ErrorCode::Aborted);
         }
     }
     mb.rx_full = true;
-    let desc_size = if version.minor >= 1 { size as u32 } else { 0 };
-    Regs::success32(
-        TargetInfo::new(ffa_abi::endpoint::EndpointId(0), 0),
-        [count_w, desc_size, 0, 0, 0, 0],
-    )
+    info_get_success(count_w, version)
 }
 
 /// FFA_PARTITION_INFO_GET_REGS (v1.2): up to five descriptors per call in x3-x17.
@@ -312,22 +308,16 @@ fn partition_info_get_regs(spmc: &Spmc, uuid: Uuid, start: u16, tag: u16) -> Reg
     if count == 0 || usize::from(start) >= count {
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let last = (count - 1) as u64;
-    let mut args = [0u64; 16];
-    let mut current = u64::from(start);
-    for (slot, p) in matching(spmc, uuid)
+    let infos: heapless::Vec<PartitionInfo, REGS_PER_ANSWER> = matching(spmc, uuid)
         .skip(usize::from(start))
-        .take(5)
-        .enumerate()
-    {
-        let props = u64::from(properties(p, Version::V1_2));
-        args[1 + slot * 3] =
-            u64::from(p.id.0) | (u64::from(p.execution_ctx_count) << 16) | (props << 32);
-        let [lo, hi] = uuid_of(p, uuid).to_u64_pair();
-        args[2 + slot * 3] = lo;
-        args[3 + slot * 3] = hi;
-        current = u64::from(start) + slot as u64;
-    }
-    args[0] = last | (current << 16) | ((PART_INFO_V1_1 as u64) << 48);
-    Regs::success64(TargetInfo::new(ffa_abi::endpoint::EndpointId(0), 0), args)
+        .take(REGS_PER_ANSWER)
+        .map(|p| info(p, uuid, Version::V1_2))
+        .collect();
+    let summary = InfoGetRegsSummary {
+        last_index: u16::try_from(count - 1).unwrap_or(u16::MAX),
+        current_index: start + u16::try_from(infos.len() - 1).unwrap_or(0),
+        tag: 0,
+        desc_size: 24,
+    };
+    info_get_regs_success(summary, &infos).unwrap_or_else(|e| Regs::error(e.error_code()))
 }

@@ -401,9 +401,9 @@ pub struct SpDef {
     pub behaviour: Behaviour,
 }
 
-/// A UUID whose bytes are all `b`.
-pub const fn uuid(b: u8) -> [u8; 16] {
-    [b; 16]
+/// A UUID whose 16 bytes all differ (so byte-order mistakes show), starting with `b`.
+pub fn uuid(b: u8) -> [u8; 16] {
+    core::array::from_fn(|k| b.wrapping_add((k as u8).wrapping_mul(0x11)))
 }
 
 /// Messaging: receives and sends REQ and REQ2.
@@ -420,9 +420,8 @@ pub const fn base(i: usize) -> u64 {
 /// Defaults for the partition in slot `i`: ID 0x8001 + i, UUID `uuid(0x10 + i)`, v1.2, every
 /// direct messaging method, boot order i, one RW data region, echo behaviour.
 pub fn sp(i: usize) -> SpDef {
-    const NAMES: [&str; 8] = ["sp0", "sp1", "sp2", "sp3", "sp4", "sp5", "sp6", "sp7"];
     SpDef {
-        name: NAMES[i],
+        name: Box::leak(alloc::format!("sp{i}").into_boxed_str()),
         id: 0x8001 + i as u16,
         uuids: alloc::vec![uuid(0x10 + i as u8)],
         version: FfaVersion::V1_2,

@@ -3,7 +3,6 @@
 
 use super::fake::*;
 use crate::spmc::abi_table::{Origins, ABIS};
-use crate::spmc::framework::{MSG_PSCI, MSG_VERSION_REQ, PSCI_CPU_OFF, SPMD_ID};
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
@@ -11,6 +10,12 @@ use ffa_abi::version::Version;
 use spmc_table::FfaVersion;
 
 const V1_3: Version = Version::new(1, 3);
+/// TF-A's SPMD: its endpoint ID, the framework message types (w2[7:0]) and PSCI CPU_OFF
+/// (ffa-facts.md 2.6).
+const SPMD_ID: u16 = 0xFFFF;
+const MSG_PSCI: u8 = 0x0;
+const MSG_VERSION_REQ: u8 = 0x8;
+const PSCI_CPU_OFF: u32 = 0x8400_0002;
 
 /// The block FFA_VERSION returns: w0 = the version (or NOT_SUPPORTED), nothing else.
 fn version_answer(w0: u32) -> Regs {
