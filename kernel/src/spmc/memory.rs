@@ -85,13 +85,7 @@ impl Default for MemState {
 static TABLE_PAGES_RESERVED: AtomicU64 = AtomicU64::new(0);
 
 fn err(rule: Rule) -> Regs {
-    let code = match rule.error().code() {
-        -3 => ErrorCode::NoMemory,
-        -4 => ErrorCode::Busy,
-        -6 => ErrorCode::Denied,
-        _ => ErrorCode::InvalidParameters,
-    };
-    Regs::error(code)
+    Regs::error(rule.error().into())
 }
 
 fn handle_regs(fid: FuncId, handle: MemHandle, w3: u32, w4: u32) -> Regs {
