@@ -52,9 +52,21 @@ mod sp {
                 survived(v)
             }
             cmd::FAULT_UNDEF => sp_rt::rt::abort(),
+            cmd::FAULT_STACK_OVERFLOW => survived(recurse(u32::MAX)),
             cmd::FAULT_PANIC => panic!("requested by {:#06x}", req.sender.0),
             _ => None,
         }
+    }
+
+    /// Uses 1 KiB of stack per level so the recursion reaches the guard page quickly; the
+    /// black boxes keep the compiler from turning it into a loop or dropping the buffer.
+    #[inline(never)]
+    fn recurse(depth: u32) -> u32 {
+        let buf = core::hint::black_box([depth as u8; 1024]);
+        if depth == 0 {
+            return u32::from(buf[0]);
+        }
+        core::hint::black_box(recurse(depth - 1)).wrapping_add(u32::from(buf[1023]))
     }
 
     fn main(start: StartInfo) -> ! {

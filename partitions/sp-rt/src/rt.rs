@@ -13,6 +13,10 @@ use crate::heap::Heap;
 use crate::rxtx::RxTx;
 use crate::{ImageLayout, StartInfo};
 
+/// FFA_MEM_PERM_SET permissions of the stack guard page: read-only (0b11), not executable
+/// (bit 2).
+const STACK_GUARD_PERM: u32 = 0b111;
+
 /// Largest manifest DTB the runtime accepts from the boot information.
 const MAX_MANIFEST_SIZE: u32 = 0x1_0000;
 
@@ -52,6 +56,7 @@ extern "C" {
     static __sp_image_start: u8;
     static __sp_rw_start: u8;
     static __sp_stack_top: u8;
+    static __sp_stack_guard: u8;
     fn __sp_rt_abort() -> !;
 }
 
@@ -139,6 +144,10 @@ extern "C" fn sp_rt_start_rust(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
     // SAFETY: `link/sp.ld` reserves [__sp_heap_start, __sp_heap_end) in the RW window for the
     // heap only (NOLOAD, between RX/TX and the stack); this runs once, before anything else.
     unsafe { HEAP.init(heap_start, heap_size) };
+    // FFA_MEM_PERM_SET is only allowed before the first FFA_MSG_WAIT: guard the stack now. A
+    // refusal (an SPMC without the ABI) leaves the page RW, as it was; nothing else changes.
+    let guard = core::ptr::addr_of!(__sp_stack_guard) as u64;
+    let _ = crate::ffa::Ffa::svc().mem_perm_set(guard, 1, STACK_GUARD_PERM);
     let (boot_info, manifest) = read_boot_info(x0);
     let start = StartInfo {
         regs: [x0, x1, x2, x3],

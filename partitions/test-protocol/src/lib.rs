@@ -81,6 +81,8 @@ pub mod cmd {
     pub const FAULT_UNDEF: u32 = 0xC0DE_0F04;
     /// fault: panics (sp-rt's panic handler logs, then ends with an undefined instruction).
     pub const FAULT_PANIC: u32 = 0xC0DE_0F05;
+    /// fault: recurses until its 64 KiB stack overflows into sp-rt's read-only guard page.
+    pub const FAULT_STACK_OVERFLOW: u32 = 0xC0DE_0F06;
 
     /// echo: retrieves the memory whose handle is words 1 (low 32 bits) and 2 (high 32 bits),
     /// owned by the endpoint in word 3 (FFA_MEM_RETRIEVE_REQ through its TX/RX buffers, tag
@@ -207,6 +209,7 @@ mod tests {
             cmd::FAULT_TOUCH,
             cmd::FAULT_UNDEF,
             cmd::FAULT_PANIC,
+            cmd::FAULT_STACK_OVERFLOW,
             cmd::MANIFEST_UUID,
             cmd::MANIFEST_ID,
             cmd::MEM_RW,
