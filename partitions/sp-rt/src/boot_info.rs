@@ -14,11 +14,11 @@ pub const DESCRIPTOR_SIZE: usize = 32;
 /// page of the boot-info region (the manifest DTB follows on later pages).
 pub const MAX_BLOB_SIZE: usize = 0x1000;
 
-/// Descriptor type byte of a standard FDT (bit 7 = 0 standard, bits [6:0] = 0 FDT).
+/// Descriptor type byte of a standard FDT (bit 7 = 0 standard, bits \[6:0\] = 0 FDT).
 const TYPE_STD_FDT: u8 = 0x00;
 /// Descriptor type byte of a standard HOB list.
 const TYPE_STD_HOB: u8 = 0x01;
-/// Flags bits [3:2]: format of the contents field, 0 = address, 1 = value.
+/// Flags bits \[3:2\]: format of the contents field, 0 = address, 1 = value.
 const FLAGS_CONTENTS_SHIFT: u16 = 2;
 const FLAGS_CONTENTS_MASK: u16 = 0b11;
 
@@ -39,7 +39,7 @@ pub enum BootInfoError {
     BadDescriptorArray,
 }
 
-/// What a descriptor's contents field holds (flags bits [3:2]).
+/// What a descriptor's contents field holds (flags bits \[3:2\]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Contents {
     /// The address of the boot information, `size` bytes long.
@@ -74,7 +74,7 @@ pub enum InfoType {
 /// One boot information descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Descriptor {
-    /// The 16-byte name field (string or UUID, per flags bits [1:0]).
+    /// The 16-byte name field (string or UUID, per flags bits \[1:0\]).
     pub name: [u8; 16],
     /// The type.
     pub info_type: InfoType,

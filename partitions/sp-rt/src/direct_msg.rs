@@ -117,9 +117,9 @@ impl Payload {
 pub struct DirectRequest {
     /// Which ABI carried it.
     pub kind: Kind,
-    /// The sender (w1 bits [31:16]).
+    /// The sender (w1 bits \[31:16\]).
     pub sender: EndpointId,
-    /// The receiver, i.e. us (w1 bits [15:0]).
+    /// The receiver, i.e. us (w1 bits \[15:0\]).
     pub receiver: EndpointId,
     /// x2 of REQ_32/64 (bit 31 = framework message); 0 for REQ2.
     pub flags: u64,

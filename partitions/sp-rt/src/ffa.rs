@@ -64,7 +64,7 @@ pub struct PartitionCount {
 }
 
 /// What FFA_MEM_PERM_GET reported for a page (FF-A v1.1+, FFA_MEM_PERM_GET: w2
-/// bits [1:0] data access 0 = none, 1 = RW, 3 = RO; bit 2 = 1 when not executable).
+/// bits \[1:0\] data access 0 = none, 1 = RW, 3 = RO; bit 2 = 1 when not executable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemPerm(pub u32);
 
@@ -141,7 +141,7 @@ impl<C: Conduit> Ffa<C> {
     }
 
     /// FFA_RXTX_MAP_64: maps our TX (x1) and RX (x2) buffers of `pages` 4 KiB
-    /// pages each (w3 bits [5:0]) into the SPMC.
+    /// pages each (w3 bits \[5:0\]) into the SPMC.
     pub fn rxtx_map(&mut self, tx: u64, rx: u64, pages: u32) -> Result<()> {
         if pages == 0 || pages > 0x3F {
             return Err(Error::Ffa(ErrorCode::InvalidParameters));

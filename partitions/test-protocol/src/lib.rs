@@ -38,37 +38,37 @@ pub mod uuid {
 
 /// Command codes (request word 0). Any other value is echoed by echo, fault and pkg-sp.
 pub mod cmd {
-    /// echo: FFA_ID_GET. Response: [OK, own ID].
+    /// echo: FFA_ID_GET. Response: \[OK, own ID\].
     pub const ID: u32 = 0xC0DE_0001;
     /// echo: FFA_VERSION with word 1 as the version to announce (0 = 0x10002).
-    /// Response: [OK, w0 of the reply (the SPMC's version, or 0xFFFF_FFFF NOT_SUPPORTED)].
+    /// Response: \[OK, w0 of the reply (the SPMC's version, or 0xFFFF_FFFF NOT_SUPPORTED)\].
     pub const VERSION: u32 = 0xC0DE_0002;
     /// echo: FFA_PARTITION_INFO_GET for the UUID in words 1..=4 (all zero = every
     /// partition), descriptors through its RX buffer, then FFA_RX_RELEASE.
-    /// Response: [status, count, descriptor size, first descriptor's ID | exec-ctx-count << 16,
-    /// first descriptor's properties].
+    /// Response: \[status, count, descriptor size, first descriptor's ID | exec-ctx-count << 16,
+    /// first descriptor's properties\].
     pub const PARTINFO: u32 = 0xC0DE_0003;
-    /// echo: prints "echo: LOG <word 1 in hex>" with FFA_CONSOLE_LOG_64. Response: [OK].
+    /// echo: prints "echo: LOG <word 1 in hex>" with FFA_CONSOLE_LOG_64. Response: \[OK\].
     pub const LOG: u32 = 0xC0DE_0004;
-    /// echo: FFA_MEM_PERM_GET_64 on the address in word 1. Response: [status, permissions
-    /// (w2: bits [1:0] 0 none / 1 RW / 3 RO, bit 2 set = not executable)].
+    /// echo: FFA_MEM_PERM_GET_64 on the address in word 1. Response: \[status, permissions
+    /// (w2: bits \[1:0\] 0 none / 1 RW / 3 RO, bit 2 set = not executable)\].
     pub const PERM: u32 = 0xC0DE_0005;
     /// echo: sends a direct request of the same kind to the endpoint in word 1, with payload
     /// word 0 = this request's word 2 and words 1.. = this request's words 3..; relays the
-    /// answer as [status, the target's response words 0..]. Relay does this for every request
-    /// whatever word 0 is (see [`RELAY_FORWARDS_EVERYTHING`]).
+    /// answer as \[status, the target's response words 0..\]. Relay does this for every request
+    /// whatever word 0 is (see [`super::RELAY_FORWARDS_EVERYTHING`]).
     pub const CALL: u32 = 0xC0DE_0006;
-    /// echo: answers [OK, the SP's own ID, the sender's ID, the message kind (32, 64 or 2)].
+    /// echo: answers \[OK, the SP's own ID, the sender's ID, the message kind (32, 64 or 2)\].
     pub const WHO: u32 = 0xC0DE_0007;
-    /// echo: answers [OK, perm(image base), perm(RW window), perm(boot info)], each the w2 of
+    /// echo: answers \[OK, perm(image base), perm(RW window), perm(boot info)\], each the w2 of
     /// the FFA_MEM_PERM_GET_64 echo made during its initialisation (the SPMC allows it only
-    /// then) or, with bit 31 set, the FF-A error it got. Encoding: bits [1:0] 0 none, 1 RW,
+    /// then) or, with bit 31 set, the FF-A error it got. Encoding: bits \[1:0\] 0 none, 1 RW,
     /// 3 RO; bit 2 set = not executable. Expected: 0b011 (text: RO, executable), 0b101
     /// (RW window: RW, not executable), 0b111 (boot info: RO, not executable).
     pub const INIT_PERMS: u32 = 0xC0DE_0008;
     /// echo: allocates word 1 bytes (at most [`super::HEAP_TEST_MAX`]) from its heap, fills and
-    /// checks them, frees them. Response: [status (NO_MEMORY if the allocation failed, BAD_RX
-    /// never), free heap bytes before, while allocated, after].
+    /// checks them, frees them. Response: \[status (NO_MEMORY if the allocation failed, BAD_RX
+    /// never), free heap bytes before, while allocated, after\].
     pub const HEAP: u32 = 0xC0DE_0009;
 
     /// fault: reads the unmapped address [`super::fault::UNMAPPED_ADDR`] (data abort).
@@ -87,25 +87,25 @@ pub mod cmd {
     /// echo: retrieves the memory whose handle is words 1 (low 32 bits) and 2 (high 32 bits),
     /// owned by the endpoint in word 3 (FFA_MEM_RETRIEVE_REQ through its TX/RX buffers, tag
     /// 0), reads the first u32 of the region, writes word 4 there if word 4 is not zero (then
-    /// it asks for RW, else RO), and relinquishes it. Response: [status, the u32 read, total
-    /// pages, constituent count]; status is the first error met (retrieve, write refused =
+    /// it asks for RW, else RO), and relinquishes it. Response: \[status, the u32 read, total
+    /// pages, constituent count\]; status is the first error met (retrieve, write refused =
     /// DENIED, relinquish).
     pub const MEM_RW: u32 = 0xC0DE_0201;
 
     /// echo: shares one page of its own memory (value 0x5AFE_0001 in its first u32) read-write
     /// with the SP in word 1 (FFA_MEM_SHARE), sends that SP a direct request of the same kind
-    /// [MEM_RW, handle low, handle high, echo's ID, word 2], reads its page back and reclaims
-    /// it. Response: [status of share / request / reclaim (first failure), the borrower's
-    /// status, what the borrower read, the page's first u32 after, 0]. Needs a `memory-share`
+    /// \[MEM_RW, handle low, handle high, echo's ID, word 2\], reads its page back and reclaims
+    /// it. Response: \[status of share / request / reclaim (first failure), the borrower's
+    /// status, what the borrower read, the page's first u32 after, 0\]. Needs a `memory-share`
     /// grant for the borrower (echo -> fault in sp_layout.json); fault can borrow.
     pub const SHARE: u32 = 0xC0DE_0202;
     /// The value [`SHARE`] puts in the page before sharing it.
     pub const SHARE_PATTERN: u32 = 0x5AFE_0001;
 
-    /// pkg-sp: answers [OK, uuid cell 0, 1, 2, 3] read from its manifest DTB, found through
-    /// the FF-A boot information blob; [NO_BOOT_INFO] if it got none.
+    /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
+    /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
-    /// pkg-sp: answers [OK, manifest `id`, manifest `ffa-version`, boot-info blob version].
+    /// pkg-sp: answers \[OK, manifest `id`, manifest `ffa-version`, boot-info blob version\].
     pub const MANIFEST_ID: u32 = 0xC0DE_0102;
 }
 
@@ -113,7 +113,7 @@ pub mod cmd {
 pub const HEAP_TEST_MAX: u64 = 0x4_0000;
 
 /// Relay treats every request as [`cmd::CALL`] with word 0 kept: target = word 1, the
-/// target gets [word 0, word 2, word 3, ...]. So relays chain (each hop consumes one ID).
+/// target gets \[word 0, word 2, word 3, ...\]. So relays chain (each hop consumes one ID).
 pub const RELAY_FORWARDS_EVERYTHING: bool = true;
 
 /// Response word 0.

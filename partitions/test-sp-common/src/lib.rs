@@ -75,7 +75,7 @@ fn kind_code(kind: Kind) -> u64 {
 }
 
 /// Sends `payload` to `target` with the same kind of direct request as `req` (REQ2 with the
-/// nil UUID) and answers [status, target's words 0..]: the relay step of `cmd::CALL`.
+/// nil UUID) and answers \[status, target's words 0..\]: the relay step of `cmd::CALL`.
 pub fn forward<C: Conduit>(
     ffa: &mut Ffa<C>,
     req: &DirectRequest,
@@ -92,7 +92,7 @@ pub fn forward<C: Conduit>(
     }
 }
 
-/// Builds the payload `cmd::CALL` and the relay send on: [word a, words b.. of `req`].
+/// Builds the payload `cmd::CALL` and the relay send on: \[word a, words b.. of `req`].
 fn forwarded_payload(req: &DirectRequest, first: usize, rest_from: usize) -> Payload {
     let mut p = Payload::new(&[req.payload.get(first)]);
     for (i, d) in p.0[1..].iter_mut().enumerate() {
@@ -101,7 +101,7 @@ fn forwarded_payload(req: &DirectRequest, first: usize, rest_from: usize) -> Pay
     p
 }
 
-/// The relay SP: every request goes on to the endpoint in word 1 with [word 0, word 2, ...].
+/// The relay SP: every request goes on to the endpoint in word 1 with \[word 0, word 2, ...\].
 pub fn relay<C: Conduit>(ffa: &mut Ffa<C>, req: &DirectRequest) -> Payload {
     let target = EndpointId(req.payload.get(1) as u16);
     forward(ffa, req, target, &forwarded_payload(req, 0, 2))
