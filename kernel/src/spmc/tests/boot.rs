@@ -113,7 +113,10 @@ fn v1_1_boot_information_points_at_the_manifest_copy() {
         // The blob's version is an FF-A version from v1.1 (the format's) up to the SP's own.
         let sp_version = [0x1_0001, 0x1_0002][i];
         let v = m.u32_at(bi + 4);
-        assert!((0x1_0001..=sp_version).contains(&v), "boot info version {v:#x}");
+        assert!(
+            (0x1_0001..=sp_version).contains(&v),
+            "boot info version {v:#x}"
+        );
         assert_eq!(m.u32_at(bi + 8), 64, "blob size");
         assert_eq!(m.u32_at(bi + 12), 32, "descriptor size");
         assert_eq!(m.u32_at(bi + 16), 1, "descriptor count");
@@ -161,10 +164,6 @@ fn the_gp_register_carries_the_boot_information() {
 /// FF-A v1.0 partitions get OP-TEE's blob: the ASCII magic "FF-A", a count, then one
 /// name/value/size entry named "TYPE_DT" pointing at the manifest copy.
 #[test]
-#[ignore = "BUG: partition.rs boot_info_v1_0 writes the magic as 0x4146_462Du32.to_le_bytes(), \
-            i.e. the bytes \"-FFA\"; OP-TEE writes the bytes \"FF-A\" (memcpy(&info->magic, \
-            \"FF-A\", 4)) and ffa_abi::boot_info::V1_0_MAGIC is b\"FF-A\", so v1.0 SPs (TS) reject \
-            it. Fix: out[0..4].copy_from_slice(b\"FF-A\") (or use ffa_abi::boot_info)"]
 fn v1_0_boot_information_is_optee_shaped() {
     let mut d = sp(0);
     d.version = FfaVersion::V1_0;

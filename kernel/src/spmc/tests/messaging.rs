@@ -348,11 +348,6 @@ fn response_rules() {
 /// Registers beyond the direct response (x8-x17 for DIRECT_RESP) are the SP's scratch
 /// registers; they must not cross to the requester.
 #[test]
-#[ignore = "BUG: direct::deliver returns the responding SP's whole x0-x17 (RunEnd::Response(*regs) \
-            in direct::sp_response): for FFA_MSG_SEND_DIRECT_RESP_32/64, x8-x17 are not part of \
-            the message, yet they reach the normal world (boot.rs run_loop SMCs x0-x17 to EL3) or \
-            the requesting SP. Fix: in sp_response, build the answer from x0-x7 only (RESP) or \
-            x0-x1, x4-x17 (RESP2) and zero the rest"]
 fn a_response_carries_only_the_message_registers() {
     let mut d = sp(0);
     d.behaviour = script(vec![
