@@ -24,8 +24,9 @@
 //! - FFA_MEM_SHARE/LEND/DONATE (32/64) with w1 = total length, w2 = fragment length (w3/w4
 //!   zero: TX buffer): if w2 == w1, parse with `ffa_abi::memory::transaction::MemTransaction`
 //!   at the caller's version, [`convert::transaction_request`], [`MemShare::send`] and reply
-//!   FFA_SUCCESS with the handle in w2/w3. If w2 < w1, [`FragmentAssembler::start`] (passing
-//!   `|| engine.reserve_handle()`) and reply FFA_MEM_FRAG_RX(handle, offset).
+//!   FFA_SUCCESS with the handle in w2/w3. If w2 < w1, [`convert::check_total_length`], then
+//!   [`FragmentAssembler::start`] (passing `|| engine.reserve_handle()`) and reply
+//!   FFA_MEM_FRAG_RX(handle, offset).
 //! - FFA_MEM_FRAG_TX(handle, length): [`FragmentAssembler::push`]; on `More` reply
 //!   FFA_MEM_FRAG_RX, on `Complete` call [`FragmentAssembler::finish`] with a closure that
 //!   parses, converts and calls [`MemShare::send_with_handle`].
@@ -81,8 +82,12 @@
 //! Every refusal is a [`Rule`]; [`Rule::error`] is the one table from rule to FF-A code.
 //! Besides the spec and Hafnium, Arm's FF-A ACS (`test/memory_manage`) fixed these:
 //!
-//! - invalid or self receiver, donate with data access or memory type specified, bad handle
-//!   or tag in a retrieve, reclaim of a handle not the caller's: INVALID_PARAMETERS;
+//! - invalid or self receiver, donate with data access or memory type specified, lend to
+//!   one borrower with a memory type, any sender naming instruction access, a first
+//!   fragment whose w1 does not match the descriptor ([`convert::check_total_length`]), bad
+//!   handle or tag in a retrieve, reclaim of a handle not the caller's: INVALID_PARAMETERS;
+//! - a descriptor whose sender is not the caller, secure memory lent to the normal world:
+//!   DENIED;
 //! - reclaim while a receiver holds the memory: DENIED; zero flags where the transaction
 //!   grants the receiver read-only access (judged on the grant, not on what the receiver
 //!   retrieved), or zero-before-retrieval the lender did not ask for: DENIED;
@@ -106,7 +111,8 @@
 //! - A receiver that names attributes must name exactly the transaction's; with several
 //!   borrowers and an unspecified type every borrower gets the default (no page mapped
 //!   with two different attributes). A receiver that does not name instruction access
-//!   gets NX.
+//!   gets NX; X is granted only to a sole borrower or the donee, of normal memory the owner
+//!   may execute.
 //! - A page may be in only one live transaction at a time (also for shares).
 //! - Zeroing on retrieve/relinquish also needs that no other receiver currently holds it.
 

@@ -168,3 +168,36 @@ fn with_builder<const C: usize, T>(
     };
     f(&b)
 }
+
+fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
+    let bytes = buf.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+/// On the first fragment of a fragmented FFA_MEM_SHARE/LEND/DONATE (w2 < w1), checks that
+/// the announced total length `total_len` (w1) is the length the descriptor itself implies:
+/// the header, the access descriptors and the composite header must all be in the first
+/// fragment, and the total is the composite offset plus its constituents. A mismatch is
+/// INVALID_PARAMETERS right away, as Arm's ACS expects, instead of a transmission that can
+/// never complete. Call it before [`super::FragmentAssembler::start`].
+pub fn check_total_length(first: &[u8], version: Version, total_len: u32) -> Result<(), Rule> {
+    let layout = Layout::for_version(version).map_err(|_| Rule::MalformedDescriptor)?;
+    let bad = Rule::MalformedDescriptor;
+    let count = u32_at(first, 28).ok_or(bad)?;
+    if count == 0 {
+        return Err(Rule::NoReceivers);
+    }
+    let emad_offset = match layout {
+        Layout::V1_0 => 32,
+        _ => u32_at(first, 32).ok_or(bad)? as usize,
+    };
+    let composite = u32_at(first, emad_offset.checked_add(4).ok_or(bad)?).ok_or(bad)? as u64;
+    let composite_at = usize::try_from(composite).map_err(|_| bad)?;
+    let ranges = u32_at(first, composite_at.checked_add(4).ok_or(bad)?).ok_or(bad)? as u64;
+    // Cannot overflow: both terms are below 2^36.
+    let expected = composite + 16 + ranges * 16;
+    if expected != total_len as u64 {
+        return Err(Rule::InvalidLength);
+    }
+    Ok(())
+}

@@ -36,7 +36,8 @@ pub enum Rule {
     /// A field is not valid for the ABI it came with (flag bits, NS bit, handle in a send,
     /// missing composite, a composite in a retrieve request, reserved encodings).
     MalformedDescriptor,
-    /// The descriptor's sender ID is not the caller.
+    /// The descriptor's sender ID is not the caller (DENIED: the ACS checks that the lender
+    /// is the owner).
     SenderNotCaller,
     /// No endpoint memory access descriptor.
     NoReceivers,
@@ -62,8 +63,8 @@ pub enum Rule {
     /// (zero-memory on FFA_MEM_SHARE, time slicing which this SPMC does not support, a
     /// transaction type or alignment hint in a send).
     InvalidFlags,
-    /// Data/instruction access field not allowed for this transaction type
-    /// (share/lend need RO or RW; donate needs "not specified"; X only on single-borrower lend).
+    /// Data/instruction access field not allowed for this transaction type (share/lend need
+    /// RO or RW, donate "not specified"; instruction access is never named by a sender).
     InvalidPermissions,
     /// Memory type field not allowed for this transaction type (share and multi-borrower lend
     /// must specify it; single-borrower lend and donate must leave it unspecified).
@@ -73,7 +74,7 @@ pub enum Rule {
     NotOwner,
     /// A page is already part of a live transaction or an in-flight transmission.
     AlreadyInTransaction,
-    /// The sender grants more access than it has, or X on device memory.
+    /// The sender grants write access to memory it may only read.
     AccessExceedsOwner,
     /// The memory type does not fit the memory (device attributes on RAM or the reverse).
     MemoryTypeMismatch,
@@ -152,7 +153,6 @@ impl Rule {
         use FfaError::*;
         match self {
             Rule::MalformedDescriptor
-            | Rule::SenderNotCaller
             | Rule::NoReceivers
             | Rule::DonateNeedsOneReceiver
             | Rule::DuplicateOrSelfReceiver
@@ -185,7 +185,8 @@ impl Rule {
             | Rule::FragmentSlotsExhausted
             | Rule::DescriptorTooLarge => NoMemory,
             Rule::TransmissionInFlight => Busy,
-            Rule::NotOwner
+            Rule::SenderNotCaller
+            | Rule::NotOwner
             | Rule::AlreadyInTransaction
             | Rule::AccessExceedsOwner
             | Rule::MemoryTypeMismatch

@@ -315,26 +315,20 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             return Err(Rule::NoSecureReceiver);
         }
 
-        // Permissions per transaction type (DEN0077 v1.1 §10.10.3.1 / Hafnium's checks):
-        // share/lend must give RO or RW; donate leaves both fields to the receiver; X may
-        // only be named on a lend to a single borrower.
+        // Permissions per transaction type (DEN0140 "Memory access permissions", Hafnium,
+        // Arm's ACS): share/lend must give RO or RW, donate leaves data access to the
+        // receiver; no sender names instruction access (the ACS refuses X even on a lend
+        // to one borrower): executability is the receiver's request, bounded at retrieve.
         let mut granted = [None; PLAN_RECEIVERS];
         for (i, r) in req.receivers.iter().enumerate() {
             let p = r.permissions;
-            let ok = match req.kind {
-                TransactionKind::Share => {
+            let data_ok = match req.kind {
+                TransactionKind::Share | TransactionKind::Lend => {
                     p.data != DataAccess::NotSpecified
-                        && p.instruction == InstructionAccess::NotSpecified
                 }
-                TransactionKind::Lend => {
-                    p.data != DataAccess::NotSpecified
-                        && (n == 1 || p.instruction == InstructionAccess::NotSpecified)
-                }
-                TransactionKind::Donate => {
-                    p.data == DataAccess::NotSpecified
-                        && p.instruction == InstructionAccess::NotSpecified
-                }
+                TransactionKind::Donate => p.data == DataAccess::NotSpecified,
             };
+            let ok = data_ok && p.instruction == InstructionAccess::NotSpecified;
             if !ok {
                 return Err(Rule::InvalidPermissions);
             }
@@ -423,11 +417,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 
         // No more access than the owner has; attributes that fit the memory.
         for p in granted[..n].iter().flatten() {
-            let want_write = p.data == DataAccess::ReadWrite;
-            let want_exec = p.instruction == InstructionAccess::Executable;
-            if (want_write && !region.access.write)
-                || (want_exec && (!region.access.exec || region.kind == MemKind::Device))
-            {
+            if p.data == DataAccess::ReadWrite && !region.access.write {
                 return Err(Rule::AccessExceedsOwner);
             }
         }
@@ -937,12 +927,14 @@ fn resolve_access<const R: usize, const C: usize>(
     // the owner itself had; "not specified" instruction access on a single-borrower lend
     // likewise falls back to the owner's right.
     let may_write = grant_allows_write(t, granted);
-    let may_exec = t.region.kind == MemKind::Normal
-        && match granted.instruction {
-            InstructionAccess::Executable => true,
-            InstructionAccess::NotExecutable => false,
-            InstructionAccess::NotSpecified => t.region.access.exec,
-        };
+    // Only a sole borrower or the donee may execute, only normal memory, and only if the
+    // owner itself could (a share is recorded as NX).
+    let sole = t.kind == TransactionKind::Donate
+        || (t.kind == TransactionKind::Lend && t.receivers.len() == 1);
+    let may_exec = sole
+        && t.region.kind == MemKind::Normal
+        && t.region.access.exec
+        && granted.instruction != InstructionAccess::NotExecutable;
     let write = match asked.permissions.data {
         DataAccess::NotSpecified => may_write,
         DataAccess::ReadOnly => false,

@@ -12,8 +12,8 @@ use ffa_abi::Version;
 
 use super::*;
 use crate::mem_share::convert::{
-    relinquish_request, retrieve_request, retrieve_response_len, transaction_request,
-    write_retrieve_response,
+    check_total_length, relinquish_request, retrieve_request, retrieve_response_len,
+    transaction_request, write_retrieve_response,
 };
 use crate::mem_share::fragment::{FragProgress, FragmentAssembler, ResponseCursors};
 
@@ -240,4 +240,88 @@ fn conversion_rejections() {
     let err = transaction_request::<4, 8>(TransactionKind::Share, &d).err();
     assert_eq!(err, Some(Rule::TooManyConstituents));
     assert_eq!(Rule::TooManyConstituents.error(), FfaError::NoMemory);
+}
+
+#[test]
+fn first_fragment_must_announce_the_real_total_length() {
+    for v in [Version::V1_0, Version::V1_1, Version::V1_2] {
+        let whole = share_bytes(v, &scattered(4));
+        let total = whole.len() as u32;
+        let head = whole.len() - 2 * 16; // two constituents still to come
+        assert_eq!(check_total_length(&whole[..head], v, total), Ok(()));
+        // ACS lend_input_error_checks1: w1 = real total + 16.
+        assert_eq!(
+            check_total_length(&whole[..head], v, total + 16),
+            Err(Rule::InvalidLength)
+        );
+        assert_eq!(Rule::InvalidLength.error(), FfaError::InvalidParameters);
+        // A first fragment that stops before the composite header.
+        let short = layout(v).header_size() + 8;
+        assert_eq!(
+            check_total_length(&whole[..short], v, total),
+            Err(Rule::MalformedDescriptor)
+        );
+        // No receivers at all.
+        let mut none = whole.clone();
+        none[28..32].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(
+            check_total_length(&none[..head], v, total),
+            Err(Rule::NoReceivers)
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 300,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Arbitrary first fragments never panic the length check.
+    #[test]
+    fn total_length_check_never_panics(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        total in proptest::prelude::any::<u32>(),
+        v in 0usize..3,
+    ) {
+        let v = [Version::V1_0, Version::V1_1, Version::V1_2][v];
+        let _ = check_total_length(&bytes, v, total);
+    }
+
+    /// A valid descriptor with random bytes overwritten goes through parse, convert and the
+    /// engine without panicking; whatever the engine refuses leaves it untouched, and
+    /// whatever it accepts is the sender's own memory.
+    #[test]
+    fn mutated_descriptors_are_refused_cleanly(
+        edits in proptest::collection::vec((0usize..160, proptest::prelude::any::<u8>()), 1..6),
+        kind in 0usize..3,
+        v in 0usize..3,
+    ) {
+        let v = [Version::V1_0, Version::V1_1, Version::V1_2][v];
+        let kind = [TransactionKind::Share, TransactionKind::Lend, TransactionKind::Donate][kind];
+        let mut bytes = share_bytes(v, &scattered(3));
+        let len = bytes.len();
+        for (at, b) in edits {
+            bytes[at % len] = b;
+        }
+        let mut f = Fake::new(64);
+        let mut e = Big::new(BIG);
+        let Ok(d) = MemTransaction::parse(&bytes, v) else { return Ok(()) };
+        let Ok(r) = transaction_request::<4, 32>(kind, &d) else { return Ok(()) };
+        let before = format!("{e:?}");
+        let fake_before = f.clone();
+        match e.send(&mut f, r.sender, &r) {
+            Ok(_) => {
+                // No donation happened yet, so ownership is the static one.
+                for c in r.constituents.iter() {
+                    let owned = OwnershipOracle::static_region(&f, r.sender, *c);
+                    proptest::prop_assert!(owned.is_some());
+                }
+            }
+            Err(_) => {
+                proptest::prop_assert_eq!(format!("{e:?}"), before);
+                proptest::prop_assert!(f == fake_before);
+            }
+        }
+    }
 }

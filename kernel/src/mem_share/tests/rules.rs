@@ -175,6 +175,19 @@ fn send_permission_rules() {
             &[sp1_pages(1, 1)],
         ),
     );
+    // ACS lend_input_error_checks1: X named by a lender to a single borrower.
+    send_rejects(Rule::InvalidPermissions, SP1, lend(SP2, x, sp1_pages(0, 1)));
+    let dx = p(DataAccess::NotSpecified, InstructionAccess::Executable);
+    send_rejects(
+        Rule::InvalidPermissions,
+        SP1,
+        req(
+            TransactionKind::Donate,
+            SP1,
+            &[(SP2, dx)],
+            &[sp1_pages(0, 1)],
+        ),
+    );
     send_rejects(
         Rule::InvalidPermissions,
         SP1,
@@ -332,12 +345,68 @@ fn send_more_access_than_owned() {
         SP1,
         lend(SP2, rw(), sp1_pages(12, 1)),
     );
+}
+
+#[test]
+fn executable_only_for_a_sole_borrower_of_executable_normal_memory() {
     let x = p(DataAccess::ReadOnly, InstructionAccess::Executable);
-    send_rejects(Rule::AccessExceedsOwner, SP1, lend(SP2, x, sp1_pages(1, 1)));
-    send_rejects(
-        Rule::AccessExceedsOwner,
+    // Page 0 of SP1 is RWX, page 1 is RW.
+    let (mut e, mut f) = setup();
+    let h = e
+        .send(&mut f, SP1, &lend(SP2, ro(), sp1_pages(1, 1)))
+        .unwrap()
+        .handle;
+    let r = retrieve_req(h, SP1, SP2, x);
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
+    );
+    let h0 = e
+        .send(&mut f, SP1, &lend(SP2, ro(), sp1_pages(0, 1)))
+        .unwrap()
+        .handle;
+    let resp = e
+        .retrieve(&mut f, SP2, &retrieve_req(h0, SP1, SP2, x))
+        .unwrap();
+    assert_eq!(resp.permissions.instruction, InstructionAccess::Executable);
+    assert_eq!(
+        f.access[&(SP2, sp1_pages(0, 1).base.0)],
+        Access {
+            write: false,
+            exec: true
+        }
+    );
+
+    // Two borrowers: nobody executes.
+    let (mut e, mut f) = setup();
+    let two = req(
+        TransactionKind::Lend,
         SP1,
-        lend(SP2, x, PageRange::new(sp_dev(1), 1)),
+        &[(SP2, ro()), (SP3, ro())],
+        &[sp1_pages(0, 1)],
+    );
+    let h = e.send(&mut f, SP1, &two).unwrap().handle;
+    let r = retrieve_req(h, SP1, SP2, x);
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
+    );
+    // Device memory: never.
+    let (mut e, mut f) = setup();
+    let h = e
+        .send(&mut f, SP1, &lend(SP2, rw(), PageRange::new(sp_dev(1), 1)))
+        .unwrap()
+        .handle;
+    let r = retrieve_req(h, SP1, SP2, x);
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
     );
 }
 
