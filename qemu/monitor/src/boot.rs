@@ -61,7 +61,7 @@ pub fn fatal(status: u64, why: core::fmt::Arguments) -> ! {
 /// spmd_pm_secondary_ep_register answers INVALID_PARAMETERS to both a second call and an
 /// address outside `[load_address, load_address + binary_size)`.
 pub fn register_secondary_ep(pa: u64) -> Result<(), i32> {
-    use crate::ids::ffa;
+    use qemu_monitor::ids::ffa;
     if !attrs().contains(pa) {
         return Err(ffa::INVALID_PARAMETERS);
     }

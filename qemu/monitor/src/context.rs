@@ -108,12 +108,7 @@ el1_sysregs!(
 /// SCTLR_EL1 with only its ARMv8.0 RES1 bits set: MMU, caches and alignment checks off.
 pub const SCTLR_EL1_RESET: u64 = 0x30D0_0800;
 
-/// Which world a context belongs to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum World {
-    Secure = 0,
-    NonSecure = 1,
-}
+pub use qemu_monitor::spmd::World;
 
 /// Everything saved about one world on one core.
 #[derive(Clone, Copy)]

@@ -9,10 +9,9 @@ mod arch;
 mod boot;
 mod console;
 mod context;
-mod ids;
+mod dispatch;
 mod percpu;
 mod power;
-mod spmd;
 
 use console::log;
 
@@ -45,7 +44,7 @@ extern "C" fn secondary_main(core: u64) -> ! {
 
 #[no_mangle]
 extern "C" fn el3_lower_sync(_saved: *mut context::GpRegs) -> *mut context::GpRegs {
-    spmd::lower_sync()
+    dispatch::lower_sync()
 }
 
 #[no_mangle]

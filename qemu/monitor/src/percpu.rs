@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, read_sysreg, write_sysreg, MAX_CORES};
 use crate::context::{GpRegs, World, WorldContext};
+pub use qemu_monitor::spmd::SecureRun;
 
 /// SCR_EL3 while the secure world runs: RES1 (bits 5:4), SIF, RW (lower ELs AArch64), ST (S-EL1
 /// may use the secure physical timer). NS = 0, no IRQ/FIQ/EA routing to EL3, SMC enabled.
@@ -31,21 +32,6 @@ pub fn detect_cpu_features() {
 
 fn scr_ns_features() -> u64 {
     SCR_NS_FEATURES.load(Ordering::Relaxed)
-}
-
-/// Why the secure world is running on this core (or `Idle` if the normal world is).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum SecureRun {
-    /// The normal world runs; the SPMC waits in its last SMC.
-    Idle,
-    /// SPMC boot on this core; ends with FFA_MSG_WAIT (or FFA_ERROR).
-    Init,
-    /// A normal-world FF-A call was delivered; the next FF-A result goes back to it.
-    NsCall,
-    /// The FFA_VERSION framework request is outstanding.
-    FwkVersion,
-    /// The PSCI CPU_OFF framework request is outstanding.
-    FwkCpuOff,
 }
 
 pub struct Core {

@@ -4,7 +4,7 @@
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use crate::arch::{self, MAX_CORES};
-use crate::ids::psci;
+use qemu_monitor::ids::psci;
 
 /// The core is not present in this QEMU configuration (no GIC redistributor names it).
 const ABSENT: u8 = 0;
@@ -140,24 +140,5 @@ pub fn affinity_info(target: u64, lowest_level: u64) -> i32 {
         ON => psci::AFF_ON,
         OFF => psci::AFF_OFF,
         _ => psci::AFF_ON_PENDING,
-    }
-}
-
-/// PSCI_FEATURES (DEN0022 section 5.15): 0 for the implemented functions.
-pub fn features(fid: u32) -> i32 {
-    use crate::ids::smccc;
-    match fid {
-        psci::VERSION
-        | psci::CPU_OFF
-        | psci::CPU_ON_32
-        | psci::CPU_ON_64
-        | psci::AFFINITY_INFO_32
-        | psci::AFFINITY_INFO_64
-        | psci::MIGRATE_INFO_TYPE
-        | psci::SYSTEM_OFF
-        | psci::SYSTEM_RESET
-        | psci::FEATURES
-        | smccc::VERSION => psci::SUCCESS,
-        _ => psci::NOT_SUPPORTED,
     }
 }

@@ -1,74 +1,131 @@
-//! The SMC dispatcher: what TF-A's SPMD (SPMD_SPM_AT_SEL2=0) and PSCI do with each SMC, per
-//! origin world (reference/ffa-facts.md section 2; TF-A services/std_svc/spmd/spmd_main.c).
+//! What TF-A's SPMD (SPMD_SPM_AT_SEL2=0) and PSCI do with each SMC, as a pure decision: given
+//! the calling world, why the secure world is running, the caller's x0..x17 and the SPMC
+//! manifest, [`decide`] says what happens next. The firmware (`dispatch.rs`) carries the
+//! decision out; keeping it here lets every rule of docs/boot.md be tested on the host.
+//! Sources: reference/ffa-facts.md section 2, TF-A services/std_svc/spmd/spmd_main.c.
 //!
 //! The secure world only runs while the normal world waits in an SMC (or during SPMC boot), so
-//! each core is a strict ping-pong: a normal-world FF-A call is delivered to the SPMC as the
-//! return value of its last SMC, and the SPMC's next FF-A result SMC is the normal world's
-//! return value. `SecureRun` says why the secure world is running and so where its result goes.
+//! each core is a ping-pong: a normal-world FF-A call is delivered to the SPMC as the return
+//! value of its last SMC, and the SPMC's next FF-A result SMC is the normal world's return
+//! value. [`SecureRun`] says why the secure world is running and so where its result goes.
 
-use crate::arch::read_sysreg;
-use crate::boot::{self, attrs, fatal};
-use crate::console::log;
-use crate::context::{GpRegs, World};
 use crate::ids::{ffa, psci, smccc, SMCCC_NOT_SUPPORTED};
-use crate::percpu::{this_core, Core, SecureRun};
-use crate::{arch, exit_status, power};
+use crate::spmc_manifest::SpmcAttributes;
 
-/// ESR_ELx.EC of an SMC from AArch64.
-const EC_SMC64: u64 = 0x17;
+/// Which world a context belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum World {
+    Secure = 0,
+    NonSecure = 1,
+}
 
-/// Handles a synchronous exception from S-EL1 or NS-EL2/EL1 and returns the context to resume.
-pub fn lower_sync() -> *mut GpRegs {
-    let esr = read_sysreg!(esr_el3);
-    let core = this_core();
-    let id = arch::core_index();
-    let from = core.current();
-    if esr >> 26 != EC_SMC64 {
-        let elr = core.ctx(from).gp.elr_el3;
-        fatal(
-            exit_status::EL3_FAULT,
-            format_args!(
-                "unexpected trap from {from:?} on core {id}: ESR_EL3 {esr:#x}, ELR {elr:#x}"
-            ),
-        );
+/// Why the secure world is running on a core (or `Idle` if the normal world is).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SecureRun {
+    /// The normal world runs; the SPMC waits in its last SMC.
+    Idle,
+    /// SPMC boot on this core; ends with FFA_MSG_WAIT (or FFA_ERROR).
+    Init,
+    /// A normal-world FF-A call was delivered; the next FF-A result goes back to it.
+    NsCall,
+    /// The FFA_VERSION framework request is outstanding.
+    FwkVersion,
+    /// The PSCI CPU_OFF framework request is outstanding.
+    FwkCpuOff,
+}
+
+/// What the monitor does with one SMC.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Action {
+    /// Set x0..x7 of the world and resume it (x8..x17 keep their values).
+    Reply(World, [u64; 8]),
+    /// Set x0 of the world and resume it (an SMCCC/PSCI single result).
+    Reply1(World, u64),
+    /// Copy x0..x17 into the other world and resume it.
+    Deliver(World, [u64; 18]),
+    /// FFA_SECONDARY_EP_REGISTER_64 inside the SPMC region: register it once (else
+    /// FFA_ERROR_64 INVALID_PARAMETERS, as TF-A), then reply to the SPMC.
+    RegisterSecondaryEp(u64),
+    /// PSCI CPU_ON from the normal world (x1..x3 already narrowed for the SMC32 form).
+    CpuOn {
+        target: u64,
+        entry: u64,
+        context_id: u64,
+    },
+    /// PSCI AFFINITY_INFO from the normal world.
+    AffinityInfo { target: u64, lowest_level: u64 },
+    /// The SPMC finished its init on this core: enter the normal world.
+    InitDone,
+    /// The SPMC failed its init (FFA_ERROR with this code).
+    InitFailed(i32),
+    /// The SPMC acknowledged CPU_OFF (or refused with FFA_ERROR, which TF-A ignores): power
+    /// the core down until the next CPU_ON.
+    PowerDown { refused_with: Option<i32> },
+    /// SYSTEM_OFF or SYSTEM_RESET: end the run with this status.
+    Shutdown { from: World, status: u64 },
+    /// The SPMC broke the SPMD protocol; TF-A panics.
+    ProtocolViolation(&'static str),
+}
+
+/// An [`Action`], the secure-run state afterwards, and an optional note for the boot log.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Decision {
+    pub action: Action,
+    pub run: SecureRun,
+    pub note: Option<&'static str>,
+}
+
+impl Decision {
+    fn new(action: Action, run: SecureRun) -> Self {
+        Self {
+            action,
+            run,
+            note: None,
+        }
     }
-    let args = core.ctx(from).gp.args();
-    let fid = args[0] as u32;
-    match from {
-        World::NonSecure => from_normal_world(core, id, fid, &args),
-        World::Secure => from_secure_world(core, id, fid, &args),
+
+    fn noted(mut self, note: &'static str) -> Self {
+        self.note = Some(note);
+        self
     }
 }
 
-/// Sets x0..x7 of `world` and resumes it.
-fn reply(core: &mut Core, world: World, values: [u64; 8]) -> *mut GpRegs {
-    core.ctx(world).gp.ret8(values);
-    core.switch_to(world)
-}
-
-/// Sets x0 only (SMCCC/PSCI single result) and resumes `world`.
-fn reply1(core: &mut Core, world: World, x0: u64) -> *mut GpRegs {
-    core.ctx(world).gp.x[0] = x0;
-    core.switch_to(world)
-}
-
-fn psci_status(status: i32) -> u64 {
+/// Sign-extends a PSCI status into x0.
+pub fn psci_status(status: i32) -> u64 {
     i64::from(status) as u64
 }
 
-/// An SPMD-to-SPMC framework message (FFA_MSG_SEND_DIRECT_REQ_32, SPMD -> SPMC).
-fn framework_message(kind: u64, payload: u64) -> [u64; 18] {
+/// PSCI_FEATURES (DEN0022 section 5.15): 0 for the implemented functions.
+pub fn psci_features(fid: u32) -> i32 {
+    match fid {
+        psci::VERSION
+        | psci::CPU_OFF
+        | psci::CPU_ON_32
+        | psci::CPU_ON_64
+        | psci::AFFINITY_INFO_32
+        | psci::AFFINITY_INFO_64
+        | psci::MIGRATE_INFO_TYPE
+        | psci::SYSTEM_OFF
+        | psci::SYSTEM_RESET
+        | psci::FEATURES
+        | smccc::VERSION => psci::SUCCESS,
+        _ => psci::NOT_SUPPORTED,
+    }
+}
+
+/// An SPMD-to-SPMC framework message (FFA_MSG_SEND_DIRECT_REQ_32, SPMD -> SPMC), x4..x17 zero.
+pub fn framework_message(attrs: &SpmcAttributes, kind: u64, payload: u64) -> [u64; 18] {
     let mut m = [0; 18];
     m[0] = u64::from(ffa::DIRECT_REQ_32);
-    m[1] = (u64::from(ffa::SPMD_ID) << 16) | u64::from(attrs().spmc_id);
+    m[1] = (u64::from(ffa::SPMD_ID) << 16) | u64::from(attrs.spmc_id);
     m[2] = ffa::FWK_MSG_BIT | kind;
     m[3] = payload;
     m
 }
 
 /// Whether w1 names the SPMC as source and the SPMD as destination (TF-A spmd_is_spmc_message).
-fn is_spmc_to_spmd(x1: u64) -> bool {
-    x1 as u32 == (u32::from(attrs().spmc_id) << 16) | u32::from(ffa::SPMD_ID)
+fn is_spmc_to_spmd(attrs: &SpmcAttributes, x1: u64) -> bool {
+    x1 as u32 == (u32::from(attrs.spmc_id) << 16) | u32::from(ffa::SPMD_ID)
 }
 
 /// TF-A's SPMD logical partition ID range (`SPMD_LP_ID_START..=SPMD_LP_ID_END`).
@@ -76,61 +133,96 @@ fn is_spmd_logical_partition(id: u16) -> bool {
     (0xFFC0..=0xFFFE).contains(&id)
 }
 
-fn from_normal_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
-    let ns = World::NonSecure;
-    if ffa::is_ffa(fid) {
-        return ns_ffa(core, fid, a);
-    }
-    match fid {
-        smccc::VERSION => reply1(core, ns, smccc::VERSION_1_2),
-        smccc::ARCH_FEATURES => {
-            let status = if a[1] as u32 == smccc::ARCH_FEATURES {
-                psci::SUCCESS
-            } else {
-                psci::NOT_SUPPORTED
-            };
-            reply1(core, ns, psci_status(status))
-        }
-        psci::VERSION => reply1(core, ns, psci::VERSION_1_1),
-        psci::FEATURES => reply1(core, ns, psci_status(power::features(a[1] as u32))),
-        psci::CPU_ON_32 => {
-            let s = power::cpu_on(a[1] & 0xFFFF_FFFF, a[2] & 0xFFFF_FFFF, a[3] & 0xFFFF_FFFF);
-            reply1(core, ns, psci_status(s))
-        }
-        psci::CPU_ON_64 => reply1(core, ns, psci_status(power::cpu_on(a[1], a[2], a[3]))),
-        psci::AFFINITY_INFO_32 => {
-            let s = power::affinity_info(a[1] & 0xFFFF_FFFF, a[2] & 0xFFFF_FFFF);
-            reply1(core, ns, psci_status(s))
-        }
-        psci::AFFINITY_INFO_64 => reply1(core, ns, psci_status(power::affinity_info(a[1], a[2]))),
-        psci::MIGRATE_INFO_TYPE => reply1(core, ns, psci::MIGRATE_NOT_REQUIRED),
-        psci::CPU_OFF => {
-            // TF-A's spmd_cpu_off_handler: tell the SPMC on this core before powering down.
-            let msg = framework_message(ffa::FWK_PSCI, u64::from(psci::CPU_OFF));
-            core.ctx(World::Secure).gp.set_args(&msg);
-            core.secure_run = SecureRun::FwkCpuOff;
-            core.switch_to(World::Secure)
-        }
-        psci::SYSTEM_OFF => {
-            // Fixture convention: x1 carries the exit status of the QEMU run.
-            log!("SYSTEM_OFF from core {id}, exit status {}", a[1]);
-            arch::semihosting_exit(a[1])
-        }
-        psci::SYSTEM_RESET => {
-            log!("SYSTEM_RESET from core {id}: ending the run");
-            arch::semihosting_exit(0)
-        }
-        _ => reply1(core, ns, SMCCC_NOT_SUPPORTED),
+/// Returns what the monitor does with the SMC `a` (x0..x17) made by `from` while the secure
+/// world's run on this core is `run`.
+pub fn decide(from: World, run: SecureRun, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
+    let fid = a[0] as u32;
+    match from {
+        World::NonSecure if ffa::is_ffa(fid) => ns_ffa(run, fid, a, attrs),
+        World::NonSecure => ns_other(run, fid, a, attrs),
+        World::Secure => secure(run, fid, a, attrs),
     }
 }
 
-fn ns_ffa(core: &mut Core, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
+fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
     let ns = World::NonSecure;
+    let reply1 = |x0| Decision::new(Action::Reply1(ns, x0), run);
+    let low = |x: u64| x & 0xFFFF_FFFF;
+    match fid {
+        smccc::VERSION => reply1(smccc::VERSION_1_2),
+        smccc::ARCH_FEATURES => reply1(psci_status(if a[1] as u32 == smccc::ARCH_FEATURES {
+            psci::SUCCESS
+        } else {
+            psci::NOT_SUPPORTED
+        })),
+        psci::VERSION => reply1(psci::VERSION_1_1),
+        psci::FEATURES => reply1(psci_status(psci_features(a[1] as u32))),
+        psci::CPU_ON_32 => Decision::new(
+            Action::CpuOn {
+                target: low(a[1]),
+                entry: low(a[2]),
+                context_id: low(a[3]),
+            },
+            run,
+        ),
+        psci::CPU_ON_64 => Decision::new(
+            Action::CpuOn {
+                target: a[1],
+                entry: a[2],
+                context_id: a[3],
+            },
+            run,
+        ),
+        psci::AFFINITY_INFO_32 => Decision::new(
+            Action::AffinityInfo {
+                target: low(a[1]),
+                lowest_level: low(a[2]),
+            },
+            run,
+        ),
+        psci::AFFINITY_INFO_64 => Decision::new(
+            Action::AffinityInfo {
+                target: a[1],
+                lowest_level: a[2],
+            },
+            run,
+        ),
+        psci::MIGRATE_INFO_TYPE => reply1(psci::MIGRATE_NOT_REQUIRED),
+        // TF-A's spmd_cpu_off_handler: tell the SPMC on this core before powering down.
+        psci::CPU_OFF => Decision::new(
+            Action::Deliver(
+                World::Secure,
+                framework_message(attrs, ffa::FWK_PSCI, u64::from(psci::CPU_OFF)),
+            ),
+            SecureRun::FwkCpuOff,
+        ),
+        // Fixture convention: SYSTEM_OFF's x1 is the exit status of the QEMU run.
+        psci::SYSTEM_OFF => Decision::new(
+            Action::Shutdown {
+                from: ns,
+                status: a[1],
+            },
+            run,
+        ),
+        psci::SYSTEM_RESET => Decision::new(
+            Action::Shutdown {
+                from: ns,
+                status: 0,
+            },
+            run,
+        ),
+        _ => reply1(SMCCC_NOT_SUPPORTED),
+    }
+}
+
+fn ns_ffa(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
+    let ns = World::NonSecure;
+    let reply = |regs| Decision::new(Action::Reply(ns, regs), run);
     match fid {
         // The SPMD answers these for the normal world itself.
-        ffa::ID_GET => reply(core, ns, ffa::success(0)),
-        ffa::SPM_ID_GET => reply(core, ns, ffa::success(u64::from(attrs().spmc_id))),
-        ffa::VERSION => ns_version(core, a[1] as u32),
+        ffa::ID_GET => reply(ffa::success(0)),
+        ffa::SPM_ID_GET => reply(ffa::success(u64::from(attrs.spmc_id))),
+        ffa::VERSION => ns_version(run, a[1] as u32, attrs),
         // Only the secure world may use these; the console belongs to the SPMC's own log.
         ffa::MSG_WAIT
         | ffa::MSG_WAIT_64
@@ -142,47 +234,42 @@ fn ns_ffa(core: &mut Core, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
         | ffa::SECONDARY_EP_REGISTER_64
         | ffa::CONSOLE_LOG_32
         | ffa::CONSOLE_LOG_64
-        | ffa::EL3_INTR_HANDLE => reply(core, ns, ffa::error(ffa::NOT_SUPPORTED)),
+        | ffa::EL3_INTR_HANDLE => reply(ffa::error(ffa::NOT_SUPPORTED)),
         // TF-A: only valid from the SPMC after a secure interrupt.
-        ffa::NORMAL_WORLD_RESUME | ffa::NORMAL_WORLD_RESUME_64 => {
-            reply(core, ns, ffa::error(ffa::DENIED))
-        }
+        ffa::NORMAL_WORLD_RESUME | ffa::NORMAL_WORLD_RESUME_64 => reply(ffa::error(ffa::DENIED)),
         // TF-A: "Validate source endpoint is non-secure for non-secure caller", and SPMD
         // logical partitions (0xFFC0..=0xFFFE) take no direct requests.
         ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 | ffa::DIRECT_REQ2
             if a[1] & (1 << 31) != 0 || is_spmd_logical_partition(a[1] as u16) =>
         {
-            reply(core, ns, ffa::error(ffa::INVALID_PARAMETERS))
+            reply(ffa::error(ffa::INVALID_PARAMETERS))
         }
-        _ => {
-            if core.secure_run != SecureRun::Idle {
-                return reply(core, ns, ffa::error(ffa::NOT_SUPPORTED));
-            }
-            core.ctx(World::Secure).gp.set_args(a);
-            core.secure_run = SecureRun::NsCall;
-            core.switch_to(World::Secure)
-        }
+        _ if run != SecureRun::Idle => reply(ffa::error(ffa::NOT_SUPPORTED))
+            .noted("normal-world FF-A call while the secure world is busy"),
+        _ => Decision::new(Action::Deliver(World::Secure, *a), SecureRun::NsCall),
     }
 }
 
 /// FFA_VERSION from the normal world: answered by the SPMC through the framework message,
 /// except for invalid versions and a v1.0 SPMC (DEN0077 section 13.2; TF-A spmd_smc_handler).
-fn ns_version(core: &mut Core, requested: u32) -> *mut GpRegs {
-    let ns = World::NonSecure;
+fn ns_version(run: SecureRun, requested: u32, attrs: &SpmcAttributes) -> Decision {
+    let version_reply = |w0: u32| {
+        Decision::new(
+            Action::Reply(World::NonSecure, [u64::from(w0), 0, 0, 0, 0, 0, 0, 0]),
+            run,
+        )
+    };
     if requested & ffa::VERSION_MBZ_BIT != 0 {
-        return reply(
-            core,
-            ns,
-            [u64::from(ffa::NOT_SUPPORTED as u32), 0, 0, 0, 0, 0, 0, 0],
-        );
+        return version_reply(ffa::NOT_SUPPORTED as u32);
     }
-    if attrs().minor_version == 0 {
-        return reply(core, ns, [u64::from(ffa::VERSION_1_0), 0, 0, 0, 0, 0, 0, 0]);
+    if attrs.minor_version == 0 {
+        return version_reply(ffa::VERSION_1_0);
     }
-    let msg = framework_message(ffa::FWK_VERSION_REQ, u64::from(requested));
-    core.ctx(World::Secure).gp.set_args(&msg);
-    core.secure_run = SecureRun::FwkVersion;
-    core.switch_to(World::Secure)
+    if run != SecureRun::Idle {
+        return version_reply(ffa::NOT_SUPPORTED as u32);
+    }
+    let msg = framework_message(attrs, ffa::FWK_VERSION_REQ, u64::from(requested));
+    Decision::new(Action::Deliver(World::Secure, msg), SecureRun::FwkVersion)
 }
 
 /// FF-A results the SPMC sends back to the normal world (TF-A forwards these).
@@ -240,145 +327,444 @@ fn is_normal_world_only(fid: u32) -> bool {
     )
 }
 
-fn from_secure_world(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
+fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
     let s = World::Secure;
+    let reply = |regs| Decision::new(Action::Reply(s, regs), run);
     // Services of the SPMD itself, whatever the secure world is running for.
     match fid {
-        ffa::ID_GET => return reply(core, s, ffa::success(u64::from(attrs().spmc_id))),
-        ffa::SPM_ID_GET => return reply(core, s, ffa::success(u64::from(ffa::SPMD_ID))),
+        ffa::ID_GET => return reply(ffa::success(u64::from(attrs.spmc_id))),
+        ffa::SPM_ID_GET => return reply(ffa::success(u64::from(ffa::SPMD_ID))),
         ffa::VERSION => {
             let v = if a[1] as u32 & ffa::VERSION_MBZ_BIT != 0 {
                 ffa::NOT_SUPPORTED as u32
             } else {
                 ffa::SPMD_VERSION
             };
-            return reply(core, s, [u64::from(v), 0, 0, 0, 0, 0, 0, 0]);
+            return reply([u64::from(v), 0, 0, 0, 0, 0, 0, 0]);
         }
         // TF-A: every FF-A function is "supported" towards the SPMC (a no-op query).
-        ffa::FEATURES => return reply(core, s, ffa::success(0)),
+        ffa::FEATURES => return reply(ffa::success(0)),
         ffa::SECONDARY_EP_REGISTER_64 => {
-            let r = match boot::register_secondary_ep(a[1]) {
-                Ok(()) => [u64::from(ffa::SUCCESS_64), 0, 0, 0, 0, 0, 0, 0],
-                // TF-A answers this one with the SMC64 form of FFA_ERROR.
-                Err(code) => {
-                    let mut e = ffa::error(code);
-                    e[0] = u64::from(ffa::ERROR_64);
-                    e
-                }
-            };
-            return reply(core, s, r);
+            return Decision::new(Action::RegisterSecondaryEp(a[1]), run)
         }
+        // Only valid after a secure interrupt delivered by EL3; this monitor routes none.
         ffa::NORMAL_WORLD_RESUME | ffa::NORMAL_WORLD_RESUME_64 => {
-            // Only valid after a secure interrupt delivered by EL3; this monitor routes none.
-            return reply(core, s, ffa::error(ffa::DENIED));
+            return reply(ffa::error(ffa::DENIED))
         }
-        ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 if is_spmc_to_spmd(a[1]) => {
-            return reply(core, s, ffa::error(ffa::DENIED));
+        ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 if is_spmc_to_spmd(attrs, a[1]) => {
+            return reply(ffa::error(ffa::DENIED))
         }
-        f if is_normal_world_only(f) => return reply(core, s, ffa::error(ffa::NOT_SUPPORTED)),
-        f if !ffa::is_ffa(f) => return secure_non_ffa(core, id, f, a),
+        f if is_normal_world_only(f) => return reply(ffa::error(ffa::NOT_SUPPORTED)),
+        f if !ffa::is_ffa(f) => return secure_other(run, f, a),
         _ => {}
     }
-    match core.secure_run {
-        SecureRun::Init => init_result(core, id, fid, a),
+    match run {
+        SecureRun::Init => match fid {
+            ffa::MSG_WAIT | ffa::MSG_WAIT_64 => Decision::new(Action::InitDone, SecureRun::Idle),
+            ffa::ERROR | ffa::ERROR_64 => Decision::new(Action::InitFailed(a[2] as i32), run),
+            _ => reply(ffa::error(ffa::DENIED)).noted("SPMC sent an FF-A result during init"),
+        },
         SecureRun::NsCall if is_result_for_normal_world(fid) => {
-            core.secure_run = SecureRun::Idle;
-            core.ctx(World::NonSecure).gp.set_args(a);
-            core.switch_to(World::NonSecure)
+            Decision::new(Action::Deliver(World::NonSecure, *a), SecureRun::Idle)
         }
-        SecureRun::FwkVersion => version_response(core, fid, a),
-        SecureRun::FwkCpuOff => cpu_off_response(core, id, fid, a),
-        SecureRun::NsCall | SecureRun::Idle => reply(core, s, ffa::error(ffa::NOT_SUPPORTED)),
+        SecureRun::FwkVersion => {
+            let ok = is_framework_response(attrs, fid, a, ffa::FWK_VERSION_RESP);
+            let version = if ok {
+                a[3] as u32
+            } else {
+                ffa::NOT_SUPPORTED as u32
+            };
+            let d = Decision::new(
+                Action::Reply(World::NonSecure, [u64::from(version), 0, 0, 0, 0, 0, 0, 0]),
+                SecureRun::Idle,
+            );
+            if ok {
+                d
+            } else {
+                d.noted("bad answer to the FFA_VERSION framework message: NOT_SUPPORTED")
+            }
+        }
+        SecureRun::FwkCpuOff => cpu_off_response(attrs, fid, a),
+        SecureRun::NsCall | SecureRun::Idle => reply(ffa::error(ffa::NOT_SUPPORTED)),
     }
 }
 
 /// Non-FF-A SMCs of the secure world: PSCI discovery, and SYSTEM_OFF/SYSTEM_RESET so that an
 /// SPMC that panics can end the run at once (TF-A also serves PSCI to the secure world).
-fn secure_non_ffa(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
+fn secure_other(run: SecureRun, fid: u32, a: &[u64; 18]) -> Decision {
     let s = World::Secure;
+    let reply1 = |x0| Decision::new(Action::Reply1(s, x0), run);
     match fid {
-        smccc::VERSION => reply1(core, s, smccc::VERSION_1_2),
-        psci::VERSION => reply1(core, s, psci::VERSION_1_1),
-        psci::FEATURES => reply1(core, s, psci_status(power::features(a[1] as u32))),
-        psci::SYSTEM_OFF | psci::SYSTEM_RESET => fatal(
-            exit_status::SECURE_SHUTDOWN,
-            format_args!(
-                "PSCI {fid:#x} from the secure world on core {id} (x1 {:#x})",
-                a[1]
-            ),
+        smccc::VERSION => reply1(smccc::VERSION_1_2),
+        psci::VERSION => reply1(psci::VERSION_1_1),
+        psci::FEATURES => reply1(psci_status(psci_features(a[1] as u32))),
+        psci::SYSTEM_OFF | psci::SYSTEM_RESET => Decision::new(
+            Action::Shutdown {
+                from: s,
+                status: a[1],
+            },
+            run,
         ),
-        _ => reply1(core, s, SMCCC_NOT_SUPPORTED),
-    }
-}
-
-/// The end of the SPMC's boot on this core (reference/ffa-facts.md section 2.4).
-fn init_result(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
-    match fid {
-        ffa::MSG_WAIT | ffa::MSG_WAIT_64 => {
-            log!("SPMC init done on core {id}");
-            power::mark_on(id);
-            core.secure_run = SecureRun::Idle;
-            boot::enter_normal_world(core, id)
-        }
-        ffa::ERROR | ffa::ERROR_64 => fatal(
-            exit_status::SPMC_INIT_FAILED,
-            format_args!("SPMC init failed on core {id}: FFA_ERROR {}", a[2] as i32),
-        ),
-        _ => {
-            log!("SPMC sent {fid:#x} during init on core {id}: DENIED");
-            reply(core, World::Secure, ffa::error(ffa::DENIED))
-        }
+        _ => reply1(SMCCC_NOT_SUPPORTED),
     }
 }
 
 /// Whether the SPMC answered a framework message with the expected response type.
-fn is_framework_response(fid: u32, a: &[u64; 18], kind: u64) -> bool {
+fn is_framework_response(attrs: &SpmcAttributes, fid: u32, a: &[u64; 18], kind: u64) -> bool {
     fid == ffa::DIRECT_RESP_32
-        && is_spmc_to_spmd(a[1])
-        && a[2] as u32 as u64 == (ffa::FWK_MSG_BIT | kind)
+        && is_spmc_to_spmd(attrs, a[1])
+        && u64::from(a[2] as u32) == (ffa::FWK_MSG_BIT | kind)
 }
 
-fn version_response(core: &mut Core, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
-    let version = if is_framework_response(fid, a, ffa::FWK_VERSION_RESP) {
-        a[3] as u32
-    } else {
-        log!("SPMC answered the FFA_VERSION request with {fid:#x}: NOT_SUPPORTED to the caller");
-        ffa::NOT_SUPPORTED as u32
-    };
-    core.secure_run = SecureRun::Idle;
-    reply(
-        core,
-        World::NonSecure,
-        [u64::from(version), 0, 0, 0, 0, 0, 0, 0],
-    )
-}
-
-fn cpu_off_response(core: &mut Core, id: usize, fid: u32, a: &[u64; 18]) -> *mut GpRegs {
-    if is_framework_response(fid, a, ffa::FWK_PM_RESP) {
-        if a[3] as u32 != 0 {
+fn cpu_off_response(attrs: &SpmcAttributes, fid: u32, a: &[u64; 18]) -> Decision {
+    let idle = |action| Decision::new(action, SecureRun::Idle);
+    if is_framework_response(attrs, fid, a, ffa::FWK_PM_RESP) {
+        if a[3] as u32 == 0 {
+            idle(Action::PowerDown { refused_with: None })
+        } else {
             // TF-A panics on a refused CPU_OFF.
-            fatal(
-                exit_status::SPMC_PROTOCOL,
-                format_args!("SPMC refused CPU_OFF on core {id}: status {}", a[3] as i32),
-            );
+            idle(Action::ProtocolViolation(
+                "SPMC returned a non-zero status for CPU_OFF",
+            ))
         }
     } else if fid == ffa::ERROR || fid == ffa::ERROR_64 {
         // TF-A logs and carries on (e.g. OP-TEE does not implement the message).
-        log!(
-            "SPMC answered CPU_OFF on core {id} with FFA_ERROR {}; continuing",
-            a[2] as i32
-        );
+        idle(Action::PowerDown {
+            refused_with: Some(a[2] as i32),
+        })
     } else {
-        fatal(
-            exit_status::SPMC_PROTOCOL,
-            format_args!(
-                "SPMC answered CPU_OFF on core {id} with {fid:#x} w2 {:#x}",
-                a[2]
-            ),
-        );
+        idle(Action::ProtocolViolation(
+            "SPMC answered the CPU_OFF framework message with something else",
+        ))
     }
-    core.secure_run = SecureRun::Idle;
-    power::mark_off(id);
-    log!("core {id} off");
-    boot::secondary_boot(core, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPMC: SpmcAttributes = SpmcAttributes {
+        spmc_id: 0x8000,
+        major_version: 1,
+        minor_version: 2,
+        exec_state: 0,
+        load_address: 0x2020_0000,
+        entrypoint: 0x2020_0000,
+        binary_size: 0x03E0_0000,
+    };
+    const NS: World = World::NonSecure;
+    const S: World = World::Secure;
+
+    fn regs(values: &[u64]) -> [u64; 18] {
+        let mut r = [0; 18];
+        r[..values.len()].copy_from_slice(values);
+        // Distinctive upper registers, to see what is copied.
+        for (i, x) in r.iter_mut().enumerate().skip(values.len().max(8)) {
+            *x = 0x1000 + i as u64;
+        }
+        r
+    }
+
+    fn decide_ns(run: SecureRun, values: &[u64]) -> Decision {
+        decide(NS, run, &regs(values), &SPMC)
+    }
+
+    fn decide_s(run: SecureRun, values: &[u64]) -> Decision {
+        decide(S, run, &regs(values), &SPMC)
+    }
+
+    fn error(code: i32) -> [u64; 8] {
+        ffa::error(code)
+    }
+
+    fn fid(f: u32) -> u64 {
+        u64::from(f)
+    }
+
+    #[test]
+    fn normal_world_ids_are_answered_by_the_spmd() {
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::ID_GET)]);
+        assert_eq!(d.action, Action::Reply(NS, ffa::success(0)));
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::SPM_ID_GET)]);
+        assert_eq!(d.action, Action::Reply(NS, ffa::success(0x8000)));
+        assert_eq!(d.run, SecureRun::Idle);
+    }
+
+    #[test]
+    fn normal_world_version_goes_through_the_framework_message() {
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::VERSION), 0x1_0001]);
+        assert_eq!(d.run, SecureRun::FwkVersion);
+        let Action::Deliver(S, m) = d.action else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            &m[..4],
+            &[fid(ffa::DIRECT_REQ_32), 0xFFFF_8000, 0x8000_0008, 0x1_0001]
+        );
+        assert!(m[4..].iter().all(|&x| x == 0));
+        // The SPMC's answer becomes w0 of the normal world's call.
+        let resp = [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0009, 0x1_0002];
+        let d = decide_s(SecureRun::FwkVersion, &resp);
+        assert_eq!(d.action, Action::Reply(NS, [0x1_0002, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!((d.run, d.note), (SecureRun::Idle, None));
+        // A wrong response type, wrong IDs or another ABI: NOT_SUPPORTED to the caller.
+        for bad in [
+            [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0002, 0x1_0002],
+            [fid(ffa::DIRECT_RESP_32), 0xFFFF_8000, 0x8000_0009, 0x1_0002],
+            [fid(ffa::SUCCESS_32), 0x8000_FFFF, 0x8000_0009, 0x1_0002],
+        ] {
+            let d = decide_s(SecureRun::FwkVersion, &bad);
+            assert_eq!(
+                d.action,
+                Action::Reply(NS, [0xFFFF_FFFF, 0, 0, 0, 0, 0, 0, 0])
+            );
+            assert_eq!(d.run, SecureRun::Idle);
+            assert!(d.note.is_some());
+        }
+    }
+
+    #[test]
+    fn normal_world_version_special_cases() {
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::VERSION), 0x8001_0002]);
+        assert_eq!(
+            d.action,
+            Action::Reply(NS, [0xFFFF_FFFF, 0, 0, 0, 0, 0, 0, 0])
+        );
+        let v1_0 = SpmcAttributes {
+            minor_version: 0,
+            ..SPMC
+        };
+        let d = decide(
+            NS,
+            SecureRun::Idle,
+            &regs(&[fid(ffa::VERSION), 0x1_0002]),
+            &v1_0,
+        );
+        assert_eq!(d.action, Action::Reply(NS, [0x1_0000, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(d.run, SecureRun::Idle);
+    }
+
+    #[test]
+    fn normal_world_calls_are_delivered_whole() {
+        let call = regs(&[fid(ffa::DIRECT_REQ_64), 0x0000_8001, 0, 7, 8, 9, 10, 11]);
+        let d = decide(NS, SecureRun::Idle, &call, &SPMC);
+        assert_eq!(d.action, Action::Deliver(S, call));
+        assert_eq!(d.run, SecureRun::NsCall);
+        // Unknown IDs in the FF-A range go to the SPMC too (it answers NOT_SUPPORTED).
+        let d = decide_ns(SecureRun::Idle, &[0x8400_00FE]);
+        assert!(matches!(d.action, Action::Deliver(S, _)));
+    }
+
+    #[test]
+    fn normal_world_cannot_forge_secure_sources_or_reach_spmd_partitions() {
+        for f in [ffa::DIRECT_REQ_32, ffa::DIRECT_REQ_64, ffa::DIRECT_REQ2] {
+            let d = decide_ns(SecureRun::Idle, &[fid(f), 0x8001_8000]);
+            assert_eq!(d.action, Action::Reply(NS, error(ffa::INVALID_PARAMETERS)));
+            let d = decide_ns(SecureRun::Idle, &[fid(f), 0x0000_FFC0]);
+            assert_eq!(d.action, Action::Reply(NS, error(ffa::INVALID_PARAMETERS)));
+            let d = decide_ns(SecureRun::Idle, &[fid(f), 0x0000_FFFE]);
+            assert_eq!(d.action, Action::Reply(NS, error(ffa::INVALID_PARAMETERS)));
+        }
+        // A response is not checked this way (TF-A checks requests only).
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::DIRECT_RESP_32), 0x0000_8001]);
+        assert!(matches!(d.action, Action::Deliver(S, _)));
+    }
+
+    #[test]
+    fn normal_world_cannot_use_secure_only_abis() {
+        for f in [
+            ffa::MSG_WAIT,
+            ffa::INTERRUPT,
+            ffa::YIELD,
+            ffa::SECONDARY_EP_REGISTER_64,
+            ffa::CONSOLE_LOG_32,
+            ffa::CONSOLE_LOG_64,
+            ffa::EL3_INTR_HANDLE,
+        ] {
+            let d = decide_ns(SecureRun::Idle, &[fid(f)]);
+            assert_eq!(
+                d.action,
+                Action::Reply(NS, error(ffa::NOT_SUPPORTED)),
+                "{f:#x}"
+            );
+        }
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::NORMAL_WORLD_RESUME)]);
+        assert_eq!(d.action, Action::Reply(NS, error(ffa::DENIED)));
+    }
+
+    #[test]
+    fn spmc_results_return_to_the_waiting_caller() {
+        let res = regs(&[fid(ffa::DIRECT_RESP_32), 0x8001_0000, 0, 1, 2, 3, 4, 5, 6]);
+        let d = decide(S, SecureRun::NsCall, &res, &SPMC);
+        assert_eq!(d.action, Action::Deliver(NS, res));
+        assert_eq!(d.run, SecureRun::Idle);
+        for f in [
+            ffa::SUCCESS_32,
+            ffa::ERROR,
+            ffa::MSG_WAIT,
+            ffa::MEM_RETRIEVE_RESP,
+            ffa::YIELD,
+        ] {
+            let d = decide_s(SecureRun::NsCall, &[fid(f)]);
+            assert!(matches!(d.action, Action::Deliver(NS, _)), "{f:#x}");
+        }
+        // A call that is not a result: refused to the SPMC, the normal world keeps waiting.
+        let d = decide_s(SecureRun::NsCall, &[0x8400_00FE]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::NOT_SUPPORTED)));
+        assert_eq!(d.run, SecureRun::NsCall);
+    }
+
+    #[test]
+    fn spmd_services_to_the_spmc() {
+        let d = decide_s(SecureRun::NsCall, &[fid(ffa::ID_GET)]);
+        assert_eq!(d.action, Action::Reply(S, ffa::success(0x8000)));
+        assert_eq!(d.run, SecureRun::NsCall, "a service call keeps the run");
+        let d = decide_s(SecureRun::Init, &[fid(ffa::SPM_ID_GET)]);
+        assert_eq!(d.action, Action::Reply(S, ffa::success(0xFFFF)));
+        let d = decide_s(SecureRun::Init, &[fid(ffa::VERSION), 0x1_0002]);
+        assert_eq!(d.action, Action::Reply(S, [0x1_0002, 0, 0, 0, 0, 0, 0, 0]));
+        let d = decide_s(
+            SecureRun::Init,
+            &[fid(ffa::FEATURES), fid(ffa::MEM_SHARE_64)],
+        );
+        assert_eq!(d.action, Action::Reply(S, ffa::success(0)));
+        let d = decide_s(
+            SecureRun::Init,
+            &[fid(ffa::SECONDARY_EP_REGISTER_64), 0x2020_1000],
+        );
+        assert_eq!(d.action, Action::RegisterSecondaryEp(0x2020_1000));
+        let d = decide_s(SecureRun::NsCall, &[fid(ffa::DIRECT_REQ_32), 0x8000_FFFF]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::DENIED)));
+        for f in [
+            ffa::RXTX_MAP_64,
+            ffa::PARTITION_INFO_GET,
+            ffa::MSG_SEND2,
+            ffa::RUN,
+        ] {
+            let d = decide_s(SecureRun::NsCall, &[fid(f)]);
+            assert_eq!(
+                d.action,
+                Action::Reply(S, error(ffa::NOT_SUPPORTED)),
+                "{f:#x}"
+            );
+        }
+        let d = decide_s(SecureRun::NsCall, &[fid(ffa::CONSOLE_LOG_64)]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::NOT_SUPPORTED)));
+        let d = decide_s(SecureRun::NsCall, &[fid(ffa::NORMAL_WORLD_RESUME)]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::DENIED)));
+    }
+
+    #[test]
+    fn spmc_init_handshake() {
+        let d = decide_s(SecureRun::Init, &[fid(ffa::MSG_WAIT)]);
+        assert_eq!((d.action, d.run), (Action::InitDone, SecureRun::Idle));
+        let d = decide_s(SecureRun::Init, &[fid(ffa::MSG_WAIT_64)]);
+        assert_eq!(d.action, Action::InitDone);
+        let d = decide_s(
+            SecureRun::Init,
+            &[fid(ffa::ERROR), 0, (-6i32) as u32 as u64],
+        );
+        assert_eq!(d.action, Action::InitFailed(-6));
+        let d = decide_s(SecureRun::Init, &[fid(ffa::DIRECT_RESP_32)]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::DENIED)));
+        assert_eq!(d.run, SecureRun::Init);
+    }
+
+    #[test]
+    fn cpu_off_asks_the_spmc_first() {
+        let d = decide_ns(SecureRun::Idle, &[fid(psci::CPU_OFF)]);
+        assert_eq!(d.run, SecureRun::FwkCpuOff);
+        let Action::Deliver(S, m) = d.action else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            &m[..4],
+            &[
+                fid(ffa::DIRECT_REQ_32),
+                0xFFFF_8000,
+                0x8000_0000,
+                0x8400_0002
+            ]
+        );
+        assert!(m[4..].iter().all(|&x| x == 0));
+        let ok = [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0002, 0];
+        let d = decide_s(SecureRun::FwkCpuOff, &ok);
+        assert_eq!(d.action, Action::PowerDown { refused_with: None });
+        assert_eq!(d.run, SecureRun::Idle);
+        let d = decide_s(SecureRun::FwkCpuOff, &[fid(ffa::ERROR), 0, 0xFFFF_FFFF]);
+        assert_eq!(
+            d.action,
+            Action::PowerDown {
+                refused_with: Some(-1)
+            }
+        );
+        for bad in [
+            [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0002, 1],
+            [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0009, 0],
+            [fid(ffa::MSG_WAIT), 0, 0, 0],
+        ] {
+            let d = decide_s(SecureRun::FwkCpuOff, &bad);
+            assert!(matches!(d.action, Action::ProtocolViolation(_)), "{bad:x?}");
+        }
+    }
+
+    #[test]
+    fn psci_and_smccc() {
+        let r1 = |values: &[u64]| decide_ns(SecureRun::Idle, values).action;
+        assert_eq!(r1(&[fid(smccc::VERSION)]), Action::Reply1(NS, 0x1_0002));
+        assert_eq!(r1(&[fid(psci::VERSION)]), Action::Reply1(NS, 0x1_0001));
+        assert_eq!(
+            r1(&[fid(psci::FEATURES), fid(psci::CPU_ON_64)]),
+            Action::Reply1(NS, 0)
+        );
+        assert_eq!(
+            r1(&[fid(psci::FEATURES), 0xC400_0001]),
+            Action::Reply1(NS, u64::MAX)
+        );
+        assert_eq!(r1(&[fid(psci::MIGRATE_INFO_TYPE)]), Action::Reply1(NS, 2));
+        assert_eq!(
+            r1(&[
+                fid(psci::CPU_ON_32),
+                0xFFFF_FFFF_0000_0001,
+                0x1_8000_1000,
+                5
+            ]),
+            Action::CpuOn {
+                target: 1,
+                entry: 0x8000_1000,
+                context_id: 5
+            }
+        );
+        assert_eq!(
+            r1(&[fid(psci::CPU_ON_64), 2, 0x100_0010_0000, 7]),
+            Action::CpuOn {
+                target: 2,
+                entry: 0x100_0010_0000,
+                context_id: 7
+            }
+        );
+        assert_eq!(
+            r1(&[fid(psci::SYSTEM_OFF), 3]),
+            Action::Shutdown {
+                from: NS,
+                status: 3
+            }
+        );
+        assert_eq!(
+            r1(&[fid(psci::SYSTEM_RESET), 3]),
+            Action::Shutdown {
+                from: NS,
+                status: 0
+            }
+        );
+        assert_eq!(r1(&[0xC200_0000]), Action::Reply1(NS, u64::MAX));
+        // From the secure world: discovery and shutdown only.
+        let d = decide_s(SecureRun::NsCall, &[fid(psci::SYSTEM_OFF), 9]);
+        assert_eq!(d.action, Action::Shutdown { from: S, status: 9 });
+        let d = decide_s(
+            SecureRun::NsCall,
+            &[fid(psci::CPU_ON_64), 1, 0x2020_0000, 0],
+        );
+        assert_eq!(d.action, Action::Reply1(S, u64::MAX));
+    }
 }

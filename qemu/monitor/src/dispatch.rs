@@ -1,0 +1,128 @@
+//! Carries out the SPMD/PSCI decisions of `qemu_monitor::spmd` for each SMC that traps to EL3:
+//! register updates, world switches, power state changes and the end of the run.
+
+use qemu_monitor::ids::ffa;
+use qemu_monitor::spmd::{self, psci_status, Action, World};
+
+use crate::arch::read_sysreg;
+use crate::boot::{self, attrs, fatal};
+use crate::console::log;
+use crate::context::GpRegs;
+use crate::percpu::{this_core, Core};
+use crate::{arch, exit_status, power};
+
+/// ESR_ELx.EC of an SMC from AArch64.
+const EC_SMC64: u64 = 0x17;
+
+/// Handles a synchronous exception from S-EL1 or NS-EL2/EL1 and returns the context to resume.
+pub fn lower_sync() -> *mut GpRegs {
+    let esr = read_sysreg!(esr_el3);
+    let core = this_core();
+    let id = arch::core_index();
+    let from = core.current();
+    if esr >> 26 != EC_SMC64 {
+        let elr = core.ctx(from).gp.elr_el3;
+        fatal(
+            exit_status::EL3_FAULT,
+            format_args!(
+                "unexpected trap from {from:?} on core {id}: ESR_EL3 {esr:#x}, ELR {elr:#x}"
+            ),
+        );
+    }
+    let args = core.ctx(from).gp.args();
+    let d = spmd::decide(from, core.secure_run, &args, attrs());
+    if let Some(note) = d.note {
+        log!("core {id}: SMC {:#x} from {from:?}: {note}", args[0]);
+    }
+    core.secure_run = d.run;
+    apply(core, id, from, d.action, &args)
+}
+
+fn reply(core: &mut Core, world: World, values: [u64; 8]) -> *mut GpRegs {
+    core.ctx(world).gp.ret8(values);
+    core.switch_to(world)
+}
+
+fn reply1(core: &mut Core, world: World, x0: u64) -> *mut GpRegs {
+    core.ctx(world).gp.x[0] = x0;
+    core.switch_to(world)
+}
+
+fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18]) -> *mut GpRegs {
+    match action {
+        Action::Reply(world, values) => reply(core, world, values),
+        Action::Reply1(world, x0) => reply1(core, world, x0),
+        Action::Deliver(to, values) => {
+            core.ctx(to).gp.set_args(&values);
+            core.switch_to(to)
+        }
+        Action::RegisterSecondaryEp(pa) => {
+            let r = match boot::register_secondary_ep(pa) {
+                Ok(()) => [u64::from(ffa::SUCCESS_64), 0, 0, 0, 0, 0, 0, 0],
+                // TF-A answers this one with the SMC64 form of FFA_ERROR.
+                Err(code) => {
+                    let mut e = ffa::error(code);
+                    e[0] = u64::from(ffa::ERROR_64);
+                    e
+                }
+            };
+            reply(core, from, r)
+        }
+        Action::CpuOn {
+            target,
+            entry,
+            context_id,
+        } => {
+            let status = power::cpu_on(target, entry, context_id);
+            reply1(core, from, psci_status(status))
+        }
+        Action::AffinityInfo {
+            target,
+            lowest_level,
+        } => {
+            let status = power::affinity_info(target, lowest_level);
+            reply1(core, from, psci_status(status))
+        }
+        Action::InitDone => {
+            log!("SPMC init done on core {id}");
+            power::mark_on(id);
+            boot::enter_normal_world(core, id)
+        }
+        Action::InitFailed(code) => fatal(
+            exit_status::SPMC_INIT_FAILED,
+            format_args!("SPMC init failed on core {id}: FFA_ERROR {code}"),
+        ),
+        Action::PowerDown { refused_with } => {
+            if let Some(code) = refused_with {
+                log!("SPMC answered CPU_OFF on core {id} with FFA_ERROR {code}; continuing");
+            }
+            power::mark_off(id);
+            log!("core {id} off");
+            boot::secondary_boot(core, id)
+        }
+        Action::Shutdown {
+            from: World::NonSecure,
+            status,
+        } => {
+            log!("SYSTEM_OFF/RESET from core {id}, exit status {status}");
+            arch::semihosting_exit(status)
+        }
+        Action::Shutdown {
+            from: World::Secure,
+            status,
+        } => fatal(
+            exit_status::SECURE_SHUTDOWN,
+            format_args!(
+                "PSCI {:#x} from the secure world on core {id} (x1 {status:#x})",
+                a[0]
+            ),
+        ),
+        Action::ProtocolViolation(what) => fatal(
+            exit_status::SPMC_PROTOCOL,
+            format_args!(
+                "{what} on core {id} (x0 {:#x} x1 {:#x} x2 {:#x} x3 {:#x})",
+                a[0], a[1], a[2], a[3]
+            ),
+        ),
+    }
+}
