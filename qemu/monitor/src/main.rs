@@ -1,24 +1,33 @@
 //! EL3 SPMD-compatible monitor for QEMU sbsa-ref (test fixture): boots the SPMC at S-EL1 and
 //! the normal-world driver at NS-EL2, forwards FF-A calls between them like TF-A's SPMD
 //! (SPMD_SPM_AT_SEL2=0) and implements the PSCI subset the tests need. See docs/boot.md.
-#![no_std]
-#![no_main]
+#![cfg_attr(target_os = "none", no_std, no_main)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(target_os = "none")]
 mod arch;
+#[cfg(target_os = "none")]
 mod boot;
+#[cfg(target_os = "none")]
 mod console;
+#[cfg(target_os = "none")]
 mod context;
+#[cfg(target_os = "none")]
 mod dispatch;
+#[cfg(target_os = "none")]
 mod percpu;
+#[cfg(target_os = "none")]
 mod power;
 
+#[cfg(target_os = "none")]
 use console::log;
 
+#[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.S"));
 
 /// QEMU exit statuses of the monitor's own failures (the normal world's SYSTEM_OFF status is
 /// its failure count, so these sit far above any plausible count).
+#[cfg(target_os = "none")]
 pub mod exit_status {
     /// Bad flash directory, manifest or payload placement.
     pub const BOOT: u64 = 200;
@@ -32,21 +41,25 @@ pub mod exit_status {
     pub const SECURE_SHUTDOWN: u64 = 204;
 }
 
+#[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn primary_main() -> ! {
     boot::primary()
 }
 
+#[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn secondary_main(core: u64) -> ! {
     boot::secondary(core as usize)
 }
 
+#[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn el3_lower_sync(_saved: *mut context::GpRegs) -> *mut context::GpRegs {
     dispatch::lower_sync()
 }
 
+#[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn el3_unexpected(vector: u64) -> ! {
     let esr = arch::read_sysreg!(esr_el3);
@@ -59,8 +72,15 @@ extern "C" fn el3_unexpected(vector: u64) -> ! {
     arch::semihosting_exit(exit_status::EL3_FAULT)
 }
 
+#[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     log!("panic: {info}");
     arch::semihosting_exit(exit_status::EL3_FAULT)
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("qemu-monitor is the EL3 monitor for QEMU sbsa-ref: build it for aarch64-unknown-none-softfloat (cargo xtask build)");
+    std::process::exit(2);
 }

@@ -1,26 +1,37 @@
 //! Normal-world bare-metal FF-A test driver for QEMU sbsa-ref: runs at NS-EL2, calls the SPMC
 //! through the EL3 monitor, prints one line per case and "N passed, N failed", and ends the run
 //! with PSCI SYSTEM_OFF whose x1 (the QEMU exit status, fixture convention) is the failure count.
-#![no_std]
-#![no_main]
+#![cfg_attr(target_os = "none", no_std, no_main)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(target_os = "none")]
 mod arch;
+#[cfg(target_os = "none")]
 mod cases;
+#[cfg(target_os = "none")]
 mod console;
+#[cfg(target_os = "none")]
 mod ffa;
+#[cfg(target_os = "none")]
 mod harness;
+#[cfg(target_os = "none")]
 mod psci;
+#[cfg(target_os = "none")]
 mod secondary;
 
+#[cfg(target_os = "none")]
 use console::log;
+#[cfg(target_os = "none")]
 use ffa_abi::FuncId;
 
+#[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.S"));
 
 /// Exit status when the driver itself crashes (an exception that is not a probe).
+#[cfg(target_os = "none")]
 pub const EXIT_CRASHED: u64 = 250;
 
+#[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn ns_main(dtb: u64) -> ! {
     log!(
@@ -39,8 +50,15 @@ extern "C" fn ns_main(dtb: u64) -> ! {
     psci::system_off(u64::from(failed))
 }
 
+#[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     log!("panic: {info}");
     psci::system_off(EXIT_CRASHED)
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("ns-driver is the normal-world test driver for QEMU sbsa-ref: build it for aarch64-unknown-none-softfloat (cargo xtask build)");
+    std::process::exit(2);
 }
