@@ -17,6 +17,7 @@ pub(crate) mod fid {
     pub const RXTX_MAP_64: u32 = FuncId::RxTxMap64.raw();
     pub const RXTX_UNMAP: u32 = FuncId::RxTxUnmap.raw();
     pub const PARTITION_INFO_GET: u32 = FuncId::PartitionInfoGet.raw();
+    pub const PARTITION_INFO_GET_REGS: u32 = FuncId::PartitionInfoGetRegs.raw();
     pub const ID_GET: u32 = FuncId::IdGet.raw();
     pub const MSG_WAIT: u32 = FuncId::MsgWait32.raw();
     pub const YIELD: u32 = FuncId::Yield32.raw();

@@ -9,6 +9,9 @@
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt, Svc};
 use crate::partition_info::PARTITION_INFO_GET_COUNT_ONLY;
+use ffa_abi::partition_info::{
+    parse_info_get_regs, InfoGetRegsSummary, PartitionInfo, REGS_PER_ANSWER,
+};
 use ffa_abi::Uuid;
 
 pub use ffa_abi::{EndpointId, ErrorCode, Version};
@@ -61,6 +64,38 @@ pub struct PartitionCount {
     pub count: u32,
     /// Size of each descriptor in bytes (w3; 0 when only the count was asked for).
     pub desc_size: u32,
+}
+
+/// The partitions of one FFA_PARTITION_INFO_GET_REGS answer (at most
+/// [`REGS_PER_ANSWER`]), without allocating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartitionsInRegs {
+    items: [Option<PartitionInfo>; REGS_PER_ANSWER],
+    len: usize,
+}
+
+impl PartitionsInRegs {
+    fn push(&mut self, p: PartitionInfo) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = Some(p);
+            self.len += 1;
+        }
+    }
+
+    /// Returns the descriptors.
+    pub fn iter(&self) -> impl Iterator<Item = PartitionInfo> + '_ {
+        self.items.iter().take(self.len).flatten().copied()
+    }
+
+    /// Returns how many there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Tells whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// What FFA_MEM_PERM_GET reported for a page (FF-A v1.1+, FFA_MEM_PERM_GET: w2
@@ -186,6 +221,29 @@ impl<C: Conduit> Ffa<C> {
         })
     }
 
+    /// FFA_PARTITION_INFO_GET_REGS (v1.2): asks for the partitions answering to `uuid` (nil =
+    /// all) from index `start` (with the `tag` of a previous answer when `start` > 0), answered
+    /// in registers: up to five partitions per call, no RX buffer involved.
+    pub fn partition_info_get_regs(
+        &mut self,
+        uuid: Uuid,
+        start: u16,
+        tag: u16,
+    ) -> Result<(InfoGetRegsSummary, PartitionsInRegs)> {
+        let [lo, hi] = uuid.to_u64_pair();
+        let x3 = u64::from(start) | u64::from(tag) << 16;
+        let r = self.call_ok(fid::PARTITION_INFO_GET_REGS, &[lo, hi, x3])?;
+        let mut args = [0u64; 16];
+        args.copy_from_slice(&r.0[2..]);
+        let (summary, infos) =
+            parse_info_get_regs(&args, start).map_err(|e| Error::Ffa(e.error_code()))?;
+        let mut out = PartitionsInRegs::default();
+        for i in infos {
+            out.push(i);
+        }
+        Ok((summary, out))
+    }
+
     /// FFA_MEM_PERM_GET_64: returns the permissions of the page at `addr` in our own translation regime.
     pub fn mem_perm_get(&mut self, addr: u64) -> Result<MemPerm> {
         self.call_ok(fid::MEM_PERM_GET_64, &[addr])
@@ -285,6 +343,44 @@ mod tests {
             (1, 2, 3, 4, 1)
         );
         assert_eq!((c[5].fid(), c[5].x(1)), (0xC400_0088, 0x2400_0000));
+    }
+
+    #[test]
+    fn partition_info_get_regs_reads_the_registers() {
+        use ffa_abi::partition_info::{info_get_regs_success, PartitionProperties};
+        let info = |id: u16| PartitionInfo {
+            id: EndpointId(id),
+            exec_ctx_count: 1,
+            properties: PartitionProperties(0x703),
+            uuid: Uuid::from_words([id.into(), 2, 3, 4]),
+        };
+        let summary = InfoGetRegsSummary {
+            last_index: 3,
+            current_index: 1,
+            tag: 9,
+            desc_size: 24,
+        };
+        let answer = info_get_regs_success(summary, &[info(0x8001), info(0x8002)]).unwrap();
+        let bad = info_get_regs_success(
+            InfoGetRegsSummary {
+                current_index: 7,
+                ..summary
+            },
+            &[],
+        )
+        .unwrap();
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([answer, bad]));
+        let uuid = Uuid::from_words([1, 2, 3, 4]);
+        let (s, infos) = ffa.partition_info_get_regs(uuid, 0, 0).unwrap();
+        assert_eq!(s, summary);
+        let got: Vec<_> = infos.iter().collect();
+        assert_eq!(got, vec![info(0x8001), info(0x8002)]);
+        // current index beyond start + 5: the answer is malformed.
+        assert!(ffa.partition_info_get_regs(uuid, 0, 0).is_err());
+        let c = &ffa.conduit().calls;
+        assert_eq!(c[0].fid(), 0xC400_008B);
+        assert_eq!([c[0].x(1), c[0].x(2)], uuid.to_u64_pair());
+        assert_eq!(c[0].x(3), 0);
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub mod cmd {
     /// Response: \[status, count, descriptor size, first descriptor's ID | exec-ctx-count << 16,
     /// first descriptor's properties\].
     pub const PARTINFO: u32 = 0xC0DE_0003;
+    /// echo: FFA_PARTITION_INFO_GET_REGS (v1.2, answered in registers) for the UUID in words
+    /// 1..=4 from index 0. Response: \[status, last index, current index, first ID |
+    /// exec-ctx-count << 16, first properties\].
+    pub const PARTINFO_REGS: u32 = 0xC0DE_000A;
     /// echo: prints "echo: LOG <word 1 in hex>" with FFA_CONSOLE_LOG_64. Response: \[OK\].
     pub const LOG: u32 = 0xC0DE_0004;
     /// echo: FFA_MEM_PERM_GET_64 on the address in word 1. Response: \[status, permissions
@@ -198,6 +202,7 @@ mod tests {
             cmd::ID,
             cmd::VERSION,
             cmd::PARTINFO,
+            cmd::PARTINFO_REGS,
             cmd::LOG,
             cmd::PERM,
             cmd::CALL,

@@ -253,6 +253,26 @@ pub fn common<C: Conduit>(
             ok(&[u64::from(ffa.version_raw(word))])
         }
         cmd::PARTINFO => partinfo(ffa, sp, req),
+        cmd::PARTINFO_REGS => {
+            let words = [1, 2, 3, 4].map(|i| req.payload.get(i) as u32);
+            match ffa.partition_info_get_regs(Uuid::from_words(words), 0, 0) {
+                Ok((s, infos)) => {
+                    let (id_ctx, props) = infos.iter().next().map_or((0, 0), |d| {
+                        (
+                            u64::from(d.id.0) | u64::from(d.exec_ctx_count) << 16,
+                            u64::from(d.properties.0),
+                        )
+                    });
+                    ok(&[
+                        u64::from(s.last_index),
+                        u64::from(s.current_index),
+                        id_ctx,
+                        props,
+                    ])
+                }
+                Err(e) => fail(&e),
+            }
+        }
         cmd::LOG => {
             let mut w = LineWriter::new(ffa);
             let _ = write!(w, "LOG {:#x} from {:#06x}", arg(1), req.sender.0);
