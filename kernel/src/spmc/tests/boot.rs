@@ -6,6 +6,7 @@ use super::fake::*;
 use crate::arch::SPSR_EL0T;
 use crate::memory::{AddressSpace, PAGE_SIZE};
 use crate::spmc::partition::State;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use ffa_abi::boot_info::BootInfo;
@@ -218,4 +219,34 @@ fn each_partition_gets_its_own_address_space_and_tlb_flush() {
     assert_eq!(space.user_perm(base(2) + DATA_OFFSET), None);
     assert_eq!(space.user_perm(base(1) + IMAGE_SIZE), None);
     let _ = PAGE_SIZE;
+}
+
+#[test]
+fn a_partition_that_cannot_be_loaded_is_aborted_without_running() {
+    // sp1's image region lies outside the memory the SPMC can reach (copy fails); sp2 has a
+    // memory region beyond the 48-bit VA space (mapping fails).
+    let mut d1 = sp(1);
+    d1.patch = Some(Box::new(|p| {
+        p.image.base = spmc_table::PhysAddr(SECURE_ELSEWHERE)
+    }));
+    let mut d2 = sp(2);
+    d2.patch = Some(Box::new(|p| {
+        let mut r = p.memory_regions[0];
+        r.base = spmc_table::PhysAddr(1 << 48);
+        p.memory_regions = Box::leak(Box::new([r]));
+    }));
+    let mut w = World::boot(vec![sp(0), d1, d2, sp(3)]);
+    assert_eq!(boot_sequence(&w), [0, 3]);
+    assert_eq!(w.state(1), State::Aborted);
+    assert_eq!(w.state(2), State::Aborted);
+    assert_eq!(w.state(3), State::Waiting);
+    assert_error(
+        &w.nw(req32(1, 0x8002, [1; 5])),
+        ffa_abi::error::ErrorCode::Aborted,
+    );
+    assert_error(
+        &w.nw(req32(1, 0x8003, [1; 5])),
+        ffa_abi::error::ErrorCode::Aborted,
+    );
+    assert_eq!(boot_sequence(&w), [0, 3]);
 }

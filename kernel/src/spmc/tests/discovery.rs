@@ -4,6 +4,7 @@
 use super::fake::*;
 use crate::memory::PAGE_SIZE;
 use crate::spmc::Mailbox;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
@@ -471,4 +472,41 @@ fn sp_rxtx_map_and_unmap() {
     assert_error(&seen[16], ErrorCode::Busy);
     assert_error(&seen[17], ErrorCode::InvalidParameters);
     assert_eq!(w.spmc.sps[0].rt.lock().mailbox, None);
+}
+
+#[test]
+fn sp_mailbox_rules_for_devices_and_other_ids() {
+    let data = base(0) + DATA_OFFSET;
+    let dev = 0x6000_0000;
+    let mut a = sp(0);
+    a.patch = Some(Box::new(move |p| {
+        p.device_regions = Box::leak(Box::new([spmc_table::DeviceRegion {
+            name: "uart",
+            base: spmc_table::PhysAddr(dev),
+            pages: 1,
+            attributes: spmc_table::MemAttributes(0x3),
+            interrupts: &[],
+            exclusive_access: false,
+        }]));
+    }));
+    a.behaviour = during_boot(vec![
+        // Device memory is no mailbox.
+        rxtx_map(FuncId::RxTxMap64, dev, data, 1),
+        rxtx_map(FuncId::RxTxMap64, data, dev, 1),
+        rxtx_map(FuncId::RxTxMap64, data, data + PAGE_SIZE, 1),
+        // Releasing or unmapping for another endpoint.
+        call(FuncId::RxRelease, &[0x8002]),
+        call(FuncId::RxTxUnmap, &[0x8002 << 16]),
+        call(FuncId::RxRelease, &[0]),
+    ]);
+    let w = World::boot(vec![a, sp(1)]);
+    let s = w.seen(0);
+    assert_error(&s[1], ErrorCode::InvalidParameters);
+    assert_error(&s[2], ErrorCode::InvalidParameters);
+    assert_success(&s[3], 0);
+    assert_error(&s[4], ErrorCode::InvalidParameters);
+    assert_error(&s[5], ErrorCode::InvalidParameters);
+    // Mapped but holding nothing: nothing to release.
+    assert_error(&s[6], ErrorCode::Denied);
+    assert!(w.spmc.sps[0].rt.lock().mailbox.is_some());
 }

@@ -399,6 +399,8 @@ pub struct SpDef {
     pub state: ExecutionState,
     pub image_len: usize,
     pub behaviour: Behaviour,
+    /// Last edits to the table entry (for fields the defaults do not cover).
+    pub patch: Option<Box<dyn Fn(&mut Partition)>>,
 }
 
 /// A UUID whose 16 bytes all differ (so byte-order mistakes show), starting with `b`.
@@ -437,6 +439,7 @@ pub fn sp(i: usize) -> SpDef {
         state: ExecutionState::AArch64,
         image_len: IMAGE_LEN,
         behaviour: echo(),
+        patch: None,
     }
 }
 
@@ -512,7 +515,7 @@ impl World {
                     messaging_method: MessagingMethod(d.messaging),
                 })
                 .collect();
-            parts.push(Partition {
+            let mut p = Partition {
                 name: d.name,
                 description: "",
                 id: EndpointId(d.id),
@@ -554,7 +557,11 @@ impl World {
                     direct_request_to: leak(direct_to),
                     ..Capabilities::NONE
                 },
-            });
+            };
+            if let Some(f) = &d.patch {
+                f(&mut p);
+            }
+            parts.push(p);
             let s = Rc::new(RefCell::new(Vec::new()));
             let e = Rc::new(RefCell::new(None));
             seen.push(s.clone());

@@ -441,3 +441,46 @@ fn an_sp_that_fails_to_boot_is_aborted_for_requests() {
     assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
     assert_eq!(w.seen(0).len(), 1);
 }
+
+/// A partition running on another core holds its lock: the request is BUSY at once (never
+/// waited for) and nothing changes.
+#[test]
+fn a_partition_running_elsewhere_is_busy() {
+    let mut w = World::echoes(2);
+    let before = w.snapshot();
+    let spmc = &w.spmc;
+    let env = &mut w.env;
+    let guard = spmc.sps[0].rt.lock();
+    let r = spmc.handle_nw_call(env, &req32(NW, 0x8001, [1; 5]));
+    assert_error(&r, ErrorCode::Busy);
+    // The other partition still answers.
+    let q = req32(NW, 0x8002, [2; 5]);
+    assert_eq!(spmc.handle_nw_call(env, &q), echo_of(&q).unwrap());
+    drop(guard);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(w.seen(0).len(), 1);
+}
+
+/// What reaches a receiver is the message, re-encoded: upper halves of a 32-bit request's
+/// registers and registers outside the message are not passed on.
+#[test]
+fn requests_reach_the_receiver_in_canonical_form() {
+    let mut q = req32(0x8001, 0x8002, [1, 2, 3, 4, 5]);
+    for x in &mut q.0[3..8] {
+        *x |= 0xDEAD_0000_0000_0000;
+    }
+    for x in &mut q.0[8..] {
+        *x = 0x5EC2_E75E_C2E7_5EC2;
+    }
+    let mut a = sp(0);
+    a.direct_to = vec![0x8002];
+    a.behaviour = relay(q);
+    let mut w = World::boot(vec![a, sp(1)]);
+    let mut nw_q = req64(NW, 0x8001, [7; 5]);
+    nw_q.0[12] = 0x5EC2_E75E;
+    w.nw(nw_q);
+    let mut canonical_nw = nw_q;
+    canonical_nw.0[12] = 0;
+    assert_eq!(w.seen(0)[1], canonical_nw);
+    assert_eq!(w.seen(1)[1], req32(0x8001, 0x8002, [1, 2, 3, 4, 5]));
+}

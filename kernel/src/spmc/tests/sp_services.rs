@@ -204,3 +204,23 @@ fn mem_perm_after_initialisation_is_denied() {
     assert!(p.write, "a refused MEM_PERM_SET changed the mapping");
     let _: Option<Box<u8>> = None;
 }
+
+#[test]
+fn mem_perm_set_refuses_device_memory() {
+    let dev = 0x6000_0000;
+    let mut a = sp(0);
+    a.patch = Some(Box::new(move |p| {
+        p.device_regions = Box::leak(Box::new([spmc_table::DeviceRegion {
+            name: "uart",
+            base: spmc_table::PhysAddr(dev),
+            pages: 1,
+            attributes: spmc_table::MemAttributes(0x3),
+            interrupts: &[],
+            exclusive_access: false,
+        }]));
+    }));
+    a.behaviour = during_boot(vec![perm_set(dev, 1, RO), perm_get(dev)]);
+    let w = World::boot(vec![a]);
+    assert_error(&w.seen(0)[1], ErrorCode::InvalidParameters);
+    assert_success(&w.seen(0)[2], RW as u32);
+}
