@@ -48,7 +48,16 @@ impl std::fmt::Display for FlashLayout {
                 e.flash_offset, e.kind, e.size, e.load_address
             )?;
         }
-        Ok(())
+        writeln!(
+            f,
+            "  SPMC manifest: id {:#x}, FF-A v{}.{}, entry {:#x}, region {:#x}+{:#x}",
+            self.spmc.spmc_id,
+            self.spmc.major_version,
+            self.spmc.minor_version,
+            self.spmc.entrypoint,
+            self.spmc.load_address,
+            self.spmc.binary_size
+        )
     }
 }
 
@@ -91,25 +100,6 @@ pub fn plan(monitor_size: u64, payloads: &[(PayloadKind, u64, u64)]) -> Result<V
         offset = align_up(end.max(offset + 1), flash_directory::SLOT_ALIGN);
     }
     Ok(entries)
-}
-
-/// Compiles a device-tree source (e.g. qemu/spmc-sbsa/spmc_manifest.dts) to a blob with `dtc`.
-pub fn compile_dts(dts: &Path, dtb: &Path) -> Result<(), String> {
-    let out = std::process::Command::new("dtc")
-        .args(["-I", "dts", "-O", "dtb", "-o"])
-        .arg(dtb)
-        .arg(dts)
-        .output()
-        .map_err(|e| format!("cannot run dtc (apt-get install device-tree-compiler): {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "dtc failed on {}: {}",
-            dts.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
@@ -163,6 +153,12 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
     let mut directory = [0u8; flash_directory::MAX_DIRECTORY_SIZE];
     let dir_len = flash_directory::encode(&entries, &mut directory)
         .map_err(|e| format!("flash directory: {e:?}"))?;
+    // Read it back with the monitor's own decoder: what the monitor will see at boot.
+    let decoded = flash_directory::decode(&directory[..dir_len])
+        .map_err(|e| format!("the monitor would refuse this flash directory: {e:?}"))?;
+    if !decoded.entries().eq(entries.iter()) {
+        return Err("flash directory does not read back as written".into());
+    }
 
     let write = || -> std::io::Result<()> {
         let mut f = File::create(out)?;

@@ -67,41 +67,6 @@ impl RunOutcome {
     pub fn summary(&self) -> Option<(u32, u32)> {
         parse_summary(&self.console)
     }
-
-    /// Interprets a test run: `Ok((passed, failed))` when the driver printed its summary and
-    /// QEMU's exit status is its failure count (the fixture convention); otherwise says what
-    /// went wrong (hang, crash exit codes of docs/boot.md, or a status/summary mismatch).
-    pub fn test_result(&self) -> Result<(u32, u32), String> {
-        if self.timed_out {
-            return Err("QEMU hung (timeout); see the console log".into());
-        }
-        let Some(status) = self.status else {
-            return Err("QEMU was killed by a signal".into());
-        };
-        let why = match status {
-            200 => Some("the monitor refused the flash image (directory, manifest or payload)"),
-            201 => Some("the SPMC reported FFA_ERROR at the end of its init"),
-            202 => Some("the SPMC broke the SPMD protocol"),
-            203 => Some("exception or panic in the EL3 monitor"),
-            204 => Some("the secure world shut the system down (SPMC panic?)"),
-            250 => Some("the normal-world driver crashed"),
-            _ => None,
-        };
-        if let Some(why) = why {
-            return Err(format!("exit status {status}: {why}"));
-        }
-        match self.summary() {
-            Some((passed, failed)) if i64::from(failed) == i64::from(status) => {
-                Ok((passed, failed))
-            }
-            Some((_, failed)) => Err(format!(
-                "exit status {status} does not match the {failed} failures the driver printed"
-            )),
-            None => Err(format!(
-                "exit status {status} without a 'N passed, N failed' line"
-            )),
-        }
-    }
 }
 
 /// Finds the last line that is exactly "N passed, N failed" (the driver's final line).
@@ -288,39 +253,6 @@ mod tests {
         assert_eq!(parse_summary("[NS] 3 passed, 1 failed"), None);
         assert_eq!(parse_summary("x passed, 1 failed"), None);
         assert_eq!(parse_summary(""), None);
-    }
-
-    fn outcome(status: Option<i32>, timed_out: bool, console: &str) -> RunOutcome {
-        RunOutcome {
-            status,
-            timed_out,
-            console: console.into(),
-        }
-    }
-
-    #[test]
-    fn test_result_requires_status_to_match_the_summary() {
-        assert_eq!(
-            outcome(Some(0), false, "5 passed, 0 failed\n").test_result(),
-            Ok((5, 0))
-        );
-        assert_eq!(
-            outcome(Some(2), false, "3 passed, 2 failed\n").test_result(),
-            Ok((3, 2))
-        );
-        assert!(outcome(Some(0), false, "3 passed, 2 failed\n")
-            .test_result()
-            .is_err());
-        assert!(outcome(Some(0), false, "no summary\n")
-            .test_result()
-            .is_err());
-        assert!(outcome(Some(201), false, "")
-            .test_result()
-            .unwrap_err()
-            .contains("FFA_ERROR"));
-        assert!(outcome(None, true, "5 passed, 0 failed\n")
-            .test_result()
-            .is_err());
     }
 
     #[test]
