@@ -267,7 +267,7 @@ mod layout_tests {
             strings.extend_from_slice(name.as_bytes());
             strings.push(0);
             st.extend_from_slice(val);
-            while st.len() % 4 != 0 {
+            while !st.len().is_multiple_of(4) {
                 st.push(0);
             }
         };
