@@ -484,3 +484,18 @@ fn requests_reach_the_receiver_in_canonical_form() {
     assert_eq!(w.seen(0)[1], canonical_nw);
     assert_eq!(w.seen(1)[1], req32(0x8001, 0x8002, [1, 2, 3, 4, 5]));
 }
+
+/// policy.rs rule 1: a direct request needs the sender to declare sending. The SPMC's own
+/// endpoint is no SP (no grant needed) but the sender's messaging method still applies.
+#[test]
+#[ignore = "BUG (gate bypass): direct::sp_request answers a request addressed to the SPMC \
+            (spmc_echo) before asking policy::may_send_direct, so an SP whose manifest declares \
+            no direct-request sending still gets answers. Fix: check the sender's send bit \
+            for the form (e.g. a policy::may_send_direct_to_spmc) before spmc_echo"]
+fn an_sp_that_does_not_send_direct_requests_cannot_message_the_spmc() {
+    let mut d = sp(0);
+    d.messaging = MessagingMethod::DIRECT_REQ_RECV;
+    d.behaviour = during_boot(vec![req32(0x8001, SPMC_ID, [1; 5])]);
+    let w = World::boot(vec![d]);
+    assert_error(&w.seen(0)[1], ErrorCode::Denied);
+}
