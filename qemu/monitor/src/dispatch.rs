@@ -1,7 +1,7 @@
 //! Carries out the SPMD/PSCI decisions of `qemu_monitor::spmd` for each SMC that traps to EL3:
 //! register updates, world switches, power state changes and the end of the run.
 
-use qemu_monitor::ids::ffa;
+use qemu_monitor::ids::{ffa, psci};
 use qemu_monitor::spmd::{self, psci_status, Action, World};
 
 use crate::arch::read_sysreg;
@@ -104,7 +104,12 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
             from: World::NonSecure,
             status,
         } => {
-            log!("SYSTEM_OFF/RESET from core {id}, exit status {status}");
+            let what = if a[0] as u32 == psci::SYSTEM_OFF {
+                "SYSTEM_OFF"
+            } else {
+                "SYSTEM_RESET"
+            };
+            log!("{what} from core {id}, exit status {status}");
             arch::semihosting_exit(status)
         }
         Action::Shutdown {
