@@ -97,7 +97,19 @@
 //!   the [`OwnershipOracle`] must not report them (the engine itself supports device memory
 //!   for regions an integrator makes transferable);
 //! - attribute bits meaningless for the memory type (bits `[3:0]` with type "not specified",
-//!   shareability of device memory) are ignored, as the ACS sets them.
+//!   shareability of device memory) are ignored, as the ACS sets them;
+//! - a receiver may ask for attributes *at least as restrictive* as the sender's
+//!   (Device-nGnRnE < nGnRE < nGRE < GRE < Normal, Non-cacheable < Write-Back,
+//!   Non-shareable < Inner < Outer), anything less restrictive is DENIED; with the type
+//!   unspecified the receiver chooses (only Device attributes for MMIO);
+//! - zero-after-relinquish on a multi-borrower lend is done once the last borrower has
+//!   unmapped the pages;
+//! - v1.2 implementation-defined values: every receiver a retrieve request lists must carry
+//!   the value the sender wrote for it (INVALID_PARAMETERS otherwise), and the response
+//!   returns it;
+//! - each SP can hold a retrieved region once (a second retrieve is DENIED): FFA_FEATURES
+//!   for FFA_MEM_RETRIEVE_REQ must report 0 in the "outstanding retrievals" field (bits
+//!   `[7:0]`, meaning 2^(0+1)-1 = 1), which the ACS reads to decide how often to retrieve.
 //!
 //! # Choices where the spec leaves room
 //!
@@ -108,13 +120,10 @@
 //!   they do not block reclaim.
 //! - Operation time slicing is not supported (INVALID_PARAMETERS); a retrieve's alignment
 //!   hint likewise (the ACS accepts an error there).
-//! - A receiver that names attributes must name exactly the transaction's; with several
-//!   borrowers and an unspecified type every borrower gets the default (no page mapped
-//!   with two different attributes). A receiver that does not name instruction access
-//!   gets NX; X is granted only to a sole borrower or the donee, of normal memory the owner
-//!   may execute.
+//! - A receiver that does not name instruction access gets NX; X is granted only to a sole
+//!   borrower or the donee, of normal memory the owner may execute.
 //! - A page may be in only one live transaction at a time (also for shares).
-//! - Zeroing on retrieve/relinquish also needs that no other receiver currently holds it.
+//! - Zero-before-retrieval also needs that no other receiver currently holds the memory.
 
 pub mod convert;
 pub mod env;

@@ -41,6 +41,7 @@ fn grants<const R: usize>(
         out.push(ReceiverGrant {
             id: r.endpoint,
             permissions,
+            impdef: r.impdef,
         })
         .map_err(|_| Rule::TooManyReceivers)?;
     }
@@ -148,7 +149,9 @@ fn with_builder<const C: usize, T>(
         MemAttributes::decode(attr_bits, layout).ok_or(BuildError::FieldOverflow("attributes"))?;
     let perms = AccessPerms::decode(resp.permissions.to_bits())
         .ok_or(BuildError::FieldOverflow("permissions"))?;
-    let receivers = [MemAccess::new(resp.receiver, perms)];
+    let mut me = MemAccess::new(resp.receiver, perms);
+    me.impdef = resp.impdef;
+    let receivers = [me];
     let constituents: Vec<Constituent, C> = resp
         .mapped_constituents()
         .map(|(va, page_count)| Constituent {

@@ -110,6 +110,8 @@ pub enum Rule {
     RetrieveReceiversMismatch,
     /// The caller is not a receiver of the transaction.
     NotAReceiver,
+    /// A listed receiver's implementation-defined value differs from the sender's (v1.2).
+    ImpdefMismatch,
     /// The caller already holds the memory.
     AlreadyRetrieved,
     /// The caller asks for more access than the transaction grants.
@@ -171,6 +173,7 @@ impl Rule {
             | Rule::RetrieveTypeMismatch
             | Rule::RetrieveReceiversMismatch
             | Rule::NotAReceiver
+            | Rule::ImpdefMismatch
             | Rule::NotTheOwner
             | Rule::RelinquishEndpointsInvalid
             | Rule::NotRetrieved

@@ -36,6 +36,20 @@ pub struct ReceiverGrant {
     pub id: EndpointId,
     /// Permissions.
     pub permissions: Permissions,
+    /// The v1.2 implementation-defined value of the access descriptor (zero before v1.2):
+    /// a retrieve request must repeat what the sender wrote for each receiver it lists.
+    pub impdef: [u64; 2],
+}
+
+impl ReceiverGrant {
+    /// An entry without implementation-defined value.
+    pub const fn new(id: EndpointId, permissions: Permissions) -> Self {
+        ReceiverGrant {
+            id,
+            permissions,
+            impdef: [0, 0],
+        }
+    }
 }
 
 /// A complete FFA_MEM_SHARE / FFA_MEM_LEND / FFA_MEM_DONATE transaction descriptor
@@ -118,6 +132,8 @@ pub struct RetrieveResponse<const C: usize> {
     pub receiver: EndpointId,
     /// Fully specified permissions of the mapping.
     pub permissions: Permissions,
+    /// The receiver's implementation-defined value, as the sender wrote it.
+    pub impdef: [u64; 2],
     /// Where the region starts in the receiver's address space.
     pub va: VirtAddr,
     /// Total page count.

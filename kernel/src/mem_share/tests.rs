@@ -52,7 +52,7 @@ pub(super) fn req(
         tag: 7,
         receivers: receivers
             .iter()
-            .map(|&(id, permissions)| ReceiverGrant { id, permissions })
+            .map(|&(id, permissions)| ReceiverGrant::new(id, permissions))
             .collect(),
         total_pages: ranges.iter().map(|r| r.pages as u64).sum(),
         constituents: ranges.iter().copied().collect(),
@@ -71,12 +71,9 @@ pub(super) fn retrieve_req(
         attributes: MemoryType::NotSpecified,
         flags: 0,
         tag: 7,
-        receivers: [ReceiverGrant {
-            id: receiver,
-            permissions,
-        }]
-        .into_iter()
-        .collect(),
+        receivers: [ReceiverGrant::new(receiver, permissions)]
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -14,8 +14,9 @@ use super::request::{
     FLAG_ZERO_MEMORY,
 };
 use super::types::{
-    Access, DataAccess, DeviceAttr, EndpointId, EndpointKind, InstructionAccess, MemHandle,
-    MemKind, MemoryType, PageRange, Permissions, Security, TransactionKind, VirtAddr, PAGE_SIZE,
+    Access, Cacheability, DataAccess, DeviceAttr, EndpointId, EndpointKind, InstructionAccess,
+    MemHandle, MemKind, MemoryType, PageRange, Permissions, Security, Shareability,
+    TransactionKind, VirtAddr, PAGE_SIZE,
 };
 
 /// Run-time limits from the platform configuration. Each is clamped to the compile-time
@@ -44,6 +45,7 @@ struct ReceiverState {
     kind: EndpointKind,
     /// Permissions as normalised at send (share: instruction access forced to NX).
     granted: Permissions,
+    impdef: [u64; 2],
     held: Option<Held>,
 }
 
@@ -58,6 +60,8 @@ struct Transaction<const R: usize, const C: usize> {
     /// Some receiver has mapped the memory since the send (so zeroing at send no longer
     /// vouches for the contents).
     exposed: bool,
+    /// A borrower asked for zeroing after relinquish; done when the last holder leaves.
+    zero_pending: bool,
     attributes: MemoryType,
     /// The owner's hold on the memory when it sent it (uniform over all constituents).
     region: RegionInfo,
@@ -487,6 +491,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 id: r.id,
                 kind,
                 granted,
+                impdef: r.impdef,
                 held: None,
             });
         }
@@ -498,6 +503,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             tag: req.tag,
             zero_on_send: plan.zero,
             exposed: false,
+            zero_pending: false,
             attributes: req.attributes,
             region: plan.region,
             receivers,
@@ -614,12 +620,15 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             .iter()
             .find(|g| g.id == caller)
             .ok_or(Rule::RetrieveReceiversMismatch)?;
-        if req
-            .receivers
-            .iter()
-            .any(|g| !t.receivers.iter().any(|r| r.id == g.id))
-        {
-            return Err(Rule::RetrieveReceiversMismatch);
+        for g in req.receivers.iter() {
+            let r = t
+                .receivers
+                .iter()
+                .find(|r| r.id == g.id)
+                .ok_or(Rule::RetrieveReceiversMismatch)?;
+            if r.impdef != g.impdef {
+                return Err(Rule::ImpdefMismatch);
+            }
         }
         let rs = &t.receivers[receiver_index];
         if rs.held.is_some() {
@@ -632,13 +641,16 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         // Zeroing is judged on what the transaction grants the receiver, not on what it
         // asked for this time (the ACS retrieves RO from an RW lend and then relinquishes
         // with the zero flag).
-        if zero_before || zero_after {
+        if (zero_before || zero_after) && !grant_allows_write(t, rs.granted) {
+            return Err(Rule::ZeroNotAllowed);
+        }
+        // Zeroing now would wipe what another borrower has mapped.
+        if zero_before {
             let others_hold = t
                 .receivers
                 .iter()
                 .any(|r| r.id != caller && r.held.is_some());
-            if !grant_allows_write(t, rs.granted) || others_hold || (zero_before && !t.zero_on_send)
-            {
+            if others_hold || !t.zero_on_send {
                 return Err(Rule::ZeroNotAllowed);
             }
         }
@@ -711,6 +723,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             non_secure: plan.attrs.non_secure,
             receiver: caller,
             permissions: Permissions::from_access(plan.access),
+            impdef: t.receivers[plan.receiver_index].impdef,
             va,
             total_pages: t.total_pages,
             constituent_pages: t.constituents.iter().map(|c| c.pages).collect(),
@@ -777,14 +790,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             .position(|r| r.id == caller)
             .ok_or(Rule::NotAReceiver)?;
         let held = t.receivers[idx].held.as_ref().ok_or(Rule::NotRetrieved)?;
-        if zero_flag {
-            let others_hold = t
-                .receivers
-                .iter()
-                .any(|r| r.id != caller && r.held.is_some());
-            if !grant_allows_write(t, t.receivers[idx].granted) || others_hold {
-                return Err(Rule::ZeroNotAllowed);
-            }
+        if zero_flag && !grant_allows_write(t, t.receivers[idx].granted) {
+            return Err(Rule::ZeroNotAllowed);
         }
         Ok((slot, idx, zero_flag || held.zero_after_relinquish))
     }
@@ -801,12 +808,16 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         };
         if let Some(mut held) = t.receivers[idx].held.take() {
             env.unmap(&mut held.reservation, &t.constituents);
-            if zero {
-                for c in t.constituents.iter() {
-                    env.zero(*c);
-                }
-            }
             env.release(held.reservation);
+        }
+        // With several borrowers the wipe waits until the last one has unmapped the pages
+        // (DEN0140 "Zero memory after relinquish"; the ACS checks it).
+        t.zero_pending |= zero;
+        if t.zero_pending && t.receivers.iter().all(|r| r.held.is_none()) {
+            for c in t.constituents.iter() {
+                env.zero(*c);
+            }
+            t.zero_pending = false;
         }
     }
 
@@ -955,21 +966,55 @@ fn resolve_type<const R: usize, const C: usize>(
 ) -> Result<MemoryType, Rule> {
     match (t.attributes, asked) {
         (MemoryType::NotSpecified, MemoryType::NotSpecified) => Ok(default_type(t.region.kind)),
-        // Several borrowers of an unspecified type all get the default, so that no two
-        // map the same page with different attributes.
-        (MemoryType::NotSpecified, a) if t.receivers.len() > 1 => {
-            if a == default_type(t.region.kind) {
-                Ok(a)
-            } else {
-                Err(Rule::RetrieveAttributesMismatch)
-            }
-        }
-        (MemoryType::NotSpecified, a) if type_fits(a, t.region.kind) => Ok(a),
+        // The receiver chooses; only RAM may be mapped Normal.
+        (MemoryType::NotSpecified, a) if t.region.kind == MemKind::Normal => Ok(a),
+        (MemoryType::NotSpecified, a @ MemoryType::Device(_)) => Ok(a),
         (MemoryType::NotSpecified, _) => Err(Rule::RetrieveAttributesMismatch),
-        // Equal or unspecified only: mismatched aliases of one page are not allowed.
         (sent, MemoryType::NotSpecified) => Ok(sent),
-        (sent, a) if sent == a => Ok(sent),
+        (sent, a) if no_less_restrictive(a, sent) => Ok(a),
         _ => Err(Rule::RetrieveAttributesMismatch),
+    }
+}
+
+/// Is `asked` at least as restrictive as `sent`? The precedence of DEN0140 "Memory region
+/// attributes" as Arm's ACS checks it: Device-nGnRnE < nGnRE < nGRE < GRE < Normal;
+/// Non-cacheable < Write-Back; Non-shareable < Inner < Outer shareable.
+fn no_less_restrictive(asked: MemoryType, sent: MemoryType) -> bool {
+    fn device_rank(d: DeviceAttr) -> u8 {
+        match d {
+            DeviceAttr::NGnRnE => 0,
+            DeviceAttr::NGnRE => 1,
+            DeviceAttr::NGRE => 2,
+            DeviceAttr::GRE => 3,
+        }
+    }
+    fn cache_rank(c: Cacheability) -> u8 {
+        match c {
+            Cacheability::NonCacheable => 0,
+            Cacheability::WriteBack => 1,
+        }
+    }
+    fn share_rank(s: Shareability) -> u8 {
+        match s {
+            Shareability::NonShareable => 0,
+            Shareability::Inner => 1,
+            Shareability::Outer => 2,
+        }
+    }
+    match (asked, sent) {
+        (MemoryType::Device(a), MemoryType::Device(s)) => device_rank(a) <= device_rank(s),
+        (MemoryType::Device(_), MemoryType::Normal { .. }) => true,
+        (
+            MemoryType::Normal {
+                cacheability: ac,
+                shareability: ash,
+            },
+            MemoryType::Normal {
+                cacheability: sc,
+                shareability: ssh,
+            },
+        ) => cache_rank(ac) <= cache_rank(sc) && share_rank(ash) <= share_rank(ssh),
+        _ => false,
     }
 }
 
@@ -1045,6 +1090,7 @@ fn dead_response<const C: usize>(caller: EndpointId) -> RetrieveResponse<C> {
         non_secure: false,
         receiver: caller,
         permissions: Permissions::from_access(Access::RO),
+        impdef: [0, 0],
         va: VirtAddr(0),
         total_pages: 0,
         constituent_pages: Vec::new(),

@@ -325,3 +325,46 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn v1_2_implementation_defined_values_must_be_repeated_and_are_returned() {
+    let v = Version::V1_2;
+    let mut me = MemAccess::new(SP1, rw_perms());
+    me.impdef = [7, 8];
+    let receivers = [me];
+    let ranges = scattered(1);
+    let b = TransactionBuilder {
+        layout: layout(v),
+        sender: NW,
+        attributes: MemAttributes::NORMAL_WB_INNER,
+        flags: TransactionFlags(0),
+        handle: MemHandle(0),
+        tag: 0x1234,
+        receivers: &receivers,
+        constituents: &ranges,
+    };
+    let mut bytes = vec![0; b.total_len().unwrap()];
+    b.write(&mut bytes).unwrap();
+    let mut f = Fake::new(64);
+    let mut e = Big::new(BIG);
+    let d = MemTransaction::parse(&bytes, v).unwrap();
+    let r: TransactionRequest<4, 32> = transaction_request(TransactionKind::Share, &d).unwrap();
+    let h = e.send(&mut f, NW, &r).unwrap().handle;
+
+    // ACS mem_share_impdef: a retrieve without the sender's value is refused...
+    let plain = retrieve_bytes(v, h);
+    let rr: RetrieveRequest<4> =
+        retrieve_request(&MemTransaction::parse(&plain, v).unwrap()).unwrap();
+    assert_eq!(
+        e.retrieve(&mut f, SP1, &rr).err(),
+        Some(Rule::ImpdefMismatch)
+    );
+    // ...and with it, it succeeds and the response carries it back.
+    let mut rr = rr;
+    rr.receivers[0].impdef = [7, 8];
+    let resp = e.retrieve(&mut f, SP1, &rr).unwrap();
+    let mut out = vec![0; retrieve_response_len(&resp, v).unwrap()];
+    write_retrieve_response(&resp, v, 0, &mut out).unwrap();
+    let back = MemTransaction::parse(&out, v).unwrap();
+    assert_eq!(back.receiver(0).unwrap().impdef, [7, 8]);
+}

@@ -122,6 +122,7 @@ fn response(receiver: EndpointId, handle: MemHandle) -> RetrieveResponse<8> {
         non_secure: true,
         receiver,
         permissions: Permissions::from_access(Access::RW),
+        impdef: [0, 0],
         va: VirtAddr(0x4000_0000),
         total_pages: 3,
         constituent_pages: [1, 2].into_iter().collect(),

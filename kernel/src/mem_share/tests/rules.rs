@@ -512,12 +512,7 @@ fn retrieve_rules() {
         e.retrieve(f, SP2, &r)
     });
     let mut r = ok.clone();
-    r.receivers
-        .push(ReceiverGrant {
-            id: SP3,
-            permissions: rw(),
-        })
-        .unwrap();
+    r.receivers.push(ReceiverGrant::new(SP3, rw())).unwrap();
     rejects(&mut e, &mut f, Rule::RetrieveReceiversMismatch, |e, f| {
         e.retrieve(f, SP2, &r)
     });
@@ -530,10 +525,11 @@ fn retrieve_rules() {
         |e, f| e.retrieve(f, SP2, &r),
     );
     let mut r = ok.clone();
-    r.attributes = MemoryType::Device(DeviceAttr::NGnRnE);
-    rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
+    r.receivers[0].impdef = [1, 2];
+    rejects(&mut e, &mut f, Rule::ImpdefMismatch, |e, f| {
         e.retrieve(f, SP2, &r)
     });
+    assert_eq!(Rule::ImpdefMismatch.error(), FfaError::InvalidParameters);
     let mut r = ok.clone();
     r.flags = FLAG_ZERO_MEMORY; // the lender did not allow zeroing
     rejects(&mut e, &mut f, Rule::ZeroNotAllowed, |e, f| {
@@ -569,13 +565,97 @@ fn retrieve_of_share_rules() {
         e.retrieve(f, SP2, &r)
     });
     r.flags = 0;
+    // Shared inner-shareable: outer is less restrictive.
     r.attributes = MemoryType::Normal {
-        cacheability: types::Cacheability::NonCacheable,
-        shareability: types::Shareability::Inner,
+        cacheability: types::Cacheability::WriteBack,
+        shareability: types::Shareability::Outer,
     };
     rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
         e.retrieve(f, SP2, &r)
     });
+}
+
+#[test]
+fn retrieve_attributes_may_only_be_more_restrictive() {
+    use types::{Cacheability::*, DeviceAttr::*, Shareability::*};
+    let normal = |cacheability, shareability| MemoryType::Normal {
+        cacheability,
+        shareability,
+    };
+    let dev = MemoryType::Device;
+    // (sent, asked, accepted): the ACS cases of lend/share_cache_attr, *_device_attr and
+    // *_shareability_attr, plus the Device-below-Normal step.
+    let cases = [
+        (normal(WriteBack, Outer), normal(NonCacheable, Outer), true),
+        (normal(NonCacheable, Outer), normal(WriteBack, Outer), false),
+        (normal(WriteBack, Outer), normal(WriteBack, Inner), true),
+        (
+            normal(WriteBack, NonShareable),
+            normal(WriteBack, Outer),
+            false,
+        ),
+        (
+            normal(WriteBack, NonShareable),
+            normal(WriteBack, Inner),
+            false,
+        ),
+        (normal(WriteBack, Inner), dev(NGnRnE), true),
+        (dev(GRE), dev(NGRE), true),
+        (dev(GRE), dev(NGnRnE), true),
+        (dev(NGRE), dev(NGnRE), true),
+        (dev(NGnRnE), dev(NGnRE), false),
+        (dev(NGnRE), dev(GRE), false),
+        (dev(GRE), normal(NonCacheable, NonShareable), false),
+    ];
+    for (sent, asked, accepted) in cases {
+        let (mut e, mut f) = setup();
+        // Device attributes are sent for the device page, Normal ones for RAM.
+        let range = match sent {
+            MemoryType::Device(_) => PageRange::new(sp_dev(1), 1),
+            _ => sp1_pages(1, 1),
+        };
+        let mut s = req(TransactionKind::Share, SP1, &[(SP2, ro())], &[range]);
+        s.attributes = sent;
+        let h = e.send(&mut f, SP1, &s).unwrap().handle;
+        let mut r = retrieve_req(h, SP1, SP2, ro());
+        r.attributes = asked;
+        if accepted {
+            let resp = e.retrieve(&mut f, SP2, &r).unwrap();
+            assert_eq!(resp.attributes, asked, "{sent:?} -> {asked:?}");
+            assert_eq!(f.attrs[&(SP2, range.base.0)].memory, asked);
+        } else {
+            rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
+                e.retrieve(f, SP2, &r)
+            });
+        }
+    }
+    assert_eq!(Rule::RetrieveAttributesMismatch.error(), FfaError::Denied);
+}
+
+#[test]
+fn zero_after_relinquish_waits_for_the_last_borrower() {
+    // ACS relinquish_state_machine_4: with several borrowers the relayer wipes the pages
+    // once every borrower has unmapped them, if any of them asked.
+    let (mut e, mut f) = setup();
+    let page = sp1_pages(1, 1);
+    let l = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw()), (SP3, rw())],
+        &[page],
+    );
+    let h = e.send(&mut f, SP1, &l).unwrap().handle;
+    e.retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    e.retrieve(&mut f, SP3, &retrieve_req(h, SP1, SP3, unspecified()))
+        .unwrap();
+    f.content.insert(page.base.0, 0x77);
+    let mut r = relinquish_req(h, SP3);
+    r.flags = FLAG_ZERO_MEMORY;
+    e.relinquish(&mut f, SP3, &r).unwrap();
+    assert_eq!(f.content[&page.base.0], 0x77, "SP2 still has it mapped");
+    e.relinquish(&mut f, SP2, &relinquish_req(h, SP2)).unwrap();
+    assert_eq!(f.content[&page.base.0], 0, "wiped after the last unmap");
 }
 
 #[test]
@@ -757,16 +837,31 @@ fn multi_borrower_lend_may_leave_the_type_unspecified() {
     );
     l.attributes = MemoryType::NotSpecified;
     let h = e.send(&mut f, SP1, &l).unwrap().handle;
-    // Both borrowers get the default type; a different one would alias the page.
-    let mut rr = retrieve_req(h, SP1, SP2, unspecified());
-    rr.attributes = MemoryType::Normal {
+    // Each borrower chooses: the default when it names none, or what it names.
+    let resp = e
+        .retrieve(&mut f, SP2, &retrieve_req(h, SP1, SP2, unspecified()))
+        .unwrap();
+    assert_eq!(resp.attributes, MemoryType::NORMAL_WB_IS);
+    let mut rr = retrieve_req(h, SP1, SP3, unspecified());
+    let outer_nc = MemoryType::Normal {
         cacheability: types::Cacheability::NonCacheable,
         shareability: types::Shareability::Outer,
     };
+    rr.attributes = outer_nc;
+    assert_eq!(e.retrieve(&mut f, SP3, &rr).unwrap().attributes, outer_nc);
+
+    // Device memory lent with the type unspecified cannot be mapped Normal.
+    let (mut e, mut f) = setup();
+    let h = e
+        .send(&mut f, SP1, &lend(SP2, rw(), PageRange::new(sp_dev(1), 1)))
+        .unwrap()
+        .handle;
+    let mut rr = retrieve_req(h, SP1, SP2, unspecified());
+    rr.attributes = MemoryType::NORMAL_WB_IS;
     rejects(&mut e, &mut f, Rule::RetrieveAttributesMismatch, |e, f| {
         e.retrieve(f, SP2, &rr)
     });
     rr.attributes = MemoryType::NotSpecified;
     let resp = e.retrieve(&mut f, SP2, &rr).unwrap();
-    assert_eq!(resp.attributes, MemoryType::NORMAL_WB_IS);
+    assert_eq!(resp.attributes, MemoryType::Device(DeviceAttr::NGnRnE));
 }
