@@ -4,7 +4,7 @@
 
 use super::fake::*;
 use crate::arch::SPSR_EL0T;
-use crate::memory::{AddressSpace, PAGE_SIZE};
+use crate::memory::AddressSpace;
 use crate::spmc::partition::State;
 use alloc::boxed::Box;
 use alloc::vec;
@@ -218,7 +218,6 @@ fn each_partition_gets_its_own_address_space_and_tlb_flush() {
     assert_eq!(space.user_perm(base(0)), None);
     assert_eq!(space.user_perm(base(2) + DATA_OFFSET), None);
     assert_eq!(space.user_perm(base(1) + IMAGE_SIZE), None);
-    let _ = PAGE_SIZE;
 }
 
 #[test]

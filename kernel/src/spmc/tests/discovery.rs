@@ -459,9 +459,8 @@ fn sp_rxtx_map_and_unmap() {
     a.behaviour = during_boot(calls);
     let w = World::boot(vec![a]);
     let seen = w.seen(0);
-    for (k, r) in seen[1..11].iter().enumerate() {
+    for r in &seen[1..11] {
         assert_error(r, ErrorCode::InvalidParameters);
-        let _ = k;
     }
     assert_success(&seen[11], 0);
     assert_error(&seen[12], ErrorCode::Denied);

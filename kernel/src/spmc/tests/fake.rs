@@ -381,6 +381,9 @@ pub fn during_request(calls: Vec<Regs>) -> Behaviour {
 // ---------------------------------------------------------------------------------------------
 // Partition tables.
 
+/// An edit applied to a generated table entry.
+pub type Patch = Box<dyn Fn(&mut Partition)>;
+
 /// What a test partition looks like; `sp(i)` gives defaults for slot `i`.
 pub struct SpDef {
     pub name: &'static str,
@@ -400,7 +403,7 @@ pub struct SpDef {
     pub image_len: usize,
     pub behaviour: Behaviour,
     /// Last edits to the table entry (for fields the defaults do not cover).
-    pub patch: Option<Box<dyn Fn(&mut Partition)>>,
+    pub patch: Option<Patch>,
 }
 
 /// A UUID whose 16 bytes all differ (so byte-order mistakes show), starting with `b`.

@@ -128,11 +128,7 @@ fn relay(call: Regs) -> Behaviour {
 
 fn during_request_reporting(calls: Vec<Regs>) -> Behaviour {
     let mut steps: Vec<Step> = vec![svc(msg_wait())];
-    let n = calls.len();
-    for c in calls {
-        steps.push(svc(c));
-    }
-    let _ = n;
+    steps.extend(calls.into_iter().map(svc));
     steps.push(Box::new(|r, _| {
         Act::Svc(resp32(0x8001, NW, [r.w(0), r.w(2), r.w(3), r.w(4), r.w(5)]))
     }));
@@ -158,7 +154,8 @@ fn sp_to_sp_round_trip() {
 
 #[test]
 fn refused_sp_requests() {
-    let cases: Vec<(Box<dyn Fn(&mut SpDef)>, Regs, ErrorCode)> = vec![
+    type Tweak = Box<dyn Fn(&mut SpDef)>;
+    let cases: Vec<(Tweak, Regs, ErrorCode)> = vec![
         // No grant for the destination.
         (
             Box::new(|_| {}),

@@ -154,9 +154,8 @@ fn mem_perm_set_during_initialisation() {
     ]);
     let w = World::boot(vec![d, sp(1)]);
     let s = w.seen(0);
-    for (k, r) in s[1..8].iter().enumerate() {
+    for r in &s[1..8] {
         assert_error(r, ErrorCode::InvalidParameters);
-        let _ = k;
     }
     assert_success(&s[8], RW as u32);
     assert_success(&s[9], 0);
@@ -202,7 +201,6 @@ fn mem_perm_after_initialisation_is_denied() {
         .user_perm(base(1) + DATA_OFFSET)
         .unwrap();
     assert!(p.write, "a refused MEM_PERM_SET changed the mapping");
-    let _: Option<Box<u8>> = None;
 }
 
 #[test]
