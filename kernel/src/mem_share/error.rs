@@ -99,7 +99,8 @@ pub enum Rule {
     // ---- FFA_MEM_RETRIEVE_REQ ----
     /// Only SPs retrieve through this SPMC.
     RetrieverNotSp,
-    /// The retrieve request names a different sender (the handle is not that owner's).
+    /// The retrieve request names a different sender (DENIED, as Arm's ACS checks; some
+    /// Hafnium versions answer INVALID_PARAMETERS).
     RetrieveSenderMismatch,
     /// The retrieve request's tag differs.
     RetrieveTagMismatch,
@@ -114,7 +115,8 @@ pub enum Rule {
     ImpdefMismatch,
     /// The caller already holds the memory.
     AlreadyRetrieved,
-    /// The caller asks for more access than the transaction grants.
+    /// The caller asks for more access than the transaction grants, or executable device
+    /// memory.
     RetrievePermissionsExceedGrant,
     /// The caller asks for attributes other than the transaction's.
     RetrieveAttributesMismatch,
@@ -168,7 +170,6 @@ impl Rule {
             | Rule::InvalidMemoryType
             | Rule::NoSecureReceiver
             | Rule::UnknownHandle
-            | Rule::RetrieveSenderMismatch
             | Rule::RetrieveTagMismatch
             | Rule::RetrieveTypeMismatch
             | Rule::RetrieveReceiversMismatch
@@ -196,6 +197,7 @@ impl Rule {
             | Rule::PolicyDenied
             | Rule::SpToNormalWorld
             | Rule::RetrieverNotSp
+            | Rule::RetrieveSenderMismatch
             | Rule::AlreadyRetrieved
             | Rule::RetrievePermissionsExceedGrant
             | Rule::RetrieveAttributesMismatch

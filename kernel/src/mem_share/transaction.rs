@@ -637,6 +637,11 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 
         let access = resolve_access(t, rs.granted, *mine)?;
         let memory = resolve_type(t, req.attributes)?;
+        // Device attributes rule out execution, whatever the memory is (ACS
+        // donate_retrieve_input_checks3).
+        if access.exec && matches!(memory, MemoryType::Device(_)) {
+            return Err(Rule::RetrievePermissionsExceedGrant);
+        }
 
         // Zeroing is judged on what the transaction grants the receiver, not on what it
         // asked for this time (the ACS retrieves RO from an RW lend and then relinquishes

@@ -75,10 +75,7 @@ fn send_zero_needs_write_access() {
     let mut l = lend(SP2, ro(), sp1_pages(12, 1));
     l.flags = FLAG_ZERO_MEMORY;
     send_rejects(Rule::ZeroNotAllowed, SP1, l);
-    assert_eq!(
-        Rule::RetrieveSenderMismatch.error(),
-        FfaError::InvalidParameters
-    );
+    assert_eq!(Rule::RetrieveSenderMismatch.error(), FfaError::Denied);
 }
 
 #[test]
@@ -864,4 +861,33 @@ fn multi_borrower_lend_may_leave_the_type_unspecified() {
     rr.attributes = MemoryType::NotSpecified;
     let resp = e.retrieve(&mut f, SP2, &rr).unwrap();
     assert_eq!(resp.attributes, MemoryType::Device(DeviceAttr::NGnRnE));
+}
+
+#[test]
+fn executable_device_mapping_is_refused() {
+    // ACS donate_retrieve_input_checks3: X with Device attributes on donated RAM.
+    let (mut e, mut f) = setup();
+    let d = req(
+        TransactionKind::Donate,
+        SP1,
+        &[(SP2, unspecified())],
+        &[sp1_pages(0, 1)],
+    );
+    let h = e.send(&mut f, SP1, &d).unwrap().handle;
+    let mut r = retrieve_req(
+        h,
+        SP1,
+        SP2,
+        p(DataAccess::NotSpecified, InstructionAccess::Executable),
+    );
+    r.attributes = MemoryType::Device(DeviceAttr::NGnRnE);
+    rejects(
+        &mut e,
+        &mut f,
+        Rule::RetrievePermissionsExceedGrant,
+        |e, f| e.retrieve(f, SP2, &r),
+    );
+    r.attributes = MemoryType::NotSpecified;
+    let resp = e.retrieve(&mut f, SP2, &r).unwrap();
+    assert_eq!(resp.permissions.instruction, InstructionAccess::Executable);
 }
