@@ -9,7 +9,7 @@
 //! changes what the kernel sees, and the kernel never touches SP or normal-world memory through
 //! an identity address an SP could also use.
 
-use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress};
+use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress, VirtualAddress};
 use aarch64_paging::idmap::IdTranslation;
 use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};
 use aarch64_paging::{MapError, Mapping};
@@ -144,13 +144,17 @@ pub struct AddressSpace {
     asid: u16,
 }
 
+/// The error for an address or size that does not fit the 64-bit/usize arithmetic.
+fn out_of_range() -> MapError {
+    MapError::AddressRange(VirtualAddress(usize::MAX))
+}
+
 fn region(base: u64, size: u64) -> Result<MemoryRegion, MapError> {
-    let b =
-        usize::try_from(base).map_err(|_| MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+    let b = usize::try_from(base).map_err(|_| out_of_range())?;
     let e = base
         .checked_add(size)
         .and_then(|e| usize::try_from(e).ok())
-        .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        .ok_or_else(out_of_range)?;
     Ok(MemoryRegion::new(b, e))
 }
 
@@ -194,8 +198,7 @@ impl AddressSpace {
         if pa.size == 0 {
             return Ok(());
         }
-        let pa_usize = usize::try_from(pa.base)
-            .map_err(|_| MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        let pa_usize = usize::try_from(pa.base).map_err(|_| out_of_range())?;
         // SP mappings stay page-granular so that a later permission change or unmap of part of a
         // region never has to split a live block.
         let c = if attrs.contains(El1Attributes::USER) {
@@ -215,17 +218,13 @@ impl AddressSpace {
         pages: u64,
         perm: UserPerm,
     ) -> Result<(), MapError> {
-        let size = pages
-            .checked_mul(PAGE_SIZE)
-            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
         self.map_phys(va, PhysRange { base: pa, size }, user_attributes(perm))
     }
 
     /// Removes EL0 mappings of `[va, va + pages * PAGE_SIZE)` (entries become invalid).
     pub fn unmap_user(&mut self, va: u64, pages: u64) -> Result<(), MapError> {
-        let size = pages
-            .checked_mul(PAGE_SIZE)
-            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
         self.map.map_range(
             &region(va, size)?,
             PhysicalAddress(0),
@@ -236,9 +235,7 @@ impl AddressSpace {
 
     /// Changes the permission of already-mapped EL0 pages (FFA_MEM_PERM_SET).
     pub fn set_user_perm(&mut self, va: u64, pages: u64, perm: UserPerm) -> Result<(), MapError> {
-        let size = pages
-            .checked_mul(PAGE_SIZE)
-            .ok_or(MapError::RegionBackwards(MemoryRegion::new(0, 0)))?;
+        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
         let new = user_attributes(perm);
         self.map.modify_range(&region(va, size)?, &|_r, d| {
             if !d.is_table() {

@@ -67,6 +67,16 @@ pub fn may_send_direct(
     }
 }
 
+/// Decides whether SP `sender` may send a direct request of `form` to the SPMC's own endpoint:
+/// it must declare sending that form; no grant is needed (every partition may reach its SPMC).
+pub fn may_send_direct_to_spmc(sender: &Partition, form: DirectForm) -> Result<(), ErrorCode> {
+    if sender.messaging_method.has(send_bit(form)) {
+        Ok(())
+    } else {
+        Err(ErrorCode::Denied)
+    }
+}
+
 /// Decides whether `sender` (an SP, or the normal world when `None`) may share, lend or donate
 /// memory to `receiver`.
 pub fn may_share_memory(sender: Option<&Partition>, receiver: EndpointId) -> Result<(), ErrorCode> {

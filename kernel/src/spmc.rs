@@ -38,6 +38,12 @@ pub trait Env {
     fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool;
     /// Copies `data` into physical memory (inside the alias window); false if not reachable.
     fn write_phys(&self, pa: u64, data: &[u8]) -> bool;
+    /// Makes code written with `write_phys` at `[pa, pa + len)` visible to instruction fetch
+    /// (clean the data cache to the point of unification, invalidate the instruction cache).
+    /// Host fakes have no caches, hence the empty default.
+    fn sync_icache(&self, pa: u64, len: u64) {
+        let _ = (pa, len);
+    }
     /// Invalidates the TLB entries of an ASID after its mappings changed.
     fn tlb_invalidate_asid(&self, asid: u16);
     /// The linear ID of this core.
@@ -139,23 +145,26 @@ impl Spmc {
 
     /// Handles one call from the normal world and returns the answer for it.
     pub fn handle_nw_call(&self, env: &mut impl Env, regs: &Regs) -> Regs {
+        // Whether the ABI exists here is decided before its arguments are looked at: an
+        // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
+        let Some(fid) = abi_table::implemented_fid(regs.w(0), Caller::NormalWorld) else {
+            return Regs::error(ErrorCode::NotSupported);
+        };
+        if fid == ffa_abi::func_id::FuncId::Version {
+            // A direct FFA_VERSION (e.g. from a hypervisor that forwards it raw). Its
+            // NOT_SUPPORTED goes in w0 itself, so it does not go through the decoder.
+            let r = self.negotiate(regs.w(1));
+            if let Ok((agreed, _)) = r {
+                self.set_nw_version(agreed);
+            }
+            return Regs::version_response(r.map(|(_, ours)| ours));
+        }
         let version = self.nw_version();
         let call = match Interface::decode(regs, version) {
             Ok(c) => c,
             Err(e) => return Regs::error(e.error_code()),
         };
-        if !abi_table::implemented(call.func_id(), Caller::NormalWorld) {
-            return Regs::error(ErrorCode::NotSupported);
-        }
         match call {
-            Interface::Version { .. } => {
-                // A direct FFA_VERSION (e.g. from a hypervisor that forwards it raw).
-                let r = self.negotiate(regs.w(1));
-                if let Ok((agreed, _)) = r {
-                    self.set_nw_version(agreed);
-                }
-                Regs::version_response(r.map(|(_, ours)| ours))
-            }
             Interface::DirectReq { pair, flags, args } => {
                 if let Some(t) = flags.framework_type() {
                     return framework::handle(self, env, pair, t, args);

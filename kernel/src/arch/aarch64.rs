@@ -444,6 +444,23 @@ impl crate::spmc::Env for Machine {
         true
     }
 
+    fn sync_icache(&self, pa: u64, len: u64) {
+        let Some(start) = usize::try_from(len).ok().and_then(|l| alias_ptr(pa, l)) else {
+            return;
+        };
+        const LINE: usize = 64;
+        let mut p = (start as usize) & !(LINE - 1);
+        let end = start as usize + len as usize;
+        while p < end {
+            // SAFETY: `alias_ptr` checked the range is mapped through the alias window; a
+            // cache clean by VA has no effect on memory contents.
+            unsafe { asm!("dc cvau, {0}", in(reg) p, options(nostack)) };
+            p += LINE;
+        }
+        // SAFETY: barriers and instruction-cache invalidation have no effect on memory.
+        unsafe { asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+    }
+
     fn tlb_invalidate_asid(&self, asid: u16) {
         tlbi_asid(asid);
     }

@@ -15,7 +15,9 @@ use super::error::Rule;
 use super::request::{
     ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
 };
-use super::types::{MemoryType, PageRange, Permissions, TransactionKind};
+use super::types::{
+    MemoryType, PageRange, Permissions, PhysAddr, TransactionKind, VirtAddr, PAGE_SIZE,
+};
 
 fn mem_op(kind: TransactionKind) -> MemOp {
     match kind {
@@ -202,5 +204,67 @@ pub fn check_total_length(first: &[u8], version: Version, total_len: u32) -> Res
     if expected != total_len as u64 {
         return Err(Rule::InvalidLength);
     }
+    Ok(())
+}
+
+/// An SP names memory by addresses of its own (S-EL0) address space, which are the
+/// "IPAs" FF-A talks about for a partition whose translation the SPMC owns (the borrower
+/// of a donation lends it on with the address the retrieve response gave it, as the ACS
+/// does). Rewrites the constituents of `req` into physical ranges before [`MemShare::send`]
+/// sees them.
+///
+/// `translate(va)` is the SP's page tables: the physical page at `va` and how many pages
+/// from there are mapped physically contiguous (at least 1), or `None` if `va` is not
+/// mapped. Physically adjacent pieces are merged. The loop runs once per contiguous piece,
+/// so its length is bounded by what the SP has mapped, not by the page counts it claims.
+///
+/// Errors: misaligned or empty constituents (INVALID_PARAMETERS), an unmapped page
+/// ([`Rule::NotOwner`], DENIED), more physical pieces than `C` (NO_MEMORY).
+///
+/// [`MemShare::send`]: super::MemShare::send
+pub fn translate_sp_constituents<const R: usize, const C: usize>(
+    req: &mut TransactionRequest<R, C>,
+    mut translate: impl FnMut(VirtAddr) -> Option<(PhysAddr, u64)>,
+) -> Result<(), Rule> {
+    let mut out: Vec<PageRange, C> = Vec::new();
+    for c in req.constituents.iter() {
+        if c.pages == 0 {
+            return Err(Rule::EmptyRegion);
+        }
+        if c.base.0 % PAGE_SIZE != 0 || c.end().is_none() {
+            return Err(Rule::MisalignedConstituent);
+        }
+        let mut va = c.base.0;
+        let mut left = c.pages as u64;
+        while left > 0 {
+            let (pa, run) = translate(VirtAddr(va)).ok_or(Rule::NotOwner)?;
+            // A port answering nonsense must not make the loop spin or alias pages.
+            if run == 0 || pa.0 % PAGE_SIZE != 0 {
+                return Err(Rule::NotOwner);
+            }
+            let n = run.min(left);
+            // n <= left <= u32::MAX, so the casts below are lossless.
+            let merged = match out.last_mut() {
+                Some(last)
+                    if last.end() == Some(pa.0)
+                        && (last.pages as u64).saturating_add(n) <= u32::MAX as u64 =>
+                {
+                    last.pages += n as u32;
+                    true
+                }
+                _ => false,
+            };
+            if !merged {
+                out.push(PageRange {
+                    base: pa,
+                    pages: n as u32,
+                })
+                .map_err(|_| Rule::TooManyConstituents)?;
+            }
+            va += n * PAGE_SIZE;
+            left -= n;
+        }
+    }
+    req.constituents = out;
     Ok(())
 }

@@ -85,6 +85,12 @@ pub fn lookup(func: FuncId, caller: Caller) -> Option<&'static Abi> {
     })
 }
 
+/// Decodes w0 and returns the function ID if it is implemented for `caller`.
+pub fn implemented_fid(w0: u32, caller: Caller) -> Option<FuncId> {
+    let func = FuncId::try_from(w0).ok()?;
+    implemented(func, caller).then_some(func)
+}
+
 /// Tells whether `func` is implemented for `caller`.
 pub fn implemented(func: FuncId, caller: Caller) -> bool {
     lookup(func, caller).is_some()

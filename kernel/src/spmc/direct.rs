@@ -94,6 +94,9 @@ pub fn sp_request(
         return Regs::error(ErrorCode::InvalidParameters);
     }
     if pair.destination.0 == spmc.id {
+        if let Err(e) = policy::may_send_direct_to_spmc(sp.desc, form.policy()) {
+            return Regs::error(e);
+        }
         return spmc_echo(regs, pair, form);
     }
     let Some(idx) = spmc

@@ -7,7 +7,8 @@ use crate::memory::{AddressSpace, UserPerm, PAGE_SIZE};
 use crate::policy::Caller;
 use ffa_abi::boot_info;
 use ffa_abi::endpoint::EndpointId;
-use ffa_abi::error::ErrorCode;
+use ffa_abi::error::{DecodeError, ErrorCode};
+use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
@@ -200,6 +201,9 @@ impl Spmc {
         if !env.write_phys(base, image) {
             return Err(LoadError::Copy);
         }
+        // The image was written through the data side at another address: make it visible to
+        // instruction fetch before the SP runs.
+        env.sync_icache(base, image.len() as u64);
         for r in p
             .memory_regions
             .iter()
@@ -330,24 +334,40 @@ impl Spmc {
     /// (x8-x17 of a DIRECT_REQ, the upper halves of SMC32 arguments) never carry one
     /// partition's leftovers to another endpoint.
     fn sp_call(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime, regs: &Regs) -> Step {
+        let caller = Caller::Sp(sp.index);
+        let Some(fid) = super::abi_table::implemented_fid(regs.w(0), caller) else {
+            return Step::Return(Regs::error(ErrorCode::NotSupported));
+        };
+        if fid == FuncId::Version {
+            let r = self.negotiate(regs.w(1));
+            if let Ok((agreed, _)) = r {
+                rt.version = agreed;
+            }
+            return Step::Return(Regs::version_response(r.map(|(_, ours)| ours)));
+        }
         let call = match Interface::decode(regs, rt.version) {
             Ok(c) => c,
+            // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)
+            // use anyway, and OP-TEE's SPMC accepts it from them: so do we.
+            Err(DecodeError::NotInVersion {
+                func: FuncId::ConsoleLog32 | FuncId::ConsoleLog64,
+                ..
+            }) => match Interface::decode(regs, Version::V1_2) {
+                Ok(c) => c,
+                Err(e) => return Step::Return(Regs::error(e.error_code())),
+            },
             Err(e) => return Step::Return(Regs::error(e.error_code())),
         };
-        let caller = Caller::Sp(sp.index);
-        if !super::abi_table::implemented(call.func_id(), caller) {
-            return Step::Return(Regs::error(ErrorCode::NotSupported));
-        }
         match call {
-            Interface::Version { .. } => {
-                let r = self.negotiate(regs.w(1));
-                if let Ok((agreed, _)) = r {
-                    rt.version = agreed;
-                }
-                Step::Return(Regs::version_response(r.map(|(_, ours)| ours)))
-            }
-            Interface::MsgWait { .. } => {
+            Interface::MsgWait { flags } => {
                 if rt.state == State::Booting {
+                    // From v1.1, FFA_MSG_WAIT hands the RX buffer back unless w2 bit 0 asks
+                    // to retain it (FF-A v1.2 section 15.3).
+                    if rt.version.minor >= 1 && flags & 1 == 0 {
+                        if let Some(m) = rt.mailbox.as_mut() {
+                            m.rx_full = false;
+                        }
+                    }
                     return Step::End(RunEnd::InitDone);
                 }
                 // An SP handling a direct request must answer it (FF-A v1.2 section 15.2).

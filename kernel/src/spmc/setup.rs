@@ -32,7 +32,7 @@ pub fn handle(
 ) -> Regs {
     let version = spmc.nw_version();
     match call {
-        Interface::Features { query, .. } => features(query, caller),
+        Interface::Features { query, .. } => features(query, caller, version),
         Interface::IdGet => Regs::success_w2(0),
         Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
         Interface::PartitionInfoGet { uuid, count_only } => {
@@ -85,7 +85,7 @@ pub fn handle_sp(
     _regs: &Regs,
 ) -> Regs {
     match call {
-        Interface::Features { query, .. } => features(query, Caller::Sp(sp.index)),
+        Interface::Features { query, .. } => features(query, Caller::Sp(sp.index), rt.version),
         Interface::IdGet => Regs::success_w2(sp.id().into()),
         Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
         Interface::PartitionInfoGet { uuid, count_only } => {
@@ -127,14 +127,17 @@ pub fn handle_sp(
     }
 }
 
-/// FFA_FEATURES: answered from the ABI table (feature IDs come with interrupts and
-/// notifications).
-fn features(query: FeatureQuery, caller: Caller) -> Regs {
+/// FFA_FEATURES: answered from the ABI table, for ABIs that exist at the caller's negotiated
+/// version (feature IDs come with interrupts and notifications).
+fn features(query: FeatureQuery, caller: Caller, version: Version) -> Regs {
     match query {
-        FeatureQuery::Function(f) => match abi_table::lookup(f, caller) {
-            Some(abi) => Regs::success_w2(abi.properties),
-            None => Regs::error(ErrorCode::NotSupported),
-        },
+        FeatureQuery::Function(f) if f.is_available_in(version) => {
+            match abi_table::lookup(f, caller) {
+                Some(abi) => Regs::success_w2(abi.properties),
+                None => Regs::error(ErrorCode::NotSupported),
+            }
+        }
+        FeatureQuery::Function(_) => Regs::error(ErrorCode::NotSupported),
         FeatureQuery::Feature(_) | FeatureQuery::Unknown(_) => Regs::error(ErrorCode::NotSupported),
     }
 }

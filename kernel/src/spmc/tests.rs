@@ -8,6 +8,7 @@ mod fake;
 mod boot;
 mod discovery;
 mod gate;
+mod memory;
 mod messaging;
 mod sp_services;
 mod version;

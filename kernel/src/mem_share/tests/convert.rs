@@ -13,7 +13,7 @@ use ffa_abi::Version;
 use super::*;
 use crate::mem_share::convert::{
     check_total_length, relinquish_request, retrieve_request, retrieve_response_len,
-    transaction_request, write_retrieve_response,
+    transaction_request, translate_sp_constituents, write_retrieve_response,
 };
 use crate::mem_share::fragment::{FragProgress, FragmentAssembler, ResponseCursors};
 
@@ -367,4 +367,91 @@ fn v1_2_implementation_defined_values_must_be_repeated_and_are_returned() {
     write_retrieve_response(&resp, v, 0, &mut out).unwrap();
     let back = MemTransaction::parse(&out, v).unwrap();
     assert_eq!(back.receiver(0).unwrap().impdef, [7, 8]);
+}
+
+/// SP1's address space in these tests: VA 0x4000_0000 + i pages maps SP1's RAM page
+/// `order[i]`, so VA-contiguous pages may be physically apart.
+fn sp1_translate(order: &'static [u64]) -> impl FnMut(VirtAddr) -> Option<(PhysAddr, u64)> {
+    move |va: VirtAddr| {
+        let i = va.0.checked_sub(0x4000_0000)? / PAGE_SIZE;
+        let page = *order.get(i as usize)?;
+        // Report runs honestly: how many following VA pages stay physically contiguous.
+        let mut run = 1;
+        while order.get(i as usize + run as usize) == Some(&(page + run)) {
+            run += 1;
+        }
+        Some((PhysAddr(sp_ram(1) + page * PAGE_SIZE), run))
+    }
+}
+
+#[test]
+fn sp_senders_name_their_own_addresses() {
+    static ORDER: [u64; 5] = [3, 4, 5, 9, 1];
+    let mut r = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(0x4000_0000, 5)],
+    );
+    translate_sp_constituents(&mut r, sp1_translate(&ORDER)).unwrap();
+    let got: std::vec::Vec<_> = r.constituents.iter().copied().collect();
+    assert_eq!(
+        got,
+        vec![sp1_pages(3, 3), sp1_pages(9, 1), sp1_pages(1, 1)],
+        "physically contiguous pieces merged, the rest split"
+    );
+    assert_eq!(r.total_pages, 5);
+    let mut f = Fake::new(64);
+    let mut e = Engine::new(LIMITS);
+    e.send(&mut f, SP1, &r).unwrap();
+    assert_eq!(f.access.get(&(SP1, sp1_pages(9, 1).base.0)), None);
+
+    // One page past what SP1 has mapped.
+    let mut r = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(0x4000_0000, 6)],
+    );
+    assert_eq!(
+        translate_sp_constituents(&mut r, sp1_translate(&ORDER)),
+        Err(Rule::NotOwner)
+    );
+    // A claim of 2^32-1 pages stops at the first unmapped one.
+    let mut calls = 0;
+    let mut huge = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(0x4000_0000, u32::MAX)],
+    );
+    let mut t = sp1_translate(&ORDER);
+    let res = translate_sp_constituents(&mut huge, |va| {
+        calls += 1;
+        t(va)
+    });
+    assert_eq!(res, Err(Rule::NotOwner));
+    assert!(calls <= 5);
+    // Too many physical pieces for the engine's capacity.
+    static SCATTER: [u64; 9] = [0, 2, 4, 6, 8, 10, 1, 3, 5];
+    let mut r = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(0x4000_0000, 9)],
+    );
+    assert_eq!(
+        translate_sp_constituents(&mut r, sp1_translate(&SCATTER)),
+        Err(Rule::TooManyConstituents)
+    );
+    let mut r = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw())],
+        &[PageRange::new(0x4000_0800, 1)],
+    );
+    assert_eq!(
+        translate_sp_constituents(&mut r, sp1_translate(&ORDER)),
+        Err(Rule::MisalignedConstituent)
+    );
 }
