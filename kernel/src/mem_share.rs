@@ -23,7 +23,9 @@
 //!
 //! - FFA_MEM_SHARE/LEND/DONATE (32/64) with w1 = total length, w2 = fragment length (w3/w4
 //!   zero: TX buffer): if w2 == w1, parse with `ffa_abi::memory::transaction::MemTransaction`
-//!   at the caller's version, [`convert::transaction_request`], [`MemShare::send`] and reply
+//!   at the caller's version, [`convert::transaction_request`] (for an SP sender then
+//!   [`convert::translate_sp_constituents`]: SPs name their own VAs, the engine works on
+//!   PAs; the normal world names PAs/IPAs already), [`MemShare::send`] and reply
 //!   FFA_SUCCESS with the handle in w2/w3. If w2 < w1, [`convert::check_total_length`], then
 //!   [`FragmentAssembler::start`] (passing `|| engine.reserve_handle()`) and reply
 //!   FFA_MEM_FRAG_RX(handle, offset).
