@@ -72,23 +72,57 @@ pub const ABIS: &[Abi] = &[
     abi(F::MemRelinquish, Sp),
 ];
 
+/// Slot of a function ID in [`INDEX`]: FF-A function numbers 0x60..0xA0, SMC32 then SMC64.
+const fn slot(w0: u32) -> Option<usize> {
+    let fnum = w0 & 0xFFFF;
+    let base = w0 & !0xFFFF;
+    let wide = match base {
+        0x8400_0000 => 0,
+        0xC400_0000 => 64,
+        _ => return None,
+    };
+    if fnum < 0x60 || fnum >= 0xA0 {
+        return None;
+    }
+    Some(wide + (fnum - 0x60) as usize)
+}
+
+/// `INDEX[slot(fid)]` is 1 + the position of `fid` in [`ABIS`], or 0: dispatch finds an ABI
+/// with one array access instead of a search.
+const INDEX: [u8; 128] = {
+    let mut index = [0u8; 128];
+    let mut i = 0;
+    while i < ABIS.len() {
+        match slot(ABIS[i].func as u32) {
+            Some(s) => index[s] = (i + 1) as u8,
+            None => panic!("ABIS lists a function ID outside the FF-A range"),
+        }
+        i += 1;
+    }
+    index
+};
+
+fn allowed(origins: Origins, caller: Caller) -> bool {
+    matches!(
+        (origins, caller),
+        (Both, _) | (Nw, Caller::NormalWorld) | (Sp, Caller::Sp(_))
+    )
+}
+
 /// Looks up an ABI for a caller.
 pub fn lookup(func: FuncId, caller: Caller) -> Option<&'static Abi> {
-    ABIS.iter().find(|a| {
-        a.func == func
-            && match (a.origins, caller) {
-                (Both, _) => true,
-                (Nw, Caller::NormalWorld) => true,
-                (Sp, Caller::Sp(_)) => true,
-                _ => false,
-            }
-    })
+    lookup_raw(func as u32, caller)
+}
+
+fn lookup_raw(w0: u32, caller: Caller) -> Option<&'static Abi> {
+    let i = usize::from(INDEX[slot(w0)?]).checked_sub(1)?;
+    let abi = ABIS.get(i)?;
+    allowed(abi.origins, caller).then_some(abi)
 }
 
 /// Decodes w0 and returns the function ID if it is implemented for `caller`.
 pub fn implemented_fid(w0: u32, caller: Caller) -> Option<FuncId> {
-    let func = FuncId::try_from(w0).ok()?;
-    implemented(func, caller).then_some(func)
+    lookup_raw(w0, caller).map(|a| a.func)
 }
 
 /// Tells whether `func` is implemented for `caller`.
@@ -108,6 +142,40 @@ mod tests {
                 "{:?} listed twice",
                 a.func
             );
+        }
+    }
+
+    #[test]
+    fn the_index_finds_every_listed_abi_and_nothing_else() {
+        for a in ABIS {
+            assert_eq!(
+                lookup_raw(a.func as u32, Caller::NormalWorld).is_some(),
+                a.origins != Sp
+            );
+            assert_eq!(
+                lookup_raw(a.func as u32, Caller::Sp(0)).is_some(),
+                a.origins != Nw
+            );
+        }
+        for f in FuncId::ALL {
+            let listed = ABIS.iter().any(|a| a.func == *f);
+            if !listed {
+                assert!(
+                    lookup(*f, Caller::NormalWorld).is_none()
+                        && lookup(*f, Caller::Sp(1)).is_none(),
+                    "{f:?}"
+                );
+            }
+        }
+        for w0 in [
+            0,
+            0x8400_005F,
+            0x8400_00A0,
+            0xC400_0000,
+            0x8500_0063,
+            u32::MAX,
+        ] {
+            assert!(implemented_fid(w0, Caller::NormalWorld).is_none());
         }
     }
 
