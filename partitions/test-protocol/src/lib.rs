@@ -106,6 +106,40 @@ pub mod cmd {
     /// The value [`SHARE`] puts in the page before sharing it.
     pub const SHARE_PATTERN: u32 = 0x5AFE_0001;
 
+    /// echo, fault (any SP with RX/TX): retrieves the handle in words 1 (low 32 bits) and 2
+    /// (high 32 bits), owned by the endpoint in word 3, asking RW if word 4 is not zero (else
+    /// RO); reads the u32 at byte offset word 5 of the region, writes word 4 there if it is not
+    /// zero, and relinquishes unless word 6 has [`MEM_KEEP`] (then [`MEM_RELINQUISH`] gives it
+    /// back later; a donee keeps donated memory for good). Words 5 and 6 need REQ_64 or REQ2.
+    /// Response: \[status (first error: retrieve, write refused or offset outside = DENIED,
+    /// relinquish), the u32 read, total pages, constituent count in the retrieve response\].
+    pub const MEM_ACCESS: u32 = 0xC0DE_0203;
+    /// Word 6 bit of [`MEM_ACCESS`]: keep the region retrieved.
+    pub const MEM_KEEP: u64 = 1;
+    /// echo, fault: FFA_MEM_RELINQUISH of the handle in words 1/2 (retrieved with
+    /// [`MEM_ACCESS`] + [`MEM_KEEP`]). Response: \[status\].
+    pub const MEM_RELINQUISH: u32 = 0xC0DE_0204;
+    /// echo, fault (as owner): puts [`SHARE_PATTERN`] in one page of its own memory and sends it
+    /// to the SP in word 1 with the ABI in word 2 ([`MEM_SEND_SHARE`], [`MEM_SEND_LEND`],
+    /// [`MEM_SEND_DONATE`]; share/lend grant RW, donate names no access), asks that SP
+    /// \[MEM_ACCESS, handle low, handle high, own ID, word 3, 0, keep if donate\], reclaims
+    /// (share/lend) and reads the page. If word 4 is [`MEM_SEND_TOUCH`] it instead reads its
+    /// own page right after the send (for lend and donate the SPMC must abort the SP there;
+    /// if it survives: \[UNEXPECTED_REPLY, 0, the u32 read, 0, 0\], page left unreclaimed).
+    /// Response: \[status (send / request / reclaim, first failure; a donate's reclaim must be
+    /// refused and is not counted), the borrower's status, what the borrower read, the page's
+    /// first u32 after reclaim (0 for donate), FFA_MEM_RECLAIM's status\]. Needs a
+    /// `memory-share` grant and a direct-message path to the borrower.
+    pub const MEM_SEND: u32 = 0xC0DE_0205;
+    /// [`MEM_SEND`] word 2: FFA_MEM_SHARE.
+    pub const MEM_SEND_SHARE: u64 = 1;
+    /// [`MEM_SEND`] word 2: FFA_MEM_LEND.
+    pub const MEM_SEND_LEND: u64 = 2;
+    /// [`MEM_SEND`] word 2: FFA_MEM_DONATE.
+    pub const MEM_SEND_DONATE: u64 = 3;
+    /// [`MEM_SEND`] word 4: touch the page while it is lent away (no borrower call).
+    pub const MEM_SEND_TOUCH: u64 = 1;
+
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
@@ -219,6 +253,9 @@ mod tests {
             cmd::MANIFEST_ID,
             cmd::MEM_RW,
             cmd::SHARE,
+            cmd::MEM_ACCESS,
+            cmd::MEM_RELINQUISH,
+            cmd::MEM_SEND,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

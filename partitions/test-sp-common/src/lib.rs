@@ -9,13 +9,18 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use core::fmt::Write;
+use ffa_abi::memory::transaction::{builder_for, MemAccess};
+use ffa_abi::memory::{DataAccess, InstructionAccess, MemAttributes};
+use ffa_abi::FuncId;
 use sp_rt::console::LineWriter;
 use sp_rt::fdt::Fdt;
-use sp_rt::mem::{Constituent, MemHandle, SharedPage, RO_NX, RW_NX, SHARE_RW};
+use sp_rt::ffa::expect_success;
+use sp_rt::mem::{AccessPerms, Constituent, MemHandle, SharedPage, RO_NX, RW_NX, SHARE_RW};
 use sp_rt::partition_info::parse_descriptors;
 use sp_rt::rxtx::RxTx;
 use sp_rt::{
-    Conduit, DirectRequest, EndpointId, Error, ErrorCode, Ffa, Kind, Payload, Uuid, Version,
+    Conduit, DirectRequest, EndpointId, Error, ErrorCode, Ffa, Kind, Payload, Regs, RegsExt, Uuid,
+    Version,
 };
 use test_protocol::{cmd, status};
 
@@ -179,6 +184,165 @@ fn share<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest
     Payload::new(&[status, b_status, b_read, u64::from(after), 0])
 }
 
+/// `cmd::MEM_ACCESS`: retrieve, read/write at an offset, relinquish unless asked to keep.
+fn mem_access<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let w = |i| req.payload.get(i) & 0xFFFF_FFFF;
+    let handle = MemHandle(w(1) | w(2) << 32);
+    let owner = EndpointId(w(3) as u16);
+    let value = w(4) as u32;
+    let offset = req.payload.get(5);
+    let keep = req.payload.get(6) & cmd::MEM_KEEP != 0;
+    let perms = if value != 0 { RW_NX } else { RO_NX };
+    let me = req.receiver;
+    let mut region = match ffa.mem_retrieve(rxtx, sp.version, me, owner, handle, 0, perms) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let read = region.read_u32(offset);
+    let written = value == 0 || region.write_u32(offset, value).is_some();
+    let pages = region.pages();
+    let count = region.constituents().len() as u64;
+    let denied = u64::from(status::ffa_error(ErrorCode::Denied.to_i32()));
+    let status = if keep {
+        // The SPMC keeps the mapping until MEM_RELINQUISH names the handle.
+        match (read, written) {
+            (Some(_), true) => u64::from(status::OK),
+            _ => denied,
+        }
+    } else {
+        match ffa.mem_relinquish_region(rxtx, me, region) {
+            Err((e, _)) => status_of(&e),
+            Ok(()) if read.is_none() || !written => denied,
+            Ok(()) => u64::from(status::OK),
+        }
+    };
+    Payload::new(&[status, u64::from(read.unwrap_or(0)), pages, count])
+}
+
+/// `cmd::MEM_RELINQUISH`: gives back a region kept by `cmd::MEM_ACCESS`.
+fn mem_relinquish<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    sp: &mut SpState<'_>,
+    req: &DirectRequest,
+) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let w = |i| req.payload.get(i) & 0xFFFF_FFFF;
+    match ffa.mem_relinquish(rxtx, req.receiver, MemHandle(w(1) | w(2) << 32)) {
+        Ok(()) => ok(&[]),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Sends `page` to `borrower` with FFA_MEM_SHARE/LEND/DONATE (`abi` = `cmd::MEM_SEND_*`),
+/// with the attributes and permissions each ABI requires of a sender (DEN0140 "Memory region
+/// attributes" and "Memory access permissions" usage tables): share names the memory type;
+/// a lend to one borrower and a donate leave it to the receiver; donate names no data access.
+fn send_page<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    rxtx: &mut RxTx,
+    version: Version,
+    me: EndpointId,
+    borrower: EndpointId,
+    abi: u64,
+    page: &SharedPage,
+) -> Result<MemHandle, Error> {
+    let not_specified = AccessPerms {
+        data: DataAccess::NotSpecified,
+        instruction: InstructionAccess::NotSpecified,
+    };
+    let (fid, perms, attributes) = match abi {
+        cmd::MEM_SEND_SHARE => (FuncId::MemShare32, SHARE_RW, MemAttributes::NORMAL_WB_INNER),
+        cmd::MEM_SEND_LEND => (FuncId::MemLend32, SHARE_RW, MemAttributes::NOT_SPECIFIED),
+        cmd::MEM_SEND_DONATE => (
+            FuncId::MemDonate32,
+            not_specified,
+            MemAttributes::NOT_SPECIFIED,
+        ),
+        _ => return Err(Error::Ffa(ErrorCode::InvalidParameters)),
+    };
+    let access = [MemAccess::new(borrower, perms)];
+    let cons = [Constituent {
+        address: page.addr(),
+        page_count: 1,
+    }];
+    let mut b = builder_for(version, me, &access, &cons).map_err(|e| Error::Ffa(e.error_code()))?;
+    b.attributes = attributes;
+    let len = rxtx
+        .with_tx(|tx| b.write(tx))
+        .map_err(|e| Error::Ffa(e.error_code()))?;
+    let len = len as u64;
+    let r = expect_success(ffa.call(Regs::call(fid.raw(), &[len, len, 0, 0])))?;
+    Ok(MemHandle::from_regs(r.w(2), r.w(3)))
+}
+
+/// `cmd::MEM_SEND`: this SP as the owner of a share, lend or donate to another SP.
+fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let me = req.receiver;
+    let borrower = EndpointId(req.payload.get(1) as u16);
+    let abi = req.payload.get(2);
+    let donate = abi == cmd::MEM_SEND_DONATE;
+    let page = SharedPage::new_boxed();
+    let _ = page.write_u32(0, cmd::SHARE_PATTERN);
+    let handle = match send_page(ffa, rxtx, sp.version, me, borrower, abi, &page) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    // REQ_32 has no room for the keep flag (word 6): ask with REQ_64 unless this was REQ2.
+    let kind = match req.kind {
+        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
+        _ => Kind::Req64,
+    };
+    let call = Payload::new(&[
+        u64::from(cmd::MEM_ACCESS),
+        handle.0 & 0xFFFF_FFFF,
+        handle.0 >> 32,
+        u64::from(me.0),
+        req.payload.get(3),
+        0,
+        if donate { cmd::MEM_KEEP } else { 0 },
+    ]);
+    if req.payload.get(4) == cmd::MEM_SEND_TOUCH {
+        // Lent or donated away: the SPMC unmapped the page, so this load must abort us (no
+        // borrower call first: the owner then needs no direct-message grant).
+        let v = core::hint::black_box(page.read_u32(0)).unwrap_or(0);
+        // Still here: the SPMC left the page mapped. Say so with what was read.
+        core::mem::forget(page);
+        return Payload::new(&[u64::from(status::UNEXPECTED_REPLY), 0, u64::from(v), 0, 0]);
+    }
+    let answer = ffa.direct_request(kind, me, borrower, &call);
+    let reclaimed = ffa.mem_reclaim(handle, 0);
+    let after = match reclaimed {
+        Ok(()) => page.read_u32(0).unwrap_or(0),
+        Err(_) => 0,
+    };
+    let reclaim_status = match &reclaimed {
+        Ok(()) => u64::from(status::OK),
+        Err(e) => status_of(e),
+    };
+    let status = match (&answer, &reclaimed) {
+        (Err(e), _) => status_of(e),
+        (Ok(_), Err(e)) if !donate => status_of(e),
+        _ => u64::from(status::OK),
+    };
+    let (b_status, b_read) = answer.map_or((0, 0), |p| (p.get(0), p.get(1)));
+    if reclaimed.is_err() {
+        // Donated (or still lent): the page is not ours to free any more.
+        core::mem::forget(page);
+    }
+    Payload::new(&[status, b_status, b_read, u64::from(after), reclaim_status])
+}
+
 fn heap(sp: &SpState<'_>, bytes: u64) -> Payload {
     let n = usize::try_from(bytes.min(test_protocol::HEAP_TEST_MAX)).unwrap_or(0);
     let before = (sp.heap_free)() as u64;
@@ -296,6 +460,9 @@ pub fn common<C: Conduit>(
         cmd::MEM_RW => mem_rw(ffa, sp, req),
         cmd::HEAP => heap(sp, arg(1)),
         cmd::SHARE => share(ffa, sp, req),
+        cmd::MEM_ACCESS => mem_access(ffa, sp, req),
+        cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
+        cmd::MEM_SEND => mem_send(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()

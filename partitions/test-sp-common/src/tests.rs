@@ -439,3 +439,205 @@ fn share_reports_a_refused_share() {
     assert_eq!(r.get(0), 0xFFFF_FFFA);
     assert_eq!(ffa.conduit().calls.len(), 1);
 }
+
+#[test]
+fn mem_access_reads_and_writes_at_an_offset_and_keeps_when_asked() {
+    let mut shared = Box::new(Page([0; 4096]));
+    shared.0[8..12].copy_from_slice(&0x3333_4444u32.to_le_bytes());
+    let addr = shared.0.as_mut_ptr() as u64;
+    let mut bufs = Buffers::new();
+    let n = retrieve_response(&mut bufs.rx.0, addr, AccessPerms::RW_NX);
+    let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+    let mut sp = state(Ok(bufs.pair()));
+    // Replies: retrieve response, RX release; no relinquish (kept).
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([resp, success_reply(&[])]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::MEM_ACCESS),
+            7,
+            5,
+            0,
+            0xABCD,
+            8,
+            cmd::MEM_KEEP,
+        ]),
+    );
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3)],
+        [0, 0x3333_4444, 1, 1]
+    );
+    assert_eq!(shared.0[8..12], 0xABCDu32.to_le_bytes());
+    let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+    assert_eq!(fids, vec![0x8400_0074, 0x8400_0065]);
+}
+
+#[test]
+fn mem_access_outside_the_region_is_denied_and_still_relinquishes() {
+    let mut shared = Box::new(Page([0; 4096]));
+    let addr = shared.0.as_mut_ptr() as u64;
+    let mut bufs = Buffers::new();
+    let n = retrieve_response(&mut bufs.rx.0, addr, AccessPerms::RW_NX);
+    let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        resp,
+        success_reply(&[]),
+        success_reply(&[]),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::MEM_ACCESS), 7, 5, 0, 1, 0x1000]),
+    );
+    assert_eq!(r.get(0), 0xFFFF_FFFA);
+    let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+    assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+}
+
+#[test]
+fn mem_relinquish_names_the_handle_and_us() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[])]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::MEM_RELINQUISH), 7, 5]),
+    );
+    assert_eq!(r.get(0), 0);
+    assert_eq!(ffa.conduit().calls[0].fid(), 0x8400_0076);
+    let d = ffa_abi::memory::relinquish::MemRelinquish::parse(&bufs.tx.0).unwrap();
+    assert_eq!(d.handle, MemHandle(0x5_0000_0007));
+    assert_eq!(
+        d.endpoints().collect::<Vec<_>>(),
+        vec![EndpointId(id::ECHO)]
+    );
+}
+
+/// The descriptor `MEM_SEND` wrote into TX (exactly its length), parsed back.
+fn sent(desc: &[u8]) -> ffa_abi::memory::transaction::MemTransaction<'_> {
+    ffa_abi::memory::transaction::MemTransaction::parse(desc, sp_rt::Version::V1_2).unwrap()
+}
+
+#[test]
+fn mem_send_lend_asks_the_borrower_with_req64_then_reclaims() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let borrower_resp = Regs::call(
+        0xC400_0070,
+        &[
+            u64::from(id::FAULT) << 16 | u64::from(id::ECHO),
+            0,
+            0,
+            u64::from(cmd::SHARE_PATTERN),
+        ],
+    );
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[0x42, 0]),
+        borrower_resp,
+        success_reply(&[]),
+    ]));
+    // Asked with REQ_32: the borrower still gets REQ_64 (the keep flag is word 6).
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req32(&[
+            u64::from(cmd::MEM_SEND),
+            u64::from(id::FAULT),
+            cmd::MEM_SEND_LEND,
+            0x77,
+        ]),
+    );
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)],
+        [
+            0,
+            0,
+            u64::from(cmd::SHARE_PATTERN),
+            u64::from(cmd::SHARE_PATTERN),
+            0
+        ]
+    );
+    let c = &ffa.conduit().calls;
+    assert_eq!(c[0].fid(), 0x8400_0072); // FFA_MEM_LEND_32
+    let t = sent(&bufs.tx.0[..c[0].x(1) as usize]);
+    assert_eq!(t.attributes, ffa_abi::memory::MemAttributes::NOT_SPECIFIED);
+    assert_eq!(t.receiver(0).unwrap().perms, SHARE_RW);
+    assert_eq!(c[1].fid(), 0xC400_006F);
+    assert_eq!(
+        (c[1].x(3), c[1].x(4), c[1].x(6), c[1].x(7), c[1].x(9)),
+        (
+            u64::from(cmd::MEM_ACCESS),
+            0x42,
+            u64::from(id::ECHO),
+            0x77,
+            0
+        )
+    );
+    assert_eq!((c[2].fid(), c[2].x(1)), (0x8400_0077, 0x42));
+}
+
+#[test]
+fn mem_send_donate_names_no_access_keeps_and_expects_no_reclaim() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let borrower_resp = Regs::call(
+        0xC400_0070,
+        &[
+            u64::from(id::FAULT) << 16 | u64::from(id::ECHO),
+            0,
+            0,
+            u64::from(cmd::SHARE_PATTERN),
+        ],
+    );
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[0x43, 0]),
+        borrower_resp,
+        error_reply(-2),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::MEM_SEND),
+            u64::from(id::FAULT),
+            cmd::MEM_SEND_DONATE,
+            0x77,
+        ]),
+    );
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)],
+        [0, 0, u64::from(cmd::SHARE_PATTERN), 0, 0xFFFF_FFFE]
+    );
+    let c = &ffa.conduit().calls;
+    assert_eq!(c[0].fid(), 0x8400_0071); // FFA_MEM_DONATE_32
+    let t = sent(&bufs.tx.0[..c[0].x(1) as usize]);
+    assert_eq!(t.receiver(0).unwrap().perms.encode(), 0);
+    assert_eq!(c[1].x(9), cmd::MEM_KEEP);
+}
+
+#[test]
+fn mem_send_refusals_and_unknown_abis() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-6)]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::MEM_SEND),
+            u64::from(id::RELAY),
+            cmd::MEM_SEND_SHARE,
+        ]),
+    );
+    assert_eq!(r.get(0), 0xFFFF_FFFA);
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::MEM_SEND), u64::from(id::FAULT), 9]),
+    );
+    assert_eq!(r.get(0), 0xFFFF_FFFE);
+    assert_eq!(ffa.conduit().calls.len(), 1);
+}
