@@ -4,8 +4,12 @@
 use crate::harness::Case;
 
 mod foundation;
+mod partitions;
 
 /// Every case, in run order.
 pub fn all() -> impl Iterator<Item = &'static Case> {
-    [foundation::CASES].into_iter().flatten()
+    // partitions::LAST_CASES aborts the fault SP (once per boot): keep it at the very end.
+    [foundation::CASES, partitions::CASES, partitions::LAST_CASES]
+        .into_iter()
+        .flatten()
 }

@@ -1,0 +1,1156 @@
+//! Partition cases (issue 4): the normal world discovering the default SP set of partitions/
+//! (echo 0x8001, relay 0x8002, fault 0x8003, pkg-sp 0x8004) with FFA_PARTITION_INFO_GET(_REGS)
+//! through its own RX/TX mailbox, exchanging direct messages with it in every form, and driving
+//! the SPs with the `test-protocol` commands so that each ABI is also called from an SP: setup
+//! and discovery (DEN0077 v1.2 chapters 13-14), direct messaging (chapter 15), FFA_CONSOLE_LOG,
+//! FFA_MEM_PERM_GET/SET, the capability gate of sp_layout.json, the spec's error cases (busy,
+//! aborted, cycles, forged sources, responses nobody asked for) and fault containment.
+//!
+//! Order matters: the fault SP can die only once per boot, so the case that aborts it is in
+//! `LAST_CASES`, which cases.rs runs after every other table;
+//! every case that maps the normal world's mailbox unmaps it again before it returns, so the
+//! cases of other files may map their own.
+
+use core::cell::UnsafeCell;
+
+use ffa_abi::partition_info::{parse_info_get_regs, PartitionInfo, PartitionProperties};
+use ffa_abi::{ErrorCode, FuncId, Regs, Uuid, Version};
+use test_protocol::{cmd, id, status, uuid};
+
+use crate::arch::probe_read;
+use crate::console::log;
+use crate::ffa::{self, call, expect_error, expect_success, Shown};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
+
+pub const CASES: &[Case] = &[
+    Case {
+        name: "partition_info_get_default_set",
+        run: info_get_default_set,
+    },
+    Case {
+        name: "partition_info_get_each_uuid",
+        run: info_get_each_uuid,
+    },
+    Case {
+        name: "partition_info_get_unknown_uuid",
+        run: info_get_unknown_uuid,
+    },
+    Case {
+        name: "partition_info_get_count_only",
+        run: info_get_count_only,
+    },
+    Case {
+        name: "partition_info_get_v1_0_and_v1_1_layouts",
+        run: info_get_older_layouts,
+    },
+    Case {
+        name: "partition_info_get_regs_nw",
+        run: info_get_regs_nw,
+    },
+    Case {
+        name: "rxtx_map_argument_checks",
+        run: rxtx_map_checks,
+    },
+    Case {
+        name: "rxtx_rx_buffer_ownership",
+        run: rx_ownership,
+    },
+    Case {
+        name: "rxtx_unmap_then_map_again",
+        run: unmap_map_again,
+    },
+    Case {
+        name: "direct_req_32_nw_to_sp",
+        run: echo32,
+    },
+    Case {
+        name: "direct_req_64_nw_to_sp",
+        run: echo64,
+    },
+    Case {
+        name: "direct_req2_nw_to_sp",
+        run: echo_req2,
+    },
+    Case {
+        name: "direct_req_nw_refusals",
+        run: nw_direct_refusals,
+    },
+    Case {
+        name: "sp_id_who_version",
+        run: sp_id_who_version,
+    },
+    Case {
+        name: "sp_partition_info_get",
+        run: sp_partition_info,
+    },
+    Case {
+        name: "sp_partition_info_get_regs",
+        run: sp_partition_info_regs,
+    },
+    Case {
+        name: "sp_version_renegotiated",
+        run: sp_version_renegotiated,
+    },
+    Case {
+        name: "sp_console_log",
+        run: sp_console_log,
+    },
+    Case {
+        name: "sp_mem_perm_get_set",
+        run: sp_mem_perm,
+    },
+    Case {
+        name: "sp_heap",
+        run: sp_heap,
+    },
+    Case {
+        name: "sp_boot_info_spkg",
+        run: pkg_boot_info,
+    },
+    Case {
+        name: "sp_to_sp_direct_req_allowed",
+        run: sp_to_sp_allowed,
+    },
+    Case {
+        name: "sp_to_sp_capability_gate_denied",
+        run: sp_to_sp_denied,
+    },
+    Case {
+        name: "sp_to_sp_bad_destinations",
+        run: sp_to_sp_bad_destinations,
+    },
+    Case {
+        name: "direct_req_cycle_busy",
+        run: cycle_busy,
+    },
+    Case {
+        name: "sp_memory_unreadable_from_nw",
+        run: sp_memory_unreadable,
+    },
+];
+
+/// Cases that abort the fault SP, which happens once per boot: registered after every other
+/// case (memory cases use fault as a borrower).
+pub const LAST_CASES: &[Case] = &[Case {
+    name: "fault_touching_other_sp_contained",
+    run: fault_contained,
+}];
+
+// ---------------------------------------------------------------------------------------------
+// The normal world's RX/TX mailbox.
+
+/// One 4 KiB page of the driver's own .bss (normal-world DRAM) given to the SPMC as a buffer.
+#[repr(C, align(4096))]
+struct Page(UnsafeCell<[u8; 4096]>);
+
+// SAFETY: the pages are only touched through `Page::addr` and the volatile byte reads of
+// `read_rx`, from the primary core, which runs the cases one after another; the SPMC writes
+// them only while that core is inside an SMC.
+unsafe impl Sync for Page {}
+
+impl Page {
+    const fn new() -> Self {
+        Self(UnsafeCell::new([0; 4096]))
+    }
+
+    /// Physical address (the EL2 MMU is off: VA = PA).
+    fn addr(&self) -> u64 {
+        self.0.get() as u64
+    }
+}
+
+static TX_A: Page = Page::new();
+static RX_A: Page = Page::new();
+static TX_B: Page = Page::new();
+static RX_B: Page = Page::new();
+
+/// Copies the first `len` bytes of an RX page (volatile: the SPMC wrote it behind the
+/// compiler's back; byte accesses because the driver runs with its MMU off, where memory is
+/// Device and unaligned accesses fault).
+fn read_rx(page: &Page, len: usize) -> [u8; 4096] {
+    let mut out = [0u8; 4096];
+    let base = page.0.get().cast::<u8>();
+    for (i, b) in out.iter_mut().enumerate().take(len.min(4096)) {
+        // SAFETY: `base + i` is inside the 4 KiB static page (i < 4096); a volatile read of
+        // a u8 has no alignment requirement, and nothing else writes the page concurrently
+        // (the SPMC only writes it while this core is in an SMC).
+        *b = unsafe { base.add(i).read_volatile() };
+    }
+    out
+}
+
+/// FFA_RXTX_MAP_64 of one page each.
+fn map(tx: &Page, rx: &Page) -> Regs {
+    call(FuncId::RxTxMap64, &[tx.addr(), rx.addr(), 1])
+}
+
+fn unmap() -> Regs {
+    call(FuncId::RxTxUnmap, &[0])
+}
+
+fn rx_release() -> Regs {
+    call(FuncId::RxRelease, &[0])
+}
+
+/// Maps TX_A/RX_A, runs `body`, and unmaps whatever `body` did (so a failing case does not
+/// leave the mailbox mapped for the next one).
+fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
+    expect_success(&map(&TX_A, &RX_A), "FFA_RXTX_MAP_64")?;
+    let r = body();
+    let u = unmap();
+    r?;
+    expect_success(&u, "FFA_RXTX_UNMAP at the end of the case")?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery from the normal world.
+
+/// What the default SP set looks like: (ID, UUID words, properties at v1.2).
+/// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), fault only receives
+/// both (0x201), pkg-sp (v1.1) only receives DIRECT_REQ (0x1); all are AArch64 (bit 8).
+const DEFAULT_SET: [(u16, [u32; 4], u32); 4] = [
+    (id::ECHO, uuid::ECHO, 0x703),
+    (id::RELAY, uuid::RELAY, 0x703),
+    (id::FAULT, uuid::FAULT, 0x301),
+    (id::PKG_SP, uuid::PKG_SP, 0x101),
+];
+
+fn partition_info_get(uuid: [u32; 4], flags: u32) -> Regs {
+    let w = uuid.map(u64::from);
+    call(
+        FuncId::PartitionInfoGet,
+        &[w[0], w[1], w[2], w[3], u64::from(flags)],
+    )
+}
+
+/// Checks a successful FFA_PARTITION_INFO_GET answer (count in w2, descriptor size in w3) and
+/// returns the descriptors the RX page holds.
+fn descriptors(
+    r: &Regs,
+    version: Version,
+    want_count: u32,
+) -> Result<heapless::Vec<PartitionInfo, 8>, Failure> {
+    check_eq!(
+        expect_success(r, "FFA_PARTITION_INFO_GET")?,
+        want_count,
+        "partition count (w2)"
+    );
+    let size = PartitionInfo::size_for(version);
+    // w3 is the descriptor size from v1.1; v1.0 has no such field (MBZ).
+    let want_w3 = if version == Version::V1_0 { 0 } else { size };
+    check_eq!(r.w(3), want_w3 as u32, "descriptor size (w3)");
+    let bytes = read_rx(&RX_A, size * want_count as usize);
+    let mut out = heapless::Vec::new();
+    for i in 0..want_count as usize {
+        match PartitionInfo::parse(&bytes, i, version) {
+            Ok(d) => {
+                let _ = out.push(d);
+            }
+            Err(e) => fail!("descriptor {i}: {e:?}"),
+        }
+    }
+    Ok(out)
+}
+
+/// Checks one descriptor against the default set's entry `i` at `version` (properties limited
+/// to the bits that version defines; UUID only from v1.1).
+fn check_descriptor(d: &PartitionInfo, i: usize, version: Version) -> Outcome {
+    let (sp, uuid_words, props) = DEFAULT_SET[i];
+    check_eq!(d.id.0, sp, "partition ID");
+    check_eq!(d.exec_ctx_count, 1, "execution contexts");
+    check_eq!(
+        d.properties.0,
+        PartitionProperties(props).for_version(version).0,
+        "properties"
+    );
+    let want_uuid = if version == Version::V1_0 {
+        Uuid::NIL
+    } else {
+        Uuid::from_words(uuid_words)
+    };
+    check!(
+        d.uuid == want_uuid,
+        "SP {sp:#06x}: UUID {} in the descriptor, want {}",
+        d.uuid,
+        want_uuid
+    );
+    Ok(())
+}
+
+/// A readable line for one discovered partition.
+fn show(d: &PartitionInfo) {
+    let p = d.properties;
+    let yes = |bits: u32, s: &'static str| if p.has(bits) { s } else { "" };
+    log!(
+        "  SP {:#06x} uuid {} contexts {} properties {:#x} [{}{}{}{}{}]",
+        d.id.0,
+        d.uuid,
+        d.exec_ctx_count,
+        p.0,
+        yes(PartitionProperties::DIRECT_REQ_RECV, " recv-req"),
+        yes(PartitionProperties::DIRECT_REQ_SEND, " send-req"),
+        yes(PartitionProperties::DIRECT_REQ2_RECV, " recv-req2"),
+        yes(PartitionProperties::DIRECT_REQ2_SEND, " send-req2"),
+        yes(PartitionProperties::AARCH64, " aarch64 "),
+    );
+}
+
+fn info_get_default_set() -> Outcome {
+    with_mailbox(|| {
+        let r = partition_info_get([0; 4], 0);
+        let ds = descriptors(&r, Version::V1_2, 4)?;
+        log!(
+            "discovered {} partitions (FFA_PARTITION_INFO_GET, nil UUID):",
+            ds.len()
+        );
+        for d in &ds {
+            show(d);
+        }
+        for (i, d) in ds.iter().enumerate() {
+            check_descriptor(d, i, Version::V1_2)?;
+        }
+        expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+        Ok(())
+    })
+}
+
+fn info_get_each_uuid() -> Outcome {
+    with_mailbox(|| {
+        for (i, (sp, words, _)) in DEFAULT_SET.iter().enumerate() {
+            let r = partition_info_get(*words, 0);
+            let ds = descriptors(&r, Version::V1_2, 1)?;
+            if let Err(e) = check_descriptor(&ds[0], i, Version::V1_2) {
+                fail!("UUID of SP {sp:#06x}: {e}");
+            }
+            expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+        }
+        Ok(())
+    })
+}
+
+fn info_get_unknown_uuid() -> Outcome {
+    with_mailbox(|| {
+        // A UUID no partition implements (the default set's prefix with suffix ...0099).
+        let unknown = [uuid::ECHO[0], uuid::ECHO[1], uuid::ECHO[2], 0x9900_0040];
+        let r = partition_info_get(unknown, 0);
+        expect_error(&r, ErrorCode::InvalidParameters, "unknown UUID")?;
+        let r = partition_info_get(unknown, 1);
+        expect_error(&r, ErrorCode::InvalidParameters, "unknown UUID, count only")?;
+        // The failed calls did not hand the RX buffer to us.
+        expect_error(
+            &rx_release(),
+            ErrorCode::Denied,
+            "FFA_RX_RELEASE after them",
+        )?;
+        Ok(())
+    })
+}
+
+fn info_get_count_only() -> Outcome {
+    // The count-only flag (w5 bit 0) needs no mailbox at all and leaves RX alone.
+    let r = partition_info_get([0; 4], 1);
+    check_eq!(
+        expect_success(&r, "count only, no mailbox")?,
+        4,
+        "count (nil UUID)"
+    );
+    let r = partition_info_get(uuid::RELAY, 1);
+    check_eq!(
+        expect_success(&r, "count only (relay)")?,
+        1,
+        "count (relay)"
+    );
+    // w5 bits other than bit 0 are reserved (MBZ).
+    let r = partition_info_get([0; 4], 2);
+    expect_error(&r, ErrorCode::InvalidParameters, "flags bit 1")?;
+    with_mailbox(|| {
+        let r = partition_info_get([0; 4], 1);
+        check_eq!(expect_success(&r, "count only")?, 4, "count");
+        expect_error(
+            &rx_release(),
+            ErrorCode::Denied,
+            "RX_RELEASE after count only",
+        )?;
+        // With RX owned by us, count-only still works: it does not use the buffer.
+        let r = partition_info_get([0; 4], 0);
+        descriptors(&r, Version::V1_2, 4)?;
+        let r = partition_info_get([0; 4], 1);
+        check_eq!(expect_success(&r, "count only, RX full")?, 4, "count");
+        expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+        Ok(())
+    })
+}
+
+/// Negotiates `v` with FFA_VERSION, runs the nil-UUID query, and renegotiates v1.2 whatever
+/// happened.
+fn info_get_at(v: Version) -> Outcome {
+    let got = ffa::version(v.encode());
+    let result = if got != 0x1_0002 {
+        Err(crate::harness::failure(format_args!(
+            "FFA_VERSION({:#x}) = {got:#x}",
+            v.encode()
+        )))
+    } else {
+        with_mailbox(|| {
+            let r = partition_info_get([0; 4], 0);
+            let ds = descriptors(&r, v, 4)?;
+            for (i, d) in ds.iter().enumerate() {
+                check_descriptor(d, i, v)?;
+            }
+            expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+            Ok(())
+        })
+    };
+    check_eq!(ffa::version(0x1_0002), 0x1_0002, "FFA_VERSION(1.2) again");
+    result
+}
+
+fn info_get_older_layouts() -> Outcome {
+    // This SPMC lets the normal world renegotiate at any time (the spec only requires it
+    // before other calls), so the case can step down and back up. A v1.0 caller gets 8-byte
+    // descriptors without UUID and properties limited to bits [2:0]; a v1.1 caller 24-byte
+    // ones without the v1.2 REQ2 bits.
+    if let Err(e) = info_get_at(Version::V1_0) {
+        fail!("at v1.0: {e}");
+    }
+    if let Err(e) = info_get_at(Version::V1_1) {
+        fail!("at v1.1: {e}");
+    }
+    Ok(())
+}
+
+fn info_get_regs(uuid: [u32; 4], start: u16, tag: u16) -> Regs {
+    let [lo, hi] = Uuid::from_words(uuid).to_u64_pair();
+    call(
+        FuncId::PartitionInfoGetRegs,
+        &[lo, hi, u64::from(start) | u64::from(tag) << 16],
+    )
+}
+
+fn regs_answer(r: &Regs, start: u16) -> Result<heapless::Vec<PartitionInfo, 5>, Failure> {
+    check_eq!(
+        r.w(0),
+        FuncId::Success64.raw(),
+        "FFA_PARTITION_INFO_GET_REGS answer"
+    );
+    let mut args = [0u64; 16];
+    args.copy_from_slice(&r.0[2..]);
+    let infos = match parse_info_get_regs(&args, start) {
+        Ok((s, it)) => {
+            check_eq!(s.desc_size, 24, "descriptor size");
+            check_eq!(s.tag, 0, "tag");
+            it.collect()
+        }
+        Err(e) => fail!("answer: {e:?} ({})", Shown(r)),
+    };
+    Ok(infos)
+}
+
+fn info_get_regs_nw() -> Outcome {
+    // The register form needs no mailbox.
+    let r = info_get_regs([0; 4], 0, 0);
+    let ds = regs_answer(&r, 0)?;
+    check_eq!(r.x(2) & 0xFFFF_FFFF, 3 | 3 << 16, "last and current index");
+    check_eq!(ds.len(), 4, "descriptors in registers");
+    for (i, d) in ds.iter().enumerate() {
+        check_descriptor(d, i, Version::V1_2)?;
+    }
+    // From index 2: fault and pkg-sp.
+    let r = info_get_regs([0; 4], 2, 0);
+    let ds = regs_answer(&r, 2)?;
+    check_eq!(ds.len(), 2, "descriptors from index 2");
+    check_descriptor(&ds[0], 2, Version::V1_2)?;
+    check_descriptor(&ds[1], 3, Version::V1_2)?;
+    // One UUID: one descriptor, indices 0/0.
+    let r = info_get_regs(uuid::PKG_SP, 0, 0);
+    let ds = regs_answer(&r, 0)?;
+    check_eq!(r.x(2) & 0xFFFF_FFFF, 0, "last and current index (pkg-sp)");
+    check_descriptor(&ds[0], 3, Version::V1_2)?;
+    // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
+    for (what, r) in [
+        ("start index 4", info_get_regs([0; 4], 4, 0)),
+        ("start index 1 of one", info_get_regs(uuid::ECHO, 1, 0)),
+        ("unknown UUID", info_get_regs([1, 2, 3, 4], 0, 0)),
+        ("tag with start 0", info_get_regs([0; 4], 0, 7)),
+    ] {
+        expect_error(&r, ErrorCode::InvalidParameters, what)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The normal world's mailbox: FFA_RXTX_MAP/UNMAP, FFA_RX_RELEASE.
+
+fn rxtx_map_checks() -> Outcome {
+    let (tx, rx) = (TX_A.addr(), RX_A.addr());
+    for (what, args) in [
+        ("secure TX", [0x2400_0000, rx, 1]),
+        ("secure RX", [tx, 0x2020_0000, 1]),
+        ("unaligned TX", [tx + 0x800, rx, 1]),
+        ("TX = RX", [tx, tx, 1]),
+        ("zero pages", [tx, rx, 0]),
+        // w3[5:0] is the page count; the bits above are reserved.
+        ("page count above 63", [tx, rx, 64]),
+    ] {
+        let r = call(FuncId::RxTxMap64, &args);
+        expect_error(&r, ErrorCode::InvalidParameters, what)?;
+    }
+    // SMC32: only w1/w2 count, so a 64-bit NS address loses its top bits and names secure
+    // flash.
+    let r = call(FuncId::RxTxMap32, &[tx, rx, 1]);
+    expect_error(
+        &r,
+        ErrorCode::InvalidParameters,
+        "RXTX_MAP_32 of 64-bit addresses",
+    )?;
+    // Nothing was mapped by any of them.
+    expect_error(
+        &unmap(),
+        ErrorCode::InvalidParameters,
+        "FFA_RXTX_UNMAP with no mailbox",
+    )?;
+    // Without a mailbox, PARTITION_INFO_GET has nowhere to write (Hafnium: BUSY as well).
+    expect_error(
+        &partition_info_get([0; 4], 0),
+        ErrorCode::Busy,
+        "PARTITION_INFO_GET without a mailbox",
+    )?;
+    expect_error(
+        &rx_release(),
+        ErrorCode::Denied,
+        "FFA_RX_RELEASE with no mailbox",
+    )?;
+    Ok(())
+}
+
+fn rx_ownership() -> Outcome {
+    with_mailbox(|| {
+        // Mapping again while mapped.
+        expect_error(&map(&TX_B, &RX_B), ErrorCode::Denied, "second FFA_RXTX_MAP")?;
+        // Releasing an RX buffer that holds no message.
+        expect_error(
+            &rx_release(),
+            ErrorCode::Denied,
+            "FFA_RX_RELEASE while empty",
+        )?;
+        // The SPMC fills RX: it is ours until we release it; meanwhile it cannot write again.
+        descriptors(&partition_info_get([0; 4], 0), Version::V1_2, 4)?;
+        expect_error(
+            &partition_info_get(uuid::ECHO, 0),
+            ErrorCode::Busy,
+            "PARTITION_INFO_GET with RX not released",
+        )?;
+        // RX_RELEASE takes the caller's ID in w1 (0 from the normal world without a hypervisor).
+        expect_error(
+            &call(FuncId::RxRelease, &[0x8001]),
+            ErrorCode::InvalidParameters,
+            "FFA_RX_RELEASE for another ID",
+        )?;
+        expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+        expect_error(&rx_release(), ErrorCode::Denied, "second FFA_RX_RELEASE")?;
+        // Released: the SPMC may write again.
+        let ds = descriptors(&partition_info_get(uuid::ECHO, 0), Version::V1_2, 1)?;
+        check_descriptor(&ds[0], 0, Version::V1_2)?;
+        expect_success(&rx_release(), "FFA_RX_RELEASE")?;
+        // RXTX_UNMAP names the buffers' owner in w1[31:16]: only ID 0 here.
+        expect_error(
+            &call(FuncId::RxTxUnmap, &[0x8001 << 16]),
+            ErrorCode::InvalidParameters,
+            "FFA_RXTX_UNMAP for another ID",
+        )?;
+        Ok(())
+    })
+}
+
+fn unmap_map_again() -> Outcome {
+    expect_success(&map(&TX_A, &RX_A), "FFA_RXTX_MAP_64")?;
+    // Unmap while RX is still full: allowed, and it drops the message.
+    let full = partition_info_get([0; 4], 0);
+    expect_success(&full, "PARTITION_INFO_GET")?;
+    expect_success(&unmap(), "FFA_RXTX_UNMAP with RX full")?;
+    expect_error(
+        &unmap(),
+        ErrorCode::InvalidParameters,
+        "second FFA_RXTX_UNMAP",
+    )?;
+    // Another pair of pages; RX now at RX_B, so the SPMC writes there.
+    expect_success(&map(&TX_B, &RX_B), "FFA_RXTX_MAP_64 of other pages")?;
+    let r = partition_info_get(uuid::FAULT, 0);
+    let checked = (|| {
+        check_eq!(expect_success(&r, "PARTITION_INFO_GET")?, 1, "count");
+        let bytes = read_rx(&RX_B, 24);
+        match PartitionInfo::parse(&bytes, 0, Version::V1_2) {
+            Ok(d) => check_descriptor(&d, 2, Version::V1_2),
+            Err(e) => fail!("descriptor in RX_B: {e:?}"),
+        }
+    })();
+    let released = rx_release();
+    let unmapped = unmap();
+    checked?;
+    expect_success(&released, "FFA_RX_RELEASE")?;
+    expect_success(&unmapped, "FFA_RXTX_UNMAP")?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct messages.
+
+/// The three direct request forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Req32,
+    Req64,
+    Req2,
+}
+
+/// Sends a direct request of `kind` from the normal world (ID 0) to `dst` with payload
+/// `words` (word 0 in x3, or x4 for REQ2, which carries `uuid` in x2/x3).
+fn send(kind: Kind, dst: u16, words: &[u64]) -> Regs {
+    let mut a = [0u64; 17];
+    a[0] = u64::from(dst);
+    let first = if kind == Kind::Req2 { 3 } else { 2 };
+    for (slot, w) in a[first..].iter_mut().zip(words) {
+        *slot = *w;
+    }
+    let f = match kind {
+        Kind::Req32 => FuncId::MsgSendDirectReq32,
+        Kind::Req64 => FuncId::MsgSendDirectReq64,
+        Kind::Req2 => {
+            // The protocol UUID: the test protocol of the default set (echo's).
+            let [lo, hi] = Uuid::from_words(uuid::ECHO).to_u64_pair();
+            a[1] = lo;
+            a[2] = hi;
+            FuncId::MsgSendDirectReq2
+        }
+    };
+    call(f, &a)
+}
+
+/// Checks `r` is the response of `kind` from `from` to the normal world, and returns its
+/// payload words 0..5.
+fn response(r: &Regs, kind: Kind, from: u16) -> Result<[u64; 5], Failure> {
+    let want = match kind {
+        Kind::Req32 => FuncId::MsgSendDirectResp32,
+        Kind::Req64 => FuncId::MsgSendDirectResp64,
+        Kind::Req2 => FuncId::MsgSendDirectResp2,
+    };
+    if r.w(0) != want.raw() || r.w(1) != u32::from(from) << 16 {
+        fail!(
+            "want {} from {from:#06x} to 0, got {}",
+            want.name(),
+            Shown(r)
+        )
+    }
+    // x2 is reserved in RESP (MBZ); RESP2 has no UUID: x2 and x3 are zero.
+    check_eq!(r.x(2), 0, "x2 of the response");
+    let first = if kind == Kind::Req2 {
+        check_eq!(r.x(3), 0, "x3 of RESP2");
+        4
+    } else {
+        3
+    };
+    Ok(core::array::from_fn(|i| r.x(first + i)))
+}
+
+/// Sends a test-protocol request and returns the response words.
+fn ask(kind: Kind, dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+    response(&send(kind, dst, words), kind, dst)
+}
+
+/// The status word of an FF-A error in a test-protocol response.
+fn err(code: ErrorCode) -> u64 {
+    u64::from(status::ffa_error(code.to_i32()))
+}
+
+const OK: u64 = status::OK as u64;
+
+fn echo32() -> Outcome {
+    // SMC32: only the low halves are the message; the SPMC passes the canonical encoding on,
+    // so what comes back has the upper halves cleared.
+    let w = [0x1111, 2, 0xDEAD_0000_0000_0003, 0xFFFF_FFFF, 5];
+    let r = send(Kind::Req32, id::ECHO, &w);
+    check_eq!(
+        response(&r, Kind::Req32, id::ECHO)?,
+        [0x1111, 2, 3, 0xFFFF_FFFF, 5],
+        "echo of REQ_32"
+    );
+    // Nothing beyond w7 in a 32-bit response.
+    check_eq!(r.x(8), 0, "x8 of RESP_32");
+    Ok(())
+}
+
+fn echo64() -> Outcome {
+    // DIRECT_REQ_64 carries x3..x7; x8..x17 are reserved (SBZ) even in v1.2, where only REQ2
+    // uses them, and the SPMC passes messages on in their canonical encoding: words 5.. that
+    // the normal world puts there never reach echo, so nothing comes back in them.
+    let w: [u64; 15] = core::array::from_fn(|i| 0x6400_0000_0000_0000 | (i as u64) << 32 | 0xAB);
+    let r = send(Kind::Req64, id::ECHO, &w);
+    response(&r, Kind::Req64, id::ECHO)?;
+    for (i, want) in w.iter().enumerate() {
+        let want = if i < 5 { *want } else { 0 };
+        check_eq!(r.x(3 + i), want, "payload word of RESP_64");
+    }
+    // Another SP answers too: pkg-sp (an SPKG, v1.1) echoes what is not a command.
+    check_eq!(
+        ask(Kind::Req64, id::PKG_SP, &w[..5])?,
+        [w[0], w[1], w[2], w[3], w[4]],
+        "pkg-sp echo"
+    );
+    Ok(())
+}
+
+fn echo_req2() -> Outcome {
+    let w: [u64; 14] = core::array::from_fn(|i| 0x2222_0000_0000_0000 | i as u64);
+    let r = send(Kind::Req2, id::ECHO, &w);
+    response(&r, Kind::Req2, id::ECHO)?;
+    for (i, want) in w.iter().enumerate() {
+        check_eq!(r.x(4 + i), *want, "payload word of RESP2");
+    }
+    check_eq!(
+        ask(Kind::Req2, id::ECHO, &[u64::from(cmd::WHO)])?,
+        [OK, id::ECHO.into(), 0, 2, 0],
+        "WHO over REQ2"
+    );
+    Ok(())
+}
+
+fn nw_direct_refusals() -> Outcome {
+    // pkg-sp is a v1.1 SP that does not receive REQ2 (messaging method bit 9 clear).
+    expect_error(
+        &send(Kind::Req2, id::PKG_SP, &[1]),
+        ErrorCode::Denied,
+        "REQ2 to pkg-sp",
+    )?;
+    // No such endpoint.
+    for kind in [Kind::Req32, Kind::Req64, Kind::Req2] {
+        expect_error(
+            &send(kind, 0x8010, &[1]),
+            ErrorCode::InvalidParameters,
+            "direct request to 0x8010",
+        )?;
+    }
+    // A response that answers no request: the normal world cannot respond at all.
+    for f in [
+        FuncId::MsgSendDirectResp32,
+        FuncId::MsgSendDirectResp64,
+        FuncId::MsgSendDirectResp2,
+    ] {
+        expect_error(&call(f, &[0x0000_8001]), ErrorCode::NotSupported, f.name())?;
+    }
+    // The SPMC's own ID answers direct requests by echoing them (IDs swapped).
+    let r = call(FuncId::MsgSendDirectReq32, &[0x8000, 0, 7, 8, 9]);
+    check_eq!(
+        [r.w(0), r.w(1), r.w(3), r.w(4), r.w(5)],
+        [FuncId::MsgSendDirectResp32.raw(), 0x8000 << 16, 7, 8, 9],
+        "direct request to the SPMC"
+    );
+    // After all these the SPs still answer.
+    check_eq!(ask(Kind::Req32, id::ECHO, &[9])?[0], 9, "echo");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// ABIs called from an SP (echo's commands).
+
+fn sp_id_who_version() -> Outcome {
+    check_eq!(
+        ask(Kind::Req32, id::ECHO, &[cmd::ID.into()])?,
+        [OK, id::ECHO.into(), 0, 0, 0],
+        "echo ID (FFA_ID_GET from an SP)"
+    );
+    check_eq!(
+        ask(Kind::Req64, id::ECHO, &[cmd::WHO.into()])?,
+        [OK, id::ECHO.into(), 0, 64, 0],
+        "echo WHO over REQ_64"
+    );
+    check_eq!(
+        ask(Kind::Req32, id::ECHO, &[cmd::WHO.into()])?,
+        [OK, id::ECHO.into(), 0, 32, 0],
+        "echo WHO over REQ_32"
+    );
+    // FFA_VERSION from an SP: 1.2 -> the SPMC's 1.2; another major / bit 31 -> NOT_SUPPORTED.
+    check_eq!(
+        ask(Kind::Req32, id::ECHO, &[cmd::VERSION.into(), 0x1_0002])?,
+        [OK, 0x1_0002, 0, 0, 0],
+        "echo VERSION(1.2)"
+    );
+    for bad in [0x2_0000_u64, 0x8001_0002] {
+        check_eq!(
+            ask(Kind::Req32, id::ECHO, &[cmd::VERSION.into(), bad])?,
+            [OK, 0xFFFF_FFFF, 0, 0, 0],
+            "echo VERSION(bad)"
+        );
+    }
+    Ok(())
+}
+
+/// echo PARTINFO for `uuid`: [status, count, size, first ID | ctx << 16, first properties].
+fn echo_partinfo(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
+    let u = uuid.map(u64::from);
+    ask(
+        Kind::Req64,
+        id::ECHO,
+        &[cmd::PARTINFO.into(), u[0], u[1], u[2], u[3]],
+    )
+}
+
+fn sp_partition_info() -> Outcome {
+    check_eq!(
+        echo_partinfo([0; 4])?,
+        [OK, 4, 24, 0x1_8001, 0x703],
+        "echo PARTINFO(nil)"
+    );
+    for (sp, words, props) in DEFAULT_SET {
+        check_eq!(
+            echo_partinfo(words)?,
+            [OK, 1, 24, 1 << 16 | u64::from(sp), u64::from(props)],
+            "echo PARTINFO(one UUID)"
+        );
+    }
+    check_eq!(
+        echo_partinfo([1, 2, 3, 4])?,
+        [err(ErrorCode::InvalidParameters), 0, 0, 0, 0],
+        "echo PARTINFO(unknown UUID)"
+    );
+    Ok(())
+}
+
+fn echo_partinfo_regs(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
+    let u = uuid.map(u64::from);
+    ask(
+        Kind::Req64,
+        id::ECHO,
+        &[cmd::PARTINFO_REGS.into(), u[0], u[1], u[2], u[3]],
+    )
+}
+
+fn sp_partition_info_regs() -> Outcome {
+    check_eq!(
+        echo_partinfo_regs([0; 4])?,
+        [OK, 3, 3, 0x1_8001, 0x703],
+        "echo PARTINFO_REGS(nil)"
+    );
+    check_eq!(
+        echo_partinfo_regs(uuid::PKG_SP)?,
+        [OK, 0, 0, 0x1_8004, 0x101],
+        "echo PARTINFO_REGS(pkg-sp)"
+    );
+    check_eq!(
+        echo_partinfo_regs([1, 2, 3, 4])?,
+        [err(ErrorCode::InvalidParameters), 0, 0, 0, 0],
+        "echo PARTINFO_REGS(unknown UUID)"
+    );
+    Ok(())
+}
+
+fn sp_version_renegotiated() -> Outcome {
+    // echo announces v1.1: from then on the SPMC writes v1.1 descriptors for it (REQ2 bits
+    // 9-10 are not defined in v1.1, so echo's own properties read 0x103).
+    check_eq!(
+        ask(Kind::Req32, id::ECHO, &[cmd::VERSION.into(), 0x1_0001])?,
+        [OK, 0x1_0002, 0, 0, 0],
+        "echo VERSION(1.1)"
+    );
+    let at_1_1 = echo_partinfo([0; 4]);
+    // Back to v1.2 whatever happened.
+    let back = ask(Kind::Req32, id::ECHO, &[cmd::VERSION.into(), 0x1_0002]);
+    check_eq!(
+        at_1_1?,
+        [OK, 4, 24, 0x1_8001, 0x103],
+        "echo PARTINFO at v1.1"
+    );
+    check_eq!(back?, [OK, 0x1_0002, 0, 0, 0], "echo VERSION(1.2) again");
+    check_eq!(
+        echo_partinfo([0; 4])?,
+        [OK, 4, 24, 0x1_8001, 0x703],
+        "echo PARTINFO at v1.2 again"
+    );
+    Ok(())
+}
+
+fn sp_console_log() -> Outcome {
+    // FFA_CONSOLE_LOG_64 from echo; the SPMC prints "[SPMC] echo: LOG 0x2a from 0x0000".
+    check_eq!(
+        ask(Kind::Req64, id::ECHO, &[cmd::LOG.into(), 0x2a])?,
+        [OK, 0, 0, 0, 0],
+        "echo LOG"
+    );
+    Ok(())
+}
+
+fn sp_mem_perm() -> Outcome {
+    // During initialisation echo asked FFA_MEM_PERM_GET for its text (RO + X), its RW window
+    // (RW + XN) and its boot information (RO + XN); sp-rt also made its stack guard page
+    // read-only with FFA_MEM_PERM_SET then.
+    check_eq!(
+        ask(Kind::Req64, id::ECHO, &[cmd::INIT_PERMS.into()])?,
+        [OK, 3, 5, 7, 0],
+        "echo INIT_PERMS"
+    );
+    // After initialisation the SPMC refuses FFA_MEM_PERM_GET (and SET) with DENIED.
+    for addr in [0x2400_0000, 0x2408_0000] {
+        check_eq!(
+            ask(Kind::Req64, id::ECHO, &[cmd::PERM.into(), addr])?,
+            [err(ErrorCode::Denied), 0, 0, 0, 0],
+            "echo PERM at run time"
+        );
+    }
+    Ok(())
+}
+
+fn sp_heap() -> Outcome {
+    let r = ask(Kind::Req64, id::ECHO, &[cmd::HEAP.into(), 0x2_0000])?;
+    check_eq!(r[0], OK, "HEAP status");
+    check!(
+        r[1] >= r[2] + 0x2_0000,
+        "heap free while 0x20000 bytes are allocated: {:#x} before, {:#x} during",
+        r[1],
+        r[2]
+    );
+    check_eq!(r[3], r[1], "heap free after the allocation was freed");
+    Ok(())
+}
+
+fn pkg_boot_info() -> Outcome {
+    // pkg-sp is packaged as an SPKG; it finds its manifest through the FF-A boot information
+    // blob (v1.1 format, since its manifest says ffa-version 1.1).
+    let u = uuid::PKG_SP.map(u64::from);
+    check_eq!(
+        ask(Kind::Req32, id::PKG_SP, &[cmd::MANIFEST_UUID.into()])?,
+        [OK, u[0], u[1], u[2], u[3]],
+        "pkg-sp MANIFEST_UUID"
+    );
+    check_eq!(
+        ask(Kind::Req32, id::PKG_SP, &[cmd::MANIFEST_ID.into()])?,
+        [OK, id::PKG_SP.into(), 0x1_0001, 0x1_0001, 0],
+        "pkg-sp MANIFEST_ID"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// SP to SP.
+
+fn sp_to_sp_allowed() -> Outcome {
+    // relay -> echo (granted), all three forms; echo sees relay as the sender.
+    for kind in [Kind::Req32, Kind::Req64, Kind::Req2] {
+        check_eq!(
+            ask(kind, id::RELAY, &[0x1234, id::ECHO.into(), 9, 10, 11])?,
+            [OK, 0x1234, 9, 10, 11],
+            "relay -> echo"
+        );
+    }
+    let code = |k: Kind| match k {
+        Kind::Req32 => 32,
+        Kind::Req64 => 64,
+        Kind::Req2 => 2,
+    };
+    for kind in [Kind::Req32, Kind::Req64, Kind::Req2] {
+        check_eq!(
+            ask(kind, id::RELAY, &[cmd::WHO.into(), id::ECHO.into()])?,
+            [OK, OK, id::ECHO.into(), id::RELAY.into(), code(kind)],
+            "relay -> echo WHO"
+        );
+    }
+    // echo -> pkg-sp and echo -> fault (granted) with CALL.
+    for target in [id::PKG_SP, id::FAULT] {
+        check_eq!(
+            ask(
+                Kind::Req32,
+                id::ECHO,
+                &[cmd::CALL.into(), target.into(), 0x55, 6, 7]
+            )?,
+            [OK, 0x55, 6, 7, 0],
+            "echo CALL"
+        );
+        check_eq!(
+            ask(
+                Kind::Req64,
+                id::ECHO,
+                &[cmd::CALL.into(), target.into(), cmd::ID.into()]
+            )?,
+            [OK, OK, target.into(), 0, 0],
+            "echo CALL ID"
+        );
+    }
+    // Two hops: relay -> echo -> pkg-sp.
+    check_eq!(
+        ask(
+            Kind::Req64,
+            id::RELAY,
+            &[
+                cmd::CALL.into(),
+                id::ECHO.into(),
+                id::PKG_SP.into(),
+                cmd::WHO.into()
+            ]
+        )?,
+        [OK, OK, OK, id::PKG_SP.into(), id::ECHO.into()],
+        "relay -> echo -> pkg-sp WHO"
+    );
+    Ok(())
+}
+
+fn sp_to_sp_denied() -> Outcome {
+    let denied = [err(ErrorCode::Denied), 0, 0, 0, 0];
+    // relay is not granted pkg-sp.
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[0x1234, id::PKG_SP.into()])?,
+        denied,
+        "relay -> pkg-sp"
+    );
+    // echo may message pkg-sp, but pkg-sp does not take REQ2 (CALL answers the error alone).
+    check_eq!(
+        ask(
+            Kind::Req2,
+            id::ECHO,
+            &[cmd::CALL.into(), id::PKG_SP.into(), 1]
+        )?,
+        denied,
+        "echo -> pkg-sp over REQ2"
+    );
+    // fault has no grants (and does not send direct requests at all); pkg-sp has none either.
+    for (from, to) in [
+        (id::FAULT, id::ECHO),
+        (id::FAULT, id::RELAY),
+        (id::PKG_SP, id::ECHO),
+    ] {
+        check_eq!(
+            ask(Kind::Req32, from, &[cmd::CALL.into(), to.into(), 1])?,
+            denied,
+            "SP without grants CALL"
+        );
+    }
+    Ok(())
+}
+
+fn sp_to_sp_bad_destinations() -> Outcome {
+    let invalid = [err(ErrorCode::InvalidParameters), 0, 0, 0, 0];
+    for (what, to) in [
+        ("relay -> itself", id::RELAY),
+        ("relay -> no such SP", 0x8010),
+        ("relay -> the normal world", 0),
+    ] {
+        check_eq!(
+            ask(Kind::Req32, id::RELAY, &[0x1234, to.into()])?,
+            invalid,
+            what
+        );
+    }
+    // relay -> the SPMC: answered by the SPMC's echo.
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[0x77, 0x8000, 5, 6])?,
+        [OK, 0x77, 5, 6, 0],
+        "relay -> SPMC"
+    );
+    Ok(())
+}
+
+fn cycle_busy() -> Outcome {
+    let busy = err(ErrorCode::Busy);
+    // echo -> relay -> echo: echo is waiting for relay's answer, so relay's request to echo
+    // finds it busy, and relay reports that to echo.
+    check_eq!(
+        ask(
+            Kind::Req32,
+            id::ECHO,
+            &[cmd::CALL.into(), id::RELAY.into(), 0x42, id::ECHO.into(), 1]
+        )?,
+        [OK, busy, 0, 0, 0],
+        "echo -> relay -> echo"
+    );
+    // relay -> echo -> relay: the other way round; echo's CALL answers the error alone.
+    check_eq!(
+        ask(
+            Kind::Req64,
+            id::RELAY,
+            &[cmd::CALL.into(), id::ECHO.into(), id::RELAY.into(), 5]
+        )?,
+        [OK, busy, 0, 0, 0],
+        "relay -> echo -> relay"
+    );
+    // Nothing stays busy after the cycle.
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[3, id::ECHO.into(), 4])?,
+        [OK, 3, 4, 0, 0],
+        "relay -> echo after the cycles"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Isolation and fault containment.
+
+fn sp_memory_unreadable() -> Outcome {
+    // foundation covers the SP pool base; these are SPs' data (RW windows) and another image.
+    for (what, pa) in [
+        ("echo's RW window", 0x2408_0000_u64),
+        ("relay's image", 0x2410_0000),
+        ("fault's RW window", 0x2428_0000),
+        ("pkg-sp's image", 0x2430_0000),
+    ] {
+        match probe_read(pa) {
+            Ok(v) => fail!("read of {what} at {pa:#x} succeeded from the normal world ({v:#x})"),
+            Err(esr) if esr >> 63 == 0 => check_eq!(esr & 0x3F, 0x10, "DFSC of the abort"),
+            Err(_) => {} // reported as SError: also an external abort
+        }
+    }
+    Ok(())
+}
+
+fn fault_contained() -> Outcome {
+    check_eq!(
+        ask(Kind::Req32, id::FAULT, &[0x77, 1])?,
+        [0x77, 1, 0, 0, 0],
+        "fault alive"
+    );
+    // fault reads and writes echo's RW window (0x2408_0000, where echo's .data lives): not
+    // mapped in fault's address space, so it takes a translation fault; the SPMC prints the
+    // fault report and aborts fault, and its requester (us) gets ABORTED.
+    let r = send(
+        Kind::Req32,
+        id::FAULT,
+        &[cmd::FAULT_TOUCH.into(), 0x2408_0000],
+    );
+    expect_error(&r, ErrorCode::Aborted, "FAULT_TOUCH of echo's memory")?;
+    // From now on fault is aborted, for every sender and form.
+    for kind in [Kind::Req32, Kind::Req64, Kind::Req2] {
+        expect_error(
+            &send(kind, id::FAULT, &[0x77]),
+            ErrorCode::Aborted,
+            "fault afterwards",
+        )?;
+    }
+    let aborted = err(ErrorCode::Aborted);
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[1, id::FAULT.into()])?,
+        [aborted, 0, 0, 0, 0],
+        "relay -> aborted fault"
+    );
+    check_eq!(
+        ask(
+            Kind::Req64,
+            id::ECHO,
+            &[cmd::CALL.into(), id::FAULT.into(), 1]
+        )?,
+        [aborted, 0, 0, 0, 0],
+        "echo CALL aborted fault"
+    );
+    // Everyone else keeps working, echo's state included.
+    check_eq!(ask(Kind::Req32, id::ECHO, &[0x99])?[0], 0x99, "echo alive");
+    check_eq!(
+        ask(Kind::Req64, id::ECHO, &[cmd::INIT_PERMS.into()])?,
+        [OK, 3, 5, 7, 0],
+        "echo's data intact"
+    );
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[2, id::ECHO.into(), 3])?,
+        [OK, 2, 3, 0, 0],
+        "relay -> echo"
+    );
+    check_eq!(ask(Kind::Req32, id::PKG_SP, &[0x5])?[0], 5, "pkg-sp alive");
+    let r = call(FuncId::IdGet, &[]);
+    check_eq!(expect_success(&r, "FFA_ID_GET")?, 0, "normal world alive");
+    Ok(())
+}
