@@ -89,6 +89,21 @@ fn the_image_is_copied_and_its_region_zeroed() {
 }
 
 #[test]
+fn images_are_made_visible_to_instruction_fetch_before_they_run() {
+    let w = World::echoes(3);
+    let syncs = w.env.icache.borrow().clone();
+    // One per image, covering it, before that partition's first run (boot order 0, 1, 2).
+    assert_eq!(
+        syncs,
+        [
+            (base(0), IMAGE_LEN as u64, 0),
+            (base(1), IMAGE_LEN as u64, 1),
+            (base(2), IMAGE_LEN as u64, 2)
+        ]
+    );
+}
+
+#[test]
 fn nobits_regions_are_zeroed_and_others_left_alone() {
     let mut d = sp(0);
     let mut bss = data_region(0, 0x5_0000, 1, 0x3);

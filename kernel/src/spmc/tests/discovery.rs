@@ -514,10 +514,6 @@ fn sp_mailbox_rules_for_devices_and_other_ids() {
 /// tests check the same: an SP that took its RX buffer with PARTITION_INFO_GET and then calls
 /// FFA_MSG_WAIT no longer owns it). With bit 0 set it keeps it.
 #[test]
-#[ignore = "BUG: partition.rs sp_call ignores the flags of FFA_MSG_WAIT (Interface::MsgWait { .. }): \
-            an SP (v1.1+) that ends its initialisation with FFA_MSG_WAIT(w2 = 0) keeps rx_full, so \
-            its next PARTITION_INFO_GET is BUSY. Fix: on MsgWait { flags } with flags & 1 == 0 (and \
-            version >= 1.1), set rt.mailbox.rx_full = false"]
 fn msg_wait_releases_the_rx_buffer_unless_retained() {
     let mbox = |i: usize| RxTxBuffer {
         rx: spmc_table::PhysAddr(base(i) + 0x6_0000),

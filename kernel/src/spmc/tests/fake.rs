@@ -175,6 +175,8 @@ pub struct FakeEnv {
     pub runs: Vec<usize>,
     /// ASIDs whose TLB entries were invalidated, in order.
     pub tlb: RefCell<Vec<u16>>,
+    /// Ranges made visible to instruction fetch: (pa, len, number of runs before).
+    pub icache: RefCell<Vec<(u64, u64, usize)>>,
     /// Number of times `write_phys` was called (used to prove that refused calls write nothing).
     pub writes: RefCell<usize>,
 }
@@ -222,6 +224,10 @@ impl Env for FakeEnv {
     fn write_phys(&self, pa: u64, data: &[u8]) -> bool {
         *self.writes.borrow_mut() += 1;
         self.mem.write(pa, data)
+    }
+
+    fn sync_icache(&self, pa: u64, len: u64) {
+        self.icache.borrow_mut().push((pa, len, self.runs.len()));
     }
 
     fn tlb_invalidate_asid(&self, asid: u16) {
@@ -599,6 +605,7 @@ impl World {
             slots,
             runs: Vec::new(),
             tlb: RefCell::new(Vec::new()),
+            icache: RefCell::new(Vec::new()),
             writes: RefCell::new(0),
         };
         Self {

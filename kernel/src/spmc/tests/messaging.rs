@@ -485,10 +485,6 @@ fn requests_reach_the_receiver_in_canonical_form() {
 /// policy.rs rule 1: a direct request needs the sender to declare sending. The SPMC's own
 /// endpoint is no SP (no grant needed) but the sender's messaging method still applies.
 #[test]
-#[ignore = "BUG (gate bypass): direct::sp_request answers a request addressed to the SPMC \
-            (spmc_echo) before asking policy::may_send_direct, so an SP whose manifest declares \
-            no direct-request sending still gets answers. Fix: check the sender's send bit \
-            for the form (e.g. a policy::may_send_direct_to_spmc) before spmc_echo"]
 fn an_sp_that_does_not_send_direct_requests_cannot_message_the_spmc() {
     let mut d = sp(0);
     d.messaging = MessagingMethod::DIRECT_REQ_RECV;
