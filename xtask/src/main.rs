@@ -2,6 +2,7 @@
 //! SPMC, EL3 monitor, normal-world driver), boots it on QEMU sbsa-ref, runs every test and the
 //! benchmarks, and writes the BL32 bundle for TF-A. Installs what is missing on its own.
 
+mod bench;
 mod flash;
 mod fvp;
 mod runner;
@@ -21,6 +22,7 @@ commands:
       --timeout S    kill QEMU after S seconds (default 120)
   test             host tests (cargo test), then the QEMU cases; ends with 'N passed, N failed'
   bench            instruction counts under -icount for the message and memory paths
+      --no-boot-sets skip the 0/1/8-SP cold-boot images   --timeout S  per QEMU run (300)
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  run manifest-tool check on the default SP set
@@ -328,6 +330,7 @@ fn main() -> ExitCode {
         }),
         "qemu" => cmd_qemu(rest),
         "test" => cmd_test(rest),
+        "bench" => bench::cmd_bench(rest),
         "bl32" => cmd_bl32(),
         "fvp" => toolchain::ensure_cross().and_then(|tc| fvp::build_fvp(&tc)),
         "check-manifests" => cmd_check_manifests(),

@@ -6,6 +6,8 @@
 
 #[cfg(target_os = "none")]
 mod arch;
+#[cfg(all(target_os = "none", feature = "bench"))]
+mod bench;
 #[cfg(target_os = "none")]
 mod cases;
 #[cfg(target_os = "none")]
@@ -34,6 +36,8 @@ pub const EXIT_CRASHED: u64 = 250;
 #[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn ns_main(dtb: u64) -> ! {
+    #[cfg(feature = "bench")]
+    bench::run();
     log!(
         "driver start on core {}, DTB at {dtb:#x}",
         arch::core_index()

@@ -1,0 +1,601 @@
+//! The benchmarks of `cargo xtask bench` (cargo feature `bench`): instead of the test cases, the
+//! driver times FF-A operations from the normal world and prints one machine-readable line per
+//! benchmark, then powers off (exit status = number of benchmarks that could not run).
+//!
+//! Method (design.md section 8): QEMU runs with `-icount shift=0,sleep=off` and one core, so the
+//! generic timer advances one tick per 16 instructions in every exception level and the PMU
+//! cycle counter one count per instruction. Each operation is run N times and 2N times; the
+//! difference divided by N is the cost of one operation, free of the timing code's own cost.
+//! The cycle counter's filter (PMCCFILTR_EL0) also splits that cost by exception level: EL3
+//! (the monitor), S-EL1 (the SPMC), S-EL0 (the SPs) and NS-EL2 (this driver's loop).
+//!
+//! Output, one line each (parsed by xtask/src/bench.rs):
+//! `BENCH name=<id> insns_per_op=<CNTVCT diff * 16 / N> iterations=<N> pmu_per_op=<n>
+//! el3=<n> sel1=<n> sel0=<n> nsel2=<n>` and, for the memory cycles, `share=<n> rr=<n>
+//! reclaim=<n>` (the three calls timed one by one with the cycle counter). A benchmark that
+//! fails prints `BENCH name=<id> error=<why>`. Cold boot: `BENCH name=boot_to_nw
+//! insns_per_op=<CNTVCT at entry * 16> iterations=1 partitions=<count>`.
+
+use core::arch::asm;
+
+use ffa_abi::endpoint::EndpointId;
+use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
+use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes, MemHandle, PAGE_SIZE};
+use ffa_abi::version::Version;
+use ffa_abi::{FuncId, Regs};
+use test_protocol::{cmd, id, status, uuid};
+
+use crate::console::{bare_line, log};
+use crate::ffa::{call, call_raw};
+use crate::psci;
+
+/// Instructions per CNTVCT tick under `-icount shift=0` (62.5 MHz counter, 1 ns/instruction).
+const INSNS_PER_TICK: u64 = 16;
+
+/// The SPMC's own endpoint (qemu/spmc-sbsa/spmc_manifest.dts), which echoes direct requests.
+const SPMC_ID: u16 = 0x8000;
+
+/// This driver's RX/TX buffers: NS DRAM far above the driver's image and stacks
+/// (0x100_0010_0000, 16 MiB), 2 pages each so that a 250-range descriptor fits whole.
+const TX_BUF: u64 = 0x100_3000_0000;
+const RX_BUF: u64 = 0x100_3000_4000;
+const MAILBOX_PAGES: u64 = 2;
+/// The pages shared with echo: NS DRAM at 1 GiB (QEMU runs with 2 GiB), up to 16 MiB used.
+const SHARED_BASE: u64 = 0x100_4000_0000;
+
+/// PMCCFILTR_EL0 bits (Arm ARM D17 "PMCCFILTR_EL0"): P (EL1), U (EL0), NSH (EL2 counted when
+/// set), M (EL3 counted when M == P).
+const FILT_P: u64 = 1 << 31;
+const FILT_U: u64 = 1 << 30;
+const FILT_NSH: u64 = 1 << 27;
+const FILT_M: u64 = 1 << 26;
+
+/// Which exception levels the cycle counter counts.
+#[derive(Clone, Copy)]
+enum Scope {
+    All,
+    El3,
+    SecureEl1,
+    SecureEl0,
+    NsEl2,
+}
+
+impl Scope {
+    const PARTS: [Scope; 4] = [Scope::El3, Scope::SecureEl1, Scope::SecureEl0, Scope::NsEl2];
+
+    fn filter(self) -> u64 {
+        match self {
+            Scope::All => FILT_NSH,
+            Scope::El3 => FILT_P | FILT_U | FILT_M,
+            Scope::SecureEl1 => FILT_U | FILT_M,
+            Scope::SecureEl0 => FILT_P,
+            Scope::NsEl2 => FILT_P | FILT_U | FILT_NSH,
+        }
+    }
+}
+
+/// The counters: the thin architecture layer of the benchmarks.
+mod counters {
+    use super::asm;
+
+    /// Reads CNTVCT_EL0 (the monitor sets CNTVOFF_EL2 = 0, so this is the count since reset).
+    pub fn ticks() -> u64 {
+        let v: u64;
+        // SAFETY: reading CNTVCT_EL0 at EL2 has no side effects; the ISB keeps the read from
+        // being taken early.
+        unsafe { asm!("isb", "mrs {}, cntvct_el0", out(reg) v, options(nomem, nostack)) };
+        v
+    }
+
+    /// Reads PMCCNTR_EL0.
+    pub fn cycles() -> u64 {
+        let v: u64;
+        // SAFETY: reading PMCCNTR_EL0 has no side effects; EL3 does not trap PMU accesses
+        // (qemu/monitor sets MDCR_EL3 = SPME only, checked by the foundation case
+        // counters_run).
+        unsafe { asm!("isb", "mrs {}, pmccntr_el0", out(reg) v, options(nomem, nostack)) };
+        v
+    }
+
+    /// Enables the cycle counter (PMCR_EL0.E, PMCNTENSET_EL0.C) with `filter` in PMCCFILTR_EL0.
+    pub fn start(filter: u64) {
+        // SAFETY: these registers only control this core's PMU counting (no memory, no other
+        // state); the driver is the only user of the PMU.
+        unsafe {
+            asm!(
+                "msr pmccfiltr_el0, {f}",
+                "mrs {t}, pmcr_el0",
+                "orr {t}, {t}, #1",
+                "msr pmcr_el0, {t}",
+                "mov {t}, #(1 << 31)",
+                "msr pmcntenset_el0, {t}",
+                "isb",
+                f = in(reg) filter, t = out(reg) _,
+                options(nomem, nostack)
+            )
+        };
+    }
+}
+
+/// Why a benchmark could not run.
+type Why = heapless::String<96>;
+
+fn why(args: core::fmt::Arguments) -> Why {
+    use core::fmt::Write;
+    let mut s = Why::new();
+    let _ = s.write_fmt(args);
+    s
+}
+
+/// One operation: run once, `Err` if FF-A refused it.
+type Op<'a> = &'a mut dyn FnMut() -> Result<(), Why>;
+
+/// Runs `op` `n` times; returns (ticks, cycles) spent.
+fn timed(n: u32, op: Op) -> Result<(u64, u64), Why> {
+    let (t0, c0) = (counters::ticks(), counters::cycles());
+    for _ in 0..n {
+        op()?;
+    }
+    let (c1, t1) = (counters::cycles(), counters::ticks());
+    Ok((t1 - t0, c1 - c0))
+}
+
+/// Cost per operation: the 2N run minus the N run, over N, rounded.
+fn per_op(one: u64, two: u64, n: u32) -> u64 {
+    let d = two.saturating_sub(one);
+    (d + u64::from(n) / 2) / u64::from(n)
+}
+
+/// What [`measure`] found.
+struct Result4 {
+    insns: u64,
+    pmu: u64,
+    parts: [u64; 4],
+}
+
+/// Times `op` N and 2N times with every counter filter.
+fn measure(n: u32, op: Op) -> Result<Result4, Why> {
+    op()?; // warm up: first-use work (e.g. the SPMC's lazily built state) is not the cost
+    counters::start(Scope::All.filter());
+    let (t1, c1) = timed(n, &mut *op)?;
+    let (t2, c2) = timed(2 * n, &mut *op)?;
+    let mut parts = [0; 4];
+    for (slot, scope) in parts.iter_mut().zip(Scope::PARTS) {
+        counters::start(scope.filter());
+        let (_, a) = timed(n, &mut *op)?;
+        let (_, b) = timed(2 * n, &mut *op)?;
+        *slot = per_op(a, b, n);
+    }
+    counters::start(Scope::All.filter());
+    Ok(Result4 {
+        insns: per_op(t1 * INSNS_PER_TICK, t2 * INSNS_PER_TICK, n),
+        pmu: per_op(c1, c2, n),
+        parts,
+    })
+}
+
+/// Runs and prints one benchmark; returns false if it failed.
+fn bench(name: &str, n: u32, op: Op) -> bool {
+    match measure(n, op) {
+        Ok(r) => {
+            bare_line(format_args!(
+                "BENCH name={name} insns_per_op={} iterations={n} pmu_per_op={} el3={} sel1={} sel0={} nsel2={}",
+                r.insns, r.pmu, r.parts[0], r.parts[1], r.parts[2], r.parts[3]
+            ));
+            true
+        }
+        Err(e) => {
+            bare_line(format_args!("BENCH name={name} error={e}"));
+            false
+        }
+    }
+}
+
+/// The direct message forms.
+#[derive(Clone, Copy)]
+enum Form {
+    Req32,
+    Req64,
+    Req2,
+}
+
+/// Sends one direct request from the normal world (ID 0) to `to` with payload `words`;
+/// returns the response or why it is not one.
+fn direct(form: Form, to: u16, words: &[u64]) -> Result<Regs, Why> {
+    let mut a = [0u64; 17];
+    a[0] = u64::from(to);
+    let (fid, first, resp) = match form {
+        Form::Req32 => (FuncId::MsgSendDirectReq32, 2, FuncId::MsgSendDirectResp32),
+        Form::Req64 => (FuncId::MsgSendDirectReq64, 2, FuncId::MsgSendDirectResp64),
+        // x2/x3: the nil UUID (any service of the receiver).
+        Form::Req2 => (FuncId::MsgSendDirectReq2, 3, FuncId::MsgSendDirectResp2),
+    };
+    for (slot, w) in a[first..].iter_mut().zip(words) {
+        *slot = match form {
+            Form::Req32 => *w & 0xFFFF_FFFF,
+            _ => *w,
+        };
+    }
+    let r = call(fid, &a);
+    if r.w(0) == resp.raw() {
+        Ok(r)
+    } else {
+        Err(why(format_args!(
+            "direct request to {to:#x}: got {}",
+            crate::ffa::Shown(&r)
+        )))
+    }
+}
+
+/// The first payload register of a response.
+fn payload0(form: Form) -> usize {
+    match form {
+        Form::Req2 => 4,
+        _ => 3,
+    }
+}
+
+/// A round trip whose answer must echo `magic` in payload word 0.
+fn echo_op(form: Form, to: u16, words: &[u64]) -> Result<(), Why> {
+    let r = direct(form, to, words)?;
+    if r.x(payload0(form)) != words[0] {
+        return Err(why(format_args!(
+            "payload not echoed: {:#x}",
+            r.x(payload0(form))
+        )));
+    }
+    Ok(())
+}
+
+/// A round trip through relay, which forwards to echo and answers [OK, echo's words...].
+fn relay_op(form: Form) -> Result<(), Why> {
+    let r = direct(form, id::RELAY, &[0x1234, u64::from(id::ECHO), 7])?;
+    let p = payload0(form);
+    if r.x(p) & 0xFFFF_FFFF != u64::from(status::OK) || r.x(p + 1) != 0x1234 {
+        return Err(why(format_args!(
+            "relay answered {:#x} {:#x}",
+            r.x(p),
+            r.x(p + 1)
+        )));
+    }
+    Ok(())
+}
+
+/// The normal world's RX/TX pair, mapped once.
+fn map_mailbox() -> Result<(), Why> {
+    let r = call(FuncId::RxTxMap64, &[TX_BUF, RX_BUF, MAILBOX_PAGES]);
+    if r.w(0) == FuncId::Success32.raw() || r.w(0) == FuncId::Success64.raw() {
+        Ok(())
+    } else {
+        Err(why(format_args!("FFA_RXTX_MAP: {}", crate::ffa::Shown(&r))))
+    }
+}
+
+/// The TX buffer, `len` bytes.
+fn tx(len: usize) -> &'static mut [u8] {
+    let len = len.min((MAILBOX_PAGES * PAGE_SIZE) as usize);
+    // SAFETY: TX_BUF..TX_BUF + 2 pages is non-secure DRAM (QEMU runs with 2 GiB from
+    // 0x100_0000_0000) that nothing else in the driver uses (its image, data and stacks are
+    // in 0x100_0010_0000..0x100_0110_0000), the EL2 MMU is off so the address is the PA, and
+    // the single-threaded benchmark holds at most one of these slices at a time.
+    unsafe { core::slice::from_raw_parts_mut(TX_BUF as *mut u8, len) }
+}
+
+/// What a memory benchmark shares with echo.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// One range of this many pages.
+    Contiguous(u32),
+    /// This many one-page ranges, one page apart (no two can be merged).
+    Scattered(usize),
+}
+
+impl Shape {
+    /// Writes the constituents into `c`; returns how many.
+    fn constituents(self, c: &mut [Constituent; 256]) -> usize {
+        match self {
+            Shape::Contiguous(pages) => {
+                c[0] = Constituent {
+                    address: SHARED_BASE,
+                    page_count: pages,
+                };
+                1
+            }
+            Shape::Scattered(ranges) => {
+                for (i, slot) in c.iter_mut().take(ranges).enumerate() {
+                    *slot = Constituent {
+                        address: SHARED_BASE + 2 * PAGE_SIZE * i as u64,
+                        page_count: 1,
+                    };
+                }
+                ranges.min(c.len())
+            }
+        }
+    }
+}
+
+/// One memory benchmark.
+struct MemCase {
+    name: &'static str,
+    shape: Shape,
+    /// Largest fragment the sender writes (the TX buffer is 2 pages).
+    frag: usize,
+    n: u32,
+}
+
+/// Per-call cycle counts accumulated over the timed iterations.
+#[derive(Default)]
+struct Calls {
+    share: u64,
+    rr: u64,
+    reclaim: u64,
+    count: u64,
+}
+
+fn is_success(r: &Regs) -> bool {
+    r.w(0) == FuncId::Success32.raw() || r.w(0) == FuncId::Success64.raw()
+}
+
+/// FFA_MEM_SHARE of `b`'s descriptor, in fragments of at most `frag` bytes; returns the handle.
+fn share(b: &TransactionBuilder, frag: usize) -> Result<MemHandle, Why> {
+    let total = b
+        .total_len()
+        .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
+    let mut off = b
+        .write_fragment(0, tx(frag))
+        .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
+    let mut r = call(FuncId::MemShare32, &[total as u64, off as u64, 0, 0]);
+    while r.w(0) == FuncId::MemFragRx.raw() {
+        if r.w(3) as usize != off {
+            return Err(why(format_args!(
+                "FRAG_RX asks for offset {:#x}, sent {off:#x}",
+                r.w(3)
+            )));
+        }
+        let len = b
+            .write_fragment(off, tx(frag))
+            .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
+        off += len;
+        r = call(
+            FuncId::MemFragTx,
+            &[u64::from(r.w(1)), u64::from(r.w(2)), len as u64, 0],
+        );
+    }
+    if !is_success(&r) {
+        return Err(why(format_args!(
+            "FFA_MEM_SHARE: {}",
+            crate::ffa::Shown(&r)
+        )));
+    }
+    Ok(MemHandle::from_regs(r.w(2), r.w(3)))
+}
+
+/// One share -> retrieve -> relinquish -> reclaim cycle; adds each call's cycles to `calls`.
+fn mem_cycle(
+    b: &TransactionBuilder,
+    frag: usize,
+    pages: u64,
+    calls: &mut Calls,
+) -> Result<(), Why> {
+    let c0 = counters::cycles();
+    let handle = share(b, frag)?;
+    let c1 = counters::cycles();
+    let (lo, hi) = handle.to_regs();
+    // echo retrieves (asking for RW), writes 1 to the first page, relinquishes.
+    let r = direct(
+        Form::Req32,
+        id::ECHO,
+        &[u64::from(cmd::MEM_RW), lo, hi, 0, 1],
+    );
+    let c2 = counters::cycles();
+    let rc = call(FuncId::MemReclaim, &[lo, hi, 0]);
+    let c3 = counters::cycles();
+    let r = r?;
+    if r.w(3) != status::OK || u64::from(r.w(5)) != pages {
+        return Err(why(format_args!(
+            "echo MEM_RW: status {:#x}, pages {}",
+            r.w(3),
+            r.w(5)
+        )));
+    }
+    if !is_success(&rc) {
+        return Err(why(format_args!(
+            "FFA_MEM_RECLAIM: {}",
+            crate::ffa::Shown(&rc)
+        )));
+    }
+    calls.share += c1 - c0;
+    calls.rr += c2 - c1;
+    calls.reclaim += c3 - c2;
+    calls.count += 1;
+    Ok(())
+}
+
+const ONE_PAGE: usize = PAGE_SIZE as usize;
+const TWO_PAGES: usize = 2 * PAGE_SIZE as usize;
+
+fn mem_bench(c: &MemCase) -> bool {
+    let mut cons = [Constituent {
+        address: 0,
+        page_count: 0,
+    }; 256];
+    let count = c.shape.constituents(&mut cons);
+    let pages: u64 = cons[..count].iter().map(|k| u64::from(k.page_count)).sum();
+    let receivers = [MemAccess::new(EndpointId(id::ECHO), AccessPerms::RW_NX)];
+    let b = match builder_for(Version::V1_2, EndpointId(0), &receivers, &cons[..count]) {
+        Ok(mut b) => {
+            b.attributes = MemAttributes::NORMAL_WB_INNER;
+            b
+        }
+        Err(e) => {
+            bare_line(format_args!("BENCH name={} error=descriptor {e:?}", c.name));
+            return false;
+        }
+    };
+    let mut calls = Calls::default();
+    let mut iteration = 0u64;
+    // The per-call counts are only meaningful while the counter counts every level: keep
+    // those of measure's N and 2N all-level runs (iterations 1..=3N; 0 is the warm-up).
+    let mut op = || {
+        let mut scratch = Calls::default();
+        let acc = if (1..=3 * u64::from(c.n)).contains(&iteration) {
+            &mut calls
+        } else {
+            &mut scratch
+        };
+        iteration += 1;
+        mem_cycle(&b, c.frag, pages, acc)
+    };
+    match measure(c.n, &mut op) {
+        Ok(r) => {
+            let k = calls.count.max(1);
+            bare_line(format_args!(
+                "BENCH name={} insns_per_op={} iterations={} pmu_per_op={} el3={} sel1={} sel0={} nsel2={} share={} rr={} reclaim={} pages={pages} ranges={count}",
+                c.name, r.insns, c.n, r.pmu, r.parts[0], r.parts[1], r.parts[2], r.parts[3],
+                calls.share / k, calls.rr / k, calls.reclaim / k
+            ));
+            true
+        }
+        Err(e) => {
+            bare_line(format_args!("BENCH name={} error={e}", c.name));
+            false
+        }
+    }
+}
+
+/// Counts the partitions (FFA_PARTITION_INFO_GET, count only, for `uuid`; nil = all).
+fn partition_count(u: [u32; 4]) -> u32 {
+    let r = call(
+        FuncId::PartitionInfoGet,
+        &[
+            u64::from(u[0]),
+            u64::from(u[1]),
+            u64::from(u[2]),
+            u64::from(u[3]),
+            1,
+        ],
+    );
+    if is_success(&r) {
+        r.w(2)
+    } else {
+        0
+    }
+}
+
+/// Runs every benchmark and powers off (never returns; typed `()` so that `ns_main`'s case
+/// code after the call is not flagged unreachable). Called first thing in `ns_main`, so that
+/// the boot counter reading is taken at the driver's entry.
+pub fn run() {
+    let boot_ticks = counters::ticks();
+    log!("benchmark mode (feature bench)");
+    let version = crate::ffa::version(Version::V1_2.encode());
+    let sps = partition_count([0; 4]);
+    bare_line(format_args!(
+        "BENCH name=boot_to_nw insns_per_op={} iterations=1 partitions={sps}",
+        boot_ticks * INSNS_PER_TICK
+    ));
+    let mut failed = 0u64;
+    let mut run = |ok: bool| failed += u64::from(!ok);
+
+    // The rest needs the default SP set; the boot-only images (0, 1, 8 SPs) stop here.
+    let full = version == Version::V1_2.encode()
+        && partition_count(uuid::ECHO) == 1
+        && partition_count(uuid::RELAY) == 1;
+    if full {
+        run(bench("smccc_version_el3", 2000, &mut || {
+            call_raw(psci::SMCCC_VERSION, &[]);
+            Ok(())
+        }));
+        for (name, form) in [
+            ("dreq32_spmc", Form::Req32),
+            ("dreq64_spmc", Form::Req64),
+            ("dreq2_spmc", Form::Req2),
+        ] {
+            run(bench(name, 1000, &mut || {
+                echo_op(form, SPMC_ID, &[0x1234, 1, 2, 3, 4])
+            }));
+        }
+        for (name, form) in [
+            ("dreq32_echo", Form::Req32),
+            ("dreq64_echo", Form::Req64),
+            ("dreq2_echo", Form::Req2),
+        ] {
+            run(bench(name, 500, &mut || {
+                echo_op(form, id::ECHO, &[0x1234, 1, 2, 3, 4])
+            }));
+        }
+        for (name, form) in [
+            ("dreq32_relay_echo", Form::Req32),
+            ("dreq64_relay_echo", Form::Req64),
+            ("dreq2_relay_echo", Form::Req2),
+        ] {
+            run(bench(name, 300, &mut || relay_op(form)));
+        }
+        match map_mailbox() {
+            Ok(()) => {
+                let cases = [
+                    MemCase {
+                        name: "mem_contig_1",
+                        shape: Shape::Contiguous(1),
+                        frag: TWO_PAGES,
+                        n: 50,
+                    },
+                    MemCase {
+                        name: "mem_contig_16",
+                        shape: Shape::Contiguous(16),
+                        frag: TWO_PAGES,
+                        n: 50,
+                    },
+                    MemCase {
+                        name: "mem_contig_256",
+                        shape: Shape::Contiguous(256),
+                        frag: TWO_PAGES,
+                        n: 20,
+                    },
+                    MemCase {
+                        name: "mem_contig_4096",
+                        shape: Shape::Contiguous(4096),
+                        frag: TWO_PAGES,
+                        n: 5,
+                    },
+                    MemCase {
+                        name: "mem_scatter_16",
+                        shape: Shape::Scattered(16),
+                        frag: TWO_PAGES,
+                        n: 30,
+                    },
+                    MemCase {
+                        name: "mem_scatter_64",
+                        shape: Shape::Scattered(64),
+                        frag: TWO_PAGES,
+                        n: 20,
+                    },
+                    MemCase {
+                        name: "mem_scatter_250",
+                        shape: Shape::Scattered(250),
+                        frag: TWO_PAGES,
+                        n: 10,
+                    },
+                    // The same 250 ranges sent in 1-page fragments (MEM_SHARE + FRAG_TX).
+                    MemCase {
+                        name: "mem_scatter_250_frag",
+                        shape: Shape::Scattered(250),
+                        frag: ONE_PAGE,
+                        n: 10,
+                    },
+                ];
+                for c in &cases {
+                    run(mem_bench(c));
+                }
+            }
+            Err(e) => {
+                bare_line(format_args!("BENCH name=mem error={e}"));
+                run(false);
+            }
+        }
+    } else {
+        log!("boot-only image ({sps} partitions): no message or memory benchmarks");
+    }
+    bare_line(format_args!("BENCH done failed={failed}"));
+    psci::system_off(failed)
+}
