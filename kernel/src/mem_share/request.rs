@@ -113,7 +113,7 @@ pub struct RelinquishRequest<const R: usize> {
 /// fit the RX buffer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrieveResponse<const C: usize> {
-    /// MemHandle.
+    /// Handle.
     pub handle: MemHandle,
     /// The transaction type (also encoded in `flags` bits `[4:3]`).
     pub kind: TransactionKind,

@@ -92,7 +92,7 @@ pub struct DonatedRange {
 /// Read-only view of a live transaction, for the kernel (diagnostics) and the tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransactionView<'a> {
-    /// MemHandle.
+    /// Handle.
     pub handle: MemHandle,
     /// Type.
     pub kind: TransactionKind,
