@@ -455,3 +455,89 @@ fn sp_senders_name_their_own_addresses() {
         Err(Rule::MisalignedConstituent)
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 200,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// A share of `n` scattered pages sent in fragments of `per` constituents gives the same
+    /// transaction as the same share sent whole, and its retrieve response walked through an
+    /// RX buffer of `rx` bytes with FFA_MEM_FRAG_RX reassembles to the whole response.
+    #[test]
+    fn fragments_in_both_directions_change_nothing(
+        n in 1u32..16,
+        per in 1usize..5,
+        rx in 112usize..600,
+        v in 1usize..3,
+    ) {
+        let v = [Version::V1_0, Version::V1_1, Version::V1_2][v];
+        let whole = share_bytes(v, &scattered(n));
+        let total = whole.len();
+        let head = total - 16 * n as usize + 16 * (per.min(n as usize) - 1);
+
+        // Whole.
+        let mut f1 = Fake::new(64);
+        let mut e1 = Big::new(BIG);
+        let d = MemTransaction::parse(&whole, v).unwrap();
+        let r: TransactionRequest<4, 32> = transaction_request(TransactionKind::Share, &d).unwrap();
+        let h1 = e1.send(&mut f1, NW, &r).unwrap().handle;
+
+        // Fragmented.
+        let mut f2 = Fake::new(64);
+        let mut e2 = Big::new(BIG);
+        let mut asm: FragmentAssembler<1, 1024> = FragmentAssembler::new();
+        let h2 = if head < total {
+            proptest::prop_assert_eq!(check_total_length(&whole[..head], v, total as u32), Ok(()));
+            let FragProgress::More { handle, mut offset } = asm
+                .start(NW, TransactionKind::Share, total as u32, &whole[..head], || e2.reserve_handle())
+                .unwrap()
+            else {
+                return Err(proptest::test_runner::TestCaseError::fail("completed at start"));
+            };
+            loop {
+                let end = (offset as usize + 16 * per).min(total);
+                match asm.push(NW, handle, &whole[offset as usize..end]).unwrap() {
+                    FragProgress::More { offset: o, .. } => offset = o,
+                    FragProgress::Complete { .. } => break,
+                }
+            }
+            let sent = asm.finish(NW, handle, |kind, bytes| {
+                let d = MemTransaction::parse(bytes, v).map_err(|_| Rule::MalformedDescriptor)?;
+                let r: TransactionRequest<4, 32> = transaction_request(kind, &d)?;
+                e2.send_with_handle(&mut f2, NW, &r, handle)
+            });
+            sent.unwrap().unwrap().handle
+        } else {
+            e2.send(&mut f2, NW, &r).unwrap().handle
+        };
+        let view1: std::vec::Vec<_> = e1.transactions().map(|t| (t.kind, t.sender, t.constituents.to_vec())).collect();
+        let view2: std::vec::Vec<_> = e2.transactions().map(|t| (t.kind, t.sender, t.constituents.to_vec())).collect();
+        proptest::prop_assert_eq!(view1, view2);
+
+        // Retrieve response through a small RX buffer.
+        let rb = retrieve_bytes(v, h2);
+        let rr: RetrieveRequest<4> = retrieve_request(&MemTransaction::parse(&rb, v).unwrap()).unwrap();
+        let resp = e2.retrieve(&mut f2, SP1, &rr).unwrap();
+        let len = retrieve_response_len(&resp, v).unwrap();
+        let mut expect = vec![0; len];
+        write_retrieve_response(&resp, v, 0, &mut expect).unwrap();
+        let mut buf = vec![0u8; rx];
+        let first = write_retrieve_response(&resp, v, 0, &mut buf).unwrap();
+        let mut got = buf[..first].to_vec();
+        let mut cursors: ResponseCursors<2, 32> = ResponseCursors::new();
+        cursors.begin(resp.clone(), len as u32, first as u32).unwrap();
+        while got.len() < len {
+            let at = got.len() as u32;
+            let k = cursors
+                .next(SP1, h2, at, |r, off| {
+                    write_retrieve_response(r, v, off as usize, &mut buf).unwrap_or(0) as u32
+                })
+                .unwrap();
+            got.extend_from_slice(&buf[..k as usize]);
+        }
+        proptest::prop_assert_eq!(got, expect);
+        proptest::prop_assert!(h1.is_spmc_allocated() && h2.is_spmc_allocated());
+    }
+}
