@@ -140,6 +140,16 @@ pub mod cmd {
     /// [`MEM_SEND`] word 4: touch the page while it is lent away (no borrower call).
     pub const MEM_SEND_TOUCH: u64 = 1;
 
+    /// echo, fault, pkg-sp: makes the FF-A call x0 = word 1 (32 bits), x1.. = words 2..,
+    /// exactly as given, and answers \[OK, x0, x1, ... of the reply\]. The request's form
+    /// limits both: REQ_32/64 carry five words (x1..x3 in, x0..x3 out), REQ2 fourteen (x1..x12
+    /// in, x0..x12 out).
+    /// Lets tests make calls the SP runtime never makes on its own: a forged source ID, a
+    /// response to an endpoint that sent no request, FFA_MSG_WAIT while handling a request,
+    /// ABIs sp-rt has no wrapper for. A call that ends the SP's run (a response the SPMC
+    /// wrongly accepts) gives no answer to this request.
+    pub const RAW_CALL: u32 = 0xC0DE_0301;
+
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
@@ -256,6 +266,7 @@ mod tests {
             cmd::MEM_ACCESS,
             cmd::MEM_RELINQUISH,
             cmd::MEM_SEND,
+            cmd::RAW_CALL,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

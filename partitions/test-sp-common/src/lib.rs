@@ -451,6 +451,11 @@ pub fn common<C: Conduit>(
             let target = EndpointId(arg(1) as u16);
             forward(ffa, req, target, &forwarded_payload(req, 2, 3))
         }
+        cmd::RAW_CALL => {
+            let args: [u64; 13] = core::array::from_fn(|i| arg(2 + i));
+            let r = ffa.call(Regs::call(arg(1) as u32, &args));
+            ok(&core::array::from_fn::<u64, 14, _>(|i| r.x(i)))
+        }
         cmd::WHO => ok(&[
             u64::from(req.receiver.0),
             u64::from(req.sender.0),

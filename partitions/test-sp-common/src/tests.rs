@@ -641,3 +641,32 @@ fn mem_send_refusals_and_unknown_abis() {
     assert_eq!(r.get(0), 0xFFFF_FFFE);
     assert_eq!(ffa.conduit().calls.len(), 1);
 }
+
+#[test]
+fn raw_call_passes_registers_through_unchanged() {
+    // The SPMC's reply to a forged DIRECT_REQ_32: FFA_ERROR INVALID_PARAMETERS.
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-2)]));
+    let mut sp = state(Err(Error::Unexpected(0)));
+    let forged = (0x8002_u64 << 16) | 0x8003;
+    let mut words = [0u64; 15];
+    words[0] = u64::from(cmd::RAW_CALL);
+    words[1] = 0x8400_006F;
+    words[2] = forged;
+    for (i, w) in words[3..].iter_mut().enumerate() {
+        *w = 0x100 + i as u64;
+    }
+    let r = echo(&mut ffa, &mut sp, &req64(&words));
+    // [OK, x0 .. x13 of the reply]: FFA_ERROR, x1 0, w2 = -2.
+    assert_eq!(
+        (r.get(0), r.get(1), r.get(2), r.get(3)),
+        (0, 0x8400_0060, 0, 0xFFFF_FFFE)
+    );
+    let calls = &ffa.conduit().calls;
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].fid(), calls[0].x(1)), (0x8400_006F, forged));
+    // x2..x13 are the request's words 3..14, x14.. zero.
+    for i in 2..14 {
+        assert_eq!(calls[0].x(i), 0x100 + i as u64 - 2, "x{i}");
+    }
+    assert_eq!(calls[0].x(14), 0);
+}
