@@ -531,6 +531,25 @@ pub fn run() {
         ] {
             run(bench(name, 300, &mut || relay_op(form)));
         }
+        // SP-initiated memory sharing (works without the normal world's memory ABIs): echo
+        // shares one page of its heap with fault, which retrieves, writes and relinquishes
+        // it, and echo reclaims it. Compare with dreq32_relay_echo (the same two hops).
+        run(bench("mem_sp_share_1", 100, &mut || {
+            let r = direct(
+                Form::Req32,
+                id::ECHO,
+                &[u64::from(cmd::SHARE), u64::from(id::FAULT), 0x77],
+            )?;
+            if r.w(3) != status::OK || r.w(4) != status::OK || r.w(6) != 0x77 {
+                return Err(why(format_args!(
+                    "echo SHARE: status {:#x}, fault's {:#x}, page after {:#x}",
+                    r.w(3),
+                    r.w(4),
+                    r.w(6)
+                )));
+            }
+            Ok(())
+        }));
         match map_mailbox() {
             Ok(()) => {
                 let cases = [
