@@ -10,5 +10,6 @@ mod discovery;
 mod gate;
 mod memory;
 mod messaging;
+mod robustness;
 mod sp_services;
 mod version;

@@ -189,6 +189,11 @@ impl Env for FakeEnv {
             .position(|s| s.image.contains(regs.pc, 4))
             .unwrap_or_else(|| panic!("SPMC resumed pc {:#x}, no partition there", regs.pc));
         self.runs.push(idx);
+        // A scripted partition that never ends its run would hang the test: fail instead.
+        assert!(
+            self.runs.len() < 100_000,
+            "partitions keep running: livelock"
+        );
         let slot = &mut self.slots[idx];
         // A partition always runs in the same address space.
         assert_eq!(
