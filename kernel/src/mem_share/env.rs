@@ -125,6 +125,13 @@ pub trait SpAddressSpaces {
     /// Keeps the mapping made with `reservation` permanently (ownership moved to that SP by a
     /// donation) and gives back its unused table pages.
     fn adopt(&mut self, reservation: Reservation);
+    /// Called just before [`SpAddressSpaces::adopt`] with the physical `ranges` that now
+    /// belong to `reservation.sp()`, mapped back to back from `reservation.va()`. A port whose
+    /// owners are not identity mapped records it here, so that a later `revoke_owner` /
+    /// `restore_owner` of these pages (the new owner lending them on) finds their VAs.
+    fn adopted(&mut self, reservation: &Reservation, ranges: &[PageRange]) {
+        let _ = (reservation, ranges);
+    }
     /// Maps `ranges` back to back at the reservation's VA window. Cannot fail.
     fn map(&mut self, reservation: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs);
     /// Removes the mapping `map` made with this reservation. Cannot fail.

@@ -60,6 +60,8 @@ pub struct Fake {
     pub zero_log: Vec<PageRange>,
     /// Contract breaches the port saw (double map, unmapping what is not mapped, ...).
     pub violations: Vec<String>,
+    /// Donated mappings the port was told to keep: (new owner, VA, physical ranges).
+    pub adopted_log: Vec<(EndpointId, Option<VirtAddr>, Vec<PageRange>)>,
 }
 
 fn pages(r: &PageRange) -> impl Iterator<Item = u64> {
@@ -87,6 +89,7 @@ impl Fake {
             content: BTreeMap::new(),
             zero_log: Vec::new(),
             violations: Vec::new(),
+            adopted_log: Vec::new(),
         };
         for (n, sp) in [(1, SP1), (2, SP2), (3, SP3)] {
             f.kinds.insert(sp, EndpointKind::Sp);
@@ -257,6 +260,9 @@ impl SpAddressSpaces for Fake {
     }
     fn adopt(&mut self, r: Reservation) {
         self.release(r);
+    }
+    fn adopted(&mut self, r: &Reservation, ranges: &[PageRange]) {
+        self.adopted_log.push((r.sp(), r.va(), ranges.to_vec()));
     }
     fn map(&mut self, r: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs) {
         let sp = r.sp();

@@ -216,6 +216,11 @@ fn donate_moves_ownership_for_good() {
     );
     assert_eq!(e.reclaim(&mut f, SP1, h, 0), Err(Rule::UnknownHandle));
     assert_eq!(e.donated_ranges().len(), 1);
+    assert_eq!(
+        f.adopted_log,
+        vec![(SP2, Some(resp.va), vec![r])],
+        "the port learns where the new owner has the pages"
+    );
     // The old owner may not send it any more; the new owner may.
     let again = req(TransactionKind::Share, SP1, &[(SP3, ro())], &[r]);
     assert_eq!(e.send(&mut f, SP1, &again), Err(Rule::NotOwner));

@@ -747,6 +747,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if t.kind == TransactionKind::Donate {
             // Ownership moves for good: the receiver keeps its mapping as owner, the former
             // owner never gets its mapping back, and the handle dies.
+            env.adopted(&reservation, &t.constituents);
             env.adopt(reservation);
             if let Some(owner_res) = t.owner_reservation.take() {
                 env.release(owner_res);
