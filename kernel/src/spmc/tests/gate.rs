@@ -2,7 +2,9 @@
 //! grants and request forms, and the memory-sharing grants.
 
 use super::fake::*;
-use crate::policy::{may_send_direct, may_share_memory, receives_direct, DirectForm};
+use crate::policy::{
+    may_send_direct, may_send_direct_to_spmc, may_share_memory, receives_direct, DirectForm,
+};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
@@ -172,5 +174,29 @@ fn receives_direct_reads_either_receive_bit() {
             want,
             "{m:#x}"
         );
+    }
+}
+
+/// The SPMC's own endpoint needs no grant, only the sender's send bit for the form.
+#[test]
+fn direct_requests_to_the_spmc() {
+    for send in SEND {
+        for form in [DirectForm::Req, DirectForm::Req2] {
+            let bit = match form {
+                DirectForm::Req => M::DIRECT_REQ_SEND,
+                DirectForm::Req2 => M::DIRECT_REQ2_SEND,
+            };
+            let sender = partition(0x8001, send | M::DIRECT_REQ_RECV, Capabilities::NONE);
+            let want = if send & bit != 0 {
+                Ok(())
+            } else {
+                Err(ErrorCode::Denied)
+            };
+            assert_eq!(
+                may_send_direct_to_spmc(sender, form),
+                want,
+                "{send:#x} {form:?}"
+            );
+        }
     }
 }
