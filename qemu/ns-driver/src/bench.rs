@@ -20,7 +20,9 @@ use core::arch::asm;
 
 use ffa_abi::endpoint::EndpointId;
 use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
-use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes, MemHandle, PAGE_SIZE};
+use ffa_abi::memory::{
+    AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes, MemHandle, PAGE_SIZE,
+};
 use ffa_abi::version::Version;
 use ffa_abi::{FuncId, Regs};
 use test_protocol::{cmd, id, status, uuid};
@@ -411,7 +413,7 @@ fn mem_cycle(
     Ok(())
 }
 
-const ONE_PAGE: usize = PAGE_SIZE as usize;
+const HALF_PAGE: usize = PAGE_SIZE as usize / 2;
 const TWO_PAGES: usize = 2 * PAGE_SIZE as usize;
 
 fn mem_bench(c: &MemCase) -> bool {
@@ -421,7 +423,13 @@ fn mem_bench(c: &MemCase) -> bool {
     }; 256];
     let count = c.shape.constituents(&mut cons);
     let pages: u64 = cons[..count].iter().map(|k| u64::from(k.page_count)).sum();
-    let receivers = [MemAccess::new(EndpointId(id::ECHO), AccessPerms::RW_NX)];
+    // Read-write; instruction access is the receiver's to ask for (the SPMC follows the
+    // ACS and refuses a sender that names it).
+    let perms = AccessPerms {
+        data: DataAccess::ReadWrite,
+        instruction: InstructionAccess::NotSpecified,
+    };
+    let receivers = [MemAccess::new(EndpointId(id::ECHO), perms)];
     let b = match builder_for(Version::V1_2, EndpointId(0), &receivers, &cons[..count]) {
         Ok(mut b) => {
             b.attributes = MemAttributes::NORMAL_WB_INNER;
@@ -595,11 +603,12 @@ pub fn run() {
                         frag: TWO_PAGES,
                         n: 10,
                     },
-                    // The same 250 ranges sent in 1-page fragments (MEM_SHARE + FRAG_TX).
+                    // The same 250 ranges (a 4096-byte descriptor) sent in two 2 KiB
+                    // fragments: MEM_SHARE, FRAG_RX, FRAG_TX.
                     MemCase {
                         name: "mem_scatter_250_frag",
                         shape: Shape::Scattered(250),
-                        frag: ONE_PAGE,
+                        frag: HALF_PAGE,
                         n: 10,
                     },
                 ];
