@@ -103,6 +103,20 @@ fn images_are_made_visible_to_instruction_fetch_before_they_run() {
     );
 }
 
+/// Loading writes the image region, the boot information and nothing else: not the SPs'
+/// data regions, not another slot, not the normal world's memory.
+#[test]
+fn loading_writes_only_the_image_and_boot_information() {
+    let w = World::echoes(2);
+    let mut want = Vec::new();
+    for i in 0..2 {
+        want.extend((0..IMAGE_SIZE / 0x1000).map(|p| base(i) + p * 0x1000));
+        want.push(base(i) + BOOT_INFO_OFFSET);
+        want.push(base(i) + BOOT_INFO_OFFSET + BOOT_INFO_HEADER_RESERVE);
+    }
+    assert_eq!(w.env.mem.written_pages(), want);
+}
+
 #[test]
 fn nobits_regions_are_zeroed_and_others_left_alone() {
     let mut d = sp(0);

@@ -1,6 +1,21 @@
 //! The fake machine the dispatcher tests run on: sparse physical memory behind the `Env` seam,
 //! and S-EL0 partitions emulated by Rust closures that see the registers the SPMC hands them and
 //! answer with their next SVC (or a fault). Also builds leaked static partition tables.
+//!
+//! Writing a test:
+//! - `sp(i)` gives a default partition for slot `i` (ID 0x8001 + i, v1.2, every direct
+//!   messaging method, boot order i, image at `base(i)`, RW data region at
+//!   `base(i) + DATA_OFFSET`, boot info at `base(i) + BOOT_INFO_OFFSET`, echo behaviour); edit
+//!   its fields, or `patch` the generated table entry for anything else.
+//! - Behaviours: `echo()`, `script(steps)` (one step per resume, then echo), `during_boot(calls)`,
+//!   `during_request(calls)`, or any `Box<dyn FnMut(&Regs, &Memory) -> Act>`. A step may read
+//!   and write physical memory (its TX buffer, say) through `Memory`.
+//! - `World::boot(defs)` builds the table and boots; `World::new` does not boot. Then
+//!   `w.nw(regs)` is one normal-world call; `w.seen(i)` lists x0-x17 at every resume of SP `i`
+//!   (index 0 is its boot entry, then the result of each call it made or the message it got);
+//!   `w.snapshot()` captures all per-endpoint SPMC state to prove a refused call changed nothing.
+//! - Check answers with `assert_error`/`assert_success` (every other register must be zero) or
+//!   by comparing whole `Regs`.
 
 use crate::arch::{esr, Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange, PAGE_SIZE};
@@ -128,6 +143,11 @@ impl Memory {
             "test reads unreachable memory {pa:#x}"
         );
         v
+    }
+
+    /// Every page that was ever written, in address order.
+    pub fn written_pages(&self) -> Vec<u64> {
+        self.pages.borrow().keys().copied().collect()
     }
 
     /// Reads a little-endian u32.
