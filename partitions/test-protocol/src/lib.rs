@@ -110,7 +110,8 @@ pub mod cmd {
     /// (high 32 bits), owned by the endpoint in word 3, asking RW if word 4 is not zero (else
     /// RO); reads the u32 at byte offset word 5 of the region, writes word 4 there if it is not
     /// zero, and relinquishes unless word 6 has [`MEM_KEEP`] (then [`MEM_RELINQUISH`] gives it
-    /// back later; a donee keeps donated memory for good). Words 5 and 6 need REQ_64 or REQ2.
+    /// back later; a donee keeps donated memory for good). Words 5 and 6 need REQ2: the SPMC
+    /// forwards only words 0..4 (x3..x7) of FFA_MSG_SEND_DIRECT_REQ_32/64.
     /// Response: \[status (first error: retrieve, write refused or offset outside = DENIED,
     /// relinquish), the u32 read, total pages, constituent count in the retrieve response\].
     pub const MEM_ACCESS: u32 = 0xC0DE_0203;
@@ -122,7 +123,8 @@ pub mod cmd {
     /// echo, fault (as owner): puts [`SHARE_PATTERN`] in one page of its own memory and sends it
     /// to the SP in word 1 with the ABI in word 2 ([`MEM_SEND_SHARE`], [`MEM_SEND_LEND`],
     /// [`MEM_SEND_DONATE`]; share/lend grant RW, donate names no access), asks that SP
-    /// \[MEM_ACCESS, handle low, handle high, own ID, word 3, 0, keep if donate\], reclaims
+    /// \[MEM_ACCESS, handle low, handle high, own ID, word 3, 0, keep if donate\] (always as
+    /// REQ2 with the nil UUID, for word 6), reclaims
     /// (share/lend) and reads the page. If word 4 is [`MEM_SEND_TOUCH`] it instead reads its
     /// own page right after the send (for lend and donate the SPMC must abort the SP there;
     /// if it survives: \[UNEXPECTED_REPLY, 0, the u32 read, 0, 0\], page left unreclaimed).

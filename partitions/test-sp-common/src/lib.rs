@@ -298,11 +298,8 @@ fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequ
         Ok(h) => h,
         Err(e) => return fail(&e),
     };
-    // REQ_32 has no room for the keep flag (word 6): ask with REQ_64 unless this was REQ2.
-    let kind = match req.kind {
-        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
-        _ => Kind::Req64,
-    };
+    // DIRECT_REQ_32/64 carry words 0..4 only (x3..x7): the keep flag (word 6) needs REQ2.
+    let kind = Kind::Req2 { uuid: [0, 0] };
     let call = Payload::new(&[
         u64::from(cmd::MEM_ACCESS),
         handle.0 & 0xFFFF_FFFF,

@@ -516,30 +516,30 @@ fn mem_relinquish_names_the_handle_and_us() {
     );
 }
 
+/// fault's FFA_MSG_SEND_DIRECT_RESP2 to echo with payload `words` (from x4).
+fn resp2(words: &[u64]) -> Regs {
+    let mut regs = [0u64; 17];
+    regs[0] = u64::from(id::FAULT) << 16 | u64::from(id::ECHO);
+    regs[3..3 + words.len()].copy_from_slice(words);
+    Regs::call(0xC400_008E, &regs)
+}
+
 /// The descriptor `MEM_SEND` wrote into TX (exactly its length), parsed back.
 fn sent(desc: &[u8]) -> ffa_abi::memory::transaction::MemTransaction<'_> {
     ffa_abi::memory::transaction::MemTransaction::parse(desc, sp_rt::Version::V1_2).unwrap()
 }
 
 #[test]
-fn mem_send_lend_asks_the_borrower_with_req64_then_reclaims() {
+fn mem_send_lend_asks_the_borrower_with_req2_then_reclaims() {
     let mut bufs = Buffers::new();
     let mut sp = state(Ok(bufs.pair()));
-    let borrower_resp = Regs::call(
-        0xC400_0070,
-        &[
-            u64::from(id::FAULT) << 16 | u64::from(id::ECHO),
-            0,
-            0,
-            u64::from(cmd::SHARE_PATTERN),
-        ],
-    );
+    let borrower_resp = resp2(&[0, u64::from(cmd::SHARE_PATTERN)]);
     let mut ffa = Ffa::new(FakeSpmc::with_replies([
         success_reply(&[0x42, 0]),
         borrower_resp,
         success_reply(&[]),
     ]));
-    // Asked with REQ_32: the borrower still gets REQ_64 (the keep flag is word 6).
+    // Asked with REQ_32: the borrower gets REQ2 (the keep flag is word 6).
     let r = echo(
         &mut ffa,
         &mut sp,
@@ -565,9 +565,10 @@ fn mem_send_lend_asks_the_borrower_with_req64_then_reclaims() {
     let t = sent(&bufs.tx.0[..c[0].x(1) as usize]);
     assert_eq!(t.attributes, ffa_abi::memory::MemAttributes::NOT_SPECIFIED);
     assert_eq!(t.receiver(0).unwrap().perms, SHARE_RW);
-    assert_eq!(c[1].fid(), 0xC400_006F);
+    assert_eq!(c[1].fid(), 0xC400_008D); // FFA_MSG_SEND_DIRECT_REQ2, payload from x4
+    assert_eq!((c[1].x(2), c[1].x(3)), (0, 0));
     assert_eq!(
-        (c[1].x(3), c[1].x(4), c[1].x(6), c[1].x(7), c[1].x(9)),
+        (c[1].x(4), c[1].x(5), c[1].x(7), c[1].x(8), c[1].x(10)),
         (
             u64::from(cmd::MEM_ACCESS),
             0x42,
@@ -583,15 +584,7 @@ fn mem_send_lend_asks_the_borrower_with_req64_then_reclaims() {
 fn mem_send_donate_names_no_access_keeps_and_expects_no_reclaim() {
     let mut bufs = Buffers::new();
     let mut sp = state(Ok(bufs.pair()));
-    let borrower_resp = Regs::call(
-        0xC400_0070,
-        &[
-            u64::from(id::FAULT) << 16 | u64::from(id::ECHO),
-            0,
-            0,
-            u64::from(cmd::SHARE_PATTERN),
-        ],
-    );
+    let borrower_resp = resp2(&[0, u64::from(cmd::SHARE_PATTERN)]);
     let mut ffa = Ffa::new(FakeSpmc::with_replies([
         success_reply(&[0x43, 0]),
         borrower_resp,
@@ -615,7 +608,7 @@ fn mem_send_donate_names_no_access_keeps_and_expects_no_reclaim() {
     assert_eq!(c[0].fid(), 0x8400_0071); // FFA_MEM_DONATE_32
     let t = sent(&bufs.tx.0[..c[0].x(1) as usize]);
     assert_eq!(t.receiver(0).unwrap().perms.encode(), 0);
-    assert_eq!(c[1].x(9), cmd::MEM_KEEP);
+    assert_eq!(c[1].x(10), cmd::MEM_KEEP);
 }
 
 #[test]

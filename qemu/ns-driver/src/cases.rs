@@ -4,12 +4,23 @@
 use crate::harness::Case;
 
 mod foundation;
+mod memory;
 mod partitions;
 
 /// Every case, in run order.
 pub fn all() -> impl Iterator<Item = &'static Case> {
-    // partitions::LAST_CASES aborts the fault SP (once per boot): keep it at the very end.
-    [foundation::CASES, partitions::CASES, partitions::LAST_CASES]
+    // partitions::LAST_CASES aborts the fault SP (once per boot), memory::LAST_CASES then
+    // aborts echo: keep them at the very end, in this order.
+    [
+        foundation::CASES,
+        // Feature nw-memory-cases until the SPMC routes the normal world's memory ABIs.
+        #[cfg(feature = "nw-memory-cases")]
+        memory::NW_CASES,
+        memory::SP_CASES,
+        partitions::CASES,
+        partitions::LAST_CASES,
+        memory::LAST_CASES,
+    ]
         .into_iter()
         .flatten()
 }

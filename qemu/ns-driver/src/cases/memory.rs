@@ -1,0 +1,994 @@
+//! Memory management cases (issue 5; FF-A v1.2 DEN0140 "Memory management", DEN0077 v1.1
+//! chapter 10): the normal world shares, lends and donates its DRAM to SPs, which retrieve,
+//! read, write and relinquish it (test-protocol `MEM_ACCESS`); SPs do the same among
+//! themselves (`MEM_SEND`); fragmented descriptors both ways; 4096-page and 250-range
+//! transactions; one refusal per descriptor field, each followed by the same transaction
+//! done right (a refused call changes nothing); and an SP that touches the page it lent away
+//! is aborted while everything else goes on.
+//!
+//! No test SP has a device memory region (no `device-regions` in partitions/*/*.dts), so
+//! device memory is covered by its refusal: device attributes over normal memory.
+
+// The normal-world cases and their helpers are built without running until the SPMC routes
+// the normal world's memory ABIs (Cargo feature nw-memory-cases, see NW_CASES).
+#![cfg_attr(not(feature = "nw-memory-cases"), allow(dead_code))]
+
+use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
+use ffa_abi::memory::{
+    AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes, TransactionFlags,
+};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
+use test_protocol::{cmd, id, status};
+
+use crate::ffa::{call, expect_error, expect_success, Shown};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
+use dram::{BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
+
+mod dram;
+
+/// The normal world's endpoint ID.
+const NW: EndpointId = EndpointId(0);
+const ECHO: u16 = id::ECHO;
+const FAULT: u16 = id::FAULT;
+const PAGE: u64 = 0x1000;
+
+/// Pool layout: every case works on its own pages, so one that fails and leaves a transaction
+/// live cannot make the next one fail with "already in a transaction".
+const BIG: u64 = SHARE_POOL; // 4096 pages
+const RANGES_250: u64 = SHARE_POOL + 0x100_0000; // 250 ranges, every other page
+const RANGES_256: u64 = SHARE_POOL + 0x140_0000; // 256 ranges, every other page
+const RANGES_ABANDONED: u64 = SHARE_POOL + 0x180_0000; // 256 ranges, every other page
+
+/// Sixteen pages for case number `n`.
+const fn slot(n: u64) -> u64 {
+    SHARE_POOL + 0x200_0000 + n * 0x1_0000
+}
+
+/// What a lender grants for share/lend: read-write, instruction access left unspecified
+/// (a sender naming it is refused).
+const RW: AccessPerms = AccessPerms {
+    data: DataAccess::ReadWrite,
+    instruction: InstructionAccess::NotSpecified,
+};
+const RO: AccessPerms = AccessPerms {
+    data: DataAccess::ReadOnly,
+    instruction: InstructionAccess::NotSpecified,
+};
+/// What a donor names: nothing (DEN0140 "Memory access permissions usage").
+const NO_ACCESS: AccessPerms = AccessPerms {
+    data: DataAccess::NotSpecified,
+    instruction: InstructionAccess::NotSpecified,
+};
+
+/// The first words a page holds when an SP is to read it.
+const PATTERN: u32 = 0x5EED_0000;
+
+fn ffa_status(code: ErrorCode) -> u64 {
+    u64::from(status::ffa_error(code.to_i32()))
+}
+
+const OK: u64 = status::OK as u64;
+
+/// The normal world as the owner (and the fragmented, 4096-page, 250-range and refusal
+/// cases, all sent from the normal world). They need the SPMC to route the normal world's
+/// FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX and FFA_MEM_RECLAIM to its memory glue, which
+/// its dispatcher does not do yet (NOT_SUPPORTED), so cases.rs runs them only with the Cargo
+/// feature `nw-memory-cases`; every one passed on QEMU with that routing added.
+pub const NW_CASES: &[Case] = &[
+    Case {
+        name: "mem_share_nw_to_echo_rw_reclaim",
+        run: || with_mailbox(share_rw),
+    },
+    Case {
+        name: "mem_share_nw_read_only_grant",
+        run: || with_mailbox(share_read_only),
+    },
+    Case {
+        name: "mem_lend_nw_to_echo",
+        run: || with_mailbox(lend_nw),
+    },
+    Case {
+        name: "mem_donate_nw_to_echo",
+        run: || with_mailbox(donate_nw),
+    },
+    Case {
+        name: "mem_reclaim_while_retrieved_denied",
+        run: || with_mailbox(reclaim_while_held),
+    },
+    Case {
+        name: "mem_share_nw_two_receivers",
+        run: || with_mailbox(two_receivers),
+    },
+    Case {
+        name: "mem_share_4096_pages",
+        run: || with_mailbox(pages_4096),
+    },
+    Case {
+        name: "mem_share_250_ranges",
+        run: || with_mailbox(ranges_250),
+    },
+    Case {
+        name: "mem_share_fragmented_both_ways",
+        run: || with_mailbox(fragmented),
+    },
+    Case {
+        name: "mem_fragmented_send_abandoned_by_reclaim",
+        run: || with_mailbox(fragment_abandoned),
+    },
+    Case {
+        name: "mem_reject_receiver_count",
+        run: || with_mailbox(reject_count),
+    },
+    Case {
+        name: "mem_reject_composite_offset",
+        run: || with_mailbox(reject_offset),
+    },
+    Case {
+        name: "mem_reject_size_page_count",
+        run: || with_mailbox(reject_size),
+    },
+    Case {
+        name: "mem_reject_length_beyond_tx",
+        run: || with_mailbox(reject_length),
+    },
+    Case {
+        name: "mem_reject_device_attributes_on_ram",
+        run: || with_mailbox(reject_device_attributes),
+    },
+    Case {
+        name: "mem_reject_reserved_attributes",
+        run: || with_mailbox(reject_reserved_attributes),
+    },
+    Case {
+        name: "mem_reject_permission_unspecified",
+        run: || with_mailbox(reject_permission),
+    },
+    Case {
+        name: "mem_reject_permission_instruction",
+        run: || with_mailbox(reject_instruction),
+    },
+    Case {
+        name: "mem_reject_receiver_unknown",
+        run: || with_mailbox(reject_receiver),
+    },
+    Case {
+        name: "mem_reject_flag_zero_on_share",
+        run: || with_mailbox(reject_flag),
+    },
+    Case {
+        name: "mem_reject_handle_in_send",
+        run: || with_mailbox(reject_handle),
+    },
+    Case {
+        name: "mem_reject_sender_not_caller",
+        run: || with_mailbox(reject_sender),
+    },
+    Case {
+        name: "mem_reject_constituent_misaligned",
+        run: || with_mailbox(reject_misaligned),
+    },
+    Case {
+        name: "mem_reject_constituent_secure",
+        run: || with_mailbox(reject_secure),
+    },
+    Case {
+        name: "mem_reclaim_unknown_handle",
+        run: || with_mailbox(reclaim_unknown),
+    },
+];
+
+/// SPs as owners: echo shares, lends and donates its pages to fault.
+pub const SP_CASES: &[Case] = &[
+    Case {
+        name: "mem_sp_share_echo_to_fault",
+        run: || with_mailbox(sp_share),
+    },
+    Case {
+        name: "mem_sp_lend_echo_to_fault",
+        run: || with_mailbox(sp_lend),
+    },
+    Case {
+        name: "mem_sp_donate_echo_to_fault",
+        run: || with_mailbox(sp_donate),
+    },
+    Case {
+        name: "mem_sp_share_without_grant_denied",
+        run: || with_mailbox(sp_no_grant),
+    },
+];
+
+/// Runs after every other case (cases.rs): it aborts echo, which nearly every other case
+/// needs (and the fault SP is aborted by partitions::LAST_CASES by then, once per boot).
+pub const LAST_CASES: &[Case] = &[Case {
+    name: "mem_owner_touching_lent_page_aborted",
+    run: || with_mailbox(lent_touch),
+}];
+
+// ---- Helpers -------------------------------------------------------------------------------
+
+/// Maps the normal world's RX/TX pair (FFA_RXTX_MAP_64, one page each) for one case and
+/// unmaps it afterwards, whatever the case did: the SPMC refuses a second map (DENIED), and
+/// the other case files map their own buffers the same way.
+fn with_mailbox(body: fn() -> Outcome) -> Outcome {
+    let m = call(FuncId::RxTxMap64, &[NW_TX, NW_RX, 1]);
+    expect_success(&m, "FFA_RXTX_MAP_64")?;
+    let r = body();
+    let u = call(FuncId::RxTxUnmap, &[0]);
+    r?;
+    expect_success(&u, "FFA_RXTX_UNMAP at the end of the case").map(|_| ())
+}
+
+/// A lender's descriptor from the normal world in the v1.2 layout (the driver negotiates
+/// v1.2 before any case runs).
+fn descriptor<'a>(
+    receivers: &'a [MemAccess],
+    constituents: &'a [Constituent],
+    attributes: MemAttributes,
+) -> Result<TransactionBuilder<'a>, Failure> {
+    match builder_for(Version::V1_2, NW, receivers, constituents) {
+        Ok(mut b) => {
+            b.attributes = attributes;
+            Ok(b)
+        }
+        Err(e) => fail!("descriptor: {e:?}"),
+    }
+}
+
+fn one(address: u64, pages: u32) -> [Constituent; 1] {
+    [Constituent {
+        address,
+        page_count: pages,
+    }]
+}
+
+/// Sends `b` with `fid` from TX, in fragments (FFA_MEM_FRAG_RX / FFA_MEM_FRAG_TX) if it does
+/// not fit in the buffer; returns the final answer and how many fragments went.
+fn send(fid: FuncId, b: &TransactionBuilder) -> Result<(Regs, u32), Failure> {
+    let total = match b.total_len() {
+        Ok(t) => t,
+        Err(e) => fail!("descriptor length: {e:?}"),
+    };
+    let mut buf = [0u8; BUFFER_SIZE];
+    let fragment = |offset: usize, buf: &mut [u8]| -> Result<usize, Failure> {
+        match b.write_fragment(offset, buf) {
+            Ok(n) if n > 0 && dram::write_bytes(NW_TX, &buf[..n]) => Ok(n),
+            other => fail!("fragment at {offset}: {other:?}"),
+        }
+    };
+    let mut sent = fragment(0, &mut buf)?;
+    let mut r = call(fid, &[total as u64, sent as u64, 0, 0]);
+    let mut fragments = 1;
+    while r.w(0) == FuncId::MemFragRx.raw() {
+        check_eq!(r.w(3) as usize, sent, "FFA_MEM_FRAG_RX offset");
+        check!(fragments < 64, "more than 64 fragments");
+        let n = fragment(sent, &mut buf)?;
+        r = call(
+            FuncId::MemFragTx,
+            &[u64::from(r.w(1)), u64::from(r.w(2)), n as u64, 0],
+        );
+        sent += n;
+        fragments += 1;
+    }
+    Ok((r, fragments))
+}
+
+/// Sends raw descriptor bytes (one fragment, w1 = `total`, w2 = the bytes' length).
+fn send_bytes(fid: FuncId, bytes: &[u8], total: usize) -> Result<Regs, Failure> {
+    check!(
+        dram::write_bytes(NW_TX, bytes),
+        "descriptor does not fit TX"
+    );
+    Ok(call(fid, &[total as u64, bytes.len() as u64, 0, 0]))
+}
+
+fn handle_of(r: &Regs, what: &str) -> Result<MemHandle, Failure> {
+    expect_success(r, what)?;
+    Ok(MemHandle::from_regs(r.w(2), r.w(3)))
+}
+
+fn reclaim(h: MemHandle) -> Regs {
+    let (lo, hi) = h.to_regs();
+    call(FuncId::MemReclaim, &[lo, hi, 0])
+}
+
+/// FFA_MSG_SEND_DIRECT_REQ2 from the normal world to `sp` (echo or fault) with its UUID as
+/// the protocol; returns response words 0..14 (x4..x17). REQ2 because the commands use words
+/// 5 and 6, and DIRECT_REQ_32/64 carry words 0..4 only.
+fn request(sp: u16, words: &[u64]) -> Result<[u64; 14], Failure> {
+    let uuid = match sp {
+        ECHO => test_protocol::uuid::ECHO,
+        FAULT => test_protocol::uuid::FAULT,
+        _ => fail!("no REQ2 protocol for {sp:#06x}"),
+    };
+    let mut args = [0u64; 17];
+    args[0] = u64::from(sp);
+    [args[1], args[2]] = Uuid::from_words(uuid).to_u64_pair();
+    for (d, s) in args[3..].iter_mut().zip(words) {
+        *d = *s;
+    }
+    let r = call(FuncId::MsgSendDirectReq2, &args);
+    if r.w(0) != FuncId::MsgSendDirectResp2.raw() {
+        fail!("request {:#x} to {sp:#06x}: {}", words[0], Shown(&r));
+    }
+    let mut out = [0u64; 14];
+    out.copy_from_slice(&r.0[4..18]);
+    Ok(out)
+}
+
+/// Asks `sp` to retrieve `h` (owned by `owner`), read the u32 at `offset`, write `value`
+/// there (0: read only) and relinquish unless `keep`. Returns \[status, read, pages, count\].
+fn access(
+    sp: u16,
+    h: MemHandle,
+    owner: u16,
+    value: u32,
+    offset: u64,
+    keep: bool,
+) -> Result<[u64; 4], Failure> {
+    let (lo, hi) = h.to_regs();
+    let keep = if keep { cmd::MEM_KEEP } else { 0 };
+    let r = request(
+        sp,
+        &[
+            u64::from(cmd::MEM_ACCESS),
+            lo,
+            hi,
+            u64::from(owner),
+            u64::from(value),
+            offset,
+            keep,
+        ],
+    )?;
+    Ok([r[0], r[1], r[2], r[3]])
+}
+
+fn relinquish_by(sp: u16, h: MemHandle) -> Result<u64, Failure> {
+    let (lo, hi) = h.to_regs();
+    Ok(request(sp, &[u64::from(cmd::MEM_RELINQUISH), lo, hi])?[0])
+}
+
+/// Fills the first word of each page of `[base, base + pages)` with PATTERN + page index.
+fn fill(base: u64, pages: u64) {
+    for i in 0..pages {
+        dram::write_u32(base + i * PAGE, PATTERN + i as u32);
+    }
+}
+
+fn read(pa: u64) -> Result<u32, Failure> {
+    match dram::read_u32(pa) {
+        Some(v) => Ok(v),
+        None => fail!("{pa:#x} is outside the driver's DRAM pool"),
+    }
+}
+
+/// The valid transaction every refusal is checked against: share `pages` pages at `base`
+/// RW with echo, echo reads PATTERN and writes `value`, relinquishes, and the normal world
+/// reclaims and sees the write.
+fn share_cycle(base: u64, pages: u32, value: u32) -> Outcome {
+    fill(base, u64::from(pages));
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(base, pages);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let (r, _) = send(FuncId::MemShare32, &b)?;
+    let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
+    let got = access(ECHO, h, 0, value, 0, false)?;
+    check_eq!(
+        got,
+        [OK, u64::from(PATTERN), u64::from(pages), 1],
+        "echo MEM_ACCESS [status, read, pages, count]"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    check_eq!(read(base)?, value, "the page after echo wrote it");
+    Ok(())
+}
+
+// ---- Normal world as the owner -------------------------------------------------------------
+
+fn share_rw() -> Outcome {
+    let base = slot(0);
+    fill(base, 1);
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let (r, frags) = send(FuncId::MemShare32, &b)?;
+    check_eq!(frags, 1, "fragments");
+    let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
+    check!(h.is_spmc_allocated(), "handle {h:?} has bit 63 set");
+    check_eq!(
+        access(ECHO, h, 0, 0xA11C_E001, 0, false)?,
+        [OK, u64::from(PATTERN), 1, 1],
+        "echo MEM_ACCESS"
+    );
+    // A share leaves the owner's access: the normal world sees echo's write at once.
+    check_eq!(read(base)?, 0xA11C_E001, "page after echo's write");
+    // Retrieve again after relinquish: allowed while the transaction lives.
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, false)?,
+        [OK, 0xA11C_E001, 1, 1],
+        "echo's second retrieve"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    expect_error(
+        &reclaim(h),
+        ErrorCode::InvalidParameters,
+        "reclaim of a reclaimed handle",
+    )?;
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, false)?[0],
+        ffa_status(ErrorCode::InvalidParameters),
+        "echo retrieving a reclaimed handle"
+    );
+    Ok(())
+}
+
+fn share_read_only() -> Outcome {
+    let base = slot(1);
+    fill(base, 1);
+    let rx = [MemAccess::new(EndpointId(ECHO), RO)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32 RO")?;
+    // Asking for more than the grant is refused (DENIED) and maps nothing.
+    check_eq!(
+        access(ECHO, h, 0, 0xBAD, 0, false)?[0],
+        ffa_status(ErrorCode::Denied),
+        "echo retrieving RW from an RO grant"
+    );
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, false)?,
+        [OK, u64::from(PATTERN), 1, 1],
+        "echo RO retrieve"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    check_eq!(read(base)?, PATTERN, "page unchanged");
+    Ok(())
+}
+
+fn lend_nw() -> Outcome {
+    let base = slot(2);
+    fill(base, 2);
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(base, 2);
+    // A lend to one borrower leaves the memory type to the borrower.
+    let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
+    let h = handle_of(&send(FuncId::MemLend32, &b)?.0, "FFA_MEM_LEND_32")?;
+    check_eq!(
+        access(ECHO, h, 0, 0x1E4D_0002, PAGE, false)?,
+        [OK, u64::from(PATTERN + 1), 2, 1],
+        "echo MEM_ACCESS on the second page"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    check_eq!(read(base + PAGE)?, 0x1E4D_0002, "second page after reclaim");
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, false)?[0],
+        ffa_status(ErrorCode::InvalidParameters),
+        "echo retrieving after reclaim"
+    );
+    Ok(())
+}
+
+fn donate_nw() -> Outcome {
+    let base = slot(3);
+    fill(base, 1);
+    let rx = [MemAccess::new(EndpointId(ECHO), NO_ACCESS)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
+    let h = handle_of(&send(FuncId::MemDonate32, &b)?.0, "FFA_MEM_DONATE_32")?;
+    // The donee keeps the page: a retrieve of a donation ends the transaction.
+    check_eq!(
+        access(ECHO, h, 0, 0xD0_0A7E, 0, true)?,
+        [OK, u64::from(PATTERN), 1, 1],
+        "echo retrieving the donation"
+    );
+    expect_error(
+        &reclaim(h),
+        ErrorCode::InvalidParameters,
+        "reclaim of a donated handle",
+    )?;
+    // The normal world gave the page away: it may not share it any more.
+    let rx_rw = [MemAccess::new(EndpointId(ECHO), RW)];
+    let b = descriptor(&rx_rw, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    expect_error(
+        &send(FuncId::MemShare32, &b)?.0,
+        ErrorCode::Denied,
+        "sharing the donated page",
+    )?;
+    Ok(())
+}
+
+fn reclaim_while_held() -> Outcome {
+    let base = slot(4);
+    fill(base, 1);
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32")?;
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, true)?[0],
+        OK,
+        "echo retrieve (kept)"
+    );
+    expect_error(
+        &reclaim(h),
+        ErrorCode::Denied,
+        "reclaim while echo holds it",
+    )?;
+    // A second retrieve by the same borrower while it holds the memory is refused.
+    check_eq!(
+        access(ECHO, h, 0, 0, 0, true)?[0],
+        ffa_status(ErrorCode::Denied),
+        "echo retrieving twice"
+    );
+    check_eq!(relinquish_by(ECHO, h)?, OK, "echo relinquish");
+    check_eq!(
+        relinquish_by(ECHO, h)?,
+        ffa_status(ErrorCode::InvalidParameters),
+        "echo relinquishing twice"
+    );
+    expect_success(&reclaim(h), "reclaim after relinquish")?;
+    Ok(())
+}
+
+fn two_receivers() -> Outcome {
+    let base = slot(5);
+    fill(base, 1);
+    let rx = [
+        MemAccess::new(EndpointId(ECHO), RW),
+        MemAccess::new(EndpointId(FAULT), RW),
+    ];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32 x2")?;
+    check_eq!(
+        access(ECHO, h, 0, 0xEC40_0001, 0, true)?,
+        [OK, u64::from(PATTERN), 1, 1],
+        "echo retrieve+write (kept)"
+    );
+    // fault sees echo's write through its own mapping of the same page.
+    check_eq!(
+        access(FAULT, h, 0, 0xFA17_0002, 0, false)?,
+        [OK, 0xEC40_0001, 1, 1],
+        "fault retrieve+read+write+relinquish"
+    );
+    expect_error(
+        &reclaim(h),
+        ErrorCode::Denied,
+        "reclaim while echo holds it",
+    )?;
+    check_eq!(relinquish_by(ECHO, h)?, OK, "echo relinquish");
+    expect_success(&reclaim(h), "reclaim")?;
+    check_eq!(read(base)?, 0xFA17_0002, "page after both");
+    check_eq!(
+        access(FAULT, h, 0, 0, 0, false)?[0],
+        ffa_status(ErrorCode::InvalidParameters),
+        "fault retrieving after reclaim"
+    );
+    Ok(())
+}
+
+fn pages_4096() -> Outcome {
+    const PAGES: u32 = 4096;
+    let last = BIG + u64::from(PAGES - 1) * PAGE;
+    fill(BIG, 1);
+    dram::write_u32(last, PATTERN + 4095);
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(BIG, PAGES);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let h = handle_of(
+        &send(FuncId::MemShare32, &b)?.0,
+        "FFA_MEM_SHARE_32 4096 pages",
+    )?;
+    check_eq!(
+        access(ECHO, h, 0, 0x4096_0001, 0, false)?,
+        [OK, u64::from(PATTERN), u64::from(PAGES), 1],
+        "echo on the first page"
+    );
+    check_eq!(
+        access(ECHO, h, 0, 0x4096_0FFF, u64::from(PAGES - 1) * PAGE, false)?,
+        [OK, u64::from(PATTERN + 4095), u64::from(PAGES), 1],
+        "echo on the last page"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    check_eq!(read(BIG)?, 0x4096_0001, "first page");
+    check_eq!(read(last)?, 0x4096_0FFF, "last page");
+    Ok(())
+}
+
+/// `n` one-page constituents, every other page from `base` (so no two can be merged).
+fn ranges<const N: usize>(base: u64) -> [Constituent; N] {
+    core::array::from_fn(|i| Constituent {
+        address: base + 2 * i as u64 * PAGE,
+        page_count: 1,
+    })
+}
+
+/// Shares `cons` with echo, has echo read/write the first word of the first and the last
+/// range, reclaims; returns the number of fragments the send took.
+fn share_ranges(cons: &[Constituent]) -> Result<u32, Failure> {
+    let n = cons.len() as u64;
+    for (i, c) in cons.iter().enumerate() {
+        dram::write_u32(c.address, PATTERN + i as u32);
+    }
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let b = descriptor(&rx, cons, MemAttributes::NORMAL_WB_INNER)?;
+    let (r, frags) = send(FuncId::MemShare32, &b)?;
+    let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
+    check_eq!(
+        access(ECHO, h, 0, 0x0AAA_0000, 0, false)?,
+        [OK, u64::from(PATTERN), n, n],
+        "echo on the first range"
+    );
+    check_eq!(
+        access(ECHO, h, 0, 0x0AAA_0001, (n - 1) * PAGE, false)?,
+        [OK, u64::from(PATTERN) + n - 1, n, n],
+        "echo on the last range"
+    );
+    expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
+    check_eq!(read(cons[0].address)?, 0x0AAA_0000, "first range");
+    check_eq!(
+        read(cons[cons.len() - 1].address)?,
+        0x0AAA_0001,
+        "last range"
+    );
+    Ok(frags)
+}
+
+fn ranges_250() -> Outcome {
+    let cons: [Constituent; 250] = ranges(RANGES_250);
+    // 48 + 32 + 16 + 250 * 16 = 4096 bytes: one fragment, and so is echo's retrieve response.
+    check_eq!(share_ranges(&cons)?, 1, "fragments of the 250-range send");
+    Ok(())
+}
+
+fn fragmented() -> Outcome {
+    // 48 + 32 + 16 + 256 * 16 = 4192 bytes: more than the 4 KiB TX buffer, so the send goes
+    // in two fragments, and echo's retrieve response does not fit its 4 KiB RX buffer either
+    // (it fetches the rest with FFA_MEM_FRAG_RX; its constituent count proves it got it all).
+    let cons: [Constituent; 256] = ranges(RANGES_256);
+    check_eq!(share_ranges(&cons)?, 2, "fragments of the 256-range send");
+    Ok(())
+}
+
+fn fragment_abandoned() -> Outcome {
+    let cons: [Constituent; 256] = ranges(RANGES_ABANDONED);
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let total = b.total_len().unwrap_or(0);
+    let mut buf = [0u8; BUFFER_SIZE];
+    let n = match b.write_fragment(0, &mut buf) {
+        Ok(n) => n,
+        Err(e) => fail!("first fragment: {e:?}"),
+    };
+    let r = send_bytes(FuncId::MemShare32, &buf[..n], total)?;
+    check_eq!(
+        r.w(0),
+        FuncId::MemFragRx.raw(),
+        "answer to the first fragment"
+    );
+    check_eq!(r.w(3) as usize, n, "FRAG_RX offset");
+    let h = MemHandle::from_regs(r.w(1), r.w(2));
+    // The owner abandons the transmission by reclaiming its handle; then the handle is gone
+    // and the pages are free for a new transaction.
+    expect_success(&reclaim(h), "reclaim of the unfinished transmission")?;
+    let r = call(
+        FuncId::MemFragTx,
+        &[u64::from(r.w(1)), u64::from(r.w(2)), 16, 0],
+    );
+    expect_error(
+        &r,
+        ErrorCode::InvalidParameters,
+        "FRAG_TX after the abandon",
+    )?;
+    check_eq!(share_ranges(&cons)?, 2, "the same transaction again");
+    Ok(())
+}
+
+// ---- Refusals: one per descriptor field, each followed by the valid transaction --------------
+
+/// Builds the valid one-page share of `base` with echo, lets `corrupt` change its bytes,
+/// sends it with `fid` and expects `want`; then runs the valid transaction on the same pages.
+fn reject(
+    base: u64,
+    corrupt: impl FnOnce(&mut [u8]),
+    fid: FuncId,
+    want: ErrorCode,
+    what: &str,
+) -> Outcome {
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let mut buf = [0u8; 256];
+    let n = match b.write(&mut buf) {
+        Ok(n) => n,
+        Err(e) => fail!("descriptor: {e:?}"),
+    };
+    corrupt(&mut buf[..n]);
+    expect_error(&send_bytes(fid, &buf[..n], n)?, want, what)?;
+    share_cycle(base, 1, 0x600D_0000 | (base >> 16) as u32 & 0xFFFF)
+}
+
+// v1.2 layout offsets (ffa_abi::memory::transaction's table): header 48 bytes, one 32-byte
+// endpoint memory access descriptor, the composite at 80, the constituent at 96.
+const SENDER: usize = 0;
+const ATTRIBUTES: usize = 2;
+const FLAGS: usize = 4;
+const HANDLE: usize = 8;
+const EMAD_COUNT: usize = 28;
+const EMAD_ENDPOINT: usize = 48;
+const EMAD_PERMS: usize = 50;
+const EMAD_COMPOSITE: usize = 52;
+const TOTAL_PAGES: usize = 80;
+const CONSTITUENT_ADDRESS: usize = 96;
+
+fn put_u16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn reject_count() -> Outcome {
+    reject(
+        slot(10),
+        |b| put_u32(b, EMAD_COUNT, 0),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "receiver count 0",
+    )
+}
+
+fn reject_offset() -> Outcome {
+    reject(
+        slot(11),
+        |b| {
+            let end = b.len() as u32;
+            put_u32(b, EMAD_COMPOSITE, end);
+        },
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "composite offset past the end",
+    )
+}
+
+fn reject_size() -> Outcome {
+    reject(
+        slot(12),
+        |b| put_u32(b, TOTAL_PAGES, 2),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "total page count 2 for a 1-page constituent",
+    )
+}
+
+fn reject_length() -> Outcome {
+    // w1 = w2 larger than the 4 KiB TX buffer: the SPMC cannot read it.
+    let base = slot(13);
+    let r = call(FuncId::MemShare32, &[0x2000, 0x2000, 0, 0]);
+    expect_error(&r, ErrorCode::InvalidParameters, "fragment length 8 KiB")?;
+    share_cycle(base, 1, 0x600D_0013)
+}
+
+fn reject_device_attributes() -> Outcome {
+    // Device-nGnRE over normal DRAM: the memory type does not fit the memory (DENIED).
+    reject(
+        slot(14),
+        |b| put_u16(b, ATTRIBUTES, 0x14),
+        FuncId::MemShare32,
+        ErrorCode::Denied,
+        "device attributes on RAM",
+    )
+}
+
+fn reject_reserved_attributes() -> Outcome {
+    reject(
+        slot(15),
+        |b| put_u16(b, ATTRIBUTES, 0x3F),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "reserved memory type 0b11",
+    )
+}
+
+fn reject_permission() -> Outcome {
+    reject(
+        slot(16),
+        |b| b[EMAD_PERMS] = NO_ACCESS.encode(),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "share with data access not specified",
+    )
+}
+
+fn reject_instruction() -> Outcome {
+    let rwx = AccessPerms {
+        data: DataAccess::ReadWrite,
+        instruction: InstructionAccess::Executable,
+    };
+    reject(
+        slot(17),
+        |b| b[EMAD_PERMS] = rwx.encode(),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "sender naming instruction access",
+    )
+}
+
+fn reject_receiver() -> Outcome {
+    reject(
+        slot(18),
+        |b| put_u16(b, EMAD_ENDPOINT, 0x80FF),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "unknown receiver 0x80ff",
+    )
+}
+
+fn reject_flag() -> Outcome {
+    reject(
+        slot(19),
+        |b| put_u32(b, FLAGS, TransactionFlags::ZERO_MEMORY),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "zero-memory flag on a share",
+    )
+}
+
+fn reject_handle() -> Outcome {
+    reject(
+        slot(20),
+        |b| put_u64(b, HANDLE, 0x1234),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "handle in a lender's descriptor",
+    )
+}
+
+fn reject_sender() -> Outcome {
+    reject(
+        slot(21),
+        |b| put_u16(b, SENDER, ECHO),
+        FuncId::MemShare32,
+        ErrorCode::Denied,
+        "sender echo from the normal world",
+    )
+}
+
+fn reject_misaligned() -> Outcome {
+    let base = slot(22);
+    reject(
+        base,
+        |b| put_u64(b, CONSTITUENT_ADDRESS, base + 0x800),
+        FuncId::MemShare32,
+        ErrorCode::InvalidParameters,
+        "constituent not page aligned",
+    )
+}
+
+fn reject_secure() -> Outcome {
+    // echo's own RW window (secure memory): not the normal world's to share.
+    reject(
+        slot(23),
+        |b| put_u64(b, CONSTITUENT_ADDRESS, 0x2408_0000),
+        FuncId::MemShare32,
+        ErrorCode::Denied,
+        "secure memory as a constituent",
+    )
+}
+
+fn reclaim_unknown() -> Outcome {
+    expect_error(
+        &reclaim(MemHandle(0x7FFF_0000_0000)),
+        ErrorCode::InvalidParameters,
+        "reclaim of a handle never issued",
+    )?;
+    share_cycle(slot(24), 1, 0x600D_0024)
+}
+
+// ---- SPs as owners ---------------------------------------------------------------------------
+
+/// echo sends one page of its own to fault with `abi`; fault retrieves, reads, writes
+/// `value`; echo reclaims (share/lend). Returns echo's answer words 0..5.
+fn sp_send(abi: u64, value: u32) -> Result<[u64; 5], Failure> {
+    let r = request(
+        ECHO,
+        &[
+            u64::from(cmd::MEM_SEND),
+            u64::from(FAULT),
+            abi,
+            u64::from(value),
+        ],
+    )?;
+    Ok([r[0], r[1], r[2], r[3], r[4]])
+}
+
+fn sp_share() -> Outcome {
+    check_eq!(
+        sp_send(cmd::MEM_SEND_SHARE, 0x5A5E_0001)?,
+        [OK, OK, u64::from(cmd::SHARE_PATTERN), 0x5A5E_0001, OK],
+        "echo MEM_SEND share [status, fault's status, fault read, page after, reclaim]"
+    );
+    Ok(())
+}
+
+fn sp_lend() -> Outcome {
+    check_eq!(
+        sp_send(cmd::MEM_SEND_LEND, 0x1E4D_0001)?,
+        [OK, OK, u64::from(cmd::SHARE_PATTERN), 0x1E4D_0001, OK],
+        "echo MEM_SEND lend [status, fault's status, fault read, page after, reclaim]"
+    );
+    Ok(())
+}
+
+fn sp_donate() -> Outcome {
+    // fault keeps the donated page; echo's reclaim finds no transaction.
+    check_eq!(
+        sp_send(cmd::MEM_SEND_DONATE, 0xD0_0A7E)?,
+        [
+            OK,
+            OK,
+            u64::from(cmd::SHARE_PATTERN),
+            0,
+            ffa_status(ErrorCode::InvalidParameters)
+        ],
+        "echo MEM_SEND donate [status, fault's status, fault read, page after, reclaim]"
+    );
+    Ok(())
+}
+
+fn sp_no_grant() -> Outcome {
+    // echo has no memory-share grant for relay (partitions/sp_layout.json).
+    let r = request(
+        ECHO,
+        &[
+            u64::from(cmd::MEM_SEND),
+            u64::from(id::RELAY),
+            cmd::MEM_SEND_SHARE,
+            1,
+        ],
+    )?;
+    check_eq!(
+        r[0],
+        ffa_status(ErrorCode::Denied),
+        "echo sharing with relay"
+    );
+    // And echo can still share with fault: nothing was left half done.
+    sp_share()
+}
+
+fn lent_touch() -> Outcome {
+    // echo must be alive and well first, or the ABORTED below would prove nothing.
+    check_eq!(request(ECHO, &[0x7E57])?[0], 0x7E57, "echo before the case");
+    // echo lends a page of its heap to fault (its memory-share grant), then reads it: the SPMC
+    // unmapped it from echo at the lend, so echo takes a translation fault and is aborted; the
+    // normal world's pending request ends with ABORTED. (fault may be aborted already: the
+    // lend does not need the borrower to run.)
+    let r = call(
+        FuncId::MsgSendDirectReq64,
+        &[
+            u64::from(ECHO),
+            0,
+            u64::from(cmd::MEM_SEND),
+            u64::from(FAULT),
+            cmd::MEM_SEND_LEND,
+            0,
+            cmd::MEM_SEND_TOUCH,
+        ],
+    );
+    expect_error(&r, ErrorCode::Aborted, "echo touching its lent page")?;
+    let again = call(FuncId::MsgSendDirectReq64, &[u64::from(ECHO), 0, 1, 2, 3]);
+    expect_error(&again, ErrorCode::Aborted, "a request to the aborted echo")?;
+    // Contained: pkg-sp still answers.
+    let r = call(
+        FuncId::MsgSendDirectReq32,
+        &[u64::from(id::PKG_SP), 0, 7, 8, 9],
+    );
+    check_eq!(
+        (r.w(0), r.w(3), r.w(4), r.w(5)),
+        (FuncId::MsgSendDirectResp32.raw(), 7, 8, 9),
+        "pkg-sp's echo after echo's abort"
+    );
+    Ok(())
+}
