@@ -174,14 +174,20 @@ impl<E: Env> KernelMem<'_, E> {
     }
 
     fn owner_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
-        // SP-owned memory is identity mapped in its owner (manifest regions).
+        // SP-owned memory is identity mapped in its owner (manifest regions), except memory
+        // donated to it, which sits where its retrieve mapped it (recorded by `adopted`).
         let done = self.with_rt(sp, |rt| {
+            let adopted = rt.adopted.clone();
             let space = rt.space.as_mut()?;
             for r in ranges {
                 let pages = u64::from(r.pages);
+                let va = adopted
+                    .iter()
+                    .find(|a| r.base.0 >= a.pa && r.base.0 < a.pa + a.pages * PAGE_SIZE)
+                    .map_or(r.base.0, |a| a.va + (r.base.0 - a.pa));
                 let res = match perm {
-                    Some(p) => space.map_user(r.base.0, r.base.0, pages, p),
-                    None => space.unmap_user(r.base.0, pages),
+                    Some(p) => space.map_user(va, r.base.0, pages, p),
+                    None => space.unmap_user(va, pages),
                 };
                 if res.is_err() {
                     crate::info!("BUG: owner page-table update of {:#x} failed", r.base.0);
@@ -348,6 +354,27 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
         // VA windows are not reused (the dynamic window spans terabytes); nothing else to do.
     }
 
+    fn adopted(&mut self, reservation: &Reservation, ranges: &[PageRange]) {
+        let Some(va0) = reservation.va() else { return };
+        let _ = self.with_rt(reservation.sp(), |rt| {
+            let mut va = va0.0;
+            for r in ranges {
+                let entry = super::partition::Adopted {
+                    pa: r.base.0,
+                    va,
+                    pages: u64::from(r.pages),
+                };
+                if rt.adopted.push(entry).is_err() {
+                    crate::info!(
+                        "donated-range table full: later lends of {:#x} assume identity",
+                        r.base.0
+                    );
+                }
+                va += u64::from(r.pages) * PAGE_SIZE;
+            }
+        });
+    }
+
     fn adopt(&mut self, reservation: Reservation) {
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
     }
@@ -428,10 +455,25 @@ fn send_descriptor<E: Env>(
         Ok(t) => t,
         Err(e) => return Regs::error(e.error_code()),
     };
-    let req: Request = match convert::transaction_request(kind, &t) {
+    let mut req: Request = match convert::transaction_request(kind, &t) {
         Ok(r) => r,
         Err(rule) => return err(rule),
     };
+    // An SP names memory by addresses of its own address space (identity for its manifest
+    // regions, elsewhere for memory donated to it): translate them to physical ranges.
+    if let Some((_, rt)) = km.caller.as_ref() {
+        let Some(space) = rt.space.as_ref() else {
+            return Regs::error(ErrorCode::Denied);
+        };
+        let translated = convert::translate_sp_constituents(&mut req, |va| {
+            space
+                .translate(va.0)
+                .map(|(pa, _)| (crate::mem_share::PhysAddr(pa), 1))
+        });
+        if let Err(rule) = translated {
+            return err(rule);
+        }
+    }
     let out = match handle {
         None => engine.send(km, caller, &req),
         Some(h) => engine.send_with_handle(km, caller, &req, h),
@@ -481,6 +523,9 @@ pub fn send(
             &bytes,
             None,
         );
+    }
+    if let Err(rule) = convert::check_total_length(&bytes, version, args.total_len) {
+        return err(rule);
     }
     let engine = &mut state.engine;
     match state.frags.start(caller, kind, args.total_len, &bytes, || {

@@ -53,6 +53,16 @@ pub struct Runtime {
     pub log_line: String<160>,
     /// Next free address of the window where retrieved memory is mapped.
     pub next_va: u64,
+    /// Memory donated to this SP, mapped at `va` rather than identity.
+    pub adopted: heapless::Vec<Adopted, 16>,
+}
+
+/// A physical range that became this SP's by donation, and where it is mapped.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Adopted {
+    pub pa: u64,
+    pub va: u64,
+    pub pages: u64,
 }
 
 /// One secure partition: its table entry and its runtime state.
@@ -77,6 +87,7 @@ impl Sp {
                 request: None,
                 log_line: String::new(),
                 next_va: crate::memory::SP_DYNAMIC_VA_BASE,
+                adopted: heapless::Vec::new(),
             }),
         }
     }
