@@ -8,7 +8,6 @@ pub mod arch;
 #[cfg(target_os = "none")]
 pub mod boot;
 pub mod console;
-pub mod fdt;
 pub mod mem_share;
 pub mod memory;
 pub mod policy;

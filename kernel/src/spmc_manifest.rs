@@ -1,7 +1,7 @@
 //! Reads the SPMC manifest (`arm,ffa-core-manifest-1.0`, TF-A's TOS_FW_CONFIG) that EL3 passes
 //! in x0: only the fields the SPMC needs. Every malformation is an error, never a panic.
 
-use crate::fdt;
+use fdt_walk::Fdt;
 
 /// The fields of `/attribute` the SPMC uses.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -33,22 +33,20 @@ const NAMES: [&str; 6] = [
 
 /// Parses the manifest blob.
 pub fn parse(blob: &[u8]) -> Result<SpmcManifest, ManifestError> {
-    let mut compatible = false;
+    let fdt = Fdt::new(blob).map_err(|_| ManifestError::BadBlob)?;
+    let root = fdt.root();
+    let compatible = root
+        .props()
+        .any(|p| p.name == "compatible" && p.contains_string("arm,ffa-core-manifest-1.0"));
+    // Every `/attribute` node counts and a later value wins, as in a walk of the whole blob.
     let mut fields: [Option<Option<u64>>; 6] = [None; 6];
-    fdt::for_each_prop(blob, |p| {
-        if p.path.len() == 1 && p.name == "compatible" {
-            compatible |= p
-                .value
-                .split(|&c| c == 0)
-                .any(|s| s == b"arm,ffa-core-manifest-1.0");
-        }
-        if p.path.len() == 2 && p.path[1] == "attribute" {
+    for attribute in root.children().filter(|n| n.name() == "attribute") {
+        for p in attribute.props() {
             if let Some(i) = NAMES.iter().position(|n| *n == p.name) {
-                fields[i] = Some(fdt::cells(p.value));
+                fields[i] = Some(p.u64());
             }
         }
-    })
-    .map_err(|()| ManifestError::BadBlob)?;
+    }
     if !compatible {
         return Err(ManifestError::NotCoreManifest);
     }

@@ -2,17 +2,11 @@
 //! `compatible = "arm,ffa-core-manifest-1.0"` and the node `/attribute`, checked the way TF-A's
 //! SPMD checks it (`plat_spmd_manifest.c`; reference/ffa-facts.md section 2.3).
 //!
-//! A hand-written flattened-device-tree walk is used instead of `fdt-rs` because the monitor
-//! needs six integer properties of one node, `fdt-rs`'s constructor is an `unsafe fn` with an
-//! alignment precondition, and a 150-line reader with every offset bounds-checked is easy to
-//! test on the host. Devicetree Specification v0.4, chapter 5 (flattened format).
+//! The blob is read with the workspace's FDT reader, `fdt-walk` (kernel/fdt-walk: no `unsafe`,
+//! every offset bounds-checked, never panics), the one the SPMC itself uses, rather than
+//! `fdt-rs`, whose constructor is an `unsafe fn` that trusts the blob.
 
-const FDT_MAGIC: u32 = 0xD00D_FEED;
-const FDT_BEGIN_NODE: u32 = 1;
-const FDT_END_NODE: u32 = 2;
-const FDT_PROP: u32 = 3;
-const FDT_NOP: u32 = 4;
-const FDT_END: u32 = 9;
+use fdt_walk::{Fdt, Prop};
 
 /// The `compatible` string the SPMD looks for.
 pub const COMPATIBLE: &str = "arm,ffa-core-manifest-1.0";
@@ -67,154 +61,65 @@ pub enum ManifestError {
     EntryOutsideImage,
 }
 
-struct Reader<'a> {
-    blob: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn u32_at(&self, at: usize) -> Option<u32> {
-        let b = self.blob.get(at..at.checked_add(4)?)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn slice(&self, at: usize, len: usize) -> Option<&'a [u8]> {
-        self.blob.get(at..at.checked_add(len)?)
-    }
-
-    /// Returns the NUL-terminated string starting at `at` (without the NUL).
-    fn cstr(&self, at: usize, limit: usize) -> Option<&'a [u8]> {
-        let tail = self.blob.get(at..limit)?;
-        let len = tail.iter().position(|&b| b == 0)?;
-        Some(&tail[..len])
-    }
-}
-
-fn align4(x: usize) -> Option<usize> {
-    Some(x.checked_add(3)? & !3)
-}
-
 /// Values found while walking, before validation.
 #[derive(Default)]
 struct Raw<'a> {
-    root_compatible: Option<&'a [u8]>,
+    root_compatible: Option<Prop<'a>>,
     attribute_seen: bool,
-    spmc_id: Option<&'a [u8]>,
-    maj_ver: Option<&'a [u8]>,
-    min_ver: Option<&'a [u8]>,
-    exec_state: Option<&'a [u8]>,
-    load_address: Option<&'a [u8]>,
-    entrypoint: Option<&'a [u8]>,
-    binary_size: Option<&'a [u8]>,
+    spmc_id: Option<Prop<'a>>,
+    maj_ver: Option<Prop<'a>>,
+    min_ver: Option<Prop<'a>>,
+    exec_state: Option<Prop<'a>>,
+    load_address: Option<Prop<'a>>,
+    entrypoint: Option<Prop<'a>>,
+    binary_size: Option<Prop<'a>>,
 }
 
 fn walk(blob: &[u8]) -> Option<Raw<'_>> {
-    let r = Reader { blob };
-    if r.u32_at(0)? != FDT_MAGIC {
-        return None;
-    }
-    let total = r.u32_at(4)? as usize;
-    if total > blob.len() {
-        return None;
-    }
-    let r = Reader {
-        blob: &blob[..total],
+    let root = Fdt::new(blob).ok()?.root();
+    let mut raw = Raw {
+        root_compatible: root.props().filter(|p| p.name == "compatible").last(),
+        ..Raw::default()
     };
-    let struct_off = r.u32_at(8)? as usize;
-    let strings_off = r.u32_at(12)? as usize;
-    let strings_size = r.u32_at(32)? as usize;
-    let struct_size = r.u32_at(36)? as usize;
-    let struct_end = struct_off.checked_add(struct_size)?;
-    let strings_end = strings_off.checked_add(strings_size)?;
-    if struct_end > total || strings_end > total {
-        return None;
-    }
-
-    let mut raw = Raw::default();
-    let mut depth = 0usize;
-    // True while inside the root's direct child "attribute".
-    let mut in_attribute = false;
-    let mut at = struct_off;
-    loop {
-        let token = r.u32_at(at)?;
-        at = at.checked_add(4)?;
-        if at > struct_end {
-            return None;
-        }
-        match token {
-            FDT_BEGIN_NODE => {
-                let name = r.cstr(at, struct_end)?;
-                at = align4(at.checked_add(name.len() + 1)?)?;
-                depth = depth.checked_add(1)?;
-                // Unit addresses are allowed ("attribute@0" is not used, but harmless).
-                let base = name.split(|&b| b == b'@').next().unwrap_or(name);
-                if depth == 2 && base == b"attribute" {
-                    in_attribute = true;
-                    raw.attribute_seen = true;
-                }
-            }
-            FDT_END_NODE => {
-                if depth == 2 {
-                    in_attribute = false;
-                }
-                depth = depth.checked_sub(1)?;
-            }
-            FDT_PROP => {
-                let len = r.u32_at(at)? as usize;
-                let nameoff = r.u32_at(at.checked_add(4)?)? as usize;
-                let value = r.slice(at.checked_add(8)?, len)?;
-                at = align4(at.checked_add(8)?.checked_add(len)?)?;
-                if at > struct_end {
-                    return None;
-                }
-                let name = r.cstr(strings_off.checked_add(nameoff)?, strings_end)?;
-                if depth == 1 && name == b"compatible" {
-                    raw.root_compatible = Some(value);
-                } else if in_attribute && depth == 2 {
-                    let slot = match name {
-                        b"spmc_id" => &mut raw.spmc_id,
-                        b"maj_ver" => &mut raw.maj_ver,
-                        b"min_ver" => &mut raw.min_ver,
-                        b"exec_state" => &mut raw.exec_state,
-                        b"load_address" => &mut raw.load_address,
-                        b"entrypoint" => &mut raw.entrypoint,
-                        b"binary_size" => &mut raw.binary_size,
-                        _ => continue,
-                    };
-                    *slot = Some(value);
-                }
-            }
-            FDT_NOP => {}
-            FDT_END => return Some(raw),
-            _ => return None,
+    // Unit addresses are allowed ("attribute@0" is not used, but harmless); should the node
+    // appear twice, a later value wins.
+    for attribute in root.children().filter(|n| n.base_name() == "attribute") {
+        raw.attribute_seen = true;
+        for p in attribute.props() {
+            let slot = match p.name {
+                "spmc_id" => &mut raw.spmc_id,
+                "maj_ver" => &mut raw.maj_ver,
+                "min_ver" => &mut raw.min_ver,
+                "exec_state" => &mut raw.exec_state,
+                "load_address" => &mut raw.load_address,
+                "entrypoint" => &mut raw.entrypoint,
+                "binary_size" => &mut raw.binary_size,
+                _ => continue,
+            };
+            *slot = Some(p);
         }
     }
+    Some(raw)
 }
 
-fn cell_u32(value: Option<&[u8]>, name: &'static str) -> Result<u32, ManifestError> {
-    match value {
-        Some(&[a, b, c, d]) => Ok(u32::from_be_bytes([a, b, c, d])),
-        _ => Err(ManifestError::Missing(name)),
-    }
+fn cell_u32(value: Option<Prop<'_>>, name: &'static str) -> Result<u32, ManifestError> {
+    value
+        .and_then(|p| p.u32())
+        .ok_or(ManifestError::Missing(name))
 }
 
 /// Reads a 64-bit value given as one or two cells, as TF-A's `fdt_read_uint64` accepts.
-fn cell_u64(value: Option<&[u8]>, name: &'static str) -> Result<u64, ManifestError> {
-    match value {
-        Some(&[a, b, c, d]) => Ok(u64::from(u32::from_be_bytes([a, b, c, d]))),
-        Some(&[a, b, c, d, e, f, g, h]) => Ok(u64::from_be_bytes([a, b, c, d, e, f, g, h])),
-        _ => Err(ManifestError::Missing(name)),
-    }
-}
-
-fn stringlist_contains(list: &[u8], wanted: &str) -> bool {
-    list.split(|&b| b == 0).any(|s| s == wanted.as_bytes())
+fn cell_u64(value: Option<Prop<'_>>, name: &'static str) -> Result<u64, ManifestError> {
+    value
+        .and_then(|p| p.u64())
+        .ok_or(ManifestError::Missing(name))
 }
 
 /// Parses and validates an SPMC manifest blob. Never panics on any input.
 pub fn parse(blob: &[u8]) -> Result<SpmcAttributes, ManifestError> {
     let raw = walk(blob).ok_or(ManifestError::Malformed)?;
     match raw.root_compatible {
-        Some(list) if stringlist_contains(list, COMPATIBLE) => {}
+        Some(list) if list.contains_string(COMPATIBLE) => {}
         _ => return Err(ManifestError::NotCompatible),
     }
     if !raw.attribute_seen {
@@ -260,7 +165,13 @@ pub fn parse(blob: &[u8]) -> Result<SpmcAttributes, ManifestError> {
 mod tests {
     extern crate std;
     use super::*;
+    use fdt_walk::FDT_MAGIC;
     use std::vec::Vec;
+
+    const FDT_BEGIN_NODE: u32 = 1;
+    const FDT_END_NODE: u32 = 2;
+    const FDT_PROP: u32 = 3;
+    const FDT_END: u32 = 9;
 
     /// Builds a flattened device tree: `/ { compatible; attribute { props } }`.
     fn build(compatible: &[u8], props: &[(&str, Vec<u8>)]) -> Vec<u8> {
