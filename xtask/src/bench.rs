@@ -504,6 +504,8 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
 
     // 3. Run them.
     let mut results: BTreeMap<String, BenchLine> = BTreeMap::new();
+    // Names in run order, for the table.
+    let mut order: Vec<String> = Vec::new();
     let mut json = Vec::new();
     let mut failures = Vec::new();
     for (count, flash_img) in &images {
@@ -527,6 +529,9 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
                 failures.push(format!("{}: {e}", b.name));
             }
             json.push(json_line(&b, &format!("{count}sp")));
+            if !order.contains(&b.name) {
+                order.push(b.name.clone());
+            }
             results.insert(b.name.clone(), b);
         }
     }
@@ -541,7 +546,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
         "benchmark", "insns/op", "pmu/op", "EL3", "S-EL1", "S-EL0", "NS-EL2", "N"
     );
     let cell = |b: &BenchLine, k: &str| b.num(k).map_or("-".to_string(), |n| n.to_string());
-    for b in results.values() {
+    for b in order.iter().filter_map(|n| results.get(n)) {
         if b.error().is_some() {
             continue;
         }
@@ -557,8 +562,9 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
             cell(b, "iterations"),
         );
     }
-    let mem: Vec<&BenchLine> = results
-        .values()
+    let mem: Vec<&BenchLine> = order
+        .iter()
+        .filter_map(|n| results.get(n))
         .filter(|b| b.num("share").is_some())
         .collect();
     if !mem.is_empty() {
