@@ -195,6 +195,10 @@ pub const SP_CASES: &[Case] = &[
         name: "mem_sp_share_without_grant_denied",
         run: || with_mailbox(sp_no_grant),
     },
+    Case {
+        name: "mem_sp_share_to_normal_world_denied",
+        run: || with_mailbox(sp_to_nw),
+    },
 ];
 
 /// Runs after every other case (cases.rs): it aborts echo, which nearly every other case
@@ -955,6 +959,24 @@ fn sp_no_grant() -> Outcome {
         "echo sharing with relay"
     );
     // And echo can still share with fault: nothing was left half done.
+    sp_share()
+}
+
+fn sp_to_nw() -> Outcome {
+    // echo's grants name the normal world, but SP memory is secure and this SPMC serves no
+    // normal-world retrieval: an SP may only send to SPs (mem_share "choices": DENIED).
+    let r = request(ECHO, &[u64::from(cmd::MEM_SEND), 0, cmd::MEM_SEND_SHARE, 1])?;
+    check_eq!(
+        r[0],
+        ffa_status(ErrorCode::Denied),
+        "echo sharing with the normal world"
+    );
+    let r = request(ECHO, &[u64::from(cmd::MEM_SEND), 0, cmd::MEM_SEND_LEND, 1])?;
+    check_eq!(
+        r[0],
+        ffa_status(ErrorCode::Denied),
+        "echo lending to the normal world"
+    );
     sp_share()
 }
 
