@@ -6,7 +6,8 @@
 //! word 0 = w3/x3 for FFA_MSG_SEND_DIRECT_REQ_32/64, x4 for FFA_MSG_SEND_DIRECT_REQ2.
 //! Word 0 of a request is the command; word 0 of a response is a [`status`] word, except for
 //! the plain echo, which returns the request payload unchanged. REQ_32 carries 5 words
-//! (32-bit), REQ_64 15 words, REQ2 14 words. partitions/README.md has the same table.
+//! (32-bit), REQ_64 5 words (x3..x7: FF-A v1.2 reserves x8..x17 of DIRECT_REQ, and the SPMC
+//! does not forward them), REQ2 14 words. partitions/README.md has the same table.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
