@@ -492,3 +492,18 @@ fn an_sp_that_does_not_send_direct_requests_cannot_message_the_spmc() {
     let w = World::boot(vec![d]);
     assert_error(&w.seen(0)[1], ErrorCode::Denied);
 }
+
+/// A fault is reported on the SPMC console with the partition's name, what it was and where.
+#[test]
+fn a_fault_is_reported_with_the_partition_name() {
+    capture_console();
+    let mut d = sp(0);
+    d.name = "faulty_sp";
+    d.behaviour = script(vec![svc(msg_wait()), data_abort(0xDEAD_0000)]);
+    let mut w = World::boot(vec![d]);
+    assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
+    let lines = console_lines("SP faulty_sp (0x8001) aborted");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("data abort"), "{}", lines[0]);
+    assert!(lines[0].contains("FAR 0xdead0000"), "{}", lines[0]);
+}
