@@ -10,6 +10,8 @@ pub mod boot;
 pub mod console;
 pub mod mem_share;
 pub mod memory;
+#[cfg(target_os = "none")]
+pub mod platform;
 pub mod policy;
 pub mod spmc;
 pub mod spmc_manifest;

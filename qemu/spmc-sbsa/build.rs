@@ -1,11 +1,4 @@
-//! Passes the sbsa-ref linker script (which places the SPMC at its BL32 load address).
-fn main() {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
-    println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
-    println!("cargo:rerun-if-changed={dir}/link.ld");
-    println!("cargo:rerun-if-env-changed=SPMC_TABLE_DIR");
-    if let Ok(t) = std::env::var("SPMC_TABLE_DIR") {
-        println!("cargo:rerun-if-changed={t}/partition_table.rs");
-        println!("cargo:rerun-if-changed={t}/sp_blob.bin");
-    }
-}
+//! Build script of the sbsa-ref SPMC image: links with this crate's link.ld (which places the
+//! SPMC at its BL32 load address) and rebuilds when the partition table changes; the steps are
+//! the ones every platform crate shares, in kernel/platform_build.rs.
+include!("../../kernel/platform_build.rs");
