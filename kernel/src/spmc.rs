@@ -26,6 +26,10 @@ use partition::Sp;
 use spin::Mutex;
 use spmc_table::Table;
 
+/// The normal world's endpoint ID as the SPMC sees it (the OS or hypervisor; FF-A v1.2
+/// section 2.9). Memory transactions from the normal world carry it as their sender.
+const NW_ID: ffa_abi::endpoint::EndpointId = ffa_abi::endpoint::EndpointId(0);
+
 /// The FF-A version this SPMC implements.
 pub const SPMC_VERSION: Version = Version::V1_2;
 
@@ -173,6 +177,22 @@ impl Spmc {
             }
             Interface::DirectReq2 { pair, .. } => {
                 direct::nw_request(self, env, &call.encode(), pair, direct::Form::Req2)
+            }
+            Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
+                memory::send(self, env, NW_ID, None, call.func_id(), a, version)
+            }
+            Interface::MemFragTx {
+                handle,
+                frag_len,
+                sender,
+            } => {
+                if sender.is_secure() {
+                    return Regs::error(ErrorCode::InvalidParameters);
+                }
+                memory::frag_tx(self, env, NW_ID, None, handle, frag_len, version)
+            }
+            Interface::MemReclaim { handle, flags } => {
+                memory::reclaim(self, env, NW_ID, None, handle, flags)
             }
             other => setup::handle(self, env, Caller::NormalWorld, other, regs),
         }

@@ -120,6 +120,15 @@ fn lookup_raw(w0: u32, caller: Caller) -> Option<&'static Abi> {
     allowed(abi.origins, caller).then_some(abi)
 }
 
+/// Tells whether `func` may be called by a caller that negotiated `version`: it must exist at
+/// that version, except FFA_CONSOLE_LOG, which partitions may use from any version (v1.1
+/// Trusted Services SPs do, and OP-TEE's SPMC accepts it; dispatch does the same).
+pub fn available_at(func: FuncId, caller: Caller, version: ffa_abi::version::Version) -> bool {
+    func.is_available_in(version)
+        || (matches!(caller, Caller::Sp(_))
+            && matches!(func, FuncId::ConsoleLog32 | FuncId::ConsoleLog64))
+}
+
 /// Decodes w0 and returns the function ID if it is implemented for `caller`.
 pub fn implemented_fid(w0: u32, caller: Caller) -> Option<FuncId> {
     lookup_raw(w0, caller).map(|a| a.func)

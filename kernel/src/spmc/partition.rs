@@ -139,6 +139,43 @@ pub enum LoadError {
     Copy,
 }
 
+/// Checks that the image fits its region, the manifest copy fits the boot-info region, and
+/// every secure region the SP gets lies in the table's SP pool.
+fn check_placement(
+    table: &spmc_table::Table,
+    p: &Partition,
+    image_len: usize,
+    dtb_len: usize,
+) -> Result<(), LoadError> {
+    let pool = table.sp_pool;
+    let in_pool = |base: u64, len: u64| {
+        base.checked_add(len)
+            .is_some_and(|end| base >= pool.base.0 && end <= pool.base.0 + pool.size)
+    };
+    if image_len as u64 > p.image.size || !in_pool(p.image.base.0, p.image.size) {
+        return Err(LoadError::BadTable);
+    }
+    if p.boot_info.pages > 0 {
+        let room =
+            (u64::from(p.boot_info.pages) * PAGE_SIZE).saturating_sub(BOOT_INFO_HEADER_RESERVE);
+        if dtb_len as u64 > room
+            || !in_pool(p.boot_info.base.0, u64::from(p.boot_info.pages) * PAGE_SIZE)
+        {
+            return Err(LoadError::BadTable);
+        }
+    }
+    for r in p
+        .memory_regions
+        .iter()
+        .filter(|r| !r.attributes.non_secure())
+    {
+        if !in_pool(r.base.0, u64::from(r.pages) * PAGE_SIZE) {
+            return Err(LoadError::BadTable);
+        }
+    }
+    Ok(())
+}
+
 fn perm_of(a: MemAttributes) -> UserPerm {
     UserPerm {
         write: a.write(),
@@ -154,6 +191,9 @@ impl Spmc {
         let p = sp.desc;
         let image = self.table.image_bytes(p).ok_or(LoadError::BadTable)?;
         let dtb = self.table.manifest_bytes(p).ok_or(LoadError::BadTable)?;
+        // The table's shape was checked at boot; what is about to be written and mapped is
+        // checked again here against the regions it goes to.
+        check_placement(self.table, p, image.len(), dtb.len())?;
         let asid = u16::try_from(sp.index + 1).map_err(|_| LoadError::Map)?;
         let mut space =
             AddressSpace::new(&self.platform.layout, asid).map_err(|_| LoadError::Map)?;

@@ -131,7 +131,7 @@ pub fn handle_sp(
 /// version (feature IDs come with interrupts and notifications).
 fn features(query: FeatureQuery, caller: Caller, version: Version) -> Regs {
     match query {
-        FeatureQuery::Function(f) if f.is_available_in(version) => {
+        FeatureQuery::Function(f) if abi_table::available_at(f, caller, version) => {
             match abi_table::lookup(f, caller) {
                 Some(abi) => Regs::success_w2(abi.properties),
                 None => Regs::error(ErrorCode::NotSupported),
@@ -176,9 +176,11 @@ fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mai
             let (pa, perm) = space
                 .translate(va + i * PAGE_SIZE)
                 .ok_or(ErrorCode::InvalidParameters)?;
+            // Never executable pages either: the SPMC writes into the RX buffer (W^X).
             if pa != pa0 + i * PAGE_SIZE
                 || perm.device
                 || perm.non_secure
+                || perm.exec
                 || (need_write && !perm.write)
             {
                 return Err(ErrorCode::InvalidParameters);
