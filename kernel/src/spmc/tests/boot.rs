@@ -283,11 +283,6 @@ fn a_partition_that_cannot_be_loaded_is_aborted_without_running() {
 /// manifest DTB that does not fit its boot-info region after the header reserve must not be
 /// copied past the region. `Table::check_shape` does not look at this.
 #[test]
-#[ignore = "BUG: Spmc::load (partition.rs) copies the manifest DTB to boot_info.base + \
-            BOOT_INFO_HEADER_RESERVE without checking that dtb.len() fits in \
-            boot_info.pages * 4 KiB - BOOT_INFO_HEADER_RESERVE, so a 1-page boot-info region gets \
-            the DTB written into the next page (outside every region of the SP). Fix: return \
-            LoadError::BadTable when it does not fit (and check image.len <= image.size too)"]
 fn a_manifest_larger_than_its_boot_info_region_is_refused() {
     let mut d = sp(1);
     d.patch = Some(Box::new(|p| p.boot_info.pages = 1));
@@ -302,10 +297,6 @@ fn a_manifest_larger_than_its_boot_info_region_is_refused() {
 
 /// The same for an image larger than its region, which only `check_shape` catches today.
 #[test]
-#[ignore = "BUG: Spmc::load writes table.image_bytes(p) at image.base without checking \
-            image.len <= image.size (only Table::check_shape, called by boot.rs, does): a table \
-            that skipped check_shape gets memory past the image region overwritten. Fix: \
-            LoadError::BadTable in load when the image does not fit"]
 fn an_image_larger_than_its_region_is_refused() {
     let mut d = sp(1);
     d.image_len = IMAGE_SIZE as usize + 0x1000;

@@ -125,9 +125,6 @@ fn borrower(log: Rc<RefCell<Borrower>>) -> Behaviour {
 }
 
 #[test]
-#[ignore = "BUG: the normal world's memory ABIs are not dispatched (Spmc::handle_nw_call has no \
-            arm for FFA_MEM_SHARE/LEND/DONATE/FRAG_TX/RECLAIM; they answer NOT_SUPPORTED). See \
-            version::every_abi_the_table_lists_for_the_normal_world_is_dispatched"]
 fn nw_share_retrieve_relinquish_reclaim() {
     let log = Rc::new(RefCell::new(Borrower::default()));
     let mut d = sp(0);
@@ -207,9 +204,6 @@ fn nw_share_retrieve_relinquish_reclaim() {
 }
 
 #[test]
-#[ignore = "BUG: the normal world's memory ABIs are not dispatched (Spmc::handle_nw_call has no \
-            arm for FFA_MEM_SHARE/LEND/DONATE/FRAG_TX/RECLAIM; they answer NOT_SUPPORTED). See \
-            version::every_abi_the_table_lists_for_the_normal_world_is_dispatched"]
 fn memory_abis_need_a_mailbox_and_valid_memory() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);

@@ -376,11 +376,6 @@ fn not_supported(r: &Regs) -> bool {
 /// abi_table's promise from the other side: an ABI FFA_FEATURES reports to the normal world
 /// reaches a handler (it may refuse the arguments, never with NOT_SUPPORTED).
 #[test]
-#[ignore = "BUG: Spmc::handle_nw_call has no arm for the memory ABIs abi_table lists for the \
-            normal world (FFA_MEM_SHARE/LEND/DONATE 32/64, FFA_MEM_FRAG_TX, FFA_MEM_RECLAIM): \
-            they fall through to setup::handle, which answers NOT_SUPPORTED, while \
-            FFA_FEATURES says SUCCESS. Fix: route them to memory::send / frag_tx / reclaim with \
-            the normal world as caller, as partition.rs does for SPs"]
 fn every_abi_the_table_lists_for_the_normal_world_is_dispatched() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
@@ -422,12 +417,6 @@ fn every_abi_the_table_lists_for_partitions_is_dispatched() {
 /// abi_table's promise for partitions at each version they may speak: FFA_FEATURES(f) is
 /// SUCCESS exactly when calling f is not NOT_SUPPORTED.
 #[test]
-#[ignore = "BUG: partition.rs accepts FFA_CONSOLE_LOG from v1.0/v1.1 partitions (decode fallback \
-            at v1.2, for Trusted Services), but setup::features still requires \
-            f.is_available_in(caller's version), so FFA_FEATURES(FFA_CONSOLE_LOG) says \
-            NOT_SUPPORTED to the very SPs the exception is for. Fix: one predicate (e.g. \
-            abi_table::available(f, caller, version)) used by both the decoder fallback and \
-            features()"]
 fn features_agrees_with_dispatch_for_partitions_at_every_version() {
     use spmc_table::FfaVersion;
     let funcs: Vec<FuncId> = ABIS
