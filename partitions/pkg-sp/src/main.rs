@@ -1,15 +1,38 @@
 //! The SPKG test SP: packaged with `manifest-tool pack` and started only through the FF-A boot
 //! information protocol (x0 = boot info blob, whose FDT descriptor points at its manifest). It
 //! answers MANIFEST_UUID / MANIFEST_ID with what it read from that manifest, proving the boot
-//! information works; every other request gets the echo behaviour.
+//! information works; FAULT_TOUCH, as in the fault SP, so that a second SP can die in the same
+//! boot (the NS driver's last case has it touch the SPMC's memory); every other request gets
+//! the echo behaviour.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
 mod sp {
-    use sp_rt::{Ffa, StartInfo};
+    use sp_rt::{DirectRequest, Ffa, Payload, StartInfo};
+    use test_protocol::{cmd, status};
     use test_sp_common::{echo, SpState};
 
     sp_rt::entry!(main);
+
+    /// FAULT_TOUCH: reads then writes back the u32 at the address in word 1. Returns only if
+    /// the access did not fault (the SPMC failed to isolate that memory): then the answer says
+    /// so with what was read.
+    fn touch(req: &DirectRequest) -> Option<Payload> {
+        if req.payload.get(0) != u64::from(cmd::FAULT_TOUCH) {
+            return None;
+        }
+        let p: *mut u32 = usize::try_from(req.payload.get(1))
+            .ok()
+            .map(core::ptr::with_exposed_provenance_mut)?;
+        // SAFETY: deliberately unchecked: the test passes an address this SP must not have
+        // (the SPMC's memory); the load faults and the SPMC aborts us before it completes. If
+        // the SPMC wrongly mapped it, we read and write back the same value, leaving the
+        // owner's data unchanged, and report the breach.
+        let v = unsafe { core::ptr::read_volatile(p) };
+        // SAFETY: as above; only reached if the load succeeded, and stores what was read.
+        unsafe { core::ptr::write_volatile(p, v) };
+        Some(Payload::new(&[u64::from(status::OK), u64::from(v)]))
+    }
 
     fn main(start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
@@ -28,7 +51,9 @@ mod sp {
             (Some(v), None) => sp_rt::log!("boot info v{v:#x} but no readable manifest"),
             (None, _) => sp_rt::log!("no boot information (x0 = {:#x})", start.regs[0]),
         }
-        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &mut sp, req))
+        sp_rt::run(&mut ffa, |ffa, req| {
+            touch(req).unwrap_or_else(|| echo(ffa, &mut sp, req))
+        })
     }
 }
 

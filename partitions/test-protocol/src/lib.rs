@@ -80,7 +80,7 @@ pub mod cmd {
     pub const FAULT_UNMAPPED_READ: u32 = 0xC0DE_0F01;
     /// fault: writes to its own text (mapped read-only + executable: permission fault).
     pub const FAULT_WRITE_TEXT: u32 = 0xC0DE_0F02;
-    /// fault: reads then writes the address in word 1 (e.g. another SP's memory).
+    /// fault, pkg-sp: reads then writes the address in word 1 (e.g. another SP's memory).
     pub const FAULT_TOUCH: u32 = 0xC0DE_0F03;
     /// fault: executes an undefined instruction.
     pub const FAULT_UNDEF: u32 = 0xC0DE_0F04;

@@ -10,7 +10,8 @@ mod partitions;
 /// Every case, in run order.
 pub fn all() -> impl Iterator<Item = &'static Case> {
     // partitions::LAST_CASES aborts the fault SP (once per boot), memory::LAST_CASES then
-    // aborts echo: keep them at the very end, in this order.
+    // aborts echo, partitions::FINAL_CASES aborts pkg-sp: keep them at the very end, in this
+    // order.
     [
         foundation::CASES,
         // Feature nw-memory-cases until the SPMC routes the normal world's memory ABIs.
@@ -20,6 +21,7 @@ pub fn all() -> impl Iterator<Item = &'static Case> {
         partitions::CASES,
         partitions::LAST_CASES,
         memory::LAST_CASES,
+        partitions::FINAL_CASES,
     ]
         .into_iter()
         .flatten()

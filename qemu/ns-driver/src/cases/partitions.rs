@@ -148,6 +148,13 @@ pub const LAST_CASES: &[Case] = &[Case {
     run: fault_contained,
 }];
 
+/// The very last case of the run: pkg-sp (the only SP left that can fault on command once fault
+/// and, through the memory cases, echo are aborted) touches the SPMC's own memory.
+pub const FINAL_CASES: &[Case] = &[Case {
+    name: "sp_touching_spmc_memory_contained",
+    run: sp_touching_spmc_contained,
+}];
+
 // ---------------------------------------------------------------------------------------------
 // The normal world's RX/TX mailbox.
 
@@ -1394,5 +1401,52 @@ fn fault_contained() -> Outcome {
     check_eq!(ask(Kind::Req32, id::PKG_SP, &[0x5])?[0], 5, "pkg-sp alive");
     let r = call(FuncId::IdGet, &[]);
     check_eq!(expect_success(&r, "FFA_ID_GET")?, 0, "normal world alive");
+    Ok(())
+}
+
+fn sp_touching_spmc_contained() -> Outcome {
+    check_eq!(
+        ask(Kind::Req32, id::PKG_SP, &[0x66, 2])?,
+        [0x66, 2, 0, 0, 0],
+        "pkg-sp alive"
+    );
+    // The SPMC's image base (its text and data sit in 0x2020_0000..0x2400_0000, mapped for
+    // S-EL1 only): pkg-sp's access takes a data abort (seen: permission fault, ESR
+    // 0x9200000f) and pkg-sp is aborted.
+    let r = send(
+        Kind::Req32,
+        id::PKG_SP,
+        &[cmd::FAULT_TOUCH.into(), 0x2020_0000],
+    );
+    expect_error(&r, ErrorCode::Aborted, "FAULT_TOUCH of the SPMC's memory")?;
+    expect_error(
+        &send(Kind::Req64, id::PKG_SP, &[0x66]),
+        ErrorCode::Aborted,
+        "pkg-sp afterwards",
+    )?;
+    // The SPMC itself is intact: it answers discovery, its own direct requests, and relay.
+    let r = info_get_regs([0; 4], 0, 0);
+    check_eq!(
+        regs_answer(&r, 0)?.len(),
+        4,
+        "PARTITION_INFO_GET_REGS after the fault"
+    );
+    let r = call(FuncId::MsgSendDirectReq64, &[0x8000, 0, 0xAB]);
+    check_eq!(
+        [r.w(0), r.w(1)],
+        [FuncId::MsgSendDirectResp64.raw(), 0x8000 << 16],
+        "direct request to the SPMC"
+    );
+    check_eq!(r.x(3), 0xAB, "the SPMC's echo");
+    check_eq!(
+        ask(Kind::Req32, id::RELAY, &[0x44, 0x8000, 1])?,
+        [OK, 0x44, 1, 0, 0],
+        "relay -> SPMC"
+    );
+    check_eq!(
+        expect_success(&call(FuncId::IdGet, &[]), "FFA_ID_GET")?,
+        0,
+        "normal world alive"
+    );
     Ok(())
 }
