@@ -14,8 +14,6 @@ pub fn all() -> impl Iterator<Item = &'static Case> {
     // order.
     [
         foundation::CASES,
-        // Feature nw-memory-cases until the SPMC routes the normal world's memory ABIs.
-        #[cfg(feature = "nw-memory-cases")]
         memory::NW_CASES,
         memory::SP_CASES,
         partitions::CASES,

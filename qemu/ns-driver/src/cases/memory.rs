@@ -9,10 +9,6 @@
 //! No test SP has a device memory region (no `device-regions` in partitions/*/*.dts), so
 //! device memory is covered by its refusal: device attributes over normal memory.
 
-// The normal-world cases and their helpers are built without running until the SPMC routes
-// the normal world's memory ABIs (Cargo feature nw-memory-cases, see NW_CASES).
-#![cfg_attr(not(feature = "nw-memory-cases"), allow(dead_code))]
-
 use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
 use ffa_abi::memory::{
     AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes, TransactionFlags,
@@ -70,10 +66,7 @@ fn ffa_status(code: ErrorCode) -> u64 {
 const OK: u64 = status::OK as u64;
 
 /// The normal world as the owner (and the fragmented, 4096-page, 250-range and refusal
-/// cases, all sent from the normal world). They need the SPMC to route the normal world's
-/// FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX and FFA_MEM_RECLAIM to its memory glue, which
-/// its dispatcher does not do yet (NOT_SUPPORTED), so cases.rs runs them only with the Cargo
-/// feature `nw-memory-cases`; every one passed on QEMU with that routing added.
+/// cases, all sent from the normal world).
 pub const NW_CASES: &[Case] = &[
     Case {
         name: "mem_share_nw_to_echo_rw_reclaim",
