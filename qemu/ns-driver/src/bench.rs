@@ -322,6 +322,8 @@ struct MemCase {
     shape: Shape,
     /// Largest fragment the sender writes (the TX buffer is 2 pages).
     frag: usize,
+    /// Whether echo retrieves and relinquishes between share and reclaim.
+    retrieve: bool,
     n: u32,
 }
 
@@ -374,31 +376,37 @@ fn share(b: &TransactionBuilder, frag: usize) -> Result<MemHandle, Why> {
 
 /// One share -> retrieve -> relinquish -> reclaim cycle; adds each call's cycles to `calls`.
 fn mem_cycle(
+    c: &MemCase,
     b: &TransactionBuilder,
-    frag: usize,
     pages: u64,
     calls: &mut Calls,
 ) -> Result<(), Why> {
     let c0 = counters::cycles();
-    let handle = share(b, frag)?;
+    let handle = share(b, c.frag)?;
     let c1 = counters::cycles();
     let (lo, hi) = handle.to_regs();
     // echo retrieves (asking for RW), writes 1 to the first page, relinquishes.
-    let r = direct(
-        Form::Req32,
-        id::ECHO,
-        &[u64::from(cmd::MEM_RW), lo, hi, 0, 1],
-    );
+    let r = if c.retrieve {
+        Some(direct(
+            Form::Req32,
+            id::ECHO,
+            &[u64::from(cmd::MEM_RW), lo, hi, 0, 1],
+        ))
+    } else {
+        None
+    };
     let c2 = counters::cycles();
     let rc = call(FuncId::MemReclaim, &[lo, hi, 0]);
     let c3 = counters::cycles();
-    let r = r?;
-    if r.w(3) != status::OK || u64::from(r.w(5)) != pages {
-        return Err(why(format_args!(
-            "echo MEM_RW: status {:#x}, pages {}",
-            r.w(3),
-            r.w(5)
-        )));
+    if let Some(r) = r {
+        let r = r?;
+        if r.w(3) != status::OK || u64::from(r.w(5)) != pages {
+            return Err(why(format_args!(
+                "echo MEM_RW: status {:#x}, pages {}",
+                r.w(3),
+                r.w(5)
+            )));
+        }
     }
     if !is_success(&rc) {
         return Err(why(format_args!(
@@ -452,7 +460,7 @@ fn mem_bench(c: &MemCase) -> bool {
             &mut scratch
         };
         iteration += 1;
-        mem_cycle(&b, c.frag, pages, acc)
+        mem_cycle(c, &b, pages, acc)
     };
     match measure(c.n, &mut op) {
         Ok(r) => {
@@ -561,46 +569,61 @@ pub fn run() {
         match map_mailbox() {
             Ok(()) => {
                 let cases = [
+                    // Share and reclaim alone: the SPMC's part of the pair, split by level.
+                    MemCase {
+                        name: "mem_share_reclaim_1",
+                        shape: Shape::Contiguous(1),
+                        frag: TWO_PAGES,
+                        retrieve: false,
+                        n: 50,
+                    },
                     MemCase {
                         name: "mem_contig_1",
                         shape: Shape::Contiguous(1),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 50,
                     },
                     MemCase {
                         name: "mem_contig_16",
                         shape: Shape::Contiguous(16),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 50,
                     },
                     MemCase {
                         name: "mem_contig_256",
                         shape: Shape::Contiguous(256),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 20,
                     },
                     MemCase {
                         name: "mem_contig_4096",
                         shape: Shape::Contiguous(4096),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 5,
                     },
                     MemCase {
                         name: "mem_scatter_16",
                         shape: Shape::Scattered(16),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 30,
                     },
                     MemCase {
                         name: "mem_scatter_64",
                         shape: Shape::Scattered(64),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 20,
                     },
                     MemCase {
                         name: "mem_scatter_250",
                         shape: Shape::Scattered(250),
                         frag: TWO_PAGES,
+                        retrieve: true,
                         n: 10,
                     },
                     // The same 250 ranges (a 4096-byte descriptor) sent in two 2 KiB
@@ -609,6 +632,7 @@ pub fn run() {
                         name: "mem_scatter_250_frag",
                         shape: Shape::Scattered(250),
                         frag: HALF_PAGE,
+                        retrieve: true,
                         n: 10,
                     },
                 ];
