@@ -33,6 +33,18 @@ impl Form {
     }
 }
 
+/// Tells whether a message is an SMC64 call (bit 30 of the function ID).
+fn is_64(regs: &Regs) -> bool {
+    regs.w(0) & (1 << 30) != 0
+}
+
+/// Checks the protocol UUID of a DIRECT_REQ2 (x2/x3): nil, or one the receiver implements
+/// (FF-A v1.2 section 15.4).
+fn req2_uuid_ok(regs: &Regs, target: &spmc_table::Partition) -> bool {
+    let uuid = ffa_abi::uuid::Uuid::from_u64_pair([regs.x(2), regs.x(3)]);
+    uuid.is_nil() || target.has_uuid(spmc_table::Uuid(uuid.0))
+}
+
 /// The SPMC's own endpoint answers direct requests by echoing them: the cheapest round trip
 /// through the SPMC (used by `cargo xtask bench`), and a liveness check for clients.
 fn spmc_echo(regs: &Regs, pair: EndpointPair, form: Form) -> Regs {
@@ -78,6 +90,9 @@ pub fn nw_request(
     if let Err(e) = policy::may_send_direct(None, target.desc, form.policy()) {
         return Regs::error(e);
     }
+    if form == Form::Req2 && !req2_uuid_ok(regs, target.desc) {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
     deliver(spmc, env, target, regs, pair.source.0, form)
 }
 
@@ -110,6 +125,9 @@ pub fn sp_request(
     if let Err(e) = policy::may_send_direct(Some(sp.desc), target.desc, form.policy()) {
         return Regs::error(e);
     }
+    if form == Form::Req2 && !req2_uuid_ok(regs, target.desc) {
+        return Regs::error(ErrorCode::InvalidParameters);
+    }
     deliver(spmc, env, target, regs, sp.id(), form)
 }
 
@@ -132,7 +150,11 @@ pub fn deliver(
         _ => return Regs::error(ErrorCode::Busy),
     }
     rt.state = State::Running;
-    rt.request = Some(PendingRequest { sender, form });
+    rt.request = Some(PendingRequest {
+        sender,
+        form,
+        wide: is_64(regs),
+    });
     set_regs(&mut rt, regs);
     match spmc.run(env, target, &mut rt) {
         RunEnd::Response(r) => {
@@ -155,6 +177,10 @@ pub fn sp_response(sp: &Sp, rt: &mut Runtime, regs: &Regs, pair: EndpointPair, f
     }
     match rt.request {
         Some(req) if req.sender == pair.destination.0 && req.form == form => {
+            // A DIRECT_REQ_64 is answered with DIRECT_RESP_64, a _32 with _32.
+            if req.wide != is_64(regs) {
+                return Step::Return(Regs::error(ErrorCode::InvalidParameters));
+            }
             Step::End(RunEnd::Response(*regs))
         }
         Some(req) if req.sender != pair.destination.0 => {

@@ -38,6 +38,8 @@ pub struct PendingRequest {
     pub sender: u16,
     /// Which response form answers it.
     pub form: direct::Form,
+    /// Whether it came as an SMC64 call (DIRECT_REQ_64 and REQ2): the response must match.
+    pub wide: bool,
 }
 
 /// Mutable state of one partition, behind its lock.

@@ -473,13 +473,43 @@ fn requests_reach_the_receiver_in_canonical_form() {
     a.direct_to = vec![0x8002];
     a.behaviour = relay(q);
     let mut w = World::boot(vec![a, sp(1)]);
-    let mut nw_q = req64(NW, 0x8001, [7; 5]);
+    // A 32-bit request (the relay answers with DIRECT_RESP_32), with junk beyond x7.
+    let mut nw_q = req32(NW, 0x8001, [7; 5]);
     nw_q.0[12] = 0x5EC2_E75E;
     w.nw(nw_q);
     let mut canonical_nw = nw_q;
     canonical_nw.0[12] = 0;
     assert_eq!(w.seen(0)[1], canonical_nw);
     assert_eq!(w.seen(1)[1], req32(0x8001, 0x8002, [1, 2, 3, 4, 5]));
+}
+
+/// A DIRECT_REQ_64 must be answered with DIRECT_RESP_64: a 32-bit answer is refused with
+/// INVALID_PARAMETERS and the SP stays in the request (its next, matching answer ends it).
+fn resp64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
+    let mut r = req64(src, dst, args);
+    r.0[0] = FuncId::MsgSendDirectResp64.raw().into();
+    r
+}
+
+#[test]
+fn the_response_width_must_match_the_request() {
+    let mut a = sp(0);
+    a.behaviour = script(vec![
+        svc(msg_wait()),
+        svc(resp32(0x8001, NW, [1, 2, 3, 4, 5])),
+        Box::new(|r, _| Act::Svc(resp64(0x8001, NW, [u64::from(r.w(2)), 0, 0, 0, 0]))),
+    ]);
+    let mut w = World::boot(vec![a]);
+    let r = w.nw(req64(NW, 0x8001, [0; 5]));
+    assert_error(&w.seen(0)[2], ErrorCode::InvalidParameters);
+    assert_eq!(
+        r,
+        resp64(
+            0x8001,
+            NW,
+            [u64::from(ErrorCode::InvalidParameters.to_u32()), 0, 0, 0, 0]
+        )
+    );
 }
 
 /// policy.rs rule 1: a direct request needs the sender to declare sending. The SPMC's own
@@ -506,4 +536,22 @@ fn a_fault_is_reported_with_the_partition_name() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("data abort"), "{}", lines[0]);
     assert!(lines[0].contains("FAR 0xdead0000"), "{}", lines[0]);
+}
+
+/// DIRECT_REQ2 names a protocol UUID: nil, or one the receiver implements; any other is
+/// INVALID_PARAMETERS and the receiver does not run.
+#[test]
+fn req2_to_a_uuid_the_receiver_does_not_implement_is_refused() {
+    let mut w = World::boot(vec![sp(0)]);
+    w.nw_version(Version::V1_2);
+    let runs = w.seen(0).len();
+    let r = w.nw(req2(NW, 0x8001, [0x1234_5678, 0x9abc_def0], [1; 14]));
+    assert_error(&r, ErrorCode::InvalidParameters);
+    assert_eq!(
+        w.seen(0).len(),
+        runs,
+        "the receiver ran for a refused request"
+    );
+    let ok = w.nw(req2(NW, 0x8001, [0, 0], [1; 14]));
+    assert_eq!(ok.w(0), FuncId::MsgSendDirectResp2.raw());
 }
