@@ -182,50 +182,19 @@ mod tests {
     //! copies, paths and the nesting limit.
     use super::*;
 
-    /// Writes a version-17 DTB: a root holding `a = <1>; s = "x";` and `depth` nested nodes
-    /// `n@1`, the innermost with `b = <0 2>;`.
+    /// Writes a DTB: a root holding `a = <1>; s = "x";` and `depth` nested nodes `n@1`, the
+    /// innermost with `b = <0 2>;`.
     fn nested(depth: usize) -> Vec<u8> {
-        let mut st = Vec::new();
-        let push = |v: &mut Vec<u8>, w: u32| v.extend_from_slice(&w.to_be_bytes());
-        push(&mut st, 1);
-        push(&mut st, 0);
-        for (nameoff, value) in [(0u32, &[0, 0, 0, 1][..]), (2, b"x\0\0\0")] {
-            push(&mut st, 3);
-            push(&mut st, if nameoff == 0 { 4 } else { 2 });
-            push(&mut st, nameoff);
-            st.extend_from_slice(value);
-        }
-        for _ in 0..depth {
-            push(&mut st, 1);
-            st.extend_from_slice(b"n@1\0");
-        }
-        for w in [3, 8, 4, 0, 2] {
-            push(&mut st, w);
-        }
-        for _ in 0..=depth {
-            push(&mut st, 2);
-        }
-        push(&mut st, 9);
-        let strings = b"a\0s\0b\0";
-        let size = |n: usize| u32::try_from(n).unwrap();
-        let mut out = Vec::new();
-        for w in [
-            FDT_MAGIC,
-            size(40 + st.len() + strings.len()),
-            40,
-            size(40 + st.len()),
-            40,
-            17,
-            16,
-            0,
-            size(strings.len()),
-            size(st.len()),
-        ] {
-            push(&mut out, w);
-        }
-        out.extend_from_slice(&st);
-        out.extend_from_slice(strings);
-        out
+        use fdt_walk::writer::{build, cells, Item};
+        let mut items = vec![
+            Item::Begin(""),
+            Item::Prop("a", cells(&[1])),
+            Item::Prop("s", b"x\0".to_vec()),
+        ];
+        items.extend((0..depth).map(|_| Item::Begin("n@1")));
+        items.push(Item::Prop("b", cells(&[0, 2])));
+        items.extend((0..=depth).map(|_| Item::End));
+        build(&items)
     }
 
     #[test]

@@ -254,33 +254,15 @@ mod layout_tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// The platform manifest as `dtc` compiles qemu/spmc-sbsa/spmc_manifest.dts (hand-encoded
-    /// here so the test needs no dtc).
+    /// The platform manifest as `dtc` compiles qemu/spmc-sbsa/spmc_manifest.dts (written with
+    /// fdt-walk's test writer so the test needs no dtc).
     fn platform_manifest() -> Vec<u8> {
-        let mut strings = Vec::new();
-        let mut st = Vec::new();
-        let be = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_be_bytes());
-        let prop = |st: &mut Vec<u8>, strings: &mut Vec<u8>, name: &str, val: &[u8]| {
-            be(st, 3);
-            be(st, val.len() as u32);
-            be(st, strings.len() as u32);
-            strings.extend_from_slice(name.as_bytes());
-            strings.push(0);
-            st.extend_from_slice(val);
-            while !st.len().is_multiple_of(4) {
-                st.push(0);
-            }
-        };
-        be(&mut st, 1);
-        be(&mut st, 0);
-        prop(
-            &mut st,
-            &mut strings,
-            "compatible",
-            b"arm,ffa-core-manifest-1.0\0",
-        );
-        be(&mut st, 1);
-        st.extend_from_slice(b"attribute\0\0\0");
+        use fdt_walk::writer::{build, cells, Item};
+        let mut items = vec![
+            Item::Begin(""),
+            Item::Prop("compatible", b"arm,ffa-core-manifest-1.0\0".to_vec()),
+            Item::Begin("attribute"),
+        ];
         for (name, v) in [
             ("spmc_id", 0x8000u32),
             ("maj_ver", 1),
@@ -288,35 +270,12 @@ mod layout_tests {
             ("exec_state", 0),
             ("binary_size", 0x03E0_0000),
         ] {
-            prop(&mut st, &mut strings, name, &v.to_be_bytes());
+            items.push(Item::Prop(name, cells(&[v])));
         }
         for name in ["load_address", "entrypoint"] {
-            prop(&mut st, &mut strings, name, &0x2020_0000u64.to_be_bytes());
+            items.push(Item::Prop(name, cells(&[0, 0x2020_0000])));
         }
-        be(&mut st, 2);
-        be(&mut st, 2);
-        be(&mut st, 9);
-        let mut blob = Vec::new();
-        let struct_off = 40 + 16;
-        let strings_off = struct_off + st.len() as u32;
-        let total = strings_off + strings.len() as u32;
-        for x in [
-            0xD00D_FEED,
-            total,
-            struct_off,
-            strings_off,
-            40,
-            17,
-            16,
-            0,
-            strings.len() as u32,
-            st.len() as u32,
-        ] {
-            be(&mut blob, x);
-        }
-        blob.extend_from_slice(&[0; 16]);
-        blob.extend_from_slice(&st);
-        blob.extend_from_slice(&strings);
-        blob
+        items.extend([Item::End, Item::End]);
+        build(&items)
     }
 }

@@ -13,11 +13,20 @@
 //! [`Fdt::new`] validates the header and then the whole structure block once (every token,
 //! name, property extent and string offset; nodes balanced; one root followed by `FDT_END`), so
 //! the lookups on a constructed [`Fdt`] only answer "found" or "not found".
+//!
+//! With the `writer` feature, [`writer`] builds DTBs for other crates' tests (sp-rt's
+//! `testing::dtb`, the monitor's and xtask's manifest tests, manifest-tool's tree tests).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+#[cfg(any(test, feature = "writer"))]
+extern crate alloc;
+
 use core::fmt;
+
+#[cfg(any(test, feature = "writer"))]
+pub mod writer;
 
 /// The header magic (DTSpec 5.2).
 pub const FDT_MAGIC: u32 = 0xd00d_feed;

@@ -2,83 +2,11 @@
 //! that no truncation or corruption of a blob makes it panic.
 //! (Moved here from sp-rt's and manifest-tool's readers when the four readers became one.)
 
+use super::writer::{build, cells, Item};
 use super::*;
-
-/// One step of a device tree in document order, for [`build`].
-enum Item<'a> {
-    /// Opens a node with this name ("" for the root).
-    Begin(&'a str),
-    /// A property of the open node.
-    Prop(&'a str, Vec<u8>),
-    /// Closes the open node.
-    End,
-    /// An `FDT_NOP`.
-    Nop,
-}
-
-fn cells(c: &[u32]) -> Vec<u8> {
-    c.iter().flat_map(|x| x.to_be_bytes()).collect()
-}
 
 fn push(v: &mut Vec<u8>, w: u32) {
     v.extend_from_slice(&w.to_be_bytes());
-}
-
-fn pad(v: &mut Vec<u8>) {
-    while !v.len().is_multiple_of(4) {
-        v.push(0);
-    }
-}
-
-/// Writes a DTB (version 17, empty reservation map) holding `items` and a final `FDT_END`.
-fn build(items: &[Item]) -> Vec<u8> {
-    let mut st = Vec::new();
-    let mut strings: Vec<u8> = Vec::new();
-    for it in items {
-        match it {
-            Item::Begin(n) => {
-                push(&mut st, FDT_BEGIN_NODE);
-                st.extend(n.as_bytes());
-                st.push(0);
-                pad(&mut st);
-            }
-            Item::Prop(n, v) => {
-                let off = u32::try_from(strings.len()).unwrap();
-                strings.extend(n.as_bytes());
-                strings.push(0);
-                push(&mut st, FDT_PROP);
-                push(&mut st, u32::try_from(v.len()).unwrap());
-                push(&mut st, off);
-                st.extend(v);
-                pad(&mut st);
-            }
-            Item::End => push(&mut st, FDT_END_NODE),
-            Item::Nop => push(&mut st, FDT_NOP),
-        }
-    }
-    push(&mut st, FDT_END);
-    let off_struct = 40 + 16; // header + an empty memory reservation map
-    let off_strings = off_struct + st.len();
-    let total = off_strings + strings.len();
-    let mut b = Vec::new();
-    for w in [
-        FDT_MAGIC,
-        u32::try_from(total).unwrap(),
-        u32::try_from(off_struct).unwrap(),
-        u32::try_from(off_strings).unwrap(),
-        40,
-        17,
-        16,
-        0,
-        u32::try_from(strings.len()).unwrap(),
-        u32::try_from(st.len()).unwrap(),
-    ] {
-        push(&mut b, w);
-    }
-    b.extend([0; 16]);
-    b.extend(st);
-    b.extend(strings);
-    b
 }
 
 /// An SP manifest shape: root properties on both sides of a nested child.

@@ -165,77 +165,19 @@ pub fn parse(blob: &[u8]) -> Result<SpmcAttributes, ManifestError> {
 mod tests {
     extern crate std;
     use super::*;
-    use fdt_walk::FDT_MAGIC;
+    use fdt_walk::writer::{self, Item};
     use std::vec::Vec;
-
-    const FDT_BEGIN_NODE: u32 = 1;
-    const FDT_END_NODE: u32 = 2;
-    const FDT_PROP: u32 = 3;
-    const FDT_END: u32 = 9;
 
     /// Builds a flattened device tree: `/ { compatible; attribute { props } }`.
     fn build(compatible: &[u8], props: &[(&str, Vec<u8>)]) -> Vec<u8> {
-        let mut strings = Vec::new();
-        let mut structure = Vec::new();
-        let name_off = |strings: &mut Vec<u8>, name: &str| {
-            let off = strings.len() as u32;
-            strings.extend_from_slice(name.as_bytes());
-            strings.push(0);
-            off
-        };
-        let push = |s: &mut Vec<u8>, v: u32| s.extend_from_slice(&v.to_be_bytes());
-        let pad = |s: &mut Vec<u8>| {
-            while !s.len().is_multiple_of(4) {
-                s.push(0)
-            }
-        };
-        push(&mut structure, FDT_BEGIN_NODE);
-        push(&mut structure, 0); // empty root name + padding
-        let off = name_off(&mut strings, "compatible");
-        push(&mut structure, FDT_PROP);
-        push(&mut structure, compatible.len() as u32);
-        push(&mut structure, off);
-        structure.extend_from_slice(compatible);
-        pad(&mut structure);
-        push(&mut structure, FDT_BEGIN_NODE);
-        structure.extend_from_slice(b"attribute\0");
-        pad(&mut structure);
-        for (name, value) in props {
-            let off = name_off(&mut strings, name);
-            push(&mut structure, FDT_PROP);
-            push(&mut structure, value.len() as u32);
-            push(&mut structure, off);
-            structure.extend_from_slice(value);
-            pad(&mut structure);
-        }
-        push(&mut structure, FDT_END_NODE);
-        push(&mut structure, FDT_END_NODE);
-        push(&mut structure, FDT_END);
-
-        let header_len = 40u32;
-        let rsv_off = header_len;
-        let struct_off = rsv_off + 16;
-        let strings_off = struct_off + structure.len() as u32;
-        let total = strings_off + strings.len() as u32;
-        let mut blob = Vec::new();
-        for v in [
-            FDT_MAGIC,
-            total,
-            struct_off,
-            strings_off,
-            rsv_off,
-            17,
-            16,
-            0,
-            strings.len() as u32,
-            structure.len() as u32,
-        ] {
-            push(&mut blob, v);
-        }
-        blob.extend_from_slice(&[0; 16]);
-        blob.extend_from_slice(&structure);
-        blob.extend_from_slice(&strings);
-        blob
+        let mut items = std::vec![
+            Item::Begin(""),
+            Item::Prop("compatible", compatible.to_vec()),
+            Item::Begin("attribute"),
+        ];
+        items.extend(props.iter().map(|(n, v)| Item::Prop(n, v.clone())));
+        items.extend([Item::End, Item::End]);
+        writer::build(&items)
     }
 
     fn cell(v: u32) -> Vec<u8> {
