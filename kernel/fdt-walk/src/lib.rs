@@ -38,8 +38,9 @@ const FDT_NOP: u32 = 0x4;
 const FDT_END: u32 = 0x9;
 /// Header size of version 17, the version `dtc` writes (DTSpec 5.2).
 const HEADER_SIZE: usize = 40;
-/// The oldest header version read: 16 is the first without inline memory-reserve paths that
-/// DTSpec still describes; 17 added `size_dt_struct`.
+/// The oldest header version read: before 16, `FDT_BEGIN_NODE` carried full paths instead of
+/// node names; 16 is the `last_comp_version` that `dtc` writes. Version 17 added
+/// `size_dt_struct`.
 const OLDEST_VERSION: u32 = 16;
 
 /// Why a blob is not a usable flattened device tree.
