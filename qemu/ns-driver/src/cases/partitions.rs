@@ -636,8 +636,16 @@ fn send(kind: Kind, dst: u16, words: &[u64]) -> Regs {
         Kind::Req32 => FuncId::MsgSendDirectReq32,
         Kind::Req64 => FuncId::MsgSendDirectReq64,
         Kind::Req2 => {
-            // The protocol UUID: the test protocol of the default set (echo's).
-            let [lo, hi] = Uuid::from_words(uuid::ECHO).to_u64_pair();
+            // The protocol UUID: the receiver's own (the SPMC refuses a UUID the receiver
+            // does not implement); nil for anything else.
+            let words = match dst {
+                id::ECHO => uuid::ECHO,
+                id::RELAY => uuid::RELAY,
+                id::FAULT => uuid::FAULT,
+                id::PKG_SP => uuid::PKG_SP,
+                _ => [0; 4],
+            };
+            let [lo, hi] = Uuid::from_words(words).to_u64_pair();
             a[1] = lo;
             a[2] = hi;
             FuncId::MsgSendDirectReq2
