@@ -303,22 +303,13 @@ fn read_far() -> u64 {
     v
 }
 
-/// Issues an SMC to EL3 with x0-x17 from `regs`, and stores x0-x17 of the answer back.
+/// Issues an SMC to EL3 with x0-x17 from `regs`, and stores x0-x17 of the answer back
+/// (SMCCC v1.2 register usage, through the `smccc` crate).
 pub fn smc(regs: &mut [u64; 18]) {
-    // SAFETY: per SMCCC v1.2 the SMC returns in x0-x17 and preserves x18-x30 and SP; EL3 does
-    // not touch S-EL1 memory the Rust code relies on.
-    unsafe {
-        asm!(
-            "smc #0",
-            inout("x0") regs[0], inout("x1") regs[1], inout("x2") regs[2], inout("x3") regs[3],
-            inout("x4") regs[4], inout("x5") regs[5], inout("x6") regs[6], inout("x7") regs[7],
-            inout("x8") regs[8], inout("x9") regs[9], inout("x10") regs[10],
-            inout("x11") regs[11], inout("x12") regs[12], inout("x13") regs[13],
-            inout("x14") regs[14], inout("x15") regs[15], inout("x16") regs[16],
-            inout("x17") regs[17],
-            options(nostack)
-        )
-    };
+    let mut args = [0u64; 17];
+    args.copy_from_slice(&regs[1..]);
+    // FF-A function IDs are 32-bit; the upper half of x0 is zero by SMCCC.
+    *regs = smccc::smc64(regs[0] as u32, args);
 }
 
 /// Memory attribute indices programmed into MAIR_EL1 by [`enable_mmu`].
