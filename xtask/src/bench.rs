@@ -316,11 +316,57 @@ fn build_echo_copies(tc: &Toolchain, root: &Path) -> Result<Vec<(u16, PathBuf, P
             &["echo"],
             &[("SP_RT_MANIFEST_ECHO", dts.display().to_string())],
         )?;
+        // The ELF must be the copy just linked (target/fw is shared with other builds).
+        let elf = rel.join("echo");
+        let entry = elf_entry(&elf)?;
+        if entry != load {
+            return Err(format!(
+                "{}: entry {entry:#x}, expected the copy's load address {load:#x}",
+                elf.display()
+            ));
+        }
         let bin = dir.join(format!("echo-{id:x}.bin"));
-        tc.objcopy(&rel.join("echo"), &bin)?;
+        tc.objcopy(&elf, &bin)?;
         out.push((id, bin, dts));
     }
     Ok(out)
+}
+
+/// The entry point of a little-endian ELF64 file (e_entry, offset 0x18).
+fn elf_entry(elf: &Path) -> Result<u64, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    parse_elf_entry(&bytes).ok_or_else(|| format!("{}: not an ELF64 LE file", elf.display()))
+}
+
+/// e_entry of an ELF64 little-endian header, if `bytes` starts with one.
+pub fn parse_elf_entry(bytes: &[u8]) -> Option<u64> {
+    if bytes.get(..4)? != b"\x7fELF" || *bytes.get(4)? != 2 || *bytes.get(5)? != 1 {
+        return None;
+    }
+    Some(u64::from_le_bytes(bytes.get(0x18..0x20)?.try_into().ok()?))
+}
+
+/// The commit measured, with "+dirty" when the work tree differs from it.
+fn git_commit(root: &Path) -> String {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short", "HEAD"]) {
+        Some(c)
+            if run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty()) =>
+        {
+            format!("{c}+dirty")
+        }
+        Some(c) => c,
+        None => "unknown (not a git checkout)".into(),
+    }
 }
 
 /// Builds the flash image whose SPMC carries the SP set `layout`; returns its path.
@@ -539,7 +585,8 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     // 4. Report.
     let qemu = command_output("qemu-system-aarch64", &["--version"]);
     let date = command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]);
-    println!("\ncargo xtask bench, {date}, {qemu}");
+    let commit = git_commit(&root);
+    println!("\ncargo xtask bench, {date}, commit {commit}, {qemu}");
     println!("method: -icount shift=0,sleep=off, -smp 1; per op = (t(2N) - t(N)) / N");
     println!(
         "{:<22} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>6}",
@@ -589,6 +636,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     }
     let mut out = String::from("{\n");
     let _ = writeln!(out, "  \"date\": {},", json_str(&date));
+    let _ = writeln!(out, "  \"commit\": {},", json_str(&commit));
     let _ = writeln!(out, "  \"qemu\": {},", json_str(&qemu));
     let _ = writeln!(
         out,
@@ -689,6 +737,20 @@ mod tests {
             std::fs::read_to_string(crate::root().join("partitions/sp_layout.json")).unwrap();
         let out = without_entry(&shipped, "echo");
         assert!(!out.contains("\"echo\":") && out.contains("\"relay\":"));
+    }
+
+    #[test]
+    fn elf_entry_is_read_only_from_elf64_le_headers() {
+        let mut h = vec![0u8; 0x40];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 2;
+        h[5] = 1;
+        h[0x18..0x20].copy_from_slice(&0x2440_0000u64.to_le_bytes());
+        assert_eq!(parse_elf_entry(&h), Some(0x2440_0000));
+        assert_eq!(parse_elf_entry(&h[..0x1C]), None);
+        h[5] = 2; // big endian
+        assert_eq!(parse_elf_entry(&h), None);
+        assert_eq!(parse_elf_entry(b"MZ"), None);
     }
 
     #[test]
