@@ -188,6 +188,37 @@ mod tests {
         }
     }
 
+    /// docs/abi-status.md is written from this table: every row's NW/SP columns must say
+    /// "yes" exactly for what dispatch implements, for every function ID in the row.
+    #[test]
+    fn the_abi_status_document_agrees_with_the_table() {
+        let doc = include_str!("../../../docs/abi-status.md");
+        let mut rows = 0;
+        for line in doc.lines().filter(|l| l.starts_with("| FFA_")) {
+            let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (fids, nw, sp) = (cols[2], cols[4], cols[5]);
+            for fid in fids.split('/').map(str::trim) {
+                let Ok(raw) =
+                    u32::from_str_radix(&fid.trim_start_matches("0x").replace('_', ""), 16)
+                else {
+                    panic!("row {line}: bad function ID {fid}");
+                };
+                assert_eq!(
+                    implemented_fid(raw, Caller::NormalWorld).is_some(),
+                    nw == "yes",
+                    "NW column of {line}"
+                );
+                assert_eq!(
+                    implemented_fid(raw, Caller::Sp(0)).is_some(),
+                    sp == "yes",
+                    "SP column of {line}"
+                );
+            }
+            rows += 1;
+        }
+        assert!(rows >= 40, "only {rows} rows found in docs/abi-status.md");
+    }
+
     #[test]
     fn origins_are_respected() {
         assert!(implemented(F::MsgWait32, Caller::Sp(0)));
