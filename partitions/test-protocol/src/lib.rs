@@ -35,6 +35,9 @@ pub mod uuid {
     pub const FAULT: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0300_0040];
     /// pkg-sp: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000004
     pub const PKG_SP: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0400_0040];
+    /// Every UUID fault's manifest lists: its own, then pkg-sp's, so that two SPs (fault and
+    /// pkg-sp) implement [`PKG_SP`] and FFA_PARTITION_INFO_GET for it returns both.
+    pub const FAULT_SERVICES: [[u32; 4]; 2] = [FAULT, PKG_SP];
 }
 
 /// Command codes (request word 0). Any other value is echoed by echo, fault and pkg-sp.
@@ -225,7 +228,12 @@ mod tests {
         ] {
             let dts = manifest(sp, file);
             assert_eq!(cells(&dts, "id"), vec![u32::from(id)], "{sp} id");
-            assert_eq!(cells(&dts, "uuid"), uuid.to_vec(), "{sp} uuid");
+            let want = if sp == "fault" {
+                uuid::FAULT_SERVICES.concat()
+            } else {
+                uuid.to_vec()
+            };
+            assert_eq!(cells(&dts, "uuid"), want, "{sp} uuid");
         }
     }
 

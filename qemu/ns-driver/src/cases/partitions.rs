@@ -32,6 +32,10 @@ pub const CASES: &[Case] = &[
         run: info_get_each_uuid,
     },
     Case {
+        name: "partition_info_get_uuid_of_two_sps",
+        run: info_get_uuid_of_two_sps,
+    },
+    Case {
         name: "partition_info_get_unknown_uuid",
         run: info_get_unknown_uuid,
     },
@@ -336,7 +340,8 @@ fn info_get_default_set() -> Outcome {
 
 fn info_get_each_uuid() -> Outcome {
     with_mailbox(|| {
-        for (i, (sp, words, _)) in DEFAULT_SET.iter().enumerate() {
+        // pkg-sp's UUID is also fault's (see partition_info_get_uuid_of_two_sps).
+        for (i, (sp, words, _)) in DEFAULT_SET.iter().enumerate().take(3) {
             let r = partition_info_get(*words, 0);
             let ds = descriptors(&r, Version::V1_2, 1)?;
             if let Err(e) = check_descriptor(&ds[0], i, Version::V1_2) {
@@ -344,6 +349,40 @@ fn info_get_each_uuid() -> Outcome {
             }
             expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         }
+        Ok(())
+    })
+}
+
+fn info_get_uuid_of_two_sps() -> Outcome {
+    // fault's manifest lists pkg-sp's UUID after its own (test_protocol::uuid::FAULT_SERVICES):
+    // a query for that UUID returns both SPs, in table order, each descriptor carrying the UUID
+    // asked for; fault still reports its own first UUID to the nil query (other cases).
+    let shared = Uuid::from_words(uuid::PKG_SP);
+    let want = [(id::FAULT, 0x301), (id::PKG_SP, 0x101)];
+    let check_both = |ds: &[PartitionInfo]| -> Outcome {
+        check_eq!(ds.len(), 2, "descriptors");
+        for (d, (sp, props)) in ds.iter().zip(want) {
+            check_eq!(d.id.0, sp, "partition ID");
+            check_eq!(d.exec_ctx_count, 1, "execution contexts");
+            check_eq!(d.properties.0, props, "properties");
+            check!(
+                d.uuid == shared,
+                "SP {sp:#06x}: UUID {} in the descriptor",
+                d.uuid
+            );
+        }
+        Ok(())
+    };
+    let r = partition_info_get(uuid::PKG_SP, 1);
+    check_eq!(expect_success(&r, "count only")?, 2, "count");
+    let r = info_get_regs(uuid::PKG_SP, 0, 0);
+    let ds = regs_answer(&r, 0)?;
+    check_eq!(r.x(2) & 0xFFFF_FFFF, 1 | 1 << 16, "last and current index");
+    check_both(&ds)?;
+    with_mailbox(|| {
+        let ds = descriptors(&partition_info_get(uuid::PKG_SP, 0), Version::V1_2, 2)?;
+        check_both(&ds)?;
+        expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         Ok(())
     })
 }
@@ -481,11 +520,12 @@ fn info_get_regs_nw() -> Outcome {
     check_eq!(ds.len(), 2, "descriptors from index 2");
     check_descriptor(&ds[0], 2, Version::V1_2)?;
     check_descriptor(&ds[1], 3, Version::V1_2)?;
-    // One UUID: one descriptor, indices 0/0.
-    let r = info_get_regs(uuid::PKG_SP, 0, 0);
+    // One UUID of one SP: one descriptor, indices 0/0.
+    let r = info_get_regs(uuid::RELAY, 0, 0);
     let ds = regs_answer(&r, 0)?;
-    check_eq!(r.x(2) & 0xFFFF_FFFF, 0, "last and current index (pkg-sp)");
-    check_descriptor(&ds[0], 3, Version::V1_2)?;
+    check_eq!(r.x(2) & 0xFFFF_FFFF, 0, "last and current index (relay)");
+    check_eq!(ds.len(), 1, "descriptors for relay's UUID");
+    check_descriptor(&ds[0], 1, Version::V1_2)?;
     // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
     for (what, r) in [
         ("start index 4", info_get_regs([0; 4], 4, 0)),
@@ -828,13 +868,19 @@ fn sp_partition_info() -> Outcome {
         [OK, 4, 24, 0x1_8001, 0x703],
         "echo PARTINFO(nil)"
     );
-    for (sp, words, props) in DEFAULT_SET {
+    for (sp, words, props) in &DEFAULT_SET[..3] {
         check_eq!(
-            echo_partinfo(words)?,
-            [OK, 1, 24, 1 << 16 | u64::from(sp), u64::from(props)],
+            echo_partinfo(*words)?,
+            [OK, 1, 24, 1 << 16 | u64::from(*sp), u64::from(*props)],
             "echo PARTINFO(one UUID)"
         );
     }
+    // pkg-sp's UUID, which fault implements too: two descriptors, fault's first.
+    check_eq!(
+        echo_partinfo(uuid::PKG_SP)?,
+        [OK, 2, 24, 0x1_8003, 0x301],
+        "echo PARTINFO(UUID of two SPs)"
+    );
     check_eq!(
         echo_partinfo([1, 2, 3, 4])?,
         [err(ErrorCode::InvalidParameters), 0, 0, 0, 0],
@@ -859,9 +905,14 @@ fn sp_partition_info_regs() -> Outcome {
         "echo PARTINFO_REGS(nil)"
     );
     check_eq!(
+        echo_partinfo_regs(uuid::RELAY)?,
+        [OK, 0, 0, 0x1_8002, 0x703],
+        "echo PARTINFO_REGS(relay)"
+    );
+    check_eq!(
         echo_partinfo_regs(uuid::PKG_SP)?,
-        [OK, 0, 0, 0x1_8004, 0x101],
-        "echo PARTINFO_REGS(pkg-sp)"
+        [OK, 1, 1, 0x1_8003, 0x301],
+        "echo PARTINFO_REGS(UUID of fault and pkg-sp)"
     );
     check_eq!(
         echo_partinfo_regs([1, 2, 3, 4])?,
