@@ -116,6 +116,10 @@ pub const CASES: &[Case] = &[
         run: sp_setup_abis_raw,
     },
     Case {
+        name: "sp_rxtx_map_32_unmap",
+        run: sp_rxtx_map_32_unmap,
+    },
+    Case {
         name: "sp_forged_source_refused",
         run: sp_forged_source,
     },
@@ -1117,6 +1121,66 @@ fn sp_setup_abis_raw() -> Outcome {
     raw_success(
         &echo_raw(FuncId::ConsoleLog32.raw(), &[3, 0x0A_6B6F])?,
         "FFA_CONSOLE_LOG_32",
+    )?;
+    Ok(())
+}
+
+/// Has pkg-sp make the FF-A call `fid` with x1..x3 = `args` (RAW_CALL over REQ_64: pkg-sp, a
+/// v1.1 SP, takes no REQ2) and returns the reply's x0..x3.
+fn pkg_raw(fid: u32, args: [u64; 3]) -> Result<[u64; 13], Failure> {
+    let [a, b, c] = args;
+    let r = ask(
+        Kind::Req64,
+        id::PKG_SP,
+        &[cmd::RAW_CALL.into(), fid.into(), a, b, c],
+    )?;
+    check_eq!(r[0], OK, "RAW_CALL status");
+    let mut x = [0u64; 13];
+    x[..4].copy_from_slice(&r[1..]);
+    Ok(x)
+}
+
+fn sp_rxtx_map_32_unmap() -> Outcome {
+    // pkg-sp maps no mailbox of its own; its memory is below 4 GiB, so the SMC32 form works
+    // for it. TX and RX: the first two pages of its RW window (.data; nothing here fills RX,
+    // so neither page is written). (RX in its read-only, executable image is refused with
+    // INVALID_PARAMETERS on QEMU: see the issue 4 report.)
+    const PKG_TEXT: u64 = 0x2430_0000;
+    const PKG_RW: u64 = 0x2438_0000;
+    let map32 = FuncId::RxTxMap32.raw();
+    for (what, args) in [
+        ("TX in read-only memory", [PKG_TEXT, PKG_RW, 1]),
+        ("TX in echo's memory", [0x2408_0000, PKG_TEXT, 1]),
+        ("unaligned RX", [PKG_RW, PKG_TEXT + 0x10, 1]),
+        ("TX = RX", [PKG_RW, PKG_RW, 1]),
+        ("zero pages", [PKG_RW, PKG_TEXT, 0]),
+    ] {
+        raw_error(&pkg_raw(map32, args)?, ErrorCode::InvalidParameters, what)?;
+    }
+    raw_error(
+        &pkg_raw(FuncId::RxTxUnmap.raw(), [u64::from(id::PKG_SP) << 16, 0, 0])?,
+        ErrorCode::InvalidParameters,
+        "FFA_RXTX_UNMAP with no mailbox",
+    )?;
+    raw_success(
+        &pkg_raw(map32, [PKG_RW, PKG_RW + 0x1000, 1])?,
+        "FFA_RXTX_MAP_32",
+    )?;
+    let second = pkg_raw(map32, [PKG_RW + 0x2000, PKG_RW + 0x3000, 1])?;
+    let release = pkg_raw(FuncId::RxRelease.raw(), [0; 3])?;
+    // Unmap whatever the checks found, so pkg-sp is left as it was.
+    let unmapped = pkg_raw(FuncId::RxTxUnmap.raw(), [u64::from(id::PKG_SP) << 16, 0, 0])?;
+    raw_error(&second, ErrorCode::Denied, "second FFA_RXTX_MAP_32")?;
+    raw_error(
+        &release,
+        ErrorCode::Denied,
+        "FFA_RX_RELEASE without a message",
+    )?;
+    raw_success(&unmapped, "FFA_RXTX_UNMAP (own ID in w1[31:16])")?;
+    raw_error(
+        &pkg_raw(FuncId::RxTxUnmap.raw(), [0; 3])?,
+        ErrorCode::InvalidParameters,
+        "second FFA_RXTX_UNMAP",
     )?;
     Ok(())
 }
