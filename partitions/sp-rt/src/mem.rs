@@ -43,6 +43,7 @@ pub struct Retrieved {
     handle: MemHandle,
     sender: EndpointId,
     perms: AccessPerms,
+    attributes: MemAttributes,
     constituents: Vec<Constituent>,
 }
 
@@ -60,6 +61,12 @@ impl Retrieved {
     /// Returns the permissions the SPMC granted.
     pub fn perms(&self) -> AccessPerms {
         self.perms
+    }
+
+    /// Returns the memory region attributes of the SPMC's response (how the region is mapped:
+    /// e.g. Device-nGnRE for a device region).
+    pub fn attributes(&self) -> MemAttributes {
+        self.attributes
     }
 
     /// Returns the constituents, at the addresses where the SPMC mapped them for us.
@@ -199,11 +206,30 @@ impl<C: Conduit> Ffa<C> {
         tag: u64,
         perms: AccessPerms,
     ) -> Result<Retrieved> {
+        let attributes = MemAttributes::NOT_SPECIFIED;
+        self.mem_retrieve_with(rxtx, version, me, owner, handle, tag, perms, attributes)
+    }
+
+    /// [`Self::mem_retrieve`] asking for memory region `attributes` (DEN0140: at least as
+    /// restrictive as the sender's; "not specified" leaves them to the sender and the SPMC).
+    #[allow(clippy::too_many_arguments)] // each is a field of the retrieve request
+    pub fn mem_retrieve_with(
+        &mut self,
+        rxtx: &mut RxTx,
+        version: Version,
+        me: EndpointId,
+        owner: EndpointId,
+        handle: MemHandle,
+        tag: u64,
+        perms: AccessPerms,
+        attributes: MemAttributes,
+    ) -> Result<Retrieved> {
         let receivers = [MemAccess::new(me, perms)];
         let mut b =
             builder_for(version, owner, &receivers, &[]).map_err(|e| ffa_err(e.error_code()))?;
         b.handle = handle;
         b.tag = tag;
+        b.attributes = attributes;
         let len = rxtx
             .with_tx(|tx| b.write(tx))
             .map_err(|e| ffa_err(e.error_code()))?;
@@ -227,6 +253,7 @@ impl<C: Conduit> Ffa<C> {
                     handle: t.handle,
                     sender: t.sender,
                     perms: granted.unwrap_or(perms),
+                    attributes: t.attributes,
                     constituents: t.constituents().collect(),
                 })
             });
@@ -430,6 +457,46 @@ mod tests {
         assert_eq!(t.sender, OWNER);
         assert_eq!(t.receivers().next().map(|a| a.endpoint), Some(ME));
         assert_eq!(t.constituent_count(), 0);
+    }
+
+    #[test]
+    fn retrieve_with_attributes_asks_for_them_and_reports_the_answer() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let cons = [Constituent {
+            address: 0x6004_0000,
+            page_count: 1,
+        }];
+        // The SPMC answers Device-nGnRE (0x14), as for a device region.
+        let device = MemAttributes::decode(0x14, ffa_abi::memory::Layout::V1_1).unwrap();
+        let receivers = [MemAccess::new(ME, RW_NX)];
+        let mut b = builder_for(Version::V1_2, OWNER, &receivers, &cons).unwrap();
+        b.handle = MemHandle(9);
+        b.attributes = device;
+        let n = b.write(&mut rx.0).unwrap() as u64;
+        let resp = Regs::call(0x8400_0075, &[n, n]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([resp, success_reply(&[])]));
+        let mut p = pair(&mut rx, &mut tx);
+        let got = ffa
+            .mem_retrieve_with(
+                &mut p,
+                Version::V1_2,
+                ME,
+                OWNER,
+                MemHandle(9),
+                0,
+                RW_NX,
+                device,
+            )
+            .unwrap();
+        assert_eq!(got.attributes().encode(), 0x14);
+        let len = ffa.conduit().calls[0].x(1) as usize;
+        let t = MemTransaction::parse(&tx.0[..len], Version::V1_2).unwrap();
+        assert_eq!(
+            t.attributes.encode(),
+            0x14,
+            "the request asks for Device-nGnRE"
+        );
     }
 
     #[test]
