@@ -237,7 +237,7 @@ fn payload0(form: Form) -> usize {
     }
 }
 
-/// A round trip whose answer must echo `magic` in payload word 0.
+/// A round trip whose answer must carry `words[0]` back in its first payload register.
 fn echo_op(form: Form, to: u16, words: &[u64]) -> Result<(), Why> {
     let r = direct(form, to, words)?;
     if r.x(payload0(form)) != words[0] {
