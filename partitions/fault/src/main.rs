@@ -1,13 +1,14 @@
 //! The fault test SP: on command it faults in the ways an SP can (data abort on an unmapped
 //! address, write to its read-only text, access to an address it was given, undefined
 //! instruction, panic), so tests can check the SPMC aborts it and nothing else. Requests that
-//! are not fault commands get the echo behaviour (to check it is alive, or aborted).
+//! are not fault commands get the echo behaviour (to check it is alive, or aborted). It also
+//! owns the test SPs' device region (sbsa-ref's secure UART MM) and reads it on command.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
 mod sp {
     use sp_rt::{DirectRequest, Ffa, Payload, StartInfo};
-    use test_protocol::{cmd, fault::UNMAPPED_ADDR, status};
+    use test_protocol::{cmd, device, fault::UNMAPPED_ADDR, status};
     use test_sp_common::{echo, map_buffers, SpState};
 
     sp_rt::entry!(main);
@@ -50,6 +51,26 @@ mod sp {
                 // SAFETY: as above; only reached if the load succeeded, and stores what was read.
                 unsafe { core::ptr::write_volatile(p, v) };
                 survived(v)
+            }
+            cmd::DEV_READ => {
+                let offset = req.payload.get(1);
+                if offset % 4 != 0 || offset > 0x1000 - 32 {
+                    return Some(Payload::new(&[u64::from(status::ffa_error(-2))]));
+                }
+                let mut regs = [0u32; 8];
+                for (i, r) in regs.iter_mut().enumerate() {
+                    let p = addr_of(device::BASE + offset + 4 * i as u64)?;
+                    // SAFETY: our manifest's device region maps the page at device::BASE
+                    // (VA = PA) read-write as device memory from load on; the offset was
+                    // checked to keep the 4-byte aligned load inside that page. Only while
+                    // the page is lent away is it unmapped: then this load aborts us, which
+                    // is what a test of that would want. Volatile: an MMIO register.
+                    *r = unsafe { core::ptr::read_volatile(p) };
+                }
+                Some(Payload::new(&[
+                    u64::from(status::OK),
+                    device::pack_low_bytes(regs),
+                ]))
             }
             cmd::FAULT_UNDEF => sp_rt::rt::abort(),
             cmd::FAULT_STACK_OVERFLOW => survived(recurse(u32::MAX)),

@@ -156,6 +156,30 @@ pub mod cmd {
     /// wrongly accepts) gives no answer to this request.
     pub const RAW_CALL: u32 = 0xC0DE_0301;
 
+    /// Any SP (as the owner of a device region; fault owns [`super::device::BASE`]): sends
+    /// the page at [`super::device::BASE`] to the SP in word 1 with the ABI in word 2
+    /// ([`MEM_SEND_SHARE`] or [`MEM_SEND_LEND`]), read-write, with word 3 as the descriptor's
+    /// memory region attributes field (0 = not specified, as a lend to one borrower must;
+    /// 0x14 = Device-nGnRE), and leaves the transaction live: the test drives the borrower
+    /// ([`DEV_ACCESS`]) and the reclaim ([`RAW_CALL`] of FFA_MEM_RECLAIM) itself, so the owner
+    /// needs a `memory-share` grant but no direct-message path. Response: \[status, handle
+    /// low 32 bits, handle high 32 bits\].
+    pub const DEV_SEND: u32 = 0xC0DE_0601;
+    /// Any SP with RX/TX: retrieves the handle in words 1/2 owned by the endpoint in word 3,
+    /// asking for the memory region attributes field in word 4 and the access permissions
+    /// byte in word 5 (DEN0140 encoding: bits \[1:0\] data 1 RO / 2 RW, bits \[3:2\] instruction
+    /// 1 NX / 2 X); reads the eight u32 registers from byte offset word 6 and packs their low
+    /// bytes ([`super::device::pack_low_bytes`]); relinquishes. Response: \[status (first error:
+    /// retrieve, a read outside the region = DENIED, relinquish), the packed bytes, the
+    /// attributes field of the SPMC's retrieve response, the permissions byte it granted,
+    /// total pages\].
+    pub const DEV_ACCESS: u32 = 0xC0DE_0602;
+    /// fault (owner of [`super::device::BASE`]): reads the eight u32 registers from byte
+    /// offset word 1 of its device region through its own manifest mapping and packs their low
+    /// bytes. Response: \[OK, the packed bytes\]. If the SPMC took the mapping away (lent), the
+    /// load aborts fault.
+    pub const DEV_READ: u32 = 0xC0DE_0603;
+
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
@@ -184,6 +208,31 @@ pub mod status {
     /// (0xFFFF_FFFA = DENIED, 0xFFFF_FFFC = BUSY, 0xFFFF_FFF8 = ABORTED, ...).
     pub const fn ffa_error(code: i32) -> u32 {
         code as u32
+    }
+}
+
+/// The device region of the test SPs (fault's manifest `device-regions`): sbsa-ref's third
+/// PL011, the "secure UART MM", which nothing else uses.
+pub mod device {
+    /// Base address of the region (one 4 KiB page).
+    pub const BASE: u64 = 0x6004_0000;
+    /// Byte offset of UARTPeriphID0; UARTPeriphID1..3 and UARTPCellID0..3 follow, one u32
+    /// register each (PL011 TRM, "Peripheral identification registers").
+    pub const PL011_ID_OFFSET: u64 = 0xFE0;
+    /// The low bytes of those eight registers on a PL011 r1p5 as QEMU models it: PeriphID
+    /// 0x11, 0x10, 0x14, 0x00 (part 0x011, designer Arm 0x41, revision 1), PCellID 0x0D, 0xF0,
+    /// 0x05, 0xB1 (the PrimeCell preamble), packed with [`pack_low_bytes`]. Only a read that
+    /// reaches the device gives these.
+    pub const PL011_ID: u64 = pack_low_bytes([0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1]);
+    /// Register `i`'s low byte becomes bits \[8i+7:8i\].
+    pub const fn pack_low_bytes(regs: [u32; 8]) -> u64 {
+        let mut v = 0u64;
+        let mut i = 0;
+        while i < 8 {
+            v |= ((regs[i] & 0xFF) as u64) << (8 * i);
+            i += 1;
+        }
+        v
     }
 }
 
@@ -238,6 +287,25 @@ mod tests {
     }
 
     #[test]
+    fn pl011_id_packs_the_id_registers_low_bytes_first() {
+        assert_eq!(device::PL011_ID, 0xB105_F00D_0014_1011);
+        // Only the low byte of each register counts.
+        assert_eq!(
+            device::pack_low_bytes([0x1FF, 0, 0, 0, 0, 0, 0, 0x100]),
+            0xFF
+        );
+    }
+
+    #[test]
+    fn fault_manifest_has_the_device_region() {
+        let dts = manifest("fault", "fault.dts");
+        let base = cells(&dts, "base-address")
+            .iter()
+            .fold(0u64, |a, c| a << 32 | u64::from(*c));
+        assert_eq!(base, device::BASE, "fault's device region");
+    }
+
+    #[test]
     fn uuid_words_are_the_smccc_packing_of_the_textual_form() {
         // 2f2e7c3a-6c59-4b1e-9d8f-01ec40000001
         let bytes: [u8; 16] = [
@@ -278,6 +346,9 @@ mod tests {
             cmd::MEM_RELINQUISH,
             cmd::MEM_SEND,
             cmd::RAW_CALL,
+            cmd::DEV_SEND,
+            cmd::DEV_ACCESS,
+            cmd::DEV_READ,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

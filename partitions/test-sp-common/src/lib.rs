@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use core::fmt::Write;
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
-use ffa_abi::memory::{DataAccess, InstructionAccess, MemAttributes};
+use ffa_abi::memory::{DataAccess, InstructionAccess, Layout, MemAttributes};
 use ffa_abi::FuncId;
 use sp_rt::console::LineWriter;
 use sp_rt::fdt::Fdt;
@@ -340,6 +340,119 @@ fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequ
     Payload::new(&[status, b_status, b_read, u64::from(after), reclaim_status])
 }
 
+/// `cmd::DEV_SEND`: shares or lends the device page `test_protocol::device::BASE` (the
+/// caller's own only if its manifest names it: fault's) RW to the SP in word 1, with the
+/// attributes field in word 3; the transaction stays live for the test to drive.
+fn dev_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let invalid = || Error::Ffa(ErrorCode::InvalidParameters);
+    let fid = match req.payload.get(2) {
+        cmd::MEM_SEND_SHARE => FuncId::MemShare32,
+        cmd::MEM_SEND_LEND => FuncId::MemLend32,
+        _ => return fail(&invalid()),
+    };
+    let layout = match Layout::for_version(sp.version) {
+        Ok(l) => l,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    let Some(attributes) = u16::try_from(req.payload.get(3))
+        .ok()
+        .and_then(|a| MemAttributes::decode(a, layout))
+    else {
+        return fail(&invalid());
+    };
+    let me = req.receiver;
+    let access = [MemAccess::new(
+        EndpointId(req.payload.get(1) as u16),
+        SHARE_RW,
+    )];
+    // Device regions are mapped at their physical address in their owner (VA = PA).
+    let cons = [Constituent {
+        address: test_protocol::device::BASE,
+        page_count: 1,
+    }];
+    let sent = builder_for(sp.version, me, &access, &cons)
+        .map_err(|e| Error::Ffa(e.error_code()))
+        .and_then(|mut b| {
+            b.attributes = attributes;
+            rxtx.with_tx(|tx| b.write(tx))
+                .map_err(|e| Error::Ffa(e.error_code()))
+        })
+        .and_then(|len| {
+            let len = len as u64;
+            expect_success(ffa.call(Regs::call(fid.raw(), &[len, len, 0, 0])))
+        });
+    match sent {
+        Ok(r) => ok(&[u64::from(r.w(2)), u64::from(r.w(3))]),
+        Err(e) => fail(&e),
+    }
+}
+
+/// `cmd::DEV_ACCESS`: retrieve with the given attributes and permissions, read eight
+/// registers, relinquish.
+fn dev_access<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let invalid = Error::Ffa(ErrorCode::InvalidParameters);
+    let w = |i| req.payload.get(i) & 0xFFFF_FFFF;
+    let handle = MemHandle(w(1) | w(2) << 32);
+    let owner = EndpointId(w(3) as u16);
+    let layout = match Layout::for_version(sp.version) {
+        Ok(l) => l,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    let Some(attributes) = u16::try_from(req.payload.get(4))
+        .ok()
+        .and_then(|a| MemAttributes::decode(a, layout))
+    else {
+        return fail(&invalid);
+    };
+    let Some(perms) = u8::try_from(req.payload.get(5))
+        .ok()
+        .and_then(AccessPerms::decode)
+    else {
+        return fail(&invalid);
+    };
+    let offset = req.payload.get(6);
+    let me = req.receiver;
+    let region =
+        match ffa.mem_retrieve_with(rxtx, sp.version, me, owner, handle, 0, perms, attributes) {
+            Ok(r) => r,
+            Err(e) => return fail(&e),
+        };
+    let mut regs = [0u32; 8];
+    let mut inside = true;
+    for (i, r) in regs.iter_mut().enumerate() {
+        match offset
+            .checked_add(4 * i as u64)
+            .and_then(|o| region.read_u32(o))
+        {
+            Some(v) => *r = v,
+            None => inside = false,
+        }
+    }
+    let got_attributes = u64::from(region.attributes().encode());
+    let got_perms = u64::from(region.perms().encode());
+    let pages = region.pages();
+    let status = match ffa.mem_relinquish_region(rxtx, me, region) {
+        Err((e, _)) => status_of(&e),
+        Ok(()) if !inside => u64::from(status::ffa_error(ErrorCode::Denied.to_i32())),
+        Ok(()) => u64::from(status::OK),
+    };
+    Payload::new(&[
+        status,
+        test_protocol::device::pack_low_bytes(regs),
+        got_attributes,
+        got_perms,
+        pages,
+    ])
+}
+
 fn heap(sp: &SpState<'_>, bytes: u64) -> Payload {
     let n = usize::try_from(bytes.min(test_protocol::HEAP_TEST_MAX)).unwrap_or(0);
     let before = (sp.heap_free)() as u64;
@@ -465,6 +578,8 @@ pub fn common<C: Conduit>(
         cmd::MEM_ACCESS => mem_access(ffa, sp, req),
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),
+        cmd::DEV_SEND => dev_send(ffa, sp, req),
+        cmd::DEV_ACCESS => dev_access(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp
             .manifest
             .as_ref()

@@ -6,15 +6,20 @@
 //! done right (a refused call changes nothing); and an SP that touches the page it lent away
 //! is aborted while everything else goes on.
 //!
-//! No test SP has a device memory region (no `device-regions` in partitions/*/*.dts), so
-//! device memory is covered by its refusal: device attributes over normal memory.
+//! Device memory: fault owns sbsa-ref's secure UART MM (test_protocol::device, its
+//! manifest's `device-regions`) and shares and lends it to echo, which retrieves it with
+//! device attributes and reads the PL011's identification registers through the mapping (only
+//! the real device answers 0x11 0x10 0x14 0x00 0x0D 0xF0 0x05 0xB1); refusals: normal or
+//! less restrictive device attributes in the retrieve, an executable device mapping, normal
+//! attributes in the send, device memory sent by an endpoint that owns none (echo, the
+//! normal world), and device attributes over DRAM.
 
 use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
 use ffa_abi::memory::{
     AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes, TransactionFlags,
 };
 use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
-use test_protocol::{cmd, id, status};
+use test_protocol::{cmd, device, id, status};
 
 use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
@@ -191,6 +196,30 @@ pub const SP_CASES: &[Case] = &[
     Case {
         name: "mem_sp_share_to_normal_world_denied",
         run: || with_mailbox(sp_to_nw),
+    },
+    Case {
+        name: "mem_device_share_fault_to_echo",
+        run: || with_mailbox(device_share),
+    },
+    Case {
+        name: "mem_device_lend_fault_to_echo",
+        run: || with_mailbox(device_lend),
+    },
+    Case {
+        name: "mem_device_retrieve_normal_or_weaker_attributes_denied",
+        run: || with_mailbox(device_retrieve_weaker),
+    },
+    Case {
+        name: "mem_device_retrieve_executable_denied",
+        run: || with_mailbox(device_retrieve_exec),
+    },
+    Case {
+        name: "mem_device_send_normal_attributes_denied",
+        run: || with_mailbox(device_send_normal),
+    },
+    Case {
+        name: "mem_device_send_by_non_owner_denied",
+        run: || with_mailbox(device_not_owner),
     },
 ];
 
@@ -971,6 +1000,269 @@ fn sp_to_nw() -> Outcome {
         "echo lending to the normal world"
     );
     sp_share()
+}
+
+// ---- Device memory: fault's secure UART MM -----------------------------------------------
+
+/// Memory region attributes fields (DEN0140 "Memory region attributes": bits [5:4] type
+/// 0b01 device / 0b10 normal, bits [3:2] the device kind or cacheability, [1:0] shareability).
+const DEVICE_NGNRNE: u64 = 0x10;
+const DEVICE_NGNRE: u64 = 0x14;
+const DEVICE_GRE: u64 = 0x1C;
+const NORMAL_WB_INNER: u64 = MemAttributes::NORMAL_WB_INNER.encode() as u64;
+const RW_NX: u64 = AccessPerms::RW_NX.encode() as u64;
+const RWX: u64 = AccessPerms {
+    data: DataAccess::ReadWrite,
+    instruction: InstructionAccess::Executable,
+}
+.encode() as u64;
+
+/// fault reads the PL011's eight ID registers through its own manifest mapping.
+fn owner_reads_device(when: &str) -> Outcome {
+    let r = request(FAULT, &[u64::from(cmd::DEV_READ), device::PL011_ID_OFFSET])?;
+    if (r[0], r[1]) != (OK, device::PL011_ID) {
+        fail!(
+            "fault's own read of the PL011 ID registers {when}: status {:#x}, bytes {:#x}, want {:#x}",
+            r[0],
+            r[1],
+            device::PL011_ID
+        );
+    }
+    Ok(())
+}
+
+/// fault sends its device page to echo with `abi` and attributes field `attrs`; returns
+/// fault's status and the handle.
+fn device_send(abi: u64, attrs: u64) -> Result<(u64, MemHandle), Failure> {
+    let r = request(
+        FAULT,
+        &[u64::from(cmd::DEV_SEND), u64::from(ECHO), abi, attrs],
+    )?;
+    Ok((r[0], MemHandle::from_regs(r[1] as u32, r[2] as u32)))
+}
+
+fn device_sent(abi: u64, attrs: u64) -> Result<MemHandle, Failure> {
+    let (st, h) = device_send(abi, attrs)?;
+    check_eq!(st, OK, "fault DEV_SEND of its device page");
+    Ok(h)
+}
+
+/// echo retrieves `h` asking `attrs` and `perms`, reads the ID registers, relinquishes.
+/// Returns \[status, packed ID bytes, response attributes, granted permissions, pages\].
+fn device_access(h: MemHandle, attrs: u64, perms: u64) -> Result<[u64; 5], Failure> {
+    let (lo, hi) = h.to_regs();
+    let r = request(
+        ECHO,
+        &[
+            u64::from(cmd::DEV_ACCESS),
+            lo,
+            hi,
+            u64::from(FAULT),
+            attrs,
+            perms,
+            device::PL011_ID_OFFSET,
+        ],
+    )?;
+    Ok([r[0], r[1], r[2], r[3], r[4]])
+}
+
+/// fault's FFA_MEM_RECLAIM of `h` (through RAW_CALL): checks FFA_SUCCESS.
+fn owner_reclaims(h: MemHandle) -> Outcome {
+    let (lo, hi) = h.to_regs();
+    let r = request(
+        FAULT,
+        &[
+            u64::from(cmd::RAW_CALL),
+            u64::from(FuncId::MemReclaim.raw()),
+            lo,
+            hi,
+            0,
+        ],
+    )?;
+    if (r[0], r[1] as u32) != (OK, FuncId::Success32.raw()) {
+        fail!(
+            "fault's FFA_MEM_RECLAIM of its device page: status {:#x}, x0 {:#x}, x2 {:#x}",
+            r[0],
+            r[1],
+            r[3]
+        );
+    }
+    Ok(())
+}
+
+/// The whole valid transaction: send, echo retrieves Device-nGnRE RW and reads the device,
+/// fault reclaims and its own mapping still reaches the device.
+fn device_cycle(abi: u64) -> Outcome {
+    let attrs = if abi == cmd::MEM_SEND_SHARE {
+        DEVICE_NGNRE
+    } else {
+        0
+    };
+    let h = device_sent(abi, attrs)?;
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRE, RW_NX, 1],
+        "echo DEV_ACCESS [status, ID bytes, attributes, permissions, pages]"
+    );
+    owner_reclaims(h)?;
+    owner_reads_device("after the reclaim")
+}
+
+fn device_share() -> Outcome {
+    owner_reads_device("before the share")?;
+    let h = device_sent(cmd::MEM_SEND_SHARE, DEVICE_NGNRE)?;
+    // A share leaves the owner its mapping.
+    owner_reads_device("while shared")?;
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRE, RW_NX, 1],
+        "echo DEV_ACCESS Device-nGnRE [status, ID bytes, attributes, permissions, pages]"
+    );
+    // More restrictive than the sender's attributes is allowed, and is what echo gets.
+    check_eq!(
+        device_access(h, DEVICE_NGNRNE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRNE, RW_NX, 1],
+        "echo DEV_ACCESS Device-nGnRnE [status, ID bytes, attributes, permissions, pages]"
+    );
+    owner_reclaims(h)?;
+    owner_reads_device("after the reclaim")?;
+    // The handle is gone with the reclaim.
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?[0],
+        ffa_status(ErrorCode::InvalidParameters),
+        "echo retrieving the reclaimed handle"
+    );
+    Ok(())
+}
+
+fn device_lend() -> Outcome {
+    // A lend to one borrower leaves the memory type to the receiver: with "not specified"
+    // too, the SPMC picks Device-nGnRnE (the strictest) for device memory.
+    let h = device_sent(cmd::MEM_SEND_LEND, 0)?;
+    check_eq!(
+        device_access(h, 0, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRNE, RW_NX, 1],
+        "echo DEV_ACCESS, type not specified [status, ID bytes, attributes, permissions, pages]"
+    );
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRE, RW_NX, 1],
+        "echo DEV_ACCESS Device-nGnRE [status, ID bytes, attributes, permissions, pages]"
+    );
+    // Lent away: fault's own mapping is gone until the reclaim restores it (a read now would
+    // abort fault, which later cases need; mem_owner_touching_lent_page_aborted covers that
+    // for normal memory).
+    owner_reclaims(h)?;
+    owner_reads_device("after the reclaim of the lend")
+}
+
+fn device_retrieve_weaker() -> Outcome {
+    let denied = ffa_status(ErrorCode::Denied);
+    let h = device_sent(cmd::MEM_SEND_SHARE, DEVICE_NGNRE)?;
+    check_eq!(
+        device_access(h, NORMAL_WB_INNER, RW_NX)?[0],
+        denied,
+        "echo retrieving Device-nGnRE memory as normal write-back memory"
+    );
+    check_eq!(
+        device_access(h, DEVICE_GRE, RW_NX)?[0],
+        denied,
+        "echo retrieving Device-nGnRE memory as Device-GRE (less restrictive)"
+    );
+    // The refusals changed nothing: the right retrieve works, then the reclaim.
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRE, RW_NX, 1],
+        "echo DEV_ACCESS after the refusals"
+    );
+    owner_reclaims(h)?;
+    owner_reads_device("after the reclaim")
+}
+
+fn device_retrieve_exec() -> Outcome {
+    let denied = ffa_status(ErrorCode::Denied);
+    // A lend to one borrower is where normal memory may be mapped executable; device memory
+    // never is, whatever attributes the borrower asks for.
+    let h = device_sent(cmd::MEM_SEND_LEND, 0)?;
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RWX)?[0],
+        denied,
+        "echo retrieving device memory executable, Device-nGnRE"
+    );
+    check_eq!(
+        device_access(h, 0, RWX)?[0],
+        denied,
+        "echo retrieving device memory executable, type not specified"
+    );
+    check_eq!(
+        device_access(h, DEVICE_NGNRE, RW_NX)?,
+        [OK, device::PL011_ID, DEVICE_NGNRE, RW_NX, 1],
+        "echo DEV_ACCESS after the refusals"
+    );
+    owner_reclaims(h)?;
+    owner_reads_device("after the reclaim")
+}
+
+fn device_send_normal() -> Outcome {
+    let (st, _) = device_send(cmd::MEM_SEND_SHARE, NORMAL_WB_INNER)?;
+    check_eq!(
+        st,
+        ffa_status(ErrorCode::Denied),
+        "fault sharing its device page as normal memory"
+    );
+    device_cycle(cmd::MEM_SEND_SHARE)
+}
+
+fn device_not_owner() -> Outcome {
+    // echo has no device region: the secure UART MM is not mapped in it, so not its to send.
+    let r = request(
+        ECHO,
+        &[
+            u64::from(cmd::DEV_SEND),
+            u64::from(FAULT),
+            cmd::MEM_SEND_SHARE,
+            DEVICE_NGNRE,
+        ],
+    )?;
+    check_eq!(
+        r[0],
+        ffa_status(ErrorCode::Denied),
+        "echo sharing the device page it does not own"
+    );
+    // The normal world owns no device memory as far as the SPMC is concerned (only its DRAM):
+    // not the secure UART MM, nor its own UART.
+    let Some(dev) = MemAttributes::decode(DEVICE_NGNRE as u16, ffa_abi::memory::Layout::V1_2)
+    else {
+        fail!("Device-nGnRE attributes do not decode");
+    };
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    for (fid, base, attrs, what) in [
+        (
+            FuncId::MemShare32,
+            device::BASE,
+            dev,
+            "NW sharing the secure UART MM",
+        ),
+        (
+            FuncId::MemShare32,
+            0x6000_0000,
+            dev,
+            "NW sharing its own UART",
+        ),
+        (
+            FuncId::MemLend32,
+            device::BASE,
+            MemAttributes::NOT_SPECIFIED,
+            "NW lending the secure UART MM",
+        ),
+    ] {
+        let cons = one(base, 1);
+        let b = descriptor(&rx, &cons, attrs)?;
+        let (r, _) = send(fid, &b)?;
+        expect_error(&r, ErrorCode::Denied, what)?;
+    }
+    // fault's device page is untouched by all that.
+    device_cycle(cmd::MEM_SEND_LEND)
 }
 
 fn lent_touch() -> Outcome {
