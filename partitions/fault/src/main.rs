@@ -54,8 +54,9 @@ mod sp {
             }
             cmd::DEV_READ => {
                 let offset = req.payload.get(1);
-                if offset % 4 != 0 || offset > 0x1000 - 32 {
-                    return Some(Payload::new(&[u64::from(status::ffa_error(-2))]));
+                if !offset.is_multiple_of(4) || offset > 0x1000 - 32 {
+                    let invalid = sp_rt::ErrorCode::InvalidParameters.to_i32();
+                    return Some(Payload::new(&[u64::from(status::ffa_error(invalid))]));
                 }
                 let mut regs = [0u32; 8];
                 for (i, r) in regs.iter_mut().enumerate() {

@@ -663,3 +663,166 @@ fn raw_call_passes_registers_through_unchanged() {
     }
     assert_eq!(calls[0].x(14), 0);
 }
+
+#[test]
+fn dev_send_sends_the_device_page_with_the_given_attributes_and_keeps_it_live() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[0x44, 0x1]),
+        success_reply(&[0x45, 0]),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::DEV_SEND),
+            u64::from(id::ECHO),
+            cmd::MEM_SEND_SHARE,
+            0x14,
+        ]),
+    );
+    assert_eq!([r.get(0), r.get(1), r.get(2)], [0, 0x44, 0x1]);
+    let c = ffa.conduit().calls.clone();
+    assert_eq!(c[0].fid(), 0x8400_0073); // FFA_MEM_SHARE_32
+    let t = sent(&bufs.tx.0[..c[0].x(1) as usize]);
+    assert_eq!(t.attributes.encode(), 0x14, "Device-nGnRE");
+    assert_eq!(t.receiver(0).unwrap().perms, SHARE_RW);
+    assert_eq!(
+        t.constituents().collect::<Vec<_>>(),
+        vec![Constituent {
+            address: test_protocol::device::BASE,
+            page_count: 1
+        }]
+    );
+    // A lend with the type left unspecified; no borrower call, no reclaim either way.
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::DEV_SEND),
+            u64::from(id::ECHO),
+            cmd::MEM_SEND_LEND,
+            0,
+        ]),
+    );
+    assert_eq!([r.get(0), r.get(1), r.get(2)], [0, 0x45, 0]);
+    let c = &ffa.conduit().calls;
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[1].fid(), 0x8400_0072); // FFA_MEM_LEND_32
+    let t = sent(&bufs.tx.0[..c[1].x(1) as usize]);
+    assert_eq!(t.attributes.encode(), 0);
+}
+
+#[test]
+fn dev_send_refuses_bad_abis_and_attributes_without_calling() {
+    let mut bufs = Buffers::new();
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([]));
+    for words in [
+        // Donate is not a DEV_SEND ABI; 0x3C is the reserved memory type 0b11.
+        [u64::from(cmd::DEV_SEND), 1, cmd::MEM_SEND_DONATE, 0],
+        [u64::from(cmd::DEV_SEND), 1, cmd::MEM_SEND_SHARE, 0x3C],
+        [u64::from(cmd::DEV_SEND), 1, cmd::MEM_SEND_SHARE, 0x1_0014],
+    ] {
+        let r = echo(&mut ffa, &mut sp, &req64(&words));
+        assert_eq!(r.get(0), 0xFFFF_FFFE, "{words:x?}");
+    }
+    assert!(ffa.conduit().calls.is_empty());
+}
+
+/// The retrieve response for `DEV_ACCESS`: one page at `addr` with attributes `attrs`.
+fn device_response(rx: &mut [u8], addr: u64, attrs: u16) -> u64 {
+    let receivers = [MemAccess::new(EndpointId(id::ECHO), AccessPerms::RW_NX)];
+    let cons = [Constituent {
+        address: addr,
+        page_count: 1,
+    }];
+    let mut b = builder_for(
+        sp_rt::Version::V1_2,
+        EndpointId(id::FAULT),
+        &receivers,
+        &cons,
+    )
+    .unwrap();
+    b.handle = MemHandle(0x5_0000_0007);
+    b.attributes =
+        ffa_abi::memory::MemAttributes::decode(attrs, ffa_abi::memory::Layout::V1_2).unwrap();
+    b.write(rx).unwrap() as u64
+}
+
+#[test]
+fn dev_access_asks_the_attributes_reads_eight_registers_and_relinquishes() {
+    let mut dev = Box::new(Page([0; 4096]));
+    // Registers whose upper bytes must be ignored by the packing.
+    for (i, v) in [0x111u32, 0x10, 0x14, 0, 0x0D, 0xF0, 0x05, 0xB1]
+        .iter()
+        .enumerate()
+    {
+        dev.0[0xFE0 + 4 * i..0xFE4 + 4 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    let addr = dev.0.as_ptr() as u64;
+    let mut bufs = Buffers::new();
+    let n = device_response(&mut bufs.rx.0, addr, 0x14);
+    let resp = Regs::call(0x8400_0075, &[n, n]);
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        resp,
+        success_reply(&[]),
+        success_reply(&[]),
+    ]));
+    let rw_nx = u64::from(AccessPerms::RW_NX.encode());
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[
+            u64::from(cmd::DEV_ACCESS),
+            7,
+            5,
+            u64::from(id::FAULT),
+            0x14,
+            rw_nx,
+            0xFE0,
+        ]),
+    );
+    assert_eq!(
+        [r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)],
+        [0, test_protocol::device::PL011_ID, 0x14, rw_nx, 1]
+    );
+    // Retrieve (sp-rt's tests check it carries the attributes asked), RX release, relinquish.
+    let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
+    assert_eq!(fids, vec![0x8400_0074, 0x8400_0065, 0x8400_0076]);
+}
+
+#[test]
+fn dev_access_outside_the_region_is_denied_bad_words_are_refused() {
+    let dev = Box::new(Page([0; 4096]));
+    let mut bufs = Buffers::new();
+    let n = device_response(&mut bufs.rx.0, dev.0.as_ptr() as u64, 0x10);
+    let resp = Regs::call(0x8400_0075, &[n, n]);
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        resp,
+        success_reply(&[]),
+        success_reply(&[]),
+    ]));
+    let rw_nx = u64::from(AccessPerms::RW_NX.encode());
+    // The eighth register would be at 0x1000: past the page.
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, 0, rw_nx, 0xFE4]),
+    );
+    assert_eq!([r.get(0), r.get(2)], [0xFFFF_FFFA, 0x10]);
+    assert_eq!(ffa.conduit().calls.len(), 3, "relinquished all the same");
+    // A reserved attributes encoding or permissions byte: refused before any call.
+    for (attrs, perms) in [(0x3C, rw_nx), (0x14, 0xFF)] {
+        let r = echo(
+            &mut ffa,
+            &mut sp,
+            &req64(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, attrs, perms, 0]),
+        );
+        assert_eq!(r.get(0), 0xFFFF_FFFE, "{attrs:#x} {perms:#x}");
+    }
+    assert_eq!(ffa.conduit().calls.len(), 3);
+}
