@@ -42,6 +42,20 @@ pub trait Env {
     fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool;
     /// Copies `data` into physical memory (inside the alias window); false if not reachable.
     fn write_phys(&self, pa: u64, data: &[u8]) -> bool;
+    /// Writes zeros over `[pa, pa + len)` (inside the alias window); false if not reachable.
+    /// The default goes through `write_phys`; the machine uses the cache's zeroing instruction.
+    fn zero_phys(&self, pa: u64, len: u64) -> bool {
+        const ZEROS: [u8; 512] = [0; 512];
+        let mut off = 0;
+        while off < len {
+            let n = (len - off).min(ZEROS.len() as u64) as usize;
+            if !self.write_phys(pa + off, &ZEROS[..n]) {
+                return false;
+            }
+            off += n as u64;
+        }
+        true
+    }
     /// Makes code written with `write_phys` at `[pa, pa + len)` visible to instruction fetch
     /// (clean the data cache to the point of unification, invalidate the instruction cache).
     /// Host fakes have no caches, hence the empty default.

@@ -303,13 +303,25 @@ fn read_far() -> u64 {
     v
 }
 
-/// Issues an SMC to EL3 with x0-x17 from `regs`, and stores x0-x17 of the answer back
-/// (SMCCC v1.2 register usage, through the `smccc` crate).
+/// Issues an SMC to EL3 with x0-x17 from `regs`, and stores x0-x17 of the answer back in
+/// place (SMCCC v1.2 register usage). Hand-written rather than `smccc::smc64`: that one takes
+/// and returns the registers by value, which cost about 200 instructions per call on the
+/// message path (measured with `cargo xtask bench`, docs/performance.md).
 pub fn smc(regs: &mut [u64; 18]) {
-    let mut args = [0u64; 17];
-    args.copy_from_slice(&regs[1..]);
-    // FF-A function IDs are 32-bit; the upper half of x0 is zero by SMCCC.
-    *regs = smccc::smc64(regs[0] as u32, args);
+    // SAFETY: per SMCCC v1.2 the SMC returns in x0-x17 and preserves x18-x30 and SP; EL3 does
+    // not touch S-EL1 memory the Rust code relies on.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") regs[0], inout("x1") regs[1], inout("x2") regs[2], inout("x3") regs[3],
+            inout("x4") regs[4], inout("x5") regs[5], inout("x6") regs[6], inout("x7") regs[7],
+            inout("x8") regs[8], inout("x9") regs[9], inout("x10") regs[10],
+            inout("x11") regs[11], inout("x12") regs[12], inout("x13") regs[13],
+            inout("x14") regs[14], inout("x15") regs[15], inout("x16") regs[16],
+            inout("x17") regs[17],
+            options(nostack)
+        )
+    };
 }
 
 /// Memory attribute indices programmed into MAIR_EL1 by [`enable_mmu`].
@@ -432,6 +444,41 @@ impl crate::spmc::Env for Machine {
         // SAFETY: as in `read_phys`: the destination is mapped, writable through the alias
         // window and not part of any Rust object.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
+        true
+    }
+
+    fn zero_phys(&self, pa: u64, len: u64) -> bool {
+        let Some(len) = usize::try_from(len).ok() else {
+            return false;
+        };
+        let Some(start) = alias_ptr(pa, len) else {
+            return false;
+        };
+        let dczid: u64;
+        // SAFETY: reading DCZID_EL0 has no side effects.
+        unsafe { asm!("mrs {0}, dczid_el0", out(reg) dczid, options(nomem, nostack)) };
+        let block = 4usize << (dczid & 0xf);
+        let start = start as usize;
+        let end = start + len;
+        // DC ZVA zeroes a whole aligned block per instruction (unless prohibited, bit 4).
+        let (head_end, body_end) = if dczid & (1 << 4) == 0 {
+            let h = start.next_multiple_of(block).min(end);
+            (h, h + (end - h) / block * block)
+        } else {
+            (end, end)
+        };
+        // SAFETY: `alias_ptr` checked that the whole range is mapped (normal write-back memory
+        // through the alias window) and belongs to no Rust object; the head and tail are
+        // plain byte writes, the body whole DC ZVA blocks inside the range.
+        unsafe {
+            core::ptr::write_bytes(start as *mut u8, 0, head_end - start);
+            let mut p = head_end;
+            while p < body_end {
+                asm!("dc zva, {0}", in(reg) p, options(nostack));
+                p += block;
+            }
+            core::ptr::write_bytes(body_end as *mut u8, 0, end - body_end);
+        }
         true
     }
 

@@ -407,15 +407,9 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
 
 impl<E: Env> crate::mem_share::MemoryZeroing for KernelMem<'_, E> {
     fn zero(&mut self, range: PageRange) {
-        const ZEROS: [u8; 512] = [0; 512];
         let len = u64::from(range.pages) * PAGE_SIZE;
-        let mut off = 0;
-        while off < len {
-            if !self.env.write_phys(range.base.0 + off, &ZEROS) {
-                crate::info!("BUG: zeroing {:#x} failed", range.base.0 + off);
-                return;
-            }
-            off += ZEROS.len() as u64;
+        if !self.env.zero_phys(range.base.0, len) {
+            crate::info!("BUG: zeroing {:#x} failed", range.base.0);
         }
     }
 }

@@ -512,17 +512,11 @@ impl Spmc {
 }
 
 fn zero(env: &mut impl Env, base: u64, len: u64) -> Result<(), ()> {
-    const CHUNK: [u8; 512] = [0; 512];
-    let mut off = 0;
-    while off < len {
-        let n = (len - off).min(CHUNK.len() as u64);
-        let n_usize = usize::try_from(n).map_err(|_| ())?;
-        if !env.write_phys(base + off, &CHUNK[..n_usize]) {
-            return Err(());
-        }
-        off += n;
+    if env.zero_phys(base, len) {
+        Ok(())
+    } else {
+        Err(())
     }
-    Ok(())
 }
 
 /// Appends FFA_CONSOLE_LOG characters to the SP's line and prints complete lines tagged with
