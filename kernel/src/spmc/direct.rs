@@ -177,9 +177,10 @@ pub fn sp_response(sp: &Sp, rt: &mut Runtime, regs: &Regs, pair: EndpointPair, f
     }
     match rt.request {
         Some(req) if req.sender == pair.destination.0 && req.form == form => {
-            // A DIRECT_REQ_64 is answered with DIRECT_RESP_64, a _32 with _32.
+            // A DIRECT_REQ_64 is answered with DIRECT_RESP_64, a _32 with _32: another width is
+            // a response of the wrong form (DENIED, as for RESP2 to a REQ).
             if req.wide != is_64(regs) {
-                return Step::Return(Regs::error(ErrorCode::InvalidParameters));
+                return Step::Return(Regs::error(ErrorCode::Denied));
             }
             Step::End(RunEnd::Response(*regs))
         }

@@ -484,7 +484,8 @@ fn requests_reach_the_receiver_in_canonical_form() {
 }
 
 /// A DIRECT_REQ_64 must be answered with DIRECT_RESP_64: a 32-bit answer is refused with
-/// INVALID_PARAMETERS and the SP stays in the request (its next, matching answer ends it).
+/// DENIED (a response of the wrong form) and the SP stays in the request (its next, matching
+/// answer ends it).
 fn resp64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
     let mut r = req64(src, dst, args);
     r.0[0] = FuncId::MsgSendDirectResp64.raw().into();
@@ -501,13 +502,13 @@ fn the_response_width_must_match_the_request() {
     ]);
     let mut w = World::boot(vec![a]);
     let r = w.nw(req64(NW, 0x8001, [0; 5]));
-    assert_error(&w.seen(0)[2], ErrorCode::InvalidParameters);
+    assert_error(&w.seen(0)[2], ErrorCode::Denied);
     assert_eq!(
         r,
         resp64(
             0x8001,
             NW,
-            [u64::from(ErrorCode::InvalidParameters.to_u32()), 0, 0, 0, 0]
+            [u64::from(ErrorCode::Denied.to_u32()), 0, 0, 0, 0]
         )
     );
 }

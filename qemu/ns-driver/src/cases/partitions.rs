@@ -151,10 +151,16 @@ pub const CASES: &[Case] = &[
 
 /// Cases that abort the fault SP, which happens once per boot: registered after every other
 /// case (memory cases use fault as a borrower).
-pub const LAST_CASES: &[Case] = &[Case {
-    name: "fault_touching_other_sp_contained",
-    run: fault_contained,
-}];
+pub const LAST_CASES: &[Case] = &[
+    Case {
+        name: "sp_response_width_mismatch_denied",
+        run: sp_response_width_mismatch,
+    },
+    Case {
+        name: "fault_touching_other_sp_contained",
+        run: fault_contained,
+    },
+];
 
 /// The very last case of the run: pkg-sp (the only SP left that can fault on command once fault
 /// and, through the memory cases, echo are aborted) touches the SPMC's own memory.
@@ -1282,7 +1288,6 @@ fn sp_unsolicited_response() -> Outcome {
 /// echo's runtime, resumed with the next message as the result of its RESP call, ends up
 /// aborted. Expected: DENIED, like a response of the wrong form, and echo keeps handling our
 /// REQ_64.
-#[allow(dead_code)]
 fn sp_response_width_mismatch() -> Outcome {
     let words = [
         u64::from(cmd::RAW_CALL),
