@@ -51,9 +51,9 @@ macro_rules! info {
 pub fn emergency_fault(kind: u64, esr: u64, elr: u64, far: u64) {
     if let Some(mut guard) = CONSOLE.try_lock() {
         if let Some(sink) = guard.as_mut() {
-            let _ = write!(
+            let _ = writeln!(
                 sink,
-                "[SPMC] PANIC: exception {kind} at S-EL1: ESR {esr:#x} ({}), ELR {elr:#x}, FAR {far:#x}\n",
+                "[SPMC] PANIC: exception {kind} at S-EL1: ESR {esr:#x} ({}), ELR {elr:#x}, FAR {far:#x}",
                 crate::arch::esr::describe(esr)
             );
         }

@@ -580,7 +580,7 @@ fn mem_perm_set(
     if rt.state != State::Booting {
         return Regs::error(ErrorCode::Denied);
     }
-    if addr % PAGE_SIZE != 0 || pages == 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) || pages == 0 {
         return Regs::error(ErrorCode::InvalidParameters);
     }
     let write = match perm.data {
