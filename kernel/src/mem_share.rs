@@ -95,9 +95,11 @@
 //!   retrieved), or zero-before-retrieval the lender did not ask for: DENIED;
 //! - zero-before-reclaim is valid for shares too; the retrieve response's bit 0 says whether
 //!   the memory arrives zeroed;
-//! - an SP's manifest device (MMIO) regions may not be shared, lent or donated at run time:
-//!   the [`OwnershipOracle`] must not report them (the engine itself supports device memory
-//!   for regions an integrator makes transferable);
+//! - Arm's ACS expects an SP's manifest device (MMIO) regions to be refused for share, lend
+//!   and donate; this project's issue 5 requires device memory to be transferable, so the
+//!   kernel's [`OwnershipOracle`] reports an SP's device regions (as `MemKind::Device`) and
+//!   the engine transfers them with device attributes only (a deliberate difference from the
+//!   ACS, covered by the QEMU cases in qemu/ns-driver/src/cases/memory.rs);
 //! - attribute bits meaningless for the memory type (bits `[3:0]` with type "not specified",
 //!   shareability of device memory) are ignored, as the ACS sets them;
 //! - a receiver may ask for attributes *at least as restrictive* as the sender's

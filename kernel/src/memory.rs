@@ -76,8 +76,26 @@ pub struct UserPerm {
     pub exec: bool,
     /// Normal-world memory: mapped with the NS bit.
     pub non_secure: bool,
-    /// Device memory (nGnRE) rather than normal write-back memory.
-    pub device: bool,
+    /// Memory type of the mapping.
+    pub memory: MemType,
+}
+
+/// The memory type of an SP mapping: normal write-back, or one of the four device types
+/// (FF-A memory region attributes; each has its own MAIR_EL1 index, see `arch::enable_mmu`).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum MemType {
+    Normal,
+    DeviceNgnrne,
+    DeviceNgnre,
+    DeviceNgre,
+    DeviceGre,
+}
+
+impl UserPerm {
+    /// Tells whether the mapping is device memory.
+    pub fn is_device(&self) -> bool {
+        self.memory != MemType::Normal
+    }
 }
 
 impl UserPerm {
@@ -86,35 +104,42 @@ impl UserPerm {
         write: false,
         exec: false,
         non_secure: false,
-        device: false,
+        memory: MemType::Normal,
     };
     /// Read-write data.
     pub const RW: Self = Self {
         write: true,
         exec: false,
         non_secure: false,
-        device: false,
+        memory: MemType::Normal,
     };
     /// Read-only code.
     pub const RX: Self = Self {
         write: false,
         exec: true,
         non_secure: false,
-        device: false,
+        memory: MemType::Normal,
     };
 }
 
+// MAIR_EL1 indices, programmed by `arch::aarch64::enable_mmu`: 0 Device-nGnRE, 1 Normal
+// write-back, 2 Device-nGnRnE, 3 Device-nGRE, 4 Device-GRE.
 const MAIR_DEVICE: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_0;
 const MAIR_NORMAL: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_1;
+const MAIR_DEVICE_NGNRNE: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_2;
+const MAIR_DEVICE_NGRE: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_3;
+const MAIR_DEVICE_GRE: El1Attributes = El1Attributes::ATTRIBUTE_INDEX_4;
 const BASE: El1Attributes = El1Attributes::VALID.union(El1Attributes::ACCESSED);
 
 /// Attribute bits for an EL0 mapping with the given permissions.
 pub fn user_attributes(perm: UserPerm) -> El1Attributes {
     let mut a = BASE | El1Attributes::USER | El1Attributes::NON_GLOBAL | El1Attributes::PXN;
-    a |= if perm.device {
-        MAIR_DEVICE | El1Attributes::UXN
-    } else {
-        MAIR_NORMAL | El1Attributes::INNER_SHAREABLE
+    a |= match perm.memory {
+        MemType::Normal => MAIR_NORMAL | El1Attributes::INNER_SHAREABLE,
+        MemType::DeviceNgnre => MAIR_DEVICE | El1Attributes::UXN,
+        MemType::DeviceNgnrne => MAIR_DEVICE_NGNRNE | El1Attributes::UXN,
+        MemType::DeviceNgre => MAIR_DEVICE_NGRE | El1Attributes::UXN,
+        MemType::DeviceGre => MAIR_DEVICE_GRE | El1Attributes::UXN,
     };
     if !perm.write {
         a |= El1Attributes::READ_ONLY;
@@ -134,7 +159,13 @@ pub fn user_perm_of(a: El1Attributes) -> UserPerm {
         write: !a.contains(El1Attributes::READ_ONLY),
         exec: !a.contains(El1Attributes::UXN),
         non_secure: a.contains(El1Attributes::NS),
-        device: (a.bits() & (7 << 2)) == MAIR_DEVICE.bits(),
+        memory: match a.bits() & (7 << 2) {
+            x if x == MAIR_DEVICE.bits() => MemType::DeviceNgnre,
+            x if x == MAIR_DEVICE_NGNRNE.bits() => MemType::DeviceNgnrne,
+            x if x == MAIR_DEVICE_NGRE.bits() => MemType::DeviceNgre,
+            x if x == MAIR_DEVICE_GRE.bits() => MemType::DeviceGre,
+            _ => MemType::Normal,
+        },
     }
 }
 
@@ -285,5 +316,42 @@ impl AddressSpace {
     /// Returns the ASID the table is tagged with.
     pub fn asid(&self) -> u16 {
         self.asid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every permission and memory type survives the trip through descriptor attributes, and
+    /// device memory is never executable.
+    #[test]
+    fn user_attributes_round_trip() {
+        let types = [
+            MemType::Normal,
+            MemType::DeviceNgnrne,
+            MemType::DeviceNgnre,
+            MemType::DeviceNgre,
+            MemType::DeviceGre,
+        ];
+        for memory in types {
+            for bits in 0..8u8 {
+                let perm = UserPerm {
+                    write: bits & 1 != 0,
+                    exec: bits & 2 != 0 && memory == MemType::Normal,
+                    non_secure: bits & 4 != 0,
+                    memory,
+                };
+                let a = user_attributes(perm);
+                assert_eq!(user_perm_of(a), perm, "{perm:?}");
+                assert!(
+                    a.contains(El1Attributes::PXN),
+                    "EL1 must never execute SP pages"
+                );
+                if memory != MemType::Normal {
+                    assert!(a.contains(El1Attributes::UXN));
+                }
+            }
+        }
     }
 }

@@ -10,13 +10,14 @@
 use super::partition::{Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
 use crate::mem_share::convert;
+use crate::mem_share::types::DeviceAttr;
 use crate::mem_share::{
     Access, EndpointKind, FragProgress, FragmentAssembler, Limits, MappingAttrs, MemHandle,
     MemKind, MemShare, MemoryType, NoMemory, PageRange, RegionInfo, RelinquishRequest, Reservation,
     ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security, TransactionKind,
     TransactionRequest, VirtAddr,
 };
-use crate::memory::{UserPerm, PAGE_SIZE, SP_DYNAMIC_VA_BASE};
+use crate::memory::{MemType, UserPerm, PAGE_SIZE, SP_DYNAMIC_VA_BASE};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -207,7 +208,13 @@ fn user_perm(attrs: MappingAttrs) -> UserPerm {
         write: attrs.access.write,
         exec: attrs.access.exec,
         non_secure: attrs.non_secure,
-        device: matches!(attrs.memory, MemoryType::Device(_)),
+        memory: match attrs.memory {
+            MemoryType::Device(DeviceAttr::NGnRnE) => MemType::DeviceNgnrne,
+            MemoryType::Device(DeviceAttr::NGnRE) => MemType::DeviceNgnre,
+            MemoryType::Device(DeviceAttr::NGRE) => MemType::DeviceNgre,
+            MemoryType::Device(DeviceAttr::GRE) => MemType::DeviceGre,
+            _ => MemType::Normal,
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::{direct, memory, setup, Env, Mailbox, Spmc};
 use crate::arch::{esr, Exit, UserRegs, SPSR_EL0T};
-use crate::memory::{AddressSpace, UserPerm, PAGE_SIZE};
+use crate::memory::{AddressSpace, MemType, UserPerm, PAGE_SIZE};
 use crate::policy::Caller;
 use ffa_abi::boot_info;
 use ffa_abi::endpoint::EndpointId;
@@ -183,7 +183,7 @@ fn perm_of(a: MemAttributes) -> UserPerm {
         write: a.write(),
         exec: a.execute(),
         non_secure: a.non_secure(),
-        device: false,
+        memory: MemType::Normal,
     }
 }
 
@@ -220,7 +220,7 @@ impl Spmc {
                 write: d.attributes.write(),
                 exec: false,
                 non_secure: d.attributes.non_secure(),
-                device: true,
+                memory: MemType::DeviceNgnre,
             };
             space
                 .map_user(d.base.0, d.base.0, u64::from(d.pages), perm)
@@ -598,7 +598,7 @@ fn mem_perm_set(
     let mut current = alloc::vec::Vec::new();
     for i in 0..u64::from(pages) {
         match space.user_perm(addr + i * PAGE_SIZE) {
-            Some(p) if !p.device => current.push(p),
+            Some(p) if !p.is_device() => current.push(p),
             _ => return Regs::error(ErrorCode::InvalidParameters),
         }
     }
@@ -610,7 +610,7 @@ fn mem_perm_set(
         write,
         exec: perm.executable,
         non_secure,
-        device: false,
+        memory: MemType::Normal,
     };
     if space.set_user_perm(addr, u64::from(pages), new).is_err() {
         return Regs::error(ErrorCode::InvalidParameters);

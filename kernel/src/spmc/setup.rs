@@ -143,7 +143,11 @@ fn features(query: FeatureQuery, caller: Caller, version: Version) -> Regs {
 }
 
 fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
-    if pages == 0 || pages > MAX_MAILBOX_PAGES || !tx.is_multiple_of(PAGE_SIZE) || !rx.is_multiple_of(PAGE_SIZE) {
+    if pages == 0
+        || pages > MAX_MAILBOX_PAGES
+        || !tx.is_multiple_of(PAGE_SIZE)
+        || !rx.is_multiple_of(PAGE_SIZE)
+    {
         return Err(ErrorCode::InvalidParameters);
     }
     let len = u64::from(pages) * PAGE_SIZE;
@@ -166,7 +170,11 @@ fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mail
 /// Validates an SP's FFA_RXTX_MAP: both buffers must be pages the SP has mapped as normal,
 /// secure memory, physically contiguous, not overlapping.
 fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
-    if pages == 0 || pages > MAX_MAILBOX_PAGES || !tx.is_multiple_of(PAGE_SIZE) || !rx.is_multiple_of(PAGE_SIZE) {
+    if pages == 0
+        || pages > MAX_MAILBOX_PAGES
+        || !tx.is_multiple_of(PAGE_SIZE)
+        || !rx.is_multiple_of(PAGE_SIZE)
+    {
         return Err(ErrorCode::InvalidParameters);
     }
     let space = rt.space.as_ref().ok_or(ErrorCode::InvalidParameters)?;
@@ -178,7 +186,7 @@ fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mai
                 .ok_or(ErrorCode::InvalidParameters)?;
             // Never executable pages either: the SPMC writes into the RX buffer (W^X).
             if pa != pa0 + i * PAGE_SIZE
-                || perm.device
+                || perm.is_device()
                 || perm.non_secure
                 || perm.exec
                 || (need_write && !perm.write)

@@ -174,7 +174,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
             for k in 0..u64::from(c.page_count) {
                 let (p, perm) = space.translate(c.address + k * PAGE_SIZE).expect("mapped");
                 assert_eq!(p, pa);
-                assert!(perm.write && !perm.exec && perm.non_secure && !perm.device);
+                assert!(perm.write && !perm.exec && perm.non_secure && !perm.is_device());
                 pa += PAGE_SIZE;
             }
         }
