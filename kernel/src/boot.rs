@@ -33,6 +33,9 @@ pub struct PlatformBoot {
     pub secure_alias: &'static [PhysRange],
     pub ns_alias: &'static [PhysRange],
     pub cores: usize,
+    /// Memory-sharing limits of this platform (`spmc::memory::DEFAULT_LIMITS` for the
+    /// engine's full capacity).
+    pub memory_limits: crate::mem_share::Limits,
 }
 
 fn smc(regs: Regs) -> Regs {
@@ -168,6 +171,7 @@ pub fn cold_boot(
         name: plat.name,
         layout,
         ns_memory: plat.ns_alias,
+        memory_limits: plat.memory_limits,
         cores: plat.cores,
     };
     let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));

@@ -98,6 +98,9 @@ pub struct PlatformInfo {
     pub ns_memory: &'static [PhysRange],
     /// Cores the platform has.
     pub cores: usize,
+    /// Memory-sharing limits (concurrent transactions, receivers and constituents per
+    /// transaction), clamped to the engine's compile-time capacity; beyond them: NO_MEMORY.
+    pub memory_limits: crate::mem_share::Limits,
 }
 
 /// The SPMC.
@@ -131,7 +134,7 @@ impl Spmc {
             platform,
             sps,
             nw: Mutex::new(NormalWorld::default()),
-            mem: Mutex::new(memory::MemState::new()),
+            mem: Mutex::new(memory::MemState::new(platform.memory_limits)),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
         }
     }

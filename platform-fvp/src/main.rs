@@ -56,6 +56,8 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     // TF-A's FVP PLATFORM_CORE_COUNT with the default FVP_CLUSTER_COUNT=2,
     // FVP_MAX_CPUS_PER_CLUSTER=4, FVP_MAX_PE_PER_CPU=1: x4 (plat_my_core_pos) is 0..7.
     cores: 8,
+    // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
+    memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
 };
 
 mod table {

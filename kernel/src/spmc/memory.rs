@@ -57,14 +57,18 @@ pub struct MemState {
     cursors: ResponseCursors<RESPONSE_SLOTS, MAX_CONSTITUENTS>,
 }
 
+/// The engine's full capacity, for platforms that do not lower it.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    max_transactions: MAX_TRANSACTIONS,
+    max_receivers: MAX_RECEIVERS,
+    max_constituents: MAX_CONSTITUENTS,
+};
+
 impl MemState {
-    pub fn new() -> Self {
+    /// Creates the engine with the platform's limits (clamped to its capacity).
+    pub fn new(limits: Limits) -> Self {
         Self {
-            engine: MemShare::new(Limits {
-                max_transactions: MAX_TRANSACTIONS,
-                max_receivers: MAX_RECEIVERS,
-                max_constituents: MAX_CONSTITUENTS,
-            }),
+            engine: MemShare::new(limits),
             frags: FragmentAssembler::new(),
             cursors: ResponseCursors::new(),
         }
@@ -78,7 +82,7 @@ impl MemState {
 
 impl Default for MemState {
     fn default() -> Self {
-        Self::new()
+        Self::new(DEFAULT_LIMITS)
     }
 }
 

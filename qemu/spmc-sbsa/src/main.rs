@@ -40,6 +40,8 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     secure_alias: SECURE_ALIAS,
     ns_alias: NS_DRAM,
     cores: 8,
+    // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
+    memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
 };
 
 mod table {

@@ -90,6 +90,7 @@ pub fn platform() -> PlatformInfo {
         },
         ns_memory: &NS_ALIAS,
         cores: 1,
+        memory_limits: crate::spmc::memory::DEFAULT_LIMITS,
     }
 }
 
