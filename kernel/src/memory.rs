@@ -308,6 +308,11 @@ impl AddressSpace {
         found
     }
 
+    /// Frees subtables whose entries are all invalid (after unmaps), returning their memory.
+    pub fn compact(&mut self) {
+        self.map.compact_subtables();
+    }
+
     /// Returns the TTBR0_EL1 value that installs this table with its ASID.
     pub fn ttbr0(&self) -> u64 {
         (self.map.root_address().0 as u64) | (u64::from(self.asid) << 48)
@@ -319,9 +324,134 @@ impl AddressSpace {
     }
 }
 
+/// Allocator of the VA windows where an SP's retrieved memory is mapped: first fit among
+/// windows freed by relinquish, else the next fresh address. Reusing windows keeps the page
+/// tables built for them in use, so repeated retrieve/relinquish cycles do not grow the SP's
+/// tables. Every window is followed by an unmapped guard page.
+#[derive(Clone, Debug)]
+pub struct VaWindows {
+    next: u64,
+    /// Free windows (base, pages including the guard page), sorted by base, coalesced.
+    free: heapless::Vec<(u64, u64), 16>,
+}
+
+impl Default for VaWindows {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VaWindows {
+    /// An empty allocator over `[SP_DYNAMIC_VA_BASE, ALIAS_OFFSET)`.
+    pub const fn new() -> Self {
+        Self {
+            next: SP_DYNAMIC_VA_BASE,
+            free: heapless::Vec::new(),
+        }
+    }
+
+    /// Allocates a window of `pages` pages (plus its guard page); `None` when the VA range is
+    /// exhausted.
+    pub fn alloc(&mut self, pages: u64) -> Option<u64> {
+        let need = pages.checked_add(1)?;
+        if let Some(i) = self.free.iter().position(|&(_, n)| n >= need) {
+            let (base, n) = self.free[i];
+            if n == need {
+                self.free.remove(i);
+            } else {
+                self.free[i] = (base + need * PAGE_SIZE, n - need);
+            }
+            return Some(base);
+        }
+        let base = self.next;
+        let end = base.checked_add(need.checked_mul(PAGE_SIZE)?)?;
+        if end > ALIAS_OFFSET {
+            return None;
+        }
+        self.next = end;
+        Some(base)
+    }
+
+    /// Returns a window given by [`VaWindows::alloc`]. False when the free list is full (the
+    /// window's VA is then lost, and the caller may compact its page tables).
+    pub fn free(&mut self, base: u64, pages: u64) -> bool {
+        let n = pages + 1;
+        let pos = self
+            .free
+            .iter()
+            .position(|&(b, _)| b > base)
+            .unwrap_or(self.free.len());
+        // Merge with the following and the preceding window when they touch.
+        if pos < self.free.len() && base + n * PAGE_SIZE == self.free[pos].0 {
+            let (_, m) = self.free[pos];
+            self.free[pos] = (base, n + m);
+            if pos > 0 {
+                let (pb, pn) = self.free[pos - 1];
+                if pb + pn * PAGE_SIZE == base {
+                    self.free[pos - 1] = (pb, pn + n + m);
+                    self.free.remove(pos);
+                }
+            }
+            return true;
+        }
+        if pos > 0 {
+            let (pb, pn) = self.free[pos - 1];
+            if pb + pn * PAGE_SIZE == base {
+                self.free[pos - 1] = (pb, pn + n);
+                return true;
+            }
+        }
+        self.free.insert(pos, (base, n)).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn va_windows_are_reused_and_coalesced() {
+        let mut w = VaWindows::new();
+        let a = w.alloc(4).unwrap();
+        let b = w.alloc(1).unwrap();
+        let c = w.alloc(2).unwrap();
+        assert_eq!(a, SP_DYNAMIC_VA_BASE);
+        assert_eq!(b, a + 5 * PAGE_SIZE, "a guard page follows each window");
+        assert_eq!(c, b + 2 * PAGE_SIZE);
+        // A freed window is reused first fit, the rest of it stays free.
+        assert!(w.free(a, 4));
+        assert_eq!(w.alloc(1), Some(a));
+        assert_eq!(w.alloc(2), Some(a + 2 * PAGE_SIZE));
+        // Freeing neighbours coalesces them into one window that fits a larger request.
+        assert!(w.free(a, 1));
+        assert!(w.free(a + 2 * PAGE_SIZE, 2));
+        assert!(w.free(b, 1));
+        assert_eq!(
+            w.alloc(6),
+            Some(a),
+            "a, its neighbour and b merged into 7 pages"
+        );
+        // Repeated cycles of the same size never move to new addresses.
+        let mut w = VaWindows::new();
+        for _ in 0..1000 {
+            let v = w.alloc(256).unwrap();
+            assert_eq!(v, SP_DYNAMIC_VA_BASE);
+            assert!(w.free(v, 256));
+        }
+    }
+
+    #[test]
+    fn va_windows_end_below_the_alias_window() {
+        let mut w = VaWindows::new();
+        let span = (ALIAS_OFFSET - SP_DYNAMIC_VA_BASE) / PAGE_SIZE;
+        assert_eq!(
+            w.alloc(span),
+            None,
+            "the window and its guard page do not fit"
+        );
+        assert_eq!(w.alloc(span - 1), Some(SP_DYNAMIC_VA_BASE));
+        assert_eq!(w.alloc(1), None);
+    }
 
     /// Every permission and memory type survives the trip through descriptor attributes, and
     /// device memory is never executable.

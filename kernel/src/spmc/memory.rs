@@ -17,7 +17,7 @@ use crate::mem_share::{
     ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security, TransactionKind,
     TransactionRequest, VirtAddr,
 };
-use crate::memory::{MemType, UserPerm, PAGE_SIZE, SP_DYNAMIC_VA_BASE};
+use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -337,16 +337,7 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
             return Err(NoMemory);
         }
         let va = if va_pages > 0 {
-            let got = self.with_rt(sp, |rt| {
-                let base = rt.next_va.max(SP_DYNAMIC_VA_BASE);
-                let end = base.checked_add(va_pages.checked_mul(PAGE_SIZE)?)?;
-                if end > crate::memory::ALIAS_OFFSET {
-                    return None;
-                }
-                // Leave an unmapped guard page between windows.
-                rt.next_va = end + PAGE_SIZE;
-                Some(VirtAddr(base))
-            });
+            let got = self.with_rt(sp, |rt| rt.va_windows.alloc(va_pages).map(VirtAddr));
             match got.flatten() {
                 Some(v) => Some(v),
                 None => {
@@ -362,7 +353,18 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
 
     fn release(&mut self, reservation: Reservation) {
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
-        // VA windows are not reused (the dynamic window spans terabytes); nothing else to do.
+        // The VA window goes back for reuse, with the page tables built for it; if the free
+        // list is full, the window is dropped and empty subtables are freed instead.
+        if let Some(va) = reservation.va() {
+            let pages = reservation.va_pages();
+            let _ = self.with_rt(reservation.sp(), |rt| {
+                if !rt.va_windows.free(va.0, pages) {
+                    if let Some(space) = rt.space.as_mut() {
+                        space.compact();
+                    }
+                }
+            });
+        }
     }
 
     fn adopted(&mut self, reservation: &Reservation, ranges: &[PageRange]) {

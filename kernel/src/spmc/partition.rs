@@ -53,8 +53,8 @@ pub struct Runtime {
     pub request: Option<PendingRequest>,
     /// Characters logged with FFA_CONSOLE_LOG since the last newline.
     pub log_line: String<160>,
-    /// Next free address of the window where retrieved memory is mapped.
-    pub next_va: u64,
+    /// Where retrieved memory is mapped in the SP's address space.
+    pub va_windows: crate::memory::VaWindows,
     /// Memory donated to this SP, mapped at `va` rather than identity.
     pub adopted: heapless::Vec<Adopted, 16>,
 }
@@ -88,7 +88,7 @@ impl Sp {
                 mailbox: None,
                 request: None,
                 log_line: String::new(),
-                next_va: crate::memory::SP_DYNAMIC_VA_BASE,
+                va_windows: crate::memory::VaWindows::new(),
                 adopted: heapless::Vec::new(),
             }),
         }
