@@ -21,6 +21,6 @@ pub fn all() -> impl Iterator<Item = &'static Case> {
         memory::LAST_CASES,
         partitions::FINAL_CASES,
     ]
-        .into_iter()
-        .flatten()
+    .into_iter()
+    .flatten()
 }
