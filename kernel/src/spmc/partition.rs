@@ -312,6 +312,15 @@ impl Spmc {
         for i in order {
             let sp = &self.sps[i];
             let mut rt = sp.rt.lock();
+            if sp.desc.execution_ctx_count > 1 {
+                // Per-core execution contexts are not implemented yet: the one context migrates
+                // between cores, and concurrent requests from two cores get BUSY.
+                crate::info!(
+                    "SP {} declares {} execution contexts; it runs with one, migrating between cores",
+                    sp.desc.name,
+                    sp.desc.execution_ctx_count
+                );
+            }
             if let Err(e) = self.load(env, sp, &mut rt) {
                 crate::info!(
                     "SP {} ({:#06x}): load failed: {:?}; aborted",
