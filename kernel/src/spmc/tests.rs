@@ -5,6 +5,8 @@
 
 mod fake;
 
+mod audit;
+
 mod boot;
 mod discovery;
 mod gate;
