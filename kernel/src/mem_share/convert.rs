@@ -55,24 +55,44 @@ pub fn transaction_request<const R: usize, const C: usize>(
     kind: TransactionKind,
     d: &MemTransaction<'_>,
 ) -> Result<TransactionRequest<R, C>, Rule> {
+    let mut out = TransactionRequest {
+        kind,
+        sender: d.sender,
+        attributes: MemoryType::NotSpecified,
+        flags: 0,
+        tag: 0,
+        receivers: Vec::new(),
+        total_pages: 0,
+        constituents: Vec::new(),
+    };
+    fill_transaction_request(kind, d, &mut out)?;
+    Ok(out)
+}
+
+/// As [`transaction_request`], overwriting `out` (a buffer the caller keeps, so that the
+/// constituent list, up to `C` of them, is written once and never moved). On error `out`
+/// holds a partial request and must not be sent.
+pub fn fill_transaction_request<const R: usize, const C: usize>(
+    kind: TransactionKind,
+    d: &MemTransaction<'_>,
+    out: &mut TransactionRequest<R, C>,
+) -> Result<(), Rule> {
     d.validate_for(mem_op(kind))
         .map_err(|_| Rule::MalformedDescriptor)?;
-    let mut constituents = Vec::new();
+    out.constituents.clear();
     for c in d.constituents() {
-        constituents
+        out.constituents
             .push(PageRange::new(c.address, c.page_count))
             .map_err(|_| Rule::TooManyConstituents)?;
     }
-    Ok(TransactionRequest {
-        kind,
-        sender: d.sender,
-        attributes: memory_type(d.attributes)?,
-        flags: d.flags.0,
-        tag: d.tag,
-        receivers: grants(d.receivers())?,
-        total_pages: d.total_page_count() as u64,
-        constituents,
-    })
+    out.kind = kind;
+    out.sender = d.sender;
+    out.attributes = memory_type(d.attributes)?;
+    out.flags = d.flags.0;
+    out.tag = d.tag;
+    out.receivers = grants(d.receivers())?;
+    out.total_pages = d.total_page_count() as u64;
+    Ok(())
 }
 
 /// The engine's view of an FFA_MEM_RETRIEVE_REQ descriptor. Retriever-specified address
@@ -125,6 +145,25 @@ pub fn write_retrieve_response<const C: usize>(
     with_builder(resp, version, |b| b.write_fragment(offset, out))
 }
 
+/// [`write_retrieve_response`] and [`retrieve_response_len`] at once: `out` is only as
+/// large as `out_len(total_len)` says (the caller's RX buffer, or what is left of the
+/// response), and the constituent list is gathered once for both. Returns (total length,
+/// fragment length).
+pub fn encode_retrieve_response<const C: usize>(
+    resp: &RetrieveResponse<C>,
+    version: Version,
+    offset: usize,
+    out: &mut [u8],
+    out_len: impl FnOnce(usize) -> usize,
+) -> Result<(usize, usize), BuildError> {
+    with_builder(resp, version, |b| {
+        let total = b.total_len()?;
+        let len = out_len(total).min(out.len());
+        let n = b.write_fragment(offset, &mut out[..len])?;
+        Ok((total, n))
+    })
+}
+
 /// Total encoded length of the retrieve response at `version`.
 pub fn retrieve_response_len<const C: usize>(
     resp: &RetrieveResponse<C>,
@@ -154,13 +193,15 @@ fn with_builder<const C: usize, T>(
     let mut me = MemAccess::new(resp.receiver, perms);
     me.impdef = resp.impdef;
     let receivers = [me];
-    let constituents: Vec<Constituent, C> = resp
-        .mapped_constituents()
-        .map(|(va, page_count)| Constituent {
+    // Filled where it lives (a `collect` would build it elsewhere and copy all C slots).
+    let mut constituents: Vec<Constituent, C> = Vec::new();
+    for (va, page_count) in resp.mapped_constituents() {
+        // Cannot fail: the response holds at most C constituents.
+        let _ = constituents.push(Constituent {
             address: va.0,
             page_count,
-        })
-        .collect();
+        });
+    }
     let b = TransactionBuilder {
         layout,
         sender: resp.sender,

@@ -237,6 +237,17 @@ impl<const N: usize, const C: usize> ResponseCursors<N, C> {
         total_len: u32,
         first_len: u32,
     ) -> Result<(), Rule> {
+        self.begin_from(&response, total_len, first_len)
+    }
+
+    /// As [`ResponseCursors::begin`] for a response the caller keeps: it is copied only
+    /// when a cursor must remember it (the response did not fit at once).
+    pub fn begin_from(
+        &mut self,
+        response: &RetrieveResponse<C>,
+        total_len: u32,
+        first_len: u32,
+    ) -> Result<(), Rule> {
         if first_len == 0 || first_len > total_len {
             return Err(Rule::InvalidLength);
         }
@@ -252,7 +263,7 @@ impl<const N: usize, const C: usize> ResponseCursors<N, C> {
             .or_else(|| self.slots.iter().position(Option::is_none))
             .ok_or(Rule::FragmentSlotsExhausted)?;
         self.slots[i] = Some(Cursor {
-            response,
+            response: response.clone(),
             total: total_len,
             sent: first_len,
         });

@@ -138,14 +138,16 @@ struct SendPlan<const C: usize> {
 }
 
 /// Everything `validate_retrieve` established.
-struct RetrievePlan<const OWN: usize> {
+struct RetrievePlan {
     slot: usize,
     receiver_index: usize,
     access: Access,
     attrs: MappingAttrs,
     zero_before: bool,
     zero_after_relinquish: bool,
-    donated_after: Option<Vec<DonatedRange, OWN>>,
+    /// A donation whose new ownership fits the donated-ranges table (validation computed
+    /// it; the commit recomputes it in place rather than carry a table-sized copy).
+    donation: Option<RegionInfo>,
     map_cost: u32,
 }
 
@@ -255,7 +257,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let plan = self.validate_send(env, caller, req)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
         let handle = self.reserve_handle();
-        self.commit_send(env, caller, req, plan, owner_reservation, handle);
+        self.commit_send(env, caller, req, &plan, owner_reservation, handle);
         Ok(SendOutcome { handle })
     }
 
@@ -276,7 +278,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         }
         let plan = self.validate_send(env, caller, req)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
-        self.commit_send(env, caller, req, plan, owner_reservation, handle);
+        self.commit_send(env, caller, req, &plan, owner_reservation, handle);
         Ok(SendOutcome { handle })
     }
 
@@ -478,7 +480,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &mut E,
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
-        plan: SendPlan<C>,
+        plan: &SendPlan<C>,
         mut owner_reservation: Option<Reservation>,
         handle: MemHandle,
     ) {
@@ -491,21 +493,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 env.zero(*c);
             }
         }
-        let mut receivers = Vec::new();
-        for (i, r) in req.receivers.iter().enumerate() {
-            // Capacity R and kinds/grants were established in validation for every index.
-            let (Some(kind), Some(granted)) = (plan.receiver_kinds[i], plan.granted[i]) else {
-                continue;
-            };
-            let _ = receivers.push(ReceiverState {
-                id: r.id,
-                kind,
-                granted,
-                impdef: r.impdef,
-                held: None,
-            });
-        }
-        self.transactions[plan.slot] = Some(Transaction {
+        // Built in its slot: a `Transaction` is several KiB (the constituents, their order),
+        // and moving one through a temporary costs a memcpy of all of it.
+        let t = self.transactions[plan.slot].insert(Transaction {
             handle,
             kind: req.kind,
             sender: caller,
@@ -516,12 +506,28 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             zero_pending: false,
             attributes: req.attributes,
             region: plan.region,
-            receivers,
-            constituents: req.constituents.clone(),
-            order: plan.order,
+            receivers: Vec::new(),
+            constituents: Vec::new(),
+            order: Vec::new(),
             total_pages: req.total_pages,
             owner_reservation,
         });
+        for (i, r) in req.receivers.iter().enumerate() {
+            // Capacity R and kinds/grants were established in validation for every index.
+            let (Some(kind), Some(granted)) = (plan.receiver_kinds[i], plan.granted[i]) else {
+                continue;
+            };
+            let _ = t.receivers.push(ReceiverState {
+                id: r.id,
+                kind,
+                granted,
+                impdef: r.impdef,
+                held: None,
+            });
+        }
+        // Cannot fail: both have the capacity C the request's constituents fit in.
+        let _ = t.constituents.extend_from_slice(&req.constituents);
+        let _ = t.order.extend_from_slice(&plan.order);
     }
 
     fn live(&self) -> usize {
@@ -568,6 +574,21 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         caller: EndpointId,
         req: &RetrieveRequest<R>,
     ) -> Result<RetrieveResponse<C>, Rule> {
+        let mut response = dead_response(caller);
+        self.retrieve_into(env, caller, req, &mut response)?;
+        Ok(response)
+    }
+
+    /// As [`MemShare::retrieve`], writing the response into `response` (left unchanged on
+    /// error): the kernel keeps one response buffer instead of moving a constituent-sized
+    /// value out of the engine on every retrieve.
+    pub fn retrieve_into<E: Environment>(
+        &mut self,
+        env: &mut E,
+        caller: EndpointId,
+        req: &RetrieveRequest<R>,
+        response: &mut RetrieveResponse<C>,
+    ) -> Result<(), Rule> {
         let plan = self.validate_retrieve(env, caller, req)?;
         let t = self.transactions[plan.slot]
             .as_ref()
@@ -575,7 +596,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let reservation = env
             .reserve(caller, plan.map_cost, t.total_pages)
             .map_err(|_| Rule::PageTableMemoryExhausted)?;
-        Ok(self.commit_retrieve(env, caller, plan, reservation))
+        self.commit_retrieve(env, caller, plan, reservation, response);
+        Ok(())
     }
 
     fn validate_retrieve<E: Environment>(
@@ -583,7 +605,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &E,
         caller: EndpointId,
         req: &RetrieveRequest<R>,
-    ) -> Result<RetrievePlan<OWN>, Rule> {
+    ) -> Result<RetrievePlan, Rule> {
         if env.endpoint_kind(caller) != Some(EndpointKind::Sp) {
             return Err(Rule::RetrieverNotSp);
         }
@@ -671,13 +693,14 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
         }
 
-        let donated_after = if t.kind == TransactionKind::Donate {
+        let donation = if t.kind == TransactionKind::Donate {
             let info = RegionInfo {
                 access,
                 kind: t.region.kind,
                 security: t.region.security,
             };
-            Some(donate_ranges(&self.donated, &t.constituents, caller, info)?)
+            donate_ranges(&self.donated, &t.constituents, caller, info)?;
+            Some(info)
         } else {
             None
         };
@@ -693,7 +716,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             },
             zero_before,
             zero_after_relinquish: zero_after,
-            donated_after,
+            donation,
             map_cost: env.map_cost(caller, &t.constituents),
         })
     }
@@ -702,15 +725,17 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         &mut self,
         env: &mut E,
         caller: EndpointId,
-        plan: RetrievePlan<OWN>,
+        plan: RetrievePlan,
         mut reservation: Reservation,
-    ) -> RetrieveResponse<C> {
+        response: &mut RetrieveResponse<C>,
+    ) {
         // Validation established that the slot is live; `take` for donate frees it.
         let slot = &mut self.transactions[plan.slot];
         let Some(t) = slot.as_mut() else {
             // Unreachable by construction; give the memory back rather than leak it.
             env.release(reservation);
-            return dead_response(caller);
+            *response = dead_response(caller);
+            return;
         };
         if plan.zero_before {
             for c in t.constituents.iter() {
@@ -729,21 +754,24 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if plan.zero_after_relinquish {
             flags |= FLAG_ZERO_AFTER_RELINQUISH;
         }
-        let response = RetrieveResponse {
-            handle: t.handle,
-            kind: t.kind,
-            sender: t.sender,
-            tag: t.tag,
-            flags,
-            attributes: plan.attrs.memory,
-            non_secure: plan.attrs.non_secure,
-            receiver: caller,
-            permissions: Permissions::from_access(plan.access),
-            impdef: t.receivers[plan.receiver_index].impdef,
-            va,
-            total_pages: t.total_pages,
-            constituent_pages: t.constituents.iter().map(|c| c.pages).collect(),
-        };
+        // Field by field: the constituent list is refilled where it is, not moved.
+        response.handle = t.handle;
+        response.kind = t.kind;
+        response.sender = t.sender;
+        response.tag = t.tag;
+        response.flags = flags;
+        response.attributes = plan.attrs.memory;
+        response.non_secure = plan.attrs.non_secure;
+        response.receiver = caller;
+        response.permissions = Permissions::from_access(plan.access);
+        response.impdef = t.receivers[plan.receiver_index].impdef;
+        response.va = va;
+        response.total_pages = t.total_pages;
+        response.constituent_pages.clear();
+        for c in t.constituents.iter() {
+            // Cannot fail: the response has the transaction's capacity C.
+            let _ = response.constituent_pages.push(c.pages);
+        }
         if t.kind == TransactionKind::Donate {
             // Ownership moves for good: the receiver keeps its mapping as owner, the former
             // owner never gets its mapping back, and the handle dies.
@@ -752,8 +780,11 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             if let Some(owner_res) = t.owner_reservation.take() {
                 env.release(owner_res);
             }
-            if let Some(d) = plan.donated_after {
-                self.donated = d;
+            // Validation computed the same table from the same state, so this is `Ok`.
+            if let Some(info) = plan.donation {
+                if let Ok(d) = donate_ranges(&self.donated, &t.constituents, caller, info) {
+                    self.donated = d;
+                }
             }
             *slot = None;
         } else {
@@ -763,7 +794,6 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 zero_after_relinquish: plan.zero_after_relinquish,
             });
         }
-        response
     }
 
     // ------------------------------------------------------------------------------------
@@ -883,7 +913,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     }
 
     fn commit_reclaim<E: Environment>(&mut self, env: &mut E, slot: usize, zero: bool) {
-        let Some(mut t) = self.transactions[slot].take() else {
+        // Worked on in place and only then emptied: taking the transaction out of its slot
+        // would copy all of it.
+        let Some(t) = self.transactions[slot].as_mut() else {
             return;
         };
         if zero {
@@ -900,6 +932,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             env.restore_owner(&mut res, &t.constituents, attrs);
             env.release(res);
         }
+        self.transactions[slot] = None;
     }
 }
 
@@ -1127,8 +1160,9 @@ fn subtract(a: &PageRange, b: &PageRange) -> [Option<PageRange>; 2] {
     [left, right]
 }
 
-/// Placeholder response for the unreachable "slot vanished" path of `commit_retrieve`.
-fn dead_response<const C: usize>(caller: EndpointId) -> RetrieveResponse<C> {
+/// Placeholder response: the initial value of a response buffer, and what the unreachable
+/// "slot vanished" path of `commit_retrieve` leaves.
+pub(crate) fn dead_response<const C: usize>(caller: EndpointId) -> RetrieveResponse<C> {
     RetrieveResponse {
         handle: MemHandle::INVALID,
         kind: TransactionKind::Share,

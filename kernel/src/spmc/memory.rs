@@ -4,8 +4,14 @@
 //! implementation of the engine's environment traits (`KernelMem`).
 //!
 //! Memory operations take the one engine lock (they are not on the message path). Lock order:
-//! a caller SP's runtime lock, then the engine lock; the normal world's mailbox lock is only
-//! held while its TX buffer is copied, never together with the engine lock.
+//! a caller SP's runtime lock, then the engine lock, then (only while its TX buffer is copied
+//! into the engine's buffer) the normal world's mailbox lock. Nothing may take the engine
+//! lock while holding the normal world's.
+//!
+//! Descriptors are read into a buffer the engine state owns and parsed there, and the
+//! request and the retrieve response are filled in buffers it owns too: each of them is
+//! kilobytes (up to [`MAX_CONSTITUENTS`] entries), and this kernel's `memcpy` moves 8 bytes
+//! in 4 instructions, so a heap copy or a by-value move of one costs thousands.
 
 use super::partition::{Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
@@ -43,6 +49,9 @@ pub const FRAG_SLOTS: usize = 2;
 pub const FRAG_BYTES: usize = 0x2000;
 /// Retrieve responses in fragmented transmission (one per SP at most).
 pub const RESPONSE_SLOTS: usize = 8;
+/// TX bytes read into the engine's own buffer; a longer read (no descriptor the engine can
+/// accept needs one) goes through a heap buffer as before.
+pub const TX_COPY_BYTES: usize = 0x2000;
 /// Page-table pages the engine may reserve in all (16 MiB of the SPMC heap).
 pub const TABLE_PAGE_BUDGET: u64 = 4096;
 
@@ -55,6 +64,12 @@ pub struct MemState {
     engine: Engine,
     frags: FragmentAssembler<FRAG_SLOTS, FRAG_BYTES>,
     cursors: ResponseCursors<RESPONSE_SLOTS, MAX_CONSTITUENTS>,
+    /// The current call's copy of the caller's TX buffer (engine lock held).
+    tx: [u8; TX_COPY_BYTES],
+    /// The send request being converted and sent.
+    request: Request,
+    /// The retrieve response being encoded.
+    response: Response,
 }
 
 /// The engine's full capacity, for platforms that do not lower it.
@@ -71,6 +86,18 @@ impl MemState {
             engine: MemShare::new(limits),
             frags: FragmentAssembler::new(),
             cursors: ResponseCursors::new(),
+            tx: [0; TX_COPY_BYTES],
+            request: TransactionRequest {
+                kind: TransactionKind::Share,
+                sender: EndpointId(0),
+                attributes: MemoryType::NotSpecified,
+                flags: 0,
+                tag: 0,
+                receivers: heapless::Vec::new(),
+                total_pages: 0,
+                constituents: heapless::Vec::new(),
+            },
+            response: crate::mem_share::transaction::dead_response(EndpointId(0)),
         }
     }
 
@@ -427,16 +454,50 @@ impl<E: Env> crate::mem_share::MemoryZeroing for KernelMem<'_, E> {
     }
 }
 
-/// Copies `len` bytes of a caller's TX buffer.
-fn read_tx(env: &impl Env, mb: &Mailbox, len: u32) -> Result<Vec<u8>, ErrorCode> {
+/// The first bytes of a caller's TX buffer: in the engine's buffer when they fit it, in a
+/// heap buffer otherwise.
+enum TxBytes<'a> {
+    Buf(&'a [u8]),
+    Heap(Vec<u8>),
+}
+
+impl core::ops::Deref for TxBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TxBytes::Buf(b) => b,
+            TxBytes::Heap(v) => v,
+        }
+    }
+}
+
+/// Copies `len` bytes of a caller's TX buffer, into `buf` when they fit.
+fn read_tx<'a>(
+    env: &impl Env,
+    mb: &Mailbox,
+    len: u32,
+    buf: &'a mut [u8],
+) -> Result<TxBytes<'a>, ErrorCode> {
     if u64::from(len) > u64::from(mb.pages) * PAGE_SIZE {
         return Err(ErrorCode::InvalidParameters);
     }
-    let mut buf = vec![0u8; len as usize];
-    if !env.read_phys(mb.tx, &mut buf) {
-        return Err(ErrorCode::InvalidParameters);
-    }
-    Ok(buf)
+    let len = len as usize;
+    let out = match buf.get_mut(..len) {
+        Some(b) => {
+            if !env.read_phys(mb.tx, b) {
+                return Err(ErrorCode::InvalidParameters);
+            }
+            TxBytes::Buf(b)
+        }
+        None => {
+            let mut v = vec![0u8; len];
+            if !env.read_phys(mb.tx, &mut v) {
+                return Err(ErrorCode::InvalidParameters);
+            }
+            TxBytes::Heap(v)
+        }
+    };
+    Ok(out)
 }
 
 fn kind_of(fid: FuncId) -> Option<TransactionKind> {
@@ -449,9 +510,11 @@ fn kind_of(fid: FuncId) -> Option<TransactionKind> {
 }
 
 /// Parses a whole descriptor and sends it through the engine.
+#[allow(clippy::too_many_arguments)]
 fn send_descriptor<E: Env>(
     km: &mut KernelMem<'_, E>,
     engine: &mut Engine,
+    req: &mut Request,
     caller: EndpointId,
     kind: TransactionKind,
     version: Version,
@@ -462,17 +525,16 @@ fn send_descriptor<E: Env>(
         Ok(t) => t,
         Err(e) => return Regs::error(e.error_code()),
     };
-    let mut req: Request = match convert::transaction_request(kind, &t) {
-        Ok(r) => r,
-        Err(rule) => return err(rule),
-    };
+    if let Err(rule) = convert::fill_transaction_request(kind, &t, req) {
+        return err(rule);
+    }
     // An SP names memory by addresses of its own address space (identity for its manifest
     // regions, elsewhere for memory donated to it): translate them to physical ranges.
     if let Some((_, rt)) = km.caller.as_ref() {
         let Some(space) = rt.space.as_ref() else {
             return Regs::error(ErrorCode::Denied);
         };
-        let translated = convert::translate_sp_constituents(&mut req, |va| {
+        let translated = convert::translate_sp_constituents(req, |va| {
             space
                 .translate(va.0)
                 .map(|(pa, _)| (crate::mem_share::PhysAddr(pa), 1))
@@ -482,8 +544,8 @@ fn send_descriptor<E: Env>(
         }
     }
     let out = match handle {
-        None => engine.send(km, caller, &req),
-        Some(h) => engine.send_with_handle(km, caller, &req, h),
+        None => engine.send(km, caller, req),
+        Some(h) => engine.send_with_handle(km, caller, req, h),
     };
     match out {
         Ok(o) => success_handle(o.handle),
@@ -509,12 +571,12 @@ pub fn send(
         // Dynamically allocated buffers are not supported (FFA_FEATURES says so).
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let bytes = match mailbox_tx(spmc, env, caller, sp_rt.as_deref(), args.frag_len) {
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), args.frag_len, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
-    let mut state = spmc.mem.lock();
-    let state = &mut *state;
     let mut km = KernelMem {
         spmc,
         env,
@@ -524,6 +586,7 @@ pub fn send(
         return send_descriptor(
             &mut km,
             &mut state.engine,
+            &mut state.request,
             caller,
             kind,
             version,
@@ -556,12 +619,12 @@ pub fn frag_tx(
     frag_len: u32,
     version: Version,
 ) -> Regs {
-    let bytes = match mailbox_tx(spmc, env, caller, sp_rt.as_deref(), frag_len) {
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), frag_len, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
-    let mut state = spmc.mem.lock();
-    let state = &mut *state;
     match state.frags.push(caller, handle, &bytes) {
         Ok(FragProgress::More { handle, offset }) => {
             handle_regs(FuncId::MemFragRx, handle, offset, 0)
@@ -573,8 +636,18 @@ pub fn frag_tx(
                 caller: sp_rt.map(|rt| (caller.0, rt)),
             };
             let engine = &mut state.engine;
+            let req = &mut state.request;
             let r = state.frags.finish(caller, handle, |kind, whole| {
-                send_descriptor(&mut km, engine, caller, kind, version, whole, Some(handle))
+                send_descriptor(
+                    &mut km,
+                    engine,
+                    req,
+                    caller,
+                    kind,
+                    version,
+                    whole,
+                    Some(handle),
+                )
             });
             r.unwrap_or_else(|| Regs::error(ErrorCode::InvalidParameters))
         }
@@ -582,23 +655,24 @@ pub fn frag_tx(
     }
 }
 
-fn mailbox_tx(
+/// Copies `len` bytes of the caller's TX buffer (an SP's, or the normal world's when
+/// `sp_rt` is `None`) into `buf` (the engine's, so the engine lock is held).
+fn mailbox_tx<'a>(
     spmc: &Spmc,
     env: &impl Env,
-    caller: EndpointId,
     sp_rt: Option<&Runtime>,
     len: u32,
-) -> Result<Vec<u8>, ErrorCode> {
+    buf: &'a mut [u8],
+) -> Result<TxBytes<'a>, ErrorCode> {
     match sp_rt {
         Some(rt) => {
             let mb = rt.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
-            read_tx(env, mb, len)
+            read_tx(env, mb, len, buf)
         }
         None => {
-            let _ = caller;
             let nw = spmc.nw.lock();
             let mb = nw.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
-            read_tx(env, mb, len)
+            read_tx(env, mb, len, buf)
         }
     }
 }
@@ -647,7 +721,9 @@ pub fn retrieve(
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
     }
-    let bytes = match read_tx(env, &mb, args.frag_len) {
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
@@ -660,9 +736,8 @@ pub fn retrieve(
         Ok(r) => r,
         Err(rule) => return err(rule),
     };
+    drop(bytes);
     let me = EndpointId(sp.id());
-    let mut state = spmc.mem.lock();
-    let state = &mut *state;
     if !state.cursors.can_begin(me) {
         return Regs::error(ErrorCode::NoMemory);
     }
@@ -671,17 +746,17 @@ pub fn retrieve(
         env,
         caller: Some((sp.id(), rt)),
     };
-    let resp = match state.engine.retrieve(&mut km, me, &req) {
-        Ok(r) => r,
-        Err(rule) => return err(rule),
-    };
+    let resp = &mut state.response;
+    if let Err(rule) = state.engine.retrieve_into(&mut km, me, &req, resp) {
+        return err(rule);
+    }
     let env = km.env;
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
-    let (total, first) = match write_response(env, &resp, version, mb.rx, rx_len, 0) {
+    let (total, first) = match write_response(env, resp, version, mb.rx, rx_len, 0, &mut state.tx) {
         Ok(v) => v,
         Err(e) => return Regs::error(e),
     };
-    if let Err(rule) = state.cursors.begin(resp, total, first) {
+    if let Err(rule) = state.cursors.begin_from(resp, total, first) {
         return err(rule);
     }
     if let Some(m) = rt.mailbox.as_mut() {
@@ -695,7 +770,8 @@ pub fn retrieve(
 }
 
 /// Encodes (part of) a retrieve response for `version` at `offset` into the RX buffer at
-/// `rx`. Returns (total length, bytes written).
+/// `rx`, staging it in `buf` (the engine's TX copy, free again by then) when it fits.
+/// Returns (total length, bytes written).
 fn write_response(
     env: &mut impl Env,
     resp: &Response,
@@ -703,10 +779,17 @@ fn write_response(
     rx: u64,
     rx_len: usize,
     offset: usize,
+    buf: &mut [u8],
 ) -> Result<(u32, u32), ErrorCode> {
-    let total = convert::retrieve_response_len(resp, version).map_err(|e| e.error_code())?;
-    let mut out = vec![0u8; rx_len.min(total.saturating_sub(offset))];
-    let n = convert::write_retrieve_response(resp, version, offset, &mut out)
+    let mut heap = Vec::new();
+    let out: &mut [u8] = if rx_len <= buf.len() {
+        buf
+    } else {
+        heap.resize(rx_len, 0u8);
+        &mut heap
+    };
+    let want = |total: usize| rx_len.min(total.saturating_sub(offset));
+    let (total, n) = convert::encode_retrieve_response(resp, version, offset, out, want)
         .map_err(|e| e.error_code())?;
     if !env.write_phys(rx, &out[..n]) {
         return Err(ErrorCode::Aborted);
@@ -734,8 +817,10 @@ pub fn frag_rx(
     let me = EndpointId(sp.id());
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
     let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let buf = &mut state.tx;
     let r = state.cursors.next(me, handle, offset, |resp, off| {
-        write_response(env, resp, version, mb.rx, rx_len, off as usize)
+        write_response(env, resp, version, mb.rx, rx_len, off as usize, buf)
             .map(|(_, n)| n)
             .unwrap_or(0)
     });
@@ -750,16 +835,40 @@ pub fn frag_rx(
     }
 }
 
+/// The relinquish descriptor at the start of an SP's TX buffer (at most its first 4 KiB):
+/// the 16-byte header, then only as many bytes as its endpoint count needs, instead of the
+/// whole 4 KiB. The parser reads nothing past that count, so it sees the same bytes and
+/// gives the same answers; a count that does not fit gets the whole 4 KiB as before.
+fn read_relinquish<'a>(
+    env: &impl Env,
+    mb: &Mailbox,
+    buf: &'a mut [u8],
+) -> Result<TxBytes<'a>, ErrorCode> {
+    const HEADER: u32 = 16;
+    let limit = (u64::from(mb.pages) * PAGE_SIZE).min(0x1000) as u32;
+    if limit < HEADER {
+        return read_tx(env, mb, limit, buf);
+    }
+    let mut header = [0u8; HEADER as usize];
+    if !env.read_phys(mb.tx, &mut header) {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let count = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+    let len = u64::from(count)
+        .saturating_mul(2)
+        .saturating_add(u64::from(HEADER))
+        .min(u64::from(limit)) as u32;
+    read_tx(env, mb, len, buf)
+}
+
 /// FFA_MEM_RELINQUISH from an SP: the descriptor is in its TX buffer.
 pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Regs {
     let Some(mb) = rt.mailbox else {
         return Regs::error(ErrorCode::Denied);
     };
-    let bytes = match read_tx(
-        env,
-        &mb,
-        (u64::from(mb.pages) * PAGE_SIZE).min(0x1000) as u32,
-    ) {
+    let mut state = spmc.mem.lock();
+    let state = &mut *state;
+    let bytes = match read_relinquish(env, &mb, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
@@ -771,8 +880,8 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
         Ok(r) => r,
         Err(rule) => return err(rule),
     };
+    drop(bytes);
     let me = EndpointId(sp.id());
-    let mut state = spmc.mem.lock();
     let mut km = KernelMem {
         spmc,
         env,
