@@ -49,8 +49,13 @@ struct ReceiverState {
     held: Option<Held>,
 }
 
+/// One slot of the transaction table. Slots are reused in place (`live` says whether one
+/// holds a transaction): a transaction is several KiB, and building one in a temporary or
+/// wrapping it in an `Option` made every send zero-fill or copy all of it.
 #[derive(Debug, PartialEq, Eq)]
 struct Transaction<const R: usize, const C: usize> {
+    /// The slot holds a live transaction; the other fields mean nothing otherwise.
+    live: bool,
     handle: MemHandle,
     kind: TransactionKind,
     sender: EndpointId,
@@ -74,6 +79,46 @@ struct Transaction<const R: usize, const C: usize> {
     /// SP owner of a lend/donate: table pages for the revoke done at send and the restore at
     /// reclaim, held until one of them is no longer possible.
     owner_reservation: Option<Reservation>,
+}
+
+impl<const R: usize, const C: usize> Transaction<R, C> {
+    /// An empty slot.
+    const FREE: Self = Transaction {
+        live: false,
+        handle: MemHandle::INVALID,
+        kind: TransactionKind::Share,
+        sender: EndpointId(0),
+        sender_kind: EndpointKind::NormalWorld,
+        tag: 0,
+        zero_on_send: false,
+        exposed: false,
+        zero_pending: false,
+        attributes: MemoryType::NotSpecified,
+        region: RegionInfo {
+            access: Access {
+                write: false,
+                exec: false,
+            },
+            kind: MemKind::Normal,
+            security: Security::NonSecure,
+        },
+        receivers: Vec::new(),
+        constituents: Vec::new(),
+        order: Vec::new(),
+        total_pages: 0,
+        owner_reservation: None,
+    };
+
+    /// Ends the transaction: the slot is free again (its lists emptied, so nothing stale
+    /// is left to read).
+    fn free(&mut self) {
+        self.live = false;
+        self.handle = MemHandle::INVALID;
+        self.receivers.clear();
+        self.constituents.clear();
+        self.order.clear();
+        self.owner_reservation = None;
+    }
 }
 
 /// A range whose owner changed by donation; overrides the static [`OwnershipOracle`] answer.
@@ -118,7 +163,7 @@ pub struct SendOutcome {
 #[derive(Debug)]
 pub struct MemShare<const TX: usize, const R: usize, const C: usize, const OWN: usize> {
     limits: Limits,
-    transactions: [Option<Transaction<R, C>>; TX],
+    transactions: [Transaction<R, C>; TX],
     donated: Vec<DonatedRange, OWN>,
     /// Next handle value: monotonic, so a handle is never reused (2^63 sends would be
     /// needed to wrap).
@@ -126,10 +171,8 @@ pub struct MemShare<const TX: usize, const R: usize, const C: usize, const OWN: 
 }
 
 /// Everything `validate_send` established, consumed by the commit.
-struct SendPlan<const C: usize> {
+struct SendPlan {
     sender_kind: EndpointKind,
-    /// The request's constituents ordered by address.
-    order: Vec<u16, C>,
     region: RegionInfo,
     receiver_kinds: [Option<EndpointKind>; 16],
     granted: [Option<Permissions>; 16],
@@ -175,7 +218,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 max_receivers: clamp(limits.max_receivers, R),
                 max_constituents: clamp(limits.max_constituents, C),
             },
-            transactions: [const { None }; TX],
+            transactions: [Transaction::FREE; TX],
             donated: Vec::new(),
             next_handle: 1,
         }
@@ -197,7 +240,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 
     /// Live transactions.
     pub fn transactions(&self) -> impl Iterator<Item = TransactionView<'_>> {
-        self.transactions.iter().flatten().map(|t| TransactionView {
+        self.live_transactions().map(|t| TransactionView {
             handle: t.handle,
             kind: t.kind,
             sender: t.sender,
@@ -218,9 +261,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 
     /// Table pages the engine currently holds in reservations (for leak accounting).
     pub fn held_table_pages(&self) -> u64 {
-        self.transactions
-            .iter()
-            .flatten()
+        self.live_transactions()
             .map(|t| {
                 let owner = t
                     .owner_reservation
@@ -240,7 +281,20 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     fn find(&self, handle: MemHandle) -> Option<usize> {
         self.transactions
             .iter()
-            .position(|t| t.as_ref().is_some_and(|t| t.handle == handle))
+            .position(|t| t.live && t.handle == handle)
+    }
+
+    fn live_transactions(&self) -> impl Iterator<Item = &Transaction<R, C>> {
+        self.transactions.iter().filter(|t| t.live)
+    }
+
+    /// The live transaction in `slot`.
+    fn slot(&self, slot: usize) -> Option<&Transaction<R, C>> {
+        self.transactions.get(slot).filter(|t| t.live)
+    }
+
+    fn slot_mut(&mut self, slot: usize) -> Option<&mut Transaction<R, C>> {
+        self.transactions.get_mut(slot).filter(|t| t.live)
     }
 
     // ------------------------------------------------------------------------------------
@@ -254,10 +308,13 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
     ) -> Result<SendOutcome, Rule> {
-        let plan = self.validate_send(env, caller, req)?;
+        // The request's constituents by address, for the overlap checks now and later (kept
+        // out of the plan, which would otherwise be copied with it).
+        let mut order = Vec::new();
+        let plan = self.validate_send(env, caller, req, &mut order)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
         let handle = self.reserve_handle();
-        self.commit_send(env, caller, req, &plan, owner_reservation, handle);
+        self.commit_send(env, req, &plan, &order, owner_reservation, handle);
         Ok(SendOutcome { handle })
     }
 
@@ -276,9 +333,10 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         {
             return Err(Rule::UnknownFragmentHandle);
         }
-        let plan = self.validate_send(env, caller, req)?;
+        let mut order = Vec::new();
+        let plan = self.validate_send(env, caller, req, &mut order)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
-        self.commit_send(env, caller, req, &plan, owner_reservation, handle);
+        self.commit_send(env, req, &plan, &order, owner_reservation, handle);
         Ok(SendOutcome { handle })
     }
 
@@ -287,7 +345,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &E,
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
-    ) -> Result<SendPlan<C>, Rule> {
+        order: &mut Vec<u16, C>,
+    ) -> Result<SendPlan, Rule> {
         if req.sender != caller {
             return Err(Rule::SenderNotCaller);
         }
@@ -386,7 +445,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         }
         // Sorted once, the overlap checks below are linear instead of quadratic: Linux
         // shares buffers as hundreds of scattered pages.
-        let order = sorted_order::<C>(&req.constituents);
+        sorted_order_into(&req.constituents, order);
         if order
             .windows(2)
             .any(|w| req.constituents[w[0] as usize].overlaps(&req.constituents[w[1] as usize]))
@@ -424,8 +483,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         }
 
         // A page belongs to at most one live transaction.
-        for t in self.transactions.iter().flatten() {
-            if any_overlap(&t.constituents, &t.order, &req.constituents, &order) {
+        for t in self.live_transactions() {
+            if any_overlap(&t.constituents, &t.order, &req.constituents, order) {
                 return Err(Rule::AlreadyInTransaction);
             }
         }
@@ -443,13 +502,12 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let slot = self
             .transactions
             .iter()
-            .position(Option::is_none)
+            .position(|t| !t.live)
             .filter(|_| self.live() < self.limits.max_transactions)
             .ok_or(Rule::TransactionsExhausted)?;
 
         Ok(SendPlan {
             sender_kind,
-            order,
             region,
             receiver_kinds,
             granted,
@@ -463,7 +521,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         env: &mut E,
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
-        plan: &SendPlan<C>,
+        plan: &SendPlan,
     ) -> Result<Option<Reservation>, Rule> {
         // Only SP owners lose their mapping: the normal world's tables are not ours.
         if plan.sender_kind != EndpointKind::Sp || req.kind == TransactionKind::Share {
@@ -478,9 +536,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     fn commit_send<E: Environment>(
         &mut self,
         env: &mut E,
-        caller: EndpointId,
         req: &TransactionRequest<R, C>,
-        plan: &SendPlan<C>,
+        plan: &SendPlan,
+        order: &[u16],
         mut owner_reservation: Option<Reservation>,
         handle: MemHandle,
     ) {
@@ -493,25 +551,32 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 env.zero(*c);
             }
         }
-        // Built in its slot: a `Transaction` is several KiB (the constituents, their order),
-        // and moving one through a temporary costs a memcpy of all of it.
-        let t = self.transactions[plan.slot].insert(Transaction {
-            handle,
-            kind: req.kind,
-            sender: caller,
-            sender_kind: plan.sender_kind,
-            tag: req.tag,
-            zero_on_send: plan.zero,
-            exposed: false,
-            zero_pending: false,
-            attributes: req.attributes,
-            region: plan.region,
-            receivers: Vec::new(),
-            constituents: Vec::new(),
-            order: Vec::new(),
-            total_pages: req.total_pages,
-            owner_reservation,
-        });
+        // Written field by field into the free slot: a `Transaction` is several KiB (the
+        // constituents and their order), too much to build in a temporary.
+        let Some(t) = self.transactions.get_mut(plan.slot) else {
+            // Unreachable: validation found this free slot. Give the memory back.
+            if let Some(res) = owner_reservation {
+                env.release(res);
+            }
+            return;
+        };
+        t.live = true;
+        t.handle = handle;
+        t.kind = req.kind;
+        // Validation established that the descriptor's sender is the caller.
+        t.sender = req.sender;
+        t.sender_kind = plan.sender_kind;
+        t.tag = req.tag;
+        t.zero_on_send = plan.zero;
+        t.exposed = false;
+        t.zero_pending = false;
+        t.attributes = req.attributes;
+        t.region = plan.region;
+        t.total_pages = req.total_pages;
+        t.owner_reservation = owner_reservation;
+        t.receivers.clear();
+        t.constituents.clear();
+        t.order.clear();
         for (i, r) in req.receivers.iter().enumerate() {
             // Capacity R and kinds/grants were established in validation for every index.
             let (Some(kind), Some(granted)) = (plan.receiver_kinds[i], plan.granted[i]) else {
@@ -527,11 +592,11 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         }
         // Cannot fail: both have the capacity C the request's constituents fit in.
         let _ = t.constituents.extend_from_slice(&req.constituents);
-        let _ = t.order.extend_from_slice(&plan.order);
+        let _ = t.order.extend_from_slice(order);
     }
 
     fn live(&self) -> usize {
-        self.transactions.iter().flatten().count()
+        self.live_transactions().count()
     }
 
     /// What `owner` holds at `range`, taking donations into account.
@@ -590,9 +655,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         response: &mut RetrieveResponse<C>,
     ) -> Result<(), Rule> {
         let plan = self.validate_retrieve(env, caller, req)?;
-        let t = self.transactions[plan.slot]
-            .as_ref()
-            .ok_or(Rule::UnknownHandle)?;
+        let t = self.slot(plan.slot).ok_or(Rule::UnknownHandle)?;
         let reservation = env
             .reserve(caller, plan.map_cost, t.total_pages)
             .map_err(|_| Rule::PageTableMemoryExhausted)?;
@@ -610,9 +673,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             return Err(Rule::RetrieverNotSp);
         }
         let slot = self.find(req.handle).ok_or(Rule::UnknownHandle)?;
-        let t = self.transactions[slot]
-            .as_ref()
-            .ok_or(Rule::UnknownHandle)?;
+        let t = self.slot(slot).ok_or(Rule::UnknownHandle)?;
 
         // Flags (DEN0077 v1.1 Table 10.22).
         let flags = req.flags;
@@ -729,9 +790,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         mut reservation: Reservation,
         response: &mut RetrieveResponse<C>,
     ) {
-        // Validation established that the slot is live; `take` for donate frees it.
-        let slot = &mut self.transactions[plan.slot];
-        let Some(t) = slot.as_mut() else {
+        // Validation established that the slot is live; a donation frees it.
+        let Some(t) = self.transactions.get_mut(plan.slot).filter(|t| t.live) else {
             // Unreachable by construction; give the memory back rather than leak it.
             env.release(reservation);
             *response = dead_response(caller);
@@ -786,7 +846,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                     self.donated = d;
                 }
             }
-            *slot = None;
+            t.free();
         } else {
             t.receivers[plan.receiver_index].held = Some(Held {
                 reservation,
@@ -818,9 +878,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         req: &RelinquishRequest<R>,
     ) -> Result<(usize, usize, bool), Rule> {
         let slot = self.find(req.handle).ok_or(Rule::UnknownHandle)?;
-        let t = self.transactions[slot]
-            .as_ref()
-            .ok_or(Rule::UnknownHandle)?;
+        let t = self.slot(slot).ok_or(Rule::UnknownHandle)?;
         if req.flags & !FLAG_ZERO_MEMORY != 0 {
             return Err(Rule::InvalidFlags);
         }
@@ -850,7 +908,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         idx: usize,
         zero: bool,
     ) {
-        let Some(t) = self.transactions[slot].as_mut() else {
+        let Some(t) = self.slot_mut(slot) else {
             return;
         };
         if let Some(mut held) = t.receivers[idx].held.take() {
@@ -892,9 +950,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         flags: u32,
     ) -> Result<(usize, bool), Rule> {
         let slot = self.find(handle).ok_or(Rule::UnknownHandle)?;
-        let t = self.transactions[slot]
-            .as_ref()
-            .ok_or(Rule::UnknownHandle)?;
+        let t = self.slot(slot).ok_or(Rule::UnknownHandle)?;
         if t.sender != caller {
             return Err(Rule::NotTheOwner);
         }
@@ -915,7 +971,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     fn commit_reclaim<E: Environment>(&mut self, env: &mut E, slot: usize, zero: bool) {
         // Worked on in place and only then emptied: taking the transaction out of its slot
         // would copy all of it.
-        let Some(t) = self.transactions[slot].as_mut() else {
+        let Some(t) = self.slot_mut(slot) else {
             return;
         };
         if zero {
@@ -932,23 +988,31 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             env.restore_owner(&mut res, &t.constituents, attrs);
             env.release(res);
         }
-        self.transactions[slot] = None;
+        t.free();
     }
 }
 
 /// Indices of `ranges` (well formed, at most `C`) ordered by base address.
+#[cfg(test)]
 fn sorted_order<const C: usize>(ranges: &[PageRange]) -> Vec<u16, C> {
     let mut order: Vec<u16, C> = Vec::new();
+    sorted_order_into(ranges, &mut order);
+    order
+}
+
+/// Indices of `ranges` (well formed, at most `C`) ordered by base address, written into
+/// `order` (replacing what it held) so that no list is returned by value.
+fn sorted_order_into<const C: usize>(ranges: &[PageRange], order: &mut Vec<u16, C>) {
+    order.clear();
     for i in 0..ranges.len() {
         // Cannot fail: `ranges` comes from a Vec of capacity C <= u16::MAX.
         let _ = order.push(i as u16);
     }
     order.sort_unstable_by_key(|&i| ranges[i as usize].base.0);
-    order
 }
 
 /// Do two lists of well-formed, internally disjoint ranges share a page? Walks both in
-/// address order (`ai`/`bi` from [`sorted_order`]), always advancing the range that ends
+/// address order (`ai`/`bi` from [`sorted_order_into`]), always advancing the range that ends
 /// first: linear in the two lengths.
 fn any_overlap(a: &[PageRange], ai: &[u16], b: &[PageRange], bi: &[u16]) -> bool {
     let (mut i, mut j) = (0, 0);
