@@ -72,6 +72,25 @@ pub const ABIS: &[Abi] = &[
     abi(F::MemRelinquish, Sp),
 ];
 
+/// Interfaces FFA_FEATURES reports as supported although no caller invokes them: the return
+/// and event interfaces FF-A makes mandatory (FFA_ERROR, FFA_SUCCESS, FFA_INTERRUPT) and
+/// FFA_MEM_RETRIEVE_RESP, which comes with FFA_MEM_RETRIEVE_REQ for partitions. Arm's ACS
+/// (ffa_features_client.c) requires them; dispatch never sees them as calls.
+pub const FEATURES_ONLY: &[(FuncId, Origins)] = &[
+    (F::Error32, Both),
+    (F::Success32, Both),
+    (F::Success64, Both),
+    (F::Interrupt32, Both),
+    (F::MemRetrieveResp, Sp),
+];
+
+/// Tells whether FFA_FEATURES reports `func` to `caller` although it is not dispatched.
+pub fn reported_only(func: FuncId, caller: Caller) -> bool {
+    FEATURES_ONLY
+        .iter()
+        .any(|&(f, o)| f == func && allowed(o, caller))
+}
+
 /// Slot of a function ID in [`INDEX`]: FF-A function numbers 0x60..0xA0, SMC32 then SMC64.
 const fn slot(w0: u32) -> Option<usize> {
     let fnum = w0 & 0xFFFF;

@@ -38,12 +38,18 @@ pub fn handle(
             if let Ok((agreed, _)) = r {
                 spmc.set_nw_version(agreed);
             }
-            response(
+            let mut resp = response(
                 pair,
                 FrameworkMsg::VersionResp {
                     version: r.map(|(_, ours)| ours),
                 },
-            )
+            );
+            // TF-A's SPMD hands x3 to the normal world as x0 unchanged, and Linux compares x0
+            // with NOT_SUPPORTED as a 64-bit -1: sign-extend the error here.
+            if r.is_err() {
+                resp.0[3] = ErrorCode::NotSupported.to_i32() as i64 as u64;
+            }
+            resp
         }
         msg_type::PSCI => {
             let status = if w3 == PSCI_CPU_OFF {

@@ -53,6 +53,8 @@ pub struct Runtime {
     pub request: Option<PendingRequest>,
     /// Characters logged with FFA_CONSOLE_LOG since the last newline.
     pub log_line: String<160>,
+    /// The partition made an FF-A call other than FFA_VERSION: its version is settled.
+    pub version_frozen: bool,
     /// Where retrieved memory is mapped in the SP's address space.
     pub va_windows: crate::memory::VaWindows,
     /// Memory donated to this SP, mapped at `va` rather than identity.
@@ -88,6 +90,7 @@ impl Sp {
                 mailbox: None,
                 request: None,
                 log_line: String::new(),
+                version_frozen: false,
                 va_windows: crate::memory::VaWindows::new(),
                 adopted: heapless::Vec::new(),
             }),
@@ -402,11 +405,21 @@ impl Spmc {
         };
         if fid == FuncId::Version {
             let r = self.negotiate(regs.w(1));
+            // Once the partition has made another FF-A call, its version is fixed: asking for
+            // a different one is NOT_SUPPORTED and changes nothing (as Hafnium does, and
+            // Arm's ACS ffa_version_negotiation expects).
+            let r = match r {
+                Ok((agreed, _)) if rt.version_frozen && agreed != rt.version => {
+                    Err(ErrorCode::NotSupported)
+                }
+                other => other,
+            };
             if let Ok((agreed, _)) = r {
                 rt.version = agreed;
             }
             return Step::Return(Regs::version_response(r.map(|(_, ours)| ours)));
         }
+        rt.version_frozen = true;
         let call = match Interface::decode(regs, rt.version) {
             Ok(c) => c,
             // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)

@@ -9,6 +9,7 @@ use crate::policy::Caller;
 use ffa_abi::endpoint::TargetInfo;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::features::FeatureQuery;
+use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::Interface;
 use ffa_abi::partition_info::{
     info_get_regs_success, info_get_success, InfoGetRegsSummary, PartitionInfo,
@@ -32,7 +33,10 @@ pub fn handle(
 ) -> Regs {
     let version = spmc.nw_version();
     match call {
-        Interface::Features { query, .. } => features(query, caller, version),
+        Interface::Features {
+            query,
+            input_properties,
+        } => features(query, input_properties, caller, version),
         Interface::IdGet => Regs::success_w2(0),
         Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
         Interface::PartitionInfoGet { uuid, count_only } => {
@@ -85,7 +89,10 @@ pub fn handle_sp(
     _regs: &Regs,
 ) -> Regs {
     match call {
-        Interface::Features { query, .. } => features(query, Caller::Sp(sp.index), rt.version),
+        Interface::Features {
+            query,
+            input_properties,
+        } => features(query, input_properties, Caller::Sp(sp.index), rt.version),
         Interface::IdGet => Regs::success_w2(sp.id().into()),
         Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
         Interface::PartitionInfoGet { uuid, count_only } => {
@@ -128,12 +135,29 @@ pub fn handle_sp(
 }
 
 /// FFA_FEATURES: answered from the ABI table, for ABIs that exist at the caller's negotiated
-/// version (feature IDs come with interrupts and notifications).
-fn features(query: FeatureQuery, caller: Caller, version: Version) -> Regs {
+/// version, plus the interfaces FF-A makes mandatory (`abi_table::FEATURES_ONLY`). Feature IDs
+/// (NPI, SRI, MEI) come with interrupts and notifications.
+///
+/// FFA_MEM_RETRIEVE_REQ from a v1.1+ partition is the NS-bit handshake (FF-A v1.1 section
+/// 13.3): the caller must say in w2 bit 1 that it handles the NS bit in retrieve responses
+/// (else NOT_SUPPORTED), and the answer's w2 bit 1 says the SPMC sets it. w3 = 0: one
+/// outstanding retrieve per borrower.
+fn features(query: FeatureQuery, input: u32, caller: Caller, version: Version) -> Regs {
     match query {
         FeatureQuery::Function(f) if abi_table::available_at(f, caller, version) => {
             match abi_table::lookup(f, caller) {
+                Some(_)
+                    if matches!(f, FuncId::MemRetrieveReq32 | FuncId::MemRetrieveReq64)
+                        && version.minor >= 1 =>
+                {
+                    if input & NS_BIT_HANDSHAKE == 0 {
+                        Regs::error(ErrorCode::NotSupported)
+                    } else {
+                        Regs::success_w2(NS_BIT_HANDSHAKE)
+                    }
+                }
                 Some(abi) => Regs::success_w2(abi.properties),
+                None if abi_table::reported_only(f, caller) => Regs::success_w2(0),
                 None => Regs::error(ErrorCode::NotSupported),
             }
         }
@@ -141,6 +165,9 @@ fn features(query: FeatureQuery, caller: Caller, version: Version) -> Regs {
         FeatureQuery::Feature(_) | FeatureQuery::Unknown(_) => Regs::error(ErrorCode::NotSupported),
     }
 }
+
+/// FFA_FEATURES(FFA_MEM_RETRIEVE_REQ) w2 bit 1: NS bit handling in retrieve responses.
+const NS_BIT_HANDSHAKE: u32 = 1 << 1;
 
 fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
     if pages == 0

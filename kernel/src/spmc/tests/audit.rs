@@ -22,7 +22,6 @@ fn version_call(word: u32) -> Regs {
 /// answers SUCCESS with w2-w7 zero), for VM1 and for every SP. Hafnium's
 /// `ffa_features_function` answers SUCCESS(0) for all four.
 #[test]
-#[ignore = "AUDIT: FFA_FEATURES(FFA_ERROR/SUCCESS/INTERRUPT) must succeed (ACS ffa_features)"]
 fn features_reports_the_mandatory_interfaces() {
     let mandatory = [0x8400_0060u32, 0x8400_0061, 0xC400_0061, 0x8400_0062];
     let mut w = World::echoes(1);
@@ -45,7 +44,6 @@ fn features_reports_the_mandatory_interfaces() {
 /// Bit[1]"). Hafnium: NOT_SUPPORTED without the bit, else w2 = NS (bit 1) | hypervisor (bit 2).
 /// ffa_features_client.c also requires w2[31:3] and w3[31:8] to be zero.
 #[test]
-#[ignore = "AUDIT: FEATURES(MEM_RETRIEVE_REQ) must demand and report the NS bit (ACS nsbit)"]
 fn features_mem_retrieve_req_ns_bit_handshake() {
     let mut d = sp(0);
     d.behaviour = during_boot(alloc::vec![
@@ -70,7 +68,6 @@ fn features_mem_retrieve_req_ns_bit_handshake() {
 /// must be too ("RETRIEVE_REQ and RETRIEVE_RESP both must be supported"), else the test fails
 /// for every SP client. Hafnium lists FFA_MEM_RETRIEVE_RESP_32 as supported.
 #[test]
-#[ignore = "AUDIT: FEATURES(MEM_RETRIEVE_RESP) must succeed where RETRIEVE_REQ does (ACS)"]
 fn features_mem_retrieve_resp_goes_with_retrieve_req() {
     let mut d = sp(0);
     d.behaviour = during_boot(alloc::vec![
@@ -89,7 +86,6 @@ fn features_mem_retrieve_resp_goes_with_retrieve_req() {
 /// once `ffa_version_negotiated` (set by any call other than VERSION), a different version is
 /// NOT_SUPPORTED.
 #[test]
-#[ignore = "AUDIT: an SP may not change its FF-A version after other calls (ACS v1.2)"]
 fn sp_version_is_frozen_after_other_calls() {
     let mut d = sp(0);
     d.behaviour = during_boot(alloc::vec![
