@@ -436,9 +436,10 @@ impl Spmc {
         match call {
             Interface::MsgWait { flags } => {
                 if rt.state == State::Booting {
-                    // From v1.1, FFA_MSG_WAIT hands the RX buffer back unless w2 bit 0 asks
-                    // to retain it (FF-A v1.2 section 15.3).
-                    if rt.version.minor >= 1 && flags & 1 == 0 {
+                    // FFA_MSG_WAIT hands the RX buffer back, unless a v1.2 caller sets w2 bit 0
+                    // to retain it (the flag exists from v1.2; Hafnium releases for every
+                    // version otherwise).
+                    if !(rt.version.minor >= 2 && flags & 1 != 0) {
                         if let Some(m) = rt.mailbox.as_mut() {
                             m.rx_full = false;
                         }

@@ -547,3 +547,25 @@ fn msg_wait_releases_the_rx_buffer_unless_retained() {
     let r = w.nw(req32(1, 0x8001, [0; 5]));
     assert_eq!(r, resp32(0x8001, 1, [0x8400_0061, 2, 0, 0, 0]));
 }
+
+/// A v1.0 partition has no "retain" flag: ending its initialisation with FFA_MSG_WAIT hands
+/// its RX buffer back too (as Hafnium does), so its next PARTITION_INFO_GET is not BUSY.
+#[test]
+fn msg_wait_releases_the_rx_buffer_of_a_v1_0_partition() {
+    let mut a = sp(0);
+    a.version = spmc_table::FfaVersion::V1_0;
+    a.rx_tx = Some(RxTxBuffer {
+        rx: spmc_table::PhysAddr(base(0) + 0x6_0000),
+        tx: spmc_table::PhysAddr(base(0) + 0x6_1000),
+        pages: 1,
+    });
+    a.behaviour = script(vec![
+        svc(info_get(None, 0)),
+        svc(call(FuncId::MsgWait32, &[0, 0])),
+        svc(info_get(None, 0)),
+        Box::new(|r, _| Act::Svc(resp32(0x8001, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+    ]);
+    let mut w = World::boot(vec![a]);
+    let r = w.nw(req32(1, 0x8001, [0; 5]));
+    assert_eq!(r.w(3), FuncId::Success32.raw(), "{r:x?}");
+}
