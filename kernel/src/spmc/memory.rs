@@ -179,14 +179,22 @@ impl<E: Env> KernelMem<'_, E> {
     ) {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
+            let Some(p) = perm else {
+                // The ranges sit back to back from `va0`: one walk unmaps the whole window
+                // (a walk from the root per range cost hundreds of instructions each).
+                let pages: u64 = ranges.iter().map(|r| u64::from(r.pages)).sum();
+                if space.unmap_user(va0, pages).is_err() {
+                    crate::info!(
+                        "BUG: page-table update of {:#x} failed after reservation",
+                        va0
+                    );
+                }
+                return Some(space.asid());
+            };
             let mut va = va0;
             for r in ranges {
                 let pages = u64::from(r.pages);
-                let res = match perm {
-                    Some(p) => space.map_user(va, r.base.0, pages, p),
-                    None => space.unmap_user(va, pages),
-                };
-                if res.is_err() {
+                if space.map_user(va, r.base.0, pages, p).is_err() {
                     crate::info!(
                         "BUG: page-table update of {:#x} failed after reservation",
                         va
