@@ -23,13 +23,33 @@ use super::types::{EndpointId, MemHandle, TransactionKind};
 /// (DEN0077 v1.1 Table 10.14).
 pub const CONSTITUENT_SIZE: usize = 16;
 
+/// One transmission slot, reused in place (`live` says whether it holds one): the buffer
+/// is `BUF` bytes, and moving a slot in or out of an `Option` copied all of it.
 #[derive(Debug)]
 struct Inflight<const BUF: usize> {
+    live: bool,
     handle: MemHandle,
     sender: EndpointId,
     kind: TransactionKind,
     total: u32,
     bytes: Vec<u8, BUF>,
+}
+
+impl<const BUF: usize> Inflight<BUF> {
+    const FREE: Self = Inflight {
+        live: false,
+        handle: MemHandle::INVALID,
+        sender: EndpointId(0),
+        kind: TransactionKind::Share,
+        total: 0,
+        bytes: Vec::new(),
+    };
+
+    fn free(&mut self) {
+        self.live = false;
+        self.handle = MemHandle::INVALID;
+        self.bytes.clear();
+    }
 }
 
 /// Progress of a fragmented send after a fragment was accepted.
@@ -52,7 +72,7 @@ pub enum FragProgress {
 /// Accumulates up to `SLOTS` fragmented descriptors of at most `BUF` bytes each.
 #[derive(Debug)]
 pub struct FragmentAssembler<const SLOTS: usize, const BUF: usize> {
-    slots: [Option<Inflight<BUF>>; SLOTS],
+    slots: [Inflight<BUF>; SLOTS],
 }
 
 impl<const SLOTS: usize, const BUF: usize> Default for FragmentAssembler<SLOTS, BUF> {
@@ -65,8 +85,12 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     /// No transmission in flight.
     pub const fn new() -> Self {
         FragmentAssembler {
-            slots: [const { None }; SLOTS],
+            slots: [Inflight::FREE; SLOTS],
         }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Inflight<BUF>> {
+        self.slots.iter().filter(|s| s.live)
     }
 
     /// Starts a transmission: FFA_MEM_SHARE/LEND/DONATE with `total_len` (w1) larger than
@@ -88,27 +112,25 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
         if total_len as usize > BUF {
             return Err(Rule::DescriptorTooLarge);
         }
-        if self.slots.iter().flatten().any(|s| s.sender == sender) {
+        if self.live().any(|s| s.sender == sender) {
             return Err(Rule::TransmissionInFlight);
         }
-        let slot = self
+        let s = self
             .slots
-            .iter()
-            .position(Option::is_none)
+            .iter_mut()
+            .find(|s| !s.live)
             .ok_or(Rule::FragmentSlotsExhausted)?;
-        let mut bytes = Vec::new();
-        // Cannot fail: len < total_len <= BUF.
-        bytes
+        s.bytes.clear();
+        // Cannot fail: len < total_len <= BUF (and the slot is still free if it did).
+        s.bytes
             .extend_from_slice(fragment)
             .map_err(|_| Rule::DescriptorTooLarge)?;
         let handle = new_handle();
-        self.slots[slot] = Some(Inflight {
-            handle,
-            sender,
-            kind,
-            total: total_len,
-            bytes,
-        });
+        s.live = true;
+        s.handle = handle;
+        s.sender = sender;
+        s.kind = kind;
+        s.total = total_len;
         Ok(FragProgress::More {
             handle,
             offset: len as u32,
@@ -125,8 +147,7 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
         let s = self
             .slots
             .iter_mut()
-            .flatten()
-            .find(|s| s.handle == handle && s.sender == sender)
+            .find(|s| s.live && s.handle == handle && s.sender == sender)
             .ok_or(Rule::UnknownFragmentHandle)?;
         let have = s.bytes.len();
         // Continuation fragments carry whole constituent descriptors (16 bytes each).
@@ -148,40 +169,37 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     }
 
     /// Hands the whole descriptor of a completed transmission to `f` (parse + send), then
-    /// frees the slot whatever `f` decides. `None` if `handle` is not complete.
+    /// frees the slot whatever `f` decides (`f` reads the bytes where they are). `None` if
+    /// `handle` is not complete.
     pub fn finish<T>(
         &mut self,
         sender: EndpointId,
         handle: MemHandle,
         f: impl FnOnce(TransactionKind, &[u8]) -> T,
     ) -> Option<T> {
-        let slot = self.slots.iter_mut().find(|s| {
-            s.as_ref().is_some_and(|s| {
-                s.handle == handle && s.sender == sender && s.bytes.len() == s.total as usize
-            })
+        let s = self.slots.iter_mut().find(|s| {
+            s.live && s.handle == handle && s.sender == sender && s.bytes.len() == s.total as usize
         })?;
-        let s = slot.take()?;
-        Some(f(s.kind, &s.bytes))
+        let out = f(s.kind, &s.bytes);
+        s.free();
+        Some(out)
     }
 
     /// Abandons `sender`'s transmission `handle` (e.g. FFA_MEM_RECLAIM of a handle whose
     /// descriptor never completed, or the sender's teardown).
     pub fn abort(&mut self, sender: EndpointId, handle: MemHandle) -> Result<(), Rule> {
-        let slot = self
+        let s = self
             .slots
             .iter_mut()
-            .find(|s| {
-                s.as_ref()
-                    .is_some_and(|s| s.handle == handle && s.sender == sender)
-            })
+            .find(|s| s.live && s.handle == handle && s.sender == sender)
             .ok_or(Rule::UnknownFragmentHandle)?;
-        *slot = None;
+        s.free();
         Ok(())
     }
 
     /// Number of transmissions in flight.
     pub fn in_flight(&self) -> usize {
-        self.slots.iter().flatten().count()
+        self.live().count()
     }
 }
 
