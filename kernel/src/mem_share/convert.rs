@@ -265,10 +265,24 @@ pub fn check_total_length(first: &[u8], version: Version, total_len: u32) -> Res
 /// [`MemShare::send`]: super::MemShare::send
 pub fn translate_sp_constituents<const R: usize, const C: usize>(
     req: &mut TransactionRequest<R, C>,
-    mut translate: impl FnMut(VirtAddr) -> Option<(PhysAddr, u64)>,
+    translate: impl FnMut(VirtAddr) -> Option<(PhysAddr, u64)>,
 ) -> Result<(), Rule> {
     let mut out: Vec<PageRange, C> = Vec::new();
-    for c in req.constituents.iter() {
+    translate_sp_ranges(&req.constituents, &mut out, translate)?;
+    req.constituents = out;
+    Ok(())
+}
+
+/// [`translate_sp_constituents`] of the ranges `from`, writing the physical ranges into
+/// `out` (replacing what it held; on error it holds part of them). The kernel keeps `out`
+/// and copies back only the entries used, instead of moving a list of capacity `C`.
+pub fn translate_sp_ranges<const C: usize>(
+    from: &[PageRange],
+    out: &mut Vec<PageRange, C>,
+    mut translate: impl FnMut(VirtAddr) -> Option<(PhysAddr, u64)>,
+) -> Result<(), Rule> {
+    out.clear();
+    for c in from.iter() {
         if c.pages == 0 {
             return Err(Rule::EmptyRegion);
         }
@@ -306,6 +320,5 @@ pub fn translate_sp_constituents<const R: usize, const C: usize>(
             left -= n;
         }
     }
-    req.constituents = out;
     Ok(())
 }

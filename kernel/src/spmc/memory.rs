@@ -68,6 +68,9 @@ pub struct MemState {
     tx: [u8; TX_COPY_BYTES],
     /// The send request being converted and sent.
     request: Request,
+    /// An SP sender's constituents translated to physical ranges, before they replace the
+    /// request's.
+    pieces: heapless::Vec<PageRange, MAX_CONSTITUENTS>,
     /// The retrieve response being encoded.
     response: Response,
 }
@@ -97,6 +100,7 @@ impl MemState {
                 total_pages: 0,
                 constituents: heapless::Vec::new(),
             },
+            pieces: heapless::Vec::new(),
             response: crate::mem_share::transaction::dead_response(EndpointId(0)),
         }
     }
@@ -523,6 +527,7 @@ fn send_descriptor<E: Env>(
     km: &mut KernelMem<'_, E>,
     engine: &mut Engine,
     req: &mut Request,
+    pieces: &mut heapless::Vec<PageRange, MAX_CONSTITUENTS>,
     caller: EndpointId,
     kind: TransactionKind,
     version: Version,
@@ -542,7 +547,7 @@ fn send_descriptor<E: Env>(
         let Some(space) = rt.space.as_ref() else {
             return Regs::error(ErrorCode::Denied);
         };
-        let translated = convert::translate_sp_constituents(req, |va| {
+        let translated = convert::translate_sp_ranges(&req.constituents, pieces, |va| {
             space
                 .translate(va.0)
                 .map(|(pa, _)| (crate::mem_share::PhysAddr(pa), 1))
@@ -550,6 +555,9 @@ fn send_descriptor<E: Env>(
         if let Err(rule) = translated {
             return err(rule);
         }
+        // Only the entries used are copied back (the lists have the same capacity).
+        req.constituents.clear();
+        let _ = req.constituents.extend_from_slice(pieces);
     }
     let out = match handle {
         None => engine.send(km, caller, req),
@@ -595,6 +603,7 @@ pub fn send(
             &mut km,
             &mut state.engine,
             &mut state.request,
+            &mut state.pieces,
             caller,
             kind,
             version,
@@ -645,11 +654,13 @@ pub fn frag_tx(
             };
             let engine = &mut state.engine;
             let req = &mut state.request;
+            let pieces = &mut state.pieces;
             let r = state.frags.finish(caller, handle, |kind, whole| {
                 send_descriptor(
                     &mut km,
                     engine,
                     req,
+                    pieces,
                     caller,
                     kind,
                     version,
