@@ -170,7 +170,9 @@ pub struct MemShare<const TX: usize, const R: usize, const C: usize, const OWN: 
     next_handle: u64,
 }
 
-/// Everything `validate_send` established, consumed by the commit.
+/// Everything `validate_send` established, consumed by the commit. `validate_send` writes
+/// it into the caller's plan: returned inside a `Result`, its byte arrays sat at an odd
+/// offset and each move of it was a byte-by-byte `memcpy` (~400 instructions per send).
 struct SendPlan {
     sender_kind: EndpointKind,
     region: RegionInfo,
@@ -178,6 +180,25 @@ struct SendPlan {
     granted: [Option<Permissions>; 16],
     slot: usize,
     zero: bool,
+}
+
+impl SendPlan {
+    /// The plan before validation (nothing established).
+    const EMPTY: Self = SendPlan {
+        sender_kind: EndpointKind::NormalWorld,
+        region: RegionInfo {
+            access: Access {
+                write: false,
+                exec: false,
+            },
+            kind: MemKind::Normal,
+            security: Security::NonSecure,
+        },
+        receiver_kinds: [None; PLAN_RECEIVERS],
+        granted: [None; PLAN_RECEIVERS],
+        slot: 0,
+        zero: false,
+    };
 }
 
 /// Everything `validate_retrieve` established.
@@ -311,7 +332,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         // The request's constituents by address, for the overlap checks now and later (kept
         // out of the plan, which would otherwise be copied with it).
         let mut order = Vec::new();
-        let plan = self.validate_send(env, caller, req, &mut order)?;
+        let mut plan = SendPlan::EMPTY;
+        self.validate_send(env, caller, req, &mut order, &mut plan)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
         let handle = self.reserve_handle();
         self.commit_send(env, req, &plan, &order, owner_reservation, handle);
@@ -334,7 +356,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             return Err(Rule::UnknownFragmentHandle);
         }
         let mut order = Vec::new();
-        let plan = self.validate_send(env, caller, req, &mut order)?;
+        let mut plan = SendPlan::EMPTY;
+        self.validate_send(env, caller, req, &mut order, &mut plan)?;
         let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
         self.commit_send(env, req, &plan, &order, owner_reservation, handle);
         Ok(SendOutcome { handle })
@@ -346,7 +369,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
         order: &mut Vec<u16, C>,
-    ) -> Result<SendPlan, Rule> {
+        plan: &mut SendPlan,
+    ) -> Result<(), Rule> {
         if req.sender != caller {
             return Err(Rule::SenderNotCaller);
         }
@@ -506,14 +530,15 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             .filter(|_| self.live() < self.limits.max_transactions)
             .ok_or(Rule::TransactionsExhausted)?;
 
-        Ok(SendPlan {
+        *plan = SendPlan {
             sender_kind,
             region,
             receiver_kinds,
             granted,
             slot,
             zero,
-        })
+        };
+        Ok(())
     }
 
     fn reserve_owner<E: Environment>(
