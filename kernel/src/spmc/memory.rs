@@ -221,7 +221,9 @@ impl<E: Env> KernelMem<'_, E> {
         // SP-owned memory is identity mapped in its owner (manifest regions), except memory
         // donated to it, which sits where its retrieve mapped it (recorded by `adopted`).
         let done = self.with_rt(sp, |rt| {
-            let adopted = rt.adopted.clone();
+            // Disjoint fields: the donated-range table is read while the tables change
+            // (no copy of it per call).
+            let adopted = &rt.adopted;
             let space = rt.space.as_mut()?;
             for r in ranges {
                 let pages = u64::from(r.pages);
