@@ -1033,7 +1033,11 @@ fn sorted_order_into<const C: usize>(ranges: &[PageRange], order: &mut Vec<u16, 
         // Cannot fail: `ranges` comes from a Vec of capacity C <= u16::MAX.
         let _ = order.push(i as u16);
     }
-    order.sort_unstable_by_key(|&i| ranges[i as usize].base.0);
+    // Senders usually list their ranges in address order already: one comparison per
+    // range then, instead of the sort's run detection.
+    if !ranges.windows(2).all(|w| w[0].base.0 < w[1].base.0) {
+        order.sort_unstable_by_key(|&i| ranges[i as usize].base.0);
+    }
 }
 
 /// Do two lists of well-formed, internally disjoint ranges share a page? Walks both in
