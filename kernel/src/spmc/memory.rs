@@ -36,6 +36,10 @@ use ffa_abi::memory::transaction::MemTransaction;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 
+/// The error for a memory ABI whose caller has no RX/TX buffers mapped: the descriptor it
+/// names cannot exist (Hafnium answers INVALID_PARAMETERS too).
+const NO_MAILBOX: ErrorCode = ErrorCode::InvalidParameters;
+
 /// Concurrent live transactions.
 pub const MAX_TRANSACTIONS: usize = 16;
 /// Receivers per transaction.
@@ -687,12 +691,12 @@ fn mailbox_tx<'a>(
 ) -> Result<TxBytes<'a>, ErrorCode> {
     match sp_rt {
         Some(rt) => {
-            let mb = rt.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
+            let mb = rt.mailbox.as_ref().ok_or(NO_MAILBOX)?;
             read_tx(env, mb, len, buf)
         }
         None => {
             let nw = spmc.nw.lock();
-            let mb = nw.mailbox.as_ref().ok_or(ErrorCode::Denied)?;
+            let mb = nw.mailbox.as_ref().ok_or(NO_MAILBOX)?;
             read_tx(env, mb, len, buf)
         }
     }
@@ -737,7 +741,7 @@ pub fn retrieve(
         return Regs::error(ErrorCode::InvalidParameters);
     }
     let Some(mb) = rt.mailbox else {
-        return Regs::error(ErrorCode::Denied);
+        return Regs::error(NO_MAILBOX);
     };
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
@@ -829,7 +833,7 @@ pub fn frag_rx(
     offset: u32,
 ) -> Regs {
     let Some(mb) = rt.mailbox else {
-        return Regs::error(ErrorCode::Denied);
+        return Regs::error(NO_MAILBOX);
     };
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
@@ -885,7 +889,7 @@ fn read_relinquish<'a>(
 /// FFA_MEM_RELINQUISH from an SP: the descriptor is in its TX buffer.
 pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Regs {
     let Some(mb) = rt.mailbox else {
-        return Regs::error(ErrorCode::Denied);
+        return Regs::error(NO_MAILBOX);
     };
     let mut state = spmc.mem.lock();
     let state = &mut *state;
