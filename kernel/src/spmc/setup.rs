@@ -50,19 +50,9 @@ pub fn handle(
         } => partition_info_get_regs(spmc, uuid, start_index, tag),
         Interface::RxTxMap {
             tx, rx, page_count, ..
-        } => {
-            let mut nw = spmc.nw.lock();
-            if nw.mailbox.is_some() {
-                return Regs::error(ErrorCode::Denied);
-            }
-            match validate_nw_mailbox(spmc, tx, rx, page_count) {
-                Ok(m) => {
-                    nw.mailbox = Some(m);
-                    Regs::success_w2(0)
-                }
-                Err(e) => Regs::error(e),
-            }
-        }
+        } => rxtx_map(&mut spmc.nw.lock().mailbox, || {
+            validate_nw_mailbox(spmc, tx, rx, page_count)
+        }),
         Interface::RxTxUnmap { id } => {
             if id.0 != 0 {
                 return Regs::error(ErrorCode::InvalidParameters);
@@ -106,18 +96,9 @@ pub fn handle_sp(
         } => partition_info_get_regs(spmc, uuid, start_index, tag),
         Interface::RxTxMap {
             tx, rx, page_count, ..
-        } => {
-            if rt.mailbox.is_some() {
-                return Regs::error(ErrorCode::Denied);
-            }
-            match validate_sp_mailbox(rt, tx, rx, page_count) {
-                Ok(m) => {
-                    rt.mailbox = Some(m);
-                    Regs::success_w2(0)
-                }
-                Err(e) => Regs::error(e),
-            }
-        }
+        } => rxtx_map(&mut rt.mailbox, || {
+            validate_sp_mailbox(rt.space.as_ref(), tx, rx, page_count)
+        }),
         Interface::RxTxUnmap { id } => {
             if id.0 != 0 && id.0 != sp.id() {
                 return Regs::error(ErrorCode::InvalidParameters);
@@ -196,7 +177,29 @@ fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mail
 
 /// Validates an SP's FFA_RXTX_MAP: both buffers must be pages the SP has mapped as normal,
 /// secure memory, physically contiguous, not overlapping.
-fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mailbox, ErrorCode> {
+/// FFA_RXTX_MAP for one caller: DENIED if it has buffers already, else the validated pair.
+fn rxtx_map(
+    mailbox: &mut Option<Mailbox>,
+    validate: impl FnOnce() -> Result<Mailbox, ErrorCode>,
+) -> Regs {
+    if mailbox.is_some() {
+        return Regs::error(ErrorCode::Denied);
+    }
+    match validate() {
+        Ok(m) => {
+            *mailbox = Some(m);
+            Regs::success_w2(0)
+        }
+        Err(e) => Regs::error(e),
+    }
+}
+
+fn validate_sp_mailbox(
+    space: Option<&crate::memory::AddressSpace>,
+    tx: u64,
+    rx: u64,
+    pages: u32,
+) -> Result<Mailbox, ErrorCode> {
     if pages == 0
         || pages > MAX_MAILBOX_PAGES
         || !tx.is_multiple_of(PAGE_SIZE)
@@ -204,7 +207,7 @@ fn validate_sp_mailbox(rt: &Runtime, tx: u64, rx: u64, pages: u32) -> Result<Mai
     {
         return Err(ErrorCode::InvalidParameters);
     }
-    let space = rt.space.as_ref().ok_or(ErrorCode::InvalidParameters)?;
+    let space = space.ok_or(ErrorCode::InvalidParameters)?;
     let resolve = |va: u64, need_write: bool| -> Result<u64, ErrorCode> {
         let (pa0, _) = space.translate(va).ok_or(ErrorCode::InvalidParameters)?;
         for i in 0..u64::from(pages) {
