@@ -261,44 +261,6 @@ pub fn without_entry(json: &str, name: &str) -> String {
     format!("{}{}", &json[..start], json[end..].trim_start())
 }
 
-/// Writes the partition table of `layout` into `dir` (an empty set through manifest-tool's
-/// output generator, like xtask/src/fvp.rs, since `manifest_tool::build` refuses `{}`).
-fn write_table(layout: &Path, dir: &Path, empty: bool) -> Result<(), String> {
-    let platform = manifest_tool::Platform::qemu_sbsa();
-    if !empty {
-        let report = manifest_tool::build(&manifest_tool::BuildRequest {
-            layout,
-            platform: &platform,
-            out_dir: dir,
-        })
-        .map_err(|e| format!("manifest-tool ({}): {e}", layout.display()))?;
-        for w in &report.warnings {
-            step(&format!("manifest-tool warning: {w}"));
-        }
-        return Ok(());
-    }
-    let plan = manifest_tool::Plan {
-        platform,
-        layout_file: layout.to_path_buf(),
-        sps: Vec::new(),
-        warnings: Vec::new(),
-    };
-    let o = manifest_tool::output::generate(&plan, "bench layout-0.json")
-        .map_err(|e| format!("generating the empty table: {e}"))?;
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    for (file, bytes) in [
-        (manifest_tool::output::TABLE_RS, o.table_rs.as_bytes()),
-        (manifest_tool::output::BLOB_BIN, o.blob.as_slice()),
-        (manifest_tool::output::TABLE_TXT, o.report.as_bytes()),
-    ] {
-        let path = dir.join(file);
-        if std::fs::read(&path).ok().as_deref() != Some(bytes) {
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// Builds the five echo copies of the 8-SP set; returns (id, flat image, manifest).
 fn build_echo_copies(tc: &Toolchain, root: &Path) -> Result<Vec<(u16, PathBuf, PathBuf)>, String> {
     let dir = bench_dir();
@@ -318,7 +280,7 @@ fn build_echo_copies(tc: &Toolchain, root: &Path) -> Result<Vec<(u16, PathBuf, P
         )?;
         // The ELF must be the copy just linked (target/fw is shared with other builds).
         let elf = rel.join("echo");
-        let entry = elf_entry(&elf)?;
+        let entry = crate::table::elf_entry(&elf)?;
         if entry != load {
             return Err(format!(
                 "{}: entry {entry:#x}, expected the copy's load address {load:#x}",
@@ -330,20 +292,6 @@ fn build_echo_copies(tc: &Toolchain, root: &Path) -> Result<Vec<(u16, PathBuf, P
         out.push((id, bin, dts));
     }
     Ok(out)
-}
-
-/// The entry point of a little-endian ELF64 file (e_entry, offset 0x18).
-fn elf_entry(elf: &Path) -> Result<u64, String> {
-    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
-    parse_elf_entry(&bytes).ok_or_else(|| format!("{}: not an ELF64 LE file", elf.display()))
-}
-
-/// e_entry of an ELF64 little-endian header, if `bytes` starts with one.
-pub fn parse_elf_entry(bytes: &[u8]) -> Option<u64> {
-    if bytes.get(..4)? != b"\x7fELF" || *bytes.get(4)? != 2 || *bytes.get(5)? != 1 {
-        return None;
-    }
-    Some(u64::from_le_bytes(bytes.get(0x18..0x20)?.try_into().ok()?))
 }
 
 /// The commit measured, with "+dirty" when the work tree differs from it.
@@ -380,7 +328,7 @@ fn build_boot_image(
     let layout = dir.join(format!("layout-{count}.json"));
     std::fs::write(&layout, layout_text).map_err(|e| e.to_string())?;
     let table = dir.join(format!("table-{count}"));
-    write_table(&layout, &table, count == 0)?;
+    crate::table::write_table(&layout, &table, manifest_tool::Platform::qemu_sbsa())?;
     let rel = tc.build(
         root,
         &["spmc-sbsa"],
@@ -746,11 +694,11 @@ mod tests {
         h[4] = 2;
         h[5] = 1;
         h[0x18..0x20].copy_from_slice(&0x2440_0000u64.to_le_bytes());
-        assert_eq!(parse_elf_entry(&h), Some(0x2440_0000));
-        assert_eq!(parse_elf_entry(&h[..0x1C]), None);
+        assert_eq!(crate::table::parse_elf_entry(&h), Some(0x2440_0000));
+        assert_eq!(crate::table::parse_elf_entry(&h[..0x1C]), None);
         h[5] = 2; // big endian
-        assert_eq!(parse_elf_entry(&h), None);
-        assert_eq!(parse_elf_entry(b"MZ"), None);
+        assert_eq!(crate::table::parse_elf_entry(&h), None);
+        assert_eq!(crate::table::parse_elf_entry(b"MZ"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod bench;
 mod flash;
 mod fvp;
 mod runner;
+mod table;
 mod toolchain;
 
 use std::path::{Path, PathBuf};
