@@ -219,10 +219,10 @@ fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {
 }
 
 /// Halts the core after a panic in the SPMC.
+/// A panic is an SPMC bug: report it, then answer every call on this core with
+/// FFA_ERROR(ABORTED) (see `refuse_forever`).
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    crate::console::print_line(format_args!("PANIC: {info}"));
-    loop {
-        core::hint::spin_loop();
-    }
+    crate::console::emergency_line(format_args!("PANIC: {info}"));
+    aarch64::refuse_forever()
 }

@@ -46,6 +46,18 @@ macro_rules! info {
     ($($arg:tt)*) => { $crate::console::print_line(format_args!($($arg)*)) };
 }
 
+/// Writes one line like [`print_line`] but never waits for the console lock (for panics: the
+/// code that panicked may hold it).
+pub fn emergency_line(args: core::fmt::Arguments) {
+    if let Some(mut guard) = CONSOLE.try_lock() {
+        if let Some(sink) = guard.as_mut() {
+            let _ = sink.write_str("[SPMC] ");
+            let _ = sink.write_fmt(args);
+            let _ = sink.write_str("\n");
+        }
+    }
+}
+
 /// Reports an exception taken by the SPMC itself. Must not block: the console lock may be held
 /// by the code that faulted.
 pub fn emergency_fault(kind: u64, esr: u64, elr: u64, far: u64) {

@@ -256,9 +256,21 @@ unsafe extern "C" fn spmc_warm_entry_trampoline(core: u64) -> ! {
 /// Handles an exception taken from S-EL1 itself: a bug in the SPMC. Reports and stops the core.
 extern "C" fn kernel_fault(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
     crate::console::emergency_fault(kind, esr, elr, far);
+    refuse_forever()
+}
+
+/// Ends this core's useful life after an SPMC bug (panic or exception at S-EL1): the call in
+/// progress and every later one on this core are answered FFA_ERROR(ABORTED), so the normal
+/// world gets an error instead of a hang. Nothing else is touched: state may be inconsistent.
+/// During initialisation the same FFA_ERROR tells EL3 that init failed.
+pub fn refuse_forever() -> ! {
+    const FFA_ERROR_32: u64 = 0x8400_0060;
+    const ABORTED: u64 = (-8i32) as u32 as u64;
     loop {
-        // SAFETY: WFE only waits for an event; it has no memory effects.
-        unsafe { asm!("wfe", options(nomem, nostack)) };
+        let mut r = [0u64; 18];
+        r[0] = FFA_ERROR_32;
+        r[2] = ABORTED;
+        smc(&mut r);
     }
 }
 
