@@ -148,9 +148,9 @@ impl Spmc {
         self.nw_version.store(v.encode(), Ordering::Relaxed);
     }
 
-    /// Answers FFA_VERSION for a caller: records the version it will speak (the lower of the
-    /// two) and returns ours; an incompatible major version or a set bit 31 is NOT_SUPPORTED
-    /// (FF-A v1.2 section 13.2).
+    /// Works out FFA_VERSION for a caller: the version it will speak (the lower of the two, for
+    /// the caller to record) and ours to answer with; an incompatible major version or a set
+    /// bit 31 is NOT_SUPPORTED (FF-A v1.2 section 13.2).
     pub fn negotiate(&self, requested_word: u32) -> Result<(Version, Version), ErrorCode> {
         let requested = Version::decode(requested_word).ok_or(ErrorCode::NotSupported)?;
         if requested.major != self.version.major {
