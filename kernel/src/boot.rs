@@ -33,6 +33,10 @@ pub struct PlatformBoot {
     pub secure_alias: &'static [PhysRange],
     pub ns_alias: &'static [PhysRange],
     pub cores: usize,
+    /// Whether EL3 passes x8-x17 between the worlds. TF-A's SPMD does only for an S-EL2 SPMC
+    /// (`SMC_RET8` otherwise): with it false, the SPMC clears x8-x17 of every call it receives,
+    /// so they never carry what it left there on its previous answer.
+    pub el3_forwards_x8_x17: bool,
     /// Memory-sharing limits of this platform (`spmc::memory::DEFAULT_LIMITS` for the
     /// engine's full capacity).
     pub memory_limits: crate::mem_share::Limits,
@@ -172,6 +176,7 @@ pub fn cold_boot(
         layout,
         ns_memory: plat.ns_alias,
         memory_limits: plat.memory_limits,
+        el3_forwards_x8_x17: plat.el3_forwards_x8_x17,
         cores: plat.cores,
     };
     let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));
@@ -214,7 +219,7 @@ fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {
     msg.0[0] = FuncId::MsgWait32.raw().into();
     loop {
         let call = smc(msg);
-        msg = spmc.handle_nw_call(machine, &call);
+        msg = spmc.handle_el3_call(machine, call);
     }
 }
 

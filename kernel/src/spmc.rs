@@ -101,6 +101,8 @@ pub struct PlatformInfo {
     /// Memory-sharing limits (concurrent transactions, receivers and constituents per
     /// transaction), clamped to the engine's compile-time capacity; beyond them: NO_MEMORY.
     pub memory_limits: crate::mem_share::Limits,
+    /// Whether EL3 passes x8-x17 of calls between the worlds (`boot::PlatformBoot`).
+    pub el3_forwards_x8_x17: bool,
 }
 
 /// The SPMC.
@@ -162,6 +164,16 @@ impl Spmc {
             self.version
         };
         Ok((agreed, self.version))
+    }
+
+    /// Handles one call as it arrives from EL3: under an SPMD that passes only x0-x7
+    /// (`PlatformInfo::el3_forwards_x8_x17` false), x8-x17 still hold this core's previous
+    /// answer, possibly another partition's DIRECT_RESP2 payload, so they are cleared first.
+    pub fn handle_el3_call(&self, env: &mut impl Env, mut regs: Regs) -> Regs {
+        if !self.platform.el3_forwards_x8_x17 {
+            regs.0[8..].fill(0);
+        }
+        self.handle_nw_call(env, &regs)
     }
 
     /// Handles one call from the normal world and returns the answer for it.

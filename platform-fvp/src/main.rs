@@ -58,6 +58,8 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
+    // TF-A's SPMD passes x0-x7 only to an S-EL1 SPMC (`SMC_RET8` in spmd_smc_switch_state).
+    el3_forwards_x8_x17: false,
 };
 
 mod table {

@@ -51,7 +51,6 @@ fn step(msg: &str) {
 /// Paths of everything `build` produced.
 struct Image {
     flash: PathBuf,
-    spmc_bin: PathBuf,
     manifest_dts: PathBuf,
 }
 
@@ -123,7 +122,6 @@ fn build(tc: &Toolchain, ns_features: &[&str]) -> Result<Image, String> {
     step(&format!("flash image {}:\n{layout}", flash.display()));
     Ok(Image {
         flash,
-        spmc_bin: bins.join("spmc-sbsa.bin"),
         manifest_dts,
     })
 }
@@ -295,7 +293,17 @@ fn cmd_bl32() -> Result<(), String> {
     let image = build(&tc, &[])?;
     let dir = out_dir().join("bl32");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::copy(&image.spmc_bin, dir.join("bl32.bin")).map_err(|e| e.to_string())?;
+    // The same SPMC and partitions, built for TF-A's SPMD (which passes only x0-x7 to an
+    // S-EL1 SPMC); the QEMU image keeps the qemu/monitor build.
+    step("building the SPMC for TF-A (feature tf-a)");
+    let table = out_dir().join("table");
+    let rel = tc.build_features(
+        &root(),
+        "spmc-sbsa",
+        &["tf-a"],
+        &[("SPMC_TABLE_DIR", table.display().to_string())],
+    )?;
+    tc.objcopy(&rel.join("spmc-sbsa"), &dir.join("bl32.bin"))?;
     std::fs::copy(&image.manifest_dts, dir.join("spmc_manifest.dts")).map_err(|e| e.to_string())?;
     println!(
         "{}/bl32.bin: the SPMC with its partitions (load address 0x2020_0000)",

@@ -42,6 +42,9 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
+    // qemu/monitor passes x0-x17; TF-A's SPMD passes x0-x7 to an S-EL1 SPMC (feature `tf-a`,
+    // used by `cargo xtask bl32`).
+    el3_forwards_x8_x17: !cfg!(feature = "tf-a"),
 };
 
 mod table {

@@ -91,6 +91,7 @@ pub fn platform() -> PlatformInfo {
         ns_memory: &NS_ALIAS,
         cores: 1,
         memory_limits: crate::spmc::memory::DEFAULT_LIMITS,
+        el3_forwards_x8_x17: true,
     }
 }
 

@@ -556,3 +556,33 @@ fn req2_to_a_uuid_the_receiver_does_not_implement_is_refused() {
     let ok = w.nw(req2(NW, 0x8001, [0, 0], [1; 14]));
     assert_eq!(ok.w(0), FuncId::MsgSendDirectResp2.raw());
 }
+
+/// Under an SPMD that passes only x0-x7 to an S-EL1 SPMC (TF-A's `SMC_RET8`), x8-x17 of a
+/// call still hold the SPMC's previous answer: they are cleared before the call is handled, so
+/// a DIRECT_REQ2 cannot carry another partition's response words. With a monitor that passes
+/// x0-x17 they are the caller's payload.
+#[test]
+fn x8_to_x17_are_cleared_when_el3_does_not_pass_them() {
+    let mut q = req2(NW, 0x8001, [0, 0], [0; 14]);
+    for (i, x) in q.0[8..].iter_mut().enumerate() {
+        *x = 0xA5A5_0000 + i as u64;
+    }
+    q.0[4] = 7;
+    let mut w = World::boot(vec![sp(0)]);
+    w.nw_version(Version::V1_2);
+    w.spmc.handle_el3_call(&mut w.env, q);
+    assert_eq!(
+        w.seen(0).last(),
+        Some(&q),
+        "passed on when EL3 forwards x8-x17"
+    );
+    w.spmc.platform.el3_forwards_x8_x17 = false;
+    w.spmc.handle_el3_call(&mut w.env, q);
+    let mut cleared = q;
+    cleared.0[8..].fill(0);
+    assert_eq!(
+        w.seen(0).last(),
+        Some(&cleared),
+        "cleared when EL3 passes only x0-x7"
+    );
+}
