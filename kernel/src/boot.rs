@@ -24,6 +24,8 @@ pub struct ImageSymbols {
     pub rodata: PhysRange,
     pub data: PhysRange,
     pub heap: PhysRange,
+    /// The per-core stacks (inside `data`).
+    pub stacks: PhysRange,
 }
 
 /// What a platform crate hands the kernel at cold boot.
@@ -112,6 +114,18 @@ pub fn cold_boot(
         );
     }
 
+    // The lowest page of each core's stack stays unmapped: a kernel stack overflow faults
+    // (and the fault vector restarts on the core's stack top) instead of silently writing into
+    // the stack of the core below.
+    let guards: &'static [PhysRange] = alloc::boxed::Box::leak(
+        (0..aarch64::MAX_CORES as u64)
+            .map(|i| PhysRange {
+                base: image.stacks.base + i * aarch64::STACK_SIZE as u64,
+                size: crate::memory::PAGE_SIZE,
+            })
+            .collect::<alloc::vec::Vec<_>>()
+            .into_boxed_slice(),
+    );
     let layout = KernelLayout {
         text: image.text,
         rodata: image.rodata,
@@ -119,6 +133,7 @@ pub fn cold_boot(
         devices: plat.devices,
         secure_alias: plat.secure_alias,
         ns_alias: plat.ns_alias,
+        guards,
     };
     let space = match AddressSpace::new(&layout, 0) {
         Ok(s) => s,

@@ -67,6 +67,9 @@ pub struct KernelLayout {
     pub secure_alias: &'static [PhysRange],
     /// Non-secure memory reachable through the alias window (mapped with the NS bit).
     pub ns_alias: &'static [PhysRange],
+    /// Pages inside `data` left unmapped: the lowest page of each core's stack, so that a
+    /// kernel stack overflow faults instead of running into another core's stack.
+    pub guards: &'static [PhysRange],
 }
 
 /// How an SP may access one of its pages.
@@ -208,6 +211,9 @@ impl AddressSpace {
             k | El1Attributes::READ_ONLY | El1Attributes::PXN,
         )?;
         s.map_phys(layout.data.base, layout.data, k | El1Attributes::PXN)?;
+        for g in layout.guards {
+            s.unmap_kernel(*g)?;
+        }
         let dev = BASE | MAIR_DEVICE | El1Attributes::UXN | El1Attributes::PXN;
         for d in layout.devices {
             s.map_phys(d.base, *d, dev)?;
@@ -239,6 +245,16 @@ impl AddressSpace {
         };
         self.map
             .map_range(&region(va, pa.size)?, PhysicalAddress(pa_usize), attrs, c)
+    }
+
+    /// Leaves `r` (identity, page aligned) unmapped in the kernel's mappings.
+    fn unmap_kernel(&mut self, r: PhysRange) -> Result<(), MapError> {
+        self.map.map_range(
+            &region(r.base, r.size)?,
+            PhysicalAddress(0),
+            El1Attributes::empty(),
+            Constraints::empty(),
+        )
     }
 
     /// Maps `pages` pages of physical memory at `pa` to EL0 at `va` with `perm`.

@@ -107,6 +107,7 @@ pub fn image_symbols() -> ImageSymbols {
         rodata: range(&raw const __rodata_start, &raw const __rodata_end),
         data: range(&raw const __data_start, &raw const __spmc_end),
         heap: range(&raw const __heap_start, &raw const __spmc_end),
+        stacks,
     }
 }
 

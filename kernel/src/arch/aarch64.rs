@@ -12,6 +12,7 @@ pub const MAX_CORES: usize = 8;
 // Offsets into `PerCpu`, shared with the assembly below.
 const PERCPU_KERNEL_SP: usize = 0;
 const PERCPU_USER_REGS: usize = 8;
+const PERCPU_STACK_TOP: usize = 16;
 
 /// Per-core data the exception path finds through TPIDR_EL1. Written by assembly, so the
 /// fields are atomics: that keeps the static in writable memory and makes the sharing explicit.
@@ -19,9 +20,12 @@ const PERCPU_USER_REGS: usize = 8;
 pub struct PerCpu {
     kernel_sp: core::sync::atomic::AtomicU64,
     user_regs: core::sync::atomic::AtomicU64,
+    /// Top of this core's stack, where the fault vector restarts.
+    stack_top: core::sync::atomic::AtomicU64,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, user_regs), PERCPU_USER_REGS);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, stack_top), PERCPU_STACK_TOP);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, sp), 248);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, pc), 256);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, spsr), 264);
@@ -36,10 +40,8 @@ _start:
     adrp x9, {cold_done}
     ldr w10, [x9, :lo12:{cold_done}]
     cbnz w10, 2f
-    mov w10, #1
-    str w10, [x9, :lo12:{cold_done}]
-    bl 9f
-    /* Zero .bss (the stacks are in their own NOLOAD section and are not touched). */
+    /* Zero .bss first (the stacks are in their own NOLOAD section and are not touched):
+       COLD_BOOT_DONE and PERCPU live there and are written just below. */
     adrp x9, __bss_start
     add x9, x9, :lo12:__bss_start
     adrp x10, __bss_end
@@ -48,7 +50,11 @@ _start:
     b.hs 3f
     str xzr, [x9], #8
     b 1b
-3:  bl {cold}
+3:  adrp x9, {cold_done}
+    mov w10, #1
+    str w10, [x9, :lo12:{cold_done}]
+    bl 9f
+    bl {cold}
     b .
 .global _secondary_start
 _secondary_start:
@@ -75,6 +81,8 @@ _secondary_start:
     mov x11, #{percpu_size}
     madd x9, x4, x11, x9
     msr tpidr_el1, x9
+    mov x10, sp
+    str x10, [x9, #{percpu_stack_top}]
     /* SPs run without FP/SIMD state: trap FP at EL0 and EL1 (CPACR_EL1.FPEN = 0). */
     msr cpacr_el1, xzr
     isb
@@ -89,6 +97,11 @@ _secondary_start:
 spmc_vectors:
 .macro kernel_vector kind
     .balign 0x80
+    /* An exception at S-EL1 is an SPMC bug, possibly a stack overflow into the guard page:
+       the core never returns to what it was doing, so restart on its stack top. */
+    mrs x4, tpidr_el1
+    ldr x4, [x4, #{percpu_stack_top}]
+    mov sp, x4
     mov x0, #\kind
     mrs x1, esr_el1
     mrs x2, elr_el1
@@ -204,6 +217,7 @@ spmc_run_user:
     percpu_size = const core::mem::size_of::<PerCpu>(),
     percpu_user_regs = const PERCPU_USER_REGS,
     percpu_kernel_sp = const PERCPU_KERNEL_SP,
+    percpu_stack_top = const PERCPU_STACK_TOP,
     max_cores = const MAX_CORES,
     stack_size = const STACK_SIZE,
     kernel_fault = sym kernel_fault,
@@ -238,6 +252,7 @@ static PERCPU: PerCpuArray = PerCpuArray(
         PerCpu {
             kernel_sp: core::sync::atomic::AtomicU64::new(0),
             user_regs: core::sync::atomic::AtomicU64::new(0),
+            stack_top: core::sync::atomic::AtomicU64::new(0),
         }
     }; MAX_CORES],
 );

@@ -87,6 +87,7 @@ pub fn platform() -> PlatformInfo {
             devices: &[],
             secure_alias: &SECURE_ALIAS,
             ns_alias: &NS_ALIAS,
+            guards: &[],
         },
         ns_memory: &NS_ALIAS,
         cores: 1,
