@@ -15,3 +15,4 @@ mod messaging;
 mod robustness;
 mod sp_services;
 mod version;
+mod review;
