@@ -12,7 +12,7 @@ mod discovery;
 mod gate;
 mod memory;
 mod messaging;
+mod review;
 mod robustness;
 mod sp_services;
 mod version;
-mod review;
