@@ -17,6 +17,8 @@ pub struct UserRegs {
     pub pc: u64,
     /// SPSR_EL1: the PSTATE it resumes with.
     pub spsr: u64,
+    /// TPIDR_EL0, which EL0 can write: per partition, so it cannot carry data between them.
+    pub tpidr: u64,
 }
 
 /// SPSR value for AArch64 EL0t with interrupts unmasked (the SPMC masks them at S-EL1 only).

@@ -329,6 +329,30 @@ impl AddressSpace {
         self.map.compact_subtables();
     }
 
+    /// Finds where physical page `pa` is mapped for EL0 within `[lo, hi)`: how the owner of
+    /// donated memory (mapped at its retrieve window, not identity) is found again.
+    pub fn find_user_va(&self, pa: u64, lo: u64, hi: u64) -> Option<u64> {
+        if hi <= lo {
+            return None;
+        }
+        let mut found = None;
+        let r = region(lo, hi - lo).ok()?;
+        self.map
+            .walk_range(&r, &mut |mr, d, _level| {
+                let f = d.flags();
+                if found.is_none() && d.is_valid() && f.contains(El1Attributes::USER) {
+                    let out = d.output_address().0 as u64;
+                    let len = mr.len() as u64;
+                    if pa >= out && pa - out < len {
+                        found = Some(mr.start().0 as u64 + (pa - out));
+                    }
+                }
+                Ok(())
+            })
+            .ok()?;
+        found
+    }
+
     /// Returns the TTBR0_EL1 value that installs this table with its ASID.
     pub fn ttbr0(&self) -> u64 {
         (self.map.root_address().0 as u64) | (u64::from(self.asid) << 48)
@@ -386,6 +410,11 @@ impl VaWindows {
         }
         self.next = end;
         Some(base)
+    }
+
+    /// The end of the addresses handed out so far (windows live below it).
+    pub fn end(&self) -> u64 {
+        self.next
     }
 
     /// Returns a window given by [`VaWindows::alloc`]. False when the free list is full (the

@@ -29,6 +29,7 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, stack_top), PE
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, sp), 248);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, pc), 256);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, spsr), 264);
+static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, tpidr), 272);
 
 global_asm!(
     r#"
@@ -160,6 +161,8 @@ spmc_user_exit:
     str x2, [x0, #256]
     mrs x2, spsr_el1
     str x2, [x0, #264]
+    mrs x2, tpidr_el0
+    str x2, [x0, #272]
     mov x0, x19
     ldp x19, x20, [sp, #0]
     ldp x21, x22, [sp, #16]
@@ -191,6 +194,8 @@ spmc_run_user:
     msr elr_el1, x10
     ldr x10, [x0, #264]
     msr spsr_el1, x10
+    ldr x10, [x0, #272]
+    msr tpidr_el0, x10
     ldp x2, x3, [x0, #16]
     ldp x4, x5, [x0, #32]
     ldp x6, x7, [x0, #48]

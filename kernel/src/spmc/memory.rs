@@ -223,21 +223,28 @@ impl<E: Env> KernelMem<'_, E> {
 
     fn owner_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
         // SP-owned memory is identity mapped in its owner (manifest regions), except memory
-        // donated to it, which sits where its retrieve mapped it (recorded by `adopted`).
+        // donated to it, which sits where its retrieve mapped it: found in its tables.
+        let Some(desc) = sp_of(self.spmc, sp).map(|s| s.desc) else {
+            crate::info!("BUG: owner SP {:#06x} unknown", sp.0);
+            return;
+        };
         let done = self.with_rt(sp, |rt| {
-            // Disjoint fields: the donated-range table is read while the tables change
-            // (no copy of it per call).
-            let adopted = &rt.adopted;
+            let windows_end = rt.va_windows.end();
             let space = rt.space.as_mut()?;
             for r in ranges {
                 let pages = u64::from(r.pages);
-                let va = adopted
-                    .iter()
-                    .find(|a| r.base.0 >= a.pa && r.base.0 < a.pa + a.pages * PAGE_SIZE)
-                    .map_or(r.base.0, |a| a.va + (r.base.0 - a.pa));
-                let res = match perm {
-                    Some(p) => space.map_user(va, r.base.0, pages, p),
-                    None => space.unmap_user(va, pages),
+                let va = if identity_mapped(desc, r.base.0) {
+                    Some(r.base.0)
+                } else {
+                    space.find_user_va(r.base.0, crate::memory::SP_DYNAMIC_VA_BASE, windows_end)
+                };
+                let res = match (va, perm) {
+                    (Some(va), Some(p)) => space.map_user(va, r.base.0, pages, p),
+                    (Some(va), None) => space.unmap_user(va, pages),
+                    (None, _) => {
+                        crate::info!("BUG: owner mapping of {:#x} not found", r.base.0);
+                        Ok(())
+                    }
                 };
                 if res.is_err() {
                     crate::info!("BUG: owner page-table update of {:#x} failed", r.base.0);
@@ -250,6 +257,21 @@ impl<E: Env> KernelMem<'_, E> {
             None => crate::info!("BUG: owner SP {:#06x} tables not reachable", sp.0),
         }
     }
+}
+
+/// Tells whether physical page `pa` is one of the SP's manifest mappings (image, memory or
+/// device region), which are identity mapped.
+fn identity_mapped(desc: &spmc_table::Partition, pa: u64) -> bool {
+    let inside = |base: u64, size: u64| pa >= base && pa - base < size;
+    inside(desc.image.base.0, desc.image.size)
+        || desc
+            .memory_regions
+            .iter()
+            .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
+        || desc
+            .device_regions
+            .iter()
+            .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
 }
 
 fn user_perm(attrs: MappingAttrs) -> UserPerm {
@@ -412,27 +434,6 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
         }
     }
 
-    fn adopted(&mut self, reservation: &Reservation, ranges: &[PageRange]) {
-        let Some(va0) = reservation.va() else { return };
-        let _ = self.with_rt(reservation.sp(), |rt| {
-            let mut va = va0.0;
-            for r in ranges {
-                let entry = super::partition::Adopted {
-                    pa: r.base.0,
-                    va,
-                    pages: u64::from(r.pages),
-                };
-                if rt.adopted.push(entry).is_err() {
-                    crate::info!(
-                        "donated-range table full: later lends of {:#x} assume identity",
-                        r.base.0
-                    );
-                }
-                va += u64::from(r.pages) * PAGE_SIZE;
-            }
-        });
-    }
-
     fn adopt(&mut self, reservation: Reservation) {
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
     }
@@ -564,6 +565,26 @@ fn send_descriptor<E: Env>(
         // Only the entries used are copied back (the lists have the same capacity).
         req.constituents.clear();
         let _ = req.constituents.extend_from_slice(pieces);
+    }
+    // The caller's own RX/TX buffers cannot be lent or donated away: the SPMC keeps writing
+    // the RX buffer, which would then be someone else's memory.
+    if matches!(kind, TransactionKind::Lend | TransactionKind::Donate) {
+        let mailbox = match km.caller.as_ref() {
+            Some((_, rt)) => rt.mailbox,
+            None => km.spmc.nw.lock().mailbox,
+        };
+        if let Some(mb) = mailbox {
+            let len = u64::from(mb.pages) * PAGE_SIZE;
+            let hits = |r: &PageRange| {
+                let end = r.base.0.saturating_add(u64::from(r.pages) * PAGE_SIZE);
+                [mb.rx, mb.tx]
+                    .iter()
+                    .any(|&b| r.base.0 < b + len && b < end)
+            };
+            if req.constituents.iter().any(hits) {
+                return Regs::error(ErrorCode::Denied);
+            }
+        }
     }
     let out = match handle {
         None => engine.send(km, caller, req),

@@ -57,16 +57,6 @@ pub struct Runtime {
     pub version_frozen: bool,
     /// Where retrieved memory is mapped in the SP's address space.
     pub va_windows: crate::memory::VaWindows,
-    /// Memory donated to this SP, mapped at `va` rather than identity.
-    pub adopted: heapless::Vec<Adopted, 16>,
-}
-
-/// A physical range that became this SP's by donation, and where it is mapped.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct Adopted {
-    pub pa: u64,
-    pub va: u64,
-    pub pages: u64,
 }
 
 /// One secure partition: its table entry and its runtime state.
@@ -92,7 +82,6 @@ impl Sp {
                 log_line: String::new(),
                 version_frozen: false,
                 va_windows: crate::memory::VaWindows::new(),
-                adopted: heapless::Vec::new(),
             }),
         }
     }
@@ -361,7 +350,16 @@ impl Spmc {
             match env.run_user(&mut rt.regs, ttbr0) {
                 Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 => {
                     let call = regs_of(rt);
-                    match self.sp_call(env, sp, rt, &call) {
+                    let is_version = call.w(0) == FuncId::Version.raw();
+                    let step = self.sp_call(env, sp, rt, &call);
+                    // The partition's version is settled by its first other call that
+                    // succeeds: a refused call changes nothing, not even that.
+                    let refused =
+                        matches!(&step, Step::Return(r) if r.w(0) == FuncId::Error32.raw());
+                    if !is_version && !refused {
+                        rt.version_frozen = true;
+                    }
+                    match step {
                         Step::Return(r) => set_regs(rt, &r),
                         Step::End(end) => return end,
                     }
@@ -419,7 +417,6 @@ impl Spmc {
             }
             return Step::Return(Regs::version_response(r.map(|(_, ours)| ours)));
         }
-        rt.version_frozen = true;
         let call = match Interface::decode(regs, rt.version) {
             Ok(c) => c,
             // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)
@@ -489,7 +486,7 @@ impl Spmc {
                 page_count,
                 perm,
                 ..
-            } => Step::Return(mem_perm_set(env, rt, addr, page_count, perm)),
+            } => Step::Return(mem_perm_set(env, sp.desc, rt, addr, page_count, perm)),
             Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
                 let version = rt.version;
                 Step::Return(memory::send(
@@ -592,8 +589,36 @@ fn mem_perm_get(rt: &Runtime, addr: u64) -> Regs {
 
 /// FFA_MEM_PERM_SET: changes the SP's access to pages of its own that are already mapped; only
 /// during initialisation, never writable and executable at once.
+/// The most FFA_MEM_PERM_SET may grant at `va` (write, execute): a manifest memory region's own
+/// attributes; anywhere else in the image region both (never at once: the caller checks W^X),
+/// as images relocate themselves. Anything else (boot information, manifest RX/TX buffers,
+/// device or non-secure regions, borrowed memory) is not the partition's to change: `None`.
+pub(super) fn perm_limit(desc: &Partition, va: u64) -> Option<(bool, bool)> {
+    let inside = |base: u64, size: u64| va >= base && va - base < size;
+    for r in desc.memory_regions {
+        if inside(r.base.0, u64::from(r.pages) * PAGE_SIZE) {
+            let a = r.attributes;
+            return (!a.non_secure()).then_some((a.write(), a.execute()));
+        }
+    }
+    if let Some(m) = desc.rx_tx {
+        let len = u64::from(m.pages) * PAGE_SIZE;
+        if inside(m.rx.0, len) || inside(m.tx.0, len) {
+            return None;
+        }
+    }
+    if inside(
+        desc.boot_info.base.0,
+        u64::from(desc.boot_info.pages) * PAGE_SIZE,
+    ) {
+        return None;
+    }
+    inside(desc.image.base.0, desc.image.size).then_some((true, true))
+}
+
 fn mem_perm_set(
     env: &mut impl Env,
+    desc: &Partition,
     rt: &mut Runtime,
     addr: u64,
     pages: u32,
@@ -617,22 +642,23 @@ fn mem_perm_set(
     let Some(space) = rt.space.as_mut() else {
         return Regs::error(ErrorCode::InvalidParameters);
     };
-    // Every page must already be the SP's, and normal memory (validate before changing).
-    let mut current = alloc::vec::Vec::new();
+    // Every page must already be the SP's own secure normal memory, and the new permission
+    // no more than its manifest allows (validate all pages before changing any).
     for i in 0..u64::from(pages) {
-        match space.user_perm(addr + i * PAGE_SIZE) {
-            Some(p) if !p.is_device() => current.push(p),
+        let va = addr + i * PAGE_SIZE;
+        match (space.user_perm(va), perm_limit(desc, va)) {
+            (Some(p), Some((may_write, may_exec)))
+                if !p.is_device()
+                    && !p.non_secure
+                    && (may_write || !write)
+                    && (may_exec || !perm.executable) => {}
             _ => return Regs::error(ErrorCode::InvalidParameters),
         }
-    }
-    let non_secure = current.first().is_some_and(|p| p.non_secure);
-    if current.iter().any(|p| p.non_secure != non_secure) {
-        return Regs::error(ErrorCode::InvalidParameters);
     }
     let new = UserPerm {
         write,
         exec: perm.executable,
-        non_secure,
+        non_secure: false,
         memory: MemType::Normal,
     };
     if space.set_user_perm(addr, u64::from(pages), new).is_err() {

@@ -97,7 +97,7 @@ pub fn handle_sp(
         Interface::RxTxMap {
             tx, rx, page_count, ..
         } => rxtx_map(&mut rt.mailbox, || {
-            validate_sp_mailbox(rt.space.as_ref(), tx, rx, page_count)
+            validate_sp_mailbox(sp.desc, rt.space.as_ref(), tx, rx, page_count)
         }),
         Interface::RxTxUnmap { id } => {
             if id.0 != 0 && id.0 != sp.id() {
@@ -195,6 +195,7 @@ fn rxtx_map(
 }
 
 fn validate_sp_mailbox(
+    desc: &Partition,
     space: Option<&crate::memory::AddressSpace>,
     tx: u64,
     rx: u64,
@@ -226,6 +227,15 @@ fn validate_sp_mailbox(
         }
         Ok(pa0)
     };
+    // Only the partition's own pages from its manifest (image and secure memory regions):
+    // never memory it borrowed, whose owner may take it back while the SPMC writes into it.
+    for va in [tx, rx] {
+        for i in 0..u64::from(pages) {
+            if super::partition::perm_limit(desc, va + i * PAGE_SIZE).is_none() {
+                return Err(ErrorCode::InvalidParameters);
+            }
+        }
+    }
     let tx_pa = resolve(tx, true)?;
     let rx_pa = resolve(rx, false)?;
     let len = u64::from(pages) * PAGE_SIZE;
