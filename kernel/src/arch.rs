@@ -21,8 +21,12 @@ pub struct UserRegs {
     pub tpidr: u64,
 }
 
-/// SPSR value for AArch64 EL0t with interrupts unmasked (the SPMC masks them at S-EL1 only).
-pub const SPSR_EL0T: u64 = 0;
+/// SPSR value for AArch64 EL0t with IRQ and FIQ masked (PSTATE.I and F). The SPMC does not
+/// handle interrupts yet: unmasked, an interrupt pending while an SP runs (the normal world's
+/// timer, signalled as FIQ in the secure state) would be taken before the SP executed an
+/// instruction, every time it is resumed, and the core would never make progress. Masked, it
+/// stays pending until the SPMC returns to the normal world, which then takes it.
+pub const SPSR_EL0T: u64 = (1 << 7) | (1 << 6);
 
 /// Why an S-EL0 context stopped running and returned control to the SPMC.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
