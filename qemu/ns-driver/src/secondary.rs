@@ -14,6 +14,11 @@ pub const MAX_CORES: usize = 8;
 /// Commands from the primary core.
 pub const CMD_NONE: u32 = 0;
 pub const CMD_CPU_OFF: u32 = 1;
+/// Send [`BURST`] direct requests to the endpoint in `target` and count the answers.
+pub const CMD_MESSAGES: u32 = 2;
+
+/// Requests one core sends for [`CMD_MESSAGES`].
+pub const BURST: u32 = 200;
 
 /// The shared-memory mailbox of one secondary core.
 pub struct Mailbox {
@@ -28,6 +33,14 @@ pub struct Mailbox {
     /// Status of a CPU_OFF that returned (it must not return).
     pub cpu_off_status: AtomicU32,
     pub command: AtomicU32,
+    /// [`CMD_MESSAGES`]: the destination endpoint.
+    pub target: AtomicU32,
+    /// [`CMD_MESSAGES`] results: correct echoes, BUSY answers, anything else; `done` counts
+    /// finished bursts.
+    pub echoed: AtomicU32,
+    pub busy: AtomicU32,
+    pub wrong: AtomicU32,
+    pub done: AtomicU32,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -38,6 +51,11 @@ const MAILBOX: Mailbox = Mailbox {
     core_seen: AtomicU32::new(u32::MAX),
     cpu_off_status: AtomicU32::new(0),
     command: AtomicU32::new(CMD_NONE),
+    target: AtomicU32::new(0),
+    echoed: AtomicU32::new(0),
+    busy: AtomicU32::new(0),
+    wrong: AtomicU32::new(0),
+    done: AtomicU32::new(0),
 };
 
 pub static MAILBOXES: [Mailbox; MAX_CORES] = [MAILBOX; MAX_CORES];
@@ -72,10 +90,54 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
     m.reports.fetch_add(1, Ordering::Release);
     arch::sev();
     loop {
-        if m.command.swap(CMD_NONE, Ordering::AcqRel) == CMD_CPU_OFF {
-            let status = psci::cpu_off();
-            m.cpu_off_status.store(status as u32, Ordering::Release);
+        match m.command.swap(CMD_NONE, Ordering::AcqRel) {
+            CMD_CPU_OFF => {
+                let status = psci::cpu_off();
+                m.cpu_off_status.store(status as u32, Ordering::Release);
+            }
+            CMD_MESSAGES => {
+                let (echoed, busy, wrong) =
+                    burst(m.target.load(Ordering::Acquire) as u16, i as u32);
+                m.echoed.store(echoed, Ordering::Relaxed);
+                m.busy.store(busy, Ordering::Relaxed);
+                m.wrong.store(wrong, Ordering::Relaxed);
+                m.done.fetch_add(1, Ordering::Release);
+                arch::sev();
+            }
+            _ => {}
         }
         wfe();
     }
+}
+
+/// Sends [`BURST`] DIRECT_REQ_32 to `target` with payloads unique to this core and request,
+/// and counts (exact echoes, BUSY errors, anything else). Used by the primary core too.
+pub fn burst(target: u16, core: u32) -> (u32, u32, u32) {
+    let (mut echoed, mut busy, mut wrong) = (0, 0, 0);
+    for n in 0..BURST {
+        let tag = (core << 24) | n;
+        let r = ffa::call(
+            FuncId::MsgSendDirectReq32,
+            &[
+                u64::from(target),
+                0,
+                u64::from(tag),
+                1,
+                2,
+                3,
+                u64::from(!tag),
+            ],
+        );
+        let echo = r.w(0) == FuncId::MsgSendDirectResp32.raw()
+            && r.w(1) == u32::from(target) << 16
+            && [r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)] == [tag, 1, 2, 3, !tag];
+        if echo {
+            echoed += 1;
+        } else if r.w(0) == FuncId::Error32.raw() && r.w(2) == ffa_abi::ErrorCode::Busy.to_u32() {
+            busy += 1;
+        } else {
+            wrong += 1;
+        }
+    }
+    (echoed, busy, wrong)
 }

@@ -28,6 +28,10 @@ pub const CASES: &[Case] = &[
         run: info_get_default_set,
     },
     Case {
+        name: "concurrent_direct_messages_from_all_cores",
+        run: concurrent_messages,
+    },
+    Case {
         name: "partition_info_get_each_uuid",
         run: info_get_each_uuid,
     },
@@ -1573,5 +1577,61 @@ fn sp_touching_spmc_contained() -> Outcome {
         0,
         "normal world alive"
     );
+    Ok(())
+}
+
+/// Every core that is up sends a burst of direct requests at the same time, to the SPMC's own
+/// endpoint and then to echo: no answer may be wrong (a corrupted or misrouted echo); echo,
+/// a single execution context, may answer BUSY to a core while it runs for another, the SPMC
+/// endpoint never.
+fn concurrent_messages() -> Outcome {
+    use crate::secondary::{burst, BURST, CMD_MESSAGES, MAILBOXES};
+    use core::sync::atomic::Ordering;
+    let up: heapless::Vec<usize, 8> = (1..MAILBOXES.len())
+        .filter(|&i| MAILBOXES[i].reports.load(Ordering::Acquire) > 0)
+        .collect();
+    check!(
+        !up.is_empty(),
+        "no secondary core is up (run with -smp 2 or more)"
+    );
+    for target in [0x8000u16, id::ECHO] {
+        let before: heapless::Vec<u32, 8> = up
+            .iter()
+            .map(|&i| MAILBOXES[i].done.load(Ordering::Acquire))
+            .collect();
+        for &i in &up {
+            MAILBOXES[i]
+                .target
+                .store(u32::from(target), Ordering::Release);
+            MAILBOXES[i].command.store(CMD_MESSAGES, Ordering::Release);
+        }
+        crate::arch::sev();
+        let (mut echoed, mut busy, mut wrong) = burst(target, 0);
+        let finished = crate::arch::wait_until(60_000, || {
+            up.iter()
+                .zip(&before)
+                .all(|(&i, &b)| MAILBOXES[i].done.load(Ordering::Acquire) > b)
+        });
+        check!(
+            finished,
+            "a secondary core did not finish its burst to {target:#x}"
+        );
+        for &i in &up {
+            echoed += MAILBOXES[i].echoed.load(Ordering::Acquire);
+            busy += MAILBOXES[i].busy.load(Ordering::Acquire);
+            wrong += MAILBOXES[i].wrong.load(Ordering::Acquire);
+        }
+        let sent = BURST * (up.len() as u32 + 1);
+        check_eq!(wrong, 0, "wrong answers");
+        check_eq!(echoed + busy, sent, "answers");
+        check!(echoed > 0, "no request to {target:#x} was answered");
+        if target == 0x8000 {
+            check_eq!(busy, 0, "BUSY from the SPMC endpoint");
+        }
+        log!(
+            "{} cores x {BURST} requests to {target:#x}: {echoed} echoed, {busy} BUSY",
+            up.len() + 1
+        );
+    }
     Ok(())
 }
