@@ -34,6 +34,7 @@ pub struct PlatformBoot {
     pub devices: &'static [PhysRange],
     pub secure_alias: &'static [PhysRange],
     pub ns_alias: &'static [PhysRange],
+    /// Cores the platform has: at most the kernel's `MAX_CORES` (stacks and per-core data).
     pub cores: usize,
     /// Whether EL3 passes x8-x17 between the worlds. TF-A's SPMD does only for an S-EL2 SPMC
     /// (`SMC_RET8` otherwise): with it false, the SPMC clears x8-x17 of every call it receives,
@@ -107,6 +108,16 @@ pub fn cold_boot(
         manifest.load_address,
         manifest.binary_size
     );
+    if plat.cores > aarch64::MAX_CORES {
+        fail(
+            ErrorCode::InvalidParameters,
+            format_args!(
+                "{} cores, the kernel has stacks for {}",
+                plat.cores,
+                aarch64::MAX_CORES
+            ),
+        );
+    }
     if let Err(e) = table.check_shape() {
         fail(
             ErrorCode::InvalidParameters,
@@ -192,7 +203,6 @@ pub fn cold_boot(
         ns_memory: plat.ns_alias,
         memory_limits: plat.memory_limits,
         el3_forwards_x8_x17: plat.el3_forwards_x8_x17,
-        cores: plat.cores,
     };
     let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));
     let mut machine = Machine {

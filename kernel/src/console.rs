@@ -32,14 +32,6 @@ pub fn print_line(args: core::fmt::Arguments) {
     }
 }
 
-/// Writes a raw string (no prefix, no newline): used for SP console logs, which are tagged by
-/// the caller.
-pub fn print_raw(args: core::fmt::Arguments) {
-    if let Some(sink) = CONSOLE.lock().as_mut() {
-        let _ = sink.write_fmt(args);
-    }
-}
-
 /// Logs a line on the SPMC console.
 #[macro_export]
 macro_rules! info {

@@ -88,9 +88,3 @@ pub fn may_share_memory(sender: Option<&Partition>, receiver: EndpointId) -> Res
         Some(_) => Err(ErrorCode::Denied),
     }
 }
-
-/// Tells whether a partition is listed as able to receive direct requests of any form (used by
-/// FFA_PARTITION_INFO_GET properties, not for decisions).
-pub fn receives_direct(p: &Partition) -> bool {
-    p.messaging_method.receives_direct()
-}

@@ -96,8 +96,6 @@ pub struct PlatformInfo {
     pub layout: KernelLayout,
     /// Non-secure memory the normal world may name (its RX/TX buffers, shared memory).
     pub ns_memory: &'static [PhysRange],
-    /// Cores the platform has.
-    pub cores: usize,
     /// Memory-sharing limits (concurrent transactions, receivers and constituents per
     /// transaction), clamped to the engine's compile-time capacity; beyond them: NO_MEMORY.
     pub memory_limits: crate::mem_share::Limits,
@@ -223,7 +221,7 @@ impl Spmc {
             Interface::MemReclaim { handle, flags } => {
                 memory::reclaim(self, env, NW_ID, None, handle, flags)
             }
-            other => setup::handle(self, env, Caller::NormalWorld, other, regs),
+            other => setup::handle(self, env, Caller::NormalWorld, other),
         }
     }
 }

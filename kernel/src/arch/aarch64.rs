@@ -10,15 +10,13 @@ pub const STACK_SIZE: usize = 0x8_0000;
 pub const MAX_CORES: usize = 8;
 
 // Offsets into `PerCpu`, shared with the assembly below.
-const PERCPU_KERNEL_SP: usize = 0;
-const PERCPU_USER_REGS: usize = 8;
-const PERCPU_STACK_TOP: usize = 16;
+const PERCPU_USER_REGS: usize = 0;
+const PERCPU_STACK_TOP: usize = 8;
 
 /// Per-core data the exception path finds through TPIDR_EL1. Written by assembly, so the
 /// fields are atomics: that keeps the static in writable memory and makes the sharing explicit.
 #[repr(C)]
 pub struct PerCpu {
-    kernel_sp: core::sync::atomic::AtomicU64,
     user_regs: core::sync::atomic::AtomicU64,
     /// Top of this core's stack, where the fault vector restarts.
     stack_top: core::sync::atomic::AtomicU64,
@@ -186,8 +184,6 @@ spmc_run_user:
     stp x29, x30, [sp, #80]
     mrs x9, tpidr_el1
     str x0, [x9, #{percpu_user_regs}]
-    mov x10, sp
-    str x10, [x9, #{percpu_kernel_sp}]
     ldr x10, [x0, #248]
     msr sp_el0, x10
     ldr x10, [x0, #256]
@@ -221,7 +217,6 @@ spmc_run_user:
     percpu = sym PERCPU,
     percpu_size = const core::mem::size_of::<PerCpu>(),
     percpu_user_regs = const PERCPU_USER_REGS,
-    percpu_kernel_sp = const PERCPU_KERNEL_SP,
     percpu_stack_top = const PERCPU_STACK_TOP,
     max_cores = const MAX_CORES,
     stack_size = const STACK_SIZE,
@@ -255,7 +250,6 @@ struct PerCpuArray([PerCpu; MAX_CORES]);
 static PERCPU: PerCpuArray = PerCpuArray(
     [const {
         PerCpu {
-            kernel_sp: core::sync::atomic::AtomicU64::new(0),
             user_regs: core::sync::atomic::AtomicU64::new(0),
             stack_top: core::sync::atomic::AtomicU64::new(0),
         }

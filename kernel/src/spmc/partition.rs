@@ -526,7 +526,7 @@ impl Spmc {
                 Step::Return(memory::frag_rx(self, env, sp, rt, handle, offset))
             }
             Interface::MemRelinquish => Step::Return(memory::relinquish(self, env, sp, rt)),
-            other => Step::Return(setup::handle_sp(self, env, sp, rt, other, regs)),
+            other => Step::Return(setup::handle_sp(self, env, sp, rt, other)),
         }
     }
 }

@@ -24,13 +24,7 @@ use spmc_table::Partition;
 const MAX_MAILBOX_PAGES: u32 = 63;
 
 /// Handles a setup call from the normal world.
-pub fn handle(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    caller: Caller,
-    call: Interface,
-    _regs: &Regs,
-) -> Regs {
+pub fn handle(spmc: &Spmc, env: &mut impl Env, caller: Caller, call: Interface) -> Regs {
     let version = spmc.nw_version();
     match call {
         Interface::Features {
@@ -76,7 +70,6 @@ pub fn handle_sp(
     sp: &Sp,
     rt: &mut Runtime,
     call: Interface,
-    _regs: &Regs,
 ) -> Regs {
     match call {
         Interface::Features {

@@ -90,7 +90,6 @@ pub fn platform() -> PlatformInfo {
             guards: &[],
         },
         ns_memory: &NS_ALIAS,
-        cores: 1,
         memory_limits: crate::spmc::memory::DEFAULT_LIMITS,
         el3_forwards_x8_x17: true,
     }

@@ -2,9 +2,7 @@
 //! grants and request forms, and the memory-sharing grants.
 
 use super::fake::*;
-use crate::policy::{
-    may_send_direct, may_send_direct_to_spmc, may_share_memory, receives_direct, DirectForm,
-};
+use crate::policy::{may_send_direct, may_send_direct_to_spmc, may_share_memory, DirectForm};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
@@ -156,25 +154,6 @@ fn memory_sharing_grants() {
     );
     // The normal world's own memory: the gate leaves it to the memory engine.
     assert_eq!(may_share_memory(None, EndpointId(0x8001)), Ok(()));
-}
-
-#[test]
-fn receives_direct_reads_either_receive_bit() {
-    for (m, want) in [
-        (0, false),
-        (
-            M::DIRECT_REQ_SEND | M::DIRECT_REQ2_SEND | M::INDIRECT,
-            false,
-        ),
-        (M::DIRECT_REQ_RECV, true),
-        (M::DIRECT_REQ2_RECV, true),
-    ] {
-        assert_eq!(
-            receives_direct(partition(0x8001, m, Capabilities::NONE)),
-            want,
-            "{m:#x}"
-        );
-    }
 }
 
 /// The SPMC's own endpoint needs no grant, only the sender's send bit for the form.
