@@ -479,7 +479,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     // 1. The default image (4 SPs) with the benchmark driver: message and memory figures
     //    and the 4-SP cold boot.
     step("building the benchmark image (ns-driver feature `bench`)");
-    let image = crate::build(&tc, &["bench"])?;
+    let image = crate::build(&tc, &["bench"], &crate::RunConfig::default())?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
 

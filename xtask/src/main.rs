@@ -5,10 +5,12 @@
 mod bench;
 mod flash;
 mod fvp;
+mod run_config;
 mod runner;
 mod table;
 mod toolchain;
 
+use run_config::RunConfig;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
@@ -21,7 +23,10 @@ commands:
   qemu             build and boot it on QEMU sbsa-ref; the normal world runs its FF-A cases
       --smp N        cores (default 4)          --gdb       wait for gdb on :1234
       --timeout S    kill QEMU after S seconds (default 120)
+      --case NAME... run only these driver cases (exact names, or `prefix*`), plus the cases
+                     they need first; names are in qemu/ns-driver/src/cases/*.rs
   test             host tests (cargo test), then the QEMU cases; ends with 'N passed, N failed'
+      (takes qemu's options; with --case only the QEMU cases run)
   bench            instruction counts under -icount for the message and memory paths
       --no-boot-sets skip the 0/1/8-SP cold-boot images   --timeout S  per QEMU run (300)
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
@@ -54,7 +59,7 @@ struct Image {
     manifest_dts: PathBuf,
 }
 
-fn build(tc: &Toolchain, ns_features: &[&str]) -> Result<Image, String> {
+fn build(tc: &Toolchain, ns_features: &[&str], run: &RunConfig) -> Result<Image, String> {
     let root = root();
     let out = out_dir();
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -108,14 +113,19 @@ fn build(tc: &Toolchain, ns_features: &[&str]) -> Result<Image, String> {
     let manifest_dtb = bins.join("spmc_manifest.dtb");
     toolchain::dtc(&manifest_dts, &manifest_dtb)?;
 
-    // 4. The flash image.
+    // 4. The flash image, with the driver's run configuration (run_config.rs) patched in.
+    let ns_bin = bins.join("ns-driver.bin");
+    let ns_image = std::fs::read(&ns_bin).map_err(|e| format!("{}: {e}", ns_bin.display()))?;
+    let ns_run = bins.join("ns-driver.run.bin");
+    std::fs::write(&ns_run, run_config::patch(&ns_image, run)?)
+        .map_err(|e| format!("{}: {e}", ns_run.display()))?;
     let flash = out.join("flash.img");
     let layout = flash::assemble(
         &flash::FlashInputs {
             monitor: &bins.join("qemu-monitor.bin"),
             manifest_dtb: &manifest_dtb,
             spmc: &bins.join("spmc-sbsa.bin"),
-            ns: &bins.join("ns-driver.bin"),
+            ns: &ns_run,
         },
         &flash,
     )?;
@@ -130,6 +140,8 @@ struct QemuArgs {
     smp: u32,
     gdb: bool,
     timeout: u64,
+    /// `--case` names/patterns for the driver.
+    cases: Vec<String>,
 }
 
 fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
@@ -137,8 +149,9 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
         smp: 4,
         gdb: false,
         timeout: 120,
+        cases: Vec::new(),
     };
-    let mut it = args.iter();
+    let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--smp" => {
@@ -149,6 +162,15 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
                     .ok_or("--smp takes 1..8")?
             }
             "--gdb" => q.gdb = true,
+            "--case" => {
+                let before = q.cases.len();
+                while let Some(name) = it.next_if(|n| !n.starts_with("--")) {
+                    q.cases.push(name.clone());
+                }
+                if q.cases.len() == before {
+                    return Err("--case takes one or more case names (or `prefix*`)".into());
+                }
+            }
             "--timeout" => {
                 q.timeout = it
                     .next()
@@ -182,7 +204,11 @@ fn cmd_qemu(args: &[String]) -> Result<(), String> {
     let q = parse_qemu_args(args)?;
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let image = build(&tc, &[])?;
+    let run = RunConfig {
+        layout: None,
+        cases: q.cases.clone(),
+    };
+    let image = build(&tc, &[], &run)?;
     let outcome = run_qemu(&image, &q, false, "qemu.log")?;
     if outcome.timed_out {
         return Err(format!(
@@ -250,8 +276,17 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     let q = parse_qemu_args(args)?;
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let (hp, hf) = host_tests()?;
-    let image = build(&tc, &[])?;
+    let (hp, hf) = if q.cases.is_empty() {
+        host_tests()?
+    } else {
+        step("--case given: host tests not run");
+        (0, 0)
+    };
+    let run = RunConfig {
+        layout: None,
+        cases: q.cases.clone(),
+    };
+    let image = build(&tc, &[], &run)?;
     let outcome = run_qemu(&image, &q, false, "test.log")?;
     let (qp, qf) = match outcome.summary() {
         Some(s) => s,
@@ -290,7 +325,7 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
 fn cmd_bl32() -> Result<(), String> {
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let image = build(&tc, &[])?;
+    let image = build(&tc, &[], &RunConfig::default())?;
     let dir = out_dir().join("bl32");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     // The same SPMC and partitions, built for TF-A's SPMD (which passes only x0-x7 to an
@@ -335,7 +370,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "build" => toolchain::ensure_cross().and_then(|tc| {
             toolchain::ensure_qemu()?;
-            build(&tc, &[]).map(|_| ())
+            build(&tc, &[], &RunConfig::default()).map(|_| ())
         }),
         "qemu" => cmd_qemu(rest),
         "test" => cmd_test(rest),

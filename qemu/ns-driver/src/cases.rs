@@ -1,5 +1,13 @@
-//! The test-case tables, one module per topic; `all` runs them in this order. To add cases,
-//! write `cases/<topic>.rs` with a `pub const CASES: &[Case]` and list it here.
+//! The case registry: every QEMU case, declared once in its topic module
+//! (`cases/<topic>.rs`, `pub const CASES: &[Case]`) with its name, what it needs (any SP set,
+//! or the default one: `Case::any_set` / `Case::default_set`), its stage (cases that abort an
+//! SP run after every case that still needs it), the cases it must follow (`.after`) and the
+//! SP fault it provokes on purpose (`.provokes`). The runner (harness.rs) orders the registry
+//! by stage, then by the module order below, then by position in the module; `--case NAME`
+//! filters it (xtask writes the filter into the image, run_config.rs).
+//!
+//! To add cases: add them to the `CASES` of the module for their topic, or write a new
+//! `cases/<topic>.rs` and list it here once.
 
 use crate::harness::Case;
 
@@ -7,20 +15,6 @@ mod foundation;
 mod memory;
 mod partitions;
 
-/// Every case, in run order.
-pub fn all() -> impl Iterator<Item = &'static Case> {
-    // partitions::LAST_CASES aborts the fault SP (once per boot), memory::LAST_CASES then
-    // aborts echo, partitions::FINAL_CASES aborts pkg-sp: keep them at the very end, in this
-    // order.
-    [
-        foundation::CASES,
-        memory::NW_CASES,
-        memory::SP_CASES,
-        partitions::CASES,
-        partitions::LAST_CASES,
-        memory::LAST_CASES,
-        partitions::FINAL_CASES,
-    ]
-    .into_iter()
-    .flatten()
-}
+/// Every module's cases. Main-stage order: the foundation cases first (FF-A version
+/// negotiation, secondary cores on), then memory, then partitions.
+pub const REGISTRY: &[&[Case]] = &[foundation::CASES, memory::CASES, partitions::CASES];

@@ -19,6 +19,8 @@ mod harness;
 #[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
+mod run_config;
+#[cfg(target_os = "none")]
 mod secondary;
 
 #[cfg(target_os = "none")]
@@ -28,6 +30,12 @@ use ffa_abi::FuncId;
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("entry.S"));
+
+/// The run configuration area xtask patches (run_config.rs): linked in .rodata, so it is part
+/// of the flat image.
+#[cfg(target_os = "none")]
+#[used]
+static RUN_CONFIG: [u8; run_config::AREA_SIZE] = run_config::blank_area();
 
 /// Exit status when the driver itself crashes (an exception that is not a probe).
 #[cfg(target_os = "none")]
@@ -50,7 +58,20 @@ extern "C" fn ns_main(dtb: u64) -> ! {
         version & 0xFFFF,
         spm.w(2)
     );
-    let (_, failed) = harness::run_all(cases::all());
+    // SAFETY: RUN_CONFIG is a live, aligned static; the volatile read keeps the compiler from
+    // folding in the blank initialiser, since xtask rewrites the bytes in the image.
+    let area = unsafe { core::ptr::read_volatile(&RUN_CONFIG) };
+    let config = match run_config::Config::parse(&area) {
+        Ok(c) => c,
+        Err(why) => {
+            log!("run configuration: {why} (FAILED)");
+            console::bare_line(format_args!("0 passed, 1 failed"));
+            psci::system_off(1)
+        }
+    };
+    log!("SP set: {}", config.layout());
+    let (passed, failed) = harness::run_all(cases::REGISTRY, &config);
+    console::bare_line(format_args!("{passed} passed, {failed} failed"));
     psci::system_off(u64::from(failed))
 }
 

@@ -21,78 +21,24 @@ const VERSION_NOT_SUPPORTED: u32 = ErrorCode::NotSupported.to_u32();
 
 pub const CASES: &[Case] = &[
     // Version cases come first: DEN0077 allows renegotiation only before any other FF-A call.
-    Case {
-        name: "ffa_version_bit31_rejected",
-        run: version_bit31,
-    },
-    Case {
-        name: "ffa_version_incompatible_major",
-        run: version_incompatible_major,
-    },
-    Case {
-        name: "ffa_version_1_1_gets_spmc_version",
-        run: version_1_1,
-    },
-    Case {
-        name: "ffa_version_1_2",
-        run: version_1_2,
-    },
-    Case {
-        name: "ffa_id_get_ns_is_0",
-        run: id_get,
-    },
-    Case {
-        name: "ffa_spm_id_get_is_spmc",
-        run: spm_id_get,
-    },
-    Case {
-        name: "ffa_features_supported",
-        run: features_supported,
-    },
-    Case {
-        name: "ffa_features_unsupported",
-        run: features_unsupported,
-    },
-    Case {
-        name: "ffa_unknown_function_id",
-        run: unknown_function,
-    },
-    Case {
-        name: "ffa_secure_only_abis_refused",
-        run: secure_only_refused,
-    },
-    Case {
-        name: "direct_req_forged_secure_source",
-        run: forged_secure_source,
-    },
-    Case {
-        name: "smccc_and_psci_discovery",
-        run: smccc_psci_discovery,
-    },
-    Case {
-        name: "cpu_on_all_secondaries",
-        run: cpu_on_all,
-    },
-    Case {
-        name: "cpu_off_then_on_again",
-        run: cpu_off_on,
-    },
-    Case {
-        name: "secure_memory_unreadable",
-        run: secure_memory_unreadable,
-    },
-    Case {
-        name: "ns_el1_state_survives_spmc_runs",
-        run: el1_state_preserved,
-    },
-    Case {
-        name: "psci_argument_checks",
-        run: psci_argument_checks,
-    },
-    Case {
-        name: "counters_run_in_normal_world",
-        run: counters_run,
-    },
+    Case::any_set("ffa_version_bit31_rejected", version_bit31),
+    Case::any_set("ffa_version_incompatible_major", version_incompatible_major),
+    Case::any_set("ffa_version_1_1_gets_spmc_version", version_1_1),
+    Case::any_set("ffa_version_1_2", version_1_2),
+    Case::any_set("ffa_id_get_ns_is_0", id_get),
+    Case::any_set("ffa_spm_id_get_is_spmc", spm_id_get),
+    Case::any_set("ffa_features_supported", features_supported),
+    Case::any_set("ffa_features_unsupported", features_unsupported),
+    Case::any_set("ffa_unknown_function_id", unknown_function),
+    Case::any_set("ffa_secure_only_abis_refused", secure_only_refused),
+    Case::any_set("direct_req_forged_secure_source", forged_secure_source),
+    Case::any_set("smccc_and_psci_discovery", smccc_psci_discovery),
+    Case::any_set("cpu_on_all_secondaries", cpu_on_all),
+    Case::any_set("cpu_off_then_on_again", cpu_off_on).after(&["cpu_on_all_secondaries"]),
+    Case::any_set("secure_memory_unreadable", secure_memory_unreadable),
+    Case::any_set("ns_el1_state_survives_spmc_runs", el1_state_preserved),
+    Case::any_set("psci_argument_checks", psci_argument_checks),
+    Case::any_set("counters_run_in_normal_world", counters_run),
 ];
 
 fn version_bit31() -> Outcome {

@@ -22,7 +22,7 @@ use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
 use test_protocol::{cmd, device, id, status};
 
 use crate::ffa::{call, expect_error, expect_success, Shown};
-use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome, Stage};
 use dram::{BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 
 mod dram;
@@ -72,163 +72,101 @@ const OK: u64 = status::OK as u64;
 
 /// The normal world as the owner (and the fragmented, 4096-page, 250-range and refusal
 /// cases, all sent from the normal world).
-pub const NW_CASES: &[Case] = &[
-    Case {
-        name: "mem_share_nw_to_echo_rw_reclaim",
-        run: || with_mailbox(share_rw),
-    },
-    Case {
-        name: "mem_share_nw_read_only_grant",
-        run: || with_mailbox(share_read_only),
-    },
-    Case {
-        name: "mem_lend_nw_to_echo",
-        run: || with_mailbox(lend_nw),
-    },
-    Case {
-        name: "mem_donate_nw_to_echo",
-        run: || with_mailbox(donate_nw),
-    },
-    Case {
-        name: "mem_reclaim_while_retrieved_denied",
-        run: || with_mailbox(reclaim_while_held),
-    },
-    Case {
-        name: "mem_share_nw_two_receivers",
-        run: || with_mailbox(two_receivers),
-    },
-    Case {
-        name: "mem_share_4096_pages",
-        run: || with_mailbox(pages_4096),
-    },
-    Case {
-        name: "mem_share_250_ranges",
-        run: || with_mailbox(ranges_250),
-    },
-    Case {
-        name: "mem_share_fragmented_both_ways",
-        run: || with_mailbox(fragmented),
-    },
-    Case {
-        name: "mem_fragmented_send_abandoned_by_reclaim",
-        run: || with_mailbox(fragment_abandoned),
-    },
-    Case {
-        name: "mem_reject_receiver_count",
-        run: || with_mailbox(reject_count),
-    },
-    Case {
-        name: "mem_reject_composite_offset",
-        run: || with_mailbox(reject_offset),
-    },
-    Case {
-        name: "mem_reject_size_page_count",
-        run: || with_mailbox(reject_size),
-    },
-    Case {
-        name: "mem_reject_length_beyond_tx",
-        run: || with_mailbox(reject_length),
-    },
-    Case {
-        name: "mem_reject_device_attributes_on_ram",
-        run: || with_mailbox(reject_device_attributes),
-    },
-    Case {
-        name: "mem_reject_reserved_attributes",
-        run: || with_mailbox(reject_reserved_attributes),
-    },
-    Case {
-        name: "mem_reject_permission_unspecified",
-        run: || with_mailbox(reject_permission),
-    },
-    Case {
-        name: "mem_reject_permission_instruction",
-        run: || with_mailbox(reject_instruction),
-    },
-    Case {
-        name: "mem_reject_receiver_unknown",
-        run: || with_mailbox(reject_receiver),
-    },
-    Case {
-        name: "mem_reject_flag_zero_on_share",
-        run: || with_mailbox(reject_flag),
-    },
-    Case {
-        name: "mem_reject_handle_in_send",
-        run: || with_mailbox(reject_handle),
-    },
-    Case {
-        name: "mem_reject_sender_not_caller",
-        run: || with_mailbox(reject_sender),
-    },
-    Case {
-        name: "mem_reject_constituent_misaligned",
-        run: || with_mailbox(reject_misaligned),
-    },
-    Case {
-        name: "mem_reject_constituent_secure",
-        run: || with_mailbox(reject_secure),
-    },
-    Case {
-        name: "mem_reclaim_unknown_handle",
-        run: || with_mailbox(reclaim_unknown),
-    },
+pub const CASES: &[Case] = &[
+    Case::default_set("mem_share_nw_to_echo_rw_reclaim", || with_mailbox(share_rw)),
+    Case::default_set("mem_share_nw_read_only_grant", || {
+        with_mailbox(share_read_only)
+    }),
+    Case::default_set("mem_lend_nw_to_echo", || with_mailbox(lend_nw)),
+    Case::default_set("mem_donate_nw_to_echo", || with_mailbox(donate_nw)),
+    Case::default_set("mem_reclaim_while_retrieved_denied", || {
+        with_mailbox(reclaim_while_held)
+    }),
+    Case::default_set("mem_share_nw_two_receivers", || with_mailbox(two_receivers)),
+    Case::default_set("mem_share_4096_pages", || with_mailbox(pages_4096)),
+    Case::default_set("mem_share_250_ranges", || with_mailbox(ranges_250)),
+    Case::default_set("mem_share_fragmented_both_ways", || {
+        with_mailbox(fragmented)
+    }),
+    Case::default_set("mem_fragmented_send_abandoned_by_reclaim", || {
+        with_mailbox(fragment_abandoned)
+    }),
+    Case::default_set("mem_reject_receiver_count", || with_mailbox(reject_count)),
+    Case::default_set("mem_reject_composite_offset", || {
+        with_mailbox(reject_offset)
+    }),
+    Case::default_set("mem_reject_size_page_count", || with_mailbox(reject_size)),
+    Case::default_set("mem_reject_length_beyond_tx", || {
+        with_mailbox(reject_length)
+    }),
+    Case::default_set("mem_reject_device_attributes_on_ram", || {
+        with_mailbox(reject_device_attributes)
+    }),
+    Case::default_set("mem_reject_reserved_attributes", || {
+        with_mailbox(reject_reserved_attributes)
+    }),
+    Case::default_set("mem_reject_permission_unspecified", || {
+        with_mailbox(reject_permission)
+    }),
+    Case::default_set("mem_reject_permission_instruction", || {
+        with_mailbox(reject_instruction)
+    }),
+    Case::default_set("mem_reject_receiver_unknown", || {
+        with_mailbox(reject_receiver)
+    }),
+    Case::default_set("mem_reject_flag_zero_on_share", || {
+        with_mailbox(reject_flag)
+    }),
+    Case::default_set("mem_reject_handle_in_send", || with_mailbox(reject_handle)),
+    Case::default_set("mem_reject_sender_not_caller", || {
+        with_mailbox(reject_sender)
+    }),
+    Case::default_set("mem_reject_constituent_misaligned", || {
+        with_mailbox(reject_misaligned)
+    }),
+    Case::default_set("mem_reject_constituent_secure", || {
+        with_mailbox(reject_secure)
+    }),
+    Case::default_set("mem_reclaim_unknown_handle", || {
+        with_mailbox(reclaim_unknown)
+    }),
+    // SPs as owners: echo shares, lends and donates its pages to fault.
+    Case::default_set("mem_sp_share_echo_to_fault", || with_mailbox(sp_share)),
+    Case::default_set("mem_sp_lend_echo_to_fault", || with_mailbox(sp_lend)),
+    Case::default_set("mem_sp_donate_echo_to_fault", || with_mailbox(sp_donate)),
+    Case::default_set("mem_sp_share_without_grant_denied", || {
+        with_mailbox(sp_no_grant)
+    }),
+    Case::default_set("mem_sp_share_to_normal_world_denied", || {
+        with_mailbox(sp_to_nw)
+    }),
+    Case::default_set("mem_device_share_fault_to_echo", || {
+        with_mailbox(device_share)
+    }),
+    Case::default_set("mem_device_lend_fault_to_echo", || {
+        with_mailbox(device_lend)
+    }),
+    Case::default_set(
+        "mem_device_retrieve_normal_or_weaker_attributes_denied",
+        || with_mailbox(device_retrieve_weaker),
+    ),
+    Case::default_set("mem_device_retrieve_executable_denied", || {
+        with_mailbox(device_retrieve_exec)
+    }),
+    Case::default_set("mem_device_send_normal_attributes_denied", || {
+        with_mailbox(device_send_normal)
+    }),
+    Case::default_set("mem_device_send_by_non_owner_denied", || {
+        with_mailbox(device_not_owner)
+    }),
+    // Aborts echo, which nearly every other case needs: its stage runs it after every Main
+    // case and after the fault SP's abort (fault dies once per boot).
+    Case::default_set("mem_owner_touching_lent_page_aborted", || {
+        with_mailbox(lent_touch)
+    })
+    .stage(Stage::AbortsEcho)
+    .provokes("echo (0x8001) aborted: it touches the page it lent away"),
 ];
-
-/// SPs as owners: echo shares, lends and donates its pages to fault.
-pub const SP_CASES: &[Case] = &[
-    Case {
-        name: "mem_sp_share_echo_to_fault",
-        run: || with_mailbox(sp_share),
-    },
-    Case {
-        name: "mem_sp_lend_echo_to_fault",
-        run: || with_mailbox(sp_lend),
-    },
-    Case {
-        name: "mem_sp_donate_echo_to_fault",
-        run: || with_mailbox(sp_donate),
-    },
-    Case {
-        name: "mem_sp_share_without_grant_denied",
-        run: || with_mailbox(sp_no_grant),
-    },
-    Case {
-        name: "mem_sp_share_to_normal_world_denied",
-        run: || with_mailbox(sp_to_nw),
-    },
-    Case {
-        name: "mem_device_share_fault_to_echo",
-        run: || with_mailbox(device_share),
-    },
-    Case {
-        name: "mem_device_lend_fault_to_echo",
-        run: || with_mailbox(device_lend),
-    },
-    Case {
-        name: "mem_device_retrieve_normal_or_weaker_attributes_denied",
-        run: || with_mailbox(device_retrieve_weaker),
-    },
-    Case {
-        name: "mem_device_retrieve_executable_denied",
-        run: || with_mailbox(device_retrieve_exec),
-    },
-    Case {
-        name: "mem_device_send_normal_attributes_denied",
-        run: || with_mailbox(device_send_normal),
-    },
-    Case {
-        name: "mem_device_send_by_non_owner_denied",
-        run: || with_mailbox(device_not_owner),
-    },
-];
-
-/// Runs after every other case (cases.rs): it aborts echo, which nearly every other case
-/// needs (and the fault SP is aborted by partitions::LAST_CASES by then, once per boot).
-pub const LAST_CASES: &[Case] = &[Case {
-    name: "mem_owner_touching_lent_page_aborted",
-    run: || with_mailbox(lent_touch),
-}];
 
 // ---- Helpers -------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 //! aborted, cycles, forged sources, responses nobody asked for) and fault containment.
 //!
 //! Order matters: the fault SP can die only once per boot, so the case that aborts it is in
-//! `LAST_CASES`, which cases.rs runs after every other table;
+//! stage `AbortsFault`, which runs after every `Main` case of every module;
 //! every case that maps the normal world's mailbox unmaps it again before it returns, so the
 //! cases of other files may map their own.
 
@@ -20,158 +20,73 @@ use test_protocol::{cmd, id, status, uuid};
 use crate::arch::probe_read;
 use crate::console::log;
 use crate::ffa::{self, call, expect_error, expect_success, Shown};
-use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome, Stage};
 
 pub const CASES: &[Case] = &[
-    Case {
-        name: "partition_info_get_default_set",
-        run: info_get_default_set,
-    },
-    Case {
-        name: "concurrent_direct_messages_from_all_cores",
-        run: concurrent_messages,
-    },
-    Case {
-        name: "partition_info_get_each_uuid",
-        run: info_get_each_uuid,
-    },
-    Case {
-        name: "partition_info_get_uuid_of_two_sps",
-        run: info_get_uuid_of_two_sps,
-    },
-    Case {
-        name: "partition_info_get_unknown_uuid",
-        run: info_get_unknown_uuid,
-    },
-    Case {
-        name: "partition_info_get_count_only",
-        run: info_get_count_only,
-    },
-    Case {
-        name: "partition_info_get_v1_0_and_v1_1_layouts",
-        run: info_get_older_layouts,
-    },
-    Case {
-        name: "partition_info_get_regs_nw",
-        run: info_get_regs_nw,
-    },
-    Case {
-        name: "rxtx_map_argument_checks",
-        run: rxtx_map_checks,
-    },
-    Case {
-        name: "rxtx_rx_buffer_ownership",
-        run: rx_ownership,
-    },
-    Case {
-        name: "rxtx_unmap_then_map_again",
-        run: unmap_map_again,
-    },
-    Case {
-        name: "direct_req_32_nw_to_sp",
-        run: echo32,
-    },
-    Case {
-        name: "direct_req_64_nw_to_sp",
-        run: echo64,
-    },
-    Case {
-        name: "direct_req2_nw_to_sp",
-        run: echo_req2,
-    },
-    Case {
-        name: "direct_req_nw_refusals",
-        run: nw_direct_refusals,
-    },
-    Case {
-        name: "sp_id_who_version",
-        run: sp_id_who_version,
-    },
-    Case {
-        name: "sp_partition_info_get",
-        run: sp_partition_info,
-    },
-    Case {
-        name: "sp_partition_info_get_regs",
-        run: sp_partition_info_regs,
-    },
-    Case {
-        name: "sp_version_settled_after_other_calls",
-        run: sp_version_renegotiated,
-    },
-    Case {
-        name: "sp_console_log",
-        run: sp_console_log,
-    },
-    Case {
-        name: "sp_mem_perm_get_set",
-        run: sp_mem_perm,
-    },
-    Case {
-        name: "sp_heap",
-        run: sp_heap,
-    },
-    Case {
-        name: "sp_boot_info_spkg",
-        run: pkg_boot_info,
-    },
-    Case {
-        name: "sp_setup_abis_raw",
-        run: sp_setup_abis_raw,
-    },
-    Case {
-        name: "sp_rxtx_map_32_unmap",
-        run: sp_rxtx_map_32_unmap,
-    },
-    Case {
-        name: "sp_forged_source_refused",
-        run: sp_forged_source,
-    },
-    Case {
-        name: "sp_unsolicited_response_refused",
-        run: sp_unsolicited_response,
-    },
-    Case {
-        name: "sp_to_sp_direct_req_allowed",
-        run: sp_to_sp_allowed,
-    },
-    Case {
-        name: "sp_to_sp_capability_gate_denied",
-        run: sp_to_sp_denied,
-    },
-    Case {
-        name: "sp_to_sp_bad_destinations",
-        run: sp_to_sp_bad_destinations,
-    },
-    Case {
-        name: "direct_req_cycle_busy",
-        run: cycle_busy,
-    },
-    Case {
-        name: "sp_memory_unreadable_from_nw",
-        run: sp_memory_unreadable,
-    },
+    Case::default_set("partition_info_get_default_set", info_get_default_set),
+    Case::default_set(
+        "concurrent_direct_messages_from_all_cores",
+        concurrent_messages,
+    )
+    .after(&["cpu_on_all_secondaries"]),
+    Case::default_set("partition_info_get_each_uuid", info_get_each_uuid),
+    Case::default_set(
+        "partition_info_get_uuid_of_two_sps",
+        info_get_uuid_of_two_sps,
+    ),
+    Case::default_set("partition_info_get_unknown_uuid", info_get_unknown_uuid),
+    Case::default_set("partition_info_get_count_only", info_get_count_only),
+    Case::default_set(
+        "partition_info_get_v1_0_and_v1_1_layouts",
+        info_get_older_layouts,
+    ),
+    Case::default_set("partition_info_get_regs_nw", info_get_regs_nw),
+    Case::default_set("rxtx_map_argument_checks", rxtx_map_checks),
+    Case::default_set("rxtx_rx_buffer_ownership", rx_ownership),
+    Case::default_set("rxtx_unmap_then_map_again", unmap_map_again),
+    Case::default_set("direct_req_32_nw_to_sp", echo32),
+    Case::default_set("direct_req_64_nw_to_sp", echo64),
+    Case::default_set("direct_req2_nw_to_sp", echo_req2),
+    Case::default_set("direct_req_nw_refusals", nw_direct_refusals),
+    Case::default_set("sp_id_who_version", sp_id_who_version),
+    Case::default_set("sp_partition_info_get", sp_partition_info),
+    Case::default_set("sp_partition_info_get_regs", sp_partition_info_regs),
+    Case::default_set(
+        "sp_version_settled_after_other_calls",
+        sp_version_renegotiated,
+    ),
+    Case::default_set("sp_console_log", sp_console_log),
+    Case::default_set("sp_mem_perm_get_set", sp_mem_perm),
+    Case::default_set("sp_heap", sp_heap),
+    Case::default_set("sp_boot_info_spkg", pkg_boot_info),
+    Case::default_set("sp_setup_abis_raw", sp_setup_abis_raw),
+    Case::default_set("sp_rxtx_map_32_unmap", sp_rxtx_map_32_unmap),
+    Case::default_set("sp_forged_source_refused", sp_forged_source),
+    Case::default_set("sp_unsolicited_response_refused", sp_unsolicited_response),
+    Case::default_set("sp_to_sp_direct_req_allowed", sp_to_sp_allowed),
+    Case::default_set("sp_to_sp_capability_gate_denied", sp_to_sp_denied),
+    Case::default_set("sp_to_sp_bad_destinations", sp_to_sp_bad_destinations),
+    Case::default_set("direct_req_cycle_busy", cycle_busy),
+    Case::default_set("sp_memory_unreadable_from_nw", sp_memory_unreadable),
+    // Cases that abort the fault SP, which happens once per boot: their stage runs them after
+    // every Main case (memory cases use fault as a borrower).
+    Case::default_set(
+        "sp_response_width_mismatch_denied",
+        sp_response_width_mismatch,
+    )
+    .stage(Stage::AbortsFault),
+    Case::default_set("fault_touching_other_sp_contained", fault_contained)
+        .stage(Stage::AbortsFault)
+        .provokes("fault (0x8003) aborted: it touches echo's memory"),
+    // The very last case of the run: pkg-sp (the only SP left that can fault on command once
+    // fault and, through the memory cases, echo are aborted) touches the SPMC's own memory.
+    Case::default_set(
+        "sp_touching_spmc_memory_contained",
+        sp_touching_spmc_contained,
+    )
+    .stage(Stage::AbortsPkgSp)
+    .provokes("pkg-sp (0x8004) aborted: it touches the SPMC's memory"),
 ];
-
-/// Cases that abort the fault SP, which happens once per boot: registered after every other
-/// case (memory cases use fault as a borrower).
-pub const LAST_CASES: &[Case] = &[
-    Case {
-        name: "sp_response_width_mismatch_denied",
-        run: sp_response_width_mismatch,
-    },
-    Case {
-        name: "fault_touching_other_sp_contained",
-        run: fault_contained,
-    },
-];
-
-/// The very last case of the run: pkg-sp (the only SP left that can fault on command once fault
-/// and, through the memory cases, echo are aborted) touches the SPMC's own memory.
-pub const FINAL_CASES: &[Case] = &[Case {
-    name: "sp_touching_spmc_memory_contained",
-    run: sp_touching_spmc_contained,
-}];
 
 // ---------------------------------------------------------------------------------------------
 // The normal world's RX/TX mailbox.
