@@ -197,6 +197,16 @@ pub fn cold_boot(
         );
     }
 
+    // Memory the SPs retrieve is mapped at VA = PA (kernel/src/memory.rs, identity_clash).
+    if let Some(r) = crate::memory::identity_clash(&layout, plat.ns_alias) {
+        fail(
+            ErrorCode::InvalidParameters,
+            format_args!(
+                "NS range {:#x}+{:#x} has the numbers of secure memory an SP table maps",
+                r.base, r.size
+            ),
+        );
+    }
     let platform = PlatformInfo {
         name: plat.name,
         layout,

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | [`OwnershipOracle`] | partition table + platform NS ranges | what an endpoint *statically* owns at a PA range, with which access, kind (RAM/MMIO) and security; never secure memory for the normal world |
 //! | [`SharePolicy`] | the `policy` capability gate | endpoint kind (SP / normal world) and "may S send to R" |
-//! | [`SpAddressSpaces`] | SP stage-1 tables (aarch64-paging) | `reserve` table pages + a VA window (the only fallible call), then infallible `map`/`unmap`/`revoke_owner`/`restore_owner`, `release`/`adopt` |
+//! | [`SpAddressSpaces`] | SP stage-1 tables (aarch64-paging) | `reserve` table pages from the page-table pool (the only fallible call), then infallible `map`/`unmap`/`revoke_owner`/`restore_owner`, `release`/`adopt` |
 //! | [`MemoryZeroing`] | SPMC's own mapping of the page | zero a range |
 //!
 //! # Wiring (for the dispatcher)
@@ -58,9 +58,9 @@
 //! (the normal world's own tables belong to its hypervisor/OS); zero-memory flags wipe pages
 //! at send (after the owner lost access), at retrieve, at relinquish and at reclaim.
 //! Ownership after donation is kept in a bounded table of donated ranges layered over the
-//! static [`OwnershipOracle`]. A retrieved region is mapped back to back from one VA window
-//! in the SP, and the retrieve response lists each constituent at its VA (with the NS bit in
-//! the attributes for normal-world memory, v1.1 and later).
+//! static [`OwnershipOracle`]. Every mapping, the owner's and each borrower's, is at
+//! VA = PA, and the retrieve response lists each constituent at that address (with the NS
+//! bit in the attributes for normal-world memory, v1.1 and later).
 //!
 //! Every operation is `validate_*` (pure, checks *every* constituent, receiver, permission
 //! and flag and computes the exact page-table and table-slot needs) -> reserve (page-table
@@ -95,11 +95,11 @@
 //!   retrieved), or zero-before-retrieval the lender did not ask for: DENIED;
 //! - zero-before-reclaim is valid for shares too; the retrieve response's bit 0 says whether
 //!   the memory arrives zeroed;
-//! - Arm's ACS expects an SP's manifest device (MMIO) regions to be refused for share, lend
-//!   and donate; this project's issue 5 requires device memory to be transferable, so the
-//!   kernel's [`OwnershipOracle`] reports an SP's device regions (as `MemKind::Device`) and
-//!   the engine transfers them with device attributes only (a deliberate difference from the
-//!   ACS, covered by the QEMU cases in qemu/ns-driver/src/cases/memory.rs);
+//! - device (MMIO) memory may only be lent, to a single borrower, with device attributes;
+//!   share, donate and multi-borrower lend of it are DENIED. This is Hafnium's rule
+//!   (`ffa_send_check_transition` in src/ffa_memory.c: "Device memory regions can only be
+//!   lent a single borrower") and satisfies Arm's ACS, which expects an SP's shared device
+//!   region refused, while keeping device memory transferable (issue 5);
 //! - attribute bits meaningless for the memory type (bits `[3:0]` with type "not specified",
 //!   shareability of device memory) are ignored, as the ACS sets them;
 //! - a receiver may ask for attributes *at least as restrictive* as the sender's
@@ -146,7 +146,7 @@ pub use fragment::{FragProgress, FragmentAssembler, ResponseCursors};
 pub use request::{
     ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
 };
-pub use transaction::{DonatedRange, Limits, MemShare, SendOutcome, TransactionView};
+pub use transaction::{DonatedRange, Limits, MemShare, Quota, SendOutcome, TransactionView};
 pub use types::{
     Access, DataAccess, EndpointId, EndpointKind, InstructionAccess, MemHandle, MemKind,
     MemoryType, PageRange, Permissions, PhysAddr, Security, TransactionKind, VirtAddr, PAGE_SIZE,

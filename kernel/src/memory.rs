@@ -19,8 +19,6 @@ pub const PAGE_SIZE: u64 = 0x1000;
 /// Where the alias window starts: kernel VA of physical address `pa` is `pa + ALIAS_OFFSET`.
 /// Above every identity address the platforms use for SPs (48-bit VAs, 4 KiB granule).
 pub const ALIAS_OFFSET: u64 = 0x4000_0000_0000;
-/// First VA handed out for memory an SP retrieves (below the alias window).
-pub const SP_DYNAMIC_VA_BASE: u64 = 0x10_0000_0000;
 
 /// A physical address range `[base, base + size)`.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -364,90 +362,20 @@ impl AddressSpace {
     }
 }
 
-/// Allocator of the VA windows where an SP's retrieved memory is mapped: first fit among
-/// windows freed by relinquish, else the next fresh address. Reusing windows keeps the page
-/// tables built for them in use, so repeated retrieve/relinquish cycles do not grow the SP's
-/// tables. Every window is followed by an unmapped guard page.
-#[derive(Clone, Debug)]
-pub struct VaWindows {
-    next: u64,
-    /// Free windows (base, pages including the guard page), sorted by base, coalesced.
-    free: heapless::Vec<(u64, u64), 16>,
-}
-
-impl Default for VaWindows {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl VaWindows {
-    /// An empty allocator over `[SP_DYNAMIC_VA_BASE, ALIAS_OFFSET)`.
-    pub const fn new() -> Self {
-        Self {
-            next: SP_DYNAMIC_VA_BASE,
-            free: heapless::Vec::new(),
-        }
-    }
-
-    /// Allocates a window of `pages` pages (plus its guard page); `None` when the VA range is
-    /// exhausted.
-    pub fn alloc(&mut self, pages: u64) -> Option<u64> {
-        let need = pages.checked_add(1)?;
-        if let Some(i) = self.free.iter().position(|&(_, n)| n >= need) {
-            let (base, n) = self.free[i];
-            if n == need {
-                self.free.remove(i);
-            } else {
-                self.free[i] = (base + need * PAGE_SIZE, n - need);
-            }
-            return Some(base);
-        }
-        let base = self.next;
-        let end = base.checked_add(need.checked_mul(PAGE_SIZE)?)?;
-        if end > ALIAS_OFFSET {
-            return None;
-        }
-        self.next = end;
-        Some(base)
-    }
-
-    /// The end of the addresses handed out so far (windows live below it).
-    pub fn end(&self) -> u64 {
-        self.next
-    }
-
-    /// Returns a window given by [`VaWindows::alloc`]. False when the free list is full (the
-    /// window's VA is then lost, and the caller may compact its page tables).
-    pub fn free(&mut self, base: u64, pages: u64) -> bool {
-        let n = pages + 1;
-        let pos = self
-            .free
-            .iter()
-            .position(|&(b, _)| b > base)
-            .unwrap_or(self.free.len());
-        // Merge with the following and the preceding window when they touch.
-        if pos < self.free.len() && base + n * PAGE_SIZE == self.free[pos].0 {
-            let (_, m) = self.free[pos];
-            self.free[pos] = (base, n + m);
-            if pos > 0 {
-                let (pb, pn) = self.free[pos - 1];
-                if pb + pn * PAGE_SIZE == base {
-                    self.free[pos - 1] = (pb, pn + n + m);
-                    self.free.remove(pos);
-                }
-            }
-            return true;
-        }
-        if pos > 0 {
-            let (pb, pn) = self.free[pos - 1];
-            if pb + pn * PAGE_SIZE == base {
-                self.free[pos - 1] = (pb, pn + n);
-                return true;
-            }
-        }
-        self.free.insert(pos, (base, n)).is_ok()
-    }
+/// Memory the SPMC maps into an SP for the memory ABIs sits at VA = PA. Secure and
+/// non-secure physical addresses are two spaces, so that is only sound if no normal-world
+/// range the normal world may share has the same numbers as something an SP table maps in
+/// the secure space (the SPMC's image and devices, in every table; the SP pool) or reaches
+/// the alias window. Returns the first normal-world range that clashes.
+pub fn identity_clash(layout: &KernelLayout, ns: &[PhysRange]) -> Option<PhysRange> {
+    let secure = [layout.text, layout.rodata, layout.data]
+        .into_iter()
+        .chain(layout.devices.iter().copied())
+        .chain(layout.secure_alias.iter().copied());
+    let secure: heapless::Vec<PhysRange, 32> = secure.take(32).collect();
+    ns.iter().copied().find(|n| {
+        n.end().is_none_or(|e| e > ALIAS_OFFSET) || secure.iter().any(|s| s.overlaps(n))
+    })
 }
 
 #[cfg(test)]
@@ -455,47 +383,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn va_windows_are_reused_and_coalesced() {
-        let mut w = VaWindows::new();
-        let a = w.alloc(4).unwrap();
-        let b = w.alloc(1).unwrap();
-        let c = w.alloc(2).unwrap();
-        assert_eq!(a, SP_DYNAMIC_VA_BASE);
-        assert_eq!(b, a + 5 * PAGE_SIZE, "a guard page follows each window");
-        assert_eq!(c, b + 2 * PAGE_SIZE);
-        // A freed window is reused first fit, the rest of it stays free.
-        assert!(w.free(a, 4));
-        assert_eq!(w.alloc(1), Some(a));
-        assert_eq!(w.alloc(2), Some(a + 2 * PAGE_SIZE));
-        // Freeing neighbours coalesces them into one window that fits a larger request.
-        assert!(w.free(a, 1));
-        assert!(w.free(a + 2 * PAGE_SIZE, 2));
-        assert!(w.free(b, 1));
-        assert_eq!(
-            w.alloc(6),
-            Some(a),
-            "a, its neighbour and b merged into 7 pages"
-        );
-        // Repeated cycles of the same size never move to new addresses.
-        let mut w = VaWindows::new();
-        for _ in 0..1000 {
-            let v = w.alloc(256).unwrap();
-            assert_eq!(v, SP_DYNAMIC_VA_BASE);
-            assert!(w.free(v, 256));
-        }
-    }
-
-    #[test]
-    fn va_windows_end_below_the_alias_window() {
-        let mut w = VaWindows::new();
-        let span = (ALIAS_OFFSET - SP_DYNAMIC_VA_BASE) / PAGE_SIZE;
-        assert_eq!(
-            w.alloc(span),
-            None,
-            "the window and its guard page do not fit"
-        );
-        assert_eq!(w.alloc(span - 1), Some(SP_DYNAMIC_VA_BASE));
-        assert_eq!(w.alloc(1), None);
+    fn identity_clash_finds_ns_ranges_numbered_like_secure_ones() {
+        static DEV: [PhysRange; 1] = [PhysRange {
+            base: 0x6000_0000,
+            size: 0x1000,
+        }];
+        static POOL: [PhysRange; 1] = [PhysRange {
+            base: 0x2400_0000,
+            size: 0x1C00_0000,
+        }];
+        let layout = KernelLayout {
+            text: PhysRange {
+                base: 0x2020_0000,
+                size: 0x1_0000,
+            },
+            rodata: PhysRange {
+                base: 0x2021_0000,
+                size: 0x1_0000,
+            },
+            data: PhysRange {
+                base: 0x2022_0000,
+                size: 0x10_0000,
+            },
+            devices: &DEV,
+            secure_alias: &POOL,
+            ns_alias: &[],
+            guards: &[],
+        };
+        let dram = PhysRange {
+            base: 0x100_0000_0000,
+            size: 0x8000_0000,
+        };
+        assert_eq!(identity_clash(&layout, &[dram]), None);
+        let low = PhysRange {
+            base: 0x3000_0000,
+            size: 0x1000,
+        };
+        assert_eq!(identity_clash(&layout, &[dram, low]), Some(low), "SP pool");
+        let dev = PhysRange {
+            base: 0x6000_0000,
+            size: 0x2000,
+        };
+        assert_eq!(identity_clash(&layout, &[dev]), Some(dev), "SPMC device");
+        let high = PhysRange {
+            base: ALIAS_OFFSET - 0x1000,
+            size: 0x2000,
+        };
+        assert_eq!(identity_clash(&layout, &[high]), Some(high), "alias window");
     }
 
     /// Every permission and memory type survives the trip through descriptor attributes, and

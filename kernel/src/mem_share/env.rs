@@ -4,7 +4,6 @@
 
 use super::types::{
     Access, EndpointId, EndpointKind, MemKind, MemoryType, PageRange, Security, TransactionKind,
-    VirtAddr,
 };
 
 /// What an owner holds at a physical range, uniformly over the whole range.
@@ -36,6 +35,11 @@ pub trait SharePolicy {
     fn endpoint_kind(&self, id: EndpointId) -> Option<EndpointKind>;
     /// May `sender` share/lend/donate memory with `receiver`, per the SP set description?
     fn may_send(&self, kind: TransactionKind, sender: EndpointId, receiver: EndpointId) -> bool;
+    /// The SP set description's quota for SP `id`, if it overrides the default.
+    fn quota_override(&self, id: EndpointId) -> Option<super::transaction::Quota> {
+        let _ = id;
+        None
+    }
 }
 
 /// Attributes of one mapping in an SP's stage-1 tables.
@@ -49,28 +53,24 @@ pub struct MappingAttrs {
     pub non_secure: bool,
 }
 
-/// Page-table memory (and, for receivers, a VA window) set aside for one SP before a commit.
+/// Page-table memory set aside for one SP before a commit.
 ///
 /// The engine holds reservations inside transactions for as long as a later step needs them
 /// (e.g. the owner's restore at reclaim), and hands every one back through
 /// [`SpAddressSpaces::release`] or [`SpAddressSpaces::adopt`]. It is deliberately not `Clone`.
+///
+/// There is no VA in it: every mapping the engine makes is at VA = PA (see
+/// [`SpAddressSpaces`]).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reservation {
     sp: EndpointId,
     table_pages: u32,
-    va: Option<VirtAddr>,
-    va_pages: u64,
 }
 
 impl Reservation {
     /// Created by an [`SpAddressSpaces`] implementation when it set the memory aside.
-    pub fn new(sp: EndpointId, table_pages: u32, va: Option<VirtAddr>, va_pages: u64) -> Self {
-        Reservation {
-            sp,
-            table_pages,
-            va,
-            va_pages,
-        }
+    pub fn new(sp: EndpointId, table_pages: u32) -> Self {
+        Reservation { sp, table_pages }
     }
     /// The SP whose tables this memory is for.
     pub fn sp(&self) -> EndpointId {
@@ -80,14 +80,6 @@ impl Reservation {
     pub fn table_pages(&self) -> u32 {
         self.table_pages
     }
-    /// Start of the reserved VA window, if one was asked for.
-    pub fn va(&self) -> Option<VirtAddr> {
-        self.va
-    }
-    /// Size of the VA window in pages.
-    pub fn va_pages(&self) -> u64 {
-        self.va_pages
-    }
     /// Takes `n` pages out of the reservation (for the port's map/unmap). Returns how many it
     /// could take: a port that asks for more than it reserved has a bug, but the engine's
     /// invariants must not depend on it, so this saturates instead of panicking.
@@ -96,49 +88,51 @@ impl Reservation {
         self.table_pages -= taken;
         taken
     }
+    /// Puts `n` pages back (a port whose unmap freed table pages the reservation paid for).
+    pub fn refund(&mut self, n: u32) {
+        self.table_pages = self.table_pages.saturating_add(n);
+    }
 }
 
-/// Refusal from [`SpAddressSpaces::reserve`]: the pool or the VA space is exhausted.
+/// Refusal from [`SpAddressSpaces::reserve`]: the page-table pool is exhausted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoMemory;
 
 /// The SP address-space port: page tables of S-EL0 partitions.
 ///
+/// **Every mapping is at VA = PA.** An SP sees memory it retrieves, and memory it owns
+/// (its manifest regions, pages donated to it), at the virtual address equal to the
+/// physical one, as Hafnium maps memory for its partitions (`ffa_region_group_identity_map`
+/// in Hafnium's src/ffa_memory.c, which adds `MM_MODE_USER | MM_MODE_NG` for S-EL0
+/// partitions) and as Arm's FF-A ACS expects. Physical ranges of different SPs never
+/// overlap, and the page-in-one-transaction rule keeps an SP from holding a page twice,
+/// so no two mappings compete for a VA; no VA bookkeeping exists that could disagree with
+/// the transaction state.
+///
 /// Contract: `reserve` is the only fallible call. Every `map`/`unmap`/`revoke_owner`/
 /// `restore_owner` given a reservation obtained with at least the matching `*_cost` pages
-/// cannot fail. `release` returns whatever the reservation still holds (and its VA window);
-/// `adopt` keeps the mapping made with it for good (donation) and returns the rest.
+/// cannot fail. `release` returns whatever the reservation still holds; `adopt` keeps the
+/// mapping made with it for good (donation) and returns the rest.
 pub trait SpAddressSpaces {
     /// Worst-case table pages to map `ranges` into `sp` and later unmap them.
     fn map_cost(&self, sp: EndpointId, ranges: &[PageRange]) -> u32;
     /// Worst-case table pages to remove the owner's mapping of `ranges` and later restore it.
     fn owner_cost(&self, sp: EndpointId, ranges: &[PageRange]) -> u32;
-    /// Sets aside `table_pages` pages and, if `va_pages > 0`, a VA window of that many pages.
-    fn reserve(
-        &mut self,
-        sp: EndpointId,
-        table_pages: u32,
-        va_pages: u64,
-    ) -> Result<Reservation, NoMemory>;
-    /// Gives back what is left in `reservation`, including its VA window.
+    /// Sets aside `table_pages` pages of page-table memory for `sp`.
+    fn reserve(&mut self, sp: EndpointId, table_pages: u32) -> Result<Reservation, NoMemory>;
+    /// Gives back what is left in `reservation`.
     fn release(&mut self, reservation: Reservation);
     /// Keeps the mapping made with `reservation` permanently (ownership moved to that SP by a
     /// donation) and gives back its unused table pages.
     fn adopt(&mut self, reservation: Reservation);
-    /// Called just before [`SpAddressSpaces::adopt`] with the physical `ranges` that now
-    /// belong to `reservation.sp()`, mapped back to back from `reservation.va()`. A port whose
-    /// owners are not identity mapped records it here, so that a later `revoke_owner` /
-    /// `restore_owner` of these pages (the new owner lending them on) finds their VAs.
-    fn adopted(&mut self, reservation: &Reservation, ranges: &[PageRange]) {
-        let _ = (reservation, ranges);
-    }
-    /// Maps `ranges` back to back at the reservation's VA window. Cannot fail.
+    /// Maps `ranges` at VA = PA in `reservation.sp()`. Cannot fail.
     fn map(&mut self, reservation: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs);
     /// Removes the mapping `map` made with this reservation. Cannot fail.
     fn unmap(&mut self, reservation: &mut Reservation, ranges: &[PageRange]);
-    /// Removes the owner SP's own mapping of `ranges` (lend/donate). Cannot fail.
+    /// Removes the owner SP's own mapping of `ranges` (lend/donate), at VA = PA. Cannot fail.
     fn revoke_owner(&mut self, reservation: &mut Reservation, ranges: &[PageRange]);
-    /// Puts the owner SP's mapping of `ranges` back with `attrs` (reclaim). Cannot fail.
+    /// Puts the owner SP's mapping of `ranges` back with `attrs` (reclaim), at VA = PA.
+    /// Cannot fail.
     fn restore_owner(
         &mut self,
         reservation: &mut Reservation,

@@ -76,6 +76,10 @@ pub enum Rule {
     AlreadyInTransaction,
     /// The sender grants write access to memory it may only read.
     AccessExceedsOwner,
+    /// Device memory (MMIO) may only be lent, to a single borrower: not shared, not donated,
+    /// not lent to several (Hafnium's `ffa_send_check_transition`; Arm's ACS expects a
+    /// shared device region refused).
+    DeviceMemoryNotLendable,
     /// The memory type does not fit the memory (device attributes on RAM or the reverse).
     MemoryTypeMismatch,
     /// The capability table forbids this sender -> receiver transfer.
@@ -93,6 +97,14 @@ pub enum Rule {
     PageTableMemoryExhausted,
     /// The table of donated ranges is full.
     OwnershipTableFull,
+    /// The sender already has as many live transactions as its quota allows
+    /// ([`Quota::transactions`](super::transaction::Quota)).
+    TransactionQuotaExceeded,
+    /// The sender already has as many fragmented transmissions in flight as its quota allows.
+    FragmentQuotaExceeded,
+    /// The donor's donations already hold as many entries of the donated-ranges table as its
+    /// quota allows.
+    DonationQuotaExceeded,
     // ---- MemHandle lookups ----
     /// No live transaction has this handle.
     UnknownHandle,
@@ -186,6 +198,9 @@ impl Rule {
             | Rule::TransactionsExhausted
             | Rule::PageTableMemoryExhausted
             | Rule::OwnershipTableFull
+            | Rule::TransactionQuotaExceeded
+            | Rule::FragmentQuotaExceeded
+            | Rule::DonationQuotaExceeded
             | Rule::FragmentSlotsExhausted
             | Rule::DescriptorTooLarge => NoMemory,
             Rule::TransmissionInFlight => Busy,
@@ -193,6 +208,7 @@ impl Rule {
             | Rule::NotOwner
             | Rule::AlreadyInTransaction
             | Rule::AccessExceedsOwner
+            | Rule::DeviceMemoryNotLendable
             | Rule::MemoryTypeMismatch
             | Rule::PolicyDenied
             | Rule::SpToNormalWorld

@@ -9,9 +9,9 @@ use super::env::{
     MappingAttrs, MemoryZeroing, NoMemory, OwnershipOracle, RegionInfo, Reservation, SharePolicy,
     SpAddressSpaces,
 };
+use super::transaction::Quota;
 use super::types::{
-    Access, EndpointId, EndpointKind, MemKind, PageRange, Security, TransactionKind, VirtAddr,
-    PAGE_SIZE,
+    Access, EndpointId, EndpointKind, MemKind, PageRange, Security, TransactionKind, PAGE_SIZE,
 };
 
 /// Pseudo owner under which the platform's non-secure ranges are recorded: any normal-world
@@ -42,6 +42,8 @@ pub struct Fake {
     pub kinds: BTreeMap<EndpointId, EndpointKind>,
     /// Pairs the policy refuses.
     pub denied: BTreeSet<(EndpointId, EndpointId)>,
+    /// Per-SP quotas of the SP set description (others get the engine's default).
+    pub quotas: BTreeMap<EndpointId, Quota>,
     /// Per SP, per page: the access the SP's tables give it.
     pub access: BTreeMap<(EndpointId, u64), Access>,
     /// Per SP, per page: the attributes it is mapped with (for receivers' mappings).
@@ -50,18 +52,17 @@ pub struct Fake {
     pub pool_free: u64,
     pub reserved: u64,
     pub in_use: u64,
-    /// Table pages in use per (sp, key): key = VA of a receiver mapping, or PA of the first
-    /// page of an owner revoke (split tables). A stack, because a donated owner's split
-    /// tables stay for good under the same key a later revoke may use.
+    /// Table pages in use per (sp, key): key = the first page of a receiver mapping or of an
+    /// owner revoke (split tables). A stack, because a donated owner's split tables stay for
+    /// good under the same key a later revoke may use.
     pub ledger: BTreeMap<(EndpointId, u64), Vec<u64>>,
-    pub next_va: BTreeMap<EndpointId, u64>,
     /// Page contents: 0 = zeroed.
     pub content: BTreeMap<u64, u64>,
     pub zero_log: Vec<PageRange>,
     /// Contract breaches the port saw (double map, unmapping what is not mapped, ...).
     pub violations: Vec<String>,
-    /// Donated mappings the port was told to keep: (new owner, VA, physical ranges).
-    pub adopted_log: Vec<(EndpointId, Option<VirtAddr>, Vec<PageRange>)>,
+    /// Donated mappings the port was told to keep: (new owner, table pages given back).
+    pub adopted_log: Vec<(EndpointId, u32)>,
 }
 
 fn pages(r: &PageRange) -> impl Iterator<Item = u64> {
@@ -78,6 +79,7 @@ impl Fake {
             regions: Vec::new(),
             kinds: BTreeMap::new(),
             denied: BTreeSet::new(),
+            quotas: BTreeMap::new(),
             access: BTreeMap::new(),
             attrs: BTreeMap::new(),
             pool_total: pool,
@@ -85,7 +87,6 @@ impl Fake {
             reserved: 0,
             in_use: 0,
             ledger: BTreeMap::new(),
-            next_va: BTreeMap::new(),
             content: BTreeMap::new(),
             zero_log: Vec::new(),
             violations: Vec::new(),
@@ -224,6 +225,9 @@ impl SharePolicy for Fake {
     fn may_send(&self, _kind: TransactionKind, sender: EndpointId, receiver: EndpointId) -> bool {
         !self.denied.contains(&(sender, receiver))
     }
+    fn quota_override(&self, id: EndpointId) -> Option<Quota> {
+        self.quotas.get(&id).copied()
+    }
 }
 
 impl SpAddressSpaces for Fake {
@@ -235,38 +239,25 @@ impl SpAddressSpaces for Fake {
     fn owner_cost(&self, _sp: EndpointId, ranges: &[PageRange]) -> u32 {
         ranges.len() as u32 + 1
     }
-    fn reserve(
-        &mut self,
-        sp: EndpointId,
-        table_pages: u32,
-        va_pages: u64,
-    ) -> Result<Reservation, NoMemory> {
+    fn reserve(&mut self, sp: EndpointId, table_pages: u32) -> Result<Reservation, NoMemory> {
         if self.pool_free < table_pages as u64 {
             return Err(NoMemory);
         }
         self.pool_free -= table_pages as u64;
         self.reserved += table_pages as u64;
-        let va = (va_pages > 0).then(|| {
-            let next = self.next_va.entry(sp).or_insert(0x4000_0000);
-            let va = *next;
-            *next += va_pages * PAGE_SIZE;
-            VirtAddr(va)
-        });
-        Ok(Reservation::new(sp, table_pages, va, va_pages))
+        Ok(Reservation::new(sp, table_pages))
     }
     fn release(&mut self, r: Reservation) {
         self.reserved -= r.table_pages() as u64;
         self.pool_free += r.table_pages() as u64;
     }
     fn adopt(&mut self, r: Reservation) {
+        self.adopted_log.push((r.sp(), r.table_pages()));
         self.release(r);
-    }
-    fn adopted(&mut self, r: &Reservation, ranges: &[PageRange]) {
-        self.adopted_log.push((r.sp(), r.va(), ranges.to_vec()));
     }
     fn map(&mut self, r: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs) {
         let sp = r.sp();
-        let key = (sp, r.va().map_or(0, |v| v.0));
+        let key = (sp, ranges.first().map_or(0, |c| c.base.0));
         self.consume(r, ranges.len() as u64, key);
         for p in ranges.iter().flat_map(pages) {
             if self.access.insert((sp, p), attrs.access).is_some() {
@@ -277,7 +268,7 @@ impl SpAddressSpaces for Fake {
     }
     fn unmap(&mut self, r: &mut Reservation, ranges: &[PageRange]) {
         let sp = r.sp();
-        self.give_back((sp, r.va().map_or(0, |v| v.0)));
+        self.give_back((sp, ranges.first().map_or(0, |c| c.base.0)));
         for p in ranges.iter().flat_map(pages) {
             if self.access.remove(&(sp, p)).is_none() {
                 self.violations

@@ -107,10 +107,9 @@ pub struct RelinquishRequest<const R: usize> {
 
 /// What the SPMC must write in the FFA_MEM_RETRIEVE_RESP descriptor for the receiver
 /// (DEN0077 v1.1 §10.5): `convert::write_retrieve_response` turns it into bytes for the
-/// caller's version. Constituents are reported in the receiver's address space: the
-/// transaction's constituents mapped back to back from `va`, one per original constituent
-/// (so a scattered region gives a long response, sent with FFA_MEM_FRAG_RX when it does not
-/// fit the RX buffer).
+/// caller's version. Constituents are reported in the receiver's address space, where each
+/// is mapped at VA = PA: one per constituent of the transaction (so a scattered region gives
+/// a long response, sent with FFA_MEM_FRAG_RX when it does not fit the RX buffer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrieveResponse<const C: usize> {
     /// Handle.
@@ -134,24 +133,18 @@ pub struct RetrieveResponse<const C: usize> {
     pub permissions: Permissions,
     /// The receiver's implementation-defined value, as the sender wrote it.
     pub impdef: [u64; 2],
-    /// Where the region starts in the receiver's address space.
-    pub va: VirtAddr,
     /// Total page count.
     pub total_pages: u64,
-    /// Page count of each constituent, in order; constituent `i` starts at `va` plus the
-    /// pages of the ones before it.
-    pub constituent_pages: Vec<u32, C>,
+    /// The constituents, in the sender's order; each is mapped in the receiver at VA = PA.
+    pub constituents: Vec<PageRange, C>,
 }
 
 impl<const C: usize> RetrieveResponse<C> {
     /// The receiver-side constituents: (virtual address, page count) in order.
     pub fn mapped_constituents(&self) -> impl Iterator<Item = (VirtAddr, u32)> + '_ {
-        let mut next = self.va.0;
-        self.constituent_pages.iter().map(move |&pages| {
-            let at = next;
-            next = next.wrapping_add(pages as u64 * super::types::PAGE_SIZE);
-            (VirtAddr(at), pages)
-        })
+        self.constituents
+            .iter()
+            .map(|c| (VirtAddr(c.base.0), c.pages))
     }
 
     /// The 16-bit attributes field of the response, with the NS bit.

@@ -5,7 +5,7 @@
 
 use heapless::Vec;
 
-use super::env::{Environment, MappingAttrs, RegionInfo, Reservation};
+use super::env::{Environment, MappingAttrs, OwnershipOracle, RegionInfo, Reservation};
 use super::error::Rule;
 use super::request::{
     ReceiverGrant, RelinquishRequest, RetrieveRequest, RetrieveResponse, TransactionRequest,
@@ -16,7 +16,7 @@ use super::request::{
 use super::types::{
     Access, Cacheability, DataAccess, DeviceAttr, EndpointId, EndpointKind, InstructionAccess,
     MemHandle, MemKind, MemoryType, PageRange, Permissions, Security, Shareability,
-    TransactionKind, VirtAddr, PAGE_SIZE,
+    TransactionKind, PAGE_SIZE,
 };
 
 /// Run-time limits from the platform configuration. Each is clamped to the compile-time
@@ -29,6 +29,41 @@ pub struct Limits {
     pub max_receivers: usize,
     /// Constituents per transaction.
     pub max_constituents: usize,
+    /// Quota of the normal world (all its endpoints together: the SPMC cannot tell a
+    /// hypervisor's VMs apart by anything they cannot forge).
+    pub nw_quota: Quota,
+    /// Quota of an SP whose entry in the SP set description does not override it.
+    pub sp_quota: Quota,
+}
+
+/// What one endpoint may hold of the engine's shared tables at once. Going beyond one's own
+/// quota is NO_MEMORY for that endpoint only: as long as the quotas of all endpoints add up
+/// to no more than the tables' capacity, nobody can exhaust a table for the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// Live transactions it sent (a handle counts until it is reclaimed or retrieved by the
+    /// donee).
+    pub transactions: u16,
+    /// Fragmented transmissions it has in flight.
+    pub fragments: u16,
+    /// Entries of the donated-ranges table its donations hold.
+    pub donated: u16,
+}
+
+impl Quota {
+    /// The normal world's default: half of the 16 transaction slots, one fragmented
+    /// transmission, half of the 64-entry donated-ranges table.
+    pub const NW_DEFAULT: Quota = Quota {
+        transactions: 8,
+        fragments: 1,
+        donated: 32,
+    };
+    /// An SP's default: with four SPs, the other half of each table.
+    pub const SP_DEFAULT: Quota = Quota {
+        transactions: 2,
+        fragments: 1,
+        donated: 8,
+    };
 }
 
 /// A receiver's hold on the memory after a successful retrieve.
@@ -132,6 +167,9 @@ pub struct DonatedRange {
     pub owner: EndpointId,
     /// What the owner holds.
     pub info: RegionInfo,
+    /// The donor whose donation made this entry (counted against its
+    /// [`Quota::donated`]).
+    pub charged: EndpointId,
 }
 
 /// Read-only view of a live transaction, for the kernel (diagnostics) and the tests.
@@ -238,6 +276,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 max_transactions: clamp(limits.max_transactions, TX),
                 max_receivers: clamp(limits.max_receivers, R),
                 max_constituents: clamp(limits.max_constituents, C),
+                nw_quota: limits.nw_quota,
+                sp_quota: limits.sp_quota,
             },
             transactions: [Transaction::FREE; TX],
             donated: Vec::new(),
@@ -248,6 +288,31 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     /// The effective limits.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The quota of `id`: the SP set description's override, else the default for its kind.
+    pub fn quota_of<E: Environment>(&self, env: &E, id: EndpointId) -> Quota {
+        match env.endpoint_kind(id) {
+            Some(EndpointKind::Sp) => env.quota_override(id).unwrap_or(self.limits.sp_quota),
+            _ => self.limits.nw_quota,
+        }
+    }
+
+    /// Live transactions `id` sent (for a normal-world ID: that all normal-world endpoints
+    /// sent, which share one quota).
+    pub fn live_sent_by(&self, id: EndpointId) -> usize {
+        self.live_transactions()
+            .filter(|t| same_account(t.sender, id))
+            .count()
+    }
+
+    /// Entries of the donated-ranges table charged to `id` (normal world: to any of its
+    /// endpoints).
+    pub fn donated_charged_to(&self, id: EndpointId) -> usize {
+        self.donated
+            .iter()
+            .filter(|d| same_account(d.charged, id))
+            .count()
     }
 
     /// Takes a fresh handle out of the sequence without creating a transaction: used for the
@@ -522,6 +587,31 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if !type_fits(req.attributes, region.kind) {
             return Err(Rule::MemoryTypeMismatch);
         }
+        // Device memory is lent to one borrower or not at all (Hafnium's
+        // `ffa_send_check_transition`: "Device memory regions can only be lent a single
+        // borrower"); Arm's ACS expects a shared device region refused.
+        if region.kind == MemKind::Device && !(req.kind == TransactionKind::Lend && n == 1) {
+            return Err(Rule::DeviceMemoryNotLendable);
+        }
+
+        let quota = self.quota_of(env, caller);
+        if self.live_sent_by(caller) >= usize::from(quota.transactions) {
+            return Err(Rule::TransactionQuotaExceeded);
+        }
+        // A donation will hold at least one donated-ranges entry per constituent once
+        // retrieved: refuse now what the donor's quota cannot hold anyway (the retrieve
+        // checks the exact count again).
+        if req.kind == TransactionKind::Donate {
+            let pending: usize = self
+                .live_transactions()
+                .filter(|t| same_account(t.sender, caller) && t.kind == TransactionKind::Donate)
+                .map(|t| t.constituents.len())
+                .sum();
+            let need = self.donated_charged_to(caller) + pending + req.constituents.len();
+            if need > usize::from(quota.donated) {
+                return Err(Rule::DonationQuotaExceeded);
+            }
+        }
 
         let slot = self
             .transactions
@@ -553,7 +643,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             return Ok(None);
         }
         let cost = env.owner_cost(caller, &req.constituents);
-        env.reserve(caller, cost, 0)
+        env.reserve(caller, cost)
             .map(Some)
             .map_err(|_| Rule::PageTableMemoryExhausted)
     }
@@ -680,9 +770,8 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         response: &mut RetrieveResponse<C>,
     ) -> Result<(), Rule> {
         let plan = self.validate_retrieve(env, caller, req)?;
-        let t = self.slot(plan.slot).ok_or(Rule::UnknownHandle)?;
         let reservation = env
-            .reserve(caller, plan.map_cost, t.total_pages)
+            .reserve(caller, plan.map_cost)
             .map_err(|_| Rule::PageTableMemoryExhausted)?;
         self.commit_retrieve(env, caller, plan, reservation, response);
         Ok(())
@@ -785,7 +874,23 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 kind: t.region.kind,
                 security: t.region.security,
             };
-            donate_ranges(&self.donated, &t.constituents, caller, info)?;
+            let quota = self.quota_of(env, t.sender);
+            let table = donate_ranges(
+                env,
+                &self.donated,
+                &t.constituents,
+                caller,
+                info,
+                t.sender,
+            )?;
+            if table
+                .iter()
+                .filter(|d| same_account(d.charged, t.sender))
+                .count()
+                > usize::from(quota.donated)
+            {
+                return Err(Rule::DonationQuotaExceeded);
+            }
             Some(info)
         } else {
             None
@@ -828,7 +933,6 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
         }
         env.map(&mut reservation, &t.constituents, plan.attrs);
-        let va = reservation.va().unwrap_or(VirtAddr(0));
         let mut flags = t.kind.type_field() << FLAG_TRANSACTION_TYPE_SHIFT;
         // Bit 0 of the response says whether the receiver gets freshly zeroed memory: zeroed
         // now, or at send with nobody having mapped it since.
@@ -850,24 +954,23 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         response.receiver = caller;
         response.permissions = Permissions::from_access(plan.access);
         response.impdef = t.receivers[plan.receiver_index].impdef;
-        response.va = va;
         response.total_pages = t.total_pages;
-        response.constituent_pages.clear();
-        for c in t.constituents.iter() {
-            // Cannot fail: the response has the transaction's capacity C.
-            let _ = response.constituent_pages.push(c.pages);
-        }
+        response.constituents.clear();
+        // Cannot fail: the response has the transaction's capacity C.
+        let _ = response.constituents.extend_from_slice(&t.constituents);
         if t.kind == TransactionKind::Donate {
             // Ownership moves for good: the receiver keeps its mapping as owner, the former
             // owner never gets its mapping back, and the handle dies.
-            env.adopted(&reservation, &t.constituents);
             env.adopt(reservation);
             if let Some(owner_res) = t.owner_reservation.take() {
                 env.release(owner_res);
             }
             // Validation computed the same table from the same state, so this is `Ok`.
             if let Some(info) = plan.donation {
-                if let Ok(d) = donate_ranges(&self.donated, &t.constituents, caller, info) {
+                let donor = t.sender;
+                if let Ok(d) =
+                    donate_ranges(&*env, &self.donated, &t.constituents, caller, info, donor)
+                {
                     self.donated = d;
                 }
             }
@@ -1017,6 +1120,13 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
     }
 }
 
+/// Do `a` and `b` draw on one quota? Each SP has its own; the normal world's endpoints (a
+/// hypervisor's VMs, which the SPMC cannot tell apart by anything they cannot forge) share
+/// one.
+fn same_account(a: EndpointId, b: EndpointId) -> bool {
+    a == b || (!a.is_secure() && !b.is_secure())
+}
+
 /// Indices of `ranges` (well formed, at most `C`) ordered by base address.
 #[cfg(test)]
 fn sorted_order<const C: usize>(ranges: &[PageRange]) -> Vec<u16, C> {
@@ -1154,7 +1264,7 @@ fn resolve_type<const R: usize, const C: usize>(
 /// Is `asked` at least as restrictive as `sent`? The precedence of DEN0140 "Memory region
 /// attributes" as Arm's ACS checks it: Device-nGnRnE < nGnRE < nGRE < GRE < Normal;
 /// Non-cacheable < Write-Back; Non-shareable < Inner < Outer shareable.
-fn no_less_restrictive(asked: MemoryType, sent: MemoryType) -> bool {
+pub(crate) fn no_less_restrictive(asked: MemoryType, sent: MemoryType) -> bool {
     fn device_rank(d: DeviceAttr) -> u8 {
         match d {
             DeviceAttr::NGnRnE => 0,
@@ -1193,15 +1303,27 @@ fn no_less_restrictive(asked: MemoryType, sent: MemoryType) -> bool {
     }
 }
 
-/// The donated-ranges table after `ranges` moved to `owner`, or `OwnershipTableFull`.
-fn donate_ranges<const OWN: usize>(
+/// The donated-ranges table after `ranges` moved to `owner` by `donor`'s donation, or
+/// `OwnershipTableFull`.
+///
+/// The table only holds what differs from the static answer, as compactly as it can, so
+/// that it does not grow for good: a range that goes back to its static owner with the
+/// static access leaves the table; entries the donation cuts are charged to the donor (its
+/// donation split them); neighbouring entries of the same owner, access and charge merge.
+fn donate_ranges<const OWN: usize, E: OwnershipOracle>(
+    env: &E,
     current: &Vec<DonatedRange, OWN>,
     ranges: &[PageRange],
     owner: EndpointId,
     info: RegionInfo,
+    donor: EndpointId,
 ) -> Result<Vec<DonatedRange, OWN>, Rule> {
     let mut out: Vec<DonatedRange, OWN> = Vec::new();
     for d in current.iter() {
+        if !ranges.iter().any(|r| r.overlaps(&d.range)) {
+            out.push(*d).map_err(|_| Rule::OwnershipTableFull)?;
+            continue;
+        }
         // Keep the parts of `d` that no donated range touches.
         let mut pieces: Vec<PageRange, 64> = Vec::new();
         pieces.push(d.range).map_err(|_| Rule::OwnershipTableFull)?;
@@ -1215,23 +1337,61 @@ fn donate_ranges<const OWN: usize>(
             pieces = next;
         }
         for p in pieces {
-            out.push(DonatedRange {
-                range: p,
-                owner: d.owner,
-                info: d.info,
-            })
-            .map_err(|_| Rule::OwnershipTableFull)?;
+            push_merged(
+                &mut out,
+                DonatedRange {
+                    range: p,
+                    owner: d.owner,
+                    info: d.info,
+                    charged: donor,
+                },
+            )?;
         }
     }
     for r in ranges {
-        out.push(DonatedRange {
-            range: *r,
-            owner,
-            info,
-        })
-        .map_err(|_| Rule::OwnershipTableFull)?;
+        // Back with its static owner, as the static configuration has it: nothing to record.
+        if env.static_region(owner, *r) == Some(info) {
+            continue;
+        }
+        push_merged(
+            &mut out,
+            DonatedRange {
+                range: *r,
+                owner,
+                info,
+                charged: donor,
+            },
+        )?;
     }
     Ok(out)
+}
+
+/// Adds `new` to the table, merged with an entry it extends (same owner, access and charge,
+/// physically adjacent).
+fn push_merged<const OWN: usize>(
+    out: &mut Vec<DonatedRange, OWN>,
+    new: DonatedRange,
+) -> Result<(), Rule> {
+    let same = |d: &DonatedRange| d.owner == new.owner && d.info == new.info && d.charged == new.charged;
+    for d in out.iter_mut() {
+        if !same(d) {
+            continue;
+        }
+        let pages = d.range.pages.checked_add(new.range.pages);
+        match pages {
+            Some(p) if d.range.end() == Some(new.range.base.0) => {
+                d.range.pages = p;
+                return Ok(());
+            }
+            Some(p) if new.range.end() == Some(d.range.base.0) => {
+                d.range.base = new.range.base;
+                d.range.pages = p;
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    out.push(new).map_err(|_| Rule::OwnershipTableFull)
 }
 
 /// `a` minus `b`: up to two pieces.
@@ -1267,9 +1427,8 @@ pub(crate) fn dead_response<const C: usize>(caller: EndpointId) -> RetrieveRespo
         receiver: caller,
         permissions: Permissions::from_access(Access::RO),
         impdef: [0, 0],
-        va: VirtAddr(0),
         total_pages: 0,
-        constituent_pages: Vec::new(),
+        constituents: Vec::new(),
     }
 }
 

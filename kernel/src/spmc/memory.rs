@@ -19,9 +19,9 @@ use crate::mem_share::convert;
 use crate::mem_share::types::DeviceAttr;
 use crate::mem_share::{
     Access, EndpointKind, FragProgress, FragmentAssembler, Limits, MappingAttrs, MemHandle,
-    MemKind, MemShare, MemoryType, NoMemory, PageRange, RegionInfo, RelinquishRequest, Reservation,
+    MemKind, MemShare, MemoryType, NoMemory, Quota, PageRange, RegionInfo, RelinquishRequest, Reservation,
     ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security, TransactionKind,
-    TransactionRequest, VirtAddr,
+    TransactionRequest,
 };
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use alloc::vec;
@@ -84,6 +84,8 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     max_transactions: MAX_TRANSACTIONS,
     max_receivers: MAX_RECEIVERS,
     max_constituents: MAX_CONSTITUENTS,
+    nw_quota: Quota::NW_DEFAULT,
+    sp_quota: Quota::SP_DEFAULT,
 };
 
 impl MemState {
@@ -178,37 +180,24 @@ impl<E: Env> KernelMem<'_, E> {
         Some(f(&mut rt))
     }
 
-    fn map_ranges(
-        &mut self,
-        sp: EndpointId,
-        va0: u64,
-        ranges: &[PageRange],
-        perm: Option<UserPerm>,
-    ) {
+    /// Maps (`perm` given) or unmaps `ranges` in SP `sp`'s tables at VA = PA, then
+    /// invalidates its TLB entries. Used for borrowers and owners alike: every mapping the
+    /// memory ABIs make or remove is at VA = PA, so no VA has to be looked up or remembered.
+    fn set_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
-            let Some(p) = perm else {
-                // The ranges sit back to back from `va0`: one walk unmaps the whole window
-                // (a walk from the root per range cost hundreds of instructions each).
-                let pages: u64 = ranges.iter().map(|r| u64::from(r.pages)).sum();
-                if space.unmap_user(va0, pages).is_err() {
-                    crate::info!(
-                        "BUG: page-table update of {:#x} failed after reservation",
-                        va0
-                    );
-                }
-                return Some(space.asid());
-            };
-            let mut va = va0;
             for r in ranges {
                 let pages = u64::from(r.pages);
-                if space.map_user(va, r.base.0, pages, p).is_err() {
+                let res = match perm {
+                    Some(p) => space.map_user(r.base.0, r.base.0, pages, p),
+                    None => space.unmap_user(r.base.0, pages),
+                };
+                if res.is_err() {
                     crate::info!(
                         "BUG: page-table update of {:#x} failed after reservation",
-                        va
+                        r.base.0
                     );
                 }
-                va += pages * PAGE_SIZE;
             }
             Some(space.asid())
         });
@@ -220,58 +209,30 @@ impl<E: Env> KernelMem<'_, E> {
             ),
         }
     }
-
-    fn owner_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
-        // SP-owned memory is identity mapped in its owner (manifest regions), except memory
-        // donated to it, which sits where its retrieve mapped it: found in its tables.
-        let Some(desc) = sp_of(self.spmc, sp).map(|s| s.desc) else {
-            crate::info!("BUG: owner SP {:#06x} unknown", sp.0);
-            return;
-        };
-        let done = self.with_rt(sp, |rt| {
-            let windows_end = rt.va_windows.end();
-            let space = rt.space.as_mut()?;
-            for r in ranges {
-                let pages = u64::from(r.pages);
-                let va = if identity_mapped(desc, r.base.0) {
-                    Some(r.base.0)
-                } else {
-                    space.find_user_va(r.base.0, crate::memory::SP_DYNAMIC_VA_BASE, windows_end)
-                };
-                let res = match (va, perm) {
-                    (Some(va), Some(p)) => space.map_user(va, r.base.0, pages, p),
-                    (Some(va), None) => space.unmap_user(va, pages),
-                    (None, _) => {
-                        crate::info!("BUG: owner mapping of {:#x} not found", r.base.0);
-                        Ok(())
-                    }
-                };
-                if res.is_err() {
-                    crate::info!("BUG: owner page-table update of {:#x} failed", r.base.0);
-                }
-            }
-            Some(space.asid())
-        });
-        match done.flatten() {
-            Some(asid) => self.env.tlb_invalidate_asid(asid),
-            None => crate::info!("BUG: owner SP {:#06x} tables not reachable", sp.0),
-        }
-    }
 }
 
-/// Tells whether physical page `pa` is one of the SP's manifest mappings (image, memory or
-/// device region), which are identity mapped.
-fn identity_mapped(desc: &spmc_table::Partition, pa: u64) -> bool {
-    let inside = |base: u64, size: u64| pa >= base && pa - base < size;
-    inside(desc.image.base.0, desc.image.size)
-        || desc
-            .memory_regions
-            .iter()
-            .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
-        || desc
-            .device_regions
-            .iter()
-            .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
+/// The access an SP has now to every page of `range` (pages of its image region, whose
+/// permissions MEM_PERM_SET set during its initialisation), if it is the same on all of them
+/// and normal secure memory.
+fn current_access(rt: &Runtime, range: PageRange) -> Option<Access> {
+    let space = rt.space.as_ref()?;
+    let mut access = None;
+    for i in 0..u64::from(range.pages) {
+        let p = space.user_perm(range.base.0 + i * PAGE_SIZE)?;
+        if p.is_device() || p.non_secure {
+            return None;
+        }
+        let a = Access {
+            write: p.write,
+            exec: p.exec,
+        };
+        match access {
+            None => access = Some(a),
+            Some(x) if x == a => {}
+            Some(_) => return None,
+        }
+    }
+    access
 }
 
 fn user_perm(attrs: MappingAttrs) -> UserPerm {
@@ -328,6 +289,26 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
                     },
                 });
             }
+        }
+        // The image region (code, data, bss: the SP owns it as much as its memory regions;
+        // Hafnium lets a partition share any page it owns, and Arm's ACS partitions share
+        // buffers in their .bss): with the access the SP has now, uniform over the range.
+        if range.base.0 >= p.image.base.0
+            && range.base.0 + len <= p.image.base.0.saturating_add(p.image.size)
+        {
+            let access = match self.caller.as_ref() {
+                Some((cid, rt)) if *cid == owner.0 => current_access(rt, range),
+                _ => {
+                    let sp = sp_of(self.spmc, owner)?;
+                    let rt = sp.rt.try_lock()?;
+                    current_access(&rt, range)
+                }
+            }?;
+            return Some(RegionInfo {
+                access,
+                kind: MemKind::Normal,
+                security: Security::Secure,
+            });
         }
         for d in p.device_regions {
             if within(d.base.0, d.pages) {
@@ -391,47 +372,18 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
         table_cost(ranges)
     }
 
-    fn reserve(
-        &mut self,
-        sp: EndpointId,
-        table_pages: u32,
-        va_pages: u64,
-    ) -> Result<Reservation, NoMemory> {
+    fn reserve(&mut self, sp: EndpointId, table_pages: u32) -> Result<Reservation, NoMemory> {
         let want = u64::from(table_pages);
         let prev = TABLE_PAGES_RESERVED.fetch_add(want, Ordering::Relaxed);
         if prev + want > TABLE_PAGE_BUDGET {
             TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
             return Err(NoMemory);
         }
-        let va = if va_pages > 0 {
-            let got = self.with_rt(sp, |rt| rt.va_windows.alloc(va_pages).map(VirtAddr));
-            match got.flatten() {
-                Some(v) => Some(v),
-                None => {
-                    TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
-                    return Err(NoMemory);
-                }
-            }
-        } else {
-            None
-        };
-        Ok(Reservation::new(sp, table_pages, va, va_pages))
+        Ok(Reservation::new(sp, table_pages))
     }
 
     fn release(&mut self, reservation: Reservation) {
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
-        // The VA window goes back for reuse, with the page tables built for it; if the free
-        // list is full, the window is dropped and empty subtables are freed instead.
-        if let Some(va) = reservation.va() {
-            let pages = reservation.va_pages();
-            let _ = self.with_rt(reservation.sp(), |rt| {
-                if !rt.va_windows.free(va.0, pages) {
-                    if let Some(space) = rt.space.as_mut() {
-                        space.compact();
-                    }
-                }
-            });
-        }
     }
 
     fn adopt(&mut self, reservation: Reservation) {
@@ -439,19 +391,17 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
     }
 
     fn map(&mut self, reservation: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs) {
-        let Some(va) = reservation.va() else { return };
-        self.map_ranges(reservation.sp(), va.0, ranges, Some(user_perm(attrs)));
+        self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
         let used = table_cost(ranges) / 2;
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.consume(used)), Ordering::Relaxed);
     }
 
     fn unmap(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
-        let Some(va) = reservation.va() else { return };
-        self.map_ranges(reservation.sp(), va.0, ranges, None);
+        self.set_ranges(reservation.sp(), ranges, None);
     }
 
     fn revoke_owner(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
-        self.owner_ranges(reservation.sp(), ranges, None);
+        self.set_ranges(reservation.sp(), ranges, None);
     }
 
     fn restore_owner(
@@ -460,7 +410,7 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
         ranges: &[PageRange],
         attrs: MappingAttrs,
     ) {
-        self.owner_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
+        self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
     }
 }
 
@@ -937,4 +887,124 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
         Ok(()) => Regs::success_w2(0),
         Err(rule) => err(rule),
     }
+}
+
+/// A page mapped other than the transaction state says (see [`check_mappings`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MappingMismatch {
+    /// The SP whose tables disagree.
+    pub sp: u16,
+    /// The page (its VA, which must equal its PA).
+    pub page: u64,
+    /// What the state implies: mapped (with the access, when the state records it) or not.
+    pub expected: Option<Option<Access>>,
+    /// What the SP's tables hold at VA = `page`: PA and access.
+    pub actual: Option<(u64, Access)>,
+}
+
+/// The SP that owns `page` by its manifest (image, memory, device, RX/TX or boot-information
+/// region), if any.
+fn static_owner(spmc: &Spmc, page: u64) -> Option<u16> {
+    let inside = |base: u64, len: u64| page >= base && page - base < len;
+    spmc.table.partitions.iter().find_map(|p| {
+        let mine = inside(p.image.base.0, p.image.size)
+            || p.memory_regions
+                .iter()
+                .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
+            || p.device_regions
+                .iter()
+                .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
+            || p.rx_tx.is_some_and(|m| {
+                let len = u64::from(m.pages) * PAGE_SIZE;
+                inside(m.rx.0, len) || inside(m.tx.0, len)
+            })
+            || inside(p.boot_info.base.0, u64::from(p.boot_info.pages) * PAGE_SIZE);
+        mine.then_some(p.id.0)
+    })
+}
+
+/// The state checker of the memory ABIs: for every page of `pages` and every SP, the SP's
+/// tables map the page exactly where the transaction state says, at VA = PA and nowhere
+/// else it could be asked for: its owner (static or by donation) has it unless it lent or
+/// donated it in a live transaction; each receiver holding a retrieve has it with the access
+/// it was given; nobody else has it. Owners' access is compared where the state records it
+/// (donated memory); the access of static regions is the manifest's and MEM_PERM_SET's.
+///
+/// Takes the engine lock and then each SP's runtime lock one at a time (never both: the
+/// expectations are computed first), so call it when no memory ABI is running, e.g. between
+/// the calls of a host test or of the fuzz lane.
+pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch> {
+    // (sp index, page, expectation) for every pair, computed under the engine lock.
+    let mut expect: Vec<(usize, u64, Option<Option<Access>>)> = Vec::new();
+    {
+        let state = spmc.mem.lock();
+        let txs: Vec<_> = state.engine.transactions().collect();
+        for &page in pages {
+            let pr = PageRange::new(page, 1);
+            let owner = match state
+                .engine
+                .donated_ranges()
+                .iter()
+                .find(|d| d.range.contains(&pr))
+            {
+                Some(d) => Some((d.owner.0, Some(d.info.access))),
+                None => static_owner(spmc, page).map(|o| (o, None)),
+            };
+            let covering = txs
+                .iter()
+                .find(|t| t.constituents.iter().any(|c| c.contains(&pr)));
+            for (i, sp) in spmc.sps.iter().enumerate() {
+                let id = sp.id();
+                let held = covering.and_then(|t| {
+                    t.receivers
+                        .iter()
+                        .find(|(r, _)| r.0 == id)
+                        .and_then(|(_, a)| *a)
+                });
+                let e = if let Some(a) = held {
+                    Some(Some(a))
+                } else {
+                    match owner {
+                        Some((o, access)) if o == id => {
+                            let away = covering.is_some_and(|t| {
+                                t.sender.0 == id && t.kind != TransactionKind::Share
+                            });
+                            (!away).then_some(access)
+                        }
+                        _ => None,
+                    }
+                };
+                expect.push((i, page, e));
+            }
+        }
+    }
+    for (i, page, e) in expect {
+        let sp = &spmc.sps[i];
+        let actual = {
+            let rt = sp.rt.lock();
+            rt.space.as_ref().and_then(|s| s.translate(page)).map(|(pa, p)| {
+                (
+                    pa,
+                    Access {
+                        write: p.write,
+                        exec: p.exec,
+                    },
+                )
+            })
+        };
+        let ok = match (e, actual) {
+            (None, None) => true,
+            (Some(want), Some((pa, got))) => pa == page && want.is_none_or(|w| w == got),
+            _ => false,
+        };
+        if !ok {
+            return Err(MappingMismatch {
+                sp: sp.id(),
+                page,
+                expected: e,
+                actual,
+            });
+        }
+    }
+    Ok(())
 }

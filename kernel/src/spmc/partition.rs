@@ -55,8 +55,6 @@ pub struct Runtime {
     pub log_line: String<160>,
     /// The partition made an FF-A call other than FFA_VERSION: its version is settled.
     pub version_frozen: bool,
-    /// Where retrieved memory is mapped in the SP's address space.
-    pub va_windows: crate::memory::VaWindows,
 }
 
 /// One secure partition: its table entry and its runtime state.
@@ -81,7 +79,6 @@ impl Sp {
                 request: None,
                 log_line: String::new(),
                 version_frozen: false,
-                va_windows: crate::memory::VaWindows::new(),
             }),
         }
     }

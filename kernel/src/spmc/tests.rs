@@ -10,6 +10,7 @@ mod audit;
 mod boot;
 mod discovery;
 mod gate;
+mod mem_state;
 mod memory;
 mod messaging;
 mod review;

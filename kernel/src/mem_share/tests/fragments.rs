@@ -123,9 +123,10 @@ fn response(receiver: EndpointId, handle: MemHandle) -> RetrieveResponse<8> {
         receiver,
         permissions: Permissions::from_access(Access::RW),
         impdef: [0, 0],
-        va: VirtAddr(0x4000_0000),
         total_pages: 3,
-        constituent_pages: [1, 2].into_iter().collect(),
+        constituents: [PageRange::new(0x8000_0000, 1), PageRange::new(0x8000_4000, 2)]
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -188,7 +189,8 @@ fn retrieve_response_in_pieces() {
     let vas: std::vec::Vec<_> = response(SP1, h).mapped_constituents().collect();
     assert_eq!(
         vas,
-        vec![(VirtAddr(0x4000_0000), 1), (VirtAddr(0x4000_1000), 2)]
+        vec![(VirtAddr(0x8000_0000), 1), (VirtAddr(0x8000_4000), 2)],
+        "each constituent at VA = PA"
     );
 }
 

@@ -155,6 +155,8 @@ struct Harness {
     seen: BTreeSet<MemHandle>,
     /// Our own record of which SPs hold each handle, from successful calls only.
     holders: BTreeMap<MemHandle, BTreeSet<EndpointId>>,
+    /// The quotas the engine was given (normal world, SPs).
+    quotas: (Quota, Quota),
 }
 
 impl Harness {
@@ -241,7 +243,15 @@ impl Harness {
                     15 => r.attributes = MemoryType::Device(DeviceAttr::NGnRnE),
                     _ => {}
                 }
+                let live_before = self.e.live_sent_by(s);
                 let out = self.e.send(&mut self.f, s, &r);
+                if out == Err(Rule::TransactionQuotaExceeded) {
+                    prop_assert_eq!(
+                        live_before,
+                        usize::from(self.quota(s).transactions),
+                        "quota refusal below the quota"
+                    );
+                }
                 if let Ok(o) = out {
                     prop_assert!(o.handle.is_spmc_allocated(), "SPMC handle format");
                     prop_assert!(self.seen.insert(o.handle), "handle {:?} reused", o.handle);
@@ -287,9 +297,23 @@ impl Harness {
                     .e
                     .transactions()
                     .any(|t| t.handle == h && t.kind == TransactionKind::Donate);
+                let constituents: Vec<PageRange> = self
+                    .e
+                    .transactions()
+                    .find(|t| t.handle == h)
+                    .map(|t| t.constituents.to_vec())
+                    .unwrap_or_default();
                 let out = self.e.retrieve(&mut self.f, who, &rr);
                 if let Ok(resp) = &out {
                     prop_assert_eq!(resp.handle, h);
+                    // Each constituent is reported at the VA the receiver has it at: VA = PA.
+                    let vas: Vec<(u64, u32)> = resp
+                        .mapped_constituents()
+                        .map(|(va, n)| (va.0, n))
+                        .collect();
+                    let pas: Vec<(u64, u32)> =
+                        constituents.iter().map(|c| (c.base.0, c.pages)).collect();
+                    prop_assert_eq!(vas, pas);
                     let ns = self
                         .e
                         .transactions()
@@ -377,9 +401,22 @@ impl Harness {
         self.check()
     }
 
+    fn quota(&self, e: EndpointId) -> Quota {
+        if e.is_secure() {
+            self.quotas.1
+        } else {
+            self.quotas.0
+        }
+    }
+
     /// Expected SP access for every page, from ownership and the live transactions, equals
-    /// what the fake page tables hold.
+    /// what the fake page tables hold; nobody holds more of the shared tables than its quota.
     fn check(&self) -> Result<(), TestCaseError> {
+        for e in EPS {
+            let q = self.quota(e);
+            prop_assert!(self.e.live_sent_by(e) <= usize::from(q.transactions));
+            prop_assert!(self.e.donated_charged_to(e) <= usize::from(q.donated));
+        }
         let txs: Vec<_> = self.e.transactions().collect();
         for page in self.f.all_pages() {
             let pr = PageRange::new(page, 1);
@@ -489,14 +526,18 @@ proptest! {
         pool in prop_oneof![Just(4u64), Just(64u64)],
         max_transactions in 1usize..7,
         denied in prop::collection::btree_set((0..5usize, 0..5usize), 0..3),
+        quota in (1u16..5, 1u16..4, 1u16..12, 1u16..6),
     ) {
+        let nw_quota = Quota { transactions: quota.0, fragments: 1, donated: quota.2 };
+        let sp_quota = Quota { transactions: quota.1, fragments: 1, donated: quota.3 };
         let mut f = Fake::new(pool);
         f.denied = denied.into_iter().map(|(a, b)| (EPS[a], EPS[b])).collect();
         let mut h = Harness {
-            e: Engine::new(Limits { max_transactions, ..LIMITS }),
+            e: Engine::new(Limits { max_transactions, nw_quota, sp_quota, ..LIMITS }),
             f,
             seen: BTreeSet::new(),
             holders: BTreeMap::new(),
+            quotas: (nw_quota, sp_quota),
         };
         for op in &ops {
             h.step(op)?;

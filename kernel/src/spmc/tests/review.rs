@@ -230,9 +230,10 @@ fn rxtx_buffers_do_not_outlive_relinquished_memory() {
     );
 }
 
-/// The VA where sp `i`'s mailbox TX page sits (the test moved it onto the window).
+/// The VA where sp 1 has the page it borrowed from sp 0 (and made its TX page): retrieved
+/// memory is mapped at VA = PA.
 fn handle_va(_w: &World, _i: usize) -> u64 {
-    crate::memory::SP_DYNAMIC_VA_BASE
+    base(0) + DATA_OFFSET
 }
 
 /// A refused call changes nothing: `sp_call` (partition.rs) sets `version_frozen` before the
@@ -258,11 +259,9 @@ fn refused_call_does_not_freeze_the_version() {
     assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_1);
 }
 
-/// `Runtime::adopted` (partition.rs) holds 16 donated ranges; `KernelMem::adopted`
-/// (spmc/memory.rs) only logs when it is full, and `owner_ranges` then assumes the range is
-/// identity mapped. A donee of a 17-constituent donation that lends its 17th page on loses
-/// only an identity mapping it never had: it keeps the page mapped at its window while the
-/// borrower has it exclusively.
+/// A donee of a 17-constituent donation that lends its 17th page on must lose its own
+/// mapping of it while the borrower has it exclusively (once a bounded table of donated VA
+/// windows overflowed here; donated memory now sits at VA = PA like every owner mapping).
 #[test]
 fn lending_donated_memory_revokes_the_lenders_window() {
     use alloc::rc::Rc;
