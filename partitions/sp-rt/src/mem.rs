@@ -114,6 +114,97 @@ impl Retrieved {
             .sum()
     }
 
+    /// Returns the address of byte `offset` and how many bytes, up to `want`, follow it
+    /// contiguously in the same constituent.
+    fn run_at(&self, offset: u64, want: u64) -> Option<(u64, u64)> {
+        let mut rest = offset;
+        for c in &self.constituents {
+            let size = u64::from(c.page_count).checked_mul(PAGE_SIZE)?;
+            if rest < size {
+                return Some((c.address.checked_add(rest)?, want.min(size - rest)));
+            }
+            rest -= size;
+        }
+        None
+    }
+
+    /// Copies `out.len()` bytes from byte `offset` of the region (across constituents).
+    /// `None`, with `out` partly written, if the range leaves the region.
+    pub fn read_bytes(&self, offset: u64, out: &mut [u8]) -> Option<()> {
+        let mut done = 0usize;
+        while done < out.len() {
+            let at = offset.checked_add(u64::try_from(done).ok()?)?;
+            let want = u64::try_from(out.len() - done).ok()?;
+            let (addr, n) = self.run_at(at, want)?;
+            let n = usize::try_from(n).ok()?;
+            let base = usize::try_from(addr).ok()?;
+            let dst = &mut out[done..done + n];
+            let mut i = 0;
+            while i < n {
+                let a = base + i;
+                if a.is_multiple_of(8) && n - i >= 8 {
+                    let p: *const u64 = core::ptr::with_exposed_provenance(a);
+                    // SAFETY: `run_at` found [a, a + 8) inside one constituent of the SPMC's
+                    // retrieve response, which is mapped readable at that address until we
+                    // relinquish (which consumes `self`); `a` is 8-byte aligned. Volatile: the
+                    // owner may write the memory at any time.
+                    let w = unsafe { p.read_volatile() };
+                    dst[i..i + 8].copy_from_slice(&w.to_ne_bytes());
+                    i += 8;
+                } else {
+                    let p: *const u8 = core::ptr::with_exposed_provenance(a);
+                    // SAFETY: as above, for the one byte at `a`.
+                    dst[i] = unsafe { p.read_volatile() };
+                    i += 1;
+                }
+            }
+            done += n;
+        }
+        Some(())
+    }
+
+    /// Copies `data` to byte `offset` of the region (across constituents). `None` if we were
+    /// not granted write access or the range leaves the region (then nothing is written).
+    pub fn write_bytes(&mut self, offset: u64, data: &[u8]) -> Option<()> {
+        if self.perms.data != DataAccess::ReadWrite {
+            return None;
+        }
+        let len = u64::try_from(data.len()).ok()?;
+        if offset.checked_add(len)? > self.pages().checked_mul(PAGE_SIZE)? {
+            return None;
+        }
+        let mut done = 0usize;
+        while done < data.len() {
+            let at = offset.checked_add(u64::try_from(done).ok()?)?;
+            let want = u64::try_from(data.len() - done).ok()?;
+            let (addr, n) = self.run_at(at, want)?;
+            let n = usize::try_from(n).ok()?;
+            let base = usize::try_from(addr).ok()?;
+            let src = &data[done..done + n];
+            let mut i = 0;
+            while i < n {
+                let a = base + i;
+                if a.is_multiple_of(8) && n - i >= 8 {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&src[i..i + 8]);
+                    let p: *mut u64 = core::ptr::with_exposed_provenance_mut(a);
+                    // SAFETY: as in `read_bytes`, and the SPMC granted read-write access
+                    // (checked above), so the mapping is writable; `&mut self` makes this the
+                    // only access through us.
+                    unsafe { p.write_volatile(u64::from_ne_bytes(w)) };
+                    i += 8;
+                } else {
+                    let p: *mut u8 = core::ptr::with_exposed_provenance_mut(a);
+                    // SAFETY: as above, for the one byte at `a`.
+                    unsafe { p.write_volatile(src[i]) };
+                    i += 1;
+                }
+            }
+            done += n;
+        }
+        Some(())
+    }
+
     /// Returns the address of byte `offset` of the region (counting across constituents), if
     /// `len` bytes from there lie in one constituent.
     pub fn address_of(&self, offset: u64, len: u64) -> Option<u64> {
@@ -457,6 +548,47 @@ mod tests {
         assert_eq!(t.sender, OWNER);
         assert_eq!(t.receivers().next().map(|a| a.endpoint), Some(ME));
         assert_eq!(t.constituent_count(), 0);
+    }
+
+    #[test]
+    fn bytes_cross_constituents_and_respect_bounds_and_permissions() {
+        let mut rx = Box::new(Page([0; 4096]));
+        let mut tx = Box::new(Page([0; 4096]));
+        let mut a = Box::new(Page([0; 4096]));
+        let mut b = Box::new(Page([0; 4096]));
+        let cons = [
+            Constituent {
+                address: a.0.as_mut_ptr().expose_provenance() as u64,
+                page_count: 1,
+            },
+            Constituent {
+                address: b.0.as_mut_ptr().expose_provenance() as u64,
+                page_count: 1,
+            },
+        ];
+        let n = response(&mut rx, &cons);
+        let resp = Regs::call(0x8400_0075, &[u64::from(n), u64::from(n)]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([resp, success_reply(&[])]));
+        let mut p = pair(&mut rx, &mut tx);
+        let mut got = ffa
+            .mem_retrieve(&mut p, Version::V1_2, ME, OWNER, MemHandle(1), 0, RW_NX)
+            .unwrap();
+        let data: Vec<u8> = (0..40u8).collect();
+        // Unaligned, crossing from page a into page b.
+        assert_eq!(got.write_bytes(0xFF3, &data), Some(()));
+        let mut back = [0u8; 40];
+        assert_eq!(got.read_bytes(0xFF3, &mut back), Some(()));
+        assert_eq!(back[..], data[..]);
+        assert_eq!(a.0[0xFF3..], data[..13]);
+        assert_eq!(b.0[..27], data[13..]);
+        // Past the end: refused, nothing written.
+        assert_eq!(got.write_bytes(0x1FF0, &[0xEE; 17]), None);
+        assert!(b.0[0xFF0..].iter().all(|x| *x == 0));
+        assert_eq!(got.read_bytes(0x1FFF, &mut [0; 2]), None);
+        assert_eq!(got.read_bytes(0x2000, &mut []), Some(()));
+        got.perms = RO_NX;
+        assert_eq!(got.write_bytes(0, &[1]), None);
+        assert_eq!(a.0[0], 0);
     }
 
     #[test]
