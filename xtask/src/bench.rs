@@ -201,7 +201,11 @@ fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) ->
         _ => {
             // The default set without echo, plus the copies.
             let default = std::fs::read_to_string(parts.join("sp_layout.json")).unwrap_or_default();
+            // The storage SPs sit where the copies go (IDs 0x8005/0x8006, 0x2440_0000 and
+            // 0x2450_0000): the boot sets keep the four test SPs' shape.
             let default = without_entry(&default, "echo");
+            let default = without_entry(&default, "its");
+            let default = without_entry(&default, "ps");
             let mut entries = Vec::new();
             for (i, (id, image, dts)) in copies.iter().enumerate() {
                 // The first copy takes echo's name, which relay's capabilities refer to.
@@ -220,7 +224,12 @@ fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) ->
             let default = default
                 .replace("\"../target/", &format!("\"{}/target/", root.display()))
                 .replace("\"pm\": \"", &format!("\"pm\": \"{}/", parts.display()));
-            let body = default.trim().trim_end_matches('}').trim_end();
+            // A removed last entry leaves the comma before it.
+            let body = default
+                .trim()
+                .trim_end_matches('}')
+                .trim_end()
+                .trim_end_matches(',');
             format!("{body},\n{}\n}}\n", entries.join(",\n"))
         }
     }

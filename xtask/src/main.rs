@@ -35,7 +35,7 @@ commands:
 ";
 
 /// The firmware crates built for aarch64.
-const SP_CRATES: &[&str] = &["echo", "relay", "fault", "pkg-sp"];
+const SP_CRATES: &[&str] = &["echo", "relay", "fault", "pkg-sp", "its", "ps"];
 const FW_CRATES: &[&str] = &["qemu-monitor", "ns-driver", "spmc-sbsa"];
 
 fn root() -> PathBuf {

@@ -21,6 +21,10 @@ pub mod id {
     pub const FAULT: u16 = 0x8003;
     /// The SP packaged as an SPKG and started through the boot information protocol.
     pub const PKG_SP: u16 = 0x8004;
+    /// The PSA Internal Trusted Storage SP (TS RPC).
+    pub const ITS: u16 = 0x8005;
+    /// The PSA Protected Storage SP (TS RPC).
+    pub const PS: u16 = 0x8006;
 }
 
 /// UUIDs of the default SP set, as the four 32-bit words FFA_PARTITION_INFO_GET takes in
@@ -38,6 +42,9 @@ pub mod uuid {
     /// Every UUID fault's manifest lists: its own, then pkg-sp's, so that two SPs (fault and
     /// pkg-sp) implement [`PKG_SP`] and FFA_PARTITION_INFO_GET for it returns both.
     pub const FAULT_SERVICES: [[u32; 4]; 2] = [FAULT, PKG_SP];
+    /// The Trusted Services RPC protocol UUID bdcd76d7-825e-4751-963b-86d4f84943ac: the FF-A
+    /// UUID of both storage SPs (its and ps), as of every TS SP.
+    pub const TS_RPC: [u32; 4] = [0xd776_cdbd, 0x5147_5e82, 0xd486_3b96, 0xac43_49f8];
 }
 
 /// Command codes (request word 0). Any other value is echoed by echo, fault and pkg-sp.
@@ -185,6 +192,15 @@ pub mod cmd {
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
     /// pkg-sp: answers \[OK, manifest `id`, manifest `ffa-version`, boot-info blob version\].
     pub const MANIFEST_ID: u32 = 0xC0DE_0102;
+
+    /// echo: a Trusted Services client of Protected Storage from the secure side. Request
+    /// words: 1 = the PS partition's ID, 2 = UID, 3 = value (u64). echo shares one of its
+    /// pages with that SP, and through TS RPC: MEM_RETRIEVE, SERVICE_INFO_GET(PS), SET the
+    /// value as 8 bytes under the UID, GET it back, MEM_RELINQUISH; then reclaims the page.
+    /// Response: \[OK, SET's PSA status, GET's PSA status, the value read, GET's length\], or
+    /// \[UNEXPECTED_REPLY, step (1 retrieve, 2 service info, 3 set, 4 get, 5 relinquish), RPC
+    /// status\] when the RPC layer failed, or \[FF-A error\].
+    pub const TS_PS: u32 = 0xC0DE_0701;
 }
 
 /// Largest allocation `cmd::HEAP` makes.
@@ -274,6 +290,8 @@ mod tests {
             ("relay", "relay.dts", id::RELAY, uuid::RELAY),
             ("fault", "fault.dts", id::FAULT, uuid::FAULT),
             ("pkg-sp", "pkg-sp.dts", id::PKG_SP, uuid::PKG_SP),
+            ("its", "its.dts", id::ITS, uuid::TS_RPC),
+            ("ps", "ps.dts", id::PS, uuid::TS_RPC),
         ] {
             let dts = manifest(sp, file);
             assert_eq!(cells(&dts, "id"), vec![u32::from(id)], "{sp} id");
@@ -349,6 +367,7 @@ mod tests {
             cmd::DEV_SEND,
             cmd::DEV_ACCESS,
             cmd::DEV_READ,
+            cmd::TS_PS,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

@@ -1,7 +1,7 @@
 //! Partition cases (issue 4): the normal world discovering the default SP set of partitions/
-//! (echo 0x8001, relay 0x8002, fault 0x8003, pkg-sp 0x8004) with FFA_PARTITION_INFO_GET(_REGS)
-//! through its own RX/TX mailbox, exchanging direct messages with it in every form, and driving
-//! the SPs with the `test-protocol` commands so that each ABI is also called from an SP: setup
+//! (echo 0x8001, relay 0x8002, fault 0x8003, pkg-sp 0x8004, its 0x8005, ps 0x8006) with
+//! FFA_PARTITION_INFO_GET(_REGS) through its own RX/TX mailbox, exchanging direct messages with
+//! it in every form, and driving the SPs with the `test-protocol` commands so that each ABI is also called from an SP: setup
 //! and discovery (DEN0077 v1.2 chapters 13-14), direct messaging (chapter 15), FFA_CONSOLE_LOG,
 //! FFA_MEM_PERM_GET/SET, the capability gate of sp_layout.json, the spec's error cases (busy,
 //! aborted, cycles, forged sources, responses nobody asked for) and fault containment.
@@ -160,13 +160,20 @@ fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
 
 /// What the default SP set looks like: (ID, UUID words, properties at v1.2).
 /// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), fault only receives
-/// both (0x201), pkg-sp (v1.1) only receives DIRECT_REQ (0x1); all are AArch64 (bit 8).
-const DEFAULT_SET: [(u16, [u32; 4], u32); 4] = [
+/// both (0x201), pkg-sp (v1.1) only receives DIRECT_REQ (0x1), the Trusted Services storage SPs
+/// its and ps send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC UUID; all are
+/// AArch64 (bit 8).
+const DEFAULT_SET: [(u16, [u32; 4], u32); 6] = [
     (id::ECHO, uuid::ECHO, 0x703),
     (id::RELAY, uuid::RELAY, 0x703),
     (id::FAULT, uuid::FAULT, 0x301),
     (id::PKG_SP, uuid::PKG_SP, 0x101),
+    (id::ITS, uuid::TS_RPC, 0x103),
+    (id::PS, uuid::TS_RPC, 0x103),
 ];
+
+/// How many partitions the default set has.
+const SP_COUNT: u32 = DEFAULT_SET.len() as u32;
 
 fn partition_info_get(uuid: [u32; 4], flags: u32) -> Regs {
     let w = uuid.map(u64::from);
@@ -251,7 +258,7 @@ fn show(d: &PartitionInfo) {
 fn info_get_default_set() -> Outcome {
     with_mailbox(|| {
         let r = partition_info_get([0; 4], 0);
-        let ds = descriptors(&r, Version::V1_2, 4)?;
+        let ds = descriptors(&r, Version::V1_2, SP_COUNT)?;
         log!(
             "discovered {} partitions (FFA_PARTITION_INFO_GET, nil UUID):",
             ds.len()
@@ -339,7 +346,7 @@ fn info_get_count_only() -> Outcome {
     let r = partition_info_get([0; 4], 1);
     check_eq!(
         expect_success(&r, "count only, no mailbox")?,
-        4,
+        SP_COUNT,
         "count (nil UUID)"
     );
     let r = partition_info_get(uuid::RELAY, 1);
@@ -353,7 +360,7 @@ fn info_get_count_only() -> Outcome {
     expect_error(&r, ErrorCode::InvalidParameters, "flags bit 1")?;
     with_mailbox(|| {
         let r = partition_info_get([0; 4], 1);
-        check_eq!(expect_success(&r, "count only")?, 4, "count");
+        check_eq!(expect_success(&r, "count only")?, SP_COUNT, "count");
         expect_error(
             &rx_release(),
             ErrorCode::Denied,
@@ -361,9 +368,13 @@ fn info_get_count_only() -> Outcome {
         )?;
         // With RX owned by us, count-only still works: it does not use the buffer.
         let r = partition_info_get([0; 4], 0);
-        descriptors(&r, Version::V1_2, 4)?;
+        descriptors(&r, Version::V1_2, SP_COUNT)?;
         let r = partition_info_get([0; 4], 1);
-        check_eq!(expect_success(&r, "count only, RX full")?, 4, "count");
+        check_eq!(
+            expect_success(&r, "count only, RX full")?,
+            SP_COUNT,
+            "count"
+        );
         expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         Ok(())
     })
@@ -381,7 +392,7 @@ fn info_get_at(v: Version) -> Outcome {
     } else {
         with_mailbox(|| {
             let r = partition_info_get([0; 4], 0);
-            let ds = descriptors(&r, v, 4)?;
+            let ds = descriptors(&r, v, SP_COUNT)?;
             for (i, d) in ds.iter().enumerate() {
                 check_descriptor(d, i, v)?;
             }
@@ -436,19 +447,27 @@ fn regs_answer(r: &Regs, start: u16) -> Result<heapless::Vec<PartitionInfo, 5>, 
 
 fn info_get_regs_nw() -> Outcome {
     // The register form needs no mailbox.
+    // Six partitions: one answer holds five (x3..x17, three registers each), so the first
+    // answer ends at index 4 of last index 5.
     let r = info_get_regs([0; 4], 0, 0);
     let ds = regs_answer(&r, 0)?;
-    check_eq!(r.x(2) & 0xFFFF_FFFF, 3 | 3 << 16, "last and current index");
-    check_eq!(ds.len(), 4, "descriptors in registers");
+    check_eq!(r.x(2) & 0xFFFF_FFFF, 5 | 4 << 16, "last and current index");
+    check_eq!(ds.len(), 5, "descriptors in registers");
     for (i, d) in ds.iter().enumerate() {
         check_descriptor(d, i, Version::V1_2)?;
     }
-    // From index 2: fault and pkg-sp.
+    // From index 2: fault, pkg-sp, its and ps.
     let r = info_get_regs([0; 4], 2, 0);
     let ds = regs_answer(&r, 2)?;
-    check_eq!(ds.len(), 2, "descriptors from index 2");
-    check_descriptor(&ds[0], 2, Version::V1_2)?;
-    check_descriptor(&ds[1], 3, Version::V1_2)?;
+    check_eq!(
+        r.x(2) & 0xFFFF_FFFF,
+        5 | 5 << 16,
+        "last and current index from 2"
+    );
+    check_eq!(ds.len(), 4, "descriptors from index 2");
+    for (i, d) in ds.iter().enumerate() {
+        check_descriptor(d, 2 + i, Version::V1_2)?;
+    }
     // One UUID of one SP: one descriptor, indices 0/0.
     let r = info_get_regs(uuid::RELAY, 0, 0);
     let ds = regs_answer(&r, 0)?;
@@ -457,7 +476,7 @@ fn info_get_regs_nw() -> Outcome {
     check_descriptor(&ds[0], 1, Version::V1_2)?;
     // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
     for (what, r) in [
-        ("start index 4", info_get_regs([0; 4], 4, 0)),
+        ("start index 6", info_get_regs([0; 4], 6, 0)),
         ("start index 1 of one", info_get_regs(uuid::ECHO, 1, 0)),
         ("unknown UUID", info_get_regs([1, 2, 3, 4], 0, 0)),
         ("tag with start 0", info_get_regs([0; 4], 0, 7)),
@@ -523,7 +542,7 @@ fn rx_ownership() -> Outcome {
             "FFA_RX_RELEASE while empty",
         )?;
         // The SPMC fills RX: it is ours until we release it; meanwhile it cannot write again.
-        descriptors(&partition_info_get([0; 4], 0), Version::V1_2, 4)?;
+        descriptors(&partition_info_get([0; 4], 0), Version::V1_2, SP_COUNT)?;
         expect_error(
             &partition_info_get(uuid::ECHO, 0),
             ErrorCode::Busy,
@@ -794,7 +813,7 @@ fn echo_partinfo(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info() -> Outcome {
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 4, 24, 0x1_8001, 0x703],
+        [OK, 6, 24, 0x1_8001, 0x703],
         "echo PARTINFO(nil)"
     );
     for (sp, words, props) in &DEFAULT_SET[..3] {
@@ -830,7 +849,7 @@ fn echo_partinfo_regs(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info_regs() -> Outcome {
     check_eq!(
         echo_partinfo_regs([0; 4])?,
-        [OK, 3, 3, 0x1_8001, 0x703],
+        [OK, 5, 4, 0x1_8001, 0x703],
         "echo PARTINFO_REGS(nil)"
     );
     check_eq!(
@@ -862,7 +881,7 @@ fn sp_version_renegotiated() -> Outcome {
     );
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 4, 24, 0x1_8001, 0x703],
+        [OK, 6, 24, 0x1_8001, 0x703],
         "echo PARTINFO still at v1.2"
     );
     check_eq!(
@@ -1017,7 +1036,7 @@ fn sp_setup_abis_raw() -> Outcome {
             &echo_raw(FuncId::PartitionInfoGet.raw(), &[0, 0, 0, 0, 1])?,
             "count only"
         )?,
-        4,
+        u64::from(SP_COUNT),
         "PARTITION_INFO_GET count from echo"
     );
     // echo's mailbox: mapped at initialisation, so a second map is DENIED; its RX holds no
@@ -1472,8 +1491,8 @@ fn sp_touching_spmc_contained() -> Outcome {
     let r = info_get_regs([0; 4], 0, 0);
     check_eq!(
         regs_answer(&r, 0)?.len(),
-        4,
-        "PARTITION_INFO_GET_REGS after the fault"
+        5,
+        "PARTITION_INFO_GET_REGS after the fault (first five of six)"
     );
     let r = call(FuncId::MsgSendDirectReq64, &[0x8000, 0, 0xAB]);
     check_eq!(
