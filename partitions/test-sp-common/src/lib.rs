@@ -24,6 +24,8 @@ use sp_rt::{
 };
 use test_protocol::{cmd, status};
 
+mod ts_client;
+
 /// What a test SP knows besides the request: its buffers and its boot information.
 #[derive(Debug)]
 pub struct SpState<'m> {
@@ -575,6 +577,7 @@ pub fn common<C: Conduit>(
         cmd::MEM_RW => mem_rw(ffa, sp, req),
         cmd::HEAP => heap(sp, arg(1)),
         cmd::SHARE => share(ffa, sp, req),
+        cmd::TS_PS => ts_client::ts_ps(ffa, sp, req),
         cmd::MEM_ACCESS => mem_access(ffa, sp, req),
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),

@@ -14,7 +14,13 @@ use crate::harness::Case;
 mod foundation;
 mod memory;
 mod partitions;
+mod ts;
 
 /// Every module's cases. Main-stage order: the foundation cases first (FF-A version
-/// negotiation, secondary cores on), then memory, then partitions.
-pub const REGISTRY: &[&[Case]] = &[foundation::CASES, memory::CASES, partitions::CASES];
+/// negotiation, secondary cores on), then memory, then partitions, then Trusted Services.
+pub const REGISTRY: &[&[Case]] = &[
+    foundation::CASES,
+    memory::CASES,
+    partitions::CASES,
+    ts::CASES,
+];

@@ -21,7 +21,7 @@ pub enum Needs {
     /// Runs with any SP set (it talks to the SPMC, the monitor or PSCI only).
     AnySet,
     /// Expects exactly the default set of partitions/sp_layout.json (echo, relay, fault,
-    /// pkg-sp with their IDs, UUIDs and grants); skipped, with a line saying so, under another
+    /// pkg-sp, its, ps with their IDs, UUIDs and grants); skipped, with a line saying so, under another
     /// layout.
     DefaultSet,
 }

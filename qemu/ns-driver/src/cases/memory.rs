@@ -26,7 +26,7 @@ use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome, Stage};
 use dram::{BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 
-mod dram;
+pub(super) mod dram;
 
 /// The normal world's endpoint ID.
 const NW: EndpointId = EndpointId(0);
