@@ -186,9 +186,11 @@ pub fn echo_copy_manifest(
     }
 }
 
-/// An SP set for a cold-boot image, as `sp_layout.json` text (paths absolute).
+/// An SP set for a cold-boot image, as `sp_layout.json` text (paths absolute). Built from
+/// the resolved default set of the benchmark image's build (absolute paths, images built).
 fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) -> String {
-    let sp = root.join("target/sp");
+    let resolved = crate::out_dir().join("qemu/default");
+    let sp = resolved.join("sp");
     let parts = root.join("partitions");
     let echo_only = format!(
         "  \"echo\": {{ \"image\": \"{}\", \"pm\": \"{}\", \"size\": \"0x100000\", \"capabilities\": {{}} }}",
@@ -200,7 +202,8 @@ fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) ->
         1 => format!("{{\n{echo_only}\n}}\n"),
         _ => {
             // The default set without echo, plus the copies.
-            let default = std::fs::read_to_string(parts.join("sp_layout.json")).unwrap_or_default();
+            let default =
+                std::fs::read_to_string(resolved.join("sp_layout.json")).unwrap_or_default();
             // The storage SPs sit where the copies go (IDs 0x8005/0x8006, 0x2440_0000 and
             // 0x2450_0000): the boot sets keep the four test SPs' shape.
             let default = without_entry(&default, "echo");
@@ -220,10 +223,6 @@ fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) ->
                     dts.display()
                 ));
             }
-            // Paths in the default layout are relative to partitions/: make them absolute.
-            let default = default
-                .replace("\"../target/", &format!("\"{}/target/", root.display()))
-                .replace("\"pm\": \"", &format!("\"pm\": \"{}/", parts.display()));
             // A removed last entry leaves the comma before it.
             let body = default
                 .trim()
@@ -488,7 +487,8 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     // 1. The default image (4 SPs) with the benchmark driver: message and memory figures
     //    and the 4-SP cold boot.
     step("building the benchmark image (ns-driver feature `bench`)");
-    let image = crate::build(&tc, &["bench"], &crate::RunConfig::default())?;
+    let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
+    let image = crate::build(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
 

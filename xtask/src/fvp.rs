@@ -3,34 +3,28 @@
 //! FVP on CI machines, so this only builds and checks the image; docs/integrator-guide.md says
 //! how to run it.
 
+use crate::layout::{LayoutRef, Target};
 use crate::toolchain::{self, Toolchain};
-use std::path::PathBuf;
 
 /// TF-A's BL32 base on FVP with SPD=spmd (PLAT_ARM_SPMC_BASE = trusted DRAM base).
 const BL32_BASE: u64 = 0x0600_0000;
 /// TF-A's limit on the loaded BL32 image on FVP (PLAT_ARM_SPMC_SIZE, BL32_LIMIT - BL32_BASE).
 const BL32_MAX_LOAD: u64 = 0x20_0000;
-/// The default SP set of the FVP image; `FVP_SP_LAYOUT` names another one.
+/// The default SP set of the FVP image; `--layout` or `FVP_SP_LAYOUT` names another one.
+#[cfg(test)]
 const DEFAULT_LAYOUT: &str = "platform-fvp/sp_layout.json";
 
 /// Builds the FVP partition table and SPMC image, checks them against TF-A's FVP limits, and
-/// writes target/xtask/fvp/{bl32.bin, spmc_manifest.dts} plus the TF-A make line.
-pub fn build_fvp(tc: &Toolchain) -> Result<(), String> {
+/// writes target/xtask/fvp/<layout>/{bl32.bin, spmc_manifest.dts} plus the TF-A make line.
+pub fn build_fvp(tc: &Toolchain, lref: &LayoutRef) -> Result<(), String> {
     let root = crate::root();
-    let out = crate::out_dir().join("fvp");
+    let out = lref.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     crate::step(&format!("compiler: {}", tc.describe()));
 
-    let layout = match std::env::var_os("FVP_SP_LAYOUT") {
-        Some(p) => PathBuf::from(p),
-        None => root.join(DEFAULT_LAYOUT),
-    };
-    crate::step(&format!(
-        "compiling the FVP SP set ({}) into the partition table",
-        layout.display()
-    ));
+    // The SPs (crate entries linked for their FVP manifests), checked against the placement.
     let table_dir = out.join("table");
-    crate::table::write_table(&layout, &table_dir, manifest_tool::Platform::fvp())?;
+    crate::prepare_sps(tc, lref, Target::Fvp, &table_dir)?;
 
     crate::step("building the SPMC for Base FVP (spmc-fvp)");
     let env = [("SPMC_TABLE_DIR", table_dir.display().to_string())];

@@ -3,39 +3,69 @@
 //! benchmarks, and writes the BL32 bundle for TF-A. Installs what is missing on its own.
 
 mod bench;
+mod call;
 mod flash;
 mod fvp;
+mod integrator;
+mod layout;
 mod run_config;
 mod runner;
 mod table;
 mod toolchain;
 
+use layout::{LayoutRef, Target};
 use run_config::RunConfig;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 use toolchain::Toolchain;
 
-const USAGE: &str = "usage: cargo xtask <command> [options]
+const USAGE: &str = "usage: cargo xtask <command> [options]    (cargo xtask <command> --help)
 
 commands:
-  build            build the image (SPs, partition table, SPMC, monitor, NS driver, flash)
+  build            build the QEMU image: SPs, partition table, SPMC, monitor, NS driver, flash
   qemu             build and boot it on QEMU sbsa-ref; the normal world runs its FF-A cases
-      --smp N        cores (default 4)          --gdb       wait for gdb on :1234
-      --timeout S    kill QEMU after S seconds (default 120)
-      --case NAME... run only these driver cases (exact names, or `prefix*`), plus the cases
-                     they need first; names are in qemu/ns-driver/src/cases/*.rs
   test             host tests (cargo test), then the QEMU cases; ends with 'N passed, N failed'
-      (takes qemu's options; with --case only the QEMU cases run)
+  call             boot an image and send one direct request (and a memory share) to an SP
   bench            instruction counts under -icount for the message and memory paths
-      --no-boot-sets skip the 0/1/8-SP cold-boot images   --timeout S  per QEMU run (300)
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
-  check-manifests  run manifest-tool check on the default SP set
+  check-manifests  build an SP set's SPs and validate it with manifest-tool
+
+Every command that builds takes --layout FILE: an SP set in TF-A's sp_layout.json shape
+(docs/integrator-guide.md); the default is partitions/sp_layout.json (FVP:
+platform-fvp/sp_layout.json). Outputs go to target/xtask/<platform>/<layout name>/.
 ";
 
-/// The firmware crates built for aarch64.
-const SP_CRATES: &[&str] = &["echo", "relay", "fault", "pkg-sp", "its", "ps"];
+const LAYOUT_HELP: &str =
+    "  --layout FILE    the SP set (default partitions/sp_layout.json); SPs with a `crate` key
+                   are built from that Cargo package, linked for their `pm`
+";
+
+const QEMU_HELP: &str = "  --smp N          cores (default 4)
+  --timeout S      kill QEMU after S seconds (default 120)
+  --gdb            QEMU waits for gdb on localhost:1234 (no timeout); prints the gdb-multiarch
+                   command with the symbol files of the monitor, the SPMC and every SP
+  --case NAME...   run only these driver cases (exact names, or `prefix*`), plus the cases
+                   they need first; names are in qemu/ns-driver/src/cases/*.rs
+";
+
+/// `cargo xtask <cmd> --help`.
+fn help(cmd: &str) -> Option<String> {
+    Some(match cmd {
+        "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
+        "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused). Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "call" => call::HELP.to_string(),
+        "bench" => "usage: cargo xtask bench [--no-boot-sets] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
+        "bl32" => format!("usage: cargo xtask bl32 [--layout FILE]\n\nThe sbsa-ref SPMC with its SP set for TF-A's SPMD: target/xtask/qemu/<layout>/bl32/\n{{bl32.bin, spmc_manifest.dts}} and the TF-A make line.\n\n{LAYOUT_HELP}"),
+        "fvp" => "usage: cargo xtask fvp [--layout FILE]\n\nThe Base FVP SPMC (BL32) with its SP set (default platform-fvp/sp_layout.json, which is\nempty; FVP_SP_LAYOUT=FILE works too): target/xtask/fvp/<layout>/{bl32.bin,\nspmc_manifest.dts} and the TF-A make line. SP manifests need load addresses in the FVP\npool 0x0700_0000..0x07F0_0000 (docs/integrator-guide.md).\n\n  --layout FILE    the FVP SP set\n".to_string(),
+        "check-manifests" => format!("usage: cargo xtask check-manifests [--layout FILE] [--platform qemu|fvp]\n\nBuilds the set's SPs and validates the set with manifest-tool, reporting every error.\n\n{LAYOUT_HELP}"),
+        _ => return None,
+    })
+}
+
+/// The firmware crates built for aarch64 besides the SPs (which come from the layout).
 const FW_CRATES: &[&str] = &["qemu-monitor", "ns-driver", "spmc-sbsa"];
 
 fn root() -> PathBuf {
@@ -57,42 +87,73 @@ fn step(msg: &str) {
 struct Image {
     flash: PathBuf,
     manifest_dts: PathBuf,
+    /// The layout's output folder.
+    out: PathBuf,
+    /// The partition table (and its map, partition_table.txt).
+    table_dir: PathBuf,
+    /// The placed SP set (`None` for an empty set).
+    plan: Option<manifest_tool::Plan>,
+    /// Symbol files for gdb: (what, ELF).
+    symbols: Vec<(String, PathBuf)>,
 }
 
-fn build(tc: &Toolchain, ns_features: &[&str], run: &RunConfig) -> Result<Image, String> {
+/// Builds the layout's SPs, compiles the set into the partition table in `table_dir` and
+/// checks every SP image with an ELF against where the table places it. Every error found
+/// is reported, not only the first.
+fn prepare_sps(
+    tc: &Toolchain,
+    lref: &LayoutRef,
+    target: Target,
+    table_dir: &Path,
+) -> Result<(Option<manifest_tool::Plan>, Vec<layout::SpElf>), String> {
+    step(&format!(
+        "SP set {} ({}) -> {}",
+        lref.file.display(),
+        target.name(),
+        lref.out.display()
+    ));
+    let resolved = layout::resolve(tc, lref)?;
+    let plan = table::write_table(&resolved.file, table_dir, target.platform()).map_err(|e| {
+        format!(
+            "{e}\n(manifest-tool read {}, which xtask resolved from {})",
+            resolved.file.display(),
+            lref.file.display()
+        )
+    })?;
+    if let Some(plan) = &plan {
+        let errors: Vec<String> = resolved
+            .elfs
+            .iter()
+            .filter_map(|sp| {
+                let planned = plan.sps.iter().find(|p| p.entry.name == sp.name)?;
+                layout::check_elf(sp, planned).err()
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors.join("\n"));
+        }
+    }
+    step(&format!(
+        "partition map: {}",
+        table_dir.join(manifest_tool::output::TABLE_TXT).display()
+    ));
+    Ok((plan, resolved.elfs))
+}
+
+fn build(
+    tc: &Toolchain,
+    ns_features: &[&str],
+    lref: &LayoutRef,
+    run: &RunConfig,
+) -> Result<Image, String> {
     let root = root();
-    let out = out_dir();
+    let out = lref.out.clone();
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     step(&format!("compiler: {}", tc.describe()));
 
-    // 1. Secure partitions, as flat images (+ the SPKG package of pkg-sp).
-    step("building secure partitions");
-    let rel = tc.build(&root, SP_CRATES, &[])?;
-    let sp_dir = root.join("target/sp");
-    std::fs::create_dir_all(&sp_dir).map_err(|e| e.to_string())?;
-    for sp in SP_CRATES {
-        tc.objcopy(&rel.join(sp), &sp_dir.join(format!("{sp}.bin")))?;
-    }
-    let pkg = manifest_tool::pack(
-        &root.join("partitions/pkg-sp/pkg-sp.dts"),
-        &sp_dir.join("pkg-sp.bin"),
-    )
-    .map_err(|e| format!("packaging pkg-sp: {e}"))?;
-    std::fs::write(sp_dir.join("pkg-sp.pkg"), pkg).map_err(|e| e.to_string())?;
-
-    // 2. The static partition table.
-    step("compiling the SP set (partitions/sp_layout.json) into the partition table");
+    // 1, 2. The SPs of the layout and the static partition table.
     let table_dir = out.join("table");
-    let platform = manifest_tool::Platform::qemu_sbsa();
-    let report = manifest_tool::build(&manifest_tool::BuildRequest {
-        layout: &root.join("partitions/sp_layout.json"),
-        platform: &platform,
-        out_dir: &table_dir,
-    })
-    .map_err(|e| format!("manifest-tool: {e}"))?;
-    for w in &report.warnings {
-        step(&format!("manifest-tool warning: {w}"));
-    }
+    let (plan, elfs) = prepare_sps(tc, lref, Target::Qemu, &table_dir)?;
 
     // 3. SPMC, monitor, normal-world driver.
     step("building the SPMC, the EL3 monitor and the normal-world driver");
@@ -104,10 +165,34 @@ fn build(tc: &Toolchain, ns_features: &[&str], run: &RunConfig) -> Result<Image,
         tc.build(&root, &["qemu-monitor", "spmc-sbsa"], &env)?;
         tc.build_features(&root, "ns-driver", ns_features, &env)?
     };
-    let bins = out.join("bin");
+    // The monitor and the driver do not depend on the layout; the SPMC carries the table.
+    let bins = out_dir().join("bin");
     std::fs::create_dir_all(&bins).map_err(|e| e.to_string())?;
-    for c in FW_CRATES {
+    for c in ["qemu-monitor", "ns-driver"] {
         tc.objcopy(&rel.join(c), &bins.join(format!("{c}.bin")))?;
+    }
+    let spmc_bin = out.join("spmc-sbsa.bin");
+    tc.objcopy(&rel.join("spmc-sbsa"), &spmc_bin)?;
+    // Symbol files for gdb, copied so that another layout's build cannot change them.
+    let mut symbols = Vec::new();
+    for (what, elf, copy) in [
+        (
+            "EL3 monitor",
+            rel.join("qemu-monitor"),
+            bins.join("qemu-monitor.elf"),
+        ),
+        ("SPMC", rel.join("spmc-sbsa"), out.join("spmc-sbsa.elf")),
+        (
+            "NS driver",
+            rel.join("ns-driver"),
+            bins.join("ns-driver.elf"),
+        ),
+    ] {
+        std::fs::copy(&elf, &copy).map_err(|e| format!("{}: {e}", elf.display()))?;
+        symbols.push((what.to_string(), copy));
+    }
+    for sp in &elfs {
+        symbols.push((format!("SP {}", sp.name), sp.elf.clone()));
     }
     let manifest_dts = root.join("qemu/spmc-sbsa/spmc_manifest.dts");
     let manifest_dtb = bins.join("spmc_manifest.dtb");
@@ -116,24 +201,41 @@ fn build(tc: &Toolchain, ns_features: &[&str], run: &RunConfig) -> Result<Image,
     // 4. The flash image, with the driver's run configuration (run_config.rs) patched in.
     let ns_bin = bins.join("ns-driver.bin");
     let ns_image = std::fs::read(&ns_bin).map_err(|e| format!("{}: {e}", ns_bin.display()))?;
-    let ns_run = bins.join("ns-driver.run.bin");
+    let ns_run = out.join("ns-driver.run.bin");
     std::fs::write(&ns_run, run_config::patch(&ns_image, run)?)
         .map_err(|e| format!("{}: {e}", ns_run.display()))?;
     let flash = out.join("flash.img");
-    let layout = flash::assemble(
+    let flash_layout = flash::assemble(
         &flash::FlashInputs {
             monitor: &bins.join("qemu-monitor.bin"),
             manifest_dtb: &manifest_dtb,
-            spmc: &bins.join("spmc-sbsa.bin"),
+            spmc: &spmc_bin,
             ns: &ns_run,
         },
         &flash,
     )?;
-    step(&format!("flash image {}:\n{layout}", flash.display()));
+    step(&format!("flash image {}:\n{flash_layout}", flash.display()));
+    step(&format!(
+        "partition map: {}",
+        table_dir.join(manifest_tool::output::TABLE_TXT).display()
+    ));
     Ok(Image {
         flash,
         manifest_dts,
+        out,
+        table_dir,
+        plan,
+        symbols,
     })
+}
+
+/// The run configuration for an image of `lref` with `--case` filter `cases`.
+fn run_config_for(lref: &LayoutRef, cases: &[String]) -> RunConfig {
+    RunConfig {
+        layout: (!lref.is_default).then(|| lref.name.clone()),
+        cases: cases.to_vec(),
+        ..RunConfig::default()
+    }
 }
 
 struct QemuArgs {
@@ -142,14 +244,36 @@ struct QemuArgs {
     timeout: u64,
     /// `--case` names/patterns for the driver.
     cases: Vec<String>,
+    /// `--layout`.
+    layout: Option<PathBuf>,
+}
+
+/// Takes `--layout FILE` out of `args`; returns the file and the other arguments.
+fn take_layout(args: &[String]) -> Result<(Option<PathBuf>, Vec<String>), String> {
+    let mut rest = Vec::new();
+    let mut layout = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--layout" {
+            let f = it.next().ok_or("--layout takes a file")?;
+            if layout.replace(PathBuf::from(f)).is_some() {
+                return Err("--layout given twice".into());
+            }
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    Ok((layout, rest))
 }
 
 fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
+    let (layout, args) = take_layout(args)?;
     let mut q = QemuArgs {
         smp: 4,
         gdb: false,
         timeout: 120,
         cases: Vec::new(),
+        layout,
     };
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
@@ -177,10 +301,24 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
                     .and_then(|v| v.parse().ok())
                     .ok_or("--timeout takes seconds")?
             }
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
+            other => return Err(format!("unknown option {other} (cargo xtask qemu --help)")),
         }
     }
     Ok(q)
+}
+
+/// The gdb command that debugs `image` on QEMU's gdbstub: every symbol file at its link
+/// address (all images are linked where they run).
+fn gdb_command(image: &Image) -> String {
+    let mut s = String::from("gdb-multiarch -q");
+    let mut first = true;
+    for (_, elf) in &image.symbols {
+        let cmd = if first { "file" } else { "add-symbol-file" };
+        first = false;
+        s.push_str(&format!(" -ex '{cmd} {}'", elf.display()));
+    }
+    s.push_str(" -ex 'set architecture aarch64' -ex 'target remote localhost:1234'");
+    s
 }
 
 fn run_qemu(
@@ -189,31 +327,39 @@ fn run_qemu(
     icount: bool,
     log_name: &str,
 ) -> Result<runner::RunOutcome, String> {
-    let log = out_dir().join(log_name);
+    let log = image.out.join(log_name);
     let mut opts = runner::RunOptions::new(&image.flash, &log);
     opts.smp = q.smp;
     opts.gdb = q.gdb;
     opts.icount = icount;
     opts.timeout = Duration::from_secs(q.timeout);
     opts.memory_mib = 2048;
+    if q.gdb {
+        // The system gdb usually cannot debug AArch64; Debian's gdb-multiarch can.
+        step("debug with (Debian package gdb-multiarch), in another terminal:");
+        for (what, elf) in &image.symbols {
+            step(&format!("  {what}: {}", elf.display()));
+        }
+        println!("{}", gdb_command(image));
+    }
     step(&format!("running: {}", runner::command_string(&opts)));
-    runner::run(&opts)
+    let outcome = runner::run(&opts)?;
+    step(&format!("console log: {}", log.display()));
+    Ok(outcome)
 }
 
 fn cmd_qemu(args: &[String]) -> Result<(), String> {
     let q = parse_qemu_args(args)?;
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let run = RunConfig {
-        layout: None,
-        cases: q.cases.clone(),
-    };
-    let image = build(&tc, &[], &run)?;
+    let lref = LayoutRef::new(q.layout.as_deref(), Target::Qemu)?;
+    let image = build(&tc, &[], &lref, &run_config_for(&lref, &q.cases))?;
     let outcome = run_qemu(&image, &q, false, "qemu.log")?;
     if outcome.timed_out {
         return Err(format!(
-            "QEMU did not finish within {} s (log: target/xtask/qemu.log)",
-            q.timeout
+            "QEMU did not finish within {} s (log: {})",
+            q.timeout,
+            image.out.join("qemu.log").display()
         ));
     }
     match outcome.status {
@@ -276,23 +422,24 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     let q = parse_qemu_args(args)?;
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let (hp, hf) = if q.cases.is_empty() {
+    // With --case or --layout, only the QEMU cases of that image run.
+    let everything = q.cases.is_empty() && q.layout.is_none();
+    let (hp, hf) = if everything {
         host_tests()?
     } else {
-        step("--case given: host tests not run");
+        step("--case or --layout given: only the QEMU cases of that image run");
         (0, 0)
     };
-    let run = RunConfig {
-        layout: None,
-        cases: q.cases.clone(),
-    };
-    let image = build(&tc, &[], &run)?;
+    let lref = LayoutRef::new(q.layout.as_deref(), Target::Qemu)?;
+    let image = build(&tc, &[], &lref, &run_config_for(&lref, &q.cases))?;
     let outcome = run_qemu(&image, &q, false, "test.log")?;
+    let log = image.out.join("test.log");
     let (qp, qf) = match outcome.summary() {
         Some(s) => s,
         None => {
             eprintln!(
-                "--- console log (target/xtask/test.log) ---\n{}",
+                "--- console log ({}) ---\n{}",
+                log.display(),
                 outcome.console
             );
             if outcome.timed_out {
@@ -313,7 +460,12 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         "qemu: {qp} passed, {qf} failed (exit status {:?})",
         outcome.status
     );
-    let (p, f) = (hp + qp, hf + qemu_failed);
+    let (ip, ifail) = if everything {
+        integrator::run(&tc, q.timeout)
+    } else {
+        (0, 0)
+    };
+    let (p, f) = (hp + qp + ip, hf + qemu_failed + ifail);
     println!("{p} passed, {f} failed");
     if f == 0 {
         Ok(())
@@ -322,21 +474,25 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn cmd_bl32() -> Result<(), String> {
+fn cmd_bl32(args: &[String]) -> Result<(), String> {
+    let (layout, rest) = take_layout(args)?;
+    if let Some(a) = rest.first() {
+        return Err(format!("unknown option {a} (cargo xtask bl32 --help)"));
+    }
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
-    let image = build(&tc, &[], &RunConfig::default())?;
-    let dir = out_dir().join("bl32");
+    let lref = LayoutRef::new(layout.as_deref(), Target::Qemu)?;
+    let image = build(&tc, &[], &lref, &run_config_for(&lref, &[]))?;
+    let dir = image.out.join("bl32");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     // The same SPMC and partitions, built for TF-A's SPMD (which passes only x0-x7 to an
     // S-EL1 SPMC); the QEMU image keeps the qemu/monitor build.
     step("building the SPMC for TF-A (feature tf-a)");
-    let table = out_dir().join("table");
     let rel = tc.build_features(
         &root(),
         "spmc-sbsa",
         &["tf-a"],
-        &[("SPMC_TABLE_DIR", table.display().to_string())],
+        &[("SPMC_TABLE_DIR", image.table_dir.display().to_string())],
     )?;
     tc.objcopy(&rel.join("spmc-sbsa"), &dir.join("bl32.bin"))?;
     std::fs::copy(&image.manifest_dts, dir.join("spmc_manifest.dts")).map_err(|e| e.to_string())?;
@@ -352,11 +508,33 @@ fn cmd_bl32() -> Result<(), String> {
     Ok(())
 }
 
-fn cmd_check_manifests() -> Result<(), String> {
-    let platform = manifest_tool::Platform::qemu_sbsa();
-    manifest_tool::check(&root().join("partitions/sp_layout.json"), &platform)
-        .map_err(|e| e.to_string())?;
-    println!("partitions/sp_layout.json: ok");
+fn cmd_fvp(args: &[String]) -> Result<(), String> {
+    let (layout, rest) = take_layout(args)?;
+    if let Some(a) = rest.first() {
+        return Err(format!("unknown option {a} (cargo xtask fvp --help)"));
+    }
+    let layout = layout.or_else(|| std::env::var_os("FVP_SP_LAYOUT").map(PathBuf::from));
+    let tc = toolchain::ensure_cross()?;
+    let lref = LayoutRef::new(layout.as_deref(), Target::Fvp)?;
+    fvp::build_fvp(&tc, &lref)
+}
+
+fn cmd_check_manifests(args: &[String]) -> Result<(), String> {
+    let (layout, rest) = take_layout(args)?;
+    let target = match rest.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--platform", "qemu"] => Target::Qemu,
+        ["--platform", "fvp"] => Target::Fvp,
+        _ => {
+            return Err(
+                "usage: cargo xtask check-manifests [--layout FILE] [--platform qemu|fvp]".into(),
+            )
+        }
+    };
+    let tc = toolchain::ensure_cross()?;
+    let lref = LayoutRef::new(layout.as_deref(), target)?;
+    let table = lref.out.join("table");
+    prepare_sps(&tc, &lref, target, &table)?;
+    println!("{}: ok", lref.file.display());
     Ok(())
 }
 
@@ -367,19 +545,40 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let rest = &args[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        return match help(cmd) {
+            Some(h) => {
+                print!("{h}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprint!("unknown command {cmd}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let result = match cmd.as_str() {
-        "build" => toolchain::ensure_cross().and_then(|tc| {
+        "build" => take_layout(rest).and_then(|(layout, rest)| {
+            if let Some(a) = rest.first() {
+                return Err(format!("unknown option {a} (cargo xtask build --help)"));
+            }
+            let tc = toolchain::ensure_cross()?;
             toolchain::ensure_qemu()?;
-            build(&tc, &[], &RunConfig::default()).map(|_| ())
+            let lref = LayoutRef::new(layout.as_deref(), Target::Qemu)?;
+            build(&tc, &[], &lref, &run_config_for(&lref, &[])).map(|_| ())
         }),
         "qemu" => cmd_qemu(rest),
         "test" => cmd_test(rest),
+        "call" => call::cmd_call(rest),
         "bench" => bench::cmd_bench(rest),
-        "bl32" => cmd_bl32(),
-        "fvp" => toolchain::ensure_cross().and_then(|tc| fvp::build_fvp(&tc)),
-        "check-manifests" => cmd_check_manifests(),
+        "bl32" => cmd_bl32(rest),
+        "fvp" => cmd_fvp(rest),
+        "check-manifests" => cmd_check_manifests(rest),
         "help" | "--help" | "-h" => {
-            print!("{USAGE}");
+            match rest.first().and_then(|c| help(c)) {
+                Some(h) => print!("{h}"),
+                None => print!("{USAGE}"),
+            }
             Ok(())
         }
         other => Err(format!("unknown command {other}\n{USAGE}")),
@@ -390,5 +589,42 @@ fn main() -> ExitCode {
             eprintln!("xtask: error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_help() {
+        for cmd in [
+            "build",
+            "qemu",
+            "test",
+            "call",
+            "bench",
+            "bl32",
+            "fvp",
+            "check-manifests",
+        ] {
+            let h = help(cmd).unwrap_or_else(|| panic!("{cmd} has no --help"));
+            assert!(h.starts_with(&format!("usage: cargo xtask {cmd}")), "{h}");
+        }
+        assert!(help("nope").is_none());
+    }
+
+    #[test]
+    fn layout_is_taken_from_any_position() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let (l, rest) = take_layout(&v("--smp 2 --layout x.json --gdb")).unwrap();
+        assert_eq!(l, Some(PathBuf::from("x.json")));
+        assert_eq!(rest, v("--smp 2 --gdb"));
+        assert!(take_layout(&v("--layout")).is_err());
+        assert!(take_layout(&v("--layout a --layout b")).is_err());
+        let q = parse_qemu_args(&v("--case a b* --layout l.json --smp 2")).unwrap();
+        assert_eq!(q.cases, v("a b*"));
+        assert_eq!(q.smp, 2);
+        assert!(parse_qemu_args(&v("--case")).is_err());
     }
 }

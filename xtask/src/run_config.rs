@@ -13,6 +13,44 @@ pub struct RunConfig {
     pub layout: Option<String>,
     /// `--case` names or `prefix*` patterns; empty runs every case.
     pub cases: Vec<String>,
+    /// Run no case, only `calls`.
+    pub calls_only: bool,
+    /// Direct requests for the driver's client mode (qemu/ns-driver/src/client.rs).
+    pub calls: Vec<CallSpec>,
+}
+
+/// One request of the client mode.
+#[derive(Clone, Debug)]
+pub struct CallSpec {
+    pub kind: driver::CallKind,
+    pub dest: u16,
+    /// REQ2's protocol UUID registers (x2, x3).
+    pub uuid: [u64; 2],
+    /// Pages to share with `dest` first (0: none).
+    pub share_pages: u32,
+    /// Word i of the shared memory is `fill + i`.
+    pub fill: u32,
+    /// Payload words: numbers, or `hlo`/`hhi` for the share's handle.
+    pub words: Vec<String>,
+}
+
+impl CallSpec {
+    fn line(&self) -> String {
+        let mut l = format!(
+            "call {} {:#x} {:#x} {:#x} {} {:#x}",
+            self.kind.name(),
+            self.dest,
+            self.uuid[0],
+            self.uuid[1],
+            self.share_pages,
+            self.fill
+        );
+        for w in &self.words {
+            l.push(' ');
+            l.push_str(w);
+        }
+        l
+    }
 }
 
 impl RunConfig {
@@ -41,6 +79,20 @@ impl RunConfig {
         for c in &self.cases {
             one_word("--case", c)?;
             t.push_str(&format!("case {c}\n"));
+        }
+        if self.calls_only {
+            t.push_str("calls-only\n");
+        }
+        for c in &self.calls {
+            for w in &c.words {
+                one_word("word", w)?;
+            }
+            let line = c.line();
+            // The driver's own parser decides what it accepts.
+            let cfg = format!("{}{line}\n", String::from_utf8_lossy(driver::MAGIC));
+            driver::Config::parse(cfg.as_bytes()).map_err(|e| format!("{e}: {line}"))?;
+            t.push_str(&line);
+            t.push('\n');
         }
         Ok(t)
     }
@@ -121,6 +173,7 @@ mod tests {
         let cfg = RunConfig {
             layout: Some("counter_layout.json".into()),
             cases: vec!["ffa_version_1_2".into(), "mem_*".into()],
+            ..RunConfig::default()
         };
         let img = patch(&image(), &cfg).unwrap();
         // Only the area changed.
@@ -133,11 +186,48 @@ mod tests {
         assert!(c.selects("mem_share_4096_pages"));
         assert!(!c.selects("ffa_version_1_1_gets_spmc_version"));
         assert!(!c.selects("ffa_version_1_2_and_more"));
+        assert_eq!(c.calls().count(), 0);
         // Patching again replaces, not appends.
         let img = patch(&img, &RunConfig::default()).unwrap();
         let c = parsed(&img);
         assert!(c.default_set());
         assert!(c.selects("x"));
+    }
+
+    #[test]
+    fn calls_read_back_with_their_words() {
+        let cfg = RunConfig {
+            calls_only: true,
+            calls: vec![CallSpec {
+                kind: driver::CallKind::Req2,
+                dest: 0x8005,
+                uuid: [0x1122, 0x3344],
+                share_pages: 2,
+                fill: 7,
+                words: vec!["4".into(), "hlo".into(), "hhi".into(), "0x10".into()],
+            }],
+            ..RunConfig::default()
+        };
+        let img = patch(&image(), &cfg).unwrap();
+        let c = parsed(&img);
+        assert!(c.calls_only());
+        let calls: Vec<_> = c.calls().collect();
+        assert_eq!(calls.len(), 1);
+        let k = &calls[0];
+        assert_eq!(
+            (k.kind, k.dest, k.uuid, k.share_pages, k.fill),
+            (driver::CallKind::Req2, 0x8005, [0x1122, 0x3344], 2, 7)
+        );
+        let words: Vec<_> = k.words().map(Result::unwrap).collect();
+        assert_eq!(
+            words,
+            [
+                driver::Word::Value(4),
+                driver::Word::HandleLo,
+                driver::Word::HandleHi,
+                driver::Word::Value(16)
+            ]
+        );
     }
 
     #[test]
@@ -151,6 +241,22 @@ mod tests {
             ..RunConfig::default()
         };
         assert!(patch(&image(), &spaced).is_err());
+        let call = |words: &[&str]| RunConfig {
+            calls: vec![CallSpec {
+                kind: driver::CallKind::Req32,
+                dest: 0x8005,
+                uuid: [0, 0],
+                share_pages: 0,
+                fill: 0,
+                words: words.iter().map(|w| w.to_string()).collect(),
+            }],
+            ..RunConfig::default()
+        };
+        assert!(patch(&image(), &call(&["1", "0x5"])).is_ok());
+        assert!(patch(&image(), &call(&["1", "five"])).is_err());
+        assert!(patch(&image(), &call(&["1", "2", "3", "4", "5", "6"]))
+            .unwrap_err()
+            .contains("more words"));
         let many = RunConfig {
             cases: (0..400).map(|i| format!("case_number_{i}")).collect(),
             ..RunConfig::default()

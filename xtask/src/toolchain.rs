@@ -180,6 +180,19 @@ impl Toolchain {
         self.build_with(root, &[package], features, extra_env)
     }
 
+    /// Builds the package of `manifest` (a Cargo.toml outside this workspace, e.g. an
+    /// integrator's SP crate with its own `[workspace]`) into this workspace's firmware target
+    /// directory; returns the directory its binaries land in.
+    pub fn build_manifest(
+        &self,
+        manifest: &Path,
+        extra_env: &[(&str, String)],
+    ) -> Result<PathBuf, String> {
+        let root = crate::root();
+        let dir = manifest.parent().unwrap_or(Path::new("."));
+        self.build_in(dir, Some(manifest), &root, &[], &[], extra_env)
+    }
+
     fn build_with(
         &self,
         root: &Path,
@@ -187,9 +200,21 @@ impl Toolchain {
         features: &[&str],
         extra_env: &[(&str, String)],
     ) -> Result<PathBuf, String> {
+        self.build_in(root, None, root, packages, features, extra_env)
+    }
+
+    fn build_in(
+        &self,
+        cwd: &Path,
+        manifest: Option<&Path>,
+        root: &Path,
+        packages: &[&str],
+        features: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<PathBuf, String> {
         let target_dir = root.join("target/fw");
         let mut cmd = Command::new("cargo");
-        cmd.current_dir(root);
+        cmd.current_dir(cwd);
         match self.route {
             Route::Rustup => {
                 cmd.arg("build");
@@ -207,6 +232,9 @@ impl Toolchain {
         cmd.args(["--release", "--target", TARGET])
             .arg("--target-dir")
             .arg(&target_dir);
+        if let Some(m) = manifest {
+            cmd.arg("--manifest-path").arg(m);
+        }
         for p in packages {
             cmd.args(["-p", p]);
         }
@@ -220,9 +248,12 @@ impl Toolchain {
         cmd.env_remove("RUSTFLAGS").env_remove("CARGO_BUILD_TARGET");
         let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
         if !status.success() {
+            let what = match manifest {
+                Some(m) => m.display().to_string(),
+                None => packages.join(", "),
+            };
             return Err(format!(
-                "building {} for {TARGET} failed",
-                packages.join(", ")
+                "building {what} for {TARGET} failed (cargo's errors above)"
             ));
         }
         Ok(target_dir.join(TARGET).join("release"))

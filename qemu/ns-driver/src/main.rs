@@ -11,6 +11,8 @@ mod bench;
 #[cfg(target_os = "none")]
 mod cases;
 #[cfg(target_os = "none")]
+mod client;
+#[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
 mod ffa;
@@ -71,6 +73,10 @@ extern "C" fn ns_main(dtb: u64) -> ! {
     };
     log!("SP set: {}", config.layout());
     let (passed, failed) = harness::run_all(cases::REGISTRY, &config);
+    // `cargo xtask call`: the requests of the configuration, after the cases.
+    let calls = config.calls().count() as u32;
+    let calls_failed = client::run_calls(&config);
+    let (passed, failed) = (passed + calls - calls_failed, failed + calls_failed);
     console::bare_line(format_args!("{passed} passed, {failed} failed"));
     psci::system_off(u64::from(failed))
 }

@@ -9,6 +9,7 @@
 //! ```text
 //! layout default          the default set (partitions/sp_layout.json); or `layout <file name>`
 //! case NAME               run only the cases named (repeatable; `prefix*` matches a prefix)
+//! calls-only              run no case, only the calls
 //! call KIND DEST UUID_LO UUID_HI PAGES FILL WORD...
 //!                         after the cases, send one direct request (`cargo xtask call`):
 //!                         KIND req32|req64|req2, DEST the SP's ID, UUID_LO/HI the REQ2
@@ -62,7 +63,7 @@ impl<'a> Config<'a> {
             core::str::from_utf8(&rest[..end]).map_err(|_| "run configuration is not UTF-8")?;
         for line in text.lines() {
             match line.split_once(' ').map_or(line, |(k, _)| k) {
-                "layout" | "case" | "" => {}
+                "layout" | "case" | "calls-only" | "" => {}
                 "call" => {
                     let call = Call::parse(line.split_once(' ').map_or("", |(_, v)| v))?;
                     for w in call.words() {
@@ -95,6 +96,11 @@ impl<'a> Config<'a> {
     /// The `--case` patterns (none: every case).
     pub fn case_patterns(&self) -> impl Iterator<Item = &'a str> + 'a {
         self.values("case")
+    }
+
+    /// Whether to run the calls only, no case.
+    pub fn calls_only(&self) -> bool {
+        self.text.lines().any(|l| l.trim() == "calls-only")
     }
 
     /// The `call` lines, in order (checked by [`Config::parse`]).

@@ -141,16 +141,13 @@ pub const CASES: &[Case] = &[
     Case::default_set("mem_sp_share_to_normal_world_denied", || {
         with_mailbox(sp_to_nw)
     }),
-    Case::default_set("mem_device_share_denied", || {
-        with_mailbox(device_share)
-    }),
+    Case::default_set("mem_device_share_denied", || with_mailbox(device_share)),
     Case::default_set("mem_device_lend_fault_to_echo", || {
         with_mailbox(device_lend)
     }),
-    Case::default_set(
-        "mem_device_retrieve_normal_attributes_denied",
-        || with_mailbox(device_retrieve_weaker),
-    ),
+    Case::default_set("mem_device_retrieve_normal_attributes_denied", || {
+        with_mailbox(device_retrieve_weaker)
+    }),
     Case::default_set("mem_device_retrieve_executable_denied", || {
         with_mailbox(device_retrieve_exec)
     }),

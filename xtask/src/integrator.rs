@@ -1,0 +1,229 @@
+//! The integrator checks of `cargo xtask test` (issue 14's "done when"):
+//!
+//! - `integrator_counter_layout_called_from_normal_world`: builds and boots
+//!   partitions/counter/layout.json, an SP set with the counter example SP (not in the default
+//!   set) and echo, runs every case (those that need the default set are skipped, not failed)
+//!   and calls counter from the normal-world client: REQ_32, REQ_64, REQ2 with its UUID, a
+//!   request it forwards to echo, and a memory share it reads and writes; checks each answer.
+//! - `integrator_wrong_load_address_refused`: links counter for an address in FVP's SP pool
+//!   and gives the ELF to a QEMU layout; the build must refuse it, naming both addresses.
+
+use crate::layout::{LayoutRef, Target};
+use crate::run_config::driver::CallKind;
+use crate::run_config::{CallSpec, RunConfig};
+use crate::toolchain::Toolchain;
+use crate::{call, step};
+
+/// counter's manifest values (partitions/counter/counter.dts).
+const COUNTER: u16 = 0x8007;
+const COUNTER_UUID: &str = "7c0a39e4-5bd2-4a53-8c1e-2f7d1e0c0a05";
+const COUNTER_BASE: u64 = 0x2460_0000;
+const ECHO: u16 = 0x8001;
+/// An address in FVP's SP pool (0x0700_0000..0x07F0_0000).
+const FVP_ADDRESS: u64 = 0x0710_0000;
+
+fn report(name: &str, r: Result<(), String>, passed: &mut u32, failed: &mut u32) {
+    match r {
+        Ok(()) => {
+            *passed += 1;
+            eprintln!("integrator: {name} ... ok");
+        }
+        Err(why) => {
+            *failed += 1;
+            eprintln!("integrator: {name} ... FAILED: {why}");
+        }
+    }
+}
+
+/// Runs both checks; returns (passed, failed).
+pub fn run(tc: &Toolchain, timeout: u64) -> (u32, u32) {
+    let (mut p, mut f) = (0, 0);
+    // First: it links counter at the wrong address; the layout run relinks it right.
+    report(
+        "integrator_wrong_load_address_refused",
+        wrong_load_address(tc),
+        &mut p,
+        &mut f,
+    );
+    report(
+        "integrator_counter_layout_called_from_normal_world",
+        counter_layout(tc, timeout),
+        &mut p,
+        &mut f,
+    );
+    (p, f)
+}
+
+fn wrong_load_address(tc: &Toolchain) -> Result<(), String> {
+    let root = crate::root();
+    let dir = crate::out_dir().join("integrator");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dts_file = root.join("partitions/counter/counter.dts");
+    let dts = std::fs::read_to_string(&dts_file).map_err(|e| e.to_string())?;
+    let here = format!("load-address = <0x0 {COUNTER_BASE:#x}>;");
+    if !dts.contains(&here) {
+        return Err(format!("{} no longer has `{here}`", dts_file.display()));
+    }
+    let fvp_dts = dir.join("counter-fvp.dts");
+    std::fs::write(
+        &fvp_dts,
+        dts.replace(&here, &format!("load-address = <0x0 {FVP_ADDRESS:#x}>;")),
+    )
+    .map_err(|e| e.to_string())?;
+    step("integrator: linking counter for an FVP address");
+    let rel = tc.build(
+        &root,
+        &["counter"],
+        &[("SP_RT_MANIFEST_COUNTER", fvp_dts.display().to_string())],
+    )?;
+    let elf = dir.join("counter-fvp.elf");
+    std::fs::copy(rel.join("counter"), &elf).map_err(|e| e.to_string())?;
+    let layout = dir.join("wrong_address.json");
+    std::fs::write(
+        &layout,
+        format!(
+            "{{ \"counter\": {{ \"image\": \"{}\", \"pm\": \"{}\" }} }}\n",
+            elf.display(),
+            dts_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let lref = LayoutRef::new(Some(&layout), Target::Qemu)?;
+    match crate::prepare_sps(tc, &lref, Target::Qemu, &lref.out.join("table")) {
+        Ok(_) => Err("the build accepted counter linked for the FVP pool in a QEMU set".into()),
+        Err(e) => {
+            step(&format!("integrator: refused as it should be: {e}"));
+            let (linked, placed) = (
+                format!("linked for {FVP_ADDRESS:#x}"),
+                format!("places it at {COUNTER_BASE:#x}"),
+            );
+            if e.contains(&linked) && e.contains(&placed) && e.contains("counter.dts") {
+                Ok(())
+            } else {
+                Err(format!("refused, but the error does not say `{linked}` and `{placed}` of counter.dts: {e}"))
+            }
+        }
+    }
+}
+
+fn counter_layout(tc: &Toolchain, timeout: u64) -> Result<(), String> {
+    let layout = crate::root().join("partitions/counter/layout.json");
+    let lref = LayoutRef::new(Some(&layout), Target::Qemu)?;
+    let uuid = manifest_tool::manifest::parse_uuid(COUNTER_UUID).ok_or("bad UUID")?;
+    let pair = [
+        u64::from_le_bytes(uuid.0[..8].try_into().expect("8 bytes")),
+        u64::from_le_bytes(uuid.0[8..].try_into().expect("8 bytes")),
+    ];
+    let req = |kind, uuid, share_pages, fill, words: &[&str]| CallSpec {
+        kind,
+        dest: COUNTER,
+        uuid,
+        share_pages,
+        fill,
+        words: words.iter().map(|w| w.to_string()).collect(),
+    };
+    let echo = format!("{ECHO:#x}");
+    let run = RunConfig {
+        layout: Some(lref.name.clone()),
+        cases: Vec::new(),
+        calls_only: false,
+        calls: vec![
+            // ADD 5, GET through each request kind, CALL echo, SUM_SHARED over a share.
+            req(CallKind::Req32, [0, 0], 0, 0, &["1", "5"]),
+            req(CallKind::Req64, [0, 0], 0, 0, &["1", "0x100000000"]),
+            req(CallKind::Req2, pair, 0, 0, &["2"]),
+            req(
+                CallKind::Req64,
+                [0, 0],
+                0,
+                0,
+                &["3", &echo, "0x1234", "0x5678"],
+            ),
+            req(CallKind::Req64, [0, 0], 1, 1, &["4", "hlo", "hhi", "4"]),
+        ],
+    };
+    let image = crate::build(tc, &[], &lref, &run)?;
+    // The SP is where the manifest says and has the manifest's ID.
+    let plan = image.plan.as_ref().ok_or("empty plan")?;
+    let found = call::find_sp(plan, "counter")?;
+    if found.0 != COUNTER || call::find_sp(plan, COUNTER_UUID)?.1 != pair {
+        return Err(format!("counter is {found:?} in the table"));
+    }
+    let q = crate::QemuArgs {
+        smp: 4,
+        gdb: false,
+        timeout,
+        cases: Vec::new(),
+        layout: None,
+    };
+    let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
+    let log = image.out.join("test.log");
+    let (passed, failed) = outcome
+        .summary()
+        .ok_or_else(|| format!("no summary (log {})", log.display()))?;
+    if failed != 0 || outcome.status != Some(0) {
+        return Err(format!(
+            "{passed} passed, {failed} failed, status {:?} (log {})",
+            outcome.status,
+            log.display()
+        ));
+    }
+    let skipped = outcome
+        .console
+        .lines()
+        .filter(|l| l.contains("skipped: needs the default SP set"))
+        .count();
+    if skipped == 0 {
+        return Err("no default-set case was skipped".into());
+    }
+    let ran = outcome
+        .console
+        .lines()
+        .filter(|l| l.starts_with("[NS] case ") && l.trim_end().ends_with("... ok"))
+        .count();
+    if ran == 0 {
+        return Err("no case ran".into());
+    }
+    let answers = call::answers(&outcome.console);
+    let first = |n: usize, k: usize| {
+        answers
+            .get(&n)
+            .map(|w| w.iter().take(k).copied().collect::<Vec<_>>())
+    };
+    let want: [(usize, &str, Vec<u64>); 5] = [
+        (1, "REQ_32 ADD 5", vec![0, 5, 0, 0, 0]),
+        (2, "REQ_64 ADD 1 << 32", vec![0, 0x1_0000_0005, 0, 0, 0]),
+        (
+            3,
+            "REQ2 (counter's UUID) GET",
+            vec![0, 0x1_0000_0005, 0, 0, 0],
+        ),
+        (4, "REQ_64 CALL echo", vec![0, 0x1234, 0x5678, 0, 0]),
+        (
+            5,
+            "REQ_64 SUM_SHARED of 1 + 2 + 3 + 4",
+            vec![0, 10, 1, 0, 0],
+        ),
+    ];
+    for (n, what, words) in want {
+        let got = first(n, words.len());
+        if got.as_ref() != Some(&words) {
+            return Err(format!(
+                "call {n} ({what}): got {got:x?}, want {words:x?} (log {})",
+                log.display()
+            ));
+        }
+    }
+    // counter wrote the sum after the four words it added.
+    let mem = call::memory_after(&outcome.console);
+    let got = mem.get(&5).map(|m| m[..5.min(m.len())].to_vec());
+    if got.as_deref() != Some(&[1, 2, 3, 4, 10][..]) {
+        return Err(format!(
+            "shared memory after SUM_SHARED: got {got:x?}, want [1, 2, 3, 4, 0xa]"
+        ));
+    }
+    step(&format!(
+        "integrator: {passed} driver results ({ran} cases ran, {skipped} default-set cases skipped), 5 answers checked"
+    ));
+    Ok(())
+}
