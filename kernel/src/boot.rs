@@ -253,8 +253,8 @@ fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {
     let mut msg = Regs::ZERO;
     msg.0[0] = FuncId::MsgWait32.raw().into();
     loop {
-        let call = smc(msg);
-        msg = spmc.handle_el3_call(machine, call);
+        aarch64::smc(&mut msg.0);
+        spmc.handle_el3_call_in_place(machine, &mut msg);
     }
 }
 

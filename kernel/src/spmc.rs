@@ -6,29 +6,32 @@
 //! another core, or further up this core's chain of direct requests) is BUSY, never waited for.
 //! The normal world's mailbox has its own lock, which the message path never takes.
 
-pub mod abi_table;
+// The dispatcher and the handler signature.
+pub mod call;
+pub mod dispatch;
+// One handler module per FF-A ABI family (dispatch.rs lists which ABI goes where).
 pub mod direct;
 pub mod framework;
 pub mod memory;
-pub mod partition;
 pub mod setup;
+pub mod sp_services;
+pub mod version;
+// Partitions: their state machine, loading them, running them.
+pub mod loader;
+pub mod partition;
+pub mod run;
+// The one list of implemented ABIs per caller.
+pub mod abi_table;
 
 use crate::arch::{Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange};
-use crate::policy::Caller;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
-use ffa_abi::error::ErrorCode;
-use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use partition::Sp;
 use spin::Mutex;
 use spmc_table::Table;
-
-/// The normal world's endpoint ID as the SPMC sees it (the OS or hypervisor; FF-A v1.2
-/// section 2.9). Memory transactions from the normal world carry it as their sender.
-const NW_ID: ffa_abi::endpoint::EndpointId = ffa_abi::endpoint::EndpointId(0);
 
 /// The FF-A version this SPMC implements.
 pub const SPMC_VERSION: Version = Version::V1_2;
@@ -148,81 +151,28 @@ impl Spmc {
         self.nw_version.store(v.encode(), Ordering::Relaxed);
     }
 
-    /// Works out FFA_VERSION for a caller: the version it will speak (the lower of the two, for
-    /// the caller to record) and ours to answer with; an incompatible major version or a set
-    /// bit 31 is NOT_SUPPORTED (FF-A v1.2 section 13.2).
-    pub fn negotiate(&self, requested_word: u32) -> Result<(Version, Version), ErrorCode> {
-        let requested = Version::decode(requested_word).ok_or(ErrorCode::NotSupported)?;
-        if requested.major != self.version.major {
-            return Err(ErrorCode::NotSupported);
-        }
-        let agreed = if requested.minor < self.version.minor {
-            requested
-        } else {
-            self.version
-        };
-        Ok((agreed, self.version))
-    }
-
-    /// Handles one call as it arrives from EL3: under an SPMD that passes only x0-x7
-    /// (`PlatformInfo::el3_forwards_x8_x17` false), x8-x17 still hold this core's previous
-    /// answer, possibly another partition's DIRECT_RESP2 payload, so they are cleared first.
-    pub fn handle_el3_call(&self, env: &mut impl Env, mut regs: Regs) -> Regs {
+    /// Handles one call as it arrives from EL3, answering in place: under an SPMD that passes
+    /// only x0-x7 (`PlatformInfo::el3_forwards_x8_x17` false), x8-x17 still hold this core's
+    /// previous answer, possibly another partition's DIRECT_RESP2 payload, so they are cleared
+    /// first.
+    pub fn handle_el3_call_in_place(&self, env: &mut impl Env, regs: &mut Regs) {
         if !self.platform.el3_forwards_x8_x17 {
             regs.0[8..].fill(0);
         }
-        self.handle_nw_call(env, &regs)
+        dispatch::nw_call(self, env, regs);
+    }
+
+    /// [`Self::handle_el3_call_in_place`] by value.
+    pub fn handle_el3_call(&self, env: &mut impl Env, mut regs: Regs) -> Regs {
+        self.handle_el3_call_in_place(env, &mut regs);
+        regs
     }
 
     /// Handles one call from the normal world and returns the answer for it.
     pub fn handle_nw_call(&self, env: &mut impl Env, regs: &Regs) -> Regs {
-        // Whether the ABI exists here is decided before its arguments are looked at: an
-        // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
-        let Some(fid) = abi_table::implemented_fid(regs.w(0), Caller::NormalWorld) else {
-            return Regs::error(ErrorCode::NotSupported);
-        };
-        if fid == ffa_abi::func_id::FuncId::Version {
-            // A direct FFA_VERSION (e.g. from a hypervisor that forwards it raw). Its
-            // NOT_SUPPORTED goes in w0 itself, so it does not go through the decoder.
-            let r = self.negotiate(regs.w(1));
-            if let Ok((agreed, _)) = r {
-                self.set_nw_version(agreed);
-            }
-            return Regs::version_response(r.map(|(_, ours)| ours));
-        }
-        let version = self.nw_version();
-        let call = match Interface::decode(regs, version) {
-            Ok(c) => c,
-            Err(e) => return Regs::error(e.error_code()),
-        };
-        match call {
-            Interface::DirectReq { pair, flags, args } => {
-                if let Some(t) = flags.framework_type() {
-                    return framework::handle(self, env, pair, t, args);
-                }
-                direct::nw_request(self, env, &call.encode(), pair, direct::Form::Req)
-            }
-            Interface::DirectReq2 { pair, .. } => {
-                direct::nw_request(self, env, &call.encode(), pair, direct::Form::Req2)
-            }
-            Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
-                memory::send(self, env, NW_ID, None, call.func_id(), a, version)
-            }
-            Interface::MemFragTx {
-                handle,
-                frag_len,
-                sender,
-            } => {
-                if sender.is_secure() {
-                    return Regs::error(ErrorCode::InvalidParameters);
-                }
-                memory::frag_tx(self, env, NW_ID, None, handle, frag_len, version)
-            }
-            Interface::MemReclaim { handle, flags } => {
-                memory::reclaim(self, env, NW_ID, None, handle, flags)
-            }
-            other => setup::handle(self, env, Caller::NormalWorld, other),
-        }
+        let mut io = *regs;
+        dispatch::nw_call(self, env, &mut io);
+        io
     }
 }
 

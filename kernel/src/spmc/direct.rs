@@ -1,193 +1,263 @@
 //! Direct messaging (FF-A v1.2 chapter 15): FFA_MSG_SEND_DIRECT_REQ/RESP (32/64) and
 //! DIRECT_REQ2/RESP2, from the normal world to SPs and between SPs.
 //!
+//! The handlers here decide whether a message may go where it is addressed; the dispatcher
+//! then moves it ([`copy_message`]) and runs the receiver.
+//!
 //! Errors, all returned without changing any state: a malformed or forged source ID is
 //! INVALID_PARAMETERS, an unknown destination INVALID_PARAMETERS, a destination or sender whose
 //! manifest or grants do not allow the message DENIED (decided by `policy`), a destination that
 //! is running or is waiting on a request of its own (which includes every cycle of requests)
 //! BUSY, an aborted destination ABORTED.
 
-use super::partition::{set_regs, PendingRequest, RunEnd, Runtime, Sp, State, Step};
-use super::{Env, Spmc};
+use super::call::{Caller, Cx, Flow, Target};
+use super::{framework, Env};
 use crate::policy::{self, DirectForm};
 use ffa_abi::endpoint::EndpointPair;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
+use ffa_abi::interface::{DirectArgs, Interface};
 use ffa_abi::regs::Regs;
-
-/// Which request/response pair a message belongs to.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Form {
-    /// DIRECT_REQ / DIRECT_RESP (32 or 64).
-    Req,
-    /// DIRECT_REQ2 / DIRECT_RESP2.
-    Req2,
-}
-
-impl Form {
-    fn policy(self) -> DirectForm {
-        match self {
-            Form::Req => DirectForm::Req,
-            Form::Req2 => DirectForm::Req2,
-        }
-    }
-}
+use ffa_abi::uuid::Uuid;
 
 /// Tells whether a message is an SMC64 call (bit 30 of the function ID).
-fn is_64(regs: &Regs) -> bool {
-    regs.w(0) & (1 << 30) != 0
+pub fn is_64(x0: u64) -> bool {
+    x0 & (1 << 30) != 0
 }
 
-/// Checks the protocol UUID of a DIRECT_REQ2 (x2/x3): nil, or one the receiver implements
-/// (FF-A v1.2 section 15.4).
-fn req2_uuid_ok(regs: &Regs, target: &spmc_table::Partition) -> bool {
-    let uuid = ffa_abi::uuid::Uuid::from_u64_pair([regs.x(2), regs.x(3)]);
-    uuid.is_nil() || target.has_uuid(spmc_table::Uuid(uuid.0))
-}
-
-/// The SPMC's own endpoint answers direct requests by echoing them: the cheapest round trip
-/// through the SPMC (used by `cargo xtask bench`), and a liveness check for clients.
-fn spmc_echo(regs: &Regs, pair: EndpointPair, form: Form) -> Regs {
-    let mut r = *regs;
-    r.0[0] = match form {
-        Form::Req if regs.w(0) == FuncId::MsgSendDirectReq64.raw() => {
-            FuncId::MsgSendDirectResp64.raw()
+/// The direct messaging ABIs, from any caller.
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    match call {
+        Interface::DirectReq { pair, flags, .. } => {
+            if flags.framework_type().is_some() {
+                // Framework messages come from the SPMD only; a partition may not send them.
+                return match cx.caller {
+                    Caller::NormalWorld => framework::handle(cx, call, out),
+                    Caller::Sp(..) => reply(out, ErrorCode::InvalidParameters),
+                };
+            }
+            request(cx, *pair, DirectForm::Req, None, out)
         }
-        Form::Req => FuncId::MsgSendDirectResp32.raw(),
-        Form::Req2 => FuncId::MsgSendDirectResp2.raw(),
+        Interface::DirectReq2 { pair, uuid, .. } => {
+            request(cx, *pair, DirectForm::Req2, Some(uuid), out)
+        }
+        Interface::DirectResp { pair, flags, args } => {
+            if flags.framework_type().is_some() {
+                return reply(out, ErrorCode::InvalidParameters);
+            }
+            let wide = matches!(args, DirectArgs::Args64(_));
+            response(cx, *pair, DirectForm::Req, wide, out)
+        }
+        Interface::DirectResp2 { pair, .. } => response(cx, *pair, DirectForm::Req2, true, out),
+        _ => reply(out, ErrorCode::NotSupported),
     }
-    .into();
-    r.0[1] = pair.reversed().pack().into();
-    if form == Form::Req2 {
-        // RESP2 has no UUID: x2-x3 are reserved.
-        r.0[2] = 0;
-        r.0[3] = 0;
-    }
-    r
 }
 
-/// A direct request from the normal world.
-pub fn nw_request(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    regs: &Regs,
+fn reply<'s>(out: &mut Regs, e: ErrorCode) -> Flow<'s> {
+    *out = Regs::error(e);
+    Flow::Reply
+}
+
+/// A direct request (REQ or REQ2 with protocol `uuid`) from the normal world or an SP.
+fn request<'s, E: Env>(
+    cx: &mut Cx<'s, '_, E>,
     pair: EndpointPair,
-    form: Form,
-) -> Regs {
-    if pair.source.is_secure() {
-        return Regs::error(ErrorCode::InvalidParameters);
-    }
+    form: DirectForm,
+    uuid: Option<&Uuid>,
+    out: &mut Regs,
+) -> Flow<'s> {
+    let spmc = cx.spmc;
+    let sender = match &cx.caller {
+        Caller::NormalWorld => {
+            if pair.source.is_secure() {
+                return reply(out, ErrorCode::InvalidParameters);
+            }
+            None
+        }
+        Caller::Sp(sp, _) => {
+            if pair.source.0 != sp.id() || pair.destination.0 == sp.id() {
+                return reply(out, ErrorCode::InvalidParameters);
+            }
+            Some(sp.desc)
+        }
+    };
     if pair.destination.0 == spmc.id {
-        return spmc_echo(regs, pair, form);
+        if let Some(s) = sender {
+            if let Err(e) = policy::may_send_direct_to_spmc(s, form) {
+                return reply(out, e);
+            }
+        }
+        return Flow::Deliver {
+            target: Target::Spmc,
+            sender: pair.source.0,
+            form,
+        };
     }
+    // Includes normal-world destinations: SPs cannot send direct requests to them.
     let Some(idx) = spmc
         .table
         .index_of(spmc_table::EndpointId(pair.destination.0))
     else {
-        return Regs::error(ErrorCode::InvalidParameters);
+        return reply(out, ErrorCode::InvalidParameters);
     };
     let target = &spmc.sps[idx];
-    if let Err(e) = policy::may_send_direct(None, target.desc, form.policy()) {
-        return Regs::error(e);
+    if let Err(e) = policy::may_send_direct(sender, target.desc, form) {
+        return reply(out, e);
     }
-    if form == Form::Req2 && !req2_uuid_ok(regs, target.desc) {
-        return Regs::error(ErrorCode::InvalidParameters);
-    }
-    deliver(spmc, env, target, regs, pair.source.0, form)
-}
-
-/// A direct request from SP `sp` to another SP.
-pub fn sp_request(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    sp: &Sp,
-    regs: &Regs,
-    pair: EndpointPair,
-    form: Form,
-) -> Regs {
-    if pair.source.0 != sp.id() || pair.destination.0 == sp.id() {
-        return Regs::error(ErrorCode::InvalidParameters);
-    }
-    if pair.destination.0 == spmc.id {
-        if let Err(e) = policy::may_send_direct_to_spmc(sp.desc, form.policy()) {
-            return Regs::error(e);
+    // The protocol UUID of a DIRECT_REQ2: nil, or one the receiver implements (FF-A v1.2
+    // section 15.4).
+    if let Some(u) = uuid {
+        if !u.is_nil() && !target.desc.has_uuid(spmc_table::Uuid(u.0)) {
+            return reply(out, ErrorCode::InvalidParameters);
         }
-        return spmc_echo(regs, pair, form);
     }
-    let Some(idx) = spmc
-        .table
-        .index_of(spmc_table::EndpointId(pair.destination.0))
-    else {
-        // Includes normal-world destinations: SPs cannot send direct requests to them.
-        return Regs::error(ErrorCode::InvalidParameters);
-    };
-    let target = &spmc.sps[idx];
-    if let Err(e) = policy::may_send_direct(Some(sp.desc), target.desc, form.policy()) {
-        return Regs::error(e);
-    }
-    if form == Form::Req2 && !req2_uuid_ok(regs, target.desc) {
-        return Regs::error(ErrorCode::InvalidParameters);
-    }
-    deliver(spmc, env, target, regs, sp.id(), form)
-}
-
-/// Runs `target` with the request until it responds. Never waits: a partition whose state is
-/// locked or not waiting is BUSY.
-pub fn deliver(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    target: &Sp,
-    regs: &Regs,
-    sender: u16,
-    form: Form,
-) -> Regs {
-    let Some(mut rt) = target.rt.try_lock() else {
-        return Regs::error(ErrorCode::Busy);
-    };
-    match rt.state {
-        State::Waiting => {}
-        State::Aborted => return Regs::error(ErrorCode::Aborted),
-        _ => return Regs::error(ErrorCode::Busy),
-    }
-    rt.state = State::Running;
-    rt.request = Some(PendingRequest {
-        sender,
+    Flow::Deliver {
+        target: Target::Sp(target),
+        sender: pair.source.0,
         form,
-        wide: is_64(regs),
-    });
-    set_regs(&mut rt, regs);
-    match spmc.run(env, target, &mut rt) {
-        RunEnd::Response(r) => {
-            rt.state = State::Waiting;
-            rt.request = None;
-            r
-        }
-        RunEnd::Aborted => Regs::error(ErrorCode::Aborted),
-        RunEnd::InitDone => {
-            rt.state = State::Aborted;
-            Regs::error(ErrorCode::Aborted)
-        }
     }
 }
 
-/// A direct response from SP `sp`: ends its run if it answers the request it is handling.
-pub fn sp_response(sp: &Sp, rt: &mut Runtime, regs: &Regs, pair: EndpointPair, form: Form) -> Step {
+/// A direct response from an SP: ends its run if it answers the request it is handling.
+fn response<'s, E: Env>(
+    cx: &mut Cx<'s, '_, E>,
+    pair: EndpointPair,
+    form: DirectForm,
+    wide: bool,
+    out: &mut Regs,
+) -> Flow<'s> {
+    let Caller::Sp(sp, rt) = &cx.caller else {
+        // The ABI table lists the responses for partitions only.
+        return reply(out, ErrorCode::NotSupported);
+    };
     if pair.source.0 != sp.id() {
-        return Step::Return(Regs::error(ErrorCode::InvalidParameters));
+        return reply(out, ErrorCode::InvalidParameters);
     }
-    match rt.request {
+    match rt.request() {
         Some(req) if req.sender == pair.destination.0 && req.form == form => {
             // A DIRECT_REQ_64 is answered with DIRECT_RESP_64, a _32 with _32: another width is
             // a response of the wrong form (DENIED, as for RESP2 to a REQ).
-            if req.wide != is_64(regs) {
-                return Step::Return(Regs::error(ErrorCode::Denied));
+            if req.wide != wide {
+                return reply(out, ErrorCode::Denied);
             }
-            Step::End(RunEnd::Response(*regs))
+            Flow::End(super::partition::RunEnd::Response)
         }
         Some(req) if req.sender != pair.destination.0 => {
-            Step::Return(Regs::error(ErrorCode::InvalidParameters))
+            reply(out, ErrorCode::InvalidParameters)
         }
         // Responding while handling no request, or with the wrong form.
-        _ => Step::Return(Regs::error(ErrorCode::Denied)),
+        _ => reply(out, ErrorCode::Denied),
+    }
+}
+
+const REQ2: u32 = FuncId::MsgSendDirectReq2.raw();
+const RESP2: u32 = FuncId::MsgSendDirectResp2.raw();
+
+/// Copies a direct message that decoded successfully from `src` to `dst`, in its canonical
+/// form (what `Interface::encode` of the decoded message gives, proven by the tests below): the
+/// upper halves of the 32-bit fields and of every SMC32 argument cleared, and x8-x17 cleared
+/// for DIRECT_REQ/RESP, which do not use them. So no register a message does not use carries
+/// one endpoint's leftovers to another, without decoding and re-encoding the whole block.
+#[inline]
+pub fn copy_message(dst: &mut [u64; 18], src: &[u64; 18]) {
+    let lo = |v: u64| v & 0xFFFF_FFFF;
+    let w0 = src[0] as u32;
+    dst[0] = u64::from(w0);
+    if w0 == REQ2 || w0 == RESP2 {
+        // x1's upper half and (RESP2) x2-x3 were checked zero by the decoder; x4-x17 are the
+        // payload. Two copies of a size the compiler writes inline.
+        dst[1] = src[1];
+        dst[2..10].copy_from_slice(&src[2..10]);
+        dst[10..18].copy_from_slice(&src[10..18]);
+        return;
+    }
+    dst[1] = lo(src[1]);
+    dst[2] = lo(src[2]);
+    if is_64(src[0]) {
+        dst[3..8].copy_from_slice(&src[3..8]);
+    } else {
+        for i in 3..8 {
+            dst[i] = lo(src[i]);
+        }
+    }
+    dst[8..18].fill(0);
+}
+
+/// The SPMC's own endpoint answers direct requests by echoing them, in place: the cheapest round
+/// trip through the SPMC (used by `cargo xtask bench`), and a liveness check for clients.
+pub fn echo(io: &mut [u64; 18], form: DirectForm) {
+    let mut msg = [0u64; 18];
+    copy_message(&mut msg, io);
+    let w0 = msg[0] as u32;
+    msg[0] = match form {
+        DirectForm::Req if w0 == FuncId::MsgSendDirectReq64.raw() => {
+            FuncId::MsgSendDirectResp64.raw()
+        }
+        DirectForm::Req => FuncId::MsgSendDirectResp32.raw(),
+        DirectForm::Req2 => FuncId::MsgSendDirectResp2.raw(),
+    }
+    .into();
+    msg[1] = EndpointPair::unpack(msg[1] as u32).reversed().pack().into();
+    if form == DirectForm::Req2 {
+        // RESP2 has no UUID: x2-x3 are reserved.
+        msg[2] = 0;
+        msg[3] = 0;
+    }
+    *io = msg;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ffa_abi::version::Version;
+    use proptest::prelude::*;
+
+    const FIDS: [FuncId; 6] = [
+        FuncId::MsgSendDirectReq32,
+        FuncId::MsgSendDirectReq64,
+        FuncId::MsgSendDirectResp32,
+        FuncId::MsgSendDirectResp64,
+        FuncId::MsgSendDirectReq2,
+        FuncId::MsgSendDirectResp2,
+    ];
+
+    proptest! {
+        /// Cleaning in place gives exactly the canonical encoding of the decoded message, for
+        /// every block the decoder accepts (junk in the upper halves, in x8-x17 and in x0's
+        /// upper half included).
+        #[test]
+        fn copy_message_is_the_canonical_encoding(
+            which in 0usize..6,
+            junk in proptest::array::uniform18(any::<u64>()),
+            clean_mask in any::<u32>(),
+        ) {
+            let mut x = junk;
+            // Mostly-valid blocks: keep the fields the decoder checks valid often enough.
+            x[0] = (junk[0] & !0xFFFF_FFFF) | u64::from(FIDS[which].raw());
+            if clean_mask & 1 != 0 { x[1] &= 0xFFFF_FFFF; }
+            if clean_mask & 2 != 0 { x[2] = 0; }
+            if clean_mask & 4 != 0 { x[3] = 0; }
+            if clean_mask & 8 != 0 { x[2] = (x[2] & !0xFFFF_FFFF) | 0x8000_0001; }
+            let regs = Regs(x);
+            if let Ok(call) = Interface::decode(&regs, Version::V1_2) {
+                let mut out = [0xAAu64; 18];
+                copy_message(&mut out, &x);
+                prop_assert_eq!(out, call.encode().0);
+            }
+        }
+    }
+
+    #[test]
+    fn copy_message_cleans_a_32_bit_request() {
+        let mut x = [u64::MAX; 18];
+        x[0] = 0xFFFF_FFFF_0000_0000 | u64::from(FuncId::MsgSendDirectReq32.raw());
+        x[2] = 0xFFFF_FFFF_0000_0000;
+        let call = Interface::decode(&Regs(x), Version::V1_2).unwrap();
+        let mut out = [7u64; 18];
+        copy_message(&mut out, &x);
+        assert_eq!(out, call.encode().0);
+        assert_eq!(out[0], 0x8400_006F);
+        assert!(out[1..8].iter().all(|&v| v >> 32 == 0));
+        assert!(out[8..].iter().all(|&v| v == 0));
     }
 }

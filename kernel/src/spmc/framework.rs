@@ -1,11 +1,13 @@
 //! SPMD-to-SPMC framework messages (TF-A SPMD, ffa-facts.md section 2.6): FFA_VERSION requests
 //! from the normal world and the PSCI CPU_OFF notification.
 
-use super::{Env, Spmc};
+use super::call::{Cx, Flow};
+use super::version;
+use super::Env;
 use ffa_abi::endpoint::EndpointPair;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::framework::{msg_type, FrameworkMsg, PSCI_CPU_OFF};
-use ffa_abi::interface::DirectArgs;
+use ffa_abi::interface::{DirectArgs, Interface};
 use ffa_abi::regs::Regs;
 
 /// The SPMD's endpoint ID.
@@ -17,15 +19,21 @@ fn response(pair: EndpointPair, msg: FrameworkMsg) -> Regs {
     msg.to_interface(pair.reversed()).encode()
 }
 
-/// Handles a framework message. Only the SPMD may send them to the SPMC.
-pub fn handle(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    pair: EndpointPair,
-    msg: u8,
-    args: DirectArgs,
-) -> Regs {
-    if pair.source.0 != SPMD_ID || pair.destination.0 != spmc.id {
+/// Handles a framework message (a DIRECT_REQ with w2 bit 31 set) from the normal world's
+/// side. Only the SPMD may send them to the SPMC.
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    *out = match call {
+        Interface::DirectReq { pair, flags, args } => match flags.framework_type() {
+            Some(t) => message(cx, *pair, t, args),
+            None => Regs::error(ErrorCode::InvalidParameters),
+        },
+        _ => Regs::error(ErrorCode::NotSupported),
+    };
+    Flow::Reply
+}
+
+fn message<E: Env>(cx: &mut Cx<'_, '_, E>, pair: EndpointPair, msg: u8, args: &DirectArgs) -> Regs {
+    if pair.source.0 != SPMD_ID || pair.destination.0 != cx.spmc.id {
         return Regs::error(ErrorCode::InvalidParameters);
     }
     let w3 = match args {
@@ -34,16 +42,8 @@ pub fn handle(
     };
     match msg {
         msg_type::VERSION_REQ => {
-            let r = spmc.negotiate(w3);
-            if let Ok((agreed, _)) = r {
-                spmc.set_nw_version(agreed);
-            }
-            let mut resp = response(
-                pair,
-                FrameworkMsg::VersionResp {
-                    version: r.map(|(_, ours)| ours),
-                },
-            );
+            let r = version::for_normal_world(cx.spmc, w3);
+            let mut resp = response(pair, FrameworkMsg::VersionResp { version: r });
             // TF-A's SPMD hands x3 to the normal world as x0 unchanged, and Linux compares x0
             // with NOT_SUPPORTED as a 64-bit -1: sign-extend the error here.
             if r.is_err() {
@@ -53,7 +53,7 @@ pub fn handle(
         }
         msg_type::PSCI => {
             let status = if w3 == PSCI_CPU_OFF {
-                crate::info!("core {} going off", env.core());
+                crate::info!("core {} going off", cx.env.core());
                 PSCI_SUCCESS
             } else {
                 PSCI_NOT_SUPPORTED

@@ -13,6 +13,7 @@
 //! kilobytes (up to [`MAX_CONSTITUENTS`] entries), and this kernel's `memcpy` moves 8 bytes
 //! in 4 instructions, so a heap copy or a by-value move of one costs thousands.
 
+use super::call::{Caller, Cx, Flow};
 use super::partition::{Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
 use crate::mem_share::convert;
@@ -30,7 +31,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
-use ffa_abi::interface::MemTxArgs;
+use ffa_abi::interface::{Interface, MemTxArgs};
 use ffa_abi::memory::relinquish::MemRelinquish;
 use ffa_abi::memory::transaction::MemTransaction;
 use ffa_abi::regs::Regs;
@@ -421,6 +422,48 @@ impl<E: Env> crate::mem_share::MemoryZeroing for KernelMem<'_, E> {
             crate::info!("BUG: zeroing {:#x} failed", range.base.0);
         }
     }
+}
+
+/// The memory management ABIs, from any caller (the ABI table keeps the borrower-side ones to
+/// partitions).
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    let (spmc, version, me) = (cx.spmc, cx.version, cx.id());
+    let env = &mut *cx.env;
+    *out = match (call, &mut cx.caller) {
+        (Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a), caller) => {
+            send(spmc, env, me, caller.runtime(), call.func_id(), *a, version)
+        }
+        (
+            Interface::MemFragTx {
+                handle, frag_len, ..
+            },
+            Caller::Sp(_, rt),
+        ) => frag_tx(spmc, env, me, Some(rt), *handle, *frag_len, version),
+        (
+            Interface::MemFragTx {
+                handle,
+                frag_len,
+                sender,
+            },
+            Caller::NormalWorld,
+        ) => {
+            if sender.is_secure() {
+                Regs::error(ErrorCode::InvalidParameters)
+            } else {
+                frag_tx(spmc, env, me, None, *handle, *frag_len, version)
+            }
+        }
+        (Interface::MemReclaim { handle, flags }, caller) => {
+            reclaim(spmc, env, me, caller.runtime(), *handle, *flags)
+        }
+        (Interface::MemRetrieveReq(a), Caller::Sp(sp, rt)) => retrieve(spmc, env, sp, rt, *a),
+        (Interface::MemFragRx { handle, offset, .. }, Caller::Sp(sp, rt)) => {
+            frag_rx(spmc, env, sp, rt, *handle, *offset)
+        }
+        (Interface::MemRelinquish, Caller::Sp(sp, rt)) => relinquish(spmc, env, sp, rt),
+        _ => Regs::error(ErrorCode::NotSupported),
+    };
+    Flow::Reply
 }
 
 /// The first bytes of a caller's TX buffer: in the engine's buffer when they fit it, in a

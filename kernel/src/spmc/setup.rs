@@ -2,10 +2,10 @@
 //! FFA_SPM_ID_GET, FFA_PARTITION_INFO_GET(_REGS), FFA_RXTX_MAP/UNMAP and FFA_RX_RELEASE, for the
 //! normal world and for SPs. Each validates fully before it changes a mailbox.
 
-use super::partition::{Runtime, Sp};
+use super::call::{Caller, Cx, Flow};
 use super::{abi_table, Env, Mailbox, Spmc};
 use crate::memory::PAGE_SIZE;
-use crate::policy::Caller;
+use crate::policy;
 use ffa_abi::endpoint::TargetInfo;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::features::FeatureQuery;
@@ -23,89 +23,65 @@ use spmc_table::Partition;
 /// Most pages an RX/TX buffer may have (w3[5:0] of FFA_RXTX_MAP).
 const MAX_MAILBOX_PAGES: u32 = 63;
 
-/// Handles a setup call from the normal world.
-pub fn handle(spmc: &Spmc, env: &mut impl Env, caller: Caller, call: Interface) -> Regs {
-    let version = spmc.nw_version();
-    match call {
+/// The setup and discovery ABIs, from any caller.
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    *out = match call {
         Interface::Features {
             query,
             input_properties,
-        } => features(query, input_properties, caller, version),
-        Interface::IdGet => Regs::success_w2(0),
-        Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
+        } => features(*query, *input_properties, cx.who(), cx.version),
+        Interface::IdGet => Regs::success_w2(cx.id().0.into()),
+        Interface::SpmIdGet => Regs::success_w2(cx.spmc.id.into()),
         Interface::PartitionInfoGet { uuid, count_only } => {
-            let mut nw = spmc.nw.lock();
-            partition_info_get(spmc, env, &mut nw.mailbox, version, uuid, count_only)
+            let (spmc, version) = (cx.spmc, cx.version);
+            let env = &mut *cx.env;
+            match &mut cx.caller {
+                Caller::NormalWorld => {
+                    let mut nw = spmc.nw.lock();
+                    partition_info_get(spmc, env, &mut nw.mailbox, version, *uuid, *count_only)
+                }
+                Caller::Sp(_, rt) => {
+                    partition_info_get(spmc, env, &mut rt.mailbox, version, *uuid, *count_only)
+                }
+            }
         }
         Interface::PartitionInfoGetRegs {
             uuid,
             start_index,
             tag,
-        } => partition_info_get_regs(spmc, uuid, start_index, tag),
+        } => partition_info_get_regs(cx.spmc, *uuid, *start_index, *tag),
         Interface::RxTxMap {
             tx, rx, page_count, ..
-        } => rxtx_map(&mut spmc.nw.lock().mailbox, || {
-            validate_nw_mailbox(spmc, tx, rx, page_count)
-        }),
-        Interface::RxTxUnmap { id } => {
-            if id.0 != 0 {
-                return Regs::error(ErrorCode::InvalidParameters);
+        } => {
+            let (tx, rx, pages) = (*tx, *rx, *page_count);
+            match &mut cx.caller {
+                Caller::NormalWorld => rxtx_map(&mut cx.spmc.nw.lock().mailbox, || {
+                    validate_nw_mailbox(cx.spmc, tx, rx, pages)
+                }),
+                Caller::Sp(sp, rt) => {
+                    let space = rt.space.as_ref();
+                    let checked = validate_sp_mailbox(sp.desc, space, tx, rx, pages);
+                    rxtx_map(&mut rt.mailbox, || checked)
+                }
             }
-            unmap(&mut spmc.nw.lock().mailbox)
+        }
+        Interface::RxTxUnmap { id } => {
+            if id.0 != 0 && id != &cx.id() {
+                Regs::error(ErrorCode::InvalidParameters)
+            } else {
+                cx.with_mailbox(unmap)
+            }
         }
         Interface::RxRelease { vm_id } => {
-            if vm_id.0 != 0 {
-                return Regs::error(ErrorCode::InvalidParameters);
+            if vm_id.0 != 0 && vm_id != &cx.id() {
+                Regs::error(ErrorCode::InvalidParameters)
+            } else {
+                cx.with_mailbox(rx_release)
             }
-            rx_release(&mut spmc.nw.lock().mailbox)
         }
         _ => Regs::error(ErrorCode::NotSupported),
-    }
-}
-
-/// Handles a setup call from an SP.
-pub fn handle_sp(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    sp: &Sp,
-    rt: &mut Runtime,
-    call: Interface,
-) -> Regs {
-    match call {
-        Interface::Features {
-            query,
-            input_properties,
-        } => features(query, input_properties, Caller::Sp(sp.index), rt.version),
-        Interface::IdGet => Regs::success_w2(sp.id().into()),
-        Interface::SpmIdGet => Regs::success_w2(spmc.id.into()),
-        Interface::PartitionInfoGet { uuid, count_only } => {
-            let version = rt.version;
-            partition_info_get(spmc, env, &mut rt.mailbox, version, uuid, count_only)
-        }
-        Interface::PartitionInfoGetRegs {
-            uuid,
-            start_index,
-            tag,
-        } => partition_info_get_regs(spmc, uuid, start_index, tag),
-        Interface::RxTxMap {
-            tx, rx, page_count, ..
-        } => rxtx_map(&mut rt.mailbox, || {
-            validate_sp_mailbox(sp.desc, rt.space.as_ref(), tx, rx, page_count)
-        }),
-        Interface::RxTxUnmap { id } => {
-            if id.0 != 0 && id.0 != sp.id() {
-                return Regs::error(ErrorCode::InvalidParameters);
-            }
-            unmap(&mut rt.mailbox)
-        }
-        Interface::RxRelease { vm_id } => {
-            if vm_id.0 != 0 && vm_id.0 != sp.id() {
-                return Regs::error(ErrorCode::InvalidParameters);
-            }
-            rx_release(&mut rt.mailbox)
-        }
-        _ => Regs::error(ErrorCode::NotSupported),
-    }
+    };
+    Flow::Reply
 }
 
 /// FFA_FEATURES: answered from the ABI table, for ABIs that exist at the caller's negotiated
@@ -116,7 +92,7 @@ pub fn handle_sp(
 /// 13.3): the caller must say in w2 bit 1 that it handles the NS bit in retrieve responses
 /// (else NOT_SUPPORTED), and the answer's w2 bit 1 says the SPMC sets it. w3 = 0: one
 /// outstanding retrieve per borrower.
-fn features(query: FeatureQuery, input: u32, caller: Caller, version: Version) -> Regs {
+fn features(query: FeatureQuery, input: u32, caller: policy::Caller, version: Version) -> Regs {
     match query {
         FeatureQuery::Function(f) if abi_table::available_at(f, caller, version) => {
             match abi_table::lookup(f, caller) {
@@ -224,7 +200,7 @@ fn validate_sp_mailbox(
     // never memory it borrowed, whose owner may take it back while the SPMC writes into it.
     for va in [tx, rx] {
         for i in 0..u64::from(pages) {
-            if super::partition::perm_limit(desc, va + i * PAGE_SIZE).is_none() {
+            if super::sp_services::perm_limit(desc, va + i * PAGE_SIZE).is_none() {
                 return Err(ErrorCode::InvalidParameters);
             }
         }

@@ -673,7 +673,7 @@ impl World {
 
     /// State of the partition in slot `i`.
     pub fn state(&self, i: usize) -> State {
-        self.spmc.sps[i].rt.lock().state
+        self.spmc.sps[i].rt.lock().state()
     }
 
     /// x0-x17 at every resume of the partition in slot `i`.
@@ -697,7 +697,7 @@ impl World {
                 .iter()
                 .map(|s| {
                     let rt = s.rt.lock();
-                    (rt.state, rt.request, rt.mailbox, rt.version)
+                    (rt.state(), rt.request(), rt.mailbox, rt.version)
                 })
                 .collect(),
         }

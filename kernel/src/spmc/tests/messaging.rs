@@ -40,7 +40,7 @@ fn nw_echo_round_trips_in_every_form() {
         // The SP saw exactly the request, and is waiting again.
         assert_eq!(w.seen(dst).last(), Some(&q));
         assert_eq!(w.state(dst), State::Waiting);
-        assert_eq!(w.spmc.sps[dst].rt.lock().request, None);
+        assert_eq!(w.spmc.sps[dst].rt.lock().request(), None);
     }
 }
 
@@ -384,7 +384,7 @@ fn a_fault_while_handling_a_request_aborts_only_that_partition() {
         let mut w = World::boot(vec![d, sp(1)]);
         assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
         assert_eq!(w.state(0), State::Aborted);
-        assert_eq!(w.spmc.sps[0].rt.lock().request, None);
+        assert_eq!(w.spmc.sps[0].rt.lock().request(), None);
         let runs = w.seen(0).len();
         // Later requests are ABORTED without running it.
         assert_error(&w.nw(req64(NW, 0x8001, [1; 5])), ErrorCode::Aborted);

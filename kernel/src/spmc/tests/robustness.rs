@@ -123,12 +123,12 @@ fn settled(w: &World) -> Result<(), TestCaseError> {
         prop_assert!(rt.is_some(), "SP {} left locked", i);
         let rt = rt.unwrap();
         prop_assert!(
-            matches!(rt.state, State::Waiting | State::Aborted),
+            matches!(rt.state(), State::Waiting | State::Aborted),
             "SP {} left {:?}",
             i,
-            rt.state
+            rt.state()
         );
-        prop_assert_eq!(rt.request, None);
+        prop_assert_eq!(rt.request(), None);
     }
     Ok(())
 }

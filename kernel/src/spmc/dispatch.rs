@@ -1,0 +1,260 @@
+//! The FF-A dispatcher: every call, from the normal world (forwarded by the SPMD) or from a
+//! partition, comes in here, is checked against the ABI table for its caller, decoded once
+//! at the caller's FF-A version, and routed to the one handler of its ABI family; the
+//! dispatcher then does what the handler returned (`call::Flow`): answer, deliver a direct
+//! message and run its receiver, or end the calling partition's run.
+//!
+//! Where each ABI is handled (`route` below is the same table as code):
+//!
+//! | ABI (FF-A v1.2 name) | handler |
+//! |---|---|
+//! | FFA_VERSION | `version::handle` |
+//! | FFA_FEATURES, FFA_ID_GET, FFA_SPM_ID_GET, FFA_PARTITION_INFO_GET(_REGS) | `setup::handle` |
+//! | FFA_RXTX_MAP, FFA_RXTX_UNMAP, FFA_RX_RELEASE | `setup::handle` |
+//! | FFA_MSG_SEND_DIRECT_REQ/RESP (32/64), FFA_MSG_SEND_DIRECT_REQ2/RESP2 | `direct::handle` |
+//! | framework messages (DIRECT_REQ with w2 bit 31, from the SPMD) | `framework::handle` (via `direct`) |
+//! | FFA_MSG_WAIT, FFA_CONSOLE_LOG, FFA_MEM_PERM_GET/SET | `sp_services::handle` |
+//! | FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX/RX, FFA_MEM_RETRIEVE_REQ, FFA_MEM_RELINQUISH, FFA_MEM_RECLAIM | `memory::handle` |
+//!
+//! Every handler has the signature described in `call.rs`. Handlers never run a partition and
+//! never import this module: a direct request comes back as `Flow::Deliver`, and the run of
+//! the receiver (with the nested calls it makes) happens here, so the import graph of the
+//! kernel has no circle.
+//!
+//! Registers are handled in place: a normal-world call is answered in the block it came in;
+//! a partition's call is read from its saved context, and a direct message is copied once
+//! into the receiver's context and its response once back (`direct::copy_message`).
+
+use super::call::{Caller, Cx, Flow, Target};
+use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
+use super::{abi_table, direct, memory, run, setup, sp_services, version, Env, Spmc};
+use crate::policy;
+use ffa_abi::error::{DecodeError, ErrorCode};
+use ffa_abi::func_id::FuncId;
+use ffa_abi::interface::Interface;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+
+/// Routes one decoded call to the handler of its ABI family.
+fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    match call {
+        Interface::Version { .. } => version::handle(cx, call, out),
+        Interface::DirectReq { .. }
+        | Interface::DirectReq2 { .. }
+        | Interface::DirectResp { .. }
+        | Interface::DirectResp2 { .. } => direct::handle(cx, call, out),
+        Interface::MemShare(_)
+        | Interface::MemLend(_)
+        | Interface::MemDonate(_)
+        | Interface::MemFragTx { .. }
+        | Interface::MemFragRx { .. }
+        | Interface::MemRetrieveReq(_)
+        | Interface::MemRelinquish
+        | Interface::MemReclaim { .. } => memory::handle(cx, call, out),
+        Interface::MsgWait { .. }
+        | Interface::ConsoleLog(_)
+        | Interface::MemPermGet { .. }
+        | Interface::MemPermSet { .. } => sp_services::handle(cx, call, out),
+        _ => setup::handle(cx, call, out),
+    }
+}
+
+/// Why a call did not decode, and so how it is answered.
+enum Refused {
+    /// FFA_ERROR with this code.
+    Error(ErrorCode),
+    /// FFA_VERSION with bit 31 of the requested word set: NOT_SUPPORTED in w0 itself.
+    Version,
+}
+
+impl Refused {
+    fn answer(self, out: &mut Regs) {
+        match self {
+            Refused::Error(e) => *out = Regs::error(e),
+            Refused::Version => {
+                version::refuse(out);
+            }
+        }
+    }
+}
+
+/// Decodes a call the ABI table lists for the caller, at the caller's version.
+fn decode(fid: FuncId, regs: &Regs, version: Version, sp: bool) -> Result<Interface, Refused> {
+    if fid == FuncId::Version {
+        // FFA_VERSION is not checked like other calls: its NOT_SUPPORTED goes in w0 itself.
+        return match Version::decode(regs.w(1)) {
+            Some(requested) => Ok(Interface::Version { requested }),
+            None => Err(Refused::Version),
+        };
+    }
+    match Interface::decode(regs, version) {
+        Ok(c) => Ok(c),
+        // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)
+        // use anyway, and OP-TEE's SPMC accepts it from them: so do we.
+        Err(DecodeError::NotInVersion {
+            func: FuncId::ConsoleLog32 | FuncId::ConsoleLog64,
+            ..
+        }) if sp => {
+            Interface::decode(regs, Version::V1_2).map_err(|e| Refused::Error(e.error_code()))
+        }
+        Err(e) => Err(Refused::Error(e.error_code())),
+    }
+}
+
+/// Handles one call from the normal world; the answer replaces it in `io`.
+pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
+    // Whether the ABI exists here is decided before its arguments are looked at: an
+    // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
+    let Some(fid) = abi_table::implemented_fid(io.w(0), policy::Caller::NormalWorld) else {
+        *io = Regs::error(ErrorCode::NotSupported);
+        return;
+    };
+    let version = spmc.nw_version();
+    let call = match decode(fid, io, version, false) {
+        Ok(c) => c,
+        Err(r) => return r.answer(io),
+    };
+    let mut cx = Cx {
+        spmc,
+        env,
+        caller: Caller::NormalWorld,
+        version,
+    };
+    match route(&mut cx, &call, io) {
+        Flow::Reply => {}
+        Flow::Deliver {
+            target,
+            sender,
+            form,
+        } => deliver(spmc, cx.env, target, sender, form, &mut io.0),
+        // Only a partition's own calls end its run (the table keeps MSG_WAIT and the
+        // responses to partitions).
+        Flow::End(_) => *io = Regs::error(ErrorCode::NotSupported),
+    }
+}
+
+/// Runs `sp` until its run ends: initialisation done, the response to its pending request,
+/// or a fault. Its FF-A calls on the way are handled here, nested direct requests included.
+pub fn run_sp<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> RunEnd {
+    loop {
+        if run::until_call(env, sp, rt) == run::Stop::Aborted {
+            return RunEnd::Aborted;
+        }
+        if let Some(end) = sp_call(spmc, env, sp, rt) {
+            return end;
+        }
+    }
+}
+
+/// x0-x17 of a partition's saved context: its call, and where its answer goes.
+fn call_regs(rt: &mut Runtime) -> &mut [u64; 18] {
+    rt.regs
+        .x
+        .first_chunk_mut::<18>()
+        .expect("x0-x30 holds x0-x17")
+}
+
+/// Handles one FF-A call the partition made; `Some` if it ends the partition's run.
+fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Option<RunEnd> {
+    let io = call_regs(rt);
+    let w0 = io[0] as u32;
+    let is_version = w0 == FuncId::Version.raw();
+    let mut out = Regs::ZERO;
+    let flow = match abi_table::implemented_fid(w0, policy::Caller::Sp(sp.index)) {
+        None => {
+            out = Regs::error(ErrorCode::NotSupported);
+            Flow::Reply
+        }
+        Some(fid) => {
+            let regs = Regs(*io);
+            let version = rt.version;
+            match decode(fid, &regs, version, true) {
+                Err(r) => {
+                    r.answer(&mut out);
+                    Flow::Reply
+                }
+                Ok(call) => {
+                    let mut cx = Cx {
+                        spmc,
+                        env: &mut *env,
+                        caller: Caller::Sp(sp, &mut *rt),
+                        version,
+                    };
+                    route(&mut cx, &call, &mut out)
+                }
+            }
+        }
+    };
+    let end = match flow {
+        Flow::Reply => {
+            *call_regs(rt) = out.0;
+            None
+        }
+        Flow::Deliver {
+            target,
+            sender,
+            form,
+        } => {
+            deliver(spmc, env, target, sender, form, call_regs(rt));
+            None
+        }
+        Flow::End(end) => Some(end),
+    };
+    // The partition's version is settled by its first other call that succeeds: a refused
+    // call changes nothing, not even that.
+    let refused = end.is_none() && rt.regs.x[0] as u32 == FuncId::Error32.raw();
+    if !is_version && !refused {
+        rt.version_frozen = true;
+    }
+    end
+}
+
+/// Delivers the direct message in `io` (its sender's registers) to `target` and puts the
+/// answer in its place: the response, or the error that stopped the message. Never waits: a
+/// partition whose state is locked or not waiting is BUSY.
+fn deliver<E: Env>(
+    spmc: &Spmc,
+    env: &mut E,
+    target: Target<'_>,
+    sender: u16,
+    form: policy::DirectForm,
+    io: &mut [u64; 18],
+) {
+    let sp = match target {
+        Target::Spmc => return direct::echo(io, form),
+        Target::Sp(sp) => sp,
+    };
+    let Some(mut rt) = sp.rt.try_lock() else {
+        *io = Regs::error(ErrorCode::Busy).0;
+        return;
+    };
+    match rt.phase() {
+        Phase::Waiting(w) => w.begin(PendingRequest {
+            sender,
+            form,
+            wide: direct::is_64(io[0]),
+        }),
+        Phase::Aborted => {
+            *io = Regs::error(ErrorCode::Aborted).0;
+            return;
+        }
+        _ => {
+            *io = Regs::error(ErrorCode::Busy).0;
+            return;
+        }
+    }
+    direct::copy_message(call_regs(&mut rt), io);
+    match run_sp(spmc, env, sp, &mut rt) {
+        RunEnd::Response => {
+            direct::copy_message(io, call_regs(&mut rt));
+            if let Phase::Running(r) = rt.phase() {
+                r.end();
+            }
+        }
+        RunEnd::Aborted => *io = Regs::error(ErrorCode::Aborted).0,
+        RunEnd::InitDone => {
+            rt.abort();
+            *io = Regs::error(ErrorCode::Aborted).0;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Running a partition: entering its S-EL0 context until it makes an FF-A call, and containing
+//! what else stops it (faults are the end of the partition; interrupts are not handled yet and
+//! it is resumed).
+
+use super::partition::{Runtime, Sp};
+use super::Env;
+use crate::arch::{esr, Exit};
+use crate::memory::AddressSpace;
+
+/// Why a partition stopped running.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Stop {
+    /// It made an FF-A call; its registers are in its context.
+    Call,
+    /// It faulted and was aborted.
+    Aborted,
+}
+
+/// Runs the partition until it makes an FF-A call (`SVC #0`) or faults (then it is aborted).
+pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
+    loop {
+        let Some(ttbr0) = rt.space.as_ref().map(AddressSpace::ttbr0) else {
+            rt.abort();
+            return Stop::Aborted;
+        };
+        match env.run_user(&mut rt.regs, ttbr0) {
+            Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 => return Stop::Call,
+            Exit::Sync { esr: e, far } => {
+                abort(sp, rt, esr::describe(e), e, far);
+                return Stop::Aborted;
+            }
+            Exit::SError { esr: e } => {
+                abort(sp, rt, "SError", e, 0);
+                return Stop::Aborted;
+            }
+            // No interrupt is routed to S-EL1 yet; resume where it stopped.
+            Exit::Irq | Exit::Fiq => {}
+        }
+    }
+}
+
+fn abort(sp: &Sp, rt: &mut Runtime, what: &str, esr_v: u64, far: u64) {
+    crate::info!(
+        "SP {} ({:#06x}) aborted: {} at pc {:#x}, FAR {:#x}, ESR {:#x}",
+        sp.desc.name,
+        sp.id(),
+        what,
+        rt.regs.pc,
+        far,
+        esr_v
+    );
+    rt.abort();
+}
