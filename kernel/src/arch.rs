@@ -19,6 +19,22 @@ pub struct UserRegs {
     pub spsr: u64,
     /// TPIDR_EL0, which EL0 can write: per partition, so it cannot carry data between them.
     pub tpidr: u64,
+    /// The context's FP/SIMD registers, loaded when it first uses FP/SIMD in a run and saved
+    /// when the run ends (arch::aarch64::run_user); zero for a fresh context.
+    pub fp: FpRegs,
+}
+
+/// FP/SIMD register state of one context: V0-V31, FPCR, FPSR. The layout is shared with the
+/// assembly in `aarch64` (`stp q`/`ldp q` pairs, then FPCR and FPSR).
+#[repr(C, align(16))]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FpRegs {
+    /// V0-V31 (128 bits each).
+    pub q: [u128; 32],
+    /// FPCR.
+    pub fpcr: u64,
+    /// FPSR.
+    pub fpsr: u64,
 }
 
 /// SPSR value for AArch64 EL0t with IRQ and FIQ masked (PSTATE.I and F). The SPMC does not
@@ -66,7 +82,7 @@ pub mod esr {
             EC_DABT_LOWER => "data abort",
             EC_PC_ALIGN => "PC alignment fault",
             EC_SP_ALIGN => "SP alignment fault",
-            EC_FP => "FP/SIMD access (SPs run without FP state)",
+            EC_FP => "FP/SIMD access trap",
             _ => "exception",
         }
     }

@@ -1,8 +1,10 @@
 //! AArch64 S-EL1 primitives: entry points, exception vectors, entering S-EL0 contexts, SMC to
 //! EL3, and MMU activation. All the kernel's assembly lives in this file.
 
-use super::{Exit, UserRegs};
+use super::{esr, Exit, FpRegs, UserRegs};
 use core::arch::{asm, global_asm};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes of stack per core.
 pub const STACK_SIZE: usize = 0x8_0000;
@@ -17,9 +19,14 @@ const PERCPU_STACK_TOP: usize = 8;
 /// fields are atomics: that keeps the static in writable memory and makes the sharing explicit.
 #[repr(C)]
 pub struct PerCpu {
-    user_regs: core::sync::atomic::AtomicU64,
+    user_regs: AtomicU64,
     /// Top of this core's stack, where the fault vector restarts.
-    stack_top: core::sync::atomic::AtomicU64,
+    stack_top: AtomicU64,
+    /// 1 while the normal world's FP/SIMD registers are in `nw_fp` (an SP's were loaded
+    /// since this core last returned to the normal world): restored before the next SMC.
+    nw_fp_saved: AtomicU64,
+    /// The normal world's FP/SIMD registers while an SP uses the registers.
+    nw_fp: UnsafeCell<FpRegs>,
 }
 
 static_assertions::const_assert_eq!(core::mem::offset_of!(PerCpu, user_regs), PERCPU_USER_REGS);
@@ -28,6 +35,10 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, sp), 248);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, pc), 256);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, spsr), 264);
 static_assertions::const_assert_eq!(core::mem::offset_of!(UserRegs, tpidr), 272);
+// spmc_fp_save/spmc_fp_load: q0-q31 from offset 0, FPCR and FPSR at 512, 16-byte aligned.
+static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpcr), 512);
+static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpsr), 520);
+static_assertions::const_assert_eq!(core::mem::align_of::<FpRegs>(), 16);
 
 global_asm!(
     r#"
@@ -82,9 +93,67 @@ _secondary_start:
     msr tpidr_el1, x9
     mov x10, sp
     str x10, [x9, #{percpu_stack_top}]
-    /* SPs run without FP/SIMD state: trap FP at EL0 and EL1 (CPACR_EL1.FPEN = 0). */
-    msr cpacr_el1, xzr
+    /* FP/SIMD: trapped at EL0 (CPACR_EL1.FPEN = 0b01), so an SP's first FP/SIMD
+       instruction of a run traps and run_user switches the registers to it (lazily); S-EL1
+       (built soft-float) only touches them in spmc_fp_save/spmc_fp_load. */
+    mov x9, #(1 << 20)
+    msr cpacr_el1, x9
+    /* EL0 may read CNTVCT_EL0 and CNTFRQ_EL0 (CNTKCTL_EL1.EL0VCTEN), as Linux grants its
+       user space; the physical counter and the timers stay EL1-only. */
+    mov x9, #(1 << 1)
+    msr cntkctl_el1, x9
     isb
+    ret
+
+/* spmc_fp_save(FpRegs *x0) / spmc_fp_load(const FpRegs *x0): V0-V31, FPCR, FPSR. The layout
+   is arch::FpRegs (16-byte aligned, q[32] then fpcr, fpsr). */
+.arch_extension fp
+.arch_extension simd
+.global spmc_fp_save
+spmc_fp_save:
+    stp q0, q1, [x0, #0]
+    stp q2, q3, [x0, #32]
+    stp q4, q5, [x0, #64]
+    stp q6, q7, [x0, #96]
+    stp q8, q9, [x0, #128]
+    stp q10, q11, [x0, #160]
+    stp q12, q13, [x0, #192]
+    stp q14, q15, [x0, #224]
+    stp q16, q17, [x0, #256]
+    stp q18, q19, [x0, #288]
+    stp q20, q21, [x0, #320]
+    stp q22, q23, [x0, #352]
+    stp q24, q25, [x0, #384]
+    stp q26, q27, [x0, #416]
+    stp q28, q29, [x0, #448]
+    stp q30, q31, [x0, #480]
+    mrs x1, fpcr
+    mrs x2, fpsr
+    add x3, x0, #512
+    stp x1, x2, [x3]
+    ret
+.global spmc_fp_load
+spmc_fp_load:
+    ldp q0, q1, [x0, #0]
+    ldp q2, q3, [x0, #32]
+    ldp q4, q5, [x0, #64]
+    ldp q6, q7, [x0, #96]
+    ldp q8, q9, [x0, #128]
+    ldp q10, q11, [x0, #160]
+    ldp q12, q13, [x0, #192]
+    ldp q14, q15, [x0, #224]
+    ldp q16, q17, [x0, #256]
+    ldp q18, q19, [x0, #288]
+    ldp q20, q21, [x0, #320]
+    ldp q22, q23, [x0, #352]
+    ldp q24, q25, [x0, #384]
+    ldp q26, q27, [x0, #416]
+    ldp q28, q29, [x0, #448]
+    ldp q30, q31, [x0, #480]
+    add x3, x0, #512
+    ldp x1, x2, [x3]
+    msr fpcr, x1
+    msr fpsr, x2
     ret
 8:  wfe
     b 8b
@@ -229,6 +298,8 @@ unsafe extern "C" {
     #[link_name = "spmc_vectors"]
     static spmc_vectors_anchor: u8;
     fn spmc_run_user(regs: *mut UserRegs) -> u64;
+    fn spmc_fp_save(dst: *mut FpRegs);
+    fn spmc_fp_load(src: *const FpRegs);
     /// Provided by the platform crate: cold boot of the primary core.
     fn spmc_cold_entry(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> !;
     /// Provided by the platform crate: warm boot of a secondary core (x0 = linear ID).
@@ -246,15 +317,37 @@ static COLD_BOOT_DONE: core::sync::atomic::AtomicU32 = core::sync::atomic::Atomi
     reason = "reached only from assembly, through the PERCPU symbol"
 )]
 struct PerCpuArray([PerCpu; MAX_CORES]);
+// SAFETY: every core uses only its own entry (found through its own TPIDR_EL1, set once at
+// entry from the core's linear ID); the atomics are Sync anyway, and `nw_fp` is only touched
+// by `this_cpu()` callers on the owning core with exceptions masked (the SPMC runs with DAIF
+// set at S-EL1), so no two accesses to one `nw_fp` ever overlap.
+unsafe impl Sync for PerCpuArray {}
 #[unsafe(no_mangle)]
 static PERCPU: PerCpuArray = PerCpuArray(
     [const {
         PerCpu {
-            user_regs: core::sync::atomic::AtomicU64::new(0),
-            stack_top: core::sync::atomic::AtomicU64::new(0),
+            user_regs: AtomicU64::new(0),
+            stack_top: AtomicU64::new(0),
+            nw_fp_saved: AtomicU64::new(0),
+            nw_fp: UnsafeCell::new(FpRegs {
+                q: [0; 32],
+                fpcr: 0,
+                fpsr: 0,
+            }),
         }
     }; MAX_CORES],
 );
+
+/// Returns this core's `PerCpu` (TPIDR_EL1, set by the entry code before any Rust runs).
+fn this_cpu() -> &'static PerCpu {
+    let p: u64;
+    // SAFETY: reading TPIDR_EL1 has no side effects.
+    unsafe { asm!("mrs {0}, tpidr_el1", out(reg) p, options(nomem, nostack)) };
+    // SAFETY: the entry code (label 9 in the assembly above) points TPIDR_EL1 at this core's
+    // entry of PERCPU before calling any Rust code, and nothing changes it afterwards; PERCPU
+    // is a static, so the reference is valid for 'static.
+    unsafe { &*(p as *const PerCpu) }
+}
 
 unsafe extern "C" fn spmc_cold_entry_trampoline(x0: u64, x1: u64, x2: u64, x3: u64, x4: u64) -> ! {
     // SAFETY: called once from `_start` on a core with a valid stack; the platform crate
@@ -293,17 +386,81 @@ pub fn secondary_entry() -> u64 {
     _secondary_start as *const () as usize as u64
 }
 
+/// CPACR_EL1 with FP/SIMD trapped at EL0 only (FPEN = 0b01): the state outside an SP's FP run.
+const CPACR_FP_EL0_TRAPPED: u64 = 1 << 20;
+/// CPACR_EL1 with FP/SIMD not trapped (FPEN = 0b11): while the running SP's registers are live.
+const CPACR_FP_ON: u64 = 3 << 20;
+
+fn write_cpacr(v: u64) {
+    // SAFETY: CPACR_EL1.FPEN only changes whether FP/SIMD instructions trap; the ISB makes the
+    // change take effect before the next instruction (or the ERET).
+    unsafe { asm!("msr cpacr_el1, {0}", "isb", in(reg) v, options(nomem, nostack)) };
+}
+
+/// First FP/SIMD use by `regs`' context in this run: keep the normal world's registers (once
+/// per return to the normal world), load the context's, and stop trapping.
+fn fp_enter(regs: &UserRegs) {
+    let cpu = this_cpu();
+    if cpu.nw_fp_saved.load(Ordering::Relaxed) == 0 {
+        // SAFETY: `nw_fp` is this core's (see PerCpuArray), 16-byte aligned, and nothing else
+        // refers to it now; FPEN = 0b01 lets EL1 execute the FP/SIMD stores.
+        unsafe { spmc_fp_save(cpu.nw_fp.get()) };
+        cpu.nw_fp_saved.store(1, Ordering::Relaxed);
+    }
+    // SAFETY: `regs.fp` is a valid, aligned FpRegs; the load only reads it.
+    unsafe { spmc_fp_load(&regs.fp) };
+    write_cpacr(CPACR_FP_ON);
+}
+
+/// End of a run in which the context used FP/SIMD: keep its registers, trap again.
+fn fp_leave(regs: &mut UserRegs) {
+    // SAFETY: `regs.fp` is a valid, aligned, exclusively borrowed FpRegs.
+    unsafe { spmc_fp_save(&mut regs.fp) };
+    write_cpacr(CPACR_FP_EL0_TRAPPED);
+}
+
+/// Before any SMC (which may hand the core to the normal world): put the normal world's
+/// FP/SIMD registers back if an SP's were loaded since.
+fn fp_restore_normal_world() {
+    let cpu = this_cpu();
+    if cpu.nw_fp_saved.load(Ordering::Relaxed) != 0 {
+        // SAFETY: as in `fp_enter`; the registers it saved are restored unchanged.
+        unsafe { spmc_fp_load(cpu.nw_fp.get()) };
+        cpu.nw_fp_saved.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Runs an S-EL0 context with the given translation table (TTBR0_EL1 value, with ASID) until it
 /// traps back to S-EL1.
+///
+/// FP/SIMD is switched lazily: a context starts each run with FP/SIMD trapped; its first use
+/// loads its registers (after saving the normal world's, see `fp_enter`) and the run goes on
+/// without returning to the caller; when the run ends its registers are saved back into
+/// `regs.fp`. So no context ever sees another's registers, a context that never uses FP/SIMD
+/// costs nothing, and between runs every SP's state is in memory (a context may next run on
+/// another core).
 pub fn run_user(regs: &mut UserRegs, ttbr0: u64) -> Exit {
     // SAFETY: TTBR0 points at a table that maps the kernel exactly as the current one does
     // (every SP table contains the kernel's global mappings), so switching it does not unmap
     // anything the kernel uses. The ISB makes the switch take effect before the ERET.
     unsafe { asm!("msr ttbr0_el1, {0}", "isb", in(reg) ttbr0, options(nostack)) };
-    // SAFETY: `regs` is a valid, exclusively borrowed UserRegs for the whole call; the
-    // assembly saves and restores every callee-saved register and the stack pointer, and only
-    // writes through `regs`.
-    let kind = unsafe { spmc_run_user(regs) };
+    let mut fp_live = false;
+    let kind = loop {
+        // SAFETY: `regs` is a valid, exclusively borrowed UserRegs for the whole call; the
+        // assembly saves and restores every callee-saved register and the stack pointer, and
+        // only writes through `regs`.
+        let kind = unsafe { spmc_run_user(regs) };
+        if kind == 0 && !fp_live && esr::ec(read_esr()) == esr::EC_FP {
+            // ELR points at the trapped instruction: resuming re-executes it.
+            fp_enter(regs);
+            fp_live = true;
+            continue;
+        }
+        break kind;
+    };
+    if fp_live {
+        fp_leave(regs);
+    }
     match kind {
         0 => Exit::Sync {
             esr: read_esr(),
@@ -334,6 +491,7 @@ fn read_far() -> u64 {
 /// and returns the registers by value, which cost about 200 instructions per call on the
 /// message path (measured with `cargo xtask bench`, docs/performance.md).
 pub fn smc(regs: &mut [u64; 18]) {
+    fp_restore_normal_world();
     // SAFETY: per SMCCC v1.2 the SMC returns in x0-x17 and preserves x18-x30 and SP; EL3 does
     // not touch S-EL1 memory the Rust code relies on.
     unsafe {
@@ -368,12 +526,18 @@ pub unsafe fn enable_mmu(ttbr0: u64) {
     // T0SZ = 16 (48-bit VA), IRGN0/ORGN0 = WB RA WA, SH0 = inner, TG0 = 4K, EPD1 = 1 (no
     // TTBR1 walks), IPS = 48 bits, A1 = 0 (ASID from TTBR0), AS = 0 (8-bit ASID).
     let tcr: u64 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (5 << 32);
-    // SCTLR_EL1: M, C, SA, SA0, I, and the RES1 bits of ARMv8.0 (11, 20, 22, 23, 28, 29).
+    // SCTLR_EL1: M, C, SA, SA0, I, and the RES1 bits of ARMv8.0 (11, 20, 22, 23, 28, 29);
+    // and what Linux grants EL0 and C runtimes expect: DZE (14: DC ZVA, DCZID_EL0.DZP = 0),
+    // UCT (15: CTR_EL0), UCI (26: DC CVAU/CVAC/CIVAC, IC IVAU by VA, checked against the
+    // EL0 mapping). WFI/WFE from EL0 stay trapped (nTWI = nTWE = 0).
     let sctlr: u64 = (1 << 0)
         | (1 << 2)
         | (1 << 3)
         | (1 << 4)
         | (1 << 12)
+        | (1 << 14)
+        | (1 << 15)
+        | (1 << 26)
         | (1 << 11)
         | (1 << 20)
         | (1 << 22)

@@ -25,6 +25,7 @@ mod abi;
 pub mod boot_info;
 pub mod conduit;
 pub mod console;
+pub mod cpu;
 pub mod direct_msg;
 pub mod fdt;
 pub mod ffa;

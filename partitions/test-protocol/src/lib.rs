@@ -201,6 +201,17 @@ pub mod cmd {
     /// \[UNEXPECTED_REPLY, step (1 retrieve, 2 service info, 3 set, 4 get, 5 relinquish), RPC
     /// status\] when the RPC layer failed, or \[FF-A error\].
     pub const TS_PS: u32 = 0xC0DE_0701;
+
+    /// echo, fault, pkg-sp: what a stock C partition does with FP/SIMD (GCC spills q0-q7 in
+    /// every variadic function, e.g. printf). Sets V0-V31 and FPCR from the seed in word 1
+    /// (`sp_rt::cpu::fp_fill`); if word 2 names an SP, sends it FP_CHECK with seed !word1 and
+    /// no target (REQ_64); then spills its registers and counts those that changed.
+    /// Response: \[OK, own mismatches, target's status word, target's mismatches\].
+    pub const FP_CHECK: u32 = 0xC0DE_0801;
+    /// echo, fault, pkg-sp: reads CTR_EL0, DCZID_EL0, CNTFRQ_EL0, CNTVCT_EL0 at EL0 and zeroes
+    /// heap bytes with DC ZVA. Response: \[OK, CTR_EL0, DCZID_EL0, CNTFRQ_EL0, bit 0 = the
+    /// counter advanced between two reads, bit 1 = DC ZVA zeroed its blocks and nothing else\].
+    pub const EL0_REGS: u32 = 0xC0DE_0802;
 }
 
 /// Largest allocation `cmd::HEAP` makes.
@@ -368,6 +379,8 @@ mod tests {
             cmd::DEV_ACCESS,
             cmd::DEV_READ,
             cmd::TS_PS,
+            cmd::FP_CHECK,
+            cmd::EL0_REGS,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

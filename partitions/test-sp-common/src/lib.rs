@@ -186,6 +186,45 @@ fn share<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest
     Payload::new(&[status, b_status, b_read, u64::from(after), 0])
 }
 
+/// `cmd::FP_CHECK`: FP/SIMD registers survive a call to another SP that uses its own.
+fn fp_check<C: Conduit>(ffa: &mut Ffa<C>, req: &DirectRequest) -> Payload {
+    let seed = req.payload.get(1);
+    let target = req.payload.get(2) as u16;
+    sp_rt::cpu::fp_fill(seed);
+    let (t_status, t_bad) = if target != 0 {
+        let call = Payload::new(&[u64::from(cmd::FP_CHECK), !seed, 0]);
+        match ffa.direct_request(Kind::Req64, req.receiver, EndpointId(target), &call) {
+            Ok(p) => (p.get(0), p.get(1)),
+            Err(e) => (status_of(&e), 0),
+        }
+    } else {
+        (u64::from(status::OK), 0)
+    };
+    let bad = sp_rt::cpu::fp_mismatches(seed);
+    Payload::new(&[u64::from(status::OK), u64::from(bad), t_status, t_bad])
+}
+
+/// `cmd::EL0_REGS`: the EL0 system registers and DC ZVA.
+fn el0_regs() -> Payload {
+    let a = sp_rt::cpu::el0_regs();
+    let b = sp_rt::cpu::el0_regs();
+    let advanced = a.cntvct != 0 && b.cntvct >= a.cntvct;
+    // 0xAA everywhere, DC ZVA over what it can: zero bytes must be exactly the whole blocks.
+    let mut buf = alloc::vec![0xAAu8; 1024];
+    let blocks = sp_rt::cpu::dc_zva(&mut buf[64..960]);
+    let zeros = buf.iter().filter(|b| **b == 0).count();
+    let others_kept = buf.iter().all(|b| *b == 0 || *b == 0xAA);
+    let block = 4usize << (a.dczid & 0xF);
+    let zva_ok = blocks > 0 && zeros == blocks * block && others_kept && buf[..64] == [0xAA; 64];
+    Payload::new(&[
+        u64::from(status::OK),
+        a.ctr,
+        a.dczid,
+        a.cntfrq,
+        u64::from(advanced) | u64::from(zva_ok) << 1,
+    ])
+}
+
 /// `cmd::MEM_ACCESS`: retrieve, read/write at an offset, relinquish unless asked to keep.
 fn mem_access<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
     let rxtx = match &mut sp.rxtx {
@@ -578,6 +617,8 @@ pub fn common<C: Conduit>(
         cmd::HEAP => heap(sp, arg(1)),
         cmd::SHARE => share(ffa, sp, req),
         cmd::TS_PS => ts_client::ts_ps(ffa, sp, req),
+        cmd::FP_CHECK => fp_check(ffa, req),
+        cmd::EL0_REGS => el0_regs(),
         cmd::MEM_ACCESS => mem_access(ffa, sp, req),
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),

@@ -219,3 +219,74 @@ pub fn read_counters() -> (u64, u64) {
     };
     (vct, ccnt)
 }
+
+/// CTR_EL0, DCZID_EL0 and CNTFRQ_EL0 as this world sees them (the SPs' EL0 view must match).
+pub fn id_regs() -> (u64, u64, u64) {
+    let (ctr, dczid, frq): (u64, u64, u64);
+    // SAFETY: reading these registers at EL2 has no side effects.
+    unsafe {
+        asm!("mrs {}, ctr_el0", "mrs {}, dczid_el0", "mrs {}, cntfrq_el0",
+            out(reg) ctr, out(reg) dczid, out(reg) frq, options(nomem, nostack))
+    };
+    (ctr, dczid, frq)
+}
+
+/// The value V`i` gets from [`fp_fill`]`(seed)` (the same pattern as `sp_rt::cpu`).
+pub fn fp_pattern(seed: u64, i: usize) -> u128 {
+    let a = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64;
+    let b = seed.rotate_left(i as u32 + 1) ^ 0x5A5A_0000_0000_0000;
+    u128::from(b) << 64 | u128::from(a)
+}
+
+/// Sets V0-V31 from `seed` and FPCR's rounding mode to `seed & 3`. The driver is soft-float:
+/// the compiler never keeps values in these registers, so nothing else is disturbed.
+pub fn fp_fill(seed: u64) {
+    let v: [u128; 32] = core::array::from_fn(|i| fp_pattern(seed, i));
+    let fpcr = (seed & 3) << 22;
+    // SAFETY: reads the 512 bytes of `v` (16-byte aligned) into V0-V31 and sets FPCR; FP/SIMD
+    // is not trapped at EL2 (CPTR_EL2.TFP = 0, entry.S) nor by the monitor (CPTR_EL3).
+    unsafe {
+        asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "ldp q0, q1, [{p}, #0]", "ldp q2, q3, [{p}, #32]", "ldp q4, q5, [{p}, #64]",
+            "ldp q6, q7, [{p}, #96]", "ldp q8, q9, [{p}, #128]", "ldp q10, q11, [{p}, #160]",
+            "ldp q12, q13, [{p}, #192]", "ldp q14, q15, [{p}, #224]",
+            "ldp q16, q17, [{p}, #256]", "ldp q18, q19, [{p}, #288]",
+            "ldp q20, q21, [{p}, #320]", "ldp q22, q23, [{p}, #352]",
+            "ldp q24, q25, [{p}, #384]", "ldp q26, q27, [{p}, #416]",
+            "ldp q28, q29, [{p}, #448]", "ldp q30, q31, [{p}, #480]",
+            "msr fpcr, {c}",
+            p = in(reg) v.as_ptr(), c = in(reg) fpcr, options(nostack, readonly)
+        )
+    };
+}
+
+/// Counts the V registers (and FPCR's rounding mode, as one) that differ from what
+/// [`fp_fill`]`(seed)` set.
+pub fn fp_mismatches(seed: u64) -> u32 {
+    let mut v = [0u128; 32];
+    let fpcr: u64;
+    // SAFETY: writes 512 bytes into `v` (16-byte aligned, exclusively borrowed), reads FPCR.
+    unsafe {
+        asm!(
+            ".arch_extension fp",
+            ".arch_extension simd",
+            "stp q0, q1, [{p}, #0]", "stp q2, q3, [{p}, #32]", "stp q4, q5, [{p}, #64]",
+            "stp q6, q7, [{p}, #96]", "stp q8, q9, [{p}, #128]", "stp q10, q11, [{p}, #160]",
+            "stp q12, q13, [{p}, #192]", "stp q14, q15, [{p}, #224]",
+            "stp q16, q17, [{p}, #256]", "stp q18, q19, [{p}, #288]",
+            "stp q20, q21, [{p}, #320]", "stp q22, q23, [{p}, #352]",
+            "stp q24, q25, [{p}, #384]", "stp q26, q27, [{p}, #416]",
+            "stp q28, q29, [{p}, #448]", "stp q30, q31, [{p}, #480]",
+            "mrs {c}, fpcr",
+            p = in(reg) v.as_mut_ptr(), c = out(reg) fpcr, options(nostack)
+        )
+    };
+    let regs = v
+        .iter()
+        .enumerate()
+        .filter(|(i, x)| **x != fp_pattern(seed, *i))
+        .count() as u32;
+    regs + u32::from((fpcr >> 22) & 3 != seed & 3)
+}

@@ -14,13 +14,15 @@ use crate::harness::Case;
 mod foundation;
 mod memory;
 mod partitions;
+mod stock_sp;
 mod ts;
 
 /// Every module's cases. Main-stage order: the foundation cases first (FF-A version
-/// negotiation, secondary cores on), then memory, then partitions, then Trusted Services.
+/// negotiation, secondary cores on), then memory, then partitions, then Trusted Services and stock-SP compatibility.
 pub const REGISTRY: &[&[Case]] = &[
     foundation::CASES,
     memory::CASES,
     partitions::CASES,
     ts::CASES,
+    stock_sp::CASES,
 ];

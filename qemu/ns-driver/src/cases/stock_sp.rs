@@ -1,0 +1,95 @@
+//! What stock secure partitions (Trusted Services' C SPs, built with GCC for a hard-float
+//! target) take for granted at S-EL0, reproduced by the test SPs (issue 13):
+//! - FP/SIMD registers: GCC's variadic prologues spill q0-q7, so an SP's first printf uses
+//!   them. Each endpoint's registers must survive the others' use of theirs: the normal
+//!   world's across SMCs that run FP-using SPs, an SP's across a direct request to another
+//!   FP-using SP (`cmd::FP_CHECK`);
+//! - the EL0 registers Linux also grants its user space: CTR_EL0 (cache maintenance), DCZID_EL0
+//!   and DC ZVA (memset), CNTFRQ_EL0 / CNTVCT_EL0 (timing) (`cmd::EL0_REGS`).
+
+use ffa_abi::FuncId;
+use test_protocol::{cmd, id, status};
+
+use crate::arch;
+use crate::ffa::{call, Shown};
+use crate::harness::{check, check_eq, Case, Failure, Outcome};
+
+/// Every case in this file.
+pub const CASES: &[Case] = &[
+    Case::default_set("el0_system_registers_granted", el0_regs),
+    Case::default_set("fp_simd_state_kept_apart", fp_apart),
+];
+
+const OK: u64 = status::OK as u64;
+
+/// A test-protocol request over FFA_MSG_SEND_DIRECT_REQ_64; response words 0..5.
+fn ask(sp: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+    let mut a = [0u64; 8];
+    a[0] = u64::from(sp);
+    for (d, w) in a[2..].iter_mut().zip(words) {
+        *d = *w;
+    }
+    let r = call(FuncId::MsgSendDirectReq64, &a);
+    check!(
+        r.w(0) == FuncId::MsgSendDirectResp64.raw() && r.w(1) == u32::from(sp) << 16,
+        "request to {sp:#06x}: {}",
+        Shown(&r)
+    );
+    Ok([r.x(3), r.x(4), r.x(5), r.x(6), r.x(7)])
+}
+
+fn el0_regs() -> Outcome {
+    let (ctr, dczid, frq) = arch::id_regs();
+    for sp in [id::ECHO, id::FAULT, id::PKG_SP] {
+        let r = ask(sp, &[u64::from(cmd::EL0_REGS)])?;
+        check_eq!(
+            r[0],
+            OK,
+            "EL0_REGS status (an SP aborted on the read gets FFA_ERROR)"
+        );
+        check_eq!(r[1], ctr, "CTR_EL0 at EL0");
+        // DZP (bit 4) clear at EL0: DC ZVA allowed, same block size as here.
+        check_eq!(r[2], dczid & 0xF, "DCZID_EL0 at EL0");
+        check_eq!(r[3], frq, "CNTFRQ_EL0 at EL0");
+        check_eq!(r[4], 3, "CNTVCT_EL0 advancing (bit 0) and DC ZVA (bit 1)");
+    }
+    Ok(())
+}
+
+fn fp_apart() -> Outcome {
+    let nw_seed = 0x0123_4567_89AB_CDEF;
+    arch::fp_fill(nw_seed);
+    // echo fills its registers, has fault (then pkg-sp) fill theirs with other values in the
+    // middle of its request, and finds its own unchanged; the normal world's survive it all.
+    for (i, other) in [id::FAULT, id::PKG_SP].into_iter().enumerate() {
+        let seed = 0x1111 * (i as u64 + 1);
+        let r = ask(
+            id::ECHO,
+            &[u64::from(cmd::FP_CHECK), seed, u64::from(other)],
+        )?;
+        check!(
+            r[..4] == [OK, 0, OK, 0],
+            "echo FP_CHECK around {other:#06x}: [status, echo's mismatches, target status, \
+             target's mismatches] = {:#x?}",
+            &r[..4]
+        );
+        check_eq!(
+            arch::fp_mismatches(nw_seed),
+            0,
+            "normal world's FP/SIMD registers after it"
+        );
+    }
+    // A second run of an SP starts from its own saved state, not from what another left.
+    let r = ask(id::FAULT, &[u64::from(cmd::FP_CHECK), 0x7777, 0])?;
+    check_eq!(
+        [r[0], r[1], r[2], r[3]],
+        [OK, 0, OK, 0],
+        "fault FP_CHECK on its own"
+    );
+    check_eq!(
+        arch::fp_mismatches(nw_seed),
+        0,
+        "normal world's registers at the end"
+    );
+    Ok(())
+}
