@@ -36,10 +36,12 @@ pub struct PlatformBoot {
     pub ns_alias: &'static [PhysRange],
     /// Cores the platform has: at most the kernel's `MAX_CORES` (stacks and per-core data).
     pub cores: usize,
-    /// Whether EL3 passes x8-x17 between the worlds. TF-A's SPMD does only for an S-EL2 SPMC
-    /// (`SMC_RET8` otherwise): with it false, the SPMC clears x8-x17 of every call it receives,
-    /// so they never carry what it left there on its previous answer.
-    pub el3_forwards_x8_x17: bool,
+    /// Secure memory EL3 keeps (TF-A's BL31/BL2/BL1 RW data, shared RAM, config pages): the
+    /// SPMC refuses to boot if its image, devices or alias windows overlap it, and never maps
+    /// it (`KernelLayout::el3_reserved`).
+    pub el3_reserved: &'static [PhysRange],
+    /// Which of x8-x17 EL3 passes between the worlds (`spmc::El3Registers`).
+    pub el3_registers: crate::spmc::El3Registers,
     /// Memory-sharing limits of this platform (`spmc::memory::DEFAULT_LIMITS` for the
     /// engine's full capacity).
     pub memory_limits: crate::mem_share::Limits,
@@ -87,12 +89,17 @@ pub fn cold_boot(
         "FF-A SPMC (Rust) starting on {} core {core}, S-EL1",
         plat.name
     );
-    // The manifest is read before the MMU is on (identity, physical); at most 64 KiB.
+    // The manifest is read before the MMU is on (identity, physical): its FDT header's
+    // totalsize bytes, at most 64 KiB, so nothing past it (EL3's memory under TF-A) is read.
     // SAFETY: EL3 passes the physical address of the manifest blob in x0 (TF-A boot contract);
-    // with the MMU off every physical address is accessible; the slice is read-only and only
-    // lives during parsing.
+    // with the MMU off every physical address is accessible; the header is 8 bytes, read-only.
+    let header: &[u8] = unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, 8) };
+    let total = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+    let len = usize::try_from(total).map_or(0x1_0000, |t| t.clamp(8, 0x1_0000));
+    // SAFETY: as above, `len` bytes (at most 64 KiB) of the blob EL3 passed; read-only, and the
+    // slice only lives during parsing.
     let blob: &[u8] =
-        unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, 0x1_0000) };
+        unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, len) };
     let manifest = match spmc_manifest::parse(blob) {
         Ok(m) => m,
         Err(e) => fail(
@@ -145,7 +152,20 @@ pub fn cold_boot(
         secure_alias: plat.secure_alias,
         ns_alias: plat.ns_alias,
         guards,
+        el3_reserved: plat.el3_reserved,
     };
+    if let Some((mine, el3)) = layout.el3_overlap() {
+        fail(
+            ErrorCode::InvalidParameters,
+            format_args!(
+                "{:#x}..{:#x} would map EL3's memory {:#x}..{:#x}",
+                mine.base,
+                mine.base + mine.size,
+                el3.base,
+                el3.base + el3.size
+            ),
+        );
+    }
     let space = match AddressSpace::new(&layout, 0) {
         Ok(s) => s,
         Err(e) => fail(
@@ -212,7 +232,7 @@ pub fn cold_boot(
         layout,
         ns_memory: plat.ns_alias,
         memory_limits: plat.memory_limits,
-        el3_forwards_x8_x17: plat.el3_forwards_x8_x17,
+        el3_registers: plat.el3_registers,
     };
     let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));
     let mut machine = Machine {

@@ -68,6 +68,36 @@ pub struct KernelLayout {
     /// Pages inside `data` left unmapped: the lowest page of each core's stack, so that a
     /// kernel stack overflow faults instead of running into another core's stack.
     pub guards: &'static [PhysRange],
+    /// Secure memory EL3 keeps for itself (TF-A's BL31/BL2/BL1 RW data, shared RAM, config
+    /// pages): no address space ever maps a byte of it, at EL1 or EL0 (`MapError::AddressRange`).
+    pub el3_reserved: &'static [PhysRange],
+}
+
+impl KernelLayout {
+    /// Returns the first range the kernel would map that overlaps EL3's memory: its image,
+    /// devices or alias windows.
+    pub fn el3_overlap(&self) -> Option<(PhysRange, PhysRange)> {
+        let mine = [self.text, self.rodata, self.data]
+            .into_iter()
+            .chain(self.devices.iter().copied())
+            .chain(self.secure_alias.iter().copied())
+            .chain(self.ns_alias.iter().copied());
+        for r in mine {
+            if let Some(e) = overlapping(r, self.el3_reserved) {
+                return Some((r, e));
+            }
+        }
+        None
+    }
+}
+
+/// Returns the first range of `reserved` that shares a byte with `r`.
+pub fn overlapping(r: PhysRange, reserved: &[PhysRange]) -> Option<PhysRange> {
+    let end = r.base.saturating_add(r.size);
+    reserved
+        .iter()
+        .copied()
+        .find(|e| r.size != 0 && e.size != 0 && r.base < e.base.saturating_add(e.size) && e.base < end)
 }
 
 /// How an SP may access one of its pages.
@@ -174,6 +204,8 @@ pub fn user_perm_of(a: El1Attributes) -> UserPerm {
 pub struct AddressSpace {
     map: Mapping<IdTranslation<El1Attributes>, El1And0>,
     asid: u16,
+    /// EL3's memory (`KernelLayout::el3_reserved`): refused by every mapping.
+    el3_reserved: &'static [PhysRange],
 }
 
 /// The error for an address or size that does not fit the 64-bit/usize arithmetic.
@@ -200,7 +232,11 @@ impl AddressSpace {
             El1And0,
             VaRange::Lower,
         );
-        let mut s = Self { map, asid };
+        let mut s = Self {
+            map,
+            asid,
+            el3_reserved: layout.el3_reserved,
+        };
         let k = BASE | MAIR_NORMAL | El1Attributes::INNER_SHAREABLE | El1Attributes::UXN;
         s.map_phys(layout.text.base, layout.text, k | El1Attributes::READ_ONLY)?;
         s.map_phys(
@@ -232,6 +268,11 @@ impl AddressSpace {
     fn map_phys(&mut self, va: u64, pa: PhysRange, attrs: El1Attributes) -> Result<(), MapError> {
         if pa.size == 0 {
             return Ok(());
+        }
+        if let Some(e) = overlapping(pa, self.el3_reserved) {
+            return Err(MapError::AddressRange(VirtualAddress(
+                usize::try_from(e.base).unwrap_or(usize::MAX),
+            )));
         }
         let pa_usize = usize::try_from(pa.base).map_err(|_| out_of_range())?;
         // SP mappings stay page-granular so that a later permission change or unmap of part of a
@@ -382,6 +423,60 @@ pub fn identity_clash(layout: &KernelLayout, ns: &[PhysRange]) -> Option<PhysRan
 mod tests {
     use super::*;
 
+    const EL3: PhysRange = PhysRange {
+        base: 0x3FBC_F000,
+        size: 0x43_1000,
+    };
+    static EL3_RESERVED: [PhysRange; 1] = [EL3];
+
+    fn layout(secure_alias: &'static [PhysRange]) -> KernelLayout {
+        KernelLayout {
+            text: PhysRange {
+                base: 0x2000_8000,
+                size: 0x1000,
+            },
+            rodata: PhysRange {
+                base: 0x2000_9000,
+                size: 0x1000,
+            },
+            data: PhysRange {
+                base: 0x2000_A000,
+                size: 0x2000,
+            },
+            devices: &[],
+            secure_alias,
+            ns_alias: &[],
+            guards: &[],
+            el3_reserved: &EL3_RESERVED,
+        }
+    }
+
+    /// EL3's memory is never mapped: not by an alias window that reaches into it (the
+    /// kernel's table is refused, and boot names both ranges), not for an SP.
+    #[test]
+    fn el3_memory_is_never_mapped() {
+        static CLEAR: [PhysRange; 1] = [PhysRange {
+            base: 0x2400_0000,
+            size: 0x1BBC_F000,
+        }];
+        static INTO_EL3: [PhysRange; 1] = [PhysRange {
+            base: 0x2400_0000,
+            size: 0x1C00_0000,
+        }];
+        let ok = layout(&CLEAR);
+        assert_eq!(ok.el3_overlap(), None);
+        let mut space = AddressSpace::new(&ok, 1).unwrap();
+        let bad = layout(&INTO_EL3);
+        assert_eq!(bad.el3_overlap(), Some((INTO_EL3[0], EL3)));
+        assert!(AddressSpace::new(&bad, 0).is_err());
+        // SP mappings: the last page below EL3 is fine, the first page of EL3 is not, nor a
+        // range that only ends inside it.
+        assert!(space.map_user(0x3FBC_E000, 0x3FBC_E000, 1, UserPerm::RX).is_ok());
+        assert!(space.map_user(0x3FBC_F000, 0x3FBC_F000, 1, UserPerm::RX).is_err());
+        assert!(space.map_user(0x3FBC_D000, 0x3FBC_D000, 3, UserPerm::RX).is_err());
+        assert_eq!(space.translate(0x3FBC_D000).map(|t| t.0), None);
+    }
+
     #[test]
     fn identity_clash_finds_ns_ranges_numbered_like_secure_ones() {
         static DEV: [PhysRange; 1] = [PhysRange {
@@ -409,6 +504,7 @@ mod tests {
             secure_alias: &POOL,
             ns_alias: &[],
             guards: &[],
+            el3_reserved: &[],
         };
         let dram = PhysRange {
             base: 0x100_0000_0000,

@@ -10,7 +10,7 @@
 //!     // SAFETY: <why this address is the platform's PL011, mapped, and not used elsewhere>
 //!     unsafe { spmc_kernel::platform::install_pl011_console(SECURE_UART) }
 //! }
-//! spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console);
+//! spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console, SECURE_UART);
 //! ```
 //!
 //! The link script must define `__text_start`, `__text_end`, `__rodata_start`,
@@ -124,12 +124,18 @@ pub fn cold_entry(
 }
 
 /// Defines the platform crate's `spmc_cold_entry` and `spmc_warm_entry`, the symbols the
-/// kernel's `_start` and secondary entry call: `platform_entry!(PLATFORM, TABLE, console)`
-/// with a `static PLATFORM: PlatformBoot`, the generated `static TABLE: Table` and a
-/// `fn console()` that installs the console (see the module documentation).
+/// kernel's `_start` and secondary entry call: `platform_entry!(PLATFORM, TABLE, console, UART)`
+/// with a `static PLATFORM: PlatformBoot`, the generated `static TABLE: Table`, a
+/// `fn console()` that installs the console (see the module documentation) and the console's
+/// PL011 address, which `_start` uses to report an image entered away from its link address.
 #[macro_export]
 macro_rules! platform_entry {
-    ($platform:path, $table:path, $console:path $(,)?) => {
+    ($platform:path, $table:path, $console:path, $uart:path $(,)?) => {
+        /// The console's PL011, for the entry code's message when the image runs away from its
+        /// link address (read PC-relative before anything else runs).
+        #[unsafe(no_mangle)]
+        static SPMC_EARLY_UART: u64 = $uart as u64;
+
         /// Cold boot entry, called by the kernel's `_start` with the SPMD's x0-x4 (x0 =
         /// TOS_FW_CONFIG, the SPMC manifest; x4 = core linear ID).
         #[unsafe(no_mangle)]

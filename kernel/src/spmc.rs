@@ -102,8 +102,36 @@ pub struct PlatformInfo {
     /// Memory-sharing limits (concurrent transactions, receivers and constituents per
     /// transaction), clamped to the engine's compile-time capacity; beyond them: NO_MEMORY.
     pub memory_limits: crate::mem_share::Limits,
-    /// Whether EL3 passes x8-x17 of calls between the worlds (`boot::PlatformBoot`).
-    pub el3_forwards_x8_x17: bool,
+    /// Which of x8-x17 EL3 passes between the worlds (`boot::PlatformBoot`).
+    pub el3_registers: El3Registers,
+}
+
+/// Which argument registers EL3 copies from a normal-world call into the SPMC's registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum El3Registers {
+    /// TF-A v2.14 and later (services/std_svc/spmd/spmd_main.c `spmd_smc_switch_state`, commit
+    /// "fix(el3-spmc): fixed x8-x17 register handling for FFA 1.2"): x0-x17 for an SMC64 call
+    /// when the normal world asked for FF-A v1.2 or later and the SPMC answered v1.2 or later;
+    /// x0-x7 otherwise (`SMC_RET8`, or `SMC_RET18` with x8-x17 zero). qemu/monitor does the
+    /// same.
+    TfA2_14,
+    /// TF-A before v2.14: x0-x7 of every call (`SMC_RET8`). Cargo feature `tf-a-pre-2-14` of
+    /// the platform crates.
+    X0ToX7,
+}
+
+impl El3Registers {
+    /// Returns whether x8-x17 of a normal-world call with function ID `w0` reach the SPMC,
+    /// given the version the normal world negotiated (`nw`, the lower of its request and
+    /// ours) and the SPMC's own.
+    pub fn passes_x8_x17(self, w0: u32, nw: Version, spmc: Version) -> bool {
+        const SMC64: u32 = 1 << 30;
+        let v1_2 = Version::new(1, 2);
+        match self {
+            Self::TfA2_14 => w0 & SMC64 != 0 && nw >= v1_2 && spmc >= v1_2,
+            Self::X0ToX7 => false,
+        }
+    }
 }
 
 /// The SPMC.
@@ -151,12 +179,15 @@ impl Spmc {
         self.nw_version.store(v.encode(), Ordering::Relaxed);
     }
 
-    /// Handles one call as it arrives from EL3, answering in place: under an SPMD that passes
-    /// only x0-x7 (`PlatformInfo::el3_forwards_x8_x17` false), x8-x17 still hold this core's
-    /// previous answer, possibly another partition's DIRECT_RESP2 payload, so they are cleared
-    /// first.
+    /// Handles one call as it arrives from EL3, answering in place. When EL3 did not pass
+    /// x8-x17 ([`El3Registers::passes_x8_x17`]) they still hold this core's previous answer,
+    /// possibly another partition's DIRECT_RESP2 payload, so they are cleared first.
     pub fn handle_el3_call_in_place(&self, env: &mut impl Env, regs: &mut Regs) {
-        if !self.platform.el3_forwards_x8_x17 {
+        let passed = self
+            .platform
+            .el3_registers
+            .passes_x8_x17(regs.w(0), self.nw_version(), self.version);
+        if !passed {
             regs.0[8..].fill(0);
         }
         dispatch::nw_call(self, env, regs);

@@ -67,6 +67,14 @@ fn span(base: u64, pages: u32) -> Option<Range> {
 
 /// Places every SP of `plan` (fills image, boot-info, memory and rx/tx addresses).
 pub fn place(plan: &mut Plan) -> Result<()> {
+    if let Some((offered, el3)) = plan.platform.el3_overlap() {
+        return Err(Error::new(
+            format!("<platform {}>", plan.platform.name),
+            "/",
+            "el3-memory",
+            format!("{offered} is offered to SPs but overlaps EL3's memory {el3}"),
+        ));
+    }
     let pool = plan.platform.sp_pool;
     let mut p = Placer {
         reserved: Vec::new(),
@@ -92,6 +100,17 @@ pub fn place(plan: &mut Plan) -> Result<()> {
             base,
             size: sp.entry.size,
         };
+        if let Some(e) = plan.platform.el3_clash(&r) {
+            return Err(err(
+                file,
+                "/",
+                "el3-memory",
+                format!(
+                    "image region {r} of `{}` overlaps EL3's memory {e}",
+                    sp.entry.name
+                ),
+            ));
+        }
         if !pool.contains(&r) || base.checked_add(sp.entry.size).is_none() {
             return Err(err(
                 file,
@@ -136,6 +155,14 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                     "region wraps the address space".into(),
                 )
             })?;
+            if let Some(e) = platform.el3_clash(&r) {
+                return Err(err(
+                    file,
+                    &m.node,
+                    "el3-memory",
+                    format!("{r} overlaps EL3's memory {e}"),
+                ));
+            }
             let ns = MemAttributes(m.attributes).non_secure();
             let allowed: Vec<Range> = if ns {
                 platform.ns_memory.clone()
@@ -184,6 +211,14 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                     "region wraps the address space".into(),
                 )
             })?;
+            if let Some(e) = platform.el3_clash(&r) {
+                return Err(err(
+                    file,
+                    &d.node,
+                    "el3-memory",
+                    format!("{r} overlaps EL3's memory {e}"),
+                ));
+            }
             if !platform.devices.iter().any(|a| a.contains(&r)) {
                 return Err(err(
                     file,

@@ -59,45 +59,71 @@ pub struct Platform {
     pub ns_memory: Vec<Range>,
     /// MMIO ranges device regions may name.
     pub devices: Vec<Range>,
+    /// Secure memory EL3 keeps (TF-A's BL31/BL2/BL1 RW data, shared RAM, config pages): no
+    /// other range of the platform may overlap it and no SP region is ever placed in it.
+    pub el3_reserved: Vec<Range>,
+}
+
+fn facts(r: platform_facts::Range) -> Range {
+    Range {
+        base: r.base,
+        size: r.size,
+    }
 }
 
 impl Platform {
-    /// QEMU sbsa-ref as fixed in notes/memory-map.md: SP pool 0x2400_0000..0x3000_0000, 1 GiB
-    /// of NS DRAM from 0x100_0000_0000, and the secure devices the SPMC does not keep for
-    /// itself (the second secure UART and the secure embedded controller). The free secure RAM
-    /// 0x3000_0000..0x4000_0000 is deliberately not offered: tests use it as memory that no
-    /// partition owns.
+    /// QEMU sbsa-ref under TF-A's qemu_sbsa layout (platform-facts `qemu_sbsa`): the SP pool
+    /// 0x2400_0000..0x3000_0000, 1 GiB of NS DRAM from 0x100_0000_0000, and the secure devices
+    /// the SPMC does not keep for itself (the second secure UART and the secure embedded
+    /// controller). The free secure RAM above the pool is deliberately not offered: tests use
+    /// it as memory that no partition owns.
     pub fn qemu_sbsa() -> Self {
+        use platform_facts::qemu_sbsa as q;
         Self {
             name: "qemu-sbsa".into(),
-            sp_pool: Range::from_to(0x2400_0000, 0x3000_0000),
+            sp_pool: facts(q::SP_POOL),
             secure_memory: Vec::new(),
-            ns_memory: vec![Range::from_to(0x100_0000_0000, 0x100_4000_0000)],
-            devices: vec![
-                Range::from_to(0x5000_0000, 0x5000_1000),
-                Range::from_to(0x6004_0000, 0x6004_1000),
-            ],
+            ns_memory: vec![facts(q::NS_DRAM_FOR_SPS)],
+            devices: vec![facts(q::SECURE_EC), facts(q::SP_UART)],
+            el3_reserved: q::EL3_RESERVED.iter().copied().map(facts).collect(),
         }
     }
 
-    /// Base FVP under TF-A (SPD=spmd, SPMD_SPM_AT_SEL2=0), as platform-fvp places the SPMC:
-    /// TF-A's trusted DRAM is 0x0600_0000..0x0800_0000; the SPMC owns its first 16 MiB, and
-    /// TF-A's BL2 loads HW_CONFIG at 0x07F0_0000 (fvp_fw_config.dts), so the SP pool is
-    /// 0x0700_0000..0x07F0_0000 (OP-TEE's FVP layout also puts SPs from 0x07A0_0000). NS DRAM
-    /// is DRAM1 below its TZC-secured top 16 MiB (ARM_TZC_DRAM1_SIZE): 0x8000_0000..0xFF00_0000.
-    /// Devices: UART2 0x1c0b_0000 (TF-A's TSP UART; UART1 is TF-A's and the SPMC's console)
-    /// and the secure timer control and CNTBase frames 0x2a81_0000..0x2a83_0000.
+    /// Base FVP under TF-A (SPD=spmd, SPMD_SPM_AT_SEL2=0), as platform-fvp places the SPMC
+    /// (platform-facts `fvp`): the SPMC owns the first 16 MiB of TF-A's trusted DRAM and the
+    /// SP pool runs from there to HW_CONFIG (0x07F0_0000). NS DRAM is DRAM1 below its
+    /// TZC-secured top 16 MiB. Devices: UART2 (TF-A's TSP UART; UART1 is TF-A's and the SPMC's
+    /// console) and the secure timer control and CNTBase frames.
     pub fn fvp() -> Self {
+        use platform_facts::fvp as f;
         Self {
             name: "fvp".into(),
-            sp_pool: Range::from_to(0x0700_0000, 0x07f0_0000),
+            sp_pool: facts(f::SP_POOL),
             secure_memory: Vec::new(),
-            ns_memory: vec![Range::from_to(0x8000_0000, 0xff00_0000)],
-            devices: vec![
-                Range::from_to(0x1c0b_0000, 0x1c0c_0000),
-                Range::from_to(0x2a81_0000, 0x2a83_0000),
-            ],
+            ns_memory: vec![facts(f::NS_DRAM[0])],
+            devices: vec![facts(f::SP_UART), facts(f::SECURE_TIMER)],
+            el3_reserved: f::EL3_RESERVED.iter().copied().map(facts).collect(),
         }
+    }
+
+    /// Checks that no range the platform offers (SP pool, secure and non-secure memory,
+    /// devices) overlaps EL3's memory; returns `(offered, el3)` for the first that does.
+    pub fn el3_overlap(&self) -> Option<(Range, Range)> {
+        let offered = std::iter::once(self.sp_pool)
+            .chain(self.secure_memory.iter().copied())
+            .chain(self.ns_memory.iter().copied())
+            .chain(self.devices.iter().copied());
+        for r in offered {
+            if let Some(e) = self.el3_clash(&r) {
+                return Some((r, e));
+            }
+        }
+        None
+    }
+
+    /// Returns the EL3 range `r` overlaps, if any.
+    pub fn el3_clash(&self, r: &Range) -> Option<Range> {
+        self.el3_reserved.iter().copied().find(|e| e.overlaps(r))
     }
 
     /// Resolves a `--platform` argument: `qemu-sbsa`, `fvp`, or a path to a JSON file.
@@ -111,7 +137,9 @@ impl Platform {
 
     /// Reads a platform description:
     /// `{ "name": "...", "sp-pool": [base, end], "secure-memory": [[base, end], ...],
-    ///    "ns-memory": [...], "devices": [...] }`; numbers may be JSON integers or hex strings.
+    ///    "ns-memory": [...], "devices": [...], "el3-reserved": [...] }`; numbers may be JSON
+    /// integers or hex strings. A range offered to SPs that overlaps `el3-reserved` is refused
+    /// (`el3-memory`).
     pub fn from_json_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::new(path, "/", "file-unreadable", e.to_string()))?;
@@ -121,7 +149,15 @@ impl Platform {
             .as_object()
             .ok_or_else(|| Error::new(path, "/", "json-shape", "expected an object"))?;
         for key in obj.keys() {
-            if !["name", "sp-pool", "secure-memory", "ns-memory", "devices"].contains(&key.as_str())
+            if ![
+                "name",
+                "sp-pool",
+                "secure-memory",
+                "ns-memory",
+                "devices",
+                "el3-reserved",
+            ]
+            .contains(&key.as_str())
             {
                 return Err(Error::new(
                     path,
@@ -169,7 +205,7 @@ impl Platform {
         let pool = obj.get("sp-pool").ok_or_else(|| {
             Error::new(path, "/sp-pool", "missing-key", "the SP pool is required")
         })?;
-        Ok(Self {
+        let platform = Self {
             name: obj
                 .get("name")
                 .and_then(|n| n.as_str())
@@ -179,6 +215,16 @@ impl Platform {
             secure_memory: list("secure-memory")?,
             ns_memory: list("ns-memory")?,
             devices: list("devices")?,
-        })
+            el3_reserved: list("el3-reserved")?,
+        };
+        if let Some((offered, el3)) = platform.el3_overlap() {
+            return Err(Error::new(
+                path,
+                "/el3-reserved",
+                "el3-memory",
+                format!("{offered} is offered to SPs but overlaps EL3's memory {el3}"),
+            ));
+        }
+        Ok(platform)
     }
 }

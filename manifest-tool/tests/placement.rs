@@ -248,3 +248,85 @@ fn capabilities_default_to_nothing() {
     assert_eq!(a.caps, manifest_tool::sp_set::Caps::default());
     assert_eq!(find(&plan, "b").caps.direct, vec![a.id]);
 }
+
+/// EL3's memory (TF-A's BL31/BL2/BL1 RW data, shared RAM, config pages) is never given to an
+/// SP: not a fixed image address, not a `base-address` region, not by a platform description
+/// that offers it; each refusal is rule `el3-memory` naming the EL3 range.
+#[test]
+fn nothing_is_placed_in_el3_memory() {
+    let sbsa = Platform::qemu_sbsa();
+    assert!(sbsa.el3_overlap().is_none());
+    assert!(Platform::fvp().el3_overlap().is_none());
+    // qemu_sbsa BL2..BL1 RW (0x3FBC_F000..0x4000_0000) and TF-A's shared RAM are EL3's.
+    assert!(sbsa.el3_reserved.contains(&Range {
+        base: 0x3FBC_F000,
+        size: 0x43_1000
+    }));
+    assert!(sbsa.el3_reserved.contains(&Range {
+        base: 0x2000_0000,
+        size: 0x8000
+    }));
+
+    // A platform that offers EL3's memory as SP memory, as this project once did.
+    let mut greedy = sbsa.clone();
+    greedy.secure_memory = vec![Range {
+        base: 0x3000_0000,
+        size: 0x1000_0000,
+    }];
+    let mut set = Set::new("el3");
+    set.sp("a", 1, "", 0x100, none());
+    let err = set.check(&greedy).unwrap_err();
+    assert_eq!(err.rule, "el3-memory", "{err}");
+
+    // A base-address region inside BL31, allowed by the platform's secure memory list.
+    let mut set = Set::new("el3-region");
+    set.sp(
+        "a",
+        1,
+        " memory-regions { compatible = \"arm,ffa-manifest-memory-regions\";\n \
+         r { pages-count = <1>; attributes = <3>; base-address = <0x0 0x3fbec000>; }; };",
+        0x100,
+        none(),
+    );
+    let mut lax = sbsa.clone();
+    lax.el3_reserved.clear();
+    lax.secure_memory = vec![Range {
+        base: 0x3000_0000,
+        size: 0x1000_0000,
+    }];
+    assert!(set.check(&lax).is_ok(), "outside EL3's ranges it would be placed");
+    let err = set.check(&sbsa).unwrap_err();
+    assert_eq!(err.rule, "el3-memory", "{err}");
+    let mut offered_but_el3 = lax.clone();
+    offered_but_el3.el3_reserved = sbsa.el3_reserved.clone();
+    offered_but_el3.secure_memory = vec![Range {
+        base: 0x3000_0000,
+        size: 0x0FBC_F000,
+    }];
+    let err = set.check(&offered_but_el3).unwrap_err();
+    assert_eq!(err.rule, "el3-memory", "{err}");
+
+    // A fixed image address in EL3's shared RAM.
+    let mut set = Set::new("el3-image");
+    set.sp(
+        "a",
+        1,
+        "",
+        0x100,
+        serde_json::json!({ "physical-load-address": "0x20000000" }),
+    );
+    assert_eq!(set.check(&sbsa).unwrap_err().rule, "el3-memory");
+
+    // A platform file naming EL3's memory and offering part of it.
+    let file = Set::new("el3-json").dir.join("p.json");
+    std::fs::write(
+        &file,
+        r#"{ "sp-pool": ["0x24000000", "0x30000000"], "secure-memory": [["0x30000000", "0x40000000"]],
+             "el3-reserved": [["0x3fbcf000", "0x40000000"]] }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        Platform::from_arg(file.to_str().unwrap()).unwrap_err().rule,
+        "el3-memory"
+    );
+}

@@ -5,61 +5,53 @@
 #![no_std]
 #![no_main]
 
+use platform_facts::{fvp as facts, Range};
 use spmc_kernel::boot::PlatformBoot;
 use spmc_kernel::memory::PhysRange;
+use spmc_kernel::spmc::El3Registers;
+
+const fn phys(r: Range) -> PhysRange {
+    PhysRange {
+        base: r.base,
+        size: r.size,
+    }
+}
 
 /// UART1 of the FVP's motherboard (V2M_IOFPGA_UART1, PL011): the console OP-TEE uses on FVP
 /// and TF-A's BL31 run-time console; TF-A has initialised it (115200 baud) before BL32 runs.
-const CONSOLE_UART: usize = 0x1c0a_0000;
-/// GICv3 distributor (TF-A fvp_def.h BASE_GICD_BASE).
-const GICD: PhysRange = PhysRange {
-    base: 0x2f00_0000,
-    size: 0x1_0000,
-};
-/// GICv3 redistributors (BASE_GICR_BASE): 8 cores x 128 KiB.
-const GICR: PhysRange = PhysRange {
-    base: 0x2f10_0000,
-    size: 0x10_0000,
-};
-/// The SP pool inside TF-A's trusted DRAM: above the SPMC's 16 MiB, below HW_CONFIG
-/// (0x07F0_0000). Must equal manifest-tool's `Platform::fvp().sp_pool`.
-const SECURE_ALIAS: &[PhysRange] = &[PhysRange {
-    base: 0x0700_0000,
-    size: 0x00F0_0000,
-}];
-/// Non-secure DRAM as TF-A leaves it: DRAM1 0x8000_0000..0xFF00_0000 (its top 16 MiB,
-/// 0xFF00_0000.., is TZC-secured for EL3) and the first 2 GiB of DRAM2 at 0x8_8000_0000 (the
-/// FVP's default 4 GiB of DRAM; Linux's fvp-base-revc.dts memory node says the same).
-const NS_DRAM: &[PhysRange] = &[
-    PhysRange {
-        base: 0x8000_0000,
-        size: 0x7f00_0000,
-    },
-    PhysRange {
-        base: 0x8_8000_0000,
-        size: 0x8000_0000,
-    },
+const CONSOLE_UART: usize = facts::SPMC_UART.base as usize;
+const SECURE_ALIAS: &[PhysRange] = &[phys(facts::SECURE_ALIAS[0])];
+const NS_DRAM: &[PhysRange] = &[phys(facts::NS_DRAM[0]), phys(facts::NS_DRAM[1])];
+const EL3_RESERVED: &[PhysRange] = &[
+    phys(facts::EL3_RESERVED[0]),
+    phys(facts::EL3_RESERVED[1]),
+    phys(facts::EL3_RESERVED[2]),
 ];
+const _: () = assert!(
+    facts::SECURE_ALIAS.len() == 1 && facts::NS_DRAM.len() == 2 && facts::EL3_RESERVED.len() == 3
+);
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "fvp",
     devices: &[
-        PhysRange {
-            base: CONSOLE_UART as u64,
-            size: 0x1000,
-        },
-        GICD,
-        GICR,
+        phys(facts::SPMC_UART),
+        phys(facts::GICD),
+        phys(facts::GICR),
     ],
     secure_alias: SECURE_ALIAS,
     ns_alias: NS_DRAM,
+    el3_reserved: EL3_RESERVED,
     // TF-A's FVP PLATFORM_CORE_COUNT with the default FVP_CLUSTER_COUNT=2,
     // FVP_MAX_CPUS_PER_CLUSTER=4, FVP_MAX_PE_PER_CPU=1: x4 (plat_my_core_pos) is 0..7.
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
-    // TF-A's SPMD passes x0-x7 only to an S-EL1 SPMC (`SMC_RET8` in spmd_smc_switch_state).
-    el3_forwards_x8_x17: false,
+    // TF-A v2.14+'s rule (spmd_smc_switch_state); feature `tf-a-pre-2-14` for an older TF-A.
+    el3_registers: if cfg!(feature = "tf-a-pre-2-14") {
+        El3Registers::X0ToX7
+    } else {
+        El3Registers::TfA2_14
+    },
 };
 
 mod table {
@@ -73,4 +65,4 @@ fn console() {
     unsafe { spmc_kernel::platform::install_pl011_console(CONSOLE_UART) }
 }
 
-spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console);
+spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console, CONSOLE_UART);

@@ -352,6 +352,7 @@ fn build_boot_image(
             manifest_dtb: &bins.join("spmc_manifest.dtb"),
             spmc: &spmc,
             ns: &bins.join("ns-driver.bin"),
+            ns_load_address: flash::flash_directory::NS_IMAGE_LOAD_ADDRESS,
         },
         &flash_img,
     )?;

@@ -23,6 +23,9 @@ pub struct FlashInputs<'a> {
     pub manifest_dtb: &'a Path,
     pub spmc: &'a Path,
     pub ns: &'a Path,
+    /// Where the monitor loads and enters the normal-world image
+    /// (`flash_directory::NS_IMAGE_LOAD_ADDRESS` for the driver; 2 MiB-aligned for Linux).
+    pub ns_load_address: u64,
 }
 
 /// Where everything went, for the build log.
@@ -106,8 +109,9 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
 }
 
-/// Builds the flash image at `out` (a sparse 256 MiB file) and returns its layout. The SPMC's
-/// load address comes from its manifest, which is validated with the monitor's own rules.
+/// Builds the flash image at `out` (a sparse 256 MiB file) and returns its layout. The SPMC
+/// goes where TF-A's BL2 puts BL32 (BL32_BASE), as the monitor expects; its manifest is
+/// validated with the monitor's own rules and must name that address too.
 pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String> {
     let monitor = read(inputs.monitor, "monitor image")?;
     let manifest = read(inputs.manifest_dtb, "SPMC manifest DTB")?;
@@ -127,6 +131,20 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
             flash_directory::SPMC_MANIFEST_MAX_SIZE
         ));
     }
+    if attrs.load_address != flash_directory::SPMC_LOAD_ADDRESS {
+        return Err(format!(
+            "SPMC manifest load_address {:#x} is not TF-A's BL32_BASE {:#x}",
+            attrs.load_address,
+            flash_directory::SPMC_LOAD_ADDRESS
+        ));
+    }
+    if spmc.len() as u64 > flash_directory::SPMC_MAX_SIZE {
+        return Err(format!(
+            "SPMC image is {:#x} bytes, more than TF-A's BL2 loads as BL32 ({:#x})",
+            spmc.len(),
+            flash_directory::SPMC_MAX_SIZE
+        ));
+    }
     if spmc.len() as u64 > u64::from(attrs.binary_size) {
         return Err(format!(
             "SPMC image is {:#x} bytes, more than the manifest's binary_size {:#x}",
@@ -142,12 +160,12 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
                 manifest.len() as u64,
                 flash_directory::SPMC_MANIFEST_LOAD_ADDRESS,
             ),
-            (PayloadKind::Spmc, spmc.len() as u64, attrs.load_address),
             (
-                PayloadKind::NsImage,
-                ns.len() as u64,
-                flash_directory::NS_IMAGE_LOAD_ADDRESS,
+                PayloadKind::Spmc,
+                spmc.len() as u64,
+                flash_directory::SPMC_LOAD_ADDRESS,
             ),
+            (PayloadKind::NsImage, ns.len() as u64, inputs.ns_load_address),
         ],
     )?;
     let mut directory = [0u8; flash_directory::MAX_DIRECTORY_SIZE];
@@ -189,8 +207,8 @@ mod layout_tests {
         let e = plan(
             0x8000,
             &[
-                (PayloadKind::SpmcManifest, 0x300, 0x2010_0000),
-                (PayloadKind::Spmc, 0x20_0001, 0x2020_0000),
+                (PayloadKind::SpmcManifest, 0x300, 0x3FFE_D000),
+                (PayloadKind::Spmc, 0x20_0001, 0x2000_8000),
                 (PayloadKind::NsImage, 0x1000, 0x100_0010_0000),
             ],
         )
@@ -235,6 +253,7 @@ mod layout_tests {
                 manifest_dtb: &dtb,
                 spmc: &spmc,
                 ns: &ns,
+                ns_load_address: flash_directory::NS_IMAGE_LOAD_ADDRESS,
             },
             &out,
         )
@@ -246,7 +265,7 @@ mod layout_tests {
         let d = flash_directory::decode(&image[start..start + flash_directory::MAX_DIRECTORY_SIZE])
             .unwrap();
         let s = d.find(PayloadKind::Spmc).unwrap();
-        assert_eq!(s.load_address, 0x2020_0000);
+        assert_eq!(s.load_address, 0x2000_8000, "TF-A qemu_sbsa BL32_BASE");
         assert_eq!(&image[s.flash_offset as usize..][..5000], &[0xBB; 5000]);
         let n = d.find(PayloadKind::NsImage).unwrap();
         assert_eq!(&image[n.flash_offset as usize..][..300], &[0xCC; 300]);
@@ -268,12 +287,12 @@ mod layout_tests {
             ("maj_ver", 1),
             ("min_ver", 2),
             ("exec_state", 0),
-            ("binary_size", 0x03E0_0000),
+            ("binary_size", 0x03FF_8000),
         ] {
             items.push(Item::Prop(name, cells(&[v])));
         }
         for name in ["load_address", "entrypoint"] {
-            items.push(Item::Prop(name, cells(&[0, 0x2020_0000])));
+            items.push(Item::Prop(name, cells(&[0, 0x2000_8000])));
         }
         items.extend([Item::End, Item::End]);
         build(&items)

@@ -7,9 +7,9 @@ use crate::layout::{LayoutRef, Target};
 use crate::toolchain::{self, Toolchain};
 
 /// TF-A's BL32 base on FVP with SPD=spmd (PLAT_ARM_SPMC_BASE = trusted DRAM base).
-const BL32_BASE: u64 = 0x0600_0000;
-/// TF-A's limit on the loaded BL32 image on FVP (PLAT_ARM_SPMC_SIZE, BL32_LIMIT - BL32_BASE).
-const BL32_MAX_LOAD: u64 = 0x20_0000;
+const BL32_BASE: u64 = platform_facts::tf_a::fvp::PLAT_ARM_SPMC_BASE;
+/// TF-A's limit on the loaded BL32 image on FVP (PLAT_ARM_SPMC_SIZE, 16 MiB).
+const BL32_MAX_LOAD: u64 = platform_facts::tf_a::fvp::PLAT_ARM_SPMC_SIZE;
 /// The default SP set of the FVP image; `--layout` or `FVP_SP_LAYOUT` names another one.
 #[cfg(test)]
 const DEFAULT_LAYOUT: &str = "platform-fvp/sp_layout.json";
@@ -102,34 +102,6 @@ mod tests {
             .unwrap()
             .is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// Returns the number after `key` in `text` (hex with `0x`, or a `<0x0 0x...>` cell pair).
-    fn number_after(text: &str, key: &str) -> u64 {
-        let rest = &text[text.find(key).unwrap_or_else(|| panic!("{key} missing")) + key.len()..];
-        rest.split(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
-            .filter(|w| w.starts_with("0x"))
-            .map(|w| u64::from_str_radix(&w[2..], 16).unwrap())
-            .find(|&v| v != 0)
-            .unwrap()
-    }
-
-    #[test]
-    fn link_script_manifest_and_sp_pool_agree() {
-        let root = crate::root();
-        let ld = std::fs::read_to_string(root.join("platform-fvp/link.ld")).unwrap();
-        let dts = std::fs::read_to_string(root.join("platform-fvp/spmc_manifest.dts")).unwrap();
-        let origin = number_after(&ld, "ORIGIN =");
-        let length = number_after(&ld, "LENGTH =");
-        assert_eq!(origin, BL32_BASE);
-        assert_eq!(number_after(&dts, "load_address ="), origin);
-        assert_eq!(number_after(&dts, "entrypoint ="), origin);
-        assert_eq!(number_after(&dts, "binary_size ="), length);
-        // The SP pool starts where the SPMC's region ends and stays in TF-A's trusted DRAM,
-        // below HW_CONFIG at 0x07F0_0000.
-        let pool = manifest_tool::Platform::fvp().sp_pool;
-        assert_eq!(pool.base, origin + length);
-        assert!(pool.end() <= 0x07f0_0000);
     }
 
     #[test]

@@ -89,8 +89,6 @@ struct Image {
     manifest_dts: PathBuf,
     /// The layout's output folder.
     out: PathBuf,
-    /// The partition table (and its map, partition_table.txt).
-    table_dir: PathBuf,
     /// The placed SP set (`None` for an empty set).
     plan: Option<manifest_tool::Plan>,
     /// Symbol files for gdb: (what, ELF).
@@ -165,6 +163,14 @@ fn build(
         tc.build(&root, &["qemu-monitor", "spmc-sbsa"], &env)?;
         tc.build_features(&root, "ns-driver", ns_features, &env)?
     };
+    // The SPMC must run where TF-A's BL2 puts BL32 (it checks this itself at entry, too).
+    let entry = table::elf_entry(&rel.join("spmc-sbsa"))?;
+    if entry != flash::flash_directory::SPMC_LOAD_ADDRESS {
+        return Err(format!(
+            "spmc-sbsa is entered at {entry:#x}, but TF-A qemu_sbsa enters BL32 at BL32_BASE {:#x}",
+            flash::flash_directory::SPMC_LOAD_ADDRESS
+        ));
+    }
     // The monitor and the driver do not depend on the layout; the SPMC carries the table.
     let bins = out_dir().join("bin");
     std::fs::create_dir_all(&bins).map_err(|e| e.to_string())?;
@@ -211,6 +217,7 @@ fn build(
             manifest_dtb: &manifest_dtb,
             spmc: &spmc_bin,
             ns: &ns_run,
+            ns_load_address: flash::flash_directory::NS_IMAGE_LOAD_ADDRESS,
         },
         &flash,
     )?;
@@ -223,7 +230,6 @@ fn build(
         flash,
         manifest_dts,
         out,
-        table_dir,
         plan,
         symbols,
     })
@@ -485,26 +491,21 @@ fn cmd_bl32(args: &[String]) -> Result<(), String> {
     let image = build(&tc, &[], &lref, &run_config_for(&lref, &[]))?;
     let dir = image.out.join("bl32");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    // The same SPMC and partitions, built for TF-A's SPMD (which passes only x0-x7 to an
-    // S-EL1 SPMC); the QEMU image keeps the qemu/monitor build.
-    step("building the SPMC for TF-A (feature tf-a)");
-    let rel = tc.build_features(
-        &root(),
-        "spmc-sbsa",
-        &["tf-a"],
-        &[("SPMC_TABLE_DIR", image.table_dir.display().to_string())],
-    )?;
-    tc.objcopy(&rel.join("spmc-sbsa"), &dir.join("bl32.bin"))?;
+    // The very image qemu/monitor boots: it is linked at TF-A's BL32_BASE and follows TF-A
+    // v2.14+'s x8-x17 rule, as the monitor does (docs/integrator-guide.md).
+    std::fs::copy(image.out.join("spmc-sbsa.bin"), dir.join("bl32.bin"))
+        .map_err(|e| e.to_string())?;
     std::fs::copy(&image.manifest_dts, dir.join("spmc_manifest.dts")).map_err(|e| e.to_string())?;
     println!(
-        "{}/bl32.bin: the SPMC with its partitions (load address 0x2020_0000)",
-        dir.display()
+        "{}/bl32.bin: the SPMC with its partitions, linked at TF-A qemu_sbsa's BL32_BASE {:#x}",
+        dir.display(),
+        platform_facts::tf_a::qemu_sbsa::BL32_BASE
     );
     println!(
         "{}/spmc_manifest.dts: pass as QEMU_TOS_FW_CONFIG_DTS (qemu_sbsa) or ARM_SPMC_MANIFEST_DTS",
         dir.display()
     );
-    println!("TF-A: make PLAT=qemu_sbsa SPD=spmd SPMD_SPM_AT_SEL2=0 BL32={}/bl32.bin QEMU_TOS_FW_CONFIG_DTS={}/spmc_manifest.dts ...", dir.display(), dir.display());
+    println!("TF-A (v2.14 or later): make PLAT=qemu_sbsa SPD=spmd SPMD_SPM_AT_SEL2=0 BL32={}/bl32.bin QEMU_TOS_FW_CONFIG_DTS={}/spmc_manifest.dts ...", dir.display(), dir.display());
     Ok(())
 }
 

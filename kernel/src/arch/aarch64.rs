@@ -46,6 +46,13 @@ global_asm!(
 .global _start
 _start:
     msr daifset, #0xf
+    /* The image is not position-independent (absolute addresses in its data and in the
+       literal below): it must run where it is linked, which is where TF-A loads BL32 on this
+       platform (platform-facts). Elsewhere nothing here may run but PC-relative code. */
+    adr x9, _start
+    ldr x10, =_start
+    cmp x9, x10
+    b.ne 7f
     /* A second entry at the cold entry point (no secondary EP registered yet) is warm. */
     adrp x9, {cold_done}
     ldr w10, [x9, :lo12:{cold_done}]
@@ -157,6 +164,71 @@ spmc_fp_load:
     ret
 8:  wfe
     b 8b
+
+/* Entered at x9, linked at x10: prints both on the platform's console with PC-relative code
+   only (no stack, no Rust), then tells EL3 that init failed: FFA_ERROR(INVALID_PARAMETERS),
+   which TF-A's SPMD reports as "SPMC initialisation failed" before booting without the SPMC. */
+7:  mov x19, x9
+    mov x20, x10
+    adrp x21, SPMC_EARLY_UART
+    ldr x21, [x21, :lo12:SPMC_EARLY_UART]
+    adr x0, 60f
+    bl 50f
+    mov x0, x20
+    bl 55f
+    adr x0, 61f
+    bl 50f
+    mov x0, x19
+    bl 55f
+    adr x0, 62f
+    bl 50f
+6:  movz x0, #0x0060
+    movk x0, #0x8400, lsl #16
+    mov x1, xzr
+    mov w2, #0xfffffffe
+    mov x3, xzr
+    mov x4, xzr
+    mov x5, xzr
+    mov x6, xzr
+    mov x7, xzr
+    smc #0
+    b 6b
+/* Prints the NUL-terminated string at x0 on the PL011 at x21 (clobbers x0-x2). */
+50: ldrb w1, [x0], #1
+    cbz w1, 52f
+51: ldr w2, [x21, #0x18]
+    tbnz w2, #5, 51b
+    str w1, [x21]
+    b 50b
+52: ret
+/* Prints x0 as 0x + 16 hex digits on the PL011 at x21 (clobbers x0-x4). */
+55: mov x3, x0
+    mov x4, #64
+    mov w1, #'0'
+56: ldr w2, [x21, #0x18]
+    tbnz w2, #5, 56b
+    str w1, [x21]
+    mov w1, #'x'
+57: ldr w2, [x21, #0x18]
+    tbnz w2, #5, 57b
+    str w1, [x21]
+58: sub x4, x4, #4
+    lsr x1, x3, x4
+    and x1, x1, #0xf
+    cmp x1, #10
+    add x2, x1, #'0'
+    add x1, x1, #('a' - 10)
+    csel x1, x2, x1, lo
+59: ldr w2, [x21, #0x18]
+    tbnz w2, #5, 59b
+    str w1, [x21]
+    cbnz x4, 58b
+    ret
+60: .asciz "[SPMC] fatal: image linked at "
+61: .asciz " but entered at "
+62: .asciz ": load BL32 at its link address (see docs/integrator-guide.md)\r\n"
+    .balign 4
+    .ltorg
 
 /* S-EL1 exception vectors (VBAR_EL1), 2 KiB aligned, 0x80 bytes per entry. */
 .section .text.vectors, "ax"

@@ -17,8 +17,12 @@ use crate::{exit_status, power};
 /// Where the SPMC manifest (TOS_FW_CONFIG) is copied, and the end of its window.
 pub const MANIFEST_PA: u64 = flash_directory::SPMC_MANIFEST_LOAD_ADDRESS;
 const MANIFEST_WINDOW_END: u64 = MANIFEST_PA + flash_directory::SPMC_MANIFEST_MAX_SIZE;
-/// Secure RAM the SPMC region may occupy (above the monitor's RAM and the manifest window).
-const SPMC_WINDOW: (u64, u64) = (0x2020_0000, 0x4000_0000);
+/// Where BL32 goes: TF-A qemu_sbsa's BL32_BASE..BL32_LIMIT (qemu_bl2_mem_params_desc.c
+/// loads it at BL32_BASE, at most BL32_LIMIT - BL32_BASE bytes, and BL31 enters it there).
+const SPMC_WINDOW: (u64, u64) = (
+    flash_directory::SPMC_LOAD_ADDRESS,
+    flash_directory::SPMC_LOAD_ADDRESS + flash_directory::SPMC_MAX_SIZE,
+);
 /// Non-secure DRAM above QEMU's DTB, within the first 1 GiB (present with any -m >= 1024).
 const NS_DTB: u64 = 0x100_0000_0000;
 const NS_WINDOW: (u64, u64) = (0x100_0010_0000, 0x100_4000_0000);
@@ -167,8 +171,8 @@ fn load(e: &Entry, window: (u64, u64)) {
     }
     // SAFETY: the source range was checked by `flash_directory::decode` to lie inside the
     // flash; the destination was just checked to lie in a RAM window that no Rust object of
-    // the monitor occupies (the monitor's own RAM ends at 0x2010_0000) and no other world runs
-    // yet; the ranges cannot overlap (flash vs RAM).
+    // the monitor occupies (its own RAM is TF-A's BL31 region, outside every window) and no
+    // other world runs yet; the ranges cannot overlap (flash vs RAM).
     unsafe {
         core::ptr::copy_nonoverlapping(
             e.flash_offset as *const u8,
@@ -215,21 +219,24 @@ pub fn primary() -> ! {
         a.binary_size
     );
 
+    // As TF-A: BL32 is loaded and entered at BL32_BASE; the manifest's load_address and
+    // binary_size only bound FFA_SECONDARY_EP_REGISTER (and are not checked against BL32_BASE,
+    // as TF-A does not: an image linked elsewhere reports it itself at entry).
     let spmc = payload(&dir, PayloadKind::Spmc);
-    if spmc.load_address != a.load_address || spmc.size > u64::from(a.binary_size) {
+    if spmc.load_address != SPMC_WINDOW.0 {
         fatal(
             exit_status::BOOT,
             format_args!(
-                "SPMC image ({:#x} bytes at {:#x}) does not fit the manifest region",
-                spmc.size, spmc.load_address
+                "SPMC payload load address {:#x} is not BL32_BASE {:#x}",
+                spmc.load_address, SPMC_WINDOW.0
             ),
         );
     }
-    let region_end = a.load_address + u64::from(a.binary_size);
-    if a.load_address < SPMC_WINDOW.0 || region_end > SPMC_WINDOW.1 {
-        fatal(
-            exit_status::BOOT,
-            format_args!("SPMC region outside secure RAM"),
+    if a.load_address != SPMC_WINDOW.0 {
+        log!(
+            "warning: manifest load_address {:#x} is not BL32_BASE {:#x}",
+            a.load_address,
+            SPMC_WINDOW.0
         );
     }
     load(&spmc, SPMC_WINDOW);
@@ -242,7 +249,7 @@ pub fn primary() -> ! {
     core.ns_arg = NS_DTB;
     let cores = power::discover_cores();
     log!("{cores} cores present");
-    enter_spmc(core, 0, a.entrypoint)
+    enter_spmc(core, 0, SPMC_WINDOW.0)
 }
 
 /// Reset path of a secondary core: set up EL3, then park until PSCI CPU_ON.
@@ -257,8 +264,9 @@ pub fn secondary_boot(core: &mut Core, id: usize) -> ! {
     let (entry, context_id) = power::wait_for_cpu_on(id);
     core.ns_entry = entry;
     core.ns_arg = context_id;
+    // TF-A enters a core the SPMC registered no entry for at BL32's entry point (BL32_BASE).
     let ep = match SECONDARY_EP.load(Ordering::Acquire) {
-        0 => attrs().entrypoint,
+        0 => SPMC_WINDOW.0,
         ep => ep,
     };
     log!("core {id} on: entering SPMC at {ep:#x}");

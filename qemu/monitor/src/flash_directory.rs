@@ -17,10 +17,16 @@ pub const MONITOR_MAX_SIZE: u64 = DIRECTORY_OFFSET;
 pub const FIRST_SLOT_OFFSET: u64 = 0x0020_0000;
 /// Alignment of every payload slot (2 MiB, a block mapping size should anyone map flash).
 pub const SLOT_ALIGN: u64 = 0x0020_0000;
-/// Where the monitor copies the SPMC manifest DTB (TOS_FW_CONFIG), per notes/memory-map.md.
-pub const SPMC_MANIFEST_LOAD_ADDRESS: u64 = 0x2010_0000;
-/// Largest SPMC manifest DTB (its secure-RAM window is 64 KiB).
-pub const SPMC_MANIFEST_MAX_SIZE: u64 = 0x1_0000;
+/// Where the monitor copies the SPMC manifest DTB: TF-A qemu_sbsa's TOS_FW_CONFIG page.
+pub const SPMC_MANIFEST_LOAD_ADDRESS: u64 = platform_facts::qemu_sbsa::SPMC_MANIFEST.base;
+/// Largest SPMC manifest DTB (TF-A's TOS_FW_CONFIG_SIZE, one page).
+pub const SPMC_MANIFEST_MAX_SIZE: u64 = platform_facts::qemu_sbsa::SPMC_MANIFEST.size;
+/// Where the monitor loads and enters the SPMC: TF-A qemu_sbsa's BL32_BASE, whatever the
+/// manifest says (TF-A's SPMD does not place an S-EL1 SPMC by its manifest either).
+pub const SPMC_LOAD_ADDRESS: u64 = platform_facts::tf_a::qemu_sbsa::BL32_BASE;
+/// The most of BL32 TF-A's BL2 loads (BL32_LIMIT - BL32_BASE).
+pub const SPMC_MAX_SIZE: u64 =
+    platform_facts::tf_a::qemu_sbsa::BL32_LIMIT - platform_facts::tf_a::qemu_sbsa::BL32_BASE;
 /// Where the normal-world driver is loaded and entered (NS-EL2).
 pub const NS_IMAGE_LOAD_ADDRESS: u64 = 0x100_0010_0000;
 /// Identifies a directory; also stops a monitor from booting a stale or foreign image.
@@ -214,13 +220,13 @@ mod tests {
                 kind: PayloadKind::SpmcManifest,
                 flash_offset: 0x20_0000,
                 size: 0x200,
-                load_address: 0x2010_0000,
+                load_address: SPMC_MANIFEST_LOAD_ADDRESS,
             },
             Entry {
                 kind: PayloadKind::Spmc,
                 flash_offset: 0x40_0000,
                 size: 0x1_2345,
-                load_address: 0x2020_0000,
+                load_address: SPMC_LOAD_ADDRESS,
             },
         ]
     }

@@ -3,48 +3,48 @@
 #![no_std]
 #![no_main]
 
+use platform_facts::{qemu_sbsa as facts, Range};
 use spmc_kernel::boot::PlatformBoot;
 use spmc_kernel::memory::PhysRange;
+use spmc_kernel::spmc::El3Registers;
+
+const fn phys(r: Range) -> PhysRange {
+    PhysRange {
+        base: r.base,
+        size: r.size,
+    }
+}
 
 /// Secure PL011 (the second UART of sbsa-ref).
-const SECURE_UART: usize = 0x6003_0000;
-const GICD: PhysRange = PhysRange {
-    base: 0x4006_0000,
-    size: 0x1_0000,
-};
-const GICR: PhysRange = PhysRange {
-    base: 0x4008_0000,
-    size: 0x10_0000,
-};
-/// Secure RAM not occupied by EL3 or the SPMC: the SP pool and free secure memory.
-const SECURE_ALIAS: &[PhysRange] = &[PhysRange {
-    base: 0x2400_0000,
-    size: 0x1C00_0000,
-}];
-/// Non-secure DRAM (QEMU is run with 2 GiB).
-const NS_DRAM: &[PhysRange] = &[PhysRange {
-    base: 0x100_0000_0000,
-    size: 0x8000_0000,
-}];
+const SECURE_UART: usize = facts::SPMC_UART.base as usize;
+const SECURE_ALIAS: &[PhysRange] = &[phys(facts::SECURE_ALIAS[0])];
+const NS_DRAM: &[PhysRange] = &[phys(facts::NS_DRAM)];
+const EL3_RESERVED: &[PhysRange] = &[
+    phys(facts::EL3_RESERVED[0]),
+    phys(facts::EL3_RESERVED[1]),
+];
+const _: () = assert!(facts::SECURE_ALIAS.len() == 1 && facts::EL3_RESERVED.len() == 2);
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "qemu-sbsa",
     devices: &[
-        PhysRange {
-            base: SECURE_UART as u64,
-            size: 0x1000,
-        },
-        GICD,
-        GICR,
+        phys(facts::SPMC_UART),
+        phys(facts::GICD),
+        phys(facts::GICR),
     ],
     secure_alias: SECURE_ALIAS,
     ns_alias: NS_DRAM,
+    el3_reserved: EL3_RESERVED,
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
-    // qemu/monitor passes x0-x17; TF-A's SPMD passes x0-x7 to an S-EL1 SPMC (feature `tf-a`,
-    // used by `cargo xtask bl32`).
-    el3_forwards_x8_x17: !cfg!(feature = "tf-a"),
+    // TF-A v2.14+'s rule, which qemu/monitor follows too; feature `tf-a-pre-2-14` for an
+    // older TF-A, whose SPMD passes x0-x7 only.
+    el3_registers: if cfg!(feature = "tf-a-pre-2-14") {
+        El3Registers::X0ToX7
+    } else {
+        El3Registers::TfA2_14
+    },
 };
 
 mod table {
@@ -53,9 +53,9 @@ mod table {
 
 /// Makes the secure UART the SPMC's console.
 fn console() {
-    // SAFETY: 0x6003_0000 is sbsa-ref's secure PL011, mapped by the kernel's tables as device
+    // SAFETY: SECURE_UART (0x6003_0000) is sbsa-ref's secure PL011, mapped by the kernel's tables as device
     // memory (it is in PLATFORM.devices); nothing else in the SPMC uses it.
     unsafe { spmc_kernel::platform::install_pl011_console(SECURE_UART) }
 }
 
-spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console);
+spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console, SECURE_UART);

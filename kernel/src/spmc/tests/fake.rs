@@ -66,6 +66,12 @@ pub const IMAGE_LEN: usize = 0x80;
 
 static SECURE_ALIAS: [PhysRange; 1] = [POOL];
 static NS_ALIAS: [PhysRange; 1] = [NS];
+/// Secure memory the fake platform's EL3 keeps, just above the kernel image.
+pub const EL3: PhysRange = PhysRange {
+    base: 0x1000_8000,
+    size: 0x8000,
+};
+static EL3_RESERVED: [PhysRange; 1] = [EL3];
 
 /// The platform every test uses: a tiny kernel, the pool and the NS window.
 pub fn platform() -> PlatformInfo {
@@ -88,10 +94,11 @@ pub fn platform() -> PlatformInfo {
             secure_alias: &SECURE_ALIAS,
             ns_alias: &NS_ALIAS,
             guards: &[],
+            el3_reserved: &EL3_RESERVED,
         },
         ns_memory: &NS_ALIAS,
         memory_limits: crate::spmc::memory::DEFAULT_LIMITS,
-        el3_forwards_x8_x17: true,
+        el3_registers: crate::spmc::El3Registers::TfA2_14,
     }
 }
 

@@ -557,32 +557,54 @@ fn req2_to_a_uuid_the_receiver_does_not_implement_is_refused() {
     assert_eq!(ok.w(0), FuncId::MsgSendDirectResp2.raw());
 }
 
-/// Under an SPMD that passes only x0-x7 to an S-EL1 SPMC (TF-A's `SMC_RET8`), x8-x17 of a
-/// call still hold the SPMC's previous answer: they are cleared before the call is handled, so
-/// a DIRECT_REQ2 cannot carry another partition's response words. With a monitor that passes
-/// x0-x17 they are the caller's payload.
+/// x8-x17 of a call reach the SPMC as TF-A v2.14+'s `spmd_smc_switch_state` passes them: for
+/// an SMC64 call when both sides negotiated v1.2 or later. Otherwise they still hold the
+/// SPMC's previous answer and are cleared before the call is handled, so a DIRECT_REQ2 cannot
+/// carry another partition's response words; the same for an older TF-A (x0-x7 only).
 #[test]
-fn x8_to_x17_are_cleared_when_el3_does_not_pass_them() {
+fn x8_to_x17_pass_only_as_tf_a_passes_them() {
+    use crate::spmc::El3Registers;
     let mut q = req2(NW, 0x8001, [0, 0], [0; 14]);
     for (i, x) in q.0[8..].iter_mut().enumerate() {
         *x = 0xA5A5_0000 + i as u64;
     }
     q.0[4] = 7;
+    let mut cleared = q;
+    cleared.0[8..].fill(0);
     let mut w = World::boot(vec![sp(0)]);
     w.nw_version(Version::V1_2);
     w.spmc.handle_el3_call(&mut w.env, q);
-    assert_eq!(
-        w.seen(0).last(),
-        Some(&q),
-        "passed on when EL3 forwards x8-x17"
-    );
-    w.spmc.platform.el3_forwards_x8_x17 = false;
+    assert_eq!(w.seen(0).last(), Some(&q), "SMC64, both at v1.2: passed");
+    w.spmc.platform.el3_registers = El3Registers::X0ToX7;
+    w.spmc.handle_el3_call(&mut w.env, q);
+    assert_eq!(w.seen(0).last(), Some(&cleared), "TF-A before v2.14: cleared");
+
+    // A v1.1 normal world (Linux 6.12): TF-A passes x0-x7 even of SMC64 calls.
+    let rule = El3Registers::TfA2_14;
+    let req64 = 0xC400_006F;
+    let req32 = 0x8400_006F;
+    let (v1_1, v1_2) = (Version::new(1, 1), Version::V1_2);
+    assert!(rule.passes_x8_x17(req64, v1_2, v1_2));
+    assert!(!rule.passes_x8_x17(req64, v1_1, v1_2));
+    assert!(!rule.passes_x8_x17(req64, v1_2, v1_1));
+    assert!(!rule.passes_x8_x17(req32, v1_2, v1_2));
+    assert!(!El3Registers::X0ToX7.passes_x8_x17(req64, v1_2, v1_2));
+}
+
+/// The SMC32 form of a direct request never carries x8-x17, whatever the versions.
+#[test]
+fn x8_to_x17_of_an_smc32_call_are_cleared() {
+    let mut w = World::boot(vec![sp(0)]);
+    w.nw_version(Version::V1_2);
+    let mut q = Regs::ZERO;
+    q.0[0] = 0x8400_006F;
+    q.0[1] = (u64::from(NW) << 16) | 0x8001;
+    q.0[3] = 5;
+    for (i, x) in q.0[8..].iter_mut().enumerate() {
+        *x = 0xA5A5_0000 + i as u64;
+    }
     w.spmc.handle_el3_call(&mut w.env, q);
     let mut cleared = q;
     cleared.0[8..].fill(0);
-    assert_eq!(
-        w.seen(0).last(),
-        Some(&cleared),
-        "cleared when EL3 passes only x0-x7"
-    );
+    assert_eq!(w.seen(0).last(), Some(&cleared));
 }
