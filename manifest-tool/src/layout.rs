@@ -85,23 +85,51 @@ const CAP_KEYS: &[&str] = &[
     "devices",
 ];
 
-/// Reads and checks the shape of an SP set description.
+/// Reads and checks the shape of an SP set description (the first error).
 pub fn read_layout(file: &Path) -> Result<Layout> {
+    read_layout_all(file).map_err(|mut e| e.swap_remove(0))
+}
+
+/// Reads and checks the shape of an SP set description; reports the error of every SP entry
+/// that has one, not only the first.
+pub fn read_layout_all(file: &Path) -> std::result::Result<Layout, Vec<Error>> {
+    read_layout_inner(file)
+}
+
+fn read_layout_inner(file: &Path) -> std::result::Result<Layout, Vec<Error>> {
+    let one = |e: Error| vec![e];
     let text = std::fs::read_to_string(file)
-        .map_err(|e| Error::new(file, "/", "file-unreadable", e.to_string()))?;
+        .map_err(|e| one(Error::new(file, "/", "file-unreadable", e.to_string())))?;
     let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::new(file, "/", "json-syntax", e.to_string()))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Error::new(file, "/", "json-shape", "expected an object of SPs"))?;
+        .map_err(|e| one(Error::new(file, "/", "json-syntax", e.to_string())))?;
+    let obj = v.as_object().ok_or_else(|| {
+        one(Error::new(
+            file,
+            "/",
+            "json-shape",
+            "expected an object of SPs",
+        ))
+    })?;
     if obj.is_empty() {
-        return Err(Error::new(file, "/", "json-shape", "the SP set is empty"));
+        return Err(one(Error::new(
+            file,
+            "/",
+            "json-shape",
+            "the SP set is empty",
+        )));
     }
     let dir = file.parent().unwrap_or(Path::new("."));
-    let sps = obj
-        .iter()
-        .map(|(name, e)| sp_entry(file, dir, name, e))
-        .collect::<Result<_>>()?;
+    let mut sps = Vec::new();
+    let mut errors = Vec::new();
+    for (name, e) in obj {
+        match sp_entry(file, dir, name, e) {
+            Ok(sp) => sps.push(sp),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     Ok(Layout {
         file: file.to_path_buf(),
         sps,
@@ -393,8 +421,23 @@ pub fn read_manifest_file(file: &Path) -> Result<Vec<u8>> {
     }
 }
 
-/// Reads an SP's manifest and image (or its package).
+/// Reads an SP's manifest and image (or its package). A file that cannot be read is
+/// reported with the layout key that names it (`sp_layout.json /echo/image`).
 pub fn load(entry: &SpEntry) -> Result<Loaded> {
+    load_files(entry).map_err(|mut e| {
+        if e.rule == "file-unreadable" {
+            let key = match &entry.source {
+                Source::Files { pm, .. } if *pm == e.file => "pm",
+                Source::Files { .. } => "image",
+                Source::Package(_) => "package",
+            };
+            e.detail = format!("{} (layout key /{}/{key})", e.detail, entry.name);
+        }
+        e
+    })
+}
+
+fn load_files(entry: &SpEntry) -> Result<Loaded> {
     match &entry.source {
         Source::Files { pm, image } => {
             let dtb = read_manifest_file(pm)?;

@@ -48,10 +48,17 @@ pub struct BuildReport {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Validates an SP set without writing anything.
+/// Validates an SP set without writing anything (the first error).
 pub fn check(layout: &Path, platform: &Platform) -> Result<Plan> {
-    let l = layout::read_layout(layout)?;
-    sp_set::plan(&l, platform)
+    check_all(layout, platform).map_err(|mut e| e.swap_remove(0))
+}
+
+/// Validates an SP set without writing anything, reporting every error found: each SP entry's
+/// layout error, each SP's first manifest or image error, then the first error of each check
+/// over the whole set (see [`sp_set::plan_all`]).
+pub fn check_all(layout: &Path, platform: &Platform) -> std::result::Result<Plan, Vec<Error>> {
+    let l = layout::read_layout_all(layout)?;
+    sp_set::plan_all(&l, platform)
 }
 
 fn source_name(layout: &Path) -> String {
@@ -64,7 +71,16 @@ fn source_name(layout: &Path) -> String {
 /// Validates, places and writes the outputs into `req.out_dir`. Files are only rewritten when
 /// their content changes, so builds that include them are not redone needlessly.
 pub fn build(req: &BuildRequest<'_>) -> Result<BuildReport> {
-    let plan = check(req.layout, req.platform)?;
+    build_all(req).map_err(|mut e| e.swap_remove(0))
+}
+
+/// [`build`], reporting every error [`check_all`] finds.
+pub fn build_all(req: &BuildRequest<'_>) -> std::result::Result<BuildReport, Vec<Error>> {
+    let plan = check_all(req.layout, req.platform)?;
+    build_plan(req, plan).map_err(|e| vec![e])
+}
+
+fn build_plan(req: &BuildRequest<'_>, plan: Plan) -> Result<BuildReport> {
     let out = output::generate(&plan, &source_name(req.layout))
         .map_err(|d| Error::new(req.layout, "/", "output", d))?;
     let io = |p: &Path, e: std::io::Error| Error::new(p, "/", "output", e.to_string());

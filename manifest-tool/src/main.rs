@@ -8,7 +8,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   manifest-tool check <sp_layout.json> [--platform qemu-sbsa|fvp|platform.json]
   manifest-tool build <sp_layout.json> --out DIR [--platform qemu-sbsa|fvp|platform.json]
-  manifest-tool pack --manifest <x.dts|x.dtb> --image <x.bin> -o <out.pkg>";
+  manifest-tool pack --manifest <x.dts|x.dtb> --image <x.bin> -o <out.pkg>
+  manifest-tool uuid <xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx>   (prints the manifest `uuid` cells)
+
+check and build report every error they find, one line each: file: node: rule: detail";
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("manifest-tool: {msg}\n{USAGE}");
@@ -63,7 +66,7 @@ fn main() -> ExitCode {
             };
             let layout = PathBuf::from(layout);
             if cmd == "check" {
-                manifest_tool::check(&layout, &platform).map(|plan| {
+                manifest_tool::check_all(&layout, &platform).map(|plan| {
                     for w in &plan.warnings {
                         eprintln!("warning: {w}");
                     }
@@ -79,7 +82,7 @@ fn main() -> ExitCode {
                     return usage("build needs --out DIR");
                 };
                 let out = PathBuf::from(out);
-                manifest_tool::build(&BuildRequest {
+                manifest_tool::build_all(&BuildRequest {
                     layout: &layout,
                     platform: &platform,
                     out_dir: &out,
@@ -101,11 +104,29 @@ fn main() -> ExitCode {
             if !positional.is_empty() {
                 return usage("pack takes no positional arguments");
             }
-            manifest_tool::pack(m.as_ref(), i.as_ref()).and_then(|bytes| {
-                std::fs::write(&o, bytes)
-                    .map_err(|e| manifest_tool::Error::new(&o, "/", "output", e.to_string()))
-                    .map(|()| println!("wrote {o}"))
-            })
+            manifest_tool::pack(m.as_ref(), i.as_ref())
+                .and_then(|bytes| {
+                    std::fs::write(&o, bytes)
+                        .map_err(|e| manifest_tool::Error::new(&o, "/", "output", e.to_string()))
+                        .map(|()| println!("wrote {o}"))
+                })
+                .map_err(|e| vec![e])
+        }
+        "uuid" => {
+            let [u] = positional.as_slice() else {
+                return usage("uuid takes one UUID string");
+            };
+            match manifest_tool::manifest::parse_uuid(u) {
+                Some(id) => {
+                    println!("{}", manifest_tool::manifest::uuid_cells(&id));
+                    return ExitCode::SUCCESS;
+                }
+                None => {
+                    return usage(&format!(
+                        "{u}: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+                    ))
+                }
+            }
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -115,8 +136,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{e}");
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if errors.len() > 1 {
+                eprintln!("{} errors", errors.len());
+            }
             ExitCode::from(1)
         }
     }

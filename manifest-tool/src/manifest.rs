@@ -230,6 +230,18 @@ impl Ctx<'_> {
     }
 }
 
+/// The manifest `uuid` property for `u`: four cells in SMCCC word packing, each cell the
+/// next four bytes of the UUID's byte string read little-endian. For
+/// `7c0a39e4-5bd2-4a53-8c1e-2f7d1e0c0a05` (bytes 7c 0a 39 e4 | 5b d2 4a 53 | 8c 1e 2f 7d |
+/// 1e 0c 0a 05): `uuid = <0xe4390a7c 0x534ad25b 0x7d2f1e8c 0x050a0c1e>;`.
+pub fn uuid_cells(u: &Uuid) -> String {
+    let cells: Vec<String> =
+        u.0.chunks(4)
+            .map(|c| format!("{:#010x}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect();
+    format!("uuid = <{}>;", cells.join(" "))
+}
+
 /// Parses a UUID in its textual form `aabbccdd-eeff-gghh-iijj-kkllmmnnoopp`.
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
     let groups: Vec<&str> = s.split('-').collect();

@@ -84,36 +84,65 @@ pub const NORMAL_WORLD: &str = "normal-world";
 
 /// Reads every input, applies every rule, and places the SPs.
 pub fn plan(layout: &Layout, platform: &Platform) -> Result<Plan> {
+    plan_all(layout, platform).map_err(|mut e| e.swap_remove(0))
+}
+
+/// Loads one SP's manifest and image and checks them on their own.
+fn load_sp(entry: &SpEntry, warnings: &mut Vec<String>) -> Result<PlannedSp> {
+    let loaded = layout::load(entry)?;
+    let root = fdt::parse(&loaded.dtb)
+        .map_err(|d| Error::new(&loaded.manifest_file, "/", "dtb-malformed", d))?;
+    let m = manifest::parse_manifest(&loaded.manifest_file, &root)?;
+    for p in &m.unknown_properties {
+        warnings.push(format!(
+            "{}: /: unknown-property: `{p}` is not in the FF-A manifest binding; ignored",
+            m.file.display()
+        ));
+    }
+    check_image(entry, &m, &loaded)?;
+    Ok(PlannedSp {
+        entry: entry.clone(),
+        id: m.id.unwrap_or(0),
+        id_from_manifest: m.id.is_some(),
+        devices: m.device_regions.clone(),
+        manifest: m,
+        loaded,
+        image_base: 0,
+        boot_info_base: 0,
+        boot_info_pages: 0,
+        memory: Vec::new(),
+        rx_tx: None,
+        caps: Caps::default(),
+    })
+}
+
+/// [`plan`], reporting every error it can: the first error of each SP's manifest and image
+/// (each SP is checked on its own), then, if those are all right, the first error of each
+/// step over the whole set (unique IDs, each SP's capabilities, interrupts, placement).
+pub fn plan_all(layout: &Layout, platform: &Platform) -> std::result::Result<Plan, Vec<Error>> {
     let mut sps = Vec::new();
     let mut warnings = Vec::new();
+    let mut errors = Vec::new();
     for entry in &layout.sps {
-        let loaded = layout::load(entry)?;
-        let root = fdt::parse(&loaded.dtb)
-            .map_err(|d| Error::new(&loaded.manifest_file, "/", "dtb-malformed", d))?;
-        let m = manifest::parse_manifest(&loaded.manifest_file, &root)?;
-        for p in &m.unknown_properties {
-            warnings.push(format!(
-                "{}: /: unknown-property: `{p}` is not in the FF-A manifest binding; ignored",
-                m.file.display()
-            ));
+        match load_sp(entry, &mut warnings) {
+            Ok(sp) => sps.push(sp),
+            Err(e) => errors.push(e),
         }
-        check_image(entry, &m, &loaded)?;
-        sps.push(PlannedSp {
-            entry: entry.clone(),
-            id: m.id.unwrap_or(0),
-            id_from_manifest: m.id.is_some(),
-            devices: m.device_regions.clone(),
-            manifest: m,
-            loaded,
-            image_base: 0,
-            boot_info_base: 0,
-            boot_info_pages: 0,
-            memory: Vec::new(),
-            rx_tx: None,
-            caps: Caps::default(),
-        });
     }
-    check_unique(layout, &sps)?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    plan_set(layout, platform, sps, warnings)
+}
+
+fn plan_set(
+    layout: &Layout,
+    platform: &Platform,
+    mut sps: Vec<PlannedSp>,
+    warnings: Vec<String>,
+) -> std::result::Result<Plan, Vec<Error>> {
+    let one = |e: Error| vec![e];
+    check_unique(layout, &sps).map_err(one)?;
     // Boot order: SPs with `boot-order` first (ascending), then the rest by name.
     sps.sort_by(|a, b| {
         let key = |s: &PlannedSp| {
@@ -125,19 +154,25 @@ pub fn plan(layout: &Layout, platform: &Platform) -> Result<Plan> {
         };
         key(a).cmp(&key(b))
     });
-    assign_ids(layout, &mut sps)?;
+    assign_ids(layout, &mut sps).map_err(one)?;
+    let mut errors = Vec::new();
     for i in 0..sps.len() {
-        let caps = resolve_caps(layout, &sps, i)?;
-        sps[i].caps = caps;
+        match resolve_caps(layout, &sps, i) {
+            Ok(caps) => sps[i].caps = caps,
+            Err(e) => errors.push(e),
+        }
     }
-    check_interrupt_ownership(layout, &sps)?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    check_interrupt_ownership(layout, &sps).map_err(one)?;
     let mut plan = Plan {
         platform: platform.clone(),
         layout_file: layout.file.clone(),
         sps,
         warnings,
     };
-    placement::place(&mut plan)?;
+    placement::place(&mut plan).map_err(one)?;
     Ok(plan)
 }
 

@@ -13,12 +13,20 @@ pub fn write_table(
     platform: manifest_tool::Platform,
 ) -> Result<Option<manifest_tool::Plan>, String> {
     if !is_empty_set(layout)? {
-        let report = manifest_tool::build(&manifest_tool::BuildRequest {
+        let report = manifest_tool::build_all(&manifest_tool::BuildRequest {
             layout,
             platform: &platform,
             out_dir: dir,
         })
-        .map_err(|e| format!("manifest-tool ({}): {e}", layout.display()))?;
+        .map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+            format!(
+                "manifest-tool found {} error(s) in {}:\n{}",
+                errors.len(),
+                layout.display(),
+                lines.join("\n")
+            )
+        })?;
         for w in &report.warnings {
             crate::step(&format!("manifest-tool warning: {w}"));
         }
