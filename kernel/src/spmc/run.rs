@@ -49,5 +49,17 @@ fn abort(sp: &Sp, rt: &mut Runtime, what: &str, esr_v: u64, far: u64) {
         far,
         esr_v
     );
+    let img = &sp.desc.image;
+    if !(img.base.0..img.base.0 + img.size).contains(&rt.regs.pc) {
+        // The usual cause: an image linked for another address than its manifest's
+        // load-address (e.g. built for another platform's SP pool).
+        crate::info!(
+            "SP {}: pc {:#x} is outside its image region {:#x}..{:#x}: is the image linked for its manifest's load-address?",
+            sp.desc.name,
+            rt.regs.pc,
+            img.base.0,
+            img.base.0 + img.size
+        );
+    }
     rt.abort();
 }

@@ -56,11 +56,11 @@ fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
 }
 
 /// Appends FFA_CONSOLE_LOG characters to the SP's line and prints complete lines tagged with
-/// the SP's name.
+/// the SP's name and ID.
 fn console_log(sp: &Sp, rt: &mut Runtime, bytes: &[u8]) {
     for &b in bytes {
         if b == b'\n' || rt.log_line.len() + 1 >= rt.log_line.capacity() {
-            crate::info!("{}: {}", sp.desc.name, rt.log_line.as_str());
+            crate::console::print_sp_line(sp.desc.name, sp.id(), rt.log_line.as_str());
             rt.log_line.clear();
             if b == b'\n' {
                 continue;

@@ -61,14 +61,16 @@ fn console_log_prints_whole_lines_tagged_with_the_sp_name() {
     for r in &seen[6..9] {
         assert_error(r, ErrorCode::InvalidParameters);
     }
-    let lines = console_lines("conlog_sp: ");
+    // Tagged with the SP's name and ID, not the SPMC's prefix.
+    let tag = alloc::format!("[SP conlog_sp {:#06x}] ", w.spmc.sps[0].id());
+    let lines = console_lines(&tag);
     let a = |n: usize| String::from_utf8(vec![b'a'; n]).unwrap();
     assert_eq!(
         lines,
         [
-            String::from("[SPMC] conlog_sp: hello wor?ld"),
-            alloc::format!("[SPMC] conlog_sp: {}", a(159)),
-            alloc::format!("[SPMC] conlog_sp: {}", a(97)),
+            alloc::format!("{tag}hello wor?ld"),
+            alloc::format!("{tag}{}", a(159)),
+            alloc::format!("{tag}{}", a(97)),
         ]
     );
 }
@@ -88,7 +90,8 @@ fn console_log_is_accepted_from_v1_1_partitions() {
         w.spmc.sps[0].rt.lock().version,
         ffa_abi::version::Version::V1_1
     );
-    assert_eq!(console_lines("conlog_v11: "), ["[SPMC] conlog_v11: early"]);
+    let tag = alloc::format!("[SP conlog_v11 {:#06x}] ", w.spmc.sps[0].id());
+    assert_eq!(console_lines(&tag), [alloc::format!("{tag}early")]);
 }
 
 fn perm_get(addr: u64) -> Regs {

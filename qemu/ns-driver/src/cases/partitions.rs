@@ -893,7 +893,7 @@ fn sp_version_renegotiated() -> Outcome {
 }
 
 fn sp_console_log() -> Outcome {
-    // FFA_CONSOLE_LOG_64 from echo; the SPMC prints "[SPMC] echo: LOG 0x2a from 0x0000".
+    // FFA_CONSOLE_LOG_64 from echo; the SPMC prints "[SP echo 0x8001] LOG 0x2a from 0x0000".
     check_eq!(
         ask(Kind::Req64, id::ECHO, &[cmd::LOG.into(), 0x2a])?,
         [OK, 0, 0, 0, 0],
