@@ -429,7 +429,7 @@ pub struct Constituent {
 }
 
 /// The FF-A page size for descriptors (constituents are counted in 4 KiB pages).
-pub const PAGE_SIZE: u64 = 4096;
+pub use crate::addr::PAGE_SIZE;
 
 #[cfg(test)]
 mod tests {

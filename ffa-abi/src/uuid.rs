@@ -4,7 +4,7 @@
 /// A UUID as its 16 bytes in RFC 4122 string order (`00112233-4455-...` is
 /// `[0x00, 0x11, 0x22, ...]`). In descriptors (partition info, boot info) the bytes
 /// are stored in this order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Uuid(pub [u8; 16]);
 
 impl Uuid {
@@ -18,20 +18,30 @@ impl Uuid {
 
     /// Packs into four 32-bit registers (w1..w4 of FFA_PARTITION_INFO_GET): each word
     /// holds four UUID bytes, the first one least significant.
-    pub fn to_words(self) -> [u32; 4] {
+    /// A `const fn`, so that generated partition tables can hold UUIDs built from words.
+    pub const fn to_words(self) -> [u32; 4] {
+        let b = self.0;
         let mut w = [0u32; 4];
-        for (i, chunk) in self.0.chunks_exact(4).enumerate() {
-            w[i] = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let mut i = 0;
+        while i < 4 {
+            w[i] = u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+            i += 1;
         }
         w
     }
 
     /// Unpacks four 32-bit registers; inverse of [`Uuid::to_words`]. Manifest `uuid`
     /// properties (four u32 cells) use this packing too.
-    pub fn from_words(w: [u32; 4]) -> Self {
+    pub const fn from_words(w: [u32; 4]) -> Self {
         let mut b = [0u8; 16];
-        for (i, word) in w.iter().enumerate() {
-            b[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+        let mut i = 0;
+        while i < 4 {
+            let le = w[i].to_le_bytes();
+            b[4 * i] = le[0];
+            b[4 * i + 1] = le[1];
+            b[4 * i + 2] = le[2];
+            b[4 * i + 3] = le[3];
+            i += 1;
         }
         Uuid(b)
     }
@@ -90,6 +100,13 @@ fn hex(c: u8) -> Option<u8> {
     }
 }
 
+impl core::fmt::Debug for Uuid {
+    /// `Uuid(aabbccdd-...)`: the text form, which is what logs and test failures need.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Uuid({self})")
+    }
+}
+
 impl core::fmt::Display for Uuid {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         for (i, b) in self.0.iter().enumerate() {
@@ -121,6 +138,10 @@ mod tests {
         );
         assert_eq!(Uuid::from_u64_pair(u.to_u64_pair()), u);
         assert_eq!(std::format!("{u}"), "bdcd76d7-825e-4751-963b-86d4f84943ac");
+        assert_eq!(
+            std::format!("{u:?}"),
+            "Uuid(bdcd76d7-825e-4751-963b-86d4f84943ac)"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The owned device tree the manifest checks work on, built from a DTB with the workspace's
-//! FDT reader `fdt-walk` (kernel/fdt-walk; devicetree specification v0.4, chapter 5).
+//! FDT reader `fdt-walk` (fdt-walk/; devicetree specification v0.4, chapter 5).
 //!
 //! Not `fdt-rs`: its entry points are `unsafe fn` that trust the buffer's layout, and manifests
 //! inside third-party SP packages are input we must reject cleanly, never trust. `fdt-walk`

@@ -1,13 +1,13 @@
 //! The FF-A partition manifest (`compatible = "arm,ffa-manifest-1.0"`, TF-A
-//! `docs/components/ffa-manifest-binding.rst`; ffa-facts.md section 3): reading one manifest
+//! `docs/components/ffa-manifest-binding.rst`): reading one manifest
 //! DTB into a checked [`Manifest`]. Rules that need other SPs or the platform live in
 //! `sp_set` and `placement`.
 
 use crate::error::{Error, Result};
 use crate::fdt::{Node, Prop};
 use spmc_table::{
-    ExceptionLevel, ExecutionState, FfaVersion, MemAttributes, MessagingMethod, NsInterruptsAction,
-    OtherSInterruptsAction, PowerMessages, Uuid, XlatGranule,
+    ExceptionLevel, ExecutionState, MemAttributes, MessagingMethod, NsInterruptsAction,
+    OtherSInterruptsAction, PowerMessages, Uuid, Version, XlatGranule,
 };
 use std::path::{Path, PathBuf};
 
@@ -95,7 +95,7 @@ pub struct Manifest {
     /// UUIDs and their messaging methods (root `uuid` list or `services` node).
     pub services: Vec<ServiceDesc>,
     /// `ffa-version`.
-    pub ffa_version: FfaVersion,
+    pub ffa_version: Version,
     /// `exception-level`.
     pub exception_level: ExceptionLevel,
     /// `execution-state`.
@@ -293,15 +293,15 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
         ));
     }
 
-    let ffa_version = FfaVersion(cx.req_u32(root, "ffa-version")?);
-    if ffa_version.major() != 1 || ffa_version.minor() > 2 {
+    let word = cx.req_u32(root, "ffa-version")?;
+    let ffa_version = Version::new((word >> 16) as u16, word as u16);
+    if ffa_version.major != 1 || ffa_version.minor > 2 {
         return Err(cx.err(
             root,
             "ffa-version",
             format!(
                 "FF-A v{}.{} is not one of v1.0, v1.1, v1.2",
-                ffa_version.major(),
-                ffa_version.minor()
+                ffa_version.major, ffa_version.minor
             ),
         ));
     }
@@ -408,7 +408,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             }
         }
         (None, Some(s)) => {
-            if ffa_version < FfaVersion::V1_1 {
+            if ffa_version < Version::V1_1 {
                 return Err(cx.err(
                     s,
                     "uuid-form",
@@ -483,7 +483,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             ),
         ));
     }
-    if ffa_version < FfaVersion::V1_2
+    if ffa_version < Version::V1_2
         && (mm.has(MessagingMethod::DIRECT_REQ2_RECV) || mm.has(MessagingMethod::DIRECT_REQ2_SEND))
     {
         return Err(cx.err(
@@ -492,7 +492,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             "DIRECT_REQ2 bits (9, 10) need ffa-version >= 1.2",
         ));
     }
-    if ffa_version < FfaVersion::V1_1 && mm.has(MessagingMethod::INDIRECT) {
+    if ffa_version < Version::V1_1 && mm.has(MessagingMethod::INDIRECT) {
         return Err(cx.err(
             root,
             "messaging-method",
@@ -577,7 +577,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
         Some(v) => {
             let id = u16::try_from(v)
                 .ok()
-                .filter(|&i| spmc_table::EndpointId(i).is_valid_sp_id())
+                .filter(|&i| spmc_table::is_valid_sp_id(spmc_table::EndpointId(i)))
                 .ok_or_else(|| {
                     cx.err(
                         root,

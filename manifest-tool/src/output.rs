@@ -154,8 +154,8 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
     let _ = writeln!(s, "        ],");
     let _ = writeln!(
         s,
-        "        ffa_version: spmc_table::FfaVersion({:#x}),",
-        m.ffa_version.0
+        "        ffa_version: spmc_table::Version::new({}, {}),",
+        m.ffa_version.major, m.ffa_version.minor
     );
     let _ = writeln!(
         s,
@@ -385,8 +385,8 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
                 " (assigned)"
             },
             m.boot_order.map_or("-".to_string(), |b| b.to_string()),
-            m.ffa_version.major(),
-            m.ffa_version.minor(),
+            m.ffa_version.major,
+            m.ffa_version.minor,
             m.execution_ctx_count,
             m.messaging_method
         );

@@ -259,7 +259,7 @@ fn assign_ids(layout: &Layout, sps: &mut [PlannedSp]) -> Result<()> {
         while used.contains(&next) {
             next += 1;
         }
-        if !spmc_table::EndpointId(next).is_valid_sp_id() {
+        if !spmc_table::is_valid_sp_id(spmc_table::EndpointId(next)) {
             return Err(Error::new(
                 &layout.file,
                 format!("/{}", s.entry.name),

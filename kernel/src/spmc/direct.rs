@@ -96,7 +96,7 @@ fn request<'s, E: Env>(
     // Includes normal-world destinations: SPs cannot send direct requests to them.
     let Some(idx) = spmc
         .table
-        .index_of(spmc_table::EndpointId(pair.destination.0))
+        .index_of(pair.destination)
     else {
         return reply(out, ErrorCode::InvalidParameters);
     };
@@ -107,7 +107,7 @@ fn request<'s, E: Env>(
     // The protocol UUID of a DIRECT_REQ2: nil, or one the receiver implements (FF-A v1.2
     // section 15.4).
     if let Some(u) = uuid {
-        if !u.is_nil() && !target.desc.has_uuid(spmc_table::Uuid(u.0)) {
+        if !u.is_nil() && !target.desc.has_uuid(*u) {
             return reply(out, ErrorCode::InvalidParameters);
         }
     }

@@ -163,7 +163,7 @@ struct KernelMem<'a, E: Env> {
 
 fn sp_of(spmc: &Spmc, id: EndpointId) -> Option<&Sp> {
     spmc.table
-        .index_of(spmc_table::EndpointId(id.0))
+        .index_of(id)
         .map(|i| &spmc.sps[i])
 }
 
@@ -271,7 +271,7 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
                 security: Security::NonSecure,
             });
         }
-        let p = self.spmc.table.by_id(spmc_table::EndpointId(owner.0))?;
+        let p = self.spmc.table.by_id(owner)?;
         let within = |base: u64, pages: u32| {
             range.base.0 >= base && range.base.0 + len <= base + u64::from(pages) * PAGE_SIZE
         };
@@ -338,20 +338,20 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
         }
         self.spmc
             .table
-            .by_id(spmc_table::EndpointId(id.0))
+            .by_id(id)
             .map(|_| EndpointKind::Sp)
     }
 
     fn may_send(&self, _kind: TransactionKind, sender: EndpointId, receiver: EndpointId) -> bool {
         let sender_p = if sender.is_secure() {
-            match self.spmc.table.by_id(spmc_table::EndpointId(sender.0)) {
+            match self.spmc.table.by_id(sender) {
                 Some(p) => Some(p),
                 None => return false,
             }
         } else {
             None
         };
-        crate::policy::may_share_memory(sender_p, spmc_table::EndpointId(receiver.0)).is_ok()
+        crate::policy::may_share_memory(sender_p, receiver).is_ok()
     }
 }
 

@@ -169,7 +169,7 @@ pub struct Sp {
 
 impl Sp {
     pub fn new(index: usize, desc: &'static Partition) -> Self {
-        let version = Version::decode(desc.ffa_version.0).unwrap_or(Version::V1_0);
+        let version = desc.ffa_version;
         Self {
             index,
             desc,

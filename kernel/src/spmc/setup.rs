@@ -255,7 +255,7 @@ pub fn properties(p: &Partition, version: Version) -> PartitionProperties {
 
 fn info(p: &Partition, asked: Uuid, version: Version) -> PartitionInfo {
     PartitionInfo {
-        id: ffa_abi::endpoint::EndpointId(p.id.0),
+        id: p.id,
         exec_ctx_count: p.execution_ctx_count,
         properties: properties(p, version),
         uuid: uuid_of(p, asked),
@@ -268,12 +268,12 @@ fn uuid_of(p: &Partition, asked: Uuid) -> Uuid {
     }
     p.services
         .first()
-        .map(|s| Uuid(s.uuid.0))
-        .unwrap_or(Uuid([0; 16]))
+        .map(|s| s.uuid)
+        .unwrap_or(Uuid::NIL)
 }
 
 fn matching(spmc: &Spmc, uuid: Uuid) -> impl Iterator<Item = &'static Partition> {
-    spmc.table.by_uuid(spmc_table::Uuid(uuid.0))
+    spmc.table.by_uuid(uuid)
 }
 
 /// FFA_PARTITION_INFO_GET: counts the partitions that implement `uuid` (all for the nil UUID)

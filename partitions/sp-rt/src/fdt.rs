@@ -1,6 +1,6 @@
 //! How an SP reads properties of its own FF-A manifest (e.g. `uuid`, `id`) from the copy the
 //! boot information points at: with the workspace's one FDT reader, `fdt-walk` (bounds-checked,
-//! never panics; kernel/fdt-walk). `Fdt::new` validates the whole blob; `Fdt::property*` look a
+//! never panics; fdt-walk/). `Fdt::new` validates the whole blob; `Fdt::property*` look a
 //! property up by node path ("/", "/memory-regions/rw").
 
 pub use fdt_walk::{Fdt, FdtError, Node, Prop};

@@ -2,7 +2,7 @@
 //! `compatible = "arm,ffa-core-manifest-1.0"` and the node `/attribute`, checked the way TF-A's
 //! SPMD checks it (`plat_spmd_manifest.c`; reference/ffa-facts.md section 2.3).
 //!
-//! The blob is read with the workspace's FDT reader, `fdt-walk` (kernel/fdt-walk: no `unsafe`,
+//! The blob is read with the workspace's FDT reader, `fdt-walk` (fdt-walk/: no `unsafe`,
 //! every offset bounds-checked, never panics), the one the SPMC itself uses, rather than
 //! `fdt-rs`, whose constructor is an `unsafe fn` that trusts the blob.
 

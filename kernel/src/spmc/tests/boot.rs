@@ -10,7 +10,8 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use ffa_abi::boot_info::BootInfo;
-use spmc_table::{FfaVersion, BOOT_INFO_HEADER_RESERVE};
+use ffa_abi::version::Version;
+use spmc_table::BOOT_INFO_HEADER_RESERVE;
 
 /// The kernel builds an address space in every debug (host test) build: the whole dispatcher
 /// suite depends on it.
@@ -132,7 +133,7 @@ fn nobits_regions_are_zeroed_and_others_left_alone() {
 #[test]
 fn v1_1_boot_information_points_at_the_manifest_copy() {
     let mut d = sp(0);
-    d.version = FfaVersion::V1_1;
+    d.version = Version::V1_1;
     let w = World::boot(vec![d, sp(1)]);
     for i in 0..2 {
         let bi = base(i) + BOOT_INFO_OFFSET;
@@ -196,7 +197,7 @@ fn the_gp_register_carries_the_boot_information() {
 #[test]
 fn v1_0_boot_information_is_optee_shaped() {
     let mut d = sp(0);
-    d.version = FfaVersion::V1_0;
+    d.version = Version::V1_0;
     let w = World::boot(vec![d]);
     let bi = base(0) + BOOT_INFO_OFFSET;
     let m = &w.env.mem;
@@ -209,7 +210,7 @@ fn v1_0_boot_information_is_optee_shaped() {
 #[test]
 fn v1_0_boot_information_entry() {
     let mut d = sp(0);
-    d.version = FfaVersion::V1_0;
+    d.version = Version::V1_0;
     let w = World::boot(vec![d]);
     let bi = base(0) + BOOT_INFO_OFFSET;
     let m = &w.env.mem;

@@ -12,7 +12,7 @@ use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
 use ffa_abi::uuid::Uuid;
 use ffa_abi::version::Version;
-use spmc_table::{ExecutionState, FfaVersion, MessagingMethod, RxTxBuffer};
+use spmc_table::{ExecutionState, MessagingMethod, RxTxBuffer};
 
 const U1: u8 = 0x10;
 const U2: u8 = 0x31;
@@ -210,7 +210,7 @@ fn partition_info_get_from_sps() {
         pages: 1,
     };
     let mut a = sp(0);
-    a.version = FfaVersion::V1_1;
+    a.version = Version::V1_1;
     a.rx_tx = Some(mbox(0));
     a.behaviour = during_boot(vec![
         info_get(None, 0),
@@ -221,7 +221,7 @@ fn partition_info_get_from_sps() {
         info_get(Some(0x77), 0),
     ]);
     let mut b = sp(1);
-    b.version = FfaVersion::V1_0;
+    b.version = Version::V1_0;
     b.rx_tx = Some(mbox(1));
     b.behaviour = during_boot(vec![info_get(None, 0)]);
     let mut c = sp(2);
@@ -553,7 +553,7 @@ fn msg_wait_releases_the_rx_buffer_unless_retained() {
 #[test]
 fn msg_wait_releases_the_rx_buffer_of_a_v1_0_partition() {
     let mut a = sp(0);
-    a.version = spmc_table::FfaVersion::V1_0;
+    a.version = Version::V1_0;
     a.rx_tx = Some(RxTxBuffer {
         rx: spmc_table::PhysAddr(base(0) + 0x6_0000),
         tx: spmc_table::PhysAddr(base(0) + 0x6_1000),

@@ -32,7 +32,7 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{
     AddrRange, BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
-    FfaVersion, ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction,
+    ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction,
     Partition, PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
     TABLE_VERSION,
 };
@@ -429,7 +429,7 @@ pub struct SpDef {
     pub name: &'static str,
     pub id: u16,
     pub uuids: Vec<[u8; 16]>,
-    pub version: FfaVersion,
+    pub version: Version,
     pub messaging: u32,
     pub boot_order: Option<u16>,
     pub direct_to: Vec<u16>,
@@ -469,7 +469,7 @@ pub fn sp(i: usize) -> SpDef {
         name: Box::leak(alloc::format!("sp{i}").into_boxed_str()),
         id: 0x8001 + i as u16,
         uuids: alloc::vec![uuid(0x10 + i as u8)],
-        version: FfaVersion::V1_2,
+        version: Version::V1_2,
         messaging: ALL_DIRECT,
         boot_order: Some(i as u16),
         direct_to: Vec::new(),

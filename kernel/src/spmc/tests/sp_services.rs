@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
-use spmc_table::FfaVersion;
+use ffa_abi::version::Version;
 
 /// FFA_CONSOLE_LOG with `text` packed first character least significant (w2..w7 or x2..x17).
 fn console(text: &[u8], is_64: bool) -> Regs {
@@ -82,7 +82,7 @@ fn console_log_is_accepted_from_v1_1_partitions() {
     capture_console();
     let mut d = sp(0);
     d.name = "conlog_v11";
-    d.version = FfaVersion::V1_1;
+    d.version = Version::V1_1;
     d.behaviour = during_boot(vec![console(b"early\n", false)]);
     let w = World::boot(vec![d]);
     assert_success(&w.seen(0)[1], 0);

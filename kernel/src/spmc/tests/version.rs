@@ -8,7 +8,6 @@ use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
-use spmc_table::FfaVersion;
 
 const V1_3: Version = Version::new(1, 3);
 /// TF-A's SPMD: its endpoint ID, the framework message types (w2[7:0]) and PSCI CPU_OFF
@@ -140,14 +139,14 @@ fn version_bit_31_set_is_not_supported_in_w0() {
 #[test]
 fn version_from_an_sp_sets_the_version_it_speaks() {
     let mut d = sp(0);
-    d.version = FfaVersion::V1_1;
+    d.version = Version::V1_1;
     d.behaviour = during_boot(alloc::vec![
         version_call(0x2_0000),
         version_call(0x1_0000),
         version_call(0x1_0007),
     ]);
     let mut d1 = sp(1);
-    d1.version = FfaVersion::V1_1;
+    d1.version = Version::V1_1;
     d1.behaviour = during_boot(alloc::vec![version_call(0x2_0000)]);
     let w = World::boot(alloc::vec![d, d1]);
     let seen = w.seen(0);
@@ -448,16 +447,15 @@ fn every_abi_the_table_lists_for_partitions_is_dispatched() {
 /// SUCCESS exactly when calling f is not NOT_SUPPORTED.
 #[test]
 fn features_agrees_with_dispatch_for_partitions_at_every_version() {
-    use spmc_table::FfaVersion;
     let funcs: Vec<FuncId> = ABIS
         .iter()
         .filter(|a| a.origins != Origins::NormalWorld)
         .filter(|a| !matches!(a.func, FuncId::Version | FuncId::MsgWait32))
         .map(|a| a.func)
         .collect();
-    for v in [FfaVersion::V1_0, FfaVersion::V1_1, FfaVersion::V1_2] {
+    for v in [Version::V1_0, Version::V1_1, Version::V1_2] {
         let mut calls = Vec::new();
-        let version = Version::decode(v.0).unwrap_or(Version::V1_0);
+        let version = v;
         for &f in &funcs {
             calls.push(features_query(f, version));
             calls.push(decodable(f));

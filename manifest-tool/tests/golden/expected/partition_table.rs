@@ -15,7 +15,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             // 0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0
             spmc_table::Service { uuid: spmc_table::Uuid([0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x49, 0x68, 0x87, 0x76, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0]), messaging_method: spmc_table::MessagingMethod(0x3) },
         ],
-        ffa_version: spmc_table::FfaVersion(0x10002),
+        ffa_version: spmc_table::Version::new(1, 2),
         exception_level: spmc_table::ExceptionLevel::SEl0,
         execution_state: spmc_table::ExecutionState::AArch64,
         execution_ctx_count: 4,
@@ -64,7 +64,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             // bdcd76d7-825e-4751-963b-86d4f84943ac
             spmc_table::Service { uuid: spmc_table::Uuid([0xbd, 0xcd, 0x76, 0xd7, 0x82, 0x5e, 0x47, 0x51, 0x96, 0x3b, 0x86, 0xd4, 0xf8, 0x49, 0x43, 0xac]), messaging_method: spmc_table::MessagingMethod(0x3) },
         ],
-        ffa_version: spmc_table::FfaVersion(0x10001),
+        ffa_version: spmc_table::Version::new(1, 1),
         exception_level: spmc_table::ExceptionLevel::SEl0,
         execution_state: spmc_table::ExecutionState::AArch64,
         execution_ctx_count: 1,
@@ -112,7 +112,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             // bdcd76d7-825e-4751-963b-86d4f84943ac
             spmc_table::Service { uuid: spmc_table::Uuid([0xbd, 0xcd, 0x76, 0xd7, 0x82, 0x5e, 0x47, 0x51, 0x96, 0x3b, 0x86, 0xd4, 0xf8, 0x49, 0x43, 0xac]), messaging_method: spmc_table::MessagingMethod(0x3) },
         ],
-        ffa_version: spmc_table::FfaVersion(0x10000),
+        ffa_version: spmc_table::Version::new(1, 0),
         exception_level: spmc_table::ExceptionLevel::SEl0,
         execution_state: spmc_table::ExecutionState::AArch64,
         execution_ctx_count: 1,

@@ -1,147 +1,39 @@
 //! The static partition table: what manifest-tool emits and the SPMC links in.
 //!
-//! The kernel never parses a partition manifest at boot (design.md section 4): `manifest-tool
-//! build` validates the manifests and the SP set description and writes Rust source that builds
-//! one [`Table`] as a `static` out of the types below. Everything is a `&'static` slice, a
+//! The kernel never parses a partition manifest at boot (docs/architecture.md, "The static
+//! partition table"): `manifest-tool build` validates the manifests and the SP set description
+//! and writes Rust source that builds one [`Table`] as a `static` out of the types below. Everything is a `&'static` slice, a
 //! `&'static str` or a plain integer/newtype, so the table needs no allocation and no parsing.
 //! The packed bytes (SP images and manifest DTBs) live in one blob, addressed with [`BlobRange`].
 //!
 //! Field meanings follow the FF-A partition manifest binding (TF-A
-//! `docs/components/ffa-manifest-binding.rst`, summarised in ffa-facts.md section 3).
+//! `docs/components/ffa-manifest-binding.rst`).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
-
-use core::fmt;
 
 /// The value of [`Table::magic`]: "SPTB" read as a little-endian u32.
 pub const TABLE_MAGIC: u32 = 0x4254_5053;
 /// The layout version of these types; bump it on every incompatible change so that a stale
 /// generated `partition_table.rs` fails its const assertion instead of being misread.
 pub const TABLE_VERSION: u32 = 1;
-/// Translation granule used for every size in the table (pages are 4 KiB).
-pub const PAGE_SIZE: u64 = 0x1000;
 /// Bytes the tool reserves at the start of each boot-info region for the FF-A boot information
 /// header and descriptor (FF-A v1.1 section 5.4); the manifest DTB copy follows at this offset.
 pub const BOOT_INFO_HEADER_RESERVE: u64 = 0x1000;
 
-/// An FF-A endpoint ID (FF-A v1.1 section 2.9 "Partition identification").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EndpointId(pub u16);
+/// The FF-A vocabulary is ffa-abi's: endpoint IDs, UUIDs, versions, physical addresses and the
+/// 4 KiB page every size in the table is counted in. Re-exported so that the generated table
+/// source (and the platform crates that include it) name only `spmc_table`.
+pub use ffa_abi::{EndpointId, PhysAddr, Uuid, Version, PAGE_SIZE};
 
-impl EndpointId {
-    /// The SPMC's own ID as the lead fixed it (the SPMC manifest's `spmc_id`).
-    pub const SPMC: Self = Self(0x8000);
-    /// First ID of the SPMD logical partitions and the SPMD (0xFFC0..=0xFFFF, reserved).
-    pub const FIRST_RESERVED: Self = Self(0xFFC0);
+/// The SPMC's own endpoint ID as the lead fixed it (the SPMC manifest's `spmc_id`).
+pub const SPMC_ID: EndpointId = EndpointId(0x8000);
+/// First ID of the SPMD logical partitions and the SPMD (0xFFC0..=0xFFFF, reserved).
+pub const FIRST_RESERVED_ID: EndpointId = EndpointId(0xFFC0);
 
-    /// Tells whether the ID belongs to the secure world (bit 15 set, ffa-facts.md 2.9).
-    pub const fn is_secure(self) -> bool {
-        self.0 & 0x8000 != 0
-    }
-
-    /// Tells whether the ID may be given to a secure partition: secure, not the SPMC, not in
-    /// the SPMD's reserved range.
-    pub const fn is_valid_sp_id(self) -> bool {
-        self.is_secure() && self.0 != Self::SPMC.0 && self.0 < Self::FIRST_RESERVED.0
-    }
-}
-
-/// A physical address. SP image, manifest, memory and rx/tx regions are identity mapped in the
-/// SP's stage-1 address space, so this is also the address the SP sees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PhysAddr(pub u64);
-
-/// An FF-A UUID, stored as its 16 bytes in the order of the textual form
-/// (`aabbccdd-eeff-...` gives bytes `aa bb cc dd ee ff ...`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uuid(pub [u8; 16]);
-
-impl Uuid {
-    /// The nil UUID, which FFA_PARTITION_INFO_GET reads as "all partitions".
-    pub const NIL: Self = Self([0; 16]);
-
-    /// Builds a UUID from the four 32-bit words of the SMCCC register packing (FFA_PARTITION_
-    /// INFO_GET w1..w4, and the manifest's `uuid = <w0 w1 w2 w3>`): word `i` holds bytes
-    /// `4i..4i+4` in little-endian order.
-    pub const fn from_words(w: [u32; 4]) -> Self {
-        let mut b = [0u8; 16];
-        let mut i = 0;
-        while i < 4 {
-            let le = w[i].to_le_bytes();
-            b[4 * i] = le[0];
-            b[4 * i + 1] = le[1];
-            b[4 * i + 2] = le[2];
-            b[4 * i + 3] = le[3];
-            i += 1;
-        }
-        Self(b)
-    }
-
-    /// Returns the four 32-bit words of the SMCCC register packing (inverse of
-    /// [`Uuid::from_words`]).
-    pub const fn to_words(self) -> [u32; 4] {
-        let b = self.0;
-        let mut w = [0u32; 4];
-        let mut i = 0;
-        while i < 4 {
-            w[i] = u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
-            i += 1;
-        }
-        w
-    }
-
-    /// Tells whether this is the nil UUID.
-    pub const fn is_nil(self) -> bool {
-        let mut i = 0;
-        while i < 16 {
-            if self.0[i] != 0 {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
-}
-
-impl fmt::Display for Uuid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, byte) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                f.write_str("-")?;
-            }
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Uuid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Uuid({self})")
-    }
-}
-
-/// An FF-A version, `(major << 16) | minor` (FF-A v1.1 section 13.2.1 FFA_VERSION).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FfaVersion(pub u32);
-
-impl FfaVersion {
-    /// FF-A v1.0.
-    pub const V1_0: Self = Self(0x1_0000);
-    /// FF-A v1.1.
-    pub const V1_1: Self = Self(0x1_0001);
-    /// FF-A v1.2.
-    pub const V1_2: Self = Self(0x1_0002);
-
-    /// Returns the major version.
-    pub const fn major(self) -> u16 {
-        (self.0 >> 16) as u16
-    }
-
-    /// Returns the minor version.
-    pub const fn minor(self) -> u16 {
-        (self.0 & 0xFFFF) as u16
-    }
+/// Tells whether `id` may be given to a secure partition: secure (bit 15, FF-A v1.1 section
+/// 2.9), not the SPMC, not in the SPMD's reserved range.
+pub const fn is_valid_sp_id(id: EndpointId) -> bool {
+    id.is_secure() && id.0 != SPMC_ID.0 && id.0 < FIRST_RESERVED_ID.0
 }
 
 /// Manifest `exception-level` (binding: 0 = EL1 (NS), 1 = S-EL0, 2 = S-EL1).
@@ -516,7 +408,7 @@ pub struct Partition {
     /// UUIDs the SP answers to (at least one).
     pub services: &'static [Service],
     /// Manifest `ffa-version`: the version the SP was built for.
-    pub ffa_version: FfaVersion,
+    pub ffa_version: Version,
     /// Manifest `exception-level` (always [`ExceptionLevel::SEl0`] for this SPMC).
     pub exception_level: ExceptionLevel,
     /// Manifest `execution-state`.
@@ -649,7 +541,7 @@ impl Table {
             if p.image.image.len as u64 > p.image.size {
                 return Err(ShapeError::ImageLargerThanRegion { index: i });
             }
-            if !p.id.is_valid_sp_id() {
+            if !is_valid_sp_id(p.id) {
                 return Err(ShapeError::BadEndpointId { index: i });
             }
             let mut j = 0;
@@ -691,8 +583,9 @@ impl Table {
         self.partitions.iter().position(|p| p.id == id)
     }
 
-    /// Returns the partitions answering to `uuid`; several SPs may share one UUID (ffa-facts.md
-    /// 4.1). The nil UUID selects every partition (FFA_PARTITION_INFO_GET semantics).
+    /// Returns the partitions answering to `uuid`; several SPs may share one UUID (every
+    /// Trusted Services SP answers to the TS RPC UUID). The nil UUID selects every partition
+    /// (FFA_PARTITION_INFO_GET semantics).
     pub fn by_uuid(&self, uuid: Uuid) -> impl Iterator<Item = &'static Partition> {
         let all = self.partitions;
         all.iter()
@@ -727,7 +620,7 @@ mod tests {
                     messaging_method: MessagingMethod(3),
                 }],
             },
-            ffa_version: FfaVersion::V1_1,
+            ffa_version: Version::V1_1,
             exception_level: ExceptionLevel::SEl0,
             execution_state: ExecutionState::AArch64,
             execution_ctx_count: 1,
