@@ -11,7 +11,7 @@ use spin::Once;
 use crate::arch::{self, el3_exit, read_sysreg, write_sysreg};
 use crate::console::log;
 use crate::context::World;
-use crate::percpu::{stack_top, this_core, Core, SecureRun};
+use crate::percpu::{stack_top, Core, SecureRun};
 use crate::{exit_status, power};
 
 /// Where the SPMC manifest (TOS_FW_CONFIG) is copied, and the end of its window.
@@ -182,8 +182,8 @@ fn load(e: &Entry, window: (u64, u64)) {
     }
 }
 
-/// Cold boot of the primary core.
-pub fn primary() -> ! {
+/// Cold boot of the primary core; `core` is its per-core state.
+pub fn primary(core: &'static mut Core) -> ! {
     crate::console::init();
     log!("monitor start on core 0");
     init_el3();
@@ -244,7 +244,6 @@ pub fn primary() -> ! {
     load(&ns, NS_WINDOW);
     ATTRS.call_once(|| a);
 
-    let core = this_core();
     core.ns_entry = ns.load_address;
     core.ns_arg = NS_DTB;
     let cores = power::discover_cores();
@@ -253,9 +252,9 @@ pub fn primary() -> ! {
 }
 
 /// Reset path of a secondary core: set up EL3, then park until PSCI CPU_ON.
-pub fn secondary(id: usize) -> ! {
+pub fn secondary(core: &'static mut Core, id: usize) -> ! {
     init_el3();
-    secondary_boot(this_core(), id)
+    secondary_boot(core, id)
 }
 
 /// Parks the core until CPU_ON, then boots the SPMC on it (warm entry); its FFA_MSG_WAIT then

@@ -8,16 +8,15 @@ use crate::arch::read_sysreg;
 use crate::boot::{self, attrs, fatal};
 use crate::console::log;
 use crate::context::GpRegs;
-use crate::percpu::{this_core, Core};
+use crate::percpu::Core;
 use crate::{arch, exit_status, power};
 
 /// ESR_ELx.EC of an SMC from AArch64.
 const EC_SMC64: u64 = 0x17;
 
 /// Handles a synchronous exception from S-EL1 or NS-EL2/EL1 and returns the context to resume.
-pub fn lower_sync() -> *mut GpRegs {
+pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
     let esr = read_sysreg!(esr_el3);
-    let core = this_core();
     let id = arch::core_index();
     let from = core.current();
     if esr >> 26 != EC_SMC64 {

@@ -44,19 +44,25 @@ pub mod exit_status {
 #[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn primary_main() -> ! {
-    boot::primary()
+    // SAFETY: entry.S calls this once, on the primary core's reset path (nothing in Rust calls
+    // it), and the reference is passed down, never taken again before the monitor leaves EL3.
+    boot::primary(unsafe { percpu::this_core() })
 }
 
 #[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn secondary_main(core: u64) -> ! {
-    boot::secondary(core as usize)
+    // SAFETY: entry.S calls this once, on a secondary core's reset path (nothing in Rust calls
+    // it), and the reference is passed down, never taken again before the monitor leaves EL3.
+    boot::secondary(unsafe { percpu::this_core() }, core as usize)
 }
 
 #[cfg(target_os = "none")]
 #[no_mangle]
 extern "C" fn el3_lower_sync(_saved: *mut context::GpRegs) -> *mut context::GpRegs {
-    dispatch::lower_sync()
+    // SAFETY: entry.S calls this once per synchronous exception from a lower EL (nothing in
+    // Rust calls it); the reference dies when this returns, before entry.S leaves EL3.
+    dispatch::lower_sync(unsafe { percpu::this_core() })
 }
 
 #[cfg(target_os = "none")]

@@ -92,17 +92,26 @@ impl Core {
 
 struct Cores([UnsafeCell<Core>; MAX_CORES]);
 
-// SAFETY: entry i is only accessed by the core whose MPIDR.Aff0 is i (see `this_core`).
+// SAFETY: entry i is only accessed by the core whose MPIDR.Aff0 is i, through `this_core`, whose
+// contract allows one live reference per core.
 unsafe impl Sync for Cores {}
 
 static CORES: Cores = Cores([const { UnsafeCell::new(Core::new()) }; MAX_CORES]);
 
-/// Returns the executing core's state. Each entry into the monitor (boot, one exception) calls
-/// this once; EL3 never takes exceptions into itself (they are fatal), so no two references
-/// to the same entry are ever live.
-pub fn this_core() -> &'static mut Core {
+/// Returns the executing core's state.
+///
+/// # Safety
+///
+/// The caller must be an entry into the monitor from entry.S (the reset path of a core, or one
+/// exception from a lower EL) and call this once in that entry: the returned reference must be
+/// the only live reference to this core's entry. It stays valid until the monitor leaves
+/// through `el3_exit` (which does not return, so the reference is dead by the next entry), and
+/// entries never nest because EL3 takes no exceptions into itself (they are fatal,
+/// `el3_unexpected`). Other cores never reach this entry: the index is this core's MPIDR.Aff0.
+pub unsafe fn this_core() -> &'static mut Core {
     let i = arch::core_index();
-    // SAFETY: only core i reaches CORES[i], and it holds one reference per monitor entry.
+    // SAFETY: index i is the executing core's, so no other core touches CORES[i]; the caller
+    // guarantees that this core holds no other reference to it (see # Safety).
     unsafe { &mut *CORES.0[i].get() }
 }
 

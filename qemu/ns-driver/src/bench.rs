@@ -17,6 +17,7 @@
 //! insns_per_op=<CNTVCT at entry * 16> iterations=1 partitions=<count>`.
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use ffa_abi::endpoint::EndpointId;
 use ffa_abi::memory::transaction::{builder_for, MemAccess, TransactionBuilder};
@@ -263,24 +264,37 @@ fn relay_op(form: Form) -> Result<(), Why> {
     Ok(())
 }
 
-/// The normal world's RX/TX pair, mapped once.
-fn map_mailbox() -> Result<(), Why> {
-    let r = call(FuncId::RxTxMap64, &[TX_BUF, RX_BUF, MAILBOX_PAGES]);
-    if r.w(0) == FuncId::Success32.raw() || r.w(0) == FuncId::Success64.raw() {
-        Ok(())
-    } else {
-        Err(why(format_args!("FFA_RXTX_MAP: {}", crate::ffa::Shown(&r))))
+/// The normal world's TX buffer. At most one `TxBuf` ever exists (`map_mailbox` makes it once),
+/// and the bytes are reached only through `&mut self`, so no two slices of the buffer can be live.
+struct TxBuf(());
+
+/// Set when the one [`TxBuf`] has been made.
+static TX_TAKEN: AtomicBool = AtomicBool::new(false);
+
+impl TxBuf {
+    /// The first `len` bytes of the buffer (at most its 2 pages), borrowed from `self`.
+    fn bytes(&mut self, len: usize) -> &mut [u8] {
+        let len = len.min((MAILBOX_PAGES * PAGE_SIZE) as usize);
+        // SAFETY: TX_BUF..TX_BUF + 2 pages is non-secure DRAM (QEMU runs with 2 GiB from
+        // 0x100_0000_0000) that nothing else in the driver uses (its image, data and stacks are
+        // in 0x100_0010_0000..0x100_0110_0000), the EL2 MMU is off so the address is the PA,
+        // `len` is within the buffer, and the slice borrows the only `TxBuf` (TX_TAKEN)
+        // mutably, so it is the only reference to these bytes while it lives.
+        unsafe { core::slice::from_raw_parts_mut(TX_BUF as *mut u8, len) }
     }
 }
 
-/// The TX buffer, `len` bytes.
-fn tx(len: usize) -> &'static mut [u8] {
-    let len = len.min((MAILBOX_PAGES * PAGE_SIZE) as usize);
-    // SAFETY: TX_BUF..TX_BUF + 2 pages is non-secure DRAM (QEMU runs with 2 GiB from
-    // 0x100_0000_0000) that nothing else in the driver uses (its image, data and stacks are
-    // in 0x100_0010_0000..0x100_0110_0000), the EL2 MMU is off so the address is the PA, and
-    // the single-threaded benchmark holds at most one of these slices at a time.
-    unsafe { core::slice::from_raw_parts_mut(TX_BUF as *mut u8, len) }
+/// Maps the normal world's RX/TX pair (once) and returns the TX buffer.
+fn map_mailbox() -> Result<TxBuf, Why> {
+    if TX_TAKEN.swap(true, Ordering::Relaxed) {
+        return Err(why(format_args!("the mailbox is already mapped")));
+    }
+    let r = call(FuncId::RxTxMap64, &[TX_BUF, RX_BUF, MAILBOX_PAGES]);
+    if r.w(0) == FuncId::Success32.raw() || r.w(0) == FuncId::Success64.raw() {
+        Ok(TxBuf(()))
+    } else {
+        Err(why(format_args!("FFA_RXTX_MAP: {}", crate::ffa::Shown(&r))))
+    }
 }
 
 /// What a memory benchmark shares with echo.
@@ -341,12 +355,12 @@ fn is_success(r: &Regs) -> bool {
 }
 
 /// FFA_MEM_SHARE of `b`'s descriptor, in fragments of at most `frag` bytes; returns the handle.
-fn share(b: &TransactionBuilder, frag: usize) -> Result<MemHandle, Why> {
+fn share(b: &TransactionBuilder, frag: usize, tx: &mut TxBuf) -> Result<MemHandle, Why> {
     let total = b
         .total_len()
         .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
     let mut off = b
-        .write_fragment(0, tx(frag))
+        .write_fragment(0, tx.bytes(frag))
         .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
     let mut r = call(FuncId::MemShare32, &[total as u64, off as u64, 0, 0]);
     while r.w(0) == FuncId::MemFragRx.raw() {
@@ -357,7 +371,7 @@ fn share(b: &TransactionBuilder, frag: usize) -> Result<MemHandle, Why> {
             )));
         }
         let len = b
-            .write_fragment(off, tx(frag))
+            .write_fragment(off, tx.bytes(frag))
             .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
         off += len;
         r = call(
@@ -380,9 +394,10 @@ fn mem_cycle(
     b: &TransactionBuilder,
     pages: u64,
     calls: &mut Calls,
+    tx: &mut TxBuf,
 ) -> Result<(), Why> {
     let c0 = counters::cycles();
-    let handle = share(b, c.frag)?;
+    let handle = share(b, c.frag, tx)?;
     let c1 = counters::cycles();
     let (lo, hi) = handle.to_regs();
     // echo retrieves (asking for RW), writes 1 to the first page, relinquishes.
@@ -424,7 +439,7 @@ fn mem_cycle(
 const HALF_PAGE: usize = PAGE_SIZE as usize / 2;
 const TWO_PAGES: usize = 2 * PAGE_SIZE as usize;
 
-fn mem_bench(c: &MemCase) -> bool {
+fn mem_bench(c: &MemCase, tx: &mut TxBuf) -> bool {
     let mut cons = [Constituent {
         address: 0,
         page_count: 0,
@@ -460,7 +475,7 @@ fn mem_bench(c: &MemCase) -> bool {
             &mut scratch
         };
         iteration += 1;
-        mem_cycle(c, &b, pages, acc)
+        mem_cycle(c, &b, pages, acc, tx)
     };
     match measure(c.n, &mut op) {
         Ok(r) => {
@@ -567,7 +582,7 @@ pub fn run() {
             Ok(())
         }));
         match map_mailbox() {
-            Ok(()) => {
+            Ok(mut tx) => {
                 let cases = [
                     // Share and reclaim alone: the SPMC's part of the pair, split by level.
                     MemCase {
@@ -637,7 +652,7 @@ pub fn run() {
                     },
                 ];
                 for c in &cases {
-                    run(mem_bench(c));
+                    run(mem_bench(c, &mut tx));
                 }
             }
             Err(e) => {
