@@ -1,5 +1,6 @@
 //! `manifest-tool check|build|pack`: the command-line front of the library.
 //! Exit status: 0 success, 1 invalid input (message `file: node: rule: detail`), 2 usage.
+#![forbid(unsafe_code)]
 
 use manifest_tool::{BuildRequest, Platform};
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's single entry point. Builds the firmware (SPs, partition table,
 //! SPMC, EL3 monitor, normal-world driver), boots it on QEMU sbsa-ref, runs every test and the
 //! benchmarks, and writes the BL32 bundle for TF-A. Installs what is missing on its own.
+#![forbid(unsafe_code)]
 
 mod bench;
 mod call;

@@ -1,6 +1,7 @@
 //! The FF-A function IDs the runtime calls or decodes, as `u32` constants for `match`
 //! patterns. The numbers come from the project's `ffa-abi` crate ([`FuncId`]), the one place
 //! they are written down (FF-A v1.2, Arm DEN0077, the function ID tables).
+#![forbid(unsafe_code)]
 
 /// FF-A function IDs (SMC32 = 0x8400_0000 | n, SMC64 = 0xC400_0000 | n).
 #[allow(dead_code)] // the set the runtime decodes or may call; not all used yet

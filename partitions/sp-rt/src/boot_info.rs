@@ -3,6 +3,7 @@
 //! information descriptor, table 5.9 boot information header).
 //!
 //! Parsing is pure and never panics: every field is checked against the bytes actually given.
+#![forbid(unsafe_code)]
 
 /// Signature in the first word of the header.
 pub const BOOT_INFO_SIGNATURE: u32 = 0x0FFA;

@@ -3,6 +3,7 @@
 //!
 //! The runtime sends one call per line, the line's `\n` included, splitting lines longer than
 //! one call; the SPMC treats the characters as a stream and tags each line with the SP's name.
+#![forbid(unsafe_code)]
 
 use crate::conduit::{Conduit, Regs, RegsExt};
 use crate::ffa::Ffa;

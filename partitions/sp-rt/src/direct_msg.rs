@@ -8,6 +8,7 @@
 //! - REQ2/RESP2: x4..x17 (14 words), x2/x3 = UUID of the protocol (requests; MBZ in responses).
 //!
 //! In every form w1 = (sender << 16) | receiver.
+#![forbid(unsafe_code)]
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt};

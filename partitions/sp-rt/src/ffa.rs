@@ -5,6 +5,7 @@
 //! Every call goes through a [`Conduit`], so the encodings are host-tested with a fake one.
 //! Results are decoded the way the spec says: FFA_SUCCESS (32 or 64) is success, FFA_ERROR
 //! carries a status code in w2, anything else is an unexpected reply the caller must see.
+#![forbid(unsafe_code)]
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt, Svc};

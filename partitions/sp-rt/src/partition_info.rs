@@ -1,6 +1,7 @@
 //! Partition information descriptors as FFA_PARTITION_INFO_GET writes them to the caller's RX
 //! buffer (FF-A v1.2 section "Partition information descriptor": 8 bytes in v1.0, 24 bytes
 //! with the UUID from v1.1 on). Parsing is pure and never panics.
+#![forbid(unsafe_code)]
 
 /// Flag in w5 of FFA_PARTITION_INFO_GET: return only the count, write nothing to RX (v1.1+).
 pub const PARTITION_INFO_GET_COUNT_ONLY: u32 = 1;

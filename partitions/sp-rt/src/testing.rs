@@ -1,5 +1,6 @@
 //! A fake SPMC conduit for host tests (of sp-rt and of SP crates, with the `fake-spmc`
 //! feature): records every call and answers from a script.
+#![forbid(unsafe_code)]
 
 use crate::conduit::{Conduit, Regs, RegsExt};
 use alloc::collections::VecDeque;

@@ -1,5 +1,6 @@
 //! FF-A calls from the normal world at register level (the encodings come from `ffa-abi`), with
 //! the checks the cases share.
+#![forbid(unsafe_code)]
 
 use ffa_abi::{ErrorCode, FuncId, Regs};
 

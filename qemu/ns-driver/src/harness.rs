@@ -4,6 +4,7 @@
 //! before it, and which SP fault it provokes on purpose. The runner orders the registry by
 //! stage, applies the run configuration xtask patched into the image (`--case` names, the SP
 //! set in use; `run_config.rs`), prints one line per case and the final "N passed, N failed".
+#![forbid(unsafe_code)]
 
 use core::fmt::{self, Write};
 

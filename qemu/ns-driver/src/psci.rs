@@ -1,4 +1,5 @@
 //! PSCI and SMCCC calls of the driver (Arm DEN0022 PSCI v1.1, DEN0028 SMCCC).
+#![forbid(unsafe_code)]
 
 use crate::arch::smc;
 

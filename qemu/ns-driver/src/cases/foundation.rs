@@ -1,6 +1,7 @@
 //! Foundation cases: FF-A discovery through the SPMD and SPMC (DEN0077 v1.2 section 13.2-13.9),
 //! the SPMD's source-ID check, PSCI CPU_ON/CPU_OFF through the SPMC, and the isolation of secure
 //! memory from the normal world.
+#![forbid(unsafe_code)]
 
 use core::sync::atomic::Ordering;
 
