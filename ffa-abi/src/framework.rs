@@ -1,6 +1,6 @@
 //! SPMD <-> SPMC framework messages: direct messages with bit 31 of w2 set and the
 //! message type in bits `[7:0]` (DEN0077 "Framework messages" / "Power management messages"; TF-A
-//! `spmd_build_spmc_message()`; see reference/ffa-facts.md §2.6).
+//! `spmd_build_spmc_message()`).
 //!
 //! The SPMD always sends them as FFA_MSG_SEND_DIRECT_REQ_32 from its own endpoint
 //! (0xFFFF) to the SPMC; the SPMC answers with FFA_MSG_SEND_DIRECT_RESP_32, IDs
@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn tf_a_version_request() {
-        // What TF-A's SPMD sends for a normal-world FFA_VERSION(1.1) (ffa-facts §6).
+        // What TF-A's SPMD sends for a normal-world FFA_VERSION(1.1) (TF-A
+        // services/std_svc/spmd/spmd_main.c, `spmd_build_spmc_message`).
         let regs = Regs::from_x0_7([0x8400_006F, 0xFFFF_8000, 0x8000_0008, 0x1_0001, 0, 0, 0, 0]);
         let i = Interface::decode(&regs, Version::V1_0).unwrap();
         let (pair, msg) = FrameworkMsg::from_interface(&i).unwrap();

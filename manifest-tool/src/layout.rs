@@ -1,4 +1,4 @@
-//! The SP set description: TF-A's `sp_layout.json` shape (ffa-facts.md 2.10) plus the
+//! The SP set description: TF-A's `sp_layout.json` shape (TF-A tools/sptool/sp_mk_generator.py) plus the
 //! `capabilities` the integrator grants each SP; and loading each SP's manifest and image.
 
 use crate::error::{Error, Result};

@@ -113,7 +113,7 @@ fn build_plan(req: &BuildRequest<'_>, plan: Plan) -> Result<BuildReport> {
     })
 }
 
-/// Builds an SP package ("SPKG" v2, ffa-facts.md 2.10) from a manifest (.dts compiled with
+/// Builds an SP package ("SPKG" v2, TF-A tools/sptool/sptool.py) from a manifest (.dts compiled with
 /// `dtc`, or .dtb) and a flat image. The manifest is checked against the binding first.
 pub fn pack(manifest: &Path, image: &Path) -> Result<Vec<u8>> {
     let dtb = layout::read_manifest_file(manifest)?;

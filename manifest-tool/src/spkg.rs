@@ -1,5 +1,4 @@
-//! FF-A SP packages ("SPKG", as TF-A's `tools/sptool/sptool.py` writes them; ffa-facts.md
-//! 2.10): a header of six little-endian u32 words, then the manifest DTB and the flat image at
+//! FF-A SP packages ("SPKG", as TF-A's `tools/sptool/sptool.py` writes them): a header of six little-endian u32 words, then the manifest DTB and the flat image at
 //! 4 KiB aligned offsets.
 
 /// "SPKG" read as a little-endian u32.

@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: instruction counts of the message and memory paths and of cold boot,
-//! measured on QEMU sbsa-ref under `-icount shift=0,sleep=off` (design.md section 8,
+//! measured on QEMU sbsa-ref under `-icount shift=0,sleep=off` (docs/performance.md,
 //! docs/performance.md).
 //!
 //! Builds the image with the normal-world driver's `bench` feature (qemu/ns-driver/src/bench.rs

@@ -23,7 +23,7 @@ fn every_sp_manifest_follows_the_image_layout() {
 
 #[test]
 fn images_lie_in_the_sp_pool_without_overlap() {
-    // Memory map (notes/memory-map.md): the SP pool is 0x2400_0000..0x3000_0000.
+    // Memory map (docs/boot.md, Addresses): the SP pool is 0x2400_0000..0x3000_0000.
     for (i, (sp, base)) in SPS.iter().enumerate() {
         assert!(
             *base >= 0x2400_0000 && base + IMAGE_SIZE <= 0x3000_0000,

@@ -1,6 +1,6 @@
 //! Reader and validator of the SPMC manifest (TOS_FW_CONFIG), the device tree with
 //! `compatible = "arm,ffa-core-manifest-1.0"` and the node `/attribute`, checked the way TF-A's
-//! SPMD checks it (`plat_spmd_manifest.c`; reference/ffa-facts.md section 2.3).
+//! SPMD checks it (TF-A `plat/common/plat_spmd_manifest.c`).
 //!
 //! The blob is read with the workspace's FDT reader, `fdt-walk` (fdt-walk/: no `unsafe`,
 //! every offset bounds-checked, never panics), the one the SPMC itself uses, rather than

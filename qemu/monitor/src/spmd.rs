@@ -2,7 +2,7 @@
 //! the calling world, why the secure world is running, the caller's x0..x17 and the SPMC
 //! manifest, [`decide`] says what happens next. The firmware (`dispatch.rs`) carries the
 //! decision out; keeping it here lets every rule of docs/boot.md be tested on the host.
-//! Sources: reference/ffa-facts.md section 2, TF-A services/std_svc/spmd/spmd_main.c.
+//! Source: TF-A services/std_svc/spmd/spmd_main.c.
 //!
 //! The secure world only runs while the normal world waits in an SMC (or during SPMC boot), so
 //! each core is a ping-pong: a normal-world FF-A call is delivered to the SPMC as the return

@@ -2,7 +2,7 @@
 //! driver times FF-A operations from the normal world and prints one machine-readable line per
 //! benchmark, then powers off (exit status = number of benchmarks that could not run).
 //!
-//! Method (design.md section 8): QEMU runs with `-icount shift=0,sleep=off` and one core, so the
+//! Method (docs/performance.md): QEMU runs with `-icount shift=0,sleep=off` and one core, so the
 //! generic timer advances one tick per 16 instructions in every exception level and the PMU
 //! cycle counter one count per instruction. Each operation is run N times and 2N times; the
 //! difference divided by N is the cost of one operation, free of the timing code's own cost.

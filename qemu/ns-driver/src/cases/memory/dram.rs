@@ -2,7 +2,7 @@
 //! VA): the normal world's FF-A RX/TX buffers and the pages the memory-sharing cases hand to
 //! SPs. The only raw memory access of the driver besides `arch::probe_read`.
 //!
-//! QEMU sbsa-ref runs with 2 GiB from 0x100_0000_0000 (notes/memory-map.md); the driver
+//! QEMU sbsa-ref runs with 2 GiB from 0x100_0000_0000 (docs/boot.md, Addresses); the driver
 //! image and its stacks take 16 MiB at 0x100_0010_0000, so everything here lies at
 //! 0x100_3F00_0000 and above, inside that DRAM and clear of the image.
 
