@@ -10,9 +10,24 @@
 //! sp_rt::entry!(main);
 //! fn main(start: sp_rt::StartInfo) -> ! {
 //!     let mut ffa = sp_rt::Ffa::svc();
-//!     sp_rt::run(&mut ffa, |_ffa, req| req.payload)
+//!     let mut total = 0u64;
+//!     sp_rt::log!("ready"); // printed by the SPMC as "[SP <name> <id>] ready"
+//!     // Every direct request (REQ_32/64 or REQ2) comes here; the returned payload is sent
+//!     // back as the response of the same kind.
+//!     sp_rt::run(&mut ffa, |_ffa, req| {
+//!         // Word i of the request: w3+i (REQ_32/64) or x4+i (REQ2).
+//!         let (command, value) = (req.payload.get(0), req.payload.get(1));
+//!         if command == 1 {
+//!             total += value;
+//!         }
+//!         // The answer's words 0, 1 (the rest are zero).
+//!         sp_rt::Payload::new(&[0, total])
+//!     })
 //! }
 //! ```
+//!
+//! partitions/counter is a complete example (sending a request to another SP, retrieving
+//! memory the normal world shares); docs/integrator-guide.md section 5 walks through it.
 //!
 //! Everything but the `rt` module (the architecture seam) builds and is tested on the host.
 #![cfg_attr(not(test), no_std)]
