@@ -6,6 +6,7 @@
 //! Entry points for xtask: [`check`], [`build`], [`pack`]; see README.md for the rules.
 #![forbid(unsafe_code)]
 
+pub mod base_address;
 pub mod error;
 pub mod fdt;
 mod json;

@@ -282,6 +282,30 @@ pub fn place(plan: &mut Plan) -> Result<()> {
         });
     }
 
+    // 3b. The manifest copy the SP is given names every memory region's address: regions
+    // placed relative to the image get `base-address` now that the image is placed (stock
+    // Trusted Services SPs refuse a region without it; crate::base_address). Offsets that do
+    // not fit are left out here and refused in step 5.
+    for sp in plan.sps.iter_mut() {
+        let bases: Vec<(String, u64)> = sp
+            .manifest
+            .memory_regions
+            .iter()
+            .filter_map(|m| match m.base {
+                RegionBase::Relative(off) => {
+                    Some((m.node.clone(), sp.image_base.checked_add(off)?))
+                }
+                RegionBase::Absolute(_) => None,
+            })
+            .collect();
+        if bases.is_empty() {
+            continue;
+        }
+        let root = crate::fdt::parse(&sp.loaded.dtb)
+            .map_err(|d| err(&sp.manifest.file, "/", "dtb-malformed", d))?;
+        sp.loaded.dtb = crate::base_address::with_base_addresses(&root, &bases);
+    }
+
     // 4. Boot-info areas: header reserve + manifest DTB, whole pages.
     for (i, sp) in plan.sps.iter_mut().enumerate() {
         let bytes =

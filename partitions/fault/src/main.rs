@@ -96,8 +96,8 @@ mod sp {
         let mut sp = SpState {
             // Mapped so that fault can also be a borrower (echo's SHARE command lends to it).
             rxtx: map_buffers(&mut ffa, start.rxtx),
-            manifest: None,
-            boot_info_version: None,
+            manifest: start.manifest,
+            boot_info_version: start.boot_info.map(|b| b.version()),
             init_perms: [0; 3],
             version: sp_rt::Version::V1_2, // manifest ffa-version
             heap_free: sp_rt::rt::heap_free,

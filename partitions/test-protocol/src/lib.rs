@@ -192,6 +192,10 @@ pub mod cmd {
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;
     /// pkg-sp: answers \[OK, manifest `id`, manifest `ffa-version`, boot-info blob version\].
     pub const MANIFEST_ID: u32 = 0xC0DE_0102;
+    /// Any SP with boot info: what a stock TS SP reads from its manifest copy. Answers \[OK,
+    /// memory regions, how many of them carry `base-address`, the first one's `base-address`,
+    /// device regions carrying `base-address`\]; \[NO_BOOT_INFO\] without boot info.
+    pub const MANIFEST_BASE: u32 = 0xC0DE_0103;
 
     /// echo: a Trusted Services client of Protected Storage from the secure side. Request
     /// words: 1 = the PS partition's ID, 2 = UID, 3 = value (u64). echo shares one of its
@@ -381,6 +385,7 @@ mod tests {
             cmd::TS_PS,
             cmd::FP_CHECK,
             cmd::EL0_REGS,
+            cmd::MANIFEST_BASE,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

@@ -632,6 +632,10 @@ pub fn common<C: Conduit>(
             Some(c) => ok(&c.map(u64::from)),
             None => Payload::new(&[u64::from(status::NO_BOOT_INFO)]),
         },
+        cmd::MANIFEST_BASE => match &sp.manifest {
+            Some(m) => ok(&manifest_bases(m)),
+            None => Payload::new(&[u64::from(status::NO_BOOT_INFO)]),
+        },
         cmd::MANIFEST_ID => match &sp.manifest {
             Some(m) => ok(&[
                 m.property_u32("/", "id").map_or(0, u64::from),
@@ -642,6 +646,32 @@ pub fn common<C: Conduit>(
         },
         _ => return None,
     })
+}
+
+/// `cmd::MANIFEST_BASE`: what a stock TS SP's `sp_config_loader` reads from its manifest
+/// copy: \[memory regions, of them with `base-address`, the first one's, device regions with
+/// `base-address`\].
+fn manifest_bases(m: &Fdt<'_>) -> [u64; 4] {
+    let regions = |path: &str| {
+        m.node(path)
+            .map(|n| {
+                n.children()
+                    .map(|c| {
+                        let p = c.prop("base-address")?;
+                        p.u64().or_else(|| p.u32().map(u64::from))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let mem = regions("/memory-regions");
+    let dev = regions("/device-regions");
+    [
+        mem.len() as u64,
+        mem.iter().filter(|b| b.is_some()).count() as u64,
+        mem.first().copied().flatten().unwrap_or(0),
+        dev.iter().filter(|b| b.is_some()).count() as u64,
+    ]
 }
 
 /// The echo SP: the common commands, anything else comes back unchanged.

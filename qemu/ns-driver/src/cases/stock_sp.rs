@@ -5,7 +5,9 @@
 //!   world's across SMCs that run FP-using SPs, an SP's across a direct request to another
 //!   FP-using SP (`cmd::FP_CHECK`);
 //! - the EL0 registers Linux also grants its user space: CTR_EL0 (cache maintenance), DCZID_EL0
-//!   and DC ZVA (memset), CNTFRQ_EL0 / CNTVCT_EL0 (timing) (`cmd::EL0_REGS`).
+//!   and DC ZVA (memset), CNTFRQ_EL0 / CNTVCT_EL0 (timing) (`cmd::EL0_REGS`);
+//! - `base-address` on every region of the manifest copy in the boot information, as OP-TEE's
+//!   SPMC writes it and TS's `sp_config_loader` requires (`cmd::MANIFEST_BASE`).
 
 use ffa_abi::FuncId;
 use test_protocol::{cmd, id, status};
@@ -18,6 +20,7 @@ use crate::harness::{check, check_eq, Case, Failure, Outcome};
 pub const CASES: &[Case] = &[
     Case::default_set("el0_system_registers_granted", el0_regs),
     Case::default_set("fp_simd_state_kept_apart", fp_apart),
+    Case::default_set("manifest_copy_has_every_region_address", manifest_bases),
 ];
 
 const OK: u64 = status::OK as u64;
@@ -91,5 +94,24 @@ fn fp_apart() -> Outcome {
         0,
         "normal world's registers at the end"
     );
+    Ok(())
+}
+
+fn manifest_bases() -> Outcome {
+    // Each SP's RW window is its only memory region, placed by `load-address-relative-offset`
+    // 0x8_0000 in its manifest: the copy names it at image base + 0x8_0000. fault's device
+    // region had its `base-address` already; pkg-sp is an SPKG package.
+    for (sp, base, devices) in [
+        (id::ECHO, 0x2408_0000, 0),
+        (id::FAULT, 0x2428_0000, 1),
+        (id::PKG_SP, 0x2438_0000, 0),
+    ] {
+        let r = ask(sp, &[u64::from(cmd::MANIFEST_BASE)])?;
+        check_eq!(
+            r,
+            [OK, 1, 1, base, devices],
+            "[status, memory regions, with base-address, first base, devices with base]"
+        );
+    }
     Ok(())
 }

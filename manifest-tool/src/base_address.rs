@@ -1,0 +1,95 @@
+//! The manifest copy an SP is given in its boot information, with every memory region's
+//! address written in: stock Trusted Services SPs (`sp_config_loader`) read `base-address` of
+//! each memory and device region from the manifest they are handed and refuse to start
+//! without it ("load_fdt: base-address is missing"), as OP-TEE's SPMC writes it into the copy
+//! it gives them. Regions placed relative to the image (`load-address-relative-offset`) only
+//! get their address here, once the image is placed. The SP's own manifest file is unchanged;
+//! the copy keeps every node and property in order and adds `base-address` (two cells,
+//! big-endian u64, as OP-TEE's `fdt_setprop_u64`) to the region nodes that lack it.
+
+use fdt_walk::writer::{build, Item};
+
+use crate::fdt::Node;
+
+/// Rewrites `root` as a DTB, adding `base-address` = the address `bases` gives to every node
+/// whose path is listed there and which has no `base-address` yet.
+pub fn with_base_addresses(root: &Node, bases: &[(String, u64)]) -> Vec<u8> {
+    let mut items = Vec::new();
+    emit(root, bases, &mut items);
+    build(&items)
+}
+
+fn emit<'a>(n: &'a Node, bases: &[(String, u64)], items: &mut Vec<Item<'a>>) {
+    items.push(Item::Begin(&n.name));
+    for p in &n.props {
+        items.push(Item::Prop(&p.name, p.value.clone()));
+    }
+    if !n.props.iter().any(|p| p.name == "base-address") {
+        if let Some((_, base)) = bases.iter().find(|(path, _)| *path == n.path) {
+            items.push(Item::Prop("base-address", base.to_be_bytes().to_vec()));
+        }
+    }
+    for c in &n.children {
+        emit(c, bases, items);
+    }
+    items.push(Item::End);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fdt_walk::writer::cells;
+
+    #[test]
+    fn adds_base_address_where_missing_and_keeps_the_rest() {
+        let dtb = build(&[
+            Item::Begin(""),
+            Item::Prop("compatible", b"arm,ffa-manifest-1.0\0".to_vec()),
+            Item::Begin("memory-regions"),
+            Item::Begin("rw"),
+            Item::Prop("pages-count", cells(&[0x80])),
+            Item::Prop("load-address-relative-offset", cells(&[0x8_0000])),
+            Item::End,
+            Item::Begin("fixed"),
+            Item::Prop("base-address", cells(&[0, 0x3000_0000])),
+            Item::End,
+            Item::End,
+            Item::End,
+        ]);
+        let root = crate::fdt::parse(&dtb).unwrap();
+        let bases = [
+            ("/memory-regions/rw".to_string(), 0x2408_0000),
+            ("/memory-regions/fixed".to_string(), 0x1234),
+        ];
+        let out = with_base_addresses(&root, &bases);
+        let fdt = fdt_walk::Fdt::new(&out).unwrap();
+        assert_eq!(
+            fdt.property_u64("/memory-regions/rw", "base-address"),
+            Some(0x2408_0000)
+        );
+        assert_eq!(
+            fdt.property_u32("/memory-regions/rw", "load-address-relative-offset"),
+            Some(0x8_0000)
+        );
+        // An existing base-address is kept, not doubled or replaced.
+        assert_eq!(
+            fdt.property_u64("/memory-regions/fixed", "base-address"),
+            Some(0x3000_0000)
+        );
+        let again = crate::fdt::parse(&out).unwrap();
+        let fixed = again
+            .child("memory-regions")
+            .unwrap()
+            .child("fixed")
+            .unwrap();
+        assert_eq!(
+            fixed
+                .props
+                .iter()
+                .filter(|p| p.name == "base-address")
+                .count(),
+            1
+        );
+        assert_eq!(again.prop("compatible"), root.prop("compatible"));
+    }
+}
