@@ -12,7 +12,9 @@
 //! Output, one line each (parsed by xtask/src/bench.rs):
 //! `BENCH name=<id> insns_per_op=<CNTVCT diff * 16 / N> iterations=<N> pmu_per_op=<n>
 //! el3=<n> sel1=<n> sel0=<n> nsel2=<n>` and, for the memory cycles, `share=<n> rr=<n>
-//! reclaim=<n>` (the three calls timed one by one with the cycle counter). A benchmark that
+//! reclaim=<n>` (the three calls timed one by one with the cycle counter). Trusted Services:
+//! `ts_its_set_16`, `ts_its_get_16`, `ts_its_set_4096`, `ts_its_get_4096` (one TS RPC call to
+//! the ITS partition over memory shared and retrieved once, the request written each time). A benchmark that
 //! fails prints `BENCH name=<id> error=<why>`. Cold boot: `BENCH name=boot_to_nw
 //! insns_per_op=<CNTVCT at entry * 16> iterations=1 partitions=<count>`.
 
@@ -513,6 +515,134 @@ fn partition_count(u: [u32; 4]) -> u32 {
     }
 }
 
+/// Where the Trusted Services benchmarks' shared pages are: after the memory cases' 16 MiB.
+const TS_SHARED: u64 = SHARED_BASE + 0x100_0000;
+/// Pages shared with the ITS partition (a 4 KiB object plus its request header).
+const TS_PAGES: u32 = 2;
+
+/// Writes `bytes` at `pa` in TS_SHARED, 8 bytes at a time (zero-padded).
+fn ts_put(pa: u64, bytes: &[u8]) {
+    for (i, c) in bytes.chunks(8).enumerate() {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        let p = (pa + 8 * i as u64) as *mut u64;
+        // SAFETY: callers stay inside TS_SHARED..+TS_PAGES pages (8-byte aligned offsets):
+        // non-secure DRAM nothing else in the driver uses (above the memory benchmarks'
+        // 16 MiB), MMU off so the address is the PA; volatile because the SP writes it too.
+        unsafe { p.write_volatile(u64::from_le_bytes(w)) };
+    }
+}
+
+/// One TS RPC exchange with the ITS partition (REQ_32; w3..w7 in and out).
+fn ts_rpc(req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
+    let w = req.encode().map(u64::from);
+    let r = direct(Form::Req32, id::ITS, &w)?;
+    Ok([r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
+}
+
+/// A service call to ITS over the shared pages; checks RPC and PSA success and the length.
+fn ts_call(iface: u8, handle: MemHandle, opcode: u16, len: usize, want: u32) -> Result<(), Why> {
+    let r = ts_rpc(&ts_rpc::Request::Call {
+        interface: iface,
+        opcode,
+        handle: Some(handle),
+        request_len: len as u32,
+        client_id: 0,
+    })?;
+    if r[1] != 0 || r[2] != 0 || r[3] != want {
+        return Err(why(format_args!(
+            "ITS opcode {opcode:#x}: rpc {:#x} psa {:#x} len {:#x}",
+            r[1], r[2], r[3]
+        )));
+    }
+    Ok(())
+}
+
+/// ITS SET and GET of 16 bytes and 4 KiB from the normal world, as a TS client does it: the
+/// pages are shared and retrieved once (arm_tstee keeps its buffer registered), then each
+/// call is one 32-bit direct request; a GET's header is rewritten each time (the response
+/// overwrites it), which is the driver's own part (nsel2).
+fn ts_benches(run: &mut dyn FnMut(bool)) -> Result<(), Why> {
+    use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
+    let perms = AccessPerms {
+        data: DataAccess::ReadWrite,
+        instruction: InstructionAccess::NotSpecified,
+    };
+    let receivers = [MemAccess::new(EndpointId(id::ITS), perms)];
+    let cons = [Constituent {
+        address: TS_SHARED,
+        page_count: TS_PAGES,
+    }];
+    let mut b = builder_for(Version::V1_2, EndpointId(0), &receivers, &cons)
+        .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
+    b.attributes = MemAttributes::NORMAL_WB_INNER;
+    let handle = share(&b, TWO_PAGES)?;
+    let r = ts_rpc(&ts_rpc::Request::MemRetrieve { handle, tag: 0 })?;
+    if r[1] != 0 {
+        return Err(why(format_args!("MEM_RETRIEVE: {:#x}", r[1])));
+    }
+    let r = ts_rpc(&ts_rpc::Request::ServiceInfoGet {
+        uuid: ts_rpc::abi::ITS_UUID,
+    })?;
+    if r[1] != 0 {
+        return Err(why(format_args!("SERVICE_INFO_GET: {:#x}", r[1])));
+    }
+    let iface = r[2] as u8;
+    for (size, uid) in [(16usize, 0xBE_0016u64), (4096, 0xBE_1000)] {
+        // The SET request: 20-byte header, then the data.
+        let mut data = [0u8; 4096];
+        for (i, x) in data.iter_mut().enumerate() {
+            *x = i as u8;
+        }
+        let mut req = [0u8; SetRequest::SIZE + 4096];
+        let set = SetRequest {
+            uid,
+            data_length: size as u64,
+            create_flags: 0,
+        };
+        let set_len = set
+            .encode(&data[..size], &mut req)
+            .ok_or_else(|| why(format_args!("SET request")))?;
+        let mut get = [0u8; GetRequest::SIZE];
+        GetRequest {
+            uid,
+            data_offset: 0,
+            data_size: size as u64,
+        }
+        .encode(&mut get);
+        let set_name = if size == 16 {
+            "ts_its_set_16"
+        } else {
+            "ts_its_set_4096"
+        };
+        let get_name = if size == 16 {
+            "ts_its_get_16"
+        } else {
+            "ts_its_get_4096"
+        };
+        run(bench(set_name, 50, &mut || {
+            // SET answers no data: the request stays in place, but the benchmark writes it
+            // each time like a client would.
+            ts_put(TS_SHARED, &req[..set_len]);
+            ts_call(iface, handle, OP_SET, set_len, 0)
+        }));
+        run(bench(get_name, 50, &mut || {
+            ts_put(TS_SHARED, &get);
+            ts_call(iface, handle, OP_GET, GetRequest::SIZE, size as u32)
+        }));
+    }
+    let r = ts_rpc(&ts_rpc::Request::MemRelinquish { handle })?;
+    if r[1] != 0 {
+        return Err(why(format_args!("MEM_RELINQUISH: {:#x}", r[1])));
+    }
+    let (lo, hi) = handle.to_regs();
+    let r = call(FuncId::MemReclaim, &[lo, hi, 0]);
+    if !is_success(&r) {
+        return Err(why(format_args!("reclaim: {}", crate::ffa::Shown(&r))));
+    }
+    Ok(())
+}
+
 /// Runs every benchmark and powers off (never returns; typed `()` so that `ns_main`'s case
 /// code after the call is not flagged unreachable). Called first thing in `ns_main`, so that
 /// the boot counter reading is taken at the driver's entry.
@@ -653,6 +783,13 @@ pub fn run() {
                 ];
                 for c in &cases {
                     run(mem_bench(c, &mut tx));
+                }
+                // Trusted Services: ITS over TS RPC (needs the storage SPs of the default set).
+                if partition_count(uuid::TS_RPC) == 2 {
+                    if let Err(e) = ts_benches(&mut run) {
+                        bare_line(format_args!("BENCH name=ts_its error={e}"));
+                        run(false);
+                    }
                 }
             }
             Err(e) => {
