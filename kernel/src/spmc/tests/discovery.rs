@@ -569,3 +569,31 @@ fn msg_wait_releases_the_rx_buffer_of_a_v1_0_partition() {
     let r = w.nw(req32(1, 0x8001, [0; 5]));
     assert_eq!(r.w(3), FuncId::Success32.raw(), "{r:x?}");
 }
+
+#[test]
+fn three_partitions_with_one_uuid_are_all_listed() {
+    // Every Trusted Services SP carries the TS RPC protocol UUID as its FF-A UUID, and Linux's
+    // arm_tstee binds one device per partition with it: a query for that UUID must list all of
+    // them, in table order, each descriptor with the UUID asked (issue 13).
+    let ts = 0x77;
+    let defs: Vec<SpDef> = (0..3)
+        .map(|i| {
+            let mut s = sp(i);
+            s.uuids = vec![uuid(ts)];
+            s
+        })
+        .collect();
+    let mut w = World::boot(defs);
+    w.nw_version(Version::V1_2);
+    assert_eq!(w.nw(info_get(Some(ts), 1)), info_success(3, 0));
+    let (_, rx) = w.map_nw_mailbox(1);
+    assert_eq!(w.nw(info_get(Some(ts), 0)), info_success(3, 24));
+    let want: Vec<u8> = (0..3)
+        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, uuid(ts)))
+        .collect();
+    assert_eq!(w.env.mem.bytes(rx, 72), want);
+    assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+    // The nil UUID lists them too, with the same (their only) UUID.
+    assert_eq!(w.nw(info_get(None, 0)), info_success(3, 24));
+    assert_eq!(w.env.mem.bytes(rx, 72), want);
+}
