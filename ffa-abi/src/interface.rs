@@ -431,6 +431,8 @@ struct Reader<'a> {
     regs: &'a Regs,
     is_64: bool,
     used: u32,
+    /// Whether registers the ABI does not use must be zero (see [`Interface::decode_sbz_ignored`]).
+    check_unused: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -463,6 +465,9 @@ impl<'a> Reader<'a> {
 
     /// Checks that every unconsumed register of x1..x7 is zero.
     fn finish(self) -> Result<(), DecodeError> {
+        if !self.check_unused {
+            return Ok(());
+        }
         for i in 1..8 {
             if self.used & (1 << i) != 0 {
                 continue;
@@ -529,6 +534,24 @@ impl Interface {
     /// older client (e.g. FFA_CONSOLE_LOG from a v1.1 partition, as some stock SPs
     /// do) can retry with [`Version::LATEST`] on [`DecodeError::NotInVersion`].
     pub fn decode(regs: &Regs, version: Version) -> Result<Interface, DecodeError> {
+        Self::decode_checked(regs, version, true)
+    }
+
+    /// Decodes like [`Interface::decode`], but ignores the registers of x1..x7 the ABI does
+    /// not use, which FF-A marks "Reserved (SBZ)": the caller should write zero, the callee
+    /// ignores them. Reserved bits inside the registers an ABI does use (MBZ fields such as
+    /// the flags of a direct message or bit 31 of a version) are still refused. A value
+    /// decoded this way carries nothing from an ignored register: [`Interface::encode`]
+    /// writes zero there.
+    pub fn decode_sbz_ignored(regs: &Regs, version: Version) -> Result<Interface, DecodeError> {
+        Self::decode_checked(regs, version, false)
+    }
+
+    fn decode_checked(
+        regs: &Regs,
+        version: Version,
+        check_unused: bool,
+    ) -> Result<Interface, DecodeError> {
         let fid = FuncId::try_from(regs.w(0)).map_err(DecodeError::UnknownFunction)?;
         if !fid.is_available_in(version) {
             return Err(DecodeError::NotInVersion { func: fid, version });
@@ -538,6 +561,7 @@ impl Interface {
             regs,
             is_64: fid.is_64bit(),
             used: 0,
+            check_unused,
         };
         use FuncId as F;
         let out = match fid {
@@ -794,6 +818,11 @@ impl Interface {
                 is_64: r.is_64,
             },
             F::ConsoleLog32 | F::ConsoleLog64 => {
+                // The count is w1[7:0] of FFA_CONSOLE_LOG_32 and x1[7:0] of _64: the rest of
+                // the register, upper half of x1 included for _64, is MBZ.
+                if r.is_64 && r.regs.x(1) >> 32 != 0 {
+                    return Err(DecodeError::NonZeroMbz { reg: 1 });
+                }
                 let len = r.w_masked(1, 0xFF)? as u8;
                 let cap = if r.is_64 {
                     ConsoleChars::MAX_64

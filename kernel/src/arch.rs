@@ -73,6 +73,11 @@ pub mod esr {
         (esr >> EC_SHIFT) & 0x3f
     }
 
+    /// Returns the immediate of an SVC (ISS[15:0] when the class is [`EC_SVC64`]).
+    pub const fn svc_imm(esr: u64) -> u16 {
+        esr as u16
+    }
+
     /// Names an exception class for fault reports.
     pub fn describe(esr: u64) -> &'static str {
         match ec(esr) {

@@ -72,16 +72,21 @@ pub const ABIS: &[Abi] = &[
     abi(F::MemRelinquish, Sp),
 ];
 
-/// Interfaces FFA_FEATURES reports as supported although no caller invokes them: the return
-/// and event interfaces FF-A makes mandatory (FFA_ERROR, FFA_SUCCESS, FFA_INTERRUPT) and
-/// FFA_MEM_RETRIEVE_RESP, which comes with FFA_MEM_RETRIEVE_REQ for partitions. Arm's ACS
-/// (ffa_features_client.c) requires them; dispatch never sees them as calls.
+/// Interfaces FFA_FEATURES reports as supported although the caller does not invoke them
+/// here: the return and event interfaces FF-A makes mandatory (FFA_ERROR, FFA_SUCCESS,
+/// FFA_INTERRUPT), FFA_MEM_RETRIEVE_RESP, which comes with FFA_MEM_RETRIEVE_REQ for
+/// partitions, and FFA_MSG_WAIT for the normal world: the framework implements it (the SPMC
+/// answers the normal world through it), Hafnium reports it to every caller
+/// (`ffa_features_function` in src/api.c) and Arm's ACS requires it (docs/abi-status.md,
+/// conformance decision (d)). Arm's ACS (ffa_features_client.c) requires them; dispatch never
+/// sees them as calls from that caller.
 pub const FEATURES_ONLY: &[(FuncId, Origins)] = &[
     (F::Error32, Both),
     (F::Success32, Both),
     (F::Success64, Both),
     (F::Interrupt32, Both),
     (F::MemRetrieveResp, Sp),
+    (F::MsgWait32, Nw),
 ];
 
 /// Tells whether FFA_FEATURES reports `func` to `caller` although it is not dispatched.

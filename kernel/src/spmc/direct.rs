@@ -16,7 +16,7 @@ use crate::policy::{self, DirectForm};
 use ffa_abi::endpoint::EndpointPair;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
-use ffa_abi::interface::{DirectArgs, Interface};
+use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::uuid::Uuid;
 
@@ -41,14 +41,13 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
         Interface::DirectReq2 { pair, uuid, .. } => {
             request(cx, *pair, DirectForm::Req2, Some(uuid), out)
         }
-        Interface::DirectResp { pair, flags, args } => {
+        Interface::DirectResp { pair, flags, .. } => {
             if flags.framework_type().is_some() {
                 return reply(out, ErrorCode::InvalidParameters);
             }
-            let wide = matches!(args, DirectArgs::Args64(_));
-            response(cx, *pair, DirectForm::Req, wide, out)
+            response(cx, *pair, DirectForm::Req, out)
         }
-        Interface::DirectResp2 { pair, .. } => response(cx, *pair, DirectForm::Req2, true, out),
+        Interface::DirectResp2 { pair, .. } => response(cx, *pair, DirectForm::Req2, out),
         _ => reply(out, ErrorCode::NotSupported),
     }
 }
@@ -118,12 +117,14 @@ fn request<'s, E: Env>(
     }
 }
 
-/// A direct response from an SP: ends its run if it answers the request it is handling.
+/// A direct response from an SP: ends its run if it answers the request it is handling. RESP
+/// answers REQ and RESP2 answers REQ2 (FF-A v1.2 section 15.3); the SMC32 or SMC64 form of a
+/// RESP need not match its REQ's, and the response is delivered in its own form (as Hafnium
+/// does and Arm's ACS expects: docs/abi-status.md, conformance decision (b)).
 fn response<'s, E: Env>(
     cx: &mut Cx<'s, '_, E>,
     pair: EndpointPair,
     form: DirectForm,
-    wide: bool,
     out: &mut Regs,
 ) -> Flow<'s> {
     let Caller::Sp(sp, rt) = &cx.caller else {
@@ -135,16 +136,9 @@ fn response<'s, E: Env>(
     }
     match rt.request() {
         Some(req) if req.sender == pair.destination.0 && req.form == form => {
-            // A DIRECT_REQ_64 is answered with DIRECT_RESP_64, a _32 with _32: another width is
-            // a response of the wrong form (DENIED, as for RESP2 to a REQ).
-            if req.wide != wide {
-                return reply(out, ErrorCode::Denied);
-            }
             Flow::End(super::partition::RunEnd::Response)
         }
-        Some(req) if req.sender != pair.destination.0 => {
-            reply(out, ErrorCode::InvalidParameters)
-        }
+        Some(req) if req.sender != pair.destination.0 => reply(out, ErrorCode::InvalidParameters),
         // Responding while handling no request, or with the wrong form.
         _ => reply(out, ErrorCode::Denied),
     }
@@ -164,11 +158,18 @@ pub fn copy_message(dst: &mut [u64; 18], src: &[u64; 18]) {
     let w0 = src[0] as u32;
     dst[0] = u64::from(w0);
     if w0 == REQ2 || w0 == RESP2 {
-        // x1's upper half and (RESP2) x2-x3 were checked zero by the decoder; x4-x17 are the
-        // payload. Two copies of a size the compiler writes inline.
+        // x1's upper half was checked zero by the decoder; x2-x3 are REQ2's protocol UUID and
+        // reserved in RESP2; x4-x17 are the payload. Copies of sizes the compiler writes inline.
         dst[1] = src[1];
-        dst[2..10].copy_from_slice(&src[2..10]);
-        dst[10..18].copy_from_slice(&src[10..18]);
+        if w0 == REQ2 {
+            dst[2] = src[2];
+            dst[3] = src[3];
+        } else {
+            dst[2] = 0;
+            dst[3] = 0;
+        }
+        dst[4..11].copy_from_slice(&src[4..11]);
+        dst[11..18].copy_from_slice(&src[11..18]);
         return;
     }
     dst[1] = lo(src[1]);
@@ -239,7 +240,7 @@ mod tests {
             if clean_mask & 4 != 0 { x[3] = 0; }
             if clean_mask & 8 != 0 { x[2] = (x[2] & !0xFFFF_FFFF) | 0x8000_0001; }
             let regs = Regs(x);
-            if let Ok(call) = Interface::decode(&regs, Version::V1_2) {
+            if let Ok(call) = Interface::decode_sbz_ignored(&regs, Version::V1_2) {
                 let mut out = [0xAAu64; 18];
                 copy_message(&mut out, &x);
                 prop_assert_eq!(out, call.encode().0);
@@ -252,7 +253,7 @@ mod tests {
         let mut x = [u64::MAX; 18];
         x[0] = 0xFFFF_FFFF_0000_0000 | u64::from(FuncId::MsgSendDirectReq32.raw());
         x[2] = 0xFFFF_FFFF_0000_0000;
-        let call = Interface::decode(&Regs(x), Version::V1_2).unwrap();
+        let call = Interface::decode_sbz_ignored(&Regs(x), Version::V1_2).unwrap();
         let mut out = [7u64; 18];
         copy_message(&mut out, &x);
         assert_eq!(out, call.encode().0);

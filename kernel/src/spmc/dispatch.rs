@@ -78,7 +78,9 @@ impl Refused {
     }
 }
 
-/// Decodes a call the ABI table lists for the caller, at the caller's version.
+/// Decodes a call the ABI table lists for the caller, at the caller's version. Registers the
+/// ABI does not use are reserved (SBZ) and ignored; reserved bits inside the registers it uses
+/// are refused (docs/abi-status.md, conformance decision (a)).
 fn decode(fid: FuncId, regs: &Regs, version: Version, sp: bool) -> Result<Interface, Refused> {
     if fid == FuncId::Version {
         // FFA_VERSION is not checked like other calls: its NOT_SUPPORTED goes in w0 itself.
@@ -87,16 +89,15 @@ fn decode(fid: FuncId, regs: &Regs, version: Version, sp: bool) -> Result<Interf
             None => Err(Refused::Version),
         };
     }
-    match Interface::decode(regs, version) {
+    match Interface::decode_sbz_ignored(regs, version) {
         Ok(c) => Ok(c),
         // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)
         // use anyway, and OP-TEE's SPMC accepts it from them: so do we.
         Err(DecodeError::NotInVersion {
             func: FuncId::ConsoleLog32 | FuncId::ConsoleLog64,
             ..
-        }) if sp => {
-            Interface::decode(regs, Version::V1_2).map_err(|e| Refused::Error(e.error_code()))
-        }
+        }) if sp => Interface::decode_sbz_ignored(regs, Version::V1_2)
+            .map_err(|e| Refused::Error(e.error_code())),
         Err(e) => Err(Refused::Error(e.error_code())),
     }
 }
@@ -229,11 +230,7 @@ fn deliver<E: Env>(
         return;
     };
     match rt.phase() {
-        Phase::Waiting(w) => w.begin(PendingRequest {
-            sender,
-            form,
-            wide: direct::is_64(io[0]),
-        }),
+        Phase::Waiting(w) => w.begin(PendingRequest { sender, form }),
         Phase::Aborted => {
             *io = Regs::error(ErrorCode::Aborted).0;
             return;

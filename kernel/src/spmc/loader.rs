@@ -243,4 +243,3 @@ fn zero(env: &mut impl Env, base: u64, len: u64) -> Result<(), ()> {
         Err(())
     }
 }
-

@@ -43,8 +43,6 @@ pub struct PendingRequest {
     pub sender: u16,
     /// Which response form answers it.
     pub form: DirectForm,
-    /// Whether it came as an SMC64 call (DIRECT_REQ_64 and REQ2): the response must match.
-    pub wide: bool,
 }
 
 /// Mutable state of one partition, behind its lock.
@@ -202,7 +200,6 @@ mod tests {
         PendingRequest {
             sender: 0,
             form: DirectForm::Req,
-            wide: false,
         }
     }
 
@@ -210,16 +207,24 @@ mod tests {
     fn the_life_cycle_goes_through_its_transitions_only() {
         let mut rt = Runtime::new(Version::V1_2);
         assert_eq!(rt.state(), State::Created);
-        let Phase::Created(c) = rt.phase() else { panic!() };
+        let Phase::Created(c) = rt.phase() else {
+            panic!()
+        };
         c.start_boot();
         assert_eq!(rt.state(), State::Booting);
-        let Phase::Booting(b) = rt.phase() else { panic!() };
+        let Phase::Booting(b) = rt.phase() else {
+            panic!()
+        };
         b.init_done();
         assert_eq!((rt.state(), rt.request()), (State::Waiting, None));
-        let Phase::Waiting(w) = rt.phase() else { panic!() };
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
         w.begin(req());
         assert_eq!((rt.state(), rt.request()), (State::Running, Some(req())));
-        let Phase::Running(r) = rt.phase() else { panic!() };
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
         assert_eq!(r.request(), Some(req()));
         r.end();
         assert_eq!((rt.state(), rt.request()), (State::Waiting, None));
@@ -229,7 +234,9 @@ mod tests {
     fn abort_is_final_and_drops_the_request() {
         let mut rt = Runtime::new(Version::V1_2);
         rt.state = State::Waiting;
-        let Phase::Waiting(w) = rt.phase() else { panic!() };
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
         w.begin(req());
         rt.abort();
         assert_eq!((rt.state(), rt.request()), (State::Aborted, None));

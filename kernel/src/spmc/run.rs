@@ -17,6 +17,9 @@ pub enum Stop {
 }
 
 /// Runs the partition until it makes an FF-A call (`SVC #0`) or faults (then it is aborted).
+/// An SVC with another immediate is not an FF-A call: FF-A's S-EL0 conduit is `SVC #0`
+/// (SMCCC's convention), so it is an illegal instruction for a partition, and a fault
+/// (docs/abi-status.md, "Also decided").
 pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
     loop {
         let Some(ttbr0) = rt.space.as_ref().map(AddressSpace::ttbr0) else {
@@ -24,7 +27,19 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
             return Stop::Aborted;
         };
         match env.run_user(&mut rt.regs, ttbr0) {
-            Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 => return Stop::Call,
+            Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 && esr::svc_imm(e) == 0 => {
+                return Stop::Call
+            }
+            Exit::Sync { esr: e, far } if esr::ec(e) == esr::EC_SVC64 => {
+                abort(
+                    sp,
+                    rt,
+                    "SVC with an immediate other than 0 (not an FF-A call)",
+                    e,
+                    far,
+                );
+                return Stop::Aborted;
+            }
             Exit::Sync { esr: e, far } => {
                 abort(sp, rt, esr::describe(e), e, far);
                 return Stop::Aborted;

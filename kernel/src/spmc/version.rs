@@ -10,19 +10,16 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 
 /// Works out FFA_VERSION for a caller asking for `requested_word`: the version it will speak
-/// (the lower of the two, for the caller to record) and ours to answer with; an incompatible
-/// major version or a set bit 31 is NOT_SUPPORTED (FF-A v1.2 section 13.2).
+/// (the one it asked for, for the caller to record) and ours to answer with. A caller is
+/// compatible when its major version is ours and its minor is not newer than ours (FF-A v1.2
+/// section 13.2.2; Hafnium's `ffa_versions_are_compatible`); anything else, and a set bit 31,
+/// is NOT_SUPPORTED (docs/abi-status.md, conformance decision (c)).
 pub fn negotiate(ours: Version, requested_word: u32) -> Result<(Version, Version), ErrorCode> {
     let requested = Version::decode(requested_word).ok_or(ErrorCode::NotSupported)?;
-    if requested.major != ours.major {
+    if !ours.is_compatible_with(requested) {
         return Err(ErrorCode::NotSupported);
     }
-    let agreed = if requested.minor < ours.minor {
-        requested
-    } else {
-        ours
-    };
-    Ok((agreed, ours))
+    Ok((requested, ours))
 }
 
 /// Negotiates with the normal world and records the agreed version; returns ours or the error

@@ -174,6 +174,8 @@ impl Memory {
 pub enum Act {
     /// Traps with SVC #0 after writing x0-x17.
     Svc(Regs),
+    /// Traps with `SVC #imm` after writing x0-x17.
+    SvcImm { imm: u16, regs: Regs },
     /// Takes a synchronous exception of class `ec` (e.g. a data abort) at `far`.
     Fault { ec: u64, far: u64 },
     /// An IRQ interrupts it; it resumes with the same registers.
@@ -239,6 +241,13 @@ impl Env for FakeEnv {
                 regs.x[..18].copy_from_slice(&out.0);
                 Exit::Sync {
                     esr: esr::EC_SVC64 << esr::EC_SHIFT,
+                    far: 0,
+                }
+            }
+            Act::SvcImm { imm, regs: out } => {
+                regs.x[..18].copy_from_slice(&out.0);
+                Exit::Sync {
+                    esr: (esr::EC_SVC64 << esr::EC_SHIFT) | u64::from(imm),
                     far: 0,
                 }
             }

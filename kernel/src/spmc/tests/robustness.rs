@@ -202,3 +202,37 @@ fn arbitrary_calls_while_handling_requests() {
         })
         .unwrap();
 }
+
+/// An SVC with an immediate other than 0 is not an FF-A call (FF-A's S-EL0 conduit is SVC #0):
+/// the partition is aborted like any other faulting one, its registers are not read as a call,
+/// and the others keep running.
+#[test]
+fn an_svc_with_a_nonzero_immediate_aborts_the_partition() {
+    capture_console();
+    // While handling a request: a well-formed response, but made with SVC #1.
+    let mut d = sp(0);
+    d.name = "svc_imm_sp";
+    d.behaviour = script(alloc::vec![
+        svc(msg_wait()),
+        Box::new(|r, _| Act::SvcImm {
+            imm: 1,
+            regs: echo_of(r).unwrap(),
+        }),
+    ]);
+    // During initialisation: FFA_MSG_WAIT made with SVC #0xFFFF.
+    let mut e = sp(1);
+    e.behaviour = script(alloc::vec![Box::new(|_, _| Act::SvcImm {
+        imm: 0xFFFF,
+        regs: msg_wait(),
+    })]);
+    let mut w = World::boot(alloc::vec![d, e, sp(2)]);
+    assert_eq!(w.state(1), State::Aborted);
+    let q = req32(1, 0x8001, [1; 5]);
+    assert_error(&w.nw(q), ErrorCode::Aborted);
+    assert_eq!(w.state(0), State::Aborted);
+    let lines = console_lines("SP svc_imm_sp (0x8001) aborted");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("SVC with an immediate"), "{}", lines[0]);
+    let q = req32(1, 0x8003, [1; 5]);
+    assert_eq!(w.nw(q), echo_of(&q).unwrap());
+}

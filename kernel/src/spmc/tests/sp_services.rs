@@ -230,3 +230,47 @@ fn mem_perm_set_refuses_device_memory() {
     assert_error(&w.seen(0)[1], ErrorCode::InvalidParameters);
     assert_success(&w.seen(0)[2], RW as u32);
 }
+
+/// FFA_CONSOLE_LOG_64's character count is x1[7:0] with the rest of x1 MBZ, upper half included
+/// (it was read from w1, so 0x1_0000_0001 passed as 1). FFA_CONSOLE_LOG_32's is w1[7:0]: an
+/// SMC32 call's upper register halves are not part of it (SMCCC).
+#[test]
+fn console_log_64_count_is_decoded_at_full_width() {
+    let mut d = sp(0);
+    let text = u64::from_le_bytes(*b"abcdefgh");
+    d.behaviour = during_boot(vec![
+        call(FuncId::ConsoleLog64, &[0x1_0000_0001, text]),
+        call(FuncId::ConsoleLog64, &[0x8000_0000_0000_0001, text]),
+        call(FuncId::ConsoleLog64, &[0x101, text]),
+        call(FuncId::ConsoleLog64, &[1, text]),
+        call(FuncId::ConsoleLog32, &[0x1_0000_0001, text & 0xFFFF_FFFF]),
+    ]);
+    let w = World::boot(vec![d]);
+    let s = w.seen(0);
+    for r in &s[1..4] {
+        assert_error(r, ErrorCode::InvalidParameters);
+    }
+    assert_success(&s[4], 0);
+    assert_success(&s[5], 0);
+}
+
+/// Conformance decision (a): Arm's ACS SP entry calls FFA_MEM_PERM_SET with stale values in
+/// x4-x7, which the ABI does not use (reserved SBZ), and expects success.
+#[test]
+fn mem_perm_set_ignores_stale_reserved_registers() {
+    let data = base(0) + DATA_OFFSET;
+    let mut stale = perm_set(data, 1, RO);
+    stale.0[4] = 0x1234;
+    stale.0[6] = 0xDEAD_BEEF;
+    stale.0[7] = u64::MAX;
+    let mut bad_perm = perm_set(data + PAGE_SIZE, 1, RO | 0x10);
+    bad_perm.0[6] = 1;
+    let mut d = sp(0);
+    d.behaviour = during_boot(vec![stale, perm_get(data), bad_perm]);
+    let w = World::boot(vec![d]);
+    let s = w.seen(0);
+    assert_success(&s[1], 0);
+    assert_success(&s[2], RO as u32);
+    // Reserved bits of w3, a register the ABI uses, are still refused.
+    assert_error(&s[3], ErrorCode::InvalidParameters);
+}

@@ -83,8 +83,6 @@ fn version_compatible_requests_get_ours_and_set_the_lower_version() {
         (Version::V1_0, Version::V1_0),
         (Version::V1_1, Version::V1_1),
         (Version::V1_2, Version::V1_2),
-        (V1_3, Version::V1_2),
-        (Version::new(1, 0xFFFF), Version::V1_2),
     ] {
         // Directly (a hypervisor forwarding the raw call) ...
         let mut w = World::echoes(1);
@@ -101,7 +99,16 @@ fn version_compatible_requests_get_ours_and_set_the_lower_version() {
 
 #[test]
 fn version_incompatible_requests_change_nothing() {
-    for word in [0x2_0000u32, 0x0_0009, 0x7FFF_0002] {
+    // Another major, or a newer minor than ours (conformance decision (c): FF-A v1.2 section
+    // 13.2.2, Hafnium, Arm's ACS asking for v1.4).
+    for word in [
+        0x2_0000u32,
+        0x0_0009,
+        0x7FFF_0002,
+        V1_3.encode(),
+        0x1_0004,
+        0x1_FFFF,
+    ] {
         let mut w = World::echoes(1);
         w.nw_version(Version::V1_1);
         let before = w.snapshot();
@@ -144,6 +151,7 @@ fn version_from_an_sp_sets_the_version_it_speaks() {
         version_call(0x2_0000),
         version_call(0x1_0000),
         version_call(0x1_0007),
+        version_call(0x1_0001),
     ]);
     let mut d1 = sp(1);
     d1.version = Version::V1_1;
@@ -152,9 +160,11 @@ fn version_from_an_sp_sets_the_version_it_speaks() {
     let seen = w.seen(0);
     assert_eq!(seen[1], version_answer(0xFFFF_FFFF));
     assert_eq!(seen[2], version_answer(0x1_0002));
-    assert_eq!(seen[3], version_answer(0x1_0002));
-    // The last compatible request wins: 1.7 asked, 1.2 agreed.
-    assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_2);
+    // A newer minor than ours is not compatible (conformance decision (c)).
+    assert_eq!(seen[3], version_answer(0xFFFF_FFFF));
+    assert_eq!(seen[4], version_answer(0x1_0002));
+    // The last compatible request wins: 1.1 asked, 1.1 agreed.
+    assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_1);
     // An incompatible request keeps the manifest's version.
     assert_eq!(w.spmc.sps[1].rt.lock().version, Version::V1_1);
     // The normal world's version is not touched by SPs.
@@ -207,6 +217,14 @@ fn features_answers_from_the_abi_table() {
         let r = w.nw(call(FuncId::Features, &[abi.func.raw().into()]));
         match abi.origins {
             Origins::NormalWorld | Origins::Both => assert_success(&r, abi.properties),
+            Origins::Partitions
+                if crate::spmc::abi_table::reported_only(
+                    abi.func,
+                    crate::policy::Caller::NormalWorld,
+                ) =>
+            {
+                assert_success(&r, 0)
+            }
             Origins::Partitions => assert_error(&r, ErrorCode::NotSupported),
         }
     }
@@ -337,17 +355,20 @@ fn unknown_function_ids_are_not_supported() {
     assert_error(&w.seen(0)[2], ErrorCode::NotSupported);
 }
 
+/// Conformance decision (a): registers an ABI does not use are reserved SBZ and ignored (the
+/// answer is the same as with zeros); reserved bits inside the registers it uses are MBZ and
+/// refused with INVALID_PARAMETERS.
 #[test]
-fn reserved_registers_must_be_zero() {
+fn reserved_registers_are_ignored_reserved_bits_are_refused() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
     let before = w.snapshot();
-    // x1..x7 of FFA_ID_GET are MBZ (only the low 32 bits for an SMC32 call).
+    // x1..x7 of FFA_ID_GET are reserved, whatever they hold.
     for reg in 1..8 {
         let mut r = call(FuncId::IdGet, &[]);
         r.0[reg] = 1;
-        assert_error(&w.nw(r), ErrorCode::InvalidParameters);
-        r.0[reg] = 1 << 32;
+        assert_success(&w.nw(r), 0);
+        r.0[reg] = u64::MAX;
         assert_success(&w.nw(r), 0);
     }
     // FFA_RX_RELEASE w1[31:16], FFA_RXTX_MAP w3[31:6], FFA_RXTX_UNMAP w1[15:0].
@@ -478,4 +499,25 @@ fn features_agrees_with_dispatch_for_partitions_at_every_version() {
             "v{v:?}: (ABI, FEATURES, dispatched): {disagree:?}"
         );
     }
+}
+
+/// Conformance decision (d): FFA_FEATURES(FFA_MSG_WAIT) from the normal world is reported (as
+/// Hafnium does and Arm's ACS requires), while the normal world still cannot call it here.
+#[test]
+fn features_reports_msg_wait_to_the_normal_world() {
+    let mut w = World::echoes(1);
+    w.nw_version(Version::V1_2);
+    let r = w.nw(call(FuncId::Features, &[FuncId::MsgWait32.raw().into()]));
+    assert_success(&r, 0);
+    let before = w.snapshot();
+    assert_error(&w.nw(call(FuncId::MsgWait32, &[])), ErrorCode::NotSupported);
+    assert_eq!(w.snapshot(), before);
+    // A partition gets it from the ABI table, as before.
+    let mut d = sp(0);
+    d.behaviour = during_boot(alloc::vec![features_query(
+        FuncId::MsgWait32,
+        Version::V1_2
+    )]);
+    let w = World::boot(alloc::vec![d]);
+    assert_success(&w.seen(0)[1], 0);
 }
