@@ -22,6 +22,8 @@ pub mod partition;
 pub mod run;
 // The one list of implemented ABIs per caller.
 pub mod abi_table;
+// What an endpoint owns at an address: the one ownership query.
+pub mod ownership;
 
 use crate::arch::{Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange};

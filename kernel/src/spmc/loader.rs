@@ -3,7 +3,7 @@
 //! runs through the dispatcher until FFA_MSG_WAIT).
 
 use super::partition::{Phase, RunEnd, Runtime, Sp, State};
-use super::{dispatch, Env, Mailbox, Spmc};
+use super::{dispatch, ownership, Env, Mailbox, Spmc};
 use crate::arch::{UserRegs, SPSR_EL0T};
 use crate::memory::{AddressSpace, MemType, UserPerm, PAGE_SIZE};
 use ffa_abi::boot_info;
@@ -22,7 +22,8 @@ pub enum LoadError {
 }
 
 /// Checks that the image fits its region, the manifest copy fits the boot-info region, and
-/// every secure region the SP gets lies in the table's SP pool.
+/// every region the SP owns that must lie in the table's SP pool does
+/// (`ownership::Use::InPool`: the image, secure memory regions, the boot information).
 fn check_placement(
     table: &spmc_table::Table,
     p: &Partition,
@@ -30,30 +31,20 @@ fn check_placement(
     dtb_len: usize,
 ) -> Result<(), LoadError> {
     let pool = table.sp_pool;
-    let in_pool = |base: u64, len: u64| {
-        base.checked_add(len)
-            .is_some_and(|end| base >= pool.base.0 && end <= pool.base.0 + pool.size)
+    let in_pool = |r: &ownership::Region| {
+        r.base
+            .checked_add(r.len)
+            .is_some_and(|end| r.base >= pool.base.0 && end <= pool.base.0 + pool.size)
     };
-    if image_len as u64 > p.image.size || !in_pool(p.image.base.0, p.image.size) {
+    if image_len as u64 > p.image.size {
         return Err(LoadError::BadTable);
     }
-    if p.boot_info.pages > 0 {
-        let room =
-            (u64::from(p.boot_info.pages) * PAGE_SIZE).saturating_sub(BOOT_INFO_HEADER_RESERVE);
-        if dtb_len as u64 > room
-            || !in_pool(p.boot_info.base.0, u64::from(p.boot_info.pages) * PAGE_SIZE)
-        {
-            return Err(LoadError::BadTable);
-        }
+    let room = (u64::from(p.boot_info.pages) * PAGE_SIZE).saturating_sub(BOOT_INFO_HEADER_RESERVE);
+    if p.boot_info.pages > 0 && dtb_len as u64 > room {
+        return Err(LoadError::BadTable);
     }
-    for r in p
-        .memory_regions
-        .iter()
-        .filter(|r| !r.attributes.non_secure())
-    {
-        if !in_pool(r.base.0, u64::from(r.pages) * PAGE_SIZE) {
-            return Err(LoadError::BadTable);
-        }
+    if ownership::regions(p).any(|r| r.may(ownership::Use::InPool) && !in_pool(&r)) {
+        return Err(LoadError::BadTable);
     }
     Ok(())
 }

@@ -252,17 +252,15 @@ fn user_perm(attrs: MappingAttrs) -> UserPerm {
 }
 
 impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
+    /// Answered by the one ownership query (`super::ownership`): what the owner holds over the
+    /// whole range, if it may share it.
     fn static_region(&self, owner: EndpointId, range: PageRange) -> Option<RegionInfo> {
+        use super::ownership::{self, Kind, Use};
         let len = u64::from(range.pages).checked_mul(PAGE_SIZE)?;
         if !owner.is_secure() {
             // The normal world owns non-secure DRAM only (never SPMC or SP memory).
-            let inside = self
-                .spmc
-                .platform
-                .ns_memory
-                .iter()
-                .any(|r| r.contains(range.base.0, len));
-            return inside.then_some(RegionInfo {
+            ownership::nw_region(self.spmc.platform.ns_memory, range.base.0, len)?;
+            return Some(RegionInfo {
                 access: Access {
                     write: true,
                     exec: true,
@@ -272,62 +270,47 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
             });
         }
         let p = self.spmc.table.by_id(owner)?;
-        let within = |base: u64, pages: u32| {
-            range.base.0 >= base && range.base.0 + len <= base + u64::from(pages) * PAGE_SIZE
+        let r = ownership::sp_region(p, range.base.0, len).filter(|r| r.may(Use::Share))?;
+        let security = if r.non_secure {
+            Security::NonSecure
+        } else {
+            Security::Secure
         };
-        for m in p.memory_regions {
-            if within(m.base.0, m.pages) {
-                return Some(RegionInfo {
-                    access: Access {
-                        write: m.attributes.write(),
-                        exec: m.attributes.execute(),
-                    },
-                    kind: MemKind::Normal,
-                    security: if m.attributes.non_secure() {
-                        Security::NonSecure
-                    } else {
-                        Security::Secure
-                    },
-                });
+        let (access, kind) = match r.kind {
+            // The image region (code, data, bss: the SP owns it as much as its memory regions;
+            // Hafnium lets a partition share any page it owns, and Arm's ACS partitions share
+            // buffers in their .bss): with the access the SP has now, uniform over the range.
+            Kind::Image => {
+                let access = match self.caller.as_ref() {
+                    Some((cid, rt)) if *cid == owner.0 => current_access(rt, range),
+                    _ => {
+                        let sp = sp_of(self.spmc, owner)?;
+                        let rt = sp.rt.try_lock()?;
+                        current_access(&rt, range)
+                    }
+                }?;
+                (access, MemKind::Normal)
             }
-        }
-        // The image region (code, data, bss: the SP owns it as much as its memory regions;
-        // Hafnium lets a partition share any page it owns, and Arm's ACS partitions share
-        // buffers in their .bss): with the access the SP has now, uniform over the range.
-        if range.base.0 >= p.image.base.0
-            && range.base.0 + len <= p.image.base.0.saturating_add(p.image.size)
-        {
-            let access = match self.caller.as_ref() {
-                Some((cid, rt)) if *cid == owner.0 => current_access(rt, range),
-                _ => {
-                    let sp = sp_of(self.spmc, owner)?;
-                    let rt = sp.rt.try_lock()?;
-                    current_access(&rt, range)
-                }
-            }?;
-            return Some(RegionInfo {
-                access,
-                kind: MemKind::Normal,
-                security: Security::Secure,
-            });
-        }
-        for d in p.device_regions {
-            if within(d.base.0, d.pages) {
-                return Some(RegionInfo {
-                    access: Access {
-                        write: d.attributes.write(),
-                        exec: false,
-                    },
-                    kind: MemKind::Device,
-                    security: if d.attributes.non_secure() {
-                        Security::NonSecure
-                    } else {
-                        Security::Secure
-                    },
-                });
-            }
-        }
-        None
+            Kind::Device => (
+                Access {
+                    write: r.write,
+                    exec: false,
+                },
+                MemKind::Device,
+            ),
+            _ => (
+                Access {
+                    write: r.write,
+                    exec: r.exec,
+                },
+                MemKind::Normal,
+            ),
+        };
+        Some(RegionInfo {
+            access,
+            kind,
+            security,
+        })
     }
 }
 

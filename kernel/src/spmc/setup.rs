@@ -3,7 +3,7 @@
 //! normal world and for SPs. Each validates fully before it changes a mailbox.
 
 use super::call::{Caller, Cx, Flow};
-use super::{abi_table, Env, Mailbox, Spmc};
+use super::{abi_table, ownership, Env, Mailbox, Spmc};
 use crate::memory::PAGE_SIZE;
 use crate::policy;
 use ffa_abi::endpoint::TargetInfo;
@@ -128,7 +128,10 @@ fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mail
         return Err(ErrorCode::InvalidParameters);
     }
     let len = u64::from(pages) * PAGE_SIZE;
-    let in_ns = |a: u64| spmc.platform.ns_memory.iter().any(|r| r.contains(a, len));
+    let in_ns = |a: u64| {
+        ownership::nw_region(spmc.platform.ns_memory, a, len)
+            .is_some_and(|r| r.may(ownership::Use::Mailbox))
+    };
     if !in_ns(tx) || !in_ns(rx) {
         return Err(ErrorCode::InvalidParameters);
     }
@@ -200,7 +203,8 @@ fn validate_sp_mailbox(
     // never memory it borrowed, whose owner may take it back while the SPMC writes into it.
     for va in [tx, rx] {
         for i in 0..u64::from(pages) {
-            if super::sp_services::perm_limit(desc, va + i * PAGE_SIZE).is_none() {
+            let owned = ownership::sp_region(desc, va + i * PAGE_SIZE, PAGE_SIZE);
+            if !owned.is_some_and(|r| r.may(ownership::Use::Mailbox)) {
                 return Err(ErrorCode::InvalidParameters);
             }
         }

@@ -4,7 +4,7 @@
 
 use super::call::{Caller, Cx, Flow};
 use super::partition::{RunEnd, Runtime, Sp, State};
-use super::Env;
+use super::{ownership, Env};
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use ffa_abi::error::ErrorCode;
 use ffa_abi::interface::Interface;
@@ -108,26 +108,9 @@ fn mem_perm_get(rt: &Runtime, addr: u64) -> Regs {
 /// as images relocate themselves. Anything else (boot information, manifest RX/TX buffers,
 /// device or non-secure regions, borrowed memory) is not the partition's to change: `None`.
 pub(super) fn perm_limit(desc: &Partition, va: u64) -> Option<(bool, bool)> {
-    let inside = |base: u64, size: u64| va >= base && va - base < size;
-    for r in desc.memory_regions {
-        if inside(r.base.0, u64::from(r.pages) * PAGE_SIZE) {
-            let a = r.attributes;
-            return (!a.non_secure()).then_some((a.write(), a.execute()));
-        }
-    }
-    if let Some(m) = desc.rx_tx {
-        let len = u64::from(m.pages) * PAGE_SIZE;
-        if inside(m.rx.0, len) || inside(m.tx.0, len) {
-            return None;
-        }
-    }
-    if inside(
-        desc.boot_info.base.0,
-        u64::from(desc.boot_info.pages) * PAGE_SIZE,
-    ) {
-        return None;
-    }
-    inside(desc.image.base.0, desc.image.size).then_some((true, true))
+    ownership::sp_region(desc, va, 1)
+        .filter(|r| r.may(ownership::Use::SetPermissions))
+        .map(|r| (r.write, r.exec))
 }
 
 /// FFA_MEM_PERM_SET: changes the SP's access to pages of its own that are already mapped; only

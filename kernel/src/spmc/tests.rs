@@ -5,15 +5,14 @@
 
 mod fake;
 
-mod audit;
-
 mod boot;
 mod discovery;
+mod features;
 mod gate;
 mod mem_state;
 mod memory;
 mod messaging;
-mod review;
+mod ownership;
 mod robustness;
 mod sp_services;
 mod version;

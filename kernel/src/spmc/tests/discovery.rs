@@ -597,3 +597,35 @@ fn three_partitions_with_one_uuid_are_all_listed() {
     assert_eq!(w.nw(info_get(None, 0)), info_success(3, 24));
     assert_eq!(w.env.mem.bytes(rx, 72), want);
 }
+
+/// Checks that pass today and guard what the ACS clients and servers verify for SPs
+/// (test/v1.0/setup_discovery/ffa_rxtx_map_and_unmap, ffa_rx_release,
+/// test/v1.0/direct_messaging/ffa_direct_message_32 server side).
+#[test]
+fn acs_sp_mailbox_and_response_checks() {
+    let mut d = sp(0);
+    let own = 0x8001u64;
+    let data = base(0) + DATA_OFFSET;
+    d.behaviour = during_boot(alloc::vec![
+        // RXTX_UNMAP with the caller's own ID in w1[31:16], nothing mapped: INVALID_PARAMETERS.
+        call(FuncId::RxTxUnmap, &[own << 16]),
+        // RX_RELEASE with no buffer registered: DENIED.
+        call(FuncId::RxRelease, &[]),
+        // TX not 4K aligned: INVALID_PARAMETERS; page count 0: INVALID_PARAMETERS.
+        call(FuncId::RxTxMap64, &[data + 0x100, data + 0x1000, 1]),
+        call(FuncId::RxTxMap64, &[data, data + 0x1000, 0]),
+        // Valid, then again: DENIED; then unmap with w1 = 0 (what val_rxtx_unmap sends).
+        call(FuncId::RxTxMap64, &[data, data + 0x1000, 1]),
+        call(FuncId::RxTxMap64, &[data, data + 0x1000, 1]),
+        call(FuncId::RxTxUnmap, &[0]),
+    ]);
+    let w = World::boot(alloc::vec![d]);
+    let seen = w.seen(0);
+    assert_error(&seen[1], ErrorCode::InvalidParameters);
+    assert_error(&seen[2], ErrorCode::Denied);
+    assert_error(&seen[3], ErrorCode::InvalidParameters);
+    assert_error(&seen[4], ErrorCode::InvalidParameters);
+    assert_success(&seen[5], 0);
+    assert_error(&seen[6], ErrorCode::Denied);
+    assert_success(&seen[7], 0);
+}

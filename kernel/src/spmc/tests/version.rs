@@ -521,3 +521,54 @@ fn features_reports_msg_wait_to_the_normal_world() {
     let w = World::boot(alloc::vec![d]);
     assert_success(&w.seen(0)[1], 0);
 }
+
+/// A refused call changes nothing: `sp_call` (partition.rs) sets `version_frozen` before the
+/// call is even decoded, so a malformed FFA_RXTX_MAP (refused with INVALID_PARAMETERS) or an
+/// unimplemented ABI (NOT_SUPPORTED) still fixes the partition's version, and its later
+/// FFA_VERSION(1.1) is refused.
+#[test]
+fn refused_call_does_not_freeze_the_version() {
+    let mut d = sp(0);
+    d.behaviour = during_boot(vec![
+        call(FuncId::RxTxMap64, &[0x123, 0x456, 0]),
+        call(FuncId::Version, &[Version::V1_1.encode().into()]),
+    ]);
+    let w = World::boot(vec![d]);
+    let seen = w.seen(0);
+    assert!(seen[1].as_error().is_some(), "{:x?}", seen[1]);
+    assert_eq!(
+        seen[2].w(0),
+        Version::V1_2.encode(),
+        "FFA_VERSION after a refused call: {:x?}",
+        seen[2]
+    );
+    assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_1);
+}
+
+/// ACS test/v1.2/setup_discovery/ffa_version_negotiation (client SP1): after the endpoint has
+/// negotiated v1.2 and made other FF-A calls, FFA_VERSION(v1.1) must return NOT_SUPPORTED
+/// (w0 = 0xFFFF_FFFF) and FFA_VERSION(v1.2) must still succeed. Hafnium `api_ffa_version`:
+/// once `ffa_version_negotiated` (set by any call other than VERSION), a different version is
+/// NOT_SUPPORTED.
+#[test]
+fn sp_version_is_frozen_after_other_calls() {
+    let mut d = sp(0);
+    d.behaviour = during_boot(alloc::vec![
+        version_call(0x1_0002),
+        call(FuncId::IdGet, &[]),
+        version_call(0x1_0001),
+        version_call(0x1_0002),
+    ]);
+    let w = World::boot(alloc::vec![d]);
+    let seen = w.seen(0);
+    assert_eq!(seen[1].x(0), 0x1_0002);
+    assert_success(&seen[2], 0x8001);
+    assert_eq!(
+        seen[3].x(0),
+        0xFFFF_FFFF,
+        "v1.1 after other calls: {:x?}",
+        seen[3]
+    );
+    assert_eq!(seen[4].x(0), 0x1_0002);
+    assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_2);
+}

@@ -1,8 +1,12 @@
-//! Reviewer's demonstrations: each test states a defect found by reading the kernel and proves
-//! it on the fake machine; each now runs against the fix.
+//! What a partition owns and what it may do with it: the one ownership query
+//! (`spmc/ownership.rs`) for each kind of region (image, memory regions, device regions,
+//! RX/TX, boot information, the normal world's memory, donated memory), and the checks built on
+//! it (loading, FFA_MEM_PERM_SET, FFA_RXTX_MAP, lending and donating, RX/TX buffers over memory
+//! that changes hands).
 
 use super::fake::*;
 use crate::memory::PAGE_SIZE;
+use crate::spmc::ownership::{nw_region, regions, sp_region, Kind, Region, Use};
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -10,9 +14,11 @@ use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
+use ffa_abi::memory::MemHandle;
 use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess};
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
+use spmc_table::{PhysAddr, RxTxBuffer};
 
 /// FFA_MEM_PERM_SET permission words: bits[1:0] 1 = RW, 3 = RO; bit 2 set = not executable.
 const PERM_RW: u64 = 0b101;
@@ -236,29 +242,6 @@ fn handle_va(_w: &World, _i: usize) -> u64 {
     base(0) + DATA_OFFSET
 }
 
-/// A refused call changes nothing: `sp_call` (partition.rs) sets `version_frozen` before the
-/// call is even decoded, so a malformed FFA_RXTX_MAP (refused with INVALID_PARAMETERS) or an
-/// unimplemented ABI (NOT_SUPPORTED) still fixes the partition's version, and its later
-/// FFA_VERSION(1.1) is refused.
-#[test]
-fn refused_call_does_not_freeze_the_version() {
-    let mut d = sp(0);
-    d.behaviour = during_boot(vec![
-        call(FuncId::RxTxMap64, &[0x123, 0x456, 0]),
-        call(FuncId::Version, &[Version::V1_1.encode().into()]),
-    ]);
-    let w = World::boot(vec![d]);
-    let seen = w.seen(0);
-    assert!(seen[1].as_error().is_some(), "{:x?}", seen[1]);
-    assert_eq!(
-        seen[2].w(0),
-        Version::V1_2.encode(),
-        "FFA_VERSION after a refused call: {:x?}",
-        seen[2]
-    );
-    assert_eq!(w.spmc.sps[0].rt.lock().version, Version::V1_1);
-}
-
 /// A donee of a 17-constituent donation that lends its 17th page on must lose its own
 /// mapping of it while the borrower has it exclusively (once a bounded table of donated VA
 /// windows overflowed here; donated memory now sits at VA = PA like every owner mapping).
@@ -351,4 +334,265 @@ fn lending_donated_memory_revokes_the_lenders_window() {
     let still = rt.space.as_ref().unwrap().translate(out.get());
     assert!(out.get() != 0);
     assert_eq!(still, None, "lender still maps the lent page");
+}
+
+const DEV: u64 = 0x6000_0000;
+const RX: u64 = 0x6_0000;
+const TX: u64 = 0x6_1000;
+
+/// sp0 with every kind of region: image, the RW data region, a device region, manifest RX/TX
+/// buffers and its boot-information region.
+fn full_sp() -> SpDef {
+    let mut d = sp(0);
+    d.rx_tx = Some(RxTxBuffer {
+        rx: PhysAddr(base(0) + RX),
+        tx: PhysAddr(base(0) + TX),
+        pages: 1,
+    });
+    d.patch = Some(Box::new(|p| {
+        p.device_regions = Box::leak(Box::new([spmc_table::DeviceRegion {
+            name: "uart",
+            base: spmc_table::PhysAddr(DEV),
+            pages: 1,
+            attributes: spmc_table::MemAttributes(0x3),
+            interrupts: &[],
+            exclusive_access: false,
+        }]));
+    }));
+    d
+}
+
+fn kind_at(p: &spmc_table::Partition, addr: u64) -> Option<Kind> {
+    sp_region(p, addr, PAGE_SIZE).map(|r| r.kind)
+}
+
+#[test]
+fn each_kind_of_region_is_found_with_its_access() {
+    let w = World::new(vec![full_sp(), sp(1)]);
+    let p = w.spmc.sps[0].desc;
+    let b = base(0);
+    assert_eq!(kind_at(p, b), Some(Kind::Image));
+    assert_eq!(kind_at(p, b + IMAGE_SIZE - PAGE_SIZE), Some(Kind::Image));
+    assert_eq!(kind_at(p, b + DATA_OFFSET), Some(Kind::Memory));
+    assert_eq!(kind_at(p, DEV), Some(Kind::Device));
+    assert_eq!(kind_at(p, b + RX), Some(Kind::Rx));
+    assert_eq!(kind_at(p, b + TX), Some(Kind::Tx));
+    assert_eq!(kind_at(p, b + BOOT_INFO_OFFSET), Some(Kind::BootInfo));
+    // Not its own: another SP's image, a gap in its slot, the normal world's memory.
+    assert_eq!(kind_at(p, base(1)), None);
+    assert_eq!(kind_at(p, b + 0x5_0000), None);
+    assert_eq!(kind_at(p, NS.base), None);
+    // The data region is RW, not executable; the image both (never at once: PERM_SET checks).
+    let data = sp_region(p, b + DATA_OFFSET, PAGE_SIZE).unwrap();
+    assert_eq!(
+        (data.write, data.exec, data.non_secure),
+        (true, false, false)
+    );
+    let image = sp_region(p, b, PAGE_SIZE).unwrap();
+    assert_eq!((image.write, image.exec), (true, true));
+    // A range is owned only if one region holds all of it.
+    let data_len = u64::from(DATA_PAGES) * PAGE_SIZE;
+    assert!(sp_region(p, b + DATA_OFFSET, data_len).is_some());
+    assert_eq!(sp_region(p, b + DATA_OFFSET, data_len + PAGE_SIZE), None);
+    assert_eq!(
+        sp_region(p, b + IMAGE_SIZE - PAGE_SIZE, 2 * PAGE_SIZE),
+        None
+    );
+    assert_eq!(sp_region(p, u64::MAX - 10, 20), None);
+    // Every region of the entry is listed once, the image last.
+    let kinds: Vec<Kind> = regions(p).map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Memory,
+            Kind::Device,
+            Kind::Rx,
+            Kind::Tx,
+            Kind::BootInfo,
+            Kind::Image
+        ]
+    );
+}
+
+#[test]
+fn the_normal_world_owns_its_non_secure_memory_only() {
+    let ns = [NS];
+    let r = nw_region(&ns, NS.base + PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
+    assert_eq!(r.kind, Kind::NsMemory);
+    assert!(r.non_secure && r.may(Use::Mailbox) && r.may(Use::Share));
+    assert_eq!(nw_region(&ns, POOL.base, PAGE_SIZE), None);
+    assert_eq!(
+        nw_region(&ns, NS.base + NS.size - PAGE_SIZE, 2 * PAGE_SIZE),
+        None
+    );
+}
+
+/// The uses each kind allows, in one table (ownership.rs module header).
+#[test]
+fn what_each_kind_may_be_used_for() {
+    let region = |kind, non_secure| Region {
+        kind,
+        base: 0,
+        len: PAGE_SIZE,
+        write: true,
+        exec: false,
+        non_secure,
+    };
+    use Kind::*;
+    use Use::*;
+    let table: [(Kind, bool, [bool; 4]); 8] = [
+        //                    PERM_SET Mailbox Share InPool
+        (Image, false, [true, true, true, true]),
+        (Memory, false, [true, true, true, true]),
+        (Memory, true, [false, false, true, false]),
+        (Device, false, [false, false, true, false]),
+        (Rx, false, [false, false, false, false]),
+        (Tx, false, [false, false, false, false]),
+        (BootInfo, false, [false, false, false, true]),
+        (NsMemory, true, [false, true, true, false]),
+    ];
+    for (kind, ns, want) in table {
+        let r = region(kind, ns);
+        let got = [SetPermissions, Mailbox, Share, InPool].map(|u| r.may(u));
+        assert_eq!(got, want, "{kind:?} (non-secure: {ns})");
+    }
+}
+
+fn perm_set(addr: u64) -> ffa_abi::regs::Regs {
+    // Read-only, not executable.
+    call(FuncId::MemPermSet64, &[addr, 1, 0b111])
+}
+
+fn rxtx_map(tx: u64, rx: u64) -> ffa_abi::regs::Regs {
+    call(FuncId::RxTxMap64, &[tx, rx, 1])
+}
+
+/// FFA_MEM_PERM_SET and FFA_RXTX_MAP ask the query: allowed in the image and secure memory
+/// regions, refused in device regions, the manifest RX/TX buffers and the boot information.
+#[test]
+fn perm_set_and_rxtx_map_follow_the_query() {
+    let b = base(0);
+    let data = b + DATA_OFFSET;
+    let mut d = full_sp();
+    d.rx_tx = None; // RXTX_MAP needs no mailbox mapped yet; the RX/TX kinds come below.
+    d.behaviour = during_boot(vec![
+        perm_set(b + BOOT_INFO_OFFSET),
+        perm_set(DEV),
+        perm_set(data),
+        perm_set(b + PAGE_SIZE),
+        rxtx_map(b + BOOT_INFO_OFFSET, data),
+        rxtx_map(DEV, data),
+        rxtx_map(data + PAGE_SIZE, data),
+    ]);
+    let w = World::boot(vec![d]);
+    let s = w.seen(0);
+    assert_error(&s[1], ErrorCode::InvalidParameters);
+    assert_error(&s[2], ErrorCode::InvalidParameters);
+    assert_success(&s[3], 0);
+    assert_success(&s[4], 0);
+    assert_error(&s[5], ErrorCode::InvalidParameters);
+    assert_error(&s[6], ErrorCode::InvalidParameters);
+    assert_success(&s[7], 0);
+
+    // The manifest RX/TX buffers are the SPMC's to write and read: no permission change.
+    let mut d = full_sp();
+    d.behaviour = during_boot(vec![perm_set(b + RX), perm_set(b + TX)]);
+    let w = World::boot(vec![d]);
+    assert_error(&w.seen(0)[1], ErrorCode::InvalidParameters);
+    assert_error(&w.seen(0)[2], ErrorCode::InvalidParameters);
+}
+
+/// Loading asks the query which regions must lie in the SP pool: a boot-information region
+/// outside it is refused, a device region outside it is not.
+#[test]
+fn loading_checks_the_pool_through_the_query() {
+    let mut d = sp(1);
+    d.patch = Some(Box::new(|p| {
+        p.boot_info.base = spmc_table::PhysAddr(SECURE_ELSEWHERE)
+    }));
+    let w = World::boot(vec![full_sp(), d]);
+    assert_eq!(w.state(0), crate::spmc::partition::State::Waiting);
+    assert_eq!(w.state(1), crate::spmc::partition::State::Aborted);
+}
+
+fn donate_descriptor(addr: u64) -> Vec<u8> {
+    let none = AccessPerms {
+        data: DataAccess::NotSpecified,
+        instruction: InstructionAccess::NotSpecified,
+    };
+    let receivers = [MemAccess::new(EndpointId(0x8001), none)];
+    let constituents = [Constituent {
+        address: addr,
+        page_count: 1,
+    }];
+    let b = builder_for(Version::V1_2, EndpointId(0), &receivers, &constituents).unwrap();
+    let mut out = vec![0u8; b.total_len().unwrap()];
+    b.write(&mut out).unwrap();
+    out
+}
+
+/// Memory donated at run time is not in the partition's table entry: the static query does not
+/// answer for it (the memory engine layers donations on top), so the donee may not make it an
+/// RX/TX buffer, which the SPMC writes into whoever owns the memory next.
+#[test]
+fn donated_memory_is_not_a_static_region() {
+    use alloc::rc::Rc;
+    use core::cell::Cell;
+    let donated = NS.base + 0x4_0000;
+    let data = base(0) + DATA_OFFSET;
+    let (tx, rx) = (data, data + PAGE_SIZE);
+    let refused = Rc::new(Cell::new(0u32));
+    let (r1, r2) = (refused.clone(), refused);
+    let mut a = sp(0);
+    // An NS page of its own near the donated one (see review.rs
+    // lending_donated_memory_revokes_the_lenders_window for why).
+    let mut ns_page = data_region(0, 0, 1, 0xB);
+    ns_page.base = PhysAddr(NS.base + 0x8_0000);
+    a.memory_regions.push(ns_page);
+    a.behaviour = script(vec![
+        svc(rxtx_map(tx, rx)),
+        svc(msg_wait()),
+        Box::new(move |r, m| {
+            let h = MemHandle::from_regs(r.w(3), r.w(4));
+            let receivers = [MemAccess::new(EndpointId(0x8001), AccessPerms::RW_NX)];
+            let mut bl = builder_for(Version::V1_2, EndpointId(0), &receivers, &[]).unwrap();
+            bl.handle = h;
+            let mut d = vec![0u8; bl.total_len().unwrap()];
+            bl.write(&mut d).unwrap();
+            assert!(m.write(tx, &d));
+            let k = d.len() as u64;
+            Act::Svc(call(FuncId::MemRetrieveReq32, &[k, k]))
+        }),
+        Box::new(|r, _| {
+            assert_eq!(r.w(0), FuncId::MemRetrieveResp.raw(), "retrieve {r:x?}");
+            Act::Svc(call(FuncId::RxRelease, &[]))
+        }),
+        svc(call(FuncId::RxTxUnmap, &[0])),
+        // The donated page as TX buffer: refused.
+        svc(rxtx_map(donated, rx)),
+        // Its own data page again: accepted (the refusal was about the donated page).
+        Box::new(move |r, _| {
+            r1.set(r.w(2));
+            assert_eq!(r.w(0), FuncId::Error32.raw(), "{r:x?}");
+            Act::Svc(rxtx_map(tx, rx))
+        }),
+        Box::new(move |r, _| Act::Svc(resp32(0x8001, 1, [r2.get(), r.w(0), 0, 0, 0]))),
+    ]);
+    let mut w = World::boot(vec![a]);
+    w.nw_version(Version::V1_2);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    let donate = donate_descriptor(donated);
+    assert!(w.env.mem.write(ntx, &donate));
+    let n = donate.len() as u64;
+    let r = w.nw(call(FuncId::MemDonate32, &[n, n]));
+    assert_eq!(r.w(0), FuncId::Success32.raw(), "donate {r:x?}");
+    let (lo, hi) = MemHandle::from_regs(r.w(2), r.w(3)).to_regs();
+    let r = w.nw(req32(1, 0x8001, [lo as u32, hi as u32, 0, 0, 0]));
+    assert_eq!(r.w(3), ErrorCode::InvalidParameters.to_u32(), "{r:x?}");
+    assert_eq!(r.w(4), FuncId::Success32.raw(), "{r:x?}");
+    // The donee maps the page (VA = PA), but its table entry does not hold it.
+    let p = w.spmc.sps[0].desc;
+    assert_eq!(sp_region(p, donated, PAGE_SIZE), None);
+    let rt = w.spmc.sps[0].rt.lock();
+    assert!(rt.space.as_ref().unwrap().translate(donated).is_some());
 }
