@@ -282,12 +282,13 @@ pub fn place(plan: &mut Plan) -> Result<()> {
         });
     }
 
-    // 3b. The manifest copy the SP is given names every memory region's address: regions
-    // placed relative to the image get `base-address` now that the image is placed (stock
-    // Trusted Services SPs refuse a region without it; crate::base_address). Offsets that do
-    // not fit are left out here and refused in step 5.
+    // 3b. The manifest copy the SP is given names every region's address as a 64-bit
+    // `base-address`: regions placed relative to the image get it now that the image is
+    // placed, and one-cell values are widened (stock Trusted Services SPs refuse a region
+    // without an 8-byte `base-address`; crate::base_address). Offsets that do not fit are
+    // left out here and refused in step 5.
     for sp in plan.sps.iter_mut() {
-        let bases: Vec<(String, u64)> = sp
+        let mut bases: Vec<(String, u64)> = sp
             .manifest
             .memory_regions
             .iter()
@@ -295,9 +296,15 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                 RegionBase::Relative(off) => {
                     Some((m.node.clone(), sp.image_base.checked_add(off)?))
                 }
-                RegionBase::Absolute(_) => None,
+                RegionBase::Absolute(b) => Some((m.node.clone(), b)),
             })
             .collect();
+        bases.extend(
+            sp.manifest
+                .device_regions
+                .iter()
+                .map(|d| (d.node.clone(), d.base)),
+        );
         if bases.is_empty() {
             continue;
         }

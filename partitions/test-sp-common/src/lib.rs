@@ -649,16 +649,17 @@ pub fn common<C: Conduit>(
 }
 
 /// `cmd::MANIFEST_BASE`: what a stock TS SP's `sp_config_loader` reads from its manifest
-/// copy: \[memory regions, of them with `base-address`, the first one's, device regions with
-/// `base-address`\].
+/// copy: \[memory regions, of them with a 64-bit `base-address`, the first one's, device
+/// regions with a 64-bit `base-address`\].
 fn manifest_bases(m: &Fdt<'_>) -> [u64; 4] {
     let regions = |path: &str| {
         m.node(path)
             .map(|n| {
                 n.children()
+                    // 8 bytes exactly, as TS's dt_get_u64 reads it.
                     .map(|c| {
-                        let p = c.prop("base-address")?;
-                        p.u64().or_else(|| p.u32().map(u64::from))
+                        let [hi, lo] = c.prop("base-address")?.cells::<2>()?;
+                        Some(u64::from(hi) << 32 | u64::from(lo))
                     })
                     .collect::<Vec<_>>()
             })

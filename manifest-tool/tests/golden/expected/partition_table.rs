@@ -37,7 +37,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24200000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x1240, len: 0x3fc },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x1240, len: 0x43d },
         },
         memory_regions: &[
         ],
@@ -80,13 +80,13 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         image: spmc_table::ImageRegion {
             base: spmc_table::PhysAddr(0x24000000),
             size: 0x100000,
-            image: spmc_table::BlobRange { offset: 0x1640, len: 0x300 },
+            image: spmc_table::BlobRange { offset: 0x1680, len: 0x300 },
             entrypoint_offset: 0x0,
         },
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24202000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x1940, len: 0x5f5 },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x1980, len: 0x5f5 },
         },
         memory_regions: &[
             spmc_table::MemoryRegion { name: "data", description: "data+bss+stack", base: spmc_table::PhysAddr(0x24010000), pages: 16, attributes: spmc_table::MemAttributes(0x3), in_image: true, nobits: false },
@@ -128,13 +128,13 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         image: spmc_table::ImageRegion {
             base: spmc_table::PhysAddr(0x24100000),
             size: 0x100000,
-            image: spmc_table::BlobRange { offset: 0x1f40, len: 0x180 },
+            image: spmc_table::BlobRange { offset: 0x1f80, len: 0x180 },
             entrypoint_offset: 0x0,
         },
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24204000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x20c0, len: 0x1a7 },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x2100, len: 0x1a7 },
         },
         memory_regions: &[
         ],
@@ -160,7 +160,7 @@ const TABLE_VALUE: spmc_table::Table = spmc_table::Table {
     blob: SP_BLOB,
 };
 
-const _: () = assert!(SP_BLOB.len() == 8807, "sp_blob.bin does not belong to this partition_table.rs");
+const _: () = assert!(SP_BLOB.len() == 8871, "sp_blob.bin does not belong to this partition_table.rs");
 const _: () = assert!(PARTITIONS.len() == 3);
 const _: () = assert!(TABLE_VALUE.check_shape().is_ok(), "generated table fails spmc_table::Table::check_shape");
 
