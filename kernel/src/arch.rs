@@ -3,6 +3,7 @@
 
 #[cfg(target_os = "none")]
 pub mod aarch64;
+pub mod table_pool;
 
 /// Register state of an S-EL0 execution context, saved when it traps to the SPMC and
 /// restored when it is resumed. The layout is shared with the assembly in `aarch64`.

@@ -10,7 +10,7 @@
 //! an identity address an SP could also use.
 
 use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress, VirtualAddress};
-use aarch64_paging::idmap::IdTranslation;
+use crate::arch::table_pool::PoolTranslation;
 use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};
 use aarch64_paging::{MapError, Mapping};
 
@@ -201,12 +201,32 @@ pub fn user_perm_of(a: El1Attributes) -> UserPerm {
 }
 
 /// One stage-1 translation table for TTBR0_EL1.
+///
+/// Tables for mappings the memory ABIs make come from a pool set aside beforehand
+/// ([`AddressSpace::reserve_tables`]), so those mappings cannot fail; the level-3 table of a
+/// 2 MiB chunk that holds only such mappings is freed when the last of them goes.
 pub struct AddressSpace {
-    map: Mapping<IdTranslation<El1Attributes>, El1And0>,
+    map: Mapping<PoolTranslation, El1And0>,
     asid: u16,
     /// EL3's memory (`KernelLayout::el3_reserved`): refused by every mapping.
     el3_reserved: &'static [PhysRange],
+    /// Pool pages promised to live reservations; the rest of the pool is spare.
+    reserved: usize,
+    /// VA ranges mapped outside the memory ABIs (the kernel's mappings, the SP's own
+    /// regions): the tables under them are never freed.
+    pinned: heapless::Vec<(u64, u64), 24>,
+    /// More pinned ranges than `pinned` holds: free no table at all.
+    pin_overflow: bool,
+    /// Per 2 MiB chunk (index = VA >> 21): pages the memory ABIs have mapped there.
+    shared: heapless::Vec<(u64, u32), 64>,
 }
+
+/// Spare pool pages an address space keeps between memory operations (a one-page retrieve
+/// reserves a few and uses at most one): more go back to the heap.
+pub const SPARE_TABLE_PAGES: usize = 8;
+
+/// VA span of one level-3 table.
+const CHUNK_SHIFT: u32 = 21;
 
 /// The error for an address or size that does not fit the 64-bit/usize arithmetic.
 fn out_of_range() -> MapError {
@@ -226,7 +246,7 @@ impl AddressSpace {
     /// Builds a table holding only the kernel's mappings, for ASID `asid` (0 for the kernel's).
     pub fn new(layout: &KernelLayout, asid: u16) -> Result<Self, MapError> {
         let map = Mapping::with_asid_and_va_range(
-            IdTranslation::new(),
+            PoolTranslation::new(),
             usize::from(asid),
             0,
             El1And0,
@@ -236,6 +256,10 @@ impl AddressSpace {
             map,
             asid,
             el3_reserved: layout.el3_reserved,
+            reserved: 0,
+            pinned: heapless::Vec::new(),
+            pin_overflow: false,
+            shared: heapless::Vec::new(),
         };
         let k = BASE | MAIR_NORMAL | El1Attributes::INNER_SHAREABLE | El1Attributes::UXN;
         s.map_phys(layout.text.base, layout.text, k | El1Attributes::READ_ONLY)?;
@@ -274,6 +298,7 @@ impl AddressSpace {
                 usize::try_from(e.base).unwrap_or(usize::MAX),
             )));
         }
+        self.pin(va, pa.size);
         let pa_usize = usize::try_from(pa.base).map_err(|_| out_of_range())?;
         // SP mappings stay page-granular so that a later permission change or unmap of part of a
         // region never has to split a live block.
@@ -294,6 +319,134 @@ impl AddressSpace {
             El1Attributes::empty(),
             Constraints::empty(),
         )
+    }
+
+    /// Records that `[va, va + size)` holds mappings the memory ABIs did not make.
+    fn pin(&mut self, va: u64, size: u64) {
+        let end = va.saturating_add(size);
+        if let Some(last) = self.pinned.last_mut() {
+            if last.1 == va {
+                last.1 = end;
+                return;
+            }
+        }
+        if self.pinned.push((va, end)).is_err() {
+            self.pin_overflow = true;
+        }
+    }
+
+    /// Sets aside `n` pool pages for a later [`AddressSpace::map_shared`] (taking what the
+    /// spare pages do not cover from the heap). False, with nothing changed, if the heap
+    /// cannot provide them.
+    pub fn reserve_tables(&mut self, n: usize) -> bool {
+        let t = self.map.translation();
+        let spare = t.len().saturating_sub(self.reserved);
+        if spare < n && !t.fill(n - spare) {
+            return false;
+        }
+        self.reserved += n;
+        true
+    }
+
+    /// Gives back `n` reserved pool pages (they become spare).
+    pub fn release_tables(&mut self, n: usize) {
+        self.reserved = self.reserved.saturating_sub(n);
+    }
+
+    /// Returns spare pool pages beyond [`SPARE_TABLE_PAGES`] to the heap. Call it only after
+    /// the TLB entries of this ASID were invalidated: the pool holds the tables unmaps freed,
+    /// which the table walker may still have cached until then.
+    pub fn trim_pool(&mut self) {
+        let t = self.map.translation();
+        let spare = t.len().saturating_sub(self.reserved);
+        t.drain(spare.saturating_sub(SPARE_TABLE_PAGES));
+    }
+
+    /// Pool pages: (reserved, spare), and tables the heap provided because the pool was empty.
+    pub fn pool_stats(&self) -> (usize, usize, u32) {
+        let t = self.map.translation();
+        (
+            self.reserved,
+            t.len().saturating_sub(self.reserved),
+            t.heap_fallbacks(),
+        )
+    }
+
+    /// Maps `pages` pages at VA = PA = `pa` for the memory ABIs, with tables from the
+    /// reserved pool. Returns the pool pages it used (taken off the reservation).
+    pub fn map_shared(&mut self, pa: u64, pages: u64, perm: UserPerm) -> Result<usize, MapError> {
+        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
+        if let Some(e) = overlapping(PhysRange { base: pa, size }, self.el3_reserved) {
+            return Err(MapError::AddressRange(VirtualAddress(
+                usize::try_from(e.base).unwrap_or(usize::MAX),
+            )));
+        }
+        let before = self.map.translation().len();
+        let r = self.map.map_range(
+            &region(pa, size)?,
+            PhysicalAddress(usize::try_from(pa).map_err(|_| out_of_range())?),
+            user_attributes(perm),
+            Constraints::NO_BLOCK_MAPPINGS,
+        );
+        let used = before.saturating_sub(self.map.translation().len());
+        self.reserved = self.reserved.saturating_sub(used);
+        r?;
+        self.count_shared(pa, pages, true);
+        Ok(used)
+    }
+
+    /// Removes a mapping [`AddressSpace::map_shared`] made (or an owner's own pages, at VA =
+    /// PA), then frees the level-3 table of every chunk left without shared mappings and
+    /// outside the pinned ranges (its page goes to the pool: see [`AddressSpace::trim_pool`]).
+    pub fn unmap_shared(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
+        self.unmap_user(pa, pages)?;
+        self.count_shared(pa, pages, false);
+        if self.pin_overflow {
+            return Ok(());
+        }
+        let size = pages * PAGE_SIZE;
+        let (first, last) = (pa >> CHUNK_SHIFT, (pa + size - 1) >> CHUNK_SHIFT);
+        for chunk in first..=last {
+            let lo = chunk << CHUNK_SHIFT;
+            let hi = lo + (1 << CHUNK_SHIFT);
+            let used = self.shared.iter().any(|&(c, n)| c == chunk && n > 0);
+            let pinned = self.pinned.iter().any(|&(a, b)| a < hi && lo < b);
+            if !used && !pinned {
+                // Unmapping the whole chunk replaces its level-2 entry and frees the table.
+                self.map.map_range(
+                    &region(lo, hi - lo)?,
+                    PhysicalAddress(0),
+                    El1Attributes::empty(),
+                    Constraints::empty(),
+                )?;
+            }
+        }
+        self.shared.retain(|&(_, n)| n > 0);
+        Ok(())
+    }
+
+    /// Adds or removes `pages` pages at `pa` in the per-chunk counts of shared mappings.
+    fn count_shared(&mut self, pa: u64, pages: u64, add: bool) {
+        let mut at = pa;
+        let end = pa + pages * PAGE_SIZE;
+        while at < end {
+            let chunk = at >> CHUNK_SHIFT;
+            let next = ((chunk + 1) << CHUNK_SHIFT).min(end);
+            let n = ((next - at) / PAGE_SIZE) as u32;
+            let full = match self.shared.iter_mut().find(|(c, _)| *c == chunk) {
+                Some((_, k)) => {
+                    *k = if add { k.saturating_add(n) } else { k.saturating_sub(n) };
+                    false
+                }
+                None if add => self.shared.push((chunk, n)).is_err(),
+                None => false,
+            };
+            if full {
+                // Untracked: never freed (bounded by the chunks the SP can reach).
+                self.pin(chunk << CHUNK_SHIFT, 1 << CHUNK_SHIFT);
+            }
+            at = next;
+        }
     }
 
     /// Maps `pages` pages of physical memory at `pa` to EL0 at `va` with `perm`.
@@ -356,35 +509,6 @@ impl AddressSpace {
                     let base = d.output_address().0 as u64;
                     let offset = page - mr.start().0 as u64;
                     found = Some((base + offset + (va - page), user_perm_of(f)));
-                }
-                Ok(())
-            })
-            .ok()?;
-        found
-    }
-
-    /// Frees subtables whose entries are all invalid (after unmaps), returning their memory.
-    pub fn compact(&mut self) {
-        self.map.compact_subtables();
-    }
-
-    /// Finds where physical page `pa` is mapped for EL0 within `[lo, hi)`: how the owner of
-    /// donated memory (mapped at its retrieve window, not identity) is found again.
-    pub fn find_user_va(&self, pa: u64, lo: u64, hi: u64) -> Option<u64> {
-        if hi <= lo {
-            return None;
-        }
-        let mut found = None;
-        let r = region(lo, hi - lo).ok()?;
-        self.map
-            .walk_range(&r, &mut |mr, d, _level| {
-                let f = d.flags();
-                if found.is_none() && d.is_valid() && f.contains(El1Attributes::USER) {
-                    let out = d.output_address().0 as u64;
-                    let len = mr.len() as u64;
-                    if pa >= out && pa - out < len {
-                        found = Some(mr.start().0 as u64 + (pa - out));
-                    }
                 }
                 Ok(())
             })
@@ -526,6 +650,82 @@ mod tests {
             size: 0x2000,
         };
         assert_eq!(identity_clash(&layout, &[high]), Some(high), "alias window");
+    }
+
+    fn test_layout() -> KernelLayout {
+        static POOL: [PhysRange; 1] = [PhysRange {
+            base: 0x2400_0000,
+            size: 0x100_0000,
+        }];
+        KernelLayout {
+            text: PhysRange {
+                base: 0x2020_0000,
+                size: 0x1000,
+            },
+            rodata: PhysRange {
+                base: 0x2020_1000,
+                size: 0x1000,
+            },
+            data: PhysRange {
+                base: 0x2020_2000,
+                size: 0x2000,
+            },
+            devices: &[],
+            secure_alias: &POOL,
+            ns_alias: &[],
+            guards: &[],
+            el3_reserved: &[],
+        }
+    }
+
+    /// Mappings made for the memory ABIs take their tables from the reserved pool, never
+    /// from the heap, and the level-3 table of a chunk they alone used is freed with the
+    /// last of them (back to the pool, then to the heap beyond the spare pages kept).
+    #[test]
+    fn shared_mappings_use_the_reserved_pool_and_free_their_tables() {
+        let mut s = AddressSpace::new(&test_layout(), 1).unwrap();
+        // The SP's own region (pinned: its tables stay).
+        s.map_user(0x2400_0000, 0x2400_0000, 4, UserPerm::RW).unwrap();
+        let (_, _, heap0) = s.pool_stats();
+        // NS memory far from everything else: needs new level-1..3 tables.
+        let pa = 0x100_4000_0000;
+        assert!(s.reserve_tables(6));
+        assert_eq!(s.pool_stats().0, 6);
+        let used = s.map_shared(pa, 3, UserPerm::RW).unwrap();
+        assert!((1..=6).contains(&used), "{used}");
+        let (reserved, spare, heap) = s.pool_stats();
+        assert_eq!(heap, heap0, "no table from the heap during a reserved map");
+        assert_eq!(reserved, 6 - used);
+        assert_eq!(s.translate(pa + PAGE_SIZE).map(|(p, _)| p), Some(pa + PAGE_SIZE));
+        s.release_tables(reserved);
+        // Unmapping two of three pages keeps the table; the last one frees it.
+        s.unmap_shared(pa, 2).unwrap();
+        assert_eq!(s.pool_stats().1, spare + reserved);
+        s.unmap_shared(pa + 2 * PAGE_SIZE, 1).unwrap();
+        assert_eq!(s.pool_stats().1, spare + reserved + 1, "level-3 table freed");
+        assert_eq!(s.translate(pa + 2 * PAGE_SIZE), None);
+        s.trim_pool();
+        assert!(s.pool_stats().1 <= SPARE_TABLE_PAGES);
+        // The pinned region's table is never freed.
+        s.unmap_shared(0x2400_0000, 1).unwrap();
+        assert!(s.translate(0x2400_1000).is_some());
+        // A map without a reservation still works, from the heap, and is counted.
+        let before = s.pool_stats().2;
+        s.trim_pool();
+        let t = s.map.translation();
+        t.drain(t.len());
+        s.map_shared(0x100_8000_0000, 1, UserPerm::RO).unwrap();
+        assert!(s.pool_stats().2 > before);
+    }
+
+    /// Reserving more than the heap has fails and changes nothing.
+    #[test]
+    fn reserving_tables_is_all_or_nothing() {
+        let mut s = AddressSpace::new(&test_layout(), 1).unwrap();
+        assert!(!s.reserve_tables(usize::MAX / 4096));
+        assert_eq!(s.pool_stats().0, 0);
+        assert!(s.reserve_tables(2));
+        assert_eq!(s.pool_stats().0, 2);
     }
 
     /// Every permission and memory type survives the trip through descriptor attributes, and

@@ -57,7 +57,10 @@ pub const RESPONSE_SLOTS: usize = 8;
 /// TX bytes read into the engine's own buffer; a longer read (no descriptor the engine can
 /// accept needs one) goes through a heap buffer as before.
 pub const TX_COPY_BYTES: usize = 0x2000;
-/// Page-table pages the engine may reserve in all (16 MiB of the SPMC heap).
+/// Page-table pages all reservations together may hold at once (16 MiB of the SPMC heap):
+/// each reserved page is a real page taken from the heap into the SP's table pool
+/// (`AddressSpace::reserve_tables`); this bound keeps the memory ABIs from starving the
+/// heap's other users.
 pub const TABLE_PAGE_BUDGET: u64 = 4096;
 
 type Engine = MemShare<MAX_TRANSACTIONS, MAX_RECEIVERS, MAX_CONSTITUENTS, MAX_DONATED>;
@@ -116,6 +119,11 @@ impl MemState {
     pub fn live(&self) -> usize {
         self.engine.transactions().count()
     }
+
+    /// Table pages the engine holds in reservations (for tests and diagnostics).
+    pub fn held_table_pages(&self) -> u64 {
+        self.engine.held_table_pages()
+    }
 }
 
 impl Default for MemState {
@@ -124,7 +132,7 @@ impl Default for MemState {
     }
 }
 
-/// Table pages reserved by live reservations, against [`TABLE_PAGE_BUDGET`].
+/// Table pages held by live reservations (in the SPs' pools), against [`TABLE_PAGE_BUDGET`].
 static TABLE_PAGES_RESERVED: AtomicU64 = AtomicU64::new(0);
 
 fn err(rule: Rule) -> Regs {
@@ -182,16 +190,19 @@ impl<E: Env> KernelMem<'_, E> {
     }
 
     /// Maps (`perm` given) or unmaps `ranges` in SP `sp`'s tables at VA = PA, then
-    /// invalidates its TLB entries. Used for borrowers and owners alike: every mapping the
-    /// memory ABIs make or remove is at VA = PA, so no VA has to be looked up or remembered.
-    fn set_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) {
+    /// invalidates its TLB entries and returns spare table pages beyond what it keeps to the
+    /// heap. Used for borrowers and owners alike: every mapping the memory ABIs make or
+    /// remove is at VA = PA, so no VA has to be looked up or remembered. Returns the reserved
+    /// table pages the mapping used.
+    fn set_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) -> u32 {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
+            let mut used = 0usize;
             for r in ranges {
                 let pages = u64::from(r.pages);
                 let res = match perm {
-                    Some(p) => space.map_user(r.base.0, r.base.0, pages, p),
-                    None => space.unmap_user(r.base.0, pages),
+                    Some(p) => space.map_shared(r.base.0, pages, p).map(|n| used += n),
+                    None => space.unmap_shared(r.base.0, pages),
                 };
                 if res.is_err() {
                     crate::info!(
@@ -200,15 +211,35 @@ impl<E: Env> KernelMem<'_, E> {
                     );
                 }
             }
-            Some(space.asid())
+            Some((space.asid(), used))
         });
         match done.flatten() {
-            Some(asid) => self.env.tlb_invalidate_asid(asid),
-            None => crate::info!(
-                "BUG: SP {:#06x} tables not reachable for a memory commit",
-                sp.0
-            ),
+            Some((asid, used)) => {
+                self.env.tlb_invalidate_asid(asid);
+                // The walker no longer holds tables the unmaps freed: they may leave the pool.
+                let _ = self.with_rt(sp, |rt| rt.space.as_mut().map(|s| s.trim_pool()));
+                u32::try_from(used).unwrap_or(u32::MAX)
+            }
+            None => {
+                crate::info!(
+                    "BUG: SP {:#06x} tables not reachable for a memory commit",
+                    sp.0
+                );
+                0
+            }
         }
+    }
+
+    /// Gives `n` reserved pages of SP `sp`'s pool back (they become spare) and off the
+    /// global count.
+    fn unreserve(&mut self, sp: EndpointId, n: u32) {
+        TABLE_PAGES_RESERVED.fetch_sub(u64::from(n), Ordering::Relaxed);
+        let _ = self.with_rt(sp, |rt| {
+            if let Some(space) = rt.space.as_mut() {
+                space.release_tables(n as usize);
+                space.trim_pool();
+            }
+        });
     }
 }
 
@@ -363,21 +394,35 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
             TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
             return Err(NoMemory);
         }
+        // Real pages, now: the commit's map takes its tables from them and cannot fail.
+        let got = self.with_rt(sp, |rt| {
+            rt.space
+                .as_mut()
+                .is_some_and(|s| s.reserve_tables(table_pages as usize))
+        });
+        if got != Some(true) {
+            TABLE_PAGES_RESERVED.fetch_sub(want, Ordering::Relaxed);
+            return Err(NoMemory);
+        }
         Ok(Reservation::new(sp, table_pages))
     }
 
     fn release(&mut self, reservation: Reservation) {
-        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
+        self.unreserve(reservation.sp(), reservation.table_pages());
     }
 
     fn adopt(&mut self, reservation: Reservation) {
-        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.table_pages()), Ordering::Relaxed);
+        self.unreserve(reservation.sp(), reservation.table_pages());
     }
 
     fn map(&mut self, reservation: &mut Reservation, ranges: &[PageRange], attrs: MappingAttrs) {
-        self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
-        let used = table_cost(ranges) / 2;
+        let used = self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
         TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.consume(used)), Ordering::Relaxed);
+        // Unmapping never needs table pages (it only frees them): what the map did not use
+        // goes back now rather than sit in the reservation until the relinquish.
+        let rest = reservation.table_pages();
+        reservation.consume(rest);
+        self.unreserve(reservation.sp(), rest);
     }
 
     fn unmap(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
@@ -385,6 +430,8 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
     }
 
     fn revoke_owner(&mut self, reservation: &mut Reservation, ranges: &[PageRange]) {
+        // Kept whole for the restore at reclaim, which may have to rebuild tables the revoke
+        // freed (memory donated to the SP has no pinned tables).
         self.set_ranges(reservation.sp(), ranges, None);
     }
 
@@ -394,7 +441,8 @@ impl<E: Env> crate::mem_share::SpAddressSpaces for KernelMem<'_, E> {
         ranges: &[PageRange],
         attrs: MappingAttrs,
     ) {
-        self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
+        let used = self.set_ranges(reservation.sp(), ranges, Some(user_perm(attrs)));
+        TABLE_PAGES_RESERVED.fetch_sub(u64::from(reservation.consume(used)), Ordering::Relaxed);
     }
 }
 

@@ -56,7 +56,19 @@ fn world() -> World {
     let mut w = World::boot(defs);
     w.nw_version(Version::V1_2);
     w.map_nw_mailbox(1);
+    for (i, sp) in w.spmc.sps.iter().enumerate() {
+        let heap = sp.rt.lock().space.as_ref().unwrap().pool_stats().2;
+        LOAD_HEAP_TABLES.with(|t| t[i].set(heap));
+    }
     w
+}
+
+std::thread_local! {
+    /// Tables each SP's load took from the heap (its own regions, before any reservation),
+    /// per test thread.
+    static LOAD_HEAP_TABLES: [core::cell::Cell<u32>; 3] = const {
+        [core::cell::Cell::new(0), core::cell::Cell::new(0), core::cell::Cell::new(0)]
+    };
 }
 
 fn id(i: usize) -> u16 {
@@ -199,10 +211,27 @@ fn all_pages() -> Vec<u64> {
     v
 }
 
+/// The state checker, and the page-table pools: every reserved pool page belongs to a
+/// reservation the engine holds, and no memory ABI took a table from the heap (a commit that
+/// had to would be one that can fail).
 fn check(w: &World) {
     if let Err(m) = memory::check_mappings(&w.spmc, &all_pages()) {
         panic!("mapping differs from the transaction state: {m:x?}");
     }
+    let held = w.spmc.mem.lock().held_table_pages();
+    let mut reserved = 0u64;
+    for (i, sp) in w.spmc.sps.iter().enumerate() {
+        let rt = sp.rt.lock();
+        let (r, spare, heap) = rt.space.as_ref().unwrap().pool_stats();
+        reserved += r as u64;
+        assert!(spare <= crate::memory::SPARE_TABLE_PAGES, "sp{i} keeps {spare} spare pages");
+        assert_eq!(
+            heap,
+            LOAD_HEAP_TABLES.with(|t| t[i].get()),
+            "sp{i} took a table from the heap after load"
+        );
+    }
+    assert_eq!(reserved, held, "pool pages reserved == reservations the engine holds");
 }
 
 /// Issue 10, bug 1: the normal world donates P and P+1 to SP A in two transactions; A lends
