@@ -5,6 +5,18 @@
 pub mod aarch64;
 pub mod table_pool;
 
+/// The linear ID of the core running this code (0 in host tests).
+pub fn current_core() -> usize {
+    #[cfg(target_os = "none")]
+    {
+        aarch64::current_core()
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        0
+    }
+}
+
 /// Register state of an S-EL0 execution context, saved when it traps to the SPMC and
 /// restored when it is resumed. The layout is shared with the assembly in `aarch64`.
 #[repr(C)]

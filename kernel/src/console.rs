@@ -1,8 +1,8 @@
 //! The SPMC console: a `core::fmt::Write` sink the platform installs at boot, the `info!`/`warn!`
 //! macros, and the last-resort fault report. Logging is off the message path.
 
+use crate::sync::CoreLock;
 use core::fmt::Write;
-use spin::Mutex;
 
 /// The platform's output routine (the secure UART).
 type Sink = fn(&str);
@@ -16,16 +16,23 @@ impl Write for Writer {
     }
 }
 
-static CONSOLE: Mutex<Option<Writer>> = Mutex::new(None);
+/// A core retired while it held this lock (a panic in the middle of a line) leaves it
+/// poisoned: the other cores then drop their lines instead of waiting for ever.
+static CONSOLE: CoreLock<Option<Writer>> = CoreLock::new(None);
 
 /// Installs the console sink (the platform's secure UART).
 pub fn install(sink: Sink) {
-    *CONSOLE.lock() = Some(Writer(sink));
+    if let Ok(mut c) = CONSOLE.lock(crate::arch::current_core()) {
+        *c = Some(Writer(sink));
+    }
 }
 
 /// Writes one formatted line with the "[SPMC] " prefix.
 pub fn print_line(args: core::fmt::Arguments) {
-    if let Some(sink) = CONSOLE.lock().as_mut() {
+    let Ok(mut c) = CONSOLE.lock(crate::arch::current_core()) else {
+        return;
+    };
+    if let Some(sink) = c.as_mut() {
         let _ = sink.write_str("[SPMC] ");
         let _ = sink.write_fmt(args);
         let _ = sink.write_str("\n");
@@ -49,7 +56,7 @@ macro_rules! info {
 /// Writes one line like [`print_line`] but never waits for the console lock (for panics: the
 /// code that panicked may hold it).
 pub fn emergency_line(args: core::fmt::Arguments) {
-    if let Some(mut guard) = CONSOLE.try_lock() {
+    if let Some(mut guard) = CONSOLE.try_lock(crate::arch::current_core()) {
         if let Some(sink) = guard.as_mut() {
             let _ = sink.write_str("[SPMC] ");
             let _ = sink.write_fmt(args);
@@ -61,7 +68,7 @@ pub fn emergency_line(args: core::fmt::Arguments) {
 /// Reports an exception taken by the SPMC itself. Must not block: the console lock may be held
 /// by the code that faulted.
 pub fn emergency_fault(kind: u64, esr: u64, elr: u64, far: u64) {
-    if let Some(mut guard) = CONSOLE.try_lock() {
+    if let Some(mut guard) = CONSOLE.try_lock(crate::arch::current_core()) {
         if let Some(sink) = guard.as_mut() {
             let _ = writeln!(
                 sink,

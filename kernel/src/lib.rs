@@ -15,3 +15,4 @@ pub mod platform;
 pub mod policy;
 pub mod spmc;
 pub mod spmc_manifest;
+pub mod sync;

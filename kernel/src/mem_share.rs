@@ -127,6 +127,14 @@
 //! - A receiver that does not name instruction access gets NX; X is granted only to a sole
 //!   borrower or the donee, of normal memory the owner may execute.
 //! - A page may be in only one live transaction at a time (also for shares).
+//! - Per-endpoint quotas ([`Quota`]): live transactions a sender has, fragmented
+//!   transmissions in flight, entries of the donated-ranges table a donor's donations hold.
+//!   Going beyond one's own quota is NO_MEMORY for that endpoint only; the normal world's
+//!   endpoints share one quota (the SPMC cannot tell a hypervisor's VMs apart by anything
+//!   they cannot forge). The kernel sizes its tables so that the default quotas of the
+//!   normal world and eight SPs fit (kernel/src/spmc/memory.rs).
+//! - An SP may send pages of its image region with the access it has to them now (its
+//!   .data/.bss after MEM_PERM_SET), as Hafnium lets a partition send any page it owns.
 //! - Zero-before-retrieval also needs that no other receiver currently holds the memory.
 
 pub mod convert;

@@ -147,7 +147,8 @@ pub struct Spmc {
     pub sps: Vec<Sp>,
     pub nw: Mutex<NormalWorld>,
     /// The memory transaction engine (memory ABIs only; never taken on the message path).
-    pub mem: Mutex<memory::MemState>,
+    /// A core retired while holding it poisons it: memory ABIs then answer ABORTED.
+    pub mem: crate::sync::CoreLock<memory::MemState>,
     nw_version: AtomicU32,
 }
 
@@ -167,7 +168,7 @@ impl Spmc {
             platform,
             sps,
             nw: Mutex::new(NormalWorld::default()),
-            mem: Mutex::new(memory::MemState::new(platform.memory_limits)),
+            mem: crate::sync::CoreLock::new(memory::MemState::new(platform.memory_limits)),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
         }
     }

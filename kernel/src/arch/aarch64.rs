@@ -443,6 +443,9 @@ extern "C" fn kernel_fault(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
 /// world gets an error instead of a hang. Nothing else is touched: state may be inconsistent.
 /// During initialisation the same FFA_ERROR tells EL3 that init failed.
 pub fn refuse_forever() -> ! {
+    // Locks this core holds now stay held: waiters on them get an error instead of spinning
+    // for ever (`crate::sync::CoreLock`).
+    crate::sync::retire(current_core());
     const FFA_ERROR_32: u64 = 0x8400_0060;
     const ABORTED: u64 = (-8i32) as u32 as u64;
     loop {
@@ -451,6 +454,16 @@ pub fn refuse_forever() -> ! {
         r[2] = ABORTED;
         smc(&mut r);
     }
+}
+
+/// This core's linear ID: the index of its `PERCPU` entry, which the entry code put in
+/// TPIDR_EL1.
+pub fn current_core() -> usize {
+    let tp: u64;
+    // SAFETY: reading TPIDR_EL1 has no side effect; EL0 cannot write it.
+    unsafe { asm!("mrs {}, tpidr_el1", out(reg) tp, options(nomem, nostack, preserves_flags)) };
+    let base = core::ptr::addr_of!(PERCPU) as u64;
+    (tp.wrapping_sub(base) / core::mem::size_of::<PerCpu>() as u64) as usize
 }
 
 /// Returns the physical address of the secondary cores' entry point.

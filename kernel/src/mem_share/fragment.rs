@@ -95,10 +95,25 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
 
     /// Starts a transmission: FFA_MEM_SHARE/LEND/DONATE with `total_len` (w1) larger than
     /// the first `fragment` (w2 bytes of the TX buffer). `new_handle` is called only once
-    /// everything is checked, so a refused start consumes no handle.
+    /// everything is checked, so a refused start consumes no handle. One transmission per
+    /// sender: [`FragmentAssembler::start_within`] with a quota of 1.
     pub fn start(
         &mut self,
         sender: EndpointId,
+        kind: TransactionKind,
+        total_len: u32,
+        fragment: &[u8],
+        new_handle: impl FnOnce() -> MemHandle,
+    ) -> Result<FragProgress, Rule> {
+        self.start_within(sender, 1, kind, total_len, fragment, new_handle)
+    }
+
+    /// As [`FragmentAssembler::start`], for a sender that may have `quota` transmissions in
+    /// flight (the normal world's endpoints share one quota); beyond it NO_MEMORY.
+    pub fn start_within(
+        &mut self,
+        sender: EndpointId,
+        quota: usize,
         kind: TransactionKind,
         total_len: u32,
         fragment: &[u8],
@@ -112,8 +127,13 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
         if total_len as usize > BUF {
             return Err(Rule::DescriptorTooLarge);
         }
-        if self.live().any(|s| s.sender == sender) {
-            return Err(Rule::TransmissionInFlight);
+        if self
+            .live()
+            .filter(|s| super::transaction::same_account(s.sender, sender))
+            .count()
+            >= quota
+        {
+            return Err(Rule::FragmentQuotaExceeded);
         }
         let s = self
             .slots

@@ -51,14 +51,15 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// The normal world's default: half of the 16 transaction slots, one fragmented
-    /// transmission, half of the 64-entry donated-ranges table.
+    /// The normal world's default: 8 live transactions (of the kernel's 24 slots), one
+    /// fragmented transmission (of 4 reassembly slots), 32 donated-ranges entries (of 128).
     pub const NW_DEFAULT: Quota = Quota {
         transactions: 8,
         fragments: 1,
         donated: 32,
     };
-    /// An SP's default: with four SPs, the other half of each table.
+    /// An SP's default: 2 live transactions, one fragmented transmission, 8 donated-ranges
+    /// entries (the kernel's tables hold the normal world's and eight SPs' quotas).
     pub const SP_DEFAULT: Quota = Quota {
         transactions: 2,
         fragments: 1,
@@ -1123,7 +1124,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 /// Do `a` and `b` draw on one quota? Each SP has its own; the normal world's endpoints (a
 /// hypervisor's VMs, which the SPMC cannot tell apart by anything they cannot forge) share
 /// one.
-fn same_account(a: EndpointId, b: EndpointId) -> bool {
+pub(crate) fn same_account(a: EndpointId, b: EndpointId) -> bool {
     a == b || (!a.is_secure() && !b.is_secure())
 }
 

@@ -3,7 +3,9 @@
 //! the pure transaction engine in `crate::mem_share`, which it drives through the kernel's
 //! implementation of the engine's environment traits (`KernelMem`).
 //!
-//! Memory operations take the one engine lock (they are not on the message path). Lock order:
+//! Memory operations take the one engine lock (they are not on the message path); a core
+//! retired while holding it (an SPMC bug) poisons it, and every memory ABI then answers
+//! FFA_ERROR(ABORTED) instead of spinning for ever (`crate::sync`). Lock order:
 //! a caller SP's runtime lock, then the engine lock, then (only while its TX buffer is copied
 //! into the engine's buffer) the normal world's mailbox lock. Nothing may take the engine
 //! lock while holding the normal world's.
@@ -41,16 +43,18 @@ use ffa_abi::version::Version;
 /// names cannot exist (Hafnium answers INVALID_PARAMETERS too).
 const NO_MAILBOX: ErrorCode = ErrorCode::InvalidParameters;
 
-/// Concurrent live transactions.
-pub const MAX_TRANSACTIONS: usize = 16;
+/// Concurrent live transactions: room for the default quotas of the normal world (8) and
+/// eight SPs (2 each).
+pub const MAX_TRANSACTIONS: usize = 24;
 /// Receivers per transaction.
 pub const MAX_RECEIVERS: usize = 8;
 /// Constituents per transaction (the 250-range transactions fit).
 pub const MAX_CONSTITUENTS: usize = 256;
-/// Donated ranges the engine tracks.
-pub const MAX_DONATED: usize = 64;
+/// Donated ranges the engine tracks: room for the default quotas of the normal world (32) and
+/// twelve SPs (8 each).
+pub const MAX_DONATED: usize = 128;
 /// Fragmented sends in flight, and the largest reassembled descriptor.
-pub const FRAG_SLOTS: usize = 2;
+pub const FRAG_SLOTS: usize = 4;
 pub const FRAG_BYTES: usize = 0x2000;
 /// Retrieve responses in fragmented transmission (one per SP at most).
 pub const RESPONSE_SLOTS: usize = 8;
@@ -638,7 +642,9 @@ pub fn send(
         // Dynamically allocated buffers are not supported (FFA_FEATURES says so).
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), args.frag_len, &mut state.tx) {
         Ok(b) => b,
@@ -666,9 +672,12 @@ pub fn send(
         return err(rule);
     }
     let engine = &mut state.engine;
-    match state.frags.start(caller, kind, args.total_len, &bytes, || {
-        engine.reserve_handle()
-    }) {
+    let quota = usize::from(engine.quota_of(&km, caller).fragments);
+    match state
+        .frags
+        .start_within(caller, quota, kind, args.total_len, &bytes, || {
+            engine.reserve_handle()
+        }) {
         Ok(FragProgress::More { handle, offset }) => {
             handle_regs(FuncId::MemFragRx, handle, offset, 0)
         }
@@ -687,7 +696,9 @@ pub fn frag_tx(
     frag_len: u32,
     version: Version,
 ) -> Regs {
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), frag_len, &mut state.tx) {
         Ok(b) => b,
@@ -756,7 +767,9 @@ pub fn reclaim(
     handle: MemHandle,
     flags: u32,
 ) -> Regs {
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let mut km = KernelMem {
         spmc,
@@ -791,7 +804,9 @@ pub fn retrieve(
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
     }
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx) {
         Ok(b) => b,
@@ -886,7 +901,9 @@ pub fn frag_rx(
     let version = rt.version;
     let me = EndpointId(sp.id());
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let buf = &mut state.tx;
     let r = state.cursors.next(me, handle, offset, |resp, off| {
@@ -936,7 +953,9 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
     let Some(mb) = rt.mailbox else {
         return Regs::error(NO_MAILBOX);
     };
-    let mut state = spmc.mem.lock();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
     let state = &mut *state;
     let bytes = match read_relinquish(env, &mb, &mut state.tx) {
         Ok(b) => b,
@@ -1011,7 +1030,15 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
     // (sp index, page, expectation) for every pair, computed under the engine lock.
     let mut expect: Vec<(usize, u64, Option<Option<Access>>)> = Vec::new();
     {
-        let state = spmc.mem.lock();
+        let Ok(state) = spmc.mem.lock(crate::arch::current_core()) else {
+            // A core was retired inside the engine: nothing it guards can be vouched for.
+            return Err(MappingMismatch {
+                sp: 0,
+                page: u64::MAX,
+                expected: None,
+                actual: None,
+            });
+        };
         let txs: Vec<_> = state.engine.transactions().collect();
         for &page in pages {
             let pr = PageRange::new(page, 1);

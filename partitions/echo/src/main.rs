@@ -1,11 +1,31 @@
 //! The echo test SP: answers direct requests (REQ_32, REQ_64, REQ2) with their payload, and
-//! runs the test-protocol commands (ID, VERSION, PARTINFO, LOG, PERM, CALL, WHO, MANIFEST_*).
+//! runs the test-protocol commands (ID, VERSION, PARTINFO, LOG, PERM, CALL, WHO, MANIFEST_*),
+//! and FAULT_TOUCH: the owner touching an address it lent away (the SPMC must abort it).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
 mod sp {
-    use sp_rt::{Ffa, StartInfo};
+    use sp_rt::{DirectRequest, Ffa, Payload, StartInfo};
+    use test_protocol::{cmd, status};
     use test_sp_common::{echo, map_buffers, snapshot_perms, SpState};
+
+    /// `cmd::FAULT_TOUCH`: reads and writes back the u32 at the address in word 1. Returns
+    /// only if the SPMC let the access through: \[OK, the value\].
+    fn touch(req: &DirectRequest) -> Option<Payload> {
+        if u32::try_from(req.payload.get(0)).ok()? != cmd::FAULT_TOUCH {
+            return None;
+        }
+        let a = usize::try_from(req.payload.get(1)).ok()?;
+        let p: *mut u32 = core::ptr::with_exposed_provenance_mut(a);
+        // SAFETY: deliberately unchecked: the test passes an address echo gave away (lent or
+        // donated memory): the load faults and the SPMC aborts echo before it completes. If
+        // the SPMC wrongly left it mapped, echo reads it and writes back the same value,
+        // leaving the borrower's data unchanged, and reports the breach.
+        let v = unsafe { core::ptr::read_volatile(p) };
+        // SAFETY: as above; only reached if the load succeeded, and stores what was read.
+        unsafe { core::ptr::write_volatile(p, v) };
+        Some(Payload::new(&[u64::from(status::OK), u64::from(v)]))
+    }
 
     sp_rt::entry!(main);
 
@@ -23,7 +43,9 @@ mod sp {
             heap_free: sp_rt::rt::heap_free,
         };
         sp_rt::log!("ready (boot info: {})", sp.boot_info_version.is_some());
-        sp_rt::run(&mut ffa, |ffa, req| echo(ffa, &mut sp, req))
+        sp_rt::run(&mut ffa, |ffa, req| {
+            touch(req).unwrap_or_else(|| echo(ffa, &mut sp, req))
+        })
     }
 }
 

@@ -86,6 +86,7 @@ pub mod cmd {
     /// never), free heap bytes before, while allocated, after\].
     pub const HEAP: u32 = 0xC0DE_0009;
 
+    /// fault, echo: [`FAULT_TOUCH`] is also echo's (the owner touching memory it lent away).
     /// fault: reads the unmapped address [`super::fault::UNMAPPED_ADDR`] (data abort).
     pub const FAULT_UNMAPPED_READ: u32 = 0xC0DE_0F01;
     /// fault: writes to its own text (mapped read-only + executable: permission fault).
@@ -152,6 +153,15 @@ pub mod cmd {
     pub const MEM_SEND_DONATE: u64 = 3;
     /// [`MEM_SEND`] word 4: touch the page while it is lent away (no borrower call).
     pub const MEM_SEND_TOUCH: u64 = 1;
+
+    /// echo, fault (any SP with RX/TX, as the owner): sends the ranges named by their
+    /// addresses in its own address space (pages it owns: its memory, or memory donated to
+    /// it) to the SP in word 1 with the ABI in word 2 ([`MEM_SEND_SHARE`], [`MEM_SEND_LEND`],
+    /// [`MEM_SEND_DONATE`]; share/lend grant RW), word 3 ranges (1..=4), then (address, pages)
+    /// in words 4/5, 6/7, 8/9, 10/11 (REQ2), and leaves the transaction live: the test drives
+    /// the borrower and the reclaim. Response: \[status, handle low 32 bits, handle high 32
+    /// bits\].
+    pub const SEND_RANGES: u32 = 0xC0DE_0206;
 
     /// echo, fault, pkg-sp: makes the FF-A call x0 = word 1 (32 bits), x1.. = words 2..,
     /// exactly as given, and answers \[OK, x0, x1, ... of the reply\]. The request's form
@@ -386,6 +396,7 @@ mod tests {
             cmd::FP_CHECK,
             cmd::EL0_REGS,
             cmd::MANIFEST_BASE,
+            cmd::SEND_RANGES,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

@@ -323,6 +323,59 @@ fn send_page<C: Conduit>(
     Ok(MemHandle::from_regs(r.w(2), r.w(3)))
 }
 
+/// `cmd::SEND_RANGES`: this SP sends up to four ranges of its own address space to another
+/// SP and leaves the transaction live.
+fn send_ranges<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let arg = |i| req.payload.get(i);
+    let invalid = Error::Ffa(ErrorCode::InvalidParameters);
+    let n = arg(3) as usize;
+    if !(1..=4).contains(&n) {
+        return fail(&invalid);
+    }
+    let mut cons: Vec<Constituent> = Vec::new();
+    for k in 0..n {
+        let Ok(page_count) = u32::try_from(arg(5 + 2 * k)) else {
+            return fail(&invalid);
+        };
+        cons.push(Constituent {
+            address: arg(4 + 2 * k),
+            page_count,
+        });
+    }
+    let not_specified = AccessPerms {
+        data: DataAccess::NotSpecified,
+        instruction: InstructionAccess::NotSpecified,
+    };
+    let (fid, perms, attributes) = match arg(2) {
+        cmd::MEM_SEND_SHARE => (FuncId::MemShare32, SHARE_RW, MemAttributes::NORMAL_WB_INNER),
+        cmd::MEM_SEND_LEND => (FuncId::MemLend32, SHARE_RW, MemAttributes::NOT_SPECIFIED),
+        cmd::MEM_SEND_DONATE => (
+            FuncId::MemDonate32,
+            not_specified,
+            MemAttributes::NOT_SPECIFIED,
+        ),
+        _ => return fail(&invalid),
+    };
+    let access = [MemAccess::new(EndpointId(arg(1) as u16), perms)];
+    let mut b = match builder_for(sp.version, req.receiver, &access, &cons) {
+        Ok(b) => b,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    b.attributes = attributes;
+    let len = match rxtx.with_tx(|tx| b.write(tx)) {
+        Ok(l) => l as u64,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    match expect_success(ffa.call(Regs::call(fid.raw(), &[len, len, 0, 0]))) {
+        Ok(r) => ok(&[u64::from(r.w(2)), u64::from(r.w(3))]),
+        Err(e) => fail(&e),
+    }
+}
+
 /// `cmd::MEM_SEND`: this SP as the owner of a share, lend or donate to another SP.
 fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
     let rxtx = match &mut sp.rxtx {
@@ -622,6 +675,7 @@ pub fn common<C: Conduit>(
         cmd::MEM_ACCESS => mem_access(ffa, sp, req),
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),
+        cmd::SEND_RANGES => send_ranges(ffa, sp, req),
         cmd::DEV_SEND => dev_send(ffa, sp, req),
         cmd::DEV_ACCESS => dev_access(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp

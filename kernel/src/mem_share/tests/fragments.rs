@@ -39,11 +39,17 @@ fn start_rules() {
             offset: 8
         }
     );
+    // One transmission per sender by default; more is the sender's quota exceeded (the
+    // normal world's endpoints share one).
     assert_eq!(
         a.start(NW, k, 20, &[1; 8], &mut h),
-        Err(Rule::TransmissionInFlight)
+        Err(Rule::FragmentQuotaExceeded)
     );
-    assert_eq!(Rule::TransmissionInFlight.error(), FfaError::Busy);
+    assert_eq!(
+        a.start(VM2, k, 20, &[1; 8], &mut h),
+        Err(Rule::FragmentQuotaExceeded)
+    );
+    assert_eq!(Rule::FragmentQuotaExceeded.error(), FfaError::NoMemory);
     a.start(SP1, k, 20, &[1; 8], &mut h).unwrap();
     assert_eq!(
         a.start(SP2, k, 20, &[1; 8], &mut h),

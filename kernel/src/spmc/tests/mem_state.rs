@@ -218,7 +218,7 @@ fn check(w: &World) {
     if let Err(m) = memory::check_mappings(&w.spmc, &all_pages()) {
         panic!("mapping differs from the transaction state: {m:x?}");
     }
-    let held = w.spmc.mem.lock().held_table_pages();
+    let held = w.spmc.mem.lock(0).unwrap().held_table_pages();
     let mut reserved = 0u64;
     for (i, sp) in w.spmc.sps.iter().enumerate() {
         let rt = sp.rt.lock();
@@ -299,6 +299,62 @@ fn donee_gets_its_page_back_after_lending_it() {
         rt.space.as_ref().unwrap().translate(p).map(|(pa, _)| pa),
         Some(p)
     );
+}
+
+/// Arm's ACS partitions share buffers of their own image (.bss): an SP may send pages of its
+/// image region with the access it has to them now (what MEM_PERM_SET left at init), never
+/// more, and gets exactly that access back at reclaim.
+#[test]
+fn an_sp_lends_pages_of_its_image_with_their_current_access() {
+    use crate::memory::UserPerm;
+    let mut w = world();
+    let img = base(0);
+    let page = img + 2 * PAGE_SIZE;
+    // The image region is mapped RX at load; its .bss page became RW with MEM_PERM_SET.
+    {
+        let mut rt = w.spmc.sps[0].rt.lock();
+        rt.space
+            .as_mut()
+            .unwrap()
+            .set_user_perm(page, 1, UserPerm::RW)
+            .unwrap();
+    }
+    // A code page (RX) cannot be lent writable...
+    let r = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(img + PAGE_SIZE, 1)]);
+    assert_eq!(r.w(0), FuncId::Error32.raw(), "RW lend of an RX page: {r:x?}");
+    // ...its .bss page can.
+    let r = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(page, 1)]);
+    assert!(ok(&r), "lend of an image .bss page: {r:x?}");
+    let h = handle(&r);
+    {
+        let rt = w.spmc.sps[0].rt.lock();
+        assert_eq!(rt.space.as_ref().unwrap().translate(page), None, "lent away");
+    }
+    assert!(ok(&retrieve(&mut w, 1, id(0), h)));
+    {
+        let rt = w.spmc.sps[1].rt.lock();
+        let (pa, perm) = rt.space.as_ref().unwrap().translate(page).unwrap();
+        assert_eq!(pa, page);
+        assert!(perm.write && !perm.exec);
+    }
+    assert!(ok(&relinquish(&mut w, 1, h)));
+    assert!(ok(&reclaim(&mut w, Some(0), h)));
+    let rt = w.spmc.sps[0].rt.lock();
+    let (_, perm) = rt.space.as_ref().unwrap().translate(page).unwrap();
+    assert_eq!(perm, UserPerm::RW, "the owner's access is back as it was");
+}
+
+/// Issue 10: a core that stops inside the engine (a panic with the engine lock held) must
+/// not hang every other core's memory call: they get FFA_ERROR(ABORTED) at once.
+#[test]
+fn a_core_retired_inside_the_engine_does_not_hang_the_others() {
+    let mut w = world();
+    core::mem::forget(w.spmc.mem.lock(6).unwrap());
+    crate::sync::retire(6);
+    let r = send(&mut w, FuncId::MemShare32, None, &[0], &[(NS_SHARE, 1)]);
+    assert_eq!(r.w(0), FuncId::Error32.raw(), "{r:x?}");
+    assert_eq!(r.w(2) as i32, -8, "ABORTED: {r:x?}");
+    assert_eq!(reclaim(&mut w, None, MemHandle(1)).w(2) as i32, -8);
 }
 
 #[derive(Clone, Debug)]
@@ -409,7 +465,7 @@ fn run(ops: &[Op]) {
         reclaim(&mut w, from, h);
         check(&w);
     }
-    assert_eq!(w.spmc.mem.lock().live(), 0, "a handle its owner could not reclaim");
+    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 0, "a handle its owner could not reclaim");
 }
 
 proptest! {

@@ -143,7 +143,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
     let handle = handle_of(&r);
     assert!(handle.0 != 0);
     assert!(handle.is_spmc_allocated(), "SPMC-allocated handle bit");
-    assert_eq!(w.spmc.mem.lock().live(), 1);
+    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 1);
 
     // The borrower retrieves it during a request.
     let (lo, hi) = handle.to_regs();
@@ -199,7 +199,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
         );
     }
     assert_success(&w.nw(reclaim), 0);
-    assert_eq!(w.spmc.mem.lock().live(), 0);
+    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 0);
     assert_error(&w.nw(reclaim), ErrorCode::InvalidParameters);
 }
 
@@ -220,7 +220,7 @@ fn memory_abis_need_a_mailbox_and_valid_memory() {
     // A descriptor longer than the TX buffer.
     let r = w.nw(call(FuncId::MemShare32, &[0x2000, 0x2000]));
     assert_error(&r, ErrorCode::InvalidParameters);
-    assert_eq!(w.spmc.mem.lock().live(), 0);
+    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 0);
     // The normal world cannot retrieve or relinquish (SP-only ABIs).
     assert_error(
         &w.nw(call(FuncId::MemRetrieveReq32, &[n, n])),
@@ -290,5 +290,5 @@ fn sp_share_rules() {
             }
         }
     }
-    assert_eq!(w.spmc.mem.lock().live(), 1);
+    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 1);
 }

@@ -157,13 +157,26 @@ pub const CASES: &[Case] = &[
     Case::default_set("mem_device_send_by_non_owner_denied", || {
         with_mailbox(device_not_owner)
     }),
+    // Issue 10, the attacker's side (bugs 2, 3, 4; bug 1 is the echo-aborting case below).
+    Case::default_set("mem_attack_donee_lends_and_reclaims", || {
+        with_mailbox(donee_lends_and_reclaims)
+    }),
+    Case::default_set("mem_attack_nw_fills_transaction_slots", || {
+        with_mailbox(nw_fills_transaction_slots)
+    }),
+    // Uses up the normal world's donation quota for the rest of the boot: last of the
+    // normal world's donations.
+    Case::default_set("mem_attack_nw_donations_fill_ownership_table", || {
+        with_mailbox(nw_donations_fill_ownership_table)
+    }),
     // Aborts echo, which nearly every other case needs: its stage runs it after every Main
     // case and after the fault SP's abort (fault dies once per boot).
     Case::default_set("mem_owner_touching_lent_page_aborted", || {
         with_mailbox(lent_touch)
     })
     .stage(Stage::AbortsEcho)
-    .provokes("echo (0x8001) aborted: it touches the page it lent away"),
+    .after(&["mem_attack_nw_donations_fill_ownership_table"])
+    .provokes("echo (0x8001) aborted: it touches the second of two donated pages it lent away"),
 ];
 
 // ---- Helpers -------------------------------------------------------------------------------
@@ -1185,23 +1198,22 @@ fn device_not_owner() -> Outcome {
 fn lent_touch() -> Outcome {
     // echo must be alive and well first, or the ABORTED below would prove nothing.
     check_eq!(request(ECHO, &[0x7E57])?[0], 0x7E57, "echo before the case");
-    // echo lends a page of its heap to fault (its memory-share grant), then reads it: the SPMC
-    // unmapped it from echo at the lend, so echo takes a translation fault and is aborted; the
+    // Issue 10 bug 1: echo owns two neighbouring pages by two donations from the normal
+    // world, and lends both to fault (its memory-share grant) in one transaction, as two
+    // constituents the SPMC merges into one physical range. It must lose both: it used to
+    // keep the second (mapped at a second VA window) and read what the borrower wrote. Its
+    // touch of the second page must take a translation fault, and the SPMC aborts it; the
     // normal world's pending request ends with ABORTED. (fault may be aborted already: the
     // lend does not need the borrower to run.)
+    // (The two donations were made by mem_attack_nw_donations_fill_ownership_table: the
+    // normal world's donation quota is used up after it.)
+    let p = BUG1_PAGES;
+    send_ranges(ECHO, FAULT, cmd::MEM_SEND_LEND, &[(p, 1), (p + PAGE, 1)])?;
     let r = call(
         FuncId::MsgSendDirectReq64,
-        &[
-            u64::from(ECHO),
-            0,
-            u64::from(cmd::MEM_SEND),
-            u64::from(FAULT),
-            cmd::MEM_SEND_LEND,
-            0,
-            cmd::MEM_SEND_TOUCH,
-        ],
+        &[u64::from(ECHO), 0, u64::from(cmd::FAULT_TOUCH), p + PAGE],
     );
-    expect_error(&r, ErrorCode::Aborted, "echo touching its lent page")?;
+    expect_error(&r, ErrorCode::Aborted, "echo touching the second page it lent away")?;
     let again = call(FuncId::MsgSendDirectReq64, &[u64::from(ECHO), 0, 1, 2, 3]);
     expect_error(&again, ErrorCode::Aborted, "a request to the aborted echo")?;
     // Contained: pkg-sp still answers.
@@ -1213,6 +1225,159 @@ fn lent_touch() -> Outcome {
         (r.w(0), r.w(3), r.w(4), r.w(5)),
         (FuncId::MsgSendDirectResp32.raw(), 7, 8, 9),
         "pkg-sp's echo after echo's abort"
+    );
+    Ok(())
+}
+
+// ---- Issue 10: the attacker's side --------------------------------------------------------
+
+/// Two pages echo owns by donation for the bug 1 case.
+const BUG1_PAGES: u64 = slot(43);
+
+/// NW donates one page at `pa` to `sp`, which retrieves it (writing `value` at offset 0) and
+/// keeps it: the page is `sp`'s own from then on, at VA = PA.
+fn donate_to(sp: u16, pa: u64, value: u32) -> Outcome {
+    let rx = [MemAccess::new(EndpointId(sp), NO_ACCESS)];
+    let cons = one(pa, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
+    let h = handle_of(&send(FuncId::MemDonate32, &b)?.0, "FFA_MEM_DONATE_32")?;
+    check_eq!(
+        access(sp, h, 0, value, 0, true)?[0],
+        OK,
+        "the donee's retrieve of the donation"
+    );
+    Ok(())
+}
+
+/// `sp` sends `ranges` (addresses in its address space) to `to` with `abi` and leaves the
+/// transaction live; returns the handle.
+fn send_ranges(sp: u16, to: u16, abi: u64, ranges: &[(u64, u64)]) -> Result<MemHandle, Failure> {
+    check!(ranges.len() <= 4, "SEND_RANGES takes four ranges");
+    let mut words = [0u64; 12];
+    words[..4].copy_from_slice(&[
+        u64::from(cmd::SEND_RANGES),
+        u64::from(to),
+        abi,
+        ranges.len() as u64,
+    ]);
+    for (k, &(a, n)) in ranges.iter().enumerate() {
+        words[4 + 2 * k] = a;
+        words[5 + 2 * k] = n;
+    }
+    let r = request(sp, &words[..4 + 2 * ranges.len()])?;
+    check_eq!(r[0], OK, "SEND_RANGES status");
+    Ok(MemHandle::from_regs(r[1] as u32, r[2] as u32))
+}
+
+/// `sp`'s FFA_MEM_RECLAIM of `h` (RAW_CALL): FFA_SUCCESS expected.
+fn sp_reclaims(sp: u16, h: MemHandle) -> Outcome {
+    let (lo, hi) = h.to_regs();
+    let r = request(
+        sp,
+        &[
+            u64::from(cmd::RAW_CALL),
+            u64::from(FuncId::MemReclaim.raw()),
+            lo,
+            hi,
+            0,
+        ],
+    )?;
+    check_eq!(
+        (r[0], r[1] as u32),
+        (OK, FuncId::Success32.raw()),
+        "the owner's FFA_MEM_RECLAIM [status, x0]"
+    );
+    Ok(())
+}
+
+/// Issue 10 bug 2: an SP lends a page it got by donation, the borrower writes it, the SP
+/// reclaims it and must have it again (the SPMC used to log "owner mapping not found" and
+/// leave it unmapped: the touch below then aborted fault).
+fn donee_lends_and_reclaims() -> Outcome {
+    let p = slot(40);
+    donate_to(FAULT, p, 0x0D0_4EE1)?;
+    let h = send_ranges(FAULT, ECHO, cmd::MEM_SEND_LEND, &[(p, 1)])?;
+    check_eq!(
+        access(ECHO, h, FAULT, 0x0B0B_0B0B, 0, false)?,
+        [OK, 0x0D0_4EE1, 1, 1],
+        "echo borrowing fault's donated page [status, read, pages, count]"
+    );
+    sp_reclaims(FAULT, h)?;
+    let r = request(FAULT, &[u64::from(cmd::FAULT_TOUCH), p])?;
+    check_eq!(
+        [r[0], r[1]],
+        [OK, 0x0B0B_0B0B],
+        "fault reading its reclaimed page [status, value]"
+    );
+    Ok(())
+}
+
+/// Issue 10 bug 3: the normal world sharing pages nobody retrieves used to take every
+/// transaction slot, after which every SP-to-SP share failed NO_MEMORY. Now it runs into
+/// its own quota (NO_MEMORY for it alone) and echo's share with fault still works.
+fn nw_fills_transaction_slots() -> Outcome {
+    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let mut handles = [MemHandle(0); 16];
+    let mut shared = 0;
+    let mut refused = 0;
+    for k in 0..16 {
+        let cons = one(slot(41) + k * PAGE, 1);
+        let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+        let (r, _) = send(FuncId::MemShare32, &b)?;
+        if r.w(0) == FuncId::Error32.raw() {
+            expect_error(&r, ErrorCode::NoMemory, "a share beyond the normal world's quota")?;
+            refused += 1;
+        } else {
+            handles[shared] = handle_of(&r, "FFA_MEM_SHARE_32")?;
+            shared += 1;
+        }
+    }
+    // The SPs' share works while the normal world is at its quota.
+    let r = request(ECHO, &[u64::from(cmd::SHARE), u64::from(FAULT), 0x600D])?;
+    for h in &handles[..shared] {
+        expect_success(&reclaim(*h), "FFA_MEM_RECLAIM")?;
+    }
+    check!(refused > 0, "16 shares of the normal world all accepted: no quota");
+    check_eq!(
+        [r[0], r[1]],
+        [OK, OK],
+        "echo SHARE with fault while the normal world is at its quota [status, fault's]"
+    );
+    Ok(())
+}
+
+/// Issue 10 bug 4: retrieved one-page donations used to fill the table of donated ranges for
+/// good, after which every donation, by anyone, failed NO_MEMORY until reboot. Now the
+/// normal world's donations stop at its quota and echo can still donate to fault.
+fn nw_donations_fill_ownership_table() -> Outcome {
+    // First the two neighbouring pages mem_owner_touching_lent_page_aborted (issue 10 bug 1)
+    // needs echo to own by two donations: after this case the normal world cannot donate.
+    donate_to(ECHO, BUG1_PAGES, 0x0001_0001)?;
+    donate_to(ECHO, BUG1_PAGES + PAGE, 0x0002_0002)?;
+    let rx = [MemAccess::new(EndpointId(ECHO), NO_ACCESS)];
+    let mut donated = 0;
+    let mut refused = false;
+    // Every other page, so that no two donated pages merge into one entry.
+    for k in 0..48 {
+        let cons = one(slot(50) + 2 * k * PAGE, 1);
+        let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
+        let (r, _) = send(FuncId::MemDonate32, &b)?;
+        if r.w(0) == FuncId::Error32.raw() {
+            expect_error(&r, ErrorCode::NoMemory, "a donation beyond the normal world's quota")?;
+            refused = true;
+            break;
+        }
+        let h = handle_of(&r, "FFA_MEM_DONATE_32")?;
+        check_eq!(access(ECHO, h, 0, 0, 0, true)?[0], OK, "echo's retrieve of a donation");
+        donated += 1;
+    }
+    check!(refused, "{donated} donations of the normal world: no quota");
+    // Someone else's donation still goes through: echo donates one of its pages to fault.
+    let r = sp_send(cmd::MEM_SEND_DONATE, 0xD0_0A7F)?;
+    check_eq!(
+        [r[0], r[1]],
+        [OK, OK],
+        "echo MEM_SEND donate with the normal world at its quota [status, fault's status]"
     );
     Ok(())
 }
