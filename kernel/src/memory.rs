@@ -399,19 +399,38 @@ impl AddressSpace {
     /// PA), then frees the level-3 table of every chunk left without shared mappings and
     /// outside the pinned ranges (its page goes to the pool: see [`AddressSpace::trim_pool`]).
     pub fn unmap_shared(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
+        self.unmap_counted(pa, pages)?;
+        self.free_unused_chunks(pa, pages)
+    }
+
+    /// The unmap and count of [`AddressSpace::unmap_shared`] without the freeing: a caller
+    /// unmapping many ranges frees once, with [`AddressSpace::free_unused_chunks`] over
+    /// their span.
+    pub fn unmap_counted(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
         self.unmap_user(pa, pages)?;
         self.count_shared(pa, pages, false);
-        if self.pin_overflow {
+        Ok(())
+    }
+
+    /// Frees the level-3 tables of the chunks of `[pa, pa + pages)` that hold no shared
+    /// mapping and no pinned range.
+    pub fn free_unused_chunks(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
+        if self.pin_overflow || pages == 0 {
             return Ok(());
         }
         let size = pages * PAGE_SIZE;
         let (first, last) = (pa >> CHUNK_SHIFT, (pa + size - 1) >> CHUNK_SHIFT);
-        for chunk in first..=last {
+        // Only chunks the memory ABIs mapped in (an entry of `shared`, its count now 0): their
+        // tables exist, so unmapping the whole chunk allocates nothing.
+        for i in 0..self.shared.len() {
+            let (chunk, n) = self.shared[i];
+            if n != 0 || chunk < first || chunk > last {
+                continue;
+            }
             let lo = chunk << CHUNK_SHIFT;
             let hi = lo + (1 << CHUNK_SHIFT);
-            let used = self.shared.iter().any(|&(c, n)| c == chunk && n > 0);
             let pinned = self.pinned.iter().any(|&(a, b)| a < hi && lo < b);
-            if !used && !pinned {
+            if !pinned {
                 // Unmapping the whole chunk replaces its level-2 entry and frees the table.
                 self.map.map_range(
                     &region(lo, hi - lo)?,

@@ -23,6 +23,20 @@ pub struct Grants {
     pub interrupts: Vec<u32>,
     /// `devices`: device-region node names of this SP's manifest it may map.
     pub devices: Vec<String>,
+    /// `memory-quota`: overrides of the SPMC's memory-sharing quota for this SP
+    /// (`transactions`, `fragments`, `donated`; each optional).
+    pub memory_quota: MemoryQuota,
+}
+
+/// `memory-quota` of one SP: what it may hold of the SPMC's memory-sharing tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryQuota {
+    /// Live transactions it sent.
+    pub transactions: Option<u16>,
+    /// Fragmented transmissions in flight.
+    pub fragments: Option<u16>,
+    /// Donated-ranges entries its donations hold.
+    pub donated: Option<u16>,
 }
 
 /// Where the SP's manifest and image come from.
@@ -83,7 +97,9 @@ const CAP_KEYS: &[&str] = &[
     "notify",
     "interrupts",
     "devices",
+    "memory-quota",
 ];
+const QUOTA_KEYS: &[&str] = &["transactions", "fragments", "donated"];
 
 /// Reads and checks the shape of an SP set description (the first error).
 pub fn read_layout(file: &Path) -> Result<Layout> {
@@ -353,12 +369,49 @@ fn grants(file: &Path, node: &str, v: &serde_json::Value) -> Result<Grants> {
             ))
         }
     };
+    let mut memory_quota = MemoryQuota::default();
+    match obj.get("memory-quota") {
+        None => {}
+        Some(serde_json::Value::Object(q)) => {
+            for (k, n) in q {
+                let at = format!("{node}/memory-quota/{k}");
+                let v = json::number(n)
+                    .ok()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::new(file, &at, "json-shape", format!("{n} is not a count (0..65535)"))
+                    })?;
+                match k.as_str() {
+                    "transactions" => memory_quota.transactions = Some(v),
+                    "fragments" => memory_quota.fragments = Some(v),
+                    "donated" => memory_quota.donated = Some(v),
+                    _ => {
+                        return Err(Error::new(
+                            file,
+                            &at,
+                            "json-unknown-key",
+                            format!("unknown key `{k}` (known: {})", QUOTA_KEYS.join(", ")),
+                        ))
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            return Err(Error::new(
+                file,
+                format!("{node}/memory-quota"),
+                "json-shape",
+                "expected an object",
+            ))
+        }
+    }
     Ok(Grants {
         direct_messages: names("direct-messages")?,
         memory_share: names("memory-share")?,
         notify: names("notify")?,
         interrupts,
         devices: names("devices")?,
+        memory_quota,
     })
 }
 

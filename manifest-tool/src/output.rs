@@ -279,6 +279,12 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
     let _ = writeln!(s, "            notify: {},", ids(&c.notify));
     let _ = writeln!(s, "            notify_normal_world: {},", c.notify_nw);
     let _ = writeln!(s, "            interrupts: &[{}],", irqs.join(", "));
+    let q = &sp.entry.grants.memory_quota;
+    let _ = writeln!(
+        s,
+        "            memory_quota: spmc_table::MemoryQuota {{ transactions: {:?}, fragments: {:?}, donated: {:?} }},",
+        q.transactions, q.fragments, q.donated
+    );
     let _ = writeln!(s, "        }},");
     let _ = writeln!(s, "    }},");
 }

@@ -329,4 +329,46 @@ fn nothing_is_placed_in_el3_memory() {
         Platform::from_arg(file.to_str().unwrap()).unwrap_err().rule,
         "el3-memory"
     );
+
+/// `memory-quota` overrides the SPMC's memory-sharing quota per SP, key by key; anything else
+/// in it is refused.
+#[test]
+fn memory_quota_is_read_per_sp() {
+    let mut set = Set::new("quota");
+    set.sp("a", 1, "", 0x10, none()).sp(
+        "b",
+        2,
+        "",
+        0x10,
+        serde_json::json!({ "capabilities": { "memory-quota": { "transactions": 4, "donated": 0 } } }),
+    );
+    let plan = set.check(&Platform::qemu_sbsa()).unwrap();
+    let q = |n| find(&plan, n).entry.grants.memory_quota;
+    assert_eq!(q("a"), manifest_tool::layout::MemoryQuota::default());
+    assert_eq!(
+        q("b"),
+        manifest_tool::layout::MemoryQuota {
+            transactions: Some(4),
+            fragments: None,
+            donated: Some(0),
+        }
+    );
+    let mut bad = Set::new("quota-bad");
+    bad.sp(
+        "a",
+        1,
+        "",
+        0x10,
+        serde_json::json!({ "capabilities": { "memory-quota": { "slots": 4 } } }),
+    );
+    assert!(bad.check(&Platform::qemu_sbsa()).is_err());
+    let mut big = Set::new("quota-big");
+    big.sp(
+        "a",
+        1,
+        "",
+        0x10,
+        serde_json::json!({ "capabilities": { "memory-quota": { "transactions": 70000 } } }),
+    );
+    assert!(big.check(&Platform::qemu_sbsa()).is_err());
 }

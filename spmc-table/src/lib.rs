@@ -354,6 +354,30 @@ pub struct Capabilities {
     /// Interrupt IDs the SP owns (sorted, unique; each appears in one of its device regions
     /// and is owned by no other SP).
     pub interrupts: &'static [u32],
+    /// The SP's memory-sharing quota where the SP set description overrides the SPMC's
+    /// default (`memory-quota`).
+    pub memory_quota: MemoryQuota,
+}
+
+/// Per-SP memory-sharing quota overrides (`memory-quota` in the SP set description); `None`
+/// keeps the SPMC's default for that item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryQuota {
+    /// Live transactions the SP may have sent.
+    pub transactions: Option<u16>,
+    /// Fragmented transmissions it may have in flight.
+    pub fragments: Option<u16>,
+    /// Entries of the donated-ranges table its donations may hold.
+    pub donated: Option<u16>,
+}
+
+impl MemoryQuota {
+    /// The SPMC's defaults everywhere.
+    pub const DEFAULT: Self = Self {
+        transactions: None,
+        fragments: None,
+        donated: None,
+    };
 }
 
 impl Capabilities {
@@ -365,6 +389,7 @@ impl Capabilities {
         notify: &[],
         notify_normal_world: false,
         interrupts: &[],
+        memory_quota: MemoryQuota::DEFAULT,
     };
 
     /// Tells whether the SP may send a direct request to `to`.

@@ -202,17 +202,29 @@ impl<E: Env> KernelMem<'_, E> {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
             let mut used = 0usize;
+            // The span of the ranges, in which emptied level-3 tables are freed once (a
+            // scattered region's ranges share chunks).
+            let (mut lo, mut hi) = (u64::MAX, 0u64);
             for r in ranges {
                 let pages = u64::from(r.pages);
                 let res = match perm {
                     Some(p) => space.map_shared(r.base.0, pages, p).map(|n| used += n),
-                    None => space.unmap_shared(r.base.0, pages),
+                    None => space.unmap_counted(r.base.0, pages),
                 };
+                lo = lo.min(r.base.0);
+                hi = hi.max(r.base.0.saturating_add(pages * PAGE_SIZE));
                 if res.is_err() {
                     crate::info!(
                         "BUG: page-table update of {:#x} failed after reservation",
                         r.base.0
                     );
+                }
+            }
+            if perm.is_none() && hi > lo {
+                // Chunks in the span that held none of the ranges are freed only if they hold
+                // no shared or pinned mapping either: nothing there is lost.
+                if space.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).is_err() {
+                    crate::info!("BUG: freeing the tables of {:#x}..{:#x} failed", lo, hi);
                 }
             }
             Some((space.asid(), used))
@@ -370,6 +382,24 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
             None
         };
         crate::policy::may_share_memory(sender_p, receiver).is_ok()
+    }
+
+    fn quota_override(&self, id: EndpointId) -> Option<Quota> {
+        let q = self
+            .spmc
+            .table
+            .by_id(spmc_table::EndpointId(id.0))?
+            .capabilities
+            .memory_quota;
+        if q == spmc_table::MemoryQuota::DEFAULT {
+            return None;
+        }
+        let d = self.spmc.platform.memory_limits.sp_quota;
+        Some(Quota {
+            transactions: q.transactions.unwrap_or(d.transactions),
+            fragments: q.fragments.unwrap_or(d.fragments),
+            donated: q.donated.unwrap_or(d.donated),
+        })
     }
 }
 

@@ -38,6 +38,11 @@ fn mailbox(i: usize) -> RxTxBuffer {
 
 /// Three SPs that may all share with each other, with mailboxes and 8 data pages each.
 fn world() -> World {
+    world_with(|_, _| {})
+}
+
+/// [`world`] with a last edit of each SP's table entry.
+fn world_with(edit: fn(usize, &mut spmc_table::Partition)) -> World {
     let defs = (0..3)
         .map(|i| {
             let mut d = sp(i);
@@ -49,6 +54,7 @@ fn world() -> World {
                     .map(|k| spmc_table::EndpointId(0x8001 + k))
                     .collect();
                 p.capabilities.memory_share_with = alloc::boxed::Box::leak(others.into());
+                edit(i, p);
             }));
             d
         })
@@ -355,6 +361,30 @@ fn a_core_retired_inside_the_engine_does_not_hang_the_others() {
     assert_eq!(r.w(0), FuncId::Error32.raw(), "{r:x?}");
     assert_eq!(r.w(2) as i32, -8, "ABORTED: {r:x?}");
     assert_eq!(reclaim(&mut w, None, MemHandle(1)).w(2) as i32, -8);
+}
+
+/// The SP set description's `memory-quota` (the table's `capabilities.memory_quota`)
+/// overrides the default for that SP only.
+#[test]
+fn an_sps_memory_quota_comes_from_its_table_entry() {
+    let mut w = world_with(|i, p| {
+        if i == 0 {
+            p.capabilities.memory_quota = spmc_table::MemoryQuota {
+                transactions: Some(1),
+                ..spmc_table::MemoryQuota::DEFAULT
+            };
+        }
+    });
+    let first = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(data_page(0, 0), 1)]);
+    assert!(ok(&first), "{first:x?}");
+    let second = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(data_page(0, 1), 1)]);
+    assert_eq!(second.w(0), FuncId::Error32.raw());
+    assert_eq!(second.w(2) as i32, -3, "NO_MEMORY beyond its own quota: {second:x?}");
+    // sp1 keeps the default of two.
+    for k in 0..2 {
+        let r = send(&mut w, FuncId::MemLend32, Some(1), &[2], &[(data_page(1, k), 1)]);
+        assert!(ok(&r), "sp1's lend {k}: {r:x?}");
+    }
 }
 
 #[derive(Clone, Debug)]

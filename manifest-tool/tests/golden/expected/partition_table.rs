@@ -52,6 +52,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             notify: &[],
             notify_normal_world: true,
             interrupts: &[40],
+            memory_quota: spmc_table::MemoryQuota { transactions: None, fragments: None, donated: None },
         },
     },
     spmc_table::Partition {
@@ -102,6 +103,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             notify: &[spmc_table::EndpointId(0x8010)],
             notify_normal_world: false,
             interrupts: &[],
+            memory_quota: spmc_table::MemoryQuota { transactions: None, fragments: None, donated: None },
         },
     },
     spmc_table::Partition {
@@ -148,6 +150,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
             notify: &[],
             notify_normal_world: false,
             interrupts: &[],
+            memory_quota: spmc_table::MemoryQuota { transactions: None, fragments: None, donated: None },
         },
     },
 ];
