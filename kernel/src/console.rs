@@ -42,7 +42,10 @@ pub fn print_line(args: core::fmt::Arguments) {
 /// Writes one line an SP logged (FFA_CONSOLE_LOG), tagged with its name and ID instead of the
 /// SPMC's prefix: `[SP counter 0x8007] ready`.
 pub fn print_sp_line(name: &str, id: u16, line: &str) {
-    if let Some(sink) = CONSOLE.lock().as_mut() {
+    let Ok(mut c) = CONSOLE.lock(crate::arch::current_core()) else {
+        return;
+    };
+    if let Some(sink) = c.as_mut() {
         let _ = write!(sink, "[SP {name} {id:#06x}] {line}\n");
     }
 }

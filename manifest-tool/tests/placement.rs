@@ -329,6 +329,7 @@ fn nothing_is_placed_in_el3_memory() {
         Platform::from_arg(file.to_str().unwrap()).unwrap_err().rule,
         "el3-memory"
     );
+}
 
 /// `memory-quota` overrides the SPMC's memory-sharing quota per SP, key by key; anything else
 /// in it is refused.
