@@ -93,7 +93,8 @@ pub fn cold_boot(
     // totalsize bytes, at most 64 KiB, so nothing past it (EL3's memory under TF-A) is read.
     // SAFETY: EL3 passes the physical address of the manifest blob in x0 (TF-A boot contract);
     // with the MMU off every physical address is accessible; the header is 8 bytes, read-only.
-    let header: &[u8] = unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, 8) };
+    let header: &[u8] =
+        unsafe { core::slice::from_raw_parts(manifest_pa as usize as *const u8, 8) };
     let total = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
     let len = usize::try_from(total).map_or(0x1_0000, |t| t.clamp(8, 0x1_0000));
     // SAFETY: as above, `len` bytes (at most 64 KiB) of the blob EL3 passed; read-only, and the

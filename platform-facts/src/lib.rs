@@ -153,8 +153,7 @@ pub mod fvp {
     pub const SP_POOL: Range = Range::from_to(SPMC.base + SPMC.size, tfa::HW_CONFIG.base);
     /// Secure memory EL3 keeps: trusted SRAM (BL1 RW, BL2, BL31, FW_CONFIG, TB_FW_CONFIG,
     /// TOS_FW_CONFIG), HW_CONFIG in trusted DRAM, and DRAM1's TZC-secured top (EL3's TZC DRAM).
-    pub const EL3_RESERVED: &[Range] =
-        &[tfa::TRUSTED_SRAM, tfa::HW_CONFIG, tfa::TZC_DRAM1_SECURE];
+    pub const EL3_RESERVED: &[Range] = &[tfa::TRUSTED_SRAM, tfa::HW_CONFIG, tfa::TZC_DRAM1_SECURE];
     /// Secure memory the SPMC maps outside its image: the SP pool.
     pub const SECURE_ALIAS: &[Range] = &[SP_POOL];
     /// Non-secure DRAM as TF-A leaves it: DRAM1 below its TZC-secured top 16 MiB, and the
@@ -193,7 +192,10 @@ pub mod fvp {
 // The layouts keep clear of EL3's memory, checked when this crate compiles.
 const _: () = {
     use qemu_sbsa as q;
-    assert!(all_clear_of(&[q::SPMC, q::SP_POOL, q::FREE_SECURE], q::EL3_RESERVED));
+    assert!(all_clear_of(
+        &[q::SPMC, q::SP_POOL, q::FREE_SECURE],
+        q::EL3_RESERVED
+    ));
     assert!(all_clear_of(q::SECURE_ALIAS, q::EL3_RESERVED));
     assert!(q::SECURE_RAM.contains(&q::SPMC) && q::SECURE_RAM.contains(&q::FREE_SECURE));
     assert!(!q::SPMC.overlaps(&q::SP_POOL));

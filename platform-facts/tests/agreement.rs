@@ -100,14 +100,22 @@ fn no_platform_range_reaches_el3_memory() {
         .iter()
         .chain(qemu_sbsa::SECURE_ALIAS)
     {
-        assert_eq!(platform_facts::first_overlap(r, qemu_sbsa::EL3_RESERVED), None, "{r:x?}");
+        assert_eq!(
+            platform_facts::first_overlap(r, qemu_sbsa::EL3_RESERVED),
+            None,
+            "{r:x?}"
+        );
     }
     for r in [fvp::SPMC, fvp::SP_POOL]
         .iter()
         .chain(fvp::SECURE_ALIAS)
         .chain(fvp::NS_DRAM)
     {
-        assert_eq!(platform_facts::first_overlap(r, fvp::EL3_RESERVED), None, "{r:x?}");
+        assert_eq!(
+            platform_facts::first_overlap(r, fvp::EL3_RESERVED),
+            None,
+            "{r:x?}"
+        );
     }
     // The first byte past the free secure RAM is TF-A's BL2.
     assert_eq!(

@@ -33,11 +33,7 @@ const _: () = assert!(
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "fvp",
-    devices: &[
-        phys(facts::SPMC_UART),
-        phys(facts::GICD),
-        phys(facts::GICR),
-    ],
+    devices: &[phys(facts::SPMC_UART), phys(facts::GICD), phys(facts::GICR)],
     secure_alias: SECURE_ALIAS,
     ns_alias: NS_DRAM,
     el3_reserved: EL3_RESERVED,

@@ -165,7 +165,11 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
                 spmc.len() as u64,
                 flash_directory::SPMC_LOAD_ADDRESS,
             ),
-            (PayloadKind::NsImage, ns.len() as u64, inputs.ns_load_address),
+            (
+                PayloadKind::NsImage,
+                ns.len() as u64,
+                inputs.ns_load_address,
+            ),
         ],
     )?;
     let mut directory = [0u8; flash_directory::MAX_DIRECTORY_SIZE];

@@ -32,6 +32,8 @@ pub struct RunOptions {
     /// Guest RAM in MiB (the memory map needs at least 1024; the sbsa-ref SPMC maps 2 GiB of
     /// non-secure DRAM, so 2048 is the default).
     pub memory_mib: u32,
+    /// More QEMU arguments (the Linux lane's `-dtb` and `-device loader`).
+    pub extra: Vec<String>,
 }
 
 impl RunOptions {
@@ -47,6 +49,7 @@ impl RunOptions {
             qemu: PathBuf::from("qemu-system-aarch64"),
             cpu: "cortex-a72".to_string(),
             memory_mib: 2048,
+            extra: Vec::new(),
         }
     }
 }
@@ -127,6 +130,7 @@ pub fn command_line(opts: &RunOptions) -> Vec<String> {
     if opts.gdb {
         args.extend(["-s", "-S"].map(String::from));
     }
+    args.extend(opts.extra.iter().cloned());
     args
 }
 

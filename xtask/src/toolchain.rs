@@ -64,7 +64,7 @@ pub fn find_tool(names: &[&str]) -> Option<PathBuf> {
     None
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -81,7 +81,7 @@ fn dpkg_installed(pkg: &str) -> bool {
 }
 
 /// Installs the missing Debian packages (as root), or fails with the exact command to run.
-fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
+pub fn ensure_packages(pkgs: &[&str], why: &str) -> Result<(), String> {
     let missing: Vec<&str> = pkgs
         .iter()
         .copied()

@@ -19,19 +19,12 @@ const fn phys(r: Range) -> PhysRange {
 const SECURE_UART: usize = facts::SPMC_UART.base as usize;
 const SECURE_ALIAS: &[PhysRange] = &[phys(facts::SECURE_ALIAS[0])];
 const NS_DRAM: &[PhysRange] = &[phys(facts::NS_DRAM)];
-const EL3_RESERVED: &[PhysRange] = &[
-    phys(facts::EL3_RESERVED[0]),
-    phys(facts::EL3_RESERVED[1]),
-];
+const EL3_RESERVED: &[PhysRange] = &[phys(facts::EL3_RESERVED[0]), phys(facts::EL3_RESERVED[1])];
 const _: () = assert!(facts::SECURE_ALIAS.len() == 1 && facts::EL3_RESERVED.len() == 2);
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "qemu-sbsa",
-    devices: &[
-        phys(facts::SPMC_UART),
-        phys(facts::GICD),
-        phys(facts::GICR),
-    ],
+    devices: &[phys(facts::SPMC_UART), phys(facts::GICD), phys(facts::GICR)],
     secure_alias: SECURE_ALIAS,
     ns_alias: NS_DRAM,
     el3_reserved: EL3_RESERVED,
