@@ -2,7 +2,8 @@
 //! register updates, world switches, power state changes and the end of the run.
 
 use qemu_monitor::ids::{ffa, psci};
-use qemu_monitor::spmd::{self, psci_status, Action, World};
+use qemu_monitor::spmd::{self, psci_status, Action, FfaVersions, World};
+use spin::Mutex;
 
 use crate::arch::read_sysreg;
 use crate::boot::{self, attrs, fatal};
@@ -13,6 +14,13 @@ use crate::{arch, exit_status, power};
 
 /// ESR_ELx.EC of an SMC from AArch64.
 const EC_SMC64: u64 = 0x17;
+
+/// TF-A's FF-A version globals, shared by all cores (spmd_main.c keeps them under a lock).
+static VERSIONS: Mutex<FfaVersions> = Mutex::new(FfaVersions {
+    ns: 0,
+    ns_negotiated: false,
+    spmc: 0,
+});
 
 /// Handles a synchronous exception from S-EL1 or NS-EL2/EL1 and returns the context to resume.
 pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
@@ -29,7 +37,13 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
         );
     }
     let args = core.ctx(from).gp.args();
+    if from == World::NonSecure && ffa::is_ffa(args[0] as u32) {
+        VERSIONS.lock().on_ns_call(args[0] as u32, args[1]);
+    }
     let d = spmd::decide(from, core.secure_run, &args, attrs());
+    if let Some(v) = d.spmc_version {
+        VERSIONS.lock().spmc = v;
+    }
     if let Some(note) = d.note {
         log!("core {id}: SMC {:#x} from {from:?}: {note}", args[0]);
     }
@@ -53,6 +67,19 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
         Action::Reply1(world, x0) => reply1(core, world, x0),
         Action::Deliver(to, values) => {
             core.ctx(to).gp.set_args(&values);
+            core.switch_to(to)
+        }
+        Action::Forward(to, values) => {
+            let versions = *VERSIONS.lock();
+            let (regs, upper) = spmd::switch_regs(from, &values, &versions);
+            let gp = &mut core.ctx(to).gp;
+            if upper {
+                gp.set_args(&regs);
+            } else {
+                let mut low = [0; 8];
+                low.copy_from_slice(&regs[..8]);
+                gp.ret8(low);
+            }
             core.switch_to(to)
         }
         Action::RegisterSecondaryEp(pa) => {

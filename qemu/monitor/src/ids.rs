@@ -9,8 +9,10 @@ pub const SMCCC_NOT_SUPPORTED: u64 = u64::MAX;
 pub mod smccc {
     pub const VERSION: u32 = 0x8000_0000;
     pub const ARCH_FEATURES: u32 = 0x8000_0001;
-    /// SMCCC v1.2: x0..x17 carry arguments and results, which FF-A v1.2 needs.
-    pub const VERSION_1_2: u64 = 0x1_0002;
+    /// What TF-A reports: SMCCC v1.5 (include/lib/smccc.h SMCCC_MAJOR_VERSION 1,
+    /// SMCCC_MINOR_VERSION 5; services/arm_arch_svc/arm_arch_svc_setup.c `smccc_version`).
+    /// From v1.2 on, x0..x17 carry arguments and results, which FF-A v1.2 needs.
+    pub const VERSION_1_5: u64 = 0x1_0005;
 }
 
 pub mod psci {
@@ -117,10 +119,16 @@ pub mod ffa {
     pub const FWK_VERSION_REQ: u64 = 0x8;
     pub const FWK_VERSION_RESP: u64 = 0x9;
 
-    /// Returns whether `fid` is in the FF-A range (function numbers 0x60..=0xFF, SMC32 or SMC64).
+    /// Returns whether `fid` is in the FF-A range as TF-A sees it: function numbers
+    /// 0x60..=0x97, SMC32 or SMC64 (include/services/ffa_svc.h `is_ffa_fid`,
+    /// FFA_FNUM_MIN_VALUE/FFA_FNUM_MAX_VALUE). Other standard-service IDs get SMC_UNK from
+    /// services/std_svc/std_svc_setup.c.
     pub fn is_ffa(fid: u32) -> bool {
-        matches!(fid & !0x4000_0000, 0x8400_0060..=0x8400_00FF)
+        matches!(fid & !0x4000_0000, 0x8400_0060..=0x8400_0097)
     }
+
+    /// FF-A v1.2, the version from which TF-A passes x8..x17 (spmd_smc_switch_state).
+    pub const VERSION_1_2: u32 = 0x1_0002;
 
     /// Returns the FFA_ERROR return registers for `code`.
     pub fn error(code: i32) -> [u64; 8] {

@@ -29,11 +29,8 @@ static POWER: [CorePower; MAX_CORES] = [const {
     }
 }; MAX_CORES];
 
-/// Lowest non-secure DRAM address; CPU_ON entry points must be at or above it.
-const NS_DRAM_BASE: u64 = 0x100_0000_0000;
-
 /// GICv3 redistributor frames of sbsa-ref: one per core, 128 KiB apart (RD_base + SGI_base).
-const GICR_BASE: usize = 0x4008_0000;
+const GICR_BASE: usize = platform_facts::qemu_sbsa::GICR.base as usize;
 const GICR_STRIDE: usize = 0x2_0000;
 const GICR_TYPER: usize = 0x8;
 /// GICR_TYPER.Last: this is the last redistributor of the contiguous region.
@@ -91,26 +88,48 @@ pub fn wait_for_cpu_on(core: usize) -> (u64, u64) {
     )
 }
 
-/// Maps an MPIDR to a core index (sbsa-ref: Aff0 only).
-fn core_of(mpidr: u64) -> Option<usize> {
-    let aff0 = (mpidr & 0xFF) as usize;
-    if mpidr & 0xFF_00FF_FF00 != 0 || aff0 >= MAX_CORES {
+/// Cores TF-A's qemu_sbsa port accepts but QEMU does not have, that CPU_ON was asked to power
+/// on: they stay ON_PENDING for ever, as under TF-A (one bit per core position Aff1 * 8 + Aff0).
+static ABSENT_PENDING: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+
+/// A core position as TF-A qemu_sbsa's plat_core_pos_by_mpidr computes it (sbsa_topology.c):
+/// affinity bits only, Aff2 = Aff3 = 0, Aff1 < PLATFORM_CLUSTER_COUNT (64), Aff0 <
+/// PLATFORM_MAX_CPUS_PER_CLUSTER (8); `None` is PSCI_E_INVALID_PARAMS.
+fn core_pos(mpidr: u64) -> Option<usize> {
+    use platform_facts::tf_a::qemu_sbsa::{CLUSTER_COUNT, MAX_CPUS_PER_CLUSTER};
+    let mpidr = mpidr & 0xFF_00FF_FFFF;
+    let (aff0, aff1) = (mpidr & 0xFF, (mpidr >> 8) & 0xFF);
+    if mpidr & !0xFFFF != 0 || aff1 >= CLUSTER_COUNT || aff0 >= MAX_CPUS_PER_CLUSTER {
         return None;
     }
-    if POWER[aff0].state.load(Ordering::Acquire) == ABSENT {
-        return None;
-    }
-    Some(aff0)
+    Some((aff1 * MAX_CPUS_PER_CLUSTER + aff0) as usize)
 }
 
-/// PSCI CPU_ON (DEN0022 section 5.6).
+/// The monitor's index of a core QEMU has, if `pos` names one.
+fn present(pos: usize) -> Option<usize> {
+    (pos < MAX_CORES && POWER[pos].state.load(Ordering::Acquire) != ABSENT).then_some(pos)
+}
+
+fn absent_pending(pos: usize) -> (&'static AtomicU64, u64) {
+    (&ABSENT_PENDING[pos / 64], 1 << (pos % 64))
+}
+
+/// PSCI CPU_ON (DEN0022 section 5.6) as TF-A's psci_cpu_on does it on qemu_sbsa: the target
+/// must be a valid core position (else INVALID_PARAMETERS); the entry point is not checked
+/// (plat/qemu/common/qemu_pm.c has no validate_ns_entrypoint); a core QEMU does not have
+/// accepts the call and stays ON_PENDING (its hold slot is never read).
 pub fn cpu_on(target: u64, entry: u64, context_id: u64) -> i32 {
-    let Some(core) = core_of(target) else {
+    let Some(pos) = core_pos(target) else {
         return psci::INVALID_PARAMETERS;
     };
-    if entry < NS_DRAM_BASE || entry % 4 != 0 {
-        return psci::INVALID_ADDRESS;
-    }
+    let Some(core) = present(pos) else {
+        let (word, bit) = absent_pending(pos);
+        return if word.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+            psci::ON_PENDING
+        } else {
+            psci::SUCCESS
+        };
+    };
     let p = &POWER[core];
     match p
         .state
@@ -128,13 +147,23 @@ pub fn cpu_on(target: u64, entry: u64, context_id: u64) -> i32 {
     }
 }
 
-/// PSCI AFFINITY_INFO (DEN0022 section 5.7); only affinity level 0 exists on sbsa-ref here.
+/// PSCI AFFINITY_INFO (DEN0022 section 5.7) as TF-A's psci_affinity_info: a valid core
+/// position, lowest affinity level 0 (PSCI_CPU_PWR_LVL) only; a core QEMU does not have is
+/// OFF, or ON_PENDING after a CPU_ON.
 pub fn affinity_info(target: u64, lowest_level: u64) -> i32 {
+    let Some(pos) = core_pos(target) else {
+        return psci::INVALID_PARAMETERS;
+    };
     if lowest_level != 0 {
         return psci::INVALID_PARAMETERS;
     }
-    let Some(core) = core_of(target) else {
-        return psci::INVALID_PARAMETERS;
+    let Some(core) = present(pos) else {
+        let (word, bit) = absent_pending(pos);
+        return if word.load(Ordering::Acquire) & bit != 0 {
+            psci::AFF_ON_PENDING
+        } else {
+            psci::AFF_OFF
+        };
     };
     match POWER[core].state.load(Ordering::Acquire) {
         ON => psci::AFF_ON,

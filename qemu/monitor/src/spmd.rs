@@ -41,8 +41,12 @@ pub enum Action {
     Reply(World, [u64; 8]),
     /// Set x0 of the world and resume it (an SMCCC/PSCI single result).
     Reply1(World, u64),
-    /// Copy x0..x17 into the other world and resume it.
+    /// Copy x0..x17 into the other world and resume it (an SPMD framework message).
     Deliver(World, [u64; 18]),
+    /// Forward the caller's FF-A call or result to the other world as TF-A's
+    /// `spmd_smc_switch_state` does ([`switch_regs`]: x0..x7, plus x8..x17 when the versions
+    /// allow).
+    Forward(World, [u64; 18]),
     /// FFA_SECONDARY_EP_REGISTER_64 inside the SPMC region: register it once (else
     /// FFA_ERROR_64 INVALID_PARAMETERS, as TF-A), then reply to the SPMC.
     RegisterSecondaryEp(u64),
@@ -73,6 +77,9 @@ pub struct Decision {
     pub action: Action,
     pub run: SecureRun,
     pub note: Option<&'static str>,
+    /// The SPMC's FF-A version as the normal world now sees it (TF-A's
+    /// `spmc_nwd_ffa_version`), when this SMC settled it.
+    pub spmc_version: Option<u32>,
 }
 
 impl Decision {
@@ -81,7 +88,13 @@ impl Decision {
             action,
             run,
             note: None,
+            spmc_version: None,
         }
+    }
+
+    fn with_spmc_version(mut self, v: u32) -> Self {
+        self.spmc_version = Some(v);
+        self
     }
 
     fn noted(mut self, note: &'static str) -> Self {
@@ -110,6 +123,71 @@ pub fn psci_features(fid: u32) -> i32 {
         | psci::FEATURES
         | smccc::VERSION => psci::SUCCESS,
         _ => psci::NOT_SUPPORTED,
+    }
+}
+
+/// SMCCC_ARCH_FEATURES as TF-A answers it (arm_arch_svc_setup.c `smccc_arch_features`):
+/// SMC_ARCH_CALL_SUCCESS for SMCCC_VERSION and SMCCC_ARCH_FEATURES. SOC_ID is not offered on
+/// qemu_sbsa (plat/qemu/qemu_sbsa/sbsa_sip_svc.c), and the workarounds this monitor does not
+/// implement are NOT_SUPPORTED, as TF-A answers when a CVE workaround is not built in.
+pub fn smccc_arch_features(fid: u32) -> i32 {
+    match fid {
+        smccc::VERSION | smccc::ARCH_FEATURES => psci::SUCCESS,
+        _ => psci::NOT_SUPPORTED,
+    }
+}
+
+/// TF-A's FF-A version globals (services/std_svc/spmd/spmd_main.c): the version the normal
+/// world asked for in FFA_VERSION until its first other FF-A call (`nonsecure_ffa_version`,
+/// `nonsecure_version_negotiated`), and the SPMC's version as the normal world sees it
+/// (`spmc_nwd_ffa_version`). Both start at 0 (below v1.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FfaVersions {
+    pub ns: u32,
+    pub ns_negotiated: bool,
+    pub spmc: u32,
+}
+
+impl FfaVersions {
+    /// Records an FF-A call of the normal world (before it is decided): FFA_VERSION updates
+    /// the requested version until negotiation ends, any other FF-A call ends it
+    /// (`spmd_try_set_nonsecure_ffa_version`, `spmd_set_version_negotiated`).
+    pub fn on_ns_call(&mut self, fid: u32, x1: u64) {
+        if fid == ffa::VERSION {
+            let v = x1 as u32;
+            if v & ffa::VERSION_MBZ_BIT == 0 && !self.ns_negotiated {
+                self.ns = v;
+            }
+        } else {
+            self.ns_negotiated = true;
+        }
+    }
+}
+
+/// The registers the destination world gets for a forwarded FF-A call or result, and whether
+/// x8..x17 are among them: TF-A's std_svc_smc_handler clears the top halves of x1..x4 of an
+/// SMC32 call; spmd_smc_switch_state passes x0..x17 of an SMC64 call when the destination's
+/// version is v1.2 or later (x8..x17 zero when the source's is below v1.2), and x0..x7 only
+/// otherwise (SMC_RET8: the destination keeps its own x8..x17).
+pub fn switch_regs(from: World, a: &[u64; 18], v: &FfaVersions) -> ([u64; 18], bool) {
+    let fid = a[0] as u32;
+    let mut r = *a;
+    if fid & 0x4000_0000 == 0 {
+        for x in &mut r[1..5] {
+            *x &= 0xFFFF_FFFF;
+        }
+    }
+    let (v_in, v_out) = match from {
+        World::Secure => (v.spmc, v.ns),
+        World::NonSecure => (v.ns, v.spmc),
+    };
+    if fid & 0x4000_0000 != 0 && v_out >= ffa::VERSION_1_2 {
+        if v_in < ffa::VERSION_1_2 {
+            r[8..].fill(0);
+        }
+        (r, true)
+    } else {
+        (r, false)
     }
 }
 
@@ -149,12 +227,8 @@ fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> 
     let reply1 = |x0| Decision::new(Action::Reply1(ns, x0), run);
     let low = |x: u64| x & 0xFFFF_FFFF;
     match fid {
-        smccc::VERSION => reply1(smccc::VERSION_1_2),
-        smccc::ARCH_FEATURES => reply1(psci_status(if a[1] as u32 == smccc::ARCH_FEATURES {
-            psci::SUCCESS
-        } else {
-            psci::NOT_SUPPORTED
-        })),
+        smccc::VERSION => reply1(smccc::VERSION_1_5),
+        smccc::ARCH_FEATURES => reply1(psci_status(smccc_arch_features(a[1] as u32))),
         psci::VERSION => reply1(psci::VERSION_1_1),
         psci::FEATURES => reply1(psci_status(psci_features(a[1] as u32))),
         psci::CPU_ON_32 => Decision::new(
@@ -246,7 +320,7 @@ fn ns_ffa(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
         }
         _ if run != SecureRun::Idle => reply(ffa::error(ffa::NOT_SUPPORTED))
             .noted("normal-world FF-A call while the secure world is busy"),
-        _ => Decision::new(Action::Deliver(World::Secure, *a), SecureRun::NsCall),
+        _ => Decision::new(Action::Forward(World::Secure, *a), SecureRun::NsCall),
     }
 }
 
@@ -263,7 +337,7 @@ fn ns_version(run: SecureRun, requested: u32, attrs: &SpmcAttributes) -> Decisio
         return version_reply(ffa::NOT_SUPPORTED as u32);
     }
     if attrs.minor_version == 0 {
-        return version_reply(ffa::VERSION_1_0);
+        return version_reply(ffa::VERSION_1_0).with_spmc_version(ffa::VERSION_1_0);
     }
     if run != SecureRun::Idle {
         return version_reply(ffa::NOT_SUPPORTED as u32);
@@ -365,7 +439,7 @@ fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
             _ => reply(ffa::error(ffa::DENIED)).noted("SPMC sent an FF-A result during init"),
         },
         SecureRun::NsCall if is_result_for_normal_world(fid) => {
-            Decision::new(Action::Deliver(World::NonSecure, *a), SecureRun::Idle)
+            Decision::new(Action::Forward(World::NonSecure, *a), SecureRun::Idle)
         }
         SecureRun::FwkVersion => {
             let ok = is_framework_response(attrs, fid, a, ffa::FWK_VERSION_RESP);
@@ -379,7 +453,7 @@ fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
                 SecureRun::Idle,
             );
             if ok {
-                d
+                d.with_spmc_version(version)
             } else {
                 d.noted("bad answer to the FFA_VERSION framework message: NOT_SUPPORTED")
             }
@@ -395,7 +469,7 @@ fn secure_other(run: SecureRun, fid: u32, a: &[u64; 18]) -> Decision {
     let s = World::Secure;
     let reply1 = |x0| Decision::new(Action::Reply1(s, x0), run);
     match fid {
-        smccc::VERSION => reply1(smccc::VERSION_1_2),
+        smccc::VERSION => reply1(smccc::VERSION_1_5),
         psci::VERSION => reply1(psci::VERSION_1_1),
         psci::FEATURES => reply1(psci_status(psci_features(a[1] as u32))),
         psci::SYSTEM_OFF | psci::SYSTEM_RESET => Decision::new(
@@ -507,6 +581,7 @@ mod tests {
         let d = decide_s(SecureRun::FwkVersion, &resp);
         assert_eq!(d.action, Action::Reply(NS, [0x1_0002, 0, 0, 0, 0, 0, 0, 0]));
         assert_eq!((d.run, d.note), (SecureRun::Idle, None));
+        assert_eq!(d.spmc_version, Some(0x1_0002), "what the SPMD records");
         // A wrong response type, wrong IDs or another ABI: NOT_SUPPORTED to the caller.
         for bad in [
             [fid(ffa::DIRECT_RESP_32), 0x8000_FFFF, 0x8000_0002, 0x1_0002],
@@ -520,6 +595,7 @@ mod tests {
             );
             assert_eq!(d.run, SecureRun::Idle);
             assert!(d.note.is_some());
+            assert_eq!(d.spmc_version, None);
         }
     }
 
@@ -548,11 +624,18 @@ mod tests {
     fn normal_world_calls_are_delivered_whole() {
         let call = regs(&[fid(ffa::DIRECT_REQ_64), 0x0000_8001, 0, 7, 8, 9, 10, 11]);
         let d = decide(NS, SecureRun::Idle, &call, &SPMC);
-        assert_eq!(d.action, Action::Deliver(S, call));
+        assert_eq!(d.action, Action::Forward(S, call));
         assert_eq!(d.run, SecureRun::NsCall);
-        // Unknown IDs in the FF-A range go to the SPMC too (it answers NOT_SUPPORTED).
-        let d = decide_ns(SecureRun::Idle, &[0x8400_00FE]);
-        assert!(matches!(d.action, Action::Deliver(S, _)));
+        // Unknown IDs in TF-A's FF-A range go to the SPMC too (it answers NOT_SUPPORTED)...
+        let d = decide_ns(SecureRun::Idle, &[0x8400_0097]);
+        assert!(matches!(d.action, Action::Forward(S, _)));
+        // ...and above it TF-A's standard-service dispatcher answers SMC_UNK (-1) in x0.
+        for f in [0x8400_0098, 0xC400_00FE, 0x8400_00FF] {
+            let d = decide_ns(SecureRun::Idle, &[f]);
+            assert_eq!(d.action, Action::Reply1(NS, u64::MAX), "{f:#x}");
+            let d = decide_s(SecureRun::NsCall, &[f]);
+            assert_eq!(d.action, Action::Reply1(S, u64::MAX), "{f:#x}");
+        }
     }
 
     #[test]
@@ -567,7 +650,7 @@ mod tests {
         }
         // A response is not checked this way (TF-A checks requests only).
         let d = decide_ns(SecureRun::Idle, &[fid(ffa::DIRECT_RESP_32), 0x0000_8001]);
-        assert!(matches!(d.action, Action::Deliver(S, _)));
+        assert!(matches!(d.action, Action::Forward(S, _)));
     }
 
     #[test]
@@ -596,7 +679,7 @@ mod tests {
     fn spmc_results_return_to_the_waiting_caller() {
         let res = regs(&[fid(ffa::DIRECT_RESP_32), 0x8001_0000, 0, 1, 2, 3, 4, 5, 6]);
         let d = decide(S, SecureRun::NsCall, &res, &SPMC);
-        assert_eq!(d.action, Action::Deliver(NS, res));
+        assert_eq!(d.action, Action::Forward(NS, res));
         assert_eq!(d.run, SecureRun::Idle);
         for f in [
             ffa::SUCCESS_32,
@@ -606,10 +689,10 @@ mod tests {
             ffa::YIELD,
         ] {
             let d = decide_s(SecureRun::NsCall, &[fid(f)]);
-            assert!(matches!(d.action, Action::Deliver(NS, _)), "{f:#x}");
+            assert!(matches!(d.action, Action::Forward(NS, _)), "{f:#x}");
         }
         // A call that is not a result: refused to the SPMC, the normal world keeps waiting.
-        let d = decide_s(SecureRun::NsCall, &[0x8400_00FE]);
+        let d = decide_s(SecureRun::NsCall, &[0x8400_0097]);
         assert_eq!(d.action, Action::Reply(S, error(ffa::NOT_SUPPORTED)));
         assert_eq!(d.run, SecureRun::NsCall);
     }
@@ -670,6 +753,61 @@ mod tests {
         assert_eq!(d.run, SecureRun::Init);
     }
 
+    /// x8..x17 cross worlds exactly as TF-A v2.14+'s spmd_smc_switch_state passes them.
+    #[test]
+    fn x8_to_x17_follow_tf_a() {
+        let mut call = regs(&[fid(ffa::DIRECT_REQ2), 0x0000_8001, 0xFFFF_FFFF_0000_0002]);
+        for (i, x) in call[8..].iter_mut().enumerate() {
+            *x = 0x100 + i as u64;
+        }
+        let both = FfaVersions {
+            ns: 0x1_0002,
+            ns_negotiated: true,
+            spmc: 0x1_0002,
+        };
+        assert_eq!(switch_regs(NS, &call, &both), (call, true));
+        assert_eq!(switch_regs(S, &call, &both), (call, true));
+        // A v1.1 normal world (Linux 6.12): its calls reach the SPMC with x8..x17 zero, and
+        // the SPMC's SMC64 answers reach it as x0..x7 only.
+        let linux = FfaVersions {
+            ns: 0x1_0001,
+            ..both
+        };
+        let mut zeroed = call;
+        zeroed[8..].fill(0);
+        assert_eq!(switch_regs(NS, &call, &linux), (zeroed, true));
+        assert_eq!(switch_regs(S, &call, &linux), (call, false));
+        // Nothing negotiated yet: both start below v1.2.
+        assert_eq!(
+            switch_regs(NS, &call, &FfaVersions::default()),
+            (call, false)
+        );
+        // SMC32: x0..x7 only, and x1..x4 lose their top halves (std_svc_smc_handler).
+        let mut c32 = call;
+        c32[0] = fid(ffa::DIRECT_REQ_32);
+        c32[3] = 0xAAAA_BBBB_CCCC_DDDD;
+        c32[5] = 0xAAAA_BBBB_0000_0005;
+        let (r, upper) = switch_regs(NS, &c32, &both);
+        assert!(!upper);
+        assert_eq!((r[3], r[5]), (0xCCCC_DDDD, 0xAAAA_BBBB_0000_0005));
+    }
+
+    #[test]
+    fn ffa_versions_settle_as_in_tf_a() {
+        let mut v = FfaVersions::default();
+        v.on_ns_call(ffa::VERSION, 0x1_0001);
+        v.on_ns_call(ffa::VERSION, 0x8001_0002);
+        assert_eq!(v.ns, 0x1_0001, "a bad version is not recorded");
+        v.on_ns_call(ffa::VERSION, 0x1_0002);
+        assert_eq!(
+            v.ns, 0x1_0002,
+            "the last FFA_VERSION before other calls wins"
+        );
+        v.on_ns_call(ffa::ID_GET, 0);
+        v.on_ns_call(ffa::VERSION, 0x1_0000);
+        assert_eq!((v.ns, v.ns_negotiated), (0x1_0002, true));
+    }
+
     #[test]
     fn cpu_off_asks_the_spmc_first() {
         let d = decide_ns(SecureRun::Idle, &[fid(psci::CPU_OFF)]);
@@ -711,7 +849,16 @@ mod tests {
     #[test]
     fn psci_and_smccc() {
         let r1 = |values: &[u64]| decide_ns(SecureRun::Idle, values).action;
-        assert_eq!(r1(&[fid(smccc::VERSION)]), Action::Reply1(NS, 0x1_0002));
+        assert_eq!(r1(&[fid(smccc::VERSION)]), Action::Reply1(NS, 0x1_0005));
+        assert_eq!(
+            r1(&[fid(smccc::ARCH_FEATURES), fid(smccc::VERSION)]),
+            Action::Reply1(NS, 0)
+        );
+        assert_eq!(
+            r1(&[fid(smccc::ARCH_FEATURES), 0x8000_8000]),
+            Action::Reply1(NS, u64::MAX),
+            "WORKAROUND_1 is not implemented here"
+        );
         assert_eq!(r1(&[fid(psci::VERSION)]), Action::Reply1(NS, 0x1_0001));
         assert_eq!(
             r1(&[fid(psci::FEATURES), fid(psci::CPU_ON_64)]),

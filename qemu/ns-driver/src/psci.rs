@@ -19,6 +19,8 @@ pub const INVALID_PARAMETERS: i32 = -2;
 pub const ALREADY_ON: i32 = -4;
 pub const AFF_ON: i32 = 0;
 pub const AFF_OFF: i32 = 1;
+pub const AFF_ON_PENDING: i32 = 2;
+pub const ON_PENDING: i32 = -5;
 
 /// Calls `fid` with up to three arguments and returns w0 as a signed status.
 pub fn call(fid: u32, a1: u64, a2: u64, a3: u64) -> i32 {

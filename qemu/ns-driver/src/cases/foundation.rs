@@ -142,10 +142,16 @@ fn forged_secure_source() -> Outcome {
 }
 
 fn smccc_psci_discovery() -> Outcome {
+    // TF-A reports SMCCC v1.5 (include/lib/smccc.h).
     check_eq!(
         psci::call(psci::SMCCC_VERSION, 0, 0, 0),
-        0x1_0002,
+        0x1_0005,
         "SMCCC_VERSION"
+    );
+    check_eq!(
+        psci::call(0x8000_0001, u64::from(psci::SMCCC_VERSION), 0, 0),
+        psci::SUCCESS,
+        "SMCCC_ARCH_FEATURES(SMCCC_VERSION)"
     );
     check_eq!(
         psci::call(psci::PSCI_VERSION, 0, 0, 0),
@@ -162,12 +168,31 @@ fn smccc_psci_discovery() -> Outcome {
     );
     // A SiP-range call nobody implements: SMCCC's unknown-function value -1.
     check_eq!(psci::call(0xC200_0000, 0, 0, 0), -1, "unknown SMC");
+    // Standard-service IDs just above TF-A's FF-A range (is_ffa_fid: 0x60..=0x97) are not
+    // FF-A calls: SMC_UNK from TF-A's std_svc_smc_handler, not FFA_ERROR.
+    check_eq!(psci::call(0x8400_0098, 0, 0, 0), -1, "SMC 0x8400_0098");
+    check_eq!(psci::call(0xC400_00FF, 0, 0, 0), -1, "SMC 0xC400_00FF");
     Ok(())
 }
 
-/// Returns the indices of the secondaries PSCI knows about (AFFINITY_INFO accepts them).
+/// Returns the indices of the secondaries QEMU has: one GICv3 redistributor each (GICR_TYPER
+/// at 0x4008_0000 + 128 KiB per core, Last ends the list). PSCI cannot tell: TF-A's qemu_sbsa
+/// accepts every core position Aff1 < 64, Aff0 < 8, present or not.
 fn secondaries() -> impl Iterator<Item = usize> {
-    (1..secondary::MAX_CORES).filter(|&i| psci::affinity_info(i as u64) != psci::INVALID_PARAMETERS)
+    const GICR_TYPER: u64 = 0x4008_0000 + 0x8;
+    let mut cores = 1;
+    for frame in 0..secondary::MAX_CORES as u64 {
+        match arch::probe_read(GICR_TYPER + frame * 0x2_0000) {
+            Ok(typer) => {
+                cores = frame as usize + 1;
+                if typer & (1 << 4) != 0 {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    1..cores
 }
 
 /// Powers core `i` on and checks it reported FF-A results from its own core.
@@ -222,10 +247,34 @@ fn cpu_on_all() -> Outcome {
         count > 0,
         "no secondary core found (run QEMU with -smp 2 or more)"
     );
+    // TF-A qemu_sbsa (sbsa_topology.c plat_core_pos_by_mpidr): Aff0 must be below 8...
     check_eq!(
         psci::cpu_on(8, secondary::entry_point(), 8),
         psci::INVALID_PARAMETERS,
         "CPU_ON(8)"
+    );
+    // ...but a core of cluster 1, which QEMU does not have here, is accepted and stays
+    // ON_PENDING for ever (TF-A writes its hold slot; nobody reads it).
+    let absent = 0x100;
+    check_eq!(
+        psci::affinity_info(absent),
+        psci::AFF_OFF,
+        "AFFINITY_INFO of an absent core"
+    );
+    check_eq!(
+        psci::cpu_on(absent, secondary::entry_point(), 0),
+        psci::SUCCESS,
+        "CPU_ON of an absent core"
+    );
+    check_eq!(
+        psci::cpu_on(absent, secondary::entry_point(), 0),
+        psci::ON_PENDING,
+        "second CPU_ON of an absent core"
+    );
+    check_eq!(
+        psci::affinity_info(absent),
+        psci::AFF_ON_PENDING,
+        "AFFINITY_INFO of an absent core after CPU_ON"
     );
     Ok(())
 }
@@ -326,13 +375,25 @@ fn el1_state_preserved() -> Outcome {
 }
 
 fn psci_argument_checks() -> Outcome {
-    // Core 0 (this one) is always present; PSCI checks the entry point before the power state.
+    // Core 0 (this one) is always present. TF-A's qemu_sbsa port checks no entry point
+    // (plat/qemu/common/qemu_pm.c has no validate_ns_entrypoint), so CPU_ON of this core is
+    // ALREADY_ON whatever the entry.
     const SELF: u64 = 0;
-    // Secure flash is not a normal-world entry point.
     check_eq!(
         psci::cpu_on(SELF, 0x1000, 0),
-        -9,
-        "CPU_ON to a non-NS entry (INVALID_ADDRESS)"
+        psci::ALREADY_ON,
+        "CPU_ON of the calling core"
+    );
+    // Aff2 set: not a qemu_sbsa core position (INVALID_PARAMETERS).
+    check_eq!(
+        psci::cpu_on(0x1_0000, secondary::entry_point(), 0),
+        psci::INVALID_PARAMETERS,
+        "CPU_ON(Aff2 = 1)"
+    );
+    check_eq!(
+        psci::affinity_info(0x40),
+        psci::INVALID_PARAMETERS,
+        "AFFINITY_INFO(Aff0 = 64)"
     );
     check_eq!(
         psci::call(psci::AFFINITY_INFO_64, SELF, 1, 0),
