@@ -9,6 +9,7 @@ mod flash;
 mod fvp;
 mod integrator;
 mod layout;
+mod linux;
 mod run_config;
 mod runner;
 mod table;
@@ -30,6 +31,8 @@ commands:
   call             boot an image and send one direct request (and a memory share) to an SP
   bench            instruction counts under -icount for the message and memory paths
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
+  linux            boot Debian's arm64 Linux 6.12 on the chain (2 cores) with Linux's FF-A
+                   driver, arm_tstee and linux/ffa-test; installs what it needs (test runs it)
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  build an SP set's SPs and validate it with manifest-tool
 
@@ -37,6 +40,9 @@ Every command that builds takes --layout FILE: an SP set in TF-A's sp_layout.jso
 (docs/integrator-guide.md); the default is partitions/sp_layout.json (FVP:
 platform-fvp/sp_layout.json). Outputs go to target/xtask/<platform>/<layout name>/.
 ";
+
+/// How long the Linux lane may run in QEMU (it powers off well within a minute).
+const LINUX_TIMEOUT_S: u64 = 240;
 
 const LAYOUT_HELP: &str =
     "  --layout FILE    the SP set (default partitions/sp_layout.json); SPs with a `crate` key
@@ -472,7 +478,14 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     } else {
         (0, 0)
     };
-    let (p, f) = (hp + qp + ip, hf + qemu_failed + ifail);
+    // The Linux lane: Linux's own FF-A driver over the same firmware (one test).
+    let (lp, lf) = if everything {
+        step("Linux lane (cargo xtask linux)");
+        linux::run_lane(&tc, Duration::from_secs(LINUX_TIMEOUT_S))?
+    } else {
+        (0, 0)
+    };
+    let (p, f) = (hp + qp + ip + lp, hf + qemu_failed + ifail + lf);
     println!("{p} passed, {f} failed");
     if f == 0 {
         Ok(())
@@ -574,6 +587,13 @@ fn main() -> ExitCode {
         "call" => call::cmd_call(rest),
         "bench" => bench::cmd_bench(rest),
         "bl32" => cmd_bl32(rest),
+        "linux" => toolchain::ensure_cross().and_then(|tc| {
+            toolchain::ensure_qemu()?;
+            match linux::run_lane(&tc, Duration::from_secs(LINUX_TIMEOUT_S))? {
+                (_, 0) => Ok(()),
+                _ => Err("the Linux lane failed".into()),
+            }
+        }),
         "fvp" => cmd_fvp(rest),
         "check-manifests" => cmd_check_manifests(rest),
         "help" | "--help" | "-h" => {

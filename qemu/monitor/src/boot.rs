@@ -111,6 +111,7 @@ fn init_el3() {
     // Virtual counter == physical counter in the normal world.
     write_sysreg!(cntvoff_el2, 0);
     crate::percpu::detect_cpu_features();
+    crate::gic::init_cpu_interface();
 }
 
 /// Gives NS-EL2 a defined reset state before (re-)entering the normal world on this core.
@@ -248,6 +249,8 @@ pub fn primary(core: &'static mut Core) -> ! {
     core.ns_arg = NS_DTB;
     let cores = power::discover_cores();
     log!("{cores} cores present");
+    // As TF-A's BL31 before it enters BL32 and BL33: the normal world owns every interrupt.
+    crate::gic::init();
     enter_spmc(core, 0, SPMC_WINDOW.0)
 }
 

@@ -15,6 +15,8 @@ mod context;
 #[cfg(target_os = "none")]
 mod dispatch;
 #[cfg(target_os = "none")]
+mod gic;
+#[cfg(target_os = "none")]
 mod percpu;
 #[cfg(target_os = "none")]
 mod power;

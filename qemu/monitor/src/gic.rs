@@ -1,0 +1,96 @@
+//! GICv3 set-up at EL3, as TF-A's GICv3 driver does it for a normal world that owns every
+//! interrupt (drivers/arm/gic/v3/gicv3_main.c `gicv3_distif_init`, `gicv3_rdistif_init`,
+//! `gicv3_rdistif_on`; plat/qemu/common/qemu_gicv3.c): system-register access enabled for
+//! the lower ELs, affinity routing on for both security states, every SPI, SGI and PPI in
+//! Group 1 Non-secure (with GICD_CTLR.DS = 0 the normal world cannot do that itself), and the
+//! redistributors awake. The SPMC handles no interrupts yet, so no interrupt is secure.
+
+use platform_facts::qemu_sbsa::{GICD, GICR};
+
+use crate::arch::write_sysreg;
+
+const GICD_CTLR: usize = 0x0;
+const GICD_TYPER: usize = 0x4;
+const GICD_IGROUPR: usize = 0x80;
+const GICD_IGRPMODR: usize = 0xD00;
+/// GICD_CTLR: RWP (register write pending), ARE_S, ARE_NS.
+const CTLR_RWP: u32 = 1 << 31;
+const CTLR_ARE_S: u32 = 1 << 4;
+const CTLR_ARE_NS: u32 = 1 << 5;
+
+/// Redistributor frames: RD_base, then SGI_base 64 KiB above; 128 KiB per core.
+const GICR_STRIDE: usize = 0x2_0000;
+const GICR_WAKER: usize = 0x14;
+const GICR_TYPER: usize = 0x8;
+const GICR_SGI_BASE: usize = 0x1_0000;
+const GICR_IGROUPR0: usize = 0x80;
+const GICR_IGRPMODR0: usize = 0xD00;
+const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
+const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
+const TYPER_LAST: u64 = 1 << 4;
+
+fn read32(base: u64, offset: usize) -> u32 {
+    let p = (base as usize + offset) as *const u32;
+    // SAFETY: `base` is sbsa-ref's GIC distributor or a redistributor frame (platform-facts),
+    // device memory that the MMU-off EL3 accesses directly; the offsets are GICv3 registers.
+    unsafe { p.read_volatile() }
+}
+
+fn write32(base: u64, offset: usize, value: u32) {
+    let p = (base as usize + offset) as *mut u32;
+    // SAFETY: as in `read32`; these registers only configure the GIC, no Rust-owned memory.
+    unsafe { p.write_volatile(value) }
+}
+
+fn read64(base: u64, offset: usize) -> u64 {
+    let p = (base as usize + offset) as *const u64;
+    // SAFETY: as in `read32`; GICR_TYPER is a 64-bit read-only register.
+    unsafe { p.read_volatile() }
+}
+
+/// Lets this core's lower ELs use the GIC system registers (TF-A `gicv3_cpuif_enable`:
+/// ICC_SRE_EL3 = SRE | DFB | DIB | Enable). Run on every core at reset.
+pub fn init_cpu_interface() {
+    // ICC_SRE_EL3 (S3_6_C12_C12_5): SRE, DFB, DIB, Enable.
+    write_sysreg!(S3_6_C12_C12_5, 0xF);
+    // SAFETY: ISB makes the new SRE value visible to the instructions after it; no memory.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+}
+
+/// Distributor and redistributors, once on the primary core.
+pub fn init() {
+    let d = GICD.base;
+    // Affinity routing on for both states before the groups are set (GICv3 spec 12.1.9).
+    write32(
+        d,
+        GICD_CTLR,
+        read32(d, GICD_CTLR) | CTLR_ARE_S | CTLR_ARE_NS,
+    );
+    while read32(d, GICD_CTLR) & CTLR_RWP != 0 {}
+    // Every SPI: Group 1 Non-secure (IGROUPR = 1, IGRPMODR = 0); register 0 covers SGIs and
+    // PPIs, which live in the redistributors with affinity routing.
+    let lines = (read32(d, GICD_TYPER) & 0x1F) as usize + 1;
+    for n in 1..lines {
+        write32(d, GICD_IGROUPR + 4 * n, !0);
+        write32(d, GICD_IGRPMODR + 4 * n, 0);
+    }
+    for frame in 0..crate::arch::MAX_CORES {
+        let rd = GICR.base + (frame * GICR_STRIDE) as u64;
+        if rd >= GICR.base + GICR.size {
+            break;
+        }
+        // Wake the redistributor (TF-A gicv3_rdistif_mark_core_awake).
+        write32(
+            rd,
+            GICR_WAKER,
+            read32(rd, GICR_WAKER) & !WAKER_PROCESSOR_SLEEP,
+        );
+        while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
+        let sgi = rd + GICR_SGI_BASE as u64;
+        write32(sgi, GICR_IGROUPR0, !0);
+        write32(sgi, GICR_IGRPMODR0, 0);
+        if read64(rd, GICR_TYPER) & TYPER_LAST != 0 {
+            break;
+        }
+    }
+}

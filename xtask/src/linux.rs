@@ -1,0 +1,708 @@
+//! `cargo xtask linux` (also part of `cargo xtask test`): boots Debian's arm64 Linux 6.12 as the
+//! normal world on the project's chain (qemu/monitor -> SPMC -> SPs) on QEMU sbsa-ref with two
+//! cores, loads Linux's own FF-A driver (arm_ffa: ffa-core + ffa-module) and arm_tstee, both
+//! built out of tree from Debian's kernel source (Debian builds the kernel with
+//! CONFIG_ARM_FFA_TRANSPORT off), and the lane's test module (linux/ffa-test), which checks
+//! direct messages, memory share/lend and CPU hotplug through Linux's FF-A ops.
+//!
+//! Everything comes from Debian packages fetched with apt-get download (arm64 packages through
+//! `dpkg --add-architecture arm64`) into target/xtask/linux/, unpacked with dpkg-deb; nothing
+//! fetched is committed. The lane passes only if the driver reports the firmware version,
+//! every partition of the SP set shows up with its ID and UUID, every module check passed and
+//! Linux powered the machine off with status 0.
+
+use crate::runner;
+use crate::toolchain::{self, Toolchain};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Cores Linux runs on (the reference measured 3 s with 2, 23 s with 4 on two host cores).
+const SMP: u32 = 2;
+/// Guest RAM; QEMU rewrites the DTB's memory node to match it (-dtb).
+const MEMORY_MIB: u32 = 1024;
+/// The initramfs goes 128 MiB into NS DRAM, above the kernel (about 43 MiB with its bss).
+const INITRD_ADDRESS: u64 = platform_facts::qemu_sbsa::NS_DTB + 0x0800_0000;
+/// Host packages the lane needs: the cross compiler for the modules, and xz for tee.ko.
+const HOST_PACKAGES: &[&str] = &["gcc-aarch64-linux-gnu", "make", "xz-utils"];
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status}): {cmd:?}"))
+    }
+}
+
+fn output(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start {:?}: {e}", cmd.get_program()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The Debian package version of `linux-source-6.12` apt would install, e.g.
+/// `6.12.118-1~deb12u1`, and the kernel ABI name derived from it, `6.12.118+deb12`.
+fn kernel_version() -> Result<(String, String), String> {
+    let policy = output(
+        Command::new("apt-cache").args(["policy", "linux-source-6.12"]),
+        "apt-cache policy linux-source-6.12",
+    )?;
+    let version = policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate: "))
+        .filter(|v| *v != "(none)")
+        .ok_or("apt knows no linux-source-6.12 (Debian 12 bookworm-security is needed)")?
+        .to_string();
+    let abi = abi_of(&version).ok_or_else(|| format!("unexpected version {version}"))?;
+    Ok((version, abi))
+}
+
+/// `6.12.118-1~deb12u1` -> `6.12.118+deb12`.
+fn abi_of(version: &str) -> Option<String> {
+    let (upstream, debian) = version.split_once('-')?;
+    // `1~deb12u1`: the ABI carries the distribution part before the update number.
+    let release = debian.split_once('~').map(|(_, r)| r)?;
+    let dist = release.split('u').next().filter(|d| !d.is_empty())?;
+    Some(format!("{upstream}+{dist}"))
+}
+
+/// Makes apt able to download arm64 packages (dpkg --add-architecture arm64, apt-get update).
+fn ensure_arm64_packages() -> Result<(), String> {
+    let archs = output(
+        Command::new("dpkg").arg("--print-foreign-architectures"),
+        "dpkg",
+    )?;
+    if archs.lines().any(|a| a.trim() == "arm64") {
+        return Ok(());
+    }
+    if !toolchain::is_root() {
+        return Err(
+            "the Linux lane downloads arm64 Debian packages; run as root: \
+                    dpkg --add-architecture arm64 && apt-get update"
+                .into(),
+        );
+    }
+    eprintln!(
+        "xtask: enabling arm64 packages for apt (dpkg --add-architecture arm64, apt-get update)"
+    );
+    run(
+        Command::new("dpkg").args(["--add-architecture", "arm64"]),
+        "dpkg --add-architecture arm64",
+    )?;
+    run(
+        Command::new("apt-get").args(["update", "-qq"]),
+        "apt-get update",
+    )
+}
+
+/// Downloads (once) and unpacks (once) the Debian packages into `dir/root`.
+fn fetch_debian(dir: &Path, version: &str, abi: &str) -> Result<PathBuf, String> {
+    let debs = dir.join("debs");
+    let root = dir.join(format!("root-{abi}"));
+    let done = root.join(".unpacked");
+    if done.exists() {
+        return Ok(root);
+    }
+    std::fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
+    let have = |prefix: &str| {
+        std::fs::read_dir(&debs).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(prefix)
+                    && (n.contains(&format!("_{version}_")) || prefix == "busybox-static_")
+            })
+        })
+    };
+    let all_there = [
+        format!("linux-image-{abi}-arm64-unsigned_"),
+        format!("linux-headers-{abi}-arm64_"),
+        format!("linux-headers-{abi}-common_"),
+        format!("linux-kbuild-{abi}_"),
+        "linux-source-6.12_".to_string(),
+        "busybox-static_".to_string(),
+    ]
+    .iter()
+    .all(|p| have(p));
+    let packages = [
+        format!("linux-image-{abi}-arm64-unsigned:arm64={version}"),
+        format!("linux-headers-{abi}-arm64:arm64={version}"),
+        format!("linux-headers-{abi}-common={version}"),
+        format!("linux-kbuild-{abi}={version}"),
+        format!("linux-source-6.12={version}"),
+        "busybox-static:arm64".to_string(),
+    ];
+    if !all_there {
+        eprintln!(
+        "xtask: downloading Debian's arm64 kernel {version}, its headers, kbuild and source, and \
+         busybox-static (about 270 MB, once) into {}",
+        debs.display()
+    );
+    }
+    if !all_there {
+        run(
+            Command::new("apt-get")
+                .arg("download")
+                .args(&packages)
+                .current_dir(&debs),
+            "apt-get download",
+        )?;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(&debs).map_err(|e| e.to_string())? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // This version's packages (apt keeps the `~` in file names), and busybox.
+        let wanted = name.ends_with(".deb")
+            && (name.contains(&format!("_{version}_")) || name.starts_with("busybox-static_"));
+        if wanted {
+            run(
+                Command::new("dpkg-deb").arg("-x").arg(&p).arg(&root),
+                "dpkg-deb -x",
+            )?;
+        }
+    }
+    // The headers' Makefile includes the common headers by their installed path.
+    let hdr = root.join(format!("usr/src/linux-headers-{abi}-arm64/Makefile"));
+    let text = std::fs::read_to_string(&hdr).map_err(|e| format!("{}: {e}", hdr.display()))?;
+    let text = text.replace(
+        "include /usr/src/",
+        &format!("include {}/usr/src/", root.display()),
+    );
+    std::fs::write(&hdr, text).map_err(|e| e.to_string())?;
+    // Only the two drivers are needed from the 150 MB source tarball.
+    eprintln!(
+        "xtask: extracting drivers/firmware/arm_ffa and drivers/tee/tstee from linux-source-6.12"
+    );
+    run(
+        Command::new("tar")
+            .arg("-xJf")
+            .arg(root.join("usr/src/linux-source-6.12.tar.xz"))
+            .arg("-C")
+            .arg(&root)
+            .args([
+                "linux-source-6.12/drivers/firmware/arm_ffa",
+                "linux-source-6.12/drivers/tee/tstee",
+            ]),
+        "tar",
+    )?;
+    std::fs::write(&done, version).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// Copies `from`'s .c/.h files and the repository's Kbuild into `to`.
+fn stage_sources(from: &Path, kbuild: &Path, to: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
+    for e in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        if matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h")) {
+            std::fs::copy(&p, to.join(p.file_name().unwrap_or_default()))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    std::fs::copy(kbuild, to.join("Kbuild")).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Builds one out-of-tree module directory against the arm64 headers.
+fn kbuild(headers: &Path, dir: &Path, extra_symbols: Option<&Path>) -> Result<(), String> {
+    let mut cmd = Command::new("make");
+    cmd.arg("-s")
+        .arg("-j2")
+        .arg("-C")
+        .arg(headers)
+        .arg(format!("M={}", dir.display()))
+        .args([
+            "ARCH=arm64",
+            "CROSS_COMPILE=aarch64-linux-gnu-",
+            // BTF for modules needs pahole; the kernel loads modules without it.
+            "CONFIG_DEBUG_INFO_BTF_MODULES=",
+        ]);
+    if let Some(s) = extra_symbols {
+        cmd.arg(format!("KBUILD_EXTRA_SYMBOLS={}", s.display()));
+    }
+    cmd.arg("modules");
+    run(
+        &mut cmd,
+        &format!("building the modules in {}", dir.display()),
+    )
+}
+
+/// One file of the initramfs.
+struct CpioEntry {
+    name: String,
+    mode: u32,
+    data: Vec<u8>,
+}
+
+/// Writes a "newc" cpio archive (the format the kernel unpacks as initramfs, uncompressed).
+fn cpio_newc(entries: &[CpioEntry]) -> Vec<u8> {
+    fn pad(out: &mut Vec<u8>) {
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+    }
+    let mut out = Vec::new();
+    let trailer = CpioEntry {
+        name: "TRAILER!!!".into(),
+        mode: 0,
+        data: Vec::new(),
+    };
+    for (ino, e) in entries.iter().chain(std::iter::once(&trailer)).enumerate() {
+        let nlink = if e.mode & 0o040000 != 0 { 2 } else { 1 };
+        let header = format!(
+            "070701{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}",
+            ino + 1,
+            e.mode,
+            0,
+            0,
+            nlink,
+            0,
+            e.data.len(),
+            0,
+            0,
+            0,
+            0,
+            e.name.len() + 1,
+            0
+        );
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(e.name.as_bytes());
+        out.push(0);
+        pad(&mut out);
+        out.extend_from_slice(&e.data);
+        pad(&mut out);
+    }
+    out
+}
+
+/// What the lane expects to see: every partition of the SP set, as "0x<id>" and the UUIDs the
+/// driver reports for it.
+struct Expected {
+    partitions: Vec<(u16, Vec<String>)>,
+}
+
+fn expected_partitions(plan: Option<&manifest_tool::Plan>) -> Result<Expected, String> {
+    let plan = plan.ok_or("the default SP set is empty: the Linux lane needs partitions")?;
+    let partitions = plan
+        .sps
+        .iter()
+        .map(|sp| {
+            (
+                sp.id,
+                sp.manifest
+                    .services
+                    .iter()
+                    .map(|s| uuid_text(&s.uuid.to_words()))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(Expected { partitions })
+}
+
+/// A UUID given as the manifest's four cells (SMCCC packing) in its textual form.
+fn uuid_text(cells: &[u32; 4]) -> String {
+    let b: Vec<u8> = cells.iter().flat_map(|c| c.to_le_bytes()).collect();
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+        b[14], b[15]
+    )
+}
+
+/// Checks the console of a Linux run; returns the failures (empty = the lane passed).
+fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: bool) -> Vec<String> {
+    let mut failures = Vec::new();
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    if !lines
+        .iter()
+        .any(|l| l.contains("ARM FF-A: Firmware version") && l.contains("found"))
+    {
+        failures.push("the driver did not report the firmware version".into());
+    }
+    for m in [
+        "ffa-core.ko",
+        "ffa-module.ko",
+        "tee.ko",
+        "arm-tstee.ko",
+        "ffa-test.ko",
+    ] {
+        if !has(&format!("lane: insmod {m}: ok")) {
+            failures.push(format!("insmod {m} did not succeed"));
+        }
+    }
+    // "lane: partition arm-ffa-N partition_id=<decimal> uuid=<uuid>" from sysfs.
+    let seen: Vec<(u64, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let rest = &l[l.find("lane: partition ")?..];
+            let id = rest
+                .split("partition_id=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?;
+            let uuid = rest.split("uuid=").nth(1)?.split_whitespace().next()?;
+            let id = match id.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok()?,
+                None => id.parse().ok()?,
+            };
+            Some((id, uuid.to_ascii_lowercase()))
+        })
+        .collect();
+    // An FF-A v1.1 descriptor carries one UUID: a v1.1 driver (Linux 6.12) sees each
+    // partition under its first UUID; from v1.2 on, a partition with several UUIDs has one
+    // descriptor per UUID.
+    let driver_minor = lines
+        .iter()
+        .find_map(|l| l.split("ARM FF-A: Driver version 1.").nth(1))
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    for (id, uuids) in &expected.partitions {
+        let visible = if driver_minor >= 2 { uuids.len() } else { 1 };
+        for u in uuids.iter().take(visible) {
+            if !seen.iter().any(|(i, s)| *i == u64::from(*id) && s == u) {
+                failures.push(format!(
+                    "partition {id:#06x} with UUID {u} was not enumerated"
+                ));
+            }
+        }
+    }
+    let checks: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("ffa-test: check "))
+        .collect();
+    if checks.is_empty() {
+        failures.push("the test module ran no checks".into());
+    }
+    for c in &checks {
+        if !c.ends_with("... ok") {
+            failures.push(format!("module check failed: {}", c.trim()));
+        }
+    }
+    if !lines
+        .iter()
+        .any(|l| l.contains("ffa-test: ") && l.ends_with(" passed, 0 failed"))
+    {
+        failures.push("the test module did not report 0 failed".into());
+    }
+    if !has("lane: end") {
+        failures.push("/init did not reach its end".into());
+    }
+    if timed_out {
+        failures.push("timed out".into());
+    } else if status != Some(0) {
+        failures.push(format!(
+            "QEMU ended with status {status:?}, not a clean power-off (0)"
+        ));
+    }
+    failures
+}
+
+/// Builds everything and boots Linux; `Ok((passed, failed))` counts the lane as one test, or
+/// `Err` when it could not be set up.
+pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
+    let root = crate::root();
+    let out = crate::out_dir().join("linux");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    toolchain::ensure_packages(HOST_PACKAGES, "building Linux modules for the Linux lane")?;
+    ensure_arm64_packages()?;
+    let (version, abi) = kernel_version()?;
+    let deb = fetch_debian(&out, &version, &abi)?;
+    let headers = deb.join(format!("usr/src/linux-headers-{abi}-arm64"));
+    let src = deb.join("linux-source-6.12/drivers");
+
+    crate::step("building arm_ffa, arm_tstee and the lane's ffa-test module out of tree");
+    let build = out.join("build");
+    let lx = root.join("linux");
+    stage_sources(
+        &src.join("firmware/arm_ffa"),
+        &lx.join("ffa/Kbuild"),
+        &build.join("ffa"),
+    )?;
+    kbuild(&headers, &build.join("ffa"), None)?;
+    let ffa_symbols = build.join("ffa/Module.symvers");
+    stage_sources(
+        &src.join("tee/tstee"),
+        &lx.join("tstee/Kbuild"),
+        &build.join("tstee"),
+    )?;
+    kbuild(&headers, &build.join("tstee"), Some(&ffa_symbols))?;
+    stage_sources(
+        &lx.join("ffa-test"),
+        &lx.join("ffa-test/Kbuild"),
+        &build.join("ffa-test"),
+    )?;
+    kbuild(&headers, &build.join("ffa-test"), Some(&ffa_symbols))?;
+    let tee_xz = deb.join(format!(
+        "lib/modules/{abi}-arm64/kernel/drivers/tee/tee.ko.xz"
+    ));
+    // Debian's own tee.ko (CONFIG_TEE=m), xz-compressed in the image package.
+    let tee = Command::new("xz")
+        .arg("-dc")
+        .arg(&tee_xz)
+        .output()
+        .map_err(|e| format!("xz: {e}"))?;
+    if !tee.status.success() {
+        return Err(format!("xz -dc {} failed", tee_xz.display()));
+    }
+    let tee = tee.stdout;
+
+    crate::step("writing the initramfs (busybox-static, the modules, linux/init.sh)");
+    let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let dir = |name: &str| CpioEntry {
+        name: name.into(),
+        mode: 0o040755,
+        data: Vec::new(),
+    };
+    let file = |name: &str, mode: u32, data: Vec<u8>| CpioEntry {
+        name: name.into(),
+        mode: 0o100000 | mode,
+        data,
+    };
+    let entries = vec![
+        dir("bin"),
+        dir("dev"),
+        dir("proc"),
+        dir("sys"),
+        dir("lib"),
+        dir("lib/modules"),
+        file("init", 0o755, read(lx.join("init.sh"))?),
+        file("bin/busybox", 0o755, read(deb.join("bin/busybox"))?),
+        file(
+            "lib/modules/ffa-core.ko",
+            0o644,
+            read(build.join("ffa/ffa-core.ko"))?,
+        ),
+        file(
+            "lib/modules/ffa-module.ko",
+            0o644,
+            read(build.join("ffa/ffa-module.ko"))?,
+        ),
+        file("lib/modules/tee.ko", 0o644, tee),
+        file(
+            "lib/modules/arm-tstee.ko",
+            0o644,
+            read(build.join("tstee/arm-tstee.ko"))?,
+        ),
+        file(
+            "lib/modules/ffa-test.ko",
+            0o644,
+            read(build.join("ffa-test/ffa-test.ko"))?,
+        ),
+    ];
+    let initrd = cpio_newc(&entries);
+    let initrd_path = out.join("initramfs.cpio");
+    std::fs::write(&initrd_path, &initrd).map_err(|e| e.to_string())?;
+
+    crate::step("writing the sbsa-ref device tree for Linux (linux/sbsa-ref.dts.in)");
+    let template =
+        std::fs::read_to_string(lx.join("sbsa-ref.dts.in")).map_err(|e| e.to_string())?;
+    let cpus: String = (0..SMP)
+        .map(|i| {
+            format!(
+                "\t\tcpu@{i} {{\n\t\t\tdevice_type = \"cpu\";\n\t\t\tcompatible = \"arm,cortex-a57\";\n\t\t\treg = <0x0 {i:#x}>;\n\t\t\tenable-method = \"psci\";\n\t\t}};\n"
+            )
+        })
+        .collect();
+    let end = INITRD_ADDRESS + initrd.len() as u64;
+    let dts = template
+        .replace("@CPUS@", cpus.trim_end())
+        .replace(
+            "@INITRD_START@",
+            &format!(
+                "{:#x} {:#x}",
+                INITRD_ADDRESS >> 32,
+                INITRD_ADDRESS & 0xFFFF_FFFF
+            ),
+        )
+        .replace(
+            "@INITRD_END@",
+            &format!("{:#x} {:#x}", end >> 32, end & 0xFFFF_FFFF),
+        );
+    let dts_path = out.join("sbsa-ref-linux.dts");
+    std::fs::write(&dts_path, dts).map_err(|e| e.to_string())?;
+    let dtb = out.join("sbsa-ref-linux.dtb");
+    toolchain::dtc(&dts_path, &dtb)?;
+
+    // The firmware: the same monitor, SPMC and SPs as the QEMU cases (default SP set), with
+    // Linux's Image as the normal-world payload at a 2 MiB-aligned base (arm64 booting.rst).
+    let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
+    let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
+    let bins = crate::out_dir().join("bin");
+    let kernel = deb.join(format!("boot/vmlinuz-{abi}-arm64"));
+    let flash = out.join("flash.img");
+    let layout = crate::flash::assemble(
+        &crate::flash::FlashInputs {
+            monitor: &bins.join("qemu-monitor.bin"),
+            manifest_dtb: &bins.join("spmc_manifest.dtb"),
+            spmc: &image.out.join("spmc-sbsa.bin"),
+            ns: &kernel,
+            ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
+        },
+        &flash,
+    )?;
+    crate::step(&format!("flash image {}:\n{layout}", flash.display()));
+    let expected = expected_partitions(image.plan.as_ref())?;
+
+    let log = out.join("console.log");
+    let mut opts = runner::RunOptions::new(&flash, &log);
+    opts.smp = SMP;
+    opts.memory_mib = MEMORY_MIB;
+    opts.cpu = "cortex-a57".into();
+    opts.timeout = timeout;
+    opts.extra = vec![
+        "-dtb".into(),
+        dtb.display().to_string(),
+        "-device".into(),
+        format!(
+            "loader,file={},addr={INITRD_ADDRESS:#x},force-raw=on",
+            initrd_path.display()
+        ),
+    ];
+    let outcome = runner::run(&opts)?;
+    let failures = judge(
+        &outcome.console,
+        &expected,
+        outcome.status,
+        outcome.timed_out,
+    );
+    if failures.is_empty() {
+        println!("linux: passed (console log {})", log.display());
+        Ok((1, 0))
+    } else {
+        for f in &failures {
+            println!("linux: FAILED: {f}");
+        }
+        println!("linux: console log {}", log.display());
+        Ok((0, 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abi_names_follow_debian() {
+        assert_eq!(
+            abi_of("6.12.118-1~deb12u1").as_deref(),
+            Some("6.12.118+deb12")
+        );
+        assert_eq!(
+            abi_of("6.12.41-1~deb12u1").as_deref(),
+            Some("6.12.41+deb12")
+        );
+        assert_eq!(abi_of("6.12"), None);
+    }
+
+    #[test]
+    fn uuids_print_like_linux() {
+        // partitions/test-protocol uuid::ECHO.
+        let echo = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0100_0040];
+        assert_eq!(uuid_text(&echo), "2f2e7c3a-6c59-4b1e-9d8f-01ec40000001");
+    }
+
+    #[test]
+    fn cpio_entries_are_aligned_and_terminated() {
+        let a = cpio_newc(&[CpioEntry {
+            name: "init".into(),
+            mode: 0o100755,
+            data: b"#!/bin/sh\n".to_vec(),
+        }]);
+        assert!(a.starts_with(b"070701"));
+        assert_eq!(a.len() % 4, 0);
+        let text = String::from_utf8_lossy(&a);
+        assert!(text.contains("init\0"));
+        assert!(text.contains("TRAILER!!!"));
+        // The file size field of the first header (offset 6 + 6 * 8).
+        assert_eq!(&a[54..62], b"0000000A");
+    }
+
+    fn good_console() -> String {
+        "ARM FF-A: Driver version 1.1\nARM FF-A: Firmware version 1.2 found\n\
+         lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
+         lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
+         lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-test.ko: ok\n\
+         ffa-test: check direct_req_64 ... ok\nffa-test: 1 passed, 0 failed\nlane: end\n"
+            .to_string()
+    }
+
+    fn echo_only() -> Expected {
+        Expected {
+            partitions: vec![(0x8001, vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000001".into()])],
+        }
+    }
+
+    /// The judge fails the lane for each missing piece: a check that cannot fail would be no
+    /// check.
+    #[test]
+    fn the_lane_fails_without_each_required_line() {
+        let good = good_console();
+        assert!(judge(&good, &echo_only(), Some(0), false).is_empty());
+        assert!(
+            !judge(&good, &echo_only(), Some(1), false).is_empty(),
+            "power-off status"
+        );
+        assert!(
+            !judge(&good, &echo_only(), None, true).is_empty(),
+            "timeout"
+        );
+        for drop in [
+            "Firmware version",
+            "partition_id=32769",
+            "check direct_req_64",
+            "0 failed",
+            "lane: end",
+            "insmod ffa-module.ko",
+        ] {
+            let console: String = good
+                .lines()
+                .filter(|l| !l.contains(drop))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            assert!(
+                !judge(&console, &echo_only(), Some(0), false).is_empty(),
+                "without `{drop}`"
+            );
+        }
+        let failed = good.replace("direct_req_64 ... ok", "direct_req_64 ... FAILED: x");
+        assert!(!judge(&failed, &echo_only(), Some(0), false).is_empty());
+        // A partition with two UUIDs: the v1.1 driver sees the first only; a v1.2 driver
+        // must see both.
+        let two = Expected {
+            partitions: vec![(
+                0x8001,
+                vec![
+                    "2f2e7c3a-6c59-4b1e-9d8f-01ec40000001".into(),
+                    "2f2e7c3a-6c59-4b1e-9d8f-01ec40000004".into(),
+                ],
+            )],
+        };
+        assert!(judge(&good, &two, Some(0), false).is_empty());
+        let v1_2 = good.replace("Driver version 1.1", "Driver version 1.2");
+        assert!(!judge(&v1_2, &two, Some(0), false).is_empty());
+        let other = Expected {
+            partitions: vec![(0x8002, vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000002".into()])],
+        };
+        assert!(
+            !judge(&good, &other, Some(0), false).is_empty(),
+            "a missing partition"
+        );
+    }
+}
