@@ -190,7 +190,18 @@ pub fn echo_copy_manifest(
 /// the resolved default set of the benchmark image's build (absolute paths, images built).
 fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) -> String {
     let resolved = crate::out_dir().join("qemu/default");
-    let sp = resolved.join("sp");
+    let default = std::fs::read_to_string(resolved.join("sp_layout.json")).unwrap_or_default();
+    layout_json_from(&default, &resolved.join("sp"), root, count, copies)
+}
+
+/// [`layout_json`] from the resolved default set's text and its SP image folder.
+fn layout_json_from(
+    default: &str,
+    sp: &Path,
+    root: &Path,
+    count: usize,
+    copies: &[(u16, PathBuf, PathBuf)],
+) -> String {
     let parts = root.join("partitions");
     let echo_only = format!(
         "  \"echo\": {{ \"image\": \"{}\", \"pm\": \"{}\", \"size\": \"0x100000\", \"capabilities\": {{}} }}",
@@ -202,11 +213,9 @@ fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) ->
         1 => format!("{{\n{echo_only}\n}}\n"),
         _ => {
             // The default set without echo, plus the copies.
-            let default =
-                std::fs::read_to_string(resolved.join("sp_layout.json")).unwrap_or_default();
             // The storage SPs sit where the copies go (IDs 0x8005/0x8006, 0x2440_0000 and
             // 0x2450_0000): the boot sets keep the four test SPs' shape.
-            let default = without_entry(&default, "echo");
+            let default = without_entry(default, "echo");
             let default = without_entry(&default, "its");
             let default = without_entry(&default, "ps");
             let mut entries = Vec::new();
@@ -680,6 +689,50 @@ mod tests {
                 0x2480_0000
             ]
         );
+    }
+
+    #[test]
+    fn the_8_sp_set_is_the_resolved_default_set_with_echo_copies() {
+        // What xtask's layout resolution writes for the default set (absolute paths, sorted
+        // keys, serde_json's pretty form).
+        let resolved = r#"{
+  "echo": { "image": "/o/sp/echo.bin", "pm": "/p/echo.dts", "capabilities": { "direct-messages": ["ps"] } },
+  "fault": { "image": "/o/sp/fault.bin", "pm": "/p/fault.dts" },
+  "its": { "image": "/o/sp/its.bin", "pm": "/p/its.dts" },
+  "pkg-sp": { "package": "/o/sp/pkg-sp.pkg" },
+  "ps": { "image": "/o/sp/ps.bin", "pm": "/p/ps.dts" },
+  "relay": { "image": "/o/sp/relay.bin", "pm": "/p/relay.dts", "capabilities": { "direct-messages": ["echo"] } }
+}"#;
+        let copies: Vec<(u16, PathBuf, PathBuf)> = (0..5)
+            .map(|i| {
+                (
+                    0x8005 + i,
+                    PathBuf::from(format!("/b/e{i}.bin")),
+                    PathBuf::from(format!("/b/e{i}.dts")),
+                )
+            })
+            .collect();
+        let text = layout_json_from(resolved, Path::new("/o/sp"), Path::new("/r"), 8, &copies);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "echo",
+                "echo-8006",
+                "echo-8007",
+                "echo-8008",
+                "echo-8009",
+                "fault",
+                "pkg-sp",
+                "relay"
+            ]
+        );
+        assert_eq!(v["echo"]["image"], "/b/e0.bin");
+        let one = layout_json_from(resolved, Path::new("/o/sp"), Path::new("/r"), 1, &copies);
+        let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+        assert_eq!(v["echo"]["image"], "/o/sp/echo.bin");
     }
 
     #[test]

@@ -637,6 +637,27 @@ mod tests {
     }
 
     #[test]
+    fn the_gdb_command_loads_every_symbol_file() {
+        let image = Image {
+            flash: PathBuf::from("f.img"),
+            manifest_dts: PathBuf::new(),
+            out: PathBuf::new(),
+            plan: None,
+            symbols: vec![
+                ("EL3 monitor".into(), PathBuf::from("/b/qemu-monitor.elf")),
+                ("SPMC".into(), PathBuf::from("/o/spmc-sbsa.elf")),
+                ("SP counter".into(), PathBuf::from("/o/sp/counter.elf")),
+            ],
+        };
+        assert_eq!(
+            gdb_command(&image),
+            "gdb-multiarch -q -ex 'file /b/qemu-monitor.elf' -ex 'add-symbol-file /o/spmc-sbsa.elf' \
+             -ex 'add-symbol-file /o/sp/counter.elf' -ex 'set architecture aarch64' \
+             -ex 'target remote localhost:1234'"
+        );
+    }
+
+    #[test]
     fn layout_is_taken_from_any_position() {
         let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
         let (l, rest) = take_layout(&v("--smp 2 --layout x.json --gdb")).unwrap();

@@ -178,6 +178,8 @@ pub enum Act {
     SvcImm { imm: u16, regs: Regs },
     /// Takes a synchronous exception of class `ec` (e.g. a data abort) at `far`.
     Fault { ec: u64, far: u64 },
+    /// Takes an instruction abort at `pc` (a jump there, e.g. by an image linked elsewhere).
+    FaultAtPc { pc: u64 },
     /// An IRQ interrupts it; it resumes with the same registers.
     Irq,
     /// An SError.
@@ -255,6 +257,13 @@ impl Env for FakeEnv {
                 esr: ec << esr::EC_SHIFT,
                 far,
             },
+            Act::FaultAtPc { pc } => {
+                regs.pc = pc;
+                Exit::Sync {
+                    esr: esr::EC_IABT_LOWER << esr::EC_SHIFT,
+                    far: pc,
+                }
+            }
             Act::Irq => Exit::Irq,
             Act::SError => Exit::SError { esr: 0xBF00_0000 },
         }

@@ -274,3 +274,49 @@ fn mem_perm_set_ignores_stale_reserved_registers() {
     // Reserved bits of w3, a register the ABI uses, are still refused.
     assert_error(&s[3], ErrorCode::InvalidParameters);
 }
+
+/// An SP that jumps outside its image region (the symptom of an image linked for another
+/// address than its manifest's load-address) is aborted, and the report says where the pc is.
+#[test]
+fn an_abort_with_the_pc_outside_the_image_region_says_so() {
+    capture_console();
+    let mut d = sp(0);
+    d.name = "elsewhere_sp";
+    d.behaviour = script(vec![
+        svc(call(FuncId::MsgWait32, &[])),
+        Box::new(|_, _| Act::FaultAtPc { pc: 0x0710_1410 }),
+    ]);
+    let mut w = World::boot(vec![d, sp(1)]);
+    let id = w.spmc.sps[0].id();
+    assert_error(
+        &w.nw(call(
+            FuncId::MsgSendDirectReq32,
+            &[u64::from(id), 0, 1, 2, 3, 4, 5],
+        )),
+        ErrorCode::Aborted,
+    );
+    let lines = console_lines("elsewhere_sp");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("pc 0x7101410 is outside its image region")),
+        "{lines:#?}"
+    );
+    // A fault inside the image region gets no such line.
+    capture_console();
+    let mut d = sp(0);
+    d.name = "inside_sp";
+    d.behaviour = script(vec![
+        svc(call(FuncId::MsgWait32, &[])),
+        data_abort(0xDEAD_0000),
+    ]);
+    let mut w = World::boot(vec![d]);
+    let id = w.spmc.sps[0].id();
+    let _ = w.nw(call(FuncId::MsgSendDirectReq32, &[u64::from(id), 0, 1]));
+    let lines = console_lines("inside_sp");
+    assert!(lines.iter().any(|l| l.contains("aborted")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("outside its image region")),
+        "{lines:#?}"
+    );
+}
