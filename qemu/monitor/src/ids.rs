@@ -40,8 +40,6 @@ pub mod psci {
     pub const AFF_ON: i32 = 0;
     pub const AFF_OFF: i32 = 1;
     pub const AFF_ON_PENDING: i32 = 2;
-    /// MIGRATE_INFO_TYPE: no Trusted OS migration needed.
-    pub const MIGRATE_NOT_REQUIRED: u64 = 2;
 }
 
 pub mod ffa {

@@ -261,7 +261,9 @@ fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> 
             },
             run,
         ),
-        psci::MIGRATE_INFO_TYPE => reply1(psci::MIGRATE_NOT_REQUIRED),
+        // TF-A lib/psci/psci_main.c psci_migrate_info_type: NOT_SUPPORTED when the SPD has no
+        // svc_migrate_info hook, which the SPMD's PM hooks lack (seen under TF-A too).
+        psci::MIGRATE_INFO_TYPE => reply1(psci_status(psci::NOT_SUPPORTED)),
         // TF-A's spmd_cpu_off_handler: tell the SPMC on this core before powering down.
         psci::CPU_OFF => Decision::new(
             Action::Deliver(
@@ -868,7 +870,10 @@ mod tests {
             r1(&[fid(psci::FEATURES), 0xC400_0001]),
             Action::Reply1(NS, u64::MAX)
         );
-        assert_eq!(r1(&[fid(psci::MIGRATE_INFO_TYPE)]), Action::Reply1(NS, 2));
+        assert_eq!(
+            r1(&[fid(psci::MIGRATE_INFO_TYPE)]),
+            Action::Reply1(NS, u64::MAX)
+        );
         assert_eq!(
             r1(&[
                 fid(psci::CPU_ON_32),

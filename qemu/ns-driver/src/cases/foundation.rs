@@ -414,7 +414,7 @@ fn psci_argument_checks() -> Outcome {
     );
     check_eq!(
         psci::call(psci::MIGRATE_INFO_TYPE, 0, 0, 0),
-        2,
+        psci::NOT_SUPPORTED,
         "MIGRATE_INFO_TYPE"
     );
     // SMCCC_ARCH_FEATURES of a workaround this platform does not advertise.
