@@ -124,6 +124,18 @@ impl BootInfoDesc {
     }
 }
 
+impl BootInfoDesc {
+    /// Where the information is, `(address, size)`, when the contents field holds its address
+    /// (flags bits `[3:2]` = 0); `None` when it holds the value itself.
+    pub const fn address(&self) -> Option<(u64, u32)> {
+        if self.flags.content_is_value {
+            None
+        } else {
+            Some((self.contents, self.size))
+        }
+    }
+}
+
 /// A validated view of a v1.1+ boot information blob.
 #[derive(Clone, Copy, Debug)]
 pub struct BootInfo<'a> {

@@ -199,6 +199,35 @@ impl PartitionInfo {
     }
 }
 
+/// Reads the `count` descriptors FFA_PARTITION_INFO_GET wrote to the caller's RX buffer `buf`,
+/// each `desc_size` bytes (w3 of its FFA_SUCCESS): 8 for the v1.0 layout (no UUID), or at least
+/// 24 (a newer version may append fields; the extra bytes are skipped). What a partition or a
+/// normal-world client reads back, where [`PartitionInfo::parse`] reads a layout chosen by
+/// version.
+pub fn parse_descriptors(
+    buf: &[u8],
+    count: u32,
+    desc_size: u32,
+) -> Result<impl Iterator<Item = PartitionInfo> + '_, DescError> {
+    let size = desc_size as usize;
+    if size != PartitionInfo::size_for(Version::V1_0) && size < PartitionInfo::size_for(Version::V1_1)
+    {
+        return Err(DescError::InvalidField {
+            offset: 0,
+            field: "descriptor size",
+        });
+    }
+    let total = (count as usize)
+        .checked_mul(size)
+        .ok_or(DescError::Overflow)?;
+    let bytes = buf.get(..total).ok_or(DescError::CountTooLarge { count })?;
+    let version = if size == 8 { Version::V1_0 } else { Version::V1_1 };
+    // Every chunk is at least as long as `version`'s layout, so parsing index 0 cannot fail.
+    Ok(bytes
+        .chunks_exact(size)
+        .filter_map(move |d| PartitionInfo::parse(d, 0, version).ok()))
+}
+
 /// x2 of the FFA_SUCCESS answer to FFA_PARTITION_INFO_GET_REGS: last index `[15:0]`,
 /// current index `[31:16]`, information tag `[47:32]`, descriptor size `[63:48]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -290,4 +319,66 @@ pub fn parse_info_get_regs(
             PartitionInfo::from_regs([args[1 + 3 * i], args[2 + 3 * i], args[3 + 3 * i]])
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(id: u16, ctx: u16, props: u32, uuid: [u8; 16]) -> std::vec::Vec<u8> {
+        let mut v = std::vec::Vec::new();
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&ctx.to_le_bytes());
+        v.extend_from_slice(&props.to_le_bytes());
+        v.extend_from_slice(&uuid);
+        v
+    }
+
+    #[test]
+    fn parses_v1_1_descriptors() {
+        let mut rx = desc(0x8001, 1, 0x303, [7; 16]);
+        rx.extend(desc(0x8002, 4, 0x101, [9; 16]));
+        rx.resize(4096, 0xEE);
+        let v: std::vec::Vec<_> = parse_descriptors(&rx, 2, 24).unwrap().collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].id, EndpointId(0x8001));
+        assert_eq!(v[0].properties, PartitionProperties(0x303));
+        assert_eq!(v[0].uuid, Uuid([7; 16]));
+        assert_eq!(v[1].exec_ctx_count, 4);
+        assert_eq!(v[1].uuid, Uuid([9; 16]));
+    }
+
+    #[test]
+    fn parses_v1_0_descriptors_without_uuid() {
+        let rx = [0x01, 0x80, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00];
+        let v: std::vec::Vec<_> = parse_descriptors(&rx, 1, 8).unwrap().collect();
+        assert_eq!(v[0].id, EndpointId(0x8001));
+        assert_eq!(v[0].uuid, Uuid::NIL);
+    }
+
+    #[test]
+    fn rejects_bad_sizes_and_overflow() {
+        let rx = [0u8; 64];
+        assert!(matches!(
+            parse_descriptors(&rx, 1, 12).err(),
+            Some(DescError::InvalidField { .. })
+        ));
+        assert_eq!(
+            parse_descriptors(&rx, 3, 24).err(),
+            Some(DescError::CountTooLarge { count: 3 })
+        );
+        assert!(parse_descriptors(&rx, u32::MAX, u32::MAX).is_err());
+    }
+
+    #[test]
+    fn larger_descriptors_are_skipped_over() {
+        let mut rx = desc(0x8001, 1, 1, [1; 16]);
+        rx.extend([0xAA; 8]);
+        rx.extend(desc(0x8003, 1, 2, [3; 16]));
+        rx.extend([0xAA; 8]);
+        let v: std::vec::Vec<_> = parse_descriptors(&rx, 2, 32).unwrap().collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].id, EndpointId(0x8003));
+        assert_eq!(v[1].properties, PartitionProperties(2));
+    }
 }

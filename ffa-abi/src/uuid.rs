@@ -145,6 +145,20 @@ mod tests {
     }
 
     #[test]
+    fn word_packing_takes_bytes_in_smccc_order() {
+        // a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8 -> [a4a3a2a1, c2c1b2b1, d4d3d2d1, d8d7d6d5]
+        let u = Uuid([
+            0xa1, 0xa2, 0xa3, 0xa4, 0xb1, 0xb2, 0xc1, 0xc2, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6,
+            0xd7, 0xd8,
+        ]);
+        assert_eq!(
+            u.to_words(),
+            [0xa4a3_a2a1, 0xc2c1_b2b1, 0xd4d3_d2d1, 0xd8d7_d6d5]
+        );
+        assert_eq!(Uuid::from_words(u.to_words()), u);
+    }
+
+    #[test]
     fn bad_text_is_rejected() {
         assert!(Uuid::parse_str("bdcd76d7-825e-4751-963b-86d4f84943a").is_none());
         assert!(Uuid::parse_str("bdcd76d7x825e-4751-963b-86d4f84943ac").is_none());

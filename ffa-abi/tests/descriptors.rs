@@ -672,6 +672,9 @@ fn boot_info_v1_1_golden_and_rejections() {
     let n = boot_info::write_boot_info(Version::V1_2, &[d, e], &mut out).unwrap();
     let b = BootInfo::parse(&out[..n]).unwrap();
     assert_eq!(b.descs().collect::<Vec<_>>(), vec![d, e]);
+    // Only a descriptor whose contents field is an address says where the information is.
+    assert_eq!(d.address(), Some((0x7000_1000, 0x2000)));
+    assert_eq!(e.address(), None);
     assert_eq!(out[32 + 32 + 16], 0x85);
     assert_eq!(
         u16::from_le_bytes([out[32 + 32 + 18], out[32 + 32 + 19]]),

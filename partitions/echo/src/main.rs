@@ -37,7 +37,7 @@ mod sp {
         let mut sp = SpState {
             rxtx: map_buffers(&mut ffa, start.rxtx),
             manifest: start.manifest,
-            boot_info_version: start.boot_info.map(|b| b.version()),
+            boot_info_version: start.boot_info.map(|b| b.version.encode()),
             init_perms,
             version: sp_rt::Version::V1_2, // manifest ffa-version
             heap_free: sp_rt::rt::heap_free,

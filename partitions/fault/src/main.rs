@@ -97,7 +97,7 @@ mod sp {
             // Mapped so that fault can also be a borrower (echo's SHARE command lends to it).
             rxtx: map_buffers(&mut ffa, start.rxtx),
             manifest: start.manifest,
-            boot_info_version: start.boot_info.map(|b| b.version()),
+            boot_info_version: start.boot_info.map(|b| b.version.encode()),
             init_perms: [0; 3],
             version: sp_rt::Version::V1_2, // manifest ffa-version
             heap_free: sp_rt::rt::heap_free,

@@ -40,7 +40,7 @@ mod sp {
             // pkg-sp maps no RX/TX: it must work from its boot information alone.
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: start.manifest,
-            boot_info_version: start.boot_info.map(|b| b.version()),
+            boot_info_version: start.boot_info.map(|b| b.version.encode()),
             init_perms: [0; 3],
             version: sp_rt::Version::V1_1, // manifest ffa-version
             heap_free: sp_rt::rt::heap_free,

@@ -9,11 +9,10 @@
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt, Svc};
-use crate::partition_info::PARTITION_INFO_GET_COUNT_ONLY;
 use ffa_abi::partition_info::{
     parse_info_get_regs, InfoGetRegsSummary, PartitionInfo, REGS_PER_ANSWER,
 };
-use ffa_abi::Uuid;
+use ffa_abi::{Interface, Uuid};
 
 pub use ffa_abi::{EndpointId, ErrorCode, Version};
 
@@ -200,23 +199,8 @@ impl<C: Conduit> Ffa<C> {
     /// all). Without `count_only` the descriptors land in our RX buffer, which we then own
     /// until [`Self::rx_release`].
     pub fn partition_info_get(&mut self, uuid: Uuid, count_only: bool) -> Result<PartitionCount> {
-        let w = uuid.to_words();
-        let flags = if count_only {
-            PARTITION_INFO_GET_COUNT_ONLY
-        } else {
-            0
-        };
-        self.call_ok(
-            fid::PARTITION_INFO_GET,
-            &[
-                u64::from(w[0]),
-                u64::from(w[1]),
-                u64::from(w[2]),
-                u64::from(w[3]),
-                u64::from(flags),
-            ],
-        )
-        .map(|r| PartitionCount {
+        let call = Interface::PartitionInfoGet { uuid, count_only }.encode();
+        expect_success(self.conduit.call(call)).map(|r| PartitionCount {
             count: r.w(2),
             desc_size: r.w(3),
         })

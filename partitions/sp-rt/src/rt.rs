@@ -7,7 +7,7 @@
 //! `gp-register-num` names, which holds the boot information blob's address. sp-rt SPs use
 //! `gp-register-num = <0>` (x0) or no boot information at all.
 
-use crate::boot_info::{declared_blob_size, BootInfo, HEADER_SIZE, MAX_BLOB_SIZE};
+use crate::boot_info::{manifest_fdt, BootInfo, HEADER_SIZE, MAX_BLOB_SIZE};
 use crate::fdt::Fdt;
 use crate::heap::Heap;
 use crate::rxtx::RxTx;
@@ -107,7 +107,7 @@ fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>
     // the SPMC mapped read-only for our whole life and never writes again; it is at least a
     // header long (the SPMC reserves a page for it).
     let header = unsafe { core::slice::from_raw_parts(base, HEADER_SIZE) };
-    let Some(size) = declared_blob_size(header).and_then(|s| usize::try_from(s).ok()) else {
+    let Ok(size) = BootInfo::peek_blob_size(header) else {
         return (None, None);
     };
     if size > MAX_BLOB_SIZE {
@@ -119,7 +119,7 @@ fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>
     let Ok(info) = BootInfo::parse(blob) else {
         return (None, None);
     };
-    let manifest = info.fdt().and_then(|(addr, size)| {
+    let manifest = manifest_fdt(&info).and_then(|(addr, size)| {
         let a = usize::try_from(addr).ok()?;
         if a == 0 || size > MAX_MANIFEST_SIZE {
             return None;

@@ -591,8 +591,8 @@ fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest)
         (Ok(first), Ok(())) => {
             let (id_ctx, props) = first.map_or((0, 0), |d| {
                 (
-                    u64::from(d.id) | u64::from(d.exec_ctx_count) << 16,
-                    u64::from(d.properties),
+                    u64::from(d.id.0) | u64::from(d.exec_ctx_count) << 16,
+                    u64::from(d.properties.0),
                 )
             });
             ok(&[u64::from(n.count), u64::from(n.desc_size), id_ctx, props])
