@@ -12,7 +12,7 @@
 //! v1.2), because table numbers move between releases.
 //!
 //! Modules:
-//! - [`addr`]: [`PhysAddr`] and the FF-A [`PAGE_SIZE`].
+//! - [`addr`]: [`PhysAddr`], [`PhysRange`] and the FF-A [`PAGE_SIZE`].
 //! - [`func_id`]: [`FuncId`], every v1.0-v1.2 function ID, SMC32/SMC64 pairs.
 //! - [`error`]: [`ErrorCode`] (NOT_SUPPORTED..NO_DATA) and the rich decode errors.
 //! - [`version`]: [`Version`], its encoding and the compatibility rule.
@@ -52,7 +52,7 @@ pub mod uuid;
 pub mod version;
 mod wire;
 
-pub use addr::{PhysAddr, PAGE_SIZE};
+pub use addr::{PhysAddr, PhysRange, PAGE_SIZE};
 pub use endpoint::{EndpointId, EndpointPair, TargetInfo};
 pub use error::{BuildError, DecodeError, DescError, ErrorCode};
 pub use features::{FeatureId, FeatureQuery};

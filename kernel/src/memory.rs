@@ -14,41 +14,12 @@ use crate::arch::table_pool::PoolTranslation;
 use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};
 use aarch64_paging::{MapError, Mapping};
 
-/// Size of a translation granule.
-pub const PAGE_SIZE: u64 = 0x1000;
+/// The translation granule (4 KiB) and physical ranges are ffa-abi's, like every address type
+/// of the workspace.
+pub use ffa_abi::{PhysRange, PAGE_SIZE};
 /// Where the alias window starts: kernel VA of physical address `pa` is `pa + ALIAS_OFFSET`.
 /// Above every identity address the platforms use for SPs (48-bit VAs, 4 KiB granule).
 pub const ALIAS_OFFSET: u64 = 0x4000_0000_0000;
-
-/// A physical address range `[base, base + size)`.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct PhysRange {
-    pub base: u64,
-    pub size: u64,
-}
-
-impl PhysRange {
-    /// Returns the exclusive end, or `None` on overflow.
-    pub const fn end(&self) -> Option<u64> {
-        self.base.checked_add(self.size)
-    }
-
-    /// Tells whether `[base, base + len)` lies inside this range.
-    pub fn contains(&self, base: u64, len: u64) -> bool {
-        match (base.checked_add(len), self.end()) {
-            (Some(e), Some(my_end)) => base >= self.base && e <= my_end,
-            _ => false,
-        }
-    }
-
-    /// Tells whether the two ranges share a byte.
-    pub fn overlaps(&self, other: &PhysRange) -> bool {
-        let (Some(a), Some(b)) = (self.end(), other.end()) else {
-            return true;
-        };
-        self.base < b && other.base < a
-    }
-}
 
 /// What the kernel maps in every address space (from the platform and the linker).
 #[derive(Clone, Copy, Debug)]

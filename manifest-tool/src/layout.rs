@@ -269,7 +269,7 @@ fn sp_entry(file: &Path, dir: &Path, name: &str, v: &serde_json::Value) -> Resul
         None => None,
         Some(u) => Some(
             u.as_str()
-                .and_then(crate::manifest::parse_uuid)
+                .and_then(Uuid::parse_str)
                 .ok_or_else(|| err("/uuid", "json-shape", format!("{u} is not a UUID string")))?,
         ),
     };

@@ -7,12 +7,9 @@ use crate::error::{Error, Result};
 use crate::fdt::{Node, Prop};
 use spmc_table::{
     ExceptionLevel, ExecutionState, MemAttributes, MessagingMethod, NsInterruptsAction,
-    OtherSInterruptsAction, PowerMessages, Uuid, Version, XlatGranule,
+    OtherSInterruptsAction, PowerMessages, Uuid, Version, XlatGranule, PAGE_SIZE,
 };
 use std::path::{Path, PathBuf};
-
-/// Page size of every region (the SPMC maps SPs with a 4 KiB granule).
-pub const PAGE: u64 = 0x1000;
 
 /// A UUID offered by the SP with its messaging method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +227,12 @@ impl Ctx<'_> {
     }
 }
 
+/// Parses a UUID in its textual form `aabbccdd-eeff-gghh-iijj-kkllmmnnoopp` (ffa-abi's
+/// parser: exactly 36 characters, hex digits and four dashes).
+pub fn parse_uuid(s: &str) -> Option<Uuid> {
+    Uuid::parse_str(s)
+}
+
 /// The manifest `uuid` property for `u`: four cells in SMCCC word packing, each cell the
 /// next four bytes of the UUID's byte string read little-endian. For
 /// `7c0a39e4-5bd2-4a53-8c1e-2f7d1e0c0a05` (bytes 7c 0a 39 e4 | 5b d2 4a 53 | 8c 1e 2f 7d |
@@ -240,21 +243,6 @@ pub fn uuid_cells(u: &Uuid) -> String {
             .map(|c| format!("{:#010x}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
             .collect();
     format!("uuid = <{}>;", cells.join(" "))
-}
-
-/// Parses a UUID in its textual form `aabbccdd-eeff-gghh-iijj-kkllmmnnoopp`.
-pub fn parse_uuid(s: &str) -> Option<Uuid> {
-    let groups: Vec<&str> = s.split('-').collect();
-    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-    if lens != [8, 4, 4, 4, 12] {
-        return None;
-    }
-    let hex: String = groups.concat();
-    let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(Uuid(out))
 }
 
 fn find_region_node<'a>(root: &'a Node, name: &str, compatible: &str) -> Option<&'a Node> {
@@ -720,7 +708,7 @@ fn memory_region(cx: &Ctx<'_>, node: &Node) -> Result<MemRegionDesc> {
     let raw = match base {
         RegionBase::Absolute(a) | RegionBase::Relative(a) => a,
     };
-    if raw % PAGE != 0 {
+    if raw % PAGE_SIZE != 0 {
         return Err(cx.err(
             node,
             "region-alignment",
@@ -782,7 +770,7 @@ fn device_region(cx: &Ctx<'_>, node: &Node) -> Result<DevRegionDesc> {
     let base = cx
         .opt_u64(node, "base-address")?
         .ok_or_else(|| cx.err(node, "missing-property", "`base-address` is mandatory"))?;
-    if base % PAGE != 0 {
+    if base % PAGE_SIZE != 0 {
         return Err(cx.err(
             node,
             "region-alignment",

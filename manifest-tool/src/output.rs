@@ -116,7 +116,7 @@ fn table_rs(plan: &Plan, parts: &[BlobParts], blob_len: usize, source: &str) -> 
     let _ = writeln!(s, "    version: {TABLE_VERSION},");
     let _ = writeln!(
         s,
-        "    sp_pool: spmc_table::AddrRange {{ base: spmc_table::PhysAddr({:#x}), size: {:#x} }},",
+        "    sp_pool: spmc_table::PhysRange {{ base: {:#x}, size: {:#x} }},",
         pool.base, pool.size
     );
     let _ = writeln!(s, "    partitions: PARTITIONS,");

@@ -6,10 +6,10 @@
 //! at 64 KiB boundaries in boot order, then each SP's boot-info area at 4 KiB boundaries.
 
 use crate::error::{Error, Result};
-use crate::manifest::{RegionBase, PAGE};
+use crate::manifest::RegionBase;
 use crate::platform::Range;
 use crate::sp_set::{PlacedRegion, Plan};
-use spmc_table::{MemAttributes, BOOT_INFO_HEADER_RESERVE};
+use spmc_table::{MemAttributes, BOOT_INFO_HEADER_RESERVE, PAGE_SIZE};
 use std::path::PathBuf;
 
 /// Alignment of images the tool places itself (generous so that a later switch to 64 KiB
@@ -42,14 +42,14 @@ impl Placer {
         let mut cand = pool.base.checked_next_multiple_of(align)?;
         loop {
             let r = Range { base: cand, size };
-            if !pool.contains(&r) || cand.checked_add(size).is_none() {
+            if !pool.contains_range(&r) || cand.checked_add(size).is_none() {
                 return None;
             }
             match self
                 .reserved
                 .iter()
                 .filter(|o| o.range.overlaps(&r))
-                .map(|o| o.range.end())
+                .map(|o| o.range.end_saturating())
                 .max()
             {
                 None => return Some(cand),
@@ -60,7 +60,7 @@ impl Placer {
 }
 
 fn span(base: u64, pages: u32) -> Option<Range> {
-    let size = u64::from(pages).checked_mul(PAGE)?;
+    let size = u64::from(pages).checked_mul(PAGE_SIZE)?;
     base.checked_add(size)?;
     Some(Range { base, size })
 }
@@ -88,7 +88,7 @@ pub fn place(plan: &mut Plan) -> Result<()> {
             continue;
         };
         let file = &sp.manifest.file;
-        if base % PAGE != 0 {
+        if base % PAGE_SIZE != 0 {
             return Err(err(
                 file,
                 "/",
@@ -111,7 +111,7 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                 ),
             ));
         }
-        if !pool.contains(&r) || base.checked_add(sp.entry.size).is_none() {
+        if !pool.contains_range(&r) || base.checked_add(sp.entry.size).is_none() {
             return Err(err(
                 file,
                 "/",
@@ -171,7 +171,7 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                     .chain(platform.secure_memory.iter().copied())
                     .collect()
             };
-            if !allowed.iter().any(|a| a.contains(&r)) {
+            if !allowed.iter().any(|a| a.contains_range(&r)) {
                 let kind = if ns { "non-secure" } else { "secure" };
                 return Err(err(
                     file,
@@ -219,7 +219,7 @@ pub fn place(plan: &mut Plan) -> Result<()> {
                     format!("{r} overlaps EL3's memory {e}"),
                 ));
             }
-            if !platform.devices.iter().any(|a| a.contains(&r)) {
+            if !platform.devices.iter().any(|a| a.contains_range(&r)) {
                 return Err(err(
                     file,
                     &d.node,
@@ -317,9 +317,9 @@ pub fn place(plan: &mut Plan) -> Result<()> {
     for (i, sp) in plan.sps.iter_mut().enumerate() {
         let bytes =
             BOOT_INFO_HEADER_RESERVE + u64::try_from(sp.loaded.dtb.len()).unwrap_or(u64::MAX);
-        let pages = u32::try_from(bytes.div_ceil(PAGE)).unwrap_or(u32::MAX);
-        let size = u64::from(pages) * PAGE;
-        let base = p.allocate(&pool, size, PAGE).ok_or_else(|| {
+        let pages = u32::try_from(bytes.div_ceil(PAGE_SIZE)).unwrap_or(u32::MAX);
+        let size = u64::from(pages) * PAGE_SIZE;
+        let base = p.allocate(&pool, size, PAGE_SIZE).ok_or_else(|| {
             err(
                 &plan.layout_file,
                 &format!("/{}", sp.entry.name),
@@ -351,7 +351,7 @@ pub fn place(plan: &mut Plan) -> Result<()> {
             let base = match m.base {
                 RegionBase::Absolute(b) => b,
                 RegionBase::Relative(off) => {
-                    let r = span(off, m.pages).filter(|r| r.end() <= sp.entry.size);
+                    let r = span(off, m.pages).filter(|r| r.end_saturating() <= sp.entry.size);
                     if r.is_none() {
                         return Err(err(&file, &m.node, "region-outside", format!(
                             "offset {off:#x} + {} pages is outside the {:#x}-byte image region (sp_layout `size`)", m.pages, sp.entry.size)));

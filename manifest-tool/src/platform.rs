@@ -5,46 +5,9 @@ use crate::error::{Error, Result};
 use crate::json;
 use std::path::Path;
 
-/// A half-open address range `[base, base + size)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    /// First address.
-    pub base: u64,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl Range {
-    /// Builds a range from its two ends (`end` exclusive).
-    pub const fn from_to(base: u64, end: u64) -> Self {
-        Self {
-            base,
-            size: end - base,
-        }
-    }
-
-    /// Returns the exclusive end, saturating (a range reaching the top of the address space
-    /// is treated as ending there).
-    pub const fn end(&self) -> u64 {
-        self.base.saturating_add(self.size)
-    }
-
-    /// Tells whether `other` lies entirely inside `self`.
-    pub const fn contains(&self, other: &Range) -> bool {
-        other.base >= self.base && other.end() <= self.end() && other.base <= other.end()
-    }
-
-    /// Tells whether the two ranges share a byte.
-    pub const fn overlaps(&self, other: &Range) -> bool {
-        self.size != 0 && other.size != 0 && self.base < other.end() && other.base < self.end()
-    }
-}
-
-impl std::fmt::Display for Range {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{:#x}, {:#x})", self.base, self.end())
-    }
-}
+/// A half-open address range `[base, base + size)`: the workspace's one physical range type
+/// (`ffa_abi::PhysRange`, through spmc-table), under the name the tool's code uses.
+pub use spmc_table::PhysRange as Range;
 
 /// What the tool knows about the target platform.
 #[derive(Clone, Debug, PartialEq, Eq)]

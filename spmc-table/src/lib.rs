@@ -20,10 +20,10 @@ pub const TABLE_VERSION: u32 = 1;
 /// header and descriptor (FF-A v1.1 section 5.4); the manifest DTB copy follows at this offset.
 pub const BOOT_INFO_HEADER_RESERVE: u64 = 0x1000;
 
-/// The FF-A vocabulary is ffa-abi's: endpoint IDs, UUIDs, versions, physical addresses and the
-/// 4 KiB page every size in the table is counted in. Re-exported so that the generated table
+/// The FF-A vocabulary is ffa-abi's: endpoint IDs, UUIDs, versions, physical addresses and
+/// ranges, and the 4 KiB page every size in the table is counted in. Re-exported so that the generated table
 /// source (and the platform crates that include it) name only `spmc_table`.
-pub use ffa_abi::{EndpointId, PhysAddr, Uuid, Version, PAGE_SIZE};
+pub use ffa_abi::{EndpointId, PhysAddr, PhysRange, Uuid, Version, PAGE_SIZE};
 
 /// The SPMC's own endpoint ID as the lead fixed it (the SPMC manifest's `spmc_id`).
 pub const SPMC_ID: EndpointId = EndpointId(0x8000);
@@ -491,15 +491,6 @@ impl Partition {
     }
 }
 
-/// An address range `[base, base + size)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AddrRange {
-    /// First address.
-    pub base: PhysAddr,
-    /// Size in bytes.
-    pub size: u64,
-}
-
 /// Why [`Table::check_shape`] rejected a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShapeError {
@@ -532,7 +523,7 @@ pub struct Table {
     /// Always [`TABLE_VERSION`] for tables generated against this crate.
     pub version: u32,
     /// The platform's SP pool: every image and boot-info region lies inside it.
-    pub sp_pool: AddrRange,
+    pub sp_pool: PhysRange,
     /// Partitions in boot order.
     pub partitions: &'static [Partition],
     /// Packed SP images and manifest DTBs, addressed by [`BlobRange`]s.
@@ -685,8 +676,8 @@ mod tests {
     const GOOD: Table = Table {
         magic: TABLE_MAGIC,
         version: TABLE_VERSION,
-        sp_pool: AddrRange {
-            base: PhysAddr(0x2400_0000),
+        sp_pool: PhysRange {
+            base: 0x2400_0000,
             size: 0x0C00_0000,
         },
         partitions: &[

@@ -97,7 +97,7 @@ mod tests {
         crate::table::write_table(&layout, &dir, manifest_tool::Platform::fvp()).unwrap();
         let rs = std::fs::read_to_string(dir.join(manifest_tool::output::TABLE_RS)).unwrap();
         assert!(rs.contains("assert!(PARTITIONS.len() == 0)"));
-        assert!(rs.contains("PhysAddr(0x7000000), size: 0xf00000"));
+        assert!(rs.contains("PhysRange { base: 0x7000000, size: 0xf00000 }"));
         assert!(std::fs::read(dir.join(manifest_tool::output::BLOB_BIN))
             .unwrap()
             .is_empty());

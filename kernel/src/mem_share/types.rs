@@ -5,9 +5,10 @@
 //! These are the *checked* views the transaction engine works with: reserved encodings are
 //! rejected when converting from raw descriptor fields, so the engine never sees them.
 
-/// The FF-A translation granule for memory transactions: constituents are counted in 4 KiB
-/// pages (DEN0077 v1.1 §10.10.3, "Constituent memory region descriptor").
-pub const PAGE_SIZE: u64 = 0x1000;
+/// The FF-A translation granule for memory transactions (constituents are counted in 4 KiB
+/// pages, DEN0077 v1.1 §10.10.3, "Constituent memory region descriptor") and physical
+/// addresses (in the PA space named by [`Security`]) are ffa-abi's.
+pub use ffa_abi::{PhysAddr, PAGE_SIZE};
 
 /// FF-A endpoint IDs and memory region handles are `ffa-abi`'s types.
 ///
@@ -15,10 +16,6 @@ pub const PAGE_SIZE: u64 = 0x1000;
 /// handle"; Hafnium's `FFA_MEMORY_HANDLE_ALLOCATOR_SPMC` is `0 << 63` as well). Handles this
 /// SPMC allocates always have bit 63 clear; all-ones is the invalid handle.
 pub use ffa_abi::{EndpointId, MemHandle};
-
-/// A physical address (in the PA space named by [`Security`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PhysAddr(pub u64);
 
 /// A virtual address in an SP's (S-EL0) address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -34,7 +34,7 @@ fn check_placement(
     let in_pool = |r: &ownership::Region| {
         r.base
             .checked_add(r.len)
-            .is_some_and(|end| r.base >= pool.base.0 && end <= pool.base.0 + pool.size)
+            .is_some_and(|end| r.base >= pool.base && end <= pool.base + pool.size)
     };
     if image_len as u64 > p.image.size {
         return Err(LoadError::BadTable);

@@ -31,7 +31,7 @@ use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{
-    AddrRange, BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
+    BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
     ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction,
     Partition, PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
     TABLE_VERSION,
@@ -643,10 +643,7 @@ impl World {
         let table: &'static Table = Box::leak(Box::new(Table {
             magic: TABLE_MAGIC,
             version: TABLE_VERSION,
-            sp_pool: AddrRange {
-                base: PhysAddr(POOL.base),
-                size: POOL.size,
-            },
+            sp_pool: POOL,
             partitions: leak(parts),
             blob: leak(blob),
         }));

@@ -158,7 +158,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
 const TABLE_VALUE: spmc_table::Table = spmc_table::Table {
     magic: 0x42545053,
     version: 1,
-    sp_pool: spmc_table::AddrRange { base: spmc_table::PhysAddr(0x24000000), size: 0xc000000 },
+    sp_pool: spmc_table::PhysRange { base: 0x24000000, size: 0xc000000 },
     partitions: PARTITIONS,
     blob: SP_BLOB,
 };

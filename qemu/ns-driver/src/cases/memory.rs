@@ -32,7 +32,7 @@ pub(super) mod dram;
 const NW: EndpointId = EndpointId(0);
 const ECHO: u16 = id::ECHO;
 const FAULT: u16 = id::FAULT;
-const PAGE: u64 = 0x1000;
+const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// Pool layout: every case works on its own pages, so one that fails and leaves a transaction
 /// live cannot make the next one fail with "already in a transaction".
