@@ -7,12 +7,14 @@
 //! - REQ_64/RESP_64: x3..x17 (15 words from v1.2; v1.0/v1.1 define x3..x7), x2 = flags;
 //! - REQ2/RESP2: x4..x17 (14 words), x2/x3 = UUID of the protocol (requests; MBZ in responses).
 //!
-//! In every form w1 = (sender << 16) | receiver.
+//! In every form w1 = (sender << 16) | receiver (ffa-abi's `EndpointPair`); the REQ2 protocol
+//! UUID is ffa-abi's `Uuid` in its two-register packing.
 #![forbid(unsafe_code)]
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt};
 use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result};
+use ffa_abi::{EndpointPair, Uuid};
 
 /// Most payload words any direct message carries (REQ_64: x3..x17).
 pub const MAX_PAYLOAD: usize = 15;
@@ -28,8 +30,8 @@ pub enum Kind {
     Req64,
     /// FFA_MSG_SEND_DIRECT_REQ2 / RESP2, with the protocol UUID of the request (x2, x3).
     Req2 {
-        /// x2 and x3 of the request.
-        uuid: [u64; 2],
+        /// The protocol UUID (x2 and x3 of the request; nil for none).
+        uuid: Uuid,
     },
 }
 
@@ -135,15 +137,15 @@ impl DirectRequest {
             fid::MSG_SEND_DIRECT_REQ_32 => Kind::Req32,
             fid::MSG_SEND_DIRECT_REQ_64 => Kind::Req64,
             fid::MSG_SEND_DIRECT_REQ2 => Kind::Req2 {
-                uuid: [r.x(2), r.x(3)],
+                uuid: Uuid::from_u64_pair([r.x(2), r.x(3)]),
             },
             _ => return None,
         };
-        let w1 = r.w(1);
+        let pair = EndpointPair::unpack(r.w(1));
         Some(Self {
             kind,
-            sender: EndpointId((w1 >> 16) as u16),
-            receiver: EndpointId(w1 as u16),
+            sender: pair.source,
+            receiver: pair.destination,
             flags: if matches!(kind, Kind::Req2 { .. }) {
                 0
             } else {
@@ -161,10 +163,8 @@ impl DirectRequest {
     /// Encodes the response `payload` to this request: the matching RESP ABI, sender and
     /// receiver swapped, flags/UUID registers zero.
     pub fn response(&self, payload: &Payload) -> Regs {
-        let mut r = Regs::call(
-            self.kind.response_fid(),
-            &[u64::from(self.receiver.0) << 16 | u64::from(self.sender.0)],
-        );
+        let pair = EndpointPair::new(self.sender, self.receiver).reversed();
+        let mut r = Regs::call(self.kind.response_fid(), &[u64::from(pair.pack())]);
         payload.write(self.kind, &mut r);
         r
     }
@@ -172,13 +172,10 @@ impl DirectRequest {
 
 /// Encodes a direct request from `sender` to `receiver`.
 pub fn encode_request(kind: Kind, sender: EndpointId, receiver: EndpointId, p: &Payload) -> Regs {
-    let mut r = Regs::call(
-        kind.request_fid(),
-        &[u64::from(sender.0) << 16 | u64::from(receiver.0)],
-    );
+    let pair = EndpointPair::new(sender, receiver);
+    let mut r = Regs::call(kind.request_fid(), &[u64::from(pair.pack())]);
     if let Kind::Req2 { uuid } = kind {
-        r.0[2] = uuid[0];
-        r.0[3] = uuid[1];
+        [r.0[2], r.0[3]] = uuid.to_u64_pair();
     }
     p.write(kind, &mut r);
     r
@@ -187,7 +184,7 @@ pub fn encode_request(kind: Kind, sender: EndpointId, receiver: EndpointId, p: &
 /// Decodes the reply to a direct request of `kind` we sent to `receiver`: the matching
 /// response from that endpoint, FFA_ERROR, or anything else as `Unexpected`.
 pub fn decode_response(kind: Kind, receiver: EndpointId, r: Regs) -> Result<Payload> {
-    if r.fid() == kind.response_fid() && (r.w(1) >> 16) as u16 == receiver.0 {
+    if r.fid() == kind.response_fid() && EndpointPair::unpack(r.w(1)).source == receiver {
         return Ok(Payload::read(kind, &r));
     }
     // FFA_ERROR becomes Err(Ffa); a success reply to a request is itself unexpected.
@@ -300,7 +297,7 @@ mod tests {
         assert_eq!(
             d.kind,
             Kind::Req2 {
-                uuid: [0x1_0000_0002, 0x1_0000_0003]
+                uuid: Uuid::from_u64_pair([0x1_0000_0002, 0x1_0000_0003])
             }
         );
         assert_eq!(d.flags, 0);

@@ -90,7 +90,7 @@ pub fn forward<C: Conduit>(
     payload: &Payload,
 ) -> Payload {
     let kind = match req.kind {
-        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
+        Kind::Req2 { .. } => Kind::Req2 { uuid: Uuid::NIL },
         k => k,
     };
     match ffa.direct_request(kind, req.receiver, target, payload) {
@@ -160,7 +160,7 @@ fn share<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest
     };
     let (lo, hi) = (handle.0 & 0xFFFF_FFFF, handle.0 >> 32);
     let kind = match req.kind {
-        Kind::Req2 { .. } => Kind::Req2 { uuid: [0, 0] },
+        Kind::Req2 { .. } => Kind::Req2 { uuid: Uuid::NIL },
         k => k,
     };
     let call = Payload::new(&[
@@ -393,7 +393,7 @@ fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequ
         Err(e) => return fail(&e),
     };
     // DIRECT_REQ_32/64 carry words 0..4 only (x3..x7): the keep flag (word 6) needs REQ2.
-    let kind = Kind::Req2 { uuid: [0, 0] };
+    let kind = Kind::Req2 { uuid: Uuid::NIL };
     let call = Payload::new(&[
         u64::from(cmd::MEM_ACCESS),
         handle.0 & 0xFFFF_FFFF,
