@@ -5,22 +5,19 @@
 //! one call; the SPMC treats the characters as a stream and tags each line with the SP's name.
 #![forbid(unsafe_code)]
 
-use crate::conduit::{Conduit, Regs, RegsExt};
+use crate::conduit::{Conduit, Regs};
 use crate::ffa::Ffa;
+use ffa_abi::interface::ConsoleChars;
+use ffa_abi::Interface;
 
 /// Most characters one FFA_CONSOLE_LOG_64 call carries: 16 registers x2..x17 of 8 bytes.
-pub const CONSOLE_LOG_64_MAX: usize = 128;
+pub const CONSOLE_LOG_64_MAX: usize = ConsoleChars::MAX_64;
 
-/// Builds the FFA_CONSOLE_LOG_64 call for `chars` (at most [`CONSOLE_LOG_64_MAX`] bytes; any
-/// excess is dropped, so callers split first): byte `i` goes to register `2 + i / 8`, bits
-/// `8 * (i % 8)`.
+/// Builds the FFA_CONSOLE_LOG_64 call for `chars` with ffa-abi's encoding (at most
+/// [`CONSOLE_LOG_64_MAX`] bytes; any excess is dropped, so callers split first): byte `i` goes
+/// to register `2 + i / 8`, bits `8 * (i % 8)`.
 pub fn pack_console_log_64(chars: &[u8]) -> Regs {
-    let chars = chars.get(..CONSOLE_LOG_64_MAX).unwrap_or(chars);
-    let mut r = Regs::call(crate::abi::fid::CONSOLE_LOG_64, &[chars.len() as u64]);
-    for (i, c) in chars.iter().enumerate() {
-        r.0[2 + i / 8] |= u64::from(*c) << (8 * (i % 8));
-    }
-    r
+    Interface::ConsoleLog(ConsoleChars::new(chars, true)).encode()
 }
 
 /// A `core::fmt::Write` sink that sends whole lines with FFA_CONSOLE_LOG_64. Errors from the
@@ -90,6 +87,7 @@ macro_rules! log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conduit::RegsExt;
     use crate::testing::FakeSpmc;
     use core::fmt::Write;
 
