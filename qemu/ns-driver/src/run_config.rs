@@ -21,6 +21,7 @@
 //!
 //! An area without the magic's text (a build nobody patched, e.g. the benchmarks) is the
 //! default: every case, the default set. Plain `core` only: xtask includes this file too.
+#![forbid(unsafe_code)]
 
 /// The first bytes of the area.
 pub const MAGIC: &[u8; 16] = b"NSDRV-RUNCFG-v1\n";
