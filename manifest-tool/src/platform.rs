@@ -27,13 +27,6 @@ pub struct Platform {
     pub el3_reserved: Vec<Range>,
 }
 
-fn facts(r: platform_facts::Range) -> Range {
-    Range {
-        base: r.base,
-        size: r.size,
-    }
-}
-
 impl Platform {
     /// QEMU sbsa-ref under TF-A's qemu_sbsa layout (platform-facts `qemu_sbsa`): the SP pool
     /// 0x2400_0000..0x3000_0000, 1 GiB of NS DRAM from 0x100_0000_0000, and the secure devices
@@ -44,11 +37,11 @@ impl Platform {
         use platform_facts::qemu_sbsa as q;
         Self {
             name: "qemu-sbsa".into(),
-            sp_pool: facts(q::SP_POOL),
+            sp_pool: q::SP_POOL,
             secure_memory: Vec::new(),
-            ns_memory: vec![facts(q::NS_DRAM_FOR_SPS)],
-            devices: vec![facts(q::SECURE_EC), facts(q::SP_UART)],
-            el3_reserved: q::EL3_RESERVED.iter().copied().map(facts).collect(),
+            ns_memory: vec![q::NS_DRAM_FOR_SPS],
+            devices: vec![q::SECURE_EC, q::SP_UART],
+            el3_reserved: q::EL3_RESERVED.to_vec(),
         }
     }
 
@@ -61,11 +54,11 @@ impl Platform {
         use platform_facts::fvp as f;
         Self {
             name: "fvp".into(),
-            sp_pool: facts(f::SP_POOL),
+            sp_pool: f::SP_POOL,
             secure_memory: Vec::new(),
-            ns_memory: vec![facts(f::NS_DRAM[0])],
-            devices: vec![facts(f::SP_UART), facts(f::SECURE_TIMER)],
-            el3_reserved: f::EL3_RESERVED.iter().copied().map(facts).collect(),
+            ns_memory: vec![f::NS_DRAM[0]],
+            devices: vec![f::SP_UART, f::SECURE_TIMER],
+            el3_reserved: f::EL3_RESERVED.to_vec(),
         }
     }
 

@@ -9,38 +9,10 @@
 
 pub mod tf_a;
 
-/// A half-open physical address range `[base, base + size)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    pub base: u64,
-    pub size: u64,
-}
-
-impl Range {
-    /// Builds the range `[base, end)`.
-    pub const fn from_to(base: u64, end: u64) -> Self {
-        assert!(end >= base, "a range ends at or after its base");
-        Self {
-            base,
-            size: end - base,
-        }
-    }
-
-    /// Returns the exclusive end.
-    pub const fn end(&self) -> u64 {
-        self.base + self.size
-    }
-
-    /// Tells whether the two ranges share a byte.
-    pub const fn overlaps(&self, other: &Range) -> bool {
-        self.size != 0 && other.size != 0 && self.base < other.end() && other.base < self.end()
-    }
-
-    /// Tells whether `other` lies entirely inside `self`.
-    pub const fn contains(&self, other: &Range) -> bool {
-        other.base >= self.base && other.end() <= self.end()
-    }
-}
+/// A half-open physical address range `[base, base + size)`: the workspace's one physical
+/// range type (`ffa_abi::PhysRange`), so the SPMC images, manifest-tool and the monitor use
+/// these constants as they are.
+pub use ffa_abi::PhysRange as Range;
 
 /// Returns the first range of `reserved` that `r` overlaps, if any.
 pub const fn first_overlap(r: &Range, reserved: &[Range]) -> Option<Range> {
@@ -89,7 +61,7 @@ pub mod qemu_sbsa {
     pub const EL3_RESERVED: &[Range] = &[tfa::SHARED_RAM, tfa::EL3_HIGH];
     /// Secure RAM outside the SPMC's image that the SPMC maps (its alias window): the SP pool
     /// and the free secure RAM.
-    pub const SECURE_ALIAS: &[Range] = &[Range::from_to(SP_POOL.base, FREE_SECURE.end())];
+    pub const SECURE_ALIAS: &[Range] = &[Range::from_to(SP_POOL.base, FREE_SECURE.end_saturating())];
     /// Non-secure DRAM the SPMC maps and the normal world may name (QEMU is run with
     /// `-m 2048` or less; the driver's DTB sits at the base).
     pub const NS_DRAM: Range = Range {
@@ -197,7 +169,7 @@ const _: () = {
         q::EL3_RESERVED
     ));
     assert!(all_clear_of(q::SECURE_ALIAS, q::EL3_RESERVED));
-    assert!(q::SECURE_RAM.contains(&q::SPMC) && q::SECURE_RAM.contains(&q::FREE_SECURE));
+    assert!(q::SECURE_RAM.contains_range(&q::SPMC) && q::SECURE_RAM.contains_range(&q::FREE_SECURE));
     assert!(!q::SPMC.overlaps(&q::SP_POOL));
     assert!(all_clear_of(&[fvp::SPMC, fvp::SP_POOL], fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::SECURE_ALIAS, fvp::EL3_RESERVED));

@@ -66,7 +66,7 @@ fn qemu_sbsa_link_script_and_manifest_agree_with_tf_a() {
         qemu_sbsa::SPMC,
         tf_a::qemu_sbsa::BL32_BASE,
     );
-    assert!(qemu_sbsa::SPMC.end() <= tf_a::qemu_sbsa::BL32_LIMIT);
+    assert!(qemu_sbsa::SPMC.end_saturating() <= tf_a::qemu_sbsa::BL32_LIMIT);
 }
 
 #[test]
@@ -78,8 +78,8 @@ fn fvp_link_script_and_manifest_agree_with_tf_a() {
         tf_a::fvp::PLAT_ARM_SPMC_BASE,
     );
     assert_eq!(fvp::SPMC.size, tf_a::fvp::PLAT_ARM_SPMC_SIZE);
-    assert_eq!(fvp::SP_POOL.base, fvp::SPMC.end());
-    assert!(tf_a::fvp::TRUSTED_DRAM.contains(&fvp::SP_POOL));
+    assert_eq!(fvp::SP_POOL.base, fvp::SPMC.end_saturating());
+    assert!(tf_a::fvp::TRUSTED_DRAM.contains_range(&fvp::SP_POOL));
 }
 
 #[test]
@@ -87,10 +87,10 @@ fn monitor_uses_only_tf_a_el3_memory() {
     let ld = read("qemu/monitor/link.ld");
     let ram = link_region(&ld, "RAM");
     assert_eq!(ram, qemu_sbsa::MONITOR_RAM);
-    assert!(qemu_sbsa::EL3_RESERVED.iter().any(|e| e.contains(&ram)));
+    assert!(qemu_sbsa::EL3_RESERVED.iter().any(|e| e.contains_range(&ram)));
     assert!(qemu_sbsa::EL3_RESERVED
         .iter()
-        .any(|e| e.contains(&qemu_sbsa::SPMC_MANIFEST)));
+        .any(|e| e.contains_range(&qemu_sbsa::SPMC_MANIFEST)));
 }
 
 /// The SPMC's own memory and everything it maps outside its image keep clear of EL3's.
@@ -121,7 +121,7 @@ fn no_platform_range_reaches_el3_memory() {
     assert_eq!(
         platform_facts::first_overlap(
             &Range {
-                base: qemu_sbsa::FREE_SECURE.end(),
+                base: qemu_sbsa::FREE_SECURE.end_saturating(),
                 size: 1
             },
             qemu_sbsa::EL3_RESERVED

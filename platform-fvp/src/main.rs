@@ -5,38 +5,20 @@
 #![no_std]
 #![no_main]
 
-use platform_facts::{fvp as facts, Range};
+use platform_facts::fvp as facts;
 use spmc_kernel::boot::PlatformBoot;
-use spmc_kernel::memory::PhysRange;
 use spmc_kernel::spmc::El3Registers;
-
-const fn phys(r: Range) -> PhysRange {
-    PhysRange {
-        base: r.base,
-        size: r.size,
-    }
-}
 
 /// UART1 of the FVP's motherboard (V2M_IOFPGA_UART1, PL011): the console OP-TEE uses on FVP
 /// and TF-A's BL31 run-time console; TF-A has initialised it (115200 baud) before BL32 runs.
 const CONSOLE_UART: usize = facts::SPMC_UART.base as usize;
-const SECURE_ALIAS: &[PhysRange] = &[phys(facts::SECURE_ALIAS[0])];
-const NS_DRAM: &[PhysRange] = &[phys(facts::NS_DRAM[0]), phys(facts::NS_DRAM[1])];
-const EL3_RESERVED: &[PhysRange] = &[
-    phys(facts::EL3_RESERVED[0]),
-    phys(facts::EL3_RESERVED[1]),
-    phys(facts::EL3_RESERVED[2]),
-];
-const _: () = assert!(
-    facts::SECURE_ALIAS.len() == 1 && facts::NS_DRAM.len() == 2 && facts::EL3_RESERVED.len() == 3
-);
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "fvp",
-    devices: &[phys(facts::SPMC_UART), phys(facts::GICD), phys(facts::GICR)],
-    secure_alias: SECURE_ALIAS,
-    ns_alias: NS_DRAM,
-    el3_reserved: EL3_RESERVED,
+    devices: &[facts::SPMC_UART, facts::GICD, facts::GICR],
+    secure_alias: facts::SECURE_ALIAS,
+    ns_alias: facts::NS_DRAM,
+    el3_reserved: facts::EL3_RESERVED,
     // TF-A's FVP PLATFORM_CORE_COUNT with the default FVP_CLUSTER_COUNT=2,
     // FVP_MAX_CPUS_PER_CLUSTER=4, FVP_MAX_PE_PER_CPU=1: x4 (plat_my_core_pos) is 0..7.
     cores: 8,

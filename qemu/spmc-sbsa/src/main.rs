@@ -3,31 +3,21 @@
 #![no_std]
 #![no_main]
 
-use platform_facts::{qemu_sbsa as facts, Range};
+use platform_facts::qemu_sbsa as facts;
 use spmc_kernel::boot::PlatformBoot;
 use spmc_kernel::memory::PhysRange;
 use spmc_kernel::spmc::El3Registers;
 
-const fn phys(r: Range) -> PhysRange {
-    PhysRange {
-        base: r.base,
-        size: r.size,
-    }
-}
-
 /// Secure PL011 (the second UART of sbsa-ref).
 const SECURE_UART: usize = facts::SPMC_UART.base as usize;
-const SECURE_ALIAS: &[PhysRange] = &[phys(facts::SECURE_ALIAS[0])];
-const NS_DRAM: &[PhysRange] = &[phys(facts::NS_DRAM)];
-const EL3_RESERVED: &[PhysRange] = &[phys(facts::EL3_RESERVED[0]), phys(facts::EL3_RESERVED[1])];
-const _: () = assert!(facts::SECURE_ALIAS.len() == 1 && facts::EL3_RESERVED.len() == 2);
+const NS_DRAM: &[PhysRange] = &[facts::NS_DRAM];
 
 static PLATFORM: PlatformBoot = PlatformBoot {
     name: "qemu-sbsa",
-    devices: &[phys(facts::SPMC_UART), phys(facts::GICD), phys(facts::GICR)],
-    secure_alias: SECURE_ALIAS,
+    devices: &[facts::SPMC_UART, facts::GICD, facts::GICR],
+    secure_alias: facts::SECURE_ALIAS,
     ns_alias: NS_DRAM,
-    el3_reserved: EL3_RESERVED,
+    el3_reserved: facts::EL3_RESERVED,
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
