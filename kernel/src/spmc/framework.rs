@@ -1,4 +1,4 @@
-//! SPMD-to-SPMC framework messages (TF-A SPMD, ffa-facts.md section 2.6): FFA_VERSION requests
+//! SPMD-to-SPMC framework messages (TF-A services/std_svc/spmd/spmd_main.c): FFA_VERSION requests
 //! from the normal world and the PSCI CPU_OFF notification.
 
 use super::call::{Cx, Flow};

@@ -280,9 +280,10 @@ fn a_partition_that_cannot_be_loaded_is_aborted_without_running() {
     assert_eq!(boot_sequence(&w), [0, 3]);
 }
 
-/// The kernel trusts the table's shape but checks what it writes (design.md section 4): a
-/// manifest DTB that does not fit its boot-info region after the header reserve must not be
-/// copied past the region. `Table::check_shape` does not look at this.
+/// The kernel trusts the table's shape but checks what it writes (docs/architecture.md, "The
+/// static partition table"): a manifest DTB that does not fit its boot-info region after the
+/// header reserve must not be copied past the region. `Table::check_shape` does not look at
+/// this.
 #[test]
 fn a_manifest_larger_than_its_boot_info_region_is_refused() {
     let mut d = sp(1);

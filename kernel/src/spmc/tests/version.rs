@@ -11,7 +11,7 @@ use ffa_abi::version::Version;
 
 const V1_3: Version = Version::new(1, 3);
 /// TF-A's SPMD: its endpoint ID, the framework message types (w2[7:0]) and PSCI CPU_OFF
-/// (ffa-facts.md 2.6).
+/// (TF-A services/std_svc/spmd/spmd_main.c and spmd_private.h).
 const SPMD_ID: u16 = 0xFFFF;
 const MSG_PSCI: u8 = 0x0;
 const MSG_VERSION_REQ: u8 = 0x8;
