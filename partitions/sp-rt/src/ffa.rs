@@ -136,12 +136,17 @@ impl<C: Conduit> Ffa<C> {
         expect_success(self.conduit.call(Regs::call(fid, args)))
     }
 
+    /// Makes the call `call`, encoded by ffa-abi, and classifies the reply.
+    fn call_abi(&mut self, call: Interface) -> Result<Regs> {
+        expect_success(self.conduit.call(call.encode()))
+    }
+
     /// FFA_VERSION: tells the callee our version, returns its version. The reply
     /// is not an FFA_SUCCESS: w0 is the version or NOT_SUPPORTED (-1).
     pub fn version(&mut self, ours: Version) -> Result<Version> {
         let r = self
             .conduit
-            .call(Regs::call(fid::VERSION, &[u64::from(ours.encode())]));
+            .call(Interface::Version { requested: ours }.encode());
         Version::from_response(r.w(0)).map_err(Error::Ffa)
     }
 
@@ -155,13 +160,13 @@ impl<C: Conduit> Ffa<C> {
 
     /// FFA_ID_GET: returns our own endpoint ID.
     pub fn id_get(&mut self) -> Result<EndpointId> {
-        self.call_ok(fid::ID_GET, &[])
+        self.call_abi(Interface::IdGet)
             .map(|r| EndpointId(r.w(2) as u16))
     }
 
     /// FFA_SPM_ID_GET: returns the SPMC's endpoint ID.
     pub fn spm_id_get(&mut self) -> Result<EndpointId> {
-        self.call_ok(fid::SPM_ID_GET, &[])
+        self.call_abi(Interface::SpmIdGet)
             .map(|r| EndpointId(r.w(2) as u16))
     }
 
@@ -181,18 +186,25 @@ impl<C: Conduit> Ffa<C> {
         if pages == 0 || pages > 0x3F {
             return Err(Error::Ffa(ErrorCode::InvalidParameters));
         }
-        self.call_ok(fid::RXTX_MAP_64, &[tx, rx, u64::from(pages)])
-            .map(|_| ())
+        self.call_abi(Interface::RxTxMap {
+            tx,
+            rx,
+            page_count: pages,
+            is_64: true,
+        })
+        .map(|_| ())
     }
 
     /// FFA_RXTX_UNMAP: unmaps our buffers (w1 ID field MBZ from a partition).
     pub fn rxtx_unmap(&mut self) -> Result<()> {
-        self.call_ok(fid::RXTX_UNMAP, &[]).map(|_| ())
+        self.call_abi(Interface::RxTxUnmap { id: EndpointId(0) })
+            .map(|_| ())
     }
 
     /// FFA_RX_RELEASE: gives ownership of our RX buffer back to the producer.
     pub fn rx_release(&mut self) -> Result<()> {
-        self.call_ok(fid::RX_RELEASE, &[]).map(|_| ())
+        self.call_abi(Interface::RxRelease { vm_id: EndpointId(0) })
+            .map(|_| ())
     }
 
     /// FFA_PARTITION_INFO_GET: asks for the partitions answering to `uuid` (nil =
@@ -215,9 +227,11 @@ impl<C: Conduit> Ffa<C> {
         start: u16,
         tag: u16,
     ) -> Result<(InfoGetRegsSummary, PartitionsInRegs)> {
-        let [lo, hi] = uuid.to_u64_pair();
-        let x3 = u64::from(start) | u64::from(tag) << 16;
-        let r = self.call_ok(fid::PARTITION_INFO_GET_REGS, &[lo, hi, x3])?;
+        let r = self.call_abi(Interface::PartitionInfoGetRegs {
+            uuid,
+            start_index: start,
+            tag,
+        })?;
         let mut args = [0u64; 16];
         args.copy_from_slice(&r.0[2..]);
         let (summary, infos) =
@@ -231,7 +245,7 @@ impl<C: Conduit> Ffa<C> {
 
     /// FFA_MEM_PERM_GET_64: returns the permissions of the page at `addr` in our own translation regime.
     pub fn mem_perm_get(&mut self, addr: u64) -> Result<MemPerm> {
-        self.call_ok(fid::MEM_PERM_GET_64, &[addr])
+        self.call_abi(Interface::MemPermGet { addr, is_64: true })
             .map(|r| MemPerm(r.w(2)))
     }
 
@@ -258,7 +272,7 @@ impl<C: Conduit> Ffa<C> {
     /// FFA_MSG_WAIT: ends our current run (the first call ends initialisation)
     /// and returns the next message, whatever it is.
     pub fn msg_wait(&mut self) -> Regs {
-        self.conduit.call(Regs::call(fid::MSG_WAIT, &[]))
+        self.conduit.call(Interface::MsgWait { flags: 0 }.encode())
     }
 
     /// FFA_YIELD: gives the CPU back to whoever ran us; returns how we resume.
