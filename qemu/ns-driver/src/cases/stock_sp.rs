@@ -8,6 +8,7 @@
 //!   and DC ZVA (memset), CNTFRQ_EL0 / CNTVCT_EL0 (timing) (`cmd::EL0_REGS`);
 //! - `base-address` on every region of the manifest copy in the boot information, as OP-TEE's
 //!   SPMC writes it and TS's `sp_config_loader` requires (`cmd::MANIFEST_BASE`).
+#![forbid(unsafe_code)]
 
 use ffa_abi::FuncId;
 use test_protocol::{cmd, id, status};

@@ -11,6 +11,7 @@
 //! the SP retrieved on MEM_RETRIEVE; the response is written over it.
 //!
 //! The storage SPs keep objects for the whole boot: every case uses UIDs of its own.
+#![forbid(unsafe_code)]
 
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
 use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes};
