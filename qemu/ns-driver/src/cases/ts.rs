@@ -31,7 +31,7 @@ use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 
 const ITS: u16 = id::ITS;
 const PS: u16 = id::PS;
-const PAGE: u64 = 0x1000;
+const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// The TS cases' part of the driver's DRAM pool (the memory cases use the first 0x300_0000).
 const TS_POOL: u64 = SHARE_POOL + 0x600_0000;
