@@ -1,6 +1,8 @@
 //! The SPMC console: a `core::fmt::Write` sink the platform installs at boot, the `info!`/`warn!`
 //! macros, and the last-resort fault report. Logging is off the message path.
 
+#![forbid(unsafe_code)]
+
 use crate::sync::CoreLock;
 use core::fmt::Write;
 

@@ -137,6 +137,8 @@
 //!   .data/.bss after MEM_PERM_SET), as Hafnium lets a partition send any page it owns.
 //! - Zero-before-retrieval also needs that no other receiver currently holds the memory.
 
+#![forbid(unsafe_code)]
+
 pub mod convert;
 pub mod env;
 pub mod error;

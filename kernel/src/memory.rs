@@ -9,6 +9,8 @@
 //! changes what the kernel sees, and the kernel never touches SP or normal-world memory through
 //! an identity address an SP could also use.
 
+#![forbid(unsafe_code)]
+
 use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress, VirtualAddress};
 use crate::arch::table_pool::PoolTranslation;
 use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};

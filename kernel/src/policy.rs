@@ -9,6 +9,8 @@
 //!   names. The normal world may message any SP that receives direct requests.
 //! - Memory may be shared only with endpoints the `memory-share` grant names.
 
+#![forbid(unsafe_code)]
+
 use ffa_abi::error::ErrorCode;
 use spmc_table::{EndpointId, MessagingMethod, Partition};
 

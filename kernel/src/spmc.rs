@@ -6,6 +6,8 @@
 //! another core, or further up this core's chain of direct requests) is BUSY, never waited for.
 //! The normal world's mailbox has its own lock, which the message path never takes.
 
+#![forbid(unsafe_code)]
+
 // The dispatcher and the handler signature.
 pub mod call;
 pub mod dispatch;

@@ -1,6 +1,8 @@
 //! Reads the SPMC manifest (`arm,ffa-core-manifest-1.0`, TF-A's TOS_FW_CONFIG) that EL3 passes
 //! in x0: only the fields the SPMC needs. Every malformation is an error, never a panic.
 
+#![forbid(unsafe_code)]
+
 use fdt_walk::Fdt;
 
 /// The fields of `/attribute` the SPMC uses.

@@ -8,6 +8,8 @@
 //! Partition runtimes are only ever taken with `try_lock` on the message path (BUSY), so a
 //! retired holder makes its partition BUSY for good rather than hang anyone.
 
+#![forbid(unsafe_code)]
+
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Cores the kernel serves (must cover every core ID the entry code lets in).
