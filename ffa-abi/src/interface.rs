@@ -428,7 +428,7 @@ pub enum Interface {
 
 /// Tracks which registers a decoder consumed, so the rest can be checked MBZ.
 struct Reader<'a> {
-    regs: &'a Regs,
+    regs: &'a [u64; 18],
     is_64: bool,
     used: u32,
     /// Whether registers the ABI does not use must be zero (see [`Interface::decode_sbz_ignored`]).
@@ -438,7 +438,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn x(&mut self, i: usize) -> u64 {
         self.used |= 1 << i;
-        self.regs.x(i)
+        self.regs[i]
     }
 
     fn w(&mut self, i: usize) -> u32 {
@@ -473,9 +473,9 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let v = if self.is_64 {
-                self.regs.x(i)
+                self.regs[i]
             } else {
-                u64::from(self.regs.w(i))
+                u64::from(self.regs[i] as u32)
             };
             if v != 0 {
                 return Err(DecodeError::NonZeroMbz { reg: i as u8 });
@@ -534,7 +534,7 @@ impl Interface {
     /// older client (e.g. FFA_CONSOLE_LOG from a v1.1 partition, as some stock SPs
     /// do) can retry with [`Version::LATEST`] on [`DecodeError::NotInVersion`].
     pub fn decode(regs: &Regs, version: Version) -> Result<Interface, DecodeError> {
-        Self::decode_checked(regs, version, true)
+        Self::decode_checked(&regs.0, version, true)
     }
 
     /// Decodes like [`Interface::decode`], but ignores the registers of x1..x7 the ABI does
@@ -544,15 +544,24 @@ impl Interface {
     /// decoded this way carries nothing from an ignored register: [`Interface::encode`]
     /// writes zero there.
     pub fn decode_sbz_ignored(regs: &Regs, version: Version) -> Result<Interface, DecodeError> {
-        Self::decode_checked(regs, version, false)
+        Self::decode_checked(&regs.0, version, false)
+    }
+
+    /// [`Interface::decode_sbz_ignored`] of x0-x17 kept in an array (a saved register context,
+    /// say), without copying them into a [`Regs`] first.
+    pub fn decode_words_sbz_ignored(
+        x: &[u64; 18],
+        version: Version,
+    ) -> Result<Interface, DecodeError> {
+        Self::decode_checked(x, version, false)
     }
 
     fn decode_checked(
-        regs: &Regs,
+        regs: &[u64; 18],
         version: Version,
         check_unused: bool,
     ) -> Result<Interface, DecodeError> {
-        let fid = FuncId::try_from(regs.w(0)).map_err(DecodeError::UnknownFunction)?;
+        let fid = FuncId::try_from(regs[0] as u32).map_err(DecodeError::UnknownFunction)?;
         if !fid.is_available_in(version) {
             return Err(DecodeError::NotInVersion { func: fid, version });
         }
@@ -702,7 +711,7 @@ impl Interface {
             }
             F::MsgSendDirectReq2 => {
                 let pair = EndpointPair::unpack(r.w_masked(1, u32::MAX)?);
-                if r.regs.x(1) >> 32 != 0 {
+                if r.regs[1] >> 32 != 0 {
                     return Err(DecodeError::NonZeroMbz { reg: 1 });
                 }
                 let uuid = Uuid::from_u64_pair([r.x(2), r.x(3)]);
@@ -714,7 +723,7 @@ impl Interface {
             }
             F::MsgSendDirectResp2 => {
                 let pair = EndpointPair::unpack(r.w(1));
-                if r.regs.x(1) >> 32 != 0 {
+                if r.regs[1] >> 32 != 0 {
                     return Err(DecodeError::NonZeroMbz { reg: 1 });
                 }
                 let mut args = [0u64; 14];
@@ -820,7 +829,7 @@ impl Interface {
             F::ConsoleLog32 | F::ConsoleLog64 => {
                 // The count is w1[7:0] of FFA_CONSOLE_LOG_32 and x1[7:0] of _64: the rest of
                 // the register, upper half of x1 included for _64, is MBZ.
-                if r.is_64 && r.regs.x(1) >> 32 != 0 {
+                if r.is_64 && r.regs[1] >> 32 != 0 {
                     return Err(DecodeError::NonZeroMbz { reg: 1 });
                 }
                 let len = r.w_masked(1, 0xFF)? as u8;

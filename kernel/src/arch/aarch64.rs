@@ -40,6 +40,106 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpcr), 512);
 static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpsr), 520);
 static_assertions::const_assert_eq!(core::mem::align_of::<FpRegs>(), 16);
 
+// SAFETY: `memcpy` and `memset` below implement the C contract the compiler calls them under:
+// they write only [dst, dst + n), read only the aligned 8-byte words that hold bytes of
+// [src, src + n) (such a word never crosses a page, so it is as mapped as the range), return
+// dst in x0, use only x0-x9 (caller-saved) and no stack. Every access is aligned to its
+// size: bytes until the destination is 8-byte aligned, then 16- or 8-byte accesses (a source
+// of another alignment is read in aligned words and shifted), then bytes, because the image
+// is built for strict alignment and before the MMU is on all memory is Device memory, where
+// an unaligned access faults. They take
+// precedence over compiler-builtins' weak definitions, whose loop moves about 1 byte per
+// instruction on this target: on the message path that was most of the SPMC's instructions
+// (docs/performance.md).
+global_asm!(
+    r#"
+.section .text.memcpy, "ax"
+.global memcpy
+.type memcpy, %function
+memcpy:
+    mov x3, x0
+5:  tst x3, #7
+    b.eq 6f
+    cbz x2, 4f
+    ldrb w4, [x1], #1
+    strb w4, [x3], #1
+    sub x2, x2, #1
+    b 5b
+6:  tst x1, #7
+    b.ne 7f
+    subs x2, x2, #16
+    b.lo 2f
+1:  ldp x4, x5, [x1], #16
+    stp x4, x5, [x3], #16
+    subs x2, x2, #16
+    b.hs 1b
+2:  adds x2, x2, #16
+    tbz x2, #3, 3f
+    ldr x4, [x1], #8
+    str x4, [x3], #8
+    sub x2, x2, #8
+3:  cbz x2, 4f
+    ldrb w4, [x1], #1
+    strb w4, [x3], #1
+    sub x2, x2, #1
+    b 3b
+4:  ret
+    /* Destination aligned, source not: whole aligned source words, shifted together (the
+       first and last words read hold bytes of the source range, so no read leaves the words
+       the range touches). x5 = 8 * (src & 7), x6 = 64 - x5 (lslv/lsrv take it mod 64). */
+7:  cmp x2, #8
+    b.lo 3b
+    and x5, x1, #7
+    lsl x5, x5, #3
+    neg x6, x5
+    bic x7, x1, #7
+    ldr x4, [x7], #8
+8:  ldr x8, [x7], #8
+    lsr x4, x4, x5
+    lsl x9, x8, x6
+    orr x4, x4, x9
+    str x4, [x3], #8
+    mov x4, x8
+    add x1, x1, #8
+    sub x2, x2, #8
+    cmp x2, #8
+    b.hs 8b
+    b 3b
+.size memcpy, . - memcpy
+
+.section .text.memset, "ax"
+.global memset
+.type memset, %function
+memset:
+    mov x3, x0
+    and x1, x1, #0xff
+    orr x1, x1, x1, lsl #8
+    orr x1, x1, x1, lsl #16
+    orr x1, x1, x1, lsl #32
+5:  tst x3, #7
+    b.eq 6f
+    cbz x2, 4f
+    strb w1, [x3], #1
+    sub x2, x2, #1
+    b 5b
+6:  subs x2, x2, #16
+    b.lo 2f
+1:  stp x1, x1, [x3], #16
+    subs x2, x2, #16
+    b.hs 1b
+2:  adds x2, x2, #16
+    tbz x2, #3, 3f
+    str x1, [x3], #8
+    sub x2, x2, #8
+3:  cbz x2, 4f
+    strb w1, [x3], #1
+    sub x2, x2, #1
+    b 3b
+4:  ret
+.size memset, . - memset
+"#
+);
+
 global_asm!(
     r#"
 .section .text.entry, "ax"

@@ -185,26 +185,39 @@ pub fn copy_message(dst: &mut [u64; 18], src: &[u64; 18]) {
 }
 
 /// The SPMC's own endpoint answers direct requests by echoing them, in place: the cheapest round
-/// trip through the SPMC (used by `cargo xtask bench`), and a liveness check for clients.
+/// trip through the SPMC (used by `cargo xtask bench`), and a liveness check for clients. The
+/// answer is [`copy_message`]'s canonical form with the response's function ID, the endpoints
+/// swapped and (RESP2) x2-x3 cleared.
 pub fn echo(io: &mut [u64; 18], form: DirectForm) {
-    let mut msg = [0u64; 18];
-    copy_message(&mut msg, io);
-    let w0 = msg[0] as u32;
-    msg[0] = match form {
+    let lo = |v: u64| v & 0xFFFF_FFFF;
+    let w0 = io[0] as u32;
+    io[0] = u64::from(match form {
         DirectForm::Req if w0 == FuncId::MsgSendDirectReq64.raw() => {
             FuncId::MsgSendDirectResp64.raw()
         }
         DirectForm::Req => FuncId::MsgSendDirectResp32.raw(),
         DirectForm::Req2 => FuncId::MsgSendDirectResp2.raw(),
+    });
+    // The upper half of x1 is zero in every accepted request (REQ2: checked; REQ: w1).
+    io[1] = EndpointPair::unpack(io[1] as u32).reversed().pack().into();
+    match form {
+        DirectForm::Req2 => {
+            // RESP2 has no UUID: x2-x3 are reserved; x4-x17 are the payload.
+            io[2] = 0;
+            io[3] = 0;
+        }
+        DirectForm::Req => {
+            io[2] = lo(io[2]);
+            if w0 != FuncId::MsgSendDirectReq64.raw() {
+                for x in &mut io[3..8] {
+                    *x = lo(*x);
+                }
+            }
+            for x in &mut io[8..] {
+                *x = 0;
+            }
+        }
     }
-    .into();
-    msg[1] = EndpointPair::unpack(msg[1] as u32).reversed().pack().into();
-    if form == DirectForm::Req2 {
-        // RESP2 has no UUID: x2-x3 are reserved.
-        msg[2] = 0;
-        msg[3] = 0;
-    }
-    *io = msg;
 }
 
 #[cfg(test)]
@@ -245,6 +258,40 @@ mod tests {
                 copy_message(&mut out, &x);
                 prop_assert_eq!(out, call.encode().0);
             }
+        }
+    }
+
+    proptest! {
+        /// The in-place echo is the canonical encoding of the request with the response's
+        /// function ID and the endpoints swapped.
+        #[test]
+        fn echo_is_the_cleaned_request_turned_round(
+            which in 0usize..3,
+            junk in proptest::array::uniform18(any::<u64>()),
+        ) {
+            let req = [FuncId::MsgSendDirectReq32, FuncId::MsgSendDirectReq64, FuncId::MsgSendDirectReq2][which];
+            let mut x = junk;
+            x[0] = u64::from(req.raw());
+            x[1] &= 0xFFFF_FFFF;
+            x[2] = if which == 2 { junk[2] } else { 0 };
+            let Ok(call) = Interface::decode_sbz_ignored(&Regs(x), Version::V1_2) else {
+                return Ok(());
+            };
+            let form = if which == 2 { DirectForm::Req2 } else { DirectForm::Req };
+            let mut want = call.encode().0;
+            want[0] = u64::from(match which {
+                0 => FuncId::MsgSendDirectResp32.raw(),
+                1 => FuncId::MsgSendDirectResp64.raw(),
+                _ => FuncId::MsgSendDirectResp2.raw(),
+            });
+            want[1] = u64::from(EndpointPair::unpack(x[1] as u32).reversed().pack());
+            if which == 2 {
+                want[2] = 0;
+                want[3] = 0;
+            }
+            let mut io = x;
+            echo(&mut io, form);
+            prop_assert_eq!(io, want);
         }
     }
 

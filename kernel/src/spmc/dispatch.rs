@@ -59,46 +59,39 @@ fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -
     }
 }
 
-/// Why a call did not decode, and so how it is answered.
-enum Refused {
-    /// FFA_ERROR with this code.
-    Error(ErrorCode),
-    /// FFA_VERSION with bit 31 of the requested word set: NOT_SUPPORTED in w0 itself.
-    Version,
-}
-
-impl Refused {
-    fn answer(self, out: &mut Regs) {
-        match self {
-            Refused::Error(e) => *out = Regs::error(e),
-            Refused::Version => {
-                version::refuse(out);
-            }
-        }
-    }
-}
-
-/// Decodes a call the ABI table lists for the caller, at the caller's version. Registers the
+/// Decodes a call the ABI table lists for the caller, at the caller's version, straight from
+/// its registers (the normal world's block, or the partition's saved context). Registers the
 /// ABI does not use are reserved (SBZ) and ignored; reserved bits inside the registers it uses
-/// are refused (docs/abi-status.md, conformance decision (a)).
-fn decode(fid: FuncId, regs: &Regs, version: Version, sp: bool) -> Result<Interface, Refused> {
+/// are refused (docs/abi-status.md, conformance decision (a)). The result is borrowed by the
+/// handlers, never moved.
+fn decode(fid: FuncId, x: &[u64; 18], version: Version, sp: bool) -> Result<Interface, DecodeError> {
     if fid == FuncId::Version {
         // FFA_VERSION is not checked like other calls: its NOT_SUPPORTED goes in w0 itself.
-        return match Version::decode(regs.w(1)) {
+        let w1 = x[1] as u32;
+        return match Version::decode(w1) {
             Some(requested) => Ok(Interface::Version { requested }),
-            None => Err(Refused::Version),
+            None => Err(DecodeError::InvalidVersion(w1)),
         };
     }
-    match Interface::decode_sbz_ignored(regs, version) {
-        Ok(c) => Ok(c),
-        // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them)
-        // use anyway, and OP-TEE's SPMC accepts it from them: so do we.
-        Err(DecodeError::NotInVersion {
-            func: FuncId::ConsoleLog32 | FuncId::ConsoleLog64,
-            ..
-        }) if sp => Interface::decode_sbz_ignored(regs, Version::V1_2)
-            .map_err(|e| Refused::Error(e.error_code())),
-        Err(e) => Err(Refused::Error(e.error_code())),
+    // FFA_CONSOLE_LOG is a v1.2 ABI that v1.1 partitions (Trusted Services among them) use
+    // anyway, and OP-TEE's SPMC accepts it from them: so do we.
+    let at = if sp
+        && matches!(fid, FuncId::ConsoleLog32 | FuncId::ConsoleLog64)
+        && !fid.is_available_in(version)
+    {
+        Version::V1_2
+    } else {
+        version
+    };
+    Interface::decode_words_sbz_ignored(x, at)
+}
+
+/// The answer to a call that did not decode.
+fn refuse(fid: FuncId, e: &DecodeError, out: &mut Regs) {
+    if fid == FuncId::Version {
+        version::refuse(out);
+    } else {
+        *out = Regs::error(e.error_code());
     }
 }
 
@@ -111,9 +104,10 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
         return;
     };
     let version = spmc.nw_version();
-    let call = match decode(fid, io, version, false) {
+    let decoded = decode(fid, &io.0, version, false);
+    let call = match &decoded {
         Ok(c) => c,
-        Err(r) => return r.answer(io),
+        Err(e) => return refuse(fid, e, io),
     };
     let mut cx = Cx {
         spmc,
@@ -121,7 +115,7 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
         caller: Caller::NormalWorld,
         version,
     };
-    match route(&mut cx, &call, io) {
+    match route(&mut cx, call, io) {
         Flow::Reply => {}
         Flow::Deliver {
             target,
@@ -157,8 +151,8 @@ fn call_regs(rt: &mut Runtime) -> &mut [u64; 18] {
 
 /// Handles one FF-A call the partition made; `Some` if it ends the partition's run.
 fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Option<RunEnd> {
-    let io = call_regs(rt);
-    let w0 = io[0] as u32;
+    let version = rt.version;
+    let w0 = call_regs(rt)[0] as u32;
     let is_version = w0 == FuncId::Version.raw();
     let mut out = Regs::ZERO;
     let flow = match abi_table::implemented_fid(w0, policy::Caller::Sp(sp.index)) {
@@ -167,11 +161,10 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
             Flow::Reply
         }
         Some(fid) => {
-            let regs = Regs(*io);
-            let version = rt.version;
-            match decode(fid, &regs, version, true) {
-                Err(r) => {
-                    r.answer(&mut out);
+            let decoded = decode(fid, call_regs(rt), version, true);
+            match &decoded {
+                Err(e) => {
+                    refuse(fid, e, &mut out);
                     Flow::Reply
                 }
                 Ok(call) => {
@@ -181,7 +174,7 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
                         caller: Caller::Sp(sp, &mut *rt),
                         version,
                     };
-                    route(&mut cx, &call, &mut out)
+                    route(&mut cx, call, &mut out)
                 }
             }
         }

@@ -562,7 +562,7 @@ fn ts_call(iface: u8, handle: MemHandle, opcode: u16, len: usize, want: u32) -> 
 /// pages are shared and retrieved once (arm_tstee keeps its buffer registered), then each
 /// call is one 32-bit direct request; a GET's header is rewritten each time (the response
 /// overwrites it), which is the driver's own part (nsel2).
-fn ts_benches(run: &mut dyn FnMut(bool)) -> Result<(), Why> {
+fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
     use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
     let perms = AccessPerms {
         data: DataAccess::ReadWrite,
@@ -576,7 +576,7 @@ fn ts_benches(run: &mut dyn FnMut(bool)) -> Result<(), Why> {
     let mut b = builder_for(Version::V1_2, EndpointId(0), &receivers, &cons)
         .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
     b.attributes = MemAttributes::NORMAL_WB_INNER;
-    let handle = share(&b, TWO_PAGES)?;
+    let handle = share(&b, TWO_PAGES, tx)?;
     let r = ts_rpc(&ts_rpc::Request::MemRetrieve { handle, tag: 0 })?;
     if r[1] != 0 {
         return Err(why(format_args!("MEM_RETRIEVE: {:#x}", r[1])));
@@ -786,7 +786,7 @@ pub fn run() {
                 }
                 // Trusted Services: ITS over TS RPC (needs the storage SPs of the default set).
                 if partition_count(uuid::TS_RPC) == 2 {
-                    if let Err(e) = ts_benches(&mut run) {
+                    if let Err(e) = ts_benches(&mut run, &mut tx) {
                         bare_line(format_args!("BENCH name=ts_its error={e}"));
                         run(false);
                     }
