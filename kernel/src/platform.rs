@@ -131,10 +131,18 @@ pub fn cold_entry(
 #[macro_export]
 macro_rules! platform_entry {
     ($platform:path, $table:path, $console:path, $uart:path $(,)?) => {
+        $crate::platform_entry!($platform, $table, $console, $uart, 0);
+    };
+    ($platform:path, $table:path, $console:path, $uart:path, $alt_entry:expr $(,)?) => {
         /// The console's PL011, for the entry code's message when the image runs away from its
         /// link address (read PC-relative before anything else runs).
         #[unsafe(no_mangle)]
         static SPMC_EARLY_UART: u64 = $uart as u64;
+
+        /// A second address EL3 may enter the image at (0: none): `_start` moves the image from
+        /// there to its link address before anything else runs (read PC-relative).
+        #[unsafe(no_mangle)]
+        static SPMC_ALT_ENTRY: u64 = $alt_entry as u64;
 
         /// Cold boot entry, called by the kernel's `_start` with the SPMD's x0-x4 (x0 =
         /// TOS_FW_CONFIG, the SPMC manifest; x4 = core linear ID).

@@ -63,6 +63,13 @@ pub mod qemu_sbsa {
     /// (qemu_bl2_mem_params_desc.c `.ep_info.pc = BL32_BASE`); the SPMD does not use the SPMC
     /// manifest's load_address/entrypoint for an S-EL1 SPMC.
     pub const BL32_BASE: u64 = BL_RAM_BASE;
+    /// `BL32_BASE` in the released TF-A v2.12 to v2.15, whose `SHARED_RAM_SIZE` is 0x2000
+    /// (master raised it to 0x8000 in June 2026, commit 5c33fafcd, which moved BL_RAM_BASE and
+    /// so BL32_BASE to 0x2000_8000). Nothing else this SPMC relies on moved with it: BL31, BL2,
+    /// BL1's RW data and the config pages are placed down from the top of secure RAM. The SPMC
+    /// entered here moves itself up to BL32_BASE before anything else runs (kernel `_start`), so
+    /// one image boots under both.
+    pub const RELEASED_BL32_BASE: u64 = SEC_SRAM_BASE + 0x2000;
     /// `BL32_LIMIT` = BL32_SRAM_LIMIT = BL2_BASE: the most BL2 loads.
     pub const BL32_LIMIT: u64 = BL2.base;
     /// Everything EL3 uses above BL32: BL2 (its memory is not reclaimed), BL31, the two config
@@ -131,4 +138,10 @@ const _: () = {
     assert!(qemu_sbsa::BL31.base == 0x3FBE_C000);
     assert!(qemu_sbsa::TOS_FW_CONFIG.base == 0x3FFE_D000);
     assert!(qemu_sbsa::BL1_RW_BASE == 0x3FFE_E000);
+    // The released TF-A's BL32 entry lies below master's, in what master keeps as shared RAM
+    // and the released versions give to BL32: the image moved up from there stays inside BL32's
+    // memory of both.
+    assert!(qemu_sbsa::RELEASED_BL32_BASE == 0x2000_2000);
+    assert!(qemu_sbsa::RELEASED_BL32_BASE < qemu_sbsa::BL32_BASE);
+    assert!(qemu_sbsa::RELEASED_BL32_BASE >= qemu_sbsa::SEC_SRAM_BASE + 0x2000);
 };

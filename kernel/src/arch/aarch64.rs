@@ -152,7 +152,34 @@ _start:
     adr x9, _start
     ldr x10, =_start
     cmp x9, x10
+    b.eq 10f
+    /* Entered below the link address at the BL32_BASE of the TF-A releases the platform
+       names (SPMC_ALT_ENTRY, 0 if none): move the loaded image (.text to the end of .data) up
+       to the link address, copying from the top down because the two ranges overlap, then
+       continue there. Only the SPMC's own link region is written (platform-facts checks it
+       lies outside EL3's memory). With the MMU off the copy is not cached; the instruction
+       cache is invalidated before the jump. */
+    adrp x11, SPMC_ALT_ENTRY
+    ldr x11, [x11, :lo12:SPMC_ALT_ENTRY]
+    cbz x11, 7f
+    cmp x9, x11
     b.ne 7f
+    cmp x9, x10
+    b.hs 7f
+    adrp x12, __bss_start
+    add x12, x12, :lo12:__bss_start
+    sub x13, x12, x9
+    add x14, x10, x13
+11: ldr x15, [x12, #-8]!
+    str x15, [x14, #-8]!
+    cmp x12, x9
+    b.hi 11b
+    dsb sy
+    ic iallu
+    dsb sy
+    isb
+    br x10
+10:
     /* A second entry at the cold entry point (no secondary EP registered yet) is warm. */
     adrp x9, {cold_done}
     ldr w10, [x9, :lo12:{cold_done}]

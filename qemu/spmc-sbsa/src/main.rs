@@ -41,4 +41,12 @@ fn console() {
     unsafe { spmc_kernel::platform::install_pl011_console(SECURE_UART) }
 }
 
-spmc_kernel::platform_entry!(PLATFORM, table::TABLE, console, SECURE_UART);
+// Released TF-A (v2.12-v2.15) enters BL32 0x6000 below where master does; _start moves the
+// image up to its link address from there.
+spmc_kernel::platform_entry!(
+    PLATFORM,
+    table::TABLE,
+    console,
+    SECURE_UART,
+    platform_facts::tf_a::qemu_sbsa::RELEASED_BL32_BASE,
+);
