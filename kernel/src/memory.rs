@@ -385,6 +385,46 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Unmaps the pages of `ranges` ((base, pages), disjoint, in increasing address order) in
+    /// one walk over their span instead of one walk from the root per range (a scattered
+    /// region's ranges share their tables), and counts them off like
+    /// [`AddressSpace::unmap_counted`]. Pages of the span outside the ranges are left as they
+    /// are. False (nothing done) if the ranges are not in order.
+    pub fn unmap_counted_in_order(&mut self, ranges: &[(u64, u64)]) -> Result<bool, MapError> {
+        if !ranges.windows(2).all(|w| w[0].0.saturating_add(w[0].1 * PAGE_SIZE) <= w[1].0) {
+            return Ok(false);
+        }
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(true);
+        };
+        let lo = first.0;
+        let hi = last.0.saturating_add(last.1 * PAGE_SIZE);
+        let next = core::cell::Cell::new(0usize);
+        self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
+            if d.is_table() || !d.flags().contains(El1Attributes::VALID) {
+                return Ok(());
+            }
+            let va = mr.start().0 as u64;
+            // The walk goes up in address order: skip the ranges that end before `va`.
+            let mut i = next.get();
+            while ranges
+                .get(i)
+                .is_some_and(|&(b, n)| b.saturating_add(n * PAGE_SIZE) <= va)
+            {
+                i += 1;
+            }
+            next.set(i);
+            if ranges.get(i).is_some_and(|&(b, _)| b <= va) {
+                d.set(PhysicalAddress(0), El1Attributes::empty())?;
+            }
+            Ok(())
+        })?;
+        for &(b, n) in ranges {
+            self.count_shared(b, n, false);
+        }
+        Ok(true)
+    }
+
     /// Frees the level-3 tables of the chunks of `[pa, pa + pages)` that hold no shared
     /// mapping and no pinned range.
     pub fn free_unused_chunks(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {

@@ -205,7 +205,21 @@ impl<E: Env> KernelMem<'_, E> {
             // The span of the ranges, in which emptied level-3 tables are freed once (a
             // scattered region's ranges share chunks).
             let (mut lo, mut hi) = (u64::MAX, 0u64);
-            for r in ranges {
+            // Unmapping ranges in address order (what senders usually give) takes one walk.
+            let mut done = false;
+            if perm.is_none() && ranges.len() > 1 {
+                let mut in_order: heapless::Vec<(u64, u64), MAX_CONSTITUENTS> = heapless::Vec::new();
+                for r in ranges {
+                    let _ = in_order.push((r.base.0, u64::from(r.pages)));
+                }
+                if in_order.len() == ranges.len() {
+                    match space.unmap_counted_in_order(&in_order) {
+                        Ok(d) => done = d,
+                        Err(_) => crate::info!("BUG: unmapping {} ranges failed", ranges.len()),
+                    }
+                }
+            }
+            for r in ranges.iter().filter(|_| !done) {
                 let pages = u64::from(r.pages);
                 let res = match perm {
                     Some(p) => space.map_shared(r.base.0, pages, p).map(|n| used += n),
@@ -218,6 +232,12 @@ impl<E: Env> KernelMem<'_, E> {
                         "BUG: page-table update of {:#x} failed after reservation",
                         r.base.0
                     );
+                }
+            }
+            if done {
+                for r in ranges {
+                    lo = lo.min(r.base.0);
+                    hi = hi.max(r.base.0.saturating_add(u64::from(r.pages) * PAGE_SIZE));
                 }
             }
             if perm.is_none() && hi > lo {
