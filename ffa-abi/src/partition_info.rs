@@ -210,7 +210,8 @@ pub fn parse_descriptors(
     desc_size: u32,
 ) -> Result<impl Iterator<Item = PartitionInfo> + '_, DescError> {
     let size = desc_size as usize;
-    if size != PartitionInfo::size_for(Version::V1_0) && size < PartitionInfo::size_for(Version::V1_1)
+    if size != PartitionInfo::size_for(Version::V1_0)
+        && size < PartitionInfo::size_for(Version::V1_1)
     {
         return Err(DescError::InvalidField {
             offset: 0,
@@ -221,7 +222,11 @@ pub fn parse_descriptors(
         .checked_mul(size)
         .ok_or(DescError::Overflow)?;
     let bytes = buf.get(..total).ok_or(DescError::CountTooLarge { count })?;
-    let version = if size == 8 { Version::V1_0 } else { Version::V1_1 };
+    let version = if size == 8 {
+        Version::V1_0
+    } else {
+        Version::V1_1
+    };
     // Every chunk is at least as long as `version`'s layout, so parsing index 0 cannot fail.
     Ok(bytes
         .chunks_exact(size)

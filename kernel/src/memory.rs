@@ -11,8 +11,8 @@
 
 #![forbid(unsafe_code)]
 
-use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress, VirtualAddress};
 use crate::arch::table_pool::PoolTranslation;
+use aarch64_paging::descriptor::{El1Attributes, PhysicalAddress, VirtualAddress};
 use aarch64_paging::paging::{Constraints, El1And0, MemoryRegion, VaRange};
 use aarch64_paging::{MapError, Mapping};
 
@@ -67,10 +67,9 @@ impl KernelLayout {
 /// Returns the first range of `reserved` that shares a byte with `r`.
 pub fn overlapping(r: PhysRange, reserved: &[PhysRange]) -> Option<PhysRange> {
     let end = r.base.saturating_add(r.size);
-    reserved
-        .iter()
-        .copied()
-        .find(|e| r.size != 0 && e.size != 0 && r.base < e.base.saturating_add(e.size) && e.base < end)
+    reserved.iter().copied().find(|e| {
+        r.size != 0 && e.size != 0 && r.base < e.base.saturating_add(e.size) && e.base < end
+    })
 }
 
 /// How an SP may access one of its pages.
@@ -391,7 +390,10 @@ impl AddressSpace {
     /// [`AddressSpace::unmap_counted`]. Pages of the span outside the ranges are left as they
     /// are. False (nothing done) if the ranges are not in order.
     pub fn unmap_counted_in_order(&mut self, ranges: &[(u64, u64)]) -> Result<bool, MapError> {
-        if !ranges.windows(2).all(|w| w[0].0.saturating_add(w[0].1 * PAGE_SIZE) <= w[1].0) {
+        if !ranges
+            .windows(2)
+            .all(|w| w[0].0.saturating_add(w[0].1 * PAGE_SIZE) <= w[1].0)
+        {
             return Ok(false);
         }
         let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
@@ -467,7 +469,11 @@ impl AddressSpace {
             let n = ((next - at) / PAGE_SIZE) as u32;
             let full = match self.shared.iter_mut().find(|(c, _)| *c == chunk) {
                 Some((_, k)) => {
-                    *k = if add { k.saturating_add(n) } else { k.saturating_sub(n) };
+                    *k = if add {
+                        k.saturating_add(n)
+                    } else {
+                        k.saturating_sub(n)
+                    };
                     false
                 }
                 None if add => self.shared.push((chunk, n)).is_err(),
@@ -570,9 +576,9 @@ pub fn identity_clash(layout: &KernelLayout, ns: &[PhysRange]) -> Option<PhysRan
         .chain(layout.devices.iter().copied())
         .chain(layout.secure_alias.iter().copied());
     let secure: heapless::Vec<PhysRange, 32> = secure.take(32).collect();
-    ns.iter().copied().find(|n| {
-        n.end().is_none_or(|e| e > ALIAS_OFFSET) || secure.iter().any(|s| s.overlaps(n))
-    })
+    ns.iter()
+        .copied()
+        .find(|n| n.end().is_none_or(|e| e > ALIAS_OFFSET) || secure.iter().any(|s| s.overlaps(n)))
 }
 
 #[cfg(test)]
@@ -627,9 +633,15 @@ mod tests {
         assert!(AddressSpace::new(&bad, 0).is_err());
         // SP mappings: the last page below EL3 is fine, the first page of EL3 is not, nor a
         // range that only ends inside it.
-        assert!(space.map_user(0x3FBC_E000, 0x3FBC_E000, 1, UserPerm::RX).is_ok());
-        assert!(space.map_user(0x3FBC_F000, 0x3FBC_F000, 1, UserPerm::RX).is_err());
-        assert!(space.map_user(0x3FBC_D000, 0x3FBC_D000, 3, UserPerm::RX).is_err());
+        assert!(space
+            .map_user(0x3FBC_E000, 0x3FBC_E000, 1, UserPerm::RX)
+            .is_ok());
+        assert!(space
+            .map_user(0x3FBC_F000, 0x3FBC_F000, 1, UserPerm::RX)
+            .is_err());
+        assert!(space
+            .map_user(0x3FBC_D000, 0x3FBC_D000, 3, UserPerm::RX)
+            .is_err());
         assert_eq!(space.translate(0x3FBC_D000).map(|t| t.0), None);
     }
 
@@ -717,7 +729,8 @@ mod tests {
     fn shared_mappings_use_the_reserved_pool_and_free_their_tables() {
         let mut s = AddressSpace::new(&test_layout(), 1).unwrap();
         // The SP's own region (pinned: its tables stay).
-        s.map_user(0x2400_0000, 0x2400_0000, 4, UserPerm::RW).unwrap();
+        s.map_user(0x2400_0000, 0x2400_0000, 4, UserPerm::RW)
+            .unwrap();
         let (_, _, heap0) = s.pool_stats();
         // NS memory far from everything else: needs new level-1..3 tables.
         let pa = 0x100_4000_0000;
@@ -728,13 +741,20 @@ mod tests {
         let (reserved, spare, heap) = s.pool_stats();
         assert_eq!(heap, heap0, "no table from the heap during a reserved map");
         assert_eq!(reserved, 6 - used);
-        assert_eq!(s.translate(pa + PAGE_SIZE).map(|(p, _)| p), Some(pa + PAGE_SIZE));
+        assert_eq!(
+            s.translate(pa + PAGE_SIZE).map(|(p, _)| p),
+            Some(pa + PAGE_SIZE)
+        );
         s.release_tables(reserved);
         // Unmapping two of three pages keeps the table; the last one frees it.
         s.unmap_shared(pa, 2).unwrap();
         assert_eq!(s.pool_stats().1, spare + reserved);
         s.unmap_shared(pa + 2 * PAGE_SIZE, 1).unwrap();
-        assert_eq!(s.pool_stats().1, spare + reserved + 1, "level-3 table freed");
+        assert_eq!(
+            s.pool_stats().1,
+            spare + reserved + 1,
+            "level-3 table freed"
+        );
         assert_eq!(s.translate(pa + 2 * PAGE_SIZE), None);
         s.trim_pool();
         assert!(s.pool_stats().1 <= SPARE_TABLE_PAGES);

@@ -188,10 +188,10 @@ impl Spmc {
     /// x8-x17 ([`El3Registers::passes_x8_x17`]) they still hold this core's previous answer,
     /// possibly another partition's DIRECT_RESP2 payload, so they are cleared first.
     pub fn handle_el3_call_in_place(&self, env: &mut impl Env, regs: &mut Regs) {
-        let passed = self
-            .platform
-            .el3_registers
-            .passes_x8_x17(regs.w(0), self.nw_version(), self.version);
+        let passed =
+            self.platform
+                .el3_registers
+                .passes_x8_x17(regs.w(0), self.nw_version(), self.version);
         if !passed {
             regs.0[8..].fill(0);
         }

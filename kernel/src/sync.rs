@@ -145,7 +145,11 @@ mod tests {
         core::mem::forget(g);
         assert!(l.try_lock(2).is_none());
         retire(7);
-        assert_eq!(l.lock(2).err(), Some(Poisoned), "waiter gets an error, not a hang");
+        assert_eq!(
+            l.lock(2).err(),
+            Some(Poisoned),
+            "waiter gets an error, not a hang"
+        );
         assert!(l.is_poisoned());
         assert!(l.try_lock(2).is_none());
         // Another lock is unaffected.

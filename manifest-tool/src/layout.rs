@@ -379,7 +379,12 @@ fn grants(file: &Path, node: &str, v: &serde_json::Value) -> Result<Grants> {
                     .ok()
                     .and_then(|n| u16::try_from(n).ok())
                     .ok_or_else(|| {
-                        Error::new(file, &at, "json-shape", format!("{n} is not a count (0..65535)"))
+                        Error::new(
+                            file,
+                            &at,
+                            "json-shape",
+                            format!("{n} is not a count (0..65535)"),
+                        )
                     })?;
                 match k.as_str() {
                     "transactions" => memory_quota.transactions = Some(v),

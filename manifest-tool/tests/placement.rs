@@ -294,7 +294,10 @@ fn nothing_is_placed_in_el3_memory() {
         base: 0x3000_0000,
         size: 0x1000_0000,
     }];
-    assert!(set.check(&lax).is_ok(), "outside EL3's ranges it would be placed");
+    assert!(
+        set.check(&lax).is_ok(),
+        "outside EL3's ranges it would be placed"
+    );
     let err = set.check(&sbsa).unwrap_err();
     assert_eq!(err.rule, "el3-memory", "{err}");
     let mut offered_but_el3 = lax.clone();

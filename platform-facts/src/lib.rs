@@ -61,7 +61,8 @@ pub mod qemu_sbsa {
     pub const EL3_RESERVED: &[Range] = &[tfa::SHARED_RAM, tfa::EL3_HIGH];
     /// Secure RAM outside the SPMC's image that the SPMC maps (its alias window): the SP pool
     /// and the free secure RAM.
-    pub const SECURE_ALIAS: &[Range] = &[Range::from_to(SP_POOL.base, FREE_SECURE.end_saturating())];
+    pub const SECURE_ALIAS: &[Range] =
+        &[Range::from_to(SP_POOL.base, FREE_SECURE.end_saturating())];
     /// Non-secure DRAM the SPMC maps and the normal world may name (QEMU is run with
     /// `-m 2048` or less; the driver's DTB sits at the base).
     pub const NS_DRAM: Range = Range {
@@ -169,7 +170,9 @@ const _: () = {
         q::EL3_RESERVED
     ));
     assert!(all_clear_of(q::SECURE_ALIAS, q::EL3_RESERVED));
-    assert!(q::SECURE_RAM.contains_range(&q::SPMC) && q::SECURE_RAM.contains_range(&q::FREE_SECURE));
+    assert!(
+        q::SECURE_RAM.contains_range(&q::SPMC) && q::SECURE_RAM.contains_range(&q::FREE_SECURE)
+    );
     assert!(!q::SPMC.overlaps(&q::SP_POOL));
     assert!(all_clear_of(&[fvp::SPMC, fvp::SP_POOL], fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::SECURE_ALIAS, fvp::EL3_RESERVED));

@@ -87,7 +87,9 @@ fn monitor_uses_only_tf_a_el3_memory() {
     let ld = read("qemu/monitor/link.ld");
     let ram = link_region(&ld, "RAM");
     assert_eq!(ram, qemu_sbsa::MONITOR_RAM);
-    assert!(qemu_sbsa::EL3_RESERVED.iter().any(|e| e.contains_range(&ram)));
+    assert!(qemu_sbsa::EL3_RESERVED
+        .iter()
+        .any(|e| e.contains_range(&ram)));
     assert!(qemu_sbsa::EL3_RESERVED
         .iter()
         .any(|e| e.contains_range(&qemu_sbsa::SPMC_MANIFEST)));

@@ -106,7 +106,8 @@ impl Translation<El1Attributes> for PoolTranslation {
                 t
             }
             None => {
-                self.heap_fallbacks.set(self.heap_fallbacks.get().saturating_add(1));
+                self.heap_fallbacks
+                    .set(self.heap_fallbacks.get().saturating_add(1));
                 PageTable::new()
             }
         };

@@ -360,9 +360,19 @@ fn device_memory_is_never_shared_donated_or_lent_to_several() {
     let dev = PageRange::new(sp_dev(1), 1);
     let mut s = req(TransactionKind::Share, SP1, &[(SP2, rw())], &[dev]);
     s.attributes = MemoryType::Device(types::DeviceAttr::NGnRE);
-    let mut two = req(TransactionKind::Lend, SP1, &[(SP2, rw()), (SP3, rw())], &[dev]);
+    let mut two = req(
+        TransactionKind::Lend,
+        SP1,
+        &[(SP2, rw()), (SP3, rw())],
+        &[dev],
+    );
     two.attributes = MemoryType::Device(types::DeviceAttr::NGnRE);
-    let d = req(TransactionKind::Donate, SP1, &[(SP2, unspecified())], &[dev]);
+    let d = req(
+        TransactionKind::Donate,
+        SP1,
+        &[(SP2, unspecified())],
+        &[dev],
+    );
     for r in [s, two, d] {
         let mut f = Fake::new(64);
         let mut e = Engine::new(LIMITS);

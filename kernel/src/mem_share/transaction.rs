@@ -876,14 +876,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
                 security: t.region.security,
             };
             let quota = self.quota_of(env, t.sender);
-            let table = donate_ranges(
-                env,
-                &self.donated,
-                &t.constituents,
-                caller,
-                info,
-                t.sender,
-            )?;
+            let table = donate_ranges(env, &self.donated, &t.constituents, caller, info, t.sender)?;
             if table
                 .iter()
                 .filter(|d| same_account(d.charged, t.sender))
@@ -1373,7 +1366,8 @@ fn push_merged<const OWN: usize>(
     out: &mut Vec<DonatedRange, OWN>,
     new: DonatedRange,
 ) -> Result<(), Rule> {
-    let same = |d: &DonatedRange| d.owner == new.owner && d.info == new.info && d.charged == new.charged;
+    let same =
+        |d: &DonatedRange| d.owner == new.owner && d.info == new.info && d.charged == new.charged;
     for d in out.iter_mut() {
         if !same(d) {
             continue;

@@ -93,10 +93,7 @@ fn request<'s, E: Env>(
         };
     }
     // Includes normal-world destinations: SPs cannot send direct requests to them.
-    let Some(idx) = spmc
-        .table
-        .index_of(pair.destination)
-    else {
+    let Some(idx) = spmc.table.index_of(pair.destination) else {
         return reply(out, ErrorCode::InvalidParameters);
     };
     let target = &spmc.sps[idx];

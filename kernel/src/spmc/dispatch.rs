@@ -64,7 +64,12 @@ fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -
 /// ABI does not use are reserved (SBZ) and ignored; reserved bits inside the registers it uses
 /// are refused (docs/abi-status.md, conformance decision (a)). The result is borrowed by the
 /// handlers, never moved.
-fn decode(fid: FuncId, x: &[u64; 18], version: Version, sp: bool) -> Result<Interface, DecodeError> {
+fn decode(
+    fid: FuncId,
+    x: &[u64; 18],
+    version: Version,
+    sp: bool,
+) -> Result<Interface, DecodeError> {
     if fid == FuncId::Version {
         // FFA_VERSION is not checked like other calls: its NOT_SUPPORTED goes in w0 itself.
         let w1 = x[1] as u32;

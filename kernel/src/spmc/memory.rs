@@ -22,9 +22,9 @@ use crate::mem_share::convert;
 use crate::mem_share::types::DeviceAttr;
 use crate::mem_share::{
     Access, EndpointKind, FragProgress, FragmentAssembler, Limits, MappingAttrs, MemHandle,
-    MemKind, MemShare, MemoryType, NoMemory, Quota, PageRange, RegionInfo, RelinquishRequest, Reservation,
-    ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security, TransactionKind,
-    TransactionRequest,
+    MemKind, MemShare, MemoryType, NoMemory, PageRange, Quota, RegionInfo, RelinquishRequest,
+    Reservation, ResponseCursors, RetrieveRequest, RetrieveResponse, Rule, Security,
+    TransactionKind, TransactionRequest,
 };
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use alloc::vec;
@@ -174,9 +174,7 @@ struct KernelMem<'a, E: Env> {
 }
 
 fn sp_of(spmc: &Spmc, id: EndpointId) -> Option<&Sp> {
-    spmc.table
-        .index_of(id)
-        .map(|i| &spmc.sps[i])
+    spmc.table.index_of(id).map(|i| &spmc.sps[i])
 }
 
 impl<E: Env> KernelMem<'_, E> {
@@ -208,7 +206,8 @@ impl<E: Env> KernelMem<'_, E> {
             // Unmapping ranges in address order (what senders usually give) takes one walk.
             let mut done = false;
             if perm.is_none() && ranges.len() > 1 {
-                let mut in_order: heapless::Vec<(u64, u64), MAX_CONSTITUENTS> = heapless::Vec::new();
+                let mut in_order: heapless::Vec<(u64, u64), MAX_CONSTITUENTS> =
+                    heapless::Vec::new();
                 for r in ranges {
                     let _ = in_order.push((r.base.0, u64::from(r.pages)));
                 }
@@ -386,10 +385,7 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
         if !id.is_secure() {
             return Some(EndpointKind::NormalWorld);
         }
-        self.spmc
-            .table
-            .by_id(id)
-            .map(|_| EndpointKind::Sp)
+        self.spmc.table.by_id(id).map(|_| EndpointKind::Sp)
     }
 
     fn may_send(&self, _kind: TransactionKind, sender: EndpointId, receiver: EndpointId) -> bool {
@@ -1133,15 +1129,18 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
         let sp = &spmc.sps[i];
         let actual = {
             let rt = sp.rt.lock();
-            rt.space.as_ref().and_then(|s| s.translate(page)).map(|(pa, p)| {
-                (
-                    pa,
-                    Access {
-                        write: p.write,
-                        exec: p.exec,
-                    },
-                )
-            })
+            rt.space
+                .as_ref()
+                .and_then(|s| s.translate(page))
+                .map(|(pa, p)| {
+                    (
+                        pa,
+                        Access {
+                            write: p.write,
+                            exec: p.exec,
+                        },
+                    )
+                })
         };
         let ok = match (e, actual) {
             (None, None) => true,

@@ -270,10 +270,7 @@ fn uuid_of(p: &Partition, asked: Uuid) -> Uuid {
     if !asked.is_nil() {
         return asked;
     }
-    p.services
-        .first()
-        .map(|s| s.uuid)
-        .unwrap_or(Uuid::NIL)
+    p.services.first().map(|s| s.uuid).unwrap_or(Uuid::NIL)
 }
 
 fn matching(spmc: &Spmc, uuid: Uuid) -> impl Iterator<Item = &'static Partition> {

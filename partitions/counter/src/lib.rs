@@ -58,7 +58,9 @@ impl Counter {
             cmd::GET => Payload::new(&[OK, self.value]),
             cmd::CALL => {
                 let kind = match req.kind {
-                    Kind::Req2 { .. } => Kind::Req2 { uuid: sp_rt::Uuid::NIL },
+                    Kind::Req2 { .. } => Kind::Req2 {
+                        uuid: sp_rt::Uuid::NIL,
+                    },
                     k => k,
                 };
                 let Ok(target) = u16::try_from(w(1)) else {

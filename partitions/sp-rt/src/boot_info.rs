@@ -142,8 +142,9 @@ mod tests {
                 let declared = u32::from_le_bytes([b[16], b[17], b[18], b[19]]) as usize;
                 assert!(bi.descs().count() <= declared);
                 if let Some((addr, size)) = manifest_fdt(&bi) {
-                    assert!(bi.descs().any(|d| d.kind == BootInfoType::Fdt
-                        && d.address() == Some((addr, size))));
+                    assert!(bi
+                        .descs()
+                        .any(|d| d.kind == BootInfoType::Fdt && d.address() == Some((addr, size))));
                 }
             }
         }

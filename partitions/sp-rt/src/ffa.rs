@@ -203,8 +203,10 @@ impl<C: Conduit> Ffa<C> {
 
     /// FFA_RX_RELEASE: gives ownership of our RX buffer back to the producer.
     pub fn rx_release(&mut self) -> Result<()> {
-        self.call_abi(Interface::RxRelease { vm_id: EndpointId(0) })
-            .map(|_| ())
+        self.call_abi(Interface::RxRelease {
+            vm_id: EndpointId(0),
+        })
+        .map(|_| ())
     }
 
     /// FFA_PARTITION_INFO_GET: asks for the partitions answering to `uuid` (nil =

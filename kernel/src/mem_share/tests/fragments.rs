@@ -130,9 +130,12 @@ fn response(receiver: EndpointId, handle: MemHandle) -> RetrieveResponse<8> {
         permissions: Permissions::from_access(Access::RW),
         impdef: [0, 0],
         total_pages: 3,
-        constituents: [PageRange::new(0x8000_0000, 1), PageRange::new(0x8000_4000, 2)]
-            .into_iter()
-            .collect(),
+        constituents: [
+            PageRange::new(0x8000_0000, 1),
+            PageRange::new(0x8000_4000, 2),
+        ]
+        .into_iter()
+        .collect(),
     }
 }
 

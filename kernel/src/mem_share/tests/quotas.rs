@@ -85,21 +85,39 @@ fn an_sps_quota_can_be_overridden() {
         },
     );
     let mut e = Full::new(defaults());
-    e.send(&mut f, SP1, &req(TransactionKind::Lend, SP1, &[(SP2, rw())], &[sp1_pages(1, 1)]))
-        .unwrap();
+    e.send(
+        &mut f,
+        SP1,
+        &req(
+            TransactionKind::Lend,
+            SP1,
+            &[(SP2, rw())],
+            &[sp1_pages(1, 1)],
+        ),
+    )
+    .unwrap();
     assert_eq!(
         e.send(
             &mut f,
             SP1,
-            &req(TransactionKind::Lend, SP1, &[(SP2, rw())], &[sp1_pages(2, 1)])
+            &req(
+                TransactionKind::Lend,
+                SP1,
+                &[(SP2, rw())],
+                &[sp1_pages(2, 1)]
+            )
         ),
         Err(Rule::TransactionQuotaExceeded)
     );
     // SP2 keeps the default.
     for k in 0..2 {
         let r = PageRange::new(sp_ram(2) + (1 + k) * PAGE_SIZE, 1);
-        e.send(&mut f, SP2, &req(TransactionKind::Lend, SP2, &[(SP3, rw())], &[r]))
-            .unwrap();
+        e.send(
+            &mut f,
+            SP2,
+            &req(TransactionKind::Lend, SP2, &[(SP3, rw())], &[r]),
+        )
+        .unwrap();
     }
 }
 
@@ -112,7 +130,16 @@ fn donate(
     range: PageRange,
 ) -> Result<(), Rule> {
     let h = e
-        .send(f, from, &req(TransactionKind::Donate, from, &[(to, unspecified())], &[range]))?
+        .send(
+            f,
+            from,
+            &req(
+                TransactionKind::Donate,
+                from,
+                &[(to, unspecified())],
+                &[range],
+            ),
+        )?
         .handle;
     e.retrieve(f, to, &retrieve_req(h, from, to, unspecified()))
         .map(|_| ())
@@ -146,8 +173,22 @@ fn donations_of_one_endpoint_do_not_exhaust_the_ownership_table() {
     assert_eq!(done, 6);
     assert_eq!(e.donated_charged_to(NW), 6);
     // The SPs' donations still go through.
-    donate(&mut e, &mut f, SP2, SP3, PageRange::new(sp_ram(2) + PAGE_SIZE, 1)).unwrap();
-    donate(&mut e, &mut f, SP3, SP1, PageRange::new(sp_ram(3) + PAGE_SIZE, 1)).unwrap();
+    donate(
+        &mut e,
+        &mut f,
+        SP2,
+        SP3,
+        PageRange::new(sp_ram(2) + PAGE_SIZE, 1),
+    )
+    .unwrap();
+    donate(
+        &mut e,
+        &mut f,
+        SP3,
+        SP1,
+        PageRange::new(sp_ram(3) + PAGE_SIZE, 1),
+    )
+    .unwrap();
     // SP1 passing a page on frees the normal world's entry (the entry is now SP1's).
     donate(&mut e, &mut f, SP1, SP2, PageRange::new(NS_RAM, 1)).unwrap();
     assert_eq!(e.donated_charged_to(NW), 5);
@@ -164,17 +205,35 @@ fn the_ownership_table_stays_compact() {
     donate(&mut e, &mut f, SP1, SP2, page).unwrap();
     assert_eq!(e.donated_ranges().len(), 1);
     donate(&mut e, &mut f, SP2, SP1, page).unwrap();
-    assert_eq!(e.donated_ranges(), &[], "back with its static owner as configured");
+    assert_eq!(
+        e.donated_ranges(),
+        &[],
+        "back with its static owner as configured"
+    );
     assert_eq!(f.access.get(&(SP1, page.base.0)), Some(&Access::RW));
     assert_eq!(f.access.get(&(SP2, page.base.0)), None);
 
     for k in 0..4 {
-        donate(&mut e, &mut f, NW, SP1, PageRange::new(NS_RAM + k * PAGE_SIZE, 1)).unwrap();
+        donate(
+            &mut e,
+            &mut f,
+            NW,
+            SP1,
+            PageRange::new(NS_RAM + k * PAGE_SIZE, 1),
+        )
+        .unwrap();
     }
     assert_eq!(e.donated_ranges().len(), 1, "{:?}", e.donated_ranges());
     assert_eq!(e.donated_ranges()[0].range, PageRange::new(NS_RAM, 4));
     // Passing on the middle of it splits it; the pieces stay SP1's.
-    donate(&mut e, &mut f, SP1, SP3, PageRange::new(NS_RAM + PAGE_SIZE, 1)).unwrap();
+    donate(
+        &mut e,
+        &mut f,
+        SP1,
+        SP3,
+        PageRange::new(NS_RAM + PAGE_SIZE, 1),
+    )
+    .unwrap();
     let owners: std::vec::Vec<_> = e
         .donated_ranges()
         .iter()

@@ -32,8 +32,8 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{
     BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
-    ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction,
-    Partition, PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
+    ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction, Partition,
+    PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
     TABLE_VERSION,
 };
 use std::collections::BTreeMap;

@@ -99,7 +99,13 @@ fn args(n: usize) -> MemTxArgs {
 
 /// FFA_MEM_SHARE/LEND/DONATE of `ranges` (the sender's addresses: VA = PA) by `from`
 /// (`None`: the normal world) to `to`.
-fn send(w: &mut World, fid: FuncId, from: Option<usize>, to: &[usize], ranges: &[(u64, u32)]) -> Regs {
+fn send(
+    w: &mut World,
+    fid: FuncId,
+    from: Option<usize>,
+    to: &[usize],
+    ranges: &[(u64, u32)],
+) -> Regs {
     let donate = matches!(fid, FuncId::MemDonate32);
     let lend1 = matches!(fid, FuncId::MemLend32) && to.len() == 1;
     let data = if donate {
@@ -119,8 +125,8 @@ fn send(w: &mut World, fid: FuncId, from: Option<usize>, to: &[usize], ranges: &
         })
         .collect();
     let sender = from.map_or(0, id);
-    let mut b = builder_for(Version::V1_2, EndpointId(sender), &receivers, &constituents)
-        .expect("builder");
+    let mut b =
+        builder_for(Version::V1_2, EndpointId(sender), &receivers, &constituents).expect("builder");
     if !donate && !lend1 {
         b.attributes = MemAttributes::NORMAL_WB_INNER;
     }
@@ -157,7 +163,10 @@ fn send(w: &mut World, fid: FuncId, from: Option<usize>, to: &[usize], ranges: &
 }
 
 fn retrieve(w: &mut World, i: usize, sender: u16, handle: MemHandle) -> Regs {
-    let receivers = [MemAccess::new(EndpointId(id(i)), perms(DataAccess::NotSpecified))];
+    let receivers = [MemAccess::new(
+        EndpointId(id(i)),
+        perms(DataAccess::NotSpecified),
+    )];
     let mut b = builder_for(Version::V1_2, EndpointId(sender), &receivers, &[]).unwrap();
     b.handle = handle;
     let mut d = vec![0u8; b.total_len().unwrap()];
@@ -191,7 +200,14 @@ fn reclaim(w: &mut World, from: Option<usize>, handle: MemHandle) -> Regs {
         Some(i) => {
             let spmc = &w.spmc;
             let mut rt = spmc.sps[i].rt.lock();
-            memory::reclaim(spmc, &mut w.env, EndpointId(id(i)), Some(&mut rt), handle, 0)
+            memory::reclaim(
+                spmc,
+                &mut w.env,
+                EndpointId(id(i)),
+                Some(&mut rt),
+                handle,
+                0,
+            )
         }
     }
 }
@@ -230,14 +246,20 @@ fn check(w: &World) {
         let rt = sp.rt.lock();
         let (r, spare, heap) = rt.space.as_ref().unwrap().pool_stats();
         reserved += r as u64;
-        assert!(spare <= crate::memory::SPARE_TABLE_PAGES, "sp{i} keeps {spare} spare pages");
+        assert!(
+            spare <= crate::memory::SPARE_TABLE_PAGES,
+            "sp{i} keeps {spare} spare pages"
+        );
         assert_eq!(
             heap,
             LOAD_HEAP_TABLES.with(|t| t[i].get()),
             "sp{i} took a table from the heap after load"
         );
     }
-    assert_eq!(reserved, held, "pool pages reserved == reservations the engine holds");
+    assert_eq!(
+        reserved, held,
+        "pool pages reserved == reservations the engine holds"
+    );
 }
 
 /// Issue 10, bug 1: the normal world donates P and P+1 to SP A in two transactions; A lends
@@ -249,7 +271,13 @@ fn lending_two_donations_as_one_range_unmaps_both() {
     let p = NS_SHARE;
     let mut handles = Vec::new();
     for k in 0..2 {
-        let r = send(&mut w, FuncId::MemDonate32, None, &[0], &[(p + k * PAGE_SIZE, 1)]);
+        let r = send(
+            &mut w,
+            FuncId::MemDonate32,
+            None,
+            &[0],
+            &[(p + k * PAGE_SIZE, 1)],
+        );
         assert!(ok(&r), "donate {r:x?}");
         handles.push(handle(&r));
     }
@@ -270,7 +298,10 @@ fn lending_two_donations_as_one_range_unmaps_both() {
     check(&w);
     for k in 0..2 {
         let rt = w.spmc.sps[0].rt.lock();
-        assert_eq!(rt.space.as_ref().unwrap().translate(p + k * PAGE_SIZE), None);
+        assert_eq!(
+            rt.space.as_ref().unwrap().translate(p + k * PAGE_SIZE),
+            None
+        );
     }
     assert!(ok(&retrieve(&mut w, 1, id(0), lent)));
     check(&w);
@@ -280,7 +311,12 @@ fn lending_two_donations_as_one_range_unmaps_both() {
     check(&w);
     for k in 0..2 {
         let rt = w.spmc.sps[0].rt.lock();
-        let (pa, perm) = rt.space.as_ref().unwrap().translate(p + k * PAGE_SIZE).unwrap();
+        let (pa, perm) = rt
+            .space
+            .as_ref()
+            .unwrap()
+            .translate(p + k * PAGE_SIZE)
+            .unwrap();
         assert_eq!(pa, p + k * PAGE_SIZE);
         assert!(perm.write && perm.non_secure);
     }
@@ -326,15 +362,29 @@ fn an_sp_lends_pages_of_its_image_with_their_current_access() {
             .unwrap();
     }
     // A code page (RX) cannot be lent writable...
-    let r = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(img + PAGE_SIZE, 1)]);
-    assert_eq!(r.w(0), FuncId::Error32.raw(), "RW lend of an RX page: {r:x?}");
+    let r = send(
+        &mut w,
+        FuncId::MemLend32,
+        Some(0),
+        &[1],
+        &[(img + PAGE_SIZE, 1)],
+    );
+    assert_eq!(
+        r.w(0),
+        FuncId::Error32.raw(),
+        "RW lend of an RX page: {r:x?}"
+    );
     // ...its .bss page can.
     let r = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(page, 1)]);
     assert!(ok(&r), "lend of an image .bss page: {r:x?}");
     let h = handle(&r);
     {
         let rt = w.spmc.sps[0].rt.lock();
-        assert_eq!(rt.space.as_ref().unwrap().translate(page), None, "lent away");
+        assert_eq!(
+            rt.space.as_ref().unwrap().translate(page),
+            None,
+            "lent away"
+        );
     }
     assert!(ok(&retrieve(&mut w, 1, id(0), h)));
     {
@@ -375,14 +425,36 @@ fn an_sps_memory_quota_comes_from_its_table_entry() {
             };
         }
     });
-    let first = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(data_page(0, 0), 1)]);
+    let first = send(
+        &mut w,
+        FuncId::MemLend32,
+        Some(0),
+        &[1],
+        &[(data_page(0, 0), 1)],
+    );
     assert!(ok(&first), "{first:x?}");
-    let second = send(&mut w, FuncId::MemLend32, Some(0), &[1], &[(data_page(0, 1), 1)]);
+    let second = send(
+        &mut w,
+        FuncId::MemLend32,
+        Some(0),
+        &[1],
+        &[(data_page(0, 1), 1)],
+    );
     assert_eq!(second.w(0), FuncId::Error32.raw());
-    assert_eq!(second.w(2) as i32, -3, "NO_MEMORY beyond its own quota: {second:x?}");
+    assert_eq!(
+        second.w(2) as i32,
+        -3,
+        "NO_MEMORY beyond its own quota: {second:x?}"
+    );
     // sp1 keeps the default of two.
     for k in 0..2 {
-        let r = send(&mut w, FuncId::MemLend32, Some(1), &[2], &[(data_page(1, k), 1)]);
+        let r = send(
+            &mut w,
+            FuncId::MemLend32,
+            Some(1),
+            &[2],
+            &[(data_page(1, k), 1)],
+        );
         assert!(ok(&r), "sp1's lend {k}: {r:x?}");
     }
 }
@@ -495,7 +567,11 @@ fn run(ops: &[Op]) {
         reclaim(&mut w, from, h);
         check(&w);
     }
-    assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 0, "a handle its owner could not reclaim");
+    assert_eq!(
+        w.spmc.mem.lock(0).unwrap().live(),
+        0,
+        "a handle its owner could not reclaim"
+    );
 }
 
 proptest! {

@@ -579,7 +579,11 @@ fn x8_to_x17_pass_only_as_tf_a_passes_them() {
     assert_eq!(w.seen(0).last(), Some(&q), "SMC64, both at v1.2: passed");
     w.spmc.platform.el3_registers = El3Registers::X0ToX7;
     w.spmc.handle_el3_call(&mut w.env, q);
-    assert_eq!(w.seen(0).last(), Some(&cleared), "TF-A before v2.14: cleared");
+    assert_eq!(
+        w.seen(0).last(),
+        Some(&cleared),
+        "TF-A before v2.14: cleared"
+    );
 
     // A v1.1 normal world (Linux 6.12): TF-A passes x0-x7 even of SMC64 calls.
     let rule = El3Registers::TfA2_14;

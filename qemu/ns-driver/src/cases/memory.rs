@@ -1213,7 +1213,11 @@ fn lent_touch() -> Outcome {
         FuncId::MsgSendDirectReq64,
         &[u64::from(ECHO), 0, u64::from(cmd::FAULT_TOUCH), p + PAGE],
     );
-    expect_error(&r, ErrorCode::Aborted, "echo touching the second page it lent away")?;
+    expect_error(
+        &r,
+        ErrorCode::Aborted,
+        "echo touching the second page it lent away",
+    )?;
     let again = call(FuncId::MsgSendDirectReq64, &[u64::from(ECHO), 0, 1, 2, 3]);
     expect_error(&again, ErrorCode::Aborted, "a request to the aborted echo")?;
     // Contained: pkg-sp still answers.
@@ -1325,7 +1329,11 @@ fn nw_fills_transaction_slots() -> Outcome {
         let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
         let (r, _) = send(FuncId::MemShare32, &b)?;
         if r.w(0) == FuncId::Error32.raw() {
-            expect_error(&r, ErrorCode::NoMemory, "a share beyond the normal world's quota")?;
+            expect_error(
+                &r,
+                ErrorCode::NoMemory,
+                "a share beyond the normal world's quota",
+            )?;
             refused += 1;
         } else {
             handles[shared] = handle_of(&r, "FFA_MEM_SHARE_32")?;
@@ -1337,7 +1345,10 @@ fn nw_fills_transaction_slots() -> Outcome {
     for h in &handles[..shared] {
         expect_success(&reclaim(*h), "FFA_MEM_RECLAIM")?;
     }
-    check!(refused > 0, "16 shares of the normal world all accepted: no quota");
+    check!(
+        refused > 0,
+        "16 shares of the normal world all accepted: no quota"
+    );
     check_eq!(
         [r[0], r[1]],
         [OK, OK],
@@ -1363,12 +1374,20 @@ fn nw_donations_fill_ownership_table() -> Outcome {
         let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
         let (r, _) = send(FuncId::MemDonate32, &b)?;
         if r.w(0) == FuncId::Error32.raw() {
-            expect_error(&r, ErrorCode::NoMemory, "a donation beyond the normal world's quota")?;
+            expect_error(
+                &r,
+                ErrorCode::NoMemory,
+                "a donation beyond the normal world's quota",
+            )?;
             refused = true;
             break;
         }
         let h = handle_of(&r, "FFA_MEM_DONATE_32")?;
-        check_eq!(access(ECHO, h, 0, 0, 0, true)?[0], OK, "echo's retrieve of a donation");
+        check_eq!(
+            access(ECHO, h, 0, 0, 0, true)?[0],
+            OK,
+            "echo's retrieve of a donation"
+        );
         donated += 1;
     }
     check!(refused, "{donated} donations of the normal world: no quota");
