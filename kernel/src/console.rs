@@ -48,7 +48,7 @@ pub fn print_sp_line(name: &str, id: u16, line: &str) {
         return;
     };
     if let Some(sink) = c.as_mut() {
-        let _ = write!(sink, "[SP {name} {id:#06x}] {line}\n");
+        let _ = writeln!(sink, "[SP {name} {id:#06x}] {line}");
     }
 }
 
