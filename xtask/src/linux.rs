@@ -111,6 +111,8 @@ fn fetch_debian(dir: &Path, version: &str, abi: &str) -> Result<PathBuf, String>
     let root = dir.join(format!("root-{abi}"));
     let done = root.join(".unpacked");
     if done.exists() {
+        // The tree may have been unpacked under another path (a copied target/).
+        point_headers_at(&root, abi)?;
         return Ok(root);
     }
     std::fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
@@ -175,14 +177,7 @@ fn fetch_debian(dir: &Path, version: &str, abi: &str) -> Result<PathBuf, String>
             )?;
         }
     }
-    // The headers' Makefile includes the common headers by their installed path.
-    let hdr = root.join(format!("usr/src/linux-headers-{abi}-arm64/Makefile"));
-    let text = std::fs::read_to_string(&hdr).map_err(|e| format!("{}: {e}", hdr.display()))?;
-    let text = text.replace(
-        "include /usr/src/",
-        &format!("include {}/usr/src/", root.display()),
-    );
-    std::fs::write(&hdr, text).map_err(|e| e.to_string())?;
+    point_headers_at(&root, abi)?;
     // Only the two drivers are needed from the 150 MB source tarball.
     eprintln!(
         "xtask: extracting drivers/firmware/arm_ffa and drivers/tee/tstee from linux-source-6.12"
@@ -201,6 +196,31 @@ fn fetch_debian(dir: &Path, version: &str, abi: &str) -> Result<PathBuf, String>
     )?;
     std::fs::write(&done, version).map_err(|e| e.to_string())?;
     Ok(root)
+}
+
+/// The arm64 headers' Makefile includes the common headers by their installed path
+/// (`include /usr/src/linux-headers-<abi>-common/Makefile`); points it at the copy under `root`,
+/// whatever path it was pointed at before.
+fn point_headers_at(root: &Path, abi: &str) -> Result<(), String> {
+    let hdr = root.join(format!("usr/src/linux-headers-{abi}-arm64/Makefile"));
+    let text = std::fs::read_to_string(&hdr).map_err(|e| format!("{}: {e}", hdr.display()))?;
+    let common = format!("/usr/src/linux-headers-{abi}-common/Makefile");
+    let want = format!("include {}{common}", root.display());
+    let fixed: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("include ") && l.ends_with(&common) {
+                want.clone()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let fixed = fixed.join("\n") + "\n";
+    if fixed != text {
+        std::fs::write(&hdr, fixed).map_err(|e| format!("{}: {e}", hdr.display()))?;
+    }
+    Ok(())
 }
 
 /// Copies `from`'s .c/.h files and the repository's Kbuild into `to`.
