@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # /init of the Linux lane's initramfs (cargo xtask linux): loads the FF-A driver, lists the
-# partitions it found, loads arm_tstee and the lane's test module, then powers off. xtask
+# partitions it found, loads arm_tstee, the lane's test module and /dev/ffa-call, runs the
+# user-space checks (linux/user-checks.sh), then powers off. xtask
 # reads the console; every line it checks starts with "lane:" or comes from the drivers.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -19,6 +20,8 @@ load tee.ko
 load arm-tstee.ko
 echo "lane: tee devices: $(ls /dev/tee* /dev/teepriv* 2>/dev/null | tr '\n' ' ')"
 load ffa-test.ko
+load ffa-call.ko
+. /user-checks.sh
 echo "lane: online cpus $(cat /sys/devices/system/cpu/online)"
 echo "lane: end"
 poweroff -f

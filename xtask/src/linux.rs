@@ -3,13 +3,17 @@
 //! cores, loads Linux's own FF-A driver (arm_ffa: ffa-core + ffa-module) and arm_tstee, both
 //! built out of tree from Debian's kernel source (Debian builds the kernel with
 //! CONFIG_ARM_FFA_TRANSPORT off), and the lane's test module (linux/ffa-test), which checks
-//! direct messages, memory share/lend and CPU hotplug through Linux's FF-A ops.
+//! direct messages, memory share/lend and CPU hotplug through Linux's FF-A ops. Then user space
+//! (linux/user-checks.sh) runs two static programs built with gcc-aarch64-linux-gnu:
+//! `ts-client` (linux/user/ts_client.c) talks to ITS and PS through arm_tstee's /dev/teeN as
+//! Trusted Services' libts does, and `ffa-call` (linux/user/ffa_call.c), the integrator's
+//! client, sends direct requests and shares through /dev/ffa-call (module linux/ffa-call).
 //!
 //! Everything comes from Debian packages fetched with apt-get download (arm64 packages through
 //! `dpkg --add-architecture arm64`) into target/xtask/linux/, unpacked with dpkg-deb; nothing
 //! fetched is committed. The lane passes only if the driver reports the firmware version,
-//! every partition of the SP set shows up with its ID and UUID, every module check passed and
-//! Linux powered the machine off with status 0.
+//! every partition of the SP set shows up with its ID and UUID, every module check and every
+//! user-space check ([`USER_CHECKS`]) passed and Linux powered the machine off with status 0.
 
 use crate::runner;
 use crate::toolchain::{self, Toolchain};
@@ -23,8 +27,15 @@ const SMP: u32 = 2;
 const MEMORY_MIB: u32 = 1024;
 /// The initramfs goes 128 MiB into NS DRAM, above the kernel (about 43 MiB with its bss).
 const INITRD_ADDRESS: u64 = platform_facts::qemu_sbsa::NS_DTB + 0x0800_0000;
-/// Host packages the lane needs: the cross compiler for the modules, and xz for tee.ko.
-const HOST_PACKAGES: &[&str] = &["gcc-aarch64-linux-gnu", "make", "xz-utils"];
+/// Host packages the lane needs: the cross compiler for the modules, the arm64 C library and
+/// Linux UAPI headers for the static user-space programs (linux/user), and xz for tee.ko.
+const HOST_PACKAGES: &[&str] = &[
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "linux-libc-dev-arm64-cross",
+    "make",
+    "xz-utils",
+];
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     let status = cmd
@@ -262,6 +273,49 @@ fn kbuild(headers: &Path, dir: &Path, extra_symbols: Option<&Path>) -> Result<()
     )
 }
 
+/// The lane's user-space programs: (name in the initramfs' /bin, source in linux/user).
+const USER_PROGRAMS: &[(&str, &str)] = &[("ffa-call", "ffa_call.c"), ("ts-client", "ts_client.c")];
+
+/// Builds one static arm64 Linux program (like busybox-static, it needs nothing from the
+/// initramfs); `linux/ffa-call` is on the include path for the module's ioctl header.
+fn cross_cc(source: &Path, linux_dir: &Path, out: &Path) -> Result<(), String> {
+    run(
+        Command::new("aarch64-linux-gnu-gcc")
+            .args(["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
+            .arg(linux_dir.join("ffa-call"))
+            .arg("-o")
+            .arg(out)
+            .arg(source),
+        &format!("compiling {}", source.display()),
+    )
+}
+
+/// /lane.env, which linux/user-checks.sh sources: the endpoint IDs (and echo's UUID) of the
+/// partitions its checks call, from the placed SP set rather than copied numbers.
+fn lane_env(plan: Option<&manifest_tool::Plan>) -> Result<String, String> {
+    let plan = plan.ok_or("the default SP set is empty: the Linux lane needs partitions")?;
+    let sp = |name: &str| {
+        let missing = || format!("the Linux lane's user-space checks need the SP `{name}`");
+        plan.sps
+            .iter()
+            .find(|p| p.entry.name == name)
+            .ok_or_else(missing)
+    };
+    let echo = sp("echo")?;
+    let echo_uuid = echo
+        .manifest
+        .services
+        .first()
+        .map(|s| uuid_text(&s.uuid.to_words()))
+        .ok_or("echo's manifest has no UUID")?;
+    Ok(format!(
+        "ECHO_ID={:#06x}\nECHO_UUID={echo_uuid}\nITS_ID={:#06x}\nPS_ID={:#06x}\n",
+        echo.id,
+        sp("its")?.id,
+        sp("ps")?.id
+    ))
+}
+
 /// One file of the initramfs.
 struct CpioEntry {
     name: String,
@@ -345,6 +399,56 @@ fn uuid_text(cells: &[u32; 4]) -> String {
     )
 }
 
+/// The user-space checks (linux/user-checks.sh: ts-client and ffa-call) the lane requires,
+/// each as a "lane: check NAME ... ok" line: a check that silently stopped running fails too.
+const USER_CHECKS: &[&str] = &[
+    "ts_tee_devices",
+    "ts_its_session",
+    "ts_its_not_on_other_partition",
+    "ts_its_set",
+    "ts_its_get",
+    "ts_its_get_part",
+    "ts_its_get_info",
+    "ts_its_separate_from_other",
+    "ts_its_large_object",
+    "ts_its_uid_zero_invalid",
+    "ts_its_get_support",
+    "ts_its_create_not_supported",
+    "ts_its_remove",
+    "ts_its_get_after_remove",
+    "ts_ps_session",
+    "ts_ps_not_on_other_partition",
+    "ts_ps_set",
+    "ts_ps_get",
+    "ts_ps_get_part",
+    "ts_ps_get_info",
+    "ts_ps_separate_from_other",
+    "ts_ps_large_object",
+    "ts_ps_uid_zero_invalid",
+    "ts_ps_get_support",
+    "ts_ps_create_set_extended",
+    "ts_ps_remove",
+    "ts_ps_get_after_remove",
+    "ffa_call_req64_echo",
+    "ffa_call_req64_who",
+    "ffa_call_req32_who_by_uuid",
+    "ffa_call_req2_refused_below_v1_2",
+    "ffa_call_share_mem_rw",
+    "ffa_call_its_ts_rpc_version",
+    "ffa_call_unknown_partition",
+];
+
+/// Lines that mean a TS RPC exchange or a reclaim went wrong behind the checks' back:
+/// arm_tstee's dev_err for a non-zero RPC status (drivers/tee/tstee/core.c; the relinquish at
+/// shm free has no other witness) and ffa-call's failed reclaim.
+const ERROR_LINES: &[&str] = &[
+    "shm_register rpc status",
+    "shm_unregister rpc status",
+    "invoke_func rpc status",
+    "request doesn't fit into shared memory buffer",
+    "ffa-call: reclaim of handle",
+];
+
 /// Checks the console of a Linux run; returns the failures (empty = the lane passed).
 fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: bool) -> Vec<String> {
     let mut failures = Vec::new();
@@ -362,6 +466,7 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
         "tee.ko",
         "arm-tstee.ko",
         "ffa-test.ko",
+        "ffa-call.ko",
     ] {
         if !has(&format!("lane: insmod {m}: ok")) {
             failures.push(format!("insmod {m} did not succeed"));
@@ -421,6 +526,27 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
     {
         failures.push("the test module did not report 0 failed".into());
     }
+    for c in lines.iter().filter(|l| l.contains("lane: check ")) {
+        if !c.ends_with("... ok") {
+            failures.push(format!("user-space check failed: {}", c.trim()));
+        }
+    }
+    for name in USER_CHECKS {
+        if !has(&format!("lane: check {name} ... ")) {
+            failures.push(format!("the user-space check {name} did not run"));
+        }
+    }
+    if !lines
+        .iter()
+        .any(|l| l.starts_with("ts-client: ") && l.ends_with(" passed, 0 failed"))
+    {
+        failures.push("ts-client did not report 0 failed".into());
+    }
+    for e in ERROR_LINES {
+        if let Some(l) = lines.iter().find(|l| l.contains(e)) {
+            failures.push(format!("console: {}", l.trim()));
+        }
+    }
     if !has("lane: end") {
         failures.push("/init did not reach its end".into());
     }
@@ -447,7 +573,28 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
     let headers = deb.join(format!("usr/src/linux-headers-{abi}-arm64"));
     let src = deb.join("linux-source-6.12/drivers");
 
-    crate::step("building arm_ffa, arm_tstee and the lane's ffa-test module out of tree");
+    // The firmware: the same monitor, SPMC and SPs as the QEMU cases (default SP set), with
+    // Linux's Image as the normal-world payload at a 2 MiB-aligned base (arm64 booting.rst).
+    let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
+    let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
+    let bins = crate::out_dir().join("bin");
+    let kernel = deb.join(format!("boot/vmlinuz-{abi}-arm64"));
+    let flash = out.join("flash.img");
+    let layout = crate::flash::assemble(
+        &crate::flash::FlashInputs {
+            monitor: &bins.join("qemu-monitor.bin"),
+            manifest_dtb: &bins.join("spmc_manifest.dtb"),
+            spmc: &image.out.join("spmc-sbsa.bin"),
+            ns: &kernel,
+            ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
+        },
+        &flash,
+    )?;
+    crate::step(&format!("flash image {}:\n{layout}", flash.display()));
+    let expected = expected_partitions(image.plan.as_ref())?;
+    let lane_env = lane_env(image.plan.as_ref())?;
+
+    crate::step("building arm_ffa, arm_tstee the lane's ffa-test and ffa-call modules out of tree");
     let build = out.join("build");
     let lx = root.join("linux");
     stage_sources(
@@ -469,6 +616,18 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         &build.join("ffa-test"),
     )?;
     kbuild(&headers, &build.join("ffa-test"), Some(&ffa_symbols))?;
+    stage_sources(
+        &lx.join("ffa-call"),
+        &lx.join("ffa-call/Kbuild"),
+        &build.join("ffa-call"),
+    )?;
+    kbuild(&headers, &build.join("ffa-call"), Some(&ffa_symbols))?;
+    crate::step("building the lane's user-space programs (linux/user: ffa-call, ts-client)");
+    let user = build.join("user");
+    std::fs::create_dir_all(&user).map_err(|e| e.to_string())?;
+    for (program, source) in USER_PROGRAMS {
+        cross_cc(&lx.join("user").join(source), &lx, &user.join(program))?;
+    }
     let tee_xz = deb.join(format!(
         "lib/modules/{abi}-arm64/kernel/drivers/tee/tee.ko.xz"
     ));
@@ -495,7 +654,7 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         mode: 0o100000 | mode,
         data,
     };
-    let entries = vec![
+    let mut entries = vec![
         dir("bin"),
         dir("dev"),
         dir("proc"),
@@ -503,6 +662,8 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         dir("lib"),
         dir("lib/modules"),
         file("init", 0o755, read(lx.join("init.sh"))?),
+        file("user-checks.sh", 0o644, read(lx.join("user-checks.sh"))?),
+        file("lane.env", 0o644, lane_env.into_bytes()),
         file("bin/busybox", 0o755, read(deb.join("bin/busybox"))?),
         file(
             "lib/modules/ffa-core.ko",
@@ -525,7 +686,19 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
             0o644,
             read(build.join("ffa-test/ffa-test.ko"))?,
         ),
+        file(
+            "lib/modules/ffa-call.ko",
+            0o644,
+            read(build.join("ffa-call/ffa-call.ko"))?,
+        ),
     ];
+    for (program, _) in USER_PROGRAMS {
+        entries.push(file(
+            &format!("bin/{program}"),
+            0o755,
+            read(user.join(program))?,
+        ));
+    }
     let initrd = cpio_newc(&entries);
     let initrd_path = out.join("initramfs.cpio");
     std::fs::write(&initrd_path, &initrd).map_err(|e| e.to_string())?;
@@ -559,26 +732,6 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
     std::fs::write(&dts_path, dts).map_err(|e| e.to_string())?;
     let dtb = out.join("sbsa-ref-linux.dtb");
     toolchain::dtc(&dts_path, &dtb)?;
-
-    // The firmware: the same monitor, SPMC and SPs as the QEMU cases (default SP set), with
-    // Linux's Image as the normal-world payload at a 2 MiB-aligned base (arm64 booting.rst).
-    let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
-    let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
-    let bins = crate::out_dir().join("bin");
-    let kernel = deb.join(format!("boot/vmlinuz-{abi}-arm64"));
-    let flash = out.join("flash.img");
-    let layout = crate::flash::assemble(
-        &crate::flash::FlashInputs {
-            monitor: &bins.join("qemu-monitor.bin"),
-            manifest_dtb: &bins.join("spmc_manifest.dtb"),
-            spmc: &image.out.join("spmc-sbsa.bin"),
-            ns: &kernel,
-            ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
-        },
-        &flash,
-    )?;
-    crate::step(&format!("flash image {}:\n{layout}", flash.display()));
-    let expected = expected_partitions(image.plan.as_ref())?;
 
     let log = out.join("console.log");
     let mut opts = runner::RunOptions::new(&flash, &log);
@@ -659,8 +812,14 @@ mod tests {
          lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
          lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
          lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-test.ko: ok\n\
-         ffa-test: check direct_req_64 ... ok\nffa-test: 1 passed, 0 failed\nlane: end\n"
+         ffa-test: check direct_req_64 ... ok\nffa-test: 1 passed, 0 failed\n\
+         lane: insmod ffa-call.ko: ok\n"
             .to_string()
+            + &USER_CHECKS
+                .iter()
+                .map(|c| format!("lane: check {c} ... ok\n"))
+                .collect::<String>()
+            + "ts-client: 27 passed, 0 failed\nlane: end\n"
     }
 
     fn echo_only() -> Expected {
@@ -690,6 +849,10 @@ mod tests {
             "0 failed",
             "lane: end",
             "insmod ffa-module.ko",
+            "insmod ffa-call.ko",
+            "check ts_its_get ",
+            "check ffa_call_share_mem_rw ",
+            "ts-client: ",
         ] {
             let console: String = good
                 .lines()
@@ -703,6 +866,15 @@ mod tests {
         }
         let failed = good.replace("direct_req_64 ... ok", "direct_req_64 ... FAILED: x");
         assert!(!judge(&failed, &echo_only(), Some(0), false).is_empty());
+        let failed = good.replace("ts_ps_get ... ok", "ts_ps_get ... FAILED: x");
+        assert!(!judge(&failed, &echo_only(), Some(0), false).is_empty());
+        for e in ERROR_LINES {
+            let console = format!("{good}arm_tstee arm-ffa-5: {e}: 9\n");
+            assert!(
+                !judge(&console, &echo_only(), Some(0), false).is_empty(),
+                "with `{e}`"
+            );
+        }
         // A partition with two UUIDs: the v1.1 driver sees the first only; a v1.2 driver
         // must see both.
         let two = Expected {
