@@ -16,39 +16,143 @@ use crate::policy::{self, DirectForm};
 use ffa_abi::endpoint::EndpointPair;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
-use ffa_abi::interface::Interface;
+use ffa_abi::interface::{DirectMsgFlags, Interface};
 use ffa_abi::regs::Regs;
 use ffa_abi::uuid::Uuid;
+use ffa_abi::version::Version;
+
+const V1_0: Version = Version::V1_0;
+const V1_2: Version = Version::V1_2;
 
 /// Tells whether a message is an SMC64 call (bit 30 of the function ID).
 pub fn is_64(x0: u64) -> bool {
     x0 & (1 << 30) != 0
 }
 
-/// The direct messaging ABIs, from any caller.
-pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
-    match call {
-        Interface::DirectReq { pair, flags, .. } => {
-            if flags.framework_type().is_some() {
-                // Framework messages come from the SPMD only; a partition may not send them.
-                return match cx.caller {
-                    Caller::NormalWorld => framework::handle(cx, call, out),
-                    Caller::Sp(..) => reply(out, ErrorCode::InvalidParameters),
+/// A direct message as its handler needs it: the endpoints, which ABI, and REQ2's protocol
+/// UUID, decoded straight from the caller's registers by [`decode`]. The payload stays in the
+/// registers: the dispatcher moves it with [`copy_message`].
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Msg {
+    pub pair: EndpointPair,
+    pub kind: Kind,
+    /// REQ2's protocol UUID (nil for the other kinds).
+    pub uuid: Uuid,
+}
+
+/// Which direct messaging ABI (the SMC32 and SMC64 forms of REQ and RESP are one kind each).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Kind {
+    Req,
+    Resp,
+    Req2,
+    Resp2,
+}
+
+/// Decodes a direct message from x0-x17 for a caller at `version`, with exactly the checks of
+/// the general decoder (`Interface::decode_words_sbz_ignored`; proven equal by the tests
+/// below): REQ2/RESP2 exist from v1.2, w2 of REQ/RESP holds flags whose reserved bits must be
+/// zero, the upper half of x1 of REQ2/RESP2 must be zero; everything else the ABIs do not use
+/// is reserved (SBZ) and ignored. Without building the general 144-byte `Interface`, this is
+/// the message path's decode (docs/performance.md).
+///
+/// `None` when the call is not a direct message, or is a framework message (w2 bit 31 set
+/// with valid flags): those take the general path, which hands them to `framework`.
+#[inline]
+pub fn decode(fid: FuncId, x: &[u64; 18], version: Version) -> Option<Result<Msg, ErrorCode>> {
+    let kind = match fid {
+        FuncId::MsgSendDirectReq32 | FuncId::MsgSendDirectReq64 => Kind::Req,
+        FuncId::MsgSendDirectResp32 | FuncId::MsgSendDirectResp64 => Kind::Resp,
+        FuncId::MsgSendDirectReq2 => Kind::Req2,
+        FuncId::MsgSendDirectResp2 => Kind::Resp2,
+        _ => return None,
+    };
+    let min = match kind {
+        Kind::Req | Kind::Resp => V1_0,
+        Kind::Req2 | Kind::Resp2 => V1_2,
+    };
+    // `FuncId::is_available_in`, with the minimum versions the tests check against ffa-abi.
+    if version.major != min.major || version.minor < min.minor {
+        return Some(Err(ErrorCode::NotSupported));
+    }
+    let pair = EndpointPair::unpack(x[1] as u32);
+    let uuid = match kind {
+        Kind::Req | Kind::Resp => {
+            let w2 = x[2] as u32;
+            if w2 != 0 {
+                // Valid framework flags go the general way; anything else is refused there
+                // and here alike.
+                return match DirectMsgFlags::decode(w2) {
+                    Some(_) => None,
+                    None => Some(Err(ErrorCode::InvalidParameters)),
                 };
             }
-            request(cx, *pair, DirectForm::Req, None, out)
+            Uuid::NIL
         }
-        Interface::DirectReq2 { pair, uuid, .. } => {
-            request(cx, *pair, DirectForm::Req2, Some(uuid), out)
-        }
-        Interface::DirectResp { pair, flags, .. } => {
-            if flags.framework_type().is_some() {
-                return reply(out, ErrorCode::InvalidParameters);
+        Kind::Req2 | Kind::Resp2 => {
+            if x[1] >> 32 != 0 {
+                return Some(Err(ErrorCode::InvalidParameters));
             }
-            response(cx, *pair, DirectForm::Req, out)
+            if kind == Kind::Req2 {
+                Uuid::from_u64_pair([x[2], x[3]])
+            } else {
+                Uuid::NIL
+            }
         }
-        Interface::DirectResp2 { pair, .. } => response(cx, *pair, DirectForm::Req2, out),
+    };
+    Some(Ok(Msg { pair, kind, uuid }))
+}
+
+impl Msg {
+    /// The message of a decoded direct messaging call that is not a framework message.
+    pub fn of(call: &Interface) -> Option<Msg> {
+        let (pair, kind, uuid) = match call {
+            Interface::DirectReq { pair, flags, .. } if flags.framework_type().is_none() => {
+                (*pair, Kind::Req, Uuid::NIL)
+            }
+            Interface::DirectResp { pair, flags, .. } if flags.framework_type().is_none() => {
+                (*pair, Kind::Resp, Uuid::NIL)
+            }
+            Interface::DirectReq2 { pair, uuid, .. } => (*pair, Kind::Req2, *uuid),
+            Interface::DirectResp2 { pair, .. } => (*pair, Kind::Resp2, Uuid::NIL),
+            _ => return None,
+        };
+        Some(Msg { pair, kind, uuid })
+    }
+}
+
+/// The direct messaging ABIs as the general decoder gives them, from any caller: framework
+/// messages go to `framework` (from the normal world; a partition may not send them), the rest
+/// to [`handle_msg`]. The dispatcher's fast path calls [`handle_msg`] directly.
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    if let Some(msg) = Msg::of(call) {
+        return match handle_msg(cx, &msg) {
+            Ok(flow) => flow,
+            Err(e) => reply(out, e),
+        };
+    }
+    match call {
+        // Framework messages come from the SPMD only; a partition may not send them.
+        Interface::DirectReq { .. } if matches!(cx.caller, Caller::NormalWorld) => {
+            framework::handle(cx, call, out)
+        }
+        // A partition's framework request, or a framework response (never sent to the SPMC).
+        Interface::DirectReq { .. } | Interface::DirectResp { .. } => {
+            reply(out, ErrorCode::InvalidParameters)
+        }
         _ => reply(out, ErrorCode::NotSupported),
+    }
+}
+
+/// A direct message (not a framework message) from any caller: where it goes, or the error
+/// that answers it. Changes no state.
+#[inline]
+pub fn handle_msg<'s, E: Env>(cx: &mut Cx<'s, '_, E>, msg: &Msg) -> Result<Flow<'s>, ErrorCode> {
+    match msg.kind {
+        Kind::Req => request(cx, msg.pair, DirectForm::Req, None),
+        Kind::Req2 => request(cx, msg.pair, DirectForm::Req2, Some(&msg.uuid)),
+        Kind::Resp => response(cx, msg.pair, DirectForm::Req),
+        Kind::Resp2 => response(cx, msg.pair, DirectForm::Req2),
     }
 }
 
@@ -63,55 +167,50 @@ fn request<'s, E: Env>(
     pair: EndpointPair,
     form: DirectForm,
     uuid: Option<&Uuid>,
-    out: &mut Regs,
-) -> Flow<'s> {
+) -> Result<Flow<'s>, ErrorCode> {
     let spmc = cx.spmc;
     let sender = match &cx.caller {
         Caller::NormalWorld => {
             if pair.source.is_secure() {
-                return reply(out, ErrorCode::InvalidParameters);
+                return Err(ErrorCode::InvalidParameters);
             }
             None
         }
         Caller::Sp(sp, _) => {
             if pair.source.0 != sp.id() || pair.destination.0 == sp.id() {
-                return reply(out, ErrorCode::InvalidParameters);
+                return Err(ErrorCode::InvalidParameters);
             }
             Some(sp.desc)
         }
     };
     if pair.destination.0 == spmc.id {
         if let Some(s) = sender {
-            if let Err(e) = policy::may_send_direct_to_spmc(s, form) {
-                return reply(out, e);
-            }
+            policy::may_send_direct_to_spmc(s, form)?;
         }
-        return Flow::Deliver {
+        return Ok(Flow::Deliver {
             target: Target::Spmc,
             sender: pair.source.0,
             form,
-        };
+        });
     }
     // Includes normal-world destinations: SPs cannot send direct requests to them.
     let Some(idx) = spmc.table.index_of(pair.destination) else {
-        return reply(out, ErrorCode::InvalidParameters);
+        return Err(ErrorCode::InvalidParameters);
     };
     let target = &spmc.sps[idx];
-    if let Err(e) = policy::may_send_direct(sender, target.desc, form) {
-        return reply(out, e);
-    }
+    policy::may_send_direct(sender, target.desc, form)?;
     // The protocol UUID of a DIRECT_REQ2: nil, or one the receiver implements (FF-A v1.2
     // section 15.4).
     if let Some(u) = uuid {
         if !u.is_nil() && !target.desc.has_uuid(*u) {
-            return reply(out, ErrorCode::InvalidParameters);
+            return Err(ErrorCode::InvalidParameters);
         }
     }
-    Flow::Deliver {
+    Ok(Flow::Deliver {
         target: Target::Sp(target),
         sender: pair.source.0,
         form,
-    }
+    })
 }
 
 /// A direct response from an SP: ends its run if it answers the request it is handling. RESP
@@ -122,22 +221,21 @@ fn response<'s, E: Env>(
     cx: &mut Cx<'s, '_, E>,
     pair: EndpointPair,
     form: DirectForm,
-    out: &mut Regs,
-) -> Flow<'s> {
+) -> Result<Flow<'s>, ErrorCode> {
     let Caller::Sp(sp, rt) = &cx.caller else {
         // The ABI table lists the responses for partitions only.
-        return reply(out, ErrorCode::NotSupported);
+        return Err(ErrorCode::NotSupported);
     };
     if pair.source.0 != sp.id() {
-        return reply(out, ErrorCode::InvalidParameters);
+        return Err(ErrorCode::InvalidParameters);
     }
     match rt.request() {
         Some(req) if req.sender == pair.destination.0 && req.form == form => {
-            Flow::End(super::partition::RunEnd::Response)
+            Ok(Flow::End(super::partition::RunEnd::Response))
         }
-        Some(req) if req.sender != pair.destination.0 => reply(out, ErrorCode::InvalidParameters),
+        Some(req) if req.sender != pair.destination.0 => Err(ErrorCode::InvalidParameters),
         // Responding while handling no request, or with the wrong form.
-        _ => reply(out, ErrorCode::Denied),
+        _ => Err(ErrorCode::Denied),
     }
 }
 
@@ -254,6 +352,59 @@ mod tests {
                 let mut out = [0xAAu64; 18];
                 copy_message(&mut out, &x);
                 prop_assert_eq!(out, call.encode().0);
+            }
+        }
+    }
+
+    proptest! {
+        /// The message path's decode agrees with the general decoder on every block, at every
+        /// version: the same error code where it refuses, the same message where it accepts,
+        /// and it hands over (`None`) exactly the framework messages.
+        #[test]
+        fn decode_agrees_with_the_general_decoder(
+            which in 0usize..6,
+            junk in proptest::array::uniform18(any::<u64>()),
+            clean_mask in any::<u32>(),
+            major in 0u16..3,
+            minor in 0u16..4,
+            framework_type in any::<u8>(),
+        ) {
+            let mut x = junk;
+            x[0] = (junk[0] & !0xFFFF_FFFF) | u64::from(FIDS[which].raw());
+            if clean_mask & 1 != 0 { x[1] &= 0xFFFF_FFFF; }
+            if clean_mask & 16 != 0 { x[1] = (x[1] & 0xFFFF_FFFF) | 1 << (32 + (clean_mask >> 5) % 2 * 31); }
+            if clean_mask & 2 != 0 { x[2] &= !0xFFFF_FFFF; }
+            if clean_mask & 4 != 0 {
+                x[2] = (x[2] & !0xFFFF_FFFF) | 0x8000_0000 | u64::from(framework_type);
+            }
+            // Mostly the versions callers negotiate.
+            let version = if clean_mask & 8 != 0 { Version::V1_2 } else { Version::new(major, minor) };
+            let general = Interface::decode_words_sbz_ignored(&x, version);
+            match decode(FIDS[which], &x, version) {
+                None => {
+                    let call = general.expect("handed over only what decodes");
+                    prop_assert!(Msg::of(&call).is_none());
+                    let framework = matches!(
+                        call,
+                        Interface::DirectReq { flags, .. } | Interface::DirectResp { flags, .. }
+                            if flags.framework_type().is_some()
+                    );
+                    prop_assert!(framework, "handed over a non-framework call {:?}", call);
+                }
+                Some(Err(e)) => prop_assert_eq!(general.map_err(|g| g.error_code()), Err(e)),
+                Some(Ok(m)) => {
+                    let call = general.expect("accepted by both");
+                    prop_assert_eq!(Msg::of(&call), Some(m));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decode_leaves_every_other_abi_to_the_general_path() {
+        for f in FuncId::ALL {
+            if !FIDS.contains(f) {
+                assert_eq!(decode(*f, &[0; 18], Version::V1_2), None, "{f:?}");
             }
         }
     }

@@ -109,18 +109,37 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
         return;
     };
     let version = spmc.nw_version();
-    let decoded = decode(fid, &io.0, version, false);
-    let call = match &decoded {
-        Ok(c) => c,
-        Err(e) => return refuse(fid, e, io),
-    };
     let mut cx = Cx {
         spmc,
         env,
         caller: Caller::NormalWorld,
         version,
     };
-    match route(&mut cx, call, io) {
+    // The message path: direct requests are decoded by `direct::decode` and handled by
+    // `direct::handle_msg`, the same checks as the general path without building the general
+    // `Interface` (docs/performance.md).
+    let flow = match direct::decode(fid, &io.0, version) {
+        Some(Ok(msg)) => match direct::handle_msg(&mut cx, &msg) {
+            Ok(flow) => flow,
+            Err(e) => {
+                *io = Regs::error(e);
+                return;
+            }
+        },
+        Some(Err(e)) => {
+            *io = Regs::error(e);
+            return;
+        }
+        None => {
+            let decoded = decode(fid, &io.0, version, false);
+            let call = match &decoded {
+                Ok(c) => c,
+                Err(e) => return refuse(fid, e, io),
+            };
+            route(&mut cx, call, io)
+        }
+    };
+    match flow {
         Flow::Reply => {}
         Flow::Deliver {
             target,
@@ -159,45 +178,39 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
     let version = rt.version;
     let w0 = call_regs(rt)[0] as u32;
     let is_version = w0 == FuncId::Version.raw();
-    let mut out = Regs::ZERO;
     let flow = match abi_table::implemented_fid(w0, policy::Caller::Sp(sp.index)) {
-        None => {
-            out = Regs::error(ErrorCode::NotSupported);
-            Flow::Reply
-        }
-        Some(fid) => {
-            let decoded = decode(fid, call_regs(rt), version, true);
-            match &decoded {
-                Err(e) => {
-                    refuse(fid, e, &mut out);
-                    Flow::Reply
-                }
-                Ok(call) => {
-                    let mut cx = Cx {
-                        spmc,
-                        env: &mut *env,
-                        caller: Caller::Sp(sp, &mut *rt),
-                        version,
-                    };
-                    route(&mut cx, call, &mut out)
-                }
-            }
-        }
+        None => Err(ErrorCode::NotSupported),
+        // The message path, as in `nw_call`: an error is written straight into the
+        // partition's registers below, so no answer block is cleared on the way.
+        Some(fid) => match direct::decode(fid, call_regs(rt), version) {
+            Some(Ok(msg)) => direct::handle_msg(
+                &mut Cx {
+                    spmc,
+                    env: &mut *env,
+                    caller: Caller::Sp(sp, &mut *rt),
+                    version,
+                },
+                &msg,
+            ),
+            Some(Err(e)) => Err(e),
+            None => Ok(general_sp_call(spmc, env, sp, rt, fid)),
+        },
     };
     let end = match flow {
-        Flow::Reply => {
-            *call_regs(rt) = out.0;
+        Err(e) => {
+            *call_regs(rt) = Regs::error(e).0;
             None
         }
-        Flow::Deliver {
+        Ok(Flow::Reply) => None,
+        Ok(Flow::Deliver {
             target,
             sender,
             form,
-        } => {
+        }) => {
             deliver(spmc, env, target, sender, form, call_regs(rt));
             None
         }
-        Flow::End(end) => Some(end),
+        Ok(Flow::End(end)) => Some(end),
     };
     // The partition's version is settled by its first other call that succeeds: a refused
     // call changes nothing, not even that.
@@ -206,6 +219,38 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
         rt.version_frozen = true;
     }
     end
+}
+
+/// A partition's call other than a direct message, through the general decode and [`route`].
+/// A reply is already in the partition's registers when this returns `Flow::Reply`.
+fn general_sp_call<'s, E: Env>(
+    spmc: &'s Spmc,
+    env: &mut E,
+    sp: &Sp,
+    rt: &mut Runtime,
+    fid: FuncId,
+) -> Flow<'s> {
+    let version = rt.version;
+    let mut out = Regs::ZERO;
+    let flow = match &decode(fid, call_regs(rt), version, true) {
+        Err(e) => {
+            refuse(fid, e, &mut out);
+            Flow::Reply
+        }
+        Ok(call) => {
+            let mut cx = Cx {
+                spmc,
+                env,
+                caller: Caller::Sp(sp, &mut *rt),
+                version,
+            };
+            route(&mut cx, call, &mut out)
+        }
+    };
+    if let Flow::Reply = flow {
+        *call_regs(rt) = out.0;
+    }
+    flow
 }
 
 /// Delivers the direct message in `io` (its sender's registers) to `target` and puts the
