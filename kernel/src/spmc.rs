@@ -193,7 +193,7 @@ impl Spmc {
                 .el3_registers
                 .passes_x8_x17(regs.w(0), self.nw_version(), self.version);
         if !passed {
-            regs.0[8..].fill(0);
+            direct::clear_x8_x17(&mut regs.0);
         }
         dispatch::nw_call(self, env, regs);
     }
