@@ -2,7 +2,7 @@
 //! register updates, world switches, power state changes and the end of the run.
 
 use qemu_monitor::ids::{ffa, psci};
-use qemu_monitor::spmd::{self, psci_status, Action, FfaVersions, World};
+use qemu_monitor::spmd::{self, psci_status, Action, FfaVersions, FiqAction, PendingType, World};
 use spin::Mutex;
 
 use crate::arch::read_sysreg;
@@ -49,6 +49,40 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
     }
     core.secure_run = d.run;
     apply(core, id, from, d.action, &args)
+}
+
+/// Handles an FIQ taken to EL3 (only possible while the normal world runs) and returns the
+/// context to resume: the SPMC entered with FFA_INTERRUPT for a secure interrupt, or the
+/// interrupted world.
+pub fn lower_fiq(core: &mut Core) -> *mut GpRegs {
+    let id = arch::core_index();
+    let from = core.current();
+    let pending = PendingType::from_hppir0(crate::gic::highest_pending_group0());
+    match spmd::fiq(pending) {
+        FiqAction::EnterSpmc(values) if from == World::NonSecure => {
+            // spmd_secure_interrupt_handler: the normal world's EL1 state is saved by the
+            // switch; x8..x17 of the SPMC keep their values (it writes x0..x7 only).
+            core.secure_run = spmd::SecureRun::SecureInterrupt;
+            core.ctx(World::Secure).gp.ret8(values);
+            core.switch_to(World::Secure)
+        }
+        FiqAction::Group0(intid) => group0(intid, id),
+        _ => core.switch_to(from),
+    }
+}
+
+/// A Group 0 interrupt: acknowledged, then given to the platform handler. TF-A's qemu
+/// platforms have none (plat/qemu/common/qemu_common.c `plat_spmd_handle_group0_interrupt`
+/// returns -1: "there are no sources of Group0 secure interrupt enabled for QEMU"), and the
+/// SPMD then panics ("Group0 interrupt %u not handled"): so does this monitor.
+fn group0(pending: u32, id: usize) -> ! {
+    let intid = crate::gic::acknowledge_group0();
+    fatal(
+        exit_status::EL3_FAULT,
+        format_args!(
+            "Group0 interrupt {intid} (pending {pending}) not handled on core {id}: qemu_sbsa has no Group 0 source"
+        ),
+    )
 }
 
 fn reply(core: &mut Core, world: World, values: [u64; 8]) -> *mut GpRegs {
@@ -148,6 +182,15 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
                 a[0]
             ),
         ),
+        Action::ResumeNormalWorld => core.switch_to(World::NonSecure),
+        Action::HandleGroup0 => {
+            // spmd_handle_group0_intr_swd: acknowledge; nothing pending ("INTR_ID_UNAVAILABLE")
+            // returns to the SPMC with its registers as they were.
+            match PendingType::from_hppir0(crate::gic::highest_pending_group0()) {
+                PendingType::Group0(intid) => group0(intid, id),
+                _ => core.switch_to(from),
+            }
+        }
         Action::ProtocolViolation(what) => fatal(
             exit_status::SPMC_PROTOCOL,
             format_args!(

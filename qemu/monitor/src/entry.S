@@ -88,7 +88,10 @@ el3_exit:
     ldp     x28, x29, [sp, #0xe0]
     eret
 
-lower_sync_save:
+/* Saves the interrupted lower-EL world into the context SP_EL3 points at (el3_exit left it
+   there), moves to the runtime stack and calls the Rust `handler` (x0 = the context); then
+   leaves through el3_exit with the context the handler returned. */
+    .macro lower_save handler
     stp     x0, x1, [sp, #0x00]
     stp     x2, x3, [sp, #0x10]
     stp     x4, x5, [sp, #0x20]
@@ -112,8 +115,16 @@ lower_sync_save:
     mov     x0, sp
     ldr     x1, [x0, #CTX_RUNTIME_SP]
     mov     sp, x1
-    bl      el3_lower_sync
+    bl      \handler
     b       el3_exit
+    .endm
+
+lower_sync_save:
+    lower_save el3_lower_sync
+
+/* FIQ from a lower EL: routed here only while the normal world runs (SCR_EL3.FIQ, percpu.rs). */
+lower_fiq_save:
+    lower_save el3_lower_fiq
 
 /* Any other exception: fresh stack from MPIDR, report and stop (x0 = vector index). */
 unexpected:
@@ -147,7 +158,8 @@ el3_vectors:
     .balign 0x80
     b       lower_sync_save
     vector_unexpected 9
-    vector_unexpected 10
+    .balign 0x80
+    b       lower_fiq_save
     vector_unexpected 11
     vector_unexpected 12
     vector_unexpected 13

@@ -1,13 +1,17 @@
-//! GICv3 set-up at EL3, as TF-A's GICv3 driver does it for a normal world that owns every
-//! interrupt (drivers/arm/gic/v3/gicv3_main.c `gicv3_distif_init`, `gicv3_rdistif_init`,
-//! `gicv3_rdistif_on`; plat/qemu/common/qemu_gicv3.c): system-register access enabled for
-//! the lower ELs, affinity routing on for both security states, every SPI, SGI and PPI in
-//! Group 1 Non-secure (with GICD_CTLR.DS = 0 the normal world cannot do that itself), and the
-//! redistributors awake. The SPMC handles no interrupts yet, so no interrupt is secure.
+//! GICv3 set-up at EL3, as TF-A's GICv3 driver does it on qemu_sbsa
+//! (drivers/arm/gic/v3/gicv3_main.c `gicv3_distif_init`, `gicv3_rdistif_init`,
+//! `gicv3_cpuif_enable`; plat/qemu/common/qemu_gicv3.c with qemu_sbsa's platform_def.h
+//! `PLATFORM_G1S_PROPS`): system-register access enabled for the lower ELs, affinity routing
+//! on for both security states, every SPI, SGI and PPI in Group 1 Non-secure except the
+//! secure SGIs 8-15 (Group 1 Secure, highest secure priority, enabled: TF-A's interrupt
+//! properties for qemu_sbsa), Group 0 and Group 1 Secure enabled in the distributor and in
+//! each CPU interface, the priority mask open, and the redistributors awake. The interrupts
+//! an SP manifest assigns are made secure by the SPMC itself, which may program the secure
+//! view of the GIC (GICD_CTLR.DS = 0). No Group 0 source exists, as on TF-A's qemu_sbsa.
 
 use platform_facts::qemu_sbsa::{GICD, GICR};
 
-use crate::arch::write_sysreg;
+use crate::arch::{read_sysreg, write_sysreg};
 
 const GICD_CTLR: usize = 0x0;
 const GICD_TYPER: usize = 0x4;
@@ -17,6 +21,13 @@ const GICD_IGRPMODR: usize = 0xD00;
 const CTLR_RWP: u32 = 1 << 31;
 const CTLR_ARE_S: u32 = 1 << 4;
 const CTLR_ARE_NS: u32 = 1 << 5;
+/// GICD_CTLR (secure view): EnableGrp0, EnableGrp1S.
+const CTLR_ENABLE_G0: u32 = 1 << 0;
+const CTLR_ENABLE_G1S: u32 = 1 << 2;
+/// qemu_sbsa's secure SGIs (platform_def.h `QEMU_IRQ_SEC_SGI_0..7`).
+const SECURE_SGIS: u32 = 0xFF00;
+/// GIC_HIGHEST_SEC_PRIORITY.
+const HIGHEST_SEC_PRIORITY: u32 = 0x00;
 
 /// Redistributor frames: RD_base, then SGI_base 64 KiB above; 128 KiB per core.
 const GICR_STRIDE: usize = 0x2_0000;
@@ -25,6 +36,8 @@ const GICR_TYPER: usize = 0x8;
 const GICR_SGI_BASE: usize = 0x1_0000;
 const GICR_IGROUPR0: usize = 0x80;
 const GICR_IGRPMODR0: usize = 0xD00;
+const GICR_ISENABLER0: usize = 0x100;
+const GICR_IPRIORITYR: usize = 0x400;
 const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
 const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
 const TYPER_LAST: u64 = 1 << 4;
@@ -55,6 +68,28 @@ pub fn init_cpu_interface() {
     write_sysreg!(S3_6_C12_C12_5, 0xF);
     // SAFETY: ISB makes the new SRE value visible to the instructions after it; no memory.
     unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+    // The rest of gicv3_cpuif_enable, run here in the secure state (SCR_EL3.NS = 0 at reset):
+    // the secure ICC_SRE_EL1.SRE, the idle priority in ICC_PMR_EL1 (GIC_PRI_MASK), Group 0
+    // enabled (ICC_IGRPEN0_EL1) and Group 1 Secure enabled (ICC_IGRPEN1_EL3.EnableGrp1S; the
+    // normal world enables its own group).
+    write_sysreg!(S3_0_C12_C12_5, 0x1);
+    write_sysreg!(S3_0_C4_C6_0, 0xFF);
+    write_sysreg!(S3_0_C12_C12_6, 0x1);
+    let igrpen1 = read_sysreg!(S3_6_C12_C12_7);
+    write_sysreg!(S3_6_C12_C12_7, igrpen1 | 0b10);
+    // SAFETY: as above: the ISB orders the system-register writes; no memory is touched.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+}
+
+/// ICC_HPPIR0_EL1 read at EL3: the highest-priority pending interrupt, with the special IDs
+/// 1020 (Secure Group 1) and 1021 (Non-secure Group 1) for the other groups.
+pub fn highest_pending_group0() -> u64 {
+    read_sysreg!(S3_0_C12_C8_2)
+}
+
+/// Acknowledges the pending Group 0 interrupt (ICC_IAR0_EL1) and returns its ID.
+pub fn acknowledge_group0() -> u32 {
+    (read_sysreg!(S3_0_C12_C8_0) & 0xFF_FFFF) as u32
 }
 
 /// Distributor and redistributors, once on the primary core.
@@ -87,10 +122,24 @@ pub fn init() {
         );
         while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
         let sgi = rd + GICR_SGI_BASE as u64;
-        write32(sgi, GICR_IGROUPR0, !0);
-        write32(sgi, GICR_IGRPMODR0, 0);
+        // Non-secure except the secure SGIs: IGROUPR0 = 0, IGRPMODR0 = 1 is Secure Group 1.
+        write32(sgi, GICR_IGROUPR0, !SECURE_SGIS);
+        write32(sgi, GICR_IGRPMODR0, SECURE_SGIS);
+        // SGIs 8-15 sit in IPRIORITYR2 and 3 (one byte each); SGIs are always edge triggered.
+        let prio = HIGHEST_SEC_PRIORITY * 0x0101_0101;
+        write32(sgi, GICR_IPRIORITYR + 8, prio);
+        write32(sgi, GICR_IPRIORITYR + 12, prio);
+        write32(sgi, GICR_ISENABLER0, SECURE_SGIS);
         if read64(rd, GICR_TYPER) & TYPER_LAST != 0 {
             break;
         }
     }
+    // gicv3_distif_init ends by enabling Group 0 and Group 1 Secure (the secure view of
+    // GICD_CTLR; the normal world enables Group 1 Non-secure through its own view).
+    write32(
+        d,
+        GICD_CTLR,
+        read32(d, GICD_CTLR) | CTLR_ENABLE_G0 | CTLR_ENABLE_G1S,
+    );
+    while read32(d, GICD_CTLR) & CTLR_RWP != 0 {}
 }

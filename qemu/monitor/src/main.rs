@@ -69,6 +69,14 @@ extern "C" fn el3_lower_sync(_saved: *mut context::GpRegs) -> *mut context::GpRe
 
 #[cfg(target_os = "none")]
 #[no_mangle]
+extern "C" fn el3_lower_fiq(_saved: *mut context::GpRegs) -> *mut context::GpRegs {
+    // SAFETY: entry.S calls this once per FIQ taken from a lower EL (nothing in Rust calls
+    // it); the reference dies when this returns, before entry.S leaves EL3.
+    dispatch::lower_fiq(unsafe { percpu::this_core() })
+}
+
+#[cfg(target_os = "none")]
+#[no_mangle]
 extern "C" fn el3_unexpected(vector: u64) -> ! {
     let esr = arch::read_sysreg!(esr_el3);
     let elr = arch::read_sysreg!(elr_el3);

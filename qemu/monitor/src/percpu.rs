@@ -12,8 +12,13 @@ pub use qemu_monitor::spmd::SecureRun;
 /// SCR_EL3 while the secure world runs: RES1 (bits 5:4), SIF, RW (lower ELs AArch64), ST (S-EL1
 /// may use the secure physical timer). NS = 0, no IRQ/FIQ/EA routing to EL3, SMC enabled.
 const SCR_SECURE: u64 = 0x30 | (1 << 9) | (1 << 10) | (1 << 11);
-/// SCR_EL3 while the normal world runs: NS, HCE (HVC enabled), RW, RES1.
-const SCR_NON_SECURE: u64 = 0x30 | 1 | (1 << 8) | (1 << 10);
+/// SCR_EL3 while the normal world runs: NS, FIQ (routed to EL3), HCE (HVC enabled), RW, RES1.
+/// FIQ: in the non-secure state Secure Group 1 and Group 0 interrupts are signalled as FIQ
+/// (GICv3 spec, table 4-3), and TF-A's SPMD asks for both to reach EL3 from the normal world
+/// only (spmd_main.c `spmd_spmc_init`, routing model NON_SECURE; the interrupt framework sets
+/// SCR_EL3.FIQ in the non-secure context, bl31/interrupt_mgmt.c). Non-secure interrupts (IRQ
+/// there) stay with the normal world.
+const SCR_NON_SECURE: u64 = 0x30 | 1 | (1 << 2) | (1 << 8) | (1 << 10);
 
 /// SCR_EL3.API | APK: pointer-authentication instructions and keys usable below EL3 without
 /// trapping, set only on CPUs that have pointer authentication (their absence makes the bits RES0).

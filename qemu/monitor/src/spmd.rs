@@ -32,6 +32,10 @@ pub enum SecureRun {
     FwkVersion,
     /// The PSCI CPU_OFF framework request is outstanding.
     FwkCpuOff,
+    /// A secure interrupt preempted the normal world and the SPMC was entered with
+    /// FFA_INTERRUPT; it ends with FFA_NORMAL_WORLD_RESUME (TF-A's per-core
+    /// `secure_interrupt_ongoing`, services/std_svc/spmd/spmd_main.c).
+    SecureInterrupt,
 }
 
 /// What the monitor does with one SMC.
@@ -69,6 +73,13 @@ pub enum Action {
     Shutdown { from: World, status: u64 },
     /// The SPMC broke the SPMD protocol; TF-A panics.
     ProtocolViolation(&'static str),
+    /// FFA_NORMAL_WORLD_RESUME after a secure interrupt: resume the normal world where the
+    /// interrupt took it, its registers untouched (TF-A `spmd_spm_core_sync_exit` then
+    /// `SMC_RET0` of the normal-world context).
+    ResumeNormalWorld,
+    /// FFA_EL3_INTR_HANDLE from the SPMC: acknowledge the pending Group 0 interrupt and hand it
+    /// to the platform (TF-A `spmd_handle_group0_intr_swd`).
+    HandleGroup0,
 }
 
 /// An [`Action`], the secure-run state afterwards, and an optional note for the boot log.
@@ -219,6 +230,60 @@ pub fn decide(from: World, run: SecureRun, a: &[u64; 18], attrs: &SpmcAttributes
         World::NonSecure if ffa::is_ffa(fid) => ns_ffa(run, fid, a, attrs),
         World::NonSecure => ns_other(run, fid, a, attrs),
         World::Secure => secure(run, fid, a, attrs),
+    }
+}
+
+/// What ICC_HPPIR0_EL1 read at EL3 says is pending (GICv3 architecture spec, section 4.1.1
+/// "special INTIDs"; TF-A `gicv3_get_pending_interrupt_type`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PendingType {
+    /// 1020: a Secure Group 1 interrupt (TF-A INTR_TYPE_S_EL1).
+    SecureEl1,
+    /// 1021: a Non-secure Group 1 interrupt (INTR_TYPE_NS).
+    NonSecure,
+    /// 1022/1023: nothing pending (INTR_TYPE_INVAL).
+    None,
+    /// Any other ID: a Group 0 interrupt (INTR_TYPE_EL3).
+    Group0(u32),
+}
+
+impl PendingType {
+    /// Classifies an ICC_HPPIR0_EL1 value read at EL3.
+    pub fn from_hppir0(hppir0: u64) -> Self {
+        match (hppir0 & 0xFF_FFFF) as u32 {
+            1020 => Self::SecureEl1,
+            1021 => Self::NonSecure,
+            1022 | 1023 => Self::None,
+            id => Self::Group0(id),
+        }
+    }
+}
+
+/// What the monitor does with an FIQ taken to EL3. SCR_EL3.FIQ is set only while the normal
+/// world runs (`percpu.rs`), as TF-A's SPMD registers its S-EL1 and Group 0 handlers with the
+/// routing model "from the non-secure state only" (spmd_main.c `spmd_spmc_init`:
+/// `set_interrupt_rm_flag(flags, NON_SECURE)`): in the secure state both kinds are taken by
+/// the SPMC at S-EL1.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FiqAction {
+    /// Secure Group 1 interrupt while the normal world runs: save its context and enter the
+    /// SPMC with FFA_INTERRUPT, x1..x7 zero (`spmd_secure_interrupt_handler`).
+    EnterSpmc([u64; 8]),
+    /// Group 0 interrupt while the normal world runs: acknowledge it and give it to the
+    /// platform (`spmd_group0_interrupt_handler_nwd`).
+    Group0(u32),
+    /// Nothing to do (the interrupt went away, or it is not routed here): resume the world.
+    Resume,
+}
+
+/// Decides what an FIQ at EL3 does, given what the GIC reports pending.
+pub fn fiq(pending: PendingType) -> FiqAction {
+    match pending {
+        PendingType::SecureEl1 => {
+            FiqAction::EnterSpmc([u64::from(ffa::INTERRUPT), 0, 0, 0, 0, 0, 0, 0])
+        }
+        PendingType::Group0(id) => FiqAction::Group0(id),
+        PendingType::NonSecure | PendingType::None => FiqAction::Resume,
     }
 }
 
@@ -423,10 +488,17 @@ fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
         ffa::SECONDARY_EP_REGISTER_64 => {
             return Decision::new(Action::RegisterSecondaryEp(a[1]), run)
         }
-        // Only valid after a secure interrupt delivered by EL3; this monitor routes none.
+        // TF-A: valid only while `secure_interrupt_ongoing` (the SPMC was entered with
+        // FFA_INTERRUPT from the normal world); DENIED otherwise. TF-A's switch has the SMC32 ID
+        // only; the SMC64 one is not an FF-A v1.2 ABI and is refused the same way.
+        ffa::NORMAL_WORLD_RESUME if run == SecureRun::SecureInterrupt => {
+            return Decision::new(Action::ResumeNormalWorld, SecureRun::Idle)
+        }
         ffa::NORMAL_WORLD_RESUME | ffa::NORMAL_WORLD_RESUME_64 => {
             return reply(ffa::error(ffa::DENIED))
         }
+        // TF-A: secure origin only (the normal world gets NOT_SUPPORTED in `ns_ffa`).
+        ffa::EL3_INTR_HANDLE => return Decision::new(Action::HandleGroup0, run),
         ffa::DIRECT_REQ_32 | ffa::DIRECT_REQ_64 if is_spmc_to_spmd(attrs, a[1]) => {
             return reply(ffa::error(ffa::DENIED))
         }
@@ -461,7 +533,17 @@ fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
             }
         }
         SecureRun::FwkCpuOff => cpu_off_response(attrs, fid, a),
-        SecureRun::NsCall | SecureRun::Idle => reply(ffa::error(ffa::NOT_SUPPORTED)),
+        // TF-A would forward such a result to the normal world, which is in the middle of
+        // whatever the interrupt preempted and expects no FF-A answer: an SPMC bug either way.
+        SecureRun::SecureInterrupt if is_result_for_normal_world(fid) => Decision::new(
+            Action::ProtocolViolation(
+                "FF-A result instead of FFA_NORMAL_WORLD_RESUME after a secure interrupt",
+            ),
+            run,
+        ),
+        SecureRun::NsCall | SecureRun::Idle | SecureRun::SecureInterrupt => {
+            reply(ffa::error(ffa::NOT_SUPPORTED))
+        }
     }
 }
 
@@ -918,5 +1000,59 @@ mod tests {
             &[fid(psci::CPU_ON_64), 1, 0x2020_0000, 0],
         );
         assert_eq!(d.action, Action::Reply1(S, u64::MAX));
+    }
+
+    #[test]
+    fn fiq_at_el3_follows_the_pending_group() {
+        assert_eq!(PendingType::from_hppir0(1020), PendingType::SecureEl1);
+        assert_eq!(PendingType::from_hppir0(1021), PendingType::NonSecure);
+        assert_eq!(PendingType::from_hppir0(1023), PendingType::None);
+        assert_eq!(PendingType::from_hppir0(1022), PendingType::None);
+        assert_eq!(PendingType::from_hppir0(29), PendingType::Group0(29));
+        assert_eq!(
+            fiq(PendingType::SecureEl1),
+            FiqAction::EnterSpmc([u64::from(ffa::INTERRUPT), 0, 0, 0, 0, 0, 0, 0])
+        );
+        assert_eq!(fiq(PendingType::Group0(48)), FiqAction::Group0(48));
+        assert_eq!(fiq(PendingType::NonSecure), FiqAction::Resume);
+        assert_eq!(fiq(PendingType::None), FiqAction::Resume);
+    }
+
+    #[test]
+    fn a_secure_interrupt_ends_with_normal_world_resume_only() {
+        let run = SecureRun::SecureInterrupt;
+        let d = decide_s(run, &[fid(ffa::NORMAL_WORLD_RESUME)]);
+        assert_eq!(
+            (d.action, d.run),
+            (Action::ResumeNormalWorld, SecureRun::Idle)
+        );
+        // Outside a secure interrupt: DENIED (spmd_main.c), also for the SMC64 ID.
+        for r in [SecureRun::Idle, SecureRun::NsCall, SecureRun::Init] {
+            let d = decide_s(r, &[fid(ffa::NORMAL_WORLD_RESUME)]);
+            assert_eq!(d.action, Action::Reply(S, error(ffa::DENIED)));
+        }
+        let d = decide_s(run, &[fid(ffa::NORMAL_WORLD_RESUME_64)]);
+        assert_eq!(d.action, Action::Reply(S, error(ffa::DENIED)));
+        // A result meant for a normal-world caller: nobody is waiting for it.
+        let d = decide_s(run, &[fid(ffa::MSG_WAIT)]);
+        assert!(matches!(d.action, Action::ProtocolViolation(_)));
+        // SPMD services stay available meanwhile.
+        let d = decide_s(run, &[fid(ffa::ID_GET)]);
+        assert_eq!(d.action, Action::Reply(S, ffa::success(0x8000)));
+        assert_eq!(d.run, run);
+    }
+
+    #[test]
+    fn el3_intr_handle_is_for_the_secure_world() {
+        for run in [
+            SecureRun::NsCall,
+            SecureRun::SecureInterrupt,
+            SecureRun::Idle,
+        ] {
+            let d = decide_s(run, &[fid(ffa::EL3_INTR_HANDLE)]);
+            assert_eq!((d.action, d.run), (Action::HandleGroup0, run));
+        }
+        let d = decide_ns(SecureRun::Idle, &[fid(ffa::EL3_INTR_HANDLE)]);
+        assert_eq!(d.action, Action::Reply(NS, error(ffa::NOT_SUPPORTED)));
     }
 }
