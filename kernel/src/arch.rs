@@ -3,6 +3,8 @@
 
 #[cfg(target_os = "none")]
 pub mod aarch64;
+#[cfg(target_os = "none")]
+pub mod gic;
 pub mod table_pool;
 
 /// The linear ID of the core running this code (0 in host tests).
@@ -50,12 +52,15 @@ pub struct FpRegs {
     pub fpsr: u64,
 }
 
-/// SPSR value for AArch64 EL0t with IRQ and FIQ masked (PSTATE.I and F). The SPMC does not
-/// handle interrupts yet: unmasked, an interrupt pending while an SP runs (the normal world's
-/// timer, signalled as FIQ in the secure state) would be taken before the SP executed an
-/// instruction, every time it is resumed, and the core would never make progress. Masked, it
-/// stays pending until the SPMC returns to the normal world, which then takes it.
-pub const SPSR_EL0T: u64 = (1 << 7) | (1 << 6);
+/// SPSR value for AArch64 EL0t with IRQ unmasked and FIQ masked (PSTATE.F). In the secure
+/// state a Group 1 Secure interrupt is an IRQ and a Non-secure Group 1 or Group 0 one is an FIQ
+/// (GICv3 spec, table 4-3). IRQs stop the SP so that the SPMC takes the secure interrupts it
+/// owns (spmc/interrupt.rs). FIQs stay masked until the SPMC handles non-secure interrupts:
+/// unmasked, one pending while an SP runs (the normal world's timer) would be taken before the
+/// SP executed an instruction, every time it is resumed, and the core would never make
+/// progress. Masked, it stays pending until the SPMC returns to the normal world, which then
+/// takes it (a Group 0 one is then routed to EL3, as TF-A routes it from the normal world).
+pub const SPSR_EL0T: u64 = 1 << 6;
 
 /// Why an S-EL0 context stopped running and returned control to the SPMC.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]

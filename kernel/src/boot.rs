@@ -45,6 +45,17 @@ pub struct PlatformBoot {
     /// Memory-sharing limits of this platform (`spmc::memory::DEFAULT_LIMITS` for the
     /// engine's full capacity).
     pub memory_limits: crate::mem_share::Limits,
+    /// The GICv3 the SPMC configures secure interrupts in (both ranges are also in
+    /// `devices`); `None`: no interrupt is configured and partitions get none.
+    pub gic: Option<GicBases>,
+}
+
+/// Where the GICv3 is.
+pub struct GicBases {
+    /// The distributor (GICD_BASE).
+    pub gicd: u64,
+    /// The first redistributor frame (GICR_BASE).
+    pub gicr: u64,
 }
 
 fn smc(regs: Regs) -> Regs {
@@ -239,6 +250,7 @@ pub fn cold_boot(
     let mut machine = Machine {
         core: core as usize,
     };
+    init_interrupts(plat, spmc, core as usize);
     crate::info!("booting {} partition(s)", spmc.sps.len());
     spmc.boot_partitions(&mut machine);
     crate::info!(
@@ -248,6 +260,40 @@ pub fn cold_boot(
         spmc.id
     );
     run_loop(spmc, &mut machine)
+}
+
+/// Finds the GIC and makes every interrupt a partition owns Group 1 Secure, routed (SPIs) to
+/// the boot core, before any partition runs. An interrupt the GIC refuses is reported and left
+/// alone: its owner never receives it.
+fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
+    let Some(g) = &plat.gic else {
+        crate::info!("no GIC on this platform: secure interrupts are not configured");
+        return;
+    };
+    // SAFETY: the platform crate names its GICv3 distributor and first redistributor, both in
+    // `plat.devices`, which the kernel table maps as device memory for good; arch::gic is the
+    // only code that touches them.
+    let cores = unsafe { crate::arch::gic::init(g.gicd, g.gicr) };
+    crate::arch::gic::init_cpu(core);
+    let target = crate::arch::gic::mpidr();
+    for c in crate::spmc::interrupt::configs(spmc.table) {
+        let cfg = crate::arch::gic::Config {
+            intid: c.intid,
+            priority: c.priority,
+            level: c.level,
+            target_mpidr: target,
+        };
+        match crate::arch::gic::configure(&cfg) {
+            Ok(()) => crate::info!(
+                "interrupt {} -> SP {:#06x} (Group 1 Secure, priority {:#x})",
+                c.intid,
+                c.owner,
+                c.priority
+            ),
+            Err(e) => crate::info!("interrupt {}: GIC refused it ({e:?})", c.intid),
+        }
+    }
+    crate::info!("GICv3: {cores} redistributor(s)");
 }
 
 /// Warm boot of a secondary core (entered by EL3 after PSCI CPU_ON).
@@ -261,6 +307,7 @@ pub fn warm_boot(core: u64) -> ! {
     let ttbr0 = KERNEL_SPACE.get().map(|s| s.lock().ttbr0()).unwrap_or(0);
     // SAFETY: the kernel table built at cold boot maps the image identically on every core.
     unsafe { aarch64::enable_mmu(ttbr0) };
+    crate::arch::gic::init_cpu(core as usize);
     crate::info!("core {core} online");
     run_loop(
         spmc,

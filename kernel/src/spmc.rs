@@ -22,6 +22,8 @@ pub mod version;
 pub mod loader;
 pub mod partition;
 pub mod run;
+// Secure interrupts owned by partitions.
+pub mod interrupt;
 // The one list of implemented ABIs per caller.
 pub mod abi_table;
 // What an endpoint owns at an address: the one ownership query.
@@ -71,6 +73,17 @@ pub trait Env {
     }
     /// Invalidates the TLB entries of an ASID after its mappings changed.
     fn tlb_invalidate_asid(&self, asid: u16);
+    /// Takes this core's highest-priority pending secure interrupt: acknowledges it, masks it
+    /// at the GIC and ends it there (arch/gic.rs explains why). `None` when none is pending.
+    /// The default (no GIC) has none.
+    fn interrupt_take(&mut self) -> Option<u32> {
+        None
+    }
+    /// Unmasks an interrupt [`Env::interrupt_take`] masked, once its owner handled it; `core`
+    /// is where it was taken.
+    fn interrupt_unmask(&mut self, intid: u32, core: usize) {
+        let _ = (intid, core);
+    }
     /// The linear ID of this core.
     fn core(&self) -> usize;
 }
@@ -152,6 +165,9 @@ pub struct Spmc {
     /// A core retired while holding it poisons it: memory ABIs then answer ABORTED.
     pub mem: crate::sync::CoreLock<memory::MemState>,
     nw_version: AtomicU32,
+    /// Secure interrupts taken for a partition and not delivered yet (all partitions): one
+    /// load tells the message path there is nothing to deliver.
+    pub irq_pending: AtomicU32,
 }
 
 impl Spmc {
@@ -172,6 +188,7 @@ impl Spmc {
             nw: Mutex::new(NormalWorld::default()),
             mem: crate::sync::CoreLock::new(memory::MemState::new(platform.memory_limits)),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
+            irq_pending: AtomicU32::new(0),
         }
     }
 
@@ -188,6 +205,12 @@ impl Spmc {
     /// x8-x17 ([`El3Registers::passes_x8_x17`]) they still hold this core's previous answer,
     /// possibly another partition's DIRECT_RESP2 payload, so they are cleared first.
     pub fn handle_el3_call_in_place(&self, env: &mut impl Env, regs: &mut Regs) {
+        // A secure interrupt preempted the normal world: the SPMD enters us with
+        // FFA_INTERRUPT (x1-x7 zero) and takes only FFA_NORMAL_WORLD_RESUME back.
+        if regs.w(0) == ffa_abi::func_id::FuncId::Interrupt32.raw() {
+            dispatch::el3_interrupt(self, env, regs);
+            return;
+        }
         let passed =
             self.platform
                 .el3_registers

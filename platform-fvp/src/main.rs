@@ -6,7 +6,7 @@
 #![no_main]
 
 use platform_facts::fvp as facts;
-use spmc_kernel::boot::PlatformBoot;
+use spmc_kernel::boot::{GicBases, PlatformBoot};
 use spmc_kernel::spmc::El3Registers;
 
 /// UART1 of the FVP's motherboard (V2M_IOFPGA_UART1, PL011): the console OP-TEE uses on FVP
@@ -24,6 +24,10 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
+    gic: Some(GicBases {
+        gicd: facts::GICD.base,
+        gicr: facts::GICR.base,
+    }),
     // TF-A v2.14+'s rule (spmd_smc_switch_state); feature `tf-a-pre-2-14` for an older TF-A.
     el3_registers: if cfg!(feature = "tf-a-pre-2-14") {
         El3Registers::X0ToX7

@@ -907,6 +907,14 @@ impl crate::spmc::Env for Machine {
         tlbi_asid(asid);
     }
 
+    fn interrupt_take(&mut self) -> Option<u32> {
+        super::gic::take(self.core)
+    }
+
+    fn interrupt_unmask(&mut self, intid: u32, core: usize) {
+        super::gic::unmask(intid, core);
+    }
+
     fn core(&self) -> usize {
         self.core
     }

@@ -27,8 +27,9 @@
 
 use super::call::{Caller, Cx, Flow, Target};
 use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
-use super::{abi_table, direct, memory, run, setup, sp_services, version, Env, Spmc};
+use super::{abi_table, direct, interrupt, memory, run, setup, sp_services, version, Env, Spmc};
 use crate::policy;
+use core::sync::atomic::Ordering;
 use ffa_abi::error::{DecodeError, ErrorCode};
 use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::Interface;
@@ -150,14 +151,83 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
         // responses to partitions).
         Flow::End(_) => *io = Regs::error(ErrorCode::NotSupported),
     }
+    deliver_interrupts(spmc, cx.env);
+}
+
+/// FFA_INTERRUPT from EL3: a secure interrupt preempted the normal world. Takes it, runs the
+/// handlers of waiting owners, and answers FFA_NORMAL_WORLD_RESUME (an owner that is busy gets
+/// its interrupt when it next waits).
+pub fn el3_interrupt<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
+    interrupt::take_all(spmc, env);
+    deliver_interrupts(spmc, env);
+    io.0 = interrupt::normal_world_resume();
+}
+
+/// Runs the handlers of the waiting partitions that have interrupts pending. A partition whose
+/// lock is taken (running here or on another core) is skipped: it gets its interrupts when it
+/// next waits. Costs one load when nothing is pending.
+pub fn deliver_interrupts<E: Env>(spmc: &Spmc, env: &mut E) {
+    if spmc.irq_pending.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    for sp in &spmc.sps {
+        if sp.irq.is_empty() {
+            continue;
+        }
+        if let Some(mut rt) = sp.rt.try_lock() {
+            run_interrupt_handlers(spmc, env, sp, &mut rt);
+        }
+    }
+}
+
+/// Enters `sp` (locked by the caller) with FFA_INTERRUPT for each interrupt pending for it,
+/// while it waits, and unmasks each one it finishes handling (FFA_MSG_WAIT). One that faults
+/// while handling is aborted and its interrupt stays masked.
+pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) {
+    while let Some((intid, core)) = interrupt::next_for(spmc, sp, rt) {
+        let Phase::Waiting(w) = rt.phase() else {
+            return;
+        };
+        w.begin_interrupt(intid, core);
+        *call_regs(rt) = interrupt::signal(intid);
+        match run_sp(spmc, env, sp, rt) {
+            RunEnd::InterruptDone => {
+                if let Phase::Running(r) = rt.phase() {
+                    if let Some((id, on)) = r.end_interrupt() {
+                        env.interrupt_unmask(id, on);
+                    }
+                }
+            }
+            RunEnd::Aborted => return,
+            // Not reachable: no request is pending and it has booted.
+            RunEnd::Response | RunEnd::InitDone => {
+                rt.abort();
+                return;
+            }
+        }
+    }
 }
 
 /// Runs `sp` until its run ends: initialisation done, the response to its pending request,
 /// or a fault. Its FF-A calls on the way are handled here, nested direct requests included.
 pub fn run_sp<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> RunEnd {
     loop {
-        if run::until_call(env, sp, rt) == run::Stop::Aborted {
-            return RunEnd::Aborted;
+        match run::until_call(env, sp, rt) {
+            run::Stop::Aborted => return RunEnd::Aborted,
+            run::Stop::Interrupt => {
+                // A secure interrupt preempted `sp`: record it for its owner; a waiting owner
+                // handles it now unless `sp` asked for other secure interrupts to be queued
+                // while it runs (manifest `other-s-interrupts-action` = 0; FF-A v1.2 section
+                // 8.3.1). Then `sp` resumes.
+                interrupt::take_all(spmc, env);
+                if sp.desc.other_s_interrupts_action
+                    != Some(spmc_table::OtherSInterruptsAction::Queued)
+                {
+                    deliver_interrupts(spmc, env);
+                }
+                continue;
+            }
+            run::Stop::Call => {}
         }
         if let Some(end) = sp_call(spmc, env, sp, rt) {
             return end;
@@ -290,9 +360,13 @@ fn deliver<E: Env>(
             if let Phase::Running(r) = rt.phase() {
                 r.end();
             }
+            // It waits again: interrupts taken for it meanwhile are delivered now.
+            if !sp.irq.is_empty() {
+                run_interrupt_handlers(spmc, env, sp, &mut rt);
+            }
         }
         RunEnd::Aborted => *io = Regs::error(ErrorCode::Aborted).0,
-        RunEnd::InitDone => {
+        RunEnd::InitDone | RunEnd::InterruptDone => {
             rt.abort();
             *io = Regs::error(ErrorCode::Aborted).0;
         }

@@ -215,9 +215,10 @@ impl Spmc {
                         b.init_done();
                     }
                     crate::info!("SP {} ({:#06x}) initialised", sp.desc.name, sp.id());
+                    dispatch::run_interrupt_handlers(self, env, sp, &mut rt);
                 }
                 RunEnd::Aborted => {}
-                RunEnd::Response => {
+                RunEnd::Response | RunEnd::InterruptDone => {
                     // Unreachable by construction (no request is pending during boot); treat
                     // as a protocol violation.
                     rt.abort();

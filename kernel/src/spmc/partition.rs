@@ -7,8 +7,11 @@
 //!
 //! ```text
 //!  Created --start_boot--> Booting --init_done--> Waiting --begin--> Running
-//!     |                       |                     ^                  |
-//!     |                       |                     +-------end--------+
+//!     |                       |                     ^ ^                |
+//!     |                       |                     | +-------end------+
+//!     |                       |                     |  begin_interrupt: Running (handling
+//!     |                       |                     |  an interrupt, no request)
+//!     |                       |                     +--end_interrupt--+
 //!     +-----------------------+------abort (from any state)-----> Aborted
 //! ```
 
@@ -30,7 +33,8 @@ pub enum State {
     Booting,
     /// Waiting for a message.
     Waiting,
-    /// Running on behalf of a direct request.
+    /// Running on behalf of a direct request, or handling a secure interrupt it was entered
+    /// with (FFA_INTERRUPT).
     Running,
     /// Faulted or failed to load: never runs again.
     Aborted,
@@ -60,6 +64,9 @@ pub struct Runtime {
     pub log_line: String<160>,
     /// The partition made an FF-A call other than FFA_VERSION: its version is settled.
     pub version_frozen: bool,
+    /// The secure interrupt it handles (ID, core it was taken on): `Some` exactly while it
+    /// runs because it was entered with FFA_INTERRUPT.
+    interrupt: Option<(u32, usize)>,
 }
 
 /// The context in its current state, with the transitions legal from it.
@@ -100,6 +107,12 @@ impl Waiting<'_> {
         self.0.state = State::Running;
         self.0.request = Some(request);
     }
+
+    /// It is entered with FFA_INTERRUPT to handle `intid` (taken on `core`).
+    pub fn begin_interrupt(self, intid: u32, core: usize) {
+        self.0.state = State::Running;
+        self.0.interrupt = Some((intid, core));
+    }
 }
 
 impl Running<'_> {
@@ -112,6 +125,18 @@ impl Running<'_> {
     pub fn end(self) {
         self.0.state = State::Waiting;
         self.0.request = None;
+    }
+
+    /// The interrupt it handles, if it was entered with FFA_INTERRUPT.
+    pub fn interrupt(&self) -> Option<(u32, usize)> {
+        self.0.interrupt
+    }
+
+    /// It finished handling its interrupt (FFA_MSG_WAIT): it waits again. Returns the
+    /// interrupt, for the SPMC to unmask.
+    pub fn end_interrupt(self) -> Option<(u32, usize)> {
+        self.0.state = State::Waiting;
+        self.0.interrupt.take()
     }
 }
 
@@ -126,6 +151,7 @@ impl Runtime {
             mailbox: None,
             log_line: String::new(),
             version_frozen: false,
+            interrupt: None,
         }
     }
 
@@ -137,6 +163,11 @@ impl Runtime {
     /// The direct request it is handling, if it is running one.
     pub fn request(&self) -> Option<PendingRequest> {
         self.request
+    }
+
+    /// The secure interrupt it is handling, if it was entered with FFA_INTERRUPT.
+    pub fn interrupt(&self) -> Option<(u32, usize)> {
+        self.interrupt
     }
 
     /// The context in its current state, to make one of the transitions legal from it.
@@ -151,10 +182,12 @@ impl Runtime {
     }
 
     /// It faulted, failed to load or broke the protocol: it never runs again, and the request
-    /// it was handling (if any) is dropped.
+    /// it was handling (if any) is dropped. An interrupt it was handling stays masked: its
+    /// device may still assert it, and nobody else may handle it.
     pub fn abort(&mut self) {
         self.state = State::Aborted;
         self.request = None;
+        self.interrupt = None;
     }
 }
 
@@ -163,6 +196,9 @@ pub struct Sp {
     pub index: usize,
     pub desc: &'static Partition,
     pub rt: Mutex<Runtime>,
+    /// Secure interrupts taken for it and not yet delivered (outside `rt`: any core records
+    /// them without waiting for the partition).
+    pub irq: super::interrupt::Pending,
 }
 
 impl Sp {
@@ -172,6 +208,7 @@ impl Sp {
             index,
             desc,
             rt: Mutex::new(Runtime::new(version)),
+            irq: super::interrupt::Pending::new(desc.capabilities.interrupts.len()),
         }
     }
 
@@ -188,6 +225,8 @@ pub enum RunEnd {
     InitDone,
     /// It answered the pending direct request; the answer is in its x0-x17.
     Response,
+    /// It finished handling the interrupt it was entered with (FFA_MSG_WAIT).
+    InterruptDone,
     /// It faulted and was aborted.
     Aborted,
 }
@@ -228,6 +267,25 @@ mod tests {
         assert_eq!(r.request(), Some(req()));
         r.end();
         assert_eq!((rt.state(), rt.request()), (State::Waiting, None));
+    }
+
+    #[test]
+    fn an_interrupt_is_handled_from_waiting_to_waiting() {
+        let mut rt = Runtime::new(Version::V1_2);
+        rt.state = State::Waiting;
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
+        w.begin_interrupt(48, 2);
+        assert_eq!(
+            (rt.state(), rt.request(), rt.interrupt()),
+            (State::Running, None, Some((48, 2)))
+        );
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
+        assert_eq!(r.end_interrupt(), Some((48, 2)));
+        assert_eq!((rt.state(), rt.interrupt()), (State::Waiting, None));
     }
 
     #[test]

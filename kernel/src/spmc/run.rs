@@ -1,6 +1,6 @@
 //! Running a partition: entering its S-EL0 context until it makes an FF-A call, and containing
-//! what else stops it (faults are the end of the partition; interrupts are not handled yet and
-//! it is resumed).
+//! what else stops it (faults are the end of the partition; an IRQ, a secure interrupt, goes
+//! back to the dispatcher, which takes it and resumes the partition).
 
 use super::partition::{Runtime, Sp};
 use super::Env;
@@ -14,6 +14,9 @@ pub enum Stop {
     Call,
     /// It faulted and was aborted.
     Aborted,
+    /// An IRQ stopped it (a secure interrupt is pending on this core); its registers are in
+    /// its context and it resumes where it was.
+    Interrupt,
 }
 
 /// Runs the partition until it makes an FF-A call (`SVC #0`) or faults (then it is aborted).
@@ -48,8 +51,9 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
                 abort(sp, rt, "SError", e, 0);
                 return Stop::Aborted;
             }
-            // No interrupt is routed to S-EL1 yet; resume where it stopped.
-            Exit::Irq | Exit::Fiq => {}
+            Exit::Irq => return Stop::Interrupt,
+            // FIQs (non-secure and Group 0 interrupts) are masked at EL0 (`SPSR_EL0T`).
+            Exit::Fiq => {}
         }
     }
 }

@@ -9,6 +9,7 @@ mod boot;
 mod discovery;
 mod features;
 mod gate;
+mod interrupts;
 mod mem_state;
 mod memory;
 mod messaging;

@@ -4,7 +4,7 @@
 #![no_main]
 
 use platform_facts::qemu_sbsa as facts;
-use spmc_kernel::boot::PlatformBoot;
+use spmc_kernel::boot::{GicBases, PlatformBoot};
 use spmc_kernel::memory::PhysRange;
 use spmc_kernel::spmc::El3Registers;
 
@@ -21,6 +21,10 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
+    gic: Some(GicBases {
+        gicd: facts::GICD.base,
+        gicr: facts::GICR.base,
+    }),
     // TF-A v2.14+'s rule, which qemu/monitor follows too; feature `tf-a-pre-2-14` for an
     // older TF-A, whose SPMD passes x0-x7 only.
     el3_registers: if cfg!(feature = "tf-a-pre-2-14") {

@@ -182,6 +182,9 @@ pub enum Act {
     FaultAtPc { pc: u64 },
     /// An IRQ interrupts it; it resumes with the same registers.
     Irq,
+    /// Secure interrupt `intid` becomes pending on the GIC and its IRQ interrupts the
+    /// partition, which resumes with the same registers.
+    Interrupt(u32),
     /// An SError.
     SError,
 }
@@ -212,9 +215,25 @@ pub struct FakeEnv {
     pub icache: RefCell<Vec<(u64, u64, usize)>>,
     /// Number of times `write_phys` was called (used to prove that refused calls write nothing).
     pub writes: RefCell<usize>,
+    /// Secure interrupts pending at the fake GIC, taken in order by `interrupt_take`.
+    pub gic_pending: alloc::collections::VecDeque<u32>,
+    /// Interrupts taken (so masked), in order.
+    pub gic_taken: Vec<u32>,
+    /// Interrupts unmasked again, with the core they were taken on, in order.
+    pub gic_unmasked: Vec<(u32, usize)>,
 }
 
 impl Env for FakeEnv {
+    fn interrupt_take(&mut self) -> Option<u32> {
+        let id = self.gic_pending.pop_front()?;
+        self.gic_taken.push(id);
+        Some(id)
+    }
+
+    fn interrupt_unmask(&mut self, intid: u32, core: usize) {
+        self.gic_unmasked.push((intid, core));
+    }
+
     fn run_user(&mut self, regs: &mut UserRegs, ttbr0: u64) -> Exit {
         let idx = self
             .slots
@@ -265,6 +284,10 @@ impl Env for FakeEnv {
                 }
             }
             Act::Irq => Exit::Irq,
+            Act::Interrupt(id) => {
+                self.gic_pending.push_back(id);
+                Exit::Irq
+            }
             Act::SError => Exit::SError { esr: 0xBF00_0000 },
         }
     }
@@ -660,6 +683,9 @@ impl World {
             tlb: RefCell::new(Vec::new()),
             icache: RefCell::new(Vec::new()),
             writes: RefCell::new(0),
+            gic_pending: alloc::collections::VecDeque::new(),
+            gic_taken: Vec::new(),
+            gic_unmasked: Vec::new(),
         };
         Self {
             spmc,

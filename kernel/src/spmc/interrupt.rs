@@ -1,0 +1,167 @@
+//! Secure interrupts owned by partitions (FF-A v1.2 chapter 8, "Interrupt management"): which
+//! partition owns an interrupt (its manifest's device regions, granted in the SP set
+//! description: `Capabilities::interrupts`), recording an interrupt taken on any core for its
+//! owner, and the register block that signals it.
+//!
+//! The mechanism for an S-EL0 partition (FF-A v1.2 section 8.2.1, "Secure interrupt signaling
+//! mechanisms": an S-EL0 partition has no vIRQ, it is entered with FFA_INTERRUPT through ERET
+//! while it waits, the interrupt ID in w2; Hafnium does the same for its S-EL0 partitions,
+//! src/ffa/spmc/interrupts.c `interrupt_resume_waiting`): a waiting owner is entered with
+//! FFA_INTERRUPT at once; a busy one (running a request here or on another core, or further
+//! up this core's chain) gets it when it next waits. It ends handling with FFA_MSG_WAIT, and
+//! the SPMC unmasks the interrupt (arch/gic.rs: taking it masked and ended it at the GIC).
+//! The running of handlers is the dispatcher's (`dispatch::run_interrupt_handlers`).
+
+use super::partition::{Phase, Runtime, Sp};
+use super::{Env, Spmc};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use ffa_abi::func_id::FuncId;
+
+/// Interrupts a partition owns at most: one bit each in [`Pending`] (manifest-tool refuses
+/// more).
+pub const MAX_PER_SP: usize = 64;
+
+/// The interrupts taken for one partition and not delivered yet: bit `i` is its
+/// `capabilities.interrupts[i]`, with the core it was taken on. Any core sets bits without
+/// taking the partition's lock; only the core holding that lock clears them.
+pub struct Pending {
+    bits: AtomicU64,
+    core: Box<[AtomicUsize]>,
+}
+
+impl Pending {
+    /// No interrupt pending for a partition owning `owned` interrupts.
+    pub fn new(owned: usize) -> Self {
+        Self {
+            bits: AtomicU64::new(0),
+            core: (0..owned.min(MAX_PER_SP))
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+        }
+    }
+
+    /// Tells whether nothing waits for delivery.
+    pub fn is_empty(&self) -> bool {
+        self.bits.load(Ordering::Acquire) == 0
+    }
+
+    fn set(&self, bit: usize, core: usize) {
+        if let Some(c) = self.core.get(bit) {
+            c.store(core, Ordering::Relaxed);
+            self.bits.fetch_or(1 << bit, Ordering::Release);
+        }
+    }
+
+    /// Removes the lowest pending bit: (bit, core it was taken on).
+    fn take_lowest(&self) -> Option<(usize, usize)> {
+        loop {
+            let bits = self.bits.load(Ordering::Acquire);
+            if bits == 0 {
+                return None;
+            }
+            let bit = bits.trailing_zeros() as usize;
+            let core = self.core.get(bit).map_or(0, |c| c.load(Ordering::Relaxed));
+            if self
+                .bits
+                .compare_exchange(
+                    bits,
+                    bits & !(1 << bit),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+            {
+                return Some((bit, core));
+            }
+        }
+    }
+}
+
+/// The partition that owns `intid` and the interrupt's position in its list.
+pub fn owner(spmc: &Spmc, intid: u32) -> Option<(&Sp, usize)> {
+    spmc.sps.iter().find_map(|sp| {
+        let i = sp.desc.capabilities.interrupts.binary_search(&intid).ok()?;
+        (i < MAX_PER_SP).then_some((sp, i))
+    })
+}
+
+/// Takes every secure interrupt pending on this core and records each with its owner; returns
+/// how many were taken. An interrupt nobody owns (the SPMC configures only owned ones, so this
+/// means a GIC set up by someone else) is reported and stays masked.
+pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> usize {
+    let core = env.core();
+    let mut n = 0;
+    while let Some(intid) = env.interrupt_take() {
+        n += 1;
+        match owner(spmc, intid) {
+            Some((sp, bit)) => {
+                sp.irq.set(bit, core);
+                spmc.irq_pending.fetch_add(1, Ordering::Release);
+            }
+            None => crate::info!("secure interrupt {intid} has no owner: left masked"),
+        }
+        // A device that keeps asserting a level interrupt is masked by the take: the loop
+        // ends. The bound is a belt against a GIC that does not mask.
+        if n >= 1024 {
+            break;
+        }
+    }
+    n
+}
+
+/// The next interrupt to enter `sp` with (its runtime locked by the caller): only while it
+/// waits. Returns (interrupt ID, core it was taken on).
+pub fn next_for(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) -> Option<(u32, usize)> {
+    if !matches!(rt.phase(), Phase::Waiting(_)) {
+        return None;
+    }
+    let (bit, core) = sp.irq.take_lowest()?;
+    spmc.irq_pending.fetch_sub(1, Ordering::AcqRel);
+    Some((sp.desc.capabilities.interrupts[bit], core))
+}
+
+/// One interrupt the SPMC configures at boot, from the partition table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owned {
+    pub intid: u32,
+    /// The owning partition's endpoint ID.
+    pub owner: u16,
+    pub priority: u8,
+    pub level: bool,
+}
+
+/// Every interrupt a partition owns: those of its device regions the SP set description
+/// granted (`Capabilities::interrupts`; manifest-tool checked they are secure and owned once).
+pub fn configs(table: &'static spmc_table::Table) -> impl Iterator<Item = Owned> {
+    table.partitions.iter().flat_map(|p| {
+        p.device_regions
+            .iter()
+            .flat_map(|d| d.interrupts.iter())
+            .filter(|i| p.capabilities.owns_interrupt(i.id))
+            .map(|i| Owned {
+                intid: i.id,
+                owner: p.id.0,
+                priority: i.attributes.priority(),
+                level: i.attributes.level(),
+            })
+    })
+}
+
+/// x0-x17 that enter a partition to handle `intid`: FFA_INTERRUPT, w1 zero (no vCPU for an
+/// S-EL0 partition), w2 the interrupt ID, the rest zero (Hafnium's
+/// `api_ffa_interrupt_return`).
+pub fn signal(intid: u32) -> [u64; 18] {
+    let mut r = [0; 18];
+    r[0] = FuncId::Interrupt32.raw().into();
+    r[2] = intid.into();
+    r
+}
+
+/// The SPMC's answer to FFA_INTERRUPT from EL3 once the interrupt is handled:
+/// FFA_NORMAL_WORLD_RESUME (TF-A's SPMD refuses anything else, spmd_main.c).
+pub fn normal_world_resume() -> [u64; 18] {
+    let mut r = [0; 18];
+    r[0] = FuncId::NormalWorldResume.raw().into();
+    r
+}
