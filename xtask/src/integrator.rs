@@ -7,6 +7,10 @@
 //!   request it forwards to echo, and a memory share it reads and writes; checks each answer.
 //! - `integrator_wrong_load_address_refused`: links counter for an address in FVP's SP pool
 //!   and gives the ELF to a QEMU layout; the build must refuse it, naming both addresses.
+//! - `integrator_counter_called_from_linux`: boots Linux on the counter layout's image
+//!   (`cargo xtask linux --layout ... --run ...`) and calls counter with `ffa-call` through
+//!   Linux's FF-A driver: REQ_32 ADD by ID, CALL to echo by UUID (REQ_64), SUM_SHARED over a
+//!   page Linux shares, ADD again (the state carried over); checks each printed answer.
 
 use crate::layout::{LayoutRef, Target};
 use crate::run_config::driver::CallKind;
@@ -51,7 +55,60 @@ pub fn run(tc: &Toolchain, timeout: u64) -> (u32, u32) {
         &mut p,
         &mut f,
     );
+    report(
+        "integrator_counter_called_from_linux",
+        counter_from_linux(tc),
+        &mut p,
+        &mut f,
+    );
     (p, f)
+}
+
+/// The integrator guide's Linux walk-through, run: each command and the exact output it must
+/// print (counter starts at 0 in a fresh boot).
+fn counter_from_linux(tc: &Toolchain) -> Result<(), String> {
+    let layout = crate::root().join("partitions/counter/layout.json");
+    let id = format!("{COUNTER:#06x}");
+    let echo = format!("{ECHO:#06x}");
+    let steps: Vec<(String, Vec<String>)> = vec![
+        (
+            format!("ffa-call --req32 {id} 1 5"),
+            vec![format!("answer from {id}: [0x0, 0x5, 0x0, 0x0, 0x0]")],
+        ),
+        (
+            format!("ffa-call {COUNTER_UUID} 3 {echo} 0x1234 0x5678"),
+            vec![format!("answer from {id}: [0x0, 0x1234, 0x5678, 0x0, 0x0]")],
+        ),
+        (
+            format!("ffa-call --share 1 --fill 1 {id} 4 hlo hhi 4"),
+            vec![
+                format!("answer from {id}: [0x0, 0xa, 0x1, 0x0, 0x0]"),
+                "shared memory afterwards (first 8 words): [0x1, 0x2, 0x3, 0x4, 0xa, 0x6, 0x7, 0x8]"
+                    .to_string(),
+            ],
+        ),
+        (
+            format!("ffa-call --req64 {id} 1 2"),
+            vec![format!("answer from {id}: [0x0, 0x7, 0x0, 0x0, 0x0]")],
+        ),
+    ];
+    let commands: Vec<String> = steps.iter().map(|(c, _)| c.clone()).collect();
+    let runs = crate::linux::run_commands(
+        tc,
+        std::time::Duration::from_secs(crate::LINUX_TIMEOUT_S),
+        Some(&layout),
+        &commands,
+    )?;
+    for (run, (command, want)) in runs.iter().zip(&steps) {
+        if run.status != Some(0) || &run.output != want {
+            return Err(format!(
+                "`{command}` ended with {:?} and printed {:?}, want status 0 and {want:?}",
+                run.status, run.output
+            ));
+        }
+    }
+    step("integrator: counter answered 4 ffa-call requests from Linux as expected");
+    Ok(())
 }
 
 fn wrong_load_address(tc: &Toolchain) -> Result<(), String> {

@@ -449,8 +449,25 @@ const ERROR_LINES: &[&str] = &[
     "ffa-call: reclaim of handle",
 ];
 
-/// Checks the console of a Linux run; returns the failures (empty = the lane passed).
-fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: bool) -> Vec<String> {
+/// The modules the lane loads; --run loads all but the test module.
+const LANE_MODULES: &[&str] = &[
+    "ffa-core.ko",
+    "ffa-module.ko",
+    "tee.ko",
+    "arm-tstee.ko",
+    "ffa-test.ko",
+    "ffa-call.ko",
+];
+
+/// Checks what every boot must show: the driver found the firmware, `modules` loaded, every
+/// partition of the set enumerated, /init reached its end and Linux powered off cleanly.
+fn judge_boot(
+    console: &str,
+    expected: &Expected,
+    status: Option<i32>,
+    timed_out: bool,
+    modules: &[&str],
+) -> Vec<String> {
     let mut failures = Vec::new();
     let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
     let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
@@ -460,14 +477,7 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
     {
         failures.push("the driver did not report the firmware version".into());
     }
-    for m in [
-        "ffa-core.ko",
-        "ffa-module.ko",
-        "tee.ko",
-        "arm-tstee.ko",
-        "ffa-test.ko",
-        "ffa-call.ko",
-    ] {
+    for m in modules {
         if !has(&format!("lane: insmod {m}: ok")) {
             failures.push(format!("insmod {m} did not succeed"));
         }
@@ -508,6 +518,24 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
             }
         }
     }
+    if !has("lane: end") {
+        failures.push("/init did not reach its end".into());
+    }
+    if timed_out {
+        failures.push("timed out".into());
+    } else if status != Some(0) {
+        failures.push(format!(
+            "QEMU ended with status {status:?}, not a clean power-off (0)"
+        ));
+    }
+    failures
+}
+
+/// Checks the console of a lane run; returns the failures (empty = the lane passed).
+fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: bool) -> Vec<String> {
+    let mut failures = judge_boot(console, expected, status, timed_out, LANE_MODULES);
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
     let checks: Vec<&&str> = lines
         .iter()
         .filter(|l| l.contains("ffa-test: check "))
@@ -547,22 +575,240 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
             failures.push(format!("console: {}", l.trim()));
         }
     }
-    if !has("lane: end") {
-        failures.push("/init did not reach its end".into());
-    }
-    if timed_out {
-        failures.push("timed out".into());
-    } else if status != Some(0) {
-        failures.push(format!(
-            "QEMU ended with status {status:?}, not a clean power-off (0)"
-        ));
-    }
     failures
 }
 
-/// Builds everything and boots Linux; `Ok((passed, failed))` counts the lane as one test, or
-/// `Err` when it could not be set up.
-pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
+/// The usage of `cargo xtask linux`.
+pub const HELP: &str = "usage: cargo xtask linux [--layout FILE] [--timeout S] [--run CMD]...
+
+Boots Debian's arm64 Linux 6.12 on the QEMU chain (2 cores, qemu/monitor -> SPMC -> the SP
+set) with Linux's FF-A driver and arm_tstee; installs what it needs. Without --run, the lane:
+the test module linux/ffa-test and the user-space checks (ts-client over arm_tstee, ffa-call)
+run and are judged; `cargo xtask test` runs it too (console: target/xtask/linux/console.log).
+
+  --run CMD     instead of the lane's checks, run the shell command CMD in the initramfs
+                (busybox; /dev/ffa-call and the `ffa-call` tool are there) and print its
+                output and exit status; may be repeated. Fails if the boot or a command fails.
+  --layout FILE the SP set (default partitions/sp_layout.json; the lane's checks need the
+                default set's echo, its and ps, --run needs nothing)
+  --timeout S   kill QEMU after S seconds (default 240)
+
+Example (the counter example SP, docs/integrator-guide.md):
+  cargo xtask linux --layout partitions/counter/layout.json --run 'ffa-call --req32 0x8007 1 5'
+";
+
+/// A shell command quoted for sh's single quotes.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// /lane-run.sh: each command between "lane: run N: CMD" and "lane: run N exit status S".
+fn run_script(commands: &[String]) -> String {
+    let mut out = String::from("# Written by cargo xtask linux --run.\n");
+    for (n, c) in commands.iter().enumerate() {
+        out += &format!("echo \"lane: run {n}: \"{}\n", sh_quote(c));
+        // A subshell: a command that exits or changes directory cannot end /init.
+        out += &format!("(\n{c}\n)\n");
+        out += &format!("echo \"lane: run {n} exit status $?\"\n");
+    }
+    out
+}
+
+/// One command's result in a --run boot.
+#[derive(Debug, PartialEq)]
+pub struct CommandRun {
+    pub command: String,
+    /// What it printed (stdout and stderr share the console), kernel log lines left out.
+    pub output: Vec<String>,
+    /// None: the command never finished (the console stops inside it).
+    pub status: Option<i32>,
+}
+
+/// A kernel log line on the console: `[    3.123456] ...`.
+fn is_kernel_line(l: &str) -> bool {
+    let Some(rest) = l.strip_prefix('[') else {
+        return false;
+    };
+    rest.split_once(']').is_some_and(|(t, _)| {
+        let t = t.trim();
+        !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+    })
+}
+
+/// Splits a --run console into the commands' outputs and statuses.
+fn command_runs(console: &str, commands: &[String]) -> Vec<CommandRun> {
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    commands
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let start = format!("lane: run {n}: ");
+            let end = format!("lane: run {n} exit status ");
+            let from = lines.iter().position(|l| l.starts_with(&start));
+            let mut output = Vec::new();
+            let mut status = None;
+            if let Some(from) = from {
+                for l in &lines[from + 1..] {
+                    if let Some(st) = l.strip_prefix(&end) {
+                        status = st.trim().parse().ok();
+                        break;
+                    }
+                    if l.starts_with("lane: run ") || l.starts_with("lane: end") {
+                        break;
+                    }
+                    if !is_kernel_line(l) {
+                        output.push(l.to_string());
+                    }
+                }
+            }
+            CommandRun {
+                command: c.clone(),
+                output,
+                status,
+            }
+        })
+        .collect()
+}
+
+/// Boots Linux on `layout`'s image and runs `commands` in its shell (ffa-call.ko loaded);
+/// returns each command's output and status, or `Err` if the boot itself failed (driver,
+/// partitions, modules, power-off) with the console log's path.
+pub fn run_commands(
+    tc: &Toolchain,
+    timeout: Duration,
+    layout: Option<&Path>,
+    commands: &[String],
+) -> Result<Vec<CommandRun>, String> {
+    let Booted {
+        outcome,
+        expected,
+        log,
+    } = boot(tc, timeout, layout, &Mode::Run(commands.to_vec()))?;
+    let modules: Vec<&str> = LANE_MODULES
+        .iter()
+        .copied()
+        .filter(|m| *m != "ffa-test.ko")
+        .collect();
+    let failures = judge_boot(
+        &outcome.console,
+        &expected,
+        outcome.status,
+        outcome.timed_out,
+        &modules,
+    );
+    if !failures.is_empty() {
+        return Err(format!(
+            "the Linux boot failed (console log {}):\n  {}",
+            log.display(),
+            failures.join("\n  ")
+        ));
+    }
+    Ok(command_runs(&outcome.console, commands))
+}
+
+/// `cargo xtask linux [--layout FILE] [--timeout S] [--run CMD]...`.
+pub fn cmd_linux(args: &[String]) -> Result<(), String> {
+    let mut layout = None;
+    let mut timeout = Duration::from_secs(crate::LINUX_TIMEOUT_S);
+    let mut commands = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--layout" => layout = Some(PathBuf::from(it.next().ok_or("--layout takes a file")?)),
+            "--run" => commands.push(it.next().ok_or("--run takes a shell command")?.clone()),
+            "--timeout" => {
+                let t = it.next().ok_or("--timeout takes seconds")?;
+                let t: u64 = t
+                    .parse()
+                    .map_err(|_| format!("--timeout: `{t}` is not a number"))?;
+                timeout = Duration::from_secs(t);
+            }
+            "--help" | "-h" => {
+                print!("{HELP}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown option {other}\n{HELP}")),
+        }
+    }
+    let tc = toolchain::ensure_cross()?;
+    toolchain::ensure_qemu()?;
+    if commands.is_empty() {
+        if layout.is_some() {
+            eprintln!("xtask: the lane's checks need the default set's echo, its and ps");
+        }
+        return match layout {
+            None => match run_lane(&tc, timeout)? {
+                (_, 0) => Ok(()),
+                _ => Err("the Linux lane failed".into()),
+            },
+            Some(l) => {
+                let b = boot(&tc, timeout, Some(&l), &Mode::Lane)?;
+                let f = judge(
+                    &b.outcome.console,
+                    &b.expected,
+                    b.outcome.status,
+                    b.outcome.timed_out,
+                );
+                for x in &f {
+                    println!("linux: FAILED: {x}");
+                }
+                if f.is_empty() {
+                    Ok(())
+                } else {
+                    Err("the Linux lane failed".into())
+                }
+            }
+        };
+    }
+    let runs = run_commands(&tc, timeout, layout.as_deref(), &commands)?;
+    let mut failed = 0;
+    for r in &runs {
+        println!("linux: $ {}", r.command);
+        for l in &r.output {
+            println!("{l}");
+        }
+        match r.status {
+            Some(0) => {}
+            Some(s) => {
+                failed += 1;
+                println!("linux: exit status {s}");
+            }
+            None => {
+                failed += 1;
+                println!("linux: the command did not finish");
+            }
+        }
+    }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} of {} command(s) failed", runs.len()))
+    }
+}
+
+/// What Linux does once the drivers are loaded.
+pub enum Mode {
+    /// The lane: the test module and the user-space checks (linux/user-checks.sh).
+    Lane,
+    /// `cargo xtask linux --run CMD...`: these shell commands (with `ffa-call` and
+    /// ffa-call.ko loaded) instead, their output printed.
+    Run(Vec<String>),
+}
+
+/// A finished Linux boot.
+struct Booted {
+    outcome: runner::RunOutcome,
+    expected: Expected,
+    log: PathBuf,
+}
+
+/// Builds everything for `layout` (None: the default set) and boots Linux in `mode`.
+fn boot(
+    tc: &Toolchain,
+    timeout: Duration,
+    layout: Option<&Path>,
+    mode: &Mode,
+) -> Result<Booted, String> {
     let root = crate::root();
     let out = crate::out_dir().join("linux");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -575,11 +821,18 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
 
     // The firmware: the same monitor, SPMC and SPs as the QEMU cases (default SP set), with
     // Linux's Image as the normal-world payload at a 2 MiB-aligned base (arm64 booting.rst).
-    let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
+    let lref = crate::layout::LayoutRef::new(layout, crate::layout::Target::Qemu)?;
     let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
     let bins = crate::out_dir().join("bin");
     let kernel = deb.join(format!("boot/vmlinuz-{abi}-arm64"));
-    let flash = out.join("flash.img");
+    // What depends on the SP set and the mode (flash, initramfs, DTB, console) goes in its own
+    // folder for --run, so it never overwrites the lane's files.
+    let run_out = match mode {
+        Mode::Lane => out.clone(),
+        Mode::Run(_) => out.join(format!("run-{}", lref.name)),
+    };
+    std::fs::create_dir_all(&run_out).map_err(|e| e.to_string())?;
+    let flash = run_out.join("flash.img");
     let layout = crate::flash::assemble(
         &crate::flash::FlashInputs {
             monitor: &bins.join("qemu-monitor.bin"),
@@ -592,7 +845,11 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
     )?;
     crate::step(&format!("flash image {}:\n{layout}", flash.display()));
     let expected = expected_partitions(image.plan.as_ref())?;
-    let lane_env = lane_env(image.plan.as_ref())?;
+    // The lane's checks call echo, ITS and PS; --run needs nothing of the set.
+    let lane_env = match mode {
+        Mode::Lane => lane_env(image.plan.as_ref())?,
+        Mode::Run(_) => String::new(),
+    };
 
     crate::step("building arm_ffa, arm_tstee the lane's ffa-test and ffa-call modules out of tree");
     let build = out.join("build");
@@ -692,6 +949,13 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
             read(build.join("ffa-call/ffa-call.ko"))?,
         ),
     ];
+    if let Mode::Run(commands) = mode {
+        entries.push(file(
+            "lane-run.sh",
+            0o644,
+            run_script(commands).into_bytes(),
+        ));
+    }
     for (program, _) in USER_PROGRAMS {
         entries.push(file(
             &format!("bin/{program}"),
@@ -700,7 +964,7 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         ));
     }
     let initrd = cpio_newc(&entries);
-    let initrd_path = out.join("initramfs.cpio");
+    let initrd_path = run_out.join("initramfs.cpio");
     std::fs::write(&initrd_path, &initrd).map_err(|e| e.to_string())?;
 
     crate::step("writing the sbsa-ref device tree for Linux (linux/sbsa-ref.dts.in)");
@@ -728,12 +992,12 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
             "@INITRD_END@",
             &format!("{:#x} {:#x}", end >> 32, end & 0xFFFF_FFFF),
         );
-    let dts_path = out.join("sbsa-ref-linux.dts");
+    let dts_path = run_out.join("sbsa-ref-linux.dts");
     std::fs::write(&dts_path, dts).map_err(|e| e.to_string())?;
-    let dtb = out.join("sbsa-ref-linux.dtb");
+    let dtb = run_out.join("sbsa-ref-linux.dtb");
     toolchain::dtc(&dts_path, &dtb)?;
 
-    let log = out.join("console.log");
+    let log = run_out.join("console.log");
     let mut opts = runner::RunOptions::new(&flash, &log);
     opts.smp = SMP;
     opts.memory_mib = MEMORY_MIB;
@@ -749,6 +1013,21 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         ),
     ];
     let outcome = runner::run(&opts)?;
+    Ok(Booted {
+        outcome,
+        expected,
+        log,
+    })
+}
+
+/// Builds everything and boots Linux with the lane's checks; `Ok((passed, failed))` counts the
+/// lane as one test, or `Err` when it could not be set up.
+pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
+    let Booted {
+        outcome,
+        expected,
+        log,
+    } = boot(tc, timeout, None, &Mode::Lane)?;
     let failures = judge(
         &outcome.console,
         &expected,
@@ -770,6 +1049,41 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_mode_separates_the_commands_outputs() {
+        let cmds = vec![
+            "ffa-call --req32 0x8007 1 5".to_string(),
+            "echo it's; false".to_string(),
+            "sleep 1000".to_string(),
+        ];
+        let script = run_script(&cmds);
+        assert!(
+            script.contains(r#"echo "lane: run 1: "'echo it'\''s; false'"#),
+            "{script}"
+        );
+        assert!(
+            script.contains("(\nffa-call --req32 0x8007 1 5\n)\n"),
+            "{script}"
+        );
+        let console = "lane: run 0: ffa-call --req32 0x8007 1 5\n\
+                       answer from 0x8007: [0x0, 0x5, 0x0, 0x0, 0x0]\n\
+                       [    3.123456] some kernel line\n\
+                       lane: run 0 exit status 0\n\
+                       lane: run 1: echo it's; false\nit's\nlane: run 1 exit status 1\n\
+                       lane: run 2: sleep 1000\n";
+        let runs = command_runs(console, &cmds);
+        assert_eq!(
+            runs[0].output,
+            vec!["answer from 0x8007: [0x0, 0x5, 0x0, 0x0, 0x0]".to_string()]
+        );
+        assert_eq!(runs[0].status, Some(0));
+        assert_eq!(runs[1].output, vec!["it's".to_string()]);
+        assert_eq!(runs[1].status, Some(1));
+        assert_eq!(runs[2].status, None, "a command that never ended");
+        assert!(is_kernel_line("[    3.123456] x"));
+        assert!(!is_kernel_line("[0x1, 0x2]"));
+    }
 
     #[test]
     fn abi_names_follow_debian() {

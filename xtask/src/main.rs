@@ -32,7 +32,8 @@ commands:
   bench            instruction counts under -icount for the message and memory paths
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
   linux            boot Debian's arm64 Linux 6.12 on the chain (2 cores) with Linux's FF-A
-                   driver, arm_tstee and linux/ffa-test; installs what it needs (test runs it)
+                   driver, arm_tstee and linux/ffa-test; installs what it needs (test runs it);
+                   --run CMD runs your commands there instead (ffa-call: call an SP from Linux)
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  build an SP set's SPs and validate it with manifest-tool
 
@@ -42,7 +43,7 @@ platform-fvp/sp_layout.json). Outputs go to target/xtask/<platform>/<layout name
 ";
 
 /// How long the Linux lane may run in QEMU (it powers off well within a minute).
-const LINUX_TIMEOUT_S: u64 = 240;
+pub const LINUX_TIMEOUT_S: u64 = 240;
 
 const LAYOUT_HELP: &str =
     "  --layout FILE    the SP set (default partitions/sp_layout.json); SPs with a `crate` key
@@ -64,7 +65,7 @@ fn help(cmd: &str) -> Option<String> {
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused). Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
-        "linux" => "usage: cargo xtask linux\n\nBoots Debian's arm64 Linux 6.12 on the QEMU chain (2 cores) with Linux's FF-A driver,\narm_tstee and linux/ffa-test, and checks what they report; installs what it needs.\n`cargo xtask test` runs it too.\n".to_string(),
+        "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
         "bl32" => format!("usage: cargo xtask bl32 [--layout FILE]\n\nThe sbsa-ref SPMC with its SP set for TF-A's SPMD: target/xtask/qemu/<layout>/bl32/\n{{bl32.bin, spmc_manifest.dts}} and the TF-A make line.\n\n{LAYOUT_HELP}"),
         "fvp" => "usage: cargo xtask fvp [--layout FILE]\n\nThe Base FVP SPMC (BL32) with its SP set (default platform-fvp/sp_layout.json, which is\nempty; FVP_SP_LAYOUT=FILE works too): target/xtask/fvp/<layout>/{bl32.bin,\nspmc_manifest.dts} and the TF-A make line. SP manifests need load addresses in the FVP\npool 0x0700_0000..0x07F0_0000 (docs/integrator-guide.md).\n\n  --layout FILE    the FVP SP set\n".to_string(),
@@ -588,13 +589,7 @@ fn main() -> ExitCode {
         "call" => call::cmd_call(rest),
         "bench" => bench::cmd_bench(rest),
         "bl32" => cmd_bl32(rest),
-        "linux" => toolchain::ensure_cross().and_then(|tc| {
-            toolchain::ensure_qemu()?;
-            match linux::run_lane(&tc, Duration::from_secs(LINUX_TIMEOUT_S))? {
-                (_, 0) => Ok(()),
-                _ => Err("the Linux lane failed".into()),
-            }
-        }),
+        "linux" => linux::cmd_linux(rest),
         "fvp" => cmd_fvp(rest),
         "check-manifests" => cmd_check_manifests(rest),
         "help" | "--help" | "-h" => {
