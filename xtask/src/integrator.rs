@@ -98,6 +98,7 @@ fn counter_from_linux(tc: &Toolchain) -> Result<(), String> {
         std::time::Duration::from_secs(crate::LINUX_TIMEOUT_S),
         Some(&layout),
         &commands,
+        &[],
     )?;
     for (run, (command, want)) in runs.iter().zip(&steps) {
         if run.status != Some(0) || &run.output != want {

@@ -579,7 +579,8 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
 }
 
 /// The usage of `cargo xtask linux`.
-pub const HELP: &str = "usage: cargo xtask linux [--layout FILE] [--timeout S] [--run CMD]...
+pub const HELP: &str =
+    "usage: cargo xtask linux [--layout FILE] [--timeout S] [--run CMD]... [--add FILE]...
 
 Boots Debian's arm64 Linux 6.12 on the QEMU chain (2 cores, qemu/monitor -> SPMC -> the SP
 set) with Linux's FF-A driver and arm_tstee; installs what it needs. Without --run, the lane:
@@ -589,6 +590,9 @@ run and are judged; `cargo xtask test` runs it too (console: target/xtask/linux/
   --run CMD     instead of the lane's checks, run the shell command CMD in the initramfs
                 (busybox; /dev/ffa-call and the `ffa-call` tool are there) and print its
                 output and exit status; may be repeated. Fails if the boot or a command fails.
+  --add FILE    (with --run) put FILE in the initramfs as /bin/<its name>, e.g. your own
+                test program; it must be a static arm64 Linux executable (there is no libc
+                in the initramfs); may be repeated
   --layout FILE the SP set (default partitions/sp_layout.json; the lane's checks need the
                 default set's echo, its and ps, --run needs nothing)
   --timeout S   kill QEMU after S seconds (default 240)
@@ -678,12 +682,17 @@ pub fn run_commands(
     timeout: Duration,
     layout: Option<&Path>,
     commands: &[String],
+    add: &[PathBuf],
 ) -> Result<Vec<CommandRun>, String> {
+    let mode = Mode::Run {
+        commands: commands.to_vec(),
+        add: add.to_vec(),
+    };
     let Booted {
         outcome,
         expected,
         log,
-    } = boot(tc, timeout, layout, &Mode::Run(commands.to_vec()))?;
+    } = boot(tc, timeout, layout, &mode)?;
     let modules: Vec<&str> = LANE_MODULES
         .iter()
         .copied()
@@ -711,11 +720,13 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
     let mut layout = None;
     let mut timeout = Duration::from_secs(crate::LINUX_TIMEOUT_S);
     let mut commands = Vec::new();
+    let mut add = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--layout" => layout = Some(PathBuf::from(it.next().ok_or("--layout takes a file")?)),
             "--run" => commands.push(it.next().ok_or("--run takes a shell command")?.clone()),
+            "--add" => add.push(PathBuf::from(it.next().ok_or("--add takes a file")?)),
             "--timeout" => {
                 let t = it.next().ok_or("--timeout takes seconds")?;
                 let t: u64 = t
@@ -729,6 +740,9 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
             }
             other => return Err(format!("unknown option {other}\n{HELP}")),
         }
+    }
+    if !add.is_empty() && commands.is_empty() {
+        return Err("--add needs --run (the lane's own checks take no extra programs)".into());
     }
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
@@ -760,7 +774,7 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
             }
         };
     }
-    let runs = run_commands(&tc, timeout, layout.as_deref(), &commands)?;
+    let runs = run_commands(&tc, timeout, layout.as_deref(), &commands, &add)?;
     let mut failed = 0;
     for r in &runs {
         println!("linux: $ {}", r.command);
@@ -790,9 +804,12 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
 pub enum Mode {
     /// The lane: the test module and the user-space checks (linux/user-checks.sh).
     Lane,
-    /// `cargo xtask linux --run CMD...`: these shell commands (with `ffa-call` and
-    /// ffa-call.ko loaded) instead, their output printed.
-    Run(Vec<String>),
+    /// `cargo xtask linux --run CMD... [--add FILE...]`: these shell commands (with `ffa-call`
+    /// and ffa-call.ko loaded, and the added programs in /bin) instead, their output printed.
+    Run {
+        commands: Vec<String>,
+        add: Vec<PathBuf>,
+    },
 }
 
 /// A finished Linux boot.
@@ -829,7 +846,7 @@ fn boot(
     // folder for --run, so it never overwrites the lane's files.
     let run_out = match mode {
         Mode::Lane => out.clone(),
-        Mode::Run(_) => out.join(format!("run-{}", lref.name)),
+        Mode::Run { .. } => out.join(format!("run-{}", lref.name)),
     };
     std::fs::create_dir_all(&run_out).map_err(|e| e.to_string())?;
     let flash = run_out.join("flash.img");
@@ -848,7 +865,7 @@ fn boot(
     // The lane's checks call echo, ITS and PS; --run needs nothing of the set.
     let lane_env = match mode {
         Mode::Lane => lane_env(image.plan.as_ref())?,
-        Mode::Run(_) => String::new(),
+        Mode::Run { .. } => String::new(),
     };
 
     crate::step("building arm_ffa, arm_tstee the lane's ffa-test and ffa-call modules out of tree");
@@ -949,12 +966,25 @@ fn boot(
             read(build.join("ffa-call/ffa-call.ko"))?,
         ),
     ];
-    if let Mode::Run(commands) = mode {
+    if let Mode::Run { commands, add } = mode {
         entries.push(file(
             "lane-run.sh",
             0o644,
             run_script(commands).into_bytes(),
         ));
+        for f in add {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| format!("--add {}: not a file name", f.display()))?;
+            if USER_PROGRAMS.iter().any(|(p, _)| *p == name) {
+                return Err(format!(
+                    "--add {}: /bin/{name} is the lane's own",
+                    f.display()
+                ));
+            }
+            entries.push(file(&format!("bin/{name}"), 0o755, read(f.clone())?));
+        }
     }
     for (program, _) in USER_PROGRAMS {
         entries.push(file(
