@@ -7,6 +7,10 @@
 //!   request it forwards to echo, and a memory share it reads and writes; checks each answer.
 //! - `integrator_wrong_load_address_refused`: links counter for an address in FVP's SP pool
 //!   and gives the ELF to a QEMU layout; the build must refuse it, naming both addresses.
+//! - `integrator_external_sp_crate`: writes a small SP crate with its own `[workspace]` in a
+//!   directory outside this repository (a path dependency on partitions/sp-rt, as an
+//!   integrator's would be), a layout naming it with `"crate"`, builds and boots that set and
+//!   calls the SP from the normal-world client; checks the answer its code computes.
 //! - `integrator_counter_called_from_linux`: boots Linux on the counter layout's image
 //!   (`cargo xtask linux --layout ... --run ...`) and calls counter with `ffa-call` through
 //!   Linux's FF-A driver: REQ_32 ADD by ID, CALL to echo by UUID (REQ_64), SUM_SHARED over a
@@ -56,12 +60,166 @@ pub fn run(tc: &Toolchain, timeout: u64) -> (u32, u32) {
         &mut f,
     );
     report(
+        "integrator_external_sp_crate",
+        external_sp_crate(tc, timeout),
+        &mut p,
+        &mut f,
+    );
+    report(
         "integrator_counter_called_from_linux",
         counter_from_linux(tc),
         &mut p,
         &mut f,
     );
     (p, f)
+}
+
+/// The external SP: endpoint ID, UUID cells, and where it is linked (alone in its set, the
+/// first slot of the QEMU SP pool).
+const EXT_ID: u16 = 0x8009;
+const EXT_BASE: u64 = 0x2400_0000;
+
+/// Where the external crate is written: outside the repository (and so outside its
+/// workspace), one folder per checkout.
+fn external_dir() -> std::path::PathBuf {
+    let root = crate::root();
+    let tag: u64 = root
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    std::env::temp_dir().join(format!("rust-spmc-external-sp-{tag:016x}"))
+}
+
+fn external_sp_crate(tc: &Toolchain, timeout: u64) -> Result<(), String> {
+    let root = crate::root();
+    let dir = external_dir();
+    if dir.starts_with(&root) {
+        return Err(format!("{} is inside the repository", dir.display()));
+    }
+    let sp_rt = root.join("partitions/sp-rt");
+    let write = |rel: &str, text: String| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(&dir)).map_err(|e| e.to_string())?;
+        if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        Ok::<(), String>(())
+    };
+    write(
+        "Cargo.toml",
+        format!(
+            "[package]\nname = \"ext-sp\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+             build = \"build.rs\"\n\n[dependencies]\nsp-rt = {{ path = \"{}\" }}\n\n\
+             # Its own workspace: this crate is not a member of rust-spmc's.\n[workspace]\n\n\
+             [profile.release]\npanic = \"abort\"\nopt-level = \"s\"\n",
+            sp_rt.display()
+        ),
+    )?;
+    // Start from the repository's lock file: the same dependency versions, no resolution.
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| e.to_string())?;
+    write("Cargo.lock", lock)?;
+    write(
+        "build.rs",
+        format!(
+            "#[path = \"{}\"]\nmod sp_link;\n\nfn main() {{\n    sp_link::configure(\"ext-sp.dts\");\n}}\n",
+            sp_rt.join("link/sp_link.rs").display()
+        ),
+    )?;
+    write(
+        "src/main.rs",
+        "//! An SP crate outside rust-spmc's workspace: answers [0, w0 * w1, the sender, 0xE5].\n\
+         #![cfg_attr(target_os = \"none\", no_std, no_main)]\n\n\
+         #[cfg(target_os = \"none\")]\nmod sp {\n    use sp_rt::{Ffa, Payload, StartInfo};\n\n\
+         \x20   sp_rt::entry!(main);\n\n\
+         \x20   fn main(_start: StartInfo) -> ! {\n\
+         \x20       let mut ffa = Ffa::svc();\n\
+         \x20       sp_rt::log!(\"external SP ready\");\n\
+         \x20       sp_rt::run(&mut ffa, |_ffa, req| {\n\
+         \x20           let (a, b) = (req.payload.get(0), req.payload.get(1));\n\
+         \x20           Payload::new(&[0, a.wrapping_mul(b), u64::from(req.sender.0), 0xE5])\n\
+         \x20       })\n    }\n}\n\n\
+         #[cfg(not(target_os = \"none\"))]\nfn main() {}\n"
+            .to_string(),
+    )?;
+    let counter_dts = std::fs::read_to_string(root.join("partitions/counter/counter.dts"))
+        .map_err(|e| e.to_string())?;
+    let dts = counter_dts
+        .replace(
+            &format!("id = <{COUNTER:#x}>;"),
+            &format!("id = <{EXT_ID:#x}>;"),
+        )
+        .replace(
+            "load-address = <0x0 0x24600000>;",
+            &format!("load-address = <0x0 {EXT_BASE:#x}>;"),
+        )
+        .replace(
+            "uuid = <0xe4390a7c 0x534ad25b 0x7d2f1e8c 0x050a0c1e>;",
+            "uuid = <0xe4390a7c 0x534ad25b 0x7d2f1e8c 0x090a0c1e>;",
+        )
+        .replace(
+            "description = \"counter: example SP\";",
+            "description = \"ext-sp\";",
+        );
+    if !dts.contains(&format!("id = <{EXT_ID:#x}>;")) || !dts.contains("0x090a0c1e") {
+        return Err("partitions/counter/counter.dts changed: update external_sp_crate".into());
+    }
+    write("ext-sp.dts", dts)?;
+    write(
+        "layout.json",
+        "{ \"ext-sp\": { \"crate\": \".\", \"pm\": \"ext-sp.dts\", \"capabilities\": {} } }\n"
+            .to_string(),
+    )?;
+    let lref = LayoutRef::new(Some(&dir.join("layout.json")), Target::Qemu)?;
+    let run = RunConfig {
+        layout: Some(lref.name.clone()),
+        cases: Vec::new(),
+        calls_only: true,
+        calls: vec![CallSpec {
+            kind: CallKind::Req32,
+            dest: EXT_ID,
+            uuid: [0, 0],
+            share_pages: 0,
+            fill: 0,
+            words: vec!["6".into(), "7".into()],
+        }],
+    };
+    let image = crate::build(tc, &[], &lref, &run)?;
+    let plan = image.plan.as_ref().ok_or("empty plan")?;
+    let sp = plan
+        .sps
+        .iter()
+        .find(|p| p.entry.name == "ext-sp")
+        .ok_or("ext-sp is not in the table")?;
+    if sp.id != EXT_ID || sp.image_base != EXT_BASE {
+        return Err(format!(
+            "ext-sp is {:#x} at {:#x} in the table, want {EXT_ID:#x} at {EXT_BASE:#x}",
+            sp.id, sp.image_base
+        ));
+    }
+    let q = crate::QemuArgs {
+        smp: 4,
+        gdb: false,
+        timeout,
+        cases: Vec::new(),
+        layout: None,
+    };
+    let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
+    let log = image.out.join("test.log");
+    let got = call::answers(&outcome.console).get(&1).cloned();
+    let want = vec![0, 42, 0, 0xE5, 0];
+    if got.as_ref() != Some(&want) {
+        return Err(format!(
+            "ext-sp answered {got:x?}, want {want:x?} (log {})",
+            log.display()
+        ));
+    }
+    step(&format!(
+        "integrator: the SP crate in {} (outside the workspace) answered 6 * 7",
+        dir.display()
+    ));
+    Ok(())
 }
 
 /// The integrator guide's Linux walk-through, run: each command and the exact output it must

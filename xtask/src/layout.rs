@@ -6,7 +6,8 @@
 //!   `SP_RT_MANIFEST_<CRATE>` for sp-rt's build script), checks the ELF against the address
 //!   manifest-tool places it at, and writes the flat image into this layout's own output
 //!   folder. A package inside this workspace is built as a member; one outside it with
-//!   `--manifest-path` (it needs its own `[workspace]`).
+//!   `--manifest-path` (it needs its own `[workspace]`; checked by
+//!   `integrator_external_sp_crate`).
 //! - `"pack": true` (with `crate`): hand the SP to the SPMC as an SPKG package (`pm` +
 //!   image), as TF-A's sptool would.
 //!

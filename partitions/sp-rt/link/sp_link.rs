@@ -95,7 +95,11 @@ pub fn configure(manifest: &str) {
         Err(_) => root.join(manifest),
     };
     println!("cargo:rerun-if-changed={}", manifest.display());
-    let link_dir = root.join("../sp-rt/link");
+    // sp-rt's build script says where sp.ld is (`links` metadata), so an SP crate outside
+    // this repository links too; SPs next to sp-rt find it beside them either way.
+    let link_dir = std::env::var_os("DEP_SP_RT_LINK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../sp-rt/link"));
     println!(
         "cargo:rerun-if-changed={}",
         link_dir.join("sp.ld").display()
