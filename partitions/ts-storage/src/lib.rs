@@ -15,15 +15,22 @@
 //! - Results and checks follow TS's storage provider and backends where the API leaves a
 //!   choice (e.g. GET clips to the data and to the response buffer; SET_EXTENDED may not
 //!   leave a gap); malformed requests are RPC errors (INVALID_REQUEST_BODY), not PSA ones.
+//! - Objects persist in flash through [`FlashStore`], a power-loss-safe log over the
+//!   [`flash::Flash`] seam, which the CFI driver ([`cfi`]) implements on sbsa-ref's secure
+//!   flash (docs/storage.md).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+pub mod cfi;
+pub mod flash;
+pub mod log_store;
 pub mod service;
 #[cfg(feature = "sp")]
 pub mod sp;
 pub mod store;
 
+pub use log_store::FlashStore;
 pub use service::{Flavour, StorageService};
 pub use store::{Limits, Object, RamStore, Store};

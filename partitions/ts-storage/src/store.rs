@@ -63,14 +63,10 @@ impl RamStore {
     pub fn used(&self) -> u64 {
         self.used
     }
-}
 
-impl Store for RamStore {
-    fn get(&self, caller: EndpointId, uid: u64) -> Option<&Object> {
-        self.objects.get(&(caller.0, uid))
-    }
-
-    fn put(&mut self, caller: EndpointId, uid: u64, obj: Object) -> Result<(), Status> {
+    /// Checks (changing nothing) that `obj` may be stored under the key within the limits;
+    /// returns the capacity in use after it would be (INSUFFICIENT_STORAGE otherwise).
+    pub fn check_put(&self, caller: EndpointId, uid: u64, obj: &Object) -> Result<u64, Status> {
         let key = (caller.0, uid);
         let old = self.objects.get(&key).map_or(0, |o| o.capacity);
         let used = self
@@ -85,7 +81,25 @@ impl Store for RamStore {
         {
             return Err(psa::ERROR_INSUFFICIENT_STORAGE);
         }
-        self.objects.insert(key, obj);
+        Ok(used)
+    }
+
+    /// Iterates over (caller, UID, object) in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (EndpointId, u64, &Object)> {
+        self.objects
+            .iter()
+            .map(|(&(c, uid), o)| (EndpointId(c), uid, o))
+    }
+}
+
+impl Store for RamStore {
+    fn get(&self, caller: EndpointId, uid: u64) -> Option<&Object> {
+        self.objects.get(&(caller.0, uid))
+    }
+
+    fn put(&mut self, caller: EndpointId, uid: u64, obj: Object) -> Result<(), Status> {
+        let used = self.check_put(caller, uid, &obj)?;
+        self.objects.insert((caller.0, uid), obj);
         self.used = used;
         Ok(())
     }
