@@ -63,7 +63,7 @@ impl<B: Bus> CfiFlash<B> {
         sector_size: usize,
         sectors: usize,
     ) -> Result<(Self, u32), FlashError> {
-        if sector_size == 0 || sector_size % WORD != 0 || sectors == 0 {
+        if sector_size == 0 || !sector_size.is_multiple_of(WORD) || sectors == 0 {
             return Err(FlashError::OutOfRange);
         }
         bus.write32(0, CMD_READ_ID);
@@ -269,17 +269,18 @@ mod tests {
     #[test]
     fn probe_erase_program_read() {
         let mut dev = Device::new(SECTOR, 4);
-        let (mut f, id) = CfiFlash::probe(&mut dev, SECTOR, 4).unwrap();
-        assert_eq!(id, both(0x18));
-        f.erase(1).unwrap();
-        f.program(SECTOR + 8, b"abcdefgh").unwrap();
-        let mut buf = [0u8; 16];
-        f.read(SECTOR, &mut buf).unwrap();
-        assert_eq!(&buf, b"\xff\xff\xff\xff\xff\xff\xff\xffabcdefgh");
-        // Sector 0 was neither erased nor written.
-        f.read(0, &mut buf[..4]).unwrap();
-        assert_eq!(&buf[..4], &[0xA5; 4]);
-        drop(f);
+        {
+            let (mut f, id) = CfiFlash::probe(&mut dev, SECTOR, 4).unwrap();
+            assert_eq!(id, both(0x18));
+            f.erase(1).unwrap();
+            f.program(SECTOR + 8, b"abcdefgh").unwrap();
+            let mut buf = [0u8; 16];
+            f.read(SECTOR, &mut buf).unwrap();
+            assert_eq!(&buf, b"\xff\xff\xff\xff\xff\xff\xff\xffabcdefgh");
+            // Sector 0 was neither erased nor written.
+            f.read(0, &mut buf[..4]).unwrap();
+            assert_eq!(&buf[..4], &[0xA5; 4]);
+        }
         assert!(dev.errors.is_empty(), "{:x?}", dev.errors);
         assert_eq!(dev.mode, CMD_READ_ARRAY, "left in read-array mode");
     }
@@ -288,18 +289,19 @@ mod tests {
     fn device_errors_are_reported_and_cleared() {
         let mut dev = Device::new(SECTOR, 2);
         dev.fail_next_program = true;
-        let (mut f, _) = CfiFlash::probe(&mut dev, SECTOR, 2).unwrap();
-        f.erase(0).unwrap();
-        assert_eq!(
-            f.program(0, &[0; 4]),
-            Err(FlashError::Device(SR_READY | both(0x10)))
-        );
-        // The next operation works: the status was cleared, the device is in read-array.
-        f.program(0, &[1, 2, 3, 4]).unwrap();
-        let mut w = [0u8; 4];
-        f.read(0, &mut w).unwrap();
-        assert_eq!(w, [1, 2, 3, 4]);
-        drop(f);
+        {
+            let (mut f, _) = CfiFlash::probe(&mut dev, SECTOR, 2).unwrap();
+            f.erase(0).unwrap();
+            assert_eq!(
+                f.program(0, &[0; 4]),
+                Err(FlashError::Device(SR_READY | both(0x10)))
+            );
+            // The next operation works: the status was cleared, the device is in read-array.
+            f.program(0, &[1, 2, 3, 4]).unwrap();
+            let mut w = [0u8; 4];
+            f.read(0, &mut w).unwrap();
+            assert_eq!(w, [1, 2, 3, 4]);
+        }
         assert_eq!(dev.status & SR_ERRORS, 0);
         assert!(dev.errors.is_empty(), "{:x?}", dev.errors);
     }

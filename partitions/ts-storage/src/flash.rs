@@ -38,7 +38,7 @@ pub trait Flash {
 
 /// Checks that `[offset, offset + len)` is word-aligned and inside `size` bytes.
 pub fn check_range(offset: usize, len: usize, size: usize) -> Result<(), FlashError> {
-    if offset % WORD != 0 || len % WORD != 0 {
+    if !offset.is_multiple_of(WORD) || !len.is_multiple_of(WORD) {
         return Err(FlashError::Misaligned);
     }
     match offset.checked_add(len) {

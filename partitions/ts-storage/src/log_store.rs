@@ -135,7 +135,7 @@ impl<F: Flash> FlashStore<F> {
     /// (no valid sector header) is an empty store, formatted by its first write.
     pub fn mount(mut flash: F, limits: Limits) -> Result<Self, MountError> {
         let ss = flash.sector_size();
-        if flash.sectors() < 2 || ss < SECTOR_HEADER + record_size(0) || ss % WORD != 0 {
+        if flash.sectors() < 2 || ss < SECTOR_HEADER + record_size(0) || !ss.is_multiple_of(WORD) {
             return Err(MountError::Geometry);
         }
         let mut newest: Option<(usize, u32)> = None;
