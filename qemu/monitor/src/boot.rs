@@ -2,7 +2,7 @@
 //! directory, validating the SPMC manifest like TF-A's SPMD, and the first entry into the SPMC
 //! on each core (primary at cold boot, secondaries on PSCI CPU_ON).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use qemu_monitor::flash_directory::{self, Entry, PayloadKind};
 use qemu_monitor::spmc_manifest::{self, SpmcAttributes};
@@ -39,6 +39,9 @@ const BOOT_READY_MAGIC: u64 = 0x5245_4144_594D_4F4E;
 #[no_mangle]
 #[link_section = ".noinit"]
 static BOOT_READY: AtomicU64 = AtomicU64::new(0);
+
+/// Secondaries that left the flash: they run from RAM (counted before they do anything else).
+static SECONDARIES_IN_RAM: AtomicUsize = AtomicUsize::new(0);
 
 static ATTRS: Once<SpmcAttributes> = Once::new();
 /// The SPMC's warm-boot entry (FFA_SECONDARY_EP_REGISTER_64), 0 until registered.
@@ -79,7 +82,7 @@ pub fn register_secondary_ep(pa: u64) -> Result<(), i32> {
 fn init_el3() {
     write_sysreg!(vbar_el3, arch::vectors_address());
     // RES1 bits and SA (stack alignment check); MMU, caches and alignment faults off: the
-    // monitor runs uncached from flash and secure RAM and is built for strict alignment.
+    // monitor runs uncached from secure RAM and is built for strict alignment.
     write_sysreg!(sctlr_el3, 0x30C5_0838);
     // No trap of FP/SIMD (TFP = 0), of trace or of the activity monitors; SVE and SME (if the
     // CPU has them, e.g. -cpu max) are not trapped either and get their largest vector
@@ -129,7 +132,8 @@ fn init_ns_el2() {
 
 fn directory() -> flash_directory::Directory {
     // SAFETY: the secure flash is mapped at PA 0 and readable at EL3 with the MMU off; the
-    // directory window lies inside its 256 MiB and nothing writes the flash.
+    // directory window lies inside its 256 MiB and nothing writes the flash yet (no world
+    // has run).
     let bytes = unsafe {
         core::slice::from_raw_parts(
             flash_directory::DIRECTORY_OFFSET as *const u8,
@@ -249,6 +253,12 @@ pub fn primary(core: &'static mut Core) -> ! {
     core.ns_arg = NS_DTB;
     let cores = power::discover_cores();
     log!("{cores} cores present");
+    // Once the SPMC runs, a partition may program the secure flash, which then answers reads
+    // with its status: no core may still be executing the reset code there.
+    while SECONDARIES_IN_RAM.load(Ordering::Acquire) + 1 < cores {
+        arch::wfe();
+    }
+    log!("every core runs from RAM");
     // As TF-A's BL31 before it enters BL32 and BL33: the normal world owns every interrupt.
     crate::gic::init();
     enter_spmc(core, 0, SPMC_WINDOW.0)
@@ -256,6 +266,8 @@ pub fn primary(core: &'static mut Core) -> ! {
 
 /// Reset path of a secondary core: set up EL3, then park until PSCI CPU_ON.
 pub fn secondary(core: &'static mut Core, id: usize) -> ! {
+    SECONDARIES_IN_RAM.fetch_add(1, Ordering::AcqRel);
+    arch::sev();
     init_el3();
     secondary_boot(core, id)
 }

@@ -1,10 +1,12 @@
 /*
  * Reset entry and EL3 exception vectors of the monitor. Every core starts here at EL3 with the
- * MMU off. The primary (MPIDR.Aff0 == 0) copies .data, clears .bss and runs primary_main; the
- * others wait for the primary's "ready" word and run secondary_main (which parks them until
- * PSCI CPU_ON). Lower-EL exceptions save the interrupted world's registers into the context
- * SP_EL3 points at (layout: context.rs, GpRegs), switch to the core's EL3 stack, and leave
- * through el3_exit with whatever context the Rust handler returns.
+ * MMU off, executing from the secure flash. The primary (MPIDR.Aff0 == 0) copies the image
+ * (text, rodata, data) to RAM, clears .bss and jumps to primary_main in RAM; the others wait
+ * for the primary's "ready" word, then jump to secondary_main in RAM (which parks them until
+ * PSCI CPU_ON). After that no core executes from the flash again (link.ld says why). Lower-EL
+ * exceptions save the interrupted world's registers into the context SP_EL3 points at
+ * (layout: context.rs, GpRegs), switch to the core's EL3 stack, and leave through el3_exit
+ * with whatever context the Rust handler returns.
  */
     .equ STACK_SIZE, 0x4000
     .equ MAX_CORES, 8
@@ -18,21 +20,22 @@ _start:
     mrs     x0, mpidr_el1
     /* sbsa-ref numbers up to 8 CPUs in Aff0; anything else parks for ever. */
     ubfx    x1, x0, #8, #16         /* Aff1, Aff2 */
-    cbnz    x1, park_forever
+    cbnz    x1, park_in_flash
     ubfx    x1, x0, #32, #8         /* Aff3 */
-    cbnz    x1, park_forever
+    cbnz    x1, park_in_flash
     and     x0, x0, #0xff
     cmp     x0, #MAX_CORES
-    b.hs    park_forever
+    b.hs    park_in_flash
     ldr     x1, =__stacks_top
     mov     x2, #STACK_SIZE
     msub    x1, x0, x2, x1
     mov     sp, x1
     cbnz    x0, secondary_wait
 
-    ldr     x1, =__data_lma
-    ldr     x2, =__data_start
-    ldr     x3, =__data_end
+    /* The image from flash to RAM, then .bss cleared. */
+    ldr     x1, =__image_lma
+    ldr     x2, =__image_start
+    ldr     x3, =__image_end
 1:  cmp     x2, x3
     b.hs    2f
     ldr     x4, [x1], #8
@@ -44,9 +47,16 @@ _start:
     b.hs    4f
     str     xzr, [x2], #8
     b       3b
-4:  bl      primary_main
-    b       park_forever
+    /* The copied instructions are visible to instruction fetch before the jump. */
+4:  dsb     sy
+    ic      iallu
+    dsb     sy
+    isb
+    ldr     x1, =primary_main
+    blr     x1
+    b       park_in_flash
 
+/* x0 = core index. Waits for the primary's BOOT_READY (written after the image is in RAM). */
 secondary_wait:
     ldr     x1, =BOOT_READY
     ldr     x3, =0x52454144594d4f4e
@@ -55,13 +65,22 @@ secondary_wait:
     b.eq    6f
     wfe
     b       5b
-6:  bl      secondary_main
-park_forever:
+6:  ic      iallu
+    dsb     sy
+    isb
+    ldr     x1, =secondary_main
+    blr     x1
+/* Only cores the monitor never uses (higher affinity levels) stay in the flash. */
+park_in_flash:
     wfe
-    b       park_forever
+    b       park_in_flash
     .ltorg
 
     .text
+park_forever:
+    wfe
+    b       park_forever
+
 /* void el3_exit(GpRegs *ctx): restores the world saved in ctx and returns to it. */
     .global el3_exit
 el3_exit:

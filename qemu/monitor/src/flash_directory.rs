@@ -8,7 +8,15 @@
 //! size: u64, load_address: u64 }`.
 
 /// Total size of the sbsa-ref secure flash image (pflash unit 0).
-pub const FLASH_SIZE: u64 = 0x1000_0000;
+pub const FLASH_SIZE: u64 = platform_facts::qemu_sbsa::SECURE_FLASH.size;
+/// Where persistent storage starts: payloads end below it, and xtask keeps its bytes when it
+/// rebuilds the image (platform-facts `STORAGE_FLASH`, docs/storage.md).
+pub const STORAGE_OFFSET: u64 = platform_facts::qemu_sbsa::STORAGE_FLASH.base;
+/// Bytes of persistent storage, up to the end of the flash.
+pub const STORAGE_SIZE: u64 = platform_facts::qemu_sbsa::STORAGE_FLASH.size;
+/// The end of the area payloads may use.
+pub const PAYLOAD_END: u64 = STORAGE_OFFSET;
+const _: () = assert!(STORAGE_OFFSET + STORAGE_SIZE == FLASH_SIZE);
 /// Where the directory sits: right after the space reserved for the monitor's own image.
 pub const DIRECTORY_OFFSET: u64 = 0x0010_0000;
 /// The largest monitor image that fits before the directory.
@@ -100,7 +108,8 @@ pub enum DirectoryError {
     TooManyEntries(u32),
     /// An entry has an unknown kind code.
     UnknownKind(u32),
-    /// An entry's flash range lies (partly) outside the payload area of the flash.
+    /// An entry's flash range lies (partly) outside the payload area of the flash (e.g. in
+    /// the storage area).
     OutOfFlash { kind: PayloadKind },
     /// Two entries of the same kind.
     Duplicate(PayloadKind),
@@ -142,7 +151,7 @@ fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
 /// Checks that `[offset, offset + size)` lies in the payload area of the flash.
 fn validate_flash_range(offset: u64, size: u64) -> bool {
     match offset.checked_add(size) {
-        Some(end) => offset >= FIRST_SLOT_OFFSET && end <= FLASH_SIZE,
+        Some(end) => offset >= FIRST_SLOT_OFFSET && end <= PAYLOAD_END,
         None => false,
     }
 }
@@ -263,6 +272,16 @@ mod tests {
         assert_eq!(
             decode(&buf[..n]),
             Err(DirectoryError::Duplicate(PayloadKind::SpmcManifest))
+        );
+        let mut out = sample();
+        out[1].size = PAYLOAD_END - out[1].flash_offset + 1;
+        let n = encode(&out, &mut buf).unwrap();
+        assert_eq!(
+            decode(&buf[..n]),
+            Err(DirectoryError::OutOfFlash {
+                kind: PayloadKind::Spmc
+            }),
+            "a payload reaching into the storage area"
         );
         let mut out = sample();
         out[0].size = u64::MAX;
