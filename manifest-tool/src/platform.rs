@@ -30,8 +30,8 @@ pub struct Platform {
 impl Platform {
     /// QEMU sbsa-ref under TF-A's qemu_sbsa layout (platform-facts `qemu_sbsa`): the SP pool
     /// 0x2400_0000..0x3000_0000, 1 GiB of NS DRAM from 0x100_0000_0000, and the secure devices
-    /// the SPMC does not keep for itself (the second secure UART and the secure embedded
-    /// controller). The free secure RAM above the pool is deliberately not offered: tests use
+    /// the SPMC does not keep for itself (the second secure UART, the secure embedded
+    /// controller and the storage part of the secure flash). The free secure RAM above the pool is deliberately not offered: tests use
     /// it as memory that no partition owns.
     pub fn qemu_sbsa() -> Self {
         use platform_facts::qemu_sbsa as q;
@@ -40,7 +40,7 @@ impl Platform {
             sp_pool: q::SP_POOL,
             secure_memory: Vec::new(),
             ns_memory: vec![q::NS_DRAM_FOR_SPS],
-            devices: vec![q::SECURE_EC, q::SP_UART],
+            devices: vec![q::SECURE_EC, q::SP_UART, q::STORAGE_FLASH],
             el3_reserved: q::EL3_RESERVED.to_vec(),
         }
     }

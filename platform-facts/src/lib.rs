@@ -89,6 +89,22 @@ pub mod qemu_sbsa {
         base: 0x5000_0000,
         size: 0x1000,
     };
+    /// sbsa-ref's secure flash (QEMU pflash unit 0, `sbsa.flash0`): visible in the Secure
+    /// address space only, CFI with the Intel command set, 32-bit bank of two x16 devices.
+    /// The EL3 monitor's boot image sits at its base (qemu/monitor/src/flash_directory.rs).
+    pub const SECURE_FLASH: Range = Range {
+        base: 0,
+        size: 0x1000_0000,
+    };
+    /// Erase sector of the secure flash (QEMU hw/arm/sbsa-ref.c `SBSA_FLASH_SECTOR_SIZE`).
+    pub const SECURE_FLASH_SECTOR: u64 = 0x4_0000;
+    /// The persistent-storage part of the secure flash: its last 2 MiB (8 sectors), a device
+    /// region that the storage partition (its) may be given. The boot image stays below it
+    /// and xtask never overwrites it when it rebuilds the image (docs/storage.md).
+    pub const STORAGE_FLASH: Range = Range {
+        base: 0x0FE0_0000,
+        size: 0x20_0000,
+    };
     /// GICv3 distributor and redistributors (TF-A `GICD_BASE`, `GICR_BASE`; 8 cores x 128 KiB).
     pub const GICD: Range = Range {
         base: tfa::GICD_BASE,
@@ -174,6 +190,9 @@ const _: () = {
         q::SECURE_RAM.contains_range(&q::SPMC) && q::SECURE_RAM.contains_range(&q::FREE_SECURE)
     );
     assert!(!q::SPMC.overlaps(&q::SP_POOL));
+    assert!(q::SECURE_FLASH.contains_range(&q::STORAGE_FLASH));
+    assert!(q::STORAGE_FLASH.base % q::SECURE_FLASH_SECTOR == 0);
+    assert!(q::STORAGE_FLASH.size % q::SECURE_FLASH_SECTOR == 0);
     assert!(all_clear_of(&[fvp::SPMC, fvp::SP_POOL], fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::SECURE_ALIAS, fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::NS_DRAM, fvp::EL3_RESERVED));
