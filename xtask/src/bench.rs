@@ -362,6 +362,8 @@ fn build_boot_image(
             spmc: &spmc,
             ns: &bins.join("ns-driver.bin"),
             ns_load_address: flash::flash_directory::NS_IMAGE_LOAD_ADDRESS,
+            // Every measurement starts from erased storage: the ITS benches write to it.
+            storage: flash::Storage::Reset,
         },
         &flash_img,
     )?;

@@ -191,6 +191,7 @@ pub fn cmd_call(args: &[String]) -> Result<(), String> {
         timeout: a.timeout,
         cases: Vec::new(),
         layout: None,
+        reset_storage: false,
     };
     let outcome = crate::run_qemu(&image, &q, false, "call.log")?;
     if outcome.timed_out {

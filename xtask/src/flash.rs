@@ -1,12 +1,14 @@
 //! Assembles the 256 MiB secure-flash image QEMU sbsa-ref boots from: the EL3 monitor at
 //! offset 0, the flash directory at `DIRECTORY_OFFSET`, and the SPMC manifest DTB, the SPMC
 //! flat binary and the normal-world driver in 2 MiB-aligned slots (layout: docs/boot.md).
+//! The storage area at the end (`STORAGE_OFFSET`, docs/storage.md) is what the storage
+//! partition wrote in earlier runs: rebuilding the image keeps it, unless told to erase it.
 //!
 //! The directory format and the manifest checks are the monitor's own code, included here so
 //! the image builder and the firmware cannot disagree.
 
 use std::fs::{self, File};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 #[path = "../../qemu/monitor/src/flash_directory.rs"]
@@ -26,6 +28,26 @@ pub struct FlashInputs<'a> {
     /// Where the monitor loads and enters the normal-world image
     /// (`flash_directory::NS_IMAGE_LOAD_ADDRESS` for the driver; 2 MiB-aligned for Linux).
     pub ns_load_address: u64,
+    /// What becomes of the storage area of an existing image at `out`.
+    pub storage: Storage,
+}
+
+/// The storage area of a rebuilt image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Keep what an existing image holds there (erased if there is no image yet).
+    Keep,
+    /// Erase it (every byte 0xFF, as an erased flash reads): `--reset-storage`.
+    Reset,
+}
+
+/// What the storage area of the new image holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageOutcome {
+    /// The bytes of the previous image.
+    Kept,
+    /// Erased, and why.
+    Erased(&'static str),
 }
 
 /// Where everything went, for the build log.
@@ -34,6 +56,7 @@ pub struct FlashLayout {
     pub monitor_size: u64,
     pub entries: Vec<Entry>,
     pub spmc: spmc_manifest::SpmcAttributes,
+    pub storage: StorageOutcome,
 }
 
 impl std::fmt::Display for FlashLayout {
@@ -53,6 +76,16 @@ impl std::fmt::Display for FlashLayout {
         }
         writeln!(
             f,
+            "  {:#010x} storage ({:#x} bytes): {}",
+            flash_directory::STORAGE_OFFSET,
+            flash_directory::STORAGE_SIZE,
+            match &self.storage {
+                StorageOutcome::Kept => "kept from the previous image".to_string(),
+                StorageOutcome::Erased(why) => format!("erased ({why})"),
+            }
+        )?;
+        writeln!(
+            f,
             "  SPMC manifest: id {:#x}, FF-A v{}.{}, entry {:#x}, region {:#x}+{:#x}",
             self.spmc.spmc_id,
             self.spmc.major_version,
@@ -69,7 +102,7 @@ fn align_up(x: u64, a: u64) -> u64 {
 }
 
 /// Places the payloads, in order, in consecutive 2 MiB-aligned slots; checks the monitor fits
-/// before the directory and everything fits the flash.
+/// before the directory and everything fits below the storage area.
 pub fn plan(monitor_size: u64, payloads: &[(PayloadKind, u64, u64)]) -> Result<Vec<Entry>, String> {
     if monitor_size > flash_directory::MONITOR_MAX_SIZE {
         return Err(format!(
@@ -88,10 +121,10 @@ pub fn plan(monitor_size: u64, payloads: &[(PayloadKind, u64, u64)]) -> Result<V
     let mut entries = Vec::new();
     for &(kind, size, load_address) in payloads {
         let end = offset + size;
-        if end > flash_directory::FLASH_SIZE {
+        if end > flash_directory::PAYLOAD_END {
             return Err(format!(
-                "{kind:?} ({size:#x} bytes at {offset:#x}) does not fit the {:#x}-byte flash",
-                flash_directory::FLASH_SIZE
+                "{kind:?} ({size:#x} bytes at {offset:#x}) does not fit below the storage area at {:#x}",
+                flash_directory::PAYLOAD_END
             ));
         }
         entries.push(Entry {
@@ -182,6 +215,7 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
         return Err("flash directory does not read back as written".into());
     }
 
+    let (storage_bytes, storage) = old_storage(out, inputs.storage);
     let write = || -> std::io::Result<()> {
         let mut f = File::create(out)?;
         f.write_all(&monitor)?;
@@ -191,6 +225,8 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
             f.seek(SeekFrom::Start(e.flash_offset))?;
             f.write_all(bytes)?;
         }
+        f.seek(SeekFrom::Start(flash_directory::STORAGE_OFFSET))?;
+        f.write_all(&storage_bytes)?;
         f.set_len(flash_directory::FLASH_SIZE)?;
         f.sync_all()
     };
@@ -199,7 +235,46 @@ pub fn assemble(inputs: &FlashInputs, out: &Path) -> Result<FlashLayout, String>
         monitor_size: monitor.len() as u64,
         entries,
         spmc: attrs,
+        storage,
     })
+}
+
+/// The storage area for the image at `out`: the old image's bytes, or erased flash.
+fn old_storage(out: &Path, policy: Storage) -> (Vec<u8>, StorageOutcome) {
+    let erased = |why| {
+        (
+            vec![0xFF; flash_directory::STORAGE_SIZE as usize],
+            StorageOutcome::Erased(why),
+        )
+    };
+    if policy == Storage::Reset {
+        return erased("--reset-storage");
+    }
+    let Ok(mut f) = File::open(out) else {
+        return erased("new image");
+    };
+    if f.metadata().map(|m| m.len()).ok() != Some(flash_directory::FLASH_SIZE) {
+        return erased("the old image is not a whole flash image");
+    }
+    let mut bytes = vec![0u8; flash_directory::STORAGE_SIZE as usize];
+    let read = f
+        .seek(SeekFrom::Start(flash_directory::STORAGE_OFFSET))
+        .and_then(|_| f.read_exact(&mut bytes));
+    match read {
+        Ok(()) => (bytes, StorageOutcome::Kept),
+        Err(_) => erased("the old image could not be read"),
+    }
+}
+
+/// Erases the storage area of the image at `path` in place (every byte 0xFF).
+pub fn reset_storage(path: &Path) -> Result<(), String> {
+    let run = || -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new().write(true).open(path)?;
+        f.seek(SeekFrom::Start(flash_directory::STORAGE_OFFSET))?;
+        f.write_all(&vec![0xFF; flash_directory::STORAGE_SIZE as usize])?;
+        f.sync_all()
+    };
+    run().map_err(|e| format!("cannot erase the storage area of {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -258,10 +333,12 @@ mod layout_tests {
                 spmc: &spmc,
                 ns: &ns,
                 ns_load_address: flash_directory::NS_IMAGE_LOAD_ADDRESS,
+                storage: Storage::Keep,
             },
             &out,
         )
         .unwrap();
+        assert_eq!(layout.storage, StorageOutcome::Erased("new image"));
         let image = fs::read(&out).unwrap();
         assert_eq!(image.len() as u64, flash_directory::FLASH_SIZE);
         assert_eq!(&image[..100], &[0xAA; 100]);
@@ -274,7 +351,59 @@ mod layout_tests {
         let n = d.find(PayloadKind::NsImage).unwrap();
         assert_eq!(&image[n.flash_offset as usize..][..300], &[0xCC; 300]);
         assert_eq!(layout.spmc.spmc_id, 0x8000);
+        let storage = flash_directory::STORAGE_OFFSET as usize;
+        assert!(image[storage..].iter().all(|&b| b == 0xFF), "erased");
+
+        // What the storage partition wrote survives a rebuild with other payloads...
+        let mut written = image;
+        written[storage..storage + 4].copy_from_slice(b"SLOG");
+        let last = written.len() - 1;
+        written[last] = 0x42;
+        fs::write(&out, &written).unwrap();
+        fs::write(&spmc, [0xDD; 7000]).unwrap();
+        let inputs = FlashInputs {
+            monitor: &monitor,
+            manifest_dtb: &dtb,
+            spmc: &spmc,
+            ns: &ns,
+            ns_load_address: flash_directory::NS_IMAGE_LOAD_ADDRESS,
+            storage: Storage::Keep,
+        };
+        let layout = assemble(&inputs, &out).unwrap();
+        assert_eq!(layout.storage, StorageOutcome::Kept);
+        let image = fs::read(&out).unwrap();
+        assert_eq!(&image[storage..storage + 4], b"SLOG");
+        assert_eq!(image[last], 0x42);
+        assert_eq!(&image[s.flash_offset as usize..][..7000], &[0xDD; 7000]);
+        // ... and --reset-storage erases it, as does reset_storage on an image in place.
+        let layout = assemble(
+            &FlashInputs {
+                storage: Storage::Reset,
+                ..inputs
+            },
+            &out,
+        )
+        .unwrap();
+        assert_eq!(layout.storage, StorageOutcome::Erased("--reset-storage"));
+        let image = fs::read(&out).unwrap();
+        assert!(image[storage..].iter().all(|&b| b == 0xFF));
+        let mut written = image;
+        written[storage] = 0;
+        fs::write(&out, &written).unwrap();
+        reset_storage(&out).unwrap();
+        let image = fs::read(&out).unwrap();
+        assert_eq!(image.len() as u64, flash_directory::FLASH_SIZE);
+        assert!(image[storage..].iter().all(|&b| b == 0xFF));
+        assert_eq!(&image[..100], &[0xAA; 100]);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn payloads_stay_below_the_storage_area() {
+        let room = flash_directory::PAYLOAD_END - flash_directory::FIRST_SLOT_OFFSET;
+        assert!(plan(0x100, &[(PayloadKind::Spmc, room, 0)]).is_ok());
+        let err = plan(0x100, &[(PayloadKind::Spmc, room + 1, 0)]).unwrap_err();
+        assert!(err.contains("storage area"), "{err}");
     }
 
     /// The platform manifest as `dtc` compiles qemu/spmc-sbsa/spmc_manifest.dts (written with

@@ -857,6 +857,8 @@ fn boot(
             spmc: &image.out.join("spmc-sbsa.bin"),
             ns: &kernel,
             ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
+            // Each lane starts from erased storage (boots within the lane share the file).
+            storage: crate::flash::Storage::Reset,
         },
         &flash,
     )?;

@@ -58,12 +58,18 @@ const QEMU_HELP: &str = "  --smp N          cores (default 4)
                    they need first; names are in qemu/ns-driver/src/cases/*.rs
 ";
 
+const STORAGE_HELP: &str =
+    "  --reset-storage  erase the secure flash's storage area (what ITS stored in earlier runs)
+                   before booting; without it, rebuilding the image keeps that area, so
+                   objects stored in one run are there in the next (docs/storage.md)
+";
+
 /// `cargo xtask <cmd> --help`.
 fn help(cmd: &str) -> Option<String> {
     Some(match cmd {
         "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
-        "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
-        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused). Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run.\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused). Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
@@ -147,11 +153,33 @@ fn prepare_sps(
     Ok((plan, resolved.elfs))
 }
 
+/// Builds the layout's image as `flash.img`, keeping the storage area of the previous one
+/// (what the storage partition wrote in earlier runs; docs/storage.md).
 fn build(
     tc: &Toolchain,
     ns_features: &[&str],
     lref: &LayoutRef,
     run: &RunConfig,
+) -> Result<Image, String> {
+    build_image(
+        tc,
+        ns_features,
+        lref,
+        run,
+        "flash.img",
+        flash::Storage::Keep,
+    )
+}
+
+/// Builds the layout's image into the output folder's `flash_name`, with its storage area
+/// kept or erased as `storage` says.
+fn build_image(
+    tc: &Toolchain,
+    ns_features: &[&str],
+    lref: &LayoutRef,
+    run: &RunConfig,
+    flash_name: &str,
+    storage: flash::Storage,
 ) -> Result<Image, String> {
     let root = root();
     let out = lref.out.clone();
@@ -219,7 +247,7 @@ fn build(
     let ns_run = out.join("ns-driver.run.bin");
     std::fs::write(&ns_run, run_config::patch(&ns_image, run)?)
         .map_err(|e| format!("{}: {e}", ns_run.display()))?;
-    let flash = out.join("flash.img");
+    let flash = out.join(flash_name);
     let flash_layout = flash::assemble(
         &flash::FlashInputs {
             monitor: &bins.join("qemu-monitor.bin"),
@@ -227,6 +255,7 @@ fn build(
             spmc: &spmc_bin,
             ns: &ns_run,
             ns_load_address: flash::flash_directory::NS_IMAGE_LOAD_ADDRESS,
+            storage,
         },
         &flash,
     )?;
@@ -261,6 +290,8 @@ struct QemuArgs {
     cases: Vec<String>,
     /// `--layout`.
     layout: Option<PathBuf>,
+    /// `--reset-storage`: erase the image's storage area before booting.
+    reset_storage: bool,
 }
 
 /// Takes `--layout FILE` out of `args`; returns the file and the other arguments.
@@ -289,6 +320,7 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
         timeout: 120,
         cases: Vec::new(),
         layout,
+        reset_storage: false,
     };
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
@@ -301,6 +333,7 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
                     .ok_or("--smp takes 1..8")?
             }
             "--gdb" => q.gdb = true,
+            "--reset-storage" => q.reset_storage = true,
             "--case" => {
                 let before = q.cases.len();
                 while let Some(name) = it.next_if(|n| !n.starts_with("--")) {
@@ -369,6 +402,10 @@ fn cmd_qemu(args: &[String]) -> Result<(), String> {
     toolchain::ensure_qemu()?;
     let lref = LayoutRef::new(q.layout.as_deref(), Target::Qemu)?;
     let image = build(&tc, &[], &lref, &run_config_for(&lref, &q.cases))?;
+    if q.reset_storage {
+        flash::reset_storage(&image.flash)?;
+        step(&format!("storage area of {} erased", image.flash.display()));
+    }
     let outcome = run_qemu(&image, &q, false, "qemu.log")?;
     if outcome.timed_out {
         return Err(format!(
@@ -446,7 +483,16 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         (0, 0)
     };
     let lref = LayoutRef::new(q.layout.as_deref(), Target::Qemu)?;
-    let image = build(&tc, &[], &lref, &run_config_for(&lref, &q.cases))?;
+    // The cases start from erased storage in an image of their own: the results do not
+    // depend on what earlier runs stored, and `cargo xtask qemu`'s storage is left alone.
+    let image = build_image(
+        &tc,
+        &[],
+        &lref,
+        &run_config_for(&lref, &q.cases),
+        "test-flash.img",
+        flash::Storage::Reset,
+    )?;
     let outcome = run_qemu(&image, &q, false, "test.log")?;
     let log = image.out.join("test.log");
     let (qp, qf) = match outcome.summary() {
