@@ -40,7 +40,7 @@ impl Platform {
             sp_pool: q::SP_POOL,
             secure_memory: Vec::new(),
             ns_memory: vec![q::NS_DRAM_FOR_SPS],
-            devices: vec![q::SECURE_EC, q::SP_UART, q::STORAGE_FLASH],
+            devices: vec![q::STORAGE_FLASH, q::SECURE_EC, q::SP_UART],
             el3_reserved: q::EL3_RESERVED.to_vec(),
         }
     }
