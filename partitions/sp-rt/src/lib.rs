@@ -46,6 +46,7 @@ pub mod fdt;
 pub mod ffa;
 pub mod heap;
 pub mod mem;
+pub mod mmio;
 pub mod partition_info;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod rt;
