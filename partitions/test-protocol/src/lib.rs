@@ -277,6 +277,24 @@ pub mod device {
     }
 }
 
+/// The power-loss test service of the `its-powercut` SP (power-loss lane only, never in the
+/// default set): a TS RPC service that arms a cut of the flash after a number of program or
+/// erase steps (ts-storage `CutAfter`); the SP then prints [`power_cut::MARKER`] and stops,
+/// and xtask kills QEMU (docs/storage.md).
+pub mod power_cut {
+    /// Service UUID (made up for this project) of the control service, as four words in the
+    /// order TS RPC's SERVICE_INFO_GET carries them (w4..w7, UUID bytes in order, little-endian
+    /// words).
+    pub const SERVICE_UUID_BYTES: [u8; 16] = [
+        0x5f, 0x2a, 0x7c, 0x11, 0x9d, 0x3e, 0x4b, 0x6a, 0x8c, 0x1f, 0x0e, 0x7d, 0x3a, 0x9b, 0x2c,
+        0x44,
+    ];
+    /// Opcode: arm the cut; the request is the step count (u64, little-endian).
+    pub const OP_ARM: u16 = 1;
+    /// What the SP prints when it reaches the cut (then it spins until QEMU is killed).
+    pub const MARKER: &str = "POWER CUT NOW";
+}
+
 /// Facts about the fault SP.
 pub mod fault {
     /// An address in the free secure RAM range (memory map: 0x3000_0000..0x4000_0000) that

@@ -47,6 +47,89 @@ pub fn check_range(offset: usize, len: usize, size: usize) -> Result<(), FlashEr
     }
 }
 
+/// A flash that stops at a chosen program/erase step, for power-loss tests on the real
+/// device: after `arm(n)` it lets `n` more steps (word programs or sector erases) through,
+/// then calls `stop` instead of the next one. On the device `stop` never returns (the SP
+/// announces the cut and spins until QEMU is killed, docs/storage.md), so the flash holds
+/// exactly what `n` steps left.
+pub struct CutAfter<F> {
+    inner: F,
+    budget: alloc::rc::Rc<core::cell::Cell<Option<u64>>>,
+    stop: fn(u64) -> FlashError,
+    steps: u64,
+}
+
+impl<F: core::fmt::Debug> core::fmt::Debug for CutAfter<F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CutAfter")
+            .field("inner", &self.inner)
+            .field("budget", &self.budget.get())
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+impl<F: Flash> CutAfter<F> {
+    /// Wraps `inner`; `budget` is shared with whoever arms the cut (`None`: no cut); `stop`
+    /// gets the number of steps done since the wrapper was made.
+    pub fn new(
+        inner: F,
+        budget: alloc::rc::Rc<core::cell::Cell<Option<u64>>>,
+        stop: fn(u64) -> FlashError,
+    ) -> Self {
+        Self {
+            inner,
+            budget,
+            stop,
+            steps: 0,
+        }
+    }
+
+    /// Counts one step, or stops if the budget is spent.
+    fn step(&mut self) -> Result<(), FlashError> {
+        match self.budget.get() {
+            Some(0) => Err((self.stop)(self.steps)),
+            Some(n) => {
+                self.budget.set(Some(n - 1));
+                self.steps += 1;
+                Ok(())
+            }
+            None => {
+                self.steps += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<F: Flash> Flash for CutAfter<F> {
+    fn sector_size(&self) -> usize {
+        self.inner.sector_size()
+    }
+
+    fn sectors(&self) -> usize {
+        self.inner.sectors()
+    }
+
+    fn read(&mut self, offset: usize, buf: &mut [u8]) -> Result<(), FlashError> {
+        self.inner.read(offset, buf)
+    }
+
+    fn program(&mut self, offset: usize, data: &[u8]) -> Result<(), FlashError> {
+        check_range(offset, data.len(), self.sector_size() * self.sectors())?;
+        for (i, w) in data.chunks_exact(WORD).enumerate() {
+            self.step()?;
+            self.inner.program(offset + i * WORD, w)?;
+        }
+        Ok(())
+    }
+
+    fn erase(&mut self, sector: usize) -> Result<(), FlashError> {
+        self.step()?;
+        self.inner.erase(sector)
+    }
+}
+
 /// An in-memory flash that counts program and erase steps and can lose power at any of them.
 #[cfg(any(test, feature = "fake-flash"))]
 pub mod fake {
@@ -180,5 +263,39 @@ pub mod fake {
                 Err(FlashError::PowerLost)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeFlash;
+    use super::*;
+    use alloc::rc::Rc;
+    use core::cell::Cell;
+
+    #[test]
+    fn cut_after_lets_exactly_n_steps_through() {
+        let budget = Rc::new(Cell::new(None));
+        let mut f = CutAfter::new(FakeFlash::new(64, 2), budget.clone(), |_| {
+            FlashError::PowerLost
+        });
+        f.program(0, &[0; 8]).unwrap();
+        budget.set(Some(3));
+        // Three more words, then the fourth is refused before it reaches the flash.
+        assert_eq!(f.program(8, &[0x11; 16]), Err(FlashError::PowerLost));
+        assert_eq!(
+            &f.inner.bytes[8..24],
+            &[
+                0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0xFF, 0xFF,
+                0xFF, 0xFF
+            ]
+        );
+        assert_eq!(f.inner.steps, 5);
+        assert_eq!(f.erase(1), Err(FlashError::PowerLost));
+        assert_eq!(f.inner.erases, [0, 0]);
+        budget.set(None);
+        f.erase(1).unwrap();
+        assert_eq!(f.steps, 6);
+        assert_eq!(f.program(2, &[0; 4]), Err(FlashError::Misaligned));
     }
 }

@@ -237,6 +237,16 @@ impl<F: Flash> FlashStore<F> {
         &self.flash
     }
 
+    /// Returns the number of objects.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether the store holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
     /// Returns (active sector, sequence number), `None` before the first write.
     pub fn active(&self) -> Option<(usize, u32)> {
         self.active

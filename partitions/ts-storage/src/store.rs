@@ -64,6 +64,16 @@ impl RamStore {
         self.used
     }
 
+    /// Returns the number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the store holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
     /// Checks (changing nothing) that `obj` may be stored under the key within the limits;
     /// returns the capacity in use after it would be (INSUFFICIENT_STORAGE otherwise).
     pub fn check_put(&self, caller: EndpointId, uid: u64, obj: &Object) -> Result<u64, Status> {
