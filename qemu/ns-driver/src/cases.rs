@@ -15,6 +15,7 @@ mod foundation;
 mod memory;
 mod partitions;
 mod stock_sp;
+mod storage;
 mod ts;
 
 /// Every module's cases. Main-stage order: the foundation cases first (FF-A version
@@ -25,4 +26,5 @@ pub const REGISTRY: &[&[Case]] = &[
     partitions::CASES,
     ts::CASES,
     stock_sp::CASES,
+    storage::CASES,
 ];

@@ -62,6 +62,9 @@ pub struct Case {
     /// The SP fault the case provokes on purpose, announced before it runs so that the SPMC's
     /// "SP ... aborted" line reads as expected.
     pub provokes: Option<&'static str>,
+    /// Runs only when `--case` names it exactly: one step of a multi-boot scenario that
+    /// xtask drives (e.g. storage written in one boot, read in the next).
+    pub on_request: bool,
 }
 
 impl Case {
@@ -74,6 +77,7 @@ impl Case {
             stage: Stage::Main,
             after: &[],
             provokes: None,
+            on_request: false,
         }
     }
 
@@ -93,6 +97,14 @@ impl Case {
     /// Needs the cases `after` to have run first.
     pub const fn after(self, after: &'static [&'static str]) -> Self {
         Self { after, ..self }
+    }
+
+    /// Runs only when `--case` names it exactly (never in a full run).
+    pub const fn on_request(self) -> Self {
+        Self {
+            on_request: true,
+            ..self
+        }
     }
 
     /// Provokes the SP fault described by `what` on purpose.
@@ -174,7 +186,8 @@ pub fn run_all(registry: &'static [&'static [Case]], config: &Config) -> (u32, u
         }
     }
     for case in ordered(registry) {
-        if !selected(registry, config, case, 0) {
+        let named = config.case_patterns().any(|p| p == case.name);
+        if !selected(registry, config, case, 0) || (case.on_request && !named) {
             filtered += 1;
             continue;
         }

@@ -10,7 +10,9 @@
 //! `ts_rpc::abi`. The request goes into memory the normal world shared (FFA_MEM_SHARE_32) and
 //! the SP retrieved on MEM_RETRIEVE; the response is written over it.
 //!
-//! The storage SPs keep objects for the whole boot: every case uses UIDs of its own.
+//! The storage SPs keep objects for the whole boot, and its keeps them in flash across boots
+//! (`cargo xtask qemu` keeps the storage area; docs/storage.md): every case uses UIDs of its
+//! own, removes them first, and finds a fresh UID for the write-once object it cannot remove.
 #![forbid(unsafe_code)]
 
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
@@ -37,7 +39,7 @@ const PAGE: u64 = ffa_abi::PAGE_SIZE;
 const TS_POOL: u64 = SHARE_POOL + 0x600_0000;
 
 /// 32 pages for case area `n`.
-const fn area(n: u64) -> u64 {
+pub(super) const fn area(n: u64) -> u64 {
     TS_POOL + n * 0x2_0000
 }
 
@@ -64,7 +66,7 @@ pub const CASES: &[Case] = &[
     }),
 ];
 
-fn with_mailbox(body: fn() -> Outcome) -> Outcome {
+pub(super) fn with_mailbox(body: fn() -> Outcome) -> Outcome {
     let m = call(FuncId::RxTxMap64, &[NW_TX, NW_RX, 1]);
     expect_success(&m, "FFA_RXTX_MAP_64")?;
     let r = body();
@@ -128,7 +130,7 @@ fn reclaim(h: MemHandle) -> ffa_abi::Regs {
 }
 
 /// A client's session with one service: shared memory the SP retrieved, and the interface ID.
-struct Session {
+pub(super) struct Session {
     sp: u16,
     interface: u8,
     handle: MemHandle,
@@ -138,15 +140,20 @@ struct Session {
 
 /// What a service call answered.
 #[derive(Debug, PartialEq, Eq)]
-struct Answer {
-    rpc: u32,
-    psa: Status,
-    len: u32,
+pub(super) struct Answer {
+    pub(super) rpc: u32,
+    pub(super) psa: Status,
+    pub(super) len: u32,
 }
 
 impl Session {
     /// Shares `cons` with `sp`, has it retrieved (MEM_RETRIEVE) and finds `service`.
-    fn open(sp: u16, service: Uuid, cons: &[Constituent], client_id: u32) -> Result<Self, Failure> {
+    pub(super) fn open(
+        sp: u16,
+        service: Uuid,
+        cons: &[Constituent],
+        client_id: u32,
+    ) -> Result<Self, Failure> {
         let handle = share(sp, cons)?;
         let r = rpc(sp, &Request::MemRetrieve { handle, tag: 0 })?;
         check_eq!(
@@ -190,7 +197,7 @@ impl Session {
     }
 
     /// Writes `bytes` at byte `off` (4-aligned) of the shared memory.
-    fn write(&self, off: u64, bytes: &[u8]) -> Outcome {
+    pub(super) fn write(&self, off: u64, bytes: &[u8]) -> Outcome {
         for (i, chunk) in bytes.chunks(4).enumerate() {
             let o = off + 4 * i as u64;
             let Some(pa) = self.pa(o) else {
@@ -202,7 +209,7 @@ impl Session {
     }
 
     /// Reads `out.len()` bytes from byte `off` (4-aligned).
-    fn read(&self, off: u64, out: &mut [u8]) -> Outcome {
+    pub(super) fn read(&self, off: u64, out: &mut [u8]) -> Outcome {
         for (i, chunk) in out.chunks_mut(4).enumerate() {
             let o = off + 4 * i as u64;
             let Some(w) = self.pa(o).and_then(dram::read_u32) else {
@@ -214,13 +221,13 @@ impl Session {
     }
 
     /// Calls `opcode` with `req` at the start of the shared memory.
-    fn invoke(&self, opcode: u16, req: &[u8]) -> Result<Answer, Failure> {
+    pub(super) fn invoke(&self, opcode: u16, req: &[u8]) -> Result<Answer, Failure> {
         self.write(0, req)?;
         self.invoke_len(opcode, req.len() as u32)
     }
 
     /// Calls `opcode` with a request of `len` bytes already in the shared memory.
-    fn invoke_len(&self, opcode: u16, len: u32) -> Result<Answer, Failure> {
+    pub(super) fn invoke_len(&self, opcode: u16, len: u32) -> Result<Answer, Failure> {
         let r = rpc(
             self.sp,
             &Request::Call {
@@ -244,13 +251,13 @@ impl Session {
     }
 
     /// A PSA status of a call the RPC layer completed.
-    fn psa(&self, opcode: u16, req: &[u8]) -> Result<Status, Failure> {
+    pub(super) fn psa(&self, opcode: u16, req: &[u8]) -> Result<Status, Failure> {
         let a = self.invoke(opcode, req)?;
         check_eq!(a.rpc, 0, "RPC status");
         Ok(a.psa)
     }
 
-    fn set(&self, uid: u64, data: &[u8], flags: u32) -> Result<Status, Failure> {
+    pub(super) fn set(&self, uid: u64, data: &[u8], flags: u32) -> Result<Status, Failure> {
         let mut b = [0u8; 256];
         let h = SetRequest {
             uid,
@@ -264,7 +271,7 @@ impl Session {
     }
 
     /// GET; returns the status and the bytes answered (at most 64).
-    fn get(
+    pub(super) fn get(
         &self,
         uid: u64,
         off: u64,
@@ -290,7 +297,7 @@ impl Session {
         Ok((a.psa, v))
     }
 
-    fn info(&self, uid: u64) -> Result<Result<GetInfoResponse, Status>, Failure> {
+    pub(super) fn info(&self, uid: u64) -> Result<Result<GetInfoResponse, Status>, Failure> {
         let a = self.invoke(OP_GET_INFO, &uid.to_le_bytes())?;
         check_eq!(a.rpc, 0, "GET_INFO RPC status");
         if a.psa != psa::SUCCESS {
@@ -306,7 +313,7 @@ impl Session {
         }
     }
 
-    fn remove(&self, uid: u64) -> Result<Status, Failure> {
+    pub(super) fn remove(&self, uid: u64) -> Result<Status, Failure> {
         let mut b = [0u8; UidRequest::SIZE];
         UidRequest { uid }.encode(&mut b);
         self.psa(OP_REMOVE, &b)
@@ -345,7 +352,7 @@ impl Session {
     }
 
     /// MEM_RELINQUISH through TS RPC, then FFA_MEM_RECLAIM.
-    fn close(self) -> Outcome {
+    pub(super) fn close(self) -> Outcome {
         let r = rpc(
             self.sp,
             &Request::MemRelinquish {
@@ -365,7 +372,7 @@ impl Session {
     }
 }
 
-fn one(address: u64, pages: u32) -> [Constituent; 1] {
+pub(super) fn one(address: u64, pages: u32) -> [Constituent; 1] {
     [Constituent {
         address,
         page_count: pages,
@@ -519,10 +526,24 @@ fn management() -> Outcome {
     Ok(())
 }
 
+/// A UID of the write-once family `base` (`base + (k << 32)`) that its does not hold yet: an
+/// earlier boot's write-once objects stay in flash for good.
+fn fresh_write_once_uid(s: &Session, base: u64) -> Result<u64, Failure> {
+    for k in 0..16u64 {
+        let uid = base + (k << 32);
+        if s.info(uid)? == Err(psa::ERROR_DOES_NOT_EXIST) {
+            return Ok(uid);
+        }
+    }
+    fail!("its holds 16 write-once objects from earlier boots: cargo xtask qemu --reset-storage")
+}
+
 fn its_opcodes() -> Outcome {
     let base = area(0);
     let s = Session::open(ITS, ITS_UUID, &one(base, 1), 0)?;
     let uid = 0x1_0001;
+    // Left by an earlier boot that failed half-way, if any.
+    let _ = s.remove(uid)?;
     check_eq!(
         s.info(uid)?,
         Err(psa::ERROR_DOES_NOT_EXIST),
@@ -601,7 +622,7 @@ fn its_opcodes() -> Outcome {
         psa::ERROR_NOT_SUPPORTED,
         "SET with flag bit 3"
     );
-    let once = 0x1_0002;
+    let once = fresh_write_once_uid(&s, 0x1_0002)?;
     check_eq!(
         s.set(once, b"once", psa::FLAG_WRITE_ONCE)?,
         psa::SUCCESS,
@@ -761,6 +782,7 @@ fn large_object() -> Outcome {
     let s = Session::open(ITS, ITS_UUID, &cons, 0)?;
     check_eq!(s.size(), 0x5000, "shared size");
     let uid = 0x1_0003;
+    let _ = s.remove(uid)?;
     const SIZE: u64 = 0x4000; // the largest object the storage SPs accept
     let mut h = [0u8; SetRequest::SIZE];
     for (data_len, want) in [

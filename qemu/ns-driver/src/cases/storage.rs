@@ -1,0 +1,219 @@
+//! Persistence of its in sbsa-ref's secure flash (issue 13; docs/storage.md), as steps of
+//! scenarios over several boots of one flash image that xtask drives (the storage lane of
+//! `cargo xtask test`, xtask/src/storage.rs). Each case runs only when `--case` names it.
+//!
+//! - Persistence (default set): `storage_persist_write` in one boot, `storage_persist_read`
+//!   in the next, after xtask rebuilt the image (which keeps its storage area).
+//! - Power loss (its-powercut set): `storage_power_cut_arm` stores an old value, then has the
+//!   flash stop in the middle of the record of a new one; the SP announces the cut and spins,
+//!   and xtask kills QEMU. `storage_power_cut_check` (next boot) finds the old value, then
+//!   stops the flash in the middle of the compaction the next write needs (the torn record
+//!   left the tail dirty); `storage_power_cut_check_again` (third boot) finds the old value
+//!   still, and the store takes new writes.
+#![forbid(unsafe_code)]
+
+use ffa_abi::Uuid;
+use packed_c::psa;
+use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
+use test_protocol::power_cut;
+use ts_rpc::abi::ITS_UUID;
+
+use super::ts::{area, one, Session};
+use crate::harness::{check_eq, fail, Case, Failure, Outcome};
+
+const ITS: u16 = test_protocol::id::ITS;
+
+/// Every case in this file (each only on request).
+pub const CASES: &[Case] = &[
+    Case::default_set("storage_persist_write", persist_write).on_request(),
+    Case::default_set("storage_persist_read", persist_read).on_request(),
+    Case::any_set("storage_power_cut_arm", power_cut_arm).on_request(),
+    Case::any_set("storage_power_cut_check", power_cut_check).on_request(),
+    Case::any_set("storage_power_cut_check_again", power_cut_check_again).on_request(),
+];
+
+const SMALL: u64 = 0x7_0001;
+const LARGE: u64 = 0x7_0002;
+const REMOVED: u64 = 0x7_0003;
+const ONCE: u64 = 0x7_0004;
+const SMALL_DATA: &[u8] = b"written in the first boot";
+const SMALL_DATA_2: &[u8] = b"rewritten in the second boot";
+/// Bytes of the large object: more than one shared page.
+const LARGE_SIZE: u64 = 0x3000;
+
+fn word(i: u64) -> u32 {
+    0x5107_0000 ^ (i as u32).wrapping_mul(0x0100_0193)
+}
+
+fn with_mailbox(body: fn() -> Outcome) -> Outcome {
+    super::ts::with_mailbox(body)
+}
+
+fn its_session(n: u64, pages: u32) -> Result<Session, Failure> {
+    Session::open(ITS, ITS_UUID, &one(area(n), pages), 0)
+}
+
+/// SET of `size` bytes of the pattern, written straight into the shared memory.
+fn set_large(s: &Session, uid: u64, size: u64) -> Outcome {
+    let mut h = [0u8; SetRequest::SIZE];
+    SetRequest {
+        uid,
+        data_length: size,
+        create_flags: 0,
+    }
+    .encode(&[], &mut h);
+    s.write(0, &h)?;
+    for i in (0..size).step_by(4) {
+        s.write(SetRequest::SIZE as u64 + i, &word(i).to_le_bytes())?;
+    }
+    let a = s.invoke_len(OP_SET, SetRequest::SIZE as u32 + size as u32)?;
+    check_eq!((a.rpc, a.psa), (0, psa::SUCCESS), "SET of the large object");
+    Ok(())
+}
+
+fn check_large(s: &Session, uid: u64, size: u64) -> Outcome {
+    let mut g = [0u8; GetRequest::SIZE];
+    GetRequest {
+        uid,
+        data_offset: 0,
+        data_size: size,
+    }
+    .encode(&mut g);
+    let a = s.invoke(OP_GET, &g)?;
+    check_eq!(
+        (a.rpc, a.psa, u64::from(a.len)),
+        (0, psa::SUCCESS, size),
+        "GET of the large object"
+    );
+    for i in (0..size).step_by(4) {
+        let mut w = [0u8; 4];
+        s.read(i, &mut w)?;
+        check_eq!(u32::from_le_bytes(w), word(i), "large object word");
+    }
+    Ok(())
+}
+
+fn persist_write() -> Outcome {
+    with_mailbox(|| {
+        let s = its_session(8, 4)?;
+        check_eq!(s.set(SMALL, SMALL_DATA, 0)?, psa::SUCCESS, "SET");
+        set_large(&s, LARGE, LARGE_SIZE)?;
+        check_eq!(s.set(REMOVED, b"gone", 0)?, psa::SUCCESS, "SET");
+        check_eq!(s.remove(REMOVED)?, psa::SUCCESS, "REMOVE");
+        check_eq!(
+            s.set(ONCE, b"once", psa::FLAG_WRITE_ONCE)?,
+            psa::SUCCESS,
+            "SET write-once (the lane starts from erased storage)"
+        );
+        s.close()
+    })
+}
+
+fn persist_read() -> Outcome {
+    with_mailbox(|| {
+        let s = its_session(8, 4)?;
+        let (st, got) = s.get(SMALL, 0, 64)?;
+        check_eq!(
+            (st, &got[..]),
+            (psa::SUCCESS, SMALL_DATA),
+            "GET after the reboot"
+        );
+        check_large(&s, LARGE, LARGE_SIZE)?;
+        check_eq!(
+            s.info(REMOVED)?,
+            Err(psa::ERROR_DOES_NOT_EXIST),
+            "the removed object stays removed"
+        );
+        check_eq!(
+            s.info(ONCE)?.map(|i| (i.size, i.flags)),
+            Ok((4, psa::FLAG_WRITE_ONCE)),
+            "GET_INFO of the write-once object"
+        );
+        check_eq!(
+            s.set(ONCE, b"twice", 0)?,
+            psa::ERROR_NOT_PERMITTED,
+            "SET over the write-once object after the reboot"
+        );
+        // The store keeps working after the reboot.
+        check_eq!(s.set(SMALL, SMALL_DATA_2, 0)?, psa::SUCCESS, "SET again");
+        let (st, got) = s.get(SMALL, 0, 64)?;
+        check_eq!((st, &got[..]), (psa::SUCCESS, SMALL_DATA_2), "GET");
+        s.close()
+    })
+}
+
+const CUT_UID: u64 = 0x9_0001;
+const OLD: &[u8] = b"the old value, stored whole before the power loss";
+/// 64 bytes: its record is 40 + 64 bytes, 26 words.
+const NEW: &[u8] = b"the new value, torn by a power loss in the middle of its record.";
+const NEWEST: &[u8] = b"written after two power losses";
+
+/// Has the flash stop after `steps` more program/erase steps.
+fn arm(steps: u64) -> Outcome {
+    let s = Session::open(
+        ITS,
+        Uuid(power_cut::SERVICE_UUID_BYTES),
+        &one(area(11), 1),
+        0,
+    )?;
+    check_eq!(
+        s.psa(power_cut::OP_ARM, &steps.to_le_bytes())?,
+        psa::SUCCESS,
+        "ARM"
+    );
+    s.close()
+}
+
+fn expect_old(s: &Session) -> Outcome {
+    let (st, got) = s.get(CUT_UID, 0, 64)?;
+    check_eq!(
+        (st, &got[..]),
+        (psa::SUCCESS, OLD),
+        "after the power loss, the old value"
+    );
+    check_eq!(
+        s.info(CUT_UID)?.map(|i| i.size),
+        Ok(OLD.len() as u64),
+        "size after the power loss"
+    );
+    Ok(())
+}
+
+fn power_cut_arm() -> Outcome {
+    with_mailbox(|| {
+        let s = its_session(10, 1)?;
+        check_eq!(s.set(CUT_UID, OLD, 0)?, psa::SUCCESS, "SET old");
+        check_eq!(NEW.len(), 64, "new value length");
+        // The new record is appended after the old one: 26 words; stop after 13.
+        arm(13)?;
+        let st = s.set(CUT_UID, NEW, 0)?;
+        fail!("the SET that should have been cut by the power loss answered {st}")
+    })
+}
+
+fn power_cut_check() -> Outcome {
+    with_mailbox(|| {
+        let s = its_session(10, 1)?;
+        expect_old(&s)?;
+        // The torn record left the tail dirty: the next write compacts into the next
+        // sector (erase, records, header). Stop after the erase and two words.
+        arm(3)?;
+        let st = s.set(CUT_UID, NEWEST, 0)?;
+        fail!("the SET that should have been cut in its compaction answered {st}")
+    })
+}
+
+fn power_cut_check_again() -> Outcome {
+    with_mailbox(|| {
+        let s = its_session(10, 1)?;
+        expect_old(&s)?;
+        check_eq!(
+            s.set(CUT_UID, NEWEST, 0)?,
+            psa::SUCCESS,
+            "SET after two power losses"
+        );
+        let (st, got) = s.get(CUT_UID, 0, 64)?;
+        check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "GET");
+        s.close()
+    })
+}
