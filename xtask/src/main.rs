@@ -12,6 +12,7 @@ mod layout;
 mod linux;
 mod run_config;
 mod runner;
+mod storage;
 mod table;
 mod toolchain;
 
@@ -36,6 +37,7 @@ commands:
                    --run CMD runs your commands there instead (ffa-call: call an SP from Linux)
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  build an SP set's SPs and validate it with manifest-tool
+  storage          the storage lane alone: its's objects across reboots and power losses
 
 Every command that builds takes --layout FILE: an SP set in TF-A's sp_layout.json shape
 (docs/integrator-guide.md); the default is partitions/sp_layout.json (FVP:
@@ -69,12 +71,13 @@ fn help(cmd: &str) -> Option<String> {
     Some(match cmd {
         "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
-        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused). Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
         "bl32" => format!("usage: cargo xtask bl32 [--layout FILE]\n\nThe sbsa-ref SPMC with its SP set for TF-A's SPMD: target/xtask/qemu/<layout>/bl32/\n{{bl32.bin, spmc_manifest.dts}} and the TF-A make line.\n\n{LAYOUT_HELP}"),
         "fvp" => "usage: cargo xtask fvp [--layout FILE]\n\nThe Base FVP SPMC (BL32) with its SP set (default platform-fvp/sp_layout.json, which is\nempty; FVP_SP_LAYOUT=FILE works too): target/xtask/fvp/<layout>/{bl32.bin,\nspmc_manifest.dts} and the TF-A make line. SP manifests need load addresses in the FVP\npool 0x0700_0000..0x07F0_0000 (docs/integrator-guide.md).\n\n  --layout FILE    the FVP SP set\n".to_string(),
+        "storage" => "usage: cargo xtask storage [--timeout S]\n\nThe storage lane of `cargo xtask test` alone: its persists in the secure flash across\nreboots (default SP set: write, reboot, read back) and power losses (partitions/its-powercut:\nQEMU killed in the middle of a record, then of a compaction; the old value must be read\nback). Boots target/xtask/qemu/<layout>/storage-flash.img several times; docs/storage.md.\n\n  --timeout S      per QEMU boot (default 120)\n".to_string(),
         "check-manifests" => format!("usage: cargo xtask check-manifests [--layout FILE] [--platform qemu|fvp]\n\nBuilds the set's SPs and validates the set with manifest-tool, reporting every error.\n\n{LAYOUT_HELP}"),
         _ => return None,
     })
@@ -526,6 +529,12 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     } else {
         (0, 0)
     };
+    // its in the secure flash: across reboots and power losses (several boots of one image).
+    let (sp, sf) = if everything {
+        storage::run_lane(&tc, q.timeout)?
+    } else {
+        (0, 0)
+    };
     // The Linux lane: Linux's own FF-A driver over the same firmware (one test).
     let (lp, lf) = if everything {
         step("Linux lane (cargo xtask linux)");
@@ -533,7 +542,7 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     } else {
         (0, 0)
     };
-    let (p, f) = (hp + qp + ip + lp, hf + qemu_failed + ifail + lf);
+    let (p, f) = (hp + qp + ip + sp + lp, hf + qemu_failed + ifail + sf + lf);
     println!("{p} passed, {f} failed");
     if f == 0 {
         Ok(())
@@ -580,6 +589,20 @@ fn cmd_fvp(args: &[String]) -> Result<(), String> {
     let tc = toolchain::ensure_cross()?;
     let lref = LayoutRef::new(layout.as_deref(), Target::Fvp)?;
     fvp::build_fvp(&tc, &lref)
+}
+
+fn cmd_storage(args: &[String]) -> Result<(), String> {
+    let timeout = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => 120,
+        ["--timeout", s] => s.parse().map_err(|_| "--timeout takes seconds")?,
+        _ => return Err("usage: cargo xtask storage [--timeout S]".into()),
+    };
+    let tc = toolchain::ensure_cross()?;
+    toolchain::ensure_qemu()?;
+    match storage::run_lane(&tc, timeout)? {
+        (_, 0) => Ok(()),
+        (_, f) => Err(format!("{f} storage boot(s) failed")),
+    }
 }
 
 fn cmd_check_manifests(args: &[String]) -> Result<(), String> {
@@ -638,6 +661,7 @@ fn main() -> ExitCode {
         "linux" => linux::cmd_linux(rest),
         "fvp" => cmd_fvp(rest),
         "check-manifests" => cmd_check_manifests(rest),
+        "storage" => cmd_storage(rest),
         "help" | "--help" | "-h" => {
             match rest.first().and_then(|c| help(c)) {
                 Some(h) => print!("{h}"),
@@ -672,6 +696,7 @@ mod tests {
             "bl32",
             "fvp",
             "check-manifests",
+            "storage",
         ] {
             let h = help(cmd).unwrap_or_else(|| panic!("{cmd} has no --help"));
             assert!(h.starts_with(&format!("usage: cargo xtask {cmd}")), "{h}");

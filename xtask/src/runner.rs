@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub memory_mib: u32,
     /// More QEMU arguments (the Linux lane's `-dtb` and `-device loader`).
     pub extra: Vec<String>,
+    /// Kill QEMU (SIGKILL, no shutdown of any kind) as soon as the console shows this text:
+    /// the power-loss cases' way to cut the power at a point the firmware announces.
+    pub kill_on: Option<String>,
 }
 
 impl RunOptions {
@@ -50,6 +53,7 @@ impl RunOptions {
             cpu: "cortex-a72".to_string(),
             memory_mib: 2048,
             extra: Vec::new(),
+            kill_on: None,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct RunOutcome {
     pub status: Option<i32>,
     /// True if the timeout fired and QEMU was killed.
     pub timed_out: bool,
+    /// True if QEMU was killed because the console showed `RunOptions::kill_on`.
+    pub killed_on_text: bool,
     /// Everything QEMU printed on its console (all UARTs) and stderr.
     pub console: String,
 }
@@ -208,11 +214,26 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, String> {
 
     let start = Instant::now();
     let mut timed_out = false;
+    let mut killed_on_text = false;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(e) => return Err(format!("waiting for QEMU: {e}")),
+        }
+        if let Some(text) = &opts.kill_on {
+            let seen = buf
+                .lock()
+                .map(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
+                .unwrap_or(false);
+            if seen {
+                killed_on_text = true;
+                let _ = child.kill();
+                match child.wait() {
+                    Ok(status) => break status,
+                    Err(e) => return Err(format!("waiting for the killed QEMU: {e}")),
+                }
+            }
         }
         if !opts.gdb && start.elapsed() > opts.timeout {
             timed_out = true;
@@ -242,6 +263,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, String> {
     Ok(RunOutcome {
         status: if timed_out { None } else { status.code() },
         timed_out,
+        killed_on_text,
         console,
     })
 }
