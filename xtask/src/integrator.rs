@@ -204,6 +204,7 @@ fn external_sp_crate(tc: &Toolchain, timeout: u64) -> Result<(), String> {
         timeout,
         cases: Vec::new(),
         layout: None,
+        reset_storage: false,
     };
     let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
     let log = image.out.join("test.log");
