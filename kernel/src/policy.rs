@@ -8,6 +8,8 @@
 //! - An SP may send direct requests only to the SPs its `capabilities.direct-messages` grant
 //!   names. The normal world may message any SP that receives direct requests.
 //! - Memory may be shared only with endpoints the `memory-share` grant names.
+//! - An SP may signal notifications only to the endpoints its `notify` grant names (checked at
+//!   FFA_NOTIFICATION_BIND by the receiver and at FFA_NOTIFICATION_SET by the sender).
 
 #![forbid(unsafe_code)]
 
@@ -88,5 +90,15 @@ pub fn may_share_memory(sender: Option<&Partition>, receiver: EndpointId) -> Res
         None => Ok(()),
         Some(s) if s.capabilities.may_share_memory_with(receiver) => Ok(()),
         Some(_) => Err(ErrorCode::Denied),
+    }
+}
+
+/// Decides whether SP `sender` may bind or set notifications for `receiver` (an SP, or a
+/// normal-world endpoint): its `notify` grant must name it.
+pub fn may_notify(sender: &Partition, receiver: EndpointId) -> Result<(), ErrorCode> {
+    if sender.capabilities.may_notify(receiver) {
+        Ok(())
+    } else {
+        Err(ErrorCode::Denied)
     }
 }

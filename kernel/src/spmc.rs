@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod direct;
 pub mod framework;
 pub mod memory;
+pub mod notify;
 pub mod setup;
 pub mod sp_services;
 pub mod version;
@@ -86,6 +87,9 @@ pub trait Env {
     }
     /// The linear ID of this core.
     fn core(&self) -> usize;
+    /// Raises non-secure SGI `intid` on this core (the schedule-receiver interrupt of
+    /// notifications). Host fakes record it.
+    fn raise_ns_sgi(&self, intid: u32);
 }
 
 /// An RX/TX buffer pair registered with FFA_RXTX_MAP (or from an SP's manifest).
@@ -164,6 +168,8 @@ pub struct Spmc {
     /// The memory transaction engine (memory ABIs only; never taken on the message path).
     /// A core retired while holding it poisons it: memory ABIs then answer ABORTED.
     pub mem: crate::sync::CoreLock<memory::MemState>,
+    /// Notification state, per receiving endpoint (notify.rs).
+    pub notify: notify::Notifications,
     nw_version: AtomicU32,
     /// Secure interrupts taken for a partition and not delivered yet (all partitions): one
     /// load tells the message path there is nothing to deliver.
@@ -187,6 +193,9 @@ impl Spmc {
             sps,
             nw: Mutex::new(NormalWorld::default()),
             mem: crate::sync::CoreLock::new(memory::MemState::new(platform.memory_limits)),
+            notify: notify::Notifications::new(
+                table.partitions.iter().map(|p| p.execution_ctx_count),
+            ),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
             irq_pending: AtomicU32::new(0),
         }

@@ -70,6 +70,14 @@ pub const ABIS: &[Abi] = &[
     abi(F::MemRetrieveReq32, Sp),
     abi(F::MemRetrieveReq64, Sp),
     abi(F::MemRelinquish, Sp),
+    abi(F::NotificationBitmapCreate, Nw),
+    abi(F::NotificationBitmapDestroy, Nw),
+    abi(F::NotificationBind, Both),
+    abi(F::NotificationUnbind, Both),
+    abi(F::NotificationSet, Both),
+    abi(F::NotificationGet, Both),
+    abi(F::NotificationInfoGet32, Nw),
+    abi(F::NotificationInfoGet64, Nw),
 ];
 
 /// Interfaces FFA_FEATURES reports as supported although the caller does not invoke them

@@ -15,6 +15,7 @@
 //! | framework messages (DIRECT_REQ with w2 bit 31, from the SPMD) | `framework::handle` (via `direct`) |
 //! | FFA_MSG_WAIT, FFA_CONSOLE_LOG, FFA_MEM_PERM_GET/SET | `sp_services::handle` |
 //! | FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX/RX, FFA_MEM_RETRIEVE_REQ, FFA_MEM_RELINQUISH, FFA_MEM_RECLAIM | `memory::handle` |
+//! | FFA_NOTIFICATION_BITMAP_CREATE/DESTROY, _BIND/_UNBIND, _SET/_GET, _INFO_GET | `notify::handle` |
 //!
 //! Every handler has the signature described in `call.rs`. Handlers never run a partition and
 //! never import this module: a direct request comes back as `Flow::Deliver`, and the run of
@@ -27,7 +28,9 @@
 
 use super::call::{Caller, Cx, Flow, Target};
 use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
-use super::{abi_table, direct, interrupt, memory, run, setup, sp_services, version, Env, Spmc};
+use super::{
+    abi_table, direct, interrupt, memory, notify, run, setup, sp_services, version, Env, Spmc,
+};
 use crate::policy;
 use core::sync::atomic::Ordering;
 use ffa_abi::error::{DecodeError, ErrorCode};
@@ -56,6 +59,13 @@ fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -
         | Interface::ConsoleLog(_)
         | Interface::MemPermGet { .. }
         | Interface::MemPermSet { .. } => sp_services::handle(cx, call, out),
+        Interface::NotificationBitmapCreate { .. }
+        | Interface::NotificationBitmapDestroy { .. }
+        | Interface::NotificationBind { .. }
+        | Interface::NotificationUnbind { .. }
+        | Interface::NotificationSet { .. }
+        | Interface::NotificationGet { .. }
+        | Interface::NotificationInfoGet { .. } => notify::handle(cx, call, out),
         _ => setup::handle(cx, call, out),
     }
 }
@@ -152,6 +162,8 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
         Flow::End(_) => *io = Regs::error(ErrorCode::NotSupported),
     }
     deliver_interrupts(spmc, cx.env);
+    // A schedule-receiver interrupt a partition delayed is raised on the way back.
+    spmc.notify.on_return_to_nw(cx.env);
 }
 
 /// FFA_INTERRUPT from EL3: a secure interrupt preempted the normal world. Takes it, runs the
@@ -160,6 +172,7 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
 pub fn el3_interrupt<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
     interrupt::take_all(spmc, env);
     deliver_interrupts(spmc, env);
+    spmc.notify.on_return_to_nw(env);
     io.0 = interrupt::normal_world_resume();
 }
 

@@ -8,7 +8,7 @@ use crate::memory::PAGE_SIZE;
 use crate::policy;
 use ffa_abi::endpoint::TargetInfo;
 use ffa_abi::error::ErrorCode;
-use ffa_abi::features::FeatureQuery;
+use ffa_abi::features::{FeatureId, FeatureQuery};
 use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::Interface;
 use ffa_abi::partition_info::{
@@ -85,8 +85,8 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
 }
 
 /// FFA_FEATURES: answered from the ABI table, for ABIs that exist at the caller's negotiated
-/// version, plus the interfaces FF-A makes mandatory (`abi_table::FEATURES_ONLY`). Feature IDs
-/// (NPI, SRI, MEI) come with interrupts and notifications.
+/// version, plus the interfaces FF-A makes mandatory (`abi_table::FEATURES_ONLY`). Feature IDs:
+/// SRI for the normal world (notify.rs); NPI and MEI are NOT_SUPPORTED.
 ///
 /// FFA_MEM_RETRIEVE_REQ from a v1.1+ partition is the NS-bit handshake (FF-A v1.1 section
 /// 13.3): the caller must say in w2 bit 1 that it handles the NS bit in retrieve responses
@@ -112,6 +112,14 @@ fn features(query: FeatureQuery, input: u32, caller: policy::Caller, version: Ve
             }
         }
         FeatureQuery::Function(_) => Regs::error(ErrorCode::NotSupported),
+        // The schedule-receiver interrupt is the normal world's (Hafnium: VM callers only); the
+        // notification pending interrupt is for S-EL1 receivers, not S-EL0 partitions or the
+        // normal world (Hafnium `ffa_features_feature`): NOT_SUPPORTED, like MEI for now.
+        FeatureQuery::Feature(FeatureId::ScheduleReceiverInterrupt)
+            if caller == policy::Caller::NormalWorld && version.minor >= 1 =>
+        {
+            Regs::success_w2(super::notify::SRI_INTID)
+        }
         FeatureQuery::Feature(_) | FeatureQuery::Unknown(_) => Regs::error(ErrorCode::NotSupported),
     }
 }

@@ -13,6 +13,7 @@ mod interrupts;
 mod mem_state;
 mod memory;
 mod messaging;
+mod notify;
 mod ownership;
 mod robustness;
 mod sp_services;

@@ -221,6 +221,8 @@ pub struct FakeEnv {
     pub gic_taken: Vec<u32>,
     /// Interrupts unmasked again, with the core they were taken on, in order.
     pub gic_unmasked: Vec<(u32, usize)>,
+    /// Non-secure SGIs raised (the schedule-receiver interrupt), in order.
+    pub sgis: RefCell<Vec<u32>>,
 }
 
 impl Env for FakeEnv {
@@ -311,6 +313,10 @@ impl Env for FakeEnv {
 
     fn core(&self) -> usize {
         0
+    }
+
+    fn raise_ns_sgi(&self, intid: u32) {
+        self.sgis.borrow_mut().push(intid);
     }
 }
 
@@ -686,6 +692,7 @@ impl World {
             gic_pending: alloc::collections::VecDeque::new(),
             gic_taken: Vec::new(),
             gic_unmasked: Vec::new(),
+            sgis: RefCell::new(Vec::new()),
         };
         Self {
             spmc,
