@@ -10,6 +10,8 @@
 //! - Memory may be shared only with endpoints the `memory-share` grant names.
 //! - An SP may signal notifications only to the endpoints its `notify` grant names (checked at
 //!   FFA_NOTIFICATION_BIND by the receiver and at FFA_NOTIFICATION_SET by the sender).
+//! - Indirect messages need both ends to declare indirect messaging (`messaging-method` bit 2)
+//!   and an SP sender the `indirect-messages` grant for the receiver.
 
 #![forbid(unsafe_code)]
 
@@ -90,6 +92,32 @@ pub fn may_share_memory(sender: Option<&Partition>, receiver: EndpointId) -> Res
         None => Ok(()),
         Some(s) if s.capabilities.may_share_memory_with(receiver) => Ok(()),
         Some(_) => Err(ErrorCode::Denied),
+    }
+}
+
+/// Decides whether `sender` (an SP, or the normal world when `None`) may send an indirect
+/// message to `receiver` (an SP, or the normal world when `None`): both must declare indirect
+/// messaging (`messaging-method` bit 2; the normal world always does), and an SP sender needs
+/// the `indirect-messages` grant for the receiver.
+pub fn may_send_indirect(
+    sender: Option<&Partition>,
+    receiver: Option<&Partition>,
+) -> Result<(), ErrorCode> {
+    if receiver.is_some_and(|r| !r.messaging_method.has(MessagingMethod::INDIRECT)) {
+        return Err(ErrorCode::Denied);
+    }
+    match sender {
+        None => Ok(()),
+        Some(s) => {
+            let to = receiver.map_or(EndpointId(0), |r| r.id);
+            if s.messaging_method.has(MessagingMethod::INDIRECT)
+                && s.capabilities.may_send_indirect_to(to)
+            {
+                Ok(())
+            } else {
+                Err(ErrorCode::Denied)
+            }
+        }
     }
 }
 

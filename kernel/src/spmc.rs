@@ -14,6 +14,7 @@ pub mod dispatch;
 // One handler module per FF-A ABI family (dispatch.rs lists which ABI goes where).
 pub mod direct;
 pub mod framework;
+pub mod indirect;
 pub mod memory;
 pub mod notify;
 pub mod setup;
@@ -170,6 +171,8 @@ pub struct Spmc {
     pub mem: crate::sync::CoreLock<memory::MemState>,
     /// Notification state, per receiving endpoint (notify.rs).
     pub notify: notify::Notifications,
+    /// Indirect messaging state beyond the mailboxes (indirect.rs).
+    pub indirect: indirect::Indirect,
     nw_version: AtomicU32,
     /// Secure interrupts taken for a partition and not delivered yet (all partitions): one
     /// load tells the message path there is nothing to deliver.
@@ -196,6 +199,7 @@ impl Spmc {
             notify: notify::Notifications::new(
                 table.partitions.iter().map(|p| p.execution_ctx_count),
             ),
+            indirect: indirect::Indirect::new(table.partitions.len()),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
             irq_pending: AtomicU32::new(0),
         }

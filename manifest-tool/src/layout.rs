@@ -19,6 +19,8 @@ pub struct Grants {
     pub memory_share: Vec<String>,
     /// `notify`: SP names (or "normal-world") this SP may notify.
     pub notify: Vec<String>,
+    /// `indirect-messages`: SP names (or "normal-world") this SP may send indirect messages to.
+    pub indirect_messages: Vec<String>,
     /// `interrupts`: INTIDs this SP owns.
     pub interrupts: Vec<u32>,
     /// `devices`: device-region node names of this SP's manifest it may map.
@@ -95,6 +97,7 @@ const CAP_KEYS: &[&str] = &[
     "direct-messages",
     "memory-share",
     "notify",
+    "indirect-messages",
     "interrupts",
     "devices",
     "memory-quota",
@@ -414,6 +417,7 @@ fn grants(file: &Path, node: &str, v: &serde_json::Value) -> Result<Grants> {
         direct_messages: names("direct-messages")?,
         memory_share: names("memory-share")?,
         notify: names("notify")?,
+        indirect_messages: names("indirect-messages")?,
         interrupts,
         devices: names("devices")?,
         memory_quota,

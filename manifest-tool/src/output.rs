@@ -278,6 +278,12 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
     );
     let _ = writeln!(s, "            notify: {},", ids(&c.notify));
     let _ = writeln!(s, "            notify_normal_world: {},", c.notify_nw);
+    let _ = writeln!(s, "            indirect_message_to: {},", ids(&c.indirect));
+    let _ = writeln!(
+        s,
+        "            indirect_message_to_normal_world: {},",
+        c.indirect_nw
+    );
     let _ = writeln!(s, "            interrupts: &[{}],", irqs.join(", "));
     let q = &sp.entry.grants.memory_quota;
     let _ = writeln!(
@@ -429,6 +435,12 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
             "    may notify: [{}]{}",
             names(&c.notify),
             if c.notify_nw { " + normal world" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "    may send indirect messages to: [{}]{}",
+            names(&c.indirect),
+            if c.indirect_nw { " + normal world" } else { "" }
         );
         let _ = writeln!(s, "    owns interrupts: {:?}", c.interrupts);
     }

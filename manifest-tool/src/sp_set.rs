@@ -24,6 +24,10 @@ pub struct Caps {
     pub notify: Vec<u16>,
     /// Notify the normal world.
     pub notify_nw: bool,
+    /// Indirect message receivers (sorted).
+    pub indirect: Vec<u16>,
+    /// Indirect messages to the normal world.
+    pub indirect_nw: bool,
     /// Owned interrupts (sorted).
     pub interrupts: Vec<u32>,
 }
@@ -357,6 +361,38 @@ fn resolve_caps(layout: &Layout, sps: &[PlannedSp], me: usize) -> Result<Caps> {
             caps.notify.push(t.id);
         }
     }
+    // Indirect messages: both ends must declare indirect messaging (messaging-method bit 2),
+    // as the SPMC's gate requires at run time.
+    if !g.indirect_messages.is_empty() && !mm.has(MessagingMethod::INDIRECT) {
+        return Err(err(
+            "indirect-messages",
+            "messaging-method",
+            format!(
+                "granted indirect messages but {}'s messaging-method {:#x} does not declare indirect messaging (bit 2)",
+                sp.manifest.file.display(),
+                mm.0
+            ),
+        ));
+    }
+    for name in &g.indirect_messages {
+        if name == NORMAL_WORLD {
+            caps.indirect_nw = true;
+        } else {
+            let t = lookup("indirect-messages", name)?;
+            let tm = MessagingMethod(t.manifest.messaging_method);
+            if !tm.has(MessagingMethod::INDIRECT) {
+                return Err(err(
+                    "indirect-messages",
+                    "messaging-method",
+                    format!(
+                        "`{name}` (messaging-method {:#x}) does not receive indirect messages (bit 2)",
+                        tm.0
+                    ),
+                ));
+            }
+            caps.indirect.push(t.id);
+        }
+    }
     // Devices and interrupts: the manifest asks, the layout grants; both must agree.
     for d in &g.devices {
         if !sp.manifest.device_regions.iter().any(|r| &r.name == d) {
@@ -411,7 +447,12 @@ fn resolve_caps(layout: &Layout, sps: &[PlannedSp], me: usize) -> Result<Caps> {
         }
     }
     caps.interrupts = declared.into_iter().collect();
-    for v in [&mut caps.direct, &mut caps.memory_share, &mut caps.notify] {
+    for v in [
+        &mut caps.direct,
+        &mut caps.memory_share,
+        &mut caps.notify,
+        &mut caps.indirect,
+    ] {
         v.sort_unstable();
         v.dedup();
     }

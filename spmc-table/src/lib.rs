@@ -351,6 +351,11 @@ pub struct Capabilities {
     pub notify: &'static [EndpointId],
     /// True when the SP may signal notifications to normal-world endpoints.
     pub notify_normal_world: bool,
+    /// SPs this SP may send indirect messages to (FFA_MSG_SEND2, FFA_MSG_SEND; sorted,
+    /// unique).
+    pub indirect_message_to: &'static [EndpointId],
+    /// True when the SP may send indirect messages to normal-world endpoints.
+    pub indirect_message_to_normal_world: bool,
     /// Interrupt IDs the SP owns (sorted, unique; each appears in one of its device regions
     /// and is owned by no other SP).
     pub interrupts: &'static [u32],
@@ -388,6 +393,8 @@ impl Capabilities {
         memory_share_with_normal_world: false,
         notify: &[],
         notify_normal_world: false,
+        indirect_message_to: &[],
+        indirect_message_to_normal_world: false,
         interrupts: &[],
         memory_quota: MemoryQuota::DEFAULT,
     };
@@ -412,6 +419,15 @@ impl Capabilities {
             self.notify.binary_search(&to).is_ok()
         } else {
             self.notify_normal_world
+        }
+    }
+
+    /// Tells whether the SP may send an indirect message to `to`.
+    pub fn may_send_indirect_to(&self, to: EndpointId) -> bool {
+        if to.is_secure() {
+            self.indirect_message_to.binary_search(&to).is_ok()
+        } else {
+            self.indirect_message_to_normal_world
         }
     }
 

@@ -78,6 +78,10 @@ pub const ABIS: &[Abi] = &[
     abi(F::NotificationGet, Both),
     abi(F::NotificationInfoGet32, Nw),
     abi(F::NotificationInfoGet64, Nw),
+    abi(F::MsgSend2, Both),
+    abi(F::MsgSend, Both),
+    abi(F::MsgPoll, Sp),
+    abi(F::RxAcquire, Nw),
 ];
 
 /// Interfaces FFA_FEATURES reports as supported although the caller does not invoke them
@@ -153,9 +157,14 @@ fn lookup_raw(w0: u32, caller: Caller) -> Option<&'static Abi> {
 }
 
 /// Tells whether `func` may be called by a caller that negotiated `version`: it must exist at
-/// that version, except FFA_CONSOLE_LOG, which partitions may use from any version (v1.1
+/// that version (FFA_MSG_SEND/POLL: only at v1.0), except FFA_CONSOLE_LOG, which partitions may use from any version (v1.1
 /// Trusted Services SPs do, and OP-TEE's SPMC accepts it; dispatch does the same).
 pub fn available_at(func: FuncId, caller: Caller, version: ffa_abi::version::Version) -> bool {
+    // FFA_MSG_SEND and FFA_MSG_POLL are v1.0 indirect messaging, replaced by FFA_MSG_SEND2
+    // in v1.1: only v1.0 callers have them (indirect.rs).
+    if matches!(func, FuncId::MsgSend | FuncId::MsgPoll) && version.minor >= 1 {
+        return false;
+    }
     func.is_available_in(version)
         || (matches!(caller, Caller::Sp(_))
             && matches!(func, FuncId::ConsoleLog32 | FuncId::ConsoleLog64))
@@ -257,6 +266,12 @@ mod tests {
         assert!(!implemented(F::MsgWait32, Caller::NormalWorld));
         assert!(implemented(F::Version, Caller::NormalWorld));
         assert!(!implemented(F::MsgPoll, Caller::NormalWorld));
+        assert!(implemented(F::MsgPoll, Caller::Sp(0)));
+        assert!(!available_at(
+            F::MsgSend,
+            Caller::Sp(0),
+            ffa_abi::version::Version::V1_1
+        ));
         assert!(!implemented(F::MsgSendDirectResp32, Caller::NormalWorld));
     }
 }

@@ -16,6 +16,7 @@
 //! | FFA_MSG_WAIT, FFA_CONSOLE_LOG, FFA_MEM_PERM_GET/SET | `sp_services::handle` |
 //! | FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX/RX, FFA_MEM_RETRIEVE_REQ, FFA_MEM_RELINQUISH, FFA_MEM_RECLAIM | `memory::handle` |
 //! | FFA_NOTIFICATION_BITMAP_CREATE/DESTROY, _BIND/_UNBIND, _SET/_GET, _INFO_GET | `notify::handle` |
+//! | FFA_MSG_SEND2, FFA_MSG_SEND, FFA_MSG_POLL (v1.0), FFA_RX_ACQUIRE | `indirect::handle` |
 //!
 //! Every handler has the signature described in `call.rs`. Handlers never run a partition and
 //! never import this module: a direct request comes back as `Flow::Deliver`, and the run of
@@ -29,7 +30,8 @@
 use super::call::{Caller, Cx, Flow, Target};
 use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
 use super::{
-    abi_table, direct, interrupt, memory, notify, run, setup, sp_services, version, Env, Spmc,
+    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, version,
+    Env, Spmc,
 };
 use crate::policy;
 use core::sync::atomic::Ordering;
@@ -66,6 +68,10 @@ fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -
         | Interface::NotificationSet { .. }
         | Interface::NotificationGet { .. }
         | Interface::NotificationInfoGet { .. } => notify::handle(cx, call, out),
+        Interface::MsgSend2 { .. }
+        | Interface::MsgSend { .. }
+        | Interface::MsgPoll
+        | Interface::RxAcquire { .. } => indirect::handle(cx, call, out),
         _ => setup::handle(cx, call, out),
     }
 }

@@ -9,6 +9,7 @@ mod boot;
 mod discovery;
 mod features;
 mod gate;
+mod indirect;
 mod interrupts;
 mod mem_state;
 mod memory;

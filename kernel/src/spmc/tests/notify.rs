@@ -75,13 +75,13 @@ fn info_get(is_64: bool) -> Regs {
 }
 
 /// The bitmaps of a GET answer (which must be FFA_SUCCESS_32).
-fn bitmaps(r: &Regs) -> NotificationBitmaps {
+pub(super) fn bitmaps(r: &Regs) -> NotificationBitmaps {
     assert_eq!(r.w(0), FuncId::Success32.raw(), "{r:x?}");
     NotificationBitmaps::from_args([r.w(2), r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
 }
 
 /// The (endpoint, vCPUs) lists of an INFO_GET answer, and its "more pending" bit.
-fn lists(r: &Regs) -> (Vec<(u16, Vec<u16>)>, bool) {
+pub(super) fn lists(r: &Regs) -> (Vec<(u16, Vec<u16>)>, bool) {
     let Ok(Interface::Success { args, .. }) = Interface::decode(r, Version::V1_2) else {
         panic!("not a success: {r:x?}")
     };
@@ -95,7 +95,7 @@ fn lists(r: &Regs) -> (Vec<(u16, Vec<u16>)>, bool) {
     )
 }
 
-fn leak_ids(v: &[u16]) -> &'static [EndpointId] {
+pub(super) fn leak_ids(v: &[u16]) -> &'static [EndpointId] {
     let mut ids: Vec<EndpointId> = v.iter().map(|&i| EndpointId(i)).collect();
     ids.sort();
     Box::leak(ids.into_boxed_slice())
@@ -116,8 +116,9 @@ fn notifying_sp(i: usize, to: &'static [u16], nw: bool) -> SpDef {
 }
 
 /// An SP whose every direct request makes the calls the request names: request w3 picks one
-/// of `calls`; it answers with a 64-bit response carrying x0, x2..x5 of the result in x3..x7.
-fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
+/// of `calls`; it answers with a 64-bit response carrying the 32-bit result registers: x3 =
+/// w0, x4..x6 = w2..w7 two to a register, x7 = w1.
+pub(super) fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
     let pending = core::cell::Cell::new(None::<Regs>);
     d.behaviour = Box::new(move |r, _| {
         let f = r.w(0);
@@ -128,9 +129,18 @@ fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
         match pending.take() {
             Some(q) => {
                 let (src, dst) = ((q.w(1) >> 16) as u16, q.w(1) as u16);
+                let two = |i: usize| u64::from(r.w(i)) | (u64::from(r.w(i + 1)) << 32);
                 let mut out = call(
                     FuncId::MsgSendDirectResp64,
-                    &[pair(dst, src), 0, r.x(0), r.x(2), r.x(3), r.x(4), r.x(5)],
+                    &[
+                        pair(dst, src),
+                        0,
+                        r.w(0).into(),
+                        two(2),
+                        two(4),
+                        two(6),
+                        r.w(1).into(),
+                    ],
                 );
                 out.0[8..].fill(0);
                 Act::Svc(out)
@@ -142,26 +152,27 @@ fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
 }
 
 /// Asks SP `dst` (normal world sender) to make its call number `n`; returns the result's
-/// x0, x2..x5 as a register block (x0, x2, x3, x4, x5 at those places).
-fn sp_call(w: &mut World, dst: u16, n: u64) -> Regs {
+/// w0..w7 as a register block.
+pub(super) fn sp_call(w: &mut World, dst: u16, n: u64) -> Regs {
     let r = w.nw(req64(0, dst, [n, 0, 0, 0, 0]));
     assert_eq!(r.w(0), FuncId::MsgSendDirectResp64.raw(), "{r:x?}");
     let mut out = Regs::ZERO;
     out.0[0] = r.x(3);
-    out.0[2] = r.x(4);
-    out.0[3] = r.x(5);
-    out.0[4] = r.x(6);
-    out.0[5] = r.x(7);
+    out.0[1] = r.x(7);
+    for i in 0..3 {
+        out.0[2 + 2 * i] = r.x(4 + i) & 0xFFFF_FFFF;
+        out.0[3 + 2 * i] = r.x(4 + i) >> 32;
+    }
     out
 }
 
 #[track_caller]
-fn assert_sp_ok(r: &Regs) {
+pub(super) fn assert_sp_ok(r: &Regs) {
     assert_eq!(r.w(0), FuncId::Success32.raw(), "{r:x?}");
 }
 
 #[track_caller]
-fn assert_sp_error(r: &Regs, code: ErrorCode) {
+pub(super) fn assert_sp_error(r: &Regs, code: ErrorCode) {
     assert_eq!(
         (r.w(0), r.w(2)),
         (FuncId::Error32.raw(), code.to_u32()),
@@ -169,7 +180,7 @@ fn assert_sp_error(r: &Regs, code: ErrorCode) {
     );
 }
 
-fn sgis(w: &World) -> Vec<u32> {
+pub(super) fn sgis(w: &World) -> Vec<u32> {
     w.env.sgis.borrow().clone()
 }
 

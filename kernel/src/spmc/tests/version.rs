@@ -213,7 +213,11 @@ fn framework_psci_messages() {
 fn features_answers_from_the_abi_table() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
-    for abi in ABIS {
+    // FFA_MSG_SEND/POLL exist for v1.0 callers only (abi_table::available_at).
+    let at_v1_2 = |abi: &&crate::spmc::abi_table::Abi| {
+        crate::spmc::abi_table::available_at(abi.func, crate::policy::Caller::Sp(0), Version::V1_2)
+    };
+    for abi in ABIS.iter().filter(at_v1_2) {
         let r = w.nw(call(FuncId::Features, &[abi.func.raw().into()]));
         match abi.origins {
             Origins::NormalWorld | Origins::Both => assert_success(&r, abi.properties),
@@ -230,13 +234,14 @@ fn features_answers_from_the_abi_table() {
     }
     let calls = ABIS
         .iter()
+        .filter(at_v1_2)
         .map(|a| features_query(a.func, Version::V1_2))
         .collect();
     let mut d = sp(0);
     d.behaviour = during_boot(calls);
     let w = World::boot(alloc::vec![d]);
     let seen = w.seen(0);
-    for (i, abi) in ABIS.iter().enumerate() {
+    for (i, abi) in ABIS.iter().filter(at_v1_2).enumerate() {
         let r = &seen[1 + i];
         match abi.origins {
             Origins::Partitions | Origins::Both => {
@@ -393,7 +398,7 @@ fn reserved_registers_are_ignored_reserved_bits_are_refused() {
 fn unimplemented_abis_are_not_supported_whatever_their_arguments() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
-    let r = call(FuncId::MsgSend2, &[0, 1]);
+    let r = call(FuncId::MemOpResume, &[0, 1]);
     assert_error(&w.nw(r), ErrorCode::NotSupported);
     let r = call(FuncId::MemOpPause, &[0, 0, 2]);
     assert_error(&w.nw(r), ErrorCode::NotSupported);
@@ -432,7 +437,14 @@ fn every_abi_the_table_lists_for_the_normal_world_is_dispatched() {
     w.nw_version(Version::V1_2);
     let mut missing = Vec::new();
     for abi in ABIS {
-        if abi.func == FuncId::Version || abi.origins == Origins::Partitions {
+        if abi.func == FuncId::Version
+            || abi.origins == Origins::Partitions
+            || !crate::spmc::abi_table::available_at(
+                abi.func,
+                crate::policy::Caller::NormalWorld,
+                Version::V1_2,
+            )
+        {
             continue;
         }
         if not_supported(&w.nw(decodable(abi.func))) {
@@ -449,6 +461,13 @@ fn every_abi_the_table_lists_for_partitions_is_dispatched() {
         .filter(|a| a.origins != Origins::NormalWorld)
         // FFA_VERSION answers in w0; FFA_MSG_WAIT would end the initialisation.
         .filter(|a| !matches!(a.func, FuncId::Version | FuncId::MsgWait32))
+        .filter(|a| {
+            crate::spmc::abi_table::available_at(
+                a.func,
+                crate::policy::Caller::Sp(0),
+                Version::V1_2,
+            )
+        })
         .map(|a| a.func)
         .collect();
     let mut d = sp(0);

@@ -159,15 +159,16 @@ fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
 // Discovery from the normal world.
 
 /// What the default SP set looks like: (ID, UUID words, properties at v1.2).
-/// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), fault only receives
-/// both (0x201), pkg-sp (v1.1) only receives DIRECT_REQ (0x1), the Trusted Services storage SPs
+/// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), echo also indirect
+/// messages and notifications (bits 2, 3), fault only receives both (0x201), pkg-sp (v1.1) only
+/// receives DIRECT_REQ, indirect messages and notifications (0xD), the Trusted Services storage SPs
 /// its and ps send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC UUID; all are
 /// AArch64 (bit 8).
 const DEFAULT_SET: [(u16, [u32; 4], u32); 6] = [
-    (id::ECHO, uuid::ECHO, 0x703),
+    (id::ECHO, uuid::ECHO, 0x70F),
     (id::RELAY, uuid::RELAY, 0x703),
     (id::FAULT, uuid::FAULT, 0x301),
-    (id::PKG_SP, uuid::PKG_SP, 0x101),
+    (id::PKG_SP, uuid::PKG_SP, 0x10D),
     (id::ITS, uuid::TS_RPC, 0x103),
     (id::PS, uuid::TS_RPC, 0x103),
 ];
@@ -294,7 +295,7 @@ fn info_get_uuid_of_two_sps() -> Outcome {
     // a query for that UUID returns both SPs, in table order, each descriptor carrying the UUID
     // asked for; fault still reports its own first UUID to the nil query (other cases).
     let shared = Uuid::from_words(uuid::PKG_SP);
-    let want = [(id::FAULT, 0x301), (id::PKG_SP, 0x101)];
+    let want = [(id::FAULT, 0x301), (id::PKG_SP, 0x10D)];
     let check_both = |ds: &[PartitionInfo]| -> Outcome {
         check_eq!(ds.len(), 2, "descriptors");
         for (d, (sp, props)) in ds.iter().zip(want) {
@@ -813,7 +814,7 @@ fn echo_partinfo(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info() -> Outcome {
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 6, 24, 0x1_8001, 0x703],
+        [OK, 6, 24, 0x1_8001, 0x70F],
         "echo PARTINFO(nil)"
     );
     for (sp, words, props) in &DEFAULT_SET[..3] {
@@ -849,7 +850,7 @@ fn echo_partinfo_regs(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info_regs() -> Outcome {
     check_eq!(
         echo_partinfo_regs([0; 4])?,
-        [OK, 5, 4, 0x1_8001, 0x703],
+        [OK, 5, 4, 0x1_8001, 0x70F],
         "echo PARTINFO_REGS(nil)"
     );
     check_eq!(
@@ -881,7 +882,7 @@ fn sp_version_renegotiated() -> Outcome {
     );
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 6, 24, 0x1_8001, 0x703],
+        [OK, 6, 24, 0x1_8001, 0x70F],
         "echo PARTINFO still at v1.2"
     );
     check_eq!(

@@ -1,0 +1,388 @@
+//! Indirect messaging (FF-A v1.2 chapter 16 and "FFA_MSG_SEND2"): a message written in the
+//! sender's TX buffer is copied into the receiver's RX buffer, which then belongs to the
+//! receiver until it calls FFA_RX_RELEASE, and the receiver is told with the framework
+//! notification "RX buffer full" and the schedule-receiver interrupt. Also the v1.0 pair
+//! FFA_MSG_SEND / FFA_MSG_POLL for v1.0 callers (removed from v1.1), and FFA_RX_ACQUIRE.
+//!
+//! Rules (errors as the spec names them; Hafnium's `api_ffa_msg_send2` where FF-A leaves a
+//! choice):
+//! - The header's sender must be the caller (INVALID_PARAMETERS); sender and receiver differ;
+//!   the normal world sends only to SPs (an SP may send to SPs and to the normal world).
+//! - Both ends must declare indirect messaging (manifest `messaging-method` bit 2; the normal
+//!   world always does) and an SP sender needs the `indirect-messages` grant for the
+//!   receiver: DENIED otherwise (`policy::may_send_indirect`).
+//! - A caller without a TX buffer: DENIED. A receiver without an RX buffer, or whose RX buffer
+//!   is still full (or acquired), or that is running on another core: BUSY.
+//! - The payload offset must not overlap the header (20 bytes for a v1.1 sender, 40 for v1.2),
+//!   offset + size must not overflow and must fit both buffers: INVALID_PARAMETERS.
+//! - Only a secure sender may ask to delay the schedule-receiver interrupt.
+//!
+//! Nothing is allocated: the copy goes through a buffer on the stack.
+
+#![forbid(unsafe_code)]
+
+use super::call::{Caller, Cx, Flow};
+use super::notify::RX_BUFFER_FULL;
+use super::partition::Sp;
+use super::{Env, Mailbox, Spmc};
+use crate::memory::PAGE_SIZE;
+use crate::policy;
+use ffa_abi::endpoint::{EndpointId, EndpointPair};
+use ffa_abi::error::ErrorCode;
+use ffa_abi::func_id::FuncId;
+use ffa_abi::interface::Interface;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use spin::Mutex;
+
+/// Size of the FF-A v1.1 partition message header (flags, reserved, offset, receiver/sender,
+/// size).
+pub const HEADER_V1_1: u32 = 20;
+/// Size of the v1.2 header (plus a reserved word and the protocol UUID).
+pub const HEADER_V1_2: u32 = 40;
+/// FFA_MSG_SEND_2 w2 bit 1: delay the schedule-receiver interrupt.
+const FLAG_DELAY_SRI: u32 = 1 << 1;
+
+/// The fields of a partition message header the SPMC checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub offset: u32,
+    pub receiver: EndpointId,
+    pub sender: EndpointId,
+    pub size: u32,
+}
+
+impl Header {
+    /// Reads the header from its first 20 bytes (little-endian words).
+    pub fn parse(b: &[u8; HEADER_V1_1 as usize]) -> Self {
+        let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let ids = w(12);
+        Self {
+            offset: w(8),
+            receiver: EndpointId(ids as u16),
+            sender: EndpointId((ids >> 16) as u16),
+            size: w(16),
+        }
+    }
+
+    /// The header as bytes (v1.1 layout; the test driver and sp-rt write the same).
+    pub fn to_bytes(&self) -> [u8; HEADER_V1_1 as usize] {
+        let mut b = [0u8; HEADER_V1_1 as usize];
+        b[8..12].copy_from_slice(&self.offset.to_le_bytes());
+        b[12..14].copy_from_slice(&self.receiver.0.to_le_bytes());
+        b[14..16].copy_from_slice(&self.sender.0.to_le_bytes());
+        b[16..20].copy_from_slice(&self.size.to_le_bytes());
+        b
+    }
+
+    /// Bytes the message occupies from the start of the buffer: header and payload. A sender
+    /// speaking `version` must leave room for its header; overflow or overlap:
+    /// INVALID_PARAMETERS.
+    pub fn total(&self, version: Version) -> Result<u32, ErrorCode> {
+        let min = if version.minor >= 2 {
+            HEADER_V1_2
+        } else {
+            HEADER_V1_1
+        };
+        if self.offset < min {
+            return Err(ErrorCode::InvalidParameters);
+        }
+        self.offset
+            .checked_add(self.size)
+            .ok_or(ErrorCode::InvalidParameters)
+    }
+}
+
+/// A v1.0 message (FFA_MSG_SEND) waiting in an SP's RX buffer for FFA_MSG_POLL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V1_0Message {
+    pub sender: EndpointId,
+    pub size: u32,
+}
+
+/// Per-SP v1.0 message slots (the RX buffer itself is the SP's mailbox).
+pub struct Indirect {
+    v1_0: alloc::vec::Vec<Mutex<Option<V1_0Message>>>,
+}
+
+impl Indirect {
+    /// One empty slot per SP.
+    pub fn new(sps: usize) -> Self {
+        Self {
+            v1_0: (0..sps).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+}
+
+/// The indirect messaging ABIs and FFA_RX_ACQUIRE.
+pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
+    *out = match *call {
+        Interface::MsgSend2 { sender_vm, flags } => msg_send2(cx, sender_vm, flags),
+        Interface::MsgSend {
+            pair,
+            size,
+            attributes,
+        } => msg_send(cx, pair, size, attributes),
+        Interface::MsgPoll => msg_poll(cx),
+        Interface::RxAcquire { vm_id } => rx_acquire(cx.spmc, vm_id),
+        _ => Err(ErrorCode::NotSupported),
+    }
+    .unwrap_or_else(Regs::error);
+    Flow::Reply
+}
+
+/// Copies `len` bytes from `src` to `dst` (physical) through a stack buffer, then zeroes the
+/// rest of the receiver's buffer up to `dst_len` (no stale data from an earlier message).
+fn copy(env: &mut impl Env, src: u64, dst: u64, len: u64, dst_len: u64) -> Result<(), ErrorCode> {
+    let mut buf = [0u8; 256];
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(buf.len() as u64) as usize;
+        if !env.read_phys(src + off, &mut buf[..n]) || !env.write_phys(dst + off, &buf[..n]) {
+            return Err(ErrorCode::Aborted);
+        }
+        off += n as u64;
+    }
+    if dst_len > len && !env.zero_phys(dst + len, dst_len - len) {
+        return Err(ErrorCode::Aborted);
+    }
+    Ok(())
+}
+
+/// The sender side of a message: its ID, version, TX buffer (address, size) and whether it is
+/// secure; DENIED without a TX buffer.
+struct Source {
+    id: EndpointId,
+    version: Version,
+    tx: u64,
+    tx_len: u64,
+}
+
+fn source<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Source, ErrorCode> {
+    let (id, version) = (cx.id(), cx.version);
+    let mb = cx.with_mailbox(|m| *m).ok_or(ErrorCode::Denied)?;
+    Ok(Source {
+        id,
+        version,
+        tx: mb.tx,
+        tx_len: u64::from(mb.pages) * PAGE_SIZE,
+    })
+}
+
+/// The gate and the receiver's existence: the SP to deliver to, or `None` for the normal
+/// world.
+fn receiver<'s>(
+    spmc: &'s Spmc,
+    sender: EndpointId,
+    receiver: EndpointId,
+) -> Result<Option<&'s Sp>, ErrorCode> {
+    if sender == receiver {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let sender_desc = if sender.is_secure() {
+        Some(
+            spmc.table
+                .by_id(sender)
+                .ok_or(ErrorCode::InvalidParameters)?,
+        )
+    } else {
+        None
+    };
+    if !receiver.is_secure() {
+        // Only partitions send to the normal world (its VMs' messages to each other are the
+        // hypervisor's business).
+        let s = sender_desc.ok_or(ErrorCode::InvalidParameters)?;
+        if receiver.0 != 0 {
+            // The SPMC knows the normal world's one RX buffer, endpoint 0's.
+            return Err(ErrorCode::InvalidParameters);
+        }
+        policy::may_send_indirect(Some(s), None)?;
+        return Ok(None);
+    }
+    let i = spmc
+        .table
+        .index_of(receiver)
+        .ok_or(ErrorCode::InvalidParameters)?;
+    policy::may_send_indirect(sender_desc, Some(&spmc.table.partitions[i]))?;
+    Ok(Some(&spmc.sps[i]))
+}
+
+/// Runs `f` on the receiver's mailbox: an SP's (BUSY if its runtime is in use elsewhere) or
+/// the normal world's.
+fn with_receiver_mailbox<T>(
+    spmc: &Spmc,
+    to: Option<&Sp>,
+    f: impl FnOnce(&mut Option<Mailbox>) -> Result<T, ErrorCode>,
+) -> Result<T, ErrorCode> {
+    match to {
+        Some(sp) => {
+            let mut rt = sp.rt.try_lock().ok_or(ErrorCode::Busy)?;
+            f(&mut rt.mailbox)
+        }
+        None => f(&mut spmc.nw.lock().mailbox),
+    }
+}
+
+/// Delivers `len` bytes of the sender's TX buffer into the receiver's RX buffer and marks it
+/// full: BUSY if it has none or it is full; INVALID_PARAMETERS if the message does not fit.
+fn deliver(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    src: &Source,
+    to: Option<&Sp>,
+    len: u64,
+) -> Result<(), ErrorCode> {
+    if len > src.tx_len {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    with_receiver_mailbox(spmc, to, |mb| {
+        let mb = mb.as_mut().ok_or(ErrorCode::Busy)?;
+        if mb.rx_full {
+            return Err(ErrorCode::Busy);
+        }
+        let rx_len = u64::from(mb.pages) * PAGE_SIZE;
+        if len > rx_len {
+            return Err(ErrorCode::InvalidParameters);
+        }
+        copy(env, src.tx, mb.rx, len, rx_len)?;
+        mb.rx_full = true;
+        Ok(())
+    })
+}
+
+/// FFA_MSG_SEND2.
+fn msg_send2<E: Env>(
+    cx: &mut Cx<'_, '_, E>,
+    sender_vm: EndpointId,
+    flags: u32,
+) -> Result<Regs, ErrorCode> {
+    let spmc = cx.spmc;
+    if sender_vm.0 != 0 {
+        // Only a hypervisor names the VM it forwards for; the SPMC knows no other VM's TX
+        // buffer (Hafnium: such a sender is not found, DENIED).
+        return match cx.caller {
+            Caller::NormalWorld => Err(ErrorCode::Denied),
+            Caller::Sp(..) => Err(ErrorCode::InvalidParameters),
+        };
+    }
+    let src = source(cx)?;
+    if !src.id.is_secure() && flags & FLAG_DELAY_SRI != 0 {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let mut raw = [0u8; HEADER_V1_1 as usize];
+    if !cx.env.read_phys(src.tx, &mut raw) {
+        return Err(ErrorCode::Aborted);
+    }
+    let h = Header::parse(&raw);
+    if h.sender != src.id {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let to = receiver(spmc, src.id, h.receiver)?;
+    let total = h.total(src.version)?;
+    deliver(spmc, cx.env, &src, to, u64::from(total))?;
+    // "RX buffer full": from the hypervisor's bitmap when a VM sent it, else the SPM's
+    // (Hafnium); only a receiver that can get notifications is told.
+    if spmc
+        .notify
+        .set_framework(spmc, h.receiver, RX_BUFFER_FULL, !src.id.is_secure())
+    {
+        spmc.notify.signal(&*cx.env, flags & FLAG_DELAY_SRI != 0);
+    }
+    Ok(Regs::success_w2(0))
+}
+
+/// FFA_MSG_SEND (v1.0): `size` bytes at the start of the TX buffer, to an SP.
+fn msg_send<E: Env>(
+    cx: &mut Cx<'_, '_, E>,
+    pair: EndpointPair,
+    size: u32,
+    attributes: u32,
+) -> Result<Regs, ErrorCode> {
+    let spmc = cx.spmc;
+    if cx.version != Version::V1_0 {
+        return Err(ErrorCode::NotSupported);
+    }
+    // w4 bit 0 asked Hafnium's v1.0 to wake the receiver; the rest is reserved.
+    if attributes & !1 != 0 || pair.source != cx.id() || !pair.destination.is_secure() || size == 0
+    {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let src = source(cx)?;
+    let to = receiver(spmc, src.id, pair.destination)?.ok_or(ErrorCode::InvalidParameters)?;
+    let slot = spmc
+        .indirect
+        .v1_0
+        .get(to.index)
+        .ok_or(ErrorCode::InvalidParameters)?;
+    deliver(spmc, cx.env, &src, Some(to), u64::from(size))?;
+    *slot.lock() = Some(V1_0Message {
+        sender: src.id,
+        size,
+    });
+    Ok(Regs::success_w2(0))
+}
+
+/// FFA_MSG_POLL (v1.0 SPs): the message FFA_MSG_SEND left, as FFA_MSG_SEND(w1 = sender and
+/// receiver, w3 = size); nothing waiting: RETRY.
+fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
+    let spmc = cx.spmc;
+    let Caller::Sp(sp, _) = &cx.caller else {
+        return Err(ErrorCode::NotSupported);
+    };
+    if cx.version != Version::V1_0 {
+        return Err(ErrorCode::NotSupported);
+    }
+    let m = spmc
+        .indirect
+        .v1_0
+        .get(sp.index)
+        .and_then(|s| s.lock().take())
+        .ok_or(ErrorCode::Retry)?;
+    let mut r = Regs::ZERO;
+    r.0[0] = FuncId::MsgSend.raw().into();
+    r.0[1] = (u64::from(m.sender.0) << 16) | u64::from(sp.id());
+    r.0[3] = m.size.into();
+    Ok(r)
+}
+
+/// FFA_RX_ACQUIRE (normal world): takes the normal world's RX buffer from the SPMC, which
+/// then writes nothing into it until FFA_RX_RELEASE. Only endpoint 0's buffer exists here.
+fn rx_acquire(spmc: &Spmc, vm_id: EndpointId) -> Result<Regs, ErrorCode> {
+    if vm_id.is_secure() {
+        return Err(ErrorCode::NotSupported);
+    }
+    if vm_id.0 != 0 {
+        return Err(ErrorCode::InvalidParameters);
+    }
+    let mut nw = spmc.nw.lock();
+    let mb = nw.mailbox.as_mut().ok_or(ErrorCode::InvalidParameters)?;
+    if mb.rx_full {
+        return Err(ErrorCode::Denied);
+    }
+    mb.rx_full = true;
+    Ok(Regs::success_w2(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trips_and_bounds() {
+        let h = Header {
+            offset: 20,
+            receiver: EndpointId(0x8001),
+            sender: EndpointId(0),
+            size: 8,
+        };
+        assert_eq!(Header::parse(&h.to_bytes()), h);
+        assert_eq!(h.total(Version::V1_1), Ok(28));
+        assert_eq!(h.total(Version::V1_2), Err(ErrorCode::InvalidParameters));
+        let big = Header {
+            offset: 40,
+            size: u32::MAX,
+            ..h
+        };
+        assert_eq!(big.total(Version::V1_2), Err(ErrorCode::InvalidParameters));
+    }
+}

@@ -1,0 +1,324 @@
+//! Indirect messaging (indirect.rs): FFA_MSG_SEND2 in every direction with the RX buffer
+//! ownership rules, the framework notification and the SRI; every error the spec names, each
+//! changing nothing; FFA_RX_ACQUIRE; the v1.0 FFA_MSG_SEND / FFA_MSG_POLL pair.
+
+use super::fake::*;
+use super::notify::{
+    assert_sp_error, assert_sp_ok, bitmaps, calling_sp, leak_ids, lists, sgis, sp_call,
+};
+use crate::memory::PAGE_SIZE;
+use crate::spmc::indirect::Header;
+use crate::spmc::notify::SRI_INTID;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use ffa_abi::error::ErrorCode;
+use ffa_abi::func_id::FuncId;
+use ffa_abi::notification::NotificationBitmaps;
+use ffa_abi::regs::Regs;
+use ffa_abi::version::Version;
+use spmc_table::{Capabilities, EndpointId, MessagingMethod, PhysAddr, RxTxBuffer};
+
+const SP0: u16 = 0x8001;
+const SP1: u16 = 0x8002;
+
+fn rx(i: usize) -> u64 {
+    base(i) + 0x6_0000
+}
+fn tx(i: usize) -> u64 {
+    base(i) + 0x6_1000
+}
+
+/// An SP that receives (and sends) indirect messages, with manifest RX/TX buffers,
+/// notifications, and an `indirect-messages` grant for `to` (+ the normal world if `nw`).
+fn mailbox_sp(i: usize, to: &'static [u16], nw: bool, calls: Vec<Regs>) -> SpDef {
+    let mut d = sp(i);
+    d.messaging |= MessagingMethod::INDIRECT;
+    d.notifications = true;
+    d.rx_tx = Some(RxTxBuffer {
+        rx: PhysAddr(rx(i)),
+        tx: PhysAddr(tx(i)),
+        pages: 1,
+    });
+    d.patch = Some(Box::new(move |p| {
+        p.capabilities = Capabilities {
+            indirect_message_to: leak_ids(to),
+            indirect_message_to_normal_world: nw,
+            ..p.capabilities
+        };
+    }));
+    calling_sp(d, calls)
+}
+
+fn send2(flags: u64) -> Regs {
+    call(FuncId::MsgSend2, &[0, flags])
+}
+
+/// Writes a message (header at the start, payload at `offset`) into a TX buffer.
+fn write_msg(w: &World, tx: u64, sender: u16, receiver: u16, offset: u32, payload: &[u8]) {
+    let h = Header {
+        offset,
+        receiver: EndpointId(receiver),
+        sender: EndpointId(sender),
+        size: payload.len() as u32,
+    };
+    assert!(w.env.mem.write(tx, &h.to_bytes()));
+    assert!(w.env.mem.write(tx + u64::from(offset), payload));
+}
+
+#[test]
+fn normal_world_sends_to_an_sp() {
+    let d = mailbox_sp(
+        0,
+        &[],
+        false,
+        alloc::vec![
+            call(FuncId::NotificationGet, &[u64::from(SP0), 0b1111]),
+            call(FuncId::RxRelease, &[]),
+        ],
+    );
+    let mut w = World::boot(alloc::vec![d]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    // Stale bytes in the receiver's buffer must not survive the message.
+    assert!(w.env.mem.write(rx(0) + 100, &[0xEE; 16]));
+    write_msg(&w, ntx, 0, SP0, 20, b"hello SP");
+    assert_success(&w.nw(send2(0)), 0);
+    assert_eq!(sgis(&w), [SRI_INTID]);
+    assert_eq!(w.env.mem.bytes(rx(0), 28), w.env.mem.bytes(ntx, 28));
+    assert_eq!(
+        w.env.mem.bytes(rx(0) + 28, 0x1000 - 28),
+        alloc::vec![0; 0x1000 - 28]
+    );
+    // The receiver's buffer is full until it releases it.
+    let before = w.snapshot();
+    assert_error(&w.nw(send2(0)), ErrorCode::Busy);
+    assert_eq!(w.snapshot(), before);
+    let (l, _) = lists(&w.nw(call(FuncId::NotificationInfoGet64, &[])));
+    assert_eq!(l, alloc::vec![(SP0, alloc::vec![])]);
+    // "RX buffer full" from a VM is in the hypervisor's framework bitmap (Hafnium).
+    assert_eq!(
+        bitmaps(&sp_call(&mut w, SP0, 0)),
+        NotificationBitmaps {
+            hyp: 1,
+            ..Default::default()
+        }
+    );
+    assert_sp_ok(&sp_call(&mut w, SP0, 1));
+    write_msg(&w, ntx, 0, SP0, 20, b"again");
+    assert_success(&w.nw(send2(0)), 0);
+    assert_eq!(w.env.mem.bytes(rx(0) + 20, 5), b"again");
+}
+
+#[test]
+fn msg_send2_refusals_change_nothing() {
+    let d0 = mailbox_sp(0, &[], false, alloc::vec![]);
+    // sp1 does not accept indirect messages.
+    let d1 = sp(1);
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_1);
+    // No TX buffer: DENIED.
+    assert_error(&w.nw(send2(0)), ErrorCode::Denied);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    let before = w.snapshot();
+    let cases: [(u16, u16, u32, usize, u64, ErrorCode); 9] = [
+        // forged sender in the header
+        (5, SP0, 20, 8, 0, ErrorCode::InvalidParameters),
+        // to the normal world itself
+        (0, 0, 20, 8, 0, ErrorCode::InvalidParameters),
+        // payload overlapping the v1.1 header
+        (0, SP0, 19, 8, 0, ErrorCode::InvalidParameters),
+        // larger than the buffers
+        (0, SP0, 20, 0x1000, 0, ErrorCode::InvalidParameters),
+        // no such endpoint
+        (0, 0x8077, 20, 8, 0, ErrorCode::InvalidParameters),
+        // the SPMC is no receiver
+        (0, 0x8000, 20, 8, 0, ErrorCode::InvalidParameters),
+        // a receiver whose messaging-method has no indirect messaging
+        (0, SP1, 20, 8, 0, ErrorCode::Denied),
+        // the normal world cannot delay the SRI
+        (0, SP0, 20, 8, 0b10, ErrorCode::InvalidParameters),
+        // x1 names a VM whose TX buffer the SPMC does not know
+        (0, SP0, 20, 8, 1 << 32, ErrorCode::Denied),
+    ];
+    for (sender, receiver, offset, len, extra, code) in cases {
+        write_msg(
+            &w,
+            ntx,
+            sender,
+            receiver,
+            offset,
+            &alloc::vec![7; len.min(0xF00)],
+        );
+        if len == 0x1000 {
+            assert!(w.env.mem.write(ntx + 16, &0x1000u32.to_le_bytes()));
+        }
+        let r = if extra >> 32 != 0 {
+            call(FuncId::MsgSend2, &[1 << 16, 0])
+        } else {
+            send2(extra)
+        };
+        assert_error(&w.nw(r), code);
+        assert_eq!(w.snapshot(), before, "{receiver:#x} {offset} {code:?}");
+    }
+    // An offset + size that overflows.
+    write_msg(&w, ntx, 0, SP0, 20, b"x");
+    assert!(w.env.mem.write(ntx + 16, &u32::MAX.to_le_bytes()));
+    assert_error(&w.nw(send2(0)), ErrorCode::InvalidParameters);
+    // A v1.2 sender's header is 40 bytes.
+    w.nw_version(Version::V1_2);
+    write_msg(&w, ntx, 0, SP0, 20, b"x");
+    assert_error(&w.nw(send2(0)), ErrorCode::InvalidParameters);
+    write_msg(&w, ntx, 0, SP0, 40, b"x");
+    assert_success(&w.nw(send2(0)), 0);
+    assert_eq!(sgis(&w), [SRI_INTID]);
+    assert_eq!(w.env.mem.bytes(rx(0) + 40, 1), b"x");
+}
+
+#[test]
+fn sps_send_to_sps_and_to_the_normal_world() {
+    let d0 = mailbox_sp(
+        0,
+        &[SP1],
+        true,
+        alloc::vec![
+            call(FuncId::MsgSend2, &[0, 0]),
+            call(FuncId::MsgSend2, &[0, 0b10])
+        ],
+    );
+    let d1 = mailbox_sp(
+        1,
+        &[],
+        false,
+        alloc::vec![
+            call(FuncId::MsgSend2, &[0, 0]),
+            call(FuncId::NotificationGet, &[u64::from(SP1), 0b0100]),
+            call(FuncId::RxRelease, &[]),
+        ],
+    );
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_1);
+    let (_, nrx) = w.map_nw_mailbox(1);
+    // sp0 (v1.2) -> sp1, granted.
+    write_msg(&w, tx(0), SP0, SP1, 40, b"to sp1");
+    assert_sp_ok(&sp_call(&mut w, SP0, 0));
+    assert_eq!(w.env.mem.bytes(rx(1) + 40, 6), b"to sp1");
+    assert_eq!(sgis(&w), [SRI_INTID]);
+    assert_eq!(
+        bitmaps(&sp_call(&mut w, SP1, 1)),
+        NotificationBitmaps {
+            spm: 1,
+            ..Default::default()
+        }
+    );
+    // sp1 -> sp0: no grant.
+    write_msg(&w, tx(1), SP1, SP0, 40, b"no");
+    assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::Denied);
+    // sp0 -> the normal world, the SRI delayed until the request returns.
+    assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
+    write_msg(&w, tx(0), SP0, 0, 40, b"to nw");
+    assert_sp_ok(&sp_call(&mut w, SP0, 1));
+    assert_eq!(sgis(&w), [SRI_INTID, SRI_INTID]);
+    assert_eq!(w.env.mem.bytes(nrx + 40, 5), b"to nw");
+    assert_eq!(
+        bitmaps(&w.nw(call(FuncId::NotificationGet, &[0, 0b0101]))),
+        NotificationBitmaps {
+            spm: 1,
+            ..Default::default()
+        }
+    );
+    // The normal world's buffer is full until it releases it; then it may acquire it, and
+    // nothing is delivered while it holds it.
+    assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Busy);
+    write_msg(&w, tx(0), SP0, 0, 40, b"busy");
+    assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Busy);
+    assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+    assert_success(&w.nw(call(FuncId::RxAcquire, &[0])), 0);
+    assert_error(&w.nw(call(FuncId::RxAcquire, &[0])), ErrorCode::Denied);
+    assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Busy);
+    assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+    assert_sp_ok(&sp_call(&mut w, SP0, 1));
+}
+
+#[test]
+fn rx_acquire_refusals() {
+    let mut w = World::echoes(1);
+    w.nw_version(Version::V1_1);
+    assert_error(
+        &w.nw(call(FuncId::RxAcquire, &[0])),
+        ErrorCode::InvalidParameters,
+    );
+    w.map_nw_mailbox(1);
+    assert_error(
+        &w.nw(call(FuncId::RxAcquire, &[3])),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(call(FuncId::RxAcquire, &[u64::from(SP0)])),
+        ErrorCode::NotSupported,
+    );
+    assert_success(&w.nw(call(FuncId::RxAcquire, &[0])), 0);
+    // Acquired: the SPMC writes nothing there (PARTITION_INFO_GET is BUSY).
+    assert_error(
+        &w.nw(call(FuncId::PartitionInfoGet, &[0, 0, 0, 0, 0])),
+        ErrorCode::Busy,
+    );
+    assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+}
+
+#[test]
+fn v1_0_msg_send_and_poll() {
+    let mut d = mailbox_sp(
+        0,
+        &[],
+        false,
+        alloc::vec![call(FuncId::MsgPoll, &[]), call(FuncId::MsgPoll, &[])],
+    );
+    d.version = Version::V1_0;
+    d.messaging = MessagingMethod::DIRECT_REQ_RECV | MessagingMethod::INDIRECT;
+    let d1 = mailbox_sp(1, &[], false, alloc::vec![call(FuncId::MsgPoll, &[])]);
+    let mut w = World::boot(alloc::vec![d, d1]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    assert!(w.env.mem.write(ntx, b"v1.0 message"));
+    let send = |dst: u16, size: u64| call(FuncId::MsgSend, &[pair(0, dst), 0, size, 0]);
+    // Gone in v1.1: NOT_SUPPORTED, and FFA_FEATURES says so.
+    assert_error(&w.nw(send(SP0, 12)), ErrorCode::NotSupported);
+    assert_error(
+        &w.nw(call(FuncId::Features, &[FuncId::MsgSend.raw().into()])),
+        ErrorCode::NotSupported,
+    );
+    w.nw_version(Version::V1_0);
+    assert_success(
+        &w.nw(call(FuncId::Features, &[FuncId::MsgSend.raw().into()])),
+        0,
+    );
+    let before = w.snapshot();
+    assert_error(&w.nw(send(SP0, 0)), ErrorCode::InvalidParameters);
+    assert_error(
+        &w.nw(send(SP0, PAGE_SIZE + 1)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(&w.nw(send(SP1 + 5, 12)), ErrorCode::InvalidParameters);
+    assert_error(
+        &w.nw(call(FuncId::MsgSend, &[pair(3, SP0), 0, 12, 0])),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 12, 2])),
+        ErrorCode::InvalidParameters,
+    );
+    assert_eq!(w.snapshot(), before);
+    assert_success(&w.nw(send(SP0, 12)), 0);
+    assert_eq!(w.env.mem.bytes(rx(0), 12), b"v1.0 message");
+    assert_error(&w.nw(send(SP0, 12)), ErrorCode::Busy);
+    // The v1.0 SP polls it: FFA_MSG_SEND with sender/receiver and size; then RETRY.
+    let p = sp_call(&mut w, SP0, 0);
+    assert_eq!(
+        (p.w(0), p.w(1), p.w(2), p.w(3)),
+        (FuncId::MsgSend.raw(), u32::from(SP0), 0, 12),
+        "{p:x?}"
+    );
+    assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Retry);
+    // A v1.2 SP has no FFA_MSG_POLL.
+    assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::NotSupported);
+}
