@@ -43,6 +43,7 @@ pub mod error;
 pub mod features;
 pub mod framework;
 pub mod func_id;
+pub mod indirect;
 pub mod interface;
 pub mod memory;
 pub mod notification;

@@ -30,68 +30,14 @@ use crate::policy;
 use ffa_abi::endpoint::{EndpointId, EndpointPair};
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
+use ffa_abi::indirect::{MessageHeader, HEADER_SIZE_V1_1};
 use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spin::Mutex;
 
-/// Size of the FF-A v1.1 partition message header (flags, reserved, offset, receiver/sender,
-/// size).
-pub const HEADER_V1_1: u32 = 20;
-/// Size of the v1.2 header (plus a reserved word and the protocol UUID).
-pub const HEADER_V1_2: u32 = 40;
 /// FFA_MSG_SEND_2 w2 bit 1: delay the schedule-receiver interrupt.
 const FLAG_DELAY_SRI: u32 = 1 << 1;
-
-/// The fields of a partition message header the SPMC checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub offset: u32,
-    pub receiver: EndpointId,
-    pub sender: EndpointId,
-    pub size: u32,
-}
-
-impl Header {
-    /// Reads the header from its first 20 bytes (little-endian words).
-    pub fn parse(b: &[u8; HEADER_V1_1 as usize]) -> Self {
-        let w = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let ids = w(12);
-        Self {
-            offset: w(8),
-            receiver: EndpointId(ids as u16),
-            sender: EndpointId((ids >> 16) as u16),
-            size: w(16),
-        }
-    }
-
-    /// The header as bytes (v1.1 layout; the test driver and sp-rt write the same).
-    pub fn to_bytes(&self) -> [u8; HEADER_V1_1 as usize] {
-        let mut b = [0u8; HEADER_V1_1 as usize];
-        b[8..12].copy_from_slice(&self.offset.to_le_bytes());
-        b[12..14].copy_from_slice(&self.receiver.0.to_le_bytes());
-        b[14..16].copy_from_slice(&self.sender.0.to_le_bytes());
-        b[16..20].copy_from_slice(&self.size.to_le_bytes());
-        b
-    }
-
-    /// Bytes the message occupies from the start of the buffer: header and payload. A sender
-    /// speaking `version` must leave room for its header; overflow or overlap:
-    /// INVALID_PARAMETERS.
-    pub fn total(&self, version: Version) -> Result<u32, ErrorCode> {
-        let min = if version.minor >= 2 {
-            HEADER_V1_2
-        } else {
-            HEADER_V1_1
-        };
-        if self.offset < min {
-            return Err(ErrorCode::InvalidParameters);
-        }
-        self.offset
-            .checked_add(self.size)
-            .ok_or(ErrorCode::InvalidParameters)
-    }
-}
 
 /// A v1.0 message (FFA_MSG_SEND) waiting in an SP's RX buffer for FFA_MSG_POLL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,16 +215,18 @@ fn msg_send2<E: Env>(
     if !src.id.is_secure() && flags & FLAG_DELAY_SRI != 0 {
         return Err(ErrorCode::InvalidParameters);
     }
-    let mut raw = [0u8; HEADER_V1_1 as usize];
+    let mut raw = [0u8; HEADER_SIZE_V1_1];
     if !cx.env.read_phys(src.tx, &mut raw) {
         return Err(ErrorCode::Aborted);
     }
-    let h = Header::parse(&raw);
+    let h = MessageHeader::parse(&raw).ok_or(ErrorCode::InvalidParameters)?;
     if h.sender != src.id {
         return Err(ErrorCode::InvalidParameters);
     }
     let to = receiver(spmc, src.id, h.receiver)?;
-    let total = h.total(src.version)?;
+    let total = h
+        .total_len(src.version)
+        .ok_or(ErrorCode::InvalidParameters)?;
     deliver(spmc, cx.env, &src, to, u64::from(total))?;
     // "RX buffer full": from the hypervisor's bitmap when a VM sent it, else the SPM's
     // (Hafnium); only a receiver that can get notifications is told.
@@ -361,28 +309,4 @@ fn rx_acquire(spmc: &Spmc, vm_id: EndpointId) -> Result<Regs, ErrorCode> {
     }
     mb.rx_full = true;
     Ok(Regs::success_w2(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_round_trips_and_bounds() {
-        let h = Header {
-            offset: 20,
-            receiver: EndpointId(0x8001),
-            sender: EndpointId(0),
-            size: 8,
-        };
-        assert_eq!(Header::parse(&h.to_bytes()), h);
-        assert_eq!(h.total(Version::V1_1), Ok(28));
-        assert_eq!(h.total(Version::V1_2), Err(ErrorCode::InvalidParameters));
-        let big = Header {
-            offset: 40,
-            size: u32::MAX,
-            ..h
-        };
-        assert_eq!(big.total(Version::V1_2), Err(ErrorCode::InvalidParameters));
-    }
 }

@@ -47,6 +47,7 @@ pub mod ffa;
 pub mod heap;
 pub mod mem;
 pub mod mmio;
+pub mod notify;
 pub mod partition_info;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod rt;

@@ -197,6 +197,31 @@ pub mod cmd {
     /// load aborts fault.
     pub const DEV_READ: u32 = 0xC0DE_0603;
 
+    /// echo (any SP with RX/TX and messaging-method bit 2): FFA_MSG_SEND2 of the 8 bytes of
+    /// word 2 (little-endian) to the endpoint in word 1, the header at the SP's version
+    /// (v1.2: 40 bytes), delaying the schedule-receiver interrupt if word 3 is not zero.
+    /// Response: \[status\].
+    pub const MSG_SEND2: u32 = 0xC0DE_0901;
+    /// echo: fetches its framework notifications (FFA_NOTIFICATION_GET, SPM and hypervisor
+    /// bitmaps), reads the indirect message in its RX buffer and releases it (FFA_RX_RELEASE).
+    /// Response: \[status (first failure: get, BAD_RX for a header that does not fit, release),
+    /// SPM bitmap | hypervisor bitmap << 32, sender ID, payload size, the first 8 payload bytes
+    /// (little-endian)\]. With word 1 = 1 (a v1.0 FFA_MSG_SEND message, which has no header):
+    /// \[status, the first 8 bytes of RX\], then FFA_RX_RELEASE.
+    pub const MSG_READ: u32 = 0xC0DE_0902;
+    /// echo: FFA_NOTIFICATION_BIND of bitmap word 2 for sender word 1, per-vCPU if word 3 is
+    /// not zero. Response: \[status\].
+    pub const NOTIFY_BIND: u32 = 0xC0DE_0903;
+    /// echo: FFA_NOTIFICATION_UNBIND of bitmap word 2 bound to sender word 1. Response:
+    /// \[status\].
+    pub const NOTIFY_UNBIND: u32 = 0xC0DE_0904;
+    /// echo: FFA_NOTIFICATION_SET of bitmap word 2 to receiver word 1, with the flags of word 3
+    /// (bit 0 per-vCPU, bit 1 delay SRI, \[31:16\] vCPU). Response: \[status\].
+    pub const NOTIFY_SET: u32 = 0xC0DE_0905;
+    /// echo: FFA_NOTIFICATION_GET for vCPU 0 of the bitmaps in word 1 (bit 0 SP, 1 VM, 2 SPM,
+    /// 3 hypervisor). Response: \[status, SP bitmap, VM bitmap, SPM | hypervisor << 32\].
+    pub const NOTIFY_GET: u32 = 0xC0DE_0906;
+
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.
     pub const MANIFEST_UUID: u32 = 0xC0DE_0101;

@@ -24,6 +24,7 @@ use sp_rt::{
 };
 use test_protocol::{cmd, status};
 
+mod messaging;
 mod ts_client;
 
 /// What a test SP knows besides the request: its buffers and its boot information.
@@ -606,6 +607,9 @@ pub fn common<C: Conduit>(
     sp: &mut SpState<'_>,
     req: &DirectRequest,
 ) -> Option<Payload> {
+    if let Some(p) = messaging::handle(ffa, sp, req) {
+        return Some(p);
+    }
     let arg = |i| req.payload.get(i);
     let command = u32::try_from(arg(0)).ok()?;
     Some(match command {

@@ -31,6 +31,38 @@ pub fn core_index() -> usize {
     (mpidr & 0xFF) as usize
 }
 
+/// sbsa-ref's GICv3 redistributors (TF-A qemu_sbsa `GICR_BASE`, platform-facts), 128 KiB per
+/// core in core order; the SGI/PPI registers are in the second 64 KiB frame.
+const GICR_BASE: u64 = 0x4008_0000;
+const GICR_STRIDE: u64 = 0x2_0000;
+const GICR_ISPENDR0: u64 = 0x1_0200;
+const GICR_ICPENDR0: u64 = 0x1_0280;
+
+/// Tells whether SGI `intid` is pending on this core's redistributor (GICR_ISPENDR0) and, if
+/// so, clears it (GICR_ICPENDR0). The driver never unmasks interrupts, so an SGI another
+/// world raised for it stays pending until read here.
+pub fn take_pending_sgi(intid: u32) -> bool {
+    let frame = GICR_BASE + core_index() as u64 * GICR_STRIDE;
+    let bit = 1u32 << (intid & 0xF);
+    let pending: u32;
+    // SAFETY: a 32-bit load of GICR_ISPENDR0 of this core's redistributor (sbsa-ref device
+    // memory, not Rust-owned; the EL2 MMU is off); reading it has no side effect.
+    unsafe {
+        asm!("ldr {v:w}, [{a}]", a = in(reg) frame + GICR_ISPENDR0, v = out(reg) pending,
+            options(nostack, readonly))
+    };
+    if pending & bit == 0 {
+        return false;
+    }
+    // SAFETY: a 32-bit store to GICR_ICPENDR0 of the same redistributor: it clears the pending
+    // state of the SGIs whose bits are set (only `intid`'s), and touches no memory.
+    unsafe {
+        asm!("str {v:w}, [{a}]", "dsb sy", a = in(reg) frame + GICR_ICPENDR0, v = in(reg) bit,
+            options(nostack))
+    };
+    true
+}
+
 /// Reads the physical counter and its frequency.
 fn counter() -> (u64, u64) {
     let (count, freq): (u64, u64);

@@ -13,6 +13,7 @@ use crate::harness::Case;
 
 mod foundation;
 mod memory;
+mod notify;
 mod partitions;
 mod stock_sp;
 mod storage;
@@ -23,6 +24,7 @@ mod ts;
 pub const REGISTRY: &[&[Case]] = &[
     foundation::CASES,
     memory::CASES,
+    notify::CASES,
     partitions::CASES,
     ts::CASES,
     stock_sp::CASES,

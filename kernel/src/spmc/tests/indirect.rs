@@ -7,12 +7,12 @@ use super::notify::{
     assert_sp_error, assert_sp_ok, bitmaps, calling_sp, leak_ids, lists, sgis, sp_call,
 };
 use crate::memory::PAGE_SIZE;
-use crate::spmc::indirect::Header;
 use crate::spmc::notify::SRI_INTID;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
+use ffa_abi::indirect::MessageHeader;
 use ffa_abi::notification::NotificationBitmaps;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
@@ -55,13 +55,16 @@ fn send2(flags: u64) -> Regs {
 
 /// Writes a message (header at the start, payload at `offset`) into a TX buffer.
 fn write_msg(w: &World, tx: u64, sender: u16, receiver: u16, offset: u32, payload: &[u8]) {
-    let h = Header {
-        offset,
-        receiver: EndpointId(receiver),
-        sender: EndpointId(sender),
-        size: payload.len() as u32,
-    };
-    assert!(w.env.mem.write(tx, &h.to_bytes()));
+    let mut h = MessageHeader::new(
+        EndpointId(sender),
+        EndpointId(receiver),
+        payload.len() as u32,
+        Version::V1_1,
+    );
+    h.offset = offset;
+    let mut b = [0u8; 20];
+    h.write(Version::V1_1, &mut b).unwrap();
+    assert!(w.env.mem.write(tx, &b));
     assert!(w.env.mem.write(tx + u64::from(offset), payload));
 }
 

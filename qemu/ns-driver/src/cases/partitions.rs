@@ -159,15 +159,16 @@ fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
 // Discovery from the normal world.
 
 /// What the default SP set looks like: (ID, UUID words, properties at v1.2).
-/// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), echo also indirect
-/// messages and notifications (bits 2, 3), fault only receives both (0x201), pkg-sp (v1.1) only
-/// receives DIRECT_REQ, indirect messages and notifications (0xD), the Trusted Services storage SPs
+/// Properties: echo and relay send and receive DIRECT_REQ and REQ2 (0x603), echo also takes
+/// indirect messages and notifications (bits 2, 3), fault receives DIRECT_REQ, REQ2, indirect
+/// messages and notifications (0x20D), pkg-sp (v1.1) DIRECT_REQ, indirect messages and
+/// notifications (0xD), the Trusted Services storage SPs
 /// its and ps send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC UUID; all are
 /// AArch64 (bit 8).
 const DEFAULT_SET: [(u16, [u32; 4], u32); 6] = [
     (id::ECHO, uuid::ECHO, 0x70F),
     (id::RELAY, uuid::RELAY, 0x703),
-    (id::FAULT, uuid::FAULT, 0x301),
+    (id::FAULT, uuid::FAULT, 0x30D),
     (id::PKG_SP, uuid::PKG_SP, 0x10D),
     (id::ITS, uuid::TS_RPC, 0x103),
     (id::PS, uuid::TS_RPC, 0x103),
@@ -295,7 +296,7 @@ fn info_get_uuid_of_two_sps() -> Outcome {
     // a query for that UUID returns both SPs, in table order, each descriptor carrying the UUID
     // asked for; fault still reports its own first UUID to the nil query (other cases).
     let shared = Uuid::from_words(uuid::PKG_SP);
-    let want = [(id::FAULT, 0x301), (id::PKG_SP, 0x10D)];
+    let want = [(id::FAULT, 0x30D), (id::PKG_SP, 0x10D)];
     let check_both = |ds: &[PartitionInfo]| -> Outcome {
         check_eq!(ds.len(), 2, "descriptors");
         for (d, (sp, props)) in ds.iter().zip(want) {
@@ -827,7 +828,7 @@ fn sp_partition_info() -> Outcome {
     // pkg-sp's UUID, which fault implements too: two descriptors, fault's first.
     check_eq!(
         echo_partinfo(uuid::PKG_SP)?,
-        [OK, 2, 24, 0x1_8003, 0x301],
+        [OK, 2, 24, 0x1_8003, 0x30D],
         "echo PARTINFO(UUID of two SPs)"
     );
     check_eq!(
@@ -860,7 +861,7 @@ fn sp_partition_info_regs() -> Outcome {
     );
     check_eq!(
         echo_partinfo_regs(uuid::PKG_SP)?,
-        [OK, 1, 1, 0x1_8003, 0x301],
+        [OK, 1, 1, 0x1_8003, 0x30D],
         "echo PARTINFO_REGS(UUID of fault and pkg-sp)"
     );
     check_eq!(

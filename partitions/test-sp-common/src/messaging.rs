@@ -1,0 +1,96 @@
+//! Notification and indirect-message commands (test-protocol MSG_SEND2, MSG_READ,
+//! NOTIFY_BIND/UNBIND/SET/GET), through sp-rt's typed calls.
+
+use crate::{fail, ok, status_of, SpState};
+use sp_rt::notify::{get, RX_BUFFER_FULL};
+use sp_rt::{Conduit, DirectRequest, EndpointId, Ffa, Payload};
+use test_protocol::{cmd, status};
+
+/// Handles the commands of this module; `None` for any other command.
+pub fn handle<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    sp: &mut SpState<'_>,
+    req: &DirectRequest,
+) -> Option<Payload> {
+    let arg = |i| req.payload.get(i);
+    let me = req.receiver;
+    let command = u32::try_from(arg(0)).ok()?;
+    let done = |r: sp_rt::ffa::Result<()>| match r {
+        Ok(()) => ok(&[]),
+        Err(e) => fail(&e),
+    };
+    Some(match command {
+        cmd::MSG_SEND2 => {
+            let rxtx = match &mut sp.rxtx {
+                Ok(r) => r,
+                Err(e) => return Some(fail(e)),
+            };
+            let to = EndpointId(arg(1) as u16);
+            done(ffa.msg_send2(rxtx, me, to, sp.version, &arg(2).to_le_bytes(), arg(3) != 0))
+        }
+        cmd::MSG_READ if arg(1) == 1 => read_raw(ffa, sp),
+        cmd::MSG_READ => read(ffa, sp, me),
+        cmd::NOTIFY_BIND => {
+            done(ffa.notification_bind(EndpointId(arg(1) as u16), me, arg(3) != 0, arg(2)))
+        }
+        cmd::NOTIFY_UNBIND => done(ffa.notification_unbind(EndpointId(arg(1) as u16), me, arg(2))),
+        cmd::NOTIFY_SET => {
+            let flags = arg(3) as u32;
+            let vcpu = (flags & 1 != 0).then_some((flags >> 16) as u16);
+            done(ffa.notification_set(me, EndpointId(arg(1) as u16), vcpu, flags & 2, arg(2)))
+        }
+        cmd::NOTIFY_GET => match ffa.notification_get(me, 0, arg(1) as u32) {
+            Ok(b) => ok(&[b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32]),
+            Err(e) => fail(&e),
+        },
+        _ => return None,
+    })
+}
+
+/// MSG_READ: framework notifications, the message, RX_RELEASE.
+fn read<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, me: EndpointId) -> Payload {
+    let bits = match ffa.notification_get(me, 0, get::SPM | get::HYP) {
+        Ok(b) => u64::from(b.spm) | u64::from(b.hyp) << 32,
+        Err(e) => return fail(&e),
+    };
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let full = bits & (u64::from(RX_BUFFER_FULL) | u64::from(RX_BUFFER_FULL) << 32) != 0;
+    let msg = rxtx.read_message(|h, p| {
+        let mut first = [0u8; 8];
+        let n = p.len().min(8);
+        first[..n].copy_from_slice(&p[..n]);
+        (
+            u64::from(h.sender.0),
+            u64::from(h.size),
+            u64::from_le_bytes(first),
+        )
+    });
+    let released = rxtx.release(ffa);
+    match (msg, released) {
+        (_, Err(e)) => Payload::new(&[status_of(&e), bits]),
+        (None, Ok(())) => Payload::new(&[u64::from(status::BAD_RX), bits]),
+        (Some((sender, size, first)), Ok(())) if full => ok(&[bits, sender, size, first]),
+        (Some(_), Ok(())) => Payload::new(&[u64::from(status::BAD_RX), bits]),
+    }
+}
+
+/// MSG_READ with word 1 = 1: a v1.0 message (FFA_MSG_SEND) has no header: the first 8 bytes of
+/// RX, then RX_RELEASE.
+fn read_raw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let first = rxtx.with_rx(|rx| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rx[..8]);
+        u64::from_le_bytes(b)
+    });
+    match rxtx.release(ffa) {
+        Ok(()) => ok(&[first]),
+        Err(e) => fail(&e),
+    }
+}

@@ -1,0 +1,656 @@
+//! Notification and indirect-messaging cases (issue 12; FF-A v1.2 chapters 10 and 16):
+//! notifications in every direction (NW -> SP, SP -> NW, SP -> SP) with
+//! FFA_NOTIFICATION_INFO_GET and the schedule-receiver interrupt (a non-secure SGI the SPMC
+//! makes pending on this core's redistributor, read here from GICR_ISPENDR0), FFA_MSG_SEND2
+//! both ways with the RX buffer ownership rules, FFA_RX_ACQUIRE, the v1.0 FFA_MSG_SEND, and
+//! the capability gate of sp_layout.json (echo may notify and message pkg-sp, fault and the
+//! normal world; pkg-sp and fault may do neither; relay does not accept indirect messages).
+//!
+//! The SPs act through test-protocol commands (sp-rt's typed calls in echo and fault) and
+//! RAW_CALL (pkg-sp, which runs no notification code of its own). Every case maps and unmaps
+//! its own mailbox, creates and destroys its own notification bitmap, and leaves nothing bound
+//! or pending behind it.
+
+#![forbid(unsafe_code)]
+
+use ffa_abi::indirect::MessageHeader;
+use ffa_abi::notification::InfoGet;
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Interface, Regs, Version};
+use test_protocol::{cmd, id, status};
+
+use super::memory::dram::{self, NW_RX, NW_TX};
+use crate::arch;
+use crate::ffa::{call, expect_error, expect_success, Shown};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
+
+pub const CASES: &[Case] = &[
+    Case::default_set("notify_features_and_bitmaps", features_and_bitmaps),
+    Case::default_set("notify_nw_to_sp_info_get_sri", nw_to_sp),
+    Case::default_set("notify_sp_to_nw_info_get_sri", sp_to_nw),
+    Case::default_set("notify_sp_to_sp_and_denials", sp_to_sp),
+    Case::default_set("msg_send2_nw_to_sp", msg_send2_nw_to_sp),
+    Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
+    Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
+];
+
+/// The schedule-receiver interrupt FFA_FEATURES reports (Hafnium's SGI 8).
+const SRI: u32 = 8;
+const OK: u64 = status::OK as u64;
+const NW: u16 = 0;
+
+fn err(code: ErrorCode) -> u64 {
+    u64::from(status::ffa_error(code.to_i32()))
+}
+
+/// A direct request (REQ_64) to `dst` with payload `words`; returns the response words.
+fn ask(dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+    let mut a = [0u64; 7];
+    a[0] = u64::from(dst);
+    for (s, w) in a[2..].iter_mut().zip(words) {
+        *s = *w;
+    }
+    let r = call(FuncId::MsgSendDirectReq64, &a);
+    if r.w(0) != FuncId::MsgSendDirectResp64.raw() || r.w(1) != u32::from(dst) << 16 {
+        fail!(
+            "request to {dst:#06x}: want DIRECT_RESP_64, got {}",
+            Shown(&r)
+        )
+    }
+    Ok(core::array::from_fn(|i| r.x(3 + i)))
+}
+
+/// Has pkg-sp make the FF-A call `fid` with x1..x3 = `args` (RAW_CALL over REQ_64); returns
+/// the reply's x0..x3.
+fn pkg_raw(fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
+    let [a, b, c] = args;
+    let r = ask(
+        id::PKG_SP,
+        &[cmd::RAW_CALL.into(), fid.raw().into(), a, b, c],
+    )?;
+    check_eq!(r[0], OK, "RAW_CALL status");
+    Ok([r[1], r[2], r[3], r[4]])
+}
+
+fn pair(sender: u16, receiver: u16) -> u64 {
+    u64::from(sender) << 16 | u64::from(receiver)
+}
+
+/// Checks a reply pkg-sp got (x0..x3) is FFA_ERROR `code`.
+fn raw_error(x: &[u64; 4], code: ErrorCode, what: &str) -> Outcome {
+    check!(
+        x[0] as u32 == FuncId::Error32.raw() && x[2] as u32 == code.to_i32() as u32,
+        "{what}: pkg-sp got w0 {:#x} w2 {:#x}, want FFA_ERROR {code:?}",
+        x[0],
+        x[2]
+    );
+    Ok(())
+}
+
+fn raw_success(x: &[u64; 4], what: &str) -> Result<u64, Failure> {
+    check!(
+        x[0] as u32 == FuncId::Success32.raw(),
+        "{what}: pkg-sp got w0 {:#x} w2 {:#x}, want FFA_SUCCESS",
+        x[0],
+        x[2]
+    );
+    Ok(x[2])
+}
+
+/// Takes the SRI if it is pending on this core (and clears it).
+fn sri_taken() -> bool {
+    arch::take_pending_sgi(SRI)
+}
+
+/// FFA_NOTIFICATION_INFO_GET_64: the (endpoint, vCPU count) lists, or the error code.
+fn info_get() -> Result<Result<heapless::Vec<(u16, u8), 20>, ErrorCode>, Failure> {
+    let r = call(FuncId::NotificationInfoGet64, &[]);
+    if let Some(Ok(code)) = r.as_error() {
+        return Ok(Err(code));
+    }
+    let Ok(Interface::Success { args, .. }) = Interface::decode(&r, Version::V1_2) else {
+        fail!(
+            "FFA_NOTIFICATION_INFO_GET_64: want FFA_SUCCESS, got {}",
+            Shown(&r)
+        )
+    };
+    let Ok(p) = InfoGet::parse(&args) else {
+        fail!(
+            "FFA_NOTIFICATION_INFO_GET_64: malformed answer {}",
+            Shown(&r)
+        )
+    };
+    let mut v = heapless::Vec::new();
+    for l in p.lists() {
+        let _ = v.push((l.endpoint.0, l.vcpu_count));
+    }
+    Ok(Ok(v))
+}
+
+fn bitmap_create(vcpus: u64) -> Regs {
+    call(FuncId::NotificationBitmapCreate, &[0, vcpus])
+}
+
+fn bitmap_destroy() -> Regs {
+    call(FuncId::NotificationBitmapDestroy, &[0])
+}
+
+fn nw_get(flags: u64) -> Regs {
+    call(FuncId::NotificationGet, &[0, flags])
+}
+
+/// Runs `body` with the normal world's notification bitmap (one vCPU) created, destroying it
+/// afterwards whatever happened.
+fn with_bitmap(body: fn() -> Outcome) -> Outcome {
+    expect_success(&bitmap_create(1), "FFA_NOTIFICATION_BITMAP_CREATE")?;
+    let r = body();
+    // Leave nothing pending behind.
+    let _ = nw_get(0b0101);
+    let d = bitmap_destroy();
+    r?;
+    expect_success(&d, "FFA_NOTIFICATION_BITMAP_DESTROY at the end").map(|_| ())
+}
+
+/// Runs `body` with the normal world's RX/TX pair mapped (FFA_RXTX_MAP_64 of the memory
+/// cases' pages), unmapping it afterwards.
+fn with_mailbox(body: fn() -> Outcome) -> Outcome {
+    expect_success(
+        &call(FuncId::RxTxMap64, &[NW_TX, NW_RX, 1]),
+        "FFA_RXTX_MAP_64",
+    )?;
+    let r = body();
+    let _ = call(FuncId::RxRelease, &[]);
+    let u = call(FuncId::RxTxUnmap, &[0]);
+    r?;
+    expect_success(&u, "FFA_RXTX_UNMAP at the end").map(|_| ())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn features_and_bitmaps() -> Outcome {
+    // Linux's probe: FFA_FEATURES(NOTIFICATION_BITMAP_CREATE), the SRI's interrupt ID, the NPI.
+    expect_success(
+        &call(
+            FuncId::Features,
+            &[FuncId::NotificationBitmapCreate.raw().into()],
+        ),
+        "FFA_FEATURES(BITMAP_CREATE)",
+    )?;
+    check_eq!(
+        expect_success(&call(FuncId::Features, &[2]), "FFA_FEATURES(SRI)")?,
+        SRI,
+        "SRI interrupt ID"
+    );
+    expect_error(
+        &call(FuncId::Features, &[1]),
+        ErrorCode::NotSupported,
+        "FFA_FEATURES(NPI): S-EL0 partitions and the NW have none",
+    )?;
+    expect_error(&bitmap_create(0), ErrorCode::InvalidParameters, "0 vCPUs")?;
+    expect_error(
+        &call(FuncId::NotificationBitmapCreate, &[id::ECHO.into(), 1]),
+        ErrorCode::InvalidParameters,
+        "bitmap for an SP ID",
+    )?;
+    expect_error(
+        &bitmap_destroy(),
+        ErrorCode::Denied,
+        "destroy before create",
+    )?;
+    expect_success(&bitmap_create(2), "BITMAP_CREATE(0, 2)")?;
+    expect_error(&bitmap_create(2), ErrorCode::Denied, "second BITMAP_CREATE")?;
+    expect_success(&bitmap_destroy(), "BITMAP_DESTROY")?;
+    // Nothing pending anywhere: INFO_GET has no data.
+    check_eq!(
+        info_get()?,
+        Err(ErrorCode::NoData),
+        "INFO_GET with nothing pending"
+    );
+    Ok(())
+}
+
+fn nw_to_sp() -> Outcome {
+    const BIT: u64 = 1 << 5;
+    let _ = sri_taken();
+    // Nothing bound: DENIED. fault has no notification-support: DENIED too.
+    let set = |to: u16, flags: u64, bitmap: u64| {
+        call(FuncId::NotificationSet, &[pair(NW, to), flags, bitmap, 0])
+    };
+    expect_error(&set(id::ECHO, 0, BIT), ErrorCode::Denied, "SET before BIND")?;
+    expect_error(&set(id::FAULT, 0, BIT), ErrorCode::Denied, "SET to fault")?;
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_BIND.into(), NW.into(), BIT, 0])?,
+        [OK, 0, 0, 0, 0],
+        "echo binds the NW"
+    );
+    expect_error(
+        &set(id::ECHO, 0b10, BIT),
+        ErrorCode::InvalidParameters,
+        "NW delays the SRI",
+    )?;
+    check!(!sri_taken(), "an SRI before any notification was set");
+    expect_success(&set(id::ECHO, 0, BIT), "NOTIFICATION_SET NW -> echo")?;
+    check!(sri_taken(), "no SRI after NOTIFICATION_SET");
+    let lists = info_get()?;
+    check!(
+        matches!(&lists, Ok(l) if l.contains(&(id::ECHO, 0))),
+        "INFO_GET does not list echo: {lists:?}"
+    );
+    check_eq!(info_get()?, Err(ErrorCode::NoData), "INFO_GET lists once");
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_UNBIND.into(), NW.into(), BIT])?,
+        [err(ErrorCode::Denied), 0, 0, 0, 0],
+        "echo unbinds a pending notification"
+    );
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_GET.into(), 0b0011])?,
+        [OK, 0, BIT, 0, 0],
+        "echo gets the NW's notification in its VM bitmap"
+    );
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_UNBIND.into(), NW.into(), BIT])?,
+        [OK, 0, 0, 0, 0],
+        "echo unbinds"
+    );
+    Ok(())
+}
+
+fn sp_to_nw() -> Outcome {
+    with_bitmap(|| {
+        const BIT: u64 = 1 << 7;
+        let bind = |sender: u16| call(FuncId::NotificationBind, &[pair(sender, NW), 0, BIT, 0]);
+        // pkg-sp has no `notify` grant for the normal world: DENIED.
+        expect_error(
+            &bind(id::PKG_SP),
+            ErrorCode::Denied,
+            "bind pkg-sp (no grant)",
+        )?;
+        expect_error(
+            &bind(NW),
+            ErrorCode::InvalidParameters,
+            "bind the NW to itself",
+        )?;
+        expect_success(&bind(id::ECHO), "bind echo -> NW")?;
+        expect_error(&bind(id::ECHO), ErrorCode::Denied, "bind twice")?;
+        let _ = sri_taken();
+        check_eq!(
+            ask(id::ECHO, &[cmd::NOTIFY_SET.into(), NW.into(), BIT, 0])?,
+            [OK, 0, 0, 0, 0],
+            "echo sets"
+        );
+        check!(sri_taken(), "no SRI after echo's NOTIFICATION_SET");
+        let lists = info_get()?;
+        check!(
+            matches!(&lists, Ok(l) if l.contains(&(NW, 0))),
+            "INFO_GET does not list the NW: {lists:?}"
+        );
+        expect_error(
+            &nw_get(0b0010),
+            ErrorCode::InvalidParameters,
+            "NW asks its VM bitmap",
+        )?;
+        let g = nw_get(0b0101);
+        expect_success(&g, "NOTIFICATION_GET")?;
+        check_eq!(
+            (u64::from(g.w(2)) | u64::from(g.w(3)) << 32, g.w(6)),
+            (BIT, 0),
+            "NW's SP and SPM bitmaps"
+        );
+        // Delayed SRI: raised on the way back to the normal world, once.
+        check_eq!(
+            ask(id::ECHO, &[cmd::NOTIFY_SET.into(), NW.into(), BIT, 0b10])?,
+            [OK, 0, 0, 0, 0],
+            "echo sets with the SRI delayed"
+        );
+        check!(sri_taken(), "no delayed SRI after echo's request returned");
+        expect_error(
+            &bitmap_destroy(),
+            ErrorCode::Denied,
+            "destroy with a pending notification",
+        )?;
+        expect_success(&nw_get(0b0101), "NOTIFICATION_GET")?;
+        expect_success(
+            &call(FuncId::NotificationUnbind, &[pair(id::ECHO, NW), 0, BIT, 0]),
+            "unbind echo",
+        )?;
+        Ok(())
+    })
+}
+
+fn sp_to_sp() -> Outcome {
+    const BIT: u64 = 1 << 2;
+    // pkg-sp binds echo, echo sets, pkg-sp gets.
+    raw_success(
+        &pkg_raw(
+            FuncId::NotificationBind,
+            [pair(id::ECHO, id::PKG_SP), 0, BIT],
+        )?,
+        "pkg-sp binds echo",
+    )?;
+    let _ = sri_taken();
+    check_eq!(
+        ask(
+            id::ECHO,
+            &[cmd::NOTIFY_SET.into(), id::PKG_SP.into(), BIT, 0]
+        )?,
+        [OK, 0, 0, 0, 0],
+        "echo -> pkg-sp"
+    );
+    check!(sri_taken(), "no SRI after echo -> pkg-sp");
+    let lists = info_get()?;
+    check!(
+        matches!(&lists, Ok(l) if l.contains(&(id::PKG_SP, 0))),
+        "INFO_GET does not list pkg-sp: {lists:?}"
+    );
+    let g = pkg_raw(FuncId::NotificationGet, [id::PKG_SP.into(), 0b0001, 0])?;
+    check_eq!(raw_success(&g, "pkg-sp gets")?, BIT, "pkg-sp's SP bitmap");
+    // Capability denials: pkg-sp has no grant for echo; fault has none at all; echo may not
+    // bind fault as a sender; the SPMC is no sender.
+    raw_error(
+        &pkg_raw(
+            FuncId::NotificationSet,
+            [pair(id::PKG_SP, id::ECHO), 0, BIT],
+        )?,
+        ErrorCode::Denied,
+        "pkg-sp -> echo (no grant)",
+    )?;
+    check_eq!(
+        ask(
+            id::ECHO,
+            &[cmd::NOTIFY_BIND.into(), id::FAULT.into(), BIT, 0]
+        )?,
+        [err(ErrorCode::Denied), 0, 0, 0, 0],
+        "echo binds fault (fault has no grant)"
+    );
+    check_eq!(
+        ask(
+            id::ECHO,
+            &[cmd::NOTIFY_SET.into(), id::RELAY.into(), BIT, 0]
+        )?,
+        [err(ErrorCode::Denied), 0, 0, 0, 0],
+        "echo -> relay (no notification-support)"
+    );
+    raw_error(
+        &pkg_raw(
+            FuncId::NotificationSet,
+            [pair(id::ECHO, id::PKG_SP), 0, BIT],
+        )?,
+        ErrorCode::InvalidParameters,
+        "pkg-sp sets as echo",
+    )?;
+    raw_success(
+        &pkg_raw(
+            FuncId::NotificationUnbind,
+            [pair(id::ECHO, id::PKG_SP), 0, BIT],
+        )?,
+        "pkg-sp unbinds",
+    )?;
+    check!(!sri_taken(), "an SRI without a notification");
+    Ok(())
+}
+
+/// Writes a message from the normal world into its TX buffer: a v1.2 header (40 bytes; the
+/// driver speaks v1.2) with `offset` and `size` as given, and `payload` at `offset`.
+fn nw_message(receiver: u16, sender: u16, offset: u32, size: u32, payload: u64) -> Outcome {
+    let mut h = MessageHeader::new(
+        EndpointId(sender),
+        EndpointId(receiver),
+        size,
+        Version::V1_2,
+    );
+    h.offset = offset;
+    let mut b = [0u8; 48];
+    let Some(n) = h.write(Version::V1_2, &mut b) else {
+        fail!("header does not fit")
+    };
+    check!(dram::write_bytes(NW_TX, &b[..n]), "write the header");
+    if (offset as usize) < 0xFF8 {
+        check!(
+            dram::write_bytes(NW_TX + u64::from(offset & !3), &payload.to_le_bytes()),
+            "write the payload"
+        );
+    }
+    Ok(())
+}
+
+fn send2() -> Regs {
+    call(FuncId::MsgSend2, &[0, 0])
+}
+
+fn msg_send2_nw_to_sp() -> Outcome {
+    with_mailbox(|| {
+        const PAYLOAD: u64 = 0x1122_3344_5566_7788;
+        // Refusals, each leaving echo's RX buffer empty.
+        for (receiver, sender, offset, size, code, what) in [
+            (
+                0x8077,
+                NW,
+                40,
+                8,
+                ErrorCode::InvalidParameters,
+                "no such receiver",
+            ),
+            (
+                id::ECHO,
+                5,
+                40,
+                8,
+                ErrorCode::InvalidParameters,
+                "forged sender",
+            ),
+            (NW, NW, 40, 8, ErrorCode::InvalidParameters, "to itself"),
+            (
+                id::ECHO,
+                NW,
+                20,
+                8,
+                ErrorCode::InvalidParameters,
+                "offset inside the v1.2 header",
+            ),
+            (
+                id::ECHO,
+                NW,
+                40,
+                0x1000,
+                ErrorCode::InvalidParameters,
+                "larger than the buffers",
+            ),
+            (
+                id::RELAY,
+                NW,
+                40,
+                8,
+                ErrorCode::Denied,
+                "relay does not accept indirect messages",
+            ),
+        ] {
+            nw_message(receiver, sender, offset, size, PAYLOAD)?;
+            expect_error(&send2(), code, what)?;
+        }
+        expect_error(
+            &call(FuncId::MsgSend2, &[0, 0b10]),
+            ErrorCode::InvalidParameters,
+            "NW delays the SRI",
+        )?;
+        let _ = sri_taken();
+        nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
+        expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
+        check!(sri_taken(), "no SRI after MSG_SEND2");
+        let lists = info_get()?;
+        check!(
+            matches!(&lists, Ok(l) if l.contains(&(id::ECHO, 0))),
+            "INFO_GET does not list echo: {lists:?}"
+        );
+        expect_error(&send2(), ErrorCode::Busy, "MSG_SEND2 to a full RX buffer")?;
+        // echo reads it: "RX buffer full" from a VM is in the hypervisor bitmap (Hafnium).
+        check_eq!(
+            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+            [OK, 1 << 32, NW.into(), 8, PAYLOAD],
+            "echo reads the message"
+        );
+        nw_message(id::ECHO, NW, 48, 8, !PAYLOAD)?;
+        expect_success(&send2(), "MSG_SEND2 after echo released its RX buffer")?;
+        check_eq!(
+            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+            [OK, 1 << 32, NW.into(), 8, !PAYLOAD],
+            "echo reads the second message"
+        );
+        let _ = sri_taken();
+        Ok(())
+    })
+}
+
+fn msg_send2_from_sp() -> Outcome {
+    with_mailbox(|| {
+        with_bitmap(|| {
+            const PAYLOAD: u64 = 0x0BAD_CAFE_F00D_0001;
+            let _ = sri_taken();
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_SEND2.into(), NW.into(), PAYLOAD, 0])?,
+                [OK, 0, 0, 0, 0],
+                "echo -> NW"
+            );
+            check!(sri_taken(), "no SRI after echo's MSG_SEND2");
+            let mut hdr = [0u8; 40];
+            for (i, b) in hdr.iter_mut().enumerate() {
+                *b = (dram::read_u32(NW_RX + (i as u64 & !3)).unwrap_or(0) >> (8 * (i % 4))) as u8;
+            }
+            let h = MessageHeader::parse(&hdr);
+            check_eq!(
+                h.map(|h| (h.sender.0, h.receiver.0, h.offset, h.size)),
+                Some((id::ECHO, NW, 40, 8)),
+                "header in the NW's RX buffer"
+            );
+            let lo = dram::read_u32(NW_RX + 40).unwrap_or(0);
+            let hi = dram::read_u32(NW_RX + 44).unwrap_or(0);
+            check_eq!(u64::from(lo) | u64::from(hi) << 32, PAYLOAD, "payload");
+            let g = nw_get(0b0100);
+            expect_success(&g, "NOTIFICATION_GET(SPM)")?;
+            check_eq!(g.w(6), 1, "RX buffer full in the NW's SPM bitmap");
+            // Full until released; then acquired by the NW, still closed to the SPMC.
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_SEND2.into(), NW.into(), 1, 0])?,
+                [err(ErrorCode::Busy), 0, 0, 0, 0],
+                "echo -> NW while its RX is full"
+            );
+            expect_success(&call(FuncId::RxRelease, &[]), "RX_RELEASE")?;
+            expect_success(&call(FuncId::RxAcquire, &[0]), "RX_ACQUIRE")?;
+            expect_error(
+                &call(FuncId::RxAcquire, &[0]),
+                ErrorCode::Denied,
+                "RX_ACQUIRE twice",
+            )?;
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_SEND2.into(), NW.into(), 1, 0])?,
+                [err(ErrorCode::Busy), 0, 0, 0, 0],
+                "echo -> NW while the NW holds its RX"
+            );
+            expect_success(&call(FuncId::RxRelease, &[]), "RX_RELEASE after acquire")?;
+            // SP -> SP: echo -> fault (granted), read by fault.
+            check_eq!(
+                ask(
+                    id::ECHO,
+                    &[cmd::MSG_SEND2.into(), id::FAULT.into(), PAYLOAD, 0]
+                )?,
+                [OK, 0, 0, 0, 0],
+                "echo -> fault"
+            );
+            check_eq!(
+                ask(id::FAULT, &[cmd::MSG_READ.into()])?,
+                [OK, 1, id::ECHO.into(), 8, PAYLOAD],
+                "fault reads echo's message (SPM bitmap)"
+            );
+            // Denials: fault has no grant; relay takes no indirect messages; pkg-sp has no
+            // RX buffer (BUSY).
+            check_eq!(
+                ask(id::FAULT, &[cmd::MSG_SEND2.into(), id::ECHO.into(), 1, 0])?,
+                [err(ErrorCode::Denied), 0, 0, 0, 0],
+                "fault -> echo (no grant)"
+            );
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_SEND2.into(), id::RELAY.into(), 1, 0])?,
+                [err(ErrorCode::Denied), 0, 0, 0, 0],
+                "echo -> relay"
+            );
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_SEND2.into(), id::PKG_SP.into(), 1, 0])?,
+                [err(ErrorCode::Busy), 0, 0, 0, 0],
+                "echo -> pkg-sp, which has no RX buffer"
+            );
+            let _ = sri_taken();
+            Ok(())
+        })
+    })
+}
+
+fn msg_send_v1_0() -> Outcome {
+    with_mailbox(|| {
+        let send = |size: u64| call(FuncId::MsgSend, &[pair(NW, id::ECHO), 0, size, 0]);
+        // v1.1 replaced FFA_MSG_SEND and FFA_MSG_POLL: gone for a v1.2 caller.
+        expect_error(&send(8), ErrorCode::NotSupported, "MSG_SEND at v1.2")?;
+        expect_error(
+            &call(FuncId::Features, &[FuncId::MsgSend.raw().into()]),
+            ErrorCode::NotSupported,
+            "FEATURES(MSG_SEND) at v1.2",
+        )?;
+        check_eq!(
+            ask(
+                id::ECHO,
+                &[cmd::RAW_CALL.into(), FuncId::MsgPoll.raw().into()]
+            )?,
+            [
+                OK,
+                u64::from(FuncId::Error32.raw()),
+                0,
+                u64::from(ErrorCode::NotSupported.to_i32() as u32),
+                0
+            ],
+            "MSG_POLL from a v1.2 SP"
+        );
+        check_eq!(
+            crate::ffa::version(Version::V1_0.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.0)"
+        );
+        let r = (|| -> Outcome {
+            expect_success(
+                &call(FuncId::Features, &[FuncId::MsgSend.raw().into()]),
+                "FEATURES(MSG_SEND) at v1.0",
+            )?;
+            check!(
+                dram::write_bytes(NW_TX, &0x7654_3210_FEDC_BA98u64.to_le_bytes()),
+                "TX"
+            );
+            expect_error(
+                &send(0),
+                ErrorCode::InvalidParameters,
+                "MSG_SEND of 0 bytes",
+            )?;
+            expect_error(
+                &send(0x1001),
+                ErrorCode::InvalidParameters,
+                "MSG_SEND beyond TX",
+            )?;
+            expect_error(
+                &call(FuncId::MsgSend, &[pair(NW, id::RELAY), 0, 8, 0]),
+                ErrorCode::Denied,
+                "MSG_SEND to relay",
+            )?;
+            expect_success(&send(8), "MSG_SEND NW -> echo")?;
+            expect_error(&send(8), ErrorCode::Busy, "MSG_SEND to a full RX buffer")?;
+            Ok(())
+        })();
+        check_eq!(
+            crate::ffa::version(Version::V1_2.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.2)"
+        );
+        r?;
+        // echo (v1.2) reads the raw v1.0 message: no header, the bytes at the start.
+        check_eq!(
+            ask(id::ECHO, &[cmd::MSG_READ.into(), 1])?,
+            [OK, 0x7654_3210_FEDC_BA98, 0, 0, 0],
+            "echo reads the v1.0 message"
+        );
+        Ok(())
+    })
+}
