@@ -16,6 +16,8 @@
 #include <linux/uuid.h>
 #include <linux/workqueue.h>
 
+#include "ffa_test.h"
+
 #define ECHO_ID 0x8001
 #define CMD_WHO 0xC0DE0007u
 #define CMD_MEM_RW 0xC0DE0201u
@@ -33,7 +35,7 @@ static const struct ffa_device_id ffa_test_ids[] = {
 static struct ffa_device *echo;
 static int passed, failed;
 
-static void report(const char *name, int ok, const char *fmt, ...)
+void report(const char *name, int ok, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -217,6 +219,7 @@ static int __init ffa_test_init(void)
 		check_who("direct_req_64_kind", 64);
 		check_mem("mem_share_retrieve_write_reclaim", false);
 		check_mem("mem_lend_retrieve_write_reclaim", true);
+		ffa_test_notifications(echo);
 		check_cpu_off_on();
 		echo->ops->msg_ops->mode_32bit_set(echo);
 		check_echo("direct_req_32", 0x32000000);

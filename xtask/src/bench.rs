@@ -470,6 +470,17 @@ fn derived(results: &BTreeMap<String, BenchLine>) -> Vec<(String, String)> {
             ));
         }
     }
+    // Notifications and indirect messages without the direct request that reads them back.
+    for (name, op) in [
+        ("notify_set_get_net", "notify_set_get"),
+        ("msg_send2_round_trip_net", "msg_send2_round_trip"),
+    ] {
+        for key in ["pmu_per_op", "sel1"] {
+            if let (Some(a), Some(b)) = (get(op, key), get("dreq64_echo", key)) {
+                d.push((format!("{name}_{key}"), (a as i64 - b as i64).to_string()));
+            }
+        }
+    }
     // Per extra contiguous page (1 -> 4096 pages) and per extra range (16 -> 250 ranges).
     for (name, lo, hi, units) in [
         ("per_page", "mem_contig_1", "mem_contig_4096", 4095.0),

@@ -518,6 +518,11 @@ fn judge_boot(
             }
         }
     }
+    // Issue 12: the driver must enable notifications (FFA_FEATURES of BITMAP_CREATE and SRI,
+    // the bitmap, the SRI's IRQ); it prints one of these lines when any of that fails.
+    if has("Notification setup failed") || has("Notification bitmap create error") {
+        failures.push("the FF-A driver did not enable notifications".into());
+    }
     if !has("lane: end") {
         failures.push("/init did not reach its end".into());
     }
@@ -1221,6 +1226,15 @@ mod tests {
                 "with `{e}`"
             );
         }
+        // Notifications not enabled by the driver (issue 12).
+        let no_notif = good.replace(
+            "lane: insmod ffa-core.ko: ok\n",
+            "lane: insmod ffa-core.ko: ok\nARM FF-A: Notification setup failed -95, not enabled\n",
+        );
+        assert!(
+            !judge(&no_notif, &echo_only(), Some(0), false).is_empty(),
+            "notifications not enabled"
+        );
         // A partition with two UUIDs: the v1.1 driver sees the first only; a v1.2 driver
         // must see both.
         let two = Expected {

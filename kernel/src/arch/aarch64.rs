@@ -920,55 +920,6 @@ impl crate::spmc::Env for Machine {
     }
 
     fn raise_ns_sgi(&self, intid: u32) {
-        raise_ns_sgi(intid);
+        super::gic::raise_ns_sgi(intid);
     }
-}
-
-/// Raises Group 1 non-secure SGI `intid` (0-15) on this core: ICC_ASGI1R_EL1 written at
-/// Secure EL1 generates a Group 1 SGI for the other Security state (GICv3 architecture,
-/// "ICC_ASGI1R_EL1"), as Hafnium raises its schedule-receiver interrupt
-/// (`plat_interrupts_send_sgi` with `to_this_security_state = false`). The target is this
-/// core's affinity from MPIDR_EL1. The system-register interface must be on at S-EL1
-/// (ICC_SRE_EL1.SRE, which EL3 allows with ICC_SRE_EL3.Enable); it is set here if not yet.
-pub fn raise_ns_sgi(intid: u32) {
-    let sre: u64;
-    // SAFETY: reading ICC_SRE_EL1 (S3_0_C12_C12_5) has no side effects; EL3 enables its access
-    // (qemu/monitor gic.rs, TF-A `gicv3_cpuif_enable`).
-    unsafe { asm!("mrs {0}, S3_0_C12_C12_5", out(reg) sre, options(nomem, nostack)) };
-    if sre & 1 == 0 {
-        // SAFETY: setting ICC_SRE_EL1.SRE only selects the system-register interface of the
-        // GIC CPU interface for this EL; it touches no memory. The ISB makes it effective.
-        unsafe {
-            asm!(
-                "msr S3_0_C12_C12_5, {0}",
-                "isb",
-                in(reg) sre | 1,
-                options(nomem, nostack)
-            )
-        };
-    }
-    let mpidr: u64;
-    // SAFETY: reading MPIDR_EL1 has no side effects.
-    unsafe { asm!("mrs {0}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
-    let aff0 = mpidr & 0xFF;
-    let aff1 = (mpidr >> 8) & 0xFF;
-    let aff2 = (mpidr >> 16) & 0xFF;
-    let aff3 = (mpidr >> 32) & 0xFF;
-    // TargetList bit (Aff0 mod 16) in range selector RS = Aff0 / 16.
-    let value = (1u64 << (aff0 % 16))
-        | (aff1 << 16)
-        | (u64::from(intid & 0xF) << 24)
-        | (aff2 << 32)
-        | ((aff0 / 16) << 44)
-        | (aff3 << 48);
-    // SAFETY: writing ICC_ASGI1R_EL1 (S3_0_C12_C11_6) only asks the GIC to make an SGI pending
-    // on the target core; it touches no memory. The ISB orders it before what follows.
-    unsafe {
-        asm!(
-            "msr S3_0_C12_C11_6, {0}",
-            "isb",
-            in(reg) value,
-            options(nomem, nostack)
-        )
-    };
 }

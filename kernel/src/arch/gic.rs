@@ -14,7 +14,10 @@
 //! active on a core the owner no longer runs on (a UP partition migrates).
 
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
-use arm_gic::gicv3::{GicCpuInterface, GicRedistributorIterator, GicV3, Group, SecureIntGroup};
+use arm_gic::gicv3::{
+    GicCpuInterface, GicRedistributorIterator, GicV3, Group, SecureIntGroup, SgiTarget,
+    SgiTargetGroup,
+};
 use arm_gic::{IntId, InterruptGroup, Trigger, UniqueMmioPointer};
 use core::ptr::NonNull;
 use spin::{Mutex, Once};
@@ -159,6 +162,30 @@ pub fn unmask(raw: u32, core: usize) {
     };
     let cpu = id.is_private().then_some(core);
     let _ = gic.lock().enable_interrupt(id, cpu, true);
+}
+
+/// Makes Group 1 non-secure SGI `raw` pending on this core: the schedule-receiver interrupt of
+/// notifications. From the secure state, ICC_ASGI1R_EL1 generates a Group 1 SGI for the other
+/// Security state (GICv3 architecture, "ICC_ASGI1R_EL1"), as Hafnium raises its SRI
+/// (`plat_interrupts_send_sgi` with `to_this_security_state = false`). Nothing happens without
+/// a GIC (its system registers are enabled by `init_cpu`) or for a non-SGI ID. The target list
+/// holds Aff0 0-15 (arm-gic 0.10 has no range selector): every core of sbsa-ref and the FVP.
+pub fn raise_ns_sgi(raw: u32) {
+    if GIC.get().is_none() {
+        return;
+    }
+    let Ok(id) = intid(raw) else { return };
+    if !id.is_sgi() {
+        return;
+    }
+    let m = mpidr();
+    let target = SgiTarget::List {
+        affinity3: (m >> 32) as u8,
+        affinity2: (m >> 16) as u8,
+        affinity1: (m >> 8) as u8,
+        target_list: 1 << (m & 0xF),
+    };
+    let _ = GicCpuInterface::send_sgi(id, target, SgiTargetGroup::OtherGroup1);
 }
 
 /// Reads this core's MPIDR_EL1 affinity fields (Aff3 and Aff2..0), for SPI routing.

@@ -30,8 +30,8 @@
 use super::call::{Caller, Cx, Flow, Target};
 use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
 use super::{
-    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, version,
-    Env, Spmc,
+    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, version, Env,
+    Spmc,
 };
 use crate::policy;
 use core::sync::atomic::Ordering;

@@ -409,10 +409,11 @@ impl Notifications {
 
     /// Called on the way back to the normal world: raises a delayed SRI.
     pub fn on_return_to_nw(&self, env: &impl Env) {
+        // One load on every return to the normal world; the swap only when one is owed.
         let owed = self
             .sri_delayed
             .get(env.core())
-            .is_some_and(|f| f.swap(false, Ordering::Relaxed));
+            .is_some_and(|f| f.load(Ordering::Relaxed) && f.swap(false, Ordering::Relaxed));
         if owed {
             env.raise_ns_sgi(SRI_INTID);
         }

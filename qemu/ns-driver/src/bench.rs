@@ -14,7 +14,9 @@
 //! el3=<n> sel1=<n> sel0=<n> nsel2=<n>` and, for the memory cycles, `share=<n> rr=<n>
 //! reclaim=<n>` (the three calls timed one by one with the cycle counter). Trusted Services:
 //! `ts_its_set_16`, `ts_its_get_16`, `ts_its_set_4096`, `ts_its_get_4096` (one TS RPC call to
-//! the ITS partition over memory shared and retrieved once, the request written each time). A benchmark that
+//! the ITS partition over memory shared and retrieved once, the request written each time).
+//! Notifications and indirect messages (bench/notify.rs): `notify_set_get`,
+//! `msg_send2_round_trip`. A benchmark that
 //! fails prints `BENCH name=<id> error=<why>`. Cold boot: `BENCH name=boot_to_nw
 //! insns_per_op=<CNTVCT at entry * 16> iterations=1 partitions=<count>`.
 
@@ -31,6 +33,9 @@ use ffa_abi::{FuncId, Regs};
 use test_protocol::{cmd, id, status, uuid};
 
 use crate::console::{bare_line, log};
+
+// Notifications and indirect messages (issue 12).
+mod notify;
 use crate::ffa::{call, call_raw};
 use crate::psci;
 
@@ -784,6 +789,7 @@ pub fn run() {
                 for c in &cases {
                     run(mem_bench(c, &mut tx));
                 }
+                notify::run(&mut run, &mut tx);
                 // Trusted Services: ITS over TS RPC (needs the storage SPs of the default set).
                 if partition_count(uuid::TS_RPC) == 2 {
                     if let Err(e) = ts_benches(&mut run, &mut tx) {

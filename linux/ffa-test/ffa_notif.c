@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Notifications and indirect messaging through Linux's own FF-A ops (issue 12):
+ *  - a notification from echo reaches this module through Linux's notifier API: the SPMC
+ *    raises the schedule-receiver interrupt, the driver asks FFA_NOTIFICATION_INFO_GET and
+ *    FFA_NOTIFICATION_GET, and calls the callback notify_request registered;
+ *  - a notification from Linux to echo (notify_send), which echo fetches;
+ *  - an indirect message (FFA_MSG_SEND2 through indirect_send) that echo reads back.
+ * echo's side is partitions/test-protocol's NOTIFY_* and MSG_READ commands.
+ */
+#include <linux/completion.h>
+#include <linux/jiffies.h>
+#include <linux/string.h>
+
+#include "ffa_test.h"
+
+#define CMD_MSG_READ 0xC0DE0902u
+#define CMD_NOTIFY_BIND 0xC0DE0903u
+#define CMD_NOTIFY_UNBIND 0xC0DE0904u
+#define CMD_NOTIFY_SET 0xC0DE0905u
+#define CMD_NOTIFY_GET 0xC0DE0906u
+#define STATUS_OK 0u
+#define NW_ID 0 /* Linux's own endpoint under an SPMD (FFA_ID_GET) */
+
+#define FROM_ECHO_ID 3 /* the notification echo sends us */
+#define TO_ECHO_ID 4 /* the notification we send echo */
+
+static DECLARE_COMPLETION(got_notification);
+static int got_id = -1;
+
+static void on_notification(int notify_id, void *data)
+{
+	got_id = notify_id;
+	complete(&got_notification);
+}
+
+static int ask(struct ffa_device *echo, struct ffa_send_direct_data *d)
+{
+	return echo->ops->msg_ops->sync_send_receive(echo, d);
+}
+
+static void check_receive(struct ffa_device *echo)
+{
+	const struct ffa_notifier_ops *n = echo->ops->notifier_ops;
+	struct ffa_send_direct_data d = {
+		.data0 = CMD_NOTIFY_SET, .data1 = NW_ID, .data2 = BIT(FROM_ECHO_ID),
+	};
+	unsigned long left;
+	int rc;
+
+	rc = n->notify_request(echo, false, on_notification, NULL, FROM_ECHO_ID);
+	if (rc) {
+		report("notification_sp_to_linux", 0, "notify_request returned %d", rc);
+		return;
+	}
+	rc = ask(echo, &d);
+	if (rc || d.data0 != STATUS_OK) {
+		report("notification_sp_to_linux", 0, "echo's NOTIFICATION_SET: rc %d status %llx",
+		       rc, d.data0);
+	} else {
+		left = wait_for_completion_timeout(&got_notification, msecs_to_jiffies(5000));
+		report("notification_sp_to_linux", left && got_id == FROM_ECHO_ID,
+		       "callback %s (notification %d)", left ? "ran" : "never ran", got_id);
+	}
+	rc = n->notify_relinquish(echo, FROM_ECHO_ID);
+	report("notification_relinquish", rc == 0, "notify_relinquish returned %d", rc);
+}
+
+static void check_send(struct ffa_device *echo)
+{
+	const struct ffa_notifier_ops *n = echo->ops->notifier_ops;
+	struct ffa_send_direct_data d = {
+		.data0 = CMD_NOTIFY_BIND, .data1 = NW_ID, .data2 = BIT(TO_ECHO_ID),
+	};
+	int rc = ask(echo, &d);
+
+	if (rc || d.data0 != STATUS_OK) {
+		report("notification_linux_to_sp", 0, "echo's NOTIFICATION_BIND: rc %d status %llx",
+		       rc, d.data0);
+		return;
+	}
+	rc = n->notify_send(echo, TO_ECHO_ID, false, 0);
+	memset(&d, 0, sizeof(d));
+	d.data0 = CMD_NOTIFY_GET;
+	d.data1 = 0x2; /* VM bitmap */
+	if (!rc)
+		rc = ask(echo, &d);
+	report("notification_linux_to_sp", !rc && d.data0 == STATUS_OK && d.data2 == BIT(TO_ECHO_ID),
+	       "notify_send/echo's GET: rc %d status %llx, VM bitmap %llx", rc, d.data0, d.data2);
+	memset(&d, 0, sizeof(d));
+	d.data0 = CMD_NOTIFY_UNBIND;
+	d.data1 = NW_ID;
+	d.data2 = BIT(TO_ECHO_ID);
+	rc = ask(echo, &d);
+	report("notification_sp_unbinds", !rc && d.data0 == STATUS_OK,
+	       "echo's NOTIFICATION_UNBIND: rc %d status %llx", rc, d.data0);
+}
+
+static void check_indirect(struct ffa_device *echo)
+{
+	u64 payload = 0x4c494e5558214d53ull; /* "SM!XUNIL" */
+	struct ffa_send_direct_data d = { .data0 = CMD_MSG_READ };
+	int rc = echo->ops->msg_ops->indirect_send(echo, &payload, sizeof(payload));
+
+	if (rc) {
+		report("indirect_msg_send2_to_sp", 0, "indirect_send returned %d", rc);
+		return;
+	}
+	rc = ask(echo, &d);
+	/* "RX buffer full" from a VM: bit 0 of the hypervisor framework bitmap (word 1 bit 32). */
+	report("indirect_msg_send2_to_sp",
+	       !rc && d.data0 == STATUS_OK && d.data1 == BIT_ULL(32) && d.data2 == NW_ID &&
+		       d.data3 == sizeof(payload) && d.data4 == payload,
+	       "echo's MSG_READ: rc %d status %llx, framework %llx, sender %llx, size %llu, payload %llx",
+	       rc, d.data0, d.data1, d.data2, d.data3, d.data4);
+}
+
+void ffa_test_notifications(struct ffa_device *echo)
+{
+	check_receive(echo);
+	check_send(echo);
+	check_indirect(echo);
+}
