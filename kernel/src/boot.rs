@@ -275,6 +275,7 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
     // only code that touches them.
     let cores = unsafe { crate::arch::gic::init(g.gicd, g.gicr) };
     crate::arch::gic::init_cpu(core);
+    sri_init(core);
     let target = crate::arch::gic::mpidr();
     for c in crate::spmc::interrupt::configs(spmc.table) {
         let cfg = crate::arch::gic::Config {
@@ -296,6 +297,15 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
     crate::info!("GICv3: {cores} redistributor(s)");
 }
 
+/// The schedule-receiver interrupt of notifications is the normal world's SGI on this core
+/// (kernel/src/spmc/notify.rs).
+fn sri_init(core: usize) {
+    crate::arch::gic::configure_ns_sgi(crate::spmc::notify::SRI_INTID, core, SRI_PRIORITY);
+}
+
+/// Priority of the schedule-receiver interrupt (Hafnium's `SRI_PRIORITY`).
+const SRI_PRIORITY: u8 = 0xF0;
+
 /// Warm boot of a secondary core (entered by EL3 after PSCI CPU_ON).
 pub fn warm_boot(core: u64) -> ! {
     let Some(spmc) = SPMC.get() else {
@@ -308,6 +318,7 @@ pub fn warm_boot(core: u64) -> ! {
     // SAFETY: the kernel table built at cold boot maps the image identically on every core.
     unsafe { aarch64::enable_mmu(ttbr0) };
     crate::arch::gic::init_cpu(core as usize);
+    sri_init(core as usize);
     crate::info!("core {core} online");
     run_loop(
         spmc,

@@ -164,6 +164,24 @@ pub fn unmask(raw: u32, core: usize) {
     let _ = gic.lock().enable_interrupt(id, cpu, true);
 }
 
+/// Makes SGI `raw` a Group 1 Non-secure interrupt on `core`'s redistributor, at `priority`,
+/// enabled: the schedule-receiver interrupt belongs to the normal world. EL3 may have made it
+/// secure (TF-A's qemu_sbsa and FVP list SGIs 8-15 in `PLATFORM_G1S_PROPS`, and re-apply them
+/// when a core comes back on), so every core does this when it enters the SPMC, cold or warm,
+/// as Hafnium does (`ffa_notifications_sri_init`, priority 0xF0).
+pub fn configure_ns_sgi(raw: u32, core: usize, priority: u8) {
+    let Some(gic) = GIC.get() else { return };
+    let Ok(id) = intid(raw) else { return };
+    if !id.is_sgi() {
+        return;
+    }
+    let mut gic = gic.lock();
+    let _ = gic.enable_interrupt(id, Some(core), false);
+    let _ = gic.set_group(id, Some(core), Group::Group1NS);
+    let _ = gic.set_interrupt_priority(id, Some(core), priority);
+    let _ = gic.enable_interrupt(id, Some(core), true);
+}
+
 /// Makes Group 1 non-secure SGI `raw` pending on this core: the schedule-receiver interrupt of
 /// notifications. From the secure state, ICC_ASGI1R_EL1 generates a Group 1 SGI for the other
 /// Security state (GICv3 architecture, "ICC_ASGI1R_EL1"), as Hafnium raises its SRI

@@ -158,6 +158,12 @@ fn with_mailbox(body: fn() -> Outcome) -> Outcome {
         "FFA_RXTX_MAP_64",
     )?;
     let r = body();
+    if r.is_err() {
+        // A case that failed half-way may have left a message in echo's or fault's RX buffer:
+        // read and release it, so that the cases after this one start from empty buffers.
+        let _ = ask(id::ECHO, &[cmd::MSG_READ.into()]);
+        let _ = ask(id::FAULT, &[cmd::MSG_READ.into()]);
+    }
     let _ = call(FuncId::RxRelease, &[]);
     let u = call(FuncId::RxTxUnmap, &[0]);
     r?;
