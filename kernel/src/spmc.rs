@@ -30,6 +30,9 @@ pub mod interrupt;
 pub mod abi_table;
 // What an endpoint owns at an address: the one ownership query.
 pub mod ownership;
+// Test images only: the state checker behind the SPMC's own endpoint (host-tested always).
+#[cfg(any(test, feature = "state-check"))]
+pub mod state_check;
 
 use crate::arch::{Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange};

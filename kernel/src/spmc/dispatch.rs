@@ -354,7 +354,10 @@ fn deliver<E: Env>(
     io: &mut [u64; 18],
 ) {
     let sp = match target {
+        #[cfg(not(feature = "state-check"))]
         Target::Spmc => return direct::echo(io, form),
+        #[cfg(feature = "state-check")]
+        Target::Spmc => return super::state_check::spmc_endpoint(spmc, sender, io, form),
         Target::Sp(sp) => sp,
     };
     let Some(mut rt) = sp.rt.try_lock() else {

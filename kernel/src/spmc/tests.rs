@@ -18,4 +18,5 @@ mod notify;
 mod ownership;
 mod robustness;
 mod sp_services;
+mod state_check;
 mod version;
