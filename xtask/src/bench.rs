@@ -511,7 +511,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     //    and the 4-SP cold boot.
     step("building the benchmark image (ns-driver feature `bench`)");
     let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
-    let image = crate::build(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
+    let image = crate::build_product(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
 

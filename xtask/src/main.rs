@@ -156,8 +156,14 @@ fn prepare_sps(
     Ok((plan, resolved.elfs))
 }
 
-/// Builds the layout's image as `flash.img`, keeping the storage area of the previous one
-/// (what the storage partition wrote in earlier runs; docs/storage.md).
+/// The SPMC's feature for test images: its state checker behind its own endpoint
+/// (kernel/src/spmc/state_check.rs), which the fuzz lane asks.
+const SPMC_TEST_FEATURES: &[&str] = &["spmc-sbsa/state-check"];
+
+/// Builds the layout's test image as `flash.img` (the SPMC with its state checker), keeping
+/// the storage area of the previous one (what the storage partition wrote in earlier runs;
+/// docs/storage.md). Every command but `bench` and `bl32`, which build the SPMC as it ships
+/// ([`build_product`]).
 fn build(
     tc: &Toolchain,
     ns_features: &[&str],
@@ -167,6 +173,25 @@ fn build(
     build_image(
         tc,
         ns_features,
+        SPMC_TEST_FEATURES,
+        lref,
+        run,
+        "flash.img",
+        flash::Storage::Keep,
+    )
+}
+
+/// [`build`] with the SPMC as it ships (no test feature).
+fn build_product(
+    tc: &Toolchain,
+    ns_features: &[&str],
+    lref: &LayoutRef,
+    run: &RunConfig,
+) -> Result<Image, String> {
+    build_image(
+        tc,
+        ns_features,
+        &[],
         lref,
         run,
         "flash.img",
@@ -179,6 +204,7 @@ fn build(
 fn build_image(
     tc: &Toolchain,
     ns_features: &[&str],
+    spmc_features: &[&str],
     lref: &LayoutRef,
     run: &RunConfig,
     flash_name: &str,
@@ -197,10 +223,10 @@ fn build_image(
     step("building the SPMC, the EL3 monitor and the normal-world driver");
     let env = [("SPMC_TABLE_DIR", table_dir.display().to_string())];
     let rel = if ns_features.is_empty() {
-        tc.build(&root, FW_CRATES, &env)?
+        tc.build_with(&root, FW_CRATES, spmc_features, &env)?
     } else {
         // The driver with features is a build of its own; build the others once, without it.
-        tc.build(&root, &["qemu-monitor", "spmc-sbsa"], &env)?;
+        tc.build_with(&root, &["qemu-monitor", "spmc-sbsa"], spmc_features, &env)?;
         tc.build_features(&root, "ns-driver", ns_features, &env)?
     };
     // The SPMC must run where TF-A's BL2 puts BL32 (it checks this itself at entry, too).
@@ -491,6 +517,7 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     let image = build_image(
         &tc,
         &[],
+        SPMC_TEST_FEATURES,
         &lref,
         &run_config_for(&lref, &q.cases),
         "test-flash.img",
@@ -559,7 +586,7 @@ fn cmd_bl32(args: &[String]) -> Result<(), String> {
     let tc = toolchain::ensure_cross()?;
     toolchain::ensure_qemu()?;
     let lref = LayoutRef::new(layout.as_deref(), Target::Qemu)?;
-    let image = build(&tc, &[], &lref, &run_config_for(&lref, &[]))?;
+    let image = build_product(&tc, &[], &lref, &run_config_for(&lref, &[]))?;
     let dir = image.out.join("bl32");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     // The very image qemu/monitor boots: it is linked at TF-A's BL32_BASE and follows TF-A

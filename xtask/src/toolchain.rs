@@ -193,7 +193,8 @@ impl Toolchain {
         self.build_in(dir, Some(manifest), &root, &[], &[], extra_env)
     }
 
-    fn build_with(
+    /// Builds firmware packages with cargo features (`package/feature` names) enabled.
+    pub fn build_with(
         &self,
         root: &Path,
         packages: &[&str],
