@@ -358,6 +358,7 @@ fn counter_layout(tc: &Toolchain, timeout: u64) -> Result<(), String> {
             ),
             req(CallKind::Req64, [0, 0], 1, 1, &["4", "hlo", "hhi", "4"]),
         ],
+        fuzz: None,
     };
     let image = crate::build(tc, &[], &lref, &run)?;
     // The SP is where the manifest says and has the manifest's ID.

@@ -17,6 +17,8 @@ pub struct RunConfig {
     pub calls_only: bool,
     /// Direct requests for the driver's client mode (qemu/ns-driver/src/client.rs).
     pub calls: Vec<CallSpec>,
+    /// A fuzz run after the cases and calls: (seed, calls) (`cargo xtask fuzz`).
+    pub fuzz: Option<(u64, u32)>,
 }
 
 /// One request of the client mode.
@@ -93,6 +95,9 @@ impl RunConfig {
             driver::Config::parse(cfg.as_bytes()).map_err(|e| format!("{e}: {line}"))?;
             t.push_str(&line);
             t.push('\n');
+        }
+        if let Some((seed, calls)) = self.fuzz {
+            t.push_str(&format!("fuzz {seed:#x} {calls}\n"));
         }
         Ok(t)
     }
@@ -228,6 +233,26 @@ mod tests {
                 driver::Word::Value(16)
             ]
         );
+    }
+
+    #[test]
+    fn a_fuzz_run_reads_back_its_seed_and_length() {
+        let cfg = RunConfig {
+            calls_only: true,
+            fuzz: Some((0xDEAD_BEEF_0123_4567, 1000)),
+            ..RunConfig::default()
+        };
+        let img = patch(&image(), &cfg).unwrap();
+        let c = parsed(&img);
+        assert!(c.calls_only());
+        assert_eq!(c.fuzz(), Some((0xDEAD_BEEF_0123_4567, 1000)));
+        assert_eq!(
+            parsed(&patch(&image(), &RunConfig::default()).unwrap()).fuzz(),
+            None
+        );
+        let mut bad = image();
+        bad[100 + 16..100 + 26].copy_from_slice(b"fuzz 1 x2\n");
+        assert!(driver::Config::parse(&bad[100..100 + driver::AREA_SIZE]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use crate::harness::Case;
 
 mod foundation;
+pub mod fuzz;
 mod memory;
 mod notify;
 mod partitions;
@@ -29,4 +30,6 @@ pub const REGISTRY: &[&[Case]] = &[
     ts::CASES,
     stock_sp::CASES,
     storage::CASES,
+    // Last of the main stage: random calls from both worlds, then the invariants.
+    fuzz::CASES,
 ];

@@ -76,7 +76,20 @@ extern "C" fn ns_main(dtb: u64) -> ! {
     // `cargo xtask call`: the requests of the configuration, after the cases.
     let calls = config.calls().count() as u32;
     let calls_failed = client::run_calls(&config);
-    let (passed, failed) = (passed + calls - calls_failed, failed + calls_failed);
+    let (mut passed, mut failed) = (passed + calls - calls_failed, failed + calls_failed);
+    // `cargo xtask fuzz`: a fuzz run of the configuration's seed and length.
+    if let Some((seed, n)) = config.fuzz() {
+        match cases::fuzz::run(seed, n) {
+            Ok(()) => {
+                passed += 1;
+                log!("fuzz seed {seed:#x} ... ok");
+            }
+            Err(why) => {
+                failed += 1;
+                log!("fuzz seed {seed:#x} ... FAILED: {why}");
+            }
+        }
+    }
     console::bare_line(format_args!("{passed} passed, {failed} failed"));
     psci::system_off(u64::from(failed))
 }

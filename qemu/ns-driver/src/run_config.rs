@@ -17,6 +17,8 @@
 //!                         of the memory = FILL + i) first, WORD a number or `hlo`/`hhi` (the
 //!                         share's handle, low/high 32 bits); all numbers hex with `0x` or
 //!                         decimal
+//! fuzz SEED CALLS         after the cases and calls, a fuzz run (`cargo xtask fuzz`,
+//!                         cases/fuzz.rs): CALLS random calls from both worlds from SEED
 //! ```
 //!
 //! An area without the magic's text (a build nobody patched, e.g. the benchmarks) is the
@@ -65,6 +67,11 @@ impl<'a> Config<'a> {
         for line in text.lines() {
             match line.split_once(' ').map_or(line, |(k, _)| k) {
                 "layout" | "case" | "calls-only" | "" => {}
+                "fuzz" => {
+                    if fuzz_args(line).is_none() {
+                        return Err("run configuration: `fuzz SEED CALLS` takes two numbers");
+                    }
+                }
                 "call" => {
                     let call = Call::parse(line.split_once(' ').map_or("", |(_, v)| v))?;
                     for w in call.words() {
@@ -109,6 +116,14 @@ impl<'a> Config<'a> {
         self.values("call").filter_map(|v| Call::parse(v).ok())
     }
 
+    /// The fuzz run asked for: (seed, calls).
+    pub fn fuzz(&self) -> Option<(u64, u32)> {
+        self.text
+            .lines()
+            .find(|l| l.starts_with("fuzz "))
+            .and_then(fuzz_args)
+    }
+
     /// Whether the filter selects the case `name` (no filter selects all).
     pub fn selects(&self, name: &str) -> bool {
         let mut any = false;
@@ -120,6 +135,14 @@ impl<'a> Config<'a> {
         }
         !any
     }
+}
+
+/// The numbers of a `fuzz SEED CALLS` line.
+fn fuzz_args(line: &str) -> Option<(u64, u32)> {
+    let mut it = line.split_whitespace().skip(1);
+    let seed = number(it.next()?)?;
+    let calls = u32::try_from(number(it.next()?)?).ok()?;
+    it.next().is_none().then_some((seed, calls))
 }
 
 /// Which direct request a `call` sends.
