@@ -184,6 +184,7 @@ fn external_sp_crate(tc: &Toolchain, timeout: u64) -> Result<(), String> {
             fill: 0,
             words: vec!["6".into(), "7".into()],
         }],
+        fuzz: None,
     };
     let image = crate::build(tc, &[], &lref, &run)?;
     let plan = image.plan.as_ref().ok_or("empty plan")?;

@@ -44,7 +44,15 @@ fn boot(tc: &Toolchain, lref: &LayoutRef, b: &Boot, timeout: u64) -> Result<(), 
         cases: vec![b.case.to_string()],
         ..RunConfig::default()
     };
-    let image: Image = build_image(tc, &[], crate::SPMC_TEST_FEATURES, lref, &run, IMAGE, b.storage)?;
+    let image: Image = build_image(
+        tc,
+        &[],
+        crate::SPMC_TEST_FEATURES,
+        lref,
+        &run,
+        IMAGE,
+        b.storage,
+    )?;
     let log = image.out.join(format!("{}.log", b.case));
     let mut opts = runner::RunOptions::new(&image.flash, &log);
     opts.timeout = Duration::from_secs(timeout);
