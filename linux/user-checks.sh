@@ -7,6 +7,9 @@
 . /lane.env
 
 ts-client "$ITS_ID" "$PS_ID"
+# An ITS object for the next boot of the machine (xtask boots Linux again on the same flash
+# image and runs `ts-client --persist-check`).
+ts-client --persist-set "$ITS_ID" "$PS_ID"
 
 # expect NAME WANT COMMAND...: COMMAND's output (stdout; lines joined with "; ") must be WANT
 # and its status 0.

@@ -13,7 +13,8 @@
  *
  * Written for this project from those interfaces; no TS code. One line per check,
  * "lane: check NAME ... ok" or "... FAILED: why", then "ts-client: N passed, N failed".
- * Usage: ts-client ITS_ID PS_ID (the endpoint IDs the SP set gives ITS and PS).
+ * Usage: ts-client ITS_ID PS_ID (the endpoint IDs the SP set gives ITS and PS);
+ * ts-client --persist-set|--persist-check ITS_ID PS_ID: the reboot check (persistence()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -446,6 +447,54 @@ static void storage_checks(const struct service *sv, const struct service *other
 	close_session(&s);
 }
 
+/*
+ * Persistence across a reboot of the machine (ITS keeps its objects in the secure flash):
+ * `ts-client --persist-set` stores PERSIST_UID on ITS, `--persist-check` in the next boot
+ * reads it back, compares and removes it.
+ */
+#define PERSIST_UID 0x7A5E00F0ull
+#define PERSIST_LEN 100
+
+static void persistence(const struct service *its, int set)
+{
+	const char *name = set ? "ts_its_persist_set" : "ts_its_persisted_across_reboot";
+	uint8_t want[PERSIST_LEN];
+	struct session s;
+	struct shm m;
+	int32_t st = 0;
+	size_t len = 0;
+	int e;
+
+	pattern(want, sizeof(want), 0xC5);
+	e = find_and_open_session(its->uuid, &s);
+	if (e) {
+		check(name, 0, "no tee device hosts ITS (%s)", strerror(e));
+		return;
+	}
+	e = shm_alloc(&s, 4096, &m);
+	if (e) {
+		check(name, 0, "TEE_IOC_SHM_ALLOC failed: %s", strerror(e));
+		close_session(&s);
+		return;
+	}
+	if (set) {
+		e = invoke(&s, OP_SET, &m, req_set(m.buf, PERSIST_UID, 0, want, sizeof(want)), &st,
+			   &len);
+		check(name, !e && st == PSA_SUCCESS, "SET: %s, PSA status %d",
+		      e ? strerror(e) : "ok", st);
+	} else {
+		e = invoke(&s, OP_GET, &m, req_get(m.buf, PERSIST_UID, 0, sizeof(want)), &st, &len);
+		check(name, !e && st == PSA_SUCCESS && len == sizeof(want) && !memcmp(m.buf, want, len),
+		      "GET after the reboot: %s, PSA status %d, %zu bytes (want 0, %zu bytes as set)",
+		      e ? strerror(e) : "ok", st, len, sizeof(want));
+		e = invoke(&s, OP_REMOVE, &m, req_uid(m.buf, PERSIST_UID), &st, &len);
+		check("ts_its_persisted_remove", !e && st == PSA_SUCCESS, "REMOVE: %s, PSA status %d",
+		      e ? strerror(e) : "ok", st);
+	}
+	shm_free(&m);
+	close_session(&s);
+}
+
 static int parse_id(const char *s, uint16_t *id)
 {
 	char *end;
@@ -472,13 +521,24 @@ int main(int argc, char **argv)
 			  0xa5, 0x14, 0x0f, 0x10, 0xae, 0xed, 0x17, 0x90 },
 		.ps = 1,
 	};
-	int have_its = 0, have_ps = 0;
+	int have_its = 0, have_ps = 0, mode = 0; /* 1: --persist-set, 2: --persist-check */
 
-	if (argc != 3 || parse_id(argv[1], &its.want_id) || parse_id(argv[2], &ps.want_id)) {
-		fprintf(stderr, "usage: ts-client ITS_ENDPOINT_ID PS_ENDPOINT_ID (e.g. 0x8005 0x8006)\n");
+	if (argc == 4 && !strcmp(argv[1], "--persist-set"))
+		mode = 1;
+	else if (argc == 4 && !strcmp(argv[1], "--persist-check"))
+		mode = 2;
+	if (argc != 3 + !!mode || parse_id(argv[1 + !!mode], &its.want_id) ||
+	    parse_id(argv[2 + !!mode], &ps.want_id)) {
+		fprintf(stderr, "usage: ts-client [--persist-set|--persist-check] ITS_ENDPOINT_ID "
+				"PS_ENDPOINT_ID (e.g. 0x8005 0x8006)\n");
 		return 2;
 	}
 	discover();
+	if (mode) {
+		persistence(&its, mode == 1);
+		printf("ts-client: %d passed, %d failed\n", passed, failed);
+		return failed ? 1 : 0;
+	}
 	for (int i = 0; i < ndevs; i++) {
 		have_its |= devs[i].endpoint == its.want_id;
 		have_ps |= devs[i].endpoint == ps.want_id;

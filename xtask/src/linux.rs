@@ -429,6 +429,7 @@ const USER_CHECKS: &[&str] = &[
     "ts_ps_create_set_extended",
     "ts_ps_remove",
     "ts_ps_get_after_remove",
+    "ts_its_persist_set",
     "ffa_call_req64_echo",
     "ffa_call_req64_who",
     "ffa_call_req32_who_by_uuid",
@@ -437,6 +438,12 @@ const USER_CHECKS: &[&str] = &[
     "ffa_call_its_ts_rpc_version",
     "ffa_call_unknown_partition",
 ];
+
+/// The checks of the lane's second boot (on the first boot's flash image).
+const REBOOT_CHECKS: &[&str] = &["ts_its_persisted_across_reboot", "ts_its_persisted_remove"];
+
+/// What the second boot runs: ts-client reads back the ITS object the first boot stored.
+const REBOOT_COMMAND: &str = ". /lane.env; ts-client --persist-check \"$ITS_ID\" \"$PS_ID\"";
 
 /// Lines that mean a TS RPC exchange or a reclaim went wrong behind the checks' back:
 /// arm_tstee's dev_err for a non-zero RPC status (drivers/tee/tstee/core.c; the relinquish at
@@ -815,6 +822,9 @@ pub enum Mode {
         commands: Vec<String>,
         add: Vec<PathBuf>,
     },
+    /// The lane's second boot on the first one's flash image (its storage kept): these
+    /// commands, with /lane.env, in target/xtask/linux/reboot/.
+    Reboot { commands: Vec<String> },
 }
 
 /// A finished Linux boot.
@@ -851,10 +861,22 @@ fn boot(
     // folder for --run, so it never overwrites the lane's files.
     let run_out = match mode {
         Mode::Lane => out.clone(),
+        Mode::Reboot { .. } => out.join("reboot"),
         Mode::Run { .. } => out.join(format!("run-{}", lref.name)),
     };
     std::fs::create_dir_all(&run_out).map_err(|e| e.to_string())?;
     let flash = run_out.join("flash.img");
+    let storage = match mode {
+        Mode::Reboot { .. } => {
+            // The machine reboots: same flash contents (the storage area is what matters).
+            let first = out.join("flash.img");
+            std::fs::copy(&first, &flash)
+                .map_err(|e| format!("{} -> {}: {e}", first.display(), flash.display()))?;
+            crate::flash::Storage::Keep
+        }
+        // Each lane starts from erased storage.
+        _ => crate::flash::Storage::Reset,
+    };
     let layout = crate::flash::assemble(
         &crate::flash::FlashInputs {
             monitor: &bins.join("qemu-monitor.bin"),
@@ -862,8 +884,7 @@ fn boot(
             spmc: &image.out.join("spmc-sbsa.bin"),
             ns: &kernel,
             ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
-            // Each lane starts from erased storage (boots within the lane share the file).
-            storage: crate::flash::Storage::Reset,
+            storage,
         },
         &flash,
     )?;
@@ -871,7 +892,7 @@ fn boot(
     let expected = expected_partitions(image.plan.as_ref())?;
     // The lane's checks call echo, ITS and PS; --run needs nothing of the set.
     let lane_env = match mode {
-        Mode::Lane => lane_env(image.plan.as_ref())?,
+        Mode::Lane | Mode::Reboot { .. } => lane_env(image.plan.as_ref())?,
         Mode::Run { .. } => String::new(),
     };
 
@@ -973,6 +994,13 @@ fn boot(
             read(build.join("ffa-call/ffa-call.ko"))?,
         ),
     ];
+    if let Mode::Reboot { commands } = mode {
+        entries.push(file(
+            "lane-run.sh",
+            0o644,
+            run_script(commands).into_bytes(),
+        ));
+    }
     if let Mode::Run { commands, add } = mode {
         entries.push(file(
             "lane-run.sh",
@@ -1057,20 +1085,68 @@ fn boot(
     })
 }
 
-/// Builds everything and boots Linux with the lane's checks; `Ok((passed, failed))` counts the
-/// lane as one test, or `Err` when it could not be set up.
+/// Checks the console of the lane's second boot.
+fn judge_reboot(
+    console: &str,
+    expected: &Expected,
+    status: Option<i32>,
+    timed_out: bool,
+) -> Vec<String> {
+    let modules: Vec<&str> = LANE_MODULES
+        .iter()
+        .copied()
+        .filter(|m| *m != "ffa-test.ko")
+        .collect();
+    let mut failures = judge_boot(console, expected, status, timed_out, &modules);
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    for c in lines.iter().filter(|l| l.contains("lane: check ")) {
+        if !c.ends_with("... ok") {
+            failures.push(format!("after the reboot: {}", c.trim()));
+        }
+    }
+    for name in REBOOT_CHECKS {
+        if !lines
+            .iter()
+            .any(|l| l.contains(&format!("lane: check {name} ... ")))
+        {
+            failures.push(format!("after the reboot: the check {name} did not run"));
+        }
+    }
+    failures
+}
+
+/// Builds everything and boots Linux with the lane's checks, then boots it again on the same
+/// flash image to read back what ITS stored (persistence across a reboot of the machine);
+/// `Ok((passed, failed))` counts the lane as one test, or `Err` when it could not be set up.
 pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
     let Booted {
         outcome,
         expected,
         log,
     } = boot(tc, timeout, None, &Mode::Lane)?;
-    let failures = judge(
+    let mut failures = judge(
         &outcome.console,
         &expected,
         outcome.status,
         outcome.timed_out,
     );
+    if !outcome.timed_out {
+        crate::step("Linux lane: booting again on the same flash image (ITS persistence)");
+        let mode = Mode::Reboot {
+            commands: vec![REBOOT_COMMAND.to_string()],
+        };
+        let b = boot(tc, timeout, None, &mode)?;
+        let f = judge_reboot(
+            &b.outcome.console,
+            &b.expected,
+            b.outcome.status,
+            b.outcome.timed_out,
+        );
+        if !f.is_empty() {
+            failures.extend(f);
+            failures.push(format!("second boot's console log {}", b.log.display()));
+        }
+    }
     if failures.is_empty() {
         println!("linux: passed (console log {})", log.display());
         Ok((1, 0))
@@ -1120,6 +1196,29 @@ mod tests {
         assert_eq!(runs[2].status, None, "a command that never ended");
         assert!(is_kernel_line("[    3.123456] x"));
         assert!(!is_kernel_line("[0x1, 0x2]"));
+    }
+
+    #[test]
+    fn the_reboot_check_fails_without_its_lines() {
+        let good = "ARM FF-A: Driver version 1.1\nARM FF-A: Firmware version 1.2 found\n\
+             lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
+             lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
+             lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-call.ko: ok\n\
+             lane: check ts_its_persisted_across_reboot ... ok\n\
+             lane: check ts_its_persisted_remove ... ok\nlane: end\n";
+        assert!(judge_reboot(good, &echo_only(), Some(0), false).is_empty());
+        let lost = good.replace(
+            "ts_its_persisted_across_reboot ... ok",
+            "ts_its_persisted_across_reboot ... FAILED: GET after the reboot: ok, PSA status -140",
+        );
+        assert!(!judge_reboot(&lost, &echo_only(), Some(0), false).is_empty());
+        let missing: String = good
+            .lines()
+            .filter(|l| !l.contains("persisted_across"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!judge_reboot(&missing, &echo_only(), Some(0), false).is_empty());
+        assert!(!judge_reboot(good, &echo_only(), Some(1), false).is_empty());
     }
 
     #[test]
