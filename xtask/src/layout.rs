@@ -119,6 +119,14 @@ impl LayoutRef {
     }
 }
 
+/// Tells whether a Cargo.toml has a `[workspace]` table of its own (a workspace root).
+fn declares_workspace(manifest: &str) -> bool {
+    manifest
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .any(|l| l == "[workspace]" || l.starts_with("[workspace."))
+}
+
 /// One SP whose image xtask has as an ELF (built from a crate, or given as an ELF file).
 #[derive(Clone, Debug)]
 pub struct SpElf {
@@ -334,13 +342,17 @@ pub fn resolve(tc: &Toolchain, lref: &LayoutRef) -> Result<Resolved, String> {
         return Err(errors.join("\n"));
     }
 
-    // Build the crates: the workspace's members in one cargo run, others one by one.
+    // Build the crates: the workspace's members in one cargo run, others one by one. A crate
+    // with a `[workspace]` of its own is not a member even inside this repository's tree.
     let root = crate::root();
     let (members, outside): (Vec<&CrateBuild>, Vec<&CrateBuild>) = builds.iter().partition(|b| {
-        b.dir
+        let inside = b
+            .dir
             .canonicalize()
             .map(|d| d.starts_with(&root))
-            .unwrap_or(false)
+            .unwrap_or(false);
+        let manifest = std::fs::read_to_string(b.dir.join("Cargo.toml")).unwrap_or_default();
+        inside && !declares_workspace(&manifest)
     });
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     for b in &builds {
@@ -504,6 +516,19 @@ pub fn check_placement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crate_with_its_own_workspace_is_no_member() {
+        assert!(declares_workspace(
+            "[package]\nname = \"x\"\n\n[workspace]\n"
+        ));
+        assert!(declares_workspace(
+            "[workspace.dependencies]\nsp-rt = \"1\"\n"
+        ));
+        assert!(!declares_workspace(
+            "[package]\nname = \"counter\"\nedition.workspace = true\n# [workspace]\n"
+        ));
+    }
 
     #[test]
     fn a_segment_or_entry_elsewhere_is_refused_with_both_addresses() {
