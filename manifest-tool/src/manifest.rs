@@ -245,6 +245,10 @@ pub fn uuid_cells(u: &Uuid) -> String {
     format!("uuid = <{}>;", cells.join(" "))
 }
 
+/// The schedule-receiver interrupt the SPMC raises towards the normal world (non-secure SGI 8,
+/// as Hafnium; kernel/src/spmc/notify.rs `SRI_INTID`): reserved.
+const SRI_INTID: u32 = 8;
+
 fn find_region_node<'a>(root: &'a Node, name: &str, compatible: &str) -> Option<&'a Node> {
     root.children
         .iter()
@@ -797,6 +801,13 @@ fn device_region(cx: &Ctx<'_>, node: &Node) -> Result<DevRegionDesc> {
                     node,
                     "interrupt",
                     format!("interrupt {id} with attributes {attr:#x}: type {kind:?} does not fit the ID (SGI 0-15, PPI 16-31, SPI 32-1019) or unknown bits are set"),
+                ));
+            }
+            if id == SRI_INTID {
+                return Err(cx.err(
+                    node,
+                    "interrupt-reserved",
+                    format!("SGI {id} is the SPMC's schedule-receiver interrupt to the normal world (FFA_FEATURES(SRI)); no partition may own it"),
                 ));
             }
             if interrupts.iter().any(|&(i, _)| i == id) {

@@ -28,6 +28,7 @@ pub const CASES: &[Case] = &[
     Case::default_set("notify_nw_to_sp_info_get_sri", nw_to_sp),
     Case::default_set("notify_sp_to_nw_info_get_sri", sp_to_nw),
     Case::default_set("notify_sp_to_sp_and_denials", sp_to_sp),
+    Case::default_set("notify_per_vcpu_sp_to_nw", per_vcpu),
     Case::default_set("msg_send2_nw_to_sp", msg_send2_nw_to_sp),
     Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
     Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
@@ -392,6 +393,51 @@ fn sp_to_sp() -> Outcome {
     )?;
     check!(!sri_taken(), "an SRI without a notification");
     Ok(())
+}
+
+fn per_vcpu() -> Outcome {
+    const BIT: u64 = 1 << 11;
+    expect_success(&bitmap_create(2), "BITMAP_CREATE with 2 vCPUs")?;
+    let r = (|| -> Outcome {
+        expect_success(
+            &call(FuncId::NotificationBind, &[pair(id::ECHO, NW), 1, BIT, 0]),
+            "bind echo per vCPU",
+        )?;
+        let set = |flags: u64| ask(id::ECHO, &[cmd::NOTIFY_SET.into(), NW.into(), BIT, flags]);
+        check_eq!(
+            set(0)?,
+            [err(ErrorCode::InvalidParameters), 0, 0, 0, 0],
+            "a global set of a per-vCPU binding"
+        );
+        check_eq!(
+            set(1 | 2 << 16)?,
+            [err(ErrorCode::InvalidParameters), 0, 0, 0, 0],
+            "vCPU 2 of a 2-vCPU VM"
+        );
+        let _ = sri_taken();
+        check_eq!(set(1 | 1 << 16)?, [OK, 0, 0, 0, 0], "echo sets for vCPU 1");
+        check!(sri_taken(), "no SRI after a per-vCPU set");
+        let lists = info_get()?;
+        check!(
+            matches!(&lists, Ok(l) if l.contains(&(NW, 1))),
+            "INFO_GET does not list the NW with one vCPU: {lists:?}"
+        );
+        let get = |vcpu: u64| call(FuncId::NotificationGet, &[vcpu << 16, 0b0001]);
+        let g0 = get(0);
+        expect_success(&g0, "GET on vCPU 0")?;
+        check_eq!(g0.w(2), 0, "vCPU 0 sees nothing");
+        let g1 = get(1);
+        expect_success(&g1, "GET on vCPU 1")?;
+        check_eq!(u64::from(g1.w(2)), BIT, "vCPU 1 gets its notification");
+        expect_success(
+            &call(FuncId::NotificationUnbind, &[pair(id::ECHO, NW), 0, BIT, 0]),
+            "unbind",
+        )?;
+        Ok(())
+    })();
+    let d = bitmap_destroy();
+    r?;
+    expect_success(&d, "BITMAP_DESTROY").map(|_| ())
 }
 
 /// Writes a message from the normal world into its TX buffer: a v1.2 header (40 bytes; the
