@@ -61,6 +61,18 @@ pub const GET_VM: u32 = 1 << 1;
 pub const GET_SPM: u32 = 1 << 2;
 pub const GET_HYP: u32 = 1 << 3;
 
+/// The positions of the set bits of `b`, lowest first (one step per set bit, not per bit).
+fn bits(mut b: u64) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if b == 0 {
+            return None;
+        }
+        let i = b.trailing_zeros() as usize;
+        b &= b - 1;
+        Some(i)
+    })
+}
+
 /// One receiving endpoint's notification state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Receiver {
@@ -133,17 +145,14 @@ impl Receiver {
         if sender.is_secure() {
             self.from_sp |= bitmap;
         }
-        for i in 0..64 {
-            if bitmap & (1 << i) != 0 {
-                self.senders[i] = sender.0;
-            }
+        for i in bits(bitmap) {
+            self.senders[i] = sender.0;
         }
         Ok(())
     }
 
     fn bound_to(&self, sender: EndpointId, bitmap: u64) -> bool {
-        self.bound & bitmap == bitmap
-            && (0..64).all(|i| bitmap & (1 << i) == 0 || self.senders[i] == sender.0)
+        self.bound & bitmap == bitmap && bits(bitmap).all(|i| self.senders[i] == sender.0)
     }
 
     /// FFA_NOTIFICATION_UNBIND: bits not all bound to `sender`, or pending: DENIED.
