@@ -49,6 +49,8 @@
 #define PSA_ERROR_DOES_NOT_EXIST (-140)
 
 #define MAX_TEE_DEVS 16
+/* Allocate/free rounds of shared memory per service (more than any table holds). */
+#define SHM_ROUNDS 40
 
 struct service {
 	const char *name;
@@ -444,6 +446,32 @@ static void storage_checks(const struct service *sv, const struct service *other
 			  PSA_SUCCESS, NULL);
 
 	shm_free(&m);
+
+	/*
+	 * Shared memory is given back: each allocation shares a page and has the partition
+	 * retrieve it, each free relinquishes and reclaims it. A leak on either side (the SP's
+	 * table of retrieved regions holds 16, the SPMC's share table is bounded too) makes an
+	 * allocation fail within these rounds; each round also uses the fresh memory once.
+	 */
+	for (int round = 0; round < SHM_ROUNDS; round++) {
+		int32_t st = 0;
+
+		e = shm_alloc(&s, 4096, &m);
+		if (e) {
+			check(nm(sv, "shm_given_back"), 0, "TEE_IOC_SHM_ALLOC failed in round %d: %s",
+			      round, strerror(e));
+			break;
+		}
+		e = invoke(&s, OP_GET_INFO, &m, req_uid(m.buf, uid), &st, &len);
+		shm_free(&m);
+		if (e || st != PSA_ERROR_DOES_NOT_EXIST) {
+			check(nm(sv, "shm_given_back"), 0, "round %d: GET_INFO %s, PSA status %d", round,
+			      e ? strerror(e) : "ok", st);
+			break;
+		}
+		if (round == SHM_ROUNDS - 1)
+			check(nm(sv, "shm_given_back"), 1, "");
+	}
 	close_session(&s);
 }
 
