@@ -117,11 +117,11 @@ fn source<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Source, ErrorCode> {
 
 /// The gate and the receiver's existence: the SP to deliver to, or `None` for the normal
 /// world.
-fn receiver<'s>(
-    spmc: &'s Spmc,
+fn receiver(
+    spmc: &Spmc,
     sender: EndpointId,
     receiver: EndpointId,
-) -> Result<Option<&'s Sp>, ErrorCode> {
+) -> Result<Option<&Sp>, ErrorCode> {
     if sender == receiver {
         return Err(ErrorCode::InvalidParameters);
     }
@@ -274,7 +274,7 @@ fn msg_send<E: Env>(
 /// receiver, w3 = size); nothing waiting: RETRY.
 fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
     let spmc = cx.spmc;
-    let Caller::Sp(sp, _) = &cx.caller else {
+    let Caller::Sp(sp, rt) = &cx.caller else {
         return Err(ErrorCode::NotSupported);
     };
     if cx.version != Version::V1_0 {
@@ -286,6 +286,10 @@ fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
         .get(sp.index)
         .and_then(|s| s.lock().take())
         .ok_or(ErrorCode::Retry)?;
+    // A message whose buffer was released (FFA_RX_RELEASE) or unmapped without a poll is gone.
+    if !rt.mailbox.as_ref().is_some_and(|mb| mb.rx_full) {
+        return Err(ErrorCode::Retry);
+    }
     let mut r = Regs::ZERO;
     r.0[0] = FuncId::MsgSend.raw().into();
     r.0[1] = (u64::from(m.sender.0) << 16) | u64::from(sp.id());

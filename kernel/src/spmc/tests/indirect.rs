@@ -274,7 +274,12 @@ fn v1_0_msg_send_and_poll() {
         0,
         &[],
         false,
-        alloc::vec![call(FuncId::MsgPoll, &[]), call(FuncId::MsgPoll, &[])],
+        alloc::vec![
+            call(FuncId::MsgPoll, &[]),
+            call(FuncId::MsgPoll, &[]),
+            call(FuncId::RxRelease, &[]),
+            call(FuncId::MsgPoll, &[]),
+        ],
     );
     d.version = Version::V1_0;
     d.messaging = MessagingMethod::DIRECT_REQ_RECV | MessagingMethod::INDIRECT;
@@ -322,6 +327,11 @@ fn v1_0_msg_send_and_poll() {
         "{p:x?}"
     );
     assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Retry);
+    // A message released without a poll is not reported by a later poll.
+    assert_sp_ok(&sp_call(&mut w, SP0, 2));
+    assert_success(&w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 4, 0])), 0);
+    assert_sp_ok(&sp_call(&mut w, SP0, 2));
+    assert_sp_error(&sp_call(&mut w, SP0, 3), ErrorCode::Retry);
     // A v1.2 SP has no FFA_MSG_POLL.
     assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::NotSupported);
 }
