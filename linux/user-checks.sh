@@ -3,7 +3,7 @@
 # (issue 13); ffa-call sends direct requests through /dev/ffa-call (issue 14's integrator
 # client). Every check prints "lane: check NAME ... ok" or "... FAILED: why"; xtask's judge
 # requires each name it knows (xtask/src/linux.rs, USER_CHECKS). /lane.env (written by xtask
-# from the SP set) gives ECHO_ID, ECHO_UUID, ITS_ID and PS_ID.
+# from the SP set) gives ECHO_ID, ECHO_UUID, FAULT_ID, ITS_ID and PS_ID.
 . /lane.env
 
 ts-client "$ITS_ID" "$PS_ID"
@@ -67,3 +67,10 @@ expect ffa_call_its_ts_rpc_version "answer from $(printf '0x%04x' "$ITS_ID"): [0
     ffa-call --req32 "$ITS_ID" 0xFF0000
 expect_error ffa_call_unknown_partition 1 "no partition 0x7ffe on the arm_ffa bus" \
     ffa-call 0x7ffe 1
+# An FFA_ERROR through the tool: the fault SP executes an undefined instruction (its
+# FAULT_UNDEF command 0xC0DE0F04), the SPMC aborts it and answers FFA_ERROR(ABORTED), which
+# Linux's driver turns into ECANCELED. Nothing after this uses fault.
+echo "lane: provoking on purpose: fault ($FAULT_ID) executes an undefined instruction; the SPMC's 'aborted' line below is expected"
+expect_error ffa_call_ffa_error_aborted 1 \
+    "failed: Operation canceled (Linux's FF-A driver reports FFA_ERROR ABORTED this way)" \
+    ffa-call "$FAULT_ID" 0xC0DE0F04

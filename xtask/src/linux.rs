@@ -309,8 +309,9 @@ fn lane_env(plan: Option<&manifest_tool::Plan>) -> Result<String, String> {
         .map(|s| uuid_text(&s.uuid.to_words()))
         .ok_or("echo's manifest has no UUID")?;
     Ok(format!(
-        "ECHO_ID={:#06x}\nECHO_UUID={echo_uuid}\nITS_ID={:#06x}\nPS_ID={:#06x}\n",
+        "ECHO_ID={:#06x}\nECHO_UUID={echo_uuid}\nFAULT_ID={:#06x}\nITS_ID={:#06x}\nPS_ID={:#06x}\n",
         echo.id,
+        sp("fault")?.id,
         sp("its")?.id,
         sp("ps")?.id
     ))
@@ -439,6 +440,7 @@ const USER_CHECKS: &[&str] = &[
     "ffa_call_share_mem_rw",
     "ffa_call_its_ts_rpc_version",
     "ffa_call_unknown_partition",
+    "ffa_call_ffa_error_aborted",
 ];
 
 /// The checks of the lane's second boot (on the first boot's flash image).
