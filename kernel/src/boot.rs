@@ -282,7 +282,7 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
             intid: c.intid,
             priority: c.priority,
             level: c.level,
-            target_mpidr: target,
+            target_mpidr: c.target_mpidr.unwrap_or(target),
         };
         match crate::arch::gic::configure(&cfg) {
             Ok(()) => crate::info!(

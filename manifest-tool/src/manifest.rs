@@ -65,6 +65,8 @@ pub struct DevRegionDesc {
     pub attributes: u32,
     /// `interrupts` pairs (INTID, attributes).
     pub interrupts: Vec<(u32, u32)>,
+    /// `interrupts-target` triples (INTID, MPIDR): where an SPI is routed.
+    pub interrupt_targets: Vec<(u32, u64)>,
     /// `exclusive-access`.
     pub exclusive_access: bool,
 }
@@ -662,9 +664,7 @@ fn check_unsupported(cx: &Ctx<'_>, node: &Node, names: &[&str]) -> Result<()> {
             return Err(cx.err(
                 node,
                 "unsupported",
-                format!(
-                    "`{name}` is not supported (this platform has no SMMU / interrupt targeting)"
-                ),
+                format!("`{name}` is not supported (this platform has no SMMU)"),
             ));
         }
     }
@@ -762,7 +762,7 @@ fn check_attributes(cx: &Ctx<'_>, node: &Node, attributes: u32, known: u32) -> R
 }
 
 fn device_region(cx: &Ctx<'_>, node: &Node) -> Result<DevRegionDesc> {
-    check_unsupported(cx, node, &["stream-ids", "smmu-id", "interrupts-target"])?;
+    check_unsupported(cx, node, &["stream-ids", "smmu-id"])?;
     let pages = pages(cx, node)?;
     let attributes = cx.req_u32(node, "attributes")?;
     check_attributes(
@@ -813,7 +813,71 @@ fn device_region(cx: &Ctx<'_>, node: &Node) -> Result<DevRegionDesc> {
             if interrupts.iter().any(|&(i, _)| i == id) {
                 return Err(cx.err(node, "interrupt", format!("interrupt {id} is listed twice")));
             }
+            let a = spmc_table::InterruptAttributes(attr);
+            // The SPMC owns secure interrupts only: a non-secure one belongs to the normal
+            // world (FF-A v1.2 section 8.1; the binding's bit 8).
+            if !a.secure() {
+                return Err(cx.err(
+                    node,
+                    "interrupt-not-secure",
+                    format!("interrupt {id} has attributes {attr:#x}: bit 8 (secure) is clear; an SP may own secure interrupts only"),
+                ));
+            }
+            // With two security states the normal world's writes to ICC_PMR_EL1 land in the
+            // lower-priority half (0x80-0xff, GICv3 spec 4.8.6): a secure interrupt there can
+            // be held off by the normal world for ever.
+            if a.priority() >= 0x80 {
+                return Err(cx.err(
+                    node,
+                    "interrupt-priority",
+                    format!("interrupt {id} has priority {:#x}: a secure interrupt needs one below 0x80, or the normal world's priority mask can hold it off", a.priority()),
+                ));
+            }
             interrupts.push((id, attr));
+        }
+    }
+    let mut interrupt_targets = Vec::new();
+    if let Some(p) = node.prop("interrupts-target") {
+        let cells = p.cells().map_err(|d| cx.prop_err(node, p, d))?;
+        if cells.len() % 3 != 0 {
+            return Err(cx.prop_err(node, p, "expected (id, mpidr_hi, mpidr_lo) triples".into()));
+        }
+        for t in cells.chunks_exact(3) {
+            let (id, mpidr) = (t[0], (u64::from(t[1]) << 32) | u64::from(t[2]));
+            let Some(&(_, attr)) = interrupts.iter().find(|&&(i, _)| i == id) else {
+                return Err(cx.err(
+                    node,
+                    "interrupt-target",
+                    format!(
+                        "interrupts-target names interrupt {id}, which `interrupts` does not list"
+                    ),
+                ));
+            };
+            if spmc_table::InterruptAttributes(attr).kind() != spmc_table::InterruptKind::Spi {
+                return Err(cx.err(
+                    node,
+                    "interrupt-target",
+                    format!("interrupt {id} is not an SPI: only an SPI is routed to a core (GICD_IROUTER)"),
+                ));
+            }
+            // GICD_IROUTER holds Aff3 (bits 39:32) and Aff2..Aff0 (bits 23:0).
+            if mpidr & !0xFF_00FF_FFFF != 0 {
+                return Err(cx.err(
+                    node,
+                    "interrupt-target",
+                    format!(
+                        "interrupt {id}: MPIDR {mpidr:#x} has bits outside the affinity fields"
+                    ),
+                ));
+            }
+            if interrupt_targets.iter().any(|&(i, _)| i == id) {
+                return Err(cx.err(
+                    node,
+                    "interrupt-target",
+                    format!("interrupt {id} has two targets"),
+                ));
+            }
+            interrupt_targets.push((id, mpidr));
         }
     }
     Ok(DevRegionDesc {
@@ -823,6 +887,7 @@ fn device_region(cx: &Ctx<'_>, node: &Node) -> Result<DevRegionDesc> {
         pages,
         attributes,
         interrupts,
+        interrupt_targets,
         exclusive_access: cx.flag(node, "exclusive-access")?,
     })
 }

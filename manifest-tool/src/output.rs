@@ -255,7 +255,18 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
     let _ = writeln!(s, "        ],");
     let _ = writeln!(s, "        device_regions: &[");
     for d in &sp.devices {
-        let irqs: Vec<String> = d.interrupts.iter().map(|(id, a)| format!("spmc_table::Interrupt {{ id: {id}, attributes: spmc_table::InterruptAttributes({a:#x}) }}")).collect();
+        let irqs: Vec<String> = d
+            .interrupts
+            .iter()
+            .map(|(id, a)| {
+                let target = d
+                    .interrupt_targets
+                    .iter()
+                    .find(|t| t.0 == *id)
+                    .map_or("None".to_string(), |t| format!("Some({:#x})", t.1));
+                format!("spmc_table::Interrupt {{ id: {id}, attributes: spmc_table::InterruptAttributes({a:#x}), target_mpidr: {target} }}")
+            })
+            .collect();
         let _ = writeln!(s, "            spmc_table::DeviceRegion {{ name: {:?}, base: spmc_table::PhysAddr({:#x}), pages: {}, attributes: spmc_table::MemAttributes({:#x}), interrupts: &[{}], exclusive_access: {} }},",
             d.name, d.base, d.pages, d.attributes, irqs.join(", "), d.exclusive_access);
     }

@@ -25,13 +25,37 @@ pub struct Platform {
     /// Secure memory EL3 keeps (TF-A's BL31/BL2/BL1 RW data, shared RAM, config pages): no
     /// other range of the platform may overlap it and no SP region is ever placed in it.
     pub el3_reserved: Vec<Range>,
+    /// One past the highest interrupt ID the platform's GIC has.
+    pub interrupt_end: u32,
+    /// Interrupt IDs no SP may own, with whose they are.
+    pub reserved_interrupts: Vec<(u32, &'static str)>,
+}
+
+/// SGIs 0-7 are the normal world's inter-processor interrupts and 8-15 are EL3's secure SGIs
+/// on TF-A's Arm and QEMU platforms (`PLATFORM_G1S_PROPS`): no SGI is an SP's.
+fn reserved_interrupts(secure_timer: u32, ns_timers: [u32; 3]) -> Vec<(u32, &'static str)> {
+    let mut v: Vec<(u32, &'static str)> = (0..8)
+        .map(|i| {
+            (
+                i,
+                "a non-secure SGI (the normal world's inter-processor interrupt)",
+            )
+        })
+        .chain((8..16).map(|i| (i, "a secure SGI kept by EL3 (TF-A's PLATFORM_G1S_PROPS)")))
+        .collect();
+    v.push((
+        secure_timer,
+        "the secure physical timer, which the SPMC keeps for its time limits",
+    ));
+    v.extend(ns_timers.map(|t| (t, "a non-secure timer PPI (the normal world's)")));
+    v
 }
 
 impl Platform {
     /// QEMU sbsa-ref under TF-A's qemu_sbsa layout (platform-facts `qemu_sbsa`): the SP pool
     /// 0x2400_0000..0x3000_0000, 1 GiB of NS DRAM from 0x100_0000_0000, and the secure devices
     /// the SPMC does not keep for itself (the second secure UART, the secure embedded
-    /// controller and the storage part of the secure flash). The free secure RAM above the pool is deliberately not offered: tests use
+    /// controller, the SBSA generic watchdog and the storage part of the secure flash). The free secure RAM above the pool is deliberately not offered: tests use
     /// it as memory that no partition owns.
     pub fn qemu_sbsa() -> Self {
         use platform_facts::qemu_sbsa as q;
@@ -40,8 +64,10 @@ impl Platform {
             sp_pool: q::SP_POOL,
             secure_memory: Vec::new(),
             ns_memory: vec![q::NS_DRAM_FOR_SPS],
-            devices: vec![q::STORAGE_FLASH, q::SECURE_EC, q::SP_UART],
+            devices: vec![q::STORAGE_FLASH, q::SECURE_EC, q::WATCHDOG, q::SP_UART],
             el3_reserved: q::EL3_RESERVED.to_vec(),
+            interrupt_end: q::INTID_END,
+            reserved_interrupts: reserved_interrupts(q::SECURE_TIMER_INTID, q::NS_TIMER_INTIDS),
         }
     }
 
@@ -59,6 +85,8 @@ impl Platform {
             ns_memory: vec![f::NS_DRAM[0]],
             devices: vec![f::SP_UART, f::SECURE_TIMER],
             el3_reserved: f::EL3_RESERVED.to_vec(),
+            interrupt_end: f::INTID_END,
+            reserved_interrupts: reserved_interrupts(f::SECURE_TIMER_INTID, f::NS_TIMER_INTIDS),
         }
     }
 
@@ -172,6 +200,24 @@ impl Platform {
             ns_memory: list("ns-memory")?,
             devices: list("devices")?,
             el3_reserved: list("el3-reserved")?,
+            // GICv3's largest SPI range unless the file says less; the timer PPIs the Arm
+            // BSA recommends (secure physical 29, non-secure 26, 27, 30).
+            interrupt_end: match obj.get("interrupt-end") {
+                None => 1020,
+                Some(v) => crate::json::number(v)
+                    .ok()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&n| n <= 1020)
+                    .ok_or_else(|| {
+                        Error::new(
+                            path,
+                            "/interrupt-end",
+                            "json-shape",
+                            format!("{v} is not an interrupt ID bound (at most 1020)"),
+                        )
+                    })?,
+            },
+            reserved_interrupts: reserved_interrupts(29, [26, 27, 30]),
         };
         if let Some((offered, el3)) = platform.el3_overlap() {
             return Err(Error::new(

@@ -170,6 +170,7 @@ fn plan_set(
         return Err(errors);
     }
     check_interrupt_ownership(layout, &sps).map_err(one)?;
+    check_interrupts_on_platform(platform, &sps).map_err(one)?;
     let mut plan = Plan {
         platform: platform.clone(),
         layout_file: layout.file.clone(),
@@ -457,6 +458,49 @@ fn resolve_caps(layout: &Layout, sps: &[PlannedSp], me: usize) -> Result<Caps> {
         v.dedup();
     }
     Ok(caps)
+}
+
+/// The interrupts each SP owns exist on the platform, are nobody else's there, and fit the
+/// SPMC's per-SP bookkeeping (64: kernel/src/spmc/interrupt.rs `MAX_PER_SP`).
+fn check_interrupts_on_platform(platform: &Platform, sps: &[PlannedSp]) -> Result<()> {
+    const MAX_PER_SP: usize = 64;
+    for s in sps {
+        for r in &s.manifest.device_regions {
+            for &(id, _) in &r.interrupts {
+                if id >= platform.interrupt_end {
+                    return Err(Error::new(
+                        &s.manifest.file,
+                        r.node.clone(),
+                        "interrupt-out-of-range",
+                        format!(
+                            "interrupt {id} does not exist on {} (its GIC has IDs below {})",
+                            platform.name, platform.interrupt_end
+                        ),
+                    ));
+                }
+                if let Some((_, whose)) = platform.reserved_interrupts.iter().find(|r| r.0 == id) {
+                    return Err(Error::new(
+                        &s.manifest.file,
+                        r.node.clone(),
+                        "interrupt-reserved",
+                        format!("interrupt {id} is {whose}"),
+                    ));
+                }
+            }
+        }
+        if s.caps.interrupts.len() > MAX_PER_SP {
+            return Err(Error::new(
+                &s.manifest.file,
+                "/device-regions",
+                "interrupt-count",
+                format!(
+                    "{} interrupts: an SP may own at most {MAX_PER_SP}",
+                    s.caps.interrupts.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_interrupt_ownership(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {

@@ -105,6 +105,23 @@ pub mod qemu_sbsa {
         base: 0x0FE0_0000,
         size: 0x20_0000,
     };
+    /// sbsa-ref's SBSA generic watchdog: refresh frame, then control frame (QEMU
+    /// hw/arm/sbsa-ref.c `SBSA_GWDT_REFRESH`, `SBSA_GWDT_CONTROL`), which an SP may be given
+    /// with its WS0 interrupt.
+    pub const WATCHDOG: Range = Range {
+        base: 0x5001_0000,
+        size: 0x2000,
+    };
+    /// The watchdog's WS0 interrupt: SPI 16 (sbsa-ref.c `sbsa_ref_irqmap[SBSA_GWDT_WS0]`).
+    pub const WATCHDOG_WS0_INTID: u32 = 32 + 16;
+    /// The secure physical timer's PPI (sbsa-ref.c `ARCH_TIMER_S_EL1_IRQ` = PPI 13): the
+    /// SPMC's own timer.
+    pub const SECURE_TIMER_INTID: u32 = 16 + 13;
+    /// The non-secure timers' PPIs (EL2 physical 10, virtual 11, EL1 physical 14): the normal
+    /// world's.
+    pub const NS_TIMER_INTIDS: [u32; 3] = [16 + 10, 16 + 11, 16 + 14];
+    /// One past the last SPI: sbsa-ref's GIC has `NUM_IRQS` = 256 SPIs (sbsa-ref.c).
+    pub const INTID_END: u32 = 32 + 256;
     /// GICv3 distributor and redistributors (TF-A `GICD_BASE`, `GICR_BASE`; 8 cores x 128 KiB).
     pub const GICD: Range = Range {
         base: tfa::GICD_BASE,
@@ -166,6 +183,14 @@ pub mod fvp {
     };
     /// The secure timer control and CNTBase frames, which an SP may be given.
     pub const SECURE_TIMER: Range = Range::from_to(0x2a81_0000, 0x2a83_0000);
+    /// The secure physical timer's PPI (TF-A fvp: `ARM_IRQ_SEC_PHY_TIMER` 29): the SPMC's own.
+    pub const SECURE_TIMER_INTID: u32 = 29;
+    /// The non-secure timers' PPIs (26 EL2 physical, 27 virtual, 30 EL1 physical).
+    pub const NS_TIMER_INTIDS: [u32; 3] = [26, 27, 30];
+    /// One past the last SPI the FVP's GIC-600 model implements by default (SPIs 32-1019; the
+    /// model's `GICD_TYPER.ITLinesNumber` may be smaller: the SPMC's GIC driver refuses what
+    /// the distributor lacks at boot).
+    pub const INTID_END: u32 = 1020;
     /// GICv3 distributor (TF-A fvp_def.h `BASE_GICD_BASE`) and redistributors
     /// (`BASE_GICR_BASE`; 8 cores x 128 KiB).
     pub const GICD: Range = Range {

@@ -15,7 +15,7 @@
 pub const TABLE_MAGIC: u32 = 0x4254_5053;
 /// The layout version of these types; bump it on every incompatible change so that a stale
 /// generated `partition_table.rs` fails its const assertion instead of being misread.
-pub const TABLE_VERSION: u32 = 1;
+pub const TABLE_VERSION: u32 = 2;
 /// Bytes the tool reserves at the start of each boot-info region for the FF-A boot information
 /// header and descriptor (FF-A v1.1 section 5.4); the manifest DTB copy follows at this offset.
 pub const BOOT_INFO_HEADER_RESERVE: u64 = 0x1000;
@@ -305,6 +305,9 @@ pub struct Interrupt {
     pub id: u32,
     /// Its attributes.
     pub attributes: InterruptAttributes,
+    /// The manifest's `interrupts-target` for an SPI: the MPIDR (affinity fields) it is routed
+    /// to; `None`: the SPMC's boot core.
+    pub target_mpidr: Option<u64>,
 }
 
 /// A `device-regions` child node (binding `arm,ffa-manifest-device-regions`). Only regions the

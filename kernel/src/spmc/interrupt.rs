@@ -129,6 +129,8 @@ pub struct Owned {
     pub owner: u16,
     pub priority: u8,
     pub level: bool,
+    /// Where an SPI goes (`interrupts-target`); `None`: the boot core.
+    pub target_mpidr: Option<u64>,
 }
 
 /// Every interrupt a partition owns: those of its device regions the SP set description
@@ -144,6 +146,7 @@ pub fn configs(table: &'static spmc_table::Table) -> impl Iterator<Item = Owned>
                 owner: p.id.0,
                 priority: i.attributes.priority(),
                 level: i.attributes.level(),
+                target_mpidr: i.target_mpidr,
             })
     })
 }

@@ -26,6 +26,7 @@ fn owning(mut d: SpDef, ids: &'static [u32]) -> SpDef {
             .map(|&id| Interrupt {
                 id,
                 attributes: InterruptAttributes(ATTR),
+                target_mpidr: None,
             })
             .collect::<Vec<_>>()
             .into_boxed_slice(),
@@ -76,6 +77,7 @@ fn configs_list_granted_interrupts_only() {
             owner: 0x8002,
             priority: 0x20,
             level: true,
+            target_mpidr: None,
         }]
     );
 }
