@@ -135,7 +135,8 @@ fn echo_copies() -> [(u16, u64, u32, u32); 5] {
     })
 }
 
-/// echo's manifest with another id, UUID (last word), load address and boot order.
+/// echo's manifest with another id, UUID (last word), load address and boot order, and without
+/// its device regions (the watchdog and its interrupt are echo's alone).
 pub fn echo_copy_manifest(
     echo_dts: &str,
     id: u16,
@@ -145,9 +146,20 @@ pub fn echo_copy_manifest(
 ) -> Result<String, String> {
     let mut out = String::new();
     let mut seen = [false; 4];
+    let mut skipping: Option<String> = None;
     for line in echo_dts.lines() {
         let t = line.trim_start();
         let indent = &line[..line.len() - t.len()];
+        if let Some(end) = &skipping {
+            if line == end {
+                skipping = None;
+            }
+            continue;
+        }
+        if t.starts_with("device-regions {") {
+            skipping = Some(format!("{indent}}};"));
+            continue;
+        }
         let new = if t.starts_with("id = ") {
             seen[0] = true;
             format!("{indent}id = <{id:#x}>;")
@@ -204,7 +216,7 @@ fn layout_json_from(
 ) -> String {
     let parts = root.join("partitions");
     let echo_only = format!(
-        "  \"echo\": {{ \"image\": \"{}\", \"pm\": \"{}\", \"size\": \"0x100000\", \"capabilities\": {{}} }}",
+        "  \"echo\": {{ \"image\": \"{}\", \"pm\": \"{}\", \"size\": \"0x100000\", \"capabilities\": {{ \"devices\": [\"watchdog\"], \"interrupts\": [48] }} }}",
         sp.join("echo.bin").display(),
         parts.join("echo/echo.dts").display()
     );
@@ -689,6 +701,8 @@ mod tests {
         assert!(copy.contains("boot-order = <10>;"));
         assert!(copy.contains("uuid = <0x3a7c2e2f 0x1e4b596c 0xec018f9d 0x05000040>;"));
         assert!(!copy.contains("0x8001"));
+        assert!(!copy.contains("device-regions") && !copy.contains("interrupts = "));
+        assert!(copy.contains("memory-regions {"));
         assert!(echo_copy_manifest("/ { };", 1, 0, 0, 0).is_err());
         // The copies do not overlap each other or the default set (0x2400_0000..0x2440_0000).
         let loads: Vec<u64> = echo_copies().iter().map(|c| c.1).collect();

@@ -174,6 +174,32 @@ pub fn el0_regs() -> El0Regs {
     imp::el0_regs()
 }
 
+/// The virtual counter (CNTVCT_EL0, readable at EL0: the SPMC sets CNTKCTL_EL1.EL0VCTEN).
+/// On the host, a counter that advances by one per read.
+pub fn counter() -> u64 {
+    #[cfg(target_os = "none")]
+    {
+        el0_regs().cntvct
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        static NOW: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+        NOW.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Spins until the counter has advanced `ticks` past `start`; returns the counter then.
+/// Interrupts may take the core meanwhile: the counter keeps counting.
+pub fn spin_until(start: u64, ticks: u64) -> u64 {
+    loop {
+        let now = counter();
+        if now.wrapping_sub(start) >= ticks {
+            return now;
+        }
+        core::hint::spin_loop();
+    }
+}
+
 /// Zeroes the DC ZVA block(s) of `buf` with DC ZVA at EL0; returns how many blocks it zeroed
 /// (0 when DCZID_EL0 says DC ZVA is prohibited).
 pub fn dc_zva(buf: &mut [u8]) -> usize {

@@ -222,18 +222,29 @@ pub fn serve_one<C: Conduit>(
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
 ) -> Result<Regs> {
-    match DirectRequest::decode(&msg) {
-        Some(req) => {
-            let payload = handler(ffa, &req);
-            Ok(ffa.call(req.response(&payload)))
-        }
-        None => {
-            let next = ffa.msg_wait();
-            match expect_success(next) {
-                Err(e @ (Error::Ffa(_) | Error::UnknownStatus(_))) => Err(e),
-                _ => Ok(next),
-            }
-        }
+    serve_one_with(ffa, msg, handler, &mut |_, _| {})
+}
+
+/// [`serve_one`], with `on_interrupt` called with the interrupt ID when `msg` is FFA_INTERRUPT
+/// (FF-A v1.2 section 8.2.1: an S-EL0 partition is entered with FFA_INTERRUPT, the ID in w2);
+/// the FFA_MSG_WAIT that follows tells the SPMC the interrupt is handled, and it unmasks it.
+pub fn serve_one_with<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    msg: Regs,
+    handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+    on_interrupt: &mut impl FnMut(&mut Ffa<C>, u32),
+) -> Result<Regs> {
+    if let Some(req) = DirectRequest::decode(&msg) {
+        let payload = handler(ffa, &req);
+        return Ok(ffa.call(req.response(&payload)));
+    }
+    if msg.fid() == fid::INTERRUPT {
+        on_interrupt(ffa, msg.w(2));
+    }
+    let next = ffa.msg_wait();
+    match expect_success(next) {
+        Err(e @ (Error::Ffa(_) | Error::UnknownStatus(_))) => Err(e),
+        _ => Ok(next),
     }
 }
 
@@ -242,11 +253,21 @@ pub fn serve_one<C: Conduit>(
 /// partition panics (sp-rt's panic handler logs and aborts it): see [`serve_one`].
 pub fn run<C: Conduit>(
     ffa: &mut Ffa<C>,
+    handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+) -> ! {
+    run_with_interrupts(ffa, handler, |_, _| {})
+}
+
+/// [`run`] for a partition that owns interrupts: `on_interrupt` handles each one it is
+/// entered with (the device's own acknowledgement); then it waits again.
+pub fn run_with_interrupts<C: Conduit>(
+    ffa: &mut Ffa<C>,
     mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+    mut on_interrupt: impl FnMut(&mut Ffa<C>, u32),
 ) -> ! {
     let mut msg = ffa.msg_wait();
     loop {
-        msg = match serve_one(ffa, msg, &mut handler) {
+        msg = match serve_one_with(ffa, msg, &mut handler, &mut on_interrupt) {
             Ok(next) => next,
             Err(e) => panic!("FFA_MSG_WAIT refused ({e:?}): cannot receive messages"),
         };
@@ -381,6 +402,21 @@ mod tests {
         assert_eq!(calls[0].fid(), 0x8400_0070);
         assert_eq!(calls[0].x(3), 43);
         assert_eq!(calls[1].fid(), 0x8400_006B);
+    }
+
+    #[test]
+    fn an_interrupt_is_handled_then_the_partition_waits() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let mut got_irq = Vec::new();
+        let irq = Regs::call(0x8400_0062, &[0, 48]);
+        let got = serve_one_with(&mut ffa, irq, &mut handler, &mut |_, id| got_irq.push(id));
+        assert_eq!(got, Ok(next));
+        assert_eq!(got_irq, vec![48]);
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].fid(), 0x8400_006B);
     }
 
     #[test]

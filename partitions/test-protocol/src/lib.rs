@@ -251,6 +251,27 @@ pub mod cmd {
     /// heap bytes with DC ZVA. Response: \[OK, CTR_EL0, DCZID_EL0, CNTFRQ_EL0, bit 0 = the
     /// counter advanced between two reads, bit 1 = DC ZVA zeroed its blocks and nothing else\].
     pub const EL0_REGS: u32 = 0xC0DE_0802;
+    /// echo, fault, pkg-sp: spins at EL0 until CNTVCT has advanced word 1 ticks (a busy
+    /// partition for the interrupt cases). Response: \[OK, counter at start, counter at end\].
+    pub const SPIN: u32 = 0xC0DE_0901;
+    /// echo: programs sbsa-ref's generic watchdog to raise WS0 (its secure interrupt, which
+    /// echo owns) after word 1 ticks, then spins word 2 ticks (0: none) before answering.
+    /// Response: \[OK, counter when armed, counter when the spin ended\].
+    pub const WDOG_ARM: u32 = 0xC0DE_0902;
+    /// echo: what its interrupt handler saw. Response: \[OK, interrupts handled, ID of the
+    /// last one, counter when the last was handled\].
+    pub const WDOG_STATUS: u32 = 0xC0DE_0903;
+}
+
+/// sbsa-ref's SBSA generic watchdog as echo drives it (QEMU hw/watchdog/sbsa_gwdt.c): the
+/// refresh frame, then the control frame; WS0 is SPI 16, INTID 48.
+pub mod watchdog {
+    /// Refresh frame base (the device region echo's manifest names).
+    pub const BASE: u64 = 0x5001_0000;
+    /// Control frame (WCS at 0, WOR at 8).
+    pub const CONTROL: u64 = BASE + 0x1000;
+    /// WS0's interrupt ID.
+    pub const WS0_INTID: u32 = 48;
 }
 
 /// Largest allocation `cmd::HEAP` makes.
@@ -389,6 +410,16 @@ mod tests {
             .iter()
             .fold(0u64, |a, c| a << 32 | u64::from(*c));
         assert_eq!(base, device::BASE, "fault's device region");
+    }
+
+    #[test]
+    fn echo_manifest_has_the_watchdog_and_its_interrupt() {
+        let dts = manifest("echo", "echo.dts");
+        let base = cells(&dts, "base-address")
+            .iter()
+            .fold(0u64, |a, c| a << 32 | u64::from(*c));
+        assert_eq!(base, watchdog::BASE, "echo's device region");
+        assert_eq!(cells(&dts, "interrupts")[0], watchdog::WS0_INTID);
     }
 
     #[test]

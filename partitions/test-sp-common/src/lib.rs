@@ -676,6 +676,11 @@ pub fn common<C: Conduit>(
         cmd::TS_PS => ts_client::ts_ps(ffa, sp, req),
         cmd::FP_CHECK => fp_check(ffa, req),
         cmd::EL0_REGS => el0_regs(),
+        cmd::SPIN => {
+            let start = sp_rt::cpu::counter();
+            let end = sp_rt::cpu::spin_until(start, arg(1));
+            ok(&[start, end])
+        }
         cmd::MEM_ACCESS => mem_access(ffa, sp, req),
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),

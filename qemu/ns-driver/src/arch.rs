@@ -64,7 +64,7 @@ pub fn take_pending_sgi(intid: u32) -> bool {
 }
 
 /// Reads the physical counter and its frequency.
-fn counter() -> (u64, u64) {
+pub fn counter() -> (u64, u64) {
     let (count, freq): (u64, u64);
     // SAFETY: reading CNTPCT_EL0/CNTFRQ_EL0 at EL2 has no side effects.
     unsafe {

@@ -13,6 +13,7 @@ use crate::harness::Case;
 
 mod foundation;
 pub mod fuzz;
+mod interrupts;
 mod memory;
 mod notify;
 mod partitions;
@@ -27,6 +28,7 @@ pub const REGISTRY: &[&[Case]] = &[
     memory::CASES,
     notify::CASES,
     partitions::CASES,
+    interrupts::CASES,
     ts::CASES,
     stock_sp::CASES,
     storage::CASES,

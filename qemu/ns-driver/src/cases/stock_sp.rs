@@ -100,10 +100,11 @@ fn fp_apart() -> Outcome {
 
 fn manifest_bases() -> Outcome {
     // Each SP's RW window is its only memory region, placed by `load-address-relative-offset`
-    // 0x8_0000 in its manifest: the copy names it at image base + 0x8_0000. fault's device
-    // region had its `base-address` already; pkg-sp is an SPKG package.
+    // 0x8_0000 in its manifest: the copy names it at image base + 0x8_0000. fault's and
+    // echo's device regions (a UART, the watchdog) had their `base-address` already; pkg-sp
+    // is an SPKG package.
     for (sp, base, devices) in [
-        (id::ECHO, 0x2408_0000, 0),
+        (id::ECHO, 0x2408_0000, 1),
         (id::FAULT, 0x2428_0000, 1),
         (id::PKG_SP, 0x2438_0000, 0),
     ] {
