@@ -253,14 +253,14 @@ pub mod cmd {
     pub const EL0_REGS: u32 = 0xC0DE_0802;
     /// echo, fault, pkg-sp: spins at EL0 until CNTVCT has advanced word 1 ticks (a busy
     /// partition for the interrupt cases). Response: \[OK, counter at start, counter at end\].
-    pub const SPIN: u32 = 0xC0DE_0901;
+    pub const SPIN: u32 = 0xC0DE_0B01;
     /// echo: programs sbsa-ref's generic watchdog to raise WS0 (its secure interrupt, which
     /// echo owns) after word 1 ticks, then spins word 2 ticks (0: none) before answering.
     /// Response: \[OK, counter when armed, counter when the spin ended\].
-    pub const WDOG_ARM: u32 = 0xC0DE_0902;
+    pub const WDOG_ARM: u32 = 0xC0DE_0B02;
     /// echo: what its interrupt handler saw. Response: \[OK, interrupts handled, ID of the
     /// last one, counter when the last was handled\].
-    pub const WDOG_STATUS: u32 = 0xC0DE_0903;
+    pub const WDOG_STATUS: u32 = 0xC0DE_0B03;
 }
 
 /// sbsa-ref's SBSA generic watchdog as echo drives it (QEMU hw/watchdog/sbsa_gwdt.c): the
@@ -410,6 +410,25 @@ mod tests {
             .iter()
             .fold(0u64, |a, c| a << 32 | u64::from(*c));
         assert_eq!(base, device::BASE, "fault's device region");
+    }
+
+    #[test]
+    fn command_words_are_unique() {
+        // Several branches add commands: two with one value would run the wrong handler.
+        let src = include_str!("lib.rs");
+        let mut seen = std::collections::BTreeMap::new();
+        for line in src.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((name, value)) = rest.split_once(": u32 = 0xC0DE_") else {
+                continue;
+            };
+            if let Some(other) = seen.insert(value.to_string(), name.to_string()) {
+                panic!("{name} and {other} are both 0xC0DE_{value}");
+            }
+        }
+        assert!(seen.len() > 30, "only {} commands found", seen.len());
     }
 
     #[test]
