@@ -262,9 +262,11 @@ impl<F: Flash> FlashStore<F> {
         let ss = self.flash.sector_size();
         match self.active {
             Some((s, _)) if !self.dirty && self.tail + rec.len() <= ss => {
-                self.flash
-                    .program(s * ss + self.tail, &rec)
-                    .map_err(|_| psa::ERROR_STORAGE_FAILURE)?;
+                if self.flash.program(s * ss + self.tail, &rec).is_err() {
+                    // Part of the record may be programmed: never append over it.
+                    self.dirty = true;
+                    return Err(psa::ERROR_STORAGE_FAILURE);
+                }
                 self.tail += rec.len();
                 Ok(())
             }
