@@ -40,7 +40,11 @@ mod sp {
             // pkg-sp maps no RX/TX: it must work from its boot information alone.
             rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
             manifest: start.manifest,
-            boot_info_version: start.boot_info.map(|b| b.version.encode()),
+            // The v1.0 blob has no version field: its format is v1.0's.
+            boot_info_version: start
+                .boot_info
+                .map(|b| b.version.encode())
+                .or(start.boot_info_v1_0.map(|_| 0x1_0000)),
             init_perms: [0; 3],
             version: sp_rt::Version::V1_1, // manifest ffa-version
             heap_free: sp_rt::rt::heap_free,

@@ -4,7 +4,10 @@
 //! never panics, and checks every field against the bytes actually given.
 #![forbid(unsafe_code)]
 
-pub use ffa_abi::boot_info::{BootInfo, BootInfoDesc, BootInfoFlags, BootInfoType, HEADER_SIZE};
+pub use ffa_abi::boot_info::{
+    BootInfo, BootInfoDesc, BootInfoFlags, BootInfoType, BootInfoV1_0, NameValue, HEADER_SIZE,
+    V1_0_ENTRY_SIZE, V1_0_MAGIC,
+};
 
 /// Largest blob this runtime reads: the SPMC writes the header and descriptors in the first
 /// page of the boot-info region (the manifest DTB follows on later pages).
@@ -16,6 +19,26 @@ pub fn manifest_fdt(info: &BootInfo<'_>) -> Option<(u64, u32)> {
     info.descs()
         .filter(|d| d.kind == BootInfoType::Fdt)
         .find_map(|d| d.address())
+}
+
+/// Returns the address and size of the manifest DTB in a v1.0 blob (FF-A v1.0's name/value
+/// pairs, which an SPMC gives an SP whose manifest says `ffa-version = <0x00010000>`): the
+/// first `TYPE_DT` pair, as OP-TEE's SPMC writes it and TS's `sp_config_loader` reads it.
+pub fn manifest_fdt_v1_0(info: &BootInfoV1_0<'_>) -> Option<(u64, u64)> {
+    let mut want = [0u8; 16];
+    want[..7].copy_from_slice(b"TYPE_DT");
+    info.entries()
+        .find(|e| e.name == want)
+        .map(|e| (e.value, e.size))
+}
+
+/// Bytes of a v1.0 blob with `count` pairs, if it fits [`MAX_BLOB_SIZE`].
+pub fn v1_0_blob_size(count: u32) -> Option<usize> {
+    usize::try_from(count)
+        .ok()?
+        .checked_mul(V1_0_ENTRY_SIZE)?
+        .checked_add(8)
+        .filter(|&n| n <= MAX_BLOB_SIZE)
 }
 
 #[cfg(test)]
@@ -150,5 +173,23 @@ mod tests {
         }
         // Some mutations leave the blob valid: the sweep reached the descriptor walk.
         assert!(accepted > 0);
+    }
+
+    #[test]
+    fn v1_0_blob_names_the_manifest() {
+        use ffa_abi::boot_info::write_boot_info_v1_0;
+        let mut other = NameValue::dt(0x1000, 0x20);
+        other.name = *b"TYPE_DTX\0\0\0\0\0\0\0\0";
+        let mut out = [0u8; 128];
+        let n =
+            write_boot_info_v1_0(&[other, NameValue::dt(0x2440_1000, 0x300)], &mut out).unwrap();
+        let info = BootInfoV1_0::parse(&out[..n]).unwrap();
+        assert_eq!(manifest_fdt_v1_0(&info), Some((0x2440_1000, 0x300)));
+        let n = write_boot_info_v1_0(&[other], &mut out).unwrap();
+        let info = BootInfoV1_0::parse(&out[..n]).unwrap();
+        assert_eq!(manifest_fdt_v1_0(&info), None);
+        assert_eq!(v1_0_blob_size(2), Some(72));
+        assert_eq!(v1_0_blob_size(200), None);
+        assert_eq!(v1_0_blob_size(u32::MAX), None);
     }
 }

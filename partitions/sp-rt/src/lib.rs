@@ -86,8 +86,12 @@ pub struct ImageLayout {
 pub struct StartInfo {
     /// x0..x3 as the SPMC set them at entry.
     pub regs: [u64; 4],
-    /// The validated boot information blob from x0, if the SP got one (`gp-register-num`).
+    /// The validated boot information blob from x0, if the SP got one (`gp-register-num`)
+    /// in the v1.1+ format.
     pub boot_info: Option<boot_info::BootInfo<'static>>,
+    /// The v1.0 boot information (name/value pairs) instead, for an SP whose manifest says
+    /// `ffa-version = <0x00010000>`.
+    pub boot_info_v1_0: Option<boot_info::BootInfoV1_0<'static>>,
     /// The SP's own manifest DTB, found through the boot information's FDT descriptor.
     pub manifest: Option<fdt::Fdt<'static>>,
     /// The RX/TX buffers the linker script reserved, not yet mapped (call `map`).

@@ -7,7 +7,9 @@
 //! `gp-register-num` names, which holds the boot information blob's address. sp-rt SPs use
 //! `gp-register-num = <0>` (x0) or no boot information at all.
 
-use crate::boot_info::{manifest_fdt, BootInfo, HEADER_SIZE, MAX_BLOB_SIZE};
+use crate::boot_info::{
+    manifest_fdt, BootInfo, BootInfoV1_0, HEADER_SIZE, MAX_BLOB_SIZE, V1_0_MAGIC,
+};
 use crate::fdt::Fdt;
 use crate::heap::Heap;
 use crate::rxtx::RxTx;
@@ -94,44 +96,70 @@ fn rxtx_buffers() -> RxTx {
     }
 }
 
-/// Reads and validates the boot information blob at `addr`, and the manifest DTB it names.
-fn read_boot_info(addr: u64) -> (Option<BootInfo<'static>>, Option<Fdt<'static>>) {
+/// What the boot-information register gave: a v1.1+ blob, a v1.0 blob, and the manifest DTB
+/// either names.
+type Boot = (
+    Option<BootInfo<'static>>,
+    Option<BootInfoV1_0<'static>>,
+    Option<Fdt<'static>>,
+);
+
+/// Returns the manifest DTB of `size` bytes at `addr` (the boot information names it).
+fn manifest_at(addr: u64, size: u64) -> Option<Fdt<'static>> {
+    let a = usize::try_from(addr).ok()?;
+    if a == 0 || size > u64::from(MAX_MANIFEST_SIZE) {
+        return None;
+    }
+    let len = usize::try_from(size).ok()?;
+    // SAFETY: the SPMC's boot information names its read-only copy of our manifest DTB,
+    // `size` bytes at `addr`, mapped for our whole life (boot-info region).
+    let dtb = unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(a), len) };
+    Fdt::new(dtb).ok()
+}
+
+/// Reads and validates the boot information blob at `addr` (v1.1+ header and descriptors,
+/// or v1.0 name/value pairs, whichever the SPMC wrote for our manifest's `ffa-version`), and
+/// the manifest DTB it names.
+fn read_boot_info(addr: u64) -> Boot {
     let Ok(a) = usize::try_from(addr) else {
-        return (None, None);
+        return (None, None, None);
     };
     if a == 0 || !a.is_multiple_of(8) {
-        return (None, None);
+        return (None, None, None);
     }
     let base: *const u8 = core::ptr::with_exposed_provenance(a);
     // SAFETY: by the entry contract, a non-zero boot-info register holds the address of a blob
-    // the SPMC mapped read-only for our whole life and never writes again; it is at least a
-    // header long (the SPMC reserves a page for it).
+    // the SPMC mapped read-only for our whole life and never writes again; it lies in the page
+    // the SPMC reserves for it, so its first HEADER_SIZE (32) bytes are mapped.
     let header = unsafe { core::slice::from_raw_parts(base, HEADER_SIZE) };
+    if header[0..4] == V1_0_MAGIC {
+        let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let Some(size) = crate::boot_info::v1_0_blob_size(count) else {
+            return (None, None, None);
+        };
+        // SAFETY: as above; `size` is at most MAX_BLOB_SIZE (one page) from the blob's start.
+        let blob = unsafe { core::slice::from_raw_parts(base, size) };
+        let Ok(info) = BootInfoV1_0::parse(blob) else {
+            return (None, None, None);
+        };
+        let manifest =
+            crate::boot_info::manifest_fdt_v1_0(&info).and_then(|(a, s)| manifest_at(a, s));
+        return (None, Some(info), manifest);
+    }
     let Ok(size) = BootInfo::peek_blob_size(header) else {
-        return (None, None);
+        return (None, None, None);
     };
     if size > MAX_BLOB_SIZE {
-        return (None, None);
+        return (None, None, None);
     }
     // SAFETY: as above; the blob lies in the page the SPMC reserved for it, so `size` bytes
     // up to MAX_BLOB_SIZE (one page) from its start are mapped.
     let blob = unsafe { core::slice::from_raw_parts(base, size) };
     let Ok(info) = BootInfo::parse(blob) else {
-        return (None, None);
+        return (None, None, None);
     };
-    let manifest = manifest_fdt(&info).and_then(|(addr, size)| {
-        let a = usize::try_from(addr).ok()?;
-        if a == 0 || size > MAX_MANIFEST_SIZE {
-            return None;
-        }
-        let len = usize::try_from(size).ok()?;
-        // SAFETY: the SPMC's FDT descriptor names its read-only copy of our manifest DTB,
-        // `size` bytes at `addr`, mapped for our whole life (boot-info region).
-        let dtb =
-            unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(a), len) };
-        Fdt::new(dtb).ok()
-    });
-    (Some(info), manifest)
+    let manifest = manifest_fdt(&info).and_then(|(addr, size)| manifest_at(addr, u64::from(size)));
+    (Some(info), None, manifest)
 }
 
 /// Rust side of `_start`: x0..x3 as the SPMC set them.
@@ -148,10 +176,11 @@ extern "C" fn sp_rt_start_rust(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
     // refusal (an SPMC without the ABI) leaves the page RW, as it was; nothing else changes.
     let guard = core::ptr::addr_of!(__sp_stack_guard) as u64;
     let _ = crate::ffa::Ffa::svc().mem_perm_set(guard, 1, STACK_GUARD_PERM);
-    let (boot_info, manifest) = read_boot_info(x0);
+    let (boot_info, boot_info_v1_0, manifest) = read_boot_info(x0);
     let start = StartInfo {
         regs: [x0, x1, x2, x3],
         boot_info,
+        boot_info_v1_0,
         manifest,
         rxtx: rxtx_buffers(),
         layout: ImageLayout {
