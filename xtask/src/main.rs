@@ -5,6 +5,7 @@
 
 mod bench;
 mod call;
+mod fixtures;
 mod flash;
 mod fvp;
 mod integrator;
@@ -71,7 +72,7 @@ fn help(cmd: &str) -> Option<String> {
     Some(match cmd {
         "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
-        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
@@ -558,7 +559,9 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     };
     // its in the secure flash: across reboots and power losses (several boots of one image).
     let (sp, sf) = if everything {
-        storage::run_lane(&tc, q.timeout)?
+        let (sp, sf) = storage::run_lane(&tc, q.timeout)?;
+        let (fp, ff) = fixtures::run_lane(&tc, q.timeout)?;
+        (sp + fp, sf + ff)
     } else {
         (0, 0)
     };

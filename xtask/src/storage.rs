@@ -24,7 +24,7 @@ const IMAGE: &str = "storage-flash.img";
 
 /// How a boot must end.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     /// The one case passes and the normal world powers off.
     Pass,
     /// The SP announces the power cut and QEMU is killed there.
@@ -32,13 +32,15 @@ enum End {
 }
 
 /// One boot of a scenario.
-struct Boot {
-    case: &'static str,
-    storage: Storage,
-    end: End,
+pub(crate) struct Boot {
+    pub(crate) case: &'static str,
+    pub(crate) storage: Storage,
+    pub(crate) end: End,
 }
 
-fn boot(tc: &Toolchain, lref: &LayoutRef, b: &Boot, timeout: u64) -> Result<(), String> {
+/// Boots `lref`'s image (`IMAGE`, rebuilt with `b.case` as the only case) and checks it ends
+/// as `b.end` says.
+pub(crate) fn boot(tc: &Toolchain, lref: &LayoutRef, b: &Boot, timeout: u64) -> Result<(), String> {
     let run = RunConfig {
         layout: (!lref.is_default).then(|| lref.name.clone()),
         cases: vec![b.case.to_string()],
@@ -60,7 +62,7 @@ fn boot(tc: &Toolchain, lref: &LayoutRef, b: &Boot, timeout: u64) -> Result<(), 
         opts.kill_on = Some(test_protocol::power_cut::MARKER.to_string());
     }
     step(&format!(
-        "storage lane: {} (console log {})",
+        "boot for {} (console log {})",
         b.case,
         log.display()
     ));

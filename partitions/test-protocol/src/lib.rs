@@ -39,6 +39,9 @@ pub mod uuid {
     pub const FAULT: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0300_0040];
     /// pkg-sp: 2f2e7c3a-6c59-4b1e-9d8f-01ec40000004
     pub const PKG_SP: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0400_0040];
+    /// pkg-sp as an FF-A v1.0 SP (the v1.0 boot-information fixture,
+    /// partitions/pkg-sp/layout-v1.0.json): 2f2e7c3a-6c59-4b1e-9d8f-01ec4000000a
+    pub const PKG_SP_V1_0: [u32; 4] = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0a00_0040];
     /// Every UUID fault's manifest lists: its own, then pkg-sp's, so that two SPs (fault and
     /// pkg-sp) implement [`PKG_SP`] and FFA_PARTITION_INFO_GET for it returns both.
     pub const FAULT_SERVICES: [[u32; 4]; 2] = [FAULT, PKG_SP];

@@ -7,11 +7,15 @@
 //! - the EL0 registers Linux also grants its user space: CTR_EL0 (cache maintenance), DCZID_EL0
 //!   and DC ZVA (memset), CNTFRQ_EL0 / CNTVCT_EL0 (timing) (`cmd::EL0_REGS`);
 //! - `base-address` on every region of the manifest copy in the boot information, as OP-TEE's
-//!   SPMC writes it and TS's `sp_config_loader` requires (`cmd::MANIFEST_BASE`).
+//!   SPMC writes it and TS's `sp_config_loader` requires (`cmd::MANIFEST_BASE`);
+//! - FF-A v1.0 boot information for an SP whose manifest says FF-A v1.0 ("FF-A" name/value
+//!   pairs with TYPE_DT, as OP-TEE's SPMC writes them and TS's v1.0 libsp reads them): the
+//!   fixture is pkg-sp built for partitions/pkg-sp/pkg-sp-v1.0.dts, alone in its SP set, in a
+//!   boot of its own that xtask runs (`boot_info_v1_0_manifest_read_back`, on request).
 #![forbid(unsafe_code)]
 
 use ffa_abi::FuncId;
-use test_protocol::{cmd, id, status};
+use test_protocol::{cmd, id, status, uuid};
 
 use crate::arch;
 use crate::ffa::{call, Shown};
@@ -22,7 +26,36 @@ pub const CASES: &[Case] = &[
     Case::default_set("el0_system_registers_granted", el0_regs),
     Case::default_set("fp_simd_state_kept_apart", fp_apart),
     Case::default_set("manifest_copy_has_every_region_address", manifest_bases),
+    Case::any_set("boot_info_v1_0_manifest_read_back", boot_info_v1_0).on_request(),
 ];
+
+/// The v1.0 fixture (pkg-sp-v1.0.dts): found its manifest through v1.0 boot information.
+fn boot_info_v1_0() -> Outcome {
+    let sp = id::PKG_SP;
+    check_eq!(
+        &ask(sp, &[u64::from(cmd::MANIFEST_ID)])?[..4],
+        &[OK, u64::from(sp), 0x1_0000, 0x1_0000][..],
+        "MANIFEST_ID: [OK, id, manifest ffa-version, boot info format] (v1.0 name/value pairs)"
+    );
+    check_eq!(
+        ask(sp, &[u64::from(cmd::MANIFEST_UUID)])?,
+        [
+            OK,
+            u64::from(uuid::PKG_SP_V1_0[0]),
+            u64::from(uuid::PKG_SP_V1_0[1]),
+            u64::from(uuid::PKG_SP_V1_0[2]),
+            u64::from(uuid::PKG_SP_V1_0[3])
+        ],
+        "MANIFEST_UUID read through the v1.0 blob's TYPE_DT"
+    );
+    // Its RW window (load-address 0x2430_0000 + 0x8_0000), as in pkg-sp's manifest.
+    check_eq!(
+        ask(sp, &[u64::from(cmd::MANIFEST_BASE)])?,
+        [OK, 1, 1, 0x2438_0000, 0],
+        "MANIFEST_BASE through the v1.0 blob: [status, memory regions, with base-address, first base, devices with base]"
+    );
+    Ok(())
+}
 
 const OK: u64 = status::OK as u64;
 
