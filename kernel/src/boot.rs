@@ -48,6 +48,8 @@ pub struct PlatformBoot {
     /// The GICv3 the SPMC configures secure interrupts in (both ranges are also in
     /// `devices`); `None`: no interrupt is configured and partitions get none.
     pub gic: Option<GicBases>,
+    /// Partitions' time limits where the SP set description sets none.
+    pub time_limits: crate::spmc::time_limit::Defaults,
 }
 
 /// Where the GICv3 is.
@@ -245,12 +247,16 @@ pub fn cold_boot(
         ns_memory: plat.ns_alias,
         memory_limits: plat.memory_limits,
         el3_registers: plat.el3_registers,
+        time_limits: if plat.gic.is_some() {
+            plat.time_limits
+        } else {
+            // Without the GIC the timer's interrupt never comes: no limit can be enforced.
+            crate::spmc::time_limit::Defaults::NONE
+        },
     };
     let spmc = SPMC.call_once(|| Spmc::new(manifest.spmc_id, ours, table, platform));
-    let mut machine = Machine {
-        core: core as usize,
-    };
     init_interrupts(plat, spmc, core as usize);
+    let mut machine = Machine::new(core as usize);
     crate::info!("booting {} partition(s)", spmc.sps.len());
     spmc.boot_partitions(&mut machine);
     crate::info!(
@@ -277,6 +283,16 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
     crate::arch::gic::init_cpu(core);
     sri_init(core);
     let target = crate::arch::gic::mpidr();
+    // The SPMC's own timer, on every core, before any partition runs (spmc/time_limit.rs).
+    let timer = crate::arch::gic::Config {
+        intid: crate::arch::gic::TIMER_INTID,
+        priority: crate::arch::gic::TIMER_PRIORITY,
+        level: true,
+        target_mpidr: target,
+    };
+    if let Err(e) = crate::arch::gic::configure(&timer) {
+        crate::info!("the secure physical timer's interrupt: GIC refused it ({e:?})");
+    }
     for c in crate::spmc::interrupt::configs(spmc.table) {
         let cfg = crate::arch::gic::Config {
             intid: c.intid,
@@ -320,12 +336,7 @@ pub fn warm_boot(core: u64) -> ! {
     crate::arch::gic::init_cpu(core as usize);
     sri_init(core as usize);
     crate::info!("core {core} online");
-    run_loop(
-        spmc,
-        &mut Machine {
-            core: core as usize,
-        },
-    )
+    run_loop(spmc, &mut Machine::new(core as usize))
 }
 
 fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {

@@ -24,8 +24,9 @@ pub mod version;
 pub mod loader;
 pub mod partition;
 pub mod run;
-// Secure interrupts owned by partitions.
+// Secure interrupts owned by partitions, and the time limits the SPMC's own timer enforces.
 pub mod interrupt;
+pub mod time_limit;
 // The one list of implemented ABIs per caller.
 pub mod abi_table;
 // What an endpoint owns at an address: the one ownership query.
@@ -89,6 +90,29 @@ pub trait Env {
     fn interrupt_unmask(&mut self, intid: u32, core: usize) {
         let _ = (intid, core);
     }
+    /// The interrupt ID of the SPMC's own timer on this machine (the secure physical timer),
+    /// if it has one: [`Env::interrupt_take`] returns it without masking it.
+    fn timer_intid(&self) -> Option<u32> {
+        None
+    }
+    /// This core's counter (the timer's time base), in ticks.
+    fn now(&self) -> u64 {
+        0
+    }
+    /// Counter ticks per millisecond.
+    fn ticks_per_ms(&self) -> u64 {
+        1
+    }
+    /// Makes the SPMC's timer on this core fire at counter value `deadline` (`None`: never)
+    /// and returns the deadline it replaces.
+    fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
+        let _ = deadline;
+        None
+    }
+    /// The deadline the SPMC's timer on this core is set to.
+    fn deadline(&self) -> Option<u64> {
+        None
+    }
     /// The linear ID of this core.
     fn core(&self) -> usize;
     /// Raises non-secure SGI `intid` on this core (the schedule-receiver interrupt of
@@ -129,6 +153,8 @@ pub struct PlatformInfo {
     pub memory_limits: crate::mem_share::Limits,
     /// Which of x8-x17 EL3 passes between the worlds (`boot::PlatformBoot`).
     pub el3_registers: El3Registers,
+    /// Time limits of partitions where the SP set description does not set them.
+    pub time_limits: time_limit::Defaults,
 }
 
 /// Which argument registers EL3 copies from a normal-world call into the SPMC's registers.

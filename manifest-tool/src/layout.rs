@@ -28,6 +28,18 @@ pub struct Grants {
     /// `memory-quota`: overrides of the SPMC's memory-sharing quota for this SP
     /// (`transactions`, `fragments`, `donated`; each optional).
     pub memory_quota: MemoryQuota,
+    /// `time-limits`: overrides of the platform's time limits for this SP (`boot-ms`,
+    /// `request-ms`; each optional, 0 = none).
+    pub time_limits: TimeLimits,
+}
+
+/// `time-limits` of one SP, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeLimits {
+    /// From its first entry to its FFA_MSG_WAIT at boot.
+    pub boot_ms: Option<u32>,
+    /// Inside one request the normal world cannot preempt, or one interrupt's handling.
+    pub request_ms: Option<u32>,
 }
 
 /// `memory-quota` of one SP: what it may hold of the SPMC's memory-sharing tables.
@@ -101,8 +113,10 @@ const CAP_KEYS: &[&str] = &[
     "interrupts",
     "devices",
     "memory-quota",
+    "time-limits",
 ];
 const QUOTA_KEYS: &[&str] = &["transactions", "fragments", "donated"];
+const TIME_KEYS: &[&str] = &["boot-ms", "request-ms"];
 
 /// Reads and checks the shape of an SP set description (the first error).
 pub fn read_layout(file: &Path) -> Result<Layout> {
@@ -413,6 +427,46 @@ fn grants(file: &Path, node: &str, v: &serde_json::Value) -> Result<Grants> {
             ))
         }
     }
+    let mut time_limits = TimeLimits::default();
+    match obj.get("time-limits") {
+        None => {}
+        Some(serde_json::Value::Object(q)) => {
+            for (k, n) in q {
+                let at = format!("{node}/time-limits/{k}");
+                let v = json::number(n)
+                    .ok()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::new(
+                            file,
+                            &at,
+                            "json-shape",
+                            format!("{n} is not a number of milliseconds"),
+                        )
+                    })?;
+                match k.as_str() {
+                    "boot-ms" => time_limits.boot_ms = Some(v),
+                    "request-ms" => time_limits.request_ms = Some(v),
+                    _ => {
+                        return Err(Error::new(
+                            file,
+                            &at,
+                            "json-unknown-key",
+                            format!("unknown key `{k}` (known: {})", TIME_KEYS.join(", ")),
+                        ))
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            return Err(Error::new(
+                file,
+                format!("{node}/time-limits"),
+                "json-shape",
+                "expected an object",
+            ))
+        }
+    }
     Ok(Grants {
         direct_messages: names("direct-messages")?,
         memory_share: names("memory-share")?,
@@ -421,6 +475,7 @@ fn grants(file: &Path, node: &str, v: &serde_json::Value) -> Result<Grants> {
         interrupts,
         devices: names("devices")?,
         memory_quota,
+        time_limits,
     })
 }
 

@@ -302,6 +302,12 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
         "            memory_quota: spmc_table::MemoryQuota {{ transactions: {:?}, fragments: {:?}, donated: {:?} }},",
         q.transactions, q.fragments, q.donated
     );
+    let t = &sp.entry.grants.time_limits;
+    let _ = writeln!(
+        s,
+        "            time_limits: spmc_table::TimeLimits {{ boot_ms: {:?}, request_ms: {:?} }},",
+        t.boot_ms, t.request_ms
+    );
     let _ = writeln!(s, "        }},");
     let _ = writeln!(s, "    }},");
 }

@@ -15,7 +15,7 @@
 pub const TABLE_MAGIC: u32 = 0x4254_5053;
 /// The layout version of these types; bump it on every incompatible change so that a stale
 /// generated `partition_table.rs` fails its const assertion instead of being misread.
-pub const TABLE_VERSION: u32 = 2;
+pub const TABLE_VERSION: u32 = 3;
 /// Bytes the tool reserves at the start of each boot-info region for the FF-A boot information
 /// header and descriptor (FF-A v1.1 section 5.4); the manifest DTB copy follows at this offset.
 pub const BOOT_INFO_HEADER_RESERVE: u64 = 0x1000;
@@ -365,6 +365,28 @@ pub struct Capabilities {
     /// The SP's memory-sharing quota where the SP set description overrides the SPMC's
     /// default (`memory-quota`).
     pub memory_quota: MemoryQuota,
+    /// The SP's time limits where the SP set description overrides the platform's
+    /// (`time-limits`).
+    pub time_limits: TimeLimits,
+}
+
+/// How long an SP may hold a core without handing it back (`time-limits` in the SP set
+/// description); `None` keeps the platform's default for that item, `Some(0)` means no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeLimits {
+    /// Milliseconds from its first entry to its FFA_MSG_WAIT at boot (`boot-ms`).
+    pub boot_ms: Option<u32>,
+    /// Milliseconds it may run inside one request that the normal world cannot preempt, or
+    /// inside the handling of one interrupt (`request-ms`).
+    pub request_ms: Option<u32>,
+}
+
+impl TimeLimits {
+    /// The platform's defaults everywhere.
+    pub const DEFAULT: Self = Self {
+        boot_ms: None,
+        request_ms: None,
+    };
 }
 
 /// Per-SP memory-sharing quota overrides (`memory-quota` in the SP set description); `None`
@@ -400,6 +422,7 @@ impl Capabilities {
         indirect_message_to_normal_world: false,
         interrupts: &[],
         memory_quota: MemoryQuota::DEFAULT,
+        time_limits: TimeLimits::DEFAULT,
     };
 
     /// Tells whether the SP may send a direct request to `to`.

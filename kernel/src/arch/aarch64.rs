@@ -822,6 +822,49 @@ fn alias_ptr(pa: u64, len: usize) -> Option<*mut u8> {
 /// The machine seam of the kernel logic on real hardware.
 pub struct Machine {
     pub core: usize,
+    /// Where this core's secure physical timer is set (`Env::deadline_swap`).
+    pub deadline: Option<u64>,
+}
+
+impl Machine {
+    /// This core's machine, with its secure physical timer off.
+    pub fn new(core: usize) -> Self {
+        secure_timer(None);
+        Self {
+            core,
+            deadline: None,
+        }
+    }
+}
+
+/// Programs this core's secure physical timer (CNTPS_CVAL_EL1, CNTPS_CTL_EL1: enabled and
+/// unmasked, or off). S-EL1 may access it because EL3 sets SCR_EL3.ST (TF-A's SPMD enters the
+/// SPMC with `EP_ST_ENABLE`).
+fn secure_timer(deadline: Option<u64>) {
+    match deadline {
+        // SAFETY: the CNTPS registers only control this core's secure timer and its
+        // interrupt; no memory is touched.
+        Some(d) => unsafe {
+            asm!("msr S3_7_C14_C2_2, {0}", "msr S3_7_C14_C2_1, {1}", "isb", in(reg) d, in(reg) 1u64, options(nomem, nostack))
+        },
+        // SAFETY: as above; disabling the timer lowers its interrupt.
+        None => unsafe { asm!("msr S3_7_C14_C2_1, xzr", "isb", options(nomem, nostack)) },
+    }
+}
+
+/// Reads the physical counter (CNTPCT_EL0), which the secure physical timer compares with.
+pub fn physical_counter() -> u64 {
+    let v: u64;
+    // SAFETY: reading the counter has no side effects.
+    unsafe { asm!("isb", "mrs {0}, cntpct_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+fn counter_frequency() -> u64 {
+    let v: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { asm!("mrs {0}, cntfrq_el0", out(reg) v, options(nomem, nostack)) };
+    v
 }
 
 impl crate::spmc::Env for Machine {
@@ -913,6 +956,30 @@ impl crate::spmc::Env for Machine {
 
     fn interrupt_unmask(&mut self, intid: u32, core: usize) {
         super::gic::unmask(intid, core);
+    }
+
+    fn timer_intid(&self) -> Option<u32> {
+        Some(super::gic::TIMER_INTID)
+    }
+
+    fn now(&self) -> u64 {
+        physical_counter()
+    }
+
+    fn ticks_per_ms(&self) -> u64 {
+        (counter_frequency() / 1000).max(1)
+    }
+
+    fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
+        // Always programmed (two MSRs): this also lifts the mask `gic::take` put on it.
+        if deadline.is_some() || self.deadline.is_some() {
+            secure_timer(deadline);
+        }
+        core::mem::replace(&mut self.deadline, deadline)
+    }
+
+    fn deadline(&self) -> Option<u64> {
+        self.deadline
     }
 
     fn core(&self) -> usize {

@@ -137,14 +137,32 @@ pub fn configure(c: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The SPMC's own timer: the secure physical timer's PPI (PPI 13, the Arm BSA's and TF-A's
+/// `ARM_IRQ_SEC_PHY_TIMER`; sbsa-ref wires `ARCH_TIMER_S_EL1_IRQ` there).
+pub const TIMER_INTID: u32 = 29;
+/// Its priority: above every SP interrupt a manifest may give (manifest-tool keeps those in
+/// 0x00-0x7f, and TF-A's secure SGIs use 0x00).
+pub const TIMER_PRIORITY: u8 = 0x10;
+
 /// Acknowledges this core's highest-priority pending Group 1 Secure interrupt, disables it
-/// (on this core's redistributor for a PPI/SGI) and ends it. `None`: nothing pending.
+/// (on this core's redistributor for a PPI/SGI) and ends it. `None`: nothing pending. The
+/// SPMC's timer is masked at the timer instead, until the SPMC programs it again.
 pub fn take(core: usize) -> Option<u32> {
     let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1)?;
     let raw = u32::from(id);
     if raw >= 1020 {
         // A special ID (1020-1023) is never acknowledged: nothing to end.
         return None;
+    }
+    if raw == TIMER_INTID {
+        // Its output stays asserted while the deadline is past: mask it at the timer
+        // (CNTPS_CTL_EL1.IMASK) until the SPMC sets the next deadline (`Env::deadline_swap`).
+        // SAFETY: only this core's secure timer control changes; no memory is touched.
+        unsafe {
+            core::arch::asm!("msr S3_7_C14_C2_1, {0}", "isb", in(reg) 3u64, options(nomem, nostack))
+        };
+        GicCpuInterface::end_interrupt(id, InterruptGroup::Group1);
+        return Some(raw);
     }
     if let Some(gic) = GIC.get() {
         let cpu = id.is_private().then_some(core);

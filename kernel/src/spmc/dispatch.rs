@@ -30,8 +30,8 @@
 use super::call::{Caller, Cx, Flow, Target};
 use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
 use super::{
-    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, version, Env,
-    Spmc,
+    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, time_limit,
+    version, Env, Spmc,
 };
 use crate::policy;
 use core::sync::atomic::Ordering;
@@ -230,15 +230,47 @@ pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mu
 /// Runs `sp` until its run ends: initialisation done, the response to its pending request,
 /// or a fault. Its FF-A calls on the way are handled here, nested direct requests included.
 pub fn run_sp<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> RunEnd {
+    // A run the normal world cannot preempt has a deadline on the SPMC's timer; a nested run
+    // sets its own and gives the caller's back when it ends (time_limit.rs).
+    let limit = time_limit::for_run(spmc.platform.time_limits, sp, rt);
+    let outer = limit.map(|(_, ms)| {
+        let d = time_limit::deadline(env, ms);
+        env.deadline_swap(Some(d))
+    });
+    let end = run_sp_until(spmc, env, sp, rt, limit);
+    if let Some(d) = outer {
+        env.deadline_swap(d);
+    }
+    end
+}
+
+fn run_sp_until<E: Env>(
+    spmc: &Spmc,
+    env: &mut E,
+    sp: &Sp,
+    rt: &mut Runtime,
+    limit: Option<(time_limit::Kind, u32)>,
+) -> RunEnd {
     loop {
         match run::until_call(env, sp, rt) {
             run::Stop::Aborted => return RunEnd::Aborted,
             run::Stop::Interrupt => {
+                // The SPMC's timer: the deadline of this run (or of the run that called it)
+                // has passed, and `sp` is what holds the core.
+                if interrupt::take_all(spmc, env) {
+                    let expired = time_limit::expired(env);
+                    // Taking the timer's interrupt masked it: set it again, for this run or
+                    // (once this one is aborted) for the run that called it.
+                    env.deadline_swap(env.deadline());
+                    if expired {
+                        run::abort_time_limit(sp, rt, limit);
+                        return RunEnd::Aborted;
+                    }
+                }
                 // A secure interrupt preempted `sp`: record it for its owner; a waiting owner
                 // handles it now unless `sp` asked for other secure interrupts to be queued
                 // while it runs (manifest `other-s-interrupts-action` = 0; FF-A v1.2 section
                 // 8.3.1). Then `sp` resumes.
-                interrupt::take_all(spmc, env);
                 if sp.desc.other_s_interrupts_action
                     != Some(spmc_table::OtherSInterruptsAction::Queued)
                 {

@@ -87,13 +87,20 @@ pub fn owner(spmc: &Spmc, intid: u32) -> Option<(&Sp, usize)> {
 }
 
 /// Takes every secure interrupt pending on this core and records each with its owner; returns
-/// how many were taken. An interrupt nobody owns (the SPMC configures only owned ones, so this
-/// means a GIC set up by someone else) is reported and stays masked.
-pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> usize {
+/// whether the SPMC's own timer was among them (`time_limit`). An interrupt nobody owns (the
+/// SPMC configures only owned ones, so this means a GIC set up by someone else) is reported
+/// and stays masked.
+pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> bool {
     let core = env.core();
+    let timer = env.timer_intid();
+    let mut fired = false;
     let mut n = 0;
     while let Some(intid) = env.interrupt_take() {
         n += 1;
+        if Some(intid) == timer {
+            fired = true;
+            continue;
+        }
         match owner(spmc, intid) {
             Some((sp, bit)) => {
                 sp.irq.set(bit, core);
@@ -107,7 +114,7 @@ pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> usize {
             break;
         }
     }
-    n
+    fired
 }
 
 /// The next interrupt to enter `sp` with (its runtime locked by the caller): only while it

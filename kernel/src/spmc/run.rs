@@ -58,6 +58,32 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
     }
 }
 
+/// Aborts `sp`, which held the core past a deadline: its own (`limit`), or that of the run
+/// that called it.
+pub fn abort_time_limit(sp: &Sp, rt: &mut Runtime, limit: Option<(super::time_limit::Kind, u32)>) {
+    use super::time_limit::Kind;
+    match limit {
+        Some((Kind::Boot, ms)) => crate::info!(
+            "SP {} ({:#06x}) did not reach FFA_MSG_WAIT within {ms} ms (boot time limit): aborted, boot goes on",
+            sp.desc.name,
+            sp.id()
+        ),
+        Some((Kind::Request, ms)) => crate::info!(
+            "SP {} ({:#06x}) ran {ms} ms without answering (request time limit): aborted at pc {:#x}",
+            sp.desc.name,
+            sp.id(),
+            rt.regs.pc
+        ),
+        None => crate::info!(
+            "SP {} ({:#06x}) was still running when the time limit of its caller ran out: aborted at pc {:#x}",
+            sp.desc.name,
+            sp.id(),
+            rt.regs.pc
+        ),
+    }
+    rt.abort();
+}
+
 fn abort(sp: &Sp, rt: &mut Runtime, what: &str, esr_v: u64, far: u64) {
     crate::info!(
         "SP {} ({:#06x}) aborted: {} at pc {:#x}, FAR {:#x}, ESR {:#x}",

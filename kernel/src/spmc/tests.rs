@@ -19,4 +19,5 @@ mod ownership;
 mod robustness;
 mod sp_services;
 mod state_check;
+mod time_limits;
 mod version;

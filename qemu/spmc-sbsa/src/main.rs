@@ -21,6 +21,12 @@ static PLATFORM: PlatformBoot = PlatformBoot {
     cores: 8,
     // The engine's full capacity: 16 live transactions, 8 receivers, 256 constituents.
     memory_limits: spmc_kernel::spmc::memory::DEFAULT_LIMITS,
+    // Generous: they exist so that a partition stuck in a loop cannot hold a core for ever,
+    // not to bound ordinary work; an SP set description may set tighter ones per SP.
+    time_limits: spmc_kernel::spmc::time_limit::Defaults {
+        boot_ms: 10_000,
+        request_ms: 10_000,
+    },
     gic: Some(GicBases {
         gicd: facts::GICD.base,
         gicr: facts::GICR.base,

@@ -99,6 +99,7 @@ pub fn platform() -> PlatformInfo {
         ns_memory: &NS_ALIAS,
         memory_limits: crate::spmc::memory::DEFAULT_LIMITS,
         el3_registers: crate::spmc::El3Registers::TfA2_14,
+        time_limits: crate::spmc::time_limit::Defaults::NONE,
     }
 }
 
@@ -185,6 +186,9 @@ pub enum Act {
     /// Secure interrupt `intid` becomes pending on the GIC and its IRQ interrupts the
     /// partition, which resumes with the same registers.
     Interrupt(u32),
+    /// Runs `ms` milliseconds of the fake clock without making a call (a loop), then an IRQ
+    /// stops it (the SPMC's timer, if its deadline passed; otherwise nothing is pending).
+    Spin(u64),
     /// An SError.
     SError,
 }
@@ -221,15 +225,54 @@ pub struct FakeEnv {
     pub gic_taken: Vec<u32>,
     /// Interrupts unmasked again, with the core they were taken on, in order.
     pub gic_unmasked: Vec<(u32, usize)>,
+    /// The fake counter (1000 ticks per millisecond); `Act::Spin` advances it.
+    pub now: u64,
+    /// Where the SPMC's timer is set, and every value it was set to, in order.
+    pub deadline: Option<u64>,
+    pub deadlines: Vec<Option<u64>>,
+    /// Taking the timer's interrupt masked it.
+    pub timer_masked: bool,
     /// Non-secure SGIs raised (the schedule-receiver interrupt), in order.
     pub sgis: RefCell<Vec<u32>>,
 }
 
+/// The fake SPMC timer's interrupt ID (the secure physical timer's PPI).
+pub const TIMER_INTID: u32 = 29;
+
 impl Env for FakeEnv {
     fn interrupt_take(&mut self) -> Option<u32> {
+        // The timer is a level interrupt: pending while its deadline has passed, until taking
+        // it masks it (as CNTPS_CTL_EL1.IMASK does) and the next deadline_swap unmasks it.
+        if !self.timer_masked && self.deadline.is_some_and(|d| self.now >= d) {
+            self.timer_masked = true;
+            self.gic_taken.push(TIMER_INTID);
+            return Some(TIMER_INTID);
+        }
         let id = self.gic_pending.pop_front()?;
         self.gic_taken.push(id);
         Some(id)
+    }
+
+    fn timer_intid(&self) -> Option<u32> {
+        Some(TIMER_INTID)
+    }
+
+    fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn ticks_per_ms(&self) -> u64 {
+        1000
+    }
+
+    fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
+        self.timer_masked = false;
+        self.deadlines.push(deadline);
+        core::mem::replace(&mut self.deadline, deadline)
+    }
+
+    fn deadline(&self) -> Option<u64> {
+        self.deadline
     }
 
     fn interrupt_unmask(&mut self, intid: u32, core: usize) {
@@ -288,6 +331,10 @@ impl Env for FakeEnv {
             Act::Irq => Exit::Irq,
             Act::Interrupt(id) => {
                 self.gic_pending.push_back(id);
+                Exit::Irq
+            }
+            Act::Spin(ms) => {
+                self.now += ms * 1000;
                 Exit::Irq
             }
             Act::SError => Exit::SError { esr: 0xBF00_0000 },
@@ -693,6 +740,10 @@ impl World {
             gic_taken: Vec::new(),
             gic_unmasked: Vec::new(),
             sgis: RefCell::new(Vec::new()),
+            now: 0,
+            deadline: None,
+            deadlines: Vec::new(),
+            timer_masked: false,
         };
         Self {
             spmc,
