@@ -216,8 +216,8 @@ const _: () = {
     );
     assert!(!q::SPMC.overlaps(&q::SP_POOL));
     assert!(q::SECURE_FLASH.contains_range(&q::STORAGE_FLASH));
-    assert!(q::STORAGE_FLASH.base % q::SECURE_FLASH_SECTOR == 0);
-    assert!(q::STORAGE_FLASH.size % q::SECURE_FLASH_SECTOR == 0);
+    assert!(q::STORAGE_FLASH.base.is_multiple_of(q::SECURE_FLASH_SECTOR));
+    assert!(q::STORAGE_FLASH.size.is_multiple_of(q::SECURE_FLASH_SECTOR));
     assert!(all_clear_of(&[fvp::SPMC, fvp::SP_POOL], fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::SECURE_ALIAS, fvp::EL3_RESERVED));
     assert!(all_clear_of(fvp::NS_DRAM, fvp::EL3_RESERVED));
