@@ -15,6 +15,7 @@ mod run_config;
 mod runner;
 mod storage;
 mod table;
+mod time_limits;
 mod toolchain;
 
 use layout::{LayoutRef, Target};
@@ -564,6 +565,13 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         (sp + fp, sf + ff)
     } else {
         (0, 0)
+    };
+    // Time limits on their own SP set (a stuck SP would slow every default boot).
+    let (ip, ifail) = if everything {
+        let (tp, tf) = time_limits::run(&tc, q.timeout);
+        (ip + tp, ifail + tf)
+    } else {
+        (ip, ifail)
     };
     // The Linux lane: Linux's own FF-A driver over the same firmware (one test).
     let (lp, lf) = if everything {

@@ -52,6 +52,10 @@ mod sp {
                 unsafe { core::ptr::write_volatile(p, v) };
                 survived(v)
             }
+            cmd::LOOP => loop {
+                // Deliberately never answers: the SPMC's request time limit must abort us.
+                core::hint::spin_loop();
+            },
             cmd::DEV_READ => {
                 let offset = req.payload.get(1);
                 if !offset.is_multiple_of(4) || offset > 0x1000 - 32 {

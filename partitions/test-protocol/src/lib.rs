@@ -264,6 +264,9 @@ pub mod cmd {
     /// echo: what its interrupt handler saw. Response: \[OK, interrupts handled, ID of the
     /// last one, counter when the last was handled\].
     pub const WDOG_STATUS: u32 = 0xC0DE_0B03;
+    /// fault: loops for ever inside the request (the SPMC's request time limit must abort
+    /// it; partitions/stuck/layout.json gives it a short one). Never answered.
+    pub const LOOP: u32 = 0xC0DE_0B04;
 }
 
 /// sbsa-ref's SBSA generic watchdog as echo drives it (QEMU hw/watchdog/sbsa_gwdt.c): the

@@ -19,6 +19,7 @@ mod notify;
 mod partitions;
 mod stock_sp;
 mod storage;
+mod time_limits;
 mod ts;
 
 /// Every module's cases. Main-stage order: the foundation cases first (FF-A version
@@ -29,6 +30,7 @@ pub const REGISTRY: &[&[Case]] = &[
     notify::CASES,
     partitions::CASES,
     interrupts::CASES,
+    time_limits::CASES,
     ts::CASES,
     stock_sp::CASES,
     storage::CASES,

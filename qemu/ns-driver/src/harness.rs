@@ -25,6 +25,9 @@ pub enum Needs {
     /// pkg-sp, its, ps with their IDs, UUIDs and grants); skipped, with a line saying so, under another
     /// layout.
     DefaultSet,
+    /// Needs the SP set of the layout with this name (e.g. `stuck` for
+    /// partitions/stuck/layout.json); skipped under every other.
+    Layout(&'static str),
 }
 
 /// When a case runs. Stages run in this order; inside a stage, cases run in registry order
@@ -85,6 +88,14 @@ impl Case {
     pub const fn default_set(name: &'static str, run: fn() -> Outcome) -> Self {
         Self {
             needs: Needs::DefaultSet,
+            ..Self::any_set(name, run)
+        }
+    }
+
+    /// A case that needs the SP set of the layout named `layout`.
+    pub const fn layout(layout: &'static str, name: &'static str, run: fn() -> Outcome) -> Self {
+        Self {
+            needs: Needs::Layout(layout),
             ..Self::any_set(name, run)
         }
     }
@@ -200,6 +211,17 @@ pub fn run_all(registry: &'static [&'static [Case]], config: &Config) -> (u32, u
             );
             continue;
         }
+        if let Needs::Layout(set) = case.needs {
+            if config.layout() != set {
+                skipped += 1;
+                log!(
+                    "case {} ... skipped: needs the SP set `{set}`, this image has {}",
+                    case.name,
+                    config.layout()
+                );
+                continue;
+            }
+        }
         if let Some(what) = case.provokes {
             log!(
                 "case {} provokes, on purpose: {what} (the SPMC's abort report below is expected)",
@@ -218,7 +240,7 @@ pub fn run_all(registry: &'static [&'static [Case]], config: &Config) -> (u32, u
         }
     }
     if skipped > 0 || filtered > 0 {
-        log!("{skipped} skipped (default SP set only), {filtered} not selected by --case");
+        log!("{skipped} skipped (another SP set's), {filtered} not selected by --case");
     }
     (passed, failed)
 }
