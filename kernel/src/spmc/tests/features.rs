@@ -73,3 +73,31 @@ fn features_mem_retrieve_resp_goes_with_retrieve_req() {
     assert_eq!(seen[1].w(0), FuncId::Success32.raw(), "{:x?}", seen[1]);
     assert_success(&seen[2], 0);
 }
+
+/// The interrupt interfaces: FFA_INTERRUPT is reported to both callers (above, mandatory);
+/// FFA_NORMAL_WORLD_RESUME and FFA_EL3_INTR_HANDLE are the SPMC's own calls to the SPMD (TF-A
+/// spmd_main.c accepts them from the secure world only), so neither the normal world nor a
+/// partition may invoke them here: NOT_SUPPORTED, as a call and in FFA_FEATURES. Hafnium's
+/// `ffa_features_function` does not list them for its partitions either.
+#[test]
+fn features_of_the_spmd_only_interrupt_interfaces_are_not_supported() {
+    let spmd_only = [FuncId::NormalWorldResume.raw(), FuncId::El3IntrHandle.raw()];
+    let mut w = World::echoes(1);
+    w.nw_version(Version::V1_2);
+    for f in spmd_only {
+        assert_error(&w.nw(features(f, 0)), ErrorCode::NotSupported);
+        assert_error(&w.nw(call(FuncId::try_from(f).unwrap(), &[])), ErrorCode::NotSupported);
+    }
+    let mut d = sp(0);
+    d.behaviour = during_boot(
+        spmd_only
+            .iter()
+            .flat_map(|&f| [features(f, 0), call(FuncId::try_from(f).unwrap(), &[])])
+            .collect(),
+    );
+    let w = World::boot(alloc::vec![d]);
+    let seen = w.seen(0);
+    for r in &seen[1..5] {
+        assert_error(r, ErrorCode::NotSupported);
+    }
+}
