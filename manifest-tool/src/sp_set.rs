@@ -171,6 +171,7 @@ fn plan_set(
     }
     check_interrupt_ownership(layout, &sps).map_err(one)?;
     check_interrupts_on_platform(platform, &sps).map_err(one)?;
+    check_memory_quotas(layout, &sps).map_err(one)?;
     let mut plan = Plan {
         platform: platform.clone(),
         layout_file: layout.file.clone(),
@@ -496,6 +497,74 @@ fn check_interrupts_on_platform(platform: &Platform, sps: &[PlannedSp]) -> Resul
                 format!(
                     "{} interrupts: an SP may own at most {MAX_PER_SP}",
                     s.caps.interrupts.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The SPs' memory-sharing quotas (their `memory-quota` overrides, or the SPMC's defaults)
+/// and the normal world's must fit the SPMC's tables together: that is what makes exceeding
+/// one's own quota NO_MEMORY for that endpoint only, never for the others (issue 10). The
+/// fragment reassembly slots are shared on purpose, so only each SP's own `fragments` is
+/// held against them.
+fn check_memory_quotas(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {
+    use spmc_table::memory_capacity as cap;
+    let node =
+        |s: &PlannedSp, key: &str| format!("/{}/capabilities/memory-quota/{key}", s.entry.name);
+    for s in sps {
+        if let Some(f) = s.entry.grants.memory_quota.fragments {
+            if f > cap::FRAGMENT_SLOTS {
+                return Err(Error::new(
+                    &layout.file,
+                    node(s, "fragments"),
+                    "memory-quota-oversubscribed",
+                    format!(
+                        "{f} fragmented transmissions, but the SPMC has {} reassembly slots",
+                        cap::FRAGMENT_SLOTS
+                    ),
+                ));
+            }
+        }
+    }
+    type Pick = fn(&crate::layout::MemoryQuota) -> Option<u16>;
+    let items: [(&str, Pick, u16, u16, u16, &str); 2] = [
+        (
+            "transactions",
+            |q| q.transactions,
+            cap::SP_TRANSACTIONS,
+            cap::NW_TRANSACTIONS,
+            cap::TRANSACTIONS,
+            "transaction slots",
+        ),
+        (
+            "donated",
+            |q| q.donated,
+            cap::SP_DONATED,
+            cap::NW_DONATED,
+            cap::DONATED,
+            "donated-ranges entries",
+        ),
+    ];
+    for (key, pick, sp_default, nw, capacity, table) in items {
+        let each =
+            |s: &PlannedSp| u32::from(pick(&s.entry.grants.memory_quota).unwrap_or(sp_default));
+        let total: u32 = u32::from(nw) + sps.iter().map(each).sum::<u32>();
+        if total > u32::from(capacity) {
+            // Name the largest override (the likely mistake), else the set as a whole.
+            let biggest = sps
+                .iter()
+                .filter(|s| pick(&s.entry.grants.memory_quota).is_some())
+                .max_by_key(|s| each(s));
+            let at = biggest.map_or_else(|| "/".to_string(), |s| node(s, key));
+            return Err(Error::new(
+                &layout.file,
+                at,
+                "memory-quota-oversubscribed",
+                format!(
+                    "the `{key}` quotas of the normal world ({nw}) and of the {} SPs (default {sp_default} each unless `memory-quota` says otherwise) add up to {total}, more than the SPMC's {capacity} {table}: lower some SP's `memory-quota`/`{key}`",
+                    sps.len()
                 ),
             ));
         }

@@ -376,3 +376,64 @@ fn memory_quota_is_read_per_sp() {
     );
     assert!(big.check(&Platform::qemu_sbsa()).is_err());
 }
+
+/// The quotas of all SPs and of the normal world must fit the SPMC's tables together
+/// (`spmc_table::memory_capacity`): at the capacity is accepted, one over refused with the
+/// largest override named; nine SPs at the default quota are one SP too many; an SP's own
+/// fragments may not exceed the shared reassembly slots.
+#[test]
+fn memory_quotas_must_fit_the_spmc_tables() {
+    use spmc_table::memory_capacity as cap;
+    let quota =
+        |k: &str, v: u16| serde_json::json!({ "capabilities": { "memory-quota": { k: v } } });
+    // The normal world's 8, a's 2 (default) and b's 14 fill the 24 slots exactly.
+    let fits = cap::TRANSACTIONS - cap::NW_TRANSACTIONS - cap::SP_TRANSACTIONS;
+    let mut full = Set::new("quota-full");
+    full.sp("a", 1, "", 0x10, none())
+        .sp("b", 2, "", 0x10, quota("transactions", fits));
+    assert!(full.check(&Platform::qemu_sbsa()).is_ok());
+    let mut over = Set::new("quota-over");
+    over.sp("a", 1, "", 0x10, none())
+        .sp("b", 2, "", 0x10, quota("transactions", fits + 1));
+    let e = over.check(&Platform::qemu_sbsa()).unwrap_err();
+    assert_eq!(
+        (e.rule, e.node.as_str()),
+        (
+            "memory-quota-oversubscribed",
+            "/b/capabilities/memory-quota/transactions"
+        )
+    );
+    let mut donated = Set::new("quota-donated");
+    donated.sp("a", 1, "", 0x10, quota("donated", cap::DONATED));
+    assert_eq!(
+        donated.check(&Platform::qemu_sbsa()).unwrap_err().rule,
+        "memory-quota-oversubscribed"
+    );
+    let mut frags = Set::new("quota-fragments");
+    frags.sp(
+        "a",
+        1,
+        "",
+        0x10,
+        quota("fragments", cap::FRAGMENT_SLOTS + 1),
+    );
+    assert_eq!(
+        frags.check(&Platform::qemu_sbsa()).unwrap_err().node,
+        "/a/capabilities/memory-quota/fragments"
+    );
+    // Eight SPs at the defaults fit (the kernel's tables are sized for them), nine do not.
+    let mut eight = Set::new("quota-eight");
+    for i in 0..8u32 {
+        eight.sp(&format!("s{i}"), 10 + i, "", 0x10, none());
+    }
+    assert!(eight.check(&Platform::qemu_sbsa()).is_ok());
+    let mut nine = Set::new("quota-nine");
+    for i in 0..9u32 {
+        nine.sp(&format!("s{i}"), 10 + i, "", 0x10, none());
+    }
+    let e = nine.check(&Platform::qemu_sbsa()).unwrap_err();
+    assert_eq!(
+        (e.rule, e.node.as_str()),
+        ("memory-quota-oversubscribed", "/")
+    );
+}

@@ -389,6 +389,28 @@ impl TimeLimits {
     };
 }
 
+/// The SPMC's memory-sharing tables and the default per-endpoint quotas over them (issue 10):
+/// one source for the kernel, which sizes its tables and sets its default quotas with these,
+/// and for manifest-tool, which refuses an SP set whose quotas together oversubscribe them.
+pub mod memory_capacity {
+    /// Live memory transactions the SPMC holds at once.
+    pub const TRANSACTIONS: u16 = 24;
+    /// Reassembly slots for fragmented transmissions. Shared by all senders on purpose (one
+    /// transmission in flight per sender by default, four slots): the quotas of fragments are
+    /// not summed against them.
+    pub const FRAGMENT_SLOTS: u16 = 4;
+    /// Entries of the donated-ranges table.
+    pub const DONATED: u16 = 128;
+    /// The normal world's default quota (all its endpoints together).
+    pub const NW_TRANSACTIONS: u16 = 8;
+    pub const NW_FRAGMENTS: u16 = 1;
+    pub const NW_DONATED: u16 = 32;
+    /// An SP's default quota, unless the SP set description overrides it (`memory-quota`).
+    pub const SP_TRANSACTIONS: u16 = 2;
+    pub const SP_FRAGMENTS: u16 = 1;
+    pub const SP_DONATED: u16 = 8;
+}
+
 /// Per-SP memory-sharing quota overrides (`memory-quota` in the SP set description); `None`
 /// keeps the SPMC's default for that item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

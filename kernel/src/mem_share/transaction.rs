@@ -54,16 +54,16 @@ impl Quota {
     /// The normal world's default: 8 live transactions (of the kernel's 24 slots), one
     /// fragmented transmission (of 4 reassembly slots), 32 donated-ranges entries (of 128).
     pub const NW_DEFAULT: Quota = Quota {
-        transactions: 8,
-        fragments: 1,
-        donated: 32,
+        transactions: spmc_table::memory_capacity::NW_TRANSACTIONS,
+        fragments: spmc_table::memory_capacity::NW_FRAGMENTS,
+        donated: spmc_table::memory_capacity::NW_DONATED,
     };
     /// An SP's default: 2 live transactions, one fragmented transmission, 8 donated-ranges
     /// entries (the kernel's tables hold the normal world's and eight SPs' quotas).
     pub const SP_DEFAULT: Quota = Quota {
-        transactions: 2,
-        fragments: 1,
-        donated: 8,
+        transactions: spmc_table::memory_capacity::SP_TRANSACTIONS,
+        fragments: spmc_table::memory_capacity::SP_FRAGMENTS,
+        donated: spmc_table::memory_capacity::SP_DONATED,
     };
 }
 

@@ -44,17 +44,17 @@ use ffa_abi::version::Version;
 const NO_MAILBOX: ErrorCode = ErrorCode::InvalidParameters;
 
 /// Concurrent live transactions: room for the default quotas of the normal world (8) and
-/// eight SPs (2 each).
-pub const MAX_TRANSACTIONS: usize = 24;
+/// eight SPs (2 each); manifest-tool refuses an SP set whose quotas add up to more.
+pub const MAX_TRANSACTIONS: usize = spmc_table::memory_capacity::TRANSACTIONS as usize;
 /// Receivers per transaction.
 pub const MAX_RECEIVERS: usize = 8;
 /// Constituents per transaction (the 250-range transactions fit).
 pub const MAX_CONSTITUENTS: usize = 256;
 /// Donated ranges the engine tracks: room for the default quotas of the normal world (32) and
 /// twelve SPs (8 each).
-pub const MAX_DONATED: usize = 128;
+pub const MAX_DONATED: usize = spmc_table::memory_capacity::DONATED as usize;
 /// Fragmented sends in flight, and the largest reassembled descriptor.
-pub const FRAG_SLOTS: usize = 4;
+pub const FRAG_SLOTS: usize = spmc_table::memory_capacity::FRAGMENT_SLOTS as usize;
 pub const FRAG_BYTES: usize = 0x2000;
 /// Retrieve responses in fragmented transmission (one per SP at most).
 pub const RESPONSE_SLOTS: usize = 8;
