@@ -154,8 +154,6 @@ pub enum Rule {
     FragmentSlotsExhausted,
     /// The descriptor is larger than the platform's fragment buffer.
     DescriptorTooLarge,
-    /// The caller already has a fragmented transmission in flight.
-    TransmissionInFlight,
     /// No in-flight transmission or response matches the handle and caller.
     UnknownFragmentHandle,
     /// The fragment would overrun the announced total length, is not made of whole 16-byte
@@ -203,7 +201,6 @@ impl Rule {
             | Rule::DonationQuotaExceeded
             | Rule::FragmentSlotsExhausted
             | Rule::DescriptorTooLarge => NoMemory,
-            Rule::TransmissionInFlight => Busy,
             Rule::SenderNotCaller
             | Rule::NotOwner
             | Rule::AlreadyInTransaction

@@ -44,7 +44,6 @@ fn error_codes_follow_the_spec_table() {
     assert_eq!(Rule::NotOwner.error().code(), -6);
     assert_eq!(Rule::TransactionsExhausted.error().code(), -3);
     assert_eq!(Rule::UnknownHandle.error().code(), -2);
-    assert_eq!(Rule::TransmissionInFlight.error().code(), -4);
 }
 
 #[test]
