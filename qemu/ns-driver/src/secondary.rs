@@ -17,6 +17,9 @@ pub const CMD_CPU_OFF: u32 = 1;
 /// Send [`BURST`] direct requests to the endpoint in `target` and count the answers.
 pub const CMD_MESSAGES: u32 = 2;
 
+/// Take part in the 4-core memory race (cases/fuzz.rs `race_worker`, seed in `target`).
+pub const CMD_MEM_RACE: u32 = 3;
+
 /// Requests one core sends for [`CMD_MESSAGES`].
 pub const BURST: u32 = 200;
 
@@ -101,6 +104,12 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
                 m.echoed.store(echoed, Ordering::Relaxed);
                 m.busy.store(busy, Ordering::Relaxed);
                 m.wrong.store(wrong, Ordering::Relaxed);
+                m.done.fetch_add(1, Ordering::Release);
+                arch::sev();
+            }
+            CMD_MEM_RACE => {
+                let seed = u64::from(m.target.load(Ordering::Acquire));
+                crate::cases::fuzz::race_worker(i, seed);
                 m.done.fetch_add(1, Ordering::Release);
                 arch::sev();
             }

@@ -28,6 +28,8 @@
 //! the 0xC0DE command prefix).
 #![forbid(unsafe_code)]
 
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
 use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes};
 use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
@@ -39,9 +41,10 @@ use crate::ffa::{call, call_raw, Shown};
 use crate::harness::{check, fail, Case, Failure, Outcome};
 
 /// The fixed-seed run of `cargo xtask test` (a few seconds of QEMU time).
-pub const CASES: &[Case] = &[Case::default_set("fuzz_both_worlds_fixed_seed", || {
-    run(TEST_SEED, TEST_CALLS)
-})];
+pub const CASES: &[Case] = &[
+    Case::default_set("fuzz_both_worlds_fixed_seed", || run(TEST_SEED, TEST_CALLS)),
+    Case::default_set("mem_race_four_cores", race).after(&["cpu_on_all_secondaries"]),
+];
 
 /// The seed and length of the run in `cargo xtask test`.
 pub const TEST_SEED: u64 = 0x5EED_0010;
@@ -170,6 +173,18 @@ fn known_error(code: u32) -> bool {
 }
 
 impl Fuzz {
+    fn new(seed: u64, calls: u32) -> Self {
+        Fuzz {
+            rng: Rng(seed),
+            seed,
+            calls,
+            step: 0,
+            live: heapless::Vec::new(),
+            stats: Stats::default(),
+            before: (0, 0),
+        }
+    }
+
     fn fail(&self, what: core::fmt::Arguments) -> Failure {
         crate::harness::failure(format_args!(
             "seed {:#x} step {}: {what} (replay: cargo xtask fuzz --seed {:#x} --calls {})",
@@ -806,15 +821,7 @@ pub fn run(seed: u64, calls: u32) -> Outcome {
         "fuzz: FFA_RXTX_MAP_64: {}",
         Shown(&m)
     );
-    let mut f = Fuzz {
-        rng: Rng(seed),
-        seed,
-        calls,
-        step: 0,
-        live: heapless::Vec::new(),
-        stats: Stats::default(),
-        before: (0, 0),
-    };
+    let mut f = Fuzz::new(seed, calls);
     let mut r = f.state_check().map(|b| f.before = b);
     while r.is_ok() && f.step < calls {
         r = f.act();
@@ -850,3 +857,297 @@ pub fn run(seed: u64, calls: u32) -> Outcome {
     log!("fuzz: seed {seed:#x}: {calls} calls, invariants hold");
     Ok(())
 }
+
+// ---- The 4-core race ---------------------------------------------------------------------
+
+/// Transactions the cores race on.
+const RACE_SLOTS: usize = 6;
+/// Actions each core takes.
+pub const RACE_ROUNDS: u32 = 150;
+/// One page per slot, after the quota pages; the u32 at its start is `RACE_PATTERN + slot`.
+const RACE_POOL: u64 = QUOTA_PAGES + NW_QUOTA as u64 * PAGE;
+const RACE_PATTERN: u32 = 0x4ACE_0000;
+/// Cores the race counts (the primary is core 0).
+const RACE_CORES: usize = crate::secondary::MAX_CORES;
+
+/// The current handle of each slot (0: being re-sent).
+static RACE_HANDLES: [AtomicU64; RACE_SLOTS] = [const { AtomicU64::new(0) }; RACE_SLOTS];
+/// Bit `b` of slot `s`: borrower `BORROWERS[b]` holds slot `s`'s current handle (set after
+/// its keeping retrieve succeeded, cleared before it relinquishes).
+static RACE_HELD: [AtomicU32; RACE_SLOTS] = [const { AtomicU32::new(0) }; RACE_SLOTS];
+/// The normal world has one TX buffer for all its cores: one sender at a time.
+static TX_BUSY: AtomicBool = AtomicBool::new(false);
+/// Per core: actions answered as allowed, BUSY answers, and the first wrong answer (0: none;
+/// else what went wrong, encoded by `wrong`).
+static RACE_OK: [AtomicU32; RACE_CORES] = [const { AtomicU32::new(0) }; RACE_CORES];
+static RACE_BUSY: [AtomicU32; RACE_CORES] = [const { AtomicU32::new(0) }; RACE_CORES];
+static RACE_WRONG: [AtomicU64; RACE_CORES] = [const { AtomicU64::new(0) }; RACE_CORES];
+
+/// What a wrong answer was: (kind << 56) | (slot << 48) | detail.
+fn wrong(kind: u64, slot: usize, detail: u64) -> u64 {
+    (kind << 56) | ((slot as u64) << 48) | (detail & 0xFFFF_FFFF_FFFF)
+}
+
+/// Shares (even slots) or lends (odd slots) slot `s`'s page with echo and fault, read-write;
+/// returns the handle, or 0 if the SPMC refused.
+fn race_send(s: usize) -> u64 {
+    while TX_BUSY
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    let rx = [
+        MemAccess::new(EndpointId(id::ECHO), rw()),
+        MemAccess::new(EndpointId(id::FAULT), rw()),
+    ];
+    let cons = [Constituent {
+        address: RACE_POOL + s as u64 * PAGE,
+        page_count: 1,
+    }];
+    let mut handle = 0;
+    if let Ok(mut b) = builder_for(Version::V1_2, EndpointId(0), &rx, &cons) {
+        b.attributes = MemAttributes::NORMAL_WB_INNER;
+        let mut buf = [0u8; 256];
+        if let Ok(n) = b.write_fragment(0, &mut buf) {
+            if dram::write_bytes(NW_TX, &buf[..n]) {
+                let fid = if s % 2 == 0 {
+                    FuncId::MemShare64
+                } else {
+                    FuncId::MemLend64
+                };
+                let a = call(fid, &[n as u64, n as u64, 0, 0]);
+                if a.w(0) == FuncId::Success32.raw() {
+                    handle = MemHandle::from_regs(a.w(2), a.w(3)).0;
+                }
+            }
+        }
+    }
+    TX_BUSY.store(false, Ordering::Release);
+    handle
+}
+
+/// A DIRECT_REQ2 from this core to `sp` (nil UUID): x4..x17 of the response, or `None` if the
+/// SP was busy with another core's request (FFA_ERROR BUSY).
+fn race_req2(sp: u16, words: &[u64]) -> Result<Option<[u64; 14]>, u64> {
+    let mut args = [0u64; 17];
+    args[0] = u64::from(sp);
+    for (d, s) in args[3..].iter_mut().zip(words) {
+        *d = *s;
+    }
+    let r = call(FuncId::MsgSendDirectReq2, &args);
+    if r.w(0) == FuncId::MsgSendDirectResp2.raw() {
+        return Ok(Some(core::array::from_fn(|i| r.0[4 + i])));
+    }
+    if r.w(0) == FuncId::Error32.raw() && r.w(2) == ErrorCode::Busy.to_i32() as u32 {
+        return Ok(None);
+    }
+    Err(u64::from(r.w(0)) << 32 | u64::from(r.w(2)))
+}
+
+/// One core's part of the race: [`RACE_ROUNDS`] actions on random slots: a borrower retrieves
+/// (reading the page, which must hold its slot's pattern: any other page would be a mapping
+/// lost or crossed) and relinquishes or keeps it, a borrower relinquishes, the normal world
+/// reclaims (which must fail while a borrower holds it) and sends the page again. Called on
+/// every core at once (secondary.rs `CMD_MEM_RACE`).
+pub fn race_worker(core: usize, seed: u64) {
+    let c = core % RACE_CORES;
+    let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0x9E37_79B9));
+    for _ in 0..RACE_ROUNDS {
+        if RACE_WRONG[c].load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        let s = rng.below(RACE_SLOTS as u64) as usize;
+        let b = rng.below(2) as usize;
+        let sp = BORROWERS[b];
+        let h = RACE_HANDLES[s].load(Ordering::Acquire);
+        let (lo, hi) = MemHandle(h).to_regs();
+        let outcome = match rng.below(4) {
+            0 | 1 => {
+                let keep = rng.chance(2);
+                let words = [
+                    u64::from(cmd::MEM_ACCESS),
+                    lo,
+                    hi,
+                    0,
+                    0,
+                    0,
+                    if keep { cmd::MEM_KEEP } else { 0 },
+                ];
+                match race_req2(sp, &words) {
+                    Ok(Some(r)) if r[0] == u64::from(status::OK) => {
+                        if r[1] as u32 != RACE_PATTERN + s as u32 {
+                            Err(wrong(1, s, r[1]))
+                        } else {
+                            if keep {
+                                RACE_HELD[s].fetch_or(1 << b, Ordering::AcqRel);
+                            }
+                            Ok(true)
+                        }
+                    }
+                    Ok(Some(_)) => Ok(true),
+                    Ok(None) => Ok(false),
+                    Err(e) => Err(wrong(2, s, e)),
+                }
+            }
+            2 => {
+                RACE_HELD[s].fetch_and(!(1 << b), Ordering::AcqRel);
+                match race_req2(sp, &[u64::from(cmd::MEM_RELINQUISH), lo, hi]) {
+                    Ok(Some(_)) => Ok(true),
+                    Ok(None) => Ok(false),
+                    Err(e) => Err(wrong(2, s, e)),
+                }
+            }
+            _ => {
+                let held = RACE_HELD[s].load(Ordering::Acquire);
+                let a = call(FuncId::MemReclaim, &[lo, hi, 0]);
+                if a.w(0) == FuncId::Success32.raw() {
+                    if held != 0 || RACE_HELD[s].load(Ordering::Acquire) != 0 {
+                        Err(wrong(3, s, u64::from(held)))
+                    } else if RACE_HANDLES[s]
+                        .compare_exchange(h, 0, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        let n = race_send(s);
+                        RACE_HANDLES[s].store(n, Ordering::Release);
+                        Ok(true)
+                    } else {
+                        // Two cores reclaimed one handle.
+                        Err(wrong(4, s, h))
+                    }
+                } else if a.w(0) == FuncId::Error32.raw() && known_error(a.w(2)) {
+                    Ok(true)
+                } else {
+                    Err(wrong(5, s, u64::from(a.w(0))))
+                }
+            }
+        };
+        match outcome {
+            Ok(true) => {
+                RACE_OK[c].fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => {
+                RACE_BUSY[c].fetch_add(1, Ordering::Relaxed);
+            }
+            Err(w) => {
+                RACE_WRONG[c].store(w, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// The 4-core race (issue 10): every core up runs [`race_worker`] over the same transactions
+/// at once; no answer may be wrong (module docs of `race_worker`); afterwards every
+/// transaction ends with its owner, and the state checker finds the tables equal to the state
+/// with as many transactions and table pages held as before.
+fn race() -> Outcome {
+    use crate::secondary::MAILBOXES;
+    let up: heapless::Vec<usize, 8> = (1..MAILBOXES.len())
+        .filter(|&i| MAILBOXES[i].reports.load(Ordering::Acquire) > 0)
+        .collect();
+    check!(
+        up.len() >= 3,
+        "{} secondary cores up, the race needs 3",
+        up.len()
+    );
+    let m = call(FuncId::RxTxMap64, &[NW_TX, NW_RX, 1]);
+    check!(
+        m.w(0) == FuncId::Success32.raw(),
+        "FFA_RXTX_MAP_64: {}",
+        Shown(&m)
+    );
+    let r = race_run(&up);
+    let u = call(FuncId::RxTxUnmap, &[0]);
+    r?;
+    check!(
+        u.w(0) == FuncId::Success32.raw(),
+        "FFA_RXTX_UNMAP: {}",
+        Shown(&u)
+    );
+    Ok(())
+}
+
+fn race_run(up: &[usize]) -> Outcome {
+    use crate::secondary::{CMD_MEM_RACE, MAILBOXES};
+    let f = Fuzz::new(RACE_SEED, RACE_ROUNDS);
+    let before = f.state_check()?;
+    for s in 0..RACE_SLOTS {
+        check!(
+            dram::write_bytes(
+                RACE_POOL + s as u64 * PAGE,
+                &(RACE_PATTERN + s as u32).to_le_bytes()
+            ),
+            "race page write"
+        );
+        let h = race_send(s);
+        check!(h != 0, "sending race slot {s} failed");
+        RACE_HANDLES[s].store(h, Ordering::Release);
+        RACE_HELD[s].store(0, Ordering::Release);
+    }
+    for c in 0..RACE_CORES {
+        RACE_OK[c].store(0, Ordering::Relaxed);
+        RACE_BUSY[c].store(0, Ordering::Relaxed);
+        RACE_WRONG[c].store(0, Ordering::Relaxed);
+    }
+    let before_done: heapless::Vec<u32, 8> = up
+        .iter()
+        .map(|&i| MAILBOXES[i].done.load(Ordering::Acquire))
+        .collect();
+    for &i in up {
+        MAILBOXES[i]
+            .target
+            .store(RACE_SEED as u32, Ordering::Release);
+        MAILBOXES[i].command.store(CMD_MEM_RACE, Ordering::Release);
+    }
+    crate::arch::sev();
+    race_worker(0, RACE_SEED);
+    let finished = crate::arch::wait_until(120_000, || {
+        up.iter()
+            .zip(&before_done)
+            .all(|(&i, &b)| MAILBOXES[i].done.load(Ordering::Acquire) > b)
+    });
+    check!(
+        finished,
+        "a secondary core did not finish its part of the race"
+    );
+    let (mut ok, mut busy) = (0u32, 0u32);
+    for c in core::iter::once(0).chain(up.iter().copied()) {
+        let w = RACE_WRONG[c].load(Ordering::Acquire);
+        if w != 0 {
+            fail!(
+                "core {c}: wrong answer {w:#x} (kind {}: 1 page content, 2 request refused, 3 reclaim while held, 4 double reclaim, 5 reclaim answer)",
+                w >> 56
+            );
+        }
+        ok += RACE_OK[c].load(Ordering::Relaxed);
+        busy += RACE_BUSY[c].load(Ordering::Relaxed);
+    }
+    check!(ok > 0, "no action of the race was answered");
+    // Every transaction ends with its owner.
+    for s in 0..RACE_SLOTS {
+        let h = RACE_HANDLES[s].load(Ordering::Acquire);
+        check!(h != 0, "slot {s} was not sent again after a reclaim");
+        let (lo, hi) = MemHandle(h).to_regs();
+        for sp in BORROWERS {
+            f.req2(sp, &[u64::from(cmd::MEM_RELINQUISH), lo, hi])?;
+        }
+        let a = call(FuncId::MemReclaim, &[lo, hi, 0]);
+        check!(
+            a.w(0) == FuncId::Success32.raw(),
+            "reclaim of slot {s} after the race: {}",
+            Shown(&a)
+        );
+    }
+    let after = f.state_check()?;
+    check!(
+        after == before,
+        "the SPMC holds (live transactions, table pages) {after:?} after the race, {before:?} before"
+    );
+    log!(
+        "race: {} cores x {RACE_ROUNDS} actions on {RACE_SLOTS} transactions: {ok} answered, {busy} BUSY, none wrong",
+        up.len() + 1
+    );
+    Ok(())
+}
+
+const RACE_SEED: u64 = 0x4ACE_0004;
