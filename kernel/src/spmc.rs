@@ -39,10 +39,10 @@ use crate::arch::{Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
+use ffa_abi::error::ErrorCode;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use partition::Sp;
-use spin::Mutex;
 use spmc_table::Table;
 
 /// The FF-A version this SPMC implements.
@@ -194,7 +194,9 @@ pub struct Spmc {
     pub table: &'static Table,
     pub platform: PlatformInfo,
     pub sps: Vec<Sp>,
-    pub nw: Mutex<NormalWorld>,
+    /// The normal world's state (its RX/TX pair). A core retired while holding it poisons
+    /// it: the ABIs that use the normal world's mailbox then answer ABORTED (see [`Spmc::nw_state`]).
+    pub nw: crate::sync::CoreLock<NormalWorld>,
     /// The memory transaction engine (memory ABIs only; never taken on the message path).
     /// A core retired while holding it poisons it: memory ABIs then answer ABORTED.
     pub mem: crate::sync::CoreLock<memory::MemState>,
@@ -223,7 +225,7 @@ impl Spmc {
             table,
             platform,
             sps,
-            nw: Mutex::new(NormalWorld::default()),
+            nw: crate::sync::CoreLock::new(NormalWorld::default()),
             mem: crate::sync::CoreLock::new(memory::MemState::new(platform.memory_limits)),
             notify: notify::Notifications::new(
                 table.partitions.iter().map(|p| p.execution_ctx_count),
@@ -232,6 +234,14 @@ impl Spmc {
             nw_version: AtomicU32::new(Version::V1_0.encode()),
             irq_pending: AtomicU32::new(0),
         }
+    }
+
+    /// The normal world's state under its lock; ABORTED if a core was retired holding it (the
+    /// state may be half updated: nobody uses it again, and no core hangs waiting for it).
+    pub fn nw_state(&self) -> Result<crate::sync::CoreGuard<'_, NormalWorld>, ErrorCode> {
+        self.nw
+            .lock(crate::arch::current_core())
+            .map_err(|_| ErrorCode::Aborted)
     }
 
     /// The version negotiated with the normal world (v1.0 until it calls FFA_VERSION).

@@ -4,7 +4,8 @@
 //! [`Poisoned`], and the caller answers with an error instead (the state behind the lock may
 //! be half updated, so nobody may use it again).
 //!
-//! Used for the locks other cores wait on: the memory engine (`Spmc::mem`) and the console.
+//! Used for the locks other cores wait on: the memory engine (`Spmc::mem`), the normal
+//! world's mailbox (`Spmc::nw`) and the console.
 //! Partition runtimes are only ever taken with `try_lock` on the message path (BUSY), so a
 //! retired holder makes its partition BUSY for good rather than hang anyone.
 

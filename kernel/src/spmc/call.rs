@@ -14,6 +14,7 @@ use super::partition::{RunEnd, Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
 use crate::policy::{self, DirectForm};
 use ffa_abi::endpoint::EndpointId;
+use ffa_abi::error::ErrorCode;
 use ffa_abi::version::Version;
 
 /// The normal world's endpoint ID as the SPMC sees it (the OS or hypervisor; FF-A v1.2
@@ -55,11 +56,14 @@ impl<E: Env> Cx<'_, '_, E> {
     }
 
     /// Runs `f` on the caller's RX/TX buffer pair: the SP's, or the normal world's (under its
-    /// lock).
-    pub fn with_mailbox<T>(&mut self, f: impl FnOnce(&mut Option<Mailbox>) -> T) -> T {
+    /// lock; ABORTED if that lock was poisoned, [`Spmc::nw_state`]).
+    pub fn with_mailbox<T>(
+        &mut self,
+        f: impl FnOnce(&mut Option<Mailbox>) -> T,
+    ) -> Result<T, ErrorCode> {
         match &mut self.caller {
-            Caller::NormalWorld => f(&mut self.spmc.nw.lock().mailbox),
-            Caller::Sp(_, rt) => f(&mut rt.mailbox),
+            Caller::NormalWorld => Ok(f(&mut self.spmc.nw_state()?.mailbox)),
+            Caller::Sp(_, rt) => Ok(f(&mut rt.mailbox)),
         }
     }
 }

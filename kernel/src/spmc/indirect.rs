@@ -106,7 +106,7 @@ struct Source {
 
 fn source<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Source, ErrorCode> {
     let (id, version) = (cx.id(), cx.version);
-    let mb = cx.with_mailbox(|m| *m).ok_or(ErrorCode::Denied)?;
+    let mb = cx.with_mailbox(|m| *m)?.ok_or(ErrorCode::Denied)?;
     Ok(Source {
         id,
         version,
@@ -165,7 +165,7 @@ fn with_receiver_mailbox<T>(
             let mut rt = sp.rt.try_lock().ok_or(ErrorCode::Busy)?;
             f(&mut rt.mailbox)
         }
-        None => f(&mut spmc.nw.lock().mailbox),
+        None => f(&mut spmc.nw_state()?.mailbox),
     }
 }
 
@@ -306,7 +306,7 @@ fn rx_acquire(spmc: &Spmc, vm_id: EndpointId) -> Result<Regs, ErrorCode> {
     if vm_id.0 != 0 {
         return Err(ErrorCode::InvalidParameters);
     }
-    let mut nw = spmc.nw.lock();
+    let mut nw = spmc.nw_state()?;
     let mb = nw.mailbox.as_mut().ok_or(ErrorCode::InvalidParameters)?;
     if mb.rx_full {
         return Err(ErrorCode::Denied);

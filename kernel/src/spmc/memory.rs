@@ -645,7 +645,10 @@ fn send_descriptor<E: Env>(
     if matches!(kind, TransactionKind::Lend | TransactionKind::Donate) {
         let mailbox = match km.caller.as_ref() {
             Some((_, rt)) => rt.mailbox,
-            None => km.spmc.nw.lock().mailbox,
+            None => match km.spmc.nw_state() {
+                Ok(nw) => nw.mailbox,
+                Err(e) => return Regs::error(e),
+            },
         };
         if let Some(mb) = mailbox {
             let len = u64::from(mb.pages) * PAGE_SIZE;
@@ -797,7 +800,7 @@ fn mailbox_tx<'a>(
             read_tx(env, mb, len, buf)
         }
         None => {
-            let nw = spmc.nw.lock();
+            let nw = spmc.nw_state()?;
             let mb = nw.mailbox.as_ref().ok_or(NO_MAILBOX)?;
             read_tx(env, mb, len, buf)
         }

@@ -36,10 +36,12 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
             let (spmc, version) = (cx.spmc, cx.version);
             let env = &mut *cx.env;
             match &mut cx.caller {
-                Caller::NormalWorld => {
-                    let mut nw = spmc.nw.lock();
-                    partition_info_get(spmc, env, &mut nw.mailbox, version, *uuid, *count_only)
-                }
+                Caller::NormalWorld => match spmc.nw_state() {
+                    Ok(mut nw) => {
+                        partition_info_get(spmc, env, &mut nw.mailbox, version, *uuid, *count_only)
+                    }
+                    Err(e) => Regs::error(e),
+                },
                 Caller::Sp(_, rt) => {
                     partition_info_get(spmc, env, &mut rt.mailbox, version, *uuid, *count_only)
                 }
@@ -55,9 +57,12 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
         } => {
             let (tx, rx, pages) = (*tx, *rx, *page_count);
             match &mut cx.caller {
-                Caller::NormalWorld => rxtx_map(&mut cx.spmc.nw.lock().mailbox, || {
-                    validate_nw_mailbox(cx.spmc, tx, rx, pages)
-                }),
+                Caller::NormalWorld => match cx.spmc.nw_state() {
+                    Ok(mut nw) => rxtx_map(&mut nw.mailbox, || {
+                        validate_nw_mailbox(cx.spmc, tx, rx, pages)
+                    }),
+                    Err(e) => Regs::error(e),
+                },
                 Caller::Sp(sp, rt) => {
                     let space = rt.space.as_ref();
                     let checked = validate_sp_mailbox(sp.desc, space, tx, rx, pages);
@@ -69,14 +74,14 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
             if id.0 != 0 && id != &cx.id() {
                 Regs::error(ErrorCode::InvalidParameters)
             } else {
-                cx.with_mailbox(unmap)
+                cx.with_mailbox(unmap).unwrap_or_else(Regs::error)
             }
         }
         Interface::RxRelease { vm_id } => {
             if vm_id.0 != 0 && vm_id != &cx.id() {
                 Regs::error(ErrorCode::InvalidParameters)
             } else {
-                cx.with_mailbox(rx_release)
+                cx.with_mailbox(rx_release).unwrap_or_else(Regs::error)
             }
         }
         _ => Regs::error(ErrorCode::NotSupported),

@@ -796,7 +796,7 @@ impl World {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             nw_version: self.spmc.nw_version(),
-            nw_mailbox: self.spmc.nw.lock().mailbox,
+            nw_mailbox: self.spmc.nw.lock(0).unwrap().mailbox,
             sps: self
                 .spmc
                 .sps

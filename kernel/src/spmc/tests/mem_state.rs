@@ -584,3 +584,23 @@ proptest! {
         run(&ops);
     }
 }
+
+/// Issue 10: the normal world's mailbox lock is poison-aware too. A core that stops while
+/// holding it leaves the ABIs that need the normal world's RX/TX pair answering
+/// FFA_ERROR(ABORTED) on every other core instead of hanging them; messages, which never take
+/// that lock, still flow.
+#[test]
+fn a_core_retired_holding_the_normal_worlds_mailbox_does_not_hang_the_others() {
+    let mut w = world();
+    core::mem::forget(w.spmc.nw.lock(5).unwrap());
+    crate::sync::retire(5);
+    let aborted = |r: &Regs| r.w(0) == FuncId::Error32.raw() && r.w(2) as i32 == -8;
+    let r = w.nw(call(FuncId::RxRelease, &[0]));
+    assert!(aborted(&r), "FFA_RX_RELEASE: {r:x?}");
+    let r = w.nw(call(FuncId::PartitionInfoGet, &[0, 0, 0, 0, 0]));
+    assert!(aborted(&r), "FFA_PARTITION_INFO_GET: {r:x?}");
+    let r = send(&mut w, FuncId::MemShare32, None, &[0], &[(NS_SHARE, 1)]);
+    assert!(aborted(&r), "FFA_MEM_SHARE: {r:x?}");
+    let q = req32(0, 0x8001, [1, 2, 3, 4, 5]);
+    assert_eq!(w.nw(q), echo_of(&q).unwrap(), "direct messages still flow");
+}
