@@ -824,6 +824,8 @@ pub struct Machine {
     pub core: usize,
     /// Where this core's secure physical timer is set (`Env::deadline_swap`).
     pub deadline: Option<u64>,
+    /// Counter ticks per millisecond (CNTFRQ_EL0 / 1000, read once: on the message path).
+    ticks_per_ms: u64,
 }
 
 impl Machine {
@@ -833,30 +835,34 @@ impl Machine {
         Self {
             core,
             deadline: None,
+            ticks_per_ms: (counter_frequency() / 1000).max(1),
         }
     }
 }
 
 /// Programs this core's secure physical timer (CNTPS_CVAL_EL1, CNTPS_CTL_EL1: enabled and
 /// unmasked, or off). S-EL1 may access it because EL3 sets SCR_EL3.ST (TF-A's SPMD enters the
-/// SPMC with `EP_ST_ENABLE`).
+/// SPMC with `EP_ST_ENABLE`). No ISB: this is on the message path, and the ERET into the
+/// partition (or the SMC to EL3) that follows is context-synchronising.
 fn secure_timer(deadline: Option<u64>) {
     match deadline {
         // SAFETY: the CNTPS registers only control this core's secure timer and its
         // interrupt; no memory is touched.
         Some(d) => unsafe {
-            asm!("msr S3_7_C14_C2_2, {0}", "msr S3_7_C14_C2_1, {1}", "isb", in(reg) d, in(reg) 1u64, options(nomem, nostack))
+            asm!("msr S3_7_C14_C2_2, {0}", "msr S3_7_C14_C2_1, {1}", in(reg) d, in(reg) 1u64, options(nomem, nostack))
         },
         // SAFETY: as above; disabling the timer lowers its interrupt.
-        None => unsafe { asm!("msr S3_7_C14_C2_1, xzr", "isb", options(nomem, nostack)) },
+        None => unsafe { asm!("msr S3_7_C14_C2_1, xzr", options(nomem, nostack)) },
     }
 }
 
 /// Reads the physical counter (CNTPCT_EL0), which the secure physical timer compares with.
+/// Without an ISB: a read a few instructions early only moves a deadline of milliseconds by
+/// nanoseconds.
 pub fn physical_counter() -> u64 {
     let v: u64;
     // SAFETY: reading the counter has no side effects.
-    unsafe { asm!("isb", "mrs {0}, cntpct_el0", out(reg) v, options(nomem, nostack)) };
+    unsafe { asm!("mrs {0}, cntpct_el0", out(reg) v, options(nomem, nostack)) };
     v
 }
 
@@ -967,7 +973,7 @@ impl crate::spmc::Env for Machine {
     }
 
     fn ticks_per_ms(&self) -> u64 {
-        (counter_frequency() / 1000).max(1)
+        self.ticks_per_ms
     }
 
     fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {

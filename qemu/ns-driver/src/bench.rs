@@ -16,7 +16,10 @@
 //! `ts_its_set_16`, `ts_its_get_16`, `ts_its_set_4096`, `ts_its_get_4096` (one TS RPC call to
 //! the ITS partition over memory shared and retrieved once, the request written each time).
 //! Notifications and indirect messages (bench/notify.rs): `notify_set_get`,
-//! `msg_send2_round_trip`. A benchmark that
+//! `msg_send2_round_trip`. Secure interrupts: `secure_interrupt_round_trip` (sbsa-ref's
+//! watchdog interrupt, owned by echo, while this world runs: EL3, S-EL1 and S-EL0 instructions
+//! from the interrupt to this world's resumption, counted with the cycle counter's filters).
+//! A benchmark that
 //! fails prints `BENCH name=<id> error=<why>`. Cold boot: `BENCH name=boot_to_nw
 //! insns_per_op=<CNTVCT at entry * 16> iterations=1 partitions=<count>`.
 
@@ -196,6 +199,64 @@ fn bench(name: &str, n: u32, op: Op) -> bool {
         }
         Err(e) => {
             bare_line(format_args!("BENCH name={name} error={e}"));
+            false
+        }
+    }
+}
+
+/// One secure interrupt while this world runs, measured by exception level: echo arms sbsa-ref's
+/// watchdog (its WS0 is echo's interrupt), then this world spins with no SMC until well past the
+/// deadline, with the cycle counter counting one secure level (or EL3). What it counts is the
+/// whole round trip the interrupt causes: EL3's FIQ entry and FFA_INTERRUPT to the SPMC, the
+/// SPMC taking it and entering echo's handler, echo's FFA_MSG_WAIT, the unmask, and
+/// FFA_NORMAL_WORLD_RESUME back through EL3. echo's interrupt count proves each one came.
+fn secure_interrupt_bench(n: u32) -> bool {
+    const FIRE_AFTER: u64 = 2000;
+    let status = || -> Result<u64, Why> {
+        Ok(direct(Form::Req64, id::ECHO, &[u64::from(cmd::WDOG_STATUS)])?.x(4))
+    };
+    let mut one = |scope: Scope| -> Result<u64, Why> {
+        let mut total = 0;
+        for _ in 0..n {
+            let before = status()?;
+            let r = direct(
+                Form::Req64,
+                id::ECHO,
+                &[u64::from(cmd::WDOG_ARM), FIRE_AFTER, 0],
+            )?;
+            let armed = r.x(4);
+            counters::start(scope.filter());
+            let c0 = counters::cycles();
+            while counters::ticks() < armed + 4 * FIRE_AFTER {}
+            total += counters::cycles() - c0;
+            if status()? != before + 1 {
+                return Err(why(format_args!("echo did not handle the interrupt")));
+            }
+        }
+        Ok(total / u64::from(n))
+    };
+    let parts: Result<[u64; 3], Why> = (|| {
+        Ok([
+            one(Scope::El3)?,
+            one(Scope::SecureEl1)?,
+            one(Scope::SecureEl0)?,
+        ])
+    })();
+    match parts {
+        Ok(p) => {
+            bare_line(format_args!(
+                "BENCH name=secure_interrupt_round_trip insns_per_op={} iterations={n} el3={} sel1={} sel0={}",
+                p[0] + p[1] + p[2],
+                p[0],
+                p[1],
+                p[2]
+            ));
+            true
+        }
+        Err(e) => {
+            bare_line(format_args!(
+                "BENCH name=secure_interrupt_round_trip error={e}"
+            ));
             false
         }
     }
@@ -697,6 +758,7 @@ pub fn run() {
         ] {
             run(bench(name, 300, &mut || relay_op(form)));
         }
+        run(secure_interrupt_bench(20));
         // SP-initiated memory sharing (works without the normal world's memory ABIs): echo
         // shares one page of its heap with fault, which retrieves, writes and relinquishes
         // it, and echo reclaims it. Compare with dreq32_relay_echo (the same two hops).

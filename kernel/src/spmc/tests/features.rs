@@ -86,7 +86,10 @@ fn features_of_the_spmd_only_interrupt_interfaces_are_not_supported() {
     w.nw_version(Version::V1_2);
     for f in spmd_only {
         assert_error(&w.nw(features(f, 0)), ErrorCode::NotSupported);
-        assert_error(&w.nw(call(FuncId::try_from(f).unwrap(), &[])), ErrorCode::NotSupported);
+        assert_error(
+            &w.nw(call(FuncId::try_from(f).unwrap(), &[])),
+            ErrorCode::NotSupported,
+        );
     }
     let mut d = sp(0);
     d.behaviour = during_boot(
