@@ -52,14 +52,14 @@ pub struct FpRegs {
     pub fpsr: u64,
 }
 
-/// SPSR value for AArch64 EL0t with IRQ unmasked and FIQ masked (PSTATE.F). In the secure
-/// state a Group 1 Secure interrupt is an IRQ and a Non-secure Group 1 or Group 0 one is an FIQ
-/// (GICv3 spec, table 4-3). IRQs stop the SP so that the SPMC takes the secure interrupts it
-/// owns (spmc/interrupt.rs). FIQs stay masked until the SPMC handles non-secure interrupts:
-/// unmasked, one pending while an SP runs (the normal world's timer) would be taken before the
-/// SP executed an instruction, every time it is resumed, and the core would never make
-/// progress. Masked, it stays pending until the SPMC returns to the normal world, which then
-/// takes it (a Group 0 one is then routed to EL3, as TF-A routes it from the normal world).
+/// SPSR value for AArch64 EL0t with IRQ unmasked and FIQ masked (PSTATE.F), the state an SP
+/// starts in. In the secure state a Group 1 Secure interrupt is an IRQ and a Non-secure Group 1
+/// or Group 0 one is an FIQ (GICv3 spec, table 4-3). IRQs stop the SP so that the SPMC takes
+/// the secure interrupts it owns (spmc/interrupt.rs). PSTATE.F is set or cleared before every
+/// run by `spmc::run::until_call`: FIQ is how a non-secure interrupt reaches S-EL1, and it is
+/// unmasked only while the SP handles a request it may be preempted in (its
+/// `ns-interrupts-action`, docs/architecture.md, "Scheduling"); masked, the interrupt stays
+/// pending until the SPMC returns to the normal world, which then takes it.
 pub const SPSR_EL0T: u64 = 1 << 6;
 
 /// Why an S-EL0 context stopped running and returned control to the SPMC.

@@ -17,6 +17,7 @@ pub mod framework;
 pub mod indirect;
 pub mod memory;
 pub mod notify;
+pub mod sched;
 pub mod setup;
 pub mod sp_services;
 pub mod version;

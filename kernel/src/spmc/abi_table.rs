@@ -46,6 +46,8 @@ pub const ABIS: &[Abi] = &[
     abi(F::RxTxUnmap, Both),
     abi(F::RxRelease, Both),
     abi(F::MsgWait32, Sp),
+    abi(F::Yield32, Sp),
+    abi(F::Run32, Nw),
     abi(F::MsgSendDirectReq32, Both),
     abi(F::MsgSendDirectReq64, Both),
     abi(F::MsgSendDirectResp32, Sp),

@@ -14,6 +14,7 @@
 //! | FFA_MSG_SEND_DIRECT_REQ/RESP (32/64), FFA_MSG_SEND_DIRECT_REQ2/RESP2 | `direct::handle` |
 //! | framework messages (DIRECT_REQ with w2 bit 31, from the SPMD) | `framework::handle` (via `direct`) |
 //! | FFA_MSG_WAIT, FFA_CONSOLE_LOG, FFA_MEM_PERM_GET/SET | `sp_services::handle` |
+//! | FFA_RUN, FFA_YIELD | `sched::handle` |
 //! | FFA_MEM_SHARE/LEND/DONATE, FFA_MEM_FRAG_TX/RX, FFA_MEM_RETRIEVE_REQ, FFA_MEM_RELINQUISH, FFA_MEM_RECLAIM | `memory::handle` |
 //! | FFA_NOTIFICATION_BITMAP_CREATE/DESTROY, _BIND/_UNBIND, _SET/_GET, _INFO_GET | `notify::handle` |
 //! | FFA_MSG_SEND2, FFA_MSG_SEND, FFA_MSG_POLL (v1.0), FFA_RX_ACQUIRE | `indirect::handle` |
@@ -21,20 +22,28 @@
 //! Every handler has the signature described in `call.rs`. Handlers never run a partition and
 //! never import this module: a direct request comes back as `Flow::Deliver`, and the run of
 //! the receiver (with the nested calls it makes) happens here, so the import graph of the
-//! kernel has no circle.
+//! kernel has no circle. FFA_RUN, which runs partitions, is the dispatcher's own (`resume`;
+//! `sched::run_target` checks its target).
+//!
+//! Preemption (docs/architecture.md, "Scheduling"): a run that ends `RunEnd::Suspended` (a
+//! non-secure interrupt, or FFA_YIELD) unwinds its call chain: each partition that was waiting
+//! on the Rust stack for the suspended one's response becomes Blocked, its lock is released,
+//! and the normal world gets FFA_INTERRUPT or FFA_YIELD. FFA_RUN later resumes the suspended
+//! partition and, as each response arrives, the partition Blocked on it (`resume`).
 //!
 //! Registers are handled in place: a normal-world call is answered in the block it came in;
 //! a partition's call is read from its saved context, and a direct message is copied once
 //! into the receiver's context and its response once back (`direct::copy_message`).
 
 use super::call::{Caller, Cx, Flow, Target};
-use super::partition::{PendingRequest, Phase, RunEnd, Runtime, Sp};
+use super::partition::{suspension_regs, PendingRequest, Phase, RunEnd, Runtime, Sp};
 use super::{
-    abi_table, direct, indirect, interrupt, memory, notify, run, setup, sp_services, time_limit,
-    version, Env, Spmc,
+    abi_table, direct, indirect, interrupt, memory, notify, run, sched, setup, sp_services,
+    time_limit, version, Env, Spmc,
 };
 use crate::policy;
 use core::sync::atomic::Ordering;
+use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::{DecodeError, ErrorCode};
 use ffa_abi::func_id::FuncId;
 use ffa_abi::interface::Interface;
@@ -72,6 +81,7 @@ fn route<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -
         | Interface::MsgSend { .. }
         | Interface::MsgPoll
         | Interface::RxAcquire { .. } => indirect::handle(cx, call, out),
+        Interface::Run { .. } | Interface::Yield { .. } => sched::handle(cx, call, out),
         _ => setup::handle(cx, call, out),
     }
 }
@@ -148,6 +158,11 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
             return;
         }
         None => {
+            if fid == FuncId::Run32 {
+                run_for_nw(spmc, cx.env, io);
+                deliver_interrupts(spmc, cx.env);
+                return;
+            }
             let decoded = decode(fid, &io.0, version, false);
             let call = match &decoded {
                 Ok(c) => c,
@@ -162,7 +177,10 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
             target,
             sender,
             form,
-        } => deliver(spmc, cx.env, target, sender, form, &mut io.0),
+        } => {
+            // A suspended receiver leaves FFA_INTERRUPT or FFA_YIELD in `io`.
+            deliver::<E, false>(spmc, cx.env, target, sender, form, &mut io.0);
+        }
         // Only a partition's own calls end its run (the table keeps MSG_WAIT and the
         // responses to partitions).
         Flow::End(_) => *io = Regs::error(ErrorCode::NotSupported),
@@ -218,8 +236,9 @@ pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mu
                 }
             }
             RunEnd::Aborted => return,
-            // Not reachable: no request is pending and it has booted.
-            RunEnd::Response | RunEnd::InitDone => {
+            // Not reachable: no request is pending and it has booted (and a partition handling
+            // an interrupt is not preemptible, `run::preemptible`).
+            RunEnd::Response | RunEnd::InitDone | RunEnd::Suspended => {
                 rt.abort();
                 return;
             }
@@ -278,6 +297,12 @@ fn run_sp_until<E: Env>(
                 }
                 continue;
             }
+            run::Stop::NsInterrupt => {
+                if let Phase::Running(r) = rt.phase() {
+                    r.preempt(super::partition::Preemption::Interrupt);
+                }
+                return RunEnd::Suspended;
+            }
             run::Stop::Call => {}
         }
         if let Some(end) = sp_call(spmc, env, sp, rt) {
@@ -328,8 +353,26 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
             sender,
             form,
         }) => {
-            deliver(spmc, env, target, sender, form, call_regs(rt));
-            None
+            // Its callee may be preempted only if the caller may be.
+            let suspended = if run::preemptible(rt) {
+                deliver::<E, false>(spmc, env, target, sender, form, call_regs(rt));
+                is_suspension(call_regs(rt))
+            } else {
+                // A masked chain is never suspended (no FIQ, and FFA_YIELD is refused for a
+                // partition's request).
+                deliver::<E, true>(spmc, env, target, sender, form, call_regs(rt));
+                false
+            };
+            if suspended {
+                // The callee was preempted: this partition waits for it off the stack, its
+                // call registers holding what the normal world is to get.
+                if let (Phase::Running(r), Target::Sp(callee)) = (rt.phase(), target) {
+                    r.block(callee.index);
+                }
+                Some(RunEnd::Suspended)
+            } else {
+                None
+            }
         }
         Ok(Flow::End(end)) => Some(end),
     };
@@ -376,8 +419,12 @@ fn general_sp_call<'s, E: Env>(
 
 /// Delivers the direct message in `io` (its sender's registers) to `target` and puts the
 /// answer in its place: the response, or the error that stopped the message. Never waits: a
-/// partition whose state is locked or not waiting is BUSY.
-fn deliver<E: Env>(
+/// partition whose state is locked or not waiting is BUSY. `MASKED`: the sender's call chain
+/// keeps non-secure interrupts queued (a constant, so that the message path carries no test
+/// for it). If the receiver's call chain was suspended, `io` holds what the normal world gets
+/// (FFA_INTERRUPT or FFA_YIELD, [`is_suspension`]), and the answer comes later, through
+/// FFA_RUN.
+fn deliver<E: Env, const MASKED: bool>(
     spmc: &Spmc,
     env: &mut E,
     target: Target<'_>,
@@ -407,22 +454,145 @@ fn deliver<E: Env>(
             return;
         }
     }
+    if MASKED {
+        // A queued partition earlier in the chain: this one may not be preempted either.
+        rt.regs.spsr |= run::SPSR_F;
+    }
     direct::copy_message(call_regs(&mut rt), io);
-    match run_sp(spmc, env, sp, &mut rt) {
-        RunEnd::Response => {
-            direct::copy_message(io, call_regs(&mut rt));
-            if let Phase::Running(r) = rt.phase() {
-                r.end();
-            }
-            // It waits again: interrupts taken for it meanwhile are delivered now.
-            if !sp.irq.is_empty() {
-                run_interrupt_handlers(spmc, env, sp, &mut rt);
-            }
+    let end = run_sp(spmc, env, sp, &mut rt);
+    if MASKED {
+        // Unpreemptible, so it answered or was aborted; back to its own action.
+        rt.ns_default();
+    }
+    match end {
+        RunEnd::Response => answered(spmc, env, sp, &mut rt, io),
+        end => {
+            finish_otherwise(sp, &mut rt, end, io);
         }
-        RunEnd::Aborted => *io = Regs::error(ErrorCode::Aborted).0,
+    }
+}
+
+/// Whether `x`, the answer `deliver` left, is a suspension for the normal world rather than a
+/// response or an error: no direct message is ever answered with FFA_INTERRUPT or FFA_YIELD.
+fn is_suspension(x: &[u64; 18]) -> bool {
+    let w0 = x[0] as u32;
+    w0 == FuncId::Interrupt32.raw() || w0 == FuncId::Yield32.raw()
+}
+
+/// `sp` answered its request: the response goes into `io`, the registers of the request's
+/// sender, and `sp` waits again (interrupts taken for it meanwhile are delivered now).
+#[inline(always)]
+fn answered<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime, io: &mut [u64; 18]) {
+    direct::copy_message(io, call_regs(rt));
+    if let Phase::Running(r) = rt.phase() {
+        r.end();
+    }
+    if !sp.irq.is_empty() {
+        run_interrupt_handlers(spmc, env, sp, rt);
+    }
+}
+
+/// Puts what else ended `sp`'s run for its request into `io`: ABORTED, or, if the run was
+/// suspended, what the normal world gets for it (then returns true). Off the message path.
+#[cold]
+fn finish_otherwise(sp: &Sp, rt: &mut Runtime, end: RunEnd, io: &mut [u64; 18]) -> bool {
+    match end {
+        RunEnd::Suspended => {
+            *io = suspension_regs(sp.id(), rt);
+            true
+        }
         RunEnd::InitDone | RunEnd::InterruptDone => {
             rt.abort();
             *io = Regs::error(ErrorCode::Aborted).0;
+            false
         }
+        RunEnd::Aborted | RunEnd::Response => {
+            *io = Regs::error(ErrorCode::Aborted).0;
+            false
+        }
+    }
+}
+
+/// [`answered`] or [`finish_otherwise`]: true if the run was suspended.
+fn finish<E: Env>(
+    spmc: &Spmc,
+    env: &mut E,
+    sp: &Sp,
+    rt: &mut Runtime,
+    end: RunEnd,
+    io: &mut [u64; 18],
+) -> bool {
+    if end == RunEnd::Response {
+        answered(spmc, env, sp, rt, io);
+        return false;
+    }
+    finish_otherwise(sp, rt, end, io)
+}
+
+/// FFA_RUN from the normal world (registers the ABI does not use are reserved and ignored,
+/// decision (a)): checks the target, then [`resume`].
+fn run_for_nw<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
+    let target = ffa_abi::endpoint::TargetInfo::unpack(io.w(1));
+    match sched::run_target(spmc, target) {
+        Ok(sp) => resume(spmc, env, sp, &mut io.0),
+        Err(e) => *io = Regs::error(e),
+    }
+}
+
+/// FFA_RUN from the normal world for `first`: resumes it if it is Preempted, then, each time the
+/// running partition answers a request from a partition Blocked on it, that partition, until a
+/// response (or error) for the normal world ends the chain, or the chain is suspended again.
+/// The answer replaces the FFA_RUN call in `io`. Locks are taken one at a time: a Blocked
+/// partition's lock is only ever held for a moment (by a refused message or FFA_RUN), so
+/// waiting for it cannot deadlock.
+#[inline(never)]
+fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
+    let Some(mut rt) = first.rt.try_lock() else {
+        *io = Regs::error(ErrorCode::Busy).0;
+        return;
+    };
+    match rt.phase() {
+        Phase::Preempted(p) => p.resume(),
+        _ => {
+            *io = Regs::error(sched::run_refusal(rt.state())).0;
+            return;
+        }
+    }
+    let mut sp = first;
+    loop {
+        let sender = rt.request().map(|r| EndpointId(r.sender));
+        let end = run_sp(spmc, env, sp, &mut rt);
+        let caller = sender
+            .filter(|s| s.is_secure())
+            .and_then(|s| spmc.table.index_of(s));
+        let Some(ci) = caller else {
+            // The normal world sent the request: its answer (or the chain's suspension) ends
+            // the FFA_RUN.
+            finish(spmc, env, sp, &mut rt, end, io);
+            return;
+        };
+        let mut answer = [0u64; 18];
+        if finish(spmc, env, sp, &mut rt, end, &mut answer) {
+            *io = answer;
+            return;
+        }
+        drop(rt);
+        let callee = sp.index;
+        sp = &spmc.sps[ci];
+        rt = sp.rt.lock();
+        match rt.phase() {
+            Phase::Blocked(b) if b.callee() == callee => b.unblock(),
+            _ => {
+                // Unreachable: a partition Blocked on another leaves that state only here.
+                crate::info!(
+                    "SP {}: response from {:#06x} found it not blocked on it; dropped",
+                    sp.desc.name,
+                    spmc.sps[callee].id()
+                );
+                *io = Regs::error(ErrorCode::Aborted).0;
+                return;
+            }
+        }
+        *call_regs(&mut rt) = answer;
     }
 }

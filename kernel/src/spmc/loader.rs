@@ -188,8 +188,9 @@ impl Spmc {
                 continue;
             }
             if sp.desc.execution_ctx_count > 1 {
-                // Per-core execution contexts are not implemented yet: the one context migrates
-                // between cores, and concurrent requests from two cores get BUSY.
+                // S-EL0 partitions are UP (FF-A): manifest-tool refuses a count above 1. A table
+                // built without it still gets one context, which migrates between cores
+                // (concurrent requests from two cores get BUSY).
                 crate::info!(
                     "SP {} declares {} execution contexts; it runs with one, migrating between cores",
                     sp.desc.name,
@@ -218,9 +219,10 @@ impl Spmc {
                     dispatch::run_interrupt_handlers(self, env, sp, &mut rt);
                 }
                 RunEnd::Aborted => {}
-                RunEnd::Response | RunEnd::InterruptDone => {
-                    // Unreachable by construction (no request is pending during boot); treat
-                    // as a protocol violation.
+                RunEnd::Response | RunEnd::InterruptDone | RunEnd::Suspended => {
+                    // Unreachable by construction (no request is pending during boot, and an
+                    // initialising partition is never preempted nor may yield); treat as a
+                    // protocol violation.
                     rt.abort();
                 }
             }

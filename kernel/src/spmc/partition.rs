@@ -6,14 +6,21 @@
 //! waiting. The one transition legal from every state is [`Runtime::abort`].
 //!
 //! ```text
-//!  Created --start_boot--> Booting --init_done--> Waiting --begin--> Running
-//!     |                       |                     ^ ^                |
-//!     |                       |                     | +-------end------+
-//!     |                       |                     |  begin_interrupt: Running (handling
-//!     |                       |                     |  an interrupt, no request)
+//!  Created --start_boot--> Booting --init_done--> Waiting --begin--> Running <--resume-- Preempted
+//!     |                       |                     ^ ^               |  |  \--preempt-->   ^
+//!     |                       |                     | +------end------+  +--block--> Blocked |
+//!     |                       |                     |  begin_interrupt: Running  (unblock: Running)
+//!     |                       |                     |  (handling an interrupt, no request)
 //!     |                       |                     +--end_interrupt--+
 //!     +-----------------------+------abort (from any state)-----> Aborted
 //! ```
+//!
+//! Preempted and Blocked exist only for requests the normal world sent (NWd scheduled mode, FF-A
+//! v1.2 section 8.2): a context handling a request is Preempted when a non-secure interrupt
+//! preempts it (its `ns-interrupts-action` is "signalled") or when it calls FFA_YIELD, and the
+//! normal world resumes it with FFA_RUN. A context whose own direct request went to a context
+//! that was preempted is Blocked until that context responds (the call chain is unwound into
+//! these states, so that no core's stack holds a suspended chain).
 
 use super::Mailbox;
 use crate::arch::UserRegs;
@@ -36,6 +43,12 @@ pub enum State {
     /// Running on behalf of a direct request, or handling a secure interrupt it was entered
     /// with (FFA_INTERRUPT).
     Running,
+    /// Handling a direct request, stopped by a non-secure interrupt or by FFA_YIELD: only
+    /// FFA_RUN from the normal world resumes it.
+    Preempted,
+    /// Handling a direct request, waiting for the response to its own direct request to a
+    /// partition that was preempted (the call chain was unwound to return to the normal world).
+    Blocked,
     /// Faulted or failed to load: never runs again.
     Aborted,
 }
@@ -49,12 +62,30 @@ pub struct PendingRequest {
     pub form: DirectForm,
 }
 
+/// Why a context is Preempted.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Preemption {
+    /// A non-secure interrupt: it resumes where it was stopped, registers untouched.
+    Interrupt,
+    /// It called FFA_YIELD: it resumes with FFA_SUCCESS as the answer to that call.
+    Yield,
+}
+
 /// Mutable state of one partition, behind its lock.
 pub struct Runtime {
     /// Where the context is in its life cycle: changed only by the transitions of this module.
     state: State,
-    /// The request it handles: `Some` exactly while `state` is Running.
+    /// The request it handles: `Some` exactly while `state` is Running, Preempted or Blocked.
     request: Option<PendingRequest>,
+    /// Why it is Preempted (meaningful in that state only).
+    preemption: Preemption,
+    /// Index of the partition whose response it waits for (meaningful while Blocked).
+    blocked_on: usize,
+    /// Its manifest's `ns-interrupts-action` queues non-secure interrupts. "Signalled after a
+    /// managed exit" never reaches the kernel (manifest-tool refuses it for S-EL0 partitions);
+    /// should a table carry it, queuing is the safe reading: the partition is never preempted
+    /// without the exit it asked for.
+    ns_queued: bool,
     pub regs: UserRegs,
     pub space: Option<AddressSpace>,
     /// The FF-A version the partition speaks (its manifest's, until it calls FFA_VERSION).
@@ -75,6 +106,8 @@ pub enum Phase<'a> {
     Booting(Booting<'a>),
     Waiting(Waiting<'a>),
     Running(Running<'a>),
+    Preempted(Preempted<'a>),
+    Blocked(Blocked<'a>),
     Aborted,
 }
 
@@ -86,6 +119,10 @@ pub struct Booting<'a>(&'a mut Runtime);
 pub struct Waiting<'a>(&'a mut Runtime);
 /// A context handling a direct request.
 pub struct Running<'a>(&'a mut Runtime);
+/// A context stopped inside a request, resumed only by FFA_RUN.
+pub struct Preempted<'a>(&'a mut Runtime);
+/// A context waiting for the response to its own request to a preempted partition.
+pub struct Blocked<'a>(&'a mut Runtime);
 
 impl Created<'_> {
     /// Loaded: its initialisation runs next.
@@ -95,11 +132,24 @@ impl Created<'_> {
 }
 
 impl Booting<'_> {
-    /// Initialisation finished (FFA_MSG_WAIT): it waits for messages.
+    /// Initialisation finished (FFA_MSG_WAIT): it waits for messages. From now on its saved
+    /// PSTATE.F is its own `ns-interrupts-action` whenever it is not handling a secure
+    /// interrupt (see [`SPSR_F`]).
     pub fn init_done(self) {
         self.0.state = State::Waiting;
+        self.0.ns_default();
     }
 }
+
+/// PSTATE.F in SPSR_EL1: FIQ masked. A non-secure interrupt reaches S-EL1 as FIQ
+/// (`spmc::run`), so this bit in a context's saved SPSR says whether one may preempt it. It is
+/// set while the context initialises (`SPSR_EL0T`: the SPMD waits for its FFA_MSG_WAIT) and
+/// while it handles a secure interrupt (SPMC-scheduled); otherwise it follows the partition's
+/// `ns-interrupts-action` (set for "queued"), kept in place between requests so that the
+/// message path does not touch it, except when a call chain with a queued partition earlier in
+/// it masks a signalled one (`dispatch::deliver`: the least permissive action of a call chain
+/// applies, FF-A v1.2 section 8.3.1).
+pub const SPSR_F: u64 = 1 << 6;
 
 impl Waiting<'_> {
     /// A direct request is delivered to it.
@@ -108,10 +158,12 @@ impl Waiting<'_> {
         self.0.request = Some(request);
     }
 
-    /// It is entered with FFA_INTERRUPT to handle `intid` (taken on `core`).
+    /// It is entered with FFA_INTERRUPT to handle `intid` (taken on `core`): not preemptible
+    /// by non-secure interrupts while it does.
     pub fn begin_interrupt(self, intid: u32, core: usize) {
         self.0.state = State::Running;
         self.0.interrupt = Some((intid, core));
+        self.0.regs.spsr |= SPSR_F;
     }
 }
 
@@ -127,6 +179,18 @@ impl Running<'_> {
         self.0.request = None;
     }
 
+    /// A non-secure interrupt stopped it, or it yielded: it keeps its request.
+    pub fn preempt(self, why: Preemption) {
+        self.0.state = State::Preempted;
+        self.0.preemption = why;
+    }
+
+    /// Its own direct request went to partition `callee`, which was preempted.
+    pub fn block(self, callee: usize) {
+        self.0.state = State::Blocked;
+        self.0.blocked_on = callee;
+    }
+
     /// The interrupt it handles, if it was entered with FFA_INTERRUPT.
     pub fn interrupt(&self) -> Option<(u32, usize)> {
         self.0.interrupt
@@ -136,15 +200,57 @@ impl Running<'_> {
     /// interrupt, for the SPMC to unmask.
     pub fn end_interrupt(self) -> Option<(u32, usize)> {
         self.0.state = State::Waiting;
+        self.0.ns_default();
         self.0.interrupt.take()
     }
 }
 
+impl Preempted<'_> {
+    /// Why it was stopped.
+    pub fn why(&self) -> Preemption {
+        self.0.preemption
+    }
+
+    /// FFA_RUN gives it the CPU again. A context that yielded gets FFA_SUCCESS_32 as the
+    /// answer to its FFA_YIELD (x1-x17 zero); an interrupted one resumes untouched.
+    pub fn resume(self) {
+        if self.0.preemption == Preemption::Yield {
+            self.0.regs.x[..18].fill(0);
+            self.0.regs.x[0] = u64::from(ffa_abi::func_id::FuncId::Success32.raw());
+        }
+        self.0.state = State::Running;
+    }
+}
+
+impl Blocked<'_> {
+    /// The partition it waits for.
+    pub fn callee(&self) -> usize {
+        self.0.blocked_on
+    }
+
+    /// The response it waited for arrived (the caller copies it into its registers).
+    pub fn unblock(self) {
+        self.0.state = State::Running;
+    }
+}
+
 impl Runtime {
-    fn new(version: Version) -> Self {
+    /// Puts PSTATE.F back to the partition's own `ns-interrupts-action` (see [`SPSR_F`]).
+    pub fn ns_default(&mut self) {
+        if self.ns_queued {
+            self.regs.spsr |= SPSR_F;
+        } else {
+            self.regs.spsr &= !SPSR_F;
+        }
+    }
+
+    fn new(version: Version, ns_queued: bool) -> Self {
         Runtime {
             state: State::Created,
             request: None,
+            preemption: Preemption::Interrupt,
+            blocked_on: 0,
+            ns_queued,
             regs: UserRegs::default(),
             space: None,
             version,
@@ -177,6 +283,8 @@ impl Runtime {
             State::Booting => Phase::Booting(Booting(self)),
             State::Waiting => Phase::Waiting(Waiting(self)),
             State::Running => Phase::Running(Running(self)),
+            State::Preempted => Phase::Preempted(Preempted(self)),
+            State::Blocked => Phase::Blocked(Blocked(self)),
             State::Aborted => Phase::Aborted,
         }
     }
@@ -207,7 +315,10 @@ impl Sp {
         Self {
             index,
             desc,
-            rt: Mutex::new(Runtime::new(version)),
+            rt: Mutex::new(Runtime::new(
+                version,
+                desc.ns_interrupts_action != spmc_table::NsInterruptsAction::Signaled,
+            )),
             irq: super::interrupt::Pending::new(desc.capabilities.interrupts.len()),
         }
     }
@@ -229,6 +340,36 @@ pub enum RunEnd {
     InterruptDone,
     /// It faulted and was aborted.
     Aborted,
+    /// It, or the partition its call chain ended in, was preempted or yielded: the normal
+    /// world gets the CPU back and resumes that partition with FFA_RUN. What the normal world
+    /// gets is [`suspension_regs`] of the partition (kept small: this type is on the message
+    /// path).
+    Suspended,
+}
+
+/// What the normal world gets when the call chain that `rt` belongs to was suspended.
+/// Preempted: FFA_INTERRUPT (w1 = `id` << 16 | vCPU 0, w2 = 0: the interrupt is the normal
+/// world's own, still pending) or, if it yielded, FFA_YIELD (w1 likewise, w2/w3 = the timeout
+/// from its call, still in its registers). Blocked: what its callee's suspension put in its
+/// call registers (`dispatch::deliver`), which the answer replaces when it is resumed. Linux's
+/// driver answers both FFA_INTERRUPT and FFA_YIELD with FFA_RUN(w1).
+pub fn suspension_regs(id: u16, rt: &Runtime) -> [u64; 18] {
+    use ffa_abi::func_id::FuncId;
+    let mut r = [0u64; 18];
+    match (rt.state, rt.preemption) {
+        (State::Blocked, _) => r.copy_from_slice(&rt.regs.x[..18]),
+        (_, Preemption::Yield) => {
+            r[0] = u64::from(FuncId::Yield32.raw());
+            r[1] = u64::from(id) << 16;
+            r[2] = rt.regs.x[2] & 0xFFFF_FFFF;
+            r[3] = rt.regs.x[3] & 0xFFFF_FFFF;
+        }
+        (_, Preemption::Interrupt) => {
+            r[0] = u64::from(FuncId::Interrupt32.raw());
+            r[1] = u64::from(id) << 16;
+        }
+    }
+    r
 }
 
 #[cfg(test)]
@@ -244,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_life_cycle_goes_through_its_transitions_only() {
-        let mut rt = Runtime::new(Version::V1_2);
+        let mut rt = Runtime::new(Version::V1_2, false);
         assert_eq!(rt.state(), State::Created);
         let Phase::Created(c) = rt.phase() else {
             panic!()
@@ -271,7 +412,7 @@ mod tests {
 
     #[test]
     fn an_interrupt_is_handled_from_waiting_to_waiting() {
-        let mut rt = Runtime::new(Version::V1_2);
+        let mut rt = Runtime::new(Version::V1_2, false);
         rt.state = State::Waiting;
         let Phase::Waiting(w) = rt.phase() else {
             panic!()
@@ -289,8 +430,78 @@ mod tests {
     }
 
     #[test]
+    fn preemption_and_blocking_keep_the_request() {
+        let mut rt = Runtime::new(Version::V1_2, false);
+        rt.state = State::Waiting;
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
+        w.begin(req());
+        rt.regs.x[0] = 0x8400_006C;
+        rt.regs.x[5] = 7;
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
+        r.preempt(Preemption::Yield);
+        assert_eq!((rt.state(), rt.request()), (State::Preempted, Some(req())));
+        let Phase::Preempted(p) = rt.phase() else {
+            panic!()
+        };
+        assert_eq!(p.why(), Preemption::Yield);
+        p.resume();
+        // FFA_YIELD is answered with FFA_SUCCESS_32, nothing else.
+        assert_eq!(rt.regs.x[0], 0x8400_0061);
+        assert!(rt.regs.x[1..18].iter().all(|&x| x == 0));
+        assert_eq!(rt.state(), State::Running);
+        // An interrupted context resumes untouched.
+        rt.regs.x[3] = 9;
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
+        r.preempt(Preemption::Interrupt);
+        let Phase::Preempted(p) = rt.phase() else {
+            panic!()
+        };
+        p.resume();
+        assert_eq!(rt.regs.x[3], 9);
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
+        r.block(3);
+        assert_eq!((rt.state(), rt.request()), (State::Blocked, Some(req())));
+        let Phase::Blocked(b) = rt.phase() else {
+            panic!()
+        };
+        assert_eq!(b.callee(), 3);
+        b.unblock();
+        assert_eq!(rt.state(), State::Running);
+    }
+
+    #[test]
+    fn suspensions_become_the_normal_worlds_answer() {
+        let mut rt = Runtime::new(Version::V1_2, false);
+        rt.state = State::Preempted;
+        rt.preemption = Preemption::Interrupt;
+        rt.regs.x[2] = 77;
+        let r = suspension_regs(0x8001, &rt);
+        assert_eq!(&r[..3], &[0x8400_0062, 0x8001_0000, 0]);
+        assert!(r[3..].iter().all(|&x| x == 0));
+        // FFA_YIELD: the timeout comes from w2/w3 of the partition's call.
+        rt.preemption = Preemption::Yield;
+        rt.regs.x[2] = 0xFFFF_FFFF_0000_0002;
+        rt.regs.x[3] = 1;
+        let r = suspension_regs(0x8002, &rt);
+        assert_eq!(&r[..4], &[0x8400_006C, 0x8002_0000, 2, 1]);
+        assert!(r[4..].iter().all(|&x| x == 0));
+        // Blocked: what its callee's suspension left in its registers.
+        rt.state = State::Blocked;
+        rt.regs.x[..18].copy_from_slice(&[9; 18]);
+        assert_eq!(suspension_regs(0x8003, &rt), [9; 18]);
+    }
+
+    #[test]
     fn abort_is_final_and_drops_the_request() {
-        let mut rt = Runtime::new(Version::V1_2);
+        let mut rt = Runtime::new(Version::V1_2, false);
         rt.state = State::Waiting;
         let Phase::Waiting(w) = rt.phase() else {
             panic!()

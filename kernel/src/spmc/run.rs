@@ -1,7 +1,20 @@
 //! Running a partition: entering its S-EL0 context until it makes an FF-A call, and containing
 //! what else stops it (faults are the end of the partition; an IRQ, a secure interrupt, goes
-//! back to the dispatcher, which takes it and resumes the partition).
+//! back to the dispatcher, which takes it and resumes the partition; a non-secure interrupt
+//! preempts it when its call chain lets it be preempted).
+//!
+//! Non-secure interrupts. EL3 leaves them routed to S-EL1 while the secure world runs: TF-A's
+//! SPMD registers an EL3 handler for secure (S-EL1) and Group 0 interrupts only
+//! (services/std_svc/spmd/spmd_main.c, `spmd_setup`), so SCR_EL3.IRQ/FIQ stay 0 in the secure
+//! context, and a GICv3 signals a Group 1 Non-secure interrupt to a PE in Secure state as FIQ.
+//! So PSTATE.F of the S-EL0 context decides: masked, the interrupt stays pending until the SPMC
+//! returns to the normal world ("queued", FF-A v1.2 section 8.3.1); unmasked, it is taken to
+//! S-EL1 at once, and the SPMC preempts the partition ("signalled") and returns FFA_INTERRUPT to
+//! the normal world without acknowledging the interrupt, which the normal world then takes.
+//! (A Group 0 interrupt is an FIQ too: it preempts the partition the same way and reaches EL3
+//! once the normal world runs, as TF-A routes Group 0 from the normal world.)
 
+pub use super::partition::SPSR_F;
 use super::partition::{Runtime, Sp};
 use super::Env;
 use crate::arch::{esr, Exit};
@@ -17,6 +30,14 @@ pub enum Stop {
     /// An IRQ stopped it (a secure interrupt is pending on this core); its registers are in
     /// its context and it resumes where it was.
     Interrupt,
+    /// A non-secure interrupt preempted it (taken as FIQ at S-EL1, left pending).
+    NsInterrupt,
+}
+
+/// Whether non-secure interrupts may preempt the context: its saved PSTATE.F is clear
+/// (`partition::SPSR_F` says when it is).
+pub fn preemptible(rt: &Runtime) -> bool {
+    rt.regs.spsr & SPSR_F == 0
 }
 
 /// Runs the partition until it makes an FF-A call (`SVC #0`) or faults (then it is aborted).
@@ -52,7 +73,9 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
                 return Stop::Aborted;
             }
             Exit::Irq => return Stop::Interrupt,
-            // FIQs (non-secure and Group 0 interrupts) are masked at EL0 (`SPSR_EL0T`).
+            // FIQ is unmasked only in a preemptible run: a non-secure interrupt.
+            Exit::Fiq if preemptible(rt) => return Stop::NsInterrupt,
+            // Masked otherwise (`SPSR_EL0T`): resume where it stopped.
             Exit::Fiq => {}
         }
     }

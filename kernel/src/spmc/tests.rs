@@ -17,6 +17,7 @@ mod messaging;
 mod notify;
 mod ownership;
 mod robustness;
+mod sched;
 mod sp_services;
 mod state_check;
 mod time_limits;

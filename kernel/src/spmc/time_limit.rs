@@ -36,13 +36,12 @@ pub enum Kind {
     Request,
 }
 
-/// Whether the normal world can preempt `sp` while it runs a request. Today nothing preempts a
-/// partition (FIQs, the normal world's interrupts, are masked at S-EL0: arch::SPSR_EL0T), so
-/// every request is limited; once the normal world's interrupts preempt partitions whose
-/// `ns-interrupts-action` lets them, this is where those stop being limited.
-pub fn preemptible(sp: &Sp) -> bool {
-    let _ = sp;
-    false
+/// Whether the normal world can preempt the partition while it runs a request: its saved
+/// PSTATE.F is clear (its `ns-interrupts-action` and its call chain's are "signalled",
+/// `run::preemptible`). Such a run is not limited: a non-secure interrupt gives the core back
+/// to the normal world, which decides when to resume it.
+pub fn preemptible(rt: &Runtime) -> bool {
+    super::run::preemptible(rt)
 }
 
 /// The limit of the run `rt` is about to start, in milliseconds, with what it is; `None`: no
@@ -51,7 +50,7 @@ pub fn for_run(defaults: Defaults, sp: &Sp, rt: &Runtime) -> Option<(Kind, u32)>
     let own = sp.desc.capabilities.time_limits;
     let (kind, ms) = match rt.state() {
         State::Booting => (Kind::Boot, own.boot_ms.unwrap_or(defaults.boot_ms)),
-        State::Running if !preemptible(sp) => {
+        State::Running if !preemptible(rt) => {
             (Kind::Request, own.request_ms.unwrap_or(defaults.request_ms))
         }
         _ => return None,

@@ -189,6 +189,9 @@ pub enum Act {
     /// Runs `ms` milliseconds of the fake clock without making a call (a loop), then an IRQ
     /// stops it (the SPMC's timer, if its deadline passed; otherwise nothing is pending).
     Spin(u64),
+    /// An FIQ interrupts it (a non-secure interrupt, as a GICv3 signals one in Secure state).
+    /// The fake takes it whatever PSTATE.F says; `FakeEnv::spsrs` shows what the SPMC set.
+    Fiq,
     /// An SError.
     SError,
 }
@@ -213,6 +216,8 @@ pub struct FakeEnv {
     slots: Vec<Slot>,
     /// Slot index of every run_user call, in order.
     pub runs: Vec<usize>,
+    /// SPSR_EL1 the SPMC entered each run with, in the order of `runs`.
+    pub spsrs: Vec<u64>,
     /// ASIDs whose TLB entries were invalidated, in order.
     pub tlb: RefCell<Vec<u16>>,
     /// Ranges made visible to instruction fetch: (pa, len, number of runs before).
@@ -286,6 +291,7 @@ impl Env for FakeEnv {
             .position(|s| s.image.contains(regs.pc, 4))
             .unwrap_or_else(|| panic!("SPMC resumed pc {:#x}, no partition there", regs.pc));
         self.runs.push(idx);
+        self.spsrs.push(regs.spsr);
         // A scripted partition that never ends its run would hang the test: fail instead.
         assert!(
             self.runs.len() < 100_000,
@@ -337,6 +343,7 @@ impl Env for FakeEnv {
                 self.now += ms * 1000;
                 Exit::Irq
             }
+            Act::Fiq => Exit::Fiq,
             Act::SError => Exit::SError { esr: 0xBF00_0000 },
         }
     }
@@ -733,6 +740,7 @@ impl World {
             },
             slots,
             runs: Vec::new(),
+            spsrs: Vec::new(),
             tlb: RefCell::new(Vec::new()),
             icache: RefCell::new(Vec::new()),
             writes: RefCell::new(0),

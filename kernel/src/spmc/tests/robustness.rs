@@ -194,7 +194,16 @@ fn arbitrary_calls_while_handling_requests() {
             let defs = alloc::vec![d, sp(1), sp(2)];
             let mut w = World::boot(defs);
             for t in targets {
-                let r = w.nw(req32(1, 0x8001 + t, [t.into(), 0, 0, 0, 0]));
+                let mut r = w.nw(req32(1, 0x8001 + t, [t.into(), 0, 0, 0, 0]));
+                // A partition that yields is resumed as Linux's driver does: FFA_RUN(w1)
+                // until the answer is something else (its random calls are finite).
+                for _ in 0..16 {
+                    if r.w(0) != FuncId::Yield32.raw() {
+                        break;
+                    }
+                    prop_assert_eq!(r.w(1), 0x8001_0000, "FFA_YIELD names the yielder");
+                    r = w.nw(call(FuncId::Run32, &[r.x(1)]));
+                }
                 well_formed(&r, false)?;
                 settled(&w)?;
             }

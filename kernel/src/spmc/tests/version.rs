@@ -342,7 +342,7 @@ fn unknown_function_ids_are_not_supported() {
         FuncId::MsgWait32,
         FuncId::MsgSendDirectResp32,
         FuncId::MemPermGet64,
-        FuncId::Run32,
+        FuncId::Yield32,
     ] {
         assert_error(&w.nw(call(f, &[])), ErrorCode::NotSupported);
     }
