@@ -347,6 +347,20 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             format!("`execution-ctx-count` = {ctx} is outside 1..=65535"),
         )
     })?;
+    // FF-A requires S-EL0 partitions to be UP endpoints: one execution context, which
+    // migrates between cores (Hafnium's SPMC enforces it too: docs/secure-partition-manager,
+    // "S-EL0 Partition support"). The binding reads a count above 1 as an MP partition with one
+    // context pinned to each core, which an S-EL0 partition cannot be.
+    if exception_level == ExceptionLevel::SEl0 && execution_ctx_count != 1 {
+        return Err(cx.err(
+            root,
+            "execution-ctx-count",
+            format!(
+                "`execution-ctx-count` = {execution_ctx_count}: an S-EL0 partition is a UP \
+                 partition with one migratable execution context (FF-A v1.2), so it must be 1"
+            ),
+        ));
+    }
     let xlat_granule = match cx.opt_u32(root, "xlat-granule")?.unwrap_or(0) {
         0 => XlatGranule::K4,
         1 | 2 => {
@@ -523,6 +537,30 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             ))
         }
     };
+    // Managed exit is signalled to the partition as a virtual interrupt (vIRQ or vFIQ, the
+    // `managed-exit-virq` choice), which only an EL1 partition can take: an S-EL0 partition's
+    // choices are queued (0) and signalled (2). Hafnium refuses it the same way (src/manifest.c:
+    // "Managed exit only supported by S_EL1 partitions").
+    if exception_level == ExceptionLevel::SEl0 {
+        let virq = cx.flag(root, "managed-exit-virq")?;
+        if ns_interrupts_action == NsInterruptsAction::ManagedExit || virq {
+            let what = if managed_exit {
+                "`managed-exit`"
+            } else if virq {
+                "`managed-exit-virq`"
+            } else {
+                "`ns-interrupts-action` = 1"
+            };
+            return Err(cx.err(
+                root,
+                "ns-interrupts-action",
+                format!(
+                    "{what} asks for managed exit, which is signalled as a virtual interrupt an \
+                     S-EL0 partition cannot take; use 0 (queued) or 2 (signalled)"
+                ),
+            ));
+        }
+    }
     let other_s_interrupts_action = match cx.opt_u32(root, "other-s-interrupts-action")? {
         None => None,
         Some(0) => Some(OtherSInterruptsAction::Queued),
