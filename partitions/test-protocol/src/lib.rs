@@ -496,6 +496,7 @@ mod tests {
             cmd::EL0_REGS,
             cmd::MANIFEST_BASE,
             cmd::SEND_RANGES,
+            cmd::SPIN,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

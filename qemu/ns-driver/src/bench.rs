@@ -709,6 +709,140 @@ fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
     Ok(())
 }
 
+/// `ns_preempt_to_nw`: the latency from the normal world's timer firing while echo runs (a
+/// SPIN request; echo is signalled) to the normal world having the CPU back with
+/// FFA_INTERRUPT: FIQ to S-EL1, the SPMC's preemption and unwinding, EL3, the return to NS-EL2.
+/// Measured directly, not by the N/2N difference: (CNTVCT at the return - the timer's compare
+/// value) * 16, averaged over `n` requests. Each request is then taken to its end (FFA_RUN).
+fn preempt_latency(n: u32) -> Result<u64, Why> {
+    let mut total = 0;
+    for _ in 0..n {
+        crate::nsirq::enable();
+        crate::nsirq::timer_start(2_000);
+        let deadline = crate::nsirq::timer_deadline();
+        let mut r = call(
+            FuncId::MsgSendDirectReq64,
+            &[id::ECHO.into(), 0, cmd::SPIN.into(), 20_000],
+        );
+        let back = counters::ticks();
+        let intid = crate::nsirq::acknowledge();
+        crate::nsirq::disable();
+        if r.w(0) != FuncId::Interrupt32.raw() || intid != crate::nsirq::TIMER_INTID {
+            return Err(why(format_args!(
+                "want FFA_INTERRUPT and the timer, got {} and INTID {intid}",
+                crate::ffa::Shown(&r)
+            )));
+        }
+        total += back.saturating_sub(deadline) * INSNS_PER_TICK;
+        while r.w(0) == FuncId::Interrupt32.raw() {
+            r = call(FuncId::Run32, &[u64::from(r.w(1))]);
+        }
+        if r.w(0) != FuncId::MsgSendDirectResp64.raw() {
+            return Err(why(format_args!(
+                "after FFA_RUN: {}",
+                crate::ffa::Shown(&r)
+            )));
+        }
+    }
+    Ok(total / u64::from(n))
+}
+
+/// One request in which echo yields once (RAW_CALL of FFA_YIELD) and FFA_RUN resumes it.
+fn yield_run_op() -> Result<(), Why> {
+    let y = call(
+        FuncId::MsgSendDirectReq64,
+        &[
+            id::ECHO.into(),
+            0,
+            cmd::RAW_CALL.into(),
+            FuncId::Yield32.raw().into(),
+        ],
+    );
+    if y.w(0) != FuncId::Yield32.raw() {
+        return Err(why(format_args!(
+            "want FFA_YIELD: {}",
+            crate::ffa::Shown(&y)
+        )));
+    }
+    let r = call(FuncId::Run32, &[u64::from(y.w(1))]);
+    if r.w(0) != FuncId::MsgSendDirectResp64.raw() || r.x(4) != u64::from(FuncId::Success32.raw()) {
+        return Err(why(format_args!("FFA_RUN: {}", crate::ffa::Shown(&r))));
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench` runs the image a second time with 4 cores and the run configuration
+/// `case bench-smp4`: then only this runs. Every core sends [`crate::stress::RATE_REQUESTS`]
+/// REQ_32 round trips at once, to the SPMC's endpoint, then each core to its own endpoint;
+/// the figure is counted instructions (all four cores share the -icount clock) per answered
+/// request.
+fn four_core_rate() -> u64 {
+    use crate::stress::{post, up_cores, JOBS, JOB_RATE, RATE_REQUESTS};
+    for i in 1..4u64 {
+        psci::cpu_on(i, crate::secondary::entry_point(), i);
+    }
+    let all_up = crate::arch::wait_until(10_000, || up_cores().len() >= 3);
+    let up = up_cores();
+    if !all_up {
+        bare_line(format_args!(
+            "BENCH name=rate4 error=only {} secondaries up",
+            up.len()
+        ));
+        return 1;
+    }
+    let mut failed = 0;
+    let own = [id::ECHO, id::PKG_SP, id::FAULT, SPMC_ID];
+    for (name, targets) in [("rate4_spmc", [SPMC_ID; 4]), ("rate4_sp_per_core", own)] {
+        let t0 = counters::ticks();
+        let before: heapless::Vec<u32, 8> = up
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| post(i, JOB_RATE, u64::from(targets[k + 1])))
+            .collect();
+        crate::arch::sev();
+        JOBS[0].arg.store(u64::from(targets[0]), Ordering::Release);
+        JOBS[0].kind.store(JOB_RATE, Ordering::Release);
+        crate::stress::run(0);
+        let done = crate::arch::wait_until(60_000, || {
+            up.iter()
+                .zip(&before)
+                .all(|(&i, &b)| JOBS[i].done.load(Ordering::Acquire) != b)
+        });
+        let t1 = counters::ticks();
+        let cores = core::iter::once(0).chain(up.iter().copied());
+        let (mut answered, mut busy, mut wrong) = (0u64, 0u64, 0u64);
+        for c in cores {
+            answered += u64::from(JOBS[c].exact[0].load(Ordering::Acquire));
+            busy += u64::from(JOBS[c].busy.load(Ordering::Acquire));
+            wrong += u64::from(JOBS[c].wrong.load(Ordering::Acquire));
+        }
+        let sent = u64::from(RATE_REQUESTS) * (up.len() as u64 + 1);
+        if !done || wrong != 0 || answered + busy != sent || answered == 0 {
+            bare_line(format_args!(
+                "BENCH name={name} error=done {done}, {answered} answered, {busy} BUSY, {wrong} wrong of {sent}"
+            ));
+            failed += 1;
+            continue;
+        }
+        bare_line(format_args!(
+            "BENCH name={name} insns_per_op={} iterations={answered} busy={busy} cores={}",
+            (t1 - t0) * INSNS_PER_TICK / answered,
+            up.len() + 1
+        ));
+    }
+    failed
+}
+
+/// Whether xtask asked for the 4-core run (run configuration line `case bench-smp4`).
+fn smp4_run() -> bool {
+    // SAFETY: RUN_CONFIG is a live, aligned static; the volatile read keeps the compiler from
+    // folding in the blank initialiser, since xtask rewrites the bytes in the image.
+    let area = unsafe { core::ptr::read_volatile(&crate::RUN_CONFIG) };
+    crate::run_config::Config::parse(&area)
+        .map(|c| c.case_patterns().any(|p| p == "bench-smp4"))
+        .unwrap_or(false)
+}
+
 /// Runs every benchmark and powers off (never returns; typed `()` so that `ns_main`'s case
 /// code after the call is not flagged unreachable). Called first thing in `ns_main`, so that
 /// the boot counter reading is taken at the driver's entry.
@@ -721,6 +855,11 @@ pub fn run() {
         "BENCH name=boot_to_nw insns_per_op={} iterations=1 partitions={sps}",
         boot_ticks * INSNS_PER_TICK
     ));
+    if smp4_run() {
+        let failed = four_core_rate();
+        bare_line(format_args!("BENCH done failed={failed}"));
+        psci::system_off(failed)
+    }
     let mut failed = 0u64;
     let mut run = |ok: bool| failed += u64::from(!ok);
 
@@ -759,6 +898,30 @@ pub fn run() {
             run(bench(name, 300, &mut || relay_op(form)));
         }
         run(secure_interrupt_bench(20));
+        // Scheduling: a non-secure interrupt preempting a running SP until the normal world
+        // runs, and a yield resumed with FFA_RUN (against the same request with a call that
+        // does not leave the secure world: derived `yield_run_extra`).
+        match preempt_latency(20) {
+            Ok(insns) => bare_line(format_args!(
+                "BENCH name=ns_preempt_to_nw insns_per_op={insns} iterations=20"
+            )),
+            Err(e) => {
+                bare_line(format_args!("BENCH name=ns_preempt_to_nw error={e}"));
+                run(false);
+            }
+        }
+        run(bench("yield_run_echo", 200, &mut yield_run_op));
+        run(bench("raw_id_get_echo", 200, &mut || {
+            let r = direct(
+                Form::Req64,
+                id::ECHO,
+                &[cmd::RAW_CALL.into(), FuncId::IdGet.raw().into()],
+            )?;
+            if r.x(4) != u64::from(FuncId::Success32.raw()) {
+                return Err(why(format_args!("FFA_ID_GET from echo: {:#x}", r.x(4))));
+            }
+            Ok(())
+        }));
         // SP-initiated memory sharing (works without the normal world's memory ABIs): echo
         // shares one page of its heap with fault, which retrieves, writes and relinquishes
         // it, and echo reclaims it. Compare with dreq32_relay_echo (the same two hops).

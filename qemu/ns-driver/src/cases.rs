@@ -17,6 +17,7 @@ mod interrupts;
 mod memory;
 mod notify;
 mod partitions;
+mod sched;
 mod stock_sp;
 mod storage;
 mod time_limits;
@@ -31,6 +32,7 @@ pub const REGISTRY: &[&[Case]] = &[
     partitions::CASES,
     interrupts::CASES,
     time_limits::CASES,
+    sched::CASES,
     ts::CASES,
     stock_sp::CASES,
     storage::CASES,

@@ -19,11 +19,15 @@ mod ffa;
 #[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
+mod nsirq;
+#[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
 mod run_config;
 #[cfg(target_os = "none")]
 mod secondary;
+#[cfg(target_os = "none")]
+mod stress;
 
 #[cfg(target_os = "none")]
 use console::log;

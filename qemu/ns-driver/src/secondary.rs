@@ -19,6 +19,8 @@ pub const CMD_MESSAGES: u32 = 2;
 
 /// Take part in the 4-core memory race (cases/fuzz.rs `race_worker`, seed in `target`).
 pub const CMD_MEM_RACE: u32 = 3;
+/// Run the job `crate::stress::JOBS` holds for this core.
+pub const CMD_JOB: u32 = 4;
 
 /// Requests one core sends for [`CMD_MESSAGES`].
 pub const BURST: u32 = 200;
@@ -111,6 +113,10 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
                 let seed = u64::from(m.target.load(Ordering::Acquire));
                 crate::cases::fuzz::race_worker(i, seed);
                 m.done.fetch_add(1, Ordering::Release);
+                arch::sev();
+            }
+            CMD_JOB => {
+                crate::stress::run(i);
                 arch::sev();
             }
             _ => {}

@@ -1,0 +1,131 @@
+//! A normal-world interrupt for the scheduling cases: the NS-EL2 physical timer (CNTHP, PPI 26
+//! on sbsa-ref), a Group 1 Non-secure interrupt as the monitor configures every interrupt (TF-A
+//! does the same for a normal world that owns them). The driver keeps PSTATE.I masked and
+//! takes the interrupt by acknowledging it through ICC_IAR1_EL1 when it has the CPU back: the
+//! GIC signals it all the same, and that signal is what preempts a running SP in the secure
+//! world (as FIQ at S-EL1). Only the primary core uses it.
+
+use core::arch::asm;
+
+use platform_facts::qemu_sbsa::{GICD, GICR};
+
+/// INTID of the EL2 physical timer (sbsa-ref wires CNTHP to PPI 26).
+pub const TIMER_INTID: u32 = 26;
+/// Special INTID: nothing pending (GICv3 "spurious").
+pub const SPURIOUS: u32 = 1023;
+
+/// The SGI/PPI frame of the primary core's redistributor (RD_base + 64 KiB).
+const SGI_BASE: u64 = GICR.base + 0x1_0000;
+const GICR_ISENABLER0: u64 = 0x100;
+const GICR_ICENABLER0: u64 = 0x180;
+const GICR_IPRIORITYR: u64 = 0x400;
+
+macro_rules! msr {
+    ($reg:literal, $v:expr) => {
+        // SAFETY: writes an NS-EL2 GIC CPU-interface or timer register of this core; these
+        // only configure interrupt delivery to this core and touch no memory.
+        unsafe { asm!(concat!("msr ", $reg, ", {0}"), "isb", in(reg) $v, options(nostack)) }
+    };
+}
+
+macro_rules! mrs {
+    ($reg:literal) => {{
+        let v: u64;
+        // SAFETY: reads a GIC CPU-interface or timer register of this core. (Reading IAR1
+        // acknowledges the interrupt, which is what `acknowledge` is for.)
+        unsafe { asm!(concat!("mrs {0}, ", $reg), out(reg) v, options(nostack)) };
+        v
+    }};
+}
+
+fn write32(offset: u64, v: u32) {
+    let p = (SGI_BASE + offset) as *mut u32;
+    // SAFETY: the primary core's redistributor SGI frame (platform-facts GICR, frame 0) is
+    // device memory the EL2 driver reaches with its MMU off; the offsets are GICv3 registers the
+    // normal world may write for its own (Group 1 Non-secure) interrupts.
+    unsafe { p.write_volatile(v) }
+}
+
+/// GICD_CTLR, Non-secure view: bit 1 = EnableGrp1A (Group 1 Non-secure), bit 31 = RWP.
+fn enable_group1_ns_in_distributor() {
+    let p = GICD.base as *mut u32;
+    // SAFETY: sbsa-ref's distributor (platform-facts GICD); the normal world's view of
+    // GICD_CTLR, where it may enable its own group, as Linux's GICv3 driver does at boot (EL3
+    // firmware enables only the secure groups: TF-A gicv3_distif_init).
+    unsafe {
+        p.write_volatile(p.read_volatile() | 1 << 1);
+        while p.read_volatile() & 1 << 31 != 0 {}
+    }
+}
+
+fn write8(offset: u64, v: u8) {
+    let p = (SGI_BASE + offset) as *mut u8;
+    // SAFETY: as in `write32`; GICR_IPRIORITYR is byte-accessible.
+    unsafe { p.write_volatile(v) }
+}
+
+/// Enables the system-register CPU interface at EL2, unmasks every priority, enables Group 1
+/// and the timer's PPI. Idempotent.
+pub fn enable() {
+    // ICC_SRE_EL2: SRE | Enable (EL1 may use the system registers too).
+    msr!("S3_4_C12_C9_5", 0x9u64);
+    // ICC_PMR_EL1: every priority passes.
+    msr!("S3_0_C4_C6_0", 0xFFu64);
+    // ICC_IGRPEN1_EL1: Group 1 on.
+    msr!("S3_0_C12_C12_7", 1u64);
+    enable_group1_ns_in_distributor();
+    write8(GICR_IPRIORITYR + u64::from(TIMER_INTID), 0x80);
+    write32(GICR_ISENABLER0, 1 << TIMER_INTID);
+}
+
+/// Disables the timer and its PPI again (other cases must never see it).
+pub fn disable() {
+    timer_stop();
+    write32(GICR_ICENABLER0, 1 << TIMER_INTID);
+}
+
+/// Arms the EL2 physical timer to fire `ticks` counter ticks from now.
+pub fn timer_start(ticks: u64) {
+    // CNTHP_TVAL_EL2, then CNTHP_CTL_EL2 = ENABLE (IMASK clear).
+    msr!("S3_4_C14_C2_0", ticks);
+    msr!("S3_4_C14_C2_1", 1u64);
+}
+
+/// The counter value the armed timer fires at (CNTHP_CVAL_EL2).
+#[cfg_attr(
+    not(feature = "bench"),
+    allow(dead_code, reason = "used by the benchmarks")
+)]
+pub fn timer_deadline() -> u64 {
+    mrs!("S3_4_C14_C2_2")
+}
+
+/// Stops the timer (its output, and so the interrupt, goes low).
+pub fn timer_stop() {
+    msr!("S3_4_C14_C2_1", 0u64);
+}
+
+/// Whether the timer condition has been met (CNTHP_CTL_EL2.ISTATUS).
+pub fn timer_fired() -> bool {
+    mrs!("S3_4_C14_C2_1") & 0b100 != 0
+}
+
+/// The highest-priority pending Group 1 interrupt (ICC_HPPIR1_EL1), not acknowledged.
+pub fn pending() -> u32 {
+    (mrs!("S3_0_C12_C12_2") & 0xFF_FFFF) as u32
+}
+
+/// Takes the highest-priority pending Group 1 interrupt: acknowledges it (ICC_IAR1_EL1); if it
+/// is the timer, stops the timer; then ends it (ICC_EOIR1_EL1: priority drop and deactivation).
+/// Returns its INTID ([`SPURIOUS`] if none was pending).
+pub fn acknowledge() -> u32 {
+    let intid = (mrs!("S3_0_C12_C12_0") & 0xFF_FFFF) as u32;
+    if intid == SPURIOUS {
+        return intid;
+    }
+    if intid == TIMER_INTID {
+        timer_stop();
+    }
+    msr!("S3_0_C12_C12_1", u64::from(intid));
+    intid
+}
