@@ -382,12 +382,17 @@ fn build_boot_image(
     Ok(flash_img)
 }
 
-/// Runs one image under icount on one core; returns its BENCH lines.
-fn run_image(flash_img: &Path, log: &Path, timeout: u64) -> Result<Vec<BenchLine>, String> {
+/// Runs one image under icount on `smp` cores; returns its BENCH lines.
+fn run_image(
+    flash_img: &Path,
+    log: &Path,
+    timeout: u64,
+    smp: u32,
+) -> Result<Vec<BenchLine>, String> {
     let mut opts = runner::RunOptions::new(flash_img, log);
-    // One core: under -icount the virtual clock is shared by all vCPUs, so parked
-    // secondaries would add their instructions to every figure.
-    opts.smp = 1;
+    // One core, but for the 4-core rate: under -icount the virtual clock is shared by all
+    // vCPUs, so parked secondaries would add their instructions to every figure.
+    opts.smp = smp;
     opts.icount = true;
     opts.timeout = Duration::from_secs(timeout);
     opts.memory_mib = 2048;
@@ -472,6 +477,16 @@ fn derived(results: &BTreeMap<String, BenchLine>) -> Vec<(String, String)> {
             }
         }
     }
+    // What a yield adds to a request: echo's FFA_YIELD leaving for the normal world and
+    // FFA_RUN coming back, against the same request whose call (FFA_ID_GET) stays in the SPMC.
+    for key in ["pmu_per_op", "sel1"] {
+        if let (Some(a), Some(b)) = (get("yield_run_echo", key), get("raw_id_get_echo", key)) {
+            d.push((
+                format!("yield_run_extra_{key}"),
+                (a as i64 - b as i64).to_string(),
+            ));
+        }
+    }
     // SP-initiated share + retrieve + relinquish + reclaim of one page: echo's SHARE command
     // minus the same two hops without memory (NW -> relay -> echo).
     for key in ["pmu_per_op", "sel1"] {
@@ -526,6 +541,15 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     let image = crate::build_product(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
+    // The same image with the run configuration `case bench-smp4`: the driver then only
+    // measures the 4-core direct-message rate (qemu/ns-driver/src/bench.rs, four_core_rate).
+    let smp4 = crate::RunConfig {
+        cases: vec!["bench-smp4".to_string()],
+        ..crate::RunConfig::default()
+    };
+    let image = crate::build(&tc, &["bench"], &lref, &smp4)?;
+    let smp4_flash = dir.join("flash-4-smp4.img");
+    std::fs::copy(&image.flash, &smp4_flash).map_err(|e| e.to_string())?;
 
     // 2. The cold-boot images (built before running anything, so that one build phase and
     //    one run phase follow each other).
@@ -549,7 +573,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     for (count, flash_img) in &images {
         step(&format!("running the {count}-SP image under -icount"));
         let log = dir.join(format!("run-{count}.log"));
-        let lines = match run_image(flash_img, &log, a.timeout) {
+        let lines = match run_image(flash_img, &log, a.timeout, 1) {
             Ok(l) => l,
             Err(e) => {
                 failures.push(format!("{count}-SP image: {e}"));
@@ -572,6 +596,23 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
             }
             results.insert(b.name.clone(), b);
         }
+    }
+
+    step("running the 4-SP image on 4 cores under -icount (direct-message rate)");
+    match run_image(&smp4_flash, &dir.join("run-4-smp4.log"), a.timeout, 4) {
+        Ok(lines) => {
+            for b in lines {
+                if let Some(e) = b.error() {
+                    failures.push(format!("{}: {e}", b.name));
+                }
+                json.push(json_line(&b, "4sp-smp4"));
+                if !order.contains(&b.name) {
+                    order.push(b.name.clone());
+                }
+                results.insert(b.name.clone(), b);
+            }
+        }
+        Err(e) => failures.push(format!("4-core image: {e}")),
     }
 
     // 4. Report.
@@ -633,7 +674,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     let _ = writeln!(
         out,
         "  \"method\": {},",
-        json_str("-icount shift=0,sleep=off, -smp 1, -m 2048; insns_per_op = (CNTVCT(2N) - CNTVCT(N)) * 16 / N; pmu_per_op and el3/sel1/sel0/nsel2 = the same with PMCCNTR_EL0 (filtered by PMCCFILTR_EL0); share/rr/reclaim = single calls timed with PMCCNTR; boot_<k>sp = CNTVCT at the NS driver's entry * 16")
+        json_str("-icount shift=0,sleep=off, -smp 1 (rate4_*: -smp 4), -m 2048; insns_per_op = (CNTVCT(2N) - CNTVCT(N)) * 16 / N (ns_preempt_to_nw: (CNTVCT at the NW's return - timer deadline) * 16, averaged; rate4_*: all cores' CNTVCT span * 16 / answered requests); pmu_per_op and el3/sel1/sel0/nsel2 = the same with PMCCNTR_EL0 (filtered by PMCCFILTR_EL0); share/rr/reclaim = single calls timed with PMCCNTR; boot_<k>sp = CNTVCT at the NS driver's entry * 16")
     );
     let _ = writeln!(
         out,
