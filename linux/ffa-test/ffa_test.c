@@ -9,6 +9,7 @@
 #include <linux/arm_ffa.h>
 #include <linux/cpu.h>
 #include <linux/gfp.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -21,6 +22,7 @@
 #define ECHO_ID 0x8001
 #define CMD_WHO 0xC0DE0007u
 #define CMD_MEM_RW 0xC0DE0201u
+#define CMD_SPIN 0xC0DE0B01u
 #define STATUS_OK 0u
 
 /* partitions/test-protocol uuid::{ECHO, RELAY, FAULT, PKG_SP} */
@@ -202,6 +204,74 @@ static void check_cpu_off_on(void)
 	       "direct request on CPU 1 returned %d, words %llx .. %llx", rc, d.data0, d.data4);
 }
 
+/*
+ * A request that runs long in echo (test-protocol SPIN: 250 ms of the 62.5 MHz counter, no
+ * FF-A call) must not stall Linux's timers on the CPU that sent it: echo is signalled
+ * (ns-interrupts-action 2), so Linux's timer interrupt preempts it, the SPMC returns
+ * FFA_INTERRUPT, the interrupt is taken, and the driver resumes echo with FFA_RUN until the
+ * response comes. A 5 ms hrtimer pinned to that CPU counts the ticks it delivers while the
+ * request is in flight; a core held by the SP would deliver at most one, after the SP answered.
+ */
+#define LONG_SPIN_TICKS (62500000ull / 4)
+#define LONG_TICK_MS 5
+
+struct long_request {
+	struct hrtimer timer;
+	atomic_t in_flight;
+	atomic_t ticks;
+	int cpu;
+	bool other_cpu;
+	struct ffa_send_direct_data d;
+};
+
+static enum hrtimer_restart long_request_tick(struct hrtimer *t)
+{
+	struct long_request *lr = container_of(t, struct long_request, timer);
+
+	if (atomic_read(&lr->in_flight))
+		atomic_inc(&lr->ticks);
+	if (smp_processor_id() != lr->cpu)
+		lr->other_cpu = true;
+	hrtimer_forward_now(t, ms_to_ktime(LONG_TICK_MS));
+	return HRTIMER_RESTART;
+}
+
+static int long_request_on_this_cpu(void *arg)
+{
+	struct long_request *lr = arg;
+	int rc;
+
+	lr->cpu = smp_processor_id();
+	lr->d = (struct ffa_send_direct_data){ .data0 = CMD_SPIN, .data1 = LONG_SPIN_TICKS };
+	hrtimer_init(&lr->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
+	lr->timer.function = long_request_tick;
+	atomic_set(&lr->in_flight, 1);
+	hrtimer_start(&lr->timer, ms_to_ktime(LONG_TICK_MS), HRTIMER_MODE_REL_PINNED);
+	rc = echo->ops->msg_ops->sync_send_receive(echo, &lr->d);
+	atomic_set(&lr->in_flight, 0);
+	hrtimer_cancel(&lr->timer);
+	return rc;
+}
+
+static void check_long_request_preempted(void)
+{
+	static struct long_request lr;
+	int rc = smp_call_on_cpu(0, long_request_on_this_cpu, &lr, false);
+	int ticks = atomic_read(&lr.ticks);
+
+	if (rc) {
+		report("long_request_preempted", 0, "sync_send_receive returned %d", rc);
+		return;
+	}
+	/* SPIN answers [OK, counter at start, counter at end]. */
+	report("long_request_preempted",
+	       lr.d.data0 == STATUS_OK && lr.d.data2 - lr.d.data1 >= LONG_SPIN_TICKS &&
+		       ticks >= 10 && !lr.other_cpu,
+	       "echo answered status %llx after %llu ticks (want %llu); %d timer ticks on CPU %d while in flight (want >= 10)%s",
+	       lr.d.data0, lr.d.data2 - lr.d.data1, LONG_SPIN_TICKS, ticks, lr.cpu,
+	       lr.other_cpu ? ", one on another CPU" : "");
+}
+
 static int __init ffa_test_init(void)
 {
 	int rc = ffa_register(&ffa_test_driver);
@@ -221,6 +291,7 @@ static int __init ffa_test_init(void)
 		check_mem("mem_lend_retrieve_write_reclaim", true);
 		ffa_test_notifications(echo);
 		check_cpu_off_on();
+		check_long_request_preempted();
 		echo->ops->msg_ops->mode_32bit_set(echo);
 		check_echo("direct_req_32", 0x32000000);
 		check_who("direct_req_32_kind", 32);
