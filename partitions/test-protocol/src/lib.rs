@@ -497,6 +497,14 @@ mod tests {
             cmd::MANIFEST_BASE,
             cmd::SEND_RANGES,
             cmd::SPIN,
+            cmd::WDOG_ARM,
+            cmd::WDOG_STATUS,
+            cmd::MSG_SEND2,
+            cmd::MSG_READ,
+            cmd::NOTIFY_BIND,
+            cmd::NOTIFY_UNBIND,
+            cmd::NOTIFY_SET,
+            cmd::NOTIFY_GET,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.
