@@ -27,20 +27,6 @@ fn limits(mut d: SpDef, boot_ms: Option<u32>, request_ms: Option<u32>) -> SpDef 
     d
 }
 
-/// The request limit is for requests the normal world cannot preempt: a partition whose
-/// `ns-interrupts-action` queues its interrupts (a signalled one gives the core back at the
-/// normal world's next interrupt, `time_limit::preemptible`).
-fn queued(mut d: SpDef) -> SpDef {
-    let old = d.patch.take();
-    d.patch = Some(Box::new(move |p| {
-        if let Some(f) = &old {
-            f(p);
-        }
-        p.ns_interrupts_action = spmc_table::NsInterruptsAction::Queued;
-    }));
-    d
-}
-
 /// Spins for ever, 100 ms at a time.
 fn spin_forever() -> Step {
     Box::new(|_, _| Act::Spin(100))
@@ -74,7 +60,7 @@ fn a_partition_stuck_at_boot_is_aborted_and_boot_goes_on() {
 
 #[test]
 fn a_partition_looping_in_a_request_is_aborted() {
-    let mut d0 = limits(queued(sp(0)), None, Some(300));
+    let mut d0 = limits(sp(0), None, Some(300));
     d0.behaviour = script(vec![
         svc(msg_wait()),
         spin_forever(),
@@ -113,10 +99,7 @@ fn the_platform_default_applies_and_zero_means_no_limit() {
         d.behaviour = script(steps);
         d
     };
-    let mut w = World::new(vec![
-        limits(queued(slow(sp(0))), None, Some(0)),
-        queued(slow(sp(1))),
-    ]);
+    let mut w = World::new(vec![limits(slow(sp(0)), None, Some(0)), slow(sp(1))]);
     w.spmc.platform.time_limits = Defaults {
         boot_ms: 1000,
         request_ms: 300,
@@ -134,10 +117,10 @@ fn the_platform_default_applies_and_zero_means_no_limit() {
 fn a_nested_request_that_loops_aborts_the_callee_only() {
     // sp0 asks sp1, which loops: sp1 is aborted at its own limit, sp0 gets ABORTED for its
     // request, answers the normal world, and its own deadline is given back.
-    let mut d0 = limits(queued(sp(0)), None, Some(10_000));
+    let mut d0 = limits(sp(0), None, Some(10_000));
     d0.behaviour = during_request(vec![req32(0x8001, 0x8002, [5, 0, 0, 0, 0])]);
     d0.direct_to = vec![0x8002];
-    let mut d1 = limits(queued(sp(1)), None, Some(300));
+    let mut d1 = limits(sp(1), None, Some(300));
     d1.behaviour = script(vec![
         svc(msg_wait()),
         spin_forever(),
@@ -187,22 +170,4 @@ fn an_interrupt_handler_that_loops_is_aborted_and_its_interrupt_stays_masked() {
     assert_eq!(w.state(0), State::Aborted);
     assert!(w.env.gic_unmasked.is_empty());
     assert_eq!(w.env.deadline, None);
-}
-
-/// A signalled partition's request has no limit: the normal world's interrupts preempt it, so
-/// it cannot hold the core (its 500 ms spin is answered, not aborted at 300 ms).
-#[test]
-fn a_preemptible_request_is_not_limited() {
-    let mut d0 = limits(sp(0), None, Some(300));
-    let mut steps: Vec<Step> = vec![svc(msg_wait())];
-    steps.extend((0..5).map(|_| spin_forever()));
-    steps.push(Box::new(|r: &Regs, _: &Memory| {
-        Act::Svc(echo_of(r).unwrap())
-    }));
-    d0.behaviour = script(steps);
-    let mut w = World::boot(vec![d0]);
-    let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
-    assert_eq!(r.w(0), ffa_abi::func_id::FuncId::MsgSendDirectResp32.raw());
-    assert_eq!(w.state(0), State::Waiting);
-    assert_eq!(w.env.deadline, None, "no timer was armed for it");
 }
