@@ -335,8 +335,12 @@ pub fn warm_boot(core: u64) -> ! {
     unsafe { aarch64::enable_mmu(ttbr0) };
     crate::arch::gic::init_cpu(core as usize);
     sri_init(core as usize);
-    crate::info!("core {core} online");
-    run_loop(spmc, &mut Machine::new(core as usize))
+    let mut machine = Machine::new(core as usize);
+    crate::info!(
+        "core {core} online (counter {} ticks/ms)",
+        crate::spmc::Env::ticks_per_ms(&machine)
+    );
+    run_loop(spmc, &mut machine)
 }
 
 fn run_loop(spmc: &'static Spmc, machine: &mut Machine) -> ! {

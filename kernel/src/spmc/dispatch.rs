@@ -278,11 +278,12 @@ fn run_sp_until<E: Env>(
                 // has passed, and `sp` is what holds the core.
                 if interrupt::take_all(spmc, env) {
                     let expired = time_limit::expired(env);
+                    let late = env.now().wrapping_sub(env.deadline().unwrap_or(0));
                     // Taking the timer's interrupt masked it: set it again, for this run or
                     // (once this one is aborted) for the run that called it.
                     env.deadline_swap(env.deadline());
                     if expired {
-                        run::abort_time_limit(sp, rt, limit);
+                        run::abort_time_limit(sp, rt, limit, late);
                         return RunEnd::Aborted;
                     }
                 }

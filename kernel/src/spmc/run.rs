@@ -83,7 +83,12 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
 
 /// Aborts `sp`, which held the core past a deadline: its own (`limit`), or that of the run
 /// that called it.
-pub fn abort_time_limit(sp: &Sp, rt: &mut Runtime, limit: Option<(super::time_limit::Kind, u32)>) {
+pub fn abort_time_limit(
+    sp: &Sp,
+    rt: &mut Runtime,
+    limit: Option<(super::time_limit::Kind, u32)>,
+    late_ticks: u64,
+) {
     use super::time_limit::Kind;
     match limit {
         Some((Kind::Boot, ms)) => crate::info!(
@@ -92,7 +97,7 @@ pub fn abort_time_limit(sp: &Sp, rt: &mut Runtime, limit: Option<(super::time_li
             sp.id()
         ),
         Some((Kind::Request, ms)) => crate::info!(
-            "SP {} ({:#06x}) ran {ms} ms without answering (request time limit): aborted at pc {:#x}",
+            "SP {} ({:#06x}) ran {ms} ms without answering (request time limit): aborted at pc {:#x}, {late_ticks} counter ticks past its deadline",
             sp.desc.name,
             sp.id(),
             rt.regs.pc
