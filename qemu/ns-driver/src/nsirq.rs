@@ -78,10 +78,15 @@ pub fn enable() {
     write32(GICR_ISENABLER0, 1 << TIMER_INTID);
 }
 
-/// Disables the timer and its PPI again (other cases must never see it).
+/// Disables the timer and its PPI again, and Group 1 in this core's CPU interface, as before
+/// [`enable`]: the driver handles no interrupt elsewhere, and a Group 1 Non-secure interrupt
+/// left pending for it (the SPMC's schedule-receiver SGI, say) would otherwise preempt every
+/// signalled SP the later cases and benchmarks run.
 pub fn disable() {
     timer_stop();
     write32(GICR_ICENABLER0, 1 << TIMER_INTID);
+    // ICC_IGRPEN1_EL1: Group 1 off.
+    msr!("S3_0_C12_C12_7", 0u64);
 }
 
 /// Arms the EL2 physical timer to fire `ticks` counter ticks from now.
