@@ -35,19 +35,31 @@ pub fn is_retired(core: usize) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Poisoned;
 
-/// A `spin::Mutex` with its holder's core recorded.
+/// A `spin::Mutex` with its holder's core recorded, taken in ticket order: waiters are served
+/// first come, first served, so a core cannot starve while others release and re-take the lock
+/// in a loop (a plain test-and-set lock let three cores retrying against a fourth keep it from
+/// the memory engine for seconds under QEMU's TCG, until a time limit aborted its partition).
+/// The ticket pair orders the waiters; the inner mutex, free by the time the next ticket is
+/// served, holds the value.
 pub struct CoreLock<T> {
     inner: spin::Mutex<T>,
     /// Core that holds the lock, plus one; 0 when free.
     holder: AtomicUsize,
-    /// Set once a waiter found the holder retired: every later lock fails at once.
+    /// Set once a waiter found the holder retired: every later lock fails at once (so tickets
+    /// taken by waiters that then gave up never need serving).
     poisoned: AtomicBool,
+    /// The next ticket to hand out.
+    next: AtomicUsize,
+    /// The ticket being served (its taker may hold the lock).
+    serving: AtomicUsize,
 }
 
-/// Access to the value while the lock is held; clears the holder on drop.
+/// Access to the value while the lock is held; clears the holder and serves the next ticket on
+/// drop.
 pub struct CoreGuard<'a, T> {
-    guard: spin::MutexGuard<'a, T>,
+    guard: Option<spin::MutexGuard<'a, T>>,
     holder: &'a AtomicUsize,
+    serving: &'a AtomicUsize,
 }
 
 impl<T> CoreLock<T> {
@@ -57,22 +69,26 @@ impl<T> CoreLock<T> {
             inner: spin::Mutex::new(value),
             holder: AtomicUsize::new(0),
             poisoned: AtomicBool::new(false),
+            next: AtomicUsize::new(0),
+            serving: AtomicUsize::new(0),
         }
     }
 
-    /// Takes the lock for `core`, spinning while another live core holds it; [`Poisoned`] if
-    /// the holder is a retired core (or was, once).
+    /// Takes the lock for `core`, waiting in ticket order while other live cores hold it or
+    /// wait for it; [`Poisoned`] if the holder is a retired core (or was, once).
     pub fn lock(&self, core: usize) -> Result<CoreGuard<'_, T>, Poisoned> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Poisoned);
+        }
+        let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         loop {
             if self.poisoned.load(Ordering::Acquire) {
                 return Err(Poisoned);
             }
-            if let Some(guard) = self.inner.try_lock() {
-                self.holder.store(core + 1, Ordering::Release);
-                return Ok(CoreGuard {
-                    guard,
-                    holder: &self.holder,
-                });
+            if self.serving.load(Ordering::Acquire) == ticket {
+                if let Some(guard) = self.inner.try_lock() {
+                    return Ok(self.guard(core, guard));
+                }
             }
             let h = self.holder.load(Ordering::Acquire);
             if h != 0 && is_retired(h - 1) {
@@ -83,17 +99,33 @@ impl<T> CoreLock<T> {
         }
     }
 
-    /// Takes the lock if it is free (never waits, never poisons).
+    /// Takes the lock if nobody holds it or waits for it (never waits, never poisons).
     pub fn try_lock(&self, core: usize) -> Option<CoreGuard<'_, T>> {
         if self.poisoned.load(Ordering::Acquire) {
             return None;
         }
-        let guard = self.inner.try_lock()?;
+        let serving = self.serving.load(Ordering::Acquire);
+        self.next
+            .compare_exchange(serving, serving + 1, Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        match self.inner.try_lock() {
+            Some(guard) => Some(self.guard(core, guard)),
+            None => {
+                // The previous holder's inner guard is still being dropped: give the ticket
+                // back by serving it, as a holder would.
+                self.serving.fetch_add(1, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    fn guard<'a>(&'a self, core: usize, guard: spin::MutexGuard<'a, T>) -> CoreGuard<'a, T> {
         self.holder.store(core + 1, Ordering::Release);
-        Some(CoreGuard {
-            guard,
+        CoreGuard {
+            guard: Some(guard),
             holder: &self.holder,
-        })
+            serving: &self.serving,
+        }
     }
 
     /// Whether a retired holder poisoned the lock.
@@ -110,26 +142,50 @@ impl<T> CoreLock<T> {
 impl<T> core::ops::Deref for CoreGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.guard
+        self.guard.as_ref().expect("held until drop")
     }
 }
 
 impl<T> core::ops::DerefMut for CoreGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        self.guard.as_mut().expect("held until drop")
     }
 }
 
 impl<T> Drop for CoreGuard<'_, T> {
     fn drop(&mut self) {
-        // Before the inner guard releases the lock (fields drop after this).
         self.holder.store(0, Ordering::Release);
+        // Release the value, then serve the next ticket.
+        drop(self.guard.take());
+        self.serving.fetch_add(1, Ordering::Release);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiter_is_served_before_a_core_that_comes_later() {
+        let l = std::sync::Arc::new(CoreLock::new(0u32));
+        let first = l.lock(0).unwrap();
+        let l2 = l.clone();
+        let waiter = std::thread::spawn(move || {
+            *l2.lock(1).unwrap() += 1;
+        });
+        // The waiter has its ticket once `next` moved past the holder's.
+        while l.next.load(Ordering::Acquire) < 2 {
+            std::hint::spin_loop();
+        }
+        drop(first);
+        // The lock is free for a moment, but it is the waiter's turn: a later core does not
+        // get it by trying (a test-and-set lock would let it, and starve the waiter).
+        if let Some(g) = l.try_lock(2) {
+            assert_eq!(*g, 1, "a later core took the lock before the waiting one");
+        }
+        waiter.join().unwrap();
+        assert_eq!(*l.lock(2).unwrap(), 1);
+    }
 
     #[test]
     fn a_retired_holder_poisons_the_lock_instead_of_hanging_waiters() {
