@@ -185,14 +185,7 @@ pub fn cmd_call(args: &[String]) -> Result<(), String> {
         words: a.words.clone(),
     });
     let image = crate::build(&tc, &[], &lref, &run)?;
-    let q = crate::QemuArgs {
-        smp: 1,
-        gdb: false,
-        timeout: a.timeout,
-        cases: Vec::new(),
-        layout: None,
-        reset_storage: false,
-    };
+    let q = crate::QemuArgs::boot(1, a.timeout);
     let outcome = crate::run_qemu(&image, &q, false, "call.log")?;
     if outcome.timed_out {
         return Err(format!("QEMU did not finish within {} s", a.timeout));

@@ -199,14 +199,7 @@ fn external_sp_crate(tc: &Toolchain, timeout: u64) -> Result<(), String> {
             sp.id, sp.image_base
         ));
     }
-    let q = crate::QemuArgs {
-        smp: 4,
-        gdb: false,
-        timeout,
-        cases: Vec::new(),
-        layout: None,
-        reset_storage: false,
-    };
+    let q = crate::QemuArgs::boot(4, timeout);
     let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
     let log = image.out.join("test.log");
     let got = call::answers(&outcome.console).get(&1).cloned();
@@ -368,14 +361,7 @@ fn counter_layout(tc: &Toolchain, timeout: u64) -> Result<(), String> {
     if found.0 != COUNTER || call::find_sp(plan, COUNTER_UUID)?.1 != pair {
         return Err(format!("counter is {found:?} in the table"));
     }
-    let q = crate::QemuArgs {
-        smp: 4,
-        gdb: false,
-        timeout,
-        cases: Vec::new(),
-        layout: None,
-        reset_storage: false,
-    };
+    let q = crate::QemuArgs::boot(4, timeout);
     let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
     let log = image.out.join("test.log");
     let (passed, failed) = outcome

@@ -325,6 +325,21 @@ struct QemuArgs {
     reset_storage: bool,
 }
 
+impl QemuArgs {
+    /// A plain boot of an image xtask built itself: `smp` cores, no gdb, every case of the
+    /// image, storage kept.
+    fn boot(smp: u32, timeout: u64) -> Self {
+        Self {
+            smp,
+            gdb: false,
+            timeout,
+            cases: Vec::new(),
+            layout: None,
+            reset_storage: false,
+        }
+    }
+}
+
 /// Takes `--layout FILE` out of `args`; returns the file and the other arguments.
 fn take_layout(args: &[String]) -> Result<(Option<PathBuf>, Vec<String>), String> {
     let mut rest = Vec::new();

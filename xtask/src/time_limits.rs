@@ -25,14 +25,7 @@ fn check(tc: &Toolchain, timeout: u64) -> Result<(), String> {
     let layout = crate::root().join("partitions/stuck/layout.json");
     let lref = LayoutRef::new(Some(&layout), Target::Qemu)?;
     let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
-    let q = crate::QemuArgs {
-        smp: 4,
-        gdb: false,
-        timeout,
-        cases: Vec::new(),
-        layout: None,
-        reset_storage: false,
-    };
+    let q = crate::QemuArgs::boot(4, timeout);
     let outcome = crate::run_qemu(&image, &q, false, "test.log")?;
     let log = image.out.join("test.log");
     match outcome.summary() {
