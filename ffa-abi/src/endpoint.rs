@@ -24,6 +24,13 @@ impl EndpointId {
     }
 }
 
+/// `{:#x}` prints the raw ID, as log lines and diagnostics always have.
+impl core::fmt::LowerHex for EndpointId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::LowerHex::fmt(&self.0, f)
+    }
+}
+
 impl From<u16> for EndpointId {
     fn from(v: u16) -> Self {
         EndpointId(v)
@@ -108,6 +115,12 @@ mod tests {
         assert!(EndpointId::SPMD.is_secure());
         assert!(!EndpointId(0x7FFF).is_secure());
         assert!(!EndpointId::NS_KERNEL.is_secure());
+    }
+
+    #[test]
+    fn lower_hex_prints_the_raw_id() {
+        assert_eq!(format!("{:#x}", EndpointId(0x8001)), "0x8001");
+        assert_eq!(format!("{:#06x}", EndpointId(0x2)), "0x0002");
     }
 
     #[test]
