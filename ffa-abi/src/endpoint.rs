@@ -43,6 +43,20 @@ impl From<EndpointId> for u16 {
     }
 }
 
+/// For packing an ID into a register field (`u64::from(id) << 16`).
+impl From<EndpointId> for u32 {
+    fn from(v: EndpointId) -> u32 {
+        u32::from(v.0)
+    }
+}
+
+/// For packing an ID into a register field (`u64::from(id) << 16`).
+impl From<EndpointId> for u64 {
+    fn from(v: EndpointId) -> u64 {
+        u64::from(v.0)
+    }
+}
+
 /// Source and destination of a message, packed as `source << 16 | destination` in
 /// w1 of direct messages and notification calls (DEN0077 "FFA_MSG_SEND_DIRECT_REQ" w1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

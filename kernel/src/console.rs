@@ -43,7 +43,7 @@ pub fn print_line(args: core::fmt::Arguments) {
 
 /// Writes one line an SP logged (FFA_CONSOLE_LOG), tagged with its name and ID instead of the
 /// SPMC's prefix: `[SP counter 0x8007] ready`.
-pub fn print_sp_line(name: &str, id: u16, line: &str) {
+pub fn print_sp_line(name: &str, id: ffa_abi::EndpointId, line: &str) {
     let Ok(mut c) = CONSOLE.lock(crate::arch::current_core()) else {
         return;
     };

@@ -40,6 +40,7 @@ use crate::arch::{Exit, UserRegs};
 use crate::memory::{KernelLayout, PhysRange};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
+use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
@@ -189,7 +190,7 @@ impl El3Registers {
 /// The SPMC.
 pub struct Spmc {
     /// The SPMC's endpoint ID (manifest `spmc_id`).
-    pub id: u16,
+    pub id: EndpointId,
     /// The version this SPMC speaks (its manifest may lower it).
     pub version: Version,
     pub table: &'static Table,
@@ -213,7 +214,7 @@ pub struct Spmc {
 
 impl Spmc {
     /// Creates the SPMC state for a table (partitions not yet loaded).
-    pub fn new(id: u16, version: Version, table: &'static Table, platform: PlatformInfo) -> Self {
+    pub fn new(id: EndpointId, version: Version, table: &'static Table, platform: PlatformInfo) -> Self {
         let sps = table
             .partitions
             .iter()

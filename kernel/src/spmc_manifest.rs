@@ -4,11 +4,12 @@
 #![forbid(unsafe_code)]
 
 use fdt_walk::Fdt;
+use ffa_abi::EndpointId;
 
 /// The fields of `/attribute` the SPMC uses.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct SpmcManifest {
-    pub spmc_id: u16,
+    pub spmc_id: EndpointId,
     pub maj_ver: u16,
     pub min_ver: u16,
     pub load_address: u64,
@@ -58,7 +59,8 @@ pub fn parse(blob: &[u8]) -> Result<SpmcManifest, ManifestError> {
         Some(Some(v)) => Ok(v),
     };
     let spmc_id = u16::try_from(get(0)?).map_err(|_| ManifestError::Invalid("spmc_id"))?;
-    if spmc_id & 0x8000 == 0 {
+    let spmc_id = EndpointId(spmc_id);
+    if !spmc_id.is_secure() {
         return Err(ManifestError::Invalid("spmc_id"));
     }
     let maj_ver = u16::try_from(get(1)?).map_err(|_| ManifestError::Invalid("maj_ver"))?;
@@ -114,7 +116,7 @@ mod tests {
         assert_eq!(
             m,
             SpmcManifest {
-                spmc_id: 0x8000,
+                spmc_id: EndpointId(0x8000),
                 maj_ver: 1,
                 min_ver: 2,
                 load_address: 0x2020_0000,

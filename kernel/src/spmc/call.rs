@@ -51,7 +51,7 @@ impl<E: Env> Cx<'_, '_, E> {
     pub fn id(&self) -> EndpointId {
         match &self.caller {
             Caller::NormalWorld => NW_ID,
-            Caller::Sp(sp, _) => EndpointId(sp.id()),
+            Caller::Sp(sp, _) => sp.id(),
         }
     }
 
@@ -85,7 +85,7 @@ pub enum Flow<'s> {
     /// does not use), to `target`; the target's response is the answer.
     Deliver {
         target: Target<'s>,
-        sender: u16,
+        sender: EndpointId,
         form: DirectForm,
     },
     /// The calling partition's run ends (its answer, if any, is in its own registers).

@@ -177,19 +177,19 @@ fn request<'s, E: Env>(
             None
         }
         Caller::Sp(sp, _) => {
-            if pair.source.0 != sp.id() || pair.destination.0 == sp.id() {
+            if pair.source != sp.id() || pair.destination == sp.id() {
                 return Err(ErrorCode::InvalidParameters);
             }
             Some(sp.desc)
         }
     };
-    if pair.destination.0 == spmc.id {
+    if pair.destination == spmc.id {
         if let Some(s) = sender {
             policy::may_send_direct_to_spmc(s, form)?;
         }
         return Ok(Flow::Deliver {
             target: Target::Spmc,
-            sender: pair.source.0,
+            sender: pair.source,
             form,
         });
     }
@@ -208,7 +208,7 @@ fn request<'s, E: Env>(
     }
     Ok(Flow::Deliver {
         target: Target::Sp(target),
-        sender: pair.source.0,
+        sender: pair.source,
         form,
     })
 }
@@ -226,14 +226,14 @@ fn response<'s, E: Env>(
         // The ABI table lists the responses for partitions only.
         return Err(ErrorCode::NotSupported);
     };
-    if pair.source.0 != sp.id() {
+    if pair.source != sp.id() {
         return Err(ErrorCode::InvalidParameters);
     }
     match rt.request() {
-        Some(req) if req.sender == pair.destination.0 && req.form == form => {
+        Some(req) if req.sender == pair.destination && req.form == form => {
             Ok(Flow::End(super::partition::RunEnd::Response))
         }
-        Some(req) if req.sender != pair.destination.0 => Err(ErrorCode::InvalidParameters),
+        Some(req) if req.sender != pair.destination => Err(ErrorCode::InvalidParameters),
         // Responding while handling no request, or with the wrong form.
         _ => Err(ErrorCode::Denied),
     }

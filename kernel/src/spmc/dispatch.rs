@@ -429,7 +429,7 @@ fn deliver<E: Env, const MASKED: bool>(
     spmc: &Spmc,
     env: &mut E,
     target: Target<'_>,
-    sender: u16,
+    sender: EndpointId,
     form: policy::DirectForm,
     io: &mut [u64; 18],
 ) {
@@ -561,7 +561,7 @@ fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
     }
     let mut sp = first;
     loop {
-        let sender = rt.request().map(|r| EndpointId(r.sender));
+        let sender = rt.request().map(|r| r.sender);
         let end = run_sp(spmc, env, sp, &mut rt);
         let caller = sender
             .filter(|s| s.is_secure())

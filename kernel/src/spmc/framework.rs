@@ -4,14 +4,14 @@
 use super::call::{Cx, Flow};
 use super::version;
 use super::Env;
-use ffa_abi::endpoint::EndpointPair;
+use ffa_abi::endpoint::{EndpointId, EndpointPair};
 use ffa_abi::error::ErrorCode;
 use ffa_abi::framework::{msg_type, FrameworkMsg, PSCI_CPU_OFF};
 use ffa_abi::interface::{DirectArgs, Interface};
 use ffa_abi::regs::Regs;
 
 /// The SPMD's endpoint ID.
-pub const SPMD_ID: u16 = 0xFFFF;
+pub const SPMD_ID: EndpointId = EndpointId::SPMD;
 const PSCI_SUCCESS: i32 = 0;
 const PSCI_NOT_SUPPORTED: i32 = -1;
 
@@ -33,7 +33,7 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
 }
 
 fn message<E: Env>(cx: &mut Cx<'_, '_, E>, pair: EndpointPair, msg: u8, args: &DirectArgs) -> Regs {
-    if pair.source.0 != SPMD_ID || pair.destination.0 != cx.spmc.id {
+    if pair.source != SPMD_ID || pair.destination != cx.spmc.id {
         return Regs::error(ErrorCode::InvalidParameters);
     }
     let w3 = match args {

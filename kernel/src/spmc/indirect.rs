@@ -292,7 +292,7 @@ fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
     }
     let mut r = Regs::ZERO;
     r.0[0] = FuncId::MsgSend.raw().into();
-    r.0[1] = (u64::from(m.sender.0) << 16) | u64::from(sp.id());
+    r.0[1] = (u64::from(m.sender) << 16) | u64::from(sp.id());
     r.0[3] = m.size.into();
     Ok(r)
 }

@@ -133,7 +133,7 @@ pub fn next_for(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) -> Option<(u32, usize)> 
 pub struct Owned {
     pub intid: u32,
     /// The owning partition's endpoint ID.
-    pub owner: u16,
+    pub owner: ffa_abi::EndpointId,
     pub priority: u8,
     pub level: bool,
     /// Where an SPI goes (`interrupts-target`); `None`: the boot core.
@@ -150,7 +150,7 @@ pub fn configs(table: &'static spmc_table::Table) -> impl Iterator<Item = Owned>
             .filter(|i| p.capabilities.owns_interrupt(i.id))
             .map(|i| Owned {
                 intid: i.id,
-                owner: p.id.0,
+                owner: p.id,
                 priority: i.attributes.priority(),
                 level: i.attributes.level(),
                 target_mpidr: i.target_mpidr,

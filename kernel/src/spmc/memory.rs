@@ -170,7 +170,7 @@ struct KernelMem<'a, E: Env> {
     spmc: &'a Spmc,
     env: &'a mut E,
     /// The calling SP's runtime (already locked by the caller of the ABI).
-    caller: Option<(u16, &'a mut Runtime)>,
+    caller: Option<(EndpointId, &'a mut Runtime)>,
 }
 
 fn sp_of(spmc: &Spmc, id: EndpointId) -> Option<&Sp> {
@@ -182,7 +182,7 @@ impl<E: Env> KernelMem<'_, E> {
     /// `try_lock` (never waiting).
     fn with_rt<T>(&mut self, id: EndpointId, f: impl FnOnce(&mut Runtime) -> T) -> Option<T> {
         if let Some((cid, rt)) = self.caller.as_mut() {
-            if *cid == id.0 {
+            if *cid == id {
                 return Some(f(rt));
             }
         }
@@ -348,7 +348,7 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
             // buffers in their .bss): with the access the SP has now, uniform over the range.
             Kind::Image => {
                 let access = match self.caller.as_ref() {
-                    Some((cid, rt)) if *cid == owner.0 => current_access(rt, range),
+                    Some((cid, rt)) if *cid == owner => current_access(rt, range),
                     _ => {
                         let sp = sp_of(self.spmc, owner)?;
                         let rt = sp.rt.try_lock()?;
@@ -404,7 +404,7 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
         let q = self
             .spmc
             .table
-            .by_id(spmc_table::EndpointId(id.0))?
+            .by_id(id)?
             .capabilities
             .memory_quota;
         if q == spmc_table::MemoryQuota::DEFAULT {
@@ -702,7 +702,7 @@ pub fn send(
     let mut km = KernelMem {
         spmc,
         env,
-        caller: sp_rt.map(|rt| (caller.0, rt)),
+        caller: sp_rt.map(|rt| (caller, rt)),
     };
     if args.frag_len == args.total_len {
         return send_descriptor(
@@ -761,7 +761,7 @@ pub fn frag_tx(
             let mut km = KernelMem {
                 spmc,
                 env,
-                caller: sp_rt.map(|rt| (caller.0, rt)),
+                caller: sp_rt.map(|rt| (caller, rt)),
             };
             let engine = &mut state.engine;
             let req = &mut state.request;
@@ -823,7 +823,7 @@ pub fn reclaim(
     let mut km = KernelMem {
         spmc,
         env,
-        caller: sp_rt.map(|rt| (caller.0, rt)),
+        caller: sp_rt.map(|rt| (caller, rt)),
     };
     // Reclaiming the handle of an unfinished fragmented send abandons the transmission.
     if state.frags.abort(caller, handle).is_ok() {
@@ -871,7 +871,7 @@ pub fn retrieve(
         Err(rule) => return err(rule),
     };
     drop(bytes);
-    let me = EndpointId(sp.id());
+    let me = sp.id();
     if !state.cursors.can_begin(me) {
         return Regs::error(ErrorCode::NoMemory);
     }
@@ -948,7 +948,7 @@ pub fn frag_rx(
         return Regs::error(ErrorCode::Busy);
     }
     let version = rt.version;
-    let me = EndpointId(sp.id());
+    let me = sp.id();
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
     let Ok(mut state) = spmc.mem.lock(env.core()) else {
         return Regs::error(ErrorCode::Aborted);
@@ -1019,7 +1019,7 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
         Err(rule) => return err(rule),
     };
     drop(bytes);
-    let me = EndpointId(sp.id());
+    let me = sp.id();
     let mut km = KernelMem {
         spmc,
         env,
@@ -1035,7 +1035,7 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MappingMismatch {
     /// The SP whose tables disagree.
-    pub sp: u16,
+    pub sp: EndpointId,
     /// The page (its VA, which must equal its PA).
     pub page: u64,
     /// What the state implies: mapped (with the access, when the state records it) or not.
@@ -1046,7 +1046,7 @@ pub struct MappingMismatch {
 
 /// The SP that owns `page` by its manifest (image, memory, device, RX/TX or boot-information
 /// region), if any.
-fn static_owner(spmc: &Spmc, page: u64) -> Option<u16> {
+fn static_owner(spmc: &Spmc, page: u64) -> Option<EndpointId> {
     let inside = |base: u64, len: u64| page >= base && page - base < len;
     spmc.table.partitions.iter().find_map(|p| {
         let mine = inside(p.image.base.0, p.image.size)
@@ -1061,7 +1061,7 @@ fn static_owner(spmc: &Spmc, page: u64) -> Option<u16> {
                 inside(m.rx.0, len) || inside(m.tx.0, len)
             })
             || inside(p.boot_info.base.0, u64::from(p.boot_info.pages) * PAGE_SIZE);
-        mine.then_some(p.id.0)
+        mine.then_some(p.id)
     })
 }
 
@@ -1082,7 +1082,7 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
         let Ok(state) = spmc.mem.lock(crate::arch::current_core()) else {
             // A core was retired inside the engine: nothing it guards can be vouched for.
             return Err(MappingMismatch {
-                sp: 0,
+                sp: EndpointId(0),
                 page: u64::MAX,
                 expected: None,
                 actual: None,
@@ -1097,7 +1097,7 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
                 .iter()
                 .find(|d| d.range.contains(&pr))
             {
-                Some(d) => Some((d.owner.0, Some(d.info.access))),
+                Some(d) => Some((d.owner, Some(d.info.access))),
                 None => static_owner(spmc, page).map(|o| (o, None)),
             };
             let covering = txs
@@ -1108,7 +1108,7 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
                 let held = covering.and_then(|t| {
                     t.receivers
                         .iter()
-                        .find(|(r, _)| r.0 == id)
+                        .find(|(r, _)| *r == id)
                         .and_then(|(_, a)| *a)
                 });
                 let e = if let Some(a) = held {
@@ -1117,7 +1117,7 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
                     match owner {
                         Some((o, access)) if o == id => {
                             let away = covering.is_some_and(|t| {
-                                t.sender.0 == id && t.kind != TransactionKind::Share
+                                t.sender == id && t.kind != TransactionKind::Share
                             });
                             (!away).then_some(access)
                         }

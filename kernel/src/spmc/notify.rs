@@ -85,7 +85,7 @@ pub struct Receiver {
     /// Bound bits whose sender is an SP (the rest: a VM).
     from_sp: u64,
     /// Sender of each bound bit.
-    senders: [u16; 64],
+    senders: [EndpointId; 64],
     /// Pending global notifications.
     global: u64,
     /// Pending per-vCPU notifications, per vCPU.
@@ -108,7 +108,7 @@ impl Receiver {
             bound: 0,
             per_vcpu: 0,
             from_sp: 0,
-            senders: [0; 64],
+            senders: [EndpointId(0); 64],
             global: 0,
             vcpu_pending: [0; MAX_VCPUS],
             fwk_spm: 0,
@@ -146,13 +146,13 @@ impl Receiver {
             self.from_sp |= bitmap;
         }
         for i in bits(bitmap) {
-            self.senders[i] = sender.0;
+            self.senders[i] = sender;
         }
         Ok(())
     }
 
     fn bound_to(&self, sender: EndpointId, bitmap: u64) -> bool {
-        self.bound & bitmap == bitmap && bits(bitmap).all(|i| self.senders[i] == sender.0)
+        self.bound & bitmap == bitmap && bits(bitmap).all(|i| self.senders[i] == sender)
     }
 
     /// FFA_NOTIFICATION_UNBIND: bits not all bound to `sender`, or pending: DENIED.
@@ -551,7 +551,7 @@ fn update_binding<E: Env>(
     }
     let place = match &cx.caller {
         Caller::Sp(sp, _) => {
-            if receiver.0 != sp.id() {
+            if receiver != sp.id() {
                 return Err(ErrorCode::InvalidParameters);
             }
             if sender.is_secure() && spmc.table.by_id(sender).is_none() {
@@ -594,7 +594,7 @@ fn set<E: Env>(
     }
     match &cx.caller {
         Caller::Sp(sp, _) => {
-            if sender.0 != sp.id() {
+            if sender != sp.id() {
                 return Err(ErrorCode::InvalidParameters);
             }
         }
@@ -628,7 +628,7 @@ fn get<E: Env>(
     let spmc = cx.spmc;
     let place = match &cx.caller {
         Caller::Sp(sp, _) => {
-            if receiver.0 != sp.id() {
+            if receiver != sp.id() {
                 return Err(ErrorCode::InvalidParameters);
             }
             Place::Sp(sp.index)

@@ -26,6 +26,7 @@ use super::Mailbox;
 use crate::arch::UserRegs;
 use crate::memory::AddressSpace;
 use crate::policy::DirectForm;
+use ffa_abi::endpoint::EndpointId;
 use ffa_abi::version::Version;
 use heapless::String;
 use spin::Mutex;
@@ -57,7 +58,7 @@ pub enum State {
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct PendingRequest {
     /// Who sent it (and gets the response).
-    pub sender: u16,
+    pub sender: EndpointId,
     /// Which response form answers it.
     pub form: DirectForm,
 }
@@ -324,8 +325,8 @@ impl Sp {
     }
 
     /// The SP's endpoint ID.
-    pub fn id(&self) -> u16 {
-        self.desc.id.0
+    pub fn id(&self) -> EndpointId {
+        self.desc.id
     }
 }
 
@@ -353,7 +354,7 @@ pub enum RunEnd {
 /// from its call, still in its registers). Blocked: what its callee's suspension put in its
 /// call registers (`dispatch::deliver`), which the answer replaces when it is resumed. Linux's
 /// driver answers both FFA_INTERRUPT and FFA_YIELD with FFA_RUN(w1).
-pub fn suspension_regs(id: u16, rt: &Runtime) -> [u64; 18] {
+pub fn suspension_regs(id: EndpointId, rt: &Runtime) -> [u64; 18] {
     use ffa_abi::func_id::FuncId;
     let mut r = [0u64; 18];
     match (rt.state, rt.preemption) {
@@ -378,7 +379,7 @@ mod tests {
 
     fn req() -> PendingRequest {
         PendingRequest {
-            sender: 0,
+            sender: EndpointId(0),
             form: DirectForm::Req,
         }
     }
@@ -483,20 +484,20 @@ mod tests {
         rt.state = State::Preempted;
         rt.preemption = Preemption::Interrupt;
         rt.regs.x[2] = 77;
-        let r = suspension_regs(0x8001, &rt);
+        let r = suspension_regs(EndpointId(0x8001), &rt);
         assert_eq!(&r[..3], &[0x8400_0062, 0x8001_0000, 0]);
         assert!(r[3..].iter().all(|&x| x == 0));
         // FFA_YIELD: the timeout comes from w2/w3 of the partition's call.
         rt.preemption = Preemption::Yield;
         rt.regs.x[2] = 0xFFFF_FFFF_0000_0002;
         rt.regs.x[3] = 1;
-        let r = suspension_regs(0x8002, &rt);
+        let r = suspension_regs(EndpointId(0x8002), &rt);
         assert_eq!(&r[..4], &[0x8400_006C, 0x8002_0000, 2, 1]);
         assert!(r[4..].iter().all(|&x| x == 0));
         // Blocked: what its callee's suspension left in its registers.
         rt.state = State::Blocked;
         rt.regs.x[..18].copy_from_slice(&[9; 18]);
-        assert_eq!(suspension_regs(0x8003, &rt), [9; 18]);
+        assert_eq!(suspension_regs(EndpointId(0x8003), &rt), [9; 18]);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::call::{Caller, Cx, Flow};
 use super::partition::Sp;
 use super::partition::{Phase, Preemption, RunEnd, State};
 use super::{Env, Spmc};
-use ffa_abi::endpoint::{EndpointId, TargetInfo};
+use ffa_abi::endpoint::TargetInfo;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
@@ -82,7 +82,7 @@ fn yield_cycles<'s, E: Env>(cx: &mut Cx<'s, '_, E>, out: &mut Regs) -> Flow<'s> 
     }
     let from_nw = rt
         .request()
-        .is_some_and(|r| !EndpointId(r.sender).is_secure());
+        .is_some_and(|r| !r.sender.is_secure());
     if !from_nw {
         return reply(out, ErrorCode::Denied);
     }

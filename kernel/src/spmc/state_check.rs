@@ -33,7 +33,7 @@ pub const MAX_NS_PAGES: u64 = 4096;
 
 /// Handles a direct request to the SPMC's endpoint in `io` (already checked by the
 /// dispatcher): the state check if it is one, else the ordinary echo.
-pub fn spmc_endpoint(spmc: &Spmc, sender: u16, io: &mut [u64; 18], form: DirectForm) {
+pub fn spmc_endpoint(spmc: &Spmc, sender: EndpointId, io: &mut [u64; 18], form: DirectForm) {
     let is_check =
         form == DirectForm::Req && io[0] as u32 == FuncId::MsgSendDirectReq64.raw() && io[3] == CMD;
     if !is_check {
@@ -45,11 +45,11 @@ pub fn spmc_endpoint(spmc: &Spmc, sender: u16, io: &mut [u64; 18], form: DirectF
 }
 
 /// The answer's x3..x7 for a check asked by `sender` over `count` normal-world pages at `base`.
-pub fn check(spmc: &Spmc, sender: u16, base: u64, count: u64) -> [u64; 5] {
+pub fn check(spmc: &Spmc, sender: EndpointId, base: u64, count: u64) -> [u64; 5] {
     let refused = [REFUSED, 0, 0, 0, 0];
     // Only from the normal world: a partition calling holds its own runtime lock, which the
     // checker takes.
-    if EndpointId(sender).is_secure() || count > MAX_NS_PAGES || !base.is_multiple_of(PAGE_SIZE) {
+    if sender.is_secure() || count > MAX_NS_PAGES || !base.is_multiple_of(PAGE_SIZE) {
         return refused;
     }
     let Some(end) = count

@@ -733,7 +733,7 @@ impl World {
         if check_shape {
             assert_eq!(table.check_shape(), Ok(()), "test table is malformed");
         }
-        let spmc = Spmc::new(SPMC_ID, Version::V1_2, table, platform());
+        let spmc = Spmc::new(EndpointId(SPMC_ID), Version::V1_2, table, platform());
         let env = FakeEnv {
             mem: Memory {
                 pages: RefCell::new(BTreeMap::new()),

@@ -74,7 +74,7 @@ fn configs_list_granted_interrupts_only() {
         c,
         vec![crate::spmc::interrupt::Owned {
             intid: WDOG + 1,
-            owner: 0x8002,
+            owner: ffa_abi::EndpointId(0x8002),
             priority: 0x20,
             level: true,
             target_mpidr: None,

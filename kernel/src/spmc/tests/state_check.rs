@@ -6,12 +6,13 @@ use super::fake::*;
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use crate::policy::DirectForm;
 use crate::spmc::{direct, state_check};
+use ffa_abi::EndpointId;
 
 #[test]
 fn clean_tables_are_clean() {
     let w = World::echoes(2);
     assert_eq!(
-        state_check::check(&w.spmc, 0, NS.base, 16),
+        state_check::check(&w.spmc, EndpointId(0), NS.base, 16),
         [state_check::CLEAN, 0, 0, 0, 0]
     );
 }
@@ -35,12 +36,12 @@ fn a_page_mapped_outside_the_state_is_found() {
             .unwrap();
     }
     assert_eq!(
-        state_check::check(&w.spmc, 0, NS.base, 16),
+        state_check::check(&w.spmc, EndpointId(0), NS.base, 16),
         [state_check::MISMATCH, 0, 0, 0x8002, page]
     );
     // A range that does not contain the page does not see it.
     assert_eq!(
-        state_check::check(&w.spmc, 0, NS.base, 3)[0],
+        state_check::check(&w.spmc, EndpointId(0), NS.base, 3)[0],
         state_check::CLEAN
     );
 }
@@ -49,13 +50,13 @@ fn a_page_mapped_outside_the_state_is_found() {
 fn partitions_and_bad_ranges_are_refused() {
     let w = World::echoes(1);
     let refused = [state_check::REFUSED, 0, 0, 0, 0];
-    assert_eq!(state_check::check(&w.spmc, 0x8001, NS.base, 1), refused);
-    assert_eq!(state_check::check(&w.spmc, 0, NS.base + 1, 1), refused);
+    assert_eq!(state_check::check(&w.spmc, EndpointId(0x8001), NS.base, 1), refused);
+    assert_eq!(state_check::check(&w.spmc, EndpointId(0), NS.base + 1, 1), refused);
     assert_eq!(
-        state_check::check(&w.spmc, 0, NS.base, state_check::MAX_NS_PAGES + 1),
+        state_check::check(&w.spmc, EndpointId(0), NS.base, state_check::MAX_NS_PAGES + 1),
         refused
     );
-    assert_eq!(state_check::check(&w.spmc, 0, !0xFFF, 2), refused);
+    assert_eq!(state_check::check(&w.spmc, EndpointId(0), !0xFFF, 2), refused);
 }
 
 #[test]
@@ -63,13 +64,13 @@ fn other_requests_to_the_spmc_are_echoed() {
     let w = World::echoes(1);
     let r = req64(0, 0x8000, [state_check::CMD + 1, 2, 3, 4, 5]);
     let mut io = r.0;
-    state_check::spmc_endpoint(&w.spmc, 0, &mut io, DirectForm::Req);
+    state_check::spmc_endpoint(&w.spmc, EndpointId(0), &mut io, DirectForm::Req);
     let mut want = r.0;
     direct::echo(&mut want, DirectForm::Req);
     assert_eq!(io, want);
     // The check itself answers in the echo's form, x3..x7 replaced.
     let mut io = req64(0, 0x8000, [state_check::CMD, NS.base, 4, 0, 0]).0;
-    state_check::spmc_endpoint(&w.spmc, 0, &mut io, DirectForm::Req);
+    state_check::spmc_endpoint(&w.spmc, EndpointId(0), &mut io, DirectForm::Req);
     assert_eq!(
         io[0] as u32,
         ffa_abi::func_id::FuncId::MsgSendDirectResp64.raw()
