@@ -284,22 +284,11 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
     sri_init(core);
     let target = crate::arch::gic::mpidr();
     // The SPMC's own timer, on every core, before any partition runs (spmc/time_limit.rs).
-    let timer = crate::arch::gic::Config {
-        intid: crate::arch::gic::TIMER_INTID,
-        priority: crate::arch::gic::TIMER_PRIORITY,
-        level: true,
-        target_mpidr: target,
-    };
-    if let Err(e) = crate::arch::gic::configure(&timer) {
+    if let Err(e) = crate::arch::gic::configure(&timer_config(target)) {
         crate::info!("the secure physical timer's interrupt: GIC refused it ({e:?})");
     }
     for c in crate::spmc::interrupt::configs(spmc.table) {
-        let cfg = crate::arch::gic::Config {
-            intid: c.intid,
-            priority: c.priority,
-            level: c.level,
-            target_mpidr: c.target_mpidr.unwrap_or(target),
-        };
+        let cfg = gic_config(&c, target);
         match crate::arch::gic::configure(&cfg) {
             Ok(()) => crate::info!(
                 "interrupt {} -> SP {:#06x} (Group 1 Secure, priority {:#x})",
@@ -311,6 +300,45 @@ fn init_interrupts(plat: &PlatformBoot, spmc: &Spmc, core: usize) {
         }
     }
     crate::info!("GICv3: {cores} redistributor(s)");
+}
+
+/// The secure physical timer's PPI, the SPMC's own (spmc/time_limit.rs).
+fn timer_config(target_mpidr: u64) -> crate::arch::gic::Config {
+    crate::arch::gic::Config {
+        intid: crate::arch::gic::TIMER_INTID,
+        priority: crate::arch::gic::TIMER_PRIORITY,
+        level: true,
+        target_mpidr,
+    }
+}
+
+/// What the GIC is told for a partition's interrupt; an SPI without `interrupts-target` goes
+/// to `target_mpidr`.
+fn gic_config(
+    c: &crate::spmc::interrupt::Owned,
+    target_mpidr: u64,
+) -> crate::arch::gic::Config {
+    crate::arch::gic::Config {
+        intid: c.intid,
+        priority: c.priority,
+        level: c.level,
+        target_mpidr: c.target_mpidr.unwrap_or(target_mpidr),
+    }
+}
+
+/// A core's private interrupts (the timer's PPI and any PPI or SGI a partition owns) made
+/// Group 1 Secure again on its warm entry: EL3 set its redistributor back to the defaults when
+/// it powered the core on (TF-A qemu_sbsa `qemu_pwr_gic_on_finish` -> `gicv3_rdistif_init`;
+/// qemu/monitor/src/gic.rs does the same). Without this the time limits and private
+/// interrupts stop working on a core after its first CPU_ON.
+fn private_interrupts_init(spmc: &Spmc, core: usize) {
+    let target = crate::arch::gic::mpidr();
+    let sp = crate::spmc::interrupt::configs(spmc.table).map(|c| gic_config(&c, target));
+    for cfg in core::iter::once(timer_config(target)).chain(sp) {
+        if let Err(e) = crate::arch::gic::configure_private(&cfg, core) {
+            crate::info!("interrupt {} on core {core}: GIC refused it ({e:?})", cfg.intid);
+        }
+    }
 }
 
 /// The schedule-receiver interrupt of notifications is the normal world's SGI on this core
@@ -335,6 +363,7 @@ pub fn warm_boot(core: u64) -> ! {
     unsafe { aarch64::enable_mmu(ttbr0) };
     crate::arch::gic::init_cpu(core as usize);
     sri_init(core as usize);
+    private_interrupts_init(spmc, core as usize);
     let mut machine = Machine::new(core as usize);
     crate::info!(
         "core {core} online (counter {} ticks/ms)",

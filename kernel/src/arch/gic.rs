@@ -94,44 +94,65 @@ fn intid(raw: u32) -> Result<IntId, ConfigError> {
 }
 
 /// Makes `c` a Group 1 Secure interrupt with its priority and trigger, routes it (SPIs) and
-/// enables it. A PPI or SGI is configured on every core's redistributor.
+/// enables it. A PPI or SGI is configured on every core's redistributor; a core powered on
+/// later gets it again from [`configure_private`] (EL3 resets the core's redistributor then).
 pub fn configure(c: &Config) -> Result<(), ConfigError> {
     let gic = GIC.get().ok_or(ConfigError::NoGic)?;
     let id = intid(c.intid)?;
     let mut gic = gic.lock();
+    if id.is_private() {
+        for core in 0..CORES.get().copied().unwrap_or(0) {
+            configure_on(&mut gic, id, Some(core), c)?;
+        }
+    } else {
+        configure_on(&mut gic, id, None, c)?;
+        gic.distributor()
+            .set_routing(id, Some(c.target_mpidr))
+            .map_err(ConfigError::Gic)?;
+        gic.enable_interrupt(id, None, true)
+            .map_err(ConfigError::Gic)?;
+    }
+    Ok(())
+}
+
+/// Configures `c` again on `core`'s redistributor if it is a PPI or SGI (an SPI lives in the
+/// distributor and keeps its set-up): for a core's warm entry after PSCI CPU_ON, because TF-A
+/// returns every SGI and PPI of the core to Group 1 Non-secure and disabled first
+/// (drivers/arm/gic/v3/gicv3_main.c `gicv3_rdistif_init`, called from qemu_sbsa's
+/// `qemu_pwr_domain_on_finish` before the SPMD enters the SPMC).
+pub fn configure_private(c: &Config, core: usize) -> Result<(), ConfigError> {
+    let gic = GIC.get().ok_or(ConfigError::NoGic)?;
+    let id = intid(c.intid)?;
+    if !id.is_private() {
+        return Ok(());
+    }
+    configure_on(&mut gic.lock(), id, Some(core), c)
+}
+
+/// Group 1 Secure, priority and trigger of `id` on `core`'s redistributor (`None`: the
+/// distributor), with the interrupt disabled meanwhile; a private one is enabled again.
+fn configure_on(
+    gic: &mut GicV3<'static>,
+    id: IntId,
+    core: Option<usize>,
+    c: &Config,
+) -> Result<(), ConfigError> {
     let trigger = if c.level {
         Trigger::Level
     } else {
         Trigger::Edge
     };
-    let group = Group::Secure(SecureIntGroup::Group1S);
-    if id.is_private() {
-        for core in 0..CORES.get().copied().unwrap_or(0) {
-            gic.enable_interrupt(id, Some(core), false)
-                .map_err(ConfigError::Gic)?;
-            gic.set_group(id, Some(core), group)
-                .map_err(ConfigError::Gic)?;
-            gic.set_interrupt_priority(id, Some(core), c.priority)
-                .map_err(ConfigError::Gic)?;
-            if !id.is_sgi() {
-                gic.set_trigger(id, Some(core), trigger)
-                    .map_err(ConfigError::Gic)?;
-            }
-            gic.enable_interrupt(id, Some(core), true)
-                .map_err(ConfigError::Gic)?;
-        }
-    } else {
-        gic.enable_interrupt(id, None, false)
-            .map_err(ConfigError::Gic)?;
-        gic.set_group(id, None, group).map_err(ConfigError::Gic)?;
-        gic.set_interrupt_priority(id, None, c.priority)
-            .map_err(ConfigError::Gic)?;
-        gic.set_trigger(id, None, trigger)
-            .map_err(ConfigError::Gic)?;
-        gic.distributor()
-            .set_routing(id, Some(c.target_mpidr))
-            .map_err(ConfigError::Gic)?;
-        gic.enable_interrupt(id, None, true)
+    gic.enable_interrupt(id, core, false)
+        .map_err(ConfigError::Gic)?;
+    gic.set_group(id, core, Group::Secure(SecureIntGroup::Group1S))
+        .map_err(ConfigError::Gic)?;
+    gic.set_interrupt_priority(id, core, c.priority)
+        .map_err(ConfigError::Gic)?;
+    if !id.is_sgi() {
+        gic.set_trigger(id, core, trigger).map_err(ConfigError::Gic)?;
+    }
+    if core.is_some() {
+        gic.enable_interrupt(id, core, true)
             .map_err(ConfigError::Gic)?;
     }
     Ok(())
