@@ -278,6 +278,9 @@ pub fn secondary_boot(core: &mut Core, id: usize) -> ! {
     let (entry, context_id) = power::wait_for_cpu_on(id);
     core.ns_entry = entry;
     core.ns_arg = context_id;
+    // TF-A's PSCI sets up the core's GIC (qemu_pwr_domain_on_finish) before the SPMD enters
+    // the SPMC (svc_on_finish).
+    crate::gic::power_on(id);
     // TF-A enters a core the SPMC registered no entry for at BL32's entry point (BL32_BASE).
     let ep = match SECONDARY_EP.load(Ordering::Acquire) {
         0 => SPMC_WINDOW.0,

@@ -156,6 +156,9 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
             if let Some(code) = refused_with {
                 log!("SPMC answered CPU_OFF on core {id} with FFA_ERROR {code}; continuing");
             }
+            // TF-A: the SPMD's svc_off first, then the platform's pwr_domain_off
+            // (sbsa_pm.c `qemu_pwr_domain_off` -> `qemu_pwr_gic_off`).
+            crate::gic::power_off(id);
             power::mark_off(id);
             log!("core {id} off");
             boot::secondary_boot(core, id)

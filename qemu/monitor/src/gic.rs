@@ -1,13 +1,23 @@
 //! GICv3 set-up at EL3, as TF-A's GICv3 driver does it on qemu_sbsa
 //! (drivers/arm/gic/v3/gicv3_main.c `gicv3_distif_init`, `gicv3_rdistif_init`,
-//! `gicv3_cpuif_enable`; plat/qemu/common/qemu_gicv3.c with qemu_sbsa's platform_def.h
-//! `PLATFORM_G1S_PROPS`): system-register access enabled for the lower ELs, affinity routing
-//! on for both security states, every SPI, SGI and PPI in Group 1 Non-secure except the
-//! secure SGIs 8-15 (Group 1 Secure, highest secure priority, enabled: TF-A's interrupt
-//! properties for qemu_sbsa), Group 0 and Group 1 Secure enabled in the distributor and in
-//! each CPU interface, the priority mask open, and the redistributors awake. The interrupts
-//! an SP manifest assigns are made secure by the SPMC itself, which may program the secure
-//! view of the GIC (GICD_CTLR.DS = 0). No Group 0 source exists, as on TF-A's qemu_sbsa.
+//! `gicv3_cpuif_enable`, `gicv3_cpuif_disable`; gicv3_helpers.c
+//! `gicv3_ppi_sgi_config_defaults`; plat/qemu/qemu_sbsa/sbsa_gic.c with qemu_sbsa's
+//! platform_def.h `PLATFORM_G1S_PROPS`): system-register access enabled for the lower ELs,
+//! affinity routing on for both security states, every SPI, SGI and PPI in Group 1 Non-secure
+//! except the secure SGIs 8-15 (Group 1 Secure, highest secure priority, enabled: TF-A's
+//! interrupt properties for qemu_sbsa), Group 0 and Group 1 Secure enabled in the distributor
+//! and in each CPU interface, the priority mask open. The interrupts an SP manifest assigns are
+//! made secure by the SPMC itself, which may program the secure view of the GIC
+//! (GICD_CTLR.DS = 0). No Group 0 source exists, as on TF-A's qemu_sbsa.
+//!
+//! Like TF-A, a core's redistributor is set up when that core is powered on, not before: the
+//! boot core's at cold boot (`plat_qemu_gic_init`), a secondary's on every PSCI CPU_ON, before
+//! the SPMC's warm entry (sbsa_pm.c `qemu_pwr_domain_on_finish` -> `qemu_pwr_gic_on_finish`
+//! runs ahead of the SPMD's `svc_on_finish`). That set-up returns every SGI and PPI of the core
+//! to its defaults (disabled, Group 1 Non-secure, priority 0xA0, PPIs level), so whatever the
+//! SPMC configured in that redistributor before is gone and the SPMC must configure its
+//! private interrupts again on each warm entry. CPU_OFF disables the core's CPU interface
+//! groups and marks its redistributor asleep (`qemu_pwr_gic_off`).
 
 use platform_facts::qemu_sbsa::{GICD, GICR};
 
@@ -37,7 +47,11 @@ const GICR_SGI_BASE: usize = 0x1_0000;
 const GICR_IGROUPR0: usize = 0x80;
 const GICR_IGRPMODR0: usize = 0xD00;
 const GICR_ISENABLER0: usize = 0x100;
+const GICR_ICENABLER0: usize = 0x180;
 const GICR_IPRIORITYR: usize = 0x400;
+const GICR_ICFGR1: usize = 0xC04;
+/// GICD_IPRIORITYR_DEF_VAL: the default priority TF-A gives every SGI and PPI (0xA0).
+const DEFAULT_PRIORITY: u32 = 0xA0A0_A0A0;
 const WAKER_PROCESSOR_SLEEP: u32 = 1 << 1;
 const WAKER_CHILDREN_ASLEEP: u32 = 1 << 2;
 const TYPER_LAST: u64 = 1 << 4;
@@ -92,7 +106,9 @@ pub fn acknowledge_group0() -> u32 {
     (read_sysreg!(S3_0_C12_C8_0) & 0xFF_FFFF) as u32
 }
 
-/// Distributor and redistributors, once on the primary core.
+/// The distributor, once on the primary core (TF-A `gicv3_distif_init`), and the primary's own
+/// redistributor (`gicv3_rdistif_init(0)`). The secondaries' redistributors stay as reset left
+/// them until their CPU_ON ([`power_on`]).
 pub fn init() {
     let d = GICD.base;
     // Affinity routing on for both states before the groups are set (GICv3 spec 12.1.9).
@@ -109,31 +125,7 @@ pub fn init() {
         write32(d, GICD_IGROUPR + 4 * n, !0);
         write32(d, GICD_IGRPMODR + 4 * n, 0);
     }
-    for frame in 0..crate::arch::MAX_CORES {
-        let rd = GICR.base + (frame * GICR_STRIDE) as u64;
-        if rd >= GICR.base + GICR.size {
-            break;
-        }
-        // Wake the redistributor (TF-A gicv3_rdistif_mark_core_awake).
-        write32(
-            rd,
-            GICR_WAKER,
-            read32(rd, GICR_WAKER) & !WAKER_PROCESSOR_SLEEP,
-        );
-        while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
-        let sgi = rd + GICR_SGI_BASE as u64;
-        // Non-secure except the secure SGIs: IGROUPR0 = 0, IGRPMODR0 = 1 is Secure Group 1.
-        write32(sgi, GICR_IGROUPR0, !SECURE_SGIS);
-        write32(sgi, GICR_IGRPMODR0, SECURE_SGIS);
-        // SGIs 8-15 sit in IPRIORITYR2 and 3 (one byte each); SGIs are always edge triggered.
-        let prio = HIGHEST_SEC_PRIORITY * 0x0101_0101;
-        write32(sgi, GICR_IPRIORITYR + 8, prio);
-        write32(sgi, GICR_IPRIORITYR + 12, prio);
-        write32(sgi, GICR_ISENABLER0, SECURE_SGIS);
-        if read64(rd, GICR_TYPER) & TYPER_LAST != 0 {
-            break;
-        }
-    }
+    init_redistributor(0);
     // gicv3_distif_init ends by enabling Group 0 and Group 1 Secure (the secure view of
     // GICD_CTLR; the normal world enables Group 1 Non-secure through its own view).
     write32(
@@ -142,4 +134,76 @@ pub fn init() {
         read32(d, GICD_CTLR) | CTLR_ENABLE_G0 | CTLR_ENABLE_G1S,
     );
     while read32(d, GICD_CTLR) & CTLR_RWP != 0 {}
+}
+
+/// A secondary core powered on by CPU_ON, before the SPMC's warm entry: its redistributor
+/// set up from scratch and its CPU interface enabled (TF-A `qemu_pwr_gic_on_finish`:
+/// `gicv3_rdistif_init` + `gicv3_cpuif_enable`).
+pub fn power_on(core: usize) {
+    init_redistributor(core);
+    init_cpu_interface();
+}
+
+/// A core going off after CPU_OFF (TF-A `qemu_pwr_gic_off` -> `gicv3_cpuif_disable`): Group 0
+/// and both Group 1 enables off in its CPU interface, its redistributor marked asleep
+/// (`gicv3_rdistif_off` does nothing more on qemu_sbsa).
+pub fn power_off(core: usize) {
+    write_sysreg!(S3_0_C12_C12_6, 0x0);
+    let igrpen1 = read_sysreg!(S3_6_C12_C12_7);
+    write_sysreg!(S3_6_C12_C12_7, igrpen1 & !0b11);
+    // SAFETY: ISB orders the system-register writes before the redistributor is put to sleep;
+    // no memory is touched.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+    let Some(rd) = redistributor(core) else { return };
+    write32(rd, GICR_WAKER, read32(rd, GICR_WAKER) | WAKER_PROCESSOR_SLEEP);
+    while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP == 0 {}
+}
+
+/// The RD_base frame of `core`'s redistributor (frames in core order up to GICR_TYPER.Last).
+fn redistributor(core: usize) -> Option<u64> {
+    for frame in 0..crate::arch::MAX_CORES {
+        let rd = GICR.base + (frame * GICR_STRIDE) as u64;
+        if rd >= GICR.base + GICR.size {
+            return None;
+        }
+        if frame == core {
+            return Some(rd);
+        }
+        if read64(rd, GICR_TYPER) & TYPER_LAST != 0 {
+            return None;
+        }
+    }
+    None
+}
+
+/// TF-A `gicv3_rdistif_init` for `core`: the redistributor awake, every SGI and PPI disabled,
+/// Group 1 Non-secure, priority 0xA0 and (PPIs) level-triggered
+/// (`gicv3_ppi_sgi_config_defaults`), then the secure SGIs 8-15 Group 1 Secure at the highest
+/// secure priority and enabled (`gicv3_secure_ppi_sgi_config_props`).
+fn init_redistributor(core: usize) {
+    let Some(rd) = redistributor(core) else { return };
+    // Wake the redistributor (TF-A gicv3_rdistif_mark_core_awake).
+    write32(
+        rd,
+        GICR_WAKER,
+        read32(rd, GICR_WAKER) & !WAKER_PROCESSOR_SLEEP,
+    );
+    while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP != 0 {}
+    let sgi = rd + GICR_SGI_BASE as u64;
+    write32(sgi, GICR_ICENABLER0, !0);
+    write32(sgi, GICR_IGROUPR0, !0);
+    for n in 0..8 {
+        write32(sgi, GICR_IPRIORITYR + 4 * n, DEFAULT_PRIORITY);
+    }
+    write32(sgi, GICR_ICFGR1, 0);
+    // Secure SGIs: IGROUPR0 = 0, IGRPMODR0 = 1 is Secure Group 1. TF-A sets IGRPMODR bits only
+    // for its secure interrupts and never clears the others (an interrupt with both bits set
+    // is Non-secure Group 1 all the same).
+    write32(sgi, GICR_IGROUPR0, !SECURE_SGIS);
+    write32(sgi, GICR_IGRPMODR0, read32(sgi, GICR_IGRPMODR0) | SECURE_SGIS);
+    // SGIs 8-15 sit in IPRIORITYR2 and 3 (one byte each); SGIs are always edge triggered.
+    let prio = HIGHEST_SEC_PRIORITY * 0x0101_0101;
+    write32(sgi, GICR_IPRIORITYR + 8, prio);
+    write32(sgi, GICR_IPRIORITYR + 12, prio);
+    write32(sgi, GICR_ISENABLER0, SECURE_SGIS);
 }
