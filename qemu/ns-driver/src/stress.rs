@@ -19,6 +19,9 @@ pub const JOB_STRESS: u32 = 1;
 pub const JOB_RUN: u32 = 2;
 /// [`rate`]: [`RATE_REQUESTS`] REQ_32 round trips to the endpoint `arg` (`cargo xtask bench`).
 pub const JOB_RATE: u32 = 3;
+/// One DIRECT_REQ_64 to the endpoint in bits 0-15 of `arg` with x3 = bits 32-63, the answer
+/// kept in `words`.
+pub const JOB_REQ64: u32 = 4;
 
 /// Requests per core in one [`JOB_RATE`] run.
 pub const RATE_REQUESTS: u32 = 400;
@@ -47,7 +50,7 @@ pub struct Job {
     /// Bit `round * 4 + target` set when that request got its exact answer; an answer that
     /// came twice (or for another request) shows as `wrong`.
     pub answered: [AtomicU64; SLOTS],
-    /// [`JOB_RUN`]: x0..x5 of the answer.
+    /// [`JOB_RUN`], [`JOB_REQ64`]: x0..x5 of the answer.
     pub words: [AtomicU64; 6],
 }
 
@@ -73,13 +76,26 @@ pub fn run(core: usize) {
         JOB_RATE => rate(core, j.arg.load(Ordering::Acquire) as u16),
         JOB_RUN => {
             let r = call(FuncId::Run32, &[j.arg.load(Ordering::Acquire)]);
-            for (i, w) in j.words.iter().enumerate() {
-                w.store(r.x(i), Ordering::Relaxed);
-            }
+            keep_answer(j, &r);
+        }
+        JOB_REQ64 => {
+            let arg = j.arg.load(Ordering::Acquire);
+            let r = call(
+                FuncId::MsgSendDirectReq64,
+                &[arg & 0xFFFF, 0, arg >> 32, 0, 0, 0, 0],
+            );
+            keep_answer(j, &r);
         }
         _ => return,
     }
     j.done.fetch_add(1, Ordering::Release);
+}
+
+/// x0..x5 of `r` into the job's `words`.
+fn keep_answer(j: &Job, r: &Regs) {
+    for (i, w) in j.words.iter().enumerate() {
+        w.store(r.x(i), Ordering::Relaxed);
+    }
 }
 
 /// Posts job `kind` with `arg` to secondary core `i` (its mailbox command `CMD_JOB`; the

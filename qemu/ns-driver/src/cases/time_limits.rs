@@ -2,14 +2,22 @@
 //! reaches FFA_MSG_WAIT at boot (boot limit 300 ms there) and fault loops inside a request on
 //! command (request limit 300 ms). The SPMC's timer aborts both; callers get FFA_ERROR(ABORTED)
 //! and echo keeps answering. xtask checks the SPMC's console lines for both aborts
-//! (xtask/src/time_limits.rs).
+//! (xtask/src/time_limits.rs). The boot limit runs on the boot core; the looping request is
+//! sent from a secondary core that went through CPU_OFF and CPU_ON, because EL3 (TF-A's
+//! qemu_sbsa, and qemu/monitor like it) resets that core's GIC redistributor at CPU_ON and the
+//! SPMC must make its timer interrupt secure again there.
 #![forbid(unsafe_code)]
 
 use ffa_abi::{ErrorCode, FuncId, Regs};
 use test_protocol::{cmd, id};
 
+use core::sync::atomic::Ordering;
+
+use crate::arch;
+use crate::cases::foundation::power_cycle;
 use crate::ffa::{call, expect_error, Shown};
 use crate::harness::{check_eq, fail, Case, Failure, Outcome};
+use crate::stress::{post, up_cores, JOBS, JOB_REQ64};
 
 /// stuck's endpoint ID (partitions/stuck/stuck.dts).
 const STUCK: u16 = 0x8009;
@@ -24,7 +32,8 @@ pub const CASES: &[Case] = &[
         "stuck",
         "time_limit_sp_looping_in_a_request_contained",
         looping_request,
-    ),
+    )
+    .after(&["cpu_on_all_secondaries"]),
 ];
 
 fn req(dst: u16, words: &[u64]) -> Regs {
@@ -51,12 +60,27 @@ fn stuck_at_boot() -> Outcome {
 
 fn looping_request() -> Outcome {
     // fault loops inside this request until its 300 ms limit aborts it: the request is
-    // answered with ABORTED, not never.
-    expect_error(
-        &req(id::FAULT, &[cmd::LOOP.into()]),
-        ErrorCode::Aborted,
-        "LOOP to fault",
-    )?;
+    // answered with ABORTED, not never. It runs on a secondary core that was just turned off
+    // and on again, so the limit works only if the SPMC set its timer interrupt up again
+    // after the core's redistributor was reset.
+    let Some(&core) = up_cores().first() else {
+        fail!("no secondary core is up (run with -smp 2 or more)");
+    };
+    power_cycle(core)?;
+    let before = post(
+        core,
+        JOB_REQ64,
+        u64::from(id::FAULT) | u64::from(cmd::LOOP) << 32,
+    );
+    arch::sev();
+    let j = &JOBS[core];
+    if !arch::wait_until(10_000, || j.done.load(Ordering::Acquire) != before) {
+        fail!("core {core}: the LOOP request to fault was not answered within 10 s");
+    }
+    let r = Regs(core::array::from_fn(|i| {
+        j.words.get(i).map_or(0, |w| w.load(Ordering::Acquire))
+    }));
+    expect_error(&r, ErrorCode::Aborted, "LOOP to fault from a re-powered core")?;
     expect_error(
         &req(id::FAULT, &[cmd::ID.into()]),
         ErrorCode::Aborted,
