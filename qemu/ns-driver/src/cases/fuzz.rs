@@ -877,6 +877,12 @@ static RACE_HANDLES: [AtomicU64; RACE_SLOTS] = [const { AtomicU64::new(0) }; RAC
 /// Bit `b` of slot `s`: borrower `BORROWERS[b]` holds slot `s`'s current handle (set after
 /// its keeping retrieve succeeded, cleared before it relinquishes).
 static RACE_HELD: [AtomicU32; RACE_SLOTS] = [const { AtomicU32::new(0) }; RACE_SLOTS];
+/// Bit `b` of slot `s`: a core is between asking borrower `BORROWERS[b]` to retrieve or
+/// relinquish slot `s` and recording the outcome in [`RACE_HELD`]. Without it a relinquish on
+/// one core could slip in after another core's keeping retrieve was answered and before it set
+/// its `RACE_HELD` bit, leaving the bit set for a page nobody holds, and a correct reclaim
+/// would then be counted wrong (seen under TF-A's timing, 2026-12).
+static RACE_BUSY_PAIR: [AtomicU32; RACE_SLOTS] = [const { AtomicU32::new(0) }; RACE_SLOTS];
 /// The normal world has one TX buffer for all its cores: one sender at a time.
 static TX_BUSY: AtomicBool = AtomicBool::new(false);
 /// Per core: actions answered as allowed, BUSY answers, and the first wrong answer (0: none;
@@ -964,7 +970,15 @@ pub fn race_worker(core: usize, seed: u64) {
         let sp = BORROWERS[b];
         let h = RACE_HANDLES[s].load(Ordering::Acquire);
         let (lo, hi) = MemHandle(h).to_regs();
-        let outcome = match rng.below(4) {
+        let action = rng.below(4);
+        // A retrieve or relinquish by borrower `b` on slot `s` while another core has one in
+        // flight would race its RACE_HELD update: count it as BUSY, as the SP would answer.
+        let pair = 1 << b;
+        if action < 3 && RACE_BUSY_PAIR[s].fetch_or(pair, Ordering::AcqRel) & pair != 0 {
+            RACE_BUSY[c].fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let outcome = match action {
             0 | 1 => {
                 let keep = rng.chance(2);
                 let words = [
@@ -1024,6 +1038,9 @@ pub fn race_worker(core: usize, seed: u64) {
                 }
             }
         };
+        if action < 3 {
+            RACE_BUSY_PAIR[s].fetch_and(!pair, Ordering::AcqRel);
+        }
         match outcome {
             Ok(true) => {
                 RACE_OK[c].fetch_add(1, Ordering::Relaxed);
@@ -1085,6 +1102,7 @@ fn race_run(up: &[usize]) -> Outcome {
         check!(h != 0, "sending race slot {s} failed");
         RACE_HANDLES[s].store(h, Ordering::Release);
         RACE_HELD[s].store(0, Ordering::Release);
+        RACE_BUSY_PAIR[s].store(0, Ordering::Release);
     }
     for c in 0..RACE_CORES {
         RACE_OK[c].store(0, Ordering::Relaxed);
