@@ -49,10 +49,7 @@ impl<E: Env> Cx<'_, '_, E> {
 
     /// The caller's endpoint ID.
     pub fn id(&self) -> EndpointId {
-        match &self.caller {
-            Caller::NormalWorld => NW_ID,
-            Caller::Sp(sp, _) => sp.id(),
-        }
+        self.caller.id()
     }
 
     /// Runs `f` on the caller's RX/TX buffer pair: the SP's, or the normal world's (under its
@@ -93,11 +90,28 @@ pub enum Flow<'s> {
 }
 
 impl Caller<'_> {
+    /// The caller's endpoint ID: [`NW_ID`] for the normal world, else the SP's.
+    pub fn id(&self) -> EndpointId {
+        match self {
+            Caller::NormalWorld => NW_ID,
+            Caller::Sp(sp, _) => sp.id(),
+        }
+    }
+
     /// The calling partition's runtime, or `None` for the normal world.
     pub fn runtime(&mut self) -> Option<&mut Runtime> {
         match self {
             Caller::NormalWorld => None,
             Caller::Sp(_, rt) => Some(rt),
+        }
+    }
+
+    /// The same caller, borrowed for a shorter time: for a helper that keeps the caller while
+    /// it works (the memory engine's environment) and gives it back afterwards.
+    pub fn reborrow(&mut self) -> Caller<'_> {
+        match self {
+            Caller::NormalWorld => Caller::NormalWorld,
+            Caller::Sp(sp, rt) => Caller::Sp(sp, rt),
         }
     }
 }

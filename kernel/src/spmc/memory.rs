@@ -169,8 +169,9 @@ fn success_handle(handle: MemHandle) -> Regs {
 struct KernelMem<'a, E: Env> {
     spmc: &'a Spmc,
     env: &'a mut E,
-    /// The calling SP's runtime (already locked by the caller of the ABI).
-    caller: Option<(EndpointId, &'a mut Runtime)>,
+    /// Who is calling; an SP caller's runtime is already locked (by the dispatcher), so the
+    /// engine reaches it through here, never through its lock.
+    caller: Caller<'a>,
 }
 
 fn sp_of(spmc: &Spmc, id: EndpointId) -> Option<&Sp> {
@@ -181,8 +182,8 @@ impl<E: Env> KernelMem<'_, E> {
     /// Runs `f` on SP `id`'s runtime: the caller's (already locked) or another SP's through
     /// `try_lock` (never waiting).
     fn with_rt<T>(&mut self, id: EndpointId, f: impl FnOnce(&mut Runtime) -> T) -> Option<T> {
-        if let Some((cid, rt)) = self.caller.as_mut() {
-            if *cid == id {
+        if let Caller::Sp(sp, rt) = &mut self.caller {
+            if sp.id() == id {
                 return Some(f(rt));
             }
         }
@@ -347,8 +348,8 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
             // Hafnium lets a partition share any page it owns, and Arm's ACS partitions share
             // buffers in their .bss): with the access the SP has now, uniform over the range.
             Kind::Image => {
-                let access = match self.caller.as_ref() {
-                    Some((cid, rt)) if *cid == owner => current_access(rt, range),
+                let access = match &self.caller {
+                    Caller::Sp(sp, rt) if sp.id() == owner => current_access(rt, range),
                     _ => {
                         let sp = sp_of(self.spmc, owner)?;
                         let rt = sp.rt.try_lock()?;
@@ -508,40 +509,32 @@ impl<E: Env> crate::mem_share::MemoryZeroing for KernelMem<'_, E> {
 /// The memory management ABIs, from any caller (the ABI table keeps the borrower-side ones to
 /// partitions).
 pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Regs) -> Flow<'s> {
-    let (spmc, version, me) = (cx.spmc, cx.version, cx.id());
+    let (spmc, version) = (cx.spmc, cx.version);
     let env = &mut *cx.env;
-    *out = match (call, &mut cx.caller) {
-        (Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a), caller) => {
-            send(spmc, env, me, caller.runtime(), call.func_id(), *a, version)
+    let caller = &mut cx.caller;
+    *out = match call {
+        Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
+            send(spmc, env, caller, call.func_id(), *a, version)
         }
-        (
-            Interface::MemFragTx {
-                handle, frag_len, ..
-            },
-            Caller::Sp(_, rt),
-        ) => frag_tx(spmc, env, me, Some(rt), *handle, *frag_len, version),
-        (
-            Interface::MemFragTx {
-                handle,
-                frag_len,
-                sender,
-            },
-            Caller::NormalWorld,
-        ) => {
-            if sender.is_secure() {
+        Interface::MemFragTx {
+            handle,
+            frag_len,
+            sender,
+        } => {
+            // w4 names the sender VM: only the normal world (a hypervisor) gives one, and
+            // never a secure ID; an SP's w4 is ignored.
+            if matches!(caller, Caller::NormalWorld) && sender.is_secure() {
                 Regs::error(ErrorCode::InvalidParameters)
             } else {
-                frag_tx(spmc, env, me, None, *handle, *frag_len, version)
+                frag_tx(spmc, env, caller, *handle, *frag_len, version)
             }
         }
-        (Interface::MemReclaim { handle, flags }, caller) => {
-            reclaim(spmc, env, me, caller.runtime(), *handle, *flags)
+        Interface::MemReclaim { handle, flags } => reclaim(spmc, env, caller, *handle, *flags),
+        Interface::MemRetrieveReq(a) => retrieve(spmc, env, caller, *a),
+        Interface::MemFragRx { handle, offset, .. } => {
+            frag_rx(spmc, env, caller, *handle, *offset)
         }
-        (Interface::MemRetrieveReq(a), Caller::Sp(sp, rt)) => retrieve(spmc, env, sp, rt, *a),
-        (Interface::MemFragRx { handle, offset, .. }, Caller::Sp(sp, rt)) => {
-            frag_rx(spmc, env, sp, rt, *handle, *offset)
-        }
-        (Interface::MemRelinquish, Caller::Sp(sp, rt)) => relinquish(spmc, env, sp, rt),
+        Interface::MemRelinquish => relinquish(spmc, env, caller),
         _ => Regs::error(ErrorCode::NotSupported),
     };
     Flow::Reply
@@ -609,7 +602,6 @@ fn send_descriptor<E: Env>(
     engine: &mut Engine,
     req: &mut Request,
     pieces: &mut heapless::Vec<PageRange, MAX_CONSTITUENTS>,
-    caller: EndpointId,
     kind: TransactionKind,
     version: Version,
     bytes: &[u8],
@@ -624,7 +616,7 @@ fn send_descriptor<E: Env>(
     }
     // An SP names memory by addresses of its own address space (identity for its manifest
     // regions, elsewhere for memory donated to it): translate them to physical ranges.
-    if let Some((_, rt)) = km.caller.as_ref() {
+    if let Caller::Sp(_, rt) = &km.caller {
         let Some(space) = rt.space.as_ref() else {
             return Regs::error(ErrorCode::Denied);
         };
@@ -643,9 +635,9 @@ fn send_descriptor<E: Env>(
     // The caller's own RX/TX buffers cannot be lent or donated away: the SPMC keeps writing
     // the RX buffer, which would then be someone else's memory.
     if matches!(kind, TransactionKind::Lend | TransactionKind::Donate) {
-        let mailbox = match km.caller.as_ref() {
-            Some((_, rt)) => rt.mailbox,
-            None => match km.spmc.nw_state() {
+        let mailbox = match &km.caller {
+            Caller::Sp(_, rt) => rt.mailbox,
+            Caller::NormalWorld => match km.spmc.nw_state() {
                 Ok(nw) => nw.mailbox,
                 Err(e) => return Regs::error(e),
             },
@@ -663,6 +655,7 @@ fn send_descriptor<E: Env>(
             }
         }
     }
+    let caller = km.caller.id();
     let out = match handle {
         None => engine.send(km, caller, req),
         Some(h) => engine.send_with_handle(km, caller, req, h),
@@ -678,8 +671,7 @@ fn send_descriptor<E: Env>(
 pub fn send(
     spmc: &Spmc,
     env: &mut impl Env,
-    caller: EndpointId,
-    sp_rt: Option<&mut Runtime>,
+    caller: &mut Caller<'_>,
     fid: FuncId,
     args: MemTxArgs,
     version: Version,
@@ -695,14 +687,15 @@ pub fn send(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), args.frag_len, &mut state.tx) {
+    let bytes = match mailbox_tx(spmc, env, caller, args.frag_len, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
+    let me = caller.id();
     let mut km = KernelMem {
         spmc,
         env,
-        caller: sp_rt.map(|rt| (caller, rt)),
+        caller: caller.reborrow(),
     };
     if args.frag_len == args.total_len {
         return send_descriptor(
@@ -710,7 +703,6 @@ pub fn send(
             &mut state.engine,
             &mut state.request,
             &mut state.pieces,
-            caller,
             kind,
             version,
             &bytes,
@@ -721,10 +713,10 @@ pub fn send(
         return err(rule);
     }
     let engine = &mut state.engine;
-    let quota = usize::from(engine.quota_of(&km, caller).fragments);
+    let quota = usize::from(engine.quota_of(&km, me).fragments);
     match state
         .frags
-        .start_within(caller, quota, kind, args.total_len, &bytes, || {
+        .start_within(me, quota, kind, args.total_len, &bytes, || {
             engine.reserve_handle()
         }) {
         Ok(FragProgress::More { handle, offset }) => {
@@ -739,8 +731,7 @@ pub fn send(
 pub fn frag_tx(
     spmc: &Spmc,
     env: &mut impl Env,
-    caller: EndpointId,
-    sp_rt: Option<&mut Runtime>,
+    caller: &mut Caller<'_>,
     handle: MemHandle,
     frag_len: u32,
     version: Version,
@@ -749,11 +740,12 @@ pub fn frag_tx(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match mailbox_tx(spmc, env, sp_rt.as_deref(), frag_len, &mut state.tx) {
+    let bytes = match mailbox_tx(spmc, env, caller, frag_len, &mut state.tx) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
-    match state.frags.push(caller, handle, &bytes) {
+    let me = caller.id();
+    match state.frags.push(me, handle, &bytes) {
         Ok(FragProgress::More { handle, offset }) => {
             handle_regs(FuncId::MemFragRx, handle, offset, 0)
         }
@@ -761,18 +753,17 @@ pub fn frag_tx(
             let mut km = KernelMem {
                 spmc,
                 env,
-                caller: sp_rt.map(|rt| (caller, rt)),
+                caller: caller.reborrow(),
             };
             let engine = &mut state.engine;
             let req = &mut state.request;
             let pieces = &mut state.pieces;
-            let r = state.frags.finish(caller, handle, |kind, whole| {
+            let r = state.frags.finish(me, handle, |kind, whole| {
                 send_descriptor(
                     &mut km,
                     engine,
                     req,
                     pieces,
-                    caller,
                     kind,
                     version,
                     whole,
@@ -785,21 +776,21 @@ pub fn frag_tx(
     }
 }
 
-/// Copies `len` bytes of the caller's TX buffer (an SP's, or the normal world's when
-/// `sp_rt` is `None`) into `buf` (the engine's, so the engine lock is held).
+/// Copies `len` bytes of the caller's TX buffer (an SP's, or the normal world's) into `buf`
+/// (the engine's, so the engine lock is held).
 fn mailbox_tx<'a>(
     spmc: &Spmc,
     env: &impl Env,
-    sp_rt: Option<&Runtime>,
+    caller: &Caller<'_>,
     len: u32,
     buf: &'a mut [u8],
 ) -> Result<TxBytes<'a>, ErrorCode> {
-    match sp_rt {
-        Some(rt) => {
+    match caller {
+        Caller::Sp(_, rt) => {
             let mb = rt.mailbox.as_ref().ok_or(NO_MAILBOX)?;
             read_tx(env, mb, len, buf)
         }
-        None => {
+        Caller::NormalWorld => {
             let nw = spmc.nw_state()?;
             let mb = nw.mailbox.as_ref().ok_or(NO_MAILBOX)?;
             read_tx(env, mb, len, buf)
@@ -811,8 +802,7 @@ fn mailbox_tx<'a>(
 pub fn reclaim(
     spmc: &Spmc,
     env: &mut impl Env,
-    caller: EndpointId,
-    sp_rt: Option<&mut Runtime>,
+    caller: &mut Caller<'_>,
     handle: MemHandle,
     flags: u32,
 ) -> Regs {
@@ -820,30 +810,29 @@ pub fn reclaim(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
+    let me = caller.id();
     let mut km = KernelMem {
         spmc,
         env,
-        caller: sp_rt.map(|rt| (caller, rt)),
+        caller: caller.reborrow(),
     };
     // Reclaiming the handle of an unfinished fragmented send abandons the transmission.
-    if state.frags.abort(caller, handle).is_ok() {
+    if state.frags.abort(me, handle).is_ok() {
         return Regs::success_w2(0);
     }
-    match state.engine.reclaim(&mut km, caller, handle, flags) {
+    match state.engine.reclaim(&mut km, me, handle, flags) {
         Ok(()) => Regs::success_w2(0),
         Err(rule) => err(rule),
     }
 }
 
 /// FFA_MEM_RETRIEVE_REQ from an SP: maps the memory and writes the retrieve response into its
-/// RX buffer (the first fragment of it when it does not fit).
-pub fn retrieve(
-    spmc: &Spmc,
-    env: &mut impl Env,
-    sp: &Sp,
-    rt: &mut Runtime,
-    args: MemTxArgs,
-) -> Regs {
+/// RX buffer (the first fragment of it when it does not fit). The normal world has no
+/// retrieve here (the ABI table does not list it for the normal world): NOT_SUPPORTED.
+pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: MemTxArgs) -> Regs {
+    let Caller::Sp(sp, rt) = caller else {
+        return Regs::error(ErrorCode::NotSupported);
+    };
     if args.buffer.is_some() || args.frag_len != args.total_len {
         return Regs::error(ErrorCode::InvalidParameters);
     }
@@ -878,7 +867,7 @@ pub fn retrieve(
     let mut km = KernelMem {
         spmc,
         env,
-        caller: Some((sp.id(), rt)),
+        caller: Caller::Sp(sp, rt),
     };
     let resp = &mut state.response;
     if let Err(rule) = state.engine.retrieve_into(&mut km, me, &req, resp) {
@@ -936,11 +925,13 @@ fn write_response(
 pub fn frag_rx(
     spmc: &Spmc,
     env: &mut impl Env,
-    sp: &Sp,
-    rt: &mut Runtime,
+    caller: &mut Caller<'_>,
     handle: MemHandle,
     offset: u32,
 ) -> Regs {
+    let Caller::Sp(sp, rt) = caller else {
+        return Regs::error(ErrorCode::NotSupported);
+    };
     let Some(mb) = rt.mailbox else {
         return Regs::error(NO_MAILBOX);
     };
@@ -998,7 +989,10 @@ fn read_relinquish<'a>(
 }
 
 /// FFA_MEM_RELINQUISH from an SP: the descriptor is in its TX buffer.
-pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Regs {
+pub fn relinquish(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>) -> Regs {
+    let Caller::Sp(sp, rt) = caller else {
+        return Regs::error(ErrorCode::NotSupported);
+    };
     let Some(mb) = rt.mailbox else {
         return Regs::error(NO_MAILBOX);
     };
@@ -1023,7 +1017,7 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) ->
     let mut km = KernelMem {
         spmc,
         env,
-        caller: Some((sp.id(), rt)),
+        caller: Caller::Sp(sp, rt),
     };
     match state.engine.relinquish(&mut km, me, &req) {
         Ok(()) => Regs::success_w2(0),

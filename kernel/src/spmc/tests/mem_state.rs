@@ -7,6 +7,7 @@
 
 use super::fake::*;
 use crate::memory::PAGE_SIZE;
+use crate::spmc::call::Caller;
 use crate::spmc::memory;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -138,8 +139,7 @@ fn send(
             memory::send(
                 &w.spmc,
                 &mut w.env,
-                EndpointId(0),
-                None,
+                &mut Caller::NormalWorld,
                 fid,
                 args(d.len()),
                 Version::V1_2,
@@ -152,8 +152,7 @@ fn send(
             memory::send(
                 spmc,
                 &mut w.env,
-                EndpointId(id(i)),
-                Some(&mut rt),
+                &mut Caller::Sp(&spmc.sps[i], &mut rt),
                 fid,
                 args(d.len()),
                 Version::V1_2,
@@ -175,7 +174,7 @@ fn retrieve(w: &mut World, i: usize, sender: u16, handle: MemHandle) -> Regs {
     let spmc = &w.spmc;
     let sp = &spmc.sps[i];
     let mut rt = sp.rt.lock();
-    let r = memory::retrieve(spmc, &mut w.env, sp, &mut rt, args(d.len()));
+    let r = memory::retrieve(spmc, &mut w.env, &mut Caller::Sp(sp, &mut rt), args(d.len()));
     // The test reads nothing from the RX buffer: release it at once.
     if let Some(m) = rt.mailbox.as_mut() {
         m.rx_full = false;
@@ -191,23 +190,16 @@ fn relinquish(w: &mut World, i: usize, handle: MemHandle) -> Regs {
     let spmc = &w.spmc;
     let sp = &spmc.sps[i];
     let mut rt = sp.rt.lock();
-    memory::relinquish(spmc, &mut w.env, sp, &mut rt)
+    memory::relinquish(spmc, &mut w.env, &mut Caller::Sp(sp, &mut rt))
 }
 
 fn reclaim(w: &mut World, from: Option<usize>, handle: MemHandle) -> Regs {
     match from {
-        None => memory::reclaim(&w.spmc, &mut w.env, EndpointId(0), None, handle, 0),
+        None => memory::reclaim(&w.spmc, &mut w.env, &mut Caller::NormalWorld, handle, 0),
         Some(i) => {
             let spmc = &w.spmc;
             let mut rt = spmc.sps[i].rt.lock();
-            memory::reclaim(
-                spmc,
-                &mut w.env,
-                EndpointId(id(i)),
-                Some(&mut rt),
-                handle,
-                0,
-            )
+            memory::reclaim(spmc, &mut w.env, &mut Caller::Sp(&spmc.sps[i], &mut rt), handle, 0)
         }
     }
 }
