@@ -2,7 +2,7 @@
 //! `spmc_table::Table` that the SPMC links in) and the human-readable `partition_table.txt`.
 
 use crate::sp_set::{Plan, PlannedSp};
-use spmc_table::{MemAttributes, TABLE_MAGIC, TABLE_VERSION};
+use spmc_table::{MemAttributes, PAGE_SIZE, TABLE_MAGIC, TABLE_VERSION};
 use std::fmt::Write as _;
 
 /// Name of the generated Rust source.
@@ -346,7 +346,7 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
         ));
         rows.push((
             sp.boot_info_base,
-            sp.boot_info_base + u64::from(sp.boot_info_pages) * 0x1000,
+            sp.boot_info_base + u64::from(sp.boot_info_pages) * PAGE_SIZE,
             format!(
                 "{} boot info + manifest ({:#x} DTB bytes)",
                 sp.entry.name,
@@ -361,7 +361,7 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
             };
             rows.push((
                 r.base,
-                r.base + u64::from(r.desc.pages) * 0x1000,
+                r.base + u64::from(r.desc.pages) * PAGE_SIZE,
                 format!(
                     "{} memory {} {}{where_}",
                     sp.entry.name,
@@ -371,14 +371,14 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
             ));
         }
         if let Some((rx, tx, pages)) = sp.rx_tx {
-            let end = |b: u64| b + u64::from(pages) * 0x1000;
+            let end = |b: u64| b + u64::from(pages) * PAGE_SIZE;
             rows.push((rx, end(rx), format!("{} rx buffer", sp.entry.name)));
             rows.push((tx, end(tx), format!("{} tx buffer", sp.entry.name)));
         }
         for d in &sp.devices {
             rows.push((
                 d.base,
-                d.base + u64::from(d.pages) * 0x1000,
+                d.base + u64::from(d.pages) * PAGE_SIZE,
                 format!(
                     "{} device {} {}",
                     sp.entry.name,

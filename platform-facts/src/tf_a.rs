@@ -3,8 +3,9 @@
 //! 2026-08 (the formulas have not changed since v2.10); derived values repeat TF-A's formula
 //! so a reader can check them against the source. Build options that move them are named.
 
-/// Base of a 4 KiB page (TF-A `PAGE_SIZE` with the 4 KiB granule).
-const PAGE_SIZE: u64 = 0x1000;
+/// TF-A's `PAGE_SIZE` with the 4 KiB granule: the same 4 KiB as ffa-abi's FF-A page, the
+/// workspace's one definition.
+use ffa_abi::PAGE_SIZE;
 
 /// TF-A `plat/qemu/qemu_sbsa/include/platform_def.h`, built `PLAT=qemu_sbsa SPD=spmd
 /// SPMD_SPM_AT_SEL2=0` with the defaults `TRANSFER_LIST=0` and `ENABLE_RME=0` (either moves

@@ -6,8 +6,8 @@
 
 use crate::fdt::Fdt;
 
-/// Bytes of a translation granule page (manifest `pages-count` unit).
-const PAGE: u64 = 0x1000;
+/// Bytes of a page of a manifest region (`pages-count` unit): ffa-abi's FF-A page.
+const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// A device region of this SP, accessed in aligned 32-bit words.
 #[derive(Debug)]
