@@ -778,6 +778,49 @@ mod tests {
         );
     }
 
+    /// Every relative link in the repository's Markdown files names a file or folder that
+    /// exists (issue 8: docs linked files that were not in the repository).
+    #[test]
+    fn every_relative_markdown_link_resolves() {
+        fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if p.is_dir() {
+                    if !name.starts_with('.') && name != "target" {
+                        markdown_files(&p, out);
+                    }
+                } else if name.ends_with(".md") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        markdown_files(&root(), &mut files);
+        assert!(files.iter().any(|f| f.ends_with("docs/architecture.md")));
+        let mut dangling = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for (i, _) in text.match_indices("](") {
+                let rest = &text[i + 2..];
+                let Some(end) = rest.find(')') else { continue };
+                let target = &rest[..end];
+                if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                    continue;
+                }
+                let path = target.split('#').next().unwrap_or("");
+                if path.is_empty() || path.contains(char::is_whitespace) {
+                    continue;
+                }
+                if !f.parent().unwrap().join(path).exists() {
+                    dangling.push(format!("{}: {target}", f.display()));
+                }
+            }
+        }
+        assert!(dangling.is_empty(), "links to missing files: {dangling:#?}");
+    }
+
     #[test]
     fn layout_is_taken_from_any_position() {
         let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
