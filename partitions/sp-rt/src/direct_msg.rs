@@ -2,22 +2,26 @@
 //! FFA_MSG_SEND_DIRECT_REQ/RESP 32/64 and FFA_MSG_SEND_DIRECT_REQ2/RESP2) and the request loop
 //! that serves them.
 //!
-//! Payload registers, as the spec lays them out:
-//! - REQ_32/RESP_32: w3..w7 (5 words), x2 = flags (bit 31 = framework message);
-//! - REQ_64/RESP_64: x3..x17 (15 words from v1.2; v1.0/v1.1 define x3..x7), x2 = flags;
+//! Messages are decoded and encoded by ffa-abi ([`Interface::decode_sbz_ignored`],
+//! [`Interface::encode`]), the workspace's one FF-A codec; this module only maps its
+//! `DirectReq`/`DirectResp`/`DirectReq2`/`DirectResp2` values to a [`Kind`] and a [`Payload`].
+//! Payload registers, as the spec lays them out (FF-A v1.2 sections 15.2-15.5):
+//! - REQ_32/RESP_32: w3..w7 (5 words), w2 = flags (bit 31 = framework message);
+//! - REQ_64/RESP_64: x3..x7 (5 words), w2 = flags; x8..x17 are not part of the message (the
+//!   SPMC delivers them as zero, docs/abi-status.md);
 //! - REQ2/RESP2: x4..x17 (14 words), x2/x3 = UUID of the protocol (requests; MBZ in responses).
 //!
-//! In every form w1 = (sender << 16) | receiver (ffa-abi's `EndpointPair`); the REQ2 protocol
-//! UUID is ffa-abi's `Uuid` in its two-register packing.
+//! In every form w1 = (sender << 16) | receiver (ffa-abi's `EndpointPair`).
 #![forbid(unsafe_code)]
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt};
 use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result};
-use ffa_abi::{EndpointPair, Uuid};
+use ffa_abi::interface::{DirectArgs, DirectMsgFlags, Interface};
+use ffa_abi::{EndpointPair, Uuid, Version};
 
-/// Most payload words any direct message carries (REQ_64: x3..x17).
-pub const MAX_PAYLOAD: usize = 15;
+/// Most payload words any direct message carries (REQ2: x4..x17).
+pub const MAX_PAYLOAD: usize = 14;
 /// x2 bit 31 of REQ/RESP 32/64: the message is a framework message, not a partition message.
 pub const FLAG_FRAMEWORK: u64 = 1 << 31;
 
@@ -39,33 +43,8 @@ impl Kind {
     /// Returns how many payload words this kind carries.
     pub const fn payload_len(self) -> usize {
         match self {
-            Self::Req32 => 5,
-            Self::Req64 => 15,
+            Self::Req32 | Self::Req64 => 5,
             Self::Req2 { .. } => 14,
-        }
-    }
-
-    /// Returns the register index of the first payload word.
-    const fn first_payload_reg(self) -> usize {
-        match self {
-            Self::Req32 | Self::Req64 => 3,
-            Self::Req2 { .. } => 4,
-        }
-    }
-
-    const fn request_fid(self) -> u32 {
-        match self {
-            Self::Req32 => fid::MSG_SEND_DIRECT_REQ_32,
-            Self::Req64 => fid::MSG_SEND_DIRECT_REQ_64,
-            Self::Req2 { .. } => fid::MSG_SEND_DIRECT_REQ2,
-        }
-    }
-
-    const fn response_fid(self) -> u32 {
-        match self {
-            Self::Req32 => fid::MSG_SEND_DIRECT_RESP_32,
-            Self::Req64 => fid::MSG_SEND_DIRECT_RESP_64,
-            Self::Req2 { .. } => fid::MSG_SEND_DIRECT_RESP2,
         }
     }
 }
@@ -75,7 +54,8 @@ impl Kind {
 pub struct Payload(pub [u64; MAX_PAYLOAD]);
 
 impl Payload {
-    /// Builds a payload from its first words (the rest zero; words past 15 are dropped).
+    /// Builds a payload from its first words (the rest zero; words past [`MAX_PAYLOAD`] are
+    /// dropped).
     pub fn new(words: &[u64]) -> Self {
         let mut p = [0u64; MAX_PAYLOAD];
         for (d, s) in p.iter_mut().zip(words) {
@@ -89,29 +69,35 @@ impl Payload {
         self.0.get(i).copied().unwrap_or(0)
     }
 
-    fn read(kind: Kind, r: &Regs) -> Self {
-        let mut p = [0u64; MAX_PAYLOAD];
-        let first = kind.first_payload_reg();
-        for (i, w) in p.iter_mut().take(kind.payload_len()).enumerate() {
-            *w = match kind {
-                Kind::Req32 => u64::from(r.w(first + i)),
-                _ => r.x(first + i),
-            };
+    /// The payload of a REQ/RESP 32/64 (ffa-abi's decoded w3..w7 / x3..x7).
+    fn from_args(args: &DirectArgs) -> Self {
+        match args {
+            DirectArgs::Args32(a) => Self::new(&a.map(u64::from)),
+            DirectArgs::Args64(a) => Self::new(a),
         }
-        Self(p)
     }
 
-    fn write(&self, kind: Kind, r: &mut Regs) {
-        let first = kind.first_payload_reg();
-        for i in 0..kind.payload_len() {
-            let w = self.get(i);
-            // SMC32 convention: only the low word is defined; send the upper half as zero.
-            r.0[first + i] = if kind == Kind::Req32 {
-                w & 0xFFFF_FFFF
-            } else {
-                w
-            };
+    /// The first five words as the REQ/RESP 32/64 arguments of `kind` (SMC32: the low word
+    /// of each, as only that is defined).
+    fn args(&self, kind: Kind) -> DirectArgs {
+        let a = [self.0[0], self.0[1], self.0[2], self.0[3], self.0[4]];
+        match kind {
+            Kind::Req32 => DirectArgs::Args32(a.map(|w| w as u32)),
+            _ => DirectArgs::Args64(a),
         }
+    }
+
+    /// The fourteen words of a REQ2/RESP2.
+    fn args2(&self) -> [u64; 14] {
+        self.0
+    }
+}
+
+/// The kind and payload of a REQ/RESP 32/64 from ffa-abi's arguments.
+fn kind_of(args: &DirectArgs) -> Kind {
+    match args {
+        DirectArgs::Args32(_) => Kind::Req32,
+        DirectArgs::Args64(_) => Kind::Req64,
     }
 }
 
@@ -124,34 +110,33 @@ pub struct DirectRequest {
     pub sender: EndpointId,
     /// The receiver, i.e. us (w1 bits \[15:0\]).
     pub receiver: EndpointId,
-    /// x2 of REQ_32/64 (bit 31 = framework message); 0 for REQ2.
+    /// w2 of REQ_32/64 (bit 31 = framework message); 0 for REQ2.
     pub flags: u64,
     /// The payload words.
     pub payload: Payload,
 }
 
 impl DirectRequest {
-    /// Decodes `r` if it is a direct request, else `None`.
+    /// Decodes `r` if it is a direct request ffa-abi accepts, else `None`.
     pub fn decode(r: &Regs) -> Option<Self> {
-        let kind = match r.fid() {
-            fid::MSG_SEND_DIRECT_REQ_32 => Kind::Req32,
-            fid::MSG_SEND_DIRECT_REQ_64 => Kind::Req64,
-            fid::MSG_SEND_DIRECT_REQ2 => Kind::Req2 {
-                uuid: Uuid::from_u64_pair([r.x(2), r.x(3)]),
-            },
+        let (kind, pair, flags, payload) = match Interface::decode_sbz_ignored(r, Version::LATEST) {
+            Ok(Interface::DirectReq { pair, flags, args }) => (
+                kind_of(&args),
+                pair,
+                u64::from(flags.raw()),
+                Payload::from_args(&args),
+            ),
+            Ok(Interface::DirectReq2 { pair, uuid, args }) => {
+                (Kind::Req2 { uuid }, pair, 0, Payload::new(&args))
+            }
             _ => return None,
         };
-        let pair = EndpointPair::unpack(r.w(1));
         Some(Self {
             kind,
             sender: pair.source,
             receiver: pair.destination,
-            flags: if matches!(kind, Kind::Req2 { .. }) {
-                0
-            } else {
-                r.x(2)
-            },
-            payload: Payload::read(kind, r),
+            flags,
+            payload,
         })
     }
 
@@ -163,29 +148,56 @@ impl DirectRequest {
     /// Encodes the response `payload` to this request: the matching RESP ABI, sender and
     /// receiver swapped, flags/UUID registers zero.
     pub fn response(&self, payload: &Payload) -> Regs {
-        let pair = EndpointPair::new(self.sender, self.receiver).reversed();
-        let mut r = Regs::call(self.kind.response_fid(), &[u64::from(pair.pack())]);
-        payload.write(self.kind, &mut r);
-        r
+        let pair = EndpointPair::new(self.receiver, self.sender);
+        match self.kind {
+            Kind::Req2 { .. } => Interface::DirectResp2 {
+                pair,
+                args: payload.args2(),
+            },
+            kind => Interface::DirectResp {
+                pair,
+                flags: DirectMsgFlags::PARTITION,
+                args: payload.args(kind),
+            },
+        }
+        .encode()
     }
 }
 
 /// Encodes a direct request from `sender` to `receiver`.
 pub fn encode_request(kind: Kind, sender: EndpointId, receiver: EndpointId, p: &Payload) -> Regs {
     let pair = EndpointPair::new(sender, receiver);
-    let mut r = Regs::call(kind.request_fid(), &[u64::from(pair.pack())]);
-    if let Kind::Req2 { uuid } = kind {
-        [r.0[2], r.0[3]] = uuid.to_u64_pair();
+    match kind {
+        Kind::Req2 { uuid } => Interface::DirectReq2 {
+            pair,
+            uuid,
+            args: p.args2(),
+        },
+        kind => Interface::DirectReq {
+            pair,
+            flags: DirectMsgFlags::PARTITION,
+            args: p.args(kind),
+        },
     }
-    p.write(kind, &mut r);
-    r
+    .encode()
 }
 
 /// Decodes the reply to a direct request of `kind` we sent to `receiver`: the matching
 /// response from that endpoint, FFA_ERROR, or anything else as `Unexpected`.
 pub fn decode_response(kind: Kind, receiver: EndpointId, r: Regs) -> Result<Payload> {
-    if r.fid() == kind.response_fid() && EndpointPair::unpack(r.w(1)).source == receiver {
-        return Ok(Payload::read(kind, &r));
+    let answer = match Interface::decode_sbz_ignored(&r, Version::LATEST) {
+        Ok(Interface::DirectResp { pair, args, .. }) if kind_of(&args) == kind => {
+            Some((pair, Payload::from_args(&args)))
+        }
+        Ok(Interface::DirectResp2 { pair, args }) if matches!(kind, Kind::Req2 { .. }) => {
+            Some((pair, Payload::new(&args)))
+        }
+        _ => None,
+    };
+    if let Some((pair, payload)) = answer {
+        if pair.source == receiver {
+            return Ok(payload);
+        }
     }
     // FFA_ERROR becomes Err(Ffa); a success reply to a request is itself unexpected.
     match expect_success(r) {
@@ -309,10 +321,17 @@ mod tests {
         for (i, r) in regs.iter_mut().enumerate().skip(1) {
             *r = 0x1_0000_0000 + i as u64 + 1; // x(i + 1) holds 0x1_0000_0000 + (i + 1)
         }
-        let d = DirectRequest::decode(&req(0xC400_006F, &regs)).unwrap();
+        // REQ_64: w2 is the flags word (a partition message: 0), the payload x3..x7 only;
+        // x8..x17 are not part of the message (FF-A v1.2 section 15.2).
+        let mut regs64 = regs;
+        regs64[1] = 0;
+        let d = DirectRequest::decode(&req(0xC400_006F, &regs64)).unwrap();
         assert_eq!(d.kind, Kind::Req64);
         assert_eq!(d.payload.get(0), 0x1_0000_0003);
-        assert_eq!(d.payload.get(14), 0x1_0000_0011);
+        assert_eq!(d.payload.get(4), 0x1_0000_0007);
+        assert_eq!(d.payload.get(5), 0);
+        // Reserved flag bits: not a request ffa-abi accepts.
+        assert_eq!(DirectRequest::decode(&req(0xC400_006F, &regs)), None);
 
         let d = DirectRequest::decode(&req(0xC400_008D, &regs)).unwrap();
         assert_eq!(

@@ -51,6 +51,16 @@ fn req64(words: &[u64]) -> DirectRequest {
     DirectRequest::decode(&Regs::call(0xC400_006F, &regs)).unwrap()
 }
 
+/// A REQ2 (nil protocol UUID) from the normal world to echo with payload `words` (x4..x17):
+/// for commands with more words than the five a REQ_64 carries (x3..x7, FF-A v1.2 section
+/// 15.2), as the QEMU cases send them.
+fn req2(words: &[u64]) -> DirectRequest {
+    let mut regs = [0u64; 17];
+    regs[0] = u64::from(id::ECHO);
+    regs[3..3 + words.len()].copy_from_slice(words);
+    DirectRequest::decode(&Regs::call(0xC400_008D, &regs)).unwrap()
+}
+
 fn req32(words: &[u64]) -> DirectRequest {
     let mut regs = [0u64; 7];
     regs[0] = u64::from(id::ECHO);
@@ -454,7 +464,7 @@ fn mem_access_reads_and_writes_at_an_offset_and_keeps_when_asked() {
     let r = echo(
         &mut ffa,
         &mut sp,
-        &req64(&[
+        &req2(&[
             u64::from(cmd::MEM_ACCESS),
             7,
             5,
@@ -489,7 +499,7 @@ fn mem_access_outside_the_region_is_denied_and_still_relinquishes() {
     let r = echo(
         &mut ffa,
         &mut sp,
-        &req64(&[u64::from(cmd::MEM_ACCESS), 7, 5, 0, 1, 0x1000]),
+        &req2(&[u64::from(cmd::MEM_ACCESS), 7, 5, 0, 1, 0x1000]),
     );
     assert_eq!(r.get(0), 0xFFFF_FFFA);
     let fids: Vec<u32> = ffa.conduit().calls.iter().map(|c| c.fid()).collect();
@@ -641,15 +651,15 @@ fn raw_call_passes_registers_through_unchanged() {
     let mut ffa = Ffa::new(FakeSpmc::with_replies([error_reply(-2)]));
     let mut sp = state(Err(Error::Unexpected(0)));
     let forged = (0x8002_u64 << 16) | 0x8003;
-    let mut words = [0u64; 15];
+    let mut words = [0u64; 14];
     words[0] = u64::from(cmd::RAW_CALL);
     words[1] = 0x8400_006F;
     words[2] = forged;
     for (i, w) in words[3..].iter_mut().enumerate() {
         *w = 0x100 + i as u64;
     }
-    let r = echo(&mut ffa, &mut sp, &req64(&words));
-    // [OK, x0 .. x13 of the reply]: FFA_ERROR, x1 0, w2 = -2.
+    let r = echo(&mut ffa, &mut sp, &req2(&words));
+    // [OK, x0 .. x12 of the reply]: FFA_ERROR, x1 0, w2 = -2.
     assert_eq!(
         (r.get(0), r.get(1), r.get(2), r.get(3)),
         (0, 0x8400_0060, 0, 0xFFFF_FFFE)
@@ -657,11 +667,11 @@ fn raw_call_passes_registers_through_unchanged() {
     let calls = &ffa.conduit().calls;
     assert_eq!(calls.len(), 1);
     assert_eq!((calls[0].fid(), calls[0].x(1)), (0x8400_006F, forged));
-    // x2..x13 are the request's words 3..14, x14.. zero.
-    for i in 2..14 {
+    // x2..x12 are the request's words 3..13 (a REQ2 carries 14 words), x13.. zero.
+    for i in 2..13 {
         assert_eq!(calls[0].x(i), 0x100 + i as u64 - 2, "x{i}");
     }
-    assert_eq!(calls[0].x(14), 0);
+    assert_eq!(calls[0].x(13), 0);
 }
 
 #[test]
@@ -775,7 +785,7 @@ fn dev_access_asks_the_attributes_reads_eight_registers_and_relinquishes() {
     let r = echo(
         &mut ffa,
         &mut sp,
-        &req64(&[
+        &req2(&[
             u64::from(cmd::DEV_ACCESS),
             7,
             5,
@@ -811,7 +821,7 @@ fn dev_access_outside_the_region_is_denied_bad_words_are_refused() {
     let r = echo(
         &mut ffa,
         &mut sp,
-        &req64(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, 0, rw_nx, 0xFE4]),
+        &req2(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, 0, rw_nx, 0xFE4]),
     );
     assert_eq!([r.get(0), r.get(2)], [0xFFFF_FFFA, 0x10]);
     assert_eq!(ffa.conduit().calls.len(), 3, "relinquished all the same");
@@ -820,7 +830,7 @@ fn dev_access_outside_the_region_is_denied_bad_words_are_refused() {
         let r = echo(
             &mut ffa,
             &mut sp,
-            &req64(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, attrs, perms, 0]),
+            &req2(&[u64::from(cmd::DEV_ACCESS), 7, 5, 3, attrs, perms, 0]),
         );
         assert_eq!(r.get(0), 0xFFFF_FFFE, "{attrs:#x} {perms:#x}");
     }
