@@ -1038,25 +1038,14 @@ pub struct MappingMismatch {
     pub actual: Option<(u64, Access)>,
 }
 
-/// The SP that owns `page` by its manifest (image, memory, device, RX/TX or boot-information
-/// region), if any.
+/// The SP that owns `page` by its partition-table entry (image, memory, device, RX/TX or
+/// boot-information region), if any: the ownership query's answer (`ownership::sp_region`).
 fn static_owner(spmc: &Spmc, page: u64) -> Option<EndpointId> {
-    let inside = |base: u64, len: u64| page >= base && page - base < len;
-    spmc.table.partitions.iter().find_map(|p| {
-        let mine = inside(p.image.base.0, p.image.size)
-            || p.memory_regions
-                .iter()
-                .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
-            || p.device_regions
-                .iter()
-                .any(|r| inside(r.base.0, u64::from(r.pages) * PAGE_SIZE))
-            || p.rx_tx.is_some_and(|m| {
-                let len = u64::from(m.pages) * PAGE_SIZE;
-                inside(m.rx.0, len) || inside(m.tx.0, len)
-            })
-            || inside(p.boot_info.base.0, u64::from(p.boot_info.pages) * PAGE_SIZE);
-        mine.then_some(p.id)
-    })
+    spmc.table
+        .partitions
+        .iter()
+        .find(|p| super::ownership::sp_region(p, page, 1).is_some())
+        .map(|p| p.id)
 }
 
 /// The state checker of the memory ABIs: for every page of `pages` and every SP, the SP's

@@ -1,7 +1,8 @@
 //! What an endpoint owns at an address: the one answer to "what does endpoint X own at Y",
 //! asked by every check that needs it: loading a partition (`loader::check_placement`),
-//! FFA_MEM_PERM_SET (`sp_services`), FFA_RXTX_MAP (`setup`), and the memory engine's static
-//! ownership (`memory`, `OwnershipOracle::static_region`).
+//! FFA_MEM_PERM_SET (`sp_services`), FFA_RXTX_MAP (`setup`), the memory engine's static
+//! ownership (`memory`, `OwnershipOracle::static_region`) and the state checker's idea of who
+//! owns a page (`memory::check_mappings`).
 //!
 //! A partition owns the regions of its partition-table entry: its image region, its manifest
 //! memory regions and device regions, its manifest RX/TX buffers and its boot-information
