@@ -82,7 +82,7 @@ pub fn fill_transaction_request<const R: usize, const C: usize>(
     out.constituents.clear();
     for c in d.constituents() {
         out.constituents
-            .push(PageRange::new(c.address, c.page_count))
+            .push(PageRange::from(c))
             .map_err(|_| Rule::TooManyConstituents)?;
     }
     out.kind = kind;

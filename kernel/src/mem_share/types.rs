@@ -10,6 +10,8 @@
 /// addresses (in the PA space named by [`Security`]) are ffa-abi's.
 pub use ffa_abi::{PhysAddr, PAGE_SIZE};
 
+use ffa_abi::memory::Constituent;
+
 /// FF-A endpoint IDs and memory region handles are `ffa-abi`'s types.
 ///
 /// A handle's bit 63 names the allocator: 0 = SPMC, 1 = hypervisor (DEN0140 "Memory region
@@ -22,13 +24,31 @@ pub use ffa_abi::{EndpointId, MemHandle};
 pub struct VirtAddr(pub u64);
 
 /// A run of whole pages: one constituent of a memory region
-/// (DEN0077 v1.1 Table 10.14 "Constituent memory region descriptor").
+/// (DEN0077 v1.1 Table 10.14 "Constituent memory region descriptor"), as the engine works on it.
+///
+/// Why not ffa-abi's [`Constituent`]: that is the descriptor's wire record (a raw `u64`
+/// address in the sender's address space and a count, nothing checked or implied), owned by
+/// the codec; this is the engine's value, with a typed [`PhysAddr`] and the overlap and
+/// containment arithmetic its rules are written in. A wire constituent becomes a `PageRange`
+/// in one place, `From<Constituent>` below (called by `convert::fill_transaction_request`);
+/// an SP sender's ranges, which name its own address space, are then translated to physical
+/// ones (`convert::translate_sp_ranges`) before the engine sees them, and the engine checks
+/// alignment, emptiness and overlap (`Rule::MisalignedConstituent`, `EmptyRegion`,
+/// `OverlappingConstituents`). Retrieve responses go the other way from the receiver's
+/// mapped ranges (`convert::encode_retrieve_response`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageRange {
     /// First byte; must be page aligned.
     pub base: PhysAddr,
     /// Number of 4 KiB pages; must be non-zero.
     pub pages: u32,
+}
+
+/// The one conversion from the wire form (see [`PageRange`]): unchecked, as the engine checks.
+impl From<Constituent> for PageRange {
+    fn from(c: Constituent) -> Self {
+        PageRange::new(c.address, c.page_count)
+    }
 }
 
 impl PageRange {
