@@ -161,6 +161,8 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
             if fid == FuncId::Run32 {
                 run_for_nw(spmc, cx.env, io);
                 deliver_interrupts(spmc, cx.env);
+                // A partition given cycles may have set notifications with the SRI delayed.
+                spmc.notify.on_return_to_nw(cx.env);
                 return;
             }
             let decoded = decode(fid, &io.0, version, false);
@@ -238,8 +240,8 @@ pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mu
             RunEnd::Aborted => return,
             // Not reachable: no request is pending and it has booted (and a partition handling
             // an interrupt is not preemptible, `run::preemptible`).
-            RunEnd::Response | RunEnd::InitDone | RunEnd::Suspended => {
-                rt.abort();
+            RunEnd::Response | RunEnd::InitDone | RunEnd::Suspended | RunEnd::Idle => {
+                abort_sp(spmc, sp, rt);
                 return;
             }
         }
@@ -260,7 +262,20 @@ pub fn run_sp<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Ru
     if let Some(d) = outer {
         env.deadline_swap(d);
     }
+    if end == RunEnd::Aborted {
+        // It faulted or ran out of time: what it had pending goes with it.
+        indirect::drop_aborted(spmc, sp, rt);
+    }
     end
+}
+
+/// Aborts `sp` (locked by the caller) for breaking the protocol, and drops its notification and
+/// indirect-messaging state (`indirect::drop_aborted`; a run that ends in a fault or a time
+/// limit does the same in [`run_sp`]).
+#[cold]
+pub fn abort_sp(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) {
+    rt.abort();
+    indirect::drop_aborted(spmc, sp, rt);
 }
 
 fn run_sp_until<E: Env>(
@@ -468,7 +483,7 @@ fn deliver<E: Env, const MASKED: bool>(
     match end {
         RunEnd::Response => answered(spmc, env, sp, &mut rt, io),
         end => {
-            finish_otherwise(sp, &mut rt, end, io);
+            finish_otherwise(spmc, sp, &mut rt, end, io);
         }
     }
 }
@@ -496,14 +511,31 @@ fn answered<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime, io: &mu
 /// Puts what else ended `sp`'s run for its request into `io`: ABORTED, or, if the run was
 /// suspended, what the normal world gets for it (then returns true). Off the message path.
 #[cold]
-fn finish_otherwise(sp: &Sp, rt: &mut Runtime, end: RunEnd, io: &mut [u64; 18]) -> bool {
+fn finish_otherwise(
+    spmc: &Spmc,
+    sp: &Sp,
+    rt: &mut Runtime,
+    end: RunEnd,
+    io: &mut [u64; 18],
+) -> bool {
     match end {
         RunEnd::Suspended => {
             *io = suspension_regs(sp.id(), rt);
             true
         }
+        RunEnd::Idle => {
+            // It ran on cycles the normal world gave it with FFA_RUN and waits again: the
+            // normal world's FFA_RUN returns FFA_MSG_WAIT (x1-x17 zero), as Hafnium's
+            // `ffa_msg_wait_complete` (src/ffa/spmc/cpu_cycles.c) answers it.
+            if let Phase::Running(r) = rt.phase() {
+                r.end_run();
+            }
+            *io = [0; 18];
+            io[0] = FuncId::MsgWait32.raw().into();
+            false
+        }
         RunEnd::InitDone | RunEnd::InterruptDone => {
-            rt.abort();
+            abort_sp(spmc, sp, rt);
             *io = Regs::error(ErrorCode::Aborted).0;
             false
         }
@@ -527,7 +559,7 @@ fn finish<E: Env>(
         answered(spmc, env, sp, rt, io);
         return false;
     }
-    finish_otherwise(sp, rt, end, io)
+    finish_otherwise(spmc, sp, rt, end, io)
 }
 
 /// FFA_RUN from the normal world (registers the ABI does not use are reserved and ignored,
@@ -540,7 +572,8 @@ fn run_for_nw<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
     }
 }
 
-/// FFA_RUN from the normal world for `first`: resumes it if it is Preempted, then, each time the
+/// FFA_RUN from the normal world for `first`: resumes it if it is Preempted (or enters it with
+/// FFA_RUN if it is waiting), then, each time the
 /// running partition answers a request from a partition Blocked on it, that partition, until a
 /// response (or error) for the normal world ends the chain, or the chain is suspended again.
 /// The answer replaces the FFA_RUN call in `io`. Locks are taken one at a time: a Blocked
@@ -554,6 +587,10 @@ fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
     };
     match rt.phase() {
         Phase::Preempted(p) => p.resume(),
+        // A waiting partition gets the cycles (e.g. to read the notifications the
+        // schedule-receiver interrupt announced): it is entered with FFA_RUN, and its
+        // FFA_MSG_WAIT ends the FFA_RUN (`finish_otherwise`, `RunEnd::Idle`).
+        Phase::Waiting(w) => w.begin_run(),
         _ => {
             *io = Regs::error(sched::run_refusal(rt.state())).0;
             return;

@@ -16,6 +16,9 @@
 //! - The payload offset must not overlap the header (20 bytes for a v1.1 sender, 40 for v1.2),
 //!   offset + size must not overflow and must fit both buffers: INVALID_PARAMETERS.
 //! - Only a secure sender may ask to delay the schedule-receiver interrupt.
+//! - A receiver that was aborted: ABORTED (after the header checks, before the gate), as for a
+//!   direct request to it. Its pending messages and notifications were dropped when it was
+//!   aborted ([`drop_aborted`]).
 //!
 //! Nothing is allocated: the copy goes through a buffer on the stack.
 
@@ -23,7 +26,7 @@
 
 use super::call::{Caller, Cx, Flow};
 use super::notify::RX_BUFFER_FULL;
-use super::partition::Sp;
+use super::partition::{Runtime, Sp, State};
 use super::{Env, Mailbox, Spmc};
 use crate::memory::PAGE_SIZE;
 use crate::policy;
@@ -149,6 +152,9 @@ fn receiver(
         .table
         .index_of(receiver)
         .ok_or(ErrorCode::InvalidParameters)?;
+    if spmc.notify.sp_aborted(i) {
+        return Err(ErrorCode::Aborted);
+    }
     policy::may_send_indirect(sender_desc, Some(&spmc.table.partitions[i]))?;
     Ok(Some(&spmc.sps[i]))
 }
@@ -163,6 +169,10 @@ fn with_receiver_mailbox<T>(
     match to {
         Some(sp) => {
             let mut rt = sp.rt.try_lock().ok_or(ErrorCode::Busy)?;
+            // Aborted since `receiver` looked (on another core): nothing is delivered.
+            if rt.state() == State::Aborted {
+                return Err(ErrorCode::Aborted);
+            }
             f(&mut rt.mailbox)
         }
         None => f(&mut spmc.nw_state()?.mailbox),
@@ -194,6 +204,28 @@ fn deliver(
         mb.rx_full = true;
         Ok(())
     })
+}
+
+/// The one clean-up of an aborted partition's notification and indirect-messaging state,
+/// called with its lock held wherever it is aborted (`dispatch::abort_cleanup`, the loader):
+/// its notification state is dropped and closed (`Notifications::drop_sp`: INFO_GET no longer
+/// lists it, notifications towards it get ABORTED), the message in its RX buffer (v1.1
+/// FFA_MSG_SEND2 or v1.0 FFA_MSG_SEND) is dropped, and messages towards it get ABORTED. A
+/// restart from its image undoes the closing with [`reopen`].
+pub fn drop_aborted(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) {
+    spmc.notify.drop_sp(sp.index);
+    if let Some(slot) = spmc.indirect.v1_0.get(sp.index) {
+        *slot.lock() = None;
+    }
+    if let Some(mb) = rt.mailbox.as_mut() {
+        mb.rx_full = false;
+    }
+}
+
+/// A partition restarted from its image receives notifications and messages again (the
+/// counterpart of [`drop_aborted`]; its RX/TX buffers are set up again by its load).
+pub fn reopen(spmc: &Spmc, sp: &Sp) {
+    spmc.notify.reopen_sp(sp.index);
 }
 
 /// FFA_MSG_SEND2.

@@ -204,7 +204,7 @@ impl Spmc {
                     sp.id(),
                     e
                 );
-                rt.abort();
+                dispatch::abort_sp(self, sp, &mut rt);
                 continue;
             }
             if let Phase::Created(c) = rt.phase() {
@@ -219,11 +219,11 @@ impl Spmc {
                     dispatch::run_interrupt_handlers(self, env, sp, &mut rt);
                 }
                 RunEnd::Aborted => {}
-                RunEnd::Response | RunEnd::InterruptDone | RunEnd::Suspended => {
+                RunEnd::Response | RunEnd::InterruptDone | RunEnd::Suspended | RunEnd::Idle => {
                     // Unreachable by construction (no request is pending during boot, and an
                     // initialising partition is never preempted nor may yield); treat as a
                     // protocol violation.
-                    rt.abort();
+                    dispatch::abort_sp(self, sp, &mut rt);
                 }
             }
         }

@@ -24,6 +24,9 @@
 //! - After a set (or an indirect message), the SRI, a non-secure SGI ([`SRI_INTID`], Hafnium's
 //!   choice), is raised on the current core, or on the way back to the normal world when the
 //!   sender asked for the delay.
+//! - An aborted SP's state is dropped (`Notifications::drop_sp`, through
+//!   `indirect::drop_aborted`): INFO_GET no longer lists it, and SET towards it or BIND of it
+//!   as a sender get ABORTED (UNBIND of it stays possible, to clean up).
 
 #![forbid(unsafe_code)]
 
@@ -98,6 +101,9 @@ pub struct Receiver {
     global_reported: bool,
     /// vCPUs whose per-vCPU pending state was already listed (bit per vCPU).
     vcpus_reported: u16,
+    /// The receiver (an SP) was aborted: its state was dropped, nothing is bound or pending,
+    /// and notifications towards it get ABORTED (`Notifications::drop_sp`).
+    aborted: bool,
 }
 
 impl Receiver {
@@ -115,7 +121,13 @@ impl Receiver {
             fwk_hyp: 0,
             global_reported: false,
             vcpus_reported: 0,
+            aborted: false,
         }
+    }
+
+    /// Whether the receiver was aborted (its state dropped).
+    pub fn aborted(&self) -> bool {
+        self.aborted
     }
 
     fn pending_partition_bits(&self) -> u64 {
@@ -175,6 +187,9 @@ impl Receiver {
         bitmap: u64,
         vcpu: Option<u16>,
     ) -> Result<(), ErrorCode> {
+        if self.aborted {
+            return Err(ErrorCode::Aborted);
+        }
         if !self.bound_to(sender, bitmap) {
             return Err(ErrorCode::Denied);
         }
@@ -205,6 +220,9 @@ impl Receiver {
 
     /// Sets framework notifications: `from_vm` selects the hypervisor bitmap.
     pub fn set_framework(&mut self, bits: u32, from_vm: bool) {
+        if self.aborted {
+            return;
+        }
         if from_vm {
             self.fwk_hyp |= bits;
         } else {
@@ -248,6 +266,11 @@ impl Receiver {
     /// vCPU for global (and framework) notifications, then lists of up to three vCPU IDs.
     /// Returns false if something did not fit (it stays unreported: "more pending").
     fn report(&mut self, id: EndpointId, out: &mut InfoLists) -> bool {
+        if self.aborted {
+            // Nothing is pending (`Notifications::drop_sp`); said here too, so that INFO_GET
+            // never names an aborted partition whatever its state.
+            return true;
+        }
         let global = self.global != 0 || self.fwk_spm != 0 || self.fwk_hyp != 0;
         if global && !self.global_reported {
             if !out.push(InfoGetList {
@@ -349,6 +372,29 @@ impl Notifications {
             }
         }
         None
+    }
+
+    /// SP `index` was aborted: drops its notification state (bindings, pending partition and
+    /// framework notifications, INFO_GET's record of them) and refuses notifications towards
+    /// it from now on (ABORTED). Part of `indirect::drop_aborted`, the one clean-up of an
+    /// aborted partition's messaging state.
+    pub fn drop_sp(&self, index: usize) {
+        self.with_sp(index, |r| {
+            *r = Receiver {
+                aborted: true,
+                ..Receiver::new(r.vcpus)
+            }
+        });
+    }
+
+    /// SP `index` runs again (restarted from its image): an empty receiver, open again.
+    pub fn reopen_sp(&self, index: usize) {
+        self.with_sp(index, |r| *r = Receiver::new(r.vcpus));
+    }
+
+    /// Whether SP `index` was aborted (and not restarted).
+    pub fn sp_aborted(&self, index: usize) -> bool {
+        self.with_sp(index, |r| r.aborted).unwrap_or(false)
     }
 
     /// Runs `f` on the receiver state of SP table index `index`.
@@ -537,6 +583,16 @@ fn sp_place(spmc: &Spmc, id: EndpointId, not_enabled: ErrorCode) -> Result<Place
     Ok(Place::Sp(i))
 }
 
+/// ABORTED if `id` is an SP that was aborted: a binding or notification towards it can never
+/// be used (FF-A names ABORTED for a partition that aborted, as for a direct request or
+/// FFA_RUN to it). Checked after the parameters, before the capability gate.
+fn not_aborted(spmc: &Spmc, id: EndpointId) -> Result<(), ErrorCode> {
+    match spmc.table.index_of(id) {
+        Some(i) if id.is_secure() && spmc.notify.sp_aborted(i) => Err(ErrorCode::Aborted),
+        _ => Ok(()),
+    }
+}
+
 /// FFA_NOTIFICATION_BIND (`per_vcpu` is `Some`) and UNBIND (`None`).
 fn update_binding<E: Env>(
     cx: &Cx<'_, '_, E>,
@@ -567,6 +623,8 @@ fn update_binding<E: Env>(
         }
     };
     if per_vcpu.is_some() {
+        // Binding an aborted sender: ABORTED. Unbinding one stays possible (clean-up).
+        not_aborted(spmc, sender)?;
         gate(spmc, sender, receiver)?;
     }
     let r = with_receiver(spmc, place, |r| match per_vcpu {
@@ -609,6 +667,7 @@ fn set<E: Env>(
     } else {
         Place::Vm(receiver)
     };
+    not_aborted(spmc, receiver)?;
     gate(spmc, sender, receiver)?;
     let r = with_receiver(spmc, place, |r| {
         r.set(sender, bitmap, per_vcpu.then_some(vcpu))

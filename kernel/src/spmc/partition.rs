@@ -15,7 +15,10 @@
 //!     +-----------------------+------abort (from any state)-----> Aborted
 //! ```
 //!
-//! Preempted and Blocked exist only for requests the normal world sent (NWd scheduled mode, FF-A
+//! Waiting --begin_run--> Running --end_run--> Waiting is a run the normal world gives a
+//! waiting context with FFA_RUN (no request pending; it ends with FFA_MSG_WAIT).
+//!
+//! Preempted and Blocked exist only for requests the normal world sent (and runs it gave) (NWd scheduled mode, FF-A
 //! v1.2 section 8.2): a context handling a request is Preempted when a non-secure interrupt
 //! preempts it (its `ns-interrupts-action` is "signalled") or when it calls FFA_YIELD, and the
 //! normal world resumes it with FFA_RUN. A context whose own direct request went to a context
@@ -41,8 +44,8 @@ pub enum State {
     Booting,
     /// Waiting for a message.
     Waiting,
-    /// Running on behalf of a direct request, or handling a secure interrupt it was entered
-    /// with (FFA_INTERRUPT).
+    /// Running on behalf of a direct request, handling a secure interrupt it was entered
+    /// with (FFA_INTERRUPT), or on cycles the normal world gave it with FFA_RUN.
     Running,
     /// Handling a direct request, stopped by a non-secure interrupt or by FFA_YIELD: only
     /// FFA_RUN from the normal world resumes it.
@@ -99,6 +102,9 @@ pub struct Runtime {
     /// The secure interrupt it handles (ID, core it was taken on): `Some` exactly while it
     /// runs because it was entered with FFA_INTERRUPT.
     interrupt: Option<(u32, usize)>,
+    /// It runs (or is Preempted or Blocked) on cycles the normal world gave it with FFA_RUN
+    /// while it was waiting: true from [`Waiting::begin_run`] to [`Running::end_run`].
+    nw_run: bool,
 }
 
 /// The context in its current state, with the transitions legal from it.
@@ -166,9 +172,28 @@ impl Waiting<'_> {
         self.0.interrupt = Some((intid, core));
         self.0.regs.spsr |= SPSR_F;
     }
+
+    /// The normal world gives it cycles with FFA_RUN (e.g. after the schedule-receiver
+    /// interrupt named it): it resumes from its FFA_MSG_WAIT with FFA_RUN_32 in w0 and x1-x17
+    /// zero, as Hafnium enters a waiting partition (src/api.c, `api_vcpu_prepare_run`:
+    /// `ffa_run_abi`; its test SPs' message loop asserts w1 is 0), and runs until it waits
+    /// again ([`Running::end_run`]). No request is pending: it owes no response.
+    pub fn begin_run(self) {
+        self.0.state = State::Running;
+        self.0.nw_run = true;
+        self.0.regs.x[..18].fill(0);
+        self.0.regs.x[0] = u64::from(ffa_abi::func_id::FuncId::Run32.raw());
+    }
 }
 
 impl Running<'_> {
+    /// It called FFA_MSG_WAIT at the end of a run the normal world gave it with FFA_RUN: it
+    /// waits again.
+    pub fn end_run(self) {
+        self.0.state = State::Waiting;
+        self.0.nw_run = false;
+    }
+
     /// The request it handles.
     pub fn request(&self) -> Option<PendingRequest> {
         self.0.request
@@ -259,6 +284,7 @@ impl Runtime {
             log_line: String::new(),
             version_frozen: false,
             interrupt: None,
+            nw_run: false,
         }
     }
 
@@ -275,6 +301,11 @@ impl Runtime {
     /// The secure interrupt it is handling, if it was entered with FFA_INTERRUPT.
     pub fn interrupt(&self) -> Option<(u32, usize)> {
         self.interrupt
+    }
+
+    /// Whether it runs on cycles the normal world gave it with FFA_RUN while it was waiting.
+    pub fn nw_run(&self) -> bool {
+        self.nw_run
     }
 
     /// The context in its current state, to make one of the transitions legal from it.
@@ -297,6 +328,7 @@ impl Runtime {
         self.state = State::Aborted;
         self.request = None;
         self.interrupt = None;
+        self.nw_run = false;
     }
 }
 
@@ -339,6 +371,8 @@ pub enum RunEnd {
     Response,
     /// It finished handling the interrupt it was entered with (FFA_MSG_WAIT).
     InterruptDone,
+    /// It ran on cycles the normal world gave it with FFA_RUN and waits again (FFA_MSG_WAIT).
+    Idle,
     /// It faulted and was aborted.
     Aborted,
     /// It, or the partition its call chain ended in, was preempted or yielded: the normal

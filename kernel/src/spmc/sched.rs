@@ -7,10 +7,13 @@
 //! vCPU ID of a partition that was preempted or yielded (what FFA_INTERRUPT/FFA_YIELD named).
 //! INVALID_PARAMETERS: the endpoint is not a partition, or the vCPU ID is not one of its
 //! execution contexts (S-EL0 partitions have one, ID 0). BUSY: the context is running (on
-//! another core). ABORTED: the partition was aborted (as Hafnium answers). DENIED: any other
-//! state: waiting for a message, initialising, or blocked on its own request to a partition
-//! that was preempted (the normal world must resume that one: it is the one FFA_INTERRUPT
-//! named).
+//! another core). ABORTED: the partition was aborted (as Hafnium answers). A partition waiting
+//! for a message gets the cycles: it is entered with FFA_RUN (w1-w17 zero) and its
+//! FFA_MSG_WAIT ends the normal world's FFA_RUN with FFA_MSG_WAIT, as Hafnium does
+//! (src/api.c `api_vcpu_prepare_run`, src/ffa/spmc/cpu_cycles.c `ffa_msg_wait_complete`): how a
+//! scheduler runs a receiver the schedule-receiver interrupt named. DENIED: any other state:
+//! initialising, or blocked on its own request to a partition that was preempted (the normal
+//! world must resume that one: it is the one FFA_INTERRUPT named).
 //!
 //! FFA_YIELD (partitions only). Allowed while handling a request the normal world sent: the
 //! context is Preempted, the normal world gets FFA_YIELD (w1 = its ID and vCPU 0, w2/w3 = the
@@ -80,9 +83,9 @@ fn yield_cycles<'s, E: Env>(cx: &mut Cx<'s, '_, E>, out: &mut Regs) -> Flow<'s> 
         *out = Regs::success_w2(0);
         return Flow::Reply;
     }
-    let from_nw = rt
-        .request()
-        .is_some_and(|r| !r.sender.is_secure());
+    // A request the normal world sent, or cycles it gave with FFA_RUN (Hafnium lets a
+    // partition in that runtime model yield, `ffa_cpu_cycles_yield_prepare`).
+    let from_nw = rt.nw_run() || rt.request().is_some_and(|r| !r.sender.is_secure());
     if !from_nw {
         return reply(out, ErrorCode::Denied);
     }

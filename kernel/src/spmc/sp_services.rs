@@ -38,9 +38,10 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
     Flow::Reply
 }
 
-/// FFA_MSG_WAIT: ends the initialisation run of a booting partition, or the handling of the
+/// FFA_MSG_WAIT: ends the initialisation run of a booting partition, the handling of the
 /// secure interrupt a partition was entered with (FF-A v1.2 section 8.2.2: an S-EL0
-/// partition signals completion with FFA_MSG_WAIT).
+/// partition signals completion with FFA_MSG_WAIT), or a run the normal world gave it with
+/// FFA_RUN.
 fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
     if rt.interrupt().is_some() {
         if !(rt.version.minor >= 2 && flags & 1 != 0) {
@@ -49,6 +50,16 @@ fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
             }
         }
         return Flow::End(RunEnd::InterruptDone);
+    }
+    if rt.nw_run() {
+        // The end of a run the normal world gave it with FFA_RUN: its FFA_RUN returns
+        // FFA_MSG_WAIT. The RX buffer is handed back as at any FFA_MSG_WAIT.
+        if !(rt.version.minor >= 2 && flags & 1 != 0) {
+            if let Some(m) = rt.mailbox.as_mut() {
+                m.rx_full = false;
+            }
+        }
+        return Flow::End(RunEnd::Idle);
     }
     if rt.state() == State::Booting {
         // FFA_MSG_WAIT hands the RX buffer back, unless a v1.2 caller sets w2 bit 0 to retain

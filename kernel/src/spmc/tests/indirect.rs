@@ -335,3 +335,116 @@ fn v1_0_msg_send_and_poll() {
     // A v1.2 SP has no FFA_MSG_POLL.
     assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::NotSupported);
 }
+
+/// A request whose x3 is this makes [`faulting`] partitions take a data abort.
+const FAULT_ON: u64 = 0xF0;
+
+/// `inner`, except that a direct request with x3 = [`FAULT_ON`] makes it fault.
+fn faulting(mut inner: Behaviour) -> Behaviour {
+    let mut fault = data_abort(0x10);
+    Box::new(move |r, m| {
+        if r.w(0) == FuncId::MsgSendDirectReq64.raw() && r.x(3) == FAULT_ON {
+            return fault(r, m);
+        }
+        inner(r, m)
+    })
+}
+
+/// An SP with a mailbox, notifications, and grants to notify and message `to` and the normal
+/// world.
+fn granted_sp(i: usize, to: &'static [u16], calls: Vec<Regs>) -> SpDef {
+    let mut d = mailbox_sp(i, to, true, calls);
+    d.patch = Some(Box::new(move |p| {
+        p.capabilities = Capabilities {
+            indirect_message_to: leak_ids(to),
+            indirect_message_to_normal_world: true,
+            notify: leak_ids(to),
+            notify_normal_world: true,
+            ..p.capabilities
+        };
+    }));
+    d
+}
+
+/// An aborted SP's notification state and pending messages are dropped (`drop_aborted`):
+/// INFO_GET no longer lists it while it still lists the others; SET, BIND (of it as a sender),
+/// FFA_MSG_SEND2 and v1.0 FFA_MSG_SEND towards it get ABORTED, from the normal world and from
+/// another SP, and change nothing; the normal world may still unbind it.
+#[test]
+fn an_aborted_sp_loses_its_notifications_and_messages() {
+    const BIT: u64 = 1 << 3;
+    let mut d0 = granted_sp(0, &[SP1], alloc::vec![bind_nw(SP0)]);
+    d0.behaviour = faulting(d0.behaviour);
+    let d1 = granted_sp(
+        1,
+        &[SP0],
+        alloc::vec![
+            bind_nw(SP1),
+            call(FuncId::NotificationSet, &[pair(SP1, SP0), 0, BIT, 0]),
+            call(FuncId::MsgSend2, &[0, 0]),
+        ],
+    );
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    let set = |to: u16| call(FuncId::NotificationSet, &[pair(0, to), 0, BIT, 0]);
+    let bind_sp0 = |bit: u64| call(FuncId::NotificationBind, &[pair(SP0, 0), 0, bit, 0]);
+    // Pending for sp0: a notification from the NW, "RX buffer full" and the message; sp1 also
+    // has a notification pending. INFO_GET is not asked before the abort.
+    assert_sp_ok(&sp_call(&mut w, SP0, 0));
+    assert_sp_ok(&sp_call(&mut w, SP1, 0));
+    assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
+    assert_success(&w.nw(bind_sp0(BIT)), 0);
+    assert_success(&w.nw(set(SP0)), 0);
+    assert_success(&w.nw(set(SP1)), 0);
+    write_msg(&w, ntx, 0, SP0, 20, b"dropped");
+    assert_success(&w.nw(send2(0)), 0);
+    assert!(w.spmc.notify.with_sp(0, |r| r.any_pending()).unwrap());
+    // sp0 faults.
+    assert_error(
+        &w.nw(req64(0, SP0, [FAULT_ON, 0, 0, 0, 0])),
+        ErrorCode::Aborted,
+    );
+    assert_eq!(w.state(0), crate::spmc::partition::State::Aborted);
+    assert!(w
+        .spmc
+        .notify
+        .with_sp(0, |r| r.aborted() && !r.any_pending())
+        .unwrap());
+    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    let (l, _) = lists(&w.nw(call(FuncId::NotificationInfoGet64, &[])));
+    assert_eq!(l, alloc::vec![(SP1, alloc::vec![])]);
+    // Towards sp0: ABORTED, nothing changes.
+    let before = w.snapshot();
+    let sgis_before = sgis(&w).len();
+    assert_error(&w.nw(set(SP0)), ErrorCode::Aborted);
+    assert_error(&w.nw(bind_sp0(BIT << 1)), ErrorCode::Aborted);
+    write_msg(&w, ntx, 0, SP0, 20, b"refused");
+    assert_error(&w.nw(send2(0)), ErrorCode::Aborted);
+    write_msg(&w, tx(1), SP1, SP0, 40, b"refused");
+    assert_sp_error(&sp_call(&mut w, SP1, 1), ErrorCode::Aborted);
+    assert_sp_error(&sp_call(&mut w, SP1, 2), ErrorCode::Aborted);
+    w.nw_version(Version::V1_0);
+    assert_error(
+        &w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 8, 0])),
+        ErrorCode::Aborted,
+    );
+    w.nw_version(Version::V1_1);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(sgis(&w).len(), sgis_before, "no SRI for a refused call");
+    assert_error(
+        &w.nw(call(FuncId::NotificationInfoGet64, &[])),
+        ErrorCode::NoData,
+    );
+    // The normal world may still unbind it, and destroy its bitmap.
+    assert_success(
+        &w.nw(call(FuncId::NotificationUnbind, &[pair(SP0, 0), 0, BIT, 0])),
+        0,
+    );
+    assert_success(&w.nw(call(FuncId::NotificationBitmapDestroy, &[0])), 0);
+}
+
+/// The call that makes SP `me` bind the normal world's notification bit 3 (global).
+fn bind_nw(me: u16) -> Regs {
+    call(FuncId::NotificationBind, &[pair(0, me), 0, 1 << 3, 0])
+}

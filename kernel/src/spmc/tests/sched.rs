@@ -247,15 +247,14 @@ fn ffa_run_refusals_change_nothing() {
         (0x8000_0000, ErrorCode::InvalidParameters),    // the SPMC
         (0x8001_0001, ErrorCode::InvalidParameters),    // vCPU 1 of a one-context SP
         (0x8001_FFFF, ErrorCode::InvalidParameters),
-        (0x8001_0000, ErrorCode::Denied),  // waiting, not preempted
         (0x8002_0000, ErrorCode::Aborted), // aborted
     ] {
         assert_error(&w.nw(run(target)), code);
     }
     // Reserved registers are ignored (decision (a)).
     assert_error(
-        &w.nw(call(FuncId::Run32, &[0x8001_0000, u64::MAX, 7])),
-        ErrorCode::Denied,
+        &w.nw(call(FuncId::Run32, &[0x8002_0000, u64::MAX, 7])),
+        ErrorCode::Aborted,
     );
     assert_eq!(w.snapshot(), before);
     assert_eq!(w.env.runs.len(), runs, "no partition ran");
@@ -314,7 +313,8 @@ fn repeated_preemption_until_completion() {
     assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
     assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
     assert_eq!(w.nw(run(0x8001_0000)), echo_of(&q).unwrap());
-    assert_error(&w.nw(run(0x8001_0000)), ErrorCode::Denied);
+    // Waiting again: another FFA_RUN gives it cycles of its own (it waits at once).
+    assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
 }
 
 /// A partition handling a secure interrupt (SPMC-scheduled, no request) is not preemptible by
@@ -362,4 +362,70 @@ fn a_secure_interrupt_handler_is_not_preempted_and_yield_returns_at_once() {
     assert_success(&seen[3], 0);
     assert!(w.env.spsrs.iter().all(|s| s & SPSR_F != 0));
     assert_eq!(w.state(0), State::Waiting);
+}
+
+/// What a partition sees when FFA_RUN gives it cycles while it waits: FFA_RUN_32, x1-x17 zero
+/// (Hafnium's `ffa_run_abi`).
+fn run_entry() -> Regs {
+    call(FuncId::Run32, &[])
+}
+
+/// FFA_RUN of a waiting partition (after the schedule-receiver interrupt, say) gives it the
+/// cycles: it is entered with FFA_RUN and its FFA_MSG_WAIT ends the normal world's FFA_RUN with
+/// FFA_MSG_WAIT (x1-x17 zero), as Hafnium does; nothing else changes, and it serves requests
+/// as before.
+#[test]
+fn ffa_run_of_a_waiting_partition_runs_it_until_it_waits() {
+    let mut w = World::echoes(2);
+    let before = w.snapshot();
+    let runs = w.env.runs.len();
+    assert_eq!(w.nw(run(0x8002_0000)), msg_wait());
+    assert_eq!(w.seen(1).last(), Some(&run_entry()));
+    assert_eq!(w.env.runs.len(), runs + 1, "SP1 ran once, nobody else");
+    assert_eq!(w.snapshot(), before);
+    // Reserved registers are ignored (decision (a)).
+    assert_eq!(
+        w.nw(call(FuncId::Run32, &[0x8002_0000, u64::MAX, 7])),
+        msg_wait()
+    );
+    let q = req32(NW, 0x8002, [1, 2, 3, 4, 5]);
+    assert_eq!(w.nw(q), echo_of(&q).unwrap());
+}
+
+/// Inside such a run the partition may make calls, yield (the normal world gets FFA_YIELD and
+/// resumes it with FFA_RUN, its FFA_YIELD then returns FFA_SUCCESS), be preempted by a
+/// non-secure interrupt, and its FFA_MSG_WAIT still ends the chain of FFA_RUNs. A direct request
+/// meanwhile is BUSY, and a fault aborts it (ABORTED to the FFA_RUN).
+#[test]
+fn a_run_given_by_ffa_run_can_yield_be_preempted_and_abort() {
+    let mut d = sp(0);
+    d.behaviour = script(vec![
+        svc(msg_wait()),
+        // First FFA_RUN: an ID_GET, a yield, then waits.
+        svc(call(FuncId::IdGet, &[])),
+        svc(call(FuncId::Yield32, &[])),
+        svc(msg_wait()),
+        // Second: a non-secure interrupt, then waits.
+        step(|_, _| Act::Fiq),
+        svc(msg_wait()),
+        // Third: a fault.
+        data_abort(0),
+    ]);
+    let mut w = World::boot(vec![d]);
+    let mut yielded = Regs::ZERO;
+    yielded.0[0] = FuncId::Yield32.raw().into();
+    yielded.0[1] = 0x8001_0000;
+    assert_eq!(w.nw(run(0x8001_0000)), yielded);
+    assert_eq!(w.state(0), State::Preempted);
+    assert_error(&w.nw(req32(NW, 0x8001, [0; 5])), ErrorCode::Busy);
+    assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
+    let seen = w.seen(0);
+    assert_eq!(seen[1], run_entry());
+    assert_success(&seen[2], 0x8001);
+    assert_success(&seen[3], 0);
+    assert_eq!(w.state(0), State::Waiting);
+    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
+    assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
+    assert_error(&w.nw(run(0x8001_0000)), ErrorCode::Aborted);
+    assert_eq!(w.state(0), State::Aborted);
 }
