@@ -2,6 +2,7 @@
 //! runs the test-protocol commands (ID, VERSION, PARTINFO, LOG, PERM, CALL, WHO, MANIFEST_*),
 //! and FAULT_TOUCH: the owner touching an address it lent away (the SPMC must abort it). It
 //! owns sbsa-ref's generic watchdog and its secure interrupt WS0 (WDOG_ARM, WDOG_STATUS).
+//! Given cycles by FFA_RUN while it waits, it reads its notifications (RUN_LOG).
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -99,14 +100,18 @@ mod sp {
             heap_free: sp_rt::rt::heap_free,
         };
         sp_rt::log!("ready (boot info: {})", sp.boot_info_version.is_some());
-        sp_rt::run_with_interrupts(
+        sp_rt::run_with_events(
             &mut ffa,
             |ffa, req| {
                 touch(req)
                     .or_else(|| wdog(req))
                     .unwrap_or_else(|| echo(ffa, &mut sp, req))
             },
-            |_, id| on_interrupt(id),
+            |ffa, event| match event {
+                sp_rt::Event::Interrupt(id) => on_interrupt(id),
+                // Cycles from FFA_RUN: read its notifications (test_protocol::cmd::RUN_LOG).
+                sp_rt::Event::Run => test_sp_common::on_run(ffa),
+            },
         )
     }
 }

@@ -237,21 +237,34 @@ pub fn serve_one<C: Conduit>(
     serve_one_with(ffa, msg, handler, &mut |_, _| {})
 }
 
-/// [`serve_one`], with `on_interrupt` called with the interrupt ID when `msg` is FFA_INTERRUPT
-/// (FF-A v1.2 section 8.2.1: an S-EL0 partition is entered with FFA_INTERRUPT, the ID in w2);
-/// the FFA_MSG_WAIT that follows tells the SPMC the interrupt is handled, and it unmasks it.
+/// What a waiting partition can be entered with besides a direct request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// FFA_INTERRUPT: a secure interrupt it owns, the ID in w2 (FF-A v1.2 section 8.2.1: an
+    /// S-EL0 partition is entered with FFA_INTERRUPT); the FFA_MSG_WAIT that follows tells the
+    /// SPMC it is handled, and it unmasks it.
+    Interrupt(u32),
+    /// FFA_RUN: its scheduler (the normal world, after the schedule-receiver interrupt named
+    /// it) gave it cycles, e.g. to read its notifications with FFA_NOTIFICATION_GET and its RX
+    /// buffer; the FFA_MSG_WAIT that follows hands them back.
+    Run,
+}
+
+/// [`serve_one`], with `on_event` called when `msg` is FFA_INTERRUPT or FFA_RUN ([`Event`]).
 pub fn serve_one_with<C: Conduit>(
     ffa: &mut Ffa<C>,
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
-    on_interrupt: &mut impl FnMut(&mut Ffa<C>, u32),
+    on_event: &mut impl FnMut(&mut Ffa<C>, Event),
 ) -> Result<Regs> {
     if let Some(req) = DirectRequest::decode(&msg) {
         let payload = handler(ffa, &req);
         return Ok(ffa.call(req.response(&payload)));
     }
     if msg.fid() == fid::INTERRUPT {
-        on_interrupt(ffa, msg.w(2));
+        on_event(ffa, Event::Interrupt(msg.w(2)));
+    } else if msg.fid() == fid::RUN {
+        on_event(ffa, Event::Run);
     }
     let next = ffa.msg_wait();
     match expect_success(next) {
@@ -274,12 +287,26 @@ pub fn run<C: Conduit>(
 /// entered with (the device's own acknowledgement); then it waits again.
 pub fn run_with_interrupts<C: Conduit>(
     ffa: &mut Ffa<C>,
-    mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+    handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
     mut on_interrupt: impl FnMut(&mut Ffa<C>, u32),
+) -> ! {
+    run_with_events(ffa, handler, move |ffa, e| {
+        if let Event::Interrupt(id) = e {
+            on_interrupt(ffa, id)
+        }
+    })
+}
+
+/// [`run`] with `on_event` called for each FFA_INTERRUPT or FFA_RUN it is entered with
+/// ([`Event`]); then it waits again.
+pub fn run_with_events<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
+    mut on_event: impl FnMut(&mut Ffa<C>, Event),
 ) -> ! {
     let mut msg = ffa.msg_wait();
     loop {
-        msg = match serve_one_with(ffa, msg, &mut handler, &mut on_interrupt) {
+        msg = match serve_one_with(ffa, msg, &mut handler, &mut on_event) {
             Ok(next) => next,
             Err(e) => panic!("FFA_MSG_WAIT refused ({e:?}): cannot receive messages"),
         };
@@ -424,15 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn cycles_given_by_ffa_run_are_an_event_then_the_partition_waits() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([Regs::call(0x8400_0061, &[]), next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let mut events = Vec::new();
+        let run = Regs::call(0x8400_006D, &[]);
+        let got = serve_one_with(&mut ffa, run, &mut handler, &mut |f, e| {
+            events.push(e);
+            // What a receiver does with the cycles: one call of its own.
+            let _ = f.id_get();
+        });
+        assert_eq!(got, Ok(next));
+        assert_eq!(events, vec![Event::Run]);
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].fid(), 0x8400_0069);
+        assert_eq!(calls[1].fid(), 0x8400_006B);
+    }
+
+    #[test]
     fn an_interrupt_is_handled_then_the_partition_waits() {
         let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
         let mut ffa = Ffa::new(FakeSpmc::with_replies([next]));
         let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
         let mut got_irq = Vec::new();
         let irq = Regs::call(0x8400_0062, &[0, 48]);
-        let got = serve_one_with(&mut ffa, irq, &mut handler, &mut |_, id| got_irq.push(id));
+        let got = serve_one_with(&mut ffa, irq, &mut handler, &mut |_, e| got_irq.push(e));
         assert_eq!(got, Ok(next));
-        assert_eq!(got_irq, vec![48]);
+        assert_eq!(got_irq, vec![Event::Interrupt(48)]);
         let calls = &ffa.conduit().calls;
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].fid(), 0x8400_006B);

@@ -224,6 +224,11 @@ pub mod cmd {
     /// echo: FFA_NOTIFICATION_GET for vCPU 0 of the bitmaps in word 1 (bit 0 SP, 1 VM, 2 SPM,
     /// 3 hypervisor). Response: \[status, SP bitmap, VM bitmap, SPM | hypervisor << 32\].
     pub const NOTIFY_GET: u32 = 0xC0DE_0906;
+    /// echo: what it did with the cycles FFA_RUN gave it while it waited (it reads all its
+    /// notifications with FFA_NOTIFICATION_GET, then waits again). Response: \[OK, runs since
+    /// boot, then what the last run's GET returned: SP bitmap, VM bitmap, SPM | hypervisor <<
+    /// 32 (or the status of a failed GET in the SP word, the others 0)\].
+    pub const RUN_LOG: u32 = 0xC0DE_1101;
 
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.

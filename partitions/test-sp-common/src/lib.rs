@@ -25,6 +25,7 @@ use sp_rt::{
 use test_protocol::{cmd, status};
 
 mod messaging;
+pub use messaging::on_run;
 mod ts_client;
 
 /// What a test SP knows besides the request: its buffers and its boot information.

@@ -2,6 +2,7 @@
 //! NOTIFY_BIND/UNBIND/SET/GET), through sp-rt's typed calls.
 
 use crate::{fail, ok, status_of, SpState};
+use core::sync::atomic::{AtomicU64, Ordering};
 use sp_rt::notify::{get, RX_BUFFER_FULL};
 use sp_rt::{Conduit, DirectRequest, EndpointId, Ffa, Payload};
 use test_protocol::{cmd, status};
@@ -39,6 +40,7 @@ pub fn handle<C: Conduit>(
             let vcpu = (flags & 1 != 0).then_some((flags >> 16) as u16);
             done(ffa.notification_set(me, EndpointId(arg(1) as u16), vcpu, flags & 2, arg(2)))
         }
+        cmd::RUN_LOG => ok(&RUN_LOG.each(|a| a.load(Ordering::Relaxed))),
         cmd::NOTIFY_GET => match ffa.notification_get(me, 0, arg(1) as u32) {
             Ok(b) => ok(&[b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32]),
             Err(e) => fail(&e),
@@ -92,5 +94,33 @@ fn read_raw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>) -> Payload {
     match rxtx.release(ffa) {
         Ok(()) => ok(&[first]),
         Err(e) => fail(&e),
+    }
+}
+
+/// What [`on_run`] saw: runs, then the last GET's SP, VM and SPM | hypervisor << 32 words.
+struct RunLog([AtomicU64; 4]);
+
+impl RunLog {
+    fn each(&self, f: impl Fn(&AtomicU64) -> u64) -> [u64; 4] {
+        core::array::from_fn(|i| f(&self.0[i]))
+    }
+}
+
+static RUN_LOG: RunLog = RunLog([const { AtomicU64::new(0) }; 4]);
+
+/// A receiver given cycles by FFA_RUN (`sp_rt::Event::Run`, e.g. by the normal world after the
+/// schedule-receiver interrupt named it): reads every notification bitmap of its own with
+/// FFA_NOTIFICATION_GET and keeps what it got for `cmd::RUN_LOG`; the caller then waits again.
+pub fn on_run<C: Conduit>(ffa: &mut Ffa<C>) {
+    let got = ffa
+        .id_get()
+        .and_then(|me| ffa.notification_get(me, 0, get::SP | get::VM | get::SPM | get::HYP));
+    let words = match got {
+        Ok(b) => [b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32],
+        Err(e) => [status_of(&e), 0, 0],
+    };
+    RUN_LOG.0[0].fetch_add(1, Ordering::Relaxed);
+    for (a, w) in RUN_LOG.0[1..].iter().zip(words) {
+        a.store(w, Ordering::Relaxed);
     }
 }

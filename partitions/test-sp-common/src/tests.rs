@@ -836,3 +836,26 @@ fn dev_access_outside_the_region_is_denied_bad_words_are_refused() {
     }
     assert_eq!(ffa.conduit().calls.len(), 3);
 }
+
+/// Cycles from FFA_RUN: the receiver asks its ID, gets all four bitmaps, and RUN_LOG reports
+/// the count and what the GET returned (SP and VM bitmaps as 64-bit words, SPM | HYP << 32).
+#[test]
+fn a_run_reads_every_notification_bitmap_and_run_log_reports_it() {
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[u64::from(id::ECHO)]),
+        // w2/w3 SP bitmap, w4/w5 VM bitmap, w6 SPM, w7 hypervisor.
+        success_reply(&[0x10, 0x1, 0x20, 0, 1, 0]),
+    ]));
+    on_run(&mut ffa);
+    let calls = &ffa.conduit().calls;
+    assert_eq!(calls[0].fid(), FuncId::IdGet.raw());
+    assert_eq!(calls[1].fid(), FuncId::NotificationGet.raw());
+    assert_eq!(calls[1].x(1), u64::from(id::ECHO));
+    assert_eq!(calls[1].x(2), 0b1111);
+    let mut sp = state(Err(Error::Ffa(ErrorCode::NotSupported)));
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::RUN_LOG.into()]));
+    assert_eq!(
+        &r.0[..5],
+        &[u64::from(status::OK), 1, 0x1_0000_0010, 0x20, 1]
+    );
+}

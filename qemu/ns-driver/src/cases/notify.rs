@@ -32,6 +32,7 @@ pub const CASES: &[Case] = &[
     Case::default_set("msg_send2_nw_to_sp", msg_send2_nw_to_sp),
     Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
     Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
+    Case::default_set("notify_sri_then_nw_runs_the_receiver", nw_runs_receiver),
 ];
 
 /// The schedule-receiver interrupt FFA_FEATURES reports (Hafnium's SGI 8).
@@ -705,4 +706,222 @@ fn msg_send_v1_0() -> Outcome {
         );
         Ok(())
     })
+}
+
+/// echo's RUN_LOG: \[runs, SP bitmap, VM bitmap, SPM | hypervisor << 32\] of its last run.
+fn run_log() -> Result<[u64; 4], Failure> {
+    let r = ask(id::ECHO, &[cmd::RUN_LOG.into()])?;
+    check_eq!(r[0], OK, "RUN_LOG status");
+    Ok([r[1], r[2], r[3], r[4]])
+}
+
+/// What a scheduler does with the SRI (FF-A v1.2 chapter 10, the receiver's scheduler): take
+/// it, ask FFA_NOTIFICATION_INFO_GET who has notifications pending, and FFA_RUN each listed
+/// partition, which waits in FFA_MSG_WAIT; echo is entered with FFA_RUN, reads its
+/// notifications with FFA_NOTIFICATION_GET and waits again, and the FFA_RUN returns
+/// FFA_MSG_WAIT. The same for an indirect message: the run reads "RX buffer full" and its
+/// FFA_MSG_WAIT hands the RX buffer back.
+fn nw_runs_receiver() -> Outcome {
+    const BIT: u64 = 1 << 9;
+    /// The INFO_GET, FFA_RUN loop; returns how many partitions it ran.
+    fn schedule() -> Result<u32, Failure> {
+        check!(sri_taken(), "no SRI");
+        let lists = match info_get()? {
+            Ok(l) => l,
+            Err(e) => fail!("INFO_GET after the SRI: {e:?}"),
+        };
+        let mut ran = 0;
+        for (ep, vcpus) in lists {
+            check!(EndpointId(ep).is_secure(), "INFO_GET lists {ep:#06x}");
+            check_eq!(vcpus, 0, "echo's notifications are global");
+            let r = call(FuncId::Run32, &[u64::from(ep) << 16]);
+            check!(
+                r.w(0) == FuncId::MsgWait32.raw() && (1..8).all(|i| r.x(i) == 0),
+                "FFA_RUN of {ep:#06x}: want FFA_MSG_WAIT, got {}",
+                Shown(&r)
+            );
+            ran += 1;
+        }
+        check_eq!(
+            info_get()?,
+            Err(ErrorCode::NoData),
+            "INFO_GET after the runs"
+        );
+        Ok(ran)
+    }
+    let _ = sri_taken();
+    let [runs, ..] = run_log()?;
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_BIND.into(), NW.into(), BIT, 0])?,
+        [OK, 0, 0, 0, 0],
+        "echo binds the NW"
+    );
+    let r = (|| -> Outcome {
+        expect_success(
+            &call(FuncId::NotificationSet, &[pair(NW, id::ECHO), 0, BIT, 0]),
+            "NOTIFICATION_SET NW -> echo",
+        )?;
+        check_eq!(schedule()?, 1, "partitions run");
+        check_eq!(
+            run_log()?,
+            [runs + 1, 0, BIT, 0],
+            "echo's run: [runs, SP, VM, SPM | HYP << 32] bitmaps it got"
+        );
+        // Nothing pending now: a run gets empty bitmaps.
+        check!(
+            call(FuncId::Run32, &[u64::from(id::ECHO) << 16]).w(0) == FuncId::MsgWait32.raw(),
+            "FFA_RUN of echo with nothing pending"
+        );
+        check_eq!(run_log()?, [runs + 2, 0, 0, 0], "echo's empty run");
+        Ok(())
+    })();
+    let u = ask(id::ECHO, &[cmd::NOTIFY_UNBIND.into(), NW.into(), BIT])?;
+    r?;
+    check_eq!(u, [OK, 0, 0, 0, 0], "echo unbinds");
+    with_mailbox(|| {
+        const PAYLOAD: u64 = 0x5EED_0000_0000_0012;
+        let [runs, ..] = run_log()?;
+        let _ = sri_taken();
+        nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
+        expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
+        check_eq!(schedule()?, 1, "partitions run");
+        check_eq!(
+            run_log()?,
+            [runs + 1, 0, 0, 1 << 32],
+            "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
+        );
+        // Its FFA_MSG_WAIT handed the RX buffer back: the next message is accepted.
+        nw_message(id::ECHO, NW, 40, 8, !PAYLOAD)?;
+        expect_success(&send2(), "MSG_SEND2 after the run's FFA_MSG_WAIT")?;
+        check_eq!(
+            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+            [OK, 1 << 32, NW.into(), 8, !PAYLOAD],
+            "echo reads the second message"
+        );
+        let _ = sri_taken();
+        Ok(())
+    })
+}
+
+/// The notification bit the normal world binds for fault before it is aborted.
+const ABORT_BIT: u64 = 1 << 13;
+
+/// Leaves state pending for fault just before `fault_touching_other_sp_contained` aborts it:
+/// a notification from the normal world, and echo's indirect message with "RX buffer full".
+/// Nobody asks INFO_GET in between, so without the clean-up INFO_GET would still list fault
+/// afterwards ([`aborted_sp_state_dropped`] checks it does not).
+pub fn leave_pending_for_fault() -> Outcome {
+    check_eq!(
+        ask(
+            id::FAULT,
+            &[cmd::NOTIFY_BIND.into(), NW.into(), ABORT_BIT, 0]
+        )?,
+        [OK, 0, 0, 0, 0],
+        "fault binds the NW"
+    );
+    expect_success(
+        &call(
+            FuncId::NotificationSet,
+            &[pair(NW, id::FAULT), 0, ABORT_BIT, 0],
+        ),
+        "NOTIFICATION_SET NW -> fault",
+    )?;
+    check_eq!(
+        ask(id::ECHO, &[cmd::MSG_SEND2.into(), id::FAULT.into(), 7, 0])?,
+        [OK, 0, 0, 0, 0],
+        "echo -> fault"
+    );
+    let _ = sri_taken();
+    Ok(())
+}
+
+/// After fault was aborted with a notification and a message pending (issue 12): INFO_GET does
+/// not list it, and everything towards it gets ABORTED: the normal world's SET, FFA_MSG_SEND2
+/// and v1.0 FFA_MSG_SEND, its BIND of fault as a sender, echo's SET and FFA_MSG_SEND2; no SRI
+/// is raised. The normal world may still bind and notify echo.
+pub fn aborted_sp_state_dropped() -> Outcome {
+    let _ = sri_taken();
+    let lists = info_get()?;
+    check!(
+        !matches!(&lists, Ok(l) if l.iter().any(|(ep, _)| *ep == id::FAULT)),
+        "INFO_GET lists the aborted fault: {lists:?}"
+    );
+    expect_error(
+        &call(
+            FuncId::NotificationSet,
+            &[pair(NW, id::FAULT), 0, ABORT_BIT, 0],
+        ),
+        ErrorCode::Aborted,
+        "NOTIFICATION_SET NW -> aborted fault",
+    )?;
+    let aborted = [err(ErrorCode::Aborted), 0, 0, 0, 0];
+    check_eq!(
+        ask(
+            id::ECHO,
+            &[cmd::NOTIFY_SET.into(), id::FAULT.into(), ABORT_BIT, 0]
+        )?,
+        aborted,
+        "echo's NOTIFICATION_SET -> aborted fault"
+    );
+    check_eq!(
+        ask(id::ECHO, &[cmd::MSG_SEND2.into(), id::FAULT.into(), 8, 0])?,
+        aborted,
+        "echo's MSG_SEND2 -> aborted fault (its RX buffer was full)"
+    );
+    with_bitmap(|| {
+        expect_error(
+            &call(
+                FuncId::NotificationBind,
+                &[pair(id::FAULT, NW), 0, ABORT_BIT, 0],
+            ),
+            ErrorCode::Aborted,
+            "the NW binds the aborted fault as a sender",
+        )
+        .map(|_| ())
+    })?;
+    with_mailbox(|| {
+        nw_message(id::FAULT, NW, 40, 8, 9)?;
+        expect_error(
+            &send2(),
+            ErrorCode::Aborted,
+            "MSG_SEND2 NW -> aborted fault",
+        )?;
+        check_eq!(
+            crate::ffa::version(Version::V1_0.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.0)"
+        );
+        let r = call(FuncId::MsgSend, &[pair(NW, id::FAULT), 0, 8, 0]);
+        check_eq!(
+            crate::ffa::version(Version::V1_2.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.2)"
+        );
+        expect_error(&r, ErrorCode::Aborted, "v1.0 MSG_SEND NW -> aborted fault").map(|_| ())
+    })?;
+    check!(!sri_taken(), "an SRI for a refused notification or message");
+    // Notifications to the living go on.
+    const BIT: u64 = 1 << 14;
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_BIND.into(), NW.into(), BIT, 0])?,
+        [OK, 0, 0, 0, 0],
+        "echo binds the NW"
+    );
+    expect_success(
+        &call(FuncId::NotificationSet, &[pair(NW, id::ECHO), 0, BIT, 0]),
+        "NOTIFICATION_SET NW -> echo",
+    )?;
+    check!(sri_taken(), "no SRI for echo");
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_GET.into(), 0b0010])?,
+        [OK, 0, BIT, 0, 0],
+        "echo gets it"
+    );
+    check_eq!(
+        ask(id::ECHO, &[cmd::NOTIFY_UNBIND.into(), NW.into(), BIT])?,
+        [OK, 0, 0, 0, 0],
+        "echo unbinds"
+    );
+    let _ = info_get()?;
+    Ok(())
 }

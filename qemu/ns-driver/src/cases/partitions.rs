@@ -78,6 +78,13 @@ pub const CASES: &[Case] = &[
     Case::default_set("fault_touching_other_sp_contained", fault_contained)
         .stage(Stage::AbortsFault)
         .provokes("fault (0x8003) aborted: it touches echo's memory"),
+    // What the abort dropped of the notification and message fault_contained left pending.
+    Case::default_set(
+        "notify_aborted_sp_state_dropped",
+        super::notify::aborted_sp_state_dropped,
+    )
+    .stage(Stage::AbortsFault)
+    .after(&["fault_touching_other_sp_contained"]),
     // The very last case of the run: pkg-sp (the only SP left that can fault on command once
     // fault and, through the memory cases, echo are aborted) touches the SPMC's own memory.
     Case::default_set(
@@ -1428,6 +1435,9 @@ fn fault_contained() -> Outcome {
         [0x77, 1, 0, 0, 0],
         "fault alive"
     );
+    // A notification and an indirect message pending for fault when it dies: what the abort
+    // drops is checked by notify_aborted_sp_state_dropped.
+    super::notify::leave_pending_for_fault()?;
     // fault reads and writes echo's RW window (0x2408_0000, where echo's .data lives): not
     // mapped in fault's address space, so it takes a translation fault; the SPMC prints the
     // fault report and aborts fault, and its requester (us) gets ABORTED.

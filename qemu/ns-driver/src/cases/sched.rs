@@ -260,14 +260,15 @@ fn yield_run() -> Outcome {
             ErrorCode::InvalidParameters,
             "no such endpoint",
         ),
-        (
-            u64::from(id::RELAY) << 16,
-            ErrorCode::Denied,
-            "relay, waiting",
-        ),
     ] {
         expect_error(&call(FuncId::Run32, &[w1]), code, what)?;
     }
+    // relay waits: FFA_RUN gives it cycles, and its FFA_MSG_WAIT answers.
+    check_eq!(
+        call(FuncId::Run32, &[u64::from(id::RELAY) << 16]).w(0),
+        FuncId::MsgWait32.raw(),
+        "FFA_RUN of relay, waiting"
+    );
     let r = call(FuncId::Run32, &[target]);
     expect_resp64(&r, id::ECHO)?;
     check_eq!(
@@ -281,14 +282,15 @@ fn yield_run() -> Outcome {
     Ok(())
 }
 
-/// FFA_RUN with nothing to resume, and what FFA_FEATURES says about scheduling.
+/// FFA_RUN of a waiting partition (it runs until FFA_MSG_WAIT), FFA_RUN refusals, and what
+/// FFA_FEATURES says about scheduling.
 fn run_refusals() -> Outcome {
+    check_eq!(
+        call(FuncId::Run32, &[u64::from(id::ECHO) << 16]).w(0),
+        FuncId::MsgWait32.raw(),
+        "FFA_RUN of echo, waiting: it runs until FFA_MSG_WAIT"
+    );
     for (w1, code, what) in [
-        (
-            u64::from(id::ECHO) << 16,
-            ErrorCode::Denied,
-            "echo, waiting",
-        ),
         (
             u64::from(id::PKG_SP) << 16 | 0xFFFF,
             ErrorCode::InvalidParameters,
