@@ -500,13 +500,10 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             "DIRECT_REQ2 bits (9, 10) need ffa-version >= 1.2",
         ));
     }
-    if ffa_version < Version::V1_1 && mm.has(MessagingMethod::INDIRECT) {
-        return Err(cx.err(
-            root,
-            "messaging-method",
-            "indirect messaging (bit 2, FFA_MSG_SEND2) needs ffa-version >= 1.1",
-        ));
-    }
+    // Bit 2 (indirect messaging) is valid at every version: FF-A v1.0 already defines it (the
+    // partition properties' "supports indirect messaging"), for FFA_MSG_SEND / FFA_MSG_POLL;
+    // v1.1 gives it to FFA_MSG_SEND2. Hafnium checks only the REQ2 bits against the version
+    // (src/manifest.c, `sanity_check_ffa_manifest`).
 
     // Interrupt actions (FF-A v1.1 section 8.3).
     let managed_exit = cx.flag(root, "managed-exit")?;

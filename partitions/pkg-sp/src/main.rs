@@ -36,9 +36,16 @@ mod sp {
 
     fn main(start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
+        // Built for FF-A v1.0 (pkg-sp-v1.0.dts, the v1.0 fixture set) it gets v1.0 boot
+        // information, and maps its RX/TX pair for the v1.0 FFA_MSG_SEND / FFA_MSG_POLL cases.
+        let v1_0 = start.boot_info_v1_0.is_some();
         let mut sp = SpState {
-            // pkg-sp maps no RX/TX: it must work from its boot information alone.
-            rxtx: Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported)),
+            // pkg-sp (v1.1) maps no RX/TX: it must work from its boot information alone.
+            rxtx: if v1_0 {
+                test_sp_common::map_buffers(&mut ffa, start.rxtx)
+            } else {
+                Err(sp_rt::Error::Ffa(sp_rt::ErrorCode::NotSupported))
+            },
             manifest: start.manifest,
             // The v1.0 blob has no version field: its format is v1.0's.
             boot_info_version: start
@@ -46,7 +53,12 @@ mod sp {
                 .map(|b| b.version.encode())
                 .or(start.boot_info_v1_0.map(|_| 0x1_0000)),
             init_perms: [0; 3],
-            version: sp_rt::Version::V1_1, // manifest ffa-version
+            // manifest ffa-version
+            version: if v1_0 {
+                sp_rt::Version::V1_0
+            } else {
+                sp_rt::Version::V1_1
+            },
             heap_free: sp_rt::rt::heap_free,
         };
         let id = sp.manifest.and_then(|m| m.property_u32("/", "id"));

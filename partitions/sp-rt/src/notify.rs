@@ -1,6 +1,6 @@
 //! Notifications and indirect messages for partitions (FF-A v1.2 chapters 10 and 16):
 //! FFA_NOTIFICATION_BIND/UNBIND/SET/GET and FFA_MSG_SEND2, plus reading a message the SPMC
-//! left in our RX buffer. Calls are encoded by ffa-abi, the message header too.
+//! left in our RX buffer; FFA_MSG_SEND / FFA_MSG_POLL for FF-A v1.0 partitions. Calls are encoded by ffa-abi, the message header too.
 #![deny(unsafe_code)]
 
 use crate::conduit::{Conduit, Regs, RegsExt};
@@ -152,6 +152,48 @@ impl<C: Conduit> Ffa<C> {
         )))
         .map(|_| ())
     }
+
+    /// FFA_MSG_SEND (FF-A v1.0 partitions only; removed in v1.1): writes `payload` at the start
+    /// of our TX buffer (v1.0 messages have no header) and asks the SPMC to copy it into `to`'s
+    /// RX buffer.
+    pub fn msg_send_v1_0(
+        &mut self,
+        rxtx: &mut RxTx,
+        me: EndpointId,
+        to: EndpointId,
+        payload: &[u8],
+    ) -> Result<()> {
+        let size =
+            u32::try_from(payload.len()).map_err(|_| Error::Ffa(ErrorCode::InvalidParameters))?;
+        rxtx.with_tx(|tx| {
+            tx.get_mut(..payload.len())
+                .map(|d| d.copy_from_slice(payload))
+        })
+        .ok_or(Error::Ffa(ErrorCode::InvalidParameters))?;
+        let call = Interface::MsgSend {
+            pair: EndpointPair {
+                source: me,
+                destination: to,
+            },
+            size,
+            attributes: 0,
+        };
+        expect_success(self.call(call.encode())).map(|_| ())
+    }
+
+    /// FFA_MSG_POLL (FF-A v1.0 partitions only): the message FFA_MSG_SEND left in our RX
+    /// buffer, as (sender, size); its bytes are at the start of RX, which stays ours until
+    /// [`RxTx::release`]. No message: the SPMC's error (RETRY).
+    pub fn msg_poll(&mut self) -> Result<(EndpointId, u32)> {
+        let r = self.call(Interface::MsgPoll.encode());
+        if r.fid() == ffa_abi::FuncId::MsgSend.raw() {
+            return Ok((EndpointPair::unpack(r.w(1)).source, r.w(3)));
+        }
+        match expect_success(r) {
+            Ok(r) => Err(Error::Unexpected(r.fid())),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl RxTx {
@@ -180,6 +222,31 @@ mod tests {
 
     #[repr(C, align(4096))]
     struct Page([u8; BUFFER_SIZE]);
+
+    #[test]
+    fn v1_0_send_and_poll_are_encoded_as_the_spec_says() {
+        let mut tx = Box::new(Page([0; BUFFER_SIZE]));
+        let rx = Box::new(Page([0; BUFFER_SIZE]));
+        // SAFETY: both pages are boxed, aligned and outlive the pair.
+        let mut rxtx = unsafe { RxTx::from_raw(rx.0.as_ptr(), tx.0.as_mut_ptr()) };
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            success_reply(&[]),
+            Regs::call(0x8400_006E, &[0x0000_8004, 0, 12]),
+            Regs::call(0x8400_0060, &[0, ErrorCode::Retry.to_u32().into()]),
+        ]));
+        let (me, to) = (EndpointId(0x8004), EndpointId(0x8001));
+        ffa.msg_send_v1_0(&mut rxtx, me, to, b"v1.0").unwrap();
+        assert_eq!(ffa.msg_poll(), Ok((EndpointId(0), 12)));
+        assert_eq!(ffa.msg_poll(), Err(Error::Ffa(ErrorCode::Retry)));
+        drop(rxtx);
+        assert_eq!(&tx.0[..4], b"v1.0");
+        let c = &ffa.conduit().calls;
+        assert_eq!(
+            (c[0].fid(), c[0].x(1), c[0].x(3), c[0].x(4)),
+            (0x8400_006E, 0x8004_8001, 4, 0)
+        );
+        assert_eq!(c[1].fid(), 0x8400_006A);
+    }
 
     #[test]
     fn notification_calls_are_encoded_as_the_spec_says() {

@@ -229,6 +229,14 @@ pub mod cmd {
     /// boot, then what the last run's GET returned: SP bitmap, VM bitmap, SPM | hypervisor <<
     /// 32 (or the status of a failed GET in the SP word, the others 0)\].
     pub const RUN_LOG: u32 = 0xC0DE_1101;
+    /// A v1.0 SP (pkg-sp or echo built for FF-A v1.0): FFA_MSG_SEND of the 8 bytes of word 2
+    /// (little-endian) to the endpoint in word 1, from the start of its TX buffer. Response:
+    /// \[status\].
+    pub const MSG_SEND_V1_0: u32 = 0xC0DE_1102;
+    /// A v1.0 SP: FFA_MSG_POLL; with a message, reads the first 8 bytes of RX and releases it
+    /// (FFA_RX_RELEASE). Response: \[status (of the poll, e.g. RETRY, else of the release),
+    /// sender ID, size, the first 8 bytes (little-endian)\].
+    pub const MSG_POLL_V1_0: u32 = 0xC0DE_1103;
 
     /// pkg-sp: answers \[OK, uuid cell 0, 1, 2, 3\] read from its manifest DTB, found through
     /// the FF-A boot information blob; \[NO_BOOT_INFO\] if it got none.

@@ -40,6 +40,15 @@ pub fn handle<C: Conduit>(
             let vcpu = (flags & 1 != 0).then_some((flags >> 16) as u16);
             done(ffa.notification_set(me, EndpointId(arg(1) as u16), vcpu, flags & 2, arg(2)))
         }
+        cmd::MSG_SEND_V1_0 => {
+            let rxtx = match &mut sp.rxtx {
+                Ok(r) => r,
+                Err(e) => return Some(fail(e)),
+            };
+            let to = EndpointId(arg(1) as u16);
+            done(ffa.msg_send_v1_0(rxtx, me, to, &arg(2).to_le_bytes()))
+        }
+        cmd::MSG_POLL_V1_0 => poll_v1_0(ffa, sp),
         cmd::RUN_LOG => ok(&RUN_LOG.each(|a| a.load(Ordering::Relaxed))),
         cmd::NOTIFY_GET => match ffa.notification_get(me, 0, arg(1) as u32) {
             Ok(b) => ok(&[b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32]),
@@ -93,6 +102,27 @@ fn read_raw<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>) -> Payload {
     });
     match rxtx.release(ffa) {
         Ok(()) => ok(&[first]),
+        Err(e) => fail(&e),
+    }
+}
+
+/// MSG_POLL_V1_0: FFA_MSG_POLL, then the first 8 bytes of RX, then FFA_RX_RELEASE.
+fn poll_v1_0<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>) -> Payload {
+    let (sender, size) = match ffa.msg_poll() {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let first = rxtx.with_rx(|rx| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rx[..8]);
+        u64::from_le_bytes(b)
+    });
+    match rxtx.release(ffa) {
+        Ok(()) => ok(&[u64::from(sender.0), u64::from(size), first]),
         Err(e) => fail(&e),
     }
 }

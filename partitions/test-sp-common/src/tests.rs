@@ -859,3 +859,43 @@ fn a_run_reads_every_notification_bitmap_and_run_log_reports_it() {
         &[u64::from(status::OK), 1, 0x1_0000_0010, 0x20, 1]
     );
 }
+
+/// MSG_SEND_V1_0 puts the 8 bytes at the start of TX and calls FFA_MSG_SEND; MSG_POLL_V1_0
+/// polls, reads the first 8 bytes of RX and releases it, or reports the poll's error.
+#[test]
+fn v1_0_send_and_poll_commands() {
+    let mut bufs = Buffers::new();
+    bufs.rx.0[..8].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[]),
+        Regs::call(FuncId::MsgSend.raw(), &[0x0000_8001, 0, 8]),
+        success_reply(&[]),
+        error_reply(ErrorCode::Retry.to_i32()),
+    ]));
+    let r = echo(
+        &mut ffa,
+        &mut sp,
+        &req64(&[cmd::MSG_SEND_V1_0.into(), 0x8004, 0xAB]),
+    );
+    assert_eq!(r.0[0], u64::from(status::OK));
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::MSG_POLL_V1_0.into()]));
+    assert_eq!(
+        &r.0[..4],
+        &[u64::from(status::OK), 0, 8, 0x1122_3344_5566_7788]
+    );
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::MSG_POLL_V1_0.into()]));
+    assert_eq!(
+        r.0[0],
+        u64::from(status::ffa_error(ErrorCode::Retry.to_i32()))
+    );
+    let c = &ffa.conduit().calls;
+    assert_eq!(
+        (c[0].fid(), c[0].x(1), c[0].x(3)),
+        (FuncId::MsgSend.raw(), u64::from(id::ECHO) << 16 | 0x8004, 8)
+    );
+    assert_eq!(c[1].fid(), FuncId::MsgPoll.raw());
+    assert_eq!(c[2].fid(), FuncId::RxRelease.raw());
+    drop(sp);
+    assert_eq!(&bufs.tx.0[..8], &0xABu64.to_le_bytes());
+}

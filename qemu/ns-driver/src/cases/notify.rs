@@ -33,6 +33,9 @@ pub const CASES: &[Case] = &[
     Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
     Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
     Case::default_set("notify_sri_then_nw_runs_the_receiver", nw_runs_receiver),
+    // The v1.0 fixture set (partitions/pkg-sp/layout-v1.0.json), in a boot of its own that
+    // xtask runs (fixtures.rs).
+    Case::any_set("msg_send_poll_v1_0_sps", v1_0_sps).on_request(),
 ];
 
 /// The schedule-receiver interrupt FFA_FEATURES reports (Hafnium's SGI 8).
@@ -64,11 +67,13 @@ fn ask(dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
 /// Has pkg-sp make the FF-A call `fid` with x1..x3 = `args` (RAW_CALL over REQ_64); returns
 /// the reply's x0..x3.
 fn pkg_raw(fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
+    sp_raw(id::PKG_SP, fid, args)
+}
+
+/// [`pkg_raw`] through any SP that runs test-protocol's RAW_CALL.
+fn sp_raw(sp: u16, fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
     let [a, b, c] = args;
-    let r = ask(
-        id::PKG_SP,
-        &[cmd::RAW_CALL.into(), fid.raw().into(), a, b, c],
-    )?;
+    let r = ask(sp, &[cmd::RAW_CALL.into(), fid.raw().into(), a, b, c])?;
     check_eq!(r[0], OK, "RAW_CALL status");
     Ok([r[1], r[2], r[3], r[4]])
 }
@@ -923,5 +928,101 @@ pub fn aborted_sp_state_dropped() -> Outcome {
         "echo unbinds"
     );
     let _ = info_get()?;
+    Ok(())
+}
+
+/// FF-A v1.0 indirect messaging between v1.0 endpoints on QEMU (the v1.0 fixture set: pkg-sp
+/// and echo built for FF-A v1.0, pkg-sp granted `indirect-messages` to echo): the normal world
+/// (at v1.0) sends to pkg-sp with FFA_MSG_SEND and pkg-sp receives it with FFA_MSG_POLL; pkg-sp
+/// sends to echo with FFA_MSG_SEND and echo polls it; every error the spec names: a full RX
+/// buffer (BUSY), a wrong receiver (no such endpoint, the normal world, the sender itself, a
+/// forged source: INVALID_PARAMETERS), no grant (DENIED), nothing to poll (RETRY).
+fn v1_0_sps() -> Outcome {
+    const PKG: u16 = id::PKG_SP;
+    const ECHO: u16 = id::ECHO;
+    const A: u64 = 0x0123_4567_89AB_CDEF;
+    const B: u64 = 0x7766_5544_3322_1100;
+    let send =
+        |from: u16, to: u16, word: u64| ask(from, &[cmd::MSG_SEND_V1_0.into(), to.into(), word]);
+    let poll = |at: u16| ask(at, &[cmd::MSG_POLL_V1_0.into()]);
+    let st = |code: ErrorCode| [err(code), 0, 0, 0, 0];
+    // Both are v1.0 SPs: MSG_POLL is theirs.
+    for sp in [PKG, ECHO] {
+        let f = sp_raw(sp, FuncId::Features, [FuncId::MsgPoll.raw().into(), 0, 0])?;
+        raw_success(&f, "FFA_FEATURES(MSG_POLL) from a v1.0 SP")?;
+    }
+    check_eq!(poll(PKG)?, st(ErrorCode::Retry), "pkg-sp polls an empty RX");
+    // The normal world at v1.0 -> pkg-sp.
+    with_mailbox(|| {
+        check_eq!(
+            crate::ffa::version(Version::V1_0.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.0)"
+        );
+        let r = (|| -> Outcome {
+            check!(dram::write_bytes(NW_TX, &A.to_le_bytes()), "TX");
+            let send = |to: u16| call(FuncId::MsgSend, &[pair(NW, to), 0, 8, 0]);
+            expect_success(&send(PKG), "MSG_SEND NW -> pkg-sp")?;
+            expect_error(&send(PKG), ErrorCode::Busy, "MSG_SEND to a full RX buffer")?;
+            expect_error(
+                &send(0x8077),
+                ErrorCode::InvalidParameters,
+                "MSG_SEND to no such endpoint",
+            )?;
+            Ok(())
+        })();
+        check_eq!(
+            crate::ffa::version(Version::V1_2.encode()),
+            Version::V1_2.encode(),
+            "FFA_VERSION(1.2)"
+        );
+        r
+    })?;
+    check_eq!(
+        poll(PKG)?,
+        [OK, NW.into(), 8, A, 0],
+        "pkg-sp polls the NW's message"
+    );
+    check_eq!(poll(PKG)?, st(ErrorCode::Retry), "pkg-sp polls again");
+    // pkg-sp -> echo.
+    check_eq!(
+        send(PKG, ECHO, B)?,
+        [OK, 0, 0, 0, 0],
+        "MSG_SEND pkg-sp -> echo"
+    );
+    check_eq!(
+        send(PKG, ECHO, !B)?,
+        st(ErrorCode::Busy),
+        "MSG_SEND pkg-sp -> echo while echo's RX is full"
+    );
+    check_eq!(
+        poll(ECHO)?,
+        [OK, PKG.into(), 8, B, 0],
+        "echo polls pkg-sp's message"
+    );
+    check_eq!(
+        send(PKG, ECHO, !B)?,
+        [OK, 0, 0, 0, 0],
+        "MSG_SEND pkg-sp -> echo after echo released its RX"
+    );
+    check_eq!(poll(ECHO)?, [OK, PKG.into(), 8, !B, 0], "echo polls again");
+    // Refusals.
+    for (from, to, code, what) in [
+        (
+            PKG,
+            0x8077,
+            ErrorCode::InvalidParameters,
+            "no such endpoint",
+        ),
+        (PKG, NW, ErrorCode::InvalidParameters, "the normal world"),
+        (PKG, PKG, ErrorCode::InvalidParameters, "itself"),
+        (ECHO, PKG, ErrorCode::Denied, "echo -> pkg-sp (no grant)"),
+    ] {
+        check_eq!(send(from, to, 1)?, st(code), "MSG_SEND: {what}");
+    }
+    let forged = sp_raw(PKG, FuncId::MsgSend, [pair(ECHO, PKG), 0, 8])?;
+    raw_error(&forged, ErrorCode::InvalidParameters, "MSG_SEND as echo")?;
+    check_eq!(poll(ECHO)?, st(ErrorCode::Retry), "nothing reached echo");
+    check_eq!(poll(PKG)?, st(ErrorCode::Retry), "nothing reached pkg-sp");
     Ok(())
 }
