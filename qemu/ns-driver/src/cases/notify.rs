@@ -1018,7 +1018,11 @@ fn v1_0_sps() -> Outcome {
         (PKG, PKG, ErrorCode::InvalidParameters, "itself"),
         (ECHO, PKG, ErrorCode::Denied, "echo -> pkg-sp (no grant)"),
     ] {
-        check_eq!(send(from, to, 1)?, st(code), "MSG_SEND: {what}");
+        let got = send(from, to, 1)?;
+        check!(
+            got == st(code),
+            "MSG_SEND {what}: got {got:x?}, want {code:?}"
+        );
     }
     let forged = sp_raw(PKG, FuncId::MsgSend, [pair(ECHO, PKG), 0, 8])?;
     raw_error(&forged, ErrorCode::InvalidParameters, "MSG_SEND as echo")?;
