@@ -5,9 +5,15 @@
  *    raises the schedule-receiver interrupt, the driver asks FFA_NOTIFICATION_INFO_GET and
  *    FFA_NOTIFICATION_GET, and calls the callback notify_request registered;
  *  - a notification from Linux to echo (notify_send), which echo fetches;
- *  - an indirect message (FFA_MSG_SEND2 through indirect_send) that echo reads back.
- * echo's side is partitions/test-protocol's NOTIFY_* and MSG_READ commands.
+ *  - an indirect message (FFA_MSG_SEND2 through indirect_send) that echo reads back;
+ *  - Linux as echo's scheduler: after a notification to echo, the SRI makes the driver call
+ *    the callback sched_recv_cb_register gave for echo, which runs echo with cpu_ops->run
+ *    (FFA_RUN); echo reads its notifications and waits again (FFA_MSG_WAIT ends the run).
+ * echo's side is partitions/test-protocol's NOTIFY_*, MSG_READ and RUN_LOG commands.
+ * Linux 6.12 cannot receive an SP's FFA_MSG_SEND2 (no framework-notification handler):
+ * docs/integrator-guide.md says why.
  */
+#include <linux/compiler.h>
 #include <linux/completion.h>
 #include <linux/jiffies.h>
 #include <linux/string.h>
@@ -19,11 +25,13 @@
 #define CMD_NOTIFY_UNBIND 0xC0DE0904u
 #define CMD_NOTIFY_SET 0xC0DE0905u
 #define CMD_NOTIFY_GET 0xC0DE0906u
+#define CMD_RUN_LOG 0xC0DE1101u
 #define STATUS_OK 0u
 #define NW_ID 0 /* Linux's own endpoint under an SPMD (FFA_ID_GET) */
 
 #define FROM_ECHO_ID 3 /* the notification echo sends us */
 #define TO_ECHO_ID 4 /* the notification we send echo */
+#define RUN_ECHO_ID 5 /* the notification after which we run echo */
 
 static DECLARE_COMPLETION(got_notification);
 static int got_id = -1;
@@ -115,9 +123,85 @@ static void check_indirect(struct ffa_device *echo)
 	       rc, d.data0, d.data1, d.data2, d.data3, d.data4);
 }
 
+static DECLARE_COMPLETION(ran_echo);
+static int run_rc = -1;
+static int run_calls;
+static bool sent; /* the notification was set: a run from now on must see it */
+
+/*
+ * The scheduler's part: the driver names echo after the SRI (INFO_GET); give it the CPU. A run
+ * for an earlier SRI still in the driver's queue is harmless (echo finds nothing); only one
+ * after the notification was sent completes the check.
+ */
+static void on_sched_recv(u16 vcpu, bool is_per_vcpu, void *cb_data)
+{
+	struct ffa_device *echo = cb_data;
+	bool after_send = READ_ONCE(sent);
+
+	run_calls++;
+	run_rc = echo->ops->cpu_ops->run(echo, vcpu);
+	if (after_send)
+		complete(&ran_echo);
+}
+
+static void check_sched_recv_run(struct ffa_device *echo)
+{
+	const struct ffa_notifier_ops *n = echo->ops->notifier_ops;
+	struct ffa_send_direct_data d = { .data0 = CMD_RUN_LOG };
+	u64 runs_before;
+	unsigned long left;
+	int rc = ask(echo, &d);
+
+	if (rc || d.data0 != STATUS_OK) {
+		report("sched_recv_runs_sp", 0, "echo's RUN_LOG: rc %d status %llx", rc, d.data0);
+		return;
+	}
+	runs_before = d.data1;
+	memset(&d, 0, sizeof(d));
+	d.data0 = CMD_NOTIFY_BIND;
+	d.data1 = NW_ID;
+	d.data2 = BIT(RUN_ECHO_ID);
+	rc = ask(echo, &d);
+	if (rc || d.data0 != STATUS_OK) {
+		report("sched_recv_runs_sp", 0, "echo's NOTIFICATION_BIND: rc %d status %llx", rc,
+		       d.data0);
+		return;
+	}
+	rc = n->sched_recv_cb_register(echo, on_sched_recv, echo);
+	if (rc) {
+		report("sched_recv_runs_sp", 0, "sched_recv_cb_register returned %d", rc);
+	} else {
+		WRITE_ONCE(sent, true);
+		rc = n->notify_send(echo, RUN_ECHO_ID, false, 0);
+		left = rc ? 0 : wait_for_completion_timeout(&ran_echo, msecs_to_jiffies(5000));
+		n->sched_recv_cb_unregister(echo);
+		memset(&d, 0, sizeof(d));
+		d.data0 = CMD_RUN_LOG;
+		if (left)
+			rc = ask(echo, &d);
+		/* RUN_LOG: runs, then what the run's GET returned: SP, VM, framework bitmaps. */
+		report("sched_recv_runs_sp",
+		       left && !rc && run_rc == 0 && d.data0 == STATUS_OK &&
+			       d.data1 > runs_before && d.data2 == 0 &&
+			       d.data3 == BIT(RUN_ECHO_ID) && d.data4 == 0,
+		       "notify_send/callback/run: rc %d, callback %s (%d calls), run returned %d; echo's RUN_LOG: status %llx runs %llu (before %llu) SP %llx VM %llx fwk %llx",
+		       rc, left ? "ran" : "never ran", run_calls, run_rc, d.data0, d.data1,
+		       runs_before, d.data2, d.data3, d.data4);
+	}
+	memset(&d, 0, sizeof(d));
+	d.data0 = CMD_NOTIFY_UNBIND;
+	d.data1 = NW_ID;
+	d.data2 = BIT(RUN_ECHO_ID);
+	rc = ask(echo, &d);
+	if (rc || d.data0 != STATUS_OK)
+		report("sched_recv_runs_sp", 0, "echo's NOTIFICATION_UNBIND: rc %d status %llx", rc,
+		       d.data0);
+}
+
 void ffa_test_notifications(struct ffa_device *echo)
 {
 	check_receive(echo);
 	check_send(echo);
 	check_indirect(echo);
+	check_sched_recv_run(echo);
 }
