@@ -448,3 +448,29 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
 fn bind_nw(me: u16) -> Regs {
     call(FuncId::NotificationBind, &[pair(0, me), 0, 1 << 3, 0])
 }
+
+/// `indirect::reopen`, the counterpart a restart of an aborted SP calls: its notification
+/// receiver is open again and empty (a SET is refused for want of a binding, no longer as
+/// ABORTED), and INFO_GET still has nothing for it.
+#[test]
+fn a_reopened_sp_receives_notifications_again() {
+    const BIT: u64 = 1 << 3;
+    let mut d0 = granted_sp(0, &[], alloc::vec![bind_nw(SP0)]);
+    d0.behaviour = faulting(d0.behaviour);
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_1);
+    let set = call(FuncId::NotificationSet, &[pair(0, SP0), 0, BIT, 0]);
+    assert_sp_ok(&sp_call(&mut w, SP0, 0));
+    assert_error(
+        &w.nw(req64(0, SP0, [FAULT_ON, 0, 0, 0, 0])),
+        ErrorCode::Aborted,
+    );
+    assert_error(&w.nw(set), ErrorCode::Aborted);
+    crate::spmc::indirect::reopen(&w.spmc, &w.spmc.sps[0]);
+    assert!(!w.spmc.notify.sp_aborted(0));
+    assert_error(&w.nw(set), ErrorCode::Denied);
+    assert_error(
+        &w.nw(call(FuncId::NotificationInfoGet64, &[])),
+        ErrorCode::NoData,
+    );
+}
