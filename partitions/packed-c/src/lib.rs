@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod block_storage;
 pub mod psa;
 pub mod secure_storage;
 pub mod tlv;
