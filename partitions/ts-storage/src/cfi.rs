@@ -51,6 +51,9 @@ pub struct CfiFlash<B> {
     bus: B,
     sector_size: usize,
     sectors: usize,
+    /// The identification: `None` until probed (see [`CfiFlash::deferred`]), then the
+    /// device ID code or why the device is not usable.
+    probed: Option<Result<u32, FlashError>>,
 }
 
 impl<B: Bus> CfiFlash<B> {
@@ -58,29 +61,53 @@ impl<B: Bus> CfiFlash<B> {
     /// be Intel's in both devices) and returns the region of `sectors` sectors of
     /// `sector_size` bytes; `Err(Device(code))` if something else answers. Returns the
     /// device ID code too, for the log.
-    pub fn probe(
-        mut bus: B,
-        sector_size: usize,
-        sectors: usize,
-    ) -> Result<(Self, u32), FlashError> {
+    pub fn probe(bus: B, sector_size: usize, sectors: usize) -> Result<(Self, u32), FlashError> {
+        let mut f = Self::deferred(bus, sector_size, sectors)?;
+        let device = f.identify()?;
+        Ok((f, device))
+    }
+
+    /// The region of `sectors` sectors of `sector_size` bytes, *not probed*: no command is
+    /// written to the device until the first program or erase, which probes first (and
+    /// fails, sending nothing more, if the device is not an Intel-command-set CFI part).
+    /// Until then reads are plain reads of the array (the device comes out of reset in
+    /// read-array mode). This is how the block storage partition opens the flash: the
+    /// first command takes the whole device out of read-array mode, which nothing may see
+    /// while code runs from the device (docs/storage.md, "When the flash is first written").
+    pub fn deferred(bus: B, sector_size: usize, sectors: usize) -> Result<Self, FlashError> {
         if sector_size == 0 || !sector_size.is_multiple_of(WORD) || sectors == 0 {
             return Err(FlashError::OutOfRange);
         }
-        bus.write32(0, CMD_READ_ID);
-        let manufacturer = bus.read32(0);
-        let device = bus.read32(WORD);
-        bus.write32(0, CMD_READ_ARRAY);
-        if manufacturer != MANUFACTURER_INTEL {
-            return Err(FlashError::Device(manufacturer));
+        Ok(Self {
+            bus,
+            sector_size,
+            sectors,
+            probed: None,
+        })
+    }
+
+    /// Whether a command has been sent to the device (it has been probed).
+    pub fn probed(&self) -> bool {
+        self.probed.is_some()
+    }
+
+    /// READ_IDENTIFIER at the region's base, once: the manufacturer code must be Intel's in
+    /// both devices. Returns the device ID code.
+    fn identify(&mut self) -> Result<u32, FlashError> {
+        if let Some(r) = self.probed {
+            return r;
         }
-        Ok((
-            Self {
-                bus,
-                sector_size,
-                sectors,
-            },
-            device,
-        ))
+        self.bus.write32(0, CMD_READ_ID);
+        let manufacturer = self.bus.read32(0);
+        let device = self.bus.read32(WORD);
+        self.bus.write32(0, CMD_READ_ARRAY);
+        let r = if manufacturer == MANUFACTURER_INTEL {
+            Ok(device)
+        } else {
+            Err(FlashError::Device(manufacturer))
+        };
+        self.probed = Some(r);
+        r
     }
 
     fn size(&self) -> usize {
@@ -138,6 +165,7 @@ impl<B: Bus> Flash for CfiFlash<B> {
 
     fn program(&mut self, offset: usize, data: &[u8]) -> Result<(), FlashError> {
         check_range(offset, data.len(), self.size())?;
+        self.identify()?;
         let mut unlocked = usize::MAX;
         for (i, w) in data.chunks_exact(WORD).enumerate() {
             let at = offset + i * WORD;
@@ -158,6 +186,7 @@ impl<B: Bus> Flash for CfiFlash<B> {
         if sector >= self.sectors {
             return Err(FlashError::OutOfRange);
         }
+        self.identify()?;
         let at = sector * self.sector_size;
         self.unlock(at)?;
         self.bus.write32(at, CMD_ERASE);
@@ -186,6 +215,8 @@ mod tests {
         errors: Vec<(usize, u32, u32)>,
         /// Reads done while not in read-array mode, other than status polls.
         fail_next_program: bool,
+        /// Writes (commands and data) seen.
+        writes: usize,
     }
 
     impl Device {
@@ -198,6 +229,7 @@ mod tests {
                 locked: vec![true; sectors],
                 errors: Vec::new(),
                 fail_next_program: false,
+                writes: 0,
             }
         }
     }
@@ -216,6 +248,7 @@ mod tests {
         }
 
         fn write32(&mut self, at: usize, v: u32) {
+            self.writes += 1;
             let block = at / self.sector;
             match (self.mode, v) {
                 (CMD_PROGRAM, data) => {
@@ -283,6 +316,46 @@ mod tests {
         }
         assert!(dev.errors.is_empty(), "{:x?}", dev.errors);
         assert_eq!(dev.mode, CMD_READ_ARRAY, "left in read-array mode");
+    }
+
+    #[test]
+    fn deferred_flash_sends_no_command_before_the_first_write() {
+        let mut dev = Device::new(SECTOR, 2);
+        {
+            let mut f = CfiFlash::deferred(&mut dev, SECTOR, 2).unwrap();
+            let mut buf = [0u8; 8];
+            f.read(SECTOR, &mut buf).unwrap();
+            assert_eq!(buf, [0xA5; 8]);
+            assert!(!f.probed());
+        }
+        assert_eq!(dev.writes, 0, "reads alone send no command");
+        {
+            let mut f = CfiFlash::deferred(&mut dev, SECTOR, 2).unwrap();
+            f.erase(1).unwrap();
+            assert!(f.probed());
+            f.program(SECTOR, &[1, 2, 3, 4]).unwrap();
+            let mut w = [0u8; 4];
+            f.read(SECTOR, &mut w).unwrap();
+            assert_eq!(w, [1, 2, 3, 4]);
+        }
+        assert!(dev.errors.is_empty(), "{:x?}", dev.errors);
+        assert_eq!(dev.mode, CMD_READ_ARRAY);
+        // Not a CFI device: the first write probes, fails, and nothing more is written.
+        struct Ram([u8; 64], usize);
+        impl Bus for Ram {
+            fn read32(&mut self, at: usize) -> u32 {
+                u32::from_le_bytes(self.0[at..at + 4].try_into().unwrap())
+            }
+            fn write32(&mut self, at: usize, v: u32) {
+                self.1 += 1;
+                self.0[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        let mut f = CfiFlash::deferred(Ram([0; 64], 0), 16, 4).unwrap();
+        assert_eq!(f.program(0, &[0; 4]), Err(FlashError::Device(CMD_READ_ID)));
+        let probe_writes = f.bus.1;
+        assert_eq!(f.erase(1), Err(FlashError::Device(CMD_READ_ID)));
+        assert_eq!(f.bus.1, probe_writes, "probed once");
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub enum FlashError {
     Timeout,
     /// Power was lost (the fake only): nothing more happens until the next "boot".
     PowerLost,
+    /// A block storage service answered with this PSA status (`block::BlockFlash`).
+    Service(i32),
+    /// The call to a block storage service failed, or its answer was malformed.
+    Transport,
 }
 
 /// A region of flash made of `sectors()` erase sectors of `sector_size()` bytes.

@@ -23,6 +23,7 @@
 
 extern crate alloc;
 
+pub mod block;
 pub mod cfi;
 pub mod flash;
 pub mod log_store;

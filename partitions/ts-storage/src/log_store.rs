@@ -78,19 +78,21 @@ pub const fn record_size(len: usize) -> usize {
     RECORD_HEADER + round_up(len)
 }
 
-fn sector_header(seq: u32) -> [u8; SECTOR_HEADER] {
+/// The header of a sector of the store tagged `tag` (its CRC covers the tag, which is not
+/// stored: a sector of another store fails the check).
+fn sector_header(tag: &[u8], seq: u32) -> [u8; SECTOR_HEADER] {
     let mut h = [0u8; SECTOR_HEADER];
     h[0..4].copy_from_slice(&SECTOR_MAGIC.to_le_bytes());
     h[4..8].copy_from_slice(&VERSION.to_le_bytes());
     h[8..12].copy_from_slice(&seq.to_le_bytes());
-    let c = crc(&[&h[0..12]]);
+    let c = crc(&[tag, &h[0..12]]);
     h[12..16].copy_from_slice(&c.to_le_bytes());
     h
 }
 
-/// Returns the sequence number of a valid sector header.
-fn parse_sector_header(h: &[u8; SECTOR_HEADER]) -> Option<u32> {
-    (le32(h, 0) == SECTOR_MAGIC && le32(h, 4) == VERSION && le32(h, 12) == crc(&[&h[0..12]]))
+/// Returns the sequence number of a valid sector header of the store tagged `tag`.
+fn parse_sector_header(tag: &[u8], h: &[u8; SECTOR_HEADER]) -> Option<u32> {
+    (le32(h, 0) == SECTOR_MAGIC && le32(h, 4) == VERSION && le32(h, 12) == crc(&[tag, &h[0..12]]))
         .then(|| le32(h, 8))
 }
 
@@ -128,12 +130,26 @@ pub struct FlashStore<F> {
     tail: usize,
     /// The active sector's tail is not erased: the next write must move to a fresh sector.
     dirty: bool,
+    /// What the sector headers' CRC covers besides the header (see [`FlashStore::mount_tagged`]).
+    tag: &'static [u8],
 }
 
 impl<F: Flash> FlashStore<F> {
     /// Reads the newest state from `flash`. Writes nothing: a blank or unreadable region
     /// (no valid sector header) is an empty store, formatted by its first write.
-    pub fn mount(mut flash: F, limits: Limits) -> Result<Self, MountError> {
+    pub fn mount(flash: F, limits: Limits) -> Result<Self, MountError> {
+        Self::mount_tagged(flash, limits, &[])
+    }
+
+    /// [`Self::mount`] for the store named `tag` (e.g. its block storage partition's GUID):
+    /// the sector headers' CRC covers the tag too, so sectors another store wrote (another
+    /// partition's, or a store from before the flash was split into partitions) never
+    /// pass for this store's: they read as blank. `mount` is the untagged store (`&[]`).
+    pub fn mount_tagged(
+        mut flash: F,
+        limits: Limits,
+        tag: &'static [u8],
+    ) -> Result<Self, MountError> {
         let ss = flash.sector_size();
         if flash.sectors() < 2 || ss < SECTOR_HEADER + record_size(0) || !ss.is_multiple_of(WORD) {
             return Err(MountError::Geometry);
@@ -142,7 +158,7 @@ impl<F: Flash> FlashStore<F> {
         for s in 0..flash.sectors() {
             let mut h = [0u8; SECTOR_HEADER];
             flash.read(s * ss, &mut h).map_err(MountError::Flash)?;
-            if let Some(seq) = parse_sector_header(&h) {
+            if let Some(seq) = parse_sector_header(tag, &h) {
                 if newest.is_none_or(|(_, best)| seq > best) {
                     newest = Some((s, seq));
                 }
@@ -154,6 +170,7 @@ impl<F: Flash> FlashStore<F> {
             active: newest,
             tail: SECTOR_HEADER,
             dirty: false,
+            tag,
         };
         if let Some((s, _)) = newest {
             store.replay(s)?;
@@ -216,18 +233,20 @@ impl<F: Flash> FlashStore<F> {
             at += record_size(len);
         }
         self.tail = at;
-        // Anything but erased words after the last whole record: a torn write.
-        let mut word = [0u8; WORD];
+        // Anything but erased words after the last whole record: a torn write. Read in
+        // steps of a few words (over a block storage client each read is a message).
+        let mut chunk = [0u8; 64 * WORD];
         let mut o = at;
         while o < ss {
+            let n = chunk.len().min(ss - o);
             self.flash
-                .read(base + o, &mut word)
+                .read(base + o, &mut chunk[..n])
                 .map_err(MountError::Flash)?;
-            if word != [0xFF; WORD] {
+            if chunk[..n].iter().any(|b| *b != 0xFF) {
                 self.dirty = true;
                 break;
             }
-            o += WORD;
+            o += n;
         }
         Ok(())
     }
@@ -323,7 +342,7 @@ impl<F: Flash> FlashStore<F> {
         }
         // The commit point: until this header is whole, the old sector is the newest.
         self.flash
-            .program(base, &sector_header(seq))
+            .program(base, &sector_header(self.tag, seq))
             .map_err(|_| psa::ERROR_STORAGE_FAILURE)?;
         self.active = Some((target, seq));
         self.tail = at;

@@ -299,7 +299,7 @@ fn mount_never_panics_on_arbitrary_contents() {
         let mut bytes: Vec<u8> = (0..SECTOR * 3).map(|_| next() as u8).collect();
         if round % 2 == 0 {
             // A valid header, so the random records behind it are replayed.
-            bytes[..SECTOR_HEADER].copy_from_slice(&sector_header(7));
+            bytes[..SECTOR_HEADER].copy_from_slice(&sector_header(&[], 7));
         }
         if round % 3 == 0 {
             // A record with a valid CRC whose length runs past the sector.
@@ -388,4 +388,36 @@ fn a_failed_append_is_never_written_over() {
     assert_eq!(t.get(A, 1), Some(&obj(0, b"before")));
     assert_eq!(t.get(A, 2), None);
     assert_eq!(t.get(B, 3), Some(&obj(4, b"after")));
+}
+
+#[test]
+fn a_store_never_mounts_another_stores_sectors() {
+    const ITS_TAG: &[u8] = b"its partition";
+    const PS_TAG: &[u8] = b"ps partition";
+    let mut s = FlashStore::mount_tagged(FakeFlash::new(SECTOR, 3), LIMITS, ITS_TAG).unwrap();
+    s.put(A, 1, obj(0, b"its")).unwrap();
+    let bytes = s.flash().bytes.clone();
+    let again = |tag| {
+        FlashStore::mount_tagged(FakeFlash::from_bytes(bytes.clone(), SECTOR), LIMITS, tag).unwrap()
+    };
+    assert_eq!(
+        again(ITS_TAG).get(A, 1).map(|o| o.data.clone()),
+        Some(b"its".to_vec())
+    );
+    // Another store, or the untagged one, sees a blank region.
+    for other in [PS_TAG, &[][..]] {
+        let t = again(other);
+        assert!(t.is_empty());
+        assert_eq!(t.active(), None);
+    }
+    // And an untagged store's sectors are blank to a tagged one.
+    let mut u = mount(FakeFlash::new(SECTOR, 3));
+    u.put(A, 1, obj(0, b"untagged")).unwrap();
+    let t = FlashStore::mount_tagged(
+        FakeFlash::from_bytes(u.flash().bytes.clone(), SECTOR),
+        LIMITS,
+        ITS_TAG,
+    )
+    .unwrap();
+    assert!(t.is_empty());
 }
