@@ -225,11 +225,12 @@ fn layout_json_from(
         1 => format!("{{\n{echo_only}\n}}\n"),
         _ => {
             // The default set without echo, plus the copies.
-            // The storage SPs sit where the copies go (IDs 0x8005/0x8006, 0x2440_0000 and
-            // 0x2450_0000): the boot sets keep the four test SPs' shape.
+            // The storage SPs sit where the copies go (IDs 0x8005/0x8006/0x8008, 0x2440_0000,
+            // 0x2450_0000 and 0x2470_0000): the boot sets keep the four test SPs' shape.
             let default = without_entry(default, "echo");
             let default = without_entry(&default, "its");
             let default = without_entry(&default, "ps");
+            let default = without_entry(&default, "block-storage");
             let mut entries = Vec::new();
             for (i, (id, image, dts)) in copies.iter().enumerate() {
                 // The first copy takes echo's name, which relay's capabilities refer to.
@@ -764,6 +765,7 @@ mod tests {
         // What xtask's layout resolution writes for the default set (absolute paths, sorted
         // keys, serde_json's pretty form).
         let resolved = r#"{
+  "block-storage": { "image": "/o/sp/block-storage.bin", "pm": "/p/block-storage.dts" },
   "echo": { "image": "/o/sp/echo.bin", "pm": "/p/echo.dts", "capabilities": { "direct-messages": ["ps"] } },
   "fault": { "image": "/o/sp/fault.bin", "pm": "/p/fault.dts" },
   "its": { "image": "/o/sp/its.bin", "pm": "/p/its.dts" },

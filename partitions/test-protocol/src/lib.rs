@@ -25,6 +25,8 @@ pub mod id {
     pub const ITS: u16 = 0x8005;
     /// The PSA Protected Storage SP (TS RPC).
     pub const PS: u16 = 0x8006;
+    /// The block storage SP (TS RPC): owns the secure flash, serves ITS and PS.
+    pub const BLOCK_STORAGE: u16 = 0x8008;
 }
 
 /// UUIDs of the default SP set, as the four 32-bit words FFA_PARTITION_INFO_GET takes in
@@ -46,7 +48,7 @@ pub mod uuid {
     /// pkg-sp) implement [`PKG_SP`] and FFA_PARTITION_INFO_GET for it returns both.
     pub const FAULT_SERVICES: [[u32; 4]; 2] = [FAULT, PKG_SP];
     /// The Trusted Services RPC protocol UUID bdcd76d7-825e-4751-963b-86d4f84943ac: the FF-A
-    /// UUID of both storage SPs (its and ps), as of every TS SP.
+    /// UUID of the storage SPs (its, ps and block-storage), as of every TS SP.
     pub const TS_RPC: [u32; 4] = [0xd776_cdbd, 0x5147_5e82, 0xd486_3b96, 0xac43_49f8];
 }
 
@@ -400,6 +402,12 @@ mod tests {
             ("pkg-sp", "pkg-sp.dts", id::PKG_SP, uuid::PKG_SP),
             ("its", "its.dts", id::ITS, uuid::TS_RPC),
             ("ps", "ps.dts", id::PS, uuid::TS_RPC),
+            (
+                "block-storage",
+                "block-storage.dts",
+                id::BLOCK_STORAGE,
+                uuid::TS_RPC,
+            ),
         ] {
             let dts = manifest(sp, file);
             assert_eq!(cells(&dts, "id"), vec![u32::from(id)], "{sp} id");

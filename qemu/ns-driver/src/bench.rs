@@ -1016,7 +1016,7 @@ pub fn run() {
                 }
                 notify::run(&mut run, &mut tx);
                 // Trusted Services: ITS over TS RPC (needs the storage SPs of the default set).
-                if partition_count(uuid::TS_RPC) == 2 {
+                if partition_count(uuid::TS_RPC) >= 2 {
                     if let Err(e) = ts_benches(&mut run, &mut tx) {
                         bare_line(format_args!("BENCH name=ts_its error={e}"));
                         run(false);

@@ -1,5 +1,5 @@
 //! Partition cases (issue 4): the normal world discovering the default SP set of partitions/
-//! (echo 0x8001, relay 0x8002, fault 0x8003, pkg-sp 0x8004, its 0x8005, ps 0x8006) with
+//! (echo 0x8001, relay 0x8002, fault 0x8003, pkg-sp 0x8004, its 0x8005, ps 0x8006, block-storage 0x8008) with
 //! FFA_PARTITION_INFO_GET(_REGS) through its own RX/TX mailbox, exchanging direct messages with
 //! it in every form, and driving the SPs with the `test-protocol` commands so that each ABI is also called from an SP: setup
 //! and discovery (DEN0077 v1.2 chapters 13-14), direct messaging (chapter 15), FFA_CONSOLE_LOG,
@@ -170,15 +170,16 @@ fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
 /// indirect messages and notifications (bits 2, 3), fault receives DIRECT_REQ, REQ2, indirect
 /// messages and notifications (0x20D), pkg-sp (v1.1) DIRECT_REQ, indirect messages and
 /// notifications (0xD), the Trusted Services storage SPs
-/// its and ps send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC UUID; all are
-/// AArch64 (bit 8).
-const DEFAULT_SET: [(u16, [u32; 4], u32); 6] = [
+/// its, ps and block-storage send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC
+/// UUID; all are AArch64 (bit 8).
+const DEFAULT_SET: [(u16, [u32; 4], u32); 7] = [
     (id::ECHO, uuid::ECHO, 0x70F),
     (id::RELAY, uuid::RELAY, 0x703),
     (id::FAULT, uuid::FAULT, 0x30D),
     (id::PKG_SP, uuid::PKG_SP, 0x10D),
     (id::ITS, uuid::TS_RPC, 0x103),
     (id::PS, uuid::TS_RPC, 0x103),
+    (id::BLOCK_STORAGE, uuid::TS_RPC, 0x103),
 ];
 
 /// How many partitions the default set has.
@@ -456,24 +457,29 @@ fn regs_answer(r: &Regs, start: u16) -> Result<heapless::Vec<PartitionInfo, 5>, 
 
 fn info_get_regs_nw() -> Outcome {
     // The register form needs no mailbox.
-    // Six partitions: one answer holds five (x3..x17, three registers each), so the first
-    // answer ends at index 4 of last index 5.
+    // Seven partitions: one answer holds five (x3..x17, three registers each), so the first
+    // answer ends at index 4 of last index 6.
+    let last = u64::from(SP_COUNT - 1);
     let r = info_get_regs([0; 4], 0, 0);
     let ds = regs_answer(&r, 0)?;
-    check_eq!(r.x(2) & 0xFFFF_FFFF, 5 | 4 << 16, "last and current index");
+    check_eq!(
+        r.x(2) & 0xFFFF_FFFF,
+        last | 4 << 16,
+        "last and current index"
+    );
     check_eq!(ds.len(), 5, "descriptors in registers");
     for (i, d) in ds.iter().enumerate() {
         check_descriptor(d, i, Version::V1_2)?;
     }
-    // From index 2: fault, pkg-sp, its and ps.
+    // From index 2: fault, pkg-sp, its, ps and block-storage.
     let r = info_get_regs([0; 4], 2, 0);
     let ds = regs_answer(&r, 2)?;
     check_eq!(
         r.x(2) & 0xFFFF_FFFF,
-        5 | 5 << 16,
+        last | 6 << 16,
         "last and current index from 2"
     );
-    check_eq!(ds.len(), 4, "descriptors from index 2");
+    check_eq!(ds.len(), 5, "descriptors from index 2");
     for (i, d) in ds.iter().enumerate() {
         check_descriptor(d, 2 + i, Version::V1_2)?;
     }
@@ -485,7 +491,10 @@ fn info_get_regs_nw() -> Outcome {
     check_descriptor(&ds[0], 1, Version::V1_2)?;
     // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
     for (what, r) in [
-        ("start index 6", info_get_regs([0; 4], 6, 0)),
+        (
+            "start index past the end",
+            info_get_regs([0; 4], SP_COUNT as u16, 0),
+        ),
         ("start index 1 of one", info_get_regs(uuid::ECHO, 1, 0)),
         ("unknown UUID", info_get_regs([1, 2, 3, 4], 0, 0)),
         ("tag with start 0", info_get_regs([0; 4], 0, 7)),
@@ -822,7 +831,7 @@ fn echo_partinfo(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info() -> Outcome {
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 6, 24, 0x1_8001, 0x70F],
+        [OK, u64::from(SP_COUNT), 24, 0x1_8001, 0x70F],
         "echo PARTINFO(nil)"
     );
     for (sp, words, props) in &DEFAULT_SET[..3] {
@@ -858,7 +867,7 @@ fn echo_partinfo_regs(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info_regs() -> Outcome {
     check_eq!(
         echo_partinfo_regs([0; 4])?,
-        [OK, 5, 4, 0x1_8001, 0x70F],
+        [OK, u64::from(SP_COUNT - 1), 4, 0x1_8001, 0x70F],
         "echo PARTINFO_REGS(nil)"
     );
     check_eq!(
@@ -890,7 +899,7 @@ fn sp_version_renegotiated() -> Outcome {
     );
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, 6, 24, 0x1_8001, 0x70F],
+        [OK, u64::from(SP_COUNT), 24, 0x1_8001, 0x70F],
         "echo PARTINFO still at v1.2"
     );
     check_eq!(

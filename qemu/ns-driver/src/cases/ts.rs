@@ -4,7 +4,9 @@
 //! management interface (VERSION, SERVICE_INFO_GET, MEM_RETRIEVE, MEM_RELINQUISH), every
 //! storage opcode and every PSA status the services give, RPC-level errors, a 16 KiB object
 //! through five shared pages in two ranges, several clients at once, and a client in the
-//! secure world (echo's `cmd::TS_PS`) whose objects are kept apart from the normal world's.
+//! secure world (echo's `cmd::TS_PS`) whose objects are kept apart from the normal world's;
+//! and the block storage partition (block-storage, 0x8008) that its and ps persist through,
+//! which answers the normal world but lets only its and ps use their partitions.
 //!
 //! Register layout: w3 = control (flags | interface | opcode), w4..w7 the fields of
 //! `ts_rpc::abi`. The request goes into memory the normal world shared (FFA_MEM_SHARE_32) and
@@ -19,13 +21,19 @@ use ffa_abi::memory::transaction::{builder_for, MemAccess};
 use ffa_abi::memory::{AccessPerms, Constituent, DataAccess, InstructionAccess, MemAttributes};
 use ffa_abi::partition_info::parse_info_get_regs;
 use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Uuid, Version};
+use packed_c::block_storage::{
+    EraseRequest, PartitionInfo, ReadRequest, WriteRequest, OP_ERASE, OP_GET_PARTITION_INFO,
+    OP_OPEN, OP_READ, OP_WRITE, PARTITION_PSA_ITS, PARTITION_PSA_PS,
+};
 use packed_c::psa::{self, Status};
 use packed_c::secure_storage::{
     CreateRequest, GetInfoResponse, GetRequest, SetExtendedRequest, SetRequest, UidRequest,
     OP_CREATE, OP_GET, OP_GET_INFO, OP_GET_SUPPORT, OP_REMOVE, OP_SET, OP_SET_EXTENDED,
 };
 use test_protocol::{cmd, id, status, uuid};
-use ts_rpc::abi::{Control, Request, RpcStatus, ITS_UUID, PROTOCOL_UUID, PS_UUID};
+use ts_rpc::abi::{
+    Control, Request, RpcStatus, BLOCK_STORAGE_UUID, ITS_UUID, PROTOCOL_UUID, PS_UUID,
+};
 
 use super::memory::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::ffa::{call, expect_error, expect_success, Shown};
@@ -63,6 +71,9 @@ pub const CASES: &[Case] = &[
     }),
     Case::default_set("ts_several_clients_namespaced_and_sp_client", || {
         with_mailbox(several_clients)
+    }),
+    Case::default_set("ts_block_storage_serves_its_owners_only", || {
+        with_mailbox(block_storage_owners_only)
     }),
 ];
 
@@ -382,8 +393,9 @@ pub(super) fn one(address: u64, pages: u32) -> [Constituent; 1] {
 // ---------------------------------------------------------------------------------------------
 
 fn discovery() -> Outcome {
-    // Both storage SPs carry the TS RPC UUID as their FF-A UUID (as every TS SP does, and as
-    // arm_tstee looks them up): PARTITION_INFO_GET by that UUID lists both.
+    // The storage SPs (its, ps, block-storage) carry the TS RPC UUID as their FF-A UUID (as
+    // every TS SP does, and as arm_tstee looks them up): PARTITION_INFO_GET by that UUID lists
+    // all three.
     let w = uuid::TS_RPC.map(u64::from);
     check_eq!(
         Uuid::from_words(uuid::TS_RPC),
@@ -393,7 +405,7 @@ fn discovery() -> Outcome {
     let r = call(FuncId::PartitionInfoGet, &[w[0], w[1], w[2], w[3], 1]);
     check_eq!(
         expect_success(&r, "count only")?,
-        2,
+        3,
         "partitions with the TS RPC UUID"
     );
     let [lo, hi] = PROTOCOL_UUID.to_u64_pair();
@@ -409,8 +421,8 @@ fn discovery() -> Outcome {
         Ok((_, it)) => it.collect(),
         Err(e) => fail!("answer: {e:?}"),
     };
-    check_eq!(ds.len(), 2, "descriptors");
-    for (d, want) in ds.iter().zip([ITS, PS]) {
+    check_eq!(ds.len(), 3, "descriptors");
+    for (d, want) in ds.iter().zip([ITS, PS, id::BLOCK_STORAGE]) {
         check_eq!(d.id.0, want, "partition ID");
         check!(d.uuid == PROTOCOL_UUID, "UUID {} of {want:#06x}", d.uuid);
         // Receives and sends DIRECT_REQ, AArch64: what arm_tstee needs.
@@ -908,4 +920,87 @@ fn several_clients() -> Outcome {
     );
     s1.close()?;
     s2.close()
+}
+
+fn block_storage_owners_only() -> Outcome {
+    // The normal world reaches block-storage like any TS RPC partition (arm_tstee gives it a
+    // /dev/tee too), and may ask about its partitions, but only its and ps may open them or
+    // use their handles: no read, write or erase of the flash from here.
+    let s = Session::open(id::BLOCK_STORAGE, BLOCK_STORAGE_UUID, &one(area(12), 1), 0)?;
+    check_eq!(
+        service_info(ITS, BLOCK_STORAGE_UUID)?[1],
+        status_word(RpcStatus::NotFound),
+        "its does not offer block storage"
+    );
+    for (guid, what) in [(PARTITION_PSA_ITS, "ITS"), (PARTITION_PSA_PS, "PS")] {
+        let a = s.invoke(OP_GET_PARTITION_INFO, &guid)?;
+        check_eq!(
+            (a.rpc, a.psa, a.len as usize),
+            (0, psa::SUCCESS, PartitionInfo::SIZE),
+            format_args!("GET_PARTITION_INFO of {what}'s partition")
+        );
+        let mut b = [0u8; PartitionInfo::SIZE];
+        s.read(0, &mut b)?;
+        let Some(info) = PartitionInfo::decode(&b) else {
+            fail!("GET_PARTITION_INFO response")
+        };
+        // The 2 MiB storage area, 256 KiB sectors, half each.
+        check_eq!(
+            (info.num_blocks, info.block_size, info.partition_guid),
+            (4, 0x4_0000, guid),
+            format_args!("{what}'s partition")
+        );
+        check_eq!(
+            s.psa(OP_OPEN, &guid)?,
+            psa::ERROR_NOT_PERMITTED,
+            format_args!("OPEN of {what}'s partition by the normal world")
+        );
+    }
+    check_eq!(
+        s.psa(OP_GET_PARTITION_INFO, &[0x77; 16])?,
+        psa::ERROR_INVALID_ARGUMENT,
+        "GET_PARTITION_INFO of an unknown partition"
+    );
+    // The handles its and ps get (0 and 1), used by someone else.
+    for handle in [0u64, 1] {
+        let mut b = [0u8; 64];
+        let n = ReadRequest {
+            handle,
+            lba: 0,
+            offset: 0,
+            len: 16,
+        }
+        .encode(&mut b)
+        .unwrap_or(0);
+        check_eq!(
+            s.psa(OP_READ, &b[..n])?,
+            psa::ERROR_NOT_PERMITTED,
+            format_args!("READ with handle {handle}")
+        );
+        let n = WriteRequest {
+            handle,
+            lba: 0,
+            offset: 0,
+        }
+        .encode(&[0; 8], &mut b)
+        .unwrap_or(0);
+        check_eq!(
+            s.psa(OP_WRITE, &b[..n])?,
+            psa::ERROR_NOT_PERMITTED,
+            format_args!("WRITE with handle {handle}")
+        );
+        let n = EraseRequest {
+            handle,
+            begin_lba: 0,
+            num_blocks: 1,
+        }
+        .encode(&mut b)
+        .unwrap_or(0);
+        check_eq!(
+            s.psa(OP_ERASE, &b[..n])?,
+            psa::ERROR_NOT_PERMITTED,
+            format_args!("ERASE with handle {handle}")
+        );
+    }
+    s.close()
 }
