@@ -476,16 +476,18 @@ static void storage_checks(const struct service *sv, const struct service *other
 }
 
 /*
- * Persistence across a reboot of the machine (ITS keeps its objects in the secure flash):
- * `ts-client --persist-set` stores PERSIST_UID on ITS, `--persist-check` in the next boot
- * reads it back, compares and removes it.
+ * Persistence across a reboot of the machine (ITS and PS keep their objects in the secure
+ * flash, each in its own partition of the block storage SP): `ts-client --persist-set` stores
+ * PERSIST_UID on the service, `--persist-check` in the next boot reads it back, compares and
+ * removes it. Each service stores its own pattern under the same UID, so a mix-up of the two
+ * partitions shows.
  */
 #define PERSIST_UID 0x7A5E00F0ull
 #define PERSIST_LEN 100
 
-static void persistence(const struct service *its, int set)
+static void persistence(const struct service *sv, int set)
 {
-	const char *name = set ? "ts_its_persist_set" : "ts_its_persisted_across_reboot";
+	char name[64];
 	uint8_t want[PERSIST_LEN];
 	struct session s;
 	struct shm m;
@@ -493,10 +495,11 @@ static void persistence(const struct service *its, int set)
 	size_t len = 0;
 	int e;
 
-	pattern(want, sizeof(want), 0xC5);
-	e = find_and_open_session(its->uuid, &s);
+	snprintf(name, sizeof(name), "%s", nm(sv, set ? "persist_set" : "persisted_across_reboot"));
+	pattern(want, sizeof(want), sv->ps ? 0xA7 : 0xC5);
+	e = find_and_open_session(sv->uuid, &s);
 	if (e) {
-		check(name, 0, "no tee device hosts ITS (%s)", strerror(e));
+		check(name, 0, "no tee device hosts %s (%s)", sv->name, strerror(e));
 		return;
 	}
 	e = shm_alloc(&s, 4096, &m);
@@ -516,8 +519,8 @@ static void persistence(const struct service *its, int set)
 		      "GET after the reboot: %s, PSA status %d, %zu bytes (want 0, %zu bytes as set)",
 		      e ? strerror(e) : "ok", st, len, sizeof(want));
 		e = invoke(&s, OP_REMOVE, &m, req_uid(m.buf, PERSIST_UID), &st, &len);
-		check("ts_its_persisted_remove", !e && st == PSA_SUCCESS, "REMOVE: %s, PSA status %d",
-		      e ? strerror(e) : "ok", st);
+		check(nm(sv, "persisted_remove"), !e && st == PSA_SUCCESS,
+		      "REMOVE: %s, PSA status %d", e ? strerror(e) : "ok", st);
 	}
 	shm_free(&m);
 	close_session(&s);
@@ -564,6 +567,7 @@ int main(int argc, char **argv)
 	discover();
 	if (mode) {
 		persistence(&its, mode == 1);
+		persistence(&ps, mode == 1);
 		printf("ts-client: %d passed, %d failed\n", passed, failed);
 		return failed ? 1 : 0;
 	}

@@ -433,6 +433,7 @@ const USER_CHECKS: &[&str] = &[
     "ts_ps_get_after_remove",
     "ts_ps_shm_given_back",
     "ts_its_persist_set",
+    "ts_ps_persist_set",
     "ffa_call_req64_echo",
     "ffa_call_req64_who",
     "ffa_call_req32_who_by_uuid",
@@ -444,9 +445,14 @@ const USER_CHECKS: &[&str] = &[
 ];
 
 /// The checks of the lane's second boot (on the first boot's flash image).
-const REBOOT_CHECKS: &[&str] = &["ts_its_persisted_across_reboot", "ts_its_persisted_remove"];
+const REBOOT_CHECKS: &[&str] = &[
+    "ts_its_persisted_across_reboot",
+    "ts_its_persisted_remove",
+    "ts_ps_persisted_across_reboot",
+    "ts_ps_persisted_remove",
+];
 
-/// What the second boot runs: ts-client reads back the ITS object the first boot stored.
+/// What the second boot runs: ts-client reads back the ITS and PS objects the first boot stored.
 const REBOOT_COMMAND: &str = ". /lane.env; ts-client --persist-check \"$ITS_ID\" \"$PS_ID\"";
 
 /// Lines that mean a TS RPC exchange or a reclaim went wrong behind the checks' back:
@@ -1120,7 +1126,7 @@ fn judge_reboot(
 }
 
 /// Builds everything and boots Linux with the lane's checks, then boots it again on the same
-/// flash image to read back what ITS stored (persistence across a reboot of the machine);
+/// flash image to read back what ITS and PS stored (persistence across a reboot of the machine);
 /// `Ok((passed, failed))` counts the lane as one test, or `Err` when it could not be set up.
 pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
     let Booted {
@@ -1135,7 +1141,7 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         outcome.timed_out,
     );
     if !outcome.timed_out {
-        crate::step("Linux lane: booting again on the same flash image (ITS persistence)");
+        crate::step("Linux lane: booting again on the same flash image (ITS and PS persistence)");
         let mode = Mode::Reboot {
             commands: vec![REBOOT_COMMAND.to_string()],
         };
@@ -1209,7 +1215,9 @@ mod tests {
              lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
              lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-call.ko: ok\n\
              lane: check ts_its_persisted_across_reboot ... ok\n\
-             lane: check ts_its_persisted_remove ... ok\nlane: end\n";
+             lane: check ts_its_persisted_remove ... ok\n\
+             lane: check ts_ps_persisted_across_reboot ... ok\n\
+             lane: check ts_ps_persisted_remove ... ok\nlane: end\n";
         assert!(judge_reboot(good, &echo_only(), Some(0), false).is_empty());
         let lost = good.replace(
             "ts_its_persisted_across_reboot ... ok",

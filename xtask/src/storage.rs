@@ -1,10 +1,11 @@
-//! The storage lane of `cargo xtask test`: its persists in sbsa-ref's secure flash across
+//! The storage lane of `cargo xtask test`: its and ps persist in sbsa-ref's secure flash across
 //! boots of one image and across power losses (docs/storage.md). Each step is a boot of the
 //! same flash file running one on-request case of qemu/ns-driver/src/cases/storage.rs; the
 //! image is rebuilt between boots with the next case, which keeps its storage area (what
 //! `cargo xtask qemu` does too).
 //!
-//! - persistence, default SP set: write (erased storage), then read back after the reboot;
+//! - persistence, default SP set (its and ps through block-storage): write (erased storage),
+//!   then read back after the reboot;
 //! - power loss, its-powercut set (partitions/its-powercut): the SP stops its flash at a
 //!   chosen step and prints the marker, and QEMU is killed there (SIGKILL, as a power cut:
 //!   nothing more reaches the flash); the next boot must find the old value. Twice: in the

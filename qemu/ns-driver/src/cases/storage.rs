@@ -1,9 +1,11 @@
-//! Persistence of its in sbsa-ref's secure flash (issue 13; docs/storage.md), as steps of
-//! scenarios over several boots of one flash image that xtask drives (the storage lane of
+//! Persistence of its and ps in sbsa-ref's secure flash (issue 13; docs/storage.md), as steps
+//! of scenarios over several boots of one flash image that xtask drives (the storage lane of
 //! `cargo xtask test`, xtask/src/storage.rs). Each case runs only when `--case` names it.
 //!
-//! - Persistence (default set): `storage_persist_write` in one boot, `storage_persist_read`
-//!   in the next, after xtask rebuilt the image (which keeps its storage area).
+//! - Persistence (default set: its and ps are clients of block-storage, which owns the flash):
+//!   `storage_persist_write` in one boot, `storage_persist_read` in the next, after xtask
+//!   rebuilt the image (which keeps its storage area). Both services store objects under the
+//!   same UIDs with different contents: each must read back its own.
 //! - Power loss (its-powercut set): `storage_power_cut_arm` stores an old value, then has the
 //!   flash stop in the middle of the record of a new one; the SP announces the cut and spins,
 //!   and xtask kills QEMU. `storage_power_cut_check` (next boot) finds the old value, then
@@ -16,12 +18,13 @@ use ffa_abi::Uuid;
 use packed_c::psa;
 use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
 use test_protocol::power_cut;
-use ts_rpc::abi::ITS_UUID;
+use ts_rpc::abi::{ITS_UUID, PS_UUID};
 
 use super::ts::{area, one, Session};
 use crate::harness::{check_eq, fail, Case, Failure, Outcome};
 
 const ITS: u16 = test_protocol::id::ITS;
+const PS: u16 = test_protocol::id::PS;
 
 /// Every case in this file (each only on request).
 pub const CASES: &[Case] = &[
@@ -52,6 +55,15 @@ fn with_mailbox(body: fn() -> Outcome) -> Outcome {
 fn its_session(n: u64, pages: u32) -> Result<Session, Failure> {
     Session::open(ITS, ITS_UUID, &one(area(n), pages), 0)
 }
+
+fn ps_session(n: u64, pages: u32) -> Result<Session, Failure> {
+    Session::open(PS, PS_UUID, &one(area(n), pages), 0)
+}
+
+/// What PS stores under [`SMALL`] (ITS stores [`SMALL_DATA`] there).
+const PS_SMALL_DATA: &[u8] = b"protected storage, first boot";
+/// Bytes of PS's large object (under [`LARGE`]; a different size from ITS's).
+const PS_LARGE_SIZE: u64 = 0x2800;
 
 /// SET of `size` bytes of the pattern, written straight into the shared memory.
 fn set_large(s: &Session, uid: u64, size: u64) -> Outcome {
@@ -105,7 +117,18 @@ fn persist_write() -> Outcome {
             psa::SUCCESS,
             "SET write-once (the lane starts from erased storage)"
         );
-        s.close()
+        s.close()?;
+        let p = ps_session(9, 4)?;
+        check_eq!(p.set(SMALL, PS_SMALL_DATA, 0)?, psa::SUCCESS, "PS SET");
+        set_large(&p, LARGE, PS_LARGE_SIZE)?;
+        check_eq!(p.set(REMOVED, b"gone", 0)?, psa::SUCCESS, "PS SET");
+        check_eq!(p.remove(REMOVED)?, psa::SUCCESS, "PS REMOVE");
+        check_eq!(
+            p.set(ONCE, b"ps once", psa::FLAG_WRITE_ONCE)?,
+            psa::SUCCESS,
+            "PS SET write-once"
+        );
+        p.close()
     })
 }
 
@@ -138,7 +161,33 @@ fn persist_read() -> Outcome {
         check_eq!(s.set(SMALL, SMALL_DATA_2, 0)?, psa::SUCCESS, "SET again");
         let (st, got) = s.get(SMALL, 0, 64)?;
         check_eq!((st, &got[..]), (psa::SUCCESS, SMALL_DATA_2), "GET");
-        s.close()
+        s.close()?;
+        // PS, in its own partition of the flash, kept its own objects.
+        let p = ps_session(9, 4)?;
+        let (st, got) = p.get(SMALL, 0, 64)?;
+        check_eq!(
+            (st, &got[..]),
+            (psa::SUCCESS, PS_SMALL_DATA),
+            "PS GET after the reboot"
+        );
+        check_large(&p, LARGE, PS_LARGE_SIZE)?;
+        check_eq!(
+            p.info(REMOVED)?,
+            Err(psa::ERROR_DOES_NOT_EXIST),
+            "PS: the removed object stays removed"
+        );
+        check_eq!(
+            p.info(ONCE)?.map(|i| (i.size, i.flags)),
+            Ok((7, psa::FLAG_WRITE_ONCE)),
+            "PS GET_INFO of the write-once object"
+        );
+        check_eq!(
+            p.set(ONCE, b"twice", 0)?,
+            psa::ERROR_NOT_PERMITTED,
+            "PS SET over the write-once object after the reboot"
+        );
+        check_eq!(p.set(SMALL, SMALL_DATA_2, 0)?, psa::SUCCESS, "PS SET again");
+        p.close()
     })
 }
 
