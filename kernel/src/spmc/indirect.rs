@@ -207,7 +207,8 @@ fn deliver(
 }
 
 /// The one clean-up of an aborted partition's notification and indirect-messaging state,
-/// called with its lock held wherever it is aborted (`dispatch::abort_cleanup`, the loader):
+/// called with its lock held wherever it is aborted (`dispatch::run_sp` after a fault or a
+/// time limit, `dispatch::abort_sp` for a protocol violation, the loader's failed loads):
 /// its notification state is dropped and closed (`Notifications::drop_sp`: INFO_GET no longer
 /// lists it, notifications towards it get ABORTED), the message in its RX buffer (v1.1
 /// FFA_MSG_SEND2 or v1.0 FFA_MSG_SEND) is dropped, and messages towards it get ABORTED. A

@@ -18,10 +18,10 @@
 //! Waiting --begin_run--> Running --end_run--> Waiting is a run the normal world gives a
 //! waiting context with FFA_RUN (no request pending; it ends with FFA_MSG_WAIT).
 //!
-//! Preempted and Blocked exist only for requests the normal world sent (and runs it gave) (NWd scheduled mode, FF-A
-//! v1.2 section 8.2): a context handling a request is Preempted when a non-secure interrupt
-//! preempts it (its `ns-interrupts-action` is "signalled") or when it calls FFA_YIELD, and the
-//! normal world resumes it with FFA_RUN. A context whose own direct request went to a context
+//! Preempted and Blocked exist only for requests the normal world sent and runs it gave (NWd
+//! scheduled mode, FF-A v1.2 section 8.2): a context handling one is Preempted when a
+//! non-secure interrupt preempts it (its `ns-interrupts-action` is "signalled") or when it
+//! calls FFA_YIELD, and the normal world resumes it with FFA_RUN. A context whose own direct request went to a context
 //! that was preempted is Blocked until that context responds (the call chain is unwound into
 //! these states, so that no core's stack holds a suspended chain).
 
@@ -532,6 +532,35 @@ mod tests {
         rt.state = State::Blocked;
         rt.regs.x[..18].copy_from_slice(&[9; 18]);
         assert_eq!(suspension_regs(EndpointId(0x8003), &rt), [9; 18]);
+    }
+
+    #[test]
+    fn ffa_run_gives_a_waiting_context_a_run_of_its_own() {
+        let mut rt = Runtime::new(Version::V1_2, false);
+        rt.state = State::Waiting;
+        rt.regs.x[..18].copy_from_slice(&[7; 18]);
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
+        w.begin_run();
+        assert_eq!(
+            (rt.state(), rt.request(), rt.nw_run()),
+            (State::Running, None, true)
+        );
+        // Entered with FFA_RUN_32, nothing else.
+        assert_eq!(rt.regs.x[0], 0x8400_006D);
+        assert!(rt.regs.x[1..18].iter().all(|&x| x == 0));
+        let Phase::Running(r) = rt.phase() else {
+            panic!()
+        };
+        r.end_run();
+        assert_eq!((rt.state(), rt.nw_run()), (State::Waiting, false));
+        let Phase::Waiting(w) = rt.phase() else {
+            panic!()
+        };
+        w.begin_run();
+        rt.abort();
+        assert_eq!((rt.state(), rt.nw_run()), (State::Aborted, false));
     }
 
     #[test]
