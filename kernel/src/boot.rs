@@ -314,10 +314,7 @@ fn timer_config(target_mpidr: u64) -> crate::arch::gic::Config {
 
 /// What the GIC is told for a partition's interrupt; an SPI without `interrupts-target` goes
 /// to `target_mpidr`.
-fn gic_config(
-    c: &crate::spmc::interrupt::Owned,
-    target_mpidr: u64,
-) -> crate::arch::gic::Config {
+fn gic_config(c: &crate::spmc::interrupt::Owned, target_mpidr: u64) -> crate::arch::gic::Config {
     crate::arch::gic::Config {
         intid: c.intid,
         priority: c.priority,
@@ -336,7 +333,10 @@ fn private_interrupts_init(spmc: &Spmc, core: usize) {
     let sp = crate::spmc::interrupt::configs(spmc.table).map(|c| gic_config(&c, target));
     for cfg in core::iter::once(timer_config(target)).chain(sp) {
         if let Err(e) = crate::arch::gic::configure_private(&cfg, core) {
-            crate::info!("interrupt {} on core {core}: GIC refused it ({e:?})", cfg.intid);
+            crate::info!(
+                "interrupt {} on core {core}: GIC refused it ({e:?})",
+                cfg.intid
+            );
         }
     }
 }

@@ -149,7 +149,8 @@ fn configure_on(
     gic.set_interrupt_priority(id, core, c.priority)
         .map_err(ConfigError::Gic)?;
     if !id.is_sgi() {
-        gic.set_trigger(id, core, trigger).map_err(ConfigError::Gic)?;
+        gic.set_trigger(id, core, trigger)
+            .map_err(ConfigError::Gic)?;
     }
     if core.is_some() {
         gic.enable_interrupt(id, core, true)

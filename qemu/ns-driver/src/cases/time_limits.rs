@@ -80,7 +80,11 @@ fn looping_request() -> Outcome {
     let r = Regs(core::array::from_fn(|i| {
         j.words.get(i).map_or(0, |w| w.load(Ordering::Acquire))
     }));
-    expect_error(&r, ErrorCode::Aborted, "LOOP to fault from a re-powered core")?;
+    expect_error(
+        &r,
+        ErrorCode::Aborted,
+        "LOOP to fault from a re-powered core",
+    )?;
     expect_error(
         &req(id::FAULT, &[cmd::ID.into()]),
         ErrorCode::Aborted,
