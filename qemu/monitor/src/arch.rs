@@ -48,6 +48,23 @@ pub fn wfe() {
 }
 
 /// Wakes every core waiting in WFE, after prior stores are visible.
+/// Waits for an interrupt (PSCI CPU_SUSPEND): returns once one is pending for this core,
+/// whatever the masks.
+pub fn wfi() {
+    // SAFETY: WFI only waits; no memory or register is changed.
+    unsafe { core::arch::asm!("dsb sy", "wfi", options(nomem, nostack, preserves_flags)) };
+}
+
+/// ISR_EL1 (readable at EL3): IRQ, FIQ or SError pending for this core.
+pub fn interrupt_pending() -> bool {
+    read_sysreg!(isr_el1) != 0
+}
+
+/// MIDR_EL1: which CPU this is (for SMCCC_ARCH_FEATURES' workaround answers).
+pub fn midr() -> u64 {
+    read_sysreg!(midr_el1)
+}
+
 pub fn sev() {
     // SAFETY: DSB orders this core's prior stores before SEV; neither touches Rust-owned memory.
     unsafe { asm!("dsb sy", "sev", options(nostack, preserves_flags)) };

@@ -136,6 +136,30 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
             let status = power::cpu_on(target, entry, context_id);
             reply1(core, from, psci_status(status))
         }
+        Action::ArchFeatures(f) => {
+            let status = spmd::smccc_arch_features(f, arch::midr());
+            reply1(core, from, psci_status(status))
+        }
+        // TF-A qemu_sbsa `qemu_cpu_standby`: DSB, WFI, then SUCCESS.
+        Action::Standby => {
+            arch::wfi();
+            reply1(core, from, psci_status(psci::SUCCESS))
+        }
+        Action::SuspendPowerDown { entry, context_id } => {
+            // psci_cpu_suspend_start: an interrupt already pending abandons the suspend, which
+            // returns SUCCESS to the caller.
+            if arch::interrupt_pending() {
+                return reply1(core, from, psci_status(psci::SUCCESS));
+            }
+            // plat_secondary_cold_boot_setup with the suspend magic: WFI, then the warm boot
+            // path, which enters the normal world at the caller's entry point as after CPU_ON
+            // (psci_cpu_suspend_to_powerdown_finish; no SPD hook: the SPMC is not entered).
+            arch::wfi();
+            log!("core {id} resumes from CPU_SUSPEND at {entry:#x}");
+            core.ns_entry = entry;
+            core.ns_arg = context_id;
+            boot::enter_normal_world(core, id)
+        }
         Action::AffinityInfo {
             target,
             lowest_level,

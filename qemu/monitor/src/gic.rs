@@ -154,8 +154,14 @@ pub fn power_off(core: usize) {
     // SAFETY: ISB orders the system-register writes before the redistributor is put to sleep;
     // no memory is touched.
     unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
-    let Some(rd) = redistributor(core) else { return };
-    write32(rd, GICR_WAKER, read32(rd, GICR_WAKER) | WAKER_PROCESSOR_SLEEP);
+    let Some(rd) = redistributor(core) else {
+        return;
+    };
+    write32(
+        rd,
+        GICR_WAKER,
+        read32(rd, GICR_WAKER) | WAKER_PROCESSOR_SLEEP,
+    );
     while read32(rd, GICR_WAKER) & WAKER_CHILDREN_ASLEEP == 0 {}
 }
 
@@ -181,7 +187,9 @@ fn redistributor(core: usize) -> Option<u64> {
 /// (`gicv3_ppi_sgi_config_defaults`), then the secure SGIs 8-15 Group 1 Secure at the highest
 /// secure priority and enabled (`gicv3_secure_ppi_sgi_config_props`).
 fn init_redistributor(core: usize) {
-    let Some(rd) = redistributor(core) else { return };
+    let Some(rd) = redistributor(core) else {
+        return;
+    };
     // Wake the redistributor (TF-A gicv3_rdistif_mark_core_awake).
     write32(
         rd,
@@ -200,7 +208,11 @@ fn init_redistributor(core: usize) {
     // for its secure interrupts and never clears the others (an interrupt with both bits set
     // is Non-secure Group 1 all the same).
     write32(sgi, GICR_IGROUPR0, !SECURE_SGIS);
-    write32(sgi, GICR_IGRPMODR0, read32(sgi, GICR_IGRPMODR0) | SECURE_SGIS);
+    write32(
+        sgi,
+        GICR_IGRPMODR0,
+        read32(sgi, GICR_IGRPMODR0) | SECURE_SGIS,
+    );
     // SGIs 8-15 sit in IPRIORITYR2 and 3 (one byte each); SGIs are always edge triggered.
     let prio = HIGHEST_SEC_PRIORITY * 0x0101_0101;
     write32(sgi, GICR_IPRIORITYR + 8, prio);

@@ -13,10 +13,21 @@ pub mod smccc {
     /// SMCCC_MINOR_VERSION 5; services/arm_arch_svc/arm_arch_svc_setup.c `smccc_version`).
     /// From v1.2 on, x0..x17 carry arguments and results, which FF-A v1.2 needs.
     pub const VERSION_1_5: u64 = 0x1_0005;
+    /// The CPU vulnerability workarounds (include/services/arm_arch_svc.h).
+    pub const ARCH_WORKAROUND_1: u32 = 0x8000_8000;
+    pub const ARCH_WORKAROUND_2: u32 = 0x8000_7FFF;
+    pub const ARCH_WORKAROUND_3: u32 = 0x8000_3FFF;
+    pub const ARCH_WORKAROUND_4: u32 = 0x8000_0004;
+    /// SMCCC_ARCH_FEATURES of a workaround: call it (SMC_WA_DO), or there is no need
+    /// (SMC_ARCH_CALL_NOT_REQUIRED), include/lib/smccc.h.
+    pub const WA_DO: i32 = 0;
+    pub const NOT_REQUIRED: i32 = -2;
 }
 
 pub mod psci {
     pub const VERSION: u32 = 0x8400_0000;
+    pub const CPU_SUSPEND_32: u32 = 0x8400_0001;
+    pub const CPU_SUSPEND_64: u32 = 0xC400_0001;
     pub const CPU_OFF: u32 = 0x8400_0002;
     pub const CPU_ON_32: u32 = 0x8400_0003;
     pub const CPU_ON_64: u32 = 0xC400_0003;

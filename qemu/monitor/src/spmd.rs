@@ -62,6 +62,15 @@ pub enum Action {
     },
     /// PSCI AFFINITY_INFO from the normal world.
     AffinityInfo { target: u64, lowest_level: u64 },
+    /// SMCCC_ARCH_FEATURES of this function ID: the answer depends on the CPU
+    /// ([`smccc_arch_features`] with its MIDR_EL1).
+    ArchFeatures(u32),
+    /// PSCI CPU_SUSPEND of a standby state: wait for an interrupt, then return SUCCESS.
+    Standby,
+    /// PSCI CPU_SUSPEND of a power-down state: wait for an interrupt (unless one is pending
+    /// already: return SUCCESS at once), then enter the normal world at `entry` with x0 =
+    /// `context_id`, as after CPU_ON; the SPMC is not told (the SPMD has no suspend hooks).
+    SuspendPowerDown { entry: u64, context_id: u64 },
     /// The SPMC finished its init on this core: enter the normal world.
     InitDone,
     /// The SPMC failed its init (FFA_ERROR with this code).
@@ -119,10 +128,15 @@ pub fn psci_status(status: i32) -> u64 {
     i64::from(status) as u64
 }
 
-/// PSCI_FEATURES (DEN0022 section 5.15): 0 for the implemented functions.
+/// PSCI_FEATURES (DEN0022 section 5.15): 0 for the implemented functions. For CPU_SUSPEND
+/// that 0 is TF-A's feature flags with the original power_state format and no OS-initiated
+/// mode (lib/psci/psci_main.c `psci_features`; PSCI_EXTENDED_STATE_ID = PSCI_OS_INIT_MODE =
+/// 0 in make_helpers/defaults.mk).
 pub fn psci_features(fid: u32) -> i32 {
     match fid {
         psci::VERSION
+        | psci::CPU_SUSPEND_32
+        | psci::CPU_SUSPEND_64
         | psci::CPU_OFF
         | psci::CPU_ON_32
         | psci::CPU_ON_64
@@ -137,14 +151,51 @@ pub fn psci_features(fid: u32) -> i32 {
     }
 }
 
-/// SMCCC_ARCH_FEATURES as TF-A answers it (arm_arch_svc_setup.c `smccc_arch_features`):
-/// SMC_ARCH_CALL_SUCCESS for SMCCC_VERSION and SMCCC_ARCH_FEATURES. SOC_ID is not offered on
-/// qemu_sbsa (plat/qemu/qemu_sbsa/sbsa_sip_svc.c), and the workarounds this monitor does not
-/// implement are NOT_SUPPORTED, as TF-A answers when a CVE workaround is not built in.
-pub fn smccc_arch_features(fid: u32) -> i32 {
+/// SMCCC_ARCH_FEATURES as a default TF-A build answers it on a CPU with this MIDR_EL1
+/// (services/arm_arch_svc/arm_arch_svc_setup.c `smccc_arch_features`): SMC_ARCH_CALL_SUCCESS
+/// for SMCCC_VERSION and SMCCC_ARCH_FEATURES; SOC_ID is not offered on qemu_sbsa
+/// (plat/qemu/qemu_sbsa/sbsa_sip_svc.c). The CPU workarounds follow lib/cpus/cpu-ops.mk's
+/// defaults (WORKAROUND_CVE_2017_5715, _2018_3639, _2022_23960 and _2024_7881 on,
+/// DYNAMIC_WORKAROUND_CVE_2018_3639 off) and the errata tables of the two CPUs the QEMU runs
+/// use: Cortex-A57 and Cortex-A72 (lib/cpus/aarch64/cortex_a57.S, cortex_a72.S, both in
+/// qemu_sbsa's QEMU_CPU_LIBS) list CVE-2017-5715 and ARCH_WORKAROUND_3 for every revision
+/// QEMU models, so WORKAROUND_1 and _3 are SMC_WA_DO (0); WORKAROUND_2 is
+/// SMC_ARCH_CALL_NOT_REQUIRED (-2) on every CPU in a build without the dynamic workaround;
+/// WORKAROUND_4 (CVE-2024-7881) is NOT_SUPPORTED on both. For other CPUs the monitor does not
+/// carry TF-A's errata tables and answers NOT_SUPPORTED for WORKAROUND_1 and _3 (what TF-A
+/// answers for a CPU without an entry, ERRATA_MISSING). On QEMU the workarounds themselves
+/// have nothing to do (no speculation to mitigate): the calls just return ([`ns_other`]).
+pub fn smccc_arch_features(fid: u32, midr: u64) -> i32 {
+    /// MIDR_EL1 implementer Arm (0x41) and part number, bits 31:24 and 15:4.
+    const PART_MASK: u64 = 0xFF00_FFF0;
+    const CORTEX_A57: u64 = 0x4100_D070;
+    const CORTEX_A72: u64 = 0x4100_D080;
+    let listed = matches!(midr & PART_MASK, CORTEX_A57 | CORTEX_A72);
     match fid {
         smccc::VERSION | smccc::ARCH_FEATURES => psci::SUCCESS,
+        smccc::ARCH_WORKAROUND_1 | smccc::ARCH_WORKAROUND_3 if listed => smccc::WA_DO,
+        smccc::ARCH_WORKAROUND_2 => smccc::NOT_REQUIRED,
         _ => psci::NOT_SUPPORTED,
+    }
+}
+
+/// CPU_SUSPEND's power_state values qemu_sbsa accepts (plat/qemu/qemu_sbsa/sbsa_pm.c
+/// `qemu_pm_idle_states`, original format): core standby (retention), core power-down, and
+/// core + cluster power-down. Anything else is INVALID_PARAMETERS (`qemu_validate_power_state`).
+pub const SUSPEND_STANDBY: u32 = 0x0000_0001;
+pub const SUSPEND_CORE_DOWN: u32 = 0x0001_0002;
+pub const SUSPEND_CLUSTER_DOWN: u32 = 0x0101_0022;
+
+/// PSCI CPU_SUSPEND as TF-A master's qemu_sbsa does it (lib/psci/psci_main.c
+/// `psci_cpu_suspend`, psci_suspend.c; sbsa_pm.c since 70147347e "add PSCI suspend support
+/// using hold pen mailbox": the core waits in WFI and, woken, resumes through the warm boot
+/// path at the caller's entry point). The entry point is not checked (no
+/// `validate_ns_entrypoint` on qemu).
+fn cpu_suspend(power_state: u32, entry: u64, context_id: u64) -> Action {
+    match power_state {
+        SUSPEND_STANDBY => Action::Standby,
+        SUSPEND_CORE_DOWN | SUSPEND_CLUSTER_DOWN => Action::SuspendPowerDown { entry, context_id },
+        _ => Action::Reply1(World::NonSecure, psci_status(psci::INVALID_PARAMETERS)),
     }
 }
 
@@ -293,9 +344,17 @@ fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> 
     let low = |x: u64| x & 0xFFFF_FFFF;
     match fid {
         smccc::VERSION => reply1(smccc::VERSION_1_5),
-        smccc::ARCH_FEATURES => reply1(psci_status(smccc_arch_features(a[1] as u32))),
+        smccc::ARCH_FEATURES => Decision::new(Action::ArchFeatures(a[1] as u32), run),
+        // TF-A arm_arch_svc_smc_handler: SMC_RET0, every register as the caller left it (the
+        // workaround itself, where a CPU needs one, runs on entry to EL3).
+        smccc::ARCH_WORKAROUND_1
+        | smccc::ARCH_WORKAROUND_2
+        | smccc::ARCH_WORKAROUND_3
+        | smccc::ARCH_WORKAROUND_4 => reply1(a[0]),
         psci::VERSION => reply1(psci::VERSION_1_1),
         psci::FEATURES => reply1(psci_status(psci_features(a[1] as u32))),
+        psci::CPU_SUSPEND_32 => Decision::new(cpu_suspend(a[1] as u32, low(a[2]), low(a[3])), run),
+        psci::CPU_SUSPEND_64 => Decision::new(cpu_suspend(a[1] as u32, a[2], a[3]), run),
         psci::CPU_ON_32 => Decision::new(
             Action::CpuOn {
                 target: low(a[1]),
@@ -931,18 +990,42 @@ mod tests {
     }
 
     #[test]
+    fn workaround_features_follow_tf_a_for_the_cpu() {
+        let a57 = 0x411F_D070; // QEMU cortex-a57: r1p0
+        let a72 = 0x410F_D083; // QEMU cortex-a72: r0p3
+        let n1 = 0x414F_D0C1;
+        for cpu in [a57, a72] {
+            assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_1, cpu), 0);
+            assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_3, cpu), 0);
+            assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_2, cpu), -2);
+            assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_4, cpu), -1);
+        }
+        assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_1, n1), -1);
+        assert_eq!(smccc_arch_features(smccc::ARCH_WORKAROUND_2, n1), -2);
+        assert_eq!(smccc_arch_features(smccc::VERSION, n1), 0);
+        assert_eq!(
+            smccc_arch_features(0x8000_0002, a72),
+            -1,
+            "SOC_ID: not on qemu_sbsa"
+        );
+    }
+
+    #[test]
     fn psci_and_smccc() {
         let r1 = |values: &[u64]| decide_ns(SecureRun::Idle, values).action;
         assert_eq!(r1(&[fid(smccc::VERSION)]), Action::Reply1(NS, 0x1_0005));
         assert_eq!(
             r1(&[fid(smccc::ARCH_FEATURES), fid(smccc::VERSION)]),
-            Action::Reply1(NS, 0)
+            Action::ArchFeatures(smccc::VERSION)
         );
         assert_eq!(
             r1(&[fid(smccc::ARCH_FEATURES), 0x8000_8000]),
-            Action::Reply1(NS, u64::MAX),
-            "WORKAROUND_1 is not implemented here"
+            Action::ArchFeatures(0x8000_8000),
+            "the answer depends on the CPU"
         );
+        for wa in [0x8000_8000, 0x8000_7FFF, 0x8000_3FFF, 0x8000_0004] {
+            assert_eq!(r1(&[wa]), Action::Reply1(NS, wa), "SMC_RET0: x0 unchanged");
+        }
         assert_eq!(r1(&[fid(psci::VERSION)]), Action::Reply1(NS, 0x1_0001));
         assert_eq!(
             r1(&[fid(psci::FEATURES), fid(psci::CPU_ON_64)]),
@@ -950,8 +1033,31 @@ mod tests {
         );
         assert_eq!(
             r1(&[fid(psci::FEATURES), 0xC400_0001]),
-            Action::Reply1(NS, u64::MAX)
+            Action::Reply1(NS, 0),
+            "CPU_SUSPEND: original power_state format, no OS-initiated mode"
         );
+        assert_eq!(r1(&[0xC400_0001, 1, 0x1234, 5]), Action::Standby);
+        assert_eq!(
+            r1(&[0xC400_0001, 0x1_0002, 0x100_0010_0000, 5]),
+            Action::SuspendPowerDown {
+                entry: 0x100_0010_0000,
+                context_id: 5
+            }
+        );
+        assert_eq!(
+            r1(&[0x8400_0001, 0x101_0022, 0x1_8000_1000, 0x1_0000_0007]),
+            Action::SuspendPowerDown {
+                entry: 0x8000_1000,
+                context_id: 7
+            }
+        );
+        for bad in [0, 2, 0x1_0001, 0x2_0002, 0x1_0102] {
+            assert_eq!(
+                r1(&[0xC400_0001, bad, 0x1234, 0]),
+                Action::Reply1(NS, (-2i64) as u64),
+                "power_state {bad:#x}"
+            );
+        }
         assert_eq!(
             r1(&[fid(psci::MIGRATE_INFO_TYPE)]),
             Action::Reply1(NS, u64::MAX)
