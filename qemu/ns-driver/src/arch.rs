@@ -31,6 +31,14 @@ pub fn core_index() -> usize {
     (mpidr & 0xFF) as usize
 }
 
+/// MIDR_EL1: which CPU model QEMU runs (the SMCCC workaround answers depend on it).
+pub fn midr() -> u64 {
+    let midr: u64;
+    // SAFETY: reading MIDR_EL1 has no side effects.
+    unsafe { asm!("mrs {}, midr_el1", out(reg) midr, options(nomem, nostack)) };
+    midr
+}
+
 /// sbsa-ref's GICv3 redistributors (TF-A qemu_sbsa `GICR_BASE`, platform-facts), 128 KiB per
 /// core in core order; the SGI/PPI registers are in the second 64 KiB frame.
 const GICR_BASE: u64 = 0x4008_0000;

@@ -3,7 +3,9 @@
 //! does the same for a normal world that owns them). The driver keeps PSTATE.I masked and
 //! takes the interrupt by acknowledging it through ICC_IAR1_EL1 when it has the CPU back: the
 //! GIC signals it all the same, and that signal is what preempts a running SP in the secure
-//! world (as FIQ at S-EL1). Only the primary core uses it.
+//! world (as FIQ at S-EL1). The scheduling cases use it on the primary core; a secondary uses
+//! it to wake from PSCI CPU_SUSPEND (secondary.rs `CMD_SUSPEND`). Each core reaches its own
+//! redistributor.
 
 use core::arch::asm;
 
@@ -14,8 +16,11 @@ pub const TIMER_INTID: u32 = 26;
 /// Special INTID: nothing pending (GICv3 "spurious").
 pub const SPURIOUS: u32 = 1023;
 
-/// The SGI/PPI frame of the primary core's redistributor (RD_base + 64 KiB).
-const SGI_BASE: u64 = GICR.base + 0x1_0000;
+/// The SGI/PPI frame of this core's redistributor (RD_base + 64 KiB; 128 KiB per core, in core
+/// order on sbsa-ref).
+fn sgi_base() -> u64 {
+    GICR.base + crate::arch::core_index() as u64 * 0x2_0000 + 0x1_0000
+}
 const GICR_ISENABLER0: u64 = 0x100;
 const GICR_ICENABLER0: u64 = 0x180;
 const GICR_IPRIORITYR: u64 = 0x400;
@@ -39,8 +44,8 @@ macro_rules! mrs {
 }
 
 fn write32(offset: u64, v: u32) {
-    let p = (SGI_BASE + offset) as *mut u32;
-    // SAFETY: the primary core's redistributor SGI frame (platform-facts GICR, frame 0) is
+    let p = (sgi_base() + offset) as *mut u32;
+    // SAFETY: this core's redistributor SGI frame (platform-facts GICR, one frame a core) is
     // device memory the EL2 driver reaches with its MMU off; the offsets are GICv3 registers the
     // normal world may write for its own (Group 1 Non-secure) interrupts.
     unsafe { p.write_volatile(v) }
@@ -59,7 +64,7 @@ fn enable_group1_ns_in_distributor() {
 }
 
 fn write8(offset: u64, v: u8) {
-    let p = (SGI_BASE + offset) as *mut u8;
+    let p = (sgi_base() + offset) as *mut u8;
     // SAFETY: as in `write32`; GICR_IPRIORITYR is byte-accessible.
     unsafe { p.write_volatile(v) }
 }
@@ -83,6 +88,9 @@ pub fn enable() {
 /// left pending for it (the SPMC's schedule-receiver SGI, say) would otherwise preempt every
 /// signalled SP the later cases and benchmarks run.
 pub fn disable() {
+    // ICC_SRE_EL2 as in `enable`, so this works on a core that never ran it (a secondary
+    // quiets its wake-up timer on every entry).
+    msr!("S3_4_C12_C9_5", 0x9u64);
     timer_stop();
     write32(GICR_ICENABLER0, 1 << TIMER_INTID);
     // ICC_IGRPEN1_EL1: Group 1 off.

@@ -16,6 +16,8 @@ pub const PSCI_FEATURES: u32 = 0x8400_000A;
 pub const SUCCESS: i32 = 0;
 pub const NOT_SUPPORTED: i32 = -1;
 pub const INVALID_PARAMETERS: i32 = -2;
+/// SMCCC_ARCH_FEATURES of a workaround: no need to call it (SMC_ARCH_CALL_NOT_REQUIRED).
+pub const NOT_REQUIRED: i32 = -2;
 pub const ALREADY_ON: i32 = -4;
 pub const AFF_ON: i32 = 0;
 pub const AFF_OFF: i32 = 1;

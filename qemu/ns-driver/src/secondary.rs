@@ -21,6 +21,14 @@ pub const CMD_MESSAGES: u32 = 2;
 pub const CMD_MEM_RACE: u32 = 3;
 /// Run the job `crate::stress::JOBS` holds for this core.
 pub const CMD_JOB: u32 = 4;
+/// PSCI CPU_SUSPEND to the core power-down state with this core's NS timer armed to wake it
+/// ([`SUSPEND_WAKE_TICKS`]); it resumes at [`entry_point`] and reports again.
+pub const CMD_SUSPEND: u32 = 5;
+
+/// qemu_sbsa's core power-down state (TF-A sbsa_pm.c `qemu_pm_idle_states`, state-id 0x02).
+pub const POWER_DOWN_STATE: u64 = 0x1_0002;
+/// When the timer wakes a suspended core: 20 ms of the 62.5 MHz counter.
+pub const SUSPEND_WAKE_TICKS: u64 = 1_250_000;
 
 /// Requests one core sends for [`CMD_MESSAGES`].
 pub const BURST: u32 = 200;
@@ -37,6 +45,10 @@ pub struct Mailbox {
     pub core_seen: AtomicU32,
     /// Status of a CPU_OFF that returned (it must not return).
     pub cpu_off_status: AtomicU32,
+    /// [`CMD_SUSPEND`]: how often CPU_SUSPEND returned (abandoned: an interrupt was already
+    /// pending) and its last status.
+    pub suspend_returns: AtomicU32,
+    pub suspend_status: AtomicU32,
     pub command: AtomicU32,
     /// [`CMD_MESSAGES`]: the destination endpoint.
     pub target: AtomicU32,
@@ -55,6 +67,8 @@ const MAILBOX: Mailbox = Mailbox {
     id_get: AtomicU64::new(0),
     core_seen: AtomicU32::new(u32::MAX),
     cpu_off_status: AtomicU32::new(0),
+    suspend_returns: AtomicU32::new(0),
+    suspend_status: AtomicU32::new(0),
     command: AtomicU32::new(CMD_NONE),
     target: AtomicU32::new(0),
     echoed: AtomicU32::new(0),
@@ -79,6 +93,9 @@ pub fn entry_point() -> u64 {
 extern "C" fn secondary_main(context_id: u64) -> ! {
     let i = (context_id as usize) % MAX_CORES;
     let m = &MAILBOXES[i];
+    // After CPU_SUSPEND the wake-up timer is still armed and its interrupt enabled: quiet both
+    // (harmless after CPU_ON).
+    crate::nsirq::disable();
     let version = ffa::version(0x1_0002);
     let id = ffa::call(FuncId::IdGet, &[]);
     m.version.store(version, Ordering::Relaxed);
@@ -99,6 +116,21 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
             CMD_CPU_OFF => {
                 let status = psci::cpu_off();
                 m.cpu_off_status.store(status as u32, Ordering::Release);
+            }
+            CMD_SUSPEND => {
+                crate::nsirq::enable();
+                crate::nsirq::timer_start(SUSPEND_WAKE_TICKS);
+                let status = psci::call(
+                    psci::CPU_SUSPEND_64,
+                    POWER_DOWN_STATE,
+                    entry_point(),
+                    i as u64,
+                );
+                // Only reached when the suspend was abandoned or refused.
+                crate::nsirq::disable();
+                m.suspend_status.store(status as u32, Ordering::Relaxed);
+                m.suspend_returns.fetch_add(1, Ordering::Release);
+                arch::sev();
             }
             CMD_MESSAGES => {
                 let (echoed, busy, wrong) =

@@ -10,8 +10,11 @@ use ffa_abi::{ErrorCode, FuncId};
 use crate::arch::{self, probe_read};
 use crate::ffa::{self, call, call_raw, expect_error, expect_success};
 use crate::harness::{check, check_eq, fail, Case, Outcome};
+use crate::nsirq;
 use crate::psci;
-use crate::secondary::{self, CMD_CPU_OFF, MAILBOXES};
+use crate::secondary::{self, CMD_CPU_OFF, CMD_SUSPEND, MAILBOXES};
+use crate::stress::{post, JOBS, JOB_REQ64};
+use test_protocol::{cmd, id, status};
 
 /// The SPMC's endpoint ID from the platform's SPMC manifest (qemu/spmc-sbsa/spmc_manifest.dts).
 const SPMC_ID: u32 = 0x8000;
@@ -36,6 +39,8 @@ pub const CASES: &[Case] = &[
     Case::any_set("smccc_and_psci_discovery", smccc_psci_discovery),
     Case::any_set("cpu_on_all_secondaries", cpu_on_all),
     Case::any_set("cpu_off_then_on_again", cpu_off_on).after(&["cpu_on_all_secondaries"]),
+    Case::default_set("cpu_suspend_standby_and_power_down", cpu_suspend)
+        .after(&["cpu_on_all_secondaries"]),
     Case::any_set("secure_memory_unreadable", secure_memory_unreadable),
     Case::any_set("ns_el1_state_survives_spmc_runs", el1_state_preserved),
     Case::any_set("psci_argument_checks", psci_argument_checks),
@@ -165,12 +170,10 @@ fn smccc_psci_discovery() -> Outcome {
     );
     let on = psci::call(psci::PSCI_FEATURES, u64::from(psci::CPU_ON_64), 0, 0);
     check_eq!(on, psci::SUCCESS, "PSCI_FEATURES(CPU_ON_64)");
+    // TF-A master's qemu_sbsa implements CPU_SUSPEND (sbsa_pm.c); 0 = original power_state
+    // format, no OS-initiated mode (psci_main.c `psci_features`).
     let suspend = psci::call(psci::PSCI_FEATURES, u64::from(psci::CPU_SUSPEND_64), 0, 0);
-    check_eq!(
-        suspend,
-        psci::NOT_SUPPORTED,
-        "PSCI_FEATURES(CPU_SUSPEND_64)"
-    );
+    check_eq!(suspend, psci::SUCCESS, "PSCI_FEATURES(CPU_SUSPEND_64)");
     // A SiP-range call nobody implements: SMCCC's unknown-function value -1.
     check_eq!(psci::call(0xC200_0000, 0, 0, 0), -1, "unknown SMC");
     // Standard-service IDs just above TF-A's FF-A range (is_ffa_fid: 0x60..=0x97) are not
@@ -311,6 +314,87 @@ pub fn power_cycle(i: usize) -> Outcome {
     boot_and_check(i)
 }
 
+/// CPU_SUSPEND as TF-A master's qemu_sbsa does it: the standby state on this core returns once
+/// an interrupt (the NS timer, 1 ms) is pending; the power-down state on a secondary resumes it
+/// at its entry point once its timer fires, as after CPU_ON (it reports again), and the core
+/// still reaches the SPMC (a direct request from it).
+fn cpu_suspend() -> Outcome {
+    nsirq::enable();
+    nsirq::timer_start(62_500);
+    let s = psci::call(psci::CPU_SUSPEND_64, 0x1, 0, 0);
+    let fired = nsirq::timer_fired();
+    let taken = nsirq::acknowledge();
+    nsirq::disable();
+    check_eq!(s, psci::SUCCESS, "CPU_SUSPEND(standby)");
+    check!(
+        fired,
+        "CPU_SUSPEND(standby) returned before the timer fired"
+    );
+    check_eq!(
+        taken,
+        nsirq::TIMER_INTID,
+        "the interrupt that woke the core"
+    );
+
+    let Some(i) = secondaries().find(|&i| psci::affinity_info(i as u64) == psci::AFF_ON) else {
+        fail!("no secondary core is on");
+    };
+    let m = &MAILBOXES[i];
+    // An interrupt pending before the core reaches WFI abandons the suspend (CPU_SUSPEND
+    // returns SUCCESS): try again a few times.
+    let mut resumed = false;
+    for _ in 0..3 {
+        let (reports, returns) = (
+            m.reports.load(Ordering::Acquire),
+            m.suspend_returns.load(Ordering::Acquire),
+        );
+        m.command.store(CMD_SUSPEND, Ordering::Release);
+        arch::sev();
+        if !arch::wait_until(5000, || {
+            m.reports.load(Ordering::Acquire) != reports
+                || m.suspend_returns.load(Ordering::Acquire) != returns
+        }) {
+            fail!("core {i} neither resumed nor returned from CPU_SUSPEND within 5 s");
+        }
+        if m.reports.load(Ordering::Acquire) != reports {
+            resumed = true;
+            break;
+        }
+        check_eq!(
+            m.suspend_status.load(Ordering::Acquire) as i32,
+            psci::SUCCESS,
+            "CPU_SUSPEND(power-down) that returned"
+        );
+    }
+    check!(
+        resumed,
+        "core {i}: every CPU_SUSPEND(power-down) was abandoned"
+    );
+    check_eq!(
+        psci::affinity_info(i as u64),
+        psci::AFF_ON,
+        "AFFINITY_INFO of the resumed core"
+    );
+    let before = post(i, JOB_REQ64, u64::from(id::ECHO) | u64::from(cmd::ID) << 32);
+    arch::sev();
+    check!(
+        arch::wait_until(5000, || JOBS[i].done.load(Ordering::Acquire) != before),
+        "core {i}: no answer to a direct request after the resume"
+    );
+    let w: [u64; 5] = core::array::from_fn(|k| JOBS[i].words[k].load(Ordering::Acquire));
+    check_eq!(
+        [w[0], w[1], w[3], w[4]],
+        [
+            FuncId::MsgSendDirectResp64.raw().into(),
+            u64::from(id::ECHO) << 16,
+            u64::from(status::OK),
+            u64::from(id::ECHO)
+        ],
+        "echo's answer to ID from the resumed core"
+    );
+    Ok(())
+}
+
 fn secure_memory_unreadable() -> Outcome {
     // Control: the probe reads ordinary normal-world memory without a fault.
     let own = secondary::entry_point();
@@ -426,11 +510,36 @@ fn psci_argument_checks() -> Outcome {
         psci::NOT_SUPPORTED,
         "MIGRATE_INFO_TYPE"
     );
-    // SMCCC_ARCH_FEATURES of a workaround this platform does not advertise.
+    // SMCCC_ARCH_FEATURES of the CPU workarounds, as a default TF-A build answers on this CPU
+    // (arm_arch_svc_setup.c; Cortex-A57 and A72 list CVE-2017-5715 and ARCH_WORKAROUND_3, the
+    // CVE-2018-3639 workaround is static, CVE-2024-7881 does not apply to them).
+    let a57_or_a72 = matches!(arch::midr() & 0xFF00_FFF0, 0x4100_D070 | 0x4100_D080);
+    let wa_1_3 = if a57_or_a72 { 0 } else { psci::NOT_SUPPORTED };
+    for (f, want, what) in [
+        (0x8000_8000_u64, wa_1_3, "WORKAROUND_1"),
+        (0x8000_7FFF, psci::NOT_REQUIRED, "WORKAROUND_2"),
+        (0x8000_3FFF, wa_1_3, "WORKAROUND_3"),
+        (0x8000_0004, psci::NOT_SUPPORTED, "WORKAROUND_4"),
+    ] {
+        let got = psci::call(0x8000_0001, f, 0, 0);
+        if got != want {
+            fail!(
+                "SMCCC_ARCH_FEATURES({what}) on MIDR {:#x}: got {got}, want {want}",
+                arch::midr()
+            );
+        }
+    }
+    // The workaround call itself returns with x0 as it was (TF-A's SMC_RET0).
     check_eq!(
-        psci::call(0x8000_0001, 0x8000_8000, 0, 0),
-        psci::NOT_SUPPORTED,
-        "SMCCC_ARCH_FEATURES(WORKAROUND_1)"
+        psci::call(0x8000_8000, 0, 0, 0),
+        0x8000_8000_u32 as i32,
+        "SMCCC_ARCH_WORKAROUND_1"
+    );
+    // CPU_SUSPEND of a power state qemu_sbsa does not list (sbsa_pm.c qemu_pm_idle_states).
+    check_eq!(
+        psci::call(psci::CPU_SUSPEND_64, 0x2_0002, secondary::entry_point(), 0),
+        psci::INVALID_PARAMETERS,
+        "CPU_SUSPEND(power_state 0x20002)"
     );
     Ok(())
 }
