@@ -591,6 +591,27 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             format!("`power-management-messages` = {power_management_messages:#x} has bits outside 0..=2"),
         ));
     }
+    // Power-management messages go to execution contexts pinned to the PE that changes power
+    // state: the binding's bits (CPU_OFF, CPU_SUSPEND, CPU_SUSPEND_RESUME) name events of one PE,
+    // which only an MP partition (one context per PE) has a context on. An S-EL0 partition is UP:
+    // its one context migrates to whichever core runs it, so no event of a PE is its own, and
+    // nothing would reach it. Hafnium clears the field for UP, S-EL0 and EL0 partitions
+    // (src/manifest.c, "power-management-messages") and relays CPU_OFF to MP partitions only;
+    // TF-A's SPMD sends CPU_OFF alone (services/std_svc/spmd/spmd_pm.c), warm boot being a
+    // plain entry of the SPMC at its secondary entry point. Refused rather than ignored, so an
+    // integrator does not believe the partition is told.
+    if exception_level == ExceptionLevel::SEl0 && power_management_messages != 0 {
+        return Err(cx.err(
+            root,
+            "power-management-messages",
+            format!(
+                "`power-management-messages` = {power_management_messages:#x}: power-management \
+                 messages go to execution contexts pinned to a PE (MP partitions); an S-EL0 \
+                 partition has one migratable context and is never sent them (FF-A v1.2, as \
+                 Hafnium), so it must be 0 or absent"
+            ),
+        ));
+    }
     let vm_availability_messages = cx.opt_u32(root, "vm-availability-messages")?.unwrap_or(0);
     if vm_availability_messages & !0b11 != 0 {
         return Err(cx.err(
