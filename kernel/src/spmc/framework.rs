@@ -1,5 +1,17 @@
 //! SPMD-to-SPMC framework messages (TF-A services/std_svc/spmd/spmd_main.c): FFA_VERSION requests
 //! from the normal world and the PSCI CPU_OFF notification.
+//!
+//! Power management. TF-A's SPMD tells the SPMC of two events only (spmd_pm.c registers
+//! `svc_off` and `svc_on_finish`): CPU_OFF, as the framework message handled here, answered with
+//! the PM response and status 0 (anything else makes the SPMD panic), and CPU_ON, which is no
+//! message but a warm entry of the SPMC at the address it registered with
+//! FFA_SECONDARY_EP_REGISTER, ended by FFA_MSG_WAIT (boot.rs). Neither is relayed to a
+//! partition: the messages of the manifest's `power-management-messages` go to the execution
+//! context pinned to the PE changing state, which only an MP partition has. An S-EL0 partition
+//! is UP, its one context migrating between cores, so nothing of it is lost with a core (a
+//! context preempted there is resumed by FFA_RUN on any core); Hafnium relays CPU_OFF to MP
+//! partitions only and clears the field for UP and S-EL0 ones, and manifest-tool refuses the
+//! subscription for them.
 
 use super::call::{Cx, Flow};
 use super::version;

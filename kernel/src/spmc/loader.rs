@@ -197,6 +197,15 @@ impl Spmc {
                     sp.desc.execution_ctx_count
                 );
             }
+            if sp.desc.power_management_messages.0 != 0 {
+                // manifest-tool refuses the subscription for S-EL0 partitions: the messages are
+                // for contexts pinned to a PE, and a UP partition's context migrates (framework.rs).
+                crate::info!(
+                    "SP {} subscribes to power-management messages {:#x}; S-EL0 partitions are not sent them",
+                    sp.desc.name,
+                    sp.desc.power_management_messages.0
+                );
+            }
             if let Err(e) = self.load(env, sp, &mut rt) {
                 crate::info!(
                     "SP {} ({:#06x}): load failed: {:?}; aborted",

@@ -204,7 +204,7 @@ fn secondaries() -> impl Iterator<Item = usize> {
 }
 
 /// Powers core `i` on and checks it reported FF-A results from its own core.
-fn boot_and_check(i: usize) -> Outcome {
+pub(crate) fn boot_and_check(i: usize) -> Outcome {
     let m = &MAILBOXES[i];
     let before = m.reports.load(Ordering::Acquire);
     let s = psci::cpu_on(i as u64, secondary::entry_point(), i as u64);

@@ -32,6 +32,8 @@ pub const CASES: &[Case] = &[
         .after(&["cpu_on_all_secondaries"]),
     Case::default_set("four_core_direct_request_stress", stress_all_cores)
         .after(&["cpu_on_all_secondaries"]),
+    Case::default_set("cpu_off_on_keeps_sp_contexts", cpu_off_on_keeps_contexts)
+        .after(&["cpu_on_all_secondaries", "cpu_off_then_on_again"]),
 ];
 
 /// How long a SPIN request runs: 20 ms of the 62.5 MHz counter.
@@ -379,6 +381,78 @@ fn resume_elsewhere() -> Outcome {
 /// echo (each recorded once, by its unique tag) or BUSY (one execution context per SP); none
 /// is wrong, lost or answered twice.
 fn stress_all_cores() -> Outcome {
+    every_core_every_sp()
+}
+
+/// PSCI CPU_OFF and CPU_ON of a core while an SP's request is suspended, as the SPMD sends them
+/// (the CPU_OFF framework message, then a warm entry of the SPMC at its secondary entry point;
+/// services/std_svc/spmd/spmd_pm.c). No S-EL0 SP is told: the power-management messages are
+/// for contexts pinned to the PE, manifest-tool refuses an S-EL0 SP's subscription, and none in
+/// this set has one. What must hold instead: the SPMC answers the SPMD as TF-A expects (the
+/// monitor ends the run with 202 otherwise, and the core goes OFF), the one migratable context
+/// of echo, preempted on the primary while core `i` goes off and on, finishes its request from
+/// core `i` after its warm boot, and every SP answers exactly on every core afterwards.
+fn cpu_off_on_keeps_contexts() -> Outcome {
+    use crate::secondary::{CMD_CPU_OFF, MAILBOXES};
+    let up = up_cores();
+    let Some(&i) = up.first() else {
+        fail!("no secondary core is up (run with -smp 2 or more)");
+    };
+    nsirq::enable();
+    nsirq::timer_start(TIMER_TICKS);
+    let r = call(
+        FuncId::MsgSendDirectReq64,
+        &spin_args(id::ECHO, &[cmd::SPIN.into(), SPIN_TICKS]),
+    );
+    let intid = nsirq::acknowledge();
+    nsirq::disable();
+    check_eq!(
+        [r.w(0), r.w(1)],
+        [FuncId::Interrupt32.raw(), u32::from(id::ECHO) << 16],
+        "FFA_INTERRUPT naming echo"
+    );
+    check_eq!(intid, TIMER_INTID, "the pending interrupt");
+    // Core i off while echo is suspended: the SPMC must still answer the CPU_OFF framework
+    // message with success (else the monitor stops the run, as TF-A panics).
+    MAILBOXES[i].command.store(CMD_CPU_OFF, Ordering::Release);
+    arch::sev();
+    check!(
+        arch::wait_until(5000, || crate::psci::affinity_info(i as u64)
+            == crate::psci::AFF_OFF),
+        "core {i} not OFF after CPU_OFF (AFFINITY_INFO {}, CPU_OFF returned {:#x})",
+        crate::psci::affinity_info(i as u64),
+        MAILBOXES[i].cpu_off_status.load(Ordering::Acquire)
+    );
+    // Echo is still suspended: FFA_RUN from the primary would resume it, so only probe it
+    // with a request, which must be BUSY (its context is in use), not ABORTED or answered.
+    let probe = call(FuncId::MsgSendDirectReq32, &[id::ECHO.into(), 0, 1, 2, 3, 4, 5]);
+    expect_error(&probe, ErrorCode::Busy, "a request to suspended echo")?;
+    super::foundation::boot_and_check(i)?;
+    // Warm-booted core i resumes echo's context, which migrated there.
+    let before = post(i, JOB_RUN, u64::from(r.w(1)));
+    arch::sev();
+    let j = &JOBS[i];
+    check!(
+        arch::wait_until(10_000, || j.done.load(Ordering::Acquire) != before),
+        "core {i} did not finish FFA_RUN after its warm boot"
+    );
+    let w: [u64; 6] = core::array::from_fn(|k| j.words[k].load(Ordering::Acquire));
+    check_eq!(
+        [w[0], w[1], w[3]],
+        [
+            FuncId::MsgSendDirectResp64.raw().into(),
+            u64::from(id::ECHO) << 16,
+            u64::from(status::OK)
+        ],
+        "the answer core {i} got for FFA_RUN after CPU_OFF and CPU_ON"
+    );
+    let ticks = w[5].wrapping_sub(w[4]);
+    check!(ticks >= SPIN_TICKS, "echo spun {ticks} ticks");
+    every_core_every_sp()
+}
+
+/// The stress burst on every core that is up, each answer checked exactly once.
+fn every_core_every_sp() -> Outcome {
     let up = up_cores();
     check!(
         up.len() >= 3,
