@@ -425,7 +425,10 @@ fn cpu_off_on_keeps_contexts() -> Outcome {
     );
     // Echo is still suspended: FFA_RUN from the primary would resume it, so only probe it
     // with a request, which must be BUSY (its context is in use), not ABORTED or answered.
-    let probe = call(FuncId::MsgSendDirectReq32, &[id::ECHO.into(), 0, 1, 2, 3, 4, 5]);
+    let probe = call(
+        FuncId::MsgSendDirectReq32,
+        &[id::ECHO.into(), 0, 1, 2, 3, 4, 5],
+    );
     expect_error(&probe, ErrorCode::Busy, "a request to suspended echo")?;
     super::foundation::boot_and_check(i)?;
     // Warm-booted core i resumes echo's context, which migrated there.
