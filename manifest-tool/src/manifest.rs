@@ -114,6 +114,8 @@ pub struct Manifest {
     pub gp_register_num: Option<u8>,
     /// `power-management-messages`.
     pub power_management_messages: u32,
+    /// `abort-action` (with `lifecycle-support`); Stop when absent.
+    pub abort_action: spmc_table::AbortAction,
     /// `vm-availability-messages`.
     pub vm_availability_messages: u32,
     /// `notification-support`.
@@ -159,6 +161,8 @@ const ROOT_PROPS: &[&str] = &[
     "time-slice-mem",
     "gp-register-num",
     "power-management-messages",
+    "lifecycle-support",
+    "abort-action",
     "vm-availability-messages",
     "notification-support",
     "elf-format",
@@ -612,6 +616,47 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
             ),
         ));
     }
+    // FF-A v1.3 ALP2 partition lifecycle (binding: `lifecycle-support`, `abort-action` 0 stop,
+    // 1 destroy, 2 restart, 3 propagate). As Hafnium's src/manifest.c, `abort-action` needs
+    // `lifecycle-support`. This SPMC implements stop and restart (kernel/src/spmc/lifecycle.rs).
+    let lifecycle_support = cx.flag(root, "lifecycle-support")?;
+    let abort_action = match cx.opt_u32(root, "abort-action")? {
+        None => spmc_table::AbortAction::Stop,
+        Some(_) if !lifecycle_support => {
+            return Err(cx.err(
+                root,
+                "abort-action",
+                "`abort-action` needs `lifecycle-support` (FF-A v1.3 partition lifecycle; \
+                 Hafnium refuses it too)",
+            ))
+        }
+        Some(0) => spmc_table::AbortAction::Stop,
+        Some(2) => spmc_table::AbortAction::Restart,
+        Some(1) => {
+            return Err(cx.err(
+                root,
+                "abort-action",
+                "`abort-action` = 1 (destroy) is not supported: this SPMC cannot take a \
+                 partition out of the partition table at run time; use 0 (stop) or 2 (restart)",
+            ))
+        }
+        Some(3) => {
+            return Err(cx.err(
+                root,
+                "abort-action",
+                "`abort-action` = 3 (propagate) is not supported: FFA_ABORT to EL3 stops the \
+                 whole system (TF-A's SPMD panics), so one faulting SP would take every other \
+                 down; use 0 (stop) or 2 (restart)",
+            ))
+        }
+        Some(v) => {
+            return Err(cx.err(
+                root,
+                "value-range",
+                format!("`abort-action` = {v} is outside 0..=3"),
+            ))
+        }
+    };
     let vm_availability_messages = cx.opt_u32(root, "vm-availability-messages")?.unwrap_or(0);
     if vm_availability_messages & !0b11 != 0 {
         return Err(cx.err(
@@ -702,6 +747,7 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
         other_s_interrupts_action,
         gp_register_num,
         power_management_messages,
+        abort_action,
         vm_availability_messages,
         notification_support: cx.flag(root, "notification-support")?,
         xlat_granule,

@@ -202,6 +202,11 @@ fn partition_rs(s: &mut String, sp: &PlannedSp, part: &BlobParts) {
     );
     let _ = writeln!(
         s,
+        "        abort_action: spmc_table::AbortAction::{:?},",
+        m.abort_action
+    );
+    let _ = writeln!(
+        s,
         "        vm_availability_messages: {:#x},",
         m.vm_availability_messages
     );
@@ -429,8 +434,8 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
         let _ = writeln!(s, "    entry {:#x}, image blob [{:#x}+{:#x}], manifest blob [{:#x}+{:#x}], boot info in x{}",
             sp.image_base + m.entrypoint_offset, part.image.0, part.image.1, part.dtb.0, part.dtb.1,
             m.gp_register_num.map_or("-".to_string(), |g| g.to_string()));
-        let _ = writeln!(s, "    ns-interrupts-action {:?}, other-s-interrupts-action {:?}, pm messages {:#x}, notifications {}",
-            m.ns_interrupts_action, m.other_s_interrupts_action, m.power_management_messages, m.notification_support);
+        let _ = writeln!(s, "    ns-interrupts-action {:?}, other-s-interrupts-action {:?}, pm messages {:#x}, notifications {}, abort-action {:?}",
+            m.ns_interrupts_action, m.other_s_interrupts_action, m.power_management_messages, m.notification_support, m.abort_action);
         if let Some((rx, tx, pages)) = sp.rx_tx {
             let _ = writeln!(s, "    rx {rx:#x} tx {tx:#x} ({pages} pages each)");
         }

@@ -178,6 +178,19 @@ impl PowerMessages {
     pub const CPU_SUSPEND_RESUME: u32 = 1 << 2;
 }
 
+/// What the SPMC does when the partition aborts (FF-A v1.3 ALP2 partition lifecycle; binding
+/// `abort-action`, which needs `lifecycle-support`). manifest-tool accepts 0 (stop) and 2
+/// (restart); destroy (1) and propagate (3) are refused. Without the field: [`AbortAction::Stop`]
+/// (the implementation-defined action of a partition without lifecycle support).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AbortAction {
+    /// It stays stopped: callers get FFA_ERROR(ABORTED).
+    Stop,
+    /// It is restarted from its image (kernel/src/spmc/lifecycle.rs); callers get BUSY until it
+    /// runs again.
+    Restart,
+}
+
 /// A range of bytes inside [`Table::blob`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlobRange {
@@ -520,6 +533,8 @@ pub struct Partition {
     pub gp_register_num: Option<u8>,
     /// Manifest `power-management-messages`.
     pub power_management_messages: PowerMessages,
+    /// Manifest `abort-action` (with `lifecycle-support`).
+    pub abort_action: AbortAction,
     /// Manifest `vm-availability-messages` (bit0 created, bit1 destroyed).
     pub vm_availability_messages: u32,
     /// Manifest `notification-support` present.
@@ -710,6 +725,7 @@ mod tests {
             other_s_interrupts_action: None,
             gp_register_num: Some(0),
             power_management_messages: PowerMessages(0),
+            abort_action: AbortAction::Stop,
             vm_availability_messages: 0,
             notification_support: false,
             xlat_granule: XlatGranule::K4,

@@ -676,6 +676,7 @@ impl World {
                 other_s_interrupts_action: None,
                 gp_register_num: d.gp,
                 power_management_messages: PowerMessages(0),
+                abort_action: spmc_table::AbortAction::Stop,
                 vm_availability_messages: d.vm_availability,
                 notification_support: d.notifications,
                 xlat_granule: XlatGranule::K4,

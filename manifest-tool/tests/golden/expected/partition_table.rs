@@ -25,6 +25,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         other_s_interrupts_action: Some(spmc_table::OtherSInterruptsAction::Queued),
         gp_register_num: Some(1),
         power_management_messages: spmc_table::PowerMessages(0x0),
+        abort_action: spmc_table::AbortAction::Stop,
         vm_availability_messages: 0x0,
         notification_support: true,
         xlat_granule: spmc_table::XlatGranule::K4,
@@ -78,6 +79,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         other_s_interrupts_action: None,
         gp_register_num: Some(0),
         power_management_messages: spmc_table::PowerMessages(0x0),
+        abort_action: spmc_table::AbortAction::Restart,
         vm_availability_messages: 0x0,
         notification_support: false,
         xlat_granule: spmc_table::XlatGranule::K4,
@@ -90,7 +92,7 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24202000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x19b0, len: 0x5cb },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x19b0, len: 0x606 },
         },
         memory_regions: &[
             spmc_table::MemoryRegion { name: "data", description: "data+bss+stack", base: spmc_table::PhysAddr(0x24010000), pages: 16, attributes: spmc_table::MemAttributes(0x3), in_image: true, nobits: false },
@@ -130,19 +132,20 @@ const PARTITIONS: &[spmc_table::Partition] = &[
         other_s_interrupts_action: None,
         gp_register_num: Some(0),
         power_management_messages: spmc_table::PowerMessages(0x0),
+        abort_action: spmc_table::AbortAction::Stop,
         vm_availability_messages: 0x0,
         notification_support: false,
         xlat_granule: spmc_table::XlatGranule::K4,
         image: spmc_table::ImageRegion {
             base: spmc_table::PhysAddr(0x24100000),
             size: 0x100000,
-            image: spmc_table::BlobRange { offset: 0x1f80, len: 0x180 },
+            image: spmc_table::BlobRange { offset: 0x1fc0, len: 0x180 },
             entrypoint_offset: 0x0,
         },
         boot_info: spmc_table::BootInfoRegion {
             base: spmc_table::PhysAddr(0x24204000),
             pages: 2,
-            manifest_dtb: spmc_table::BlobRange { offset: 0x2100, len: 0x1a7 },
+            manifest_dtb: spmc_table::BlobRange { offset: 0x2140, len: 0x1a7 },
         },
         memory_regions: &[
         ],
@@ -172,7 +175,7 @@ const TABLE_VALUE: spmc_table::Table = spmc_table::Table {
     blob: SP_BLOB,
 };
 
-const _: () = assert!(SP_BLOB.len() == 8871, "sp_blob.bin does not belong to this partition_table.rs");
+const _: () = assert!(SP_BLOB.len() == 8935, "sp_blob.bin does not belong to this partition_table.rs");
 const _: () = assert!(PARTITIONS.len() == 3);
 const _: () = assert!(TABLE_VALUE.check_shape().is_ok(), "generated table fails spmc_table::Table::check_shape");
 
