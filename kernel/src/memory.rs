@@ -296,6 +296,10 @@ impl AddressSpace {
     /// Records that `[va, va + size)` holds mappings the memory ABIs did not make.
     fn pin(&mut self, va: u64, size: u64) {
         let end = va.saturating_add(size);
+        // Mapped again with the same extent (a partition's restart): pinned already.
+        if self.pinned.iter().any(|&(a, b)| a <= va && end <= b) {
+            return;
+        }
         if let Some(last) = self.pinned.last_mut() {
             if last.1 == va {
                 last.1 = end;

@@ -22,6 +22,7 @@ pub mod setup;
 pub mod sp_services;
 pub mod version;
 // Partitions: their state machine, loading them, running them.
+pub mod lifecycle;
 pub mod loader;
 pub mod partition;
 pub mod run;

@@ -221,6 +221,17 @@ impl<const SLOTS: usize, const BUF: usize> FragmentAssembler<SLOTS, BUF> {
     pub fn in_flight(&self) -> usize {
         self.live().count()
     }
+
+    /// Abandons every transmission of `sender` (its restart).
+    pub fn abandon_sender(&mut self, sender: EndpointId) {
+        for s in self
+            .slots
+            .iter_mut()
+            .filter(|s| s.live && s.sender == sender)
+        {
+            s.free();
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -342,6 +353,13 @@ impl<const N: usize, const C: usize> ResponseCursors<N, C> {
             self.slots[i] = None;
         }
         Ok(len)
+    }
+
+    /// Forgets `receiver`'s unfinished response (its restart).
+    pub fn forget(&mut self, receiver: EndpointId) {
+        if let Some(i) = self.slot_of(receiver) {
+            self.slots[i] = None;
+        }
     }
 
     /// Returns true if `receiver` still has part of a response of `handle` to fetch.

@@ -36,7 +36,7 @@
 //! into the receiver's context and its response once back (`direct::copy_message`).
 
 use super::call::{Caller, Cx, Flow, Target};
-use super::partition::{suspension_regs, PendingRequest, Phase, RunEnd, Runtime, Sp};
+use super::partition::{suspension_regs, PendingRequest, Phase, RunEnd, Runtime, Sp, State};
 use super::{
     abi_table, direct, indirect, interrupt, memory, notify, run, sched, setup, sp_services,
     time_limit, version, Env, Spmc,
@@ -462,7 +462,7 @@ fn deliver<E: Env, const MASKED: bool>(
     match rt.phase() {
         Phase::Waiting(w) => w.begin(PendingRequest { sender, form }),
         Phase::Aborted => {
-            *io = Regs::error(ErrorCode::Aborted).0;
+            *io = Regs::error(aborted_target(spmc, env, sp, &mut rt)).0;
             return;
         }
         _ => {
@@ -484,7 +484,25 @@ fn deliver<E: Env, const MASKED: bool>(
         RunEnd::Response => answered(spmc, env, sp, &mut rt, io),
         end => {
             finish_otherwise(spmc, sp, &mut rt, end, io);
+            if rt.state() == State::Aborted {
+                // The caller gets ABORTED for this request; the partition itself is restarted
+                // now if its manifest asks for it (lifecycle.rs).
+                super::lifecycle::restart_if_wanted(spmc, env, sp, &mut rt);
+            }
         }
+    }
+}
+
+/// A message to an aborted partition: restarts it if its manifest asks for it and it could
+/// not be restarted before (memory it lent was still borrowed); BUSY while it is to be
+/// restarted (it answers again afterwards; this message is not delivered), ABORTED if it
+/// stays stopped.
+#[cold]
+fn aborted_target<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> ErrorCode {
+    super::lifecycle::restart_if_wanted(spmc, env, sp, rt);
+    match rt.state() {
+        State::Aborted => super::lifecycle::refusal(sp, rt),
+        _ => ErrorCode::Busy,
     }
 }
 

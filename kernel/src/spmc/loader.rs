@@ -70,40 +70,57 @@ impl Spmc {
         let asid = u16::try_from(sp.index + 1).map_err(|_| LoadError::Map)?;
         let mut space =
             AddressSpace::new(&self.platform.layout, asid).map_err(|_| LoadError::Map)?;
+        map_regions(&mut space, p)?;
+        self.fill(env, sp, rt, space, asid, (image, dtb))
+    }
+
+    /// Loads an aborted partition again for its restart (lifecycle.rs): its regions are
+    /// mapped again in its existing address space with the manifest's permissions (undoing
+    /// FFA_MEM_PERM_SET; the memory ABIs' mappings were dropped before), every secure memory
+    /// region of its manifest is zeroed, then the image and boot information are written as
+    /// at cold boot and its registers set to its entry. The table is kept, not rebuilt:
+    /// another core's TTBR0 may still point at it.
+    pub fn reload(&self, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Result<(), LoadError> {
+        let p = sp.desc;
+        let image = self.table.image_bytes(p).ok_or(LoadError::BadTable)?;
+        let dtb = self.table.manifest_bytes(p).ok_or(LoadError::BadTable)?;
+        check_placement(self.table, p, image.len(), dtb.len())?;
+        let asid = u16::try_from(sp.index + 1).map_err(|_| LoadError::Map)?;
+        rt.reset_for_restart(p.ffa_version);
+        let Some(space) = rt.space.as_mut() else {
+            return Err(LoadError::Map);
+        };
+        map_regions(space, p)?;
+        for r in p
+            .memory_regions
+            .iter()
+            .filter(|r| !r.attributes.non_secure())
+        {
+            zero(env, r.base.0, u64::from(r.pages) * PAGE_SIZE).map_err(|()| LoadError::Copy)?;
+        }
+        let Some(space) = rt.space.take() else {
+            return Err(LoadError::Map);
+        };
+        self.fill(env, sp, rt, space, asid, (image, dtb))
+    }
+
+    /// Writes the image and boot information of a partition whose regions `space` maps, sets
+    /// its registers to its entry and gives it the table.
+    fn fill(
+        &self,
+        env: &mut impl Env,
+        sp: &Sp,
+        rt: &mut Runtime,
+        space: AddressSpace,
+        asid: u16,
+        (image, dtb): (&[u8], &[u8]),
+    ) -> Result<(), LoadError> {
+        let p = sp.desc;
         let base = p.image.base.0;
-        let pages = p.image.size.div_ceil(PAGE_SIZE);
-        // The whole image region is code and constants unless a manifest region says otherwise.
-        space
-            .map_user(base, base, pages, UserPerm::RX)
-            .map_err(|_| LoadError::Map)?;
-        for r in p.memory_regions {
-            space
-                .map_user(
-                    r.base.0,
-                    r.base.0,
-                    u64::from(r.pages),
-                    perm_of(r.attributes),
-                )
-                .map_err(|_| LoadError::Map)?;
-        }
-        for d in p.device_regions {
-            let perm = UserPerm {
-                write: d.attributes.write(),
-                exec: false,
-                non_secure: d.attributes.non_secure(),
-                memory: MemType::DeviceNgnre,
-            };
-            space
-                .map_user(d.base.0, d.base.0, u64::from(d.pages), perm)
-                .map_err(|_| LoadError::Map)?;
-        }
+        // The table is the partition's from here, whatever fails below.
+        rt.space = Some(space);
+        env.tlb_invalidate_asid(asid);
         if let Some(rx_tx) = p.rx_tx {
-            space
-                .map_user(rx_tx.rx.0, rx_tx.rx.0, u64::from(rx_tx.pages), UserPerm::RO)
-                .map_err(|_| LoadError::Map)?;
-            space
-                .map_user(rx_tx.tx.0, rx_tx.tx.0, u64::from(rx_tx.pages), UserPerm::RW)
-                .map_err(|_| LoadError::Map)?;
             rt.mailbox = Some(Mailbox {
                 tx: rx_tx.tx.0,
                 rx: rx_tx.rx.0,
@@ -113,11 +130,6 @@ impl Spmc {
             });
         }
         let bi = p.boot_info.base.0;
-        if p.boot_info.pages > 0 {
-            space
-                .map_user(bi, bi, u64::from(p.boot_info.pages), UserPerm::RO)
-                .map_err(|_| LoadError::Map)?;
-        }
 
         // Fill memory: zero the image region (its tail is the SP's bss), copy the image, zero
         // secure memory regions the manifest marks as NOBITS, write the boot information.
@@ -170,8 +182,6 @@ impl Spmc {
                 *x = boot_x;
             }
         }
-        rt.space = Some(space);
-        env.tlb_invalidate_asid(asid);
         Ok(())
     }
 
@@ -237,6 +247,53 @@ impl Spmc {
             }
         }
     }
+}
+
+/// Maps every region of `p` in `space` at VA = PA with the manifest's permissions: the whole
+/// image region as code and constants unless a manifest region says otherwise, the memory and
+/// device regions, the RX/TX buffers and the boot information.
+fn map_regions(space: &mut AddressSpace, p: &Partition) -> Result<(), LoadError> {
+    let base = p.image.base.0;
+    let pages = p.image.size.div_ceil(PAGE_SIZE);
+    space
+        .map_user(base, base, pages, UserPerm::RX)
+        .map_err(|_| LoadError::Map)?;
+    for r in p.memory_regions {
+        space
+            .map_user(
+                r.base.0,
+                r.base.0,
+                u64::from(r.pages),
+                perm_of(r.attributes),
+            )
+            .map_err(|_| LoadError::Map)?;
+    }
+    for d in p.device_regions {
+        let perm = UserPerm {
+            write: d.attributes.write(),
+            exec: false,
+            non_secure: d.attributes.non_secure(),
+            memory: MemType::DeviceNgnre,
+        };
+        space
+            .map_user(d.base.0, d.base.0, u64::from(d.pages), perm)
+            .map_err(|_| LoadError::Map)?;
+    }
+    if let Some(rx_tx) = p.rx_tx {
+        space
+            .map_user(rx_tx.rx.0, rx_tx.rx.0, u64::from(rx_tx.pages), UserPerm::RO)
+            .map_err(|_| LoadError::Map)?;
+        space
+            .map_user(rx_tx.tx.0, rx_tx.tx.0, u64::from(rx_tx.pages), UserPerm::RW)
+            .map_err(|_| LoadError::Map)?;
+    }
+    let bi = p.boot_info.base.0;
+    if p.boot_info.pages > 0 {
+        space
+            .map_user(bi, bi, u64::from(p.boot_info.pages), UserPerm::RO)
+            .map_err(|_| LoadError::Map)?;
+    }
+    Ok(())
 }
 
 fn zero(env: &mut impl Env, base: u64, len: u64) -> Result<(), ()> {

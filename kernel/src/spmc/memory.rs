@@ -1144,3 +1144,84 @@ pub fn check_mappings(spmc: &Spmc, pages: &[u64]) -> Result<(), MappingMismatch>
     }
     Ok(())
 }
+
+/// Drops what the memory ABIs hold for `sp`, aborted and to be restarted (its lock held; see
+/// lifecycle.rs): relinquishes every transaction it retrieved, reclaims every transaction it
+/// sent, abandons its fragmented sends and forgets its unfinished retrieve responses, as
+/// Hafnium's `ffa_memory_reclaim_relinquish_vm_regions` does for an aborting partition. Each
+/// step is a whole relinquish or reclaim, so a blocked call leaves every transaction whole, and
+/// calling it again finishes the work. Memory donated to or from it blocks for good: its owner
+/// changed, and a restart from the image cannot undo that.
+pub fn drop_partition_state(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    sp: &Sp,
+    rt: &mut Runtime,
+) -> Result<(), super::lifecycle::Blocked> {
+    use super::lifecycle::Blocked;
+    use crate::mem_share::RelinquishRequest;
+    let me = sp.id();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Err(Blocked::Never(
+            "the memory engine is unusable (a core was retired holding it)",
+        ));
+    };
+    let state = &mut *state;
+    let overlaps_own = |base: u64, len: u64| {
+        super::ownership::regions(sp.desc)
+            .any(|r| base < r.base.saturating_add(r.len) && r.base < base.saturating_add(len))
+    };
+    if state.engine.donated_ranges().iter().any(|d| {
+        d.owner == me
+            || d.charged == me
+            || overlaps_own(d.range.base.0, u64::from(d.range.pages) * PAGE_SIZE)
+    }) {
+        return Err(Blocked::Never("memory was donated to it or by it"));
+    }
+    let mut retrieved: heapless::Vec<MemHandle, MAX_TRANSACTIONS> = heapless::Vec::new();
+    let mut sent: heapless::Vec<MemHandle, MAX_TRANSACTIONS> = heapless::Vec::new();
+    for t in state.engine.transactions() {
+        // Capacity: at most MAX_TRANSACTIONS live transactions.
+        if t.sender == me {
+            let _ = sent.push(t.handle);
+        } else if t
+            .receivers
+            .iter()
+            .any(|(id, held)| *id == me && held.is_some())
+        {
+            let _ = retrieved.push(t.handle);
+        }
+    }
+    let mut km = KernelMem {
+        spmc,
+        env,
+        caller: Caller::Sp(sp, rt),
+    };
+    for handle in retrieved {
+        let mut endpoints = heapless::Vec::new();
+        let _ = endpoints.push(me);
+        let req = RelinquishRequest {
+            handle,
+            flags: 0,
+            endpoints,
+        };
+        if state.engine.relinquish(&mut km, me, &req).is_err() {
+            return Err(Blocked::Never(
+                "a transaction it retrieved could not be relinquished",
+            ));
+        }
+    }
+    let mut borrowed = false;
+    for handle in sent {
+        if state.engine.reclaim(&mut km, me, handle, 0).is_err() {
+            borrowed = true;
+        }
+    }
+    state.frags.abandon_sender(me);
+    state.cursors.forget(me);
+    if borrowed {
+        Err(Blocked::Borrowed)
+    } else {
+        Ok(())
+    }
+}

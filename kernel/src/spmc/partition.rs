@@ -105,6 +105,23 @@ pub struct Runtime {
     /// It runs (or is Preempted or Blocked) on cycles the normal world gave it with FFA_RUN
     /// while it was waiting: true from [`Waiting::begin_run`] to [`Running::end_run`].
     nw_run: bool,
+    /// What the lifecycle after an abort needs (lifecycle.rs); kept across restarts.
+    pub life: Life,
+}
+
+/// Lifecycle bookkeeping of a partition (lifecycle.rs).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Life {
+    /// It reached FFA_MSG_WAIT since it was last (re)loaded.
+    pub initialised: bool,
+    /// It will not be restarted (its boot failed, or memory changed owner for good).
+    pub given_up: bool,
+    /// The "restart waits" line was printed.
+    pub pending_logged: bool,
+    /// Times it was restarted.
+    pub restarts: u32,
+    /// The interrupt it was handling when it aborted, left masked (ID, core it was taken on).
+    pub masked_interrupt: Option<(u32, usize)>,
 }
 
 /// The context in its current state, with the transitions legal from it.
@@ -144,6 +161,8 @@ impl Booting<'_> {
     /// interrupt (see [`SPSR_F`]).
     pub fn init_done(self) {
         self.0.state = State::Waiting;
+        self.0.life.initialised = true;
+        self.0.life.pending_logged = false;
         self.0.ns_default();
     }
 }
@@ -285,7 +304,23 @@ impl Runtime {
             version_frozen: false,
             interrupt: None,
             nw_run: false,
+            life: Life::default(),
         }
+    }
+
+    /// Puts an aborted context back to Created, as a fresh [`Runtime::new`] for the same
+    /// manifest, keeping its address space (the loader reloads it) and [`Life`]: the restart
+    /// of lifecycle.rs. Anything but Aborted is left alone.
+    pub fn reset_for_restart(&mut self, version: Version) {
+        if self.state != State::Aborted {
+            return;
+        }
+        let space = self.space.take();
+        let life = self.life;
+        *self = Runtime::new(version, self.ns_queued);
+        self.space = space;
+        self.life = life;
+        self.life.initialised = false;
     }
 
     /// Where the context is in its life cycle.
@@ -327,7 +362,9 @@ impl Runtime {
     pub fn abort(&mut self) {
         self.state = State::Aborted;
         self.request = None;
-        self.interrupt = None;
+        if let Some(i) = self.interrupt.take() {
+            self.life.masked_interrupt = Some(i);
+        }
         self.nw_run = false;
     }
 }

@@ -596,3 +596,193 @@ fn a_core_retired_holding_the_normal_worlds_mailbox_does_not_hang_the_others() {
     let q = req32(0, 0x8001, [1, 2, 3, 4, 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap(), "direct messages still flow");
 }
+
+/// Restart of an aborted partition from its image (FF-A v1.3 lifecycle, `abort-action` =
+/// restart; kernel/src/spmc/lifecycle.rs): what it held through the memory ABIs is dropped
+/// consistently (the state checker after every step), its memory is reset, and callers get
+/// ABORTED for the request it died in, BUSY while the restart waits, answers afterwards.
+mod restart {
+    use super::*;
+    use crate::arch::esr;
+    use crate::spmc::partition::State;
+    use ffa_abi::error::ErrorCode;
+
+    /// The request word that makes sp1 fault.
+    const DIE: u32 = 0xDEAD;
+
+    /// Echoes, but faults on a request whose w3 is [`DIE`]; with `die_at_boot`, its boots
+    /// after the first fault too.
+    fn mortal(die_at_boot: bool) -> Behaviour {
+        let mut died = false;
+        Box::new(move |r, _| {
+            let request = r.w(0) == FuncId::MsgSendDirectReq32.raw();
+            if (request && r.w(3) == DIE) || (died && die_at_boot && !request) {
+                died = true;
+                return Act::Fault {
+                    ec: esr::EC_DABT_LOWER,
+                    far: 0x10,
+                };
+            }
+            Act::Svc(echo_of(r).unwrap_or_else(msg_wait))
+        })
+    }
+
+    /// [`world`] with sp1 [`mortal`] and its `abort-action` restart (`restart`) or stop.
+    fn world_of(restart: bool, die_at_boot: bool) -> World {
+        let defs = (0..3)
+            .map(|i| {
+                let mut d = sp(i);
+                d.rx_tx = Some(mailbox(i));
+                d.memory_regions = vec![data_region(i, DATA_OFFSET, DATA, 0x3)];
+                if i == 1 {
+                    d.behaviour = mortal(die_at_boot);
+                }
+                d.patch = Some(alloc::boxed::Box::new(move |p| {
+                    let others: Vec<spmc_table::EndpointId> = (0..3u16)
+                        .filter(|&k| usize::from(k) != i)
+                        .map(|k| spmc_table::EndpointId(0x8001 + k))
+                        .collect();
+                    p.capabilities.memory_share_with = alloc::boxed::Box::leak(others.into());
+                    if i == 1 && restart {
+                        p.abort_action = spmc_table::AbortAction::Restart;
+                    }
+                }));
+                d
+            })
+            .collect();
+        let mut w = World::boot(defs);
+        w.nw_version(Version::V1_2);
+        w.map_nw_mailbox(1);
+        for (i, sp) in w.spmc.sps.iter().enumerate() {
+            let heap = sp.rt.lock().space.as_ref().unwrap().pool_stats().2;
+            LOAD_HEAP_TABLES.with(|t| t[i].set(heap));
+        }
+        w
+    }
+
+    fn ask(w: &mut World, word: u32) -> Regs {
+        w.nw(req32(0, id(1), [word, 2, 3, 4, 5]))
+    }
+
+    fn answered(r: &Regs) -> bool {
+        r.w(0) == FuncId::MsgSendDirectResp32.raw() && r.w(3) == 7
+    }
+
+    #[test]
+    fn restart_relinquishes_what_it_retrieved_and_reloads_its_image() {
+        capture_console();
+        let mut w = world_of(true, false);
+        let entries_before = w.seen(1).len();
+        // The normal world lends sp1 a page, which sp1 retrieves and keeps.
+        let s = send(&mut w, FuncId::MemLend32, None, &[1], &[(NS_SHARE, 1)]);
+        assert!(ok(&s), "{s:x?}");
+        let h = handle(&s);
+        assert!(ok(&retrieve(&mut w, 1, 0, h)));
+        check(&w);
+        // sp1's memory as a running instance leaves it: its image and data dirtied.
+        assert!(w.env.mem.write(base(1), &[0xEE; 64]));
+        assert!(w.env.mem.write(data_page(1, 3) + 8, &[0x77; 32]));
+        let ttbr0 = w.spmc.sps[1].rt.lock().space.as_ref().unwrap().ttbr0();
+        // It dies in a request: that request gets ABORTED, and it is restarted at once.
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        assert_eq!(w.state(1), State::Waiting);
+        assert!(
+            w.seen(1).len() > entries_before + 1,
+            "sp1 was entered again to boot"
+        );
+        check(&w);
+        // The lent page was relinquished on its behalf: the lender can reclaim it.
+        assert!(ok(&reclaim(&mut w, None, h)));
+        check(&w);
+        // Its memory is the image's again: the image rewritten, the data region zeroed, the
+        // same translation table kept.
+        assert_eq!(
+            w.env.mem.bytes(base(1), IMAGE_LEN),
+            image_bytes(1, IMAGE_LEN),
+            "image reloaded"
+        );
+        assert!(w.env.mem.bytes(data_page(1, 3), 64).iter().all(|&b| b == 0));
+        assert_eq!(
+            w.spmc.sps[1].rt.lock().space.as_ref().unwrap().ttbr0(),
+            ttbr0
+        );
+        assert!(answered(&ask(&mut w, 7)));
+        assert!(!console_lines("SP sp1 (0x8002) restarted").is_empty());
+    }
+
+    #[test]
+    fn restart_waits_while_a_borrower_holds_what_it_lent() {
+        let mut w = world_of(true, false);
+        // sp1 lends a data page to sp2, which retrieves it.
+        let s = send(
+            &mut w,
+            FuncId::MemLend32,
+            Some(1),
+            &[2],
+            &[(data_page(1, 0), 1)],
+        );
+        assert!(ok(&s), "{s:x?}");
+        let h = handle(&s);
+        assert!(ok(&retrieve(&mut w, 2, id(1), h)));
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        // The page is sp2's to use until it relinquishes: the restart, which rewrites sp1's
+        // memory, waits, and callers get BUSY meanwhile, not ABORTED.
+        assert_eq!(w.state(1), State::Aborted);
+        assert_error(&ask(&mut w, 7), ErrorCode::Busy);
+        assert_eq!(w.state(1), State::Aborted);
+        check(&w);
+        assert!(ok(&relinquish(&mut w, 2, h)));
+        // The next message restarts it (the lent page is reclaimed on its behalf); that
+        // message is not delivered, the one after is.
+        assert_error(&ask(&mut w, 7), ErrorCode::Busy);
+        assert_eq!(w.state(1), State::Waiting);
+        check(&w);
+        assert!(answered(&ask(&mut w, 7)));
+        // The transaction is gone.
+        assert!(!ok(&reclaim(&mut w, Some(1), h)));
+    }
+
+    #[test]
+    fn an_sp_that_donated_memory_stays_stopped() {
+        capture_console();
+        let mut w = world_of(true, false);
+        let s = send(
+            &mut w,
+            FuncId::MemDonate32,
+            Some(1),
+            &[2],
+            &[(data_page(1, 1), 1)],
+        );
+        assert!(ok(&s), "{s:x?}");
+        assert!(ok(&retrieve(&mut w, 2, id(1), handle(&s))));
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        // A page of its data region is sp2's for good: reloading it from the image would
+        // overwrite sp2's page, so it is not restarted.
+        assert_error(&ask(&mut w, 7), ErrorCode::Aborted);
+        assert_eq!(w.state(1), State::Aborted);
+        check(&w);
+        assert!(!console_lines("SP sp1 (0x8002) is not restarted: memory was donated").is_empty());
+    }
+
+    #[test]
+    fn without_abort_action_restart_an_aborted_sp_stays_stopped() {
+        let mut w = world_of(false, false);
+        let entries = w.seen(1).len();
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        assert_error(&ask(&mut w, 7), ErrorCode::Aborted);
+        assert_eq!(w.state(1), State::Aborted);
+        assert_eq!(w.seen(1).len(), entries + 1, "never entered again");
+    }
+
+    #[test]
+    fn an_sp_that_aborts_while_it_restarts_stays_stopped() {
+        let mut w = world_of(true, true);
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        let entries = w.seen(1).len();
+        // Its restart's boot faulted: no second restart, ABORTED from now on.
+        assert_eq!(w.state(1), State::Aborted);
+        assert_error(&ask(&mut w, 7), ErrorCode::Aborted);
+        assert_eq!(w.seen(1).len(), entries, "not entered again");
+        check(&w);
+    }
+}
