@@ -282,6 +282,11 @@ pub mod cmd {
     /// fault: loops for ever inside the request (the SPMC's request time limit must abort
     /// it; partitions/stuck/layout.json gives it a short one). Never answered.
     pub const LOOP: u32 = 0xC0DE_0B04;
+
+    /// every test SP: answers \[OK, the number of requests this instance of the SP has handled
+    /// with its common commands, this one included\]. The count lives in its bss, so an SP
+    /// restarted from its image (FF-A v1.3 `abort-action` = restart) starts again from 1.
+    pub const SERVED: u32 = 0xC0DE_1001;
 }
 
 /// sbsa-ref's SBSA generic watchdog as echo drives it (QEMU hw/watchdog/sbsa_gwdt.c): the
@@ -520,6 +525,7 @@ mod tests {
             cmd::SPIN,
             cmd::WDOG_ARM,
             cmd::WDOG_STATUS,
+            cmd::SERVED,
             cmd::MSG_SEND2,
             cmd::MSG_READ,
             cmd::NOTIFY_BIND,

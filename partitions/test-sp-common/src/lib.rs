@@ -602,12 +602,16 @@ fn partinfo<C: Conduit>(ffa: &mut Ffa<C>, sp: &SpState<'_>, req: &DirectRequest)
     }
 }
 
+/// Requests this instance handled with [`common`] (in bss: a restart from the image zeroes it).
+static SERVED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 /// Handles the commands every test SP understands; `None` when word 0 is not one of them.
 pub fn common<C: Conduit>(
     ffa: &mut Ffa<C>,
     sp: &mut SpState<'_>,
     req: &DirectRequest,
 ) -> Option<Payload> {
+    let served = SERVED.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1;
     if let Some(p) = messaging::handle(ffa, sp, req) {
         return Some(p);
     }
@@ -665,6 +669,7 @@ pub fn common<C: Conduit>(
             let r = ffa.call(Regs::call(arg(1) as u32, &args));
             ok(&core::array::from_fn::<u64, 14, _>(|i| r.x(i)))
         }
+        cmd::SERVED => ok(&[served]),
         cmd::WHO => ok(&[
             u64::from(req.receiver.0),
             u64::from(req.sender.0),

@@ -75,6 +75,9 @@ const OK: u64 = status::OK as u64;
 /// cases, all sent from the normal world).
 pub const CASES: &[Case] = &[
     Case::default_set("mem_share_nw_to_echo_rw_reclaim", || with_mailbox(share_rw)),
+    Case::layout("stuck", "aborted_sp_restarted_from_its_image", || {
+        with_mailbox(restarted_from_image)
+    }),
     Case::default_set("mem_share_nw_read_only_grant", || {
         with_mailbox(share_read_only)
     }),
@@ -1397,6 +1400,62 @@ fn nw_donations_fill_ownership_table() -> Outcome {
         [r[0], r[1]],
         [OK, OK],
         "echo MEM_SEND donate with the normal world at its quota [status, fault's status]"
+    );
+    Ok(())
+}
+
+/// The stuck SP set's fault has `abort-action` = restart (partitions/stuck/fault-restart.dts,
+/// FF-A v1.3 partition lifecycle). It holds a page the normal world lent it when its request
+/// time limit aborts it: the request gets ABORTED, the SPMC restarts it from its image, and
+/// the restart relinquishes the page on its behalf (the normal world can reclaim it) and
+/// resets its memory (its bss request count starts again).
+fn restarted_from_image() -> Outcome {
+    let served = |what: &str| -> Result<u64, Failure> {
+        let r = request(FAULT, &[u64::from(cmd::SERVED)])?;
+        check_eq!(r[0], OK, "{what}: SERVED status");
+        Ok(r[1])
+    };
+    served("first")?;
+    let before = served("second")?;
+    check!(
+        before >= 2,
+        "fault counted {before} requests before its abort"
+    );
+    let base = slot(6);
+    fill(base, 1);
+    let rx = [MemAccess::new(EndpointId(FAULT), RW)];
+    let cons = one(base, 1);
+    let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
+    let h = handle_of(&send(FuncId::MemLend32, &b)?.0, "FFA_MEM_LEND_32 to fault")?;
+    check_eq!(
+        access(FAULT, h, 0, 0xFA17_0001, 0, true)?,
+        [OK, u64::from(PATTERN), 1, 1],
+        "fault retrieving the page (kept)"
+    );
+    expect_error(
+        &reclaim(h),
+        ErrorCode::Denied,
+        "reclaim while fault holds it",
+    )?;
+    // fault loops in this request until its 300 ms limit aborts it.
+    let mut a = [0u64; 7];
+    a[0] = u64::from(FAULT);
+    a[2] = u64::from(cmd::LOOP);
+    expect_error(
+        &call(FuncId::MsgSendDirectReq64, &a),
+        ErrorCode::Aborted,
+        "LOOP to fault",
+    )?;
+    expect_success(&reclaim(h), "reclaim after fault's restart")?;
+    check_eq!(
+        read(base)?,
+        0xFA17_0001,
+        "the page fault wrote before its abort"
+    );
+    check_eq!(
+        served("after the restart")?,
+        1,
+        "fault's request count after its restart"
     );
     Ok(())
 }
