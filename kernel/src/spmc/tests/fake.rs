@@ -31,10 +31,10 @@ use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{
-    BlobRange, BootInfoRegion, Capabilities, EndpointId, ExceptionLevel, ExecutionState,
-    ImageRegion, MemAttributes, MemoryRegion, MessagingMethod, NsInterruptsAction, Partition,
-    PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid, XlatGranule, TABLE_MAGIC,
-    TABLE_VERSION,
+    BlobRange, BootInfoRegion, Capabilities, DeviceRegion, EndpointId, ExceptionLevel,
+    ExecutionState, ImageRegion, Interrupt, InterruptAttributes, MemAttributes, MemoryRegion,
+    MessagingMethod, NsInterruptsAction, Partition, PhysAddr, PowerMessages, RxTxBuffer, Service,
+    Table, Uuid, XlatGranule, TABLE_MAGIC, TABLE_VERSION,
 };
 use std::collections::BTreeMap;
 
@@ -466,6 +466,19 @@ pub fn echo() -> Behaviour {
 /// One step of a script: gets the registers the SP was resumed with.
 pub type Step = Box<dyn FnMut(&Regs, &Memory) -> Act>;
 
+/// Finishes initialisation, then never makes another call: whatever it is entered for next (a
+/// request, an interrupt) it spins in, 100 ms of the fake clock per resume, until aborted.
+pub fn waits_then_loops() -> Behaviour {
+    let mut booted = false;
+    Box::new(move |_, _| {
+        if core::mem::replace(&mut booted, true) {
+            Act::Spin(100)
+        } else {
+            Act::Svc(msg_wait())
+        }
+    })
+}
+
 /// Runs `steps` one per resume, then behaves like [`echo`].
 pub fn script(steps: Vec<Step>) -> Behaviour {
     let mut steps = steps.into_iter();
@@ -545,6 +558,53 @@ pub struct SpDef {
     pub behaviour: Behaviour,
     /// Last edits to the table entry (for fields the defaults do not cover).
     pub patch: Option<Patch>,
+}
+
+impl SpDef {
+    /// `self` with `f` applied to its table entry after any edit it already has.
+    pub fn patched(mut self, f: impl Fn(&mut Partition) + 'static) -> Self {
+        let old = self.patch.take();
+        self.patch = Some(Box::new(move |p| {
+            if let Some(o) = &old {
+                o(p);
+            }
+            f(p);
+        }));
+        self
+    }
+}
+
+/// The watchdog-like SPI the interrupt and time-limit tests use (sbsa-ref's generic watchdog
+/// WS0 is 48).
+pub const WDOG: u32 = 48;
+
+/// `d` with a device region carrying the secure interrupts `ids` (level SPIs, priority 0x20)
+/// and the grant to use them.
+pub fn owning(d: SpDef, ids: &'static [u32]) -> SpDef {
+    /// Secure, level, SPI, priority 0x20.
+    const ATTR: u32 = 0x20 | (1 << 8) | (1 << 9) | (0b10 << 10);
+    let irqs: &'static [Interrupt] = Box::leak(
+        ids.iter()
+            .map(|&id| Interrupt {
+                id,
+                attributes: InterruptAttributes(ATTR),
+                target_mpidr: None,
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let regions: &'static [DeviceRegion] = Box::leak(Box::new([DeviceRegion {
+        name: "wdog",
+        base: PhysAddr(0x5001_0000),
+        pages: 2,
+        attributes: MemAttributes(MemAttributes::READ | MemAttributes::WRITE),
+        interrupts: irqs,
+        exclusive_access: false,
+    }]));
+    d.patched(move |p| {
+        p.device_regions = regions;
+        p.capabilities.interrupts = ids;
+    })
 }
 
 /// A UUID whose 16 bytes all differ (so byte-order mistakes show), starting with `b`.
@@ -777,6 +837,25 @@ impl World {
     /// Makes one call from the normal world.
     pub fn nw(&mut self, r: Regs) -> Regs {
         self.spmc.handle_nw_call(&mut self.env, &r)
+    }
+
+    /// Enters the SPMC with FFA_INTERRUPT, as the SPMD does for a secure interrupt taken while
+    /// the normal world runs; returns the SPMC's answer to EL3.
+    pub fn el3_interrupt(&mut self) -> Regs {
+        self.spmc
+            .handle_el3_call(&mut self.env, call(FuncId::Interrupt32, &[]))
+    }
+
+    /// The partition in slot `aborted` is aborted: a request to it gets ABORTED, and the one in
+    /// slot `other` still echoes one (both with `sp(i)`'s IDs).
+    pub fn assert_aborted_and_other_answers(&mut self, aborted: usize, other: usize) {
+        let (a, o) = (0x8001 + aborted as u16, 0x8001 + other as u16);
+        assert_eq!(self.state(aborted), State::Aborted);
+        assert_error(&self.nw(req32(0, a, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
+        assert_eq!(
+            self.nw(req32(0, o, [2, 0, 0, 0, 0])),
+            resp32(o, 0, [2, 0, 0, 0, 0])
+        );
     }
 
     /// Negotiates `v` with the SPMC as the normal world does through the SPMD.

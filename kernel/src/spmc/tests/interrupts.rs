@@ -10,49 +10,20 @@ use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
-use spmc_table::{
-    DeviceRegion, Interrupt, InterruptAttributes, MemAttributes, OtherSInterruptsAction, PhysAddr,
-};
-
-/// The watchdog-like SPI the tests use (sbsa-ref's generic watchdog WS0 is 48).
-const WDOG: u32 = 48;
-/// Secure, level, SPI, priority 0x20.
-const ATTR: u32 = 0x20 | (1 << 8) | (1 << 9) | (0b10 << 10);
-
-/// Gives `d` a device region with `ids` and grants them.
-fn owning(mut d: SpDef, ids: &'static [u32]) -> SpDef {
-    let irqs: &'static [Interrupt] = Box::leak(
-        ids.iter()
-            .map(|&id| Interrupt {
-                id,
-                attributes: InterruptAttributes(ATTR),
-                target_mpidr: None,
-            })
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    );
-    let regions: &'static [DeviceRegion] = Box::leak(Box::new([DeviceRegion {
-        name: "wdog",
-        base: PhysAddr(0x5001_0000),
-        pages: 2,
-        attributes: MemAttributes(MemAttributes::READ | MemAttributes::WRITE),
-        interrupts: irqs,
-        exclusive_access: false,
-    }]));
-    d.patch = Some(Box::new(move |p| {
-        p.device_regions = regions;
-        p.capabilities.interrupts = ids;
-    }));
-    d
-}
+use spmc_table::OtherSInterruptsAction;
 
 fn is_interrupt(r: &Regs, id: u32) -> bool {
     r.w(0) == FuncId::Interrupt32.raw() && r.w(2) == id && r.0[1] == 0 && r.0[3..] == [0; 15]
 }
 
-fn el3_interrupt(w: &mut World) -> Regs {
-    w.spmc
-        .handle_el3_call(&mut w.env, call(FuncId::Interrupt32, &[]))
+/// Finishes initialisation; in its first request `WDOG` fires, and once resumed it answers
+/// with w3 = `word` (as the partition with ID `me`).
+fn interrupted_in_a_request(me: u16, word: u32) -> Behaviour {
+    script(vec![
+        svc(msg_wait()),
+        Box::new(|_, _| Act::Interrupt(WDOG)),
+        Box::new(move |_, _| Act::Svc(resp32(me, 0, [word, 0, 0, 0, 0]))),
+    ])
 }
 
 fn resume() -> Regs {
@@ -61,13 +32,8 @@ fn resume() -> Regs {
 
 #[test]
 fn configs_list_granted_interrupts_only() {
-    let mut d = owning(sp(0), &[WDOG]);
     // A device interrupt the SP set description did not grant is not configured.
-    let p = d.patch.take().unwrap();
-    d.patch = Some(Box::new(move |part| {
-        p(part);
-        part.capabilities.interrupts = &[];
-    }));
+    let d = owning(sp(0), &[WDOG]).patched(|p| p.capabilities.interrupts = &[]);
     let w = World::new(vec![d, owning(sp(1), &[WDOG + 1])]);
     let c: Vec<_> = crate::spmc::interrupt::configs(w.spmc.table).collect();
     assert_eq!(
@@ -87,7 +53,7 @@ fn waiting_owner_is_entered_with_ffa_interrupt_from_el3() {
     let mut w = World::boot(vec![sp(0), owning(sp(1), &[WDOG])]);
     let before = w.seen(1).len();
     w.env.gic_pending.push_back(WDOG);
-    assert_eq!(el3_interrupt(&mut w), resume());
+    assert_eq!(w.el3_interrupt(), resume());
     let seen = w.seen(1);
     assert_eq!(seen.len(), before + 1);
     assert!(is_interrupt(&seen[before], WDOG), "{:x?}", seen[before]);
@@ -104,7 +70,7 @@ fn waiting_owner_is_entered_with_ffa_interrupt_from_el3() {
 fn nothing_pending_still_resumes_the_normal_world() {
     let mut w = World::boot(vec![owning(sp(0), &[WDOG])]);
     let before = w.seen(0).len();
-    assert_eq!(el3_interrupt(&mut w), resume());
+    assert_eq!(w.el3_interrupt(), resume());
     assert_eq!(w.seen(0).len(), before);
     assert!(w.env.gic_unmasked.is_empty());
 }
@@ -114,7 +80,7 @@ fn an_unowned_interrupt_is_not_delivered_and_stays_masked() {
     let mut w = World::boot(vec![owning(sp(0), &[WDOG])]);
     let before = w.seen(0).len();
     w.env.gic_pending.push_back(WDOG + 7);
-    assert_eq!(el3_interrupt(&mut w), resume());
+    assert_eq!(w.el3_interrupt(), resume());
     assert_eq!(w.seen(0).len(), before);
     assert_eq!(w.env.gic_taken, vec![WDOG + 7]);
     assert!(w.env.gic_unmasked.is_empty());
@@ -130,12 +96,7 @@ fn an_unowned_interrupt_is_not_delivered_and_stays_masked() {
 fn busy_owner_gets_it_when_it_next_waits() {
     // sp0 owns the interrupt; it fires while sp0 itself handles a request.
     let mut d = owning(sp(0), &[WDOG]);
-    let steps: Vec<Step> = vec![
-        svc(msg_wait()),
-        Box::new(|_, _| Act::Interrupt(WDOG)),
-        Box::new(|_, _| Act::Svc(resp32(0x8001, 0, [7, 0, 0, 0, 0]))),
-    ];
-    d.behaviour = script(steps);
+    d.behaviour = interrupted_in_a_request(0x8001, 7);
     let mut w = World::boot(vec![d]);
     let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
     assert_eq!(r, resp32(0x8001, 0, [7, 0, 0, 0, 0]));
@@ -154,12 +115,7 @@ fn another_partition_is_preempted_for_a_waiting_owner() {
     // sp1 handles a request; the interrupt of sp0 fires meanwhile: sp0 handles it at once,
     // then sp1 resumes and answers.
     let mut d1 = sp(1);
-    let steps: Vec<Step> = vec![
-        svc(msg_wait()),
-        Box::new(|_, _| Act::Interrupt(WDOG)),
-        Box::new(|_, _| Act::Svc(resp32(0x8002, 0, [9, 0, 0, 0, 0]))),
-    ];
-    d1.behaviour = script(steps);
+    d1.behaviour = interrupted_in_a_request(0x8002, 9);
     let mut w = World::boot(vec![owning(sp(0), &[WDOG]), d1]);
     let runs_before = w.env.runs.len();
     let r = w.nw(req32(0, 0x8002, [1, 0, 0, 0, 0]));
@@ -172,16 +128,9 @@ fn another_partition_is_preempted_for_a_waiting_owner() {
 
 #[test]
 fn queued_other_secure_interrupts_wait_for_the_running_partition() {
-    let mut d1 = sp(1);
-    let steps: Vec<Step> = vec![
-        svc(msg_wait()),
-        Box::new(|_, _| Act::Interrupt(WDOG)),
-        Box::new(|_, _| Act::Svc(resp32(0x8002, 0, [9, 0, 0, 0, 0]))),
-    ];
-    d1.behaviour = script(steps);
-    d1.patch = Some(Box::new(|p| {
-        p.other_s_interrupts_action = Some(OtherSInterruptsAction::Queued)
-    }));
+    let mut d1 =
+        sp(1).patched(|p| p.other_s_interrupts_action = Some(OtherSInterruptsAction::Queued));
+    d1.behaviour = interrupted_in_a_request(0x8002, 9);
     let mut w = World::boot(vec![owning(sp(0), &[WDOG]), d1]);
     let runs_before = w.env.runs.len();
     let r = w.nw(req32(0, 0x8002, [1, 0, 0, 0, 0]));
@@ -204,7 +153,7 @@ fn a_handler_cannot_respond_and_must_wait() {
     d.behaviour = script(steps);
     let mut w = World::boot(vec![d]);
     w.env.gic_pending.push_back(WDOG);
-    assert_eq!(el3_interrupt(&mut w), resume());
+    assert_eq!(w.el3_interrupt(), resume());
     let seen = w.seen(0);
     assert_eq!(seen[2], Regs::error(ErrorCode::Denied));
     assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0)]);
@@ -217,15 +166,9 @@ fn a_handler_that_faults_is_aborted_and_its_interrupt_stays_masked() {
     d.behaviour = script(vec![svc(msg_wait()), data_abort(0x1234)]);
     let mut w = World::boot(vec![d, sp(1)]);
     w.env.gic_pending.push_back(WDOG);
-    assert_eq!(el3_interrupt(&mut w), resume());
-    assert_eq!(w.state(0), State::Aborted);
+    assert_eq!(w.el3_interrupt(), resume());
     assert!(w.env.gic_unmasked.is_empty());
-    assert_error(&w.nw(req32(0, 0x8001, [0; 5])), ErrorCode::Aborted);
-    // The others keep working.
-    assert_eq!(
-        w.nw(req32(0, 0x8002, [3, 0, 0, 0, 0])),
-        resp32(0x8002, 0, [3, 0, 0, 0, 0])
-    );
+    w.assert_aborted_and_other_answers(0, 1);
 }
 
 #[test]
@@ -233,7 +176,7 @@ fn several_interrupts_are_handled_one_after_the_other() {
     let mut w = World::boot(vec![owning(sp(0), &[WDOG, WDOG + 1])]);
     let before = w.seen(0).len();
     w.env.gic_pending.extend([WDOG + 1, WDOG]);
-    assert_eq!(el3_interrupt(&mut w), resume());
+    assert_eq!(w.el3_interrupt(), resume());
     let seen = w.seen(0);
     assert_eq!(seen.len(), before + 2);
     assert!(is_interrupt(&seen[before], WDOG));

@@ -322,26 +322,7 @@ fn repeated_preemption_until_completion() {
 /// Hafnium does the same).
 #[test]
 fn a_secure_interrupt_handler_is_not_preempted_and_yield_returns_at_once() {
-    use spmc_table::{DeviceRegion, Interrupt, InterruptAttributes, MemAttributes, PhysAddr};
-    const WDOG: u32 = 48;
-    static IRQS: [Interrupt; 1] = [Interrupt {
-        id: WDOG,
-        attributes: InterruptAttributes(0x20 | (1 << 8) | (1 << 9) | (0b10 << 10)),
-        target_mpidr: None,
-    }];
-    static REGIONS: [DeviceRegion; 1] = [DeviceRegion {
-        name: "wdog",
-        base: PhysAddr(0x5001_0000),
-        pages: 2,
-        attributes: MemAttributes(MemAttributes::READ | MemAttributes::WRITE),
-        interrupts: &IRQS,
-        exclusive_access: false,
-    }];
-    let mut d = sp(0);
-    d.patch = Some(Box::new(|p| {
-        p.device_regions = &REGIONS;
-        p.capabilities.interrupts = &[WDOG];
-    }));
+    let mut d = owning(sp(0), &[WDOG]);
     d.behaviour = script(vec![
         svc(msg_wait()),
         // Entered with FFA_INTERRUPT: an FIQ meets it, then it yields, then it is done.
@@ -351,10 +332,7 @@ fn a_secure_interrupt_handler_is_not_preempted_and_yield_returns_at_once() {
     ]);
     let mut w = World::boot(vec![d]);
     w.env.gic_pending.push_back(WDOG);
-    let r = w
-        .spmc
-        .handle_el3_call(&mut w.env, call(FuncId::Interrupt32, &[]));
-    assert_eq!(r, call(FuncId::NormalWorldResume, &[]));
+    assert_eq!(w.el3_interrupt(), call(FuncId::NormalWorldResume, &[]));
     let seen = w.seen(0);
     // Boot, FFA_INTERRUPT, the same registers after the FIQ, FFA_SUCCESS for the yield.
     assert_eq!(seen.len(), 4, "{seen:x?}");

@@ -13,27 +13,29 @@ use ffa_abi::error::ErrorCode;
 use ffa_abi::regs::Regs;
 use spmc_table::TimeLimits;
 
-fn limits(mut d: SpDef, boot_ms: Option<u32>, request_ms: Option<u32>) -> SpDef {
-    let old = d.patch.take();
-    d.patch = Some(Box::new(move |p| {
-        if let Some(f) = &old {
-            f(p);
-        }
+fn limits(d: SpDef, boot_ms: Option<u32>, request_ms: Option<u32>) -> SpDef {
+    d.patched(move |p| {
         p.capabilities.time_limits = TimeLimits {
             boot_ms,
             request_ms,
-        };
-    }));
-    d
+        }
+    })
 }
 
-/// Spins for ever, 100 ms at a time.
-fn spin_forever() -> Step {
+/// Spins 100 ms of the fake clock.
+fn spin() -> Step {
     Box::new(|_, _| Act::Spin(100))
 }
 
+/// Never reaches FFA_MSG_WAIT: spins from its first instruction.
 fn looping() -> Behaviour {
     Box::new(|_, _| Act::Spin(100))
+}
+
+/// The fake clock says the aborted partition ran about 300 ms (3-4 spins of 100 ms), not for
+/// ever.
+fn ran_about_300_ms(w: &World) {
+    assert!((300_000..=400_000).contains(&w.env.now), "{}", w.env.now);
 }
 
 #[test]
@@ -41,49 +43,23 @@ fn a_partition_stuck_at_boot_is_aborted_and_boot_goes_on() {
     let mut d0 = limits(sp(0), Some(300), None);
     d0.behaviour = looping();
     let mut w = World::boot(vec![d0, sp(1)]);
-    assert_eq!(w.state(0), State::Aborted);
     assert_eq!(w.state(1), State::Waiting);
-    // It ran about 300 ms of the clock (3-4 spins of 100 ms), not for ever.
-    assert!(
-        w.env.now >= 300_000 && w.env.now <= 400_000,
-        "{}",
-        w.env.now
-    );
+    ran_about_300_ms(&w);
     // The timer is off once boot is over, and callers get ABORTED.
     assert_eq!(w.env.deadline, None);
-    assert_error(&w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
-    assert_eq!(
-        w.nw(req32(0, 0x8002, [2, 0, 0, 0, 0])),
-        resp32(0x8002, 0, [2, 0, 0, 0, 0])
-    );
+    w.assert_aborted_and_other_answers(0, 1);
 }
 
 #[test]
 fn a_partition_looping_in_a_request_is_aborted() {
     let mut d0 = limits(sp(0), None, Some(300));
-    d0.behaviour = script(vec![
-        svc(msg_wait()),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-    ]);
+    d0.behaviour = waits_then_loops();
     let mut w = World::boot(vec![d0, sp(1)]);
     assert_eq!(w.env.deadline, None);
     assert_error(&w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
-    assert_eq!(w.state(0), State::Aborted);
-    assert!(
-        w.env.now >= 300_000 && w.env.now <= 400_000,
-        "{}",
-        w.env.now
-    );
+    ran_about_300_ms(&w);
     assert_eq!(w.env.deadline, None, "the timer is off again");
-    assert_error(&w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
-    assert_eq!(
-        w.nw(req32(0, 0x8002, [2, 0, 0, 0, 0])),
-        resp32(0x8002, 0, [2, 0, 0, 0, 0])
-    );
+    w.assert_aborted_and_other_answers(0, 1);
 }
 
 #[test]
@@ -92,7 +68,7 @@ fn the_platform_default_applies_and_zero_means_no_limit() {
     let slow = |d: SpDef| {
         let mut d = d;
         let mut steps: Vec<Step> = vec![svc(msg_wait())];
-        steps.extend((0..5).map(|_| spin_forever()));
+        steps.extend((0..5).map(|_| spin()));
         steps.push(Box::new(|r: &Regs, _: &Memory| {
             Act::Svc(echo_of(r).unwrap())
         }));
@@ -121,14 +97,7 @@ fn a_nested_request_that_loops_aborts_the_callee_only() {
     d0.behaviour = during_request(vec![req32(0x8001, 0x8002, [5, 0, 0, 0, 0])]);
     d0.direct_to = vec![0x8002];
     let mut d1 = limits(sp(1), None, Some(300));
-    d1.behaviour = script(vec![
-        svc(msg_wait()),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-    ]);
+    d1.behaviour = waits_then_loops();
     let mut w = World::boot(vec![d0, d1]);
     let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
     // during_request answers with w3 = the error code of its last call.
@@ -146,28 +115,13 @@ fn a_nested_request_that_loops_aborts_the_callee_only() {
 
 #[test]
 fn an_interrupt_handler_that_loops_is_aborted_and_its_interrupt_stays_masked() {
-    const WDOG: u32 = 48;
-    let mut d0 = limits(sp(0), None, Some(300));
-    d0.behaviour = script(vec![
-        svc(msg_wait()),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-        spin_forever(),
-    ]);
-    let old = d0.patch.take().unwrap();
-    d0.patch = Some(Box::new(move |p| {
-        old(p);
-        p.capabilities.interrupts = &[WDOG];
-    }));
+    let mut d0 = limits(owning(sp(0), &[WDOG]), None, Some(300));
+    d0.behaviour = waits_then_loops();
     let mut w = World::boot(vec![d0, sp(1)]);
     w.env.gic_pending.push_back(WDOG);
-    let r = w
-        .spmc
-        .handle_el3_call(&mut w.env, call(ffa_abi::func_id::FuncId::Interrupt32, &[]));
+    let r = w.el3_interrupt();
     assert_eq!(r.w(0), ffa_abi::func_id::FuncId::NormalWorldResume.raw());
-    assert_eq!(w.state(0), State::Aborted);
     assert!(w.env.gic_unmasked.is_empty());
     assert_eq!(w.env.deadline, None);
+    w.assert_aborted_and_other_answers(0, 1);
 }
