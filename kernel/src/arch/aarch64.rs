@@ -40,7 +40,11 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpcr), 512);
 static_assertions::const_assert_eq!(core::mem::offset_of!(FpRegs, fpsr), 520);
 static_assertions::const_assert_eq!(core::mem::align_of::<FpRegs>(), 16);
 
-// SAFETY: `memcpy` and `memset` below implement the C contract the compiler calls them under:
+// SAFETY: `memcpy`, `memset` and `memcmp`/`bcmp` below implement the C contract the compiler
+// calls them under (`memcmp` reads only [a, a + n) and [b, b + n): 8-byte words only while both
+// are 8-byte aligned and 8 or more bytes are left, then bytes; it returns 0 if equal, else a
+// value with the sign of the first differing byte's difference as unsigned bytes). `memcpy`
+// and `memset`:
 // they write only [dst, dst + n), read only the aligned 8-byte words that hold bytes of
 // [src, src + n) (such a word never crosses a page, so it is as mapped as the range), return
 // dst in x0, use only x0-x9 (caller-saved) and no stack. Every access is aligned to its
@@ -48,7 +52,9 @@ static_assertions::const_assert_eq!(core::mem::align_of::<FpRegs>(), 16);
 // of another alignment is read in aligned words and shifted), then bytes, because the image
 // is built for strict alignment and before the MMU is on all memory is Device memory, where
 // an unaligned access faults. They take
-// precedence over compiler-builtins' weak definitions, whose loop moves about 1 byte per
+// precedence over compiler-builtins' weak definitions (whose `memcmp` compares a byte per
+// five instructions: aarch64-paging compares a 64-byte bitmap with it at every table level
+// of a `modify_range` walk), whose loop moves about 1 byte per
 // instruction on this target: on the message path that was most of the SPMC's instructions
 // (docs/performance.md).
 global_asm!(
@@ -137,6 +143,43 @@ memset:
     b 3b
 4:  ret
 .size memset, . - memset
+
+.section .text.memcmp, "ax"
+.global memcmp
+.type memcmp, %function
+.global bcmp
+.type bcmp, %function
+memcmp:
+bcmp:
+    orr x3, x0, x1
+    tst x3, #7
+    b.ne 3f
+1:  cmp x2, #8
+    b.lo 3f
+    ldr x4, [x0], #8
+    ldr x5, [x1], #8
+    sub x2, x2, #8
+    cmp x4, x5
+    b.eq 1b
+    /* The first differing byte is the lowest one (little-endian): compare byte-reversed. */
+    rev x4, x4
+    rev x5, x5
+    cmp x4, x5
+    cset w0, hi
+    csinv w0, w0, wzr, hs
+    ret
+3:  cbz x2, 4f
+    ldrb w4, [x0], #1
+    ldrb w5, [x1], #1
+    sub x2, x2, #1
+    subs w4, w4, w5
+    b.eq 3b
+    mov w0, w4
+    ret
+4:  mov w0, #0
+    ret
+.size memcmp, . - memcmp
+.size bcmp, . - bcmp
 "#
 );
 
