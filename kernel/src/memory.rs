@@ -200,6 +200,40 @@ pub const SPARE_TABLE_PAGES: usize = 8;
 /// VA span of one level-3 table.
 const CHUNK_SHIFT: u32 = 21;
 
+/// The end of a (base, pages) range (saturating: callers have checked it does not wrap).
+fn range_end((base, pages): (u64, u64)) -> u64 {
+    base.saturating_add(pages.saturating_mul(PAGE_SIZE))
+}
+
+/// Are the (base, pages) ranges disjoint and in increasing address order?
+fn in_order(ranges: &[(u64, u64)]) -> bool {
+    ranges.windows(2).all(|w| range_end(w[0]) <= w[1].0)
+}
+
+/// Page-table pages that mapping `ranges` ((base, pages), in any order) at VA = PA with
+/// page entries can need at most, in a table whose root is level 0: one level-3 table per
+/// 2 MiB chunk the ranges touch, one level-2 table per 1 GiB, one level-1 table per 512 GiB.
+/// A chunk is counted again only when the ranges leave it and come back, so ranges in address
+/// order count each chunk once, and in any order every chunk is counted at least once.
+pub fn table_pages_for(ranges: impl IntoIterator<Item = (u64, u64)>) -> u64 {
+    const SHIFTS: [u32; 3] = [CHUNK_SHIFT, 30, 39];
+    let mut total = 0u64;
+    let mut last = [u64::MAX; 3];
+    for (base, pages) in ranges {
+        if pages == 0 {
+            continue;
+        }
+        let end = range_end((base, pages)) - 1;
+        for (shift, prev) in SHIFTS.iter().zip(last.iter_mut()) {
+            let (lo, hi) = (base >> shift, end >> shift);
+            let n = hi - lo + 1 - u64::from(lo == *prev);
+            total = total.saturating_add(n);
+            *prev = hi;
+        }
+    }
+    total
+}
+
 /// The error for an address or size that does not fit the 64-bit/usize arithmetic.
 fn out_of_range() -> MapError {
     MapError::AddressRange(VirtualAddress(usize::MAX))
@@ -371,6 +405,119 @@ impl AddressSpace {
         Ok(used)
     }
 
+    /// Maps the pages of `ranges` ((base, pages), disjoint, in increasing address order) at
+    /// VA = PA like [`AddressSpace::map_shared`], with one walk from the root per 2 MiB chunk
+    /// instead of one per range (a scattered region's ranges share their tables): the first
+    /// range in a chunk, and any range that crosses a chunk boundary, is mapped with
+    /// `map_range`, which builds the chunk's tables; the other ranges of the chunk are then
+    /// written by one `modify_range` walk over their part of the chunk, which allocates
+    /// nothing. `None` (nothing done) if the ranges are not in order; otherwise the pool pages
+    /// used, as [`AddressSpace::map_shared`] returns them.
+    pub fn map_shared_in_order(
+        &mut self,
+        ranges: &[(u64, u64)],
+        perm: UserPerm,
+    ) -> Result<Option<usize>, MapError> {
+        if !in_order(ranges) {
+            return Ok(None);
+        }
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(Some(0));
+        };
+        let span = PhysRange {
+            base: first.0,
+            size: range_end(*last).saturating_sub(first.0),
+        };
+        if overlapping(span, self.el3_reserved).is_some() {
+            for &(b, n) in ranges {
+                let size = n.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
+                if let Some(e) = overlapping(PhysRange { base: b, size }, self.el3_reserved) {
+                    return Err(MapError::AddressRange(VirtualAddress(
+                        usize::try_from(e.base).unwrap_or(usize::MAX),
+                    )));
+                }
+            }
+        }
+        let attrs = user_attributes(perm);
+        let before = self.map.translation().len();
+        let r = self.map_in_order(ranges, attrs);
+        let used = before.saturating_sub(self.map.translation().len());
+        self.reserved = self.reserved.saturating_sub(used);
+        r?;
+        self.count_shared_in_order(ranges, true);
+        Ok(Some(used))
+    }
+
+    /// The page-table part of [`AddressSpace::map_shared_in_order`].
+    fn map_in_order(&mut self, ranges: &[(u64, u64)], attrs: El1Attributes) -> Result<(), MapError> {
+        let chunk_of = |a: u64| a >> CHUNK_SHIFT;
+        // A range inside one chunk: (base, pages) with its last page in the base's chunk.
+        let within = |r: (u64, u64)| r.1 != 0 && chunk_of(r.0) == chunk_of(range_end(r) - 1);
+        let mut i = 0;
+        while let Some(&r) = ranges.get(i) {
+            self.map_one(r, attrs)?;
+            i += 1;
+            if !within(r) {
+                continue;
+            }
+            // The ranges after it in the same chunk: the chunk's level-3 table exists now.
+            let chunk = chunk_of(r.0);
+            let mut j = i;
+            while ranges
+                .get(j)
+                .is_some_and(|&q| within(q) && chunk_of(q.0) == chunk)
+            {
+                j += 1;
+            }
+            let rest = &ranges[i..j];
+            if let (Some(lo), Some(hi)) = (rest.first(), rest.last()) {
+                let next = core::cell::Cell::new(0usize);
+                let missed = core::cell::Cell::new(false);
+                let page = attrs | El1Attributes::TABLE_OR_PAGE;
+                self.map.modify_range(&region(lo.0, range_end(*hi) - lo.0)?, &|mr, d| {
+                    if d.is_table() {
+                        return Ok(());
+                    }
+                    let va = mr.start().0 as u64;
+                    let mut k = next.get();
+                    while rest.get(k).is_some_and(|&q| range_end(q) <= va) {
+                        k += 1;
+                    }
+                    next.set(k);
+                    let hit = rest.get(k).is_some_and(|&(b, _)| b < mr.end().0 as u64);
+                    if !hit {
+                        return Ok(());
+                    }
+                    if d.level() != 3 || mr.end().0 - mr.start().0 != PAGE_SIZE as usize {
+                        // Not a page entry (cannot happen: map_one built the table). Those
+                        // ranges are mapped one by one below.
+                        missed.set(true);
+                        return Ok(());
+                    }
+                    d.set(PhysicalAddress(mr.start().0), page)
+                })?;
+                if missed.get() {
+                    for &q in rest {
+                        self.map_one(q, attrs)?;
+                    }
+                }
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Maps one range at VA = PA with `attrs`, walking from the root.
+    fn map_one(&mut self, (pa, pages): (u64, u64), attrs: El1Attributes) -> Result<(), MapError> {
+        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
+        self.map.map_range(
+            &region(pa, size)?,
+            PhysicalAddress(usize::try_from(pa).map_err(|_| out_of_range())?),
+            attrs,
+            Constraints::NO_BLOCK_MAPPINGS,
+        )
+    }
+
     /// Removes a mapping [`AddressSpace::map_shared`] made (or an owner's own pages, at VA =
     /// PA), then frees the level-3 table of every chunk left without shared mappings and
     /// outside the pinned ranges (its page goes to the pool: see [`AddressSpace::trim_pool`]).
@@ -394,10 +541,7 @@ impl AddressSpace {
     /// [`AddressSpace::unmap_counted`]. Pages of the span outside the ranges are left as they
     /// are. False (nothing done) if the ranges are not in order.
     pub fn unmap_counted_in_order(&mut self, ranges: &[(u64, u64)]) -> Result<bool, MapError> {
-        if !ranges
-            .windows(2)
-            .all(|w| w[0].0.saturating_add(w[0].1 * PAGE_SIZE) <= w[1].0)
-        {
+        if !in_order(ranges) {
             return Ok(false);
         }
         let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
@@ -425,9 +569,7 @@ impl AddressSpace {
             }
             Ok(())
         })?;
-        for &(b, n) in ranges {
-            self.count_shared(b, n, false);
-        }
+        self.count_shared_in_order(ranges, false);
         Ok(true)
     }
 
@@ -461,6 +603,34 @@ impl AddressSpace {
         }
         self.shared.retain(|&(_, n)| n > 0);
         Ok(())
+    }
+
+    /// [`AddressSpace::count_shared`] for ranges in address order: the pages of consecutive
+    /// ranges in one chunk are added up first, so the list of chunks is searched once per
+    /// chunk rather than once per range.
+    fn count_shared_in_order(&mut self, ranges: &[(u64, u64)], add: bool) {
+        // (chunk, pages) being added up: ranges within one chunk only.
+        let mut run: Option<(u64, u64)> = None;
+        for &(b, n) in ranges {
+            let chunk = b >> CHUNK_SHIFT;
+            let inside = n != 0 && chunk == (range_end((b, n)) - 1) >> CHUNK_SHIFT;
+            match run {
+                Some((c, k)) if inside && c == chunk => run = Some((c, k + n)),
+                _ => {
+                    if let Some((c, k)) = run.take() {
+                        self.count_shared(c << CHUNK_SHIFT, k, add);
+                    }
+                    if inside {
+                        run = Some((chunk, n));
+                    } else {
+                        self.count_shared(b, n, add);
+                    }
+                }
+            }
+        }
+        if let Some((c, k)) = run {
+            self.count_shared(c << CHUNK_SHIFT, k, add);
+        }
     }
 
     /// Adds or removes `pages` pages at `pa` in the per-chunk counts of shared mappings.
@@ -772,6 +942,95 @@ mod tests {
         t.drain(t.len());
         s.map_shared(0x100_8000_0000, 1, UserPerm::RO).unwrap();
         assert!(s.pool_stats().2 > before);
+    }
+
+    /// Ranges in address order mapped in one walk per chunk give the same tables as one
+    /// `map_shared` per range, use no table page beyond [`table_pages_for`]'s bound (so a
+    /// reservation of that many is never short), and unmap back to nothing.
+    #[test]
+    fn in_order_mapping_agrees_with_one_walk_per_range() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        // (gap before, pages) in pages; bases from NS memory near chunk and 1 GiB boundaries.
+        let shape = (
+            0u64..4,
+            proptest::collection::vec((0u64..700, 1u64..40), 1..24),
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 200,
+            ..Config::default()
+        });
+        runner
+            .run(&shape, |(start, gaps)| {
+                let origin = [0x100_4000_0000u64, 0x100_3FF0_0000, 0x100_401F_C000, 0x80_3FFF_F000]
+                    [start as usize];
+                let mut ranges = Vec::new();
+                let mut at = origin;
+                for (gap, pages) in gaps {
+                    at += gap * PAGE_SIZE;
+                    ranges.push((at, pages));
+                    at += pages * PAGE_SIZE;
+                }
+                let lo = ranges[0].0;
+                let hi = range_end(*ranges.last().unwrap());
+                let perm = UserPerm::RW;
+                let mut one = AddressSpace::new(&test_layout(), 1).unwrap();
+                let mut walk = AddressSpace::new(&test_layout(), 2).unwrap();
+                let cost = table_pages_for(ranges.iter().copied()) as usize;
+                let heap0 = walk.pool_stats().2;
+                prop_assert!(walk.reserve_tables(cost));
+                for &(b, n) in &ranges {
+                    one.map_shared(b, n, perm).unwrap();
+                }
+                let used = walk.map_shared_in_order(&ranges, perm).unwrap().unwrap();
+                prop_assert!(used <= cost, "{} > {}", used, cost);
+                prop_assert_eq!(walk.pool_stats().2, heap0, "a table came from the heap");
+                let mut page = lo.saturating_sub(PAGE_SIZE);
+                while page < hi + PAGE_SIZE {
+                    prop_assert_eq!(walk.translate(page), one.translate(page), "{:#x}", page);
+                    let inside = ranges.iter().any(|&(b, n)| page >= b && page < range_end((b, n)));
+                    prop_assert_eq!(walk.translate(page).map(|t| t.0), inside.then_some(page));
+                    page += PAGE_SIZE;
+                }
+                prop_assert_eq!(&walk.shared, &one.shared);
+                walk.release_tables(cost - used);
+                prop_assert!(walk.unmap_counted_in_order(&ranges).unwrap());
+                walk.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).unwrap();
+                prop_assert!(walk.shared.is_empty());
+                let mut page = lo;
+                while page < hi {
+                    prop_assert_eq!(walk.translate(page), None);
+                    page += PAGE_SIZE;
+                }
+                // Out of order: nothing done.
+                if ranges.len() > 1 {
+                    let mut back = ranges.clone();
+                    back.reverse();
+                    prop_assert_eq!(walk.map_shared_in_order(&back, perm).unwrap(), None);
+                    prop_assert_eq!(walk.translate(lo), None);
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// The bound counts every chunk, 1 GiB and 512 GiB region a range touches, each once when
+    /// the ranges come in order.
+    #[test]
+    fn table_pages_for_counts_each_region_once() {
+        let chunk = 1u64 << CHUNK_SHIFT;
+        // One page: one table per level.
+        assert_eq!(table_pages_for([(0x100_4000_0000, 1)]), 3);
+        // 250 pages two apart in one chunk: still three.
+        let scattered = (0..250u64).map(|i| (0x100_4000_0000 + 2 * i * PAGE_SIZE, 1));
+        assert_eq!(table_pages_for(scattered), 3);
+        // Two pages astride a chunk boundary: two level-3 tables.
+        assert_eq!(table_pages_for([(0x100_4000_0000 + chunk - PAGE_SIZE, 2)]), 4);
+        // Leaving a chunk and coming back counts it again (an upper bound in any order).
+        let a = (0x100_4000_0000, 1);
+        let b = (0x100_4000_0000 + chunk, 1);
+        assert_eq!(table_pages_for([a, b, a]), 3 + 2);
+        assert_eq!(table_pages_for([(0, 0)]), 0);
     }
 
     /// Reserving more than the heap has fails and changes nothing.
