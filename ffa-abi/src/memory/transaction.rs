@@ -98,6 +98,16 @@ pub struct MemTransaction<'a> {
     total_pages: u32,
 }
 
+/// Address, page count and reserved word of a 16-byte constituent record.
+fn constituent_fields(rec: &[u8; CONSTITUENT_SIZE]) -> (u64, u32, u32) {
+    let word = |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
+    (
+        u64::from(word(0)) | u64::from(word(4)) << 32,
+        word(8),
+        word(12),
+    )
+}
+
 impl<'a> MemTransaction<'a> {
     /// Parses and validates the descriptor in `buf` (the whole, reassembled
     /// descriptor: pass exactly `total_len` bytes) for the negotiated `version`.
@@ -226,20 +236,24 @@ impl<'a> MemTransaction<'a> {
                 return Err(DescError::CountTooLarge { count: ranges });
             }
             let mut sum: u32 = 0;
-            for i in 0..ranges as usize {
+            // `end` is within `buf` (checked above): whole 16-byte records, no per-field
+            // bounds checks.
+            let area = buf.get(c + COMPOSITE_SIZE..end).unwrap_or(&[]);
+            for (i, rec) in area.as_chunks::<CONSTITUENT_SIZE>().0.iter().enumerate() {
                 let at = c + COMPOSITE_SIZE + i * CONSTITUENT_SIZE;
-                let addr = need(wire::u64_at(buf, at), at, 8)?;
+                let (addr, pages, reserved) = constituent_fields(rec);
                 if addr % super::PAGE_SIZE != 0 {
                     return Err(DescError::Misaligned { offset: at });
                 }
-                let pages = need(wire::u32_at(buf, at + 8), at + 8, 4)?;
                 if pages == 0 {
                     return Err(DescError::InvalidField {
                         offset: at + 8,
                         field: "constituent page count",
                     });
                 }
-                mbz(buf, at + 12, 4)?;
+                if reserved != 0 {
+                    mbz(buf, at + 12, 4)?;
+                }
                 // The region must not wrap the address space.
                 if addr
                     .checked_add(u64::from(pages) * super::PAGE_SIZE)
@@ -379,7 +393,21 @@ impl<'a> MemTransaction<'a> {
 
     /// All constituents.
     pub fn constituents(&self) -> impl Iterator<Item = Constituent> + '_ {
-        (0..self.range_count).filter_map(move |i| self.constituent(i))
+        let from = self.composite_offset as usize + COMPOSITE_SIZE;
+        let area = if self.range_count == 0 {
+            &[][..]
+        } else {
+            self.buf
+                .get(from..from + self.range_count * CONSTITUENT_SIZE)
+                .unwrap_or(&[])
+        };
+        area.as_chunks::<CONSTITUENT_SIZE>().0.iter().map(|rec| {
+            let (address, page_count, _) = constituent_fields(rec);
+            Constituent {
+                address,
+                page_count,
+            }
+        })
     }
 
     /// A builder that re-encodes this descriptor with `receivers`/`constituents`
@@ -588,10 +616,34 @@ impl<'a> TransactionBuilder<'a> {
             // Only the constituents that overlap the window are visited, so writing a
             // long descriptor fragment by fragment stays linear.
             let first = win_off.saturating_sub(base) / CONSTITUENT_SIZE;
-            for (i, k) in self.constituents.iter().enumerate().skip(first) {
+            // The constituents wholly inside the window are written in place (their
+            // reserved word is already zero); one cut by either edge goes through a record.
+            let whole_from = first + usize::from(base + first * CONSTITUENT_SIZE < win_off);
+            let inside = out
+                .get_mut((base + whole_from * CONSTITUENT_SIZE).saturating_sub(win_off)..)
+                .filter(|_| base + whole_from * CONSTITUENT_SIZE >= win_off);
+            let mut written = whole_from;
+            if let Some(area) = inside {
+                for (k, rec) in self
+                    .constituents
+                    .iter()
+                    .skip(whole_from)
+                    .zip(area.as_chunks_mut::<CONSTITUENT_SIZE>().0.iter_mut())
+                {
+                    rec[..8].copy_from_slice(&k.address.to_le_bytes());
+                    rec[8..12].copy_from_slice(&k.page_count.to_le_bytes());
+                    written += 1;
+                }
+            }
+            // The constituent cut by the window's start, and the one cut by its end.
+            let head = (first < whole_from).then_some(first);
+            for i in head.into_iter().chain(core::iter::once(written)) {
+                let Some(k) = self.constituents.get(i) else {
+                    continue;
+                };
                 let at = base + i * CONSTITUENT_SIZE;
                 if at >= win_end {
-                    break;
+                    continue;
                 }
                 let mut rec = Record::<16>::new();
                 rec.put_u64(0, k.address);
