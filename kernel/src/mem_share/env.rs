@@ -27,6 +27,15 @@ pub trait OwnershipOracle {
     /// all of it uniformly. For a normal-world `owner` this must only ever answer for
     /// non-secure memory (never SPMC or SP memory); the engine re-checks `security`.
     fn static_region(&self, owner: EndpointId, range: PageRange) -> Option<RegionInfo>;
+
+    /// What `owner` holds over every part of `span` at once: `Some(info)` only if
+    /// [`OwnershipOracle::static_region`] answers `info` for every page range inside `span`,
+    /// so that a send whose constituents all lie in `span` needs one query instead of one per
+    /// constituent. `None` means "ask per range" (the default).
+    fn static_span(&self, owner: EndpointId, span: PageRange) -> Option<RegionInfo> {
+        let _ = (owner, span);
+        None
+    }
 }
 
 /// The capability gate and endpoint directory (the kernel's `policy` module).

@@ -63,6 +63,9 @@ pub struct Fake {
     pub violations: Vec<String>,
     /// Donated mappings the port was told to keep: (new owner, table pages given back).
     pub adopted_log: Vec<(EndpointId, u32)>,
+    /// Never answer for a span ([`OwnershipOracle::static_span`]): the engine then asks per
+    /// range, as the oracle of a differential test.
+    pub per_range_only: bool,
 }
 
 fn pages(r: &PageRange) -> impl Iterator<Item = u64> {
@@ -91,6 +94,7 @@ impl Fake {
             zero_log: Vec::new(),
             violations: Vec::new(),
             adopted_log: Vec::new(),
+            per_range_only: false,
         };
         for (n, sp) in [(1, SP1), (2, SP2), (3, SP3)] {
             f.kinds.insert(sp, EndpointKind::Sp);
@@ -215,6 +219,28 @@ impl OwnershipOracle for Fake {
             .iter()
             .find(|(o, r, _)| *o == who && r.contains(&range))
             .map(|(_, _, i)| *i)
+    }
+
+    /// The first region containing `span`, if no region listed before it overlaps `span`
+    /// (a range inside `span` could find that one first).
+    fn static_span(&self, owner: EndpointId, span: PageRange) -> Option<RegionInfo> {
+        if self.per_range_only {
+            return None;
+        }
+        let who = match self.kinds.get(&owner)? {
+            EndpointKind::NormalWorld => NS_OWNER,
+            EndpointKind::Sp => owner,
+        };
+        for (o, r, i) in self.regions.iter().filter(|(o, _, _)| *o == who) {
+            let _ = o;
+            if r.contains(&span) {
+                return Some(*i);
+            }
+            if r.overlaps(&span) {
+                return None;
+            }
+        }
+        None
     }
 }
 

@@ -523,23 +523,41 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if req.constituents.len() > self.limits.max_constituents {
             return Err(Rule::TooManyConstituents);
         }
+        // One pass: well-formedness, the page total, and (for ranges in address order, what
+        // senders usually give) the order and the overlap check between neighbours.
         let mut total: u64 = 0;
-        for c in req.constituents.iter() {
+        let mut sorted = true;
+        let mut touching = false;
+        let mut prev: Option<(u64, u64)> = None;
+        order.clear();
+        for (i, c) in req.constituents.iter().enumerate() {
             if c.pages == 0 {
                 return Err(Rule::EmptyRegion);
             }
-            if c.base.0 % PAGE_SIZE != 0 || c.end().is_none() {
-                return Err(Rule::MisalignedConstituent);
-            }
+            let end = match c.end() {
+                Some(end) if c.base.0 % PAGE_SIZE == 0 => end,
+                _ => return Err(Rule::MisalignedConstituent),
+            };
             total += c.pages as u64;
+            if let Some((base, prev_end)) = prev {
+                sorted &= base < c.base.0;
+                touching |= prev_end > c.base.0;
+            }
+            prev = Some((c.base.0, end));
+            // Cannot fail: at most C constituents, C <= u16::MAX.
+            let _ = order.push(i as u16);
         }
         // Sorted once, the overlap checks below are linear instead of quadratic: Linux
         // shares buffers as hundreds of scattered pages.
-        sorted_order_into(&req.constituents, order);
-        if order
-            .windows(2)
-            .any(|w| req.constituents[w[0] as usize].overlaps(&req.constituents[w[1] as usize]))
-        {
+        let overlapping = if sorted {
+            touching
+        } else {
+            order.sort_unstable_by_key(|&i| req.constituents[i as usize].base.0);
+            order.windows(2).any(|w| {
+                req.constituents[w[0] as usize].overlaps(&req.constituents[w[1] as usize])
+            })
+        };
+        if overlapping {
             return Err(Rule::OverlappingConstituents);
         }
         if total != req.total_pages {
@@ -553,13 +571,18 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
         }
 
-        // Ownership: every page owned by the sender, uniformly.
-        let mut region: Option<RegionInfo> = None;
-        for c in req.constituents.iter() {
+        // Ownership: every page owned by the sender, uniformly. When no donation touches the
+        // span of the ranges and the static answer holds over all of it, one query answers
+        // for every constituent (the normal world's scattered buffers).
+        let span = self.span_region(env, caller, req, order);
+        let mut region: Option<RegionInfo> = span;
+        let per_range = if span.is_some() {
+            &[][..]
+        } else {
+            &req.constituents[..]
+        };
+        for c in per_range {
             let info = self.owned_region(env, caller, *c).ok_or(Rule::NotOwner)?;
-            if sender_kind == EndpointKind::NormalWorld && info.security != Security::NonSecure {
-                return Err(Rule::NotOwner);
-            }
             match region {
                 None => region = Some(info),
                 Some(r) if r == info => {}
@@ -567,6 +590,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             }
         }
         let region = region.ok_or(Rule::EmptyRegion)?;
+        if sender_kind == EndpointKind::NormalWorld && region.security != Security::NonSecure {
+            return Err(Rule::NotOwner);
+        }
         // Zeroing writes the pages: not for an owner that may only read them.
         if zero && !region.access.write {
             return Err(Rule::ZeroNotAllowed);
@@ -713,6 +739,30 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
 
     fn live(&self) -> usize {
         self.live_transactions().count()
+    }
+
+    /// What `owner` holds over the whole span of `req`'s constituents (`order`: their indices
+    /// by address), if no donated range touches the span and the static oracle answers for
+    /// all of it ([`OwnershipOracle::static_span`]): then [`MemShare::owned_region`] would
+    /// give that answer for every constituent. `None`: ask per constituent.
+    fn span_region<E: Environment>(
+        &self,
+        env: &E,
+        owner: EndpointId,
+        req: &TransactionRequest<R, C>,
+        order: &[u16],
+    ) -> Option<RegionInfo> {
+        if req.constituents.len() < 2 {
+            return None;
+        }
+        let first = req.constituents.get(usize::from(*order.first()?))?;
+        let last = req.constituents.get(usize::from(*order.last()?))?;
+        let pages = (last.end()? - first.base.0) / PAGE_SIZE;
+        let span = PageRange::new(first.base.0, u32::try_from(pages).ok()?);
+        if self.donated.iter().any(|d| d.range.overlaps(&span)) {
+            return None;
+        }
+        env.static_span(owner, span)
     }
 
     /// What `owner` holds at `range`, taking donations into account.
@@ -1131,6 +1181,7 @@ fn sorted_order<const C: usize>(ranges: &[PageRange]) -> Vec<u16, C> {
 
 /// Indices of `ranges` (well formed, at most `C`) ordered by base address, written into
 /// `order` (replacing what it held) so that no list is returned by value.
+#[cfg(test)]
 fn sorted_order_into<const C: usize>(ranges: &[PageRange], order: &mut Vec<u16, C>) {
     order.clear();
     for i in 0..ranges.len() {

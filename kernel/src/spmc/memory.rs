@@ -386,6 +386,16 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
             security,
         })
     }
+
+    /// The normal world's answer is the same for every range of non-secure memory, so a
+    /// span inside it answers for every range in it. SPs' regions nest (a memory region in
+    /// the image region answers differently): asked per range.
+    fn static_span(&self, owner: EndpointId, span: PageRange) -> Option<RegionInfo> {
+        if owner.is_secure() {
+            return None;
+        }
+        self.static_region(owner, span)
+    }
 }
 
 impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {

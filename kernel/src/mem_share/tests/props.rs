@@ -545,3 +545,34 @@ proptest! {
         h.drain()?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Ownership asked once over the span of a send's ranges (`OwnershipOracle::static_span`)
+    /// decides as one query per range does: the same calls on an engine whose oracle never
+    /// answers for a span leave the same engine state and the same mappings after every step
+    /// (donations to and from the normal world included).
+    #[test]
+    fn span_ownership_agrees_with_per_range(ops in prop::collection::vec(op_strategy(), 1..40)) {
+        let quota = Quota { transactions: 8, fragments: 1, donated: 16 };
+        let harness = |per_range_only: bool| {
+            let mut f = Fake::new(64);
+            f.per_range_only = per_range_only;
+            Harness {
+                e: Engine::new(Limits { nw_quota: quota, sp_quota: quota, ..LIMITS }),
+                f,
+                seen: BTreeSet::new(),
+                holders: BTreeMap::new(),
+                quotas: (quota, quota),
+            }
+        };
+        let (mut span, mut per_range) = (harness(false), harness(true));
+        for op in &ops {
+            span.step(op)?;
+            per_range.step(op)?;
+            prop_assert_eq!(format!("{:?}", span.e), format!("{:?}", per_range.e));
+            prop_assert_eq!(&span.f.access, &per_range.f.access);
+        }
+    }
+}
