@@ -206,8 +206,23 @@ fn range_end((base, pages): (u64, u64)) -> u64 {
 }
 
 /// Are the (base, pages) ranges disjoint and in increasing address order?
-fn in_order(ranges: &[(u64, u64)]) -> bool {
-    ranges.windows(2).all(|w| range_end(w[0]) <= w[1].0)
+fn in_order<T: PageSpan>(ranges: &[T]) -> bool {
+    ranges
+        .windows(2)
+        .all(|w| range_end(w[0].span()) <= w[1].span().0)
+}
+
+/// A (base, pages) range as the page-table code takes it: tuples, and the memory engine's
+/// ranges without a copy into another list.
+pub trait PageSpan: Copy {
+    /// (base address, pages).
+    fn span(self) -> (u64, u64);
+}
+
+impl PageSpan for (u64, u64) {
+    fn span(self) -> (u64, u64) {
+        self
+    }
 }
 
 /// Page-table pages that mapping `ranges` ((base, pages), in any order) at VA = PA with
@@ -224,6 +239,10 @@ pub fn table_pages_for(ranges: impl IntoIterator<Item = (u64, u64)>) -> u64 {
             continue;
         }
         let end = range_end((base, pages)) - 1;
+        // Inside the chunk the previous range ended in: nothing new at any level.
+        if base >> CHUNK_SHIFT == last[0] && end >> CHUNK_SHIFT == last[0] {
+            continue;
+        }
         for (shift, prev) in SHIFTS.iter().zip(last.iter_mut()) {
             let (lo, hi) = (base >> shift, end >> shift);
             let n = hi - lo + 1 - u64::from(lo == *prev);
@@ -413,9 +432,9 @@ impl AddressSpace {
     /// written by one `modify_range` walk over their part of the chunk, which allocates
     /// nothing. `None` (nothing done) if the ranges are not in order; otherwise the pool pages
     /// used, as [`AddressSpace::map_shared`] returns them.
-    pub fn map_shared_in_order(
+    pub fn map_shared_in_order<T: PageSpan>(
         &mut self,
-        ranges: &[(u64, u64)],
+        ranges: &[T],
         perm: UserPerm,
     ) -> Result<Option<usize>, MapError> {
         if !in_order(ranges) {
@@ -424,12 +443,14 @@ impl AddressSpace {
         let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
             return Ok(Some(0));
         };
+        let (first, last) = (first.span(), last.span());
         let span = PhysRange {
             base: first.0,
-            size: range_end(*last).saturating_sub(first.0),
+            size: range_end(last).saturating_sub(first.0),
         };
         if overlapping(span, self.el3_reserved).is_some() {
-            for &(b, n) in ranges {
+            for r in ranges {
+                let (b, n) = r.span();
                 let size = n.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
                 if let Some(e) = overlapping(PhysRange { base: b, size }, self.el3_reserved) {
                     return Err(MapError::AddressRange(VirtualAddress(
@@ -449,12 +470,16 @@ impl AddressSpace {
     }
 
     /// The page-table part of [`AddressSpace::map_shared_in_order`].
-    fn map_in_order(&mut self, ranges: &[(u64, u64)], attrs: El1Attributes) -> Result<(), MapError> {
+    fn map_in_order<T: PageSpan>(
+        &mut self,
+        ranges: &[T],
+        attrs: El1Attributes,
+    ) -> Result<(), MapError> {
         let chunk_of = |a: u64| a >> CHUNK_SHIFT;
         // A range inside one chunk: (base, pages) with its last page in the base's chunk.
         let within = |r: (u64, u64)| r.1 != 0 && chunk_of(r.0) == chunk_of(range_end(r) - 1);
         let mut i = 0;
-        while let Some(&r) = ranges.get(i) {
+        while let Some(r) = ranges.get(i).map(|r| r.span()) {
             self.map_one(r, attrs)?;
             i += 1;
             if !within(r) {
@@ -465,26 +490,27 @@ impl AddressSpace {
             let mut j = i;
             while ranges
                 .get(j)
-                .is_some_and(|&q| within(q) && chunk_of(q.0) == chunk)
+                .is_some_and(|q| within(q.span()) && chunk_of(q.span().0) == chunk)
             {
                 j += 1;
             }
             let rest = &ranges[i..j];
             if let (Some(lo), Some(hi)) = (rest.first(), rest.last()) {
+                let (lo, hi) = (lo.span(), hi.span());
                 let next = core::cell::Cell::new(0usize);
                 let missed = core::cell::Cell::new(false);
                 let page = attrs | El1Attributes::TABLE_OR_PAGE;
-                self.map.modify_range(&region(lo.0, range_end(*hi) - lo.0)?, &|mr, d| {
+                self.map.modify_range(&region(lo.0, range_end(hi) - lo.0)?, &|mr, d| {
                     if d.is_table() {
                         return Ok(());
                     }
                     let va = mr.start().0 as u64;
                     let mut k = next.get();
-                    while rest.get(k).is_some_and(|&q| range_end(q) <= va) {
+                    while rest.get(k).is_some_and(|q| range_end(q.span()) <= va) {
                         k += 1;
                     }
                     next.set(k);
-                    let hit = rest.get(k).is_some_and(|&(b, _)| b < mr.end().0 as u64);
+                    let hit = rest.get(k).is_some_and(|q| q.span().0 < mr.end().0 as u64);
                     if !hit {
                         return Ok(());
                     }
@@ -497,8 +523,8 @@ impl AddressSpace {
                     d.set(PhysicalAddress(mr.start().0), page)
                 })?;
                 if missed.get() {
-                    for &q in rest {
-                        self.map_one(q, attrs)?;
+                    for q in rest {
+                        self.map_one(q.span(), attrs)?;
                     }
                 }
             }
@@ -540,15 +566,15 @@ impl AddressSpace {
     /// region's ranges share their tables), and counts them off like
     /// [`AddressSpace::unmap_counted`]. Pages of the span outside the ranges are left as they
     /// are. False (nothing done) if the ranges are not in order.
-    pub fn unmap_counted_in_order(&mut self, ranges: &[(u64, u64)]) -> Result<bool, MapError> {
+    pub fn unmap_counted_in_order<T: PageSpan>(&mut self, ranges: &[T]) -> Result<bool, MapError> {
         if !in_order(ranges) {
             return Ok(false);
         }
         let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
             return Ok(true);
         };
-        let lo = first.0;
-        let hi = last.0.saturating_add(last.1 * PAGE_SIZE);
+        let lo = first.span().0;
+        let hi = range_end(last.span());
         let next = core::cell::Cell::new(0usize);
         self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
             if d.is_table() || !d.flags().contains(El1Attributes::VALID) {
@@ -559,12 +585,12 @@ impl AddressSpace {
             let mut i = next.get();
             while ranges
                 .get(i)
-                .is_some_and(|&(b, n)| b.saturating_add(n * PAGE_SIZE) <= va)
+                .is_some_and(|q| range_end(q.span()) <= va)
             {
                 i += 1;
             }
             next.set(i);
-            if ranges.get(i).is_some_and(|&(b, _)| b <= va) {
+            if ranges.get(i).is_some_and(|q| q.span().0 <= va) {
                 d.set(PhysicalAddress(0), El1Attributes::empty())?;
             }
             Ok(())
@@ -608,28 +634,29 @@ impl AddressSpace {
     /// [`AddressSpace::count_shared`] for ranges in address order: the pages of consecutive
     /// ranges in one chunk are added up first, so the list of chunks is searched once per
     /// chunk rather than once per range.
-    fn count_shared_in_order(&mut self, ranges: &[(u64, u64)], add: bool) {
-        // (chunk, pages) being added up: ranges within one chunk only.
-        let mut run: Option<(u64, u64)> = None;
-        for &(b, n) in ranges {
-            let chunk = b >> CHUNK_SHIFT;
-            let inside = n != 0 && chunk == (range_end((b, n)) - 1) >> CHUNK_SHIFT;
-            match run {
-                Some((c, k)) if inside && c == chunk => run = Some((c, k + n)),
-                _ => {
-                    if let Some((c, k)) = run.take() {
-                        self.count_shared(c << CHUNK_SHIFT, k, add);
-                    }
-                    if inside {
-                        run = Some((chunk, n));
-                    } else {
-                        self.count_shared(b, n, add);
-                    }
-                }
+    fn count_shared_in_order<T: PageSpan>(&mut self, ranges: &[T], add: bool) {
+        // The chunk being added up (u64::MAX: none) and its pages so far.
+        let (mut chunk, mut pages) = (u64::MAX, 0u64);
+        for r in ranges {
+            let (b, n) = r.span();
+            let c = b >> CHUNK_SHIFT;
+            let inside = n != 0 && (range_end((b, n)) - 1) >> CHUNK_SHIFT == c;
+            if inside && c == chunk {
+                pages += n;
+                continue;
+            }
+            if chunk != u64::MAX {
+                self.count_shared(chunk << CHUNK_SHIFT, pages, add);
+            }
+            if inside {
+                (chunk, pages) = (c, n);
+            } else {
+                self.count_shared(b, n, add);
+                (chunk, pages) = (u64::MAX, 0);
             }
         }
-        if let Some((c, k)) = run {
-            self.count_shared(c << CHUNK_SHIFT, k, add);
+        if chunk != u64::MAX {
+            self.count_shared(chunk << CHUNK_SHIFT, pages, add);
         }
     }
 

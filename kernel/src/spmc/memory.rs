@@ -201,39 +201,20 @@ impl<E: Env> KernelMem<'_, E> {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
             let mut used = 0usize;
-            // The span of the ranges, in which emptied level-3 tables are freed once (a
-            // scattered region's ranges share chunks).
-            let (mut lo, mut hi) = (u64::MAX, 0u64);
-            let mut list: heapless::Vec<(u64, u64), MAX_CONSTITUENTS> = heapless::Vec::new();
-            for r in ranges {
-                let pages = u64::from(r.pages);
-                lo = lo.min(r.base.0);
-                hi = hi.max(r.base.0.saturating_add(pages * PAGE_SIZE));
-                let _ = list.push((r.base.0, pages));
-            }
             // Ranges in address order (what senders usually give) take one walk per 2 MiB
-            // chunk instead of one walk from the root per range.
-            // One range is one walk either way (and `map_range` is the cheaper one).
-            let in_order = if list.len() == ranges.len() && (perm.is_some() || list.len() > 1) {
-                match perm {
-                    Some(p) => space.map_shared_in_order(&list, p).map(|n| {
-                        n.map(|n| {
-                            used += n;
-                        })
-                        .is_some()
-                    }),
-                    None => space.unmap_counted_in_order(&list),
-                }
-            } else {
-                Ok(false)
+            // chunk instead of one walk from the root per range; one range is one walk
+            // either way (and `map_range` the cheaper one for an unmap).
+            let in_order = match perm {
+                Some(p) => space
+                    .map_shared_in_order(ranges, p)
+                    .map(|n| n.map(|n| used += n).is_some()),
+                None if ranges.len() > 1 => space.unmap_counted_in_order(ranges),
+                None => Ok(false),
             };
-            let done = match in_order {
-                Ok(d) => d,
-                Err(_) => {
-                    crate::info!("BUG: page-table update of {} ranges failed", ranges.len());
-                    true
-                }
-            };
+            let done = in_order.unwrap_or_else(|_| {
+                crate::info!("BUG: page-table update of {} ranges failed", ranges.len());
+                true
+            });
             for r in ranges.iter().filter(|_| !done) {
                 let pages = u64::from(r.pages);
                 let res = match perm {
@@ -247,10 +228,18 @@ impl<E: Env> KernelMem<'_, E> {
                     );
                 }
             }
-            if perm.is_none() && hi > lo {
-                // Chunks in the span that held none of the ranges are freed only if they hold
-                // no shared or pinned mapping either: nothing there is lost.
-                if space.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).is_err() {
+            if perm.is_none() {
+                // The span of the ranges, in which emptied level-3 tables are freed once (a
+                // scattered region's ranges share chunks). Chunks in the span that held none
+                // of the ranges are freed only if they hold no shared or pinned mapping
+                // either: nothing there is lost.
+                let lo = ranges.iter().map(|r| r.base.0).min().unwrap_or(0);
+                let hi = ranges
+                    .iter()
+                    .map(|r| r.base.0.saturating_add(u64::from(r.pages) * PAGE_SIZE))
+                    .max()
+                    .unwrap_or(0);
+                if hi > lo && space.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).is_err() {
                     crate::info!("BUG: freeing the tables of {:#x}..{:#x} failed", lo, hi);
                 }
             }
@@ -440,6 +429,12 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
 /// Worst-case table pages to map `ranges` as 4 KiB entries (`crate::memory::table_pages_for`:
 /// one table per 2 MiB chunk, 1 GiB and 512 GiB the ranges touch, so a scattered region whose
 /// ranges share chunks needs a few pages, not one per range).
+impl crate::memory::PageSpan for PageRange {
+    fn span(self) -> (u64, u64) {
+        (self.base.0, u64::from(self.pages))
+    }
+}
+
 fn table_cost(ranges: &[PageRange]) -> u32 {
     let n = crate::memory::table_pages_for(ranges.iter().map(|r| (r.base.0, u64::from(r.pages))));
     u32::try_from(n).unwrap_or(u32::MAX)
