@@ -91,6 +91,18 @@ pub fn run(core: usize) {
     j.done.fetch_add(1, Ordering::Release);
 }
 
+/// Runs job `kind` with `arg` on secondary core `i` (posted, the core woken) and waits up to
+/// `ms` milliseconds for it: x0..x5 of the answer it kept, or `None` if it did not finish.
+pub fn run_job(i: usize, kind: u32, arg: u64, ms: u64) -> Option<[u64; 6]> {
+    let before = post(i, kind, arg);
+    crate::arch::sev();
+    let j = &JOBS[i];
+    if !crate::arch::wait_until(ms, || j.done.load(Ordering::Acquire) != before) {
+        return None;
+    }
+    Some(core::array::from_fn(|k| j.words[k].load(Ordering::Acquire)))
+}
+
 /// x0..x5 of `r` into the job's `words`.
 fn keep_answer(j: &Job, r: &Regs) {
     for (i, w) in j.words.iter().enumerate() {

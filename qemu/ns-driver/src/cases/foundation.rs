@@ -13,7 +13,7 @@ use crate::harness::{check, check_eq, fail, Case, Outcome};
 use crate::nsirq;
 use crate::psci;
 use crate::secondary::{self, CMD_CPU_OFF, CMD_SUSPEND, MAILBOXES};
-use crate::stress::{post, JOBS, JOB_REQ64};
+use crate::stress::{run_job, JOB_REQ64};
 use test_protocol::{cmd, id, status};
 
 /// The SPMC's endpoint ID from the platform's SPMC manifest (qemu/spmc-sbsa/spmc_manifest.dts).
@@ -375,13 +375,10 @@ fn cpu_suspend() -> Outcome {
         psci::AFF_ON,
         "AFFINITY_INFO of the resumed core"
     );
-    let before = post(i, JOB_REQ64, u64::from(id::ECHO) | u64::from(cmd::ID) << 32);
-    arch::sev();
-    check!(
-        arch::wait_until(5000, || JOBS[i].done.load(Ordering::Acquire) != before),
-        "core {i}: no answer to a direct request after the resume"
-    );
-    let w: [u64; 5] = core::array::from_fn(|k| JOBS[i].words[k].load(Ordering::Acquire));
+    let id_req = u64::from(id::ECHO) | u64::from(cmd::ID) << 32;
+    let Some(w) = run_job(i, JOB_REQ64, id_req, 5000) else {
+        fail!("core {i}: no answer to a direct request after the resume");
+    };
     check_eq!(
         [w[0], w[1], w[3], w[4]],
         [

@@ -333,13 +333,10 @@ fn run_refusals() -> Outcome {
     Ok(())
 }
 
-/// An S-EL0 SP has one execution context, which migrates: echo, preempted on the primary
-/// core, is resumed by FFA_RUN from a secondary core, where it finishes its request.
-fn resume_elsewhere() -> Outcome {
-    let up = up_cores();
-    let Some(&other) = up.first() else {
-        fail!("no secondary core is up (run with -smp 2 or more)");
-    };
+/// Sends echo a SPIN request with the NS timer armed to fire meanwhile: echo (signalled) is
+/// preempted, the answer is FFA_INTERRUPT naming it, and the timer's interrupt was pending.
+/// Returns that answer (its w1 is what FFA_RUN takes to resume echo).
+fn preempt_spinning_echo() -> Result<Regs, Failure> {
     nsirq::enable();
     nsirq::timer_start(TIMER_TICKS);
     let r = call(
@@ -354,14 +351,20 @@ fn resume_elsewhere() -> Outcome {
         "FFA_INTERRUPT naming echo"
     );
     check_eq!(intid, TIMER_INTID, "the pending interrupt");
-    let before = post(other, JOB_RUN, u64::from(r.w(1)));
-    arch::sev();
-    let j = &JOBS[other];
-    check!(
-        arch::wait_until(10_000, || j.done.load(Ordering::Acquire) != before),
-        "core {other} did not finish FFA_RUN"
-    );
-    let w: [u64; 6] = core::array::from_fn(|i| j.words[i].load(Ordering::Acquire));
+    Ok(r)
+}
+
+/// An S-EL0 SP has one execution context, which migrates: echo, preempted on the primary
+/// core, is resumed by FFA_RUN from a secondary core, where it finishes its request.
+fn resume_elsewhere() -> Outcome {
+    let up = up_cores();
+    let Some(&other) = up.first() else {
+        fail!("no secondary core is up (run with -smp 2 or more)");
+    };
+    let r = preempt_spinning_echo()?;
+    let Some(w) = stress::run_job(other, JOB_RUN, u64::from(r.w(1)), 10_000) else {
+        fail!("core {other} did not finish FFA_RUN");
+    };
     check_eq!(
         [w[0], w[1], w[3]],
         [
@@ -398,20 +401,7 @@ fn cpu_off_on_keeps_contexts() -> Outcome {
     let Some(&i) = up.first() else {
         fail!("no secondary core is up (run with -smp 2 or more)");
     };
-    nsirq::enable();
-    nsirq::timer_start(TIMER_TICKS);
-    let r = call(
-        FuncId::MsgSendDirectReq64,
-        &spin_args(id::ECHO, &[cmd::SPIN.into(), SPIN_TICKS]),
-    );
-    let intid = nsirq::acknowledge();
-    nsirq::disable();
-    check_eq!(
-        [r.w(0), r.w(1)],
-        [FuncId::Interrupt32.raw(), u32::from(id::ECHO) << 16],
-        "FFA_INTERRUPT naming echo"
-    );
-    check_eq!(intid, TIMER_INTID, "the pending interrupt");
+    let r = preempt_spinning_echo()?;
     // Core i off while echo is suspended: the SPMC must still answer the CPU_OFF framework
     // message with success (else the monitor stops the run, as TF-A panics).
     MAILBOXES[i].command.store(CMD_CPU_OFF, Ordering::Release);
@@ -432,14 +422,9 @@ fn cpu_off_on_keeps_contexts() -> Outcome {
     expect_error(&probe, ErrorCode::Busy, "a request to suspended echo")?;
     super::foundation::boot_and_check(i)?;
     // Warm-booted core i resumes echo's context, which migrated there.
-    let before = post(i, JOB_RUN, u64::from(r.w(1)));
-    arch::sev();
-    let j = &JOBS[i];
-    check!(
-        arch::wait_until(10_000, || j.done.load(Ordering::Acquire) != before),
-        "core {i} did not finish FFA_RUN after its warm boot"
-    );
-    let w: [u64; 6] = core::array::from_fn(|k| j.words[k].load(Ordering::Acquire));
+    let Some(w) = stress::run_job(i, JOB_RUN, u64::from(r.w(1)), 10_000) else {
+        fail!("core {i} did not finish FFA_RUN after its warm boot");
+    };
     check_eq!(
         [w[0], w[1], w[3]],
         [

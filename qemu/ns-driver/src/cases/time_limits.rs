@@ -12,13 +12,10 @@
 use ffa_abi::{ErrorCode, FuncId, Regs};
 use test_protocol::{cmd, id};
 
-use core::sync::atomic::Ordering;
-
-use crate::arch;
 use crate::cases::foundation::power_cycle;
 use crate::ffa::{call, expect_error, Shown};
 use crate::harness::{check_eq, fail, Case, Failure, Outcome};
-use crate::stress::{post, up_cores, JOBS, JOB_REQ64};
+use crate::stress::{run_job, up_cores, JOB_REQ64};
 
 /// stuck's endpoint ID (partitions/stuck/stuck.dts).
 const STUCK: u16 = 0x8009;
@@ -68,19 +65,12 @@ fn looping_request() -> Outcome {
         fail!("no secondary core is up (run with -smp 2 or more)");
     };
     power_cycle(core)?;
-    let before = post(
-        core,
-        JOB_REQ64,
-        u64::from(id::FAULT) | u64::from(cmd::LOOP) << 32,
-    );
-    arch::sev();
-    let j = &JOBS[core];
-    if !arch::wait_until(10_000, || j.done.load(Ordering::Acquire) != before) {
+    let loop_req = u64::from(id::FAULT) | u64::from(cmd::LOOP) << 32;
+    let Some(w) = run_job(core, JOB_REQ64, loop_req, 10_000) else {
         fail!("core {core}: the LOOP request to fault was not answered within 10 s");
-    }
-    let r = Regs(core::array::from_fn(|i| {
-        j.words.get(i).map_or(0, |w| w.load(Ordering::Acquire))
-    }));
+    };
+    let mut r = Regs::ZERO;
+    r.0[..6].copy_from_slice(&w);
     expect_error(
         &r,
         ErrorCode::Aborted,
