@@ -177,18 +177,32 @@ fn with_timer_kept(dest: u16, words: &[u64]) -> Result<Regs, Failure> {
 /// unwinds; FFA_RUN must name fault (echo is blocked: DENIED), and resuming fault brings
 /// fault's answer to echo and echo's to the normal world.
 fn chain_signalled() -> Outcome {
-    nsirq::enable();
-    nsirq::timer_start(TIMER_TICKS);
     let words = [
         cmd::CALL.into(),
         id::FAULT.into(),
         cmd::SPIN.into(),
         SPIN_TICKS,
     ];
-    let r = call(FuncId::MsgSendDirectReq64, &spin_args(id::ECHO, &words));
-    let result = chain_checks(r);
-    nsirq::disable();
-    result
+    // The timer fires 1 ms (wall clock) after the request. On a loaded host echo may still run
+    // then, before its call to fault (seen under TF-A and on qemu/monitor alike): that
+    // preemption, naming echo, is right too, but not what this case is about. Echo is then
+    // resumed to its answer and the case tries again.
+    for _ in 0..5 {
+        nsirq::enable();
+        nsirq::timer_start(TIMER_TICKS);
+        let r = call(FuncId::MsgSendDirectReq64, &spin_args(id::ECHO, &words));
+        if r.w(0) == FuncId::Interrupt32.raw() && r.w(1) == u32::from(id::ECHO) << 16 {
+            let out = resume_until_answer(r, id::ECHO);
+            nsirq::disable();
+            expect_resp64(&out?.answer, id::ECHO)?;
+            log!("the timer preempted echo before it called fault; again");
+            continue;
+        }
+        let result = chain_checks(r);
+        nsirq::disable();
+        return result;
+    }
+    fail!("in 5 tries the timer always fired before echo called fault")
 }
 
 fn chain_checks(r: Regs) -> Outcome {
