@@ -117,6 +117,16 @@ impl<B: Bus> CfiFlash<B> {
     /// Polls the status at `at` until both devices are ready; clears and reports errors.
     /// Leaves the device in read-array mode.
     fn finish(&mut self, at: usize) -> Result<(), FlashError> {
+        let r = self.wait(at);
+        self.bus.write32(at, CMD_READ_ARRAY);
+        r
+    }
+
+    /// Polls the status at `at` until both devices are ready; clears and reports errors.
+    /// Leaves the device in read-status mode (the next command may follow at once: the
+    /// words of one program call go out without READ_ARRAY between them, which nothing else
+    /// may read meanwhile anyway; the call ends with READ_ARRAY).
+    fn wait(&mut self, at: usize) -> Result<(), FlashError> {
         let mut status = 0;
         let mut ready = false;
         for _ in 0..MAX_POLLS {
@@ -126,16 +136,14 @@ impl<B: Bus> CfiFlash<B> {
                 break;
             }
         }
-        let result = if !ready {
+        if !ready {
             Err(FlashError::Timeout)
         } else if status & SR_ERRORS != 0 {
             self.bus.write32(at, CMD_CLEAR_STATUS);
             Err(FlashError::Device(status))
         } else {
             Ok(())
-        };
-        self.bus.write32(at, CMD_READ_ARRAY);
-        result
+        }
     }
 
     /// Clears the lock bit of the block at `at` (parts power up with blocks locked).
@@ -167,19 +175,32 @@ impl<B: Bus> Flash for CfiFlash<B> {
         check_range(offset, data.len(), self.size())?;
         self.identify()?;
         let mut unlocked = usize::MAX;
+        let mut result = Ok(());
+        let mut last = offset;
         for (i, w) in data.chunks_exact(WORD).enumerate() {
             let at = offset + i * WORD;
+            last = at;
             let block = at - at % self.sector_size;
             if block != unlocked {
-                self.unlock(block)?;
+                self.bus.write32(block, CMD_LOCK_SETUP);
+                self.bus.write32(block, CMD_CONFIRM);
+                result = self.wait(block);
+                if result.is_err() {
+                    break;
+                }
                 unlocked = block;
             }
             self.bus.write32(at, CMD_PROGRAM);
             self.bus
                 .write32(at, u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-            self.finish(at)?;
+            result = self.wait(at);
+            if result.is_err() {
+                break;
+            }
         }
-        Ok(())
+        // One READ_ARRAY for the whole call, also after an error.
+        self.bus.write32(last, CMD_READ_ARRAY);
+        result
     }
 
     fn erase(&mut self, sector: usize) -> Result<(), FlashError> {
@@ -217,6 +238,8 @@ mod tests {
         fail_next_program: bool,
         /// Writes (commands and data) seen.
         writes: usize,
+        /// READ_ARRAY commands seen.
+        read_arrays: usize,
     }
 
     impl Device {
@@ -230,6 +253,7 @@ mod tests {
                 errors: Vec::new(),
                 fail_next_program: false,
                 writes: 0,
+                read_arrays: 0,
             }
         }
     }
@@ -249,6 +273,9 @@ mod tests {
 
         fn write32(&mut self, at: usize, v: u32) {
             self.writes += 1;
+            if v == CMD_READ_ARRAY && !matches!(self.mode, CMD_PROGRAM) {
+                self.read_arrays += 1;
+            }
             let block = at / self.sector;
             match (self.mode, v) {
                 (CMD_PROGRAM, data) => {
@@ -356,6 +383,31 @@ mod tests {
         let probe_writes = f.bus.1;
         assert_eq!(f.erase(1), Err(FlashError::Device(CMD_READ_ID)));
         assert_eq!(f.bus.1, probe_writes, "probed once");
+    }
+
+    #[test]
+    fn a_program_call_returns_to_read_array_once() {
+        let mut dev = Device::new(SECTOR, 2);
+        {
+            let (mut f, _) = CfiFlash::probe(&mut dev, SECTOR, 2).unwrap();
+            f.erase(0).unwrap();
+        }
+        let before = dev.read_arrays;
+        {
+            let (mut f, _) = CfiFlash::probe(&mut dev, SECTOR, 2).unwrap();
+            let data: Vec<u8> = (0..64u8).collect();
+            // Across the sector boundary: two unlocks, 16 words, one READ_ARRAY at the end
+            // (and the probe's).
+            f.program(SECTOR - 32, &data).unwrap();
+            let mut back = [0u8; 64];
+            f.read(SECTOR - 32, &mut back).unwrap();
+            assert_eq!(back[..32], data[..32]);
+        }
+        assert_eq!(dev.read_arrays - before, 2, "the probe's and the program's");
+        assert_eq!(dev.mode, CMD_READ_ARRAY);
+        assert!(dev.errors.is_empty(), "{:x?}", dev.errors);
+        // Sector 1 was not erased: its words were programmed over 0xA5 (AND).
+        assert_eq!(dev.mem[SECTOR], 0xA5 & 32);
     }
 
     #[test]
