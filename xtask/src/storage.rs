@@ -9,7 +9,11 @@
 //! - power loss, its-powercut set (partitions/its-powercut): the SP stops its flash at a
 //!   chosen step and prints the marker, and QEMU is killed there (SIGKILL, as a power cut:
 //!   nothing more reaches the flash); the next boot must find the old value. Twice: in the
-//!   middle of a record, then in the middle of the compaction that follows.
+//!   middle of a record, then in the middle of the compaction that follows;
+//! - power loss through block-storage, block-storage-powercut set (partitions/
+//!   block-storage-powercut: its and ps as in the default set, block-storage with the stop
+//!   hook): the same three boots on a PS object, cut inside block-storage while it serves
+//!   PS's writes; ITS's object in the other partition must be untouched.
 
 use std::path::Path;
 use std::time::Duration;
@@ -97,7 +101,9 @@ pub fn run_lane(tc: &Toolchain, timeout: u64) -> Result<(u32, u32), String> {
     let default = LayoutRef::new(None, Target::Qemu)?;
     let powercut_layout = crate::root().join("partitions/its-powercut/layout.json");
     let powercut = LayoutRef::new(Some(Path::new(&powercut_layout)), Target::Qemu)?;
-    let scenarios: [(&LayoutRef, Vec<Boot>); 2] = [
+    let shared_layout = crate::root().join("partitions/block-storage-powercut/layout.json");
+    let shared = LayoutRef::new(Some(Path::new(&shared_layout)), Target::Qemu)?;
+    let scenarios: [(&LayoutRef, Vec<Boot>); 3] = [
         (
             &default,
             vec![
@@ -128,6 +134,26 @@ pub fn run_lane(tc: &Toolchain, timeout: u64) -> Result<(u32, u32), String> {
                 },
                 Boot {
                     case: "storage_power_cut_check_again",
+                    storage: Storage::Keep,
+                    end: End::Pass,
+                },
+            ],
+        ),
+        (
+            &shared,
+            vec![
+                Boot {
+                    case: "storage_shared_power_cut_arm",
+                    storage: Storage::Reset,
+                    end: End::PowerCut,
+                },
+                Boot {
+                    case: "storage_shared_power_cut_check",
+                    storage: Storage::Keep,
+                    end: End::PowerCut,
+                },
+                Boot {
+                    case: "storage_shared_power_cut_check_again",
                     storage: Storage::Keep,
                     end: End::Pass,
                 },

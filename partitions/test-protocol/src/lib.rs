@@ -349,10 +349,10 @@ pub mod device {
     }
 }
 
-/// The power-loss test service of the `its-powercut` SP (power-loss lane only, never in the
-/// default set): a TS RPC service that arms a cut of the flash after a number of program or
-/// erase steps (ts-storage `CutAfter`); the SP then prints [`power_cut::MARKER`] and stops,
-/// and xtask kills QEMU (docs/storage.md).
+/// The power-loss test service of the `its-powercut` and `block-storage-powercut` SPs
+/// (power-loss lane only, never in the default set): a TS RPC service that arms a cut of the
+/// flash after a number of program or erase steps (ts-storage `CutAfter`); the SP then prints
+/// [`power_cut::MARKER`] and stops, and xtask kills QEMU (docs/storage.md).
 pub mod power_cut {
     /// Service UUID (made up for this project) of the control service, as four words in the
     /// order TS RPC's SERVICE_INFO_GET carries them (w4..w7, UUID bytes in order, little-endian

@@ -534,3 +534,26 @@ pub fn main_power_cut(start: StartInfo) -> ! {
     let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
     run(start, "Its", vec![service, control])
 }
+
+/// The `block-storage-powercut` test partition: block-storage over a flash that can be told
+/// to stop after a number of steps (power-loss lane only; never in the default set), so that
+/// the cut falls in the middle of a write its or ps asked for.
+pub fn main_block_storage_power_cut(start: StartInfo) -> ! {
+    let budget = Rc::new(Cell::new(None));
+    let (mmio, sectors) = match open_region(&start) {
+        Ok(Some(r)) => r,
+        Ok(None) => panic!("block-storage-powercut needs the `storage` device region"),
+        Err(why) => panic!("storage: {why}"),
+    };
+    let flash = match CfiFlash::deferred(MmioBus(mmio), SECTOR_SIZE, sectors) {
+        Ok(f) => CutAfter::new(f, budget.clone(), stop_here),
+        Err(e) => panic!("storage: {e:?}"),
+    };
+    let service = match BlockStorageService::new(flash, block::default_partitions(sectors), [0; 16])
+    {
+        Ok(s) => Box::new(s) as Box<dyn Service>,
+        Err(e) => panic!("storage: partition table: {e:?}"),
+    };
+    let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
+    run(start, "BlockStorage", vec![service, control])
+}

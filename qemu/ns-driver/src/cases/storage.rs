@@ -12,6 +12,10 @@
 //!   stops the flash in the middle of the compaction the next write needs (the torn record
 //!   left the tail dirty); `storage_power_cut_check_again` (third boot) finds the old value
 //!   still, and the store takes new writes.
+//! - Power loss through block-storage (block-storage-powercut set: its and ps as in the
+//!   default set, block-storage with the stop hook): `storage_shared_power_cut_*`, the same
+//!   three steps on a PS object, the flash stopped inside block-storage while it serves PS's
+//!   WRITE, then its compaction; ITS's object in the other partition must stay as it was.
 #![forbid(unsafe_code)]
 
 use ffa_abi::Uuid;
@@ -25,6 +29,7 @@ use crate::harness::{check_eq, fail, Case, Failure, Outcome};
 
 const ITS: u16 = test_protocol::id::ITS;
 const PS: u16 = test_protocol::id::PS;
+const BLOCK_STORAGE: u16 = test_protocol::id::BLOCK_STORAGE;
 
 /// Every case in this file (each only on request).
 pub const CASES: &[Case] = &[
@@ -33,6 +38,13 @@ pub const CASES: &[Case] = &[
     Case::any_set("storage_power_cut_arm", power_cut_arm).on_request(),
     Case::any_set("storage_power_cut_check", power_cut_check).on_request(),
     Case::any_set("storage_power_cut_check_again", power_cut_check_again).on_request(),
+    Case::any_set("storage_shared_power_cut_arm", shared_power_cut_arm).on_request(),
+    Case::any_set("storage_shared_power_cut_check", shared_power_cut_check).on_request(),
+    Case::any_set(
+        "storage_shared_power_cut_check_again",
+        shared_power_cut_check_again,
+    )
+    .on_request(),
 ];
 
 const SMALL: u64 = 0x7_0001;
@@ -263,6 +275,80 @@ fn power_cut_check_again() -> Outcome {
         );
         let (st, got) = s.get(CUT_UID, 0, 64)?;
         check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "GET");
+        s.close()
+    })
+}
+
+/// Has block-storage-powercut's flash stop after `steps` more program/erase steps.
+fn arm_block_storage(steps: u64) -> Outcome {
+    let s = Session::open(
+        BLOCK_STORAGE,
+        Uuid(power_cut::SERVICE_UUID_BYTES),
+        &one(area(11), 1),
+        0,
+    )?;
+    check_eq!(
+        s.psa(power_cut::OP_ARM, &steps.to_le_bytes())?,
+        psa::SUCCESS,
+        "ARM"
+    );
+    s.close()
+}
+
+/// What ITS holds in the shared-flash power-cut scenario (never written after the first boot).
+const ITS_KEPT: &[u8] = b"ITS, in its own partition, untouched by PS's power losses";
+
+fn expect_its_kept() -> Outcome {
+    let s = its_session(10, 1)?;
+    let (st, got) = s.get(CUT_UID, 0, 64)?;
+    check_eq!(
+        (st, &got[..]),
+        (psa::SUCCESS, ITS_KEPT),
+        "ITS's object after PS's power loss"
+    );
+    s.close()
+}
+
+fn shared_power_cut_arm() -> Outcome {
+    with_mailbox(|| {
+        let i = its_session(10, 1)?;
+        check_eq!(i.set(CUT_UID, ITS_KEPT, 0)?, psa::SUCCESS, "ITS SET");
+        i.close()?;
+        let s = ps_session(9, 1)?;
+        check_eq!(s.set(CUT_UID, OLD, 0)?, psa::SUCCESS, "PS SET old");
+        check_eq!(NEW.len(), 64, "new value length");
+        // PS's new record goes to block-storage as one WRITE of 26 words; stop after 13.
+        arm_block_storage(13)?;
+        let st = s.set(CUT_UID, NEW, 0)?;
+        fail!("the PS SET that should have been cut by the power loss answered {st}")
+    })
+}
+
+fn shared_power_cut_check() -> Outcome {
+    with_mailbox(|| {
+        let s = ps_session(9, 1)?;
+        expect_old(&s)?;
+        expect_its_kept()?;
+        // The torn record left PS's tail dirty: the next write compacts into PS's next
+        // sector (ERASE, WRITEs, the header last). Stop after the erase and two words.
+        arm_block_storage(3)?;
+        let st = s.set(CUT_UID, NEWEST, 0)?;
+        fail!("the PS SET that should have been cut in its compaction answered {st}")
+    })
+}
+
+fn shared_power_cut_check_again() -> Outcome {
+    with_mailbox(|| {
+        let s = ps_session(9, 1)?;
+        expect_old(&s)?;
+        expect_its_kept()?;
+        check_eq!(
+            s.set(CUT_UID, NEWEST, 0)?,
+            psa::SUCCESS,
+            "PS SET after two power losses"
+        );
+        let (st, got) = s.get(CUT_UID, 0, 64)?;
+        check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "PS GET");
         s.close()
     })
 }
