@@ -583,7 +583,7 @@ fn partition_count(u: [u32; 4]) -> u32 {
 
 /// Where the Trusted Services benchmarks' shared pages are: after the memory cases' 16 MiB.
 const TS_SHARED: u64 = SHARED_BASE + 0x100_0000;
-/// Pages shared with the ITS partition (a 4 KiB object plus its request header).
+/// Pages shared with the ITS or PS partition (a 4 KiB object plus its request header).
 const TS_PAGES: u32 = 2;
 
 /// Writes `bytes` at `pa` in TS_SHARED, 8 bytes at a time (zero-padded).
@@ -599,42 +599,87 @@ fn ts_put(pa: u64, bytes: &[u8]) {
     }
 }
 
-/// One TS RPC exchange with the ITS partition (REQ_32; w3..w7 in and out).
-fn ts_rpc(req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
+/// One TS RPC exchange with the partition `sp` (REQ_32; w3..w7 in and out).
+fn ts_rpc(sp: u16, req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
     let w = req.encode().map(u64::from);
-    let r = direct(Form::Req32, id::ITS, &w)?;
+    let r = direct(Form::Req32, sp, &w)?;
     Ok([r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
 }
 
-/// A service call to ITS over the shared pages; checks RPC and PSA success and the length.
-fn ts_call(iface: u8, handle: MemHandle, opcode: u16, len: usize, want: u32) -> Result<(), Why> {
-    let r = ts_rpc(&ts_rpc::Request::Call {
-        interface: iface,
-        opcode,
-        handle: Some(handle),
-        request_len: len as u32,
-        client_id: 0,
-    })?;
+/// A service call to `sp` over the shared pages; checks RPC and PSA success and the length.
+fn ts_call(
+    sp: u16,
+    iface: u8,
+    handle: MemHandle,
+    opcode: u16,
+    len: usize,
+    want: u32,
+) -> Result<(), Why> {
+    let r = ts_rpc(
+        sp,
+        &ts_rpc::Request::Call {
+            interface: iface,
+            opcode,
+            handle: Some(handle),
+            request_len: len as u32,
+            client_id: 0,
+        },
+    )?;
     if r[1] != 0 || r[2] != 0 || r[3] != want {
         return Err(why(format_args!(
-            "ITS opcode {opcode:#x}: rpc {:#x} psa {:#x} len {:#x}",
+            "{sp:#06x} opcode {opcode:#x}: rpc {:#x} psa {:#x} len {:#x}",
             r[1], r[2], r[3]
         )));
     }
     Ok(())
 }
 
-/// ITS SET and GET of 16 bytes and 4 KiB from the normal world, as a TS client does it: the
-/// pages are shared and retrieved once (arm_tstee keeps its buffer registered), then each
-/// call is one 32-bit direct request; a GET's header is rewritten each time (the response
-/// overwrites it), which is the driver's own part (nsel2).
+/// ITS and PS SET and GET of 16 bytes and 4 KiB from the normal world, as a TS client does
+/// it: the pages are shared and retrieved once (arm_tstee keeps its buffer registered), then
+/// each call is one 32-bit direct request; a GET's header is rewritten each time (the
+/// response overwrites it), which is the driver's own part (nsel2). A SET persists: the
+/// service appends a record through block-storage (S-EL0 counts both SPs).
 fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
+    ts_service_benches(
+        run,
+        tx,
+        id::ITS,
+        ts_rpc::abi::ITS_UUID,
+        [
+            "ts_its_set_16",
+            "ts_its_get_16",
+            "ts_its_set_4096",
+            "ts_its_get_4096",
+        ],
+    )?;
+    ts_service_benches(
+        run,
+        tx,
+        id::PS,
+        ts_rpc::abi::PS_UUID,
+        [
+            "ts_ps_set_16",
+            "ts_ps_get_16",
+            "ts_ps_set_4096",
+            "ts_ps_get_4096",
+        ],
+    )
+}
+
+/// [`ts_benches`] for one service: `names` are SET 16, GET 16, SET 4096, GET 4096.
+fn ts_service_benches(
+    run: &mut dyn FnMut(bool),
+    tx: &mut TxBuf,
+    sp: u16,
+    uuid: ffa_abi::Uuid,
+    names: [&'static str; 4],
+) -> Result<(), Why> {
     use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
     let perms = AccessPerms {
         data: DataAccess::ReadWrite,
         instruction: InstructionAccess::NotSpecified,
     };
-    let receivers = [MemAccess::new(EndpointId(id::ITS), perms)];
+    let receivers = [MemAccess::new(EndpointId(sp), perms)];
     let cons = [Constituent {
         address: TS_SHARED,
         page_count: TS_PAGES,
@@ -643,13 +688,11 @@ fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
         .map_err(|e| why(format_args!("descriptor: {e:?}")))?;
     b.attributes = MemAttributes::NORMAL_WB_INNER;
     let handle = share(&b, TWO_PAGES, tx)?;
-    let r = ts_rpc(&ts_rpc::Request::MemRetrieve { handle, tag: 0 })?;
+    let r = ts_rpc(sp, &ts_rpc::Request::MemRetrieve { handle, tag: 0 })?;
     if r[1] != 0 {
         return Err(why(format_args!("MEM_RETRIEVE: {:#x}", r[1])));
     }
-    let r = ts_rpc(&ts_rpc::Request::ServiceInfoGet {
-        uuid: ts_rpc::abi::ITS_UUID,
-    })?;
+    let r = ts_rpc(sp, &ts_rpc::Request::ServiceInfoGet { uuid })?;
     if r[1] != 0 {
         return Err(why(format_args!("SERVICE_INFO_GET: {:#x}", r[1])));
     }
@@ -676,28 +719,23 @@ fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
             data_size: size as u64,
         }
         .encode(&mut get);
-        let set_name = if size == 16 {
-            "ts_its_set_16"
+        let (set_name, get_name) = if size == 16 {
+            (names[0], names[1])
         } else {
-            "ts_its_set_4096"
-        };
-        let get_name = if size == 16 {
-            "ts_its_get_16"
-        } else {
-            "ts_its_get_4096"
+            (names[2], names[3])
         };
         run(bench(set_name, 50, &mut || {
             // SET answers no data: the request stays in place, but the benchmark writes it
             // each time like a client would.
             ts_put(TS_SHARED, &req[..set_len]);
-            ts_call(iface, handle, OP_SET, set_len, 0)
+            ts_call(sp, iface, handle, OP_SET, set_len, 0)
         }));
         run(bench(get_name, 50, &mut || {
             ts_put(TS_SHARED, &get);
-            ts_call(iface, handle, OP_GET, GetRequest::SIZE, size as u32)
+            ts_call(sp, iface, handle, OP_GET, GetRequest::SIZE, size as u32)
         }));
     }
-    let r = ts_rpc(&ts_rpc::Request::MemRelinquish { handle })?;
+    let r = ts_rpc(sp, &ts_rpc::Request::MemRelinquish { handle })?;
     if r[1] != 0 {
         return Err(why(format_args!("MEM_RELINQUISH: {:#x}", r[1])));
     }
