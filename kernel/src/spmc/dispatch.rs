@@ -237,11 +237,16 @@ pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mu
                     }
                 }
             }
-            RunEnd::Aborted => return,
+            RunEnd::Aborted => {
+                // Its interrupt stays masked (unmasked by a restart, lifecycle.rs).
+                restart_after_abort(spmc, env, sp, rt);
+                return;
+            }
             // Not reachable: no request is pending and it has booted (and a partition handling
             // an interrupt is not preemptible, `run::preemptible`).
             RunEnd::Response | RunEnd::InitDone | RunEnd::Suspended | RunEnd::Idle => {
                 abort_sp(spmc, sp, rt);
+                restart_after_abort(spmc, env, sp, rt);
                 return;
             }
         }
@@ -484,12 +489,19 @@ fn deliver<E: Env, const MASKED: bool>(
         RunEnd::Response => answered(spmc, env, sp, &mut rt, io),
         end => {
             finish_otherwise(spmc, sp, &mut rt, end, io);
-            if rt.state() == State::Aborted {
-                // The caller gets ABORTED for this request; the partition itself is restarted
-                // now if its manifest asks for it (lifecycle.rs).
-                super::lifecycle::restart_if_wanted(spmc, env, sp, &mut rt);
-            }
+            // The caller gets ABORTED for this request; the partition itself is restarted now
+            // if its manifest asks for it.
+            restart_after_abort(spmc, env, sp, &mut rt);
         }
+    }
+}
+
+/// After a run of `sp` (its lock held) ended, whatever the run was for (a direct request, an
+/// FFA_RUN, an interrupt handler): if it aborted, restarts it now when its manifest asks for
+/// it (lifecycle.rs). The caller of the aborted run has its answer (ABORTED) already.
+fn restart_after_abort<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) {
+    if rt.state() == State::Aborted {
+        super::lifecycle::restart_if_wanted(spmc, env, sp, rt);
     }
 }
 
@@ -609,6 +621,11 @@ fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
         // schedule-receiver interrupt announced): it is entered with FFA_RUN, and its
         // FFA_MSG_WAIT ends the FFA_RUN (`finish_otherwise`, `RunEnd::Idle`).
         Phase::Waiting(w) => w.begin_run(),
+        // As a message to it: the pending restart is tried, and BUSY while it waits.
+        Phase::Aborted => {
+            *io = Regs::error(aborted_target(spmc, env, first, &mut rt)).0;
+            return;
+        }
         _ => {
             *io = Regs::error(sched::run_refusal(rt.state())).0;
             return;
@@ -625,6 +642,7 @@ fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
             // The normal world sent the request: its answer (or the chain's suspension) ends
             // the FFA_RUN.
             finish(spmc, env, sp, &mut rt, end, io);
+            restart_after_abort(spmc, env, sp, &mut rt);
             return;
         };
         let mut answer = [0u64; 18];
@@ -632,6 +650,7 @@ fn resume<E: Env>(spmc: &Spmc, env: &mut E, first: &Sp, io: &mut [u64; 18]) {
             *io = answer;
             return;
         }
+        restart_after_abort(spmc, env, sp, &mut rt);
         drop(rt);
         let callee = sp.index;
         sp = &spmc.sps[ci];

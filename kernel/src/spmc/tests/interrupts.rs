@@ -171,6 +171,24 @@ fn a_handler_that_faults_is_aborted_and_its_interrupt_stays_masked() {
     w.assert_aborted_and_other_answers(0, 1);
 }
 
+/// With `abort-action` = restart, a partition that faults in its interrupt handler is
+/// restarted at once (it may never get a direct request that would restart it), and the
+/// interrupt its abort left masked is unmasked by the restart.
+#[test]
+fn a_restartable_handler_that_faults_is_restarted_and_its_interrupt_unmasked() {
+    let mut d = owning(sp(0), &[WDOG])
+        .patched(|p| p.abort_action = spmc_table::AbortAction::Restart);
+    // Boots, faults in its handler, then boots again (and echoes).
+    d.behaviour = script(vec![svc(msg_wait()), data_abort(0x1234)]);
+    let mut w = World::boot(vec![d, sp(1)]);
+    w.env.gic_pending.push_back(WDOG);
+    assert_eq!(w.el3_interrupt(), resume());
+    assert_eq!(w.state(0), State::Waiting, "not restarted");
+    assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0)]);
+    let r = w.nw(req32(0, 0x8001, [1, 2, 3, 4, 5]));
+    assert_eq!(r, resp32(0x8001, 0, [1, 2, 3, 4, 5]));
+}
+
 #[test]
 fn several_interrupts_are_handled_one_after_the_other() {
     let mut w = World::boot(vec![owning(sp(0), &[WDOG, WDOG + 1])]);

@@ -629,13 +629,18 @@ mod restart {
 
     /// [`world`] with sp1 [`mortal`] and its `abort-action` restart (`restart`) or stop.
     fn world_of(restart: bool, die_at_boot: bool) -> World {
+        world_with(restart, mortal(die_at_boot))
+    }
+
+    fn world_with(restart: bool, behaviour: Behaviour) -> World {
+        let mut behaviour = Some(behaviour);
         let defs = (0..3)
             .map(|i| {
                 let mut d = sp(i);
                 d.rx_tx = Some(mailbox(i));
                 d.memory_regions = vec![data_region(i, DATA_OFFSET, DATA, 0x3)];
                 if i == 1 {
-                    d.behaviour = mortal(die_at_boot);
+                    d.behaviour = behaviour.take().unwrap();
                 }
                 d.patch = Some(alloc::boxed::Box::new(move |p| {
                     let others: Vec<spmc_table::EndpointId> = (0..3u16)
@@ -772,6 +777,50 @@ mod restart {
         assert_error(&ask(&mut w, 7), ErrorCode::Aborted);
         assert_eq!(w.state(1), State::Aborted);
         assert_eq!(w.seen(1).len(), entries + 1, "never entered again");
+    }
+
+    /// FFA_RUN is a caller too: while a restart waits (a borrower holds what sp1 lent) it gets
+    /// BUSY, as messages do (lifecycle::refusal), not ABORTED, which tells Linux's driver the
+    /// partition is gone for good.
+    #[test]
+    fn ffa_run_of_a_partition_whose_restart_waits_is_busy() {
+        let mut w = world_of(true, false);
+        let s = send(
+            &mut w,
+            FuncId::MemLend32,
+            Some(1),
+            &[2],
+            &[(data_page(1, 0), 1)],
+        );
+        assert!(ok(&s), "{s:x?}");
+        assert!(ok(&retrieve(&mut w, 2, id(1), handle(&s))));
+        assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
+        assert_error(&ask(&mut w, 7), ErrorCode::Busy);
+        let run = w.nw(call(FuncId::Run32, &[0x8002_0000]));
+        assert_error(&run, ErrorCode::Busy);
+    }
+
+    /// A restartable partition that aborts in a run the normal world gave it with FFA_RUN (a
+    /// notification receiver after the SRI) is restarted at once, as after an abort in a
+    /// direct request; it must not wait for someone to happen to send it a message.
+    #[test]
+    fn an_sp_that_aborts_in_an_ffa_run_is_restarted() {
+        // sp1 faults the first time it is entered with FFA_RUN.
+        let mut died = false;
+        let mut w = world_with(true, Box::new(move |r, _| {
+            if r.w(0) == FuncId::Run32.raw() && !died {
+                died = true;
+                return Act::Fault {
+                    ec: esr::EC_DABT_LOWER,
+                    far: 0x10,
+                };
+            }
+            Act::Svc(echo_of(r).unwrap_or_else(msg_wait))
+        }));
+        assert_error(&w.nw(call(FuncId::Run32, &[0x8002_0000])), ErrorCode::Aborted);
+        // As after an abort in a direct request: restarted at once, waiting again.
+        assert_eq!(w.state(1), State::Waiting, "not restarted");
+        assert_eq!(w.nw(call(FuncId::Run32, &[0x8002_0000])).w(0), FuncId::MsgWait32.raw());
     }
 
     #[test]
