@@ -327,12 +327,17 @@ fn gic_config(c: &crate::spmc::interrupt::Owned, target_mpidr: u64) -> crate::ar
 /// Group 1 Secure again on its warm entry: EL3 set its redistributor back to the defaults when
 /// it powered the core on (TF-A qemu_sbsa `qemu_pwr_gic_on_finish` -> `gicv3_rdistif_init`;
 /// qemu/monitor/src/gic.rs does the same). Without this the time limits and private
-/// interrupts stop working on a core after its first CPU_ON.
+/// interrupts stop working on a core after its first CPU_ON. A partition's one is left
+/// disabled when its owner cannot take it or an instance of it is still queued
+/// (`interrupt::enable_on_warm_entry`).
 fn private_interrupts_init(spmc: &Spmc, core: usize) {
     let target = crate::arch::gic::mpidr();
-    let sp = crate::spmc::interrupt::configs(spmc.table).map(|c| gic_config(&c, target));
-    for cfg in core::iter::once(timer_config(target)).chain(sp) {
-        if let Err(e) = crate::arch::gic::configure_private(&cfg, core) {
+    let sp = crate::spmc::interrupt::configs(spmc.table).map(|c| {
+        let on = crate::spmc::interrupt::enable_on_warm_entry(spmc, c.intid, core);
+        (gic_config(&c, target), on)
+    });
+    for (cfg, on) in core::iter::once((timer_config(target), true)).chain(sp) {
+        if let Err(e) = crate::arch::gic::configure_private(&cfg, core, on) {
             crate::info!(
                 "interrupt {} on core {core}: GIC refused it ({e:?})",
                 cfg.intid

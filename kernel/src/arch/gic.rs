@@ -102,10 +102,10 @@ pub fn configure(c: &Config) -> Result<(), ConfigError> {
     let mut gic = gic.lock();
     if id.is_private() {
         for core in 0..CORES.get().copied().unwrap_or(0) {
-            configure_on(&mut gic, id, Some(core), c)?;
+            configure_on(&mut gic, id, Some(core), c, true)?;
         }
     } else {
-        configure_on(&mut gic, id, None, c)?;
+        configure_on(&mut gic, id, None, c, true)?;
         gic.distributor()
             .set_routing(id, Some(c.target_mpidr))
             .map_err(ConfigError::Gic)?;
@@ -119,23 +119,26 @@ pub fn configure(c: &Config) -> Result<(), ConfigError> {
 /// distributor and keeps its set-up): for a core's warm entry after PSCI CPU_ON, because TF-A
 /// returns every SGI and PPI of the core to Group 1 Non-secure and disabled first
 /// (drivers/arm/gic/v3/gicv3_main.c `gicv3_rdistif_init`, called from qemu_sbsa's
-/// `qemu_pwr_domain_on_finish` before the SPMD enters the SPMC).
-pub fn configure_private(c: &Config, core: usize) -> Result<(), ConfigError> {
+/// `qemu_pwr_domain_on_finish` before the SPMD enters the SPMC). Left disabled unless
+/// `enable` (spmc::interrupt::enable_on_warm_entry says which).
+pub fn configure_private(c: &Config, core: usize, enable: bool) -> Result<(), ConfigError> {
     let gic = GIC.get().ok_or(ConfigError::NoGic)?;
     let id = intid(c.intid)?;
     if !id.is_private() {
         return Ok(());
     }
-    configure_on(&mut gic.lock(), id, Some(core), c)
+    configure_on(&mut gic.lock(), id, Some(core), c, enable)
 }
 
 /// Group 1 Secure, priority and trigger of `id` on `core`'s redistributor (`None`: the
-/// distributor), with the interrupt disabled meanwhile; a private one is enabled again.
+/// distributor), with the interrupt disabled meanwhile; a private one is enabled again if
+/// `enable`.
 fn configure_on(
     gic: &mut GicV3<'static>,
     id: IntId,
     core: Option<usize>,
     c: &Config,
+    enable: bool,
 ) -> Result<(), ConfigError> {
     let trigger = if c.level {
         Trigger::Level
@@ -152,7 +155,7 @@ fn configure_on(
         gic.set_trigger(id, core, trigger)
             .map_err(ConfigError::Gic)?;
     }
-    if core.is_some() {
+    if core.is_some() && enable {
         gic.enable_interrupt(id, core, true)
             .map_err(ConfigError::Gic)?;
     }

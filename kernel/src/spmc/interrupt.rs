@@ -53,6 +53,12 @@ impl Pending {
         }
     }
 
+    /// Whether bit `bit` is pending, taken on `core`.
+    fn pending_on(&self, bit: usize, core: usize) -> bool {
+        self.bits.load(Ordering::Acquire) & (1 << bit) != 0
+            && self.core.get(bit).is_some_and(|c| c.load(Ordering::Relaxed) == core)
+    }
+
     /// Removes the lowest pending bit: (bit, core it was taken on).
     fn take_lowest(&self) -> Option<(usize, usize)> {
         loop {
@@ -126,6 +132,28 @@ pub fn next_for(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) -> Option<(u32, usize)> 
     let (bit, core) = sp.irq.take_lowest()?;
     spmc.irq_pending.fetch_sub(1, Ordering::AcqRel);
     Some((sp.desc.capabilities.interrupts[bit], core))
+}
+
+/// Whether a core's warm entry (its redistributor reset by EL3, everything disabled) enables
+/// the partition interrupt `intid` on it again. Not when its owner aborted and stays stopped
+/// (taken, it would be queued for a partition that never runs, once per CPU_ON), nor when the
+/// instance taken on this core is still queued for its owner or was left masked by its
+/// owner's abort: the unmask after its handling, or the restart, enables it then. An owner
+/// whose lock is held (running, or restarting, on another core) can take it.
+pub fn enable_on_warm_entry(spmc: &Spmc, intid: u32, core: usize) -> bool {
+    let Some((sp, bit)) = owner(spmc, intid) else {
+        return true;
+    };
+    if sp.irq.pending_on(bit, core) {
+        return false;
+    }
+    let Some(rt) = sp.rt.try_lock() else {
+        return true;
+    };
+    if rt.state() != super::partition::State::Aborted {
+        return true;
+    }
+    super::lifecycle::wants_restart(sp, &rt) && rt.life.masked_interrupt != Some((intid, core))
 }
 
 /// One interrupt the SPMC configures at boot, from the partition table.

@@ -67,7 +67,9 @@ pub fn refusal(sp: &Sp, rt: &Runtime) -> ErrorCode {
     }
 }
 
-fn wants_restart(sp: &Sp, rt: &Runtime) -> bool {
+/// Whether `sp` (aborted) is to be restarted: its manifest asks for it and it has not been
+/// given up.
+pub fn wants_restart(sp: &Sp, rt: &Runtime) -> bool {
     sp.desc.abort_action == AbortAction::Restart
         && rt.state() == State::Aborted
         && rt.life.initialised

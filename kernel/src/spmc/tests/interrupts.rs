@@ -213,3 +213,40 @@ fn ffa_interrupt_from_the_normal_world_itself_is_not_supported() {
         ErrorCode::NotSupported,
     );
 }
+
+/// A core's warm entry does not enable again the interrupt of an owner that aborted and stays
+/// stopped: taken, it would only be queued for a partition that never runs.
+#[test]
+fn warm_entry_leaves_a_stopped_owners_interrupt_disabled() {
+    use crate::spmc::interrupt::enable_on_warm_entry;
+    let mut d = owning(sp(0), &[WDOG]);
+    d.behaviour = script(vec![svc(msg_wait()), data_abort(0x1234)]);
+    let mut w = World::boot(vec![d, owning(sp(1), &[WDOG + 1])]);
+    assert!(enable_on_warm_entry(&w.spmc, WDOG, 1), "a waiting owner's");
+    w.env.gic_pending.push_back(WDOG);
+    assert_eq!(w.el3_interrupt(), resume());
+    assert_eq!(w.state(0), State::Aborted);
+    assert!(!enable_on_warm_entry(&w.spmc, WDOG, 0));
+    assert!(!enable_on_warm_entry(&w.spmc, WDOG, 1));
+    assert!(enable_on_warm_entry(&w.spmc, WDOG + 1, 1), "another owner's");
+}
+
+/// Nor one taken on that core and still queued for its owner (masked until the owner has
+/// handled it, then unmasked on that core): its instance on other cores is enabled.
+#[test]
+fn warm_entry_leaves_an_interrupt_queued_on_that_core_disabled() {
+    use crate::spmc::interrupt::{enable_on_warm_entry, take_all};
+    let mut w = World::boot(vec![owning(sp(0), &[WDOG])]);
+    {
+        // The owner is busy (its lock held): the interrupt taken on core 0 stays queued.
+        let _busy = w.spmc.sps[0].rt.lock();
+        w.env.gic_pending.push_back(WDOG);
+        take_all(&w.spmc, &mut w.env);
+    }
+    assert!(!enable_on_warm_entry(&w.spmc, WDOG, 0), "queued on core 0");
+    assert!(enable_on_warm_entry(&w.spmc, WDOG, 1));
+    // Delivered and unmasked on core 0: enabled again at a later warm entry.
+    assert_eq!(w.el3_interrupt(), resume());
+    assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0)]);
+    assert!(enable_on_warm_entry(&w.spmc, WDOG, 0));
+}
