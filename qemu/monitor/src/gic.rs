@@ -19,6 +19,8 @@
 //! private interrupts again on each warm entry. CPU_OFF disables the core's CPU interface
 //! groups and marks its redistributor asleep (`qemu_pwr_gic_off`).
 
+use arm_gic::gicv3::GicCpuInterface;
+use arm_gic::{IntId, InterruptGroup};
 use platform_facts::qemu_sbsa::{GICD, GICR};
 
 use crate::arch::{read_sysreg, write_sysreg};
@@ -85,10 +87,13 @@ pub fn init_cpu_interface() {
     // The rest of gicv3_cpuif_enable, run here in the secure state (SCR_EL3.NS = 0 at reset):
     // the secure ICC_SRE_EL1.SRE, the idle priority in ICC_PMR_EL1 (GIC_PRI_MASK), Group 0
     // enabled (ICC_IGRPEN0_EL1) and Group 1 Secure enabled (ICC_IGRPEN1_EL3.EnableGrp1S; the
-    // normal world enables its own group).
-    write_sysreg!(S3_0_C12_C12_5, 0x1);
-    write_sysreg!(S3_0_C4_C6_0, 0xFF);
-    write_sysreg!(S3_0_C12_C12_6, 0x1);
+    // normal world enables its own group). The EL1 registers go through arm-gic, as the SPMC's
+    // do; ICC_SRE_EL3 and ICC_IGRPEN1_EL3 are written here because arm-gic has them only behind
+    // its `el3` feature, whose arm-sysregs-el3 crate this workspace does not carry
+    // (docs/handwritten.md).
+    GicCpuInterface::enable_system_register_el1();
+    GicCpuInterface::set_priority_mask(0xFF);
+    GicCpuInterface::enable_group0(true);
     let igrpen1 = read_sysreg!(S3_6_C12_C12_7);
     write_sysreg!(S3_6_C12_C12_7, igrpen1 | 0b10);
     // SAFETY: as above: the ISB orders the system-register writes; no memory is touched.
@@ -98,12 +103,14 @@ pub fn init_cpu_interface() {
 /// ICC_HPPIR0_EL1 read at EL3: the highest-priority pending interrupt, with the special IDs
 /// 1020 (Secure Group 1) and 1021 (Non-secure Group 1) for the other groups.
 pub fn highest_pending_group0() -> u64 {
-    read_sysreg!(S3_0_C12_C8_2)
+    let id = GicCpuInterface::get_pending_interrupt(InterruptGroup::Group0);
+    u64::from(u32::from(id.unwrap_or(IntId::SPECIAL_NONE)))
 }
 
-/// Acknowledges the pending Group 0 interrupt (ICC_IAR0_EL1) and returns its ID.
+/// Acknowledges the pending Group 0 interrupt (ICC_IAR0_EL1) and returns its ID (1023: none).
 pub fn acknowledge_group0() -> u32 {
-    (read_sysreg!(S3_0_C12_C8_0) & 0xFF_FFFF) as u32
+    let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group0);
+    u32::from(id.unwrap_or(IntId::SPECIAL_NONE))
 }
 
 /// The distributor, once on the primary core (TF-A `gicv3_distif_init`), and the primary's own
@@ -148,7 +155,7 @@ pub fn power_on(core: usize) {
 /// and both Group 1 enables off in its CPU interface, its redistributor marked asleep
 /// (`gicv3_rdistif_off` does nothing more on qemu_sbsa).
 pub fn power_off(core: usize) {
-    write_sysreg!(S3_0_C12_C12_6, 0x0);
+    GicCpuInterface::enable_group0(false);
     let igrpen1 = read_sysreg!(S3_6_C12_C12_7);
     write_sysreg!(S3_6_C12_C12_7, igrpen1 & !0b11);
     // SAFETY: ISB orders the system-register writes before the redistributor is put to sleep;

@@ -9,6 +9,9 @@
 
 use core::arch::asm;
 
+use arm_gic::gicv3::GicCpuInterface;
+use arm_gic::{IntId, InterruptGroup};
+
 use platform_facts::qemu_sbsa::{GICD, GICR};
 
 /// INTID of the EL2 physical timer (sbsa-ref wires CNTHP to PPI 26).
@@ -72,12 +75,9 @@ fn write8(offset: u64, v: u8) {
 /// Enables the system-register CPU interface at EL2, unmasks every priority, enables Group 1
 /// and the timer's PPI. Idempotent.
 pub fn enable() {
-    // ICC_SRE_EL2: SRE | Enable (EL1 may use the system registers too).
-    msr!("S3_4_C12_C9_5", 0x9u64);
-    // ICC_PMR_EL1: every priority passes.
-    msr!("S3_0_C4_C6_0", 0xFFu64);
-    // ICC_IGRPEN1_EL1: Group 1 on.
-    msr!("S3_0_C12_C12_7", 1u64);
+    sre_el2();
+    GicCpuInterface::set_priority_mask(0xFF);
+    GicCpuInterface::enable_group1(true);
     enable_group1_ns_in_distributor();
     write8(GICR_IPRIORITYR + u64::from(TIMER_INTID), 0x80);
     write32(GICR_ISENABLER0, 1 << TIMER_INTID);
@@ -88,13 +88,19 @@ pub fn enable() {
 /// left pending for it (the SPMC's schedule-receiver SGI, say) would otherwise preempt every
 /// signalled SP the later cases and benchmarks run.
 pub fn disable() {
-    // ICC_SRE_EL2 as in `enable`, so this works on a core that never ran it (a secondary
-    // quiets its wake-up timer on every entry).
-    msr!("S3_4_C12_C9_5", 0x9u64);
+    // As in `enable`, so this works on a core that never ran it (a secondary quiets its
+    // wake-up timer on every entry).
+    sre_el2();
     timer_stop();
     write32(GICR_ICENABLER0, 1 << TIMER_INTID);
-    // ICC_IGRPEN1_EL1: Group 1 off.
-    msr!("S3_0_C12_C12_7", 0u64);
+    GicCpuInterface::enable_group1(false);
+}
+
+/// ICC_SRE_EL2 = SRE | Enable (EL1 may use the system registers too). Written by hand: arm-gic
+/// has it only behind its `el2` feature, whose arm-sysregs-el2 crate this workspace does not
+/// carry (docs/handwritten.md); the other CPU-interface registers go through arm-gic.
+fn sre_el2() {
+    msr!("S3_4_C12_C9_5", 0x9u64);
 }
 
 /// Arms the EL2 physical timer to fire `ticks` counter ticks from now.
@@ -125,20 +131,20 @@ pub fn timer_fired() -> bool {
 
 /// The highest-priority pending Group 1 interrupt (ICC_HPPIR1_EL1), not acknowledged.
 pub fn pending() -> u32 {
-    (mrs!("S3_0_C12_C12_2") & 0xFF_FFFF) as u32
+    let id = GicCpuInterface::get_pending_interrupt(InterruptGroup::Group1);
+    u32::from(id.unwrap_or(IntId::SPECIAL_NONE))
 }
 
 /// Takes the highest-priority pending Group 1 interrupt: acknowledges it (ICC_IAR1_EL1); if it
 /// is the timer, stops the timer; then ends it (ICC_EOIR1_EL1: priority drop and deactivation).
 /// Returns its INTID ([`SPURIOUS`] if none was pending).
 pub fn acknowledge() -> u32 {
-    let intid = (mrs!("S3_0_C12_C12_0") & 0xFF_FFFF) as u32;
-    if intid == SPURIOUS {
-        return intid;
-    }
-    if intid == TIMER_INTID {
+    let Some(id) = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group1) else {
+        return SPURIOUS;
+    };
+    if u32::from(id) == TIMER_INTID {
         timer_stop();
     }
-    msr!("S3_0_C12_C12_1", u64::from(intid));
-    intid
+    GicCpuInterface::end_interrupt(id, InterruptGroup::Group1);
+    u32::from(id)
 }
