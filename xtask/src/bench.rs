@@ -542,6 +542,9 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     let image = crate::build_product(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
+    // The default image keeps its storage area from earlier `cargo xtask qemu` runs: the
+    // ITS/PS benches start from erased storage all the same.
+    flash::reset_storage(&main_flash)?;
     // The same image with the run configuration `case bench-smp4`: the driver then only
     // measures the 4-core direct-message rate (qemu/ns-driver/src/bench.rs, four_core_rate).
     let smp4 = crate::RunConfig {
@@ -551,6 +554,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     let image = crate::build(&tc, &["bench"], &lref, &smp4)?;
     let smp4_flash = dir.join("flash-4-smp4.img");
     std::fs::copy(&image.flash, &smp4_flash).map_err(|e| e.to_string())?;
+    flash::reset_storage(&smp4_flash)?;
 
     // 2. The cold-boot images (built before running anything, so that one build phase and
     //    one run phase follow each other).
