@@ -99,6 +99,7 @@ pub struct MemTransaction<'a> {
 }
 
 /// Address, page count and reserved word of a 16-byte constituent record.
+#[inline(always)]
 fn constituent_fields(rec: &[u8; CONSTITUENT_SIZE]) -> (u64, u32, u32) {
     let word = |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
     (
