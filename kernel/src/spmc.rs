@@ -116,6 +116,19 @@ pub trait Env {
     fn deadline(&self) -> Option<u64> {
         None
     }
+    /// Whether a Group 0 interrupt (EL3's) is the highest pending one on this core
+    /// (ICC_HPPIR0_EL1). In the secure state it is signalled as FIQ, like a non-secure one
+    /// (GICv3, table 4-3), so an FIQ that stopped a partition may be either. The default (no
+    /// GIC) has none.
+    fn group0_pending(&self) -> bool {
+        false
+    }
+    /// Hands this core's pending Group 0 interrupt to EL3 with FFA_EL3_INTR_HANDLE: TF-A's SPMD
+    /// (`spmd_handle_group0_intr_swd` in services/std_svc/spmd/spmd_main.c) acknowledges it,
+    /// gives it to the platform and ends it, and answers FFA_SUCCESS. Returns whether it did.
+    fn el3_intr_handle(&mut self) -> bool {
+        true
+    }
     /// The linear ID of this core.
     fn core(&self) -> usize;
     /// Raises non-secure SGI `intid` on this core (the schedule-receiver interrupt of

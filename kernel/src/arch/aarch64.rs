@@ -1038,4 +1038,16 @@ impl crate::spmc::Env for Machine {
     fn raise_ns_sgi(&self, intid: u32) {
         super::gic::raise_ns_sgi(intid);
     }
+
+    fn group0_pending(&self) -> bool {
+        super::gic::group0_pending()
+    }
+
+    fn el3_intr_handle(&mut self) -> bool {
+        use ffa_abi::func_id::FuncId;
+        let mut r = [0u64; 18];
+        r[0] = u64::from(FuncId::El3IntrHandle.raw());
+        smc(&mut r);
+        r[0] as u32 == FuncId::Success32.raw()
+    }
 }

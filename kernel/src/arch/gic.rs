@@ -197,6 +197,14 @@ pub fn take(core: usize) -> Option<u32> {
     Some(raw)
 }
 
+/// Whether this core's highest-priority pending interrupt is a Group 0 one (EL3's):
+/// ICC_HPPIR0_EL1 names it (in the secure state it reads 1023 for the other groups).
+pub fn group0_pending() -> bool {
+    GIC.get().is_some()
+        && GicCpuInterface::get_pending_interrupt(InterruptGroup::Group0)
+            .is_some_and(|id| u32::from(id) < 1020)
+}
+
 /// Enables an interrupt [`take`] disabled, once its owner has handled it. `core`: where it
 /// was taken (a PPI or SGI lives in that core's redistributor).
 pub fn unmask(raw: u32, core: usize) {

@@ -11,8 +11,10 @@
 //! returns to the normal world ("queued", FF-A v1.2 section 8.3.1); unmasked, it is taken to
 //! S-EL1 at once, and the SPMC preempts the partition ("signalled") and returns FFA_INTERRUPT to
 //! the normal world without acknowledging the interrupt, which the normal world then takes.
-//! (A Group 0 interrupt is an FIQ too: it preempts the partition the same way and reaches EL3
-//! once the normal world runs, as TF-A routes Group 0 from the normal world.)
+//! A Group 0 interrupt is an FIQ too: taken while a partition runs, it is handed to EL3 with
+//! FFA_EL3_INTR_HANDLE and the partition resumes (TF-A's SPMD expects exactly that:
+//! spmd_main.c `spmd_handle_group0_intr_swd`); while the context has FIQ masked it waits until
+//! the normal world runs, where EL3 takes it (`spmd_group0_interrupt_handler_nwd`).
 
 pub use super::partition::SPSR_F;
 use super::partition::{Runtime, Sp};
@@ -73,7 +75,16 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
                 return Stop::Aborted;
             }
             Exit::Irq => return Stop::Interrupt,
-            // FIQ is unmasked only in a preemptible run: a non-secure interrupt.
+            // An FIQ is EL3's (Group 0) or the normal world's. EL3's goes to EL3 with
+            // FFA_EL3_INTR_HANDLE and the partition resumes where it was, whatever its
+            // `ns-interrupts-action`: it is not the normal world's interrupt. Hafnium's
+            // `fiq_lower` checks ICC_HPPIR0_EL1 the same way before anything else.
+            Exit::Fiq if env.group0_pending() => {
+                if !env.el3_intr_handle() {
+                    crate::info!("EL3 did not answer FFA_EL3_INTR_HANDLE with FFA_SUCCESS");
+                }
+            }
+            // Otherwise FIQ is unmasked only in a preemptible run: a non-secure interrupt.
             Exit::Fiq if preemptible(rt) => return Stop::NsInterrupt,
             // Masked otherwise (`SPSR_EL0T`): resume where it stopped.
             Exit::Fiq => {}

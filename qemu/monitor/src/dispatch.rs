@@ -5,7 +5,7 @@ use qemu_monitor::ids::{ffa, psci};
 use qemu_monitor::spmd::{self, psci_status, Action, FfaVersions, FiqAction, PendingType, World};
 use spin::Mutex;
 
-use crate::arch::read_sysreg;
+use crate::arch::{read_sysreg, write_sysreg};
 use crate::boot::{self, attrs, fatal};
 use crate::console::log;
 use crate::context::GpRegs;
@@ -66,23 +66,40 @@ pub fn lower_fiq(core: &mut Core) -> *mut GpRegs {
             core.ctx(World::Secure).gp.ret8(values);
             core.switch_to(World::Secure)
         }
-        FiqAction::Group0(intid) => group0(intid, id),
+        FiqAction::Group0(intid) => {
+            // spmd_group0_interrupt_handler_nwd: handled, then the normal world resumes.
+            group0(intid, id, from);
+            core.switch_to(from)
+        }
         _ => core.switch_to(from),
     }
 }
 
-/// A Group 0 interrupt: acknowledged, then given to the platform handler. TF-A's qemu
-/// platforms have none (plat/qemu/common/qemu_common.c `plat_spmd_handle_group0_interrupt`
+/// A Group 0 interrupt taken for `world`: acknowledged, given to the platform handler, ended
+/// (TF-A `spmd_group0_interrupt_handler_nwd` and `spmd_handle_group0_intr_swd`). TF-A's qemu
+/// platforms have no handler (plat/qemu/common/qemu_common.c `plat_spmd_handle_group0_interrupt`
 /// returns -1: "there are no sources of Group0 secure interrupt enabled for QEMU"), and the
-/// SPMD then panics ("Group0 interrupt %u not handled"): so does this monitor.
-fn group0(pending: u32, id: usize) -> ! {
+/// SPMD then panics ("Group0 interrupt %u not handled"). This monitor has one source for tests
+/// (gic.rs [`crate::gic::GROUP0_TEST_PPI`], the EL1 physical timer): its handler masks the
+/// timer, leaving CNTP_CTL_EL0 = IMASK when the SPMC handed it over and 0 (disabled) when it
+/// came while the normal world ran, so the driver can tell which path ran. Any other Group 0
+/// interrupt panics, as under TF-A.
+fn group0(pending: u32, id: usize, world: World) {
     let intid = crate::gic::acknowledge_group0();
-    fatal(
-        exit_status::EL3_FAULT,
-        format_args!(
-            "Group0 interrupt {intid} (pending {pending}) not handled on core {id}: qemu_sbsa has no Group 0 source"
-        ),
-    )
+    if intid != crate::gic::GROUP0_TEST_PPI {
+        fatal(
+            exit_status::EL3_FAULT,
+            format_args!(
+                "Group0 interrupt {intid} (pending {pending}) not handled on core {id}: qemu_sbsa has no Group 0 source but the test timer"
+            ),
+        )
+    }
+    let ctl = if world == World::Secure { 0b10 } else { 0 };
+    // CNTP_CTL_EL0: the EL1 physical timer, which EL3 reaches with the same register; IMASK
+    // or disabled, so that its level output drops.
+    write_sysreg!(cntp_ctl_el0, ctl);
+    crate::gic::end_group0(intid);
+    log!("core {id}: Group 0 interrupt {intid} (test timer) handled for the {world:?} world");
 }
 
 fn reply(core: &mut Core, world: World, values: [u64; 8]) -> *mut GpRegs {
@@ -214,7 +231,11 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
             // spmd_handle_group0_intr_swd: acknowledge; nothing pending ("INTR_ID_UNAVAILABLE")
             // returns to the SPMC with its registers as they were.
             match PendingType::from_hppir0(crate::gic::highest_pending_group0()) {
-                PendingType::Group0(intid) => group0(intid, id),
+                PendingType::Group0(intid) => {
+                    group0(intid, id, World::Secure);
+                    // SMC_RET8(FFA_SUCCESS_SMC32, 0, ...).
+                    reply(core, from, [u64::from(ffa::SUCCESS_32), 0, 0, 0, 0, 0, 0, 0])
+                }
                 _ => core.switch_to(from),
             }
         }

@@ -8,7 +8,7 @@
 //! interrupt properties for qemu_sbsa), Group 0 and Group 1 Secure enabled in the distributor
 //! and in each CPU interface, the priority mask open. The interrupts an SP manifest assigns are
 //! made secure by the SPMC itself, which may program the secure view of the GIC
-//! (GICD_CTLR.DS = 0). No Group 0 source exists, as on TF-A's qemu_sbsa.
+//! (GICD_CTLR.DS = 0).
 //!
 //! Like TF-A, a core's redistributor is set up when that core is powered on, not before: the
 //! boot core's at cold boot (`plat_qemu_gic_init`), a secondary's on every PSCI CPU_ON, before
@@ -18,6 +18,13 @@
 //! SPMC configured in that redistributor before is gone and the SPMC must configure its
 //! private interrupts again on each warm entry. CPU_OFF disables the core's CPU interface
 //! groups and marks its redistributor asleep (`qemu_pwr_gic_off`).
+//!
+//! Deviation from TF-A, for tests: TF-A's qemu_sbsa has no Group 0 source, so nothing could
+//! exercise the Group 0 paths of the SPMD (FFA_EL3_INTR_HANDLE from the SPMC, and the EL3
+//! handler while the normal world runs). This monitor makes one: the EL1 physical timer's PPI
+//! ([`GROUP0_TEST_PPI`], which neither the driver, nor Linux at EL1 on its virtual timer, nor
+//! the SPMC on its secure timer uses) is Group 0 in every redistributor it sets up, and its
+//! platform handler (dispatch.rs) masks the timer.
 
 use arm_gic::gicv3::GicCpuInterface;
 use arm_gic::{IntId, InterruptGroup};
@@ -40,6 +47,11 @@ const CTLR_ENABLE_G1S: u32 = 1 << 2;
 const SECURE_SGIS: u32 = 0xFF00;
 /// GIC_HIGHEST_SEC_PRIORITY.
 const HIGHEST_SEC_PRIORITY: u32 = 0x00;
+/// The Group 0 test source: the EL1 physical timer (CNTP), PPI 30 on sbsa-ref.
+pub const GROUP0_TEST_PPI: u32 = 30;
+/// Its priority: in the secure half, below the secure SGIs (TF-A's EHF puts Group 0 sources
+/// there too).
+const GROUP0_TEST_PRIORITY: u32 = 0x20;
 
 /// Redistributor frames: RD_base, then SGI_base 64 KiB above; 128 KiB per core.
 const GICR_STRIDE: usize = 0x2_0000;
@@ -111,6 +123,12 @@ pub fn highest_pending_group0() -> u64 {
 pub fn acknowledge_group0() -> u32 {
     let id = GicCpuInterface::get_and_acknowledge_interrupt(InterruptGroup::Group0);
     u32::from(id.unwrap_or(IntId::SPECIAL_NONE))
+}
+
+/// Ends the Group 0 interrupt `intid` (ICC_EOIR0_EL1: priority drop and deactivation, with
+/// ICC_CTLR_EL3.EOImode_EL3 = 0).
+pub fn end_group0(intid: u32) {
+    write_sysreg!(S3_0_C12_C8_1, u64::from(intid));
 }
 
 /// The distributor, once on the primary core (TF-A `gicv3_distif_init`), and the primary's own
@@ -225,4 +243,13 @@ fn init_redistributor(core: usize) {
     write32(sgi, GICR_IPRIORITYR + 8, prio);
     write32(sgi, GICR_IPRIORITYR + 12, prio);
     write32(sgi, GICR_ISENABLER0, SECURE_SGIS);
+    // The Group 0 test PPI (not TF-A's): IGROUPR0 = 0, IGRPMODR0 = 0, its priority, enabled.
+    let g0 = 1 << GROUP0_TEST_PPI;
+    write32(sgi, GICR_IGROUPR0, read32(sgi, GICR_IGROUPR0) & !g0);
+    write32(sgi, GICR_IGRPMODR0, read32(sgi, GICR_IGRPMODR0) & !g0);
+    let reg = GICR_IPRIORITYR + (GROUP0_TEST_PPI as usize & !3);
+    let shift = 8 * (GROUP0_TEST_PPI % 4);
+    let prio = read32(sgi, reg) & !(0xFF << shift) | GROUP0_TEST_PRIORITY << shift;
+    write32(sgi, reg, prio);
+    write32(sgi, GICR_ISENABLER0, g0);
 }

@@ -103,6 +103,27 @@ fn sre_el2() {
     msr!("S3_4_C12_C9_5", 0x9u64);
 }
 
+/// The monitor's Group 0 test source (qemu/monitor/src/gic.rs): the EL1 physical timer (CNTP),
+/// PPI 30. Its EL3 handler masks it: CNTP_CTL_EL0 = IMASK when the SPMC handed it to EL3 with
+/// FFA_EL3_INTR_HANDLE, 0 (disabled) when EL3 took it while the normal world ran.
+pub const GROUP0_TEST_INTID: u32 = 30;
+
+/// Arms the EL1 physical timer (EL3's Group 0 test source) `ticks` from now.
+pub fn group0_timer_start(ticks: u64) {
+    msr!("cntp_tval_el0", ticks);
+    msr!("cntp_ctl_el0", 1u64);
+}
+
+/// CNTP_CTL_EL0: bit 0 ENABLE, bit 1 IMASK, bit 2 ISTATUS.
+pub fn group0_timer_ctl() -> u64 {
+    mrs!("cntp_ctl_el0")
+}
+
+/// Disables the EL1 physical timer.
+pub fn group0_timer_stop() {
+    msr!("cntp_ctl_el0", 0u64);
+}
+
 /// Arms the EL2 physical timer to fire `ticks` counter ticks from now.
 pub fn timer_start(ticks: u64) {
     // CNTHP_TVAL_EL2, then CNTHP_CTL_EL2 = ENABLE (IMASK clear).

@@ -194,6 +194,9 @@ pub enum Act {
     Fiq,
     /// An SError.
     SError,
+    /// A Group 0 interrupt becomes pending and its FIQ interrupts the partition, which resumes
+    /// with the same registers once EL3 handled it.
+    Group0,
 }
 
 /// The behaviour of one partition: given x0-x17 as the SPMC resumes it (the boot arguments,
@@ -239,6 +242,10 @@ pub struct FakeEnv {
     pub timer_masked: bool,
     /// Non-secure SGIs raised (the schedule-receiver interrupt), in order.
     pub sgis: RefCell<Vec<u32>>,
+    /// A Group 0 interrupt is pending (`Act::Group0`) until FFA_EL3_INTR_HANDLE.
+    pub group0_pending: bool,
+    /// FFA_EL3_INTR_HANDLE calls to EL3.
+    pub el3_intr_handled: u32,
 }
 
 /// The fake SPMC timer's interrupt ID (the secure physical timer's PPI).
@@ -344,6 +351,10 @@ impl Env for FakeEnv {
                 Exit::Irq
             }
             Act::Fiq => Exit::Fiq,
+            Act::Group0 => {
+                self.group0_pending = true;
+                Exit::Fiq
+            }
             Act::SError => Exit::SError { esr: 0xBF00_0000 },
         }
     }
@@ -371,6 +382,16 @@ impl Env for FakeEnv {
 
     fn raise_ns_sgi(&self, intid: u32) {
         self.sgis.borrow_mut().push(intid);
+    }
+
+    fn group0_pending(&self) -> bool {
+        self.group0_pending
+    }
+
+    fn el3_intr_handle(&mut self) -> bool {
+        self.group0_pending = false;
+        self.el3_intr_handled += 1;
+        true
     }
 }
 
@@ -809,6 +830,8 @@ impl World {
             gic_taken: Vec::new(),
             gic_unmasked: Vec::new(),
             sgis: RefCell::new(Vec::new()),
+            group0_pending: false,
+            el3_intr_handled: 0,
             now: 0,
             deadline: None,
             deadlines: Vec::new(),

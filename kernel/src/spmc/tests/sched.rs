@@ -407,3 +407,49 @@ fn a_run_given_by_ffa_run_can_yield_be_preempted_and_abort() {
     assert_error(&w.nw(run(0x8001_0000)), ErrorCode::Aborted);
     assert_eq!(w.state(0), State::Aborted);
 }
+
+/// A Group 0 interrupt taken while a signalled partition handles the normal world's request is
+/// EL3's, not the normal world's: it goes to EL3 with FFA_EL3_INTR_HANDLE (TF-A
+/// spmd_main.c `spmd_handle_group0_intr_swd`) and the partition resumes and answers, never
+/// preempted. A non-secure FIQ after it still preempts it.
+#[test]
+fn a_group0_interrupt_goes_to_el3_and_the_partition_runs_on() {
+    let mut d = sp(0);
+    d.behaviour = script(vec![
+        svc(msg_wait()),
+        step(|_, _| Act::Group0),
+        step(|_, _| Act::Group0),
+    ]);
+    let mut w = World::boot(vec![d]);
+    w.nw_version(Version::V1_2);
+    let q = req32(NW, 0x8001, [1, 2, 3, 4, 5]);
+    let seen = w.seen(0).len();
+    assert_eq!(w.nw(q), echo_of(&q).unwrap(), "answered, not preempted");
+    assert_eq!(w.env.el3_intr_handled, 2, "each Group 0 FIQ went to EL3");
+    assert!(!w.env.group0_pending);
+    // Resumed untouched after each: the request registers every time.
+    assert_eq!(&w.seen(0)[seen..seen + 3], &[q, q, q]);
+    assert_eq!(w.state(0), State::Waiting);
+    // A non-secure FIQ is not EL3's: it preempts the signalled partition as before.
+    let mut d = sp(0);
+    d.behaviour = preempted_once();
+    let mut w = World::boot(vec![d]);
+    w.nw_version(Version::V1_2);
+    assert_eq!(
+        w.nw(req32(NW, 0x8001, [1, 2, 3, 4, 5])),
+        interrupt_for(0x8001)
+    );
+    assert_eq!(w.env.el3_intr_handled, 0);
+}
+
+/// The same for a queued partition (the fake takes the FIQ whatever PSTATE.F says): EL3 gets
+/// it, and the partition answers.
+#[test]
+fn a_group0_interrupt_in_a_queued_partition_goes_to_el3() {
+    let mut d = queued(sp(0));
+    d.behaviour = script(vec![svc(msg_wait()), step(|_, _| Act::Group0)]);
+    let mut w = World::boot(vec![d]);
+    let q = req64(NW, 0x8001, [1, 2, 3, 4, 5]);
+    assert_eq!(w.nw(q), echo_of(&q).unwrap());
+    assert_eq!(w.env.el3_intr_handled, 1);
+}

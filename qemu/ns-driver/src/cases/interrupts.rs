@@ -20,6 +20,14 @@ use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 
 pub const CASES: &[Case] = &[
     Case::default_set(
+        "group0_interrupt_while_sp_runs_goes_to_el3",
+        group0_while_sp_runs,
+    ),
+    Case::any_set(
+        "group0_interrupt_while_normal_world_runs_goes_to_el3",
+        group0_while_normal_world_runs,
+    ),
+    Case::default_set(
         "secure_interrupt_while_normal_world_runs",
         while_normal_world_runs,
     ),
@@ -133,5 +141,62 @@ fn to_busy_owner() -> Outcome {
         at >= end && at >= armed + BUSY_FIRE_AFTER,
         "handled at {at:#x}, before echo finished its request at {end:#x}"
     );
+    Ok(())
+}
+
+/// A Group 0 interrupt (EL3's; the monitor's test source is the EL1 physical timer) that fires
+/// while echo spins inside the normal world's request: the SPMC takes it as FIQ at S-EL1, sees
+/// it in ICC_HPPIR0_EL1, hands it to EL3 with FFA_EL3_INTR_HANDLE (TF-A spmd_main.c
+/// `spmd_handle_group0_intr_swd`) and resumes echo, which answers: it is not the normal
+/// world's interrupt, so echo (signalled) is not preempted. The timer's CNTP_CTL_EL0 afterwards
+/// says which EL3 path ran: IMASK alone = handed over by the SPMC. If it fired before the
+/// request reached the secure world (a slow host), EL3 took it from the normal world instead
+/// (0): tried again, three times at most.
+fn group0_while_sp_runs() -> Outcome {
+    let (_, freq) = crate::arch::counter();
+    let ms = freq / 1000;
+    let mut ctl = 0;
+    for _ in 0..3 {
+        crate::nsirq::group0_timer_start(5 * ms);
+        let r = call(
+            FuncId::MsgSendDirectReq64,
+            &[id::ECHO.into(), 0, cmd::SPIN.into(), 100 * ms, 0, 0, 0],
+        );
+        ctl = crate::nsirq::group0_timer_ctl();
+        crate::nsirq::group0_timer_stop();
+        check_eq!(
+            [r.w(0), r.w(1), r.w(3)],
+            [
+                FuncId::MsgSendDirectResp64.raw(),
+                u32::from(id::ECHO) << 16,
+                status::OK
+            ],
+            "echo's answer, not preempted by EL3's interrupt"
+        );
+        if ctl & 0b11 != 0 {
+            break;
+        }
+    }
+    check_eq!(
+        ctl & 0b11,
+        0b10,
+        "CNTP_CTL_EL0 [IMASK, ENABLE] after the request: IMASK alone when the SPMC handed the interrupt to EL3 (0b01: nobody handled it)"
+    );
+    Ok(())
+}
+
+/// The same interrupt while the normal world runs goes straight to EL3 (SCR_EL3.FIQ while the
+/// normal world runs, TF-A `spmd_group0_interrupt_handler_nwd`), which disables the timer.
+fn group0_while_normal_world_runs() -> Outcome {
+    let (_, freq) = crate::arch::counter();
+    crate::nsirq::group0_timer_start(freq / 1000);
+    let handled = wait_until(100, || crate::nsirq::group0_timer_ctl() & 1 == 0);
+    let ctl = crate::nsirq::group0_timer_ctl();
+    crate::nsirq::group0_timer_stop();
+    check!(
+        handled,
+        "EL3 did not handle the Group 0 timer within 100 ms (CNTP_CTL_EL0 {ctl:#x})"
+    );
+    check_eq!(ctl & 0b11, 0, "CNTP_CTL_EL0 [IMASK, ENABLE] after EL3's handler");
     Ok(())
 }
