@@ -15,6 +15,7 @@ mod run_config;
 mod runner;
 mod storage;
 mod table;
+mod machine_reset;
 mod time_limits;
 mod toolchain;
 
@@ -585,6 +586,13 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     let (ip, ifail) = if everything {
         let (tp, tf) = time_limits::run(&tc, q.timeout);
         (ip + tp, ifail + tf)
+    } else {
+        (ip, ifail)
+    };
+    // A machine reset must cold-boot the SPMC (two boots of the default image).
+    let (ip, ifail) = if everything {
+        let (mp, mf) = machine_reset::run(&tc, q.timeout);
+        (ip + mp, ifail + mf)
     } else {
         (ip, ifail)
     };

@@ -228,7 +228,7 @@ _start:
     ldr w10, [x9, :lo12:{cold_done}]
     cbnz w10, 2f
     /* Zero .bss first (the stacks are in their own NOLOAD section and are not touched):
-       COLD_BOOT_DONE and PERCPU live there and are written just below. */
+       PERCPU lives there and is written just below. */
     adrp x9, __bss_start
     add x9, x9, :lo12:__bss_start
     adrp x10, __bss_end
@@ -550,8 +550,13 @@ unsafe extern "C" {
     fn _secondary_start();
 }
 
-/// Set by the first cold entry; a later entry at `_start` is treated as a warm boot.
+/// Set by the first cold entry; a later entry at `_start` is treated as a warm boot. In .data,
+/// not .bss: the loader writes .data again at every boot of the machine (qemu/monitor from the
+/// flash, TF-A's BL2 from the FIP) but leaves RAM past the image as it was, so in .bss a value
+/// of 1 from before a machine reset would send the new cold boot down the warm path, onto the
+/// previous boot's heap and tables (qemu case `machine_reset_cold_boots_the_spmc`).
 #[unsafe(no_mangle)]
+#[unsafe(link_section = ".data")]
 static COLD_BOOT_DONE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 #[allow(

@@ -40,6 +40,12 @@ const BOOT_READY_MAGIC: u64 = 0x5245_4144_594D_4F4E;
 #[link_section = ".noinit"]
 static BOOT_READY: AtomicU64 = AtomicU64::new(0);
 
+/// Clears [`BOOT_READY`] before a machine reset: RAM survives the reset, and secondaries that
+/// found the word still set would jump into the RAM copy while the primary rewrites it.
+pub fn forget_boot_ready() {
+    BOOT_READY.store(0, Ordering::Release);
+}
+
 /// Secondaries that left the flash: they run from RAM (counted before they do anything else).
 static SECONDARIES_IN_RAM: AtomicUsize = AtomicUsize::new(0);
 

@@ -226,6 +226,11 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
                 a[0]
             ),
         ),
+        Action::Reboot => {
+            log!("SYSTEM_RESET (reboot) from core {id}: resetting the machine");
+            boot::forget_boot_ready();
+            crate::power::machine_reset()
+        }
         Action::ResumeNormalWorld => core.switch_to(World::NonSecure),
         Action::HandleGroup0 => {
             // spmd_handle_group0_intr_swd: acknowledge; nothing pending ("INTR_ID_UNAVAILABLE")

@@ -171,3 +171,17 @@ pub fn affinity_info(target: u64, lowest_level: u64) -> i32 {
         _ => psci::AFF_ON_PENDING,
     }
 }
+
+/// Resets the whole machine through sbsa-ref's secure embedded controller (QEMU
+/// hw/misc/sbsa_ec.c: command 2, reboot, written at offset 0), as TF-A's qemu_sbsa resets it.
+/// QEMU starts every core again at the flash; RAM keeps what it held.
+pub fn machine_reset() -> ! {
+    const EC_CMD_REBOOT: u32 = 2;
+    let ec = platform_facts::qemu_sbsa::SECURE_EC.base as *mut u32;
+    // SAFETY: sbsa-ref's secure EC page (platform-facts) is device memory EL3 reaches with its
+    // MMU off; a 32-bit write of the command register at offset 0 is its whole interface.
+    unsafe { ec.write_volatile(EC_CMD_REBOOT) };
+    loop {
+        arch::wfe();
+    }
+}

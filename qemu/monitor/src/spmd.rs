@@ -80,6 +80,10 @@ pub enum Action {
     PowerDown { refused_with: Option<i32> },
     /// SYSTEM_OFF or SYSTEM_RESET: end the run with this status.
     Shutdown { from: World, status: u64 },
+    /// SYSTEM_RESET from the normal world with x1 = [`REBOOT_MAGIC`]: reset the machine for
+    /// real (sbsa-ref's secure embedded controller), so that everything boots again from the
+    /// flash with RAM left as it was.
+    Reboot,
     /// The SPMC broke the SPMD protocol; TF-A panics.
     ProtocolViolation(&'static str),
     /// FFA_NORMAL_WORLD_RESUME after a secure interrupt: resume the normal world where the
@@ -338,6 +342,9 @@ pub fn fiq(pending: PendingType) -> FiqAction {
     }
 }
 
+/// x1 of a normal-world PSCI SYSTEM_RESET that asks for a real machine reset ("REBOOT").
+pub const REBOOT_MAGIC: u64 = 0x5245_424F_4F54;
+
 fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
     let ns = World::NonSecure;
     let reply1 = |x0| Decision::new(Action::Reply1(ns, x0), run);
@@ -404,6 +411,9 @@ fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> 
             },
             run,
         ),
+        // Fixture convention: x1 (which PSCI leaves unused) = REBOOT_MAGIC asks for a real
+        // machine reset instead of the end of the run.
+        psci::SYSTEM_RESET if a[1] == REBOOT_MAGIC => Decision::new(Action::Reboot, run),
         psci::SYSTEM_RESET => Decision::new(
             Action::Shutdown {
                 from: ns,
@@ -1097,6 +1107,13 @@ mod tests {
                 status: 0
             }
         );
+        // The fixture's real reset, from the normal world only.
+        assert_eq!(
+            r1(&[fid(psci::SYSTEM_RESET), REBOOT_MAGIC]),
+            Action::Reboot
+        );
+        let d = decide_s(SecureRun::NsCall, &[fid(psci::SYSTEM_RESET), REBOOT_MAGIC]);
+        assert!(matches!(d.action, Action::Shutdown { from: S, .. }));
         assert_eq!(r1(&[0xC200_0000]), Action::Reply1(NS, u64::MAX));
         // From the secure world: discovery and shutdown only.
         let d = decide_s(SecureRun::NsCall, &[fid(psci::SYSTEM_OFF), 9]);

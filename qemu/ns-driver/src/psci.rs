@@ -11,6 +11,7 @@ pub const CPU_ON_64: u32 = 0xC400_0003;
 pub const AFFINITY_INFO_64: u32 = 0xC400_0004;
 pub const MIGRATE_INFO_TYPE: u32 = 0x8400_0006;
 pub const SYSTEM_OFF: u32 = 0x8400_0008;
+pub const SYSTEM_RESET: u32 = 0x8400_0009;
 pub const PSCI_FEATURES: u32 = 0x8400_000A;
 
 pub const SUCCESS: i32 = 0;

@@ -45,6 +45,7 @@ pub const CASES: &[Case] = &[
     Case::any_set("ns_el1_state_survives_spmc_runs", el1_state_preserved),
     Case::any_set("psci_argument_checks", psci_argument_checks),
     Case::any_set("counters_run_in_normal_world", counters_run),
+    Case::default_set("machine_reset_cold_boots_the_spmc", machine_reset_cold_boot).on_request(),
 ];
 
 fn version_bit31() -> Outcome {
@@ -548,5 +549,57 @@ fn counters_run() -> Outcome {
     let (v1, c1) = arch::read_counters();
     check!(v1 > v0, "CNTVCT_EL0 did not advance ({v0:#x} -> {v1:#x})");
     check!(c1 > c0, "PMCCNTR_EL0 did not advance ({c0:#x} -> {c1:#x})");
+    Ok(())
+}
+
+/// Where [`machine_reset_cold_boot`] leaves its mark across the machine reset: the last page of
+/// the share pool, normal-world RAM that no image load writes and no other case of that run
+/// uses (the case runs on request only).
+const RESET_MARK: u64 = super::memory::dram::SHARE_POOL_END - 0x1000;
+const RESET_MAGIC: u32 = 0x5E5E_7001;
+/// x1 of SYSTEM_RESET asking qemu/monitor for a real machine reset ("REBOOT";
+/// qemu/monitor/src/spmd.rs `REBOOT_MAGIC`).
+const REBOOT_MAGIC: u64 = 0x5245_424F_4F54;
+
+/// A machine reset must cold-boot the SPMC: every SP loaded and initialised again from its
+/// image. First boot: echo handles two requests, the mark goes into RAM and the monitor resets
+/// sbsa-ref for real (QEMU keeps RAM, so the SPMC's memory still holds the previous boot).
+/// Second boot, where this case runs again: echo is a fresh instance (its bss request count is
+/// 1) and the other SPs answer. The SPMC used to keep its cold-boot flag in .bss, find it set
+/// after the reset and take the warm path. xtask's `machine_reset` lane runs it.
+fn machine_reset_cold_boot() -> Outcome {
+    use super::memory::dram;
+    use test_protocol::{cmd, id};
+    let ask = |sp: u16, word: u32| call(FuncId::MsgSendDirectReq64, &[sp.into(), 0, word.into()]);
+    let served = || -> Result<u64, crate::harness::Failure> {
+        let r = ask(id::ECHO, cmd::SERVED);
+        check_eq!(
+            [r.w(0), r.w(3)],
+            [FuncId::MsgSendDirectResp64.raw(), 0],
+            "echo's SERVED answer"
+        );
+        Ok(r.x(4))
+    };
+    if dram::read_u32(RESET_MARK) != Some(RESET_MAGIC) {
+        served()?;
+        let n = served()?;
+        check!(n >= 2, "echo counted {n} requests before the reset");
+        dram::write_u32(RESET_MARK, RESET_MAGIC);
+        crate::console::log!("resetting the machine (echo has served {n} requests)");
+        let s = psci::call(psci::SYSTEM_RESET, REBOOT_MAGIC, 0, 0);
+        dram::write_u32(RESET_MARK, 0);
+        fail!("SYSTEM_RESET (reboot) returned {s:#x}");
+    }
+    dram::write_u32(RESET_MARK, 0);
+    crate::console::log!("second boot after the machine reset");
+    check_eq!(served()?, 1, "echo's request count after the reset (a fresh instance)");
+    for sp in [id::FAULT, id::PKG_SP] {
+        let r = ask(sp, cmd::ID);
+        check_eq!(
+            [r.w(0), r.w(3), r.w(4)],
+            [FuncId::MsgSendDirectResp64.raw(), 0, u32::from(sp)],
+            "{sp:#06x}'s ID answer after the reset"
+        );
+    }
     Ok(())
 }
