@@ -239,7 +239,11 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
                 PendingType::Group0(intid) => {
                     group0(intid, id, World::Secure);
                     // SMC_RET8(FFA_SUCCESS_SMC32, 0, ...).
-                    reply(core, from, [u64::from(ffa::SUCCESS_32), 0, 0, 0, 0, 0, 0, 0])
+                    reply(
+                        core,
+                        from,
+                        [u64::from(ffa::SUCCESS_32), 0, 0, 0, 0, 0, 0, 0],
+                    )
                 }
                 _ => core.switch_to(from),
             }

@@ -1108,10 +1108,7 @@ mod tests {
             }
         );
         // The fixture's real reset, from the normal world only.
-        assert_eq!(
-            r1(&[fid(psci::SYSTEM_RESET), REBOOT_MAGIC]),
-            Action::Reboot
-        );
+        assert_eq!(r1(&[fid(psci::SYSTEM_RESET), REBOOT_MAGIC]), Action::Reboot);
         let d = decide_s(SecureRun::NsCall, &[fid(psci::SYSTEM_RESET), REBOOT_MAGIC]);
         assert!(matches!(d.action, Action::Shutdown { from: S, .. }));
         assert_eq!(r1(&[0xC200_0000]), Action::Reply1(NS, u64::MAX));

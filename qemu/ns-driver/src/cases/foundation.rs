@@ -592,7 +592,11 @@ fn machine_reset_cold_boot() -> Outcome {
     }
     dram::write_u32(RESET_MARK, 0);
     crate::console::log!("second boot after the machine reset");
-    check_eq!(served()?, 1, "echo's request count after the reset (a fresh instance)");
+    check_eq!(
+        served()?,
+        1,
+        "echo's request count after the reset (a fresh instance)"
+    );
     for sp in [id::FAULT, id::PKG_SP] {
         let r = ask(sp, cmd::ID);
         check_eq!(

@@ -197,6 +197,10 @@ fn group0_while_normal_world_runs() -> Outcome {
         handled,
         "EL3 did not handle the Group 0 timer within 100 ms (CNTP_CTL_EL0 {ctl:#x})"
     );
-    check_eq!(ctl & 0b11, 0, "CNTP_CTL_EL0 [IMASK, ENABLE] after EL3's handler");
+    check_eq!(
+        ctl & 0b11,
+        0,
+        "CNTP_CTL_EL0 [IMASK, ENABLE] after EL3's handler"
+    );
     Ok(())
 }
