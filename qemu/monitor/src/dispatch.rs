@@ -226,6 +226,10 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
                 a[0]
             ),
         ),
+        Action::Group0TestSource(on) => {
+            crate::gic::set_group0_test_source(id, on);
+            reply1(core, from, 0)
+        }
         Action::Reboot => {
             log!("SYSTEM_RESET (reboot) from core {id}: resetting the machine");
             boot::forget_boot_ready();

@@ -22,9 +22,10 @@
 //! Deviation from TF-A, for tests: TF-A's qemu_sbsa has no Group 0 source, so nothing could
 //! exercise the Group 0 paths of the SPMD (FFA_EL3_INTR_HANDLE from the SPMC, and the EL3
 //! handler while the normal world runs). This monitor makes one: the EL1 physical timer's PPI
-//! ([`GROUP0_TEST_PPI`], which neither the driver, nor Linux at EL1 on its virtual timer, nor
-//! the SPMC on its secure timer uses) is Group 0 in every redistributor it sets up, and its
-//! platform handler (dispatch.rs) masks the timer.
+//! ([`GROUP0_TEST_PPI`], which neither the driver nor
+//! the SPMC on its secure timer uses) is made Group 0 on the driver's request only (a fixture
+//! SMC: Linux booted at EL2 uses the EL1 physical timer as its own), and its platform handler
+//! (dispatch.rs) masks the timer.
 
 use arm_gic::gicv3::GicCpuInterface;
 use arm_gic::{IntId, InterruptGroup};
@@ -243,13 +244,37 @@ fn init_redistributor(core: usize) {
     write32(sgi, GICR_IPRIORITYR + 8, prio);
     write32(sgi, GICR_IPRIORITYR + 12, prio);
     write32(sgi, GICR_ISENABLER0, SECURE_SGIS);
-    // The Group 0 test PPI (not TF-A's): IGROUPR0 = 0, IGRPMODR0 = 0, its priority, enabled.
+}
+
+/// Makes the Group 0 test PPI of `core` Group 0 (enabled, [`GROUP0_TEST_PRIORITY`]) or gives it
+/// back to the normal world (disabled, Group 1 Non-secure, default priority), on request of the
+/// test driver only (fixture SMC [`qemu_monitor::spmd::FIXTURE_GROUP0_SOURCE`]): it is the EL1
+/// physical timer, which Linux booted at EL2 uses as its own timer.
+pub fn set_group0_test_source(core: usize, group0: bool) {
+    let Some(rd) = redistributor(core) else {
+        return;
+    };
+    let sgi = rd + GICR_SGI_BASE as u64;
     let g0 = 1 << GROUP0_TEST_PPI;
-    write32(sgi, GICR_IGROUPR0, read32(sgi, GICR_IGROUPR0) & !g0);
-    write32(sgi, GICR_IGRPMODR0, read32(sgi, GICR_IGRPMODR0) & !g0);
+    write32(sgi, GICR_ICENABLER0, g0);
     let reg = GICR_IPRIORITYR + (GROUP0_TEST_PPI as usize & !3);
     let shift = 8 * (GROUP0_TEST_PPI % 4);
-    let prio = read32(sgi, reg) & !(0xFF << shift) | GROUP0_TEST_PRIORITY << shift;
-    write32(sgi, reg, prio);
-    write32(sgi, GICR_ISENABLER0, g0);
+    let priority = if group0 {
+        GROUP0_TEST_PRIORITY
+    } else {
+        DEFAULT_PRIORITY & 0xFF
+    };
+    write32(
+        sgi,
+        reg,
+        read32(sgi, reg) & !(0xFF << shift) | priority << shift,
+    );
+    write32(sgi, GICR_IGRPMODR0, read32(sgi, GICR_IGRPMODR0) & !g0);
+    let groups = read32(sgi, GICR_IGROUPR0);
+    if group0 {
+        write32(sgi, GICR_IGROUPR0, groups & !g0);
+        write32(sgi, GICR_ISENABLER0, g0);
+    } else {
+        write32(sgi, GICR_IGROUPR0, groups | g0);
+    }
 }

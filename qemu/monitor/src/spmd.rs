@@ -84,6 +84,8 @@ pub enum Action {
     /// real (sbsa-ref's secure embedded controller), so that everything boots again from the
     /// flash with RAM left as it was.
     Reboot,
+    /// [`FIXTURE_GROUP0_SOURCE`]: the test Group 0 source on (true) or off for the calling core.
+    Group0TestSource(bool),
     /// The SPMC broke the SPMD protocol; TF-A panics.
     ProtocolViolation(&'static str),
     /// FFA_NORMAL_WORLD_RESUME after a secure interrupt: resume the normal world where the
@@ -342,6 +344,11 @@ pub fn fiq(pending: PendingType) -> FiqAction {
     }
 }
 
+/// A fixture SMC of the test driver (SMCCC SiP range, fast, 32-bit; TF-A has no such call): x1
+/// = 1 makes the monitor's Group 0 test source (the EL1 physical timer's PPI 30) Group 0 on the
+/// calling core, x1 = 0 gives it back to the normal world. Answers 0.
+pub const FIXTURE_GROUP0_SOURCE: u32 = 0x8200_FF30;
+
 /// x1 of a normal-world PSCI SYSTEM_RESET that asks for a real machine reset ("REBOOT").
 pub const REBOOT_MAGIC: u64 = 0x5245_424F_4F54;
 
@@ -414,6 +421,7 @@ fn ns_other(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> 
         // Fixture convention: x1 (which PSCI leaves unused) = REBOOT_MAGIC asks for a real
         // machine reset instead of the end of the run.
         psci::SYSTEM_RESET if a[1] == REBOOT_MAGIC => Decision::new(Action::Reboot, run),
+        FIXTURE_GROUP0_SOURCE => Decision::new(Action::Group0TestSource(a[1] == 1), run),
         psci::SYSTEM_RESET => Decision::new(
             Action::Shutdown {
                 from: ns,

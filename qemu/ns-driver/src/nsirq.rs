@@ -108,6 +108,16 @@ fn sre_el2() {
 /// FFA_EL3_INTR_HANDLE, 0 (disabled) when EL3 took it while the normal world ran.
 pub const GROUP0_TEST_INTID: u32 = 30;
 
+/// Asks the monitor to make the test source Group 0 on this core (`on`), or to give it back
+/// (qemu/monitor/src/spmd.rs `FIXTURE_GROUP0_SOURCE`; the timer is the normal world's
+/// otherwise). True if the monitor answered 0.
+pub fn group0_source(on: bool) -> bool {
+    let mut a = [0u64; 18];
+    a[0] = 0x8200_FF30;
+    a[1] = u64::from(on);
+    crate::arch::smc(a)[0] == 0
+}
+
 /// Arms the EL1 physical timer (EL3's Group 0 test source) `ticks` from now.
 pub fn group0_timer_start(ticks: u64) {
     msr!("cntp_tval_el0", ticks);

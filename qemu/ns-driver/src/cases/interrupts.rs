@@ -153,6 +153,16 @@ fn to_busy_owner() -> Outcome {
 /// request reached the secure world (a slow host), EL3 took it from the normal world instead
 /// (0): tried again, three times at most.
 fn group0_while_sp_runs() -> Outcome {
+    check!(
+        crate::nsirq::group0_source(true),
+        "the monitor's fixture SMC for the Group 0 test source"
+    );
+    let r = group0_while_sp_runs_inner();
+    crate::nsirq::group0_source(false);
+    r
+}
+
+fn group0_while_sp_runs_inner() -> Outcome {
     let (_, freq) = crate::arch::counter();
     let ms = freq / 1000;
     let mut ctl = 0;
@@ -188,6 +198,16 @@ fn group0_while_sp_runs() -> Outcome {
 /// The same interrupt while the normal world runs goes straight to EL3 (SCR_EL3.FIQ while the
 /// normal world runs, TF-A `spmd_group0_interrupt_handler_nwd`), which disables the timer.
 fn group0_while_normal_world_runs() -> Outcome {
+    check!(
+        crate::nsirq::group0_source(true),
+        "the monitor's fixture SMC for the Group 0 test source"
+    );
+    let r = group0_while_normal_world_runs_inner();
+    crate::nsirq::group0_source(false);
+    r
+}
+
+fn group0_while_normal_world_runs_inner() -> Outcome {
     let (_, freq) = crate::arch::counter();
     crate::nsirq::group0_timer_start(freq / 1000);
     let handled = wait_until(100, || crate::nsirq::group0_timer_ctl() & 1 == 0);
