@@ -223,17 +223,17 @@ pub fn deliver_interrupts<E: Env>(spmc: &Spmc, env: &mut E) {
 /// while it waits, and unmasks each one it finishes handling (FFA_MSG_WAIT). One that faults
 /// while handling is aborted and its interrupt stays masked.
 pub fn run_interrupt_handlers<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) {
-    while let Some((intid, core)) = interrupt::next_for(spmc, sp, rt) {
+    while let Some((intid, cores)) = interrupt::next_for(spmc, sp, rt) {
         let Phase::Waiting(w) = rt.phase() else {
             return;
         };
-        w.begin_interrupt(intid, core);
+        w.begin_interrupt(intid, cores);
         *call_regs(rt) = interrupt::signal(intid);
         match run_sp(spmc, env, sp, rt) {
             RunEnd::InterruptDone => {
                 if let Phase::Running(r) = rt.phase() {
                     if let Some((id, on)) = r.end_interrupt() {
-                        env.interrupt_unmask(id, on);
+                        interrupt::unmask_on(env, id, on);
                     }
                 }
             }

@@ -15,7 +15,7 @@
 use super::partition::{Phase, Runtime, Sp};
 use super::{Env, Spmc};
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use ffa_abi::func_id::FuncId;
 
 /// Interrupts a partition owns at most: one bit each in [`Pending`] (manifest-tool refuses
@@ -23,11 +23,28 @@ use ffa_abi::func_id::FuncId;
 pub const MAX_PER_SP: usize = 64;
 
 /// The interrupts taken for one partition and not delivered yet: bit `i` is its
-/// `capabilities.interrupts[i]`, with the core it was taken on. Any core sets bits without
-/// taking the partition's lock; only the core holding that lock clears them.
+/// `capabilities.interrupts[i]`, with the cores it was taken on (a PPI can be taken on several
+/// before its owner handles it: each core's instance is masked until then). Any core sets bits
+/// without taking the partition's lock; only the core holding that lock clears them.
 pub struct Pending {
     bits: AtomicU64,
-    core: Box<[AtomicUsize]>,
+    /// Per interrupt, bit n: taken on core n (cores < 64, `crate::sync::MAX_CORES`).
+    cores: Box<[AtomicU64]>,
+}
+
+/// `core`'s bit in a mask of cores.
+pub fn core_bit(core: usize) -> u64 {
+    1 << (core % 64)
+}
+
+/// Unmasks `intid` on each core of the mask `cores`.
+pub fn unmask_on(env: &mut impl Env, intid: u32, cores: u64) {
+    let mut m = cores;
+    while m != 0 {
+        let core = m.trailing_zeros() as usize;
+        m &= m - 1;
+        env.interrupt_unmask(intid, core);
+    }
 }
 
 impl Pending {
@@ -35,8 +52,8 @@ impl Pending {
     pub fn new(owned: usize) -> Self {
         Self {
             bits: AtomicU64::new(0),
-            core: (0..owned.min(MAX_PER_SP))
-                .map(|_| AtomicUsize::new(0))
+            cores: (0..owned.min(MAX_PER_SP))
+                .map(|_| AtomicU64::new(0))
                 .collect(),
         }
     }
@@ -46,28 +63,32 @@ impl Pending {
         self.bits.load(Ordering::Acquire) == 0
     }
 
-    fn set(&self, bit: usize, core: usize) {
-        if let Some(c) = self.core.get(bit) {
-            c.store(core, Ordering::Relaxed);
-            self.bits.fetch_or(1 << bit, Ordering::Release);
-        }
+    /// Records `bit` taken on `core`; true if it was not pending before (taken on another
+    /// core only adds that core).
+    fn set(&self, bit: usize, core: usize) -> bool {
+        let Some(c) = self.cores.get(bit) else {
+            return false;
+        };
+        c.fetch_or(core_bit(core), Ordering::AcqRel);
+        self.bits.fetch_or(1 << bit, Ordering::AcqRel) & (1 << bit) == 0
     }
 
-    /// Whether bit `bit` is pending, taken on `core`.
+    /// Whether bit `bit` is pending, taken (among others) on `core`.
     fn pending_on(&self, bit: usize, core: usize) -> bool {
-        self.bits.load(Ordering::Acquire) & (1 << bit) != 0
-            && self.core.get(bit).is_some_and(|c| c.load(Ordering::Relaxed) == core)
+        self.cores
+            .get(bit)
+            .is_some_and(|c| c.load(Ordering::Acquire) & core_bit(core) != 0)
     }
 
-    /// Removes the lowest pending bit: (bit, core it was taken on).
-    fn take_lowest(&self) -> Option<(usize, usize)> {
+    /// Removes the lowest pending bit: (bit, mask of the cores it was taken on; empty if a
+    /// core recorded itself, and was taken with, the previous instance).
+    fn take_lowest(&self) -> Option<(usize, u64)> {
         loop {
             let bits = self.bits.load(Ordering::Acquire);
             if bits == 0 {
                 return None;
             }
             let bit = bits.trailing_zeros() as usize;
-            let core = self.core.get(bit).map_or(0, |c| c.load(Ordering::Relaxed));
             if self
                 .bits
                 .compare_exchange(
@@ -78,7 +99,8 @@ impl Pending {
                 )
                 .is_ok()
             {
-                return Some((bit, core));
+                let cores = self.cores.get(bit).map_or(0, |c| c.swap(0, Ordering::AcqRel));
+                return Some((bit, cores));
             }
         }
     }
@@ -109,8 +131,9 @@ pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> bool {
         }
         match owner(spmc, intid) {
             Some((sp, bit)) => {
-                sp.irq.set(bit, core);
-                spmc.irq_pending.fetch_add(1, Ordering::Release);
+                if sp.irq.set(bit, core) {
+                    spmc.irq_pending.fetch_add(1, Ordering::Release);
+                }
             }
             None => crate::info!("secure interrupt {intid} has no owner: left masked"),
         }
@@ -124,14 +147,18 @@ pub fn take_all(spmc: &Spmc, env: &mut impl Env) -> bool {
 }
 
 /// The next interrupt to enter `sp` with (its runtime locked by the caller): only while it
-/// waits. Returns (interrupt ID, core it was taken on).
-pub fn next_for(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) -> Option<(u32, usize)> {
+/// waits. Returns (interrupt ID, mask of the cores it was taken on).
+pub fn next_for(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) -> Option<(u32, u64)> {
     if !matches!(rt.phase(), Phase::Waiting(_)) {
         return None;
     }
-    let (bit, core) = sp.irq.take_lowest()?;
-    spmc.irq_pending.fetch_sub(1, Ordering::AcqRel);
-    Some((sp.desc.capabilities.interrupts[bit], core))
+    loop {
+        let (bit, cores) = sp.irq.take_lowest()?;
+        spmc.irq_pending.fetch_sub(1, Ordering::AcqRel);
+        if cores != 0 {
+            return Some((sp.desc.capabilities.interrupts[bit], cores));
+        }
+    }
 }
 
 /// Whether a core's warm entry (its redistributor reset by EL3, everything disabled) enables
@@ -153,7 +180,9 @@ pub fn enable_on_warm_entry(spmc: &Spmc, intid: u32, core: usize) -> bool {
     if rt.state() != super::partition::State::Aborted {
         return true;
     }
-    super::lifecycle::wants_restart(sp, &rt) && rt.life.masked_interrupt != Some((intid, core))
+    let masked_here = matches!(rt.life.masked_interrupt,
+        Some((id, cores)) if id == intid && cores & core_bit(core) != 0);
+    super::lifecycle::wants_restart(sp, &rt) && !masked_here
 }
 
 /// One interrupt the SPMC configures at boot, from the partition table.

@@ -113,8 +113,8 @@ pub fn restart_if_wanted(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runt
         crate::info!("SP {}: reload: {:?}", sp.desc.name, e);
         return Outcome::Stopped;
     }
-    if let Some((intid, core)) = masked {
-        env.interrupt_unmask(intid, core);
+    if let Some((intid, cores)) = masked {
+        super::interrupt::unmask_on(env, intid, cores);
     }
     // Its notification and message state was dropped at the abort (`indirect::drop_aborted`):
     // it receives them again from now on.

@@ -99,9 +99,9 @@ pub struct Runtime {
     pub log_line: String<160>,
     /// The partition made an FF-A call other than FFA_VERSION: its version is settled.
     pub version_frozen: bool,
-    /// The secure interrupt it handles (ID, core it was taken on): `Some` exactly while it
+    /// The secure interrupt it handles (ID, mask of the cores it was taken on): `Some` exactly while it
     /// runs because it was entered with FFA_INTERRUPT.
-    interrupt: Option<(u32, usize)>,
+    interrupt: Option<(u32, u64)>,
     /// It runs (or is Preempted or Blocked) on cycles the normal world gave it with FFA_RUN
     /// while it was waiting: true from [`Waiting::begin_run`] to [`Running::end_run`].
     nw_run: bool,
@@ -120,8 +120,8 @@ pub struct Life {
     pub pending_logged: bool,
     /// Times it was restarted.
     pub restarts: u32,
-    /// The interrupt it was handling when it aborted, left masked (ID, core it was taken on).
-    pub masked_interrupt: Option<(u32, usize)>,
+    /// The interrupt it was handling when it aborted, left masked (ID, mask of the cores it was taken on).
+    pub masked_interrupt: Option<(u32, u64)>,
 }
 
 /// The context in its current state, with the transitions legal from it.
@@ -184,11 +184,11 @@ impl Waiting<'_> {
         self.0.request = Some(request);
     }
 
-    /// It is entered with FFA_INTERRUPT to handle `intid` (taken on `core`): not preemptible
-    /// by non-secure interrupts while it does.
-    pub fn begin_interrupt(self, intid: u32, core: usize) {
+    /// It is entered with FFA_INTERRUPT to handle `intid` (taken on the cores of the mask
+    /// `cores`, bit n for core n): not preemptible by non-secure interrupts while it does.
+    pub fn begin_interrupt(self, intid: u32, cores: u64) {
         self.0.state = State::Running;
-        self.0.interrupt = Some((intid, core));
+        self.0.interrupt = Some((intid, cores));
         self.0.regs.spsr |= SPSR_F;
     }
 
@@ -237,13 +237,13 @@ impl Running<'_> {
     }
 
     /// The interrupt it handles, if it was entered with FFA_INTERRUPT.
-    pub fn interrupt(&self) -> Option<(u32, usize)> {
+    pub fn interrupt(&self) -> Option<(u32, u64)> {
         self.0.interrupt
     }
 
     /// It finished handling its interrupt (FFA_MSG_WAIT): it waits again. Returns the
     /// interrupt, for the SPMC to unmask.
-    pub fn end_interrupt(self) -> Option<(u32, usize)> {
+    pub fn end_interrupt(self) -> Option<(u32, u64)> {
         self.0.state = State::Waiting;
         self.0.ns_default();
         self.0.interrupt.take()
@@ -334,7 +334,7 @@ impl Runtime {
     }
 
     /// The secure interrupt it is handling, if it was entered with FFA_INTERRUPT.
-    pub fn interrupt(&self) -> Option<(u32, usize)> {
+    pub fn interrupt(&self) -> Option<(u32, u64)> {
         self.interrupt
     }
 

@@ -233,6 +233,8 @@ pub struct FakeEnv {
     pub gic_taken: Vec<u32>,
     /// Interrupts unmasked again, with the core they were taken on, in order.
     pub gic_unmasked: Vec<(u32, usize)>,
+    /// The core the SPMC runs on (`Env::core`).
+    pub core: usize,
     /// The fake counter (1000 ticks per millisecond); `Act::Spin` advances it.
     pub now: u64,
     /// Where the SPMC's timer is set, and every value it was set to, in order.
@@ -377,7 +379,7 @@ impl Env for FakeEnv {
     }
 
     fn core(&self) -> usize {
-        0
+        self.core
     }
 
     fn raise_ns_sgi(&self, intid: u32) {
@@ -829,6 +831,7 @@ impl World {
             gic_pending: alloc::collections::VecDeque::new(),
             gic_taken: Vec::new(),
             gic_unmasked: Vec::new(),
+            core: 0,
             sgis: RefCell::new(Vec::new()),
             group0_pending: false,
             el3_intr_handled: 0,

@@ -189,6 +189,32 @@ fn a_restartable_handler_that_faults_is_restarted_and_its_interrupt_unmasked() {
     assert_eq!(r, resp32(0x8001, 0, [1, 2, 3, 4, 5]));
 }
 
+/// A PPI taken on two cores before its owner handles it: both cores' instances are masked
+/// by the take, so both are unmasked once it has handled it (one delivery).
+#[test]
+fn an_interrupt_taken_on_two_cores_is_unmasked_on_both() {
+    use crate::spmc::interrupt::take_all;
+    let mut w = World::boot(vec![owning(sp(0), &[WDOG])]);
+    let before = w.seen(0).len();
+    {
+        // The owner is busy (its lock held) while core 0 then core 1 take it.
+        let _busy = w.spmc.sps[0].rt.lock();
+        for core in [0, 1] {
+            w.env.core = core;
+            w.env.gic_pending.push_back(WDOG);
+            take_all(&w.spmc, &mut w.env);
+        }
+    }
+    assert_eq!(w.el3_interrupt(), resume());
+    assert_eq!(w.seen(0).len(), before + 1, "delivered once");
+    assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0), (WDOG, 1)]);
+    assert_eq!(
+        w.spmc.irq_pending.load(core::sync::atomic::Ordering::Acquire),
+        0,
+        "nothing left counted as pending"
+    );
+}
+
 #[test]
 fn several_interrupts_are_handled_one_after_the_other() {
     let mut w = World::boot(vec![owning(sp(0), &[WDOG, WDOG + 1])]);
