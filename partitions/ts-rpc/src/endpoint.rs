@@ -163,8 +163,9 @@ impl<R: SharedMemory> Endpoint<R> {
             // Retrieving again would map the pages twice and lose track of one mapping.
             return RpcStatus::InvalidState;
         }
-        if self.shm.is_full() {
-            // TS answers NOT_FOUND when it has no free slot.
+        if self.shm.is_full() || self.shm.held_by(owner) >= self.shm.per_owner() {
+            // TS answers NOT_FOUND when it has no free slot. One caller gets at most three
+            // quarters of the slots ([`ShmTable::per_owner`]): the others keep some.
             return RpcStatus::NotFound;
         }
         let Some(region) = mem.retrieve(owner, handle, tag) else {

@@ -51,6 +51,21 @@ impl<R> ShmTable<R> {
         self.index(owner, handle).is_some()
     }
 
+    /// Returns how many slots `owner` holds.
+    pub fn held_by(&self, owner: EndpointId) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| s.as_ref().is_some_and(|s| s.owner == owner))
+            .count()
+    }
+
+    /// The most slots one owner may hold: three quarters of them (all of a table of fewer
+    /// than four), so that one caller (the normal world, say) cannot take every slot and
+    /// starve the others (ITS and PS attaching to block-storage).
+    pub fn per_owner(&self) -> usize {
+        (self.slots.len() - self.slots.len() / 4).max(1)
+    }
+
     /// Tells whether every slot is in use.
     pub fn is_full(&self) -> bool {
         self.slots.iter().all(Option::is_some)

@@ -304,3 +304,24 @@ fn refusal_of_other_message_forms() {
         [0x101, RpcStatus::InvalidValue.word(), 0, 0, 0]
     );
 }
+
+/// One caller cannot take every shared-memory slot (review 4, #2). block-storage serves ITS
+/// and PS with 16 slots (ts-storage sp.rs SHM_SLOTS); the normal world, which can message
+/// every TS RPC partition, shares 16 pages and retrieves them first: ITS's MEM_RETRIEVE must
+/// still find a slot.
+#[test]
+fn one_caller_cannot_take_every_slot() {
+    const ITS: EndpointId = EndpointId(0x8005);
+    let mut e = endpoint(16);
+    let mut m = FakeMem::default();
+    for h in 1..=16u64 {
+        m.share(NW, h, 0x1000);
+        let _ = e.handle(&mut m, NW, [RETRIEVE, h as u32, 0, 0, 0]);
+    }
+    m.share(ITS, 100, 0x1000);
+    assert_eq!(
+        e.handle(&mut m, ITS, [RETRIEVE, 100, 0, 0, 0])[1],
+        0,
+        "the storage client's page was refused: the normal world holds every slot"
+    );
+}
