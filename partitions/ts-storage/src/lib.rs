@@ -28,7 +28,7 @@ pub mod cfi;
 pub mod flash;
 pub mod log_store;
 pub mod service;
-#[cfg(feature = "sp")]
+#[cfg(any(feature = "sp", test))]
 pub mod sp;
 pub mod store;
 

@@ -11,8 +11,12 @@
 //!   mount their log over their partition. One flash device cannot be driven by two
 //!   partitions at once (a command from one takes the device out of read-array mode under
 //!   the other): that is why one partition owns it. An ITS or PS that has the `storage`
-//!   region itself drives it directly (the its-powercut test SP does); one that finds no
-//!   block storage keeps objects in RAM, and says so.
+//!   region itself drives it directly (the its-powercut test SP does); one that may message
+//!   no block storage at all keeps objects in RAM, and says so. One whose block storage does
+//!   not answer (BUSY after the retries, aborted) fails that request (STORAGE_FAILURE) and
+//!   attaches again at the next one: never RAM then, which the normal world could force by
+//!   keeping block-storage preempted. A lost attachment (block-storage aborted or restarted:
+//!   our handle no longer names a slot) is dropped and made again at the next request.
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -28,7 +32,7 @@ use packed_c::psa::{self, Status};
 use sp_rt::mem::{Constituent, SharedPage, SHARE_RW};
 use sp_rt::mmio::{Mmio32, MmioError};
 use sp_rt::rxtx::RxTx;
-use sp_rt::{Error, ErrorCode, Ffa, Kind, Payload, StartInfo, Version};
+use sp_rt::{Conduit, Error, ErrorCode, Ffa, Kind, Payload, StartInfo, Version};
 use ts_rpc::abi::PROTOCOL_UUID;
 use ts_rpc::sp::{answer, serve, SpMemory};
 use ts_rpc::{Endpoint, Reply, Request, RpcStatus, Service};
@@ -272,15 +276,26 @@ fn run_block_client(mut start: StartInfo, flavour: Flavour) -> ! {
     let mut endpoint = Endpoint::new(vec![slot], SHM_SLOTS, MAX_MESSAGE);
     let mut rxtx = start.rxtx;
     let mut attached = false;
+    let lost = Rc::new(Cell::new(false));
     sp_rt::log!(
         "{} ready, endpoint {:#06x}; the store is opened at the first request",
         flavour_name(flavour),
         me.0
     );
     sp_rt::run(&mut ffa, |ffa, req| {
+        if lost.replace(false) {
+            // block-storage no longer knows our page (aborted or restarted): attach again.
+            attached = false;
+        }
         if !attached {
-            attached = true;
-            *inner.borrow_mut() = attach(ffa, &mut rxtx, me, flavour);
+            match attach(ffa, &mut rxtx, me, flavour, BUSY_RETRIES, &lost) {
+                Some(service) => {
+                    attached = true;
+                    *inner.borrow_mut() = service;
+                }
+                // Fail closed for this request; try again at the next one.
+                None => *inner.borrow_mut() = Box::new(StorageService::new(flavour, FailedStore)),
+            }
         }
         let mut mem = SpMemory {
             ffa,
@@ -298,8 +313,8 @@ const BUSY_RETRIES: u32 = 100_000;
 
 /// One TS RPC request to `to` (32-bit direct request), retried `retries` times while `to`
 /// is busy; returns the response words w3..w7.
-fn rpc_tries(
-    ffa: &mut Ffa,
+fn rpc_tries<C: Conduit>(
+    ffa: &mut Ffa<C>,
     me: EndpointId,
     to: EndpointId,
     req: &Request,
@@ -320,34 +335,78 @@ fn rpc_tries(
 }
 
 /// [`rpc_tries`] to the block storage partition: retried while it serves the other client.
-fn rpc(ffa: &mut Ffa, me: EndpointId, to: EndpointId, req: &Request) -> Result<[u32; 5], Error> {
+fn rpc<C: Conduit>(ffa: &mut Ffa<C>, me: EndpointId, to: EndpointId, req: &Request) -> Result<[u32; 5], Error> {
     rpc_tries(ffa, me, to, req, BUSY_RETRIES)
 }
 
+/// What looking for the block storage partition found.
+#[derive(Debug, PartialEq, Eq)]
+enum Lookup {
+    /// It, and the interface ID of its service.
+    Found(EndpointId, u8),
+    /// No partition we may message offers it: there is no block storage for us.
+    NoneAllowed,
+    /// One that might offer it did not answer (BUSY after the retries, aborted).
+    Unanswered,
+}
+
 /// The block storage partition: the first TS RPC partition (other than us) that offers the
-/// block storage service. Partitions we may not message answer DENIED and are skipped; one
-/// that is BUSY is skipped too, not waited for (it may be waiting for us: another storage
-/// partition looking for block storage while we call it).
-fn find_block_storage(ffa: &mut Ffa, me: EndpointId) -> Option<(EndpointId, u8)> {
-    let (_, parts) = ffa.partition_info_get_regs(PROTOCOL_UUID, 0, 0).ok()?;
+/// block storage service. Partitions we may not message answer DENIED (or NOT_SUPPORTED,
+/// INVALID_PARAMETERS) and are skipped. One that is BUSY is retried `retries` times (it may
+/// be serving the other storage partition); if it still does not answer, or answers with
+/// another error, the lookup is [`Lookup::Unanswered`], never "no block storage": the
+/// normal world can keep block-storage preempted (BUSY) for as long as it likes.
+fn find_block_storage<C: Conduit>(ffa: &mut Ffa<C>, me: EndpointId, retries: u32) -> Lookup {
+    let Ok((_, parts)) = ffa.partition_info_get_regs(PROTOCOL_UUID, 0, 0) else {
+        return Lookup::Unanswered;
+    };
     let ids: Vec<EndpointId> = parts.iter().map(|p| p.id).filter(|id| *id != me).collect();
     let ok = RpcStatus::Success.word();
-    ids.into_iter().find_map(|id| {
+    let mut unanswered = false;
+    for id in ids {
         let req = Request::ServiceInfoGet {
             uuid: block::SERVICE_UUID,
         };
-        let r = rpc_tries(ffa, me, id, &req, 0).ok()?;
-        (r[1] == ok).then_some((id, r[2] as u8))
-    })
+        match rpc_tries(ffa, me, id, &req, retries) {
+            Ok(r) if r[1] == ok => return Lookup::Found(id, r[2] as u8),
+            // It answers, and offers no block storage.
+            Ok(_) => {}
+            Err(Error::Ffa(
+                ErrorCode::Denied | ErrorCode::NotSupported | ErrorCode::InvalidParameters,
+            )) => {}
+            Err(_) => unanswered = true,
+        }
+    }
+    if unanswered {
+        Lookup::Unanswered
+    } else {
+        Lookup::NoneAllowed
+    }
 }
 
 /// The store of `flavour` on its block storage partition, or why not (as a service: RAM if
-/// there is no block storage partition at all, every write failing if it is there but
-/// unusable).
-fn attach(ffa: &mut Ffa, rxtx: &mut RxTx, me: EndpointId, flavour: Flavour) -> Box<dyn Service> {
-    let Some((bs, interface)) = find_block_storage(ffa, me) else {
-        sp_rt::log!("storage: no block storage partition answers: objects last until reset");
-        return Box::new(StorageService::new(flavour, RamStore::new(LIMITS)));
+/// we may message no block storage partition at all, every write failing if it is there but
+/// unusable). `None` if block storage may be there but did not answer: the caller fails the
+/// request and attaches again at the next one. `lost` is set when the attachment is lost
+/// later (see [`SpTransport`]).
+fn attach<C: Conduit + Default + 'static>(
+    ffa: &mut Ffa<C>,
+    rxtx: &mut RxTx,
+    me: EndpointId,
+    flavour: Flavour,
+    retries: u32,
+    lost: &Rc<Cell<bool>>,
+) -> Option<Box<dyn Service>> {
+    let (bs, interface) = match find_block_storage(ffa, me, retries) {
+        Lookup::Found(bs, interface) => (bs, interface),
+        Lookup::NoneAllowed => {
+            sp_rt::log!("storage: no block storage partition may be messaged: objects last until reset");
+            return Some(Box::new(StorageService::new(flavour, RamStore::new(LIMITS))));
+        }
+        Lookup::Unanswered => {
+            sp_rt::log!("storage: block storage does not answer: this request fails, the next attaches again");
+            return None;
+        }
     };
     let page = SharedPage::new_boxed();
     let cons = [Constituent {
@@ -359,7 +418,7 @@ fn attach(ffa: &mut Ffa, rxtx: &mut RxTx, me: EndpointId, flavour: Flavour) -> B
         Err(e) => {
             // The page stays ours: nothing was shared.
             sp_rt::log!("storage: cannot share a page with block storage {:#06x}: {e:?}; every write will fail", bs.0);
-            return Box::new(StorageService::new(flavour, FailedStore));
+            return Some(Box::new(StorageService::new(flavour, FailedStore)));
         }
     };
     match rpc(ffa, me, bs, &Request::MemRetrieve { handle, tag: 0 }) {
@@ -368,11 +427,12 @@ fn attach(ffa: &mut Ffa, rxtx: &mut RxTx, me: EndpointId, flavour: Flavour) -> B
             sp_rt::log!("storage: block storage {:#06x} did not take the page: {r:?}; every write will fail", bs.0);
             // Shared with someone who may hold it: never give it back to the heap.
             core::mem::forget(page);
-            return Box::new(StorageService::new(flavour, FailedStore));
+            return Some(Box::new(StorageService::new(flavour, FailedStore)));
         }
     }
     let transport = SpTransport {
-        ffa: Ffa::svc(),
+        ffa: Ffa::<C>::default(),
+        lost: lost.clone(),
         me,
         to: bs,
         interface,
@@ -392,22 +452,25 @@ fn attach(ffa: &mut Ffa, rxtx: &mut RxTx, me: EndpointId, flavour: Flavour) -> B
                 flash.sector_size()
             );
             // Tagged with the partition: never mounts sectors another store wrote.
-            mount(flavour, flash, guid)
+            Some(mount(flavour, flash, guid))
         }
         Err(e) => {
             sp_rt::log!(
                 "storage: cannot open our block storage partition: {e:?}; every write will fail"
             );
-            Box::new(StorageService::new(flavour, FailedStore))
+            Some(Box::new(StorageService::new(flavour, FailedStore)))
         }
     }
 }
 
 /// TS RPC service calls to the block storage partition through one page shared with it
 /// (retrieved by it, and kept for the partition's life). The page is leaked, never freed:
-/// the other side keeps it mapped.
-struct SpTransport {
-    ffa: Ffa,
+/// the other side keeps it mapped. When block storage answers ABORTED, or NOT_FOUND for
+/// our handle (it restarted and lost its slots), `lost` is set: the partition attaches again
+/// at its next request (the old page stays leaked: we cannot know who still maps it).
+struct SpTransport<C: Conduit> {
+    ffa: Ffa<C>,
+    lost: Rc<Cell<bool>>,
     me: EndpointId,
     to: EndpointId,
     interface: u8,
@@ -415,7 +478,7 @@ struct SpTransport {
     page: Box<SharedPage>,
 }
 
-impl core::fmt::Debug for SpTransport {
+impl<C: Conduit> core::fmt::Debug for SpTransport<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SpTransport")
             .field("to", &self.to)
@@ -426,7 +489,7 @@ impl core::fmt::Debug for SpTransport {
 
 const PAGE: usize = 0x1000;
 
-impl Transport for SpTransport {
+impl<C: Conduit> Transport for SpTransport<C> {
     fn capacity(&self) -> usize {
         PAGE
     }
@@ -454,8 +517,19 @@ impl Transport for SpTransport {
             request_len: request_len as u32,
             client_id: 0,
         };
-        let r = rpc(&mut self.ffa, self.me, self.to, &req).map_err(|_| FlashError::Transport)?;
+        let r = match rpc(&mut self.ffa, self.me, self.to, &req) {
+            Ok(r) => r,
+            Err(e) => {
+                if e == Error::Ffa(ErrorCode::Aborted) {
+                    self.lost.set(true);
+                }
+                return Err(FlashError::Transport);
+            }
+        };
         if r[1] != RpcStatus::Success.word() {
+            if r[1] == RpcStatus::NotFound.word() {
+                self.lost.set(true);
+            }
             return Err(FlashError::Transport);
         }
         let status = r[2] as i32;
@@ -556,4 +630,136 @@ pub fn main_block_storage_power_cut(start: StartInfo) -> ! {
     };
     let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
     run(start, "BlockStorage", vec![service, control])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ffa_abi::partition_info::{
+        info_get_regs_success, InfoGetRegsSummary, PartitionInfo, PartitionProperties,
+    };
+    use sp_rt::testing::{error_reply, FakeSpmc};
+    use sp_rt::{Regs, RegsExt};
+
+    const ME: EndpointId = EndpointId(0x8005);
+    const BS: EndpointId = EndpointId(0x8008);
+
+    /// FFA_PARTITION_INFO_GET_REGS's answer: the TS RPC partitions `ids`.
+    fn partitions(ids: &[u16]) -> Regs {
+        let infos: Vec<PartitionInfo> = ids
+            .iter()
+            .map(|id| PartitionInfo {
+                id: EndpointId(*id),
+                exec_ctx_count: 1,
+                properties: PartitionProperties(0x703),
+                uuid: PROTOCOL_UUID,
+            })
+            .collect();
+        let summary = InfoGetRegsSummary {
+            last_index: ids.len() as u16 - 1,
+            current_index: ids.len() as u16 - 1,
+            tag: 0,
+            desc_size: 24,
+        };
+        info_get_regs_success(summary, &infos).unwrap()
+    }
+
+    /// `from`'s 32-bit direct response to us carrying TS RPC words w3..w7.
+    fn response(from: EndpointId, w: [u32; 5]) -> Regs {
+        let mut args = [0u64; 7];
+        args[0] = (u64::from(from.0) << 16) | u64::from(ME.0);
+        for (d, s) in args[2..].iter_mut().zip(w) {
+            *d = u64::from(s);
+        }
+        Regs::call(ffa_abi::FuncId::MsgSendDirectResp32.raw(), &args)
+    }
+
+    fn busy() -> Regs {
+        error_reply(ErrorCode::Busy as i32)
+    }
+
+    fn service_info(interface: u32) -> Regs {
+        response(BS, [0, RpcStatus::Success.word(), interface, 0, 0])
+    }
+
+    /// Review 4, #1: a BUSY block-storage is waited for (bounded), not taken for "no block
+    /// storage" (which meant RAM).
+    #[test]
+    fn a_busy_block_storage_is_retried() {
+        let mut replies = vec![partitions(&[0x8008]), busy(), busy(), busy()];
+        replies.push(service_info(3));
+        let mut ffa = Ffa::new(FakeSpmc::with_replies(replies));
+        assert_eq!(find_block_storage(&mut ffa, ME, 5), Lookup::Found(BS, 3));
+        assert_eq!(ffa.conduit().calls.len(), 5);
+    }
+
+    /// Review 4, #1: a block-storage that stays BUSY (the normal world keeps it preempted)
+    /// or is aborted is "unanswered": the caller fails closed and tries again, never RAM.
+    #[test]
+    fn a_block_storage_that_does_not_answer_is_not_taken_for_none() {
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            partitions(&[0x8008]),
+            busy(),
+            busy(),
+            busy(),
+        ]));
+        assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::Unanswered);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            partitions(&[0x8008]),
+            error_reply(ErrorCode::Aborted as i32),
+        ]));
+        assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::Unanswered);
+        // An unanswered candidate does not hide one that answers.
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            partitions(&[0x8006, 0x8008]),
+            busy(),
+            service_info(1),
+        ]));
+        assert_eq!(find_block_storage(&mut ffa, ME, 0), Lookup::Found(BS, 1));
+    }
+
+    /// RAM only when no block storage may be messaged at all: DENIED, or partitions that
+    /// answer without offering it.
+    #[test]
+    fn no_block_storage_only_when_none_may_be_messaged() {
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([
+            partitions(&[0x8006, 0x8008]),
+            error_reply(ErrorCode::Denied as i32),
+            response(BS, [0, RpcStatus::NotFound.word(), 0, 0, 0]),
+        ]));
+        assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::NoneAllowed);
+    }
+
+    fn transport(replies: impl IntoIterator<Item = Regs>) -> (SpTransport<FakeSpmc>, Rc<Cell<bool>>) {
+        let lost = Rc::new(Cell::new(false));
+        let t = SpTransport {
+            ffa: Ffa::new(FakeSpmc::with_replies(replies)),
+            lost: lost.clone(),
+            me: ME,
+            to: BS,
+            interface: 0,
+            handle: MemHandle(7),
+            page: SharedPage::new_boxed(),
+        };
+        (t, lost)
+    }
+
+    /// Review 4, #5: block storage aborted, or restarted and no longer knows our handle: the
+    /// attachment is marked lost (the partition attaches again at its next request). A
+    /// refusal of one call (another RPC error) keeps it.
+    #[test]
+    fn a_lost_attachment_is_reported() {
+        let mut buf = [0u8; PAGE];
+        for (reply, gone, ok) in [
+            (error_reply(ErrorCode::Aborted as i32), true, false),
+            (response(BS, [0, RpcStatus::NotFound.word(), 0, 0, 0]), true, false),
+            (response(BS, [0, RpcStatus::InvalidValue.word(), 0, 0, 0]), false, false),
+            (response(BS, [0, RpcStatus::Success.word(), 0, 0, 0]), false, true),
+        ] {
+            let (mut t, lost) = transport([reply]);
+            let r = t.call(1, &mut buf, 8);
+            assert_eq!(lost.get(), gone, "{r:?}");
+            assert_eq!(r.is_ok(), ok, "{r:?}");
+        }
+    }
 }
