@@ -335,7 +335,12 @@ fn rpc_tries<C: Conduit>(
 }
 
 /// [`rpc_tries`] to the block storage partition: retried while it serves the other client.
-fn rpc<C: Conduit>(ffa: &mut Ffa<C>, me: EndpointId, to: EndpointId, req: &Request) -> Result<[u32; 5], Error> {
+fn rpc<C: Conduit>(
+    ffa: &mut Ffa<C>,
+    me: EndpointId,
+    to: EndpointId,
+    req: &Request,
+) -> Result<[u32; 5], Error> {
     rpc_tries(ffa, me, to, req, BUSY_RETRIES)
 }
 
@@ -400,8 +405,13 @@ fn attach<C: Conduit + Default + 'static>(
     let (bs, interface) = match find_block_storage(ffa, me, retries) {
         Lookup::Found(bs, interface) => (bs, interface),
         Lookup::NoneAllowed => {
-            sp_rt::log!("storage: no block storage partition may be messaged: objects last until reset");
-            return Some(Box::new(StorageService::new(flavour, RamStore::new(LIMITS))));
+            sp_rt::log!(
+                "storage: no block storage partition may be messaged: objects last until reset"
+            );
+            return Some(Box::new(StorageService::new(
+                flavour,
+                RamStore::new(LIMITS),
+            )));
         }
         Lookup::Unanswered => {
             sp_rt::log!("storage: block storage does not answer: this request fails, the next attaches again");
@@ -730,7 +740,9 @@ mod tests {
         assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::NoneAllowed);
     }
 
-    fn transport(replies: impl IntoIterator<Item = Regs>) -> (SpTransport<FakeSpmc>, Rc<Cell<bool>>) {
+    fn transport(
+        replies: impl IntoIterator<Item = Regs>,
+    ) -> (SpTransport<FakeSpmc>, Rc<Cell<bool>>) {
         let lost = Rc::new(Cell::new(false));
         let t = SpTransport {
             ffa: Ffa::new(FakeSpmc::with_replies(replies)),
@@ -752,9 +764,21 @@ mod tests {
         let mut buf = [0u8; PAGE];
         for (reply, gone, ok) in [
             (error_reply(ErrorCode::Aborted as i32), true, false),
-            (response(BS, [0, RpcStatus::NotFound.word(), 0, 0, 0]), true, false),
-            (response(BS, [0, RpcStatus::InvalidValue.word(), 0, 0, 0]), false, false),
-            (response(BS, [0, RpcStatus::Success.word(), 0, 0, 0]), false, true),
+            (
+                response(BS, [0, RpcStatus::NotFound.word(), 0, 0, 0]),
+                true,
+                false,
+            ),
+            (
+                response(BS, [0, RpcStatus::InvalidValue.word(), 0, 0, 0]),
+                false,
+                false,
+            ),
+            (
+                response(BS, [0, RpcStatus::Success.word(), 0, 0, 0]),
+                false,
+                true,
+            ),
         ] {
             let (mut t, lost) = transport([reply]);
             let r = t.call(1, &mut buf, 8);
