@@ -12,7 +12,8 @@ use crate::conduit::{Conduit, Regs, RegsExt, Svc};
 use ffa_abi::partition_info::{
     parse_info_get_regs, InfoGetRegsSummary, PartitionInfo, REGS_PER_ANSWER,
 };
-use ffa_abi::{Interface, Uuid};
+use ffa_abi::memory::PermGetSet;
+use ffa_abi::{FeatureQuery, Interface, TargetInfo, Uuid};
 
 pub use ffa_abi::{EndpointId, ErrorCode, Version};
 
@@ -132,10 +133,6 @@ impl<C: Conduit> Ffa<C> {
         self.conduit.call(regs)
     }
 
-    fn call_ok(&mut self, fid: u32, args: &[u64]) -> Result<Regs> {
-        expect_success(self.conduit.call(Regs::call(fid, args)))
-    }
-
     /// Makes the call `call`, encoded by ffa-abi, and classifies the reply.
     fn call_abi(&mut self, call: Interface) -> Result<Regs> {
         expect_success(self.conduit.call(call.encode()))
@@ -173,10 +170,10 @@ impl<C: Conduit> Ffa<C> {
     /// FFA_FEATURES: asks whether `function_or_feature` is implemented; returns
     /// the interface properties in (w2, w3).
     pub fn features(&mut self, function_or_feature: u32, input: u32) -> Result<(u32, u32)> {
-        self.call_ok(
-            fid::FEATURES,
-            &[u64::from(function_or_feature), u64::from(input)],
-        )
+        self.call_abi(Interface::Features {
+            query: FeatureQuery::decode(function_or_feature),
+            input_properties: input,
+        })
         .map(|r| (r.w(2), r.w(3)))
     }
 
@@ -252,12 +249,16 @@ impl<C: Conduit> Ffa<C> {
     }
 
     /// FFA_MEM_PERM_SET_64: sets the permissions (`perm` as in [`MemPerm`]) of `pages` pages
-    /// from `addr` (only allowed during initialisation).
+    /// from `addr` (only allowed during initialisation). A `perm` with reserved bits or the
+    /// reserved data access 0b10 is INVALID_PARAMETERS without a call, as the SPMC would answer.
     pub fn mem_perm_set(&mut self, addr: u64, pages: u32, perm: u32) -> Result<()> {
-        self.call_ok(
-            fid::MEM_PERM_SET_64,
-            &[addr, u64::from(pages), u64::from(perm)],
-        )
+        let perm = PermGetSet::decode(perm).ok_or(Error::Ffa(ErrorCode::InvalidParameters))?;
+        self.call_abi(Interface::MemPermSet {
+            addr,
+            page_count: pages,
+            perm,
+            is_64: true,
+        })
         .map(|_| ())
     }
 
@@ -279,7 +280,13 @@ impl<C: Conduit> Ffa<C> {
 
     /// FFA_YIELD: gives the CPU back to whoever ran us; returns how we resume.
     pub fn yield_cpu(&mut self) -> Regs {
-        self.conduit.call(Regs::call(fid::YIELD, &[]))
+        self.conduit.call(
+            Interface::Yield {
+                target: TargetInfo::default(),
+                timeout: 0,
+            }
+            .encode(),
+        )
     }
 }
 

@@ -14,9 +14,10 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
 use crate::abi::fid;
-use crate::conduit::{Conduit, Regs, RegsExt};
+use crate::conduit::{Conduit, RegsExt};
 use crate::ffa::{expect_success, EndpointId, Error, ErrorCode, Ffa, Result, Version};
 use crate::rxtx::RxTx;
+use ffa_abi::interface::{Interface, MemTxArgs};
 use ffa_abi::memory::relinquish::write_relinquish;
 use ffa_abi::memory::transaction::{builder_for, MemAccess, MemTransaction};
 use ffa_abi::memory::{DataAccess, InstructionAccess, MemAttributes, PAGE_SIZE};
@@ -282,6 +283,18 @@ fn ffa_err(code: ErrorCode) -> Error {
     Error::Ffa(code)
 }
 
+/// The SMC32 arguments of a memory call whose whole `len`-byte descriptor is in our TX buffer
+/// (w1 total length = w2 fragment length, no buffer address).
+fn tx_args(len: usize) -> Result<MemTxArgs> {
+    let len = u32::try_from(len).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
+    Ok(MemTxArgs {
+        total_len: len,
+        frag_len: len,
+        buffer: None,
+        is_64: false,
+    })
+}
+
 impl<C: Conduit> Ffa<C> {
     /// Retrieves the memory `handle` that `owner` shared/lent/donated to us (`me`), asking for
     /// `perms`, with descriptors in the layout of our FF-A `version`. Reads the response from
@@ -324,9 +337,8 @@ impl<C: Conduit> Ffa<C> {
         let len = rxtx
             .with_tx(|tx| b.write(tx))
             .map_err(|e| ffa_err(e.error_code()))?;
-        let len = u64::try_from(len).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
-        // w1 total length, w2 fragment length, w3/w4 = 0: the descriptor is in our TX buffer.
-        let r = self.call(Regs::call(fid::MEM_RETRIEVE_REQ_32, &[len, len, 0, 0]));
+        // The whole descriptor, in our TX buffer (no buffer address).
+        let r = self.call(Interface::MemRetrieveReq(tx_args(len)?).encode());
         if r.fid() != fid::MEM_RETRIEVE_RESP {
             return Err(match expect_success(r) {
                 Ok(r) => Error::Unexpected(r.fid()),
@@ -397,8 +409,14 @@ impl<C: Conduit> Ffa<C> {
             if offset == total {
                 return Ok(desc);
             }
-            let (lo, hi) = handle.to_regs();
-            let r = self.call(Regs::call(fid::MEM_FRAG_RX, &[lo, hi, u64::from(offset)]));
+            let r = self.call(
+                Interface::MemFragRx {
+                    handle,
+                    offset,
+                    sender: EndpointId(0),
+                }
+                .encode(),
+            );
             if r.fid() != fid::MEM_FRAG_TX || MemHandle::from_regs(r.w(1), r.w(2)) != handle {
                 return Err(match expect_success(r) {
                     Ok(r) => Error::Unexpected(r.fid()),
@@ -429,16 +447,13 @@ impl<C: Conduit> Ffa<C> {
         let len = rxtx
             .with_tx(|tx| b.write(tx))
             .map_err(|e| ffa_err(e.error_code()))?;
-        let len = u64::try_from(len).map_err(|_| ffa_err(ErrorCode::NoMemory))?;
-        let r = expect_success(self.call(Regs::call(fid::MEM_SHARE_32, &[len, len, 0, 0])))?;
+        let r = expect_success(self.call(Interface::MemShare(tx_args(len)?).encode()))?;
         Ok(MemHandle::from_regs(r.w(2), r.w(3)))
     }
 
     /// Takes back memory we shared (FFA_MEM_RECLAIM, w1/w2 = handle, w3 = flags).
     pub fn mem_reclaim(&mut self, handle: MemHandle, flags: u32) -> Result<()> {
-        let (lo, hi) = handle.to_regs();
-        expect_success(self.call(Regs::call(fid::MEM_RECLAIM, &[lo, hi, u64::from(flags)])))
-            .map(|_| ())
+        expect_success(self.call(Interface::MemReclaim { handle, flags }.encode())).map(|_| ())
     }
 
     /// Gives back a region we retrieved (FFA_MEM_RELINQUISH). On failure the region is
@@ -465,13 +480,14 @@ impl<C: Conduit> Ffa<C> {
     ) -> Result<()> {
         rxtx.with_tx(|tx| write_relinquish(handle, 0, &[me], tx))
             .map_err(|e| ffa_err(e.error_code()))?;
-        expect_success(self.call(Regs::call(fid::MEM_RELINQUISH, &[]))).map(|_| ())
+        expect_success(self.call(Interface::MemRelinquish.encode())).map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conduit::Regs;
     use crate::testing::{error_reply, success_reply, FakeSpmc};
     use ffa_abi::memory::relinquish::MemRelinquish;
 
