@@ -501,7 +501,42 @@ fn deliver<E: Env, const MASKED: bool>(
 /// it (lifecycle.rs). The caller of the aborted run has its answer (ABORTED) already.
 fn restart_after_abort<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) {
     if rt.state() == State::Aborted {
-        super::lifecycle::restart_if_wanted(spmc, env, sp, rt);
+        restart_if_wanted(spmc, env, sp, rt);
+    }
+}
+
+/// Restarts `sp` (aborted, its lock held) if its manifest asks for it and nothing prevents it:
+/// lifecycle.rs prepares it (its memory-transaction, notification and memory state reset, its
+/// image loaded again), and it boots here like any partition run, until FFA_MSG_WAIT.
+#[cold]
+fn restart_if_wanted<E: Env>(
+    spmc: &Spmc,
+    env: &mut E,
+    sp: &Sp,
+    rt: &mut Runtime,
+) -> super::lifecycle::Outcome {
+    use super::lifecycle::{self, Outcome};
+    if let Err(outcome) = lifecycle::prepare_restart(spmc, env, sp, rt) {
+        return outcome;
+    }
+    match run_sp(spmc, env, sp, rt) {
+        RunEnd::InitDone => {
+            if let Phase::Booting(b) = rt.phase() {
+                b.init_done();
+            }
+            crate::info!("SP {} ({:#06x}) restarted", sp.desc.name, sp.id());
+            run_interrupt_handlers(spmc, env, sp, rt);
+            Outcome::Restarted
+        }
+        RunEnd::Aborted => {
+            lifecycle::give_up(sp, rt, "it aborted again while booting");
+            Outcome::Stopped
+        }
+        RunEnd::Response | RunEnd::InterruptDone | RunEnd::Suspended | RunEnd::Idle => {
+            abort_sp(spmc, sp, rt);
+            lifecycle::give_up(sp, rt, "it broke the boot protocol");
+            Outcome::Stopped
+        }
     }
 }
 
@@ -511,7 +546,7 @@ fn restart_after_abort<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runti
 /// stays stopped.
 #[cold]
 fn aborted_target<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> ErrorCode {
-    super::lifecycle::restart_if_wanted(spmc, env, sp, rt);
+    restart_if_wanted(spmc, env, sp, rt);
     match rt.state() {
         State::Aborted => super::lifecycle::refusal(sp, rt),
         _ => ErrorCode::Busy,

@@ -29,11 +29,15 @@
 //! 4. It boots again under its boot time limit until FFA_MSG_WAIT. One that aborts while
 //!    booting (the first time or after a restart) stays stopped: restarting it would loop.
 //!
+//! Steps 1-3 are [`prepare_restart`] here; step 4 is a partition run like any other, so the
+//! dispatcher does it (`dispatch::restart_if_wanted`): this module does not import the
+//! dispatcher, which imports it (no import circle inside the kernel).
+//!
 //! All of it runs with the partition's runtime lock held, so every other caller meanwhile gets
 //! BUSY (its lock is only ever tried).
 
-use super::partition::{Phase, RunEnd, Runtime, Sp, State};
-use super::{dispatch, Env, Spmc};
+use super::partition::{Phase, Runtime, Sp, State};
+use super::{Env, Spmc};
 use ffa_abi::error::ErrorCode;
 use spmc_table::AbortAction;
 
@@ -48,14 +52,7 @@ pub enum Outcome {
     Stopped,
 }
 
-/// Why a restart cannot happen now.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Blocked {
-    /// A borrower still holds memory the partition sent: try again later.
-    Borrowed,
-    /// Memory changed owner by donation, or the engine is unusable: never.
-    Never(&'static str),
-}
+pub use super::memory::Blocked;
 
 /// The error a caller of an aborted partition gets: BUSY while it is to be restarted (it will
 /// answer again), ABORTED when it stays stopped.
@@ -76,18 +73,25 @@ pub fn wants_restart(sp: &Sp, rt: &Runtime) -> bool {
         && !rt.life.given_up
 }
 
-/// Restarts `sp` (aborted, its lock held) if its manifest asks for it and nothing prevents
-/// it; see the module documentation.
-pub fn restart_if_wanted(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Outcome {
+/// Prepares the restart of `sp` (aborted, its lock held) if its manifest asks for it and
+/// nothing prevents it (steps 1-3 of the module documentation), leaving it Booting: `Ok` means
+/// the caller boots it now (`dispatch::restart_if_wanted`); `Err` is the outcome without a
+/// boot.
+pub fn prepare_restart(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    sp: &Sp,
+    rt: &mut Runtime,
+) -> Result<(), Outcome> {
     if rt.state() != State::Aborted {
-        return Outcome::Restarted;
+        return Err(Outcome::Restarted);
     }
     if sp.desc.abort_action != AbortAction::Restart || rt.life.given_up {
-        return Outcome::Stopped;
+        return Err(Outcome::Stopped);
     }
     if !rt.life.initialised {
         give_up(sp, rt, "it aborted before reaching FFA_MSG_WAIT");
-        return Outcome::Stopped;
+        return Err(Outcome::Stopped);
     }
     match super::memory::drop_partition_state(spmc, env, sp, rt) {
         Ok(()) => {}
@@ -100,18 +104,18 @@ pub fn restart_if_wanted(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runt
                 );
                 rt.life.pending_logged = true;
             }
-            return Outcome::Pending;
+            return Err(Outcome::Pending);
         }
         Err(Blocked::Never(why)) => {
             give_up(sp, rt, why);
-            return Outcome::Stopped;
+            return Err(Outcome::Stopped);
         }
     }
     let masked = rt.life.masked_interrupt.take();
     if let Err(e) = spmc.reload(env, sp, rt) {
         give_up(sp, rt, "reloading its image failed");
         crate::info!("SP {}: reload: {:?}", sp.desc.name, e);
-        return Outcome::Stopped;
+        return Err(Outcome::Stopped);
     }
     if let Some((intid, cores)) = masked {
         super::interrupt::unmask_on(env, intid, cores);
@@ -129,28 +133,11 @@ pub fn restart_if_wanted(spmc: &Spmc, env: &mut impl Env, sp: &Sp, rt: &mut Runt
     if let Phase::Created(c) = rt.phase() {
         c.start_boot();
     }
-    match dispatch::run_sp(spmc, env, sp, rt) {
-        RunEnd::InitDone => {
-            if let Phase::Booting(b) = rt.phase() {
-                b.init_done();
-            }
-            crate::info!("SP {} ({:#06x}) restarted", sp.desc.name, sp.id());
-            dispatch::run_interrupt_handlers(spmc, env, sp, rt);
-            Outcome::Restarted
-        }
-        RunEnd::Aborted => {
-            give_up(sp, rt, "it aborted again while booting");
-            Outcome::Stopped
-        }
-        RunEnd::Response | RunEnd::InterruptDone | RunEnd::Suspended | RunEnd::Idle => {
-            dispatch::abort_sp(spmc, sp, rt);
-            give_up(sp, rt, "it broke the boot protocol");
-            Outcome::Stopped
-        }
-    }
+    Ok(())
 }
 
-fn give_up(sp: &Sp, rt: &mut Runtime, why: &str) {
+/// Marks `sp` as never to be restarted again, and says why.
+pub fn give_up(sp: &Sp, rt: &mut Runtime, why: &str) {
     rt.life.given_up = true;
     crate::info!(
         "SP {} ({:#06x}) is not restarted: {why}; it stays stopped",

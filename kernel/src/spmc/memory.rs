@@ -1036,6 +1036,16 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>) -> R
     }
 }
 
+/// Why an aborted partition's memory-transaction state cannot be dropped now, so its
+/// restart cannot happen (lifecycle.rs).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Blocked {
+    /// A borrower still holds memory the partition sent: try again later.
+    Borrowed,
+    /// Memory changed owner by donation, or the engine is unusable: never.
+    Never(&'static str),
+}
+
 /// A page mapped other than the transaction state says (see [`check_mappings`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MappingMismatch {
@@ -1168,8 +1178,7 @@ pub fn drop_partition_state(
     env: &mut impl Env,
     sp: &Sp,
     rt: &mut Runtime,
-) -> Result<(), super::lifecycle::Blocked> {
-    use super::lifecycle::Blocked;
+) -> Result<(), Blocked> {
     use crate::mem_share::RelinquishRequest;
     let me = sp.id();
     let Ok(mut state) = spmc.mem.lock(env.core()) else {
