@@ -28,6 +28,7 @@ pub mod partition;
 pub mod run;
 // Secure interrupts owned by partitions, and the time limits the SPMC's own timer enforces.
 pub mod interrupt;
+pub mod irq_pending;
 pub mod time_limit;
 // The one list of implemented ABIs per caller.
 pub mod abi_table;

@@ -118,7 +118,7 @@ pub fn prepare_restart(
         return Err(Outcome::Stopped);
     }
     if let Some((intid, cores)) = masked {
-        super::interrupt::unmask_on(env, intid, cores);
+        super::irq_pending::unmask_on(env, intid, cores);
     }
     // Its notification and message state was dropped at the abort (`indirect::drop_aborted`):
     // it receives them again from now on.

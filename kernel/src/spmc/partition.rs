@@ -376,7 +376,7 @@ pub struct Sp {
     pub rt: Mutex<Runtime>,
     /// Secure interrupts taken for it and not yet delivered (outside `rt`: any core records
     /// them without waiting for the partition).
-    pub irq: super::interrupt::Pending,
+    pub irq: super::irq_pending::Pending,
 }
 
 impl Sp {
@@ -389,7 +389,7 @@ impl Sp {
                 version,
                 desc.ns_interrupts_action != spmc_table::NsInterruptsAction::Signaled,
             )),
-            irq: super::interrupt::Pending::new(desc.capabilities.interrupts.len()),
+            irq: super::irq_pending::Pending::new(desc.capabilities.interrupts.len()),
         }
     }
 
