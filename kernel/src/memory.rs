@@ -500,28 +500,29 @@ impl AddressSpace {
                 let next = core::cell::Cell::new(0usize);
                 let missed = core::cell::Cell::new(false);
                 let page = attrs | El1Attributes::TABLE_OR_PAGE;
-                self.map.modify_range(&region(lo.0, range_end(hi) - lo.0)?, &|mr, d| {
-                    if d.is_table() {
-                        return Ok(());
-                    }
-                    let va = mr.start().0 as u64;
-                    let mut k = next.get();
-                    while rest.get(k).is_some_and(|q| range_end(q.span()) <= va) {
-                        k += 1;
-                    }
-                    next.set(k);
-                    let hit = rest.get(k).is_some_and(|q| q.span().0 < mr.end().0 as u64);
-                    if !hit {
-                        return Ok(());
-                    }
-                    if d.level() != 3 || mr.end().0 - mr.start().0 != PAGE_SIZE as usize {
-                        // Not a page entry (cannot happen: map_one built the table). Those
-                        // ranges are mapped one by one below.
-                        missed.set(true);
-                        return Ok(());
-                    }
-                    d.set(PhysicalAddress(mr.start().0), page)
-                })?;
+                self.map
+                    .modify_range(&region(lo.0, range_end(hi) - lo.0)?, &|mr, d| {
+                        if d.is_table() {
+                            return Ok(());
+                        }
+                        let va = mr.start().0 as u64;
+                        let mut k = next.get();
+                        while rest.get(k).is_some_and(|q| range_end(q.span()) <= va) {
+                            k += 1;
+                        }
+                        next.set(k);
+                        let hit = rest.get(k).is_some_and(|q| q.span().0 < mr.end().0 as u64);
+                        if !hit {
+                            return Ok(());
+                        }
+                        if d.level() != 3 || mr.end().0 - mr.start().0 != PAGE_SIZE as usize {
+                            // Not a page entry (cannot happen: map_one built the table). Those
+                            // ranges are mapped one by one below.
+                            missed.set(true);
+                            return Ok(());
+                        }
+                        d.set(PhysicalAddress(mr.start().0), page)
+                    })?;
                 if missed.get() {
                     for q in rest {
                         self.map_one(q.span(), attrs)?;
@@ -635,10 +636,7 @@ impl AddressSpace {
             let va = mr.start().0 as u64;
             // The walk goes up in address order: skip the ranges that end before `va`.
             let mut i = next.get();
-            while ranges
-                .get(i)
-                .is_some_and(|q| range_end(q.span()) <= va)
-            {
+            while ranges.get(i).is_some_and(|q| range_end(q.span()) <= va) {
                 i += 1;
             }
             next.set(i);
@@ -1039,8 +1037,12 @@ mod tests {
         });
         runner
             .run(&shape, |(start, gaps)| {
-                let origin = [0x100_4000_0000u64, 0x100_3FF0_0000, 0x100_401F_C000, 0x80_3FFF_F000]
-                    [start as usize];
+                let origin = [
+                    0x100_4000_0000u64,
+                    0x100_3FF0_0000,
+                    0x100_401F_C000,
+                    0x80_3FFF_F000,
+                ][start as usize];
                 let mut ranges = Vec::new();
                 let mut at = origin;
                 for (gap, pages) in gaps {
@@ -1065,7 +1067,9 @@ mod tests {
                 let mut page = lo.saturating_sub(PAGE_SIZE);
                 while page < hi + PAGE_SIZE {
                     prop_assert_eq!(walk.translate(page), one.translate(page), "{:#x}", page);
-                    let inside = ranges.iter().any(|&(b, n)| page >= b && page < range_end((b, n)));
+                    let inside = ranges
+                        .iter()
+                        .any(|&(b, n)| page >= b && page < range_end((b, n)));
                     prop_assert_eq!(walk.translate(page).map(|t| t.0), inside.then_some(page));
                     page += PAGE_SIZE;
                 }
@@ -1085,7 +1089,12 @@ mod tests {
                 let mut page = lo;
                 while page < hi {
                     let kept = Some(page) == gap;
-                    prop_assert_eq!(walk.translate(page).map(|t| t.0), kept.then_some(page), "{:#x}", page);
+                    prop_assert_eq!(
+                        walk.translate(page).map(|t| t.0),
+                        kept.then_some(page),
+                        "{:#x}",
+                        page
+                    );
                     page += PAGE_SIZE;
                 }
                 if let Some(g) = gap {
@@ -1115,7 +1124,10 @@ mod tests {
         let scattered = (0..250u64).map(|i| (0x100_4000_0000 + 2 * i * PAGE_SIZE, 1));
         assert_eq!(table_pages_for(scattered), 3);
         // Two pages astride a chunk boundary: two level-3 tables.
-        assert_eq!(table_pages_for([(0x100_4000_0000 + chunk - PAGE_SIZE, 2)]), 4);
+        assert_eq!(
+            table_pages_for([(0x100_4000_0000 + chunk - PAGE_SIZE, 2)]),
+            4
+        );
         // Leaving a chunk and coming back counts it again (an upper bound in any order).
         let a = (0x100_4000_0000, 1);
         let b = (0x100_4000_0000 + chunk, 1);

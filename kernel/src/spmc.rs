@@ -229,7 +229,12 @@ pub struct Spmc {
 
 impl Spmc {
     /// Creates the SPMC state for a table (partitions not yet loaded).
-    pub fn new(id: EndpointId, version: Version, table: &'static Table, platform: PlatformInfo) -> Self {
+    pub fn new(
+        id: EndpointId,
+        version: Version,
+        table: &'static Table,
+        platform: PlatformInfo,
+    ) -> Self {
         let sps = table
             .partitions
             .iter()

@@ -11,11 +11,11 @@ mod fvp;
 mod integrator;
 mod layout;
 mod linux;
+mod machine_reset;
 mod run_config;
 mod runner;
 mod storage;
 mod table;
-mod machine_reset;
 mod time_limits;
 mod toolchain;
 
@@ -814,7 +814,10 @@ mod tests {
                 let rest = &text[i + 2..];
                 let Some(end) = rest.find(')') else { continue };
                 let target = &rest[..end];
-                if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                if target.contains("://")
+                    || target.starts_with('#')
+                    || target.starts_with("mailto:")
+                {
                     continue;
                 }
                 let path = target.split('#').next().unwrap_or("");

@@ -553,9 +553,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             touching
         } else {
             order.sort_unstable_by_key(|&i| req.constituents[i as usize].base.0);
-            order.windows(2).any(|w| {
-                req.constituents[w[0] as usize].overlaps(&req.constituents[w[1] as usize])
-            })
+            order
+                .windows(2)
+                .any(|w| req.constituents[w[0] as usize].overlaps(&req.constituents[w[1] as usize]))
         };
         if overlapping {
             return Err(Rule::OverlappingConstituents);

@@ -61,7 +61,6 @@ impl Indirect {
             v1_0: (0..sps).map(|_| Mutex::new(None)).collect(),
         }
     }
-
 }
 
 /// The indirect messaging ABIs and FFA_RX_ACQUIRE.

@@ -19,8 +19,6 @@ use ffa_abi::func_id::FuncId;
 
 pub use super::irq_pending::{core_bit, unmask_on, Pending, MAX_PER_SP};
 
-
-
 /// The partition that owns `intid` and the interrupt's position in its list.
 pub fn owner(spmc: &Spmc, intid: u32) -> Option<(&Sp, usize)> {
     spmc.sps.iter().find_map(|sp| {

@@ -79,7 +79,10 @@ impl Pending {
                 )
                 .is_ok()
             {
-                let cores = self.cores.get(bit).map_or(0, |c| c.swap(0, Ordering::AcqRel));
+                let cores = self
+                    .cores
+                    .get(bit)
+                    .map_or(0, |c| c.swap(0, Ordering::AcqRel));
                 return Some((bit, cores));
             }
         }

@@ -408,12 +408,7 @@ impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {
     }
 
     fn quota_override(&self, id: EndpointId) -> Option<Quota> {
-        let q = self
-            .spmc
-            .table
-            .by_id(id)?
-            .capabilities
-            .memory_quota;
+        let q = self.spmc.table.by_id(id)?.capabilities.memory_quota;
         if q == spmc_table::MemoryQuota::DEFAULT {
             return None;
         }
@@ -542,9 +537,7 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
         }
         Interface::MemReclaim { handle, flags } => reclaim(spmc, env, caller, *handle, *flags),
         Interface::MemRetrieveReq(a) => retrieve(spmc, env, caller, *a),
-        Interface::MemFragRx { handle, offset, .. } => {
-            frag_rx(spmc, env, caller, *handle, *offset)
-        }
+        Interface::MemFragRx { handle, offset, .. } => frag_rx(spmc, env, caller, *handle, *offset),
         Interface::MemRelinquish => relinquish(spmc, env, caller),
         _ => Regs::error(ErrorCode::NotSupported),
     };

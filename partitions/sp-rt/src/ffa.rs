@@ -9,10 +9,10 @@
 
 use crate::abi::fid;
 use crate::conduit::{Conduit, Regs, RegsExt, Svc};
+use ffa_abi::memory::PermGetSet;
 use ffa_abi::partition_info::{
     parse_info_get_regs, InfoGetRegsSummary, PartitionInfo, REGS_PER_ANSWER,
 };
-use ffa_abi::memory::PermGetSet;
 use ffa_abi::{FeatureQuery, Interface, TargetInfo, Uuid};
 
 pub use ffa_abi::{EndpointId, ErrorCode, Version};

@@ -176,8 +176,8 @@ fn a_handler_that_faults_is_aborted_and_its_interrupt_stays_masked() {
 /// interrupt its abort left masked is unmasked by the restart.
 #[test]
 fn a_restartable_handler_that_faults_is_restarted_and_its_interrupt_unmasked() {
-    let mut d = owning(sp(0), &[WDOG])
-        .patched(|p| p.abort_action = spmc_table::AbortAction::Restart);
+    let mut d =
+        owning(sp(0), &[WDOG]).patched(|p| p.abort_action = spmc_table::AbortAction::Restart);
     // Boots, faults in its handler, then boots again (and echoes).
     d.behaviour = script(vec![svc(msg_wait()), data_abort(0x1234)]);
     let mut w = World::boot(vec![d, sp(1)]);
@@ -209,7 +209,9 @@ fn an_interrupt_taken_on_two_cores_is_unmasked_on_both() {
     assert_eq!(w.seen(0).len(), before + 1, "delivered once");
     assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0), (WDOG, 1)]);
     assert_eq!(
-        w.spmc.irq_pending.load(core::sync::atomic::Ordering::Acquire),
+        w.spmc
+            .irq_pending
+            .load(core::sync::atomic::Ordering::Acquire),
         0,
         "nothing left counted as pending"
     );
@@ -254,7 +256,10 @@ fn warm_entry_leaves_a_stopped_owners_interrupt_disabled() {
     assert_eq!(w.state(0), State::Aborted);
     assert!(!enable_on_warm_entry(&w.spmc, WDOG, 0));
     assert!(!enable_on_warm_entry(&w.spmc, WDOG, 1));
-    assert!(enable_on_warm_entry(&w.spmc, WDOG + 1, 1), "another owner's");
+    assert!(
+        enable_on_warm_entry(&w.spmc, WDOG + 1, 1),
+        "another owner's"
+    );
 }
 
 /// Nor one taken on that core and still queued for its owner (masked until the owner has

@@ -174,7 +174,12 @@ fn retrieve(w: &mut World, i: usize, sender: u16, handle: MemHandle) -> Regs {
     let spmc = &w.spmc;
     let sp = &spmc.sps[i];
     let mut rt = sp.rt.lock();
-    let r = memory::retrieve(spmc, &mut w.env, &mut Caller::Sp(sp, &mut rt), args(d.len()));
+    let r = memory::retrieve(
+        spmc,
+        &mut w.env,
+        &mut Caller::Sp(sp, &mut rt),
+        args(d.len()),
+    );
     // The test reads nothing from the RX buffer: release it at once.
     if let Some(m) = rt.mailbox.as_mut() {
         m.rx_full = false;
@@ -199,7 +204,13 @@ fn reclaim(w: &mut World, from: Option<usize>, handle: MemHandle) -> Regs {
         Some(i) => {
             let spmc = &w.spmc;
             let mut rt = spmc.sps[i].rt.lock();
-            memory::reclaim(spmc, &mut w.env, &mut Caller::Sp(&spmc.sps[i], &mut rt), handle, 0)
+            memory::reclaim(
+                spmc,
+                &mut w.env,
+                &mut Caller::Sp(&spmc.sps[i], &mut rt),
+                handle,
+                0,
+            )
         }
     }
 }
@@ -807,20 +818,29 @@ mod restart {
     fn an_sp_that_aborts_in_an_ffa_run_is_restarted() {
         // sp1 faults the first time it is entered with FFA_RUN.
         let mut died = false;
-        let mut w = world_with(true, Box::new(move |r, _| {
-            if r.w(0) == FuncId::Run32.raw() && !died {
-                died = true;
-                return Act::Fault {
-                    ec: esr::EC_DABT_LOWER,
-                    far: 0x10,
-                };
-            }
-            Act::Svc(echo_of(r).unwrap_or_else(msg_wait))
-        }));
-        assert_error(&w.nw(call(FuncId::Run32, &[0x8002_0000])), ErrorCode::Aborted);
+        let mut w = world_with(
+            true,
+            Box::new(move |r, _| {
+                if r.w(0) == FuncId::Run32.raw() && !died {
+                    died = true;
+                    return Act::Fault {
+                        ec: esr::EC_DABT_LOWER,
+                        far: 0x10,
+                    };
+                }
+                Act::Svc(echo_of(r).unwrap_or_else(msg_wait))
+            }),
+        );
+        assert_error(
+            &w.nw(call(FuncId::Run32, &[0x8002_0000])),
+            ErrorCode::Aborted,
+        );
         // As after an abort in a direct request: restarted at once, waiting again.
         assert_eq!(w.state(1), State::Waiting, "not restarted");
-        assert_eq!(w.nw(call(FuncId::Run32, &[0x8002_0000])).w(0), FuncId::MsgWait32.raw());
+        assert_eq!(
+            w.nw(call(FuncId::Run32, &[0x8002_0000])).w(0),
+            FuncId::MsgWait32.raw()
+        );
     }
 
     #[test]

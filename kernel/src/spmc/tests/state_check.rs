@@ -50,13 +50,27 @@ fn a_page_mapped_outside_the_state_is_found() {
 fn partitions_and_bad_ranges_are_refused() {
     let w = World::echoes(1);
     let refused = [state_check::REFUSED, 0, 0, 0, 0];
-    assert_eq!(state_check::check(&w.spmc, EndpointId(0x8001), NS.base, 1), refused);
-    assert_eq!(state_check::check(&w.spmc, EndpointId(0), NS.base + 1, 1), refused);
     assert_eq!(
-        state_check::check(&w.spmc, EndpointId(0), NS.base, state_check::MAX_NS_PAGES + 1),
+        state_check::check(&w.spmc, EndpointId(0x8001), NS.base, 1),
         refused
     );
-    assert_eq!(state_check::check(&w.spmc, EndpointId(0), !0xFFF, 2), refused);
+    assert_eq!(
+        state_check::check(&w.spmc, EndpointId(0), NS.base + 1, 1),
+        refused
+    );
+    assert_eq!(
+        state_check::check(
+            &w.spmc,
+            EndpointId(0),
+            NS.base,
+            state_check::MAX_NS_PAGES + 1
+        ),
+        refused
+    );
+    assert_eq!(
+        state_check::check(&w.spmc, EndpointId(0), !0xFFF, 2),
+        refused
+    );
 }
 
 #[test]
