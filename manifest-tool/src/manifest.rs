@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::fdt::{Node, Prop};
 use spmc_table::{
-    ExceptionLevel, ExecutionState, MemAttributes, MessagingMethod, NsInterruptsAction,
+    EndpointId, ExceptionLevel, ExecutionState, MemAttributes, MessagingMethod, NsInterruptsAction,
     OtherSInterruptsAction, PowerMessages, Uuid, Version, XlatGranule, PAGE_SIZE,
 };
 use std::path::{Path, PathBuf};
@@ -90,7 +90,7 @@ pub struct Manifest {
     /// `description` or "".
     pub description: String,
     /// `id`, if pre-allocated.
-    pub id: Option<u16>,
+    pub id: Option<EndpointId>,
     /// UUIDs and their messaging methods (root `uuid` list or `services` node).
     pub services: Vec<ServiceDesc>,
     /// `ffa-version`.
@@ -244,10 +244,7 @@ pub fn parse_uuid(s: &str) -> Option<Uuid> {
 /// `7c0a39e4-5bd2-4a53-8c1e-2f7d1e0c0a05` (bytes 7c 0a 39 e4 | 5b d2 4a 53 | 8c 1e 2f 7d |
 /// 1e 0c 0a 05): `uuid = <0xe4390a7c 0x534ad25b 0x7d2f1e8c 0x050a0c1e>;`.
 pub fn uuid_cells(u: &Uuid) -> String {
-    let cells: Vec<String> =
-        u.0.chunks(4)
-            .map(|c| format!("{:#010x}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect();
+    let cells: Vec<String> = u.to_words().iter().map(|c| format!("{c:#010x}")).collect();
     format!("uuid = <{}>;", cells.join(" "))
 }
 
@@ -672,7 +669,8 @@ pub fn parse_manifest(file: &Path, root: &Node) -> Result<Manifest> {
         Some(v) => {
             let id = u16::try_from(v)
                 .ok()
-                .filter(|&i| spmc_table::is_valid_sp_id(spmc_table::EndpointId(i)))
+                .map(EndpointId)
+                .filter(|&i| spmc_table::is_valid_sp_id(i))
                 .ok_or_else(|| {
                     cx.err(
                         root,

@@ -2,7 +2,7 @@
 //! `spmc_table::Table` that the SPMC links in) and the human-readable `partition_table.txt`.
 
 use crate::sp_set::{Plan, PlannedSp};
-use spmc_table::{MemAttributes, PAGE_SIZE, TABLE_MAGIC, TABLE_VERSION};
+use spmc_table::{EndpointId, MemAttributes, PAGE_SIZE, TABLE_MAGIC, TABLE_VERSION};
 use std::fmt::Write as _;
 
 /// Name of the generated Rust source.
@@ -67,7 +67,7 @@ pub fn generate(plan: &Plan, source_name: &str) -> Result<Outputs, String> {
     })
 }
 
-fn ids(v: &[u16]) -> String {
+fn ids(v: &[EndpointId]) -> String {
     let items: Vec<String> = v
         .iter()
         .map(|i| format!("spmc_table::EndpointId({i:#06x})"))
@@ -399,7 +399,7 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "Partitions in boot order:");
-    let name_of = |id: u16| {
+    let name_of = |id: EndpointId| {
         plan.sps
             .iter()
             .find(|x| x.id == id)
@@ -440,7 +440,7 @@ fn report(plan: &Plan, parts: &[BlobParts], source: &str) -> String {
             let _ = writeln!(s, "    rx {rx:#x} tx {tx:#x} ({pages} pages each)");
         }
         let c = &sp.caps;
-        let names = |v: &[u16]| v.iter().map(|&i| name_of(i)).collect::<Vec<_>>().join(", ");
+        let names = |v: &[EndpointId]| v.iter().map(|&i| name_of(i)).collect::<Vec<_>>().join(", ");
         let _ = writeln!(s, "    may send direct requests to: [{}]", names(&c.direct));
         let _ = writeln!(
             s,

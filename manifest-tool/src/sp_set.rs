@@ -8,24 +8,24 @@ use crate::layout::{self, Layout, Loaded, SpEntry};
 use crate::manifest::{self, DevRegionDesc, Manifest};
 use crate::placement;
 use crate::platform::Platform;
-use spmc_table::MessagingMethod;
+use spmc_table::{EndpointId, MessagingMethod};
 use std::collections::BTreeSet;
 
 /// Capabilities resolved to endpoint IDs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caps {
     /// Direct request targets (sorted).
-    pub direct: Vec<u16>,
+    pub direct: Vec<EndpointId>,
     /// Memory share peers (sorted).
-    pub memory_share: Vec<u16>,
+    pub memory_share: Vec<EndpointId>,
     /// Memory share with the normal world.
     pub memory_share_nw: bool,
     /// Notification targets (sorted).
-    pub notify: Vec<u16>,
+    pub notify: Vec<EndpointId>,
     /// Notify the normal world.
     pub notify_nw: bool,
     /// Indirect message receivers (sorted).
-    pub indirect: Vec<u16>,
+    pub indirect: Vec<EndpointId>,
     /// Indirect messages to the normal world.
     pub indirect_nw: bool,
     /// Owned interrupts (sorted).
@@ -51,7 +51,7 @@ pub struct PlannedSp {
     /// Image and manifest bytes.
     pub loaded: Loaded,
     /// Endpoint ID.
-    pub id: u16,
+    pub id: EndpointId,
     /// True when the ID came from the manifest.
     pub id_from_manifest: bool,
     /// Image region base (0 until placed).
@@ -106,7 +106,7 @@ fn load_sp(entry: &SpEntry, warnings: &mut Vec<String>) -> Result<PlannedSp> {
     check_image(entry, &m, &loaded)?;
     Ok(PlannedSp {
         entry: entry.clone(),
-        id: m.id.unwrap_or(0),
+        id: m.id.unwrap_or_default(),
         id_from_manifest: m.id.is_some(),
         devices: m.device_regions.clone(),
         manifest: m,
@@ -259,13 +259,13 @@ fn check_unique(layout: &Layout, sps: &[PlannedSp]) -> Result<()> {
 
 /// Gives every SP without a manifest `id` the lowest free ID from 0x8001, in boot order.
 fn assign_ids(layout: &Layout, sps: &mut [PlannedSp]) -> Result<()> {
-    let mut used: BTreeSet<u16> = sps.iter().filter_map(|s| s.manifest.id).collect();
-    let mut next = 0x8001u16;
+    let mut used: BTreeSet<EndpointId> = sps.iter().filter_map(|s| s.manifest.id).collect();
+    let mut next = EndpointId(0x8001);
     for s in sps.iter_mut().filter(|s| s.manifest.id.is_none()) {
         while used.contains(&next) {
-            next += 1;
+            next.0 += 1;
         }
-        if !spmc_table::is_valid_sp_id(spmc_table::EndpointId(next)) {
+        if !spmc_table::is_valid_sp_id(next) {
             return Err(Error::new(
                 &layout.file,
                 format!("/{}", s.entry.name),

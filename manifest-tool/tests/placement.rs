@@ -2,6 +2,7 @@
 //! plan the library returns.
 
 use manifest_tool::{sp_set::Plan, Platform, Range};
+use spmc_table::EndpointId;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -90,8 +91,12 @@ fn images_are_placed_first_fit_64k_aligned_in_boot_order() {
         ["b", "a", "c"],
         "boot-order first, then SPs without one"
     );
-    let ids: Vec<u16> = plan.sps.iter().map(|s| s.id).collect();
-    assert_eq!(ids, [0x8001, 0x8002, 0x8003], "IDs assigned in boot order");
+    let ids: Vec<EndpointId> = plan.sps.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        [EndpointId(0x8001), EndpointId(0x8002), EndpointId(0x8003)],
+        "IDs assigned in boot order"
+    );
     let bases: Vec<u64> = plan.sps.iter().map(|s| s.image_base).collect();
     // b takes 0x11000 bytes: a starts at the next 64 KiB boundary.
     assert_eq!(bases, [0x2400_0000, 0x2402_0000, 0x2404_0000]);
@@ -143,10 +148,10 @@ fn manifest_ids_are_honoured_and_skipped_when_assigning() {
         .sp("b", 2, " id = <0x8001>;", 0x10, none())
         .sp("c", 3, "", 0x10, none());
     let plan = set.check(&Platform::qemu_sbsa()).unwrap();
-    assert_eq!(find(&plan, "b").id, 0x8001);
+    assert_eq!(find(&plan, "b").id, EndpointId(0x8001));
     assert!(find(&plan, "b").id_from_manifest);
-    assert_eq!(find(&plan, "a").id, 0x8002);
-    assert_eq!(find(&plan, "c").id, 0x8003);
+    assert_eq!(find(&plan, "a").id, EndpointId(0x8002));
+    assert_eq!(find(&plan, "c").id, EndpointId(0x8003));
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! generated manifest (new id, UUID, load address, boot order). Prints a table and writes
 //! target/xtask/bench.json. Figures are reported, never asserted.
 
+use ffa_abi::EndpointId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -121,13 +122,13 @@ fn bench_dir() -> PathBuf {
 /// is relay, fault, pkg-sp and these five (the first under the name `echo`, which relay's
 /// capabilities name): without echo's own UUID the benchmark driver only reports the boot
 /// figure.
-fn echo_copies() -> [(u16, u64, u32, u32); 5] {
+fn echo_copies() -> [(EndpointId, u64, u32, u32); 5] {
     // IDs after the default set's 0x8001..0x8004; images after theirs (0x2400_0000 +
     // 4 MiB), 1 MiB apart as sp_layout.json's `size`; UUID ...40000005 and on.
     core::array::from_fn(|i| {
         let i = i as u32;
         (
-            0x8005 + i as u16,
+            EndpointId(0x8005 + i as u16),
             0x2440_0000 + u64::from(i) * 0x10_0000,
             10 + i,
             (5 + i) << 24 | 0x40,
@@ -139,7 +140,7 @@ fn echo_copies() -> [(u16, u64, u32, u32); 5] {
 /// its device regions (the watchdog and its interrupt are echo's alone).
 pub fn echo_copy_manifest(
     echo_dts: &str,
-    id: u16,
+    id: EndpointId,
     load: u64,
     boot_order: u32,
     uuid3: u32,
@@ -200,7 +201,7 @@ pub fn echo_copy_manifest(
 
 /// An SP set for a cold-boot image, as `sp_layout.json` text (paths absolute). Built from
 /// the resolved default set of the benchmark image's build (absolute paths, images built).
-fn layout_json(root: &Path, count: usize, copies: &[(u16, PathBuf, PathBuf)]) -> String {
+fn layout_json(root: &Path, count: usize, copies: &[(EndpointId, PathBuf, PathBuf)]) -> String {
     let resolved = crate::out_dir().join("qemu/default");
     let default = std::fs::read_to_string(resolved.join("sp_layout.json")).unwrap_or_default();
     layout_json_from(&default, &resolved.join("sp"), root, count, copies)
@@ -212,7 +213,7 @@ fn layout_json_from(
     sp: &Path,
     root: &Path,
     count: usize,
-    copies: &[(u16, PathBuf, PathBuf)],
+    copies: &[(EndpointId, PathBuf, PathBuf)],
 ) -> String {
     let parts = root.join("partitions");
     let echo_only = format!(
@@ -292,7 +293,10 @@ pub fn without_entry(json: &str, name: &str) -> String {
 }
 
 /// Builds the five echo copies of the 8-SP set; returns (id, flat image, manifest).
-fn build_echo_copies(tc: &Toolchain, root: &Path) -> Result<Vec<(u16, PathBuf, PathBuf)>, String> {
+fn build_echo_copies(
+    tc: &Toolchain,
+    root: &Path,
+) -> Result<Vec<(EndpointId, PathBuf, PathBuf)>, String> {
     let dir = bench_dir();
     let echo_dts = std::fs::read_to_string(root.join("partitions/echo/echo.dts"))
         .map_err(|e| format!("partitions/echo/echo.dts: {e}"))?;
@@ -741,7 +745,8 @@ mod tests {
     #[test]
     fn echo_copies_get_their_own_identity_and_address() {
         let dts = std::fs::read_to_string(crate::root().join("partitions/echo/echo.dts")).unwrap();
-        let copy = echo_copy_manifest(&dts, 0x8005, 0x2440_0000, 10, 0x0500_0040).unwrap();
+        let copy =
+            echo_copy_manifest(&dts, EndpointId(0x8005), 0x2440_0000, 10, 0x0500_0040).unwrap();
         assert!(copy.contains("id = <0x8005>;"));
         assert!(copy.contains("load-address = <0x0 0x24400000>;"));
         assert!(copy.contains("boot-order = <10>;"));
@@ -749,7 +754,7 @@ mod tests {
         assert!(!copy.contains("0x8001"));
         assert!(!copy.contains("device-regions") && !copy.contains("interrupts = "));
         assert!(copy.contains("memory-regions {"));
-        assert!(echo_copy_manifest("/ { };", 1, 0, 0, 0).is_err());
+        assert!(echo_copy_manifest("/ { };", EndpointId(1), 0, 0, 0).is_err());
         // The copies do not overlap each other or the default set (0x2400_0000..0x2440_0000).
         let loads: Vec<u64> = echo_copies().iter().map(|c| c.1).collect();
         assert_eq!(
@@ -777,10 +782,10 @@ mod tests {
   "ps": { "image": "/o/sp/ps.bin", "pm": "/p/ps.dts" },
   "relay": { "image": "/o/sp/relay.bin", "pm": "/p/relay.dts", "capabilities": { "direct-messages": ["echo"] } }
 }"#;
-        let copies: Vec<(u16, PathBuf, PathBuf)> = (0..5)
+        let copies: Vec<(EndpointId, PathBuf, PathBuf)> = (0..5)
             .map(|i| {
                 (
-                    0x8005 + i,
+                    EndpointId(0x8005 + i),
                     PathBuf::from(format!("/b/e{i}.bin")),
                     PathBuf::from(format!("/b/e{i}.dts")),
                 )

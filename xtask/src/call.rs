@@ -9,6 +9,7 @@ use crate::layout::{LayoutRef, Target};
 use crate::run_config::driver::CallKind;
 use crate::run_config::{CallSpec, RunConfig};
 use crate::{step, toolchain};
+use ffa_abi::EndpointId;
 
 pub const HELP: &str =
     "usage: cargo xtask call [--layout FILE] [--req32|--req64|--req2] [--share PAGES [--fill WORD]]
@@ -70,7 +71,7 @@ fn numbered_lines(console: &str, tag: &str) -> BTreeMap<usize, Vec<u64>> {
 
 /// Finds the SP `which` (name, ID or UUID) in the placed set; returns its ID and the REQ2
 /// protocol UUID registers (the UUID if `which` is one, else nil).
-pub fn find_sp(plan: &manifest_tool::Plan, which: &str) -> Result<(u16, [u64; 2]), String> {
+pub fn find_sp(plan: &manifest_tool::Plan, which: &str) -> Result<(EndpointId, [u64; 2]), String> {
     let names = || {
         plan.sps
             .iter()
@@ -95,9 +96,7 @@ pub fn find_sp(plan: &manifest_tool::Plan, which: &str) -> Result<(u16, [u64; 2]
             .iter()
             .find(|p| p.manifest.services.iter().any(|s| s.uuid == u))
             .ok_or_else(|| format!("no SP has UUID {which} in this set ({})", names()))?;
-        let lo = u64::from_le_bytes(u.0[..8].try_into().expect("8 bytes"));
-        let hi = u64::from_le_bytes(u.0[8..].try_into().expect("8 bytes"));
-        return Ok((sp.id, [lo, hi]));
+        return Ok((sp.id, u.to_u64_pair()));
     }
     Err(format!(
         "{which}: not an SP name, ID or UUID of this set ({})",

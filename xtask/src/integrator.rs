@@ -21,12 +21,13 @@ use crate::run_config::driver::CallKind;
 use crate::run_config::{CallSpec, RunConfig};
 use crate::toolchain::Toolchain;
 use crate::{call, step};
+use ffa_abi::EndpointId;
 
 /// counter's manifest values (partitions/counter/counter.dts).
-const COUNTER: u16 = 0x8007;
+const COUNTER: EndpointId = EndpointId(0x8007);
 const COUNTER_UUID: &str = "7c0a39e4-5bd2-4a53-8c1e-2f7d1e0c0a05";
 const COUNTER_BASE: u64 = 0x2460_0000;
-const ECHO: u16 = 0x8001;
+const ECHO: EndpointId = EndpointId(0x8001);
 /// An address in FVP's SP pool (0x0700_0000..0x07F0_0000).
 const FVP_ADDRESS: u64 = 0x0710_0000;
 
@@ -76,7 +77,7 @@ pub fn run(tc: &Toolchain, timeout: u64) -> (u32, u32) {
 
 /// The external SP: endpoint ID, UUID cells, and where it is linked (alone in its set, the
 /// first slot of the QEMU SP pool).
-const EXT_ID: u16 = 0x8009;
+const EXT_ID: EndpointId = EndpointId(0x8009);
 const EXT_BASE: u64 = 0x2400_0000;
 
 /// Where the external crate is written: outside the repository (and so outside its
@@ -321,10 +322,7 @@ fn counter_layout(tc: &Toolchain, timeout: u64) -> Result<(), String> {
     let layout = crate::root().join("partitions/counter/layout.json");
     let lref = LayoutRef::new(Some(&layout), Target::Qemu)?;
     let uuid = manifest_tool::manifest::parse_uuid(COUNTER_UUID).ok_or("bad UUID")?;
-    let pair = [
-        u64::from_le_bytes(uuid.0[..8].try_into().expect("8 bytes")),
-        u64::from_le_bytes(uuid.0[8..].try_into().expect("8 bytes")),
-    ];
+    let pair = uuid.to_u64_pair();
     let req = |kind, uuid, share_pages, fill, words: &[&str]| CallSpec {
         kind,
         dest: COUNTER,

@@ -306,7 +306,7 @@ fn lane_env(plan: Option<&manifest_tool::Plan>) -> Result<String, String> {
         .manifest
         .services
         .first()
-        .map(|s| uuid_text(&s.uuid.to_words()))
+        .map(|s| s.uuid.to_string())
         .ok_or("echo's manifest has no UUID")?;
     Ok(format!(
         "ECHO_ID={:#06x}\nECHO_UUID={echo_uuid}\nFAULT_ID={:#06x}\nITS_ID={:#06x}\nPS_ID={:#06x}\n",
@@ -368,7 +368,7 @@ fn cpio_newc(entries: &[CpioEntry]) -> Vec<u8> {
 /// What the lane expects to see: every partition of the SP set, as "0x<id>" and the UUIDs the
 /// driver reports for it.
 struct Expected {
-    partitions: Vec<(u16, Vec<String>)>,
+    partitions: Vec<(ffa_abi::EndpointId, Vec<String>)>,
 }
 
 fn expected_partitions(plan: Option<&manifest_tool::Plan>) -> Result<Expected, String> {
@@ -382,22 +382,12 @@ fn expected_partitions(plan: Option<&manifest_tool::Plan>) -> Result<Expected, S
                 sp.manifest
                     .services
                     .iter()
-                    .map(|s| uuid_text(&s.uuid.to_words()))
+                    .map(|s| s.uuid.to_string())
                     .collect(),
             )
         })
         .collect();
     Ok(Expected { partitions })
-}
-
-/// A UUID given as the manifest's four cells (SMCCC packing) in its textual form.
-fn uuid_text(cells: &[u32; 4]) -> String {
-    let b: Vec<u8> = cells.iter().flat_map(|c| c.to_le_bytes()).collect();
-    format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-        b[14], b[15]
-    )
 }
 
 /// The user-space checks (linux/user-checks.sh: ts-client and ffa-call) the lane requires,
@@ -1248,9 +1238,13 @@ mod tests {
 
     #[test]
     fn uuids_print_like_linux() {
-        // partitions/test-protocol uuid::ECHO.
+        // partitions/test-protocol uuid::ECHO, as the manifest's cells: the lane compares
+        // ffa-abi's text form of the UUID with what Linux prints.
         let echo = [0x3a7c_2e2f, 0x1e4b_596c, 0xec01_8f9d, 0x0100_0040];
-        assert_eq!(uuid_text(&echo), "2f2e7c3a-6c59-4b1e-9d8f-01ec40000001");
+        assert_eq!(
+            ffa_abi::Uuid::from_words(echo).to_string(),
+            "2f2e7c3a-6c59-4b1e-9d8f-01ec40000001"
+        );
     }
 
     #[test]
@@ -1286,7 +1280,10 @@ mod tests {
 
     fn echo_only() -> Expected {
         Expected {
-            partitions: vec![(0x8001, vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000001".into()])],
+            partitions: vec![(
+                ffa_abi::EndpointId(0x8001),
+                vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000001".into()],
+            )],
         }
     }
 
@@ -1350,7 +1347,7 @@ mod tests {
         // must see both.
         let two = Expected {
             partitions: vec![(
-                0x8001,
+                ffa_abi::EndpointId(0x8001),
                 vec![
                     "2f2e7c3a-6c59-4b1e-9d8f-01ec40000001".into(),
                     "2f2e7c3a-6c59-4b1e-9d8f-01ec40000004".into(),
@@ -1361,7 +1358,10 @@ mod tests {
         let v1_2 = good.replace("Driver version 1.1", "Driver version 1.2");
         assert!(!judge(&v1_2, &two, Some(0), false).is_empty());
         let other = Expected {
-            partitions: vec![(0x8002, vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000002".into()])],
+            partitions: vec![(
+                ffa_abi::EndpointId(0x8002),
+                vec!["2f2e7c3a-6c59-4b1e-9d8f-01ec40000002".into()],
+            )],
         };
         assert!(
             !judge(&good, &other, Some(0), false).is_empty(),

@@ -25,7 +25,7 @@ pub struct RunConfig {
 #[derive(Clone, Debug)]
 pub struct CallSpec {
     pub kind: driver::CallKind,
-    pub dest: u16,
+    pub dest: ffa_abi::EndpointId,
     /// REQ2's protocol UUID registers (x2, x3).
     pub uuid: [u64; 2],
     /// Pages to share with `dest` first (0: none).
@@ -205,7 +205,7 @@ mod tests {
             calls_only: true,
             calls: vec![CallSpec {
                 kind: driver::CallKind::Req2,
-                dest: 0x8005,
+                dest: ffa_abi::EndpointId(0x8005),
                 uuid: [0x1122, 0x3344],
                 share_pages: 2,
                 fill: 7,
@@ -221,7 +221,13 @@ mod tests {
         let k = &calls[0];
         assert_eq!(
             (k.kind, k.dest, k.uuid, k.share_pages, k.fill),
-            (driver::CallKind::Req2, 0x8005, [0x1122, 0x3344], 2, 7)
+            (
+                driver::CallKind::Req2,
+                ffa_abi::EndpointId(0x8005),
+                [0x1122, 0x3344],
+                2,
+                7
+            )
         );
         let words: Vec<_> = k.words().map(Result::unwrap).collect();
         assert_eq!(
@@ -269,7 +275,7 @@ mod tests {
         let call = |words: &[&str]| RunConfig {
             calls: vec![CallSpec {
                 kind: driver::CallKind::Req32,
-                dest: 0x8005,
+                dest: ffa_abi::EndpointId(0x8005),
                 uuid: [0, 0],
                 share_pages: 0,
                 fill: 0,

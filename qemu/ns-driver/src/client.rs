@@ -149,7 +149,7 @@ fn share(c: &Call) -> Result<MemHandle, &'static str> {
         data: DataAccess::ReadWrite,
         instruction: InstructionAccess::NotSpecified,
     };
-    let receivers = [MemAccess::new(EndpointId(c.dest), rw)];
+    let receivers = [MemAccess::new(c.dest, rw)];
     let cons = [Constituent {
         address: CALL_PAGES,
         page_count: c.share_pages,

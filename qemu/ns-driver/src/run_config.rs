@@ -22,8 +22,11 @@
 //! ```
 //!
 //! An area without the magic's text (a build nobody patched, e.g. the benchmarks) is the
-//! default: every case, the default set. Plain `core` only: xtask includes this file too.
+//! default: every case, the default set. Plain `core` and ffa-abi only: xtask includes this file
+//! too.
 #![forbid(unsafe_code)]
+
+use ffa_abi::EndpointId;
 
 /// The first bytes of the area.
 pub const MAGIC: &[u8; 16] = b"NSDRV-RUNCFG-v1\n";
@@ -186,7 +189,7 @@ pub enum Word {
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
     pub kind: CallKind,
-    pub dest: u16,
+    pub dest: EndpointId,
     /// REQ2's protocol UUID in x2, x3 (0, 0: nil).
     pub uuid: [u64; 2],
     /// Pages to share with `dest` before the request (0: none).
@@ -229,7 +232,9 @@ impl<'a> Call<'a> {
         let uuid = [num("call: bad UUID word")?, num("call: bad UUID word")?];
         let pages = num("call: bad page count")?;
         let fill = num("call: bad fill word")?;
-        let dest = u16::try_from(dest).map_err(|_| "call: destination ID above 0xFFFF")?;
+        let dest = u16::try_from(dest)
+            .map(EndpointId)
+            .map_err(|_| "call: destination ID above 0xFFFF")?;
         if pages > Self::MAX_SHARE_PAGES {
             return Err("call: at most 16 pages can be shared");
         }
