@@ -1,6 +1,7 @@
 //! The protocol between the normal-world test driver and the project's test SPs (echo, relay,
 //! fault, pkg-sp): endpoint IDs and UUIDs of the default SP set, command codes and status
-//! words. No dependencies, no unsafe: both sides use the same constants.
+//! words. No unsafe, and no dependency but ffa-abi (whose `EndpointId` the IDs are): both sides
+//! use the same constants.
 //!
 //! Payload words are numbered from the first payload register of the direct message:
 //! word 0 = w3/x3 for FFA_MSG_SEND_DIRECT_REQ_32/64, x4 for FFA_MSG_SEND_DIRECT_REQ2.
@@ -13,20 +14,22 @@
 
 /// FF-A endpoint IDs of the default SP set (partitions/*/*.dts `id`).
 pub mod id {
+    use ffa_abi::EndpointId;
+
     /// The echo SP.
-    pub const ECHO: u16 = 0x8001;
+    pub const ECHO: EndpointId = EndpointId(0x8001);
     /// The relay SP.
-    pub const RELAY: u16 = 0x8002;
+    pub const RELAY: EndpointId = EndpointId(0x8002);
     /// The fault SP.
-    pub const FAULT: u16 = 0x8003;
+    pub const FAULT: EndpointId = EndpointId(0x8003);
     /// The SP packaged as an SPKG and started through the boot information protocol.
-    pub const PKG_SP: u16 = 0x8004;
+    pub const PKG_SP: EndpointId = EndpointId(0x8004);
     /// The PSA Internal Trusted Storage SP (TS RPC).
-    pub const ITS: u16 = 0x8005;
+    pub const ITS: EndpointId = EndpointId(0x8005);
     /// The PSA Protected Storage SP (TS RPC).
-    pub const PS: u16 = 0x8006;
+    pub const PS: EndpointId = EndpointId(0x8006);
     /// The block storage SP (TS RPC): owns the secure flash, serves ITS and PS.
-    pub const BLOCK_STORAGE: u16 = 0x8008;
+    pub const BLOCK_STORAGE: EndpointId = EndpointId(0x8008);
 }
 
 /// UUIDs of the default SP set, as the four 32-bit words FFA_PARTITION_INFO_GET takes in

@@ -328,7 +328,7 @@ fn init_perms_are_snapshotted_then_reported() {
 
 /// Writes the retrieve response the SPMC would put in RX: us as the receiver, one constituent.
 fn retrieve_response(rx: &mut [u8], addr: u64, perms: AccessPerms) -> u32 {
-    let receivers = [MemAccess::new(EndpointId(id::ECHO), perms)];
+    let receivers = [MemAccess::new(id::ECHO, perms)];
     let cons = [Constituent {
         address: addr,
         page_count: 1,
@@ -520,10 +520,7 @@ fn mem_relinquish_names_the_handle_and_us() {
     assert_eq!(ffa.conduit().calls[0].fid(), 0x8400_0076);
     let d = ffa_abi::memory::relinquish::MemRelinquish::parse(&bufs.tx.0).unwrap();
     assert_eq!(d.handle, MemHandle(0x5_0000_0007));
-    assert_eq!(
-        d.endpoints().collect::<Vec<_>>(),
-        vec![EndpointId(id::ECHO)]
-    );
+    assert_eq!(d.endpoints().collect::<Vec<_>>(), vec![id::ECHO]);
 }
 
 /// fault's FFA_MSG_SEND_DIRECT_RESP2 to echo with payload `words` (from x4).
@@ -743,18 +740,12 @@ fn dev_send_refuses_bad_abis_and_attributes_without_calling() {
 
 /// The retrieve response for `DEV_ACCESS`: one page at `addr` with attributes `attrs`.
 fn device_response(rx: &mut [u8], addr: u64, attrs: u16) -> u64 {
-    let receivers = [MemAccess::new(EndpointId(id::ECHO), AccessPerms::RW_NX)];
+    let receivers = [MemAccess::new(id::ECHO, AccessPerms::RW_NX)];
     let cons = [Constituent {
         address: addr,
         page_count: 1,
     }];
-    let mut b = builder_for(
-        sp_rt::Version::V1_2,
-        EndpointId(id::FAULT),
-        &receivers,
-        &cons,
-    )
-    .unwrap();
+    let mut b = builder_for(sp_rt::Version::V1_2, id::FAULT, &receivers, &cons).unwrap();
     b.handle = MemHandle(0x5_0000_0007);
     b.attributes =
         ffa_abi::memory::MemAttributes::decode(attrs, ffa_abi::memory::Layout::V1_2).unwrap();

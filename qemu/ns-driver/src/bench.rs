@@ -46,7 +46,7 @@ use crate::psci;
 const INSNS_PER_TICK: u64 = 16;
 
 /// The SPMC's own endpoint (qemu/spmc-sbsa/spmc_manifest.dts), which echoes direct requests.
-const SPMC_ID: u16 = 0x8000;
+const SPMC_ID: EndpointId = EndpointId(0x8000);
 
 /// This driver's RX/TX buffers: NS DRAM far above the driver's image and stacks
 /// (0x100_0010_0000, 16 MiB), 2 pages each so that a 250-range descriptor fits whole.
@@ -272,7 +272,7 @@ enum Form {
 
 /// Sends one direct request from the normal world (ID 0) to `to` with payload `words`;
 /// returns the response or why it is not one.
-fn direct(form: Form, to: u16, words: &[u64]) -> Result<Regs, Why> {
+fn direct(form: Form, to: EndpointId, words: &[u64]) -> Result<Regs, Why> {
     let mut a = [0u64; 17];
     a[0] = u64::from(to);
     let (fid, first, resp) = match form {
@@ -307,7 +307,7 @@ fn payload0(form: Form) -> usize {
 }
 
 /// A round trip whose answer must carry `words[0]` back in its first payload register.
-fn echo_op(form: Form, to: u16, words: &[u64]) -> Result<(), Why> {
+fn echo_op(form: Form, to: EndpointId, words: &[u64]) -> Result<(), Why> {
     let r = direct(form, to, words)?;
     if r.x(payload0(form)) != words[0] {
         return Err(why(format_args!(
@@ -520,7 +520,7 @@ fn mem_bench(c: &MemCase, tx: &mut TxBuf) -> bool {
         data: DataAccess::ReadWrite,
         instruction: InstructionAccess::NotSpecified,
     };
-    let receivers = [MemAccess::new(EndpointId(id::ECHO), perms)];
+    let receivers = [MemAccess::new(id::ECHO, perms)];
     let b = match builder_for(Version::V1_2, EndpointId(0), &receivers, &cons[..count]) {
         Ok(mut b) => {
             b.attributes = MemAttributes::NORMAL_WB_INNER;
@@ -600,7 +600,7 @@ fn ts_put(pa: u64, bytes: &[u8]) {
 }
 
 /// One TS RPC exchange with the partition `sp` (REQ_32; w3..w7 in and out).
-fn ts_rpc(sp: u16, req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
+fn ts_rpc(sp: EndpointId, req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
     let w = req.encode().map(u64::from);
     let r = direct(Form::Req32, sp, &w)?;
     Ok([r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
@@ -608,7 +608,7 @@ fn ts_rpc(sp: u16, req: &ts_rpc::Request) -> Result<[u32; 5], Why> {
 
 /// A service call to `sp` over the shared pages; checks RPC and PSA success and the length.
 fn ts_call(
-    sp: u16,
+    sp: EndpointId,
     iface: u8,
     handle: MemHandle,
     opcode: u16,
@@ -670,7 +670,7 @@ fn ts_benches(run: &mut dyn FnMut(bool), tx: &mut TxBuf) -> Result<(), Why> {
 fn ts_service_benches(
     run: &mut dyn FnMut(bool),
     tx: &mut TxBuf,
-    sp: u16,
+    sp: EndpointId,
     uuid: ffa_abi::Uuid,
     names: [&'static str; 4],
 ) -> Result<(), Why> {

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use ffa_abi::FuncId;
+use ffa_abi::{EndpointId, FuncId};
 
 use crate::arch::{self, wfe};
 use crate::console::log;
@@ -133,8 +133,10 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
                 arch::sev();
             }
             CMD_MESSAGES => {
-                let (echoed, busy, wrong) =
-                    burst(m.target.load(Ordering::Acquire) as u16, i as u32);
+                let (echoed, busy, wrong) = burst(
+                    EndpointId(m.target.load(Ordering::Acquire) as u16),
+                    i as u32,
+                );
                 m.echoed.store(echoed, Ordering::Relaxed);
                 m.busy.store(busy, Ordering::Relaxed);
                 m.wrong.store(wrong, Ordering::Relaxed);
@@ -159,7 +161,7 @@ extern "C" fn secondary_main(context_id: u64) -> ! {
 
 /// Sends [`BURST`] DIRECT_REQ_32 to `target` with payloads unique to this core and request,
 /// and counts (exact echoes, BUSY errors, anything else). Used by the primary core too.
-pub fn burst(target: u16, core: u32) -> (u32, u32, u32) {
+pub fn burst(target: EndpointId, core: u32) -> (u32, u32, u32) {
     let (mut echoed, mut busy, mut wrong) = (0, 0, 0);
     for n in 0..BURST {
         let tag = (core << 24) | n;

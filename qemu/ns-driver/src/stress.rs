@@ -5,7 +5,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use ffa_abi::{ErrorCode, FuncId, Regs};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Regs};
 use test_protocol::{id, status};
 
 use crate::ffa::call;
@@ -73,7 +73,7 @@ pub fn run(core: usize) {
     let j = &JOBS[core];
     match j.kind.swap(JOB_NONE, Ordering::AcqRel) {
         JOB_STRESS => burst(core),
-        JOB_RATE => rate(core, j.arg.load(Ordering::Acquire) as u16),
+        JOB_RATE => rate(core, EndpointId(j.arg.load(Ordering::Acquire) as u16)),
         JOB_RUN => {
             let r = call(FuncId::Run32, &[j.arg.load(Ordering::Acquire)]);
             keep_answer(j, &r);
@@ -136,7 +136,7 @@ pub fn up_cores() -> heapless::Vec<usize, 8> {
 }
 
 /// [`RATE_REQUESTS`] REQ_32 round trips to `dest`, each checked: `exact[0]`, `busy`, `wrong`.
-fn rate(core: usize, dest: u16) {
+fn rate(core: usize, dest: EndpointId) {
     let j = &JOBS[core];
     let (mut exact, mut busy, mut wrong) = (0, 0, 0);
     for n in 0..RATE_REQUESTS {
@@ -171,7 +171,11 @@ fn request(t: usize, tag: u64) -> (FuncId, [u64; 17], Regs) {
     ];
     match t {
         0 | 2 => {
-            let dest = if t == 0 { 0x8000 } else { id::PKG_SP };
+            let dest = if t == 0 {
+                EndpointId(0x8000)
+            } else {
+                id::PKG_SP
+            };
             let words = words.map(|w| w & 0xFFFF_FFFF);
             args[0] = u64::from(dest);
             args[2..7].copy_from_slice(&words);

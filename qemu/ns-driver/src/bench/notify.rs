@@ -46,7 +46,7 @@ pub fn run(run: &mut dyn FnMut(bool), tx: &mut TxBuf) {
         }
     }
     // One message, written once: MSG_SEND2 copies it out of TX each time.
-    let h = MessageHeader::new(EndpointId(0), EndpointId(id::ECHO), 8, Version::V1_2);
+    let h = MessageHeader::new(EndpointId(0), id::ECHO, 8, Version::V1_2);
     let buf = tx.bytes(48);
     if h.write(Version::V1_2, buf).is_none() {
         run(false);

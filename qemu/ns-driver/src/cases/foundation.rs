@@ -5,7 +5,7 @@
 
 use core::sync::atomic::Ordering;
 
-use ffa_abi::{ErrorCode, FuncId};
+use ffa_abi::{EndpointId, ErrorCode, FuncId};
 
 use crate::arch::{self, probe_read};
 use crate::ffa::{self, call, call_raw, expect_error, expect_success};
@@ -570,7 +570,8 @@ const REBOOT_MAGIC: u64 = 0x5245_424F_4F54;
 fn machine_reset_cold_boot() -> Outcome {
     use super::memory::dram;
     use test_protocol::{cmd, id};
-    let ask = |sp: u16, word: u32| call(FuncId::MsgSendDirectReq64, &[sp.into(), 0, word.into()]);
+    let ask =
+        |sp: EndpointId, word: u32| call(FuncId::MsgSendDirectReq64, &[sp.into(), 0, word.into()]);
     let served = || -> Result<u64, crate::harness::Failure> {
         let r = ask(id::ECHO, cmd::SERVED);
         check_eq!(

@@ -62,9 +62,12 @@ const QUOTA_PAGES: u64 = POOL + POOL_PAGES * PAGE;
 const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// SPs that retrieve (test-protocol MEM_ACCESS / MEM_RELINQUISH).
-const BORROWERS: [u16; 2] = [id::ECHO, id::FAULT];
+const BORROWERS: [EndpointId; 2] = [id::ECHO, id::FAULT];
 /// The malicious SP.
-const EVIL: u16 = id::FAULT;
+const EVIL: EndpointId = id::FAULT;
+/// The SPMC's ID and the normal world's (targets the fuzzer picks besides the SPs).
+const SPMC: EndpointId = EndpointId(0x8000);
+const NW: EndpointId = EndpointId(0);
 /// The normal world's live-transaction quota (kernel `Quota::NW_DEFAULT`).
 const NW_QUOTA: usize = 8;
 /// The most live transactions tracked (more than any quota allows at once).
@@ -105,8 +108,8 @@ impl Rng {
             1 => self.below(16),
             2 => self.next() & 0xFFFF_FFFF,
             3 => {
-                u64::from(*self.pick(&[0x8000u16, id::ECHO, id::RELAY, id::FAULT, id::PKG_SP, 0]))
-                    | u64::from(*self.pick(&[0u16, id::ECHO, id::FAULT])) << 16
+                u64::from(*self.pick(&[SPMC, id::ECHO, id::RELAY, id::FAULT, id::PKG_SP, NW]))
+                    | u64::from(*self.pick(&[NW, id::ECHO, id::FAULT])) << 16
             }
             4 => POOL + self.below(POOL_PAGES) * PAGE + *self.pick(&[0u64, 1, 0x800]),
             _ => self.next(),
@@ -134,11 +137,11 @@ fn harmless(v: u64) -> u64 {
 struct Live {
     handle: MemHandle,
     /// 0: the normal world; else the SP that sent it.
-    owner: u16,
+    owner: EndpointId,
     /// A donation (it ends when the donee retrieves it).
     donate: bool,
     /// Its first borrower, as far as the run knows (0: unknown).
-    to: u16,
+    to: EndpointId,
 }
 
 struct Fuzz {
@@ -271,7 +274,7 @@ impl Fuzz {
             } else {
                 rw()
             };
-            let _ = rx.push(MemAccess::new(EndpointId(*r.pick(&BORROWERS)), grant));
+            let _ = rx.push(MemAccess::new(*r.pick(&BORROWERS), grant));
             // Ranges in separate quarters of the pool: never overlapping.
             let n = 1 + r.below(2);
             for q in 0..n {
@@ -288,11 +291,11 @@ impl Fuzz {
         } else {
             for _ in 0..1 + r.below(2) {
                 let who = if r.chance(8) {
-                    r.below(0x1_0000) as u16
+                    EndpointId(r.below(0x1_0000) as u16)
                 } else {
                     *r.pick(&BORROWERS)
                 };
-                let _ = rx.push(MemAccess::new(EndpointId(who), *r.pick(&grants)));
+                let _ = rx.push(MemAccess::new(who, *r.pick(&grants)));
             }
             for _ in 0..1 + r.below(3) {
                 let _ = cons.push(Constituent {
@@ -302,7 +305,7 @@ impl Fuzz {
             }
             attrs = *r.pick(&[MemAttributes::NORMAL_WB_INNER, MemAttributes::NOT_SPECIFIED]);
         }
-        let Ok(mut b) = builder_for(Version::V1_2, EndpointId(0), &rx, &cons) else {
+        let Ok(mut b) = builder_for(Version::V1_2, NW, &rx, &cons) else {
             return Ok(());
         };
         b.attributes = attrs;
@@ -333,13 +336,13 @@ impl Fuzz {
         let reg3 = if r.chance(10) { r.word() } else { 0 };
         let a = call(fid, &[total as u64, len as u64, reg3, 0]);
         self.answer(&a, "MEM send")?;
-        self.after_send(&a, 0, donate, rx.first().map_or(0, |m| m.endpoint.0));
+        self.after_send(&a, NW, donate, rx.first().map_or(NW, |m| m.endpoint));
         Ok(())
     }
 
     /// Records what a send answered: a handle, or a fragmented send in progress (its handle
     /// is in w1/w2 of FFA_MEM_FRAG_RX), which the end of the run reclaims like any other.
-    fn after_send(&mut self, a: &Regs, owner: u16, donate: bool, to: u16) {
+    fn after_send(&mut self, a: &Regs, owner: EndpointId, donate: bool, to: EndpointId) {
         let (lo, hi) = match a.w(0) {
             w if w == FuncId::Success32.raw() || w == FuncId::Success64.raw() => (a.w(2), a.w(3)),
             w if w == FuncId::MemFragRx.raw() => (a.w(1), a.w(2)),
@@ -356,8 +359,12 @@ impl Fuzz {
 
     /// FFA_MEM_RECLAIM from the normal world of one of its handles, or of a made-up one.
     fn nw_reclaim(&mut self) -> Outcome {
-        let mine: heapless::Vec<Live, MAX_LIVE> =
-            self.live.iter().filter(|l| l.owner == 0).copied().collect();
+        let mine: heapless::Vec<Live, MAX_LIVE> = self
+            .live
+            .iter()
+            .filter(|l| l.owner == NW)
+            .copied()
+            .collect();
         let h = if mine.is_empty() || self.rng.chance(4) {
             MemHandle(self.rng.next())
         } else {
@@ -384,9 +391,9 @@ impl Fuzz {
         let l = if self.live.is_empty() || self.rng.chance(6) {
             Live {
                 handle: MemHandle(self.rng.next()),
-                owner: 0,
+                owner: NW,
                 donate: false,
-                to: 0,
+                to: NW,
             }
         } else {
             *self.rng.pick(&self.live)
@@ -416,7 +423,7 @@ impl Fuzz {
         let out = self.req2(sp, &words)?;
         if out[0] == u64::from(status::OK) {
             self.stats.retrieved += 1;
-            if l.to != 0 && l.to != sp {
+            if l.to != NW && l.to != sp {
                 return Err(self.fail(format_args!(
                     "{sp:#06x} retrieved {:?}, sent to {:#06x} alone",
                     l.handle, l.to
@@ -452,12 +459,12 @@ impl Fuzz {
         }
         if is_direct_req(fid) {
             let to = *self.rng.pick(&[
-                0x8000u16,
+                SPMC,
                 id::ECHO,
                 id::RELAY,
                 id::FAULT,
                 id::PKG_SP,
-                0x7FFF,
+                EndpointId(0x7FFF),
             ]);
             args[0] = if self.rng.chance(8) {
                 args[0]
@@ -468,7 +475,7 @@ impl Fuzz {
         let a = call_raw(fid, &args);
         self.answer(&a, "normal-world call")?;
         if is_mem_send(fid) {
-            self.after_send(&a, 0, fid & 0xFFFF == 0x71, 0);
+            self.after_send(&a, NW, fid & 0xFFFF == 0x71, NW);
         }
         Ok(())
     }
@@ -485,7 +492,7 @@ impl Fuzz {
         if is_direct_req(fid) {
             let to = *self
                 .rng
-                .pick(&[0x8000u16, id::ECHO, id::RELAY, id::PKG_SP, EVIL, 0]);
+                .pick(&[SPMC, id::ECHO, id::RELAY, id::PKG_SP, EVIL, NW]);
             words[2] = if self.rng.chance(6) {
                 words[2]
             } else {
@@ -521,7 +528,7 @@ impl Fuzz {
             self.forget(h);
         }
         if is_mem_send(fid) {
-            self.after_send(&reply, EVIL, fid & 0xFFFF == 0x71, 0);
+            self.after_send(&reply, EVIL, fid & 0xFFFF == 0x71, NW);
         }
         Ok(())
     }
@@ -558,7 +565,7 @@ impl Fuzz {
                 )));
             }
             Ok(())
-        } else if l.to != 0 && l.to != EVIL {
+        } else if l.to != NW && l.to != EVIL {
             let out = self.req2(
                 EVIL,
                 &[
@@ -619,7 +626,7 @@ impl Fuzz {
     }
 
     /// A DIRECT_REQ2 from the normal world to `sp` with the nil UUID; the response's x4..x17.
-    fn req2(&self, sp: u16, words: &[u64]) -> Result<[u64; 14], Failure> {
+    fn req2(&self, sp: EndpointId, words: &[u64]) -> Result<[u64; 14], Failure> {
         let mut args = [0u64; 17];
         args[0] = u64::from(sp);
         [args[1], args[2]] = Uuid::NIL.to_u64_pair();
@@ -674,7 +681,7 @@ impl Fuzz {
         }
         for l in &live {
             let (lo, hi) = l.handle.to_regs();
-            let a = if l.owner == 0 {
+            let a = if l.owner == NW {
                 call(FuncId::MemReclaim, &[lo, hi, 0])
             } else {
                 let out = self.req2(
@@ -714,7 +721,7 @@ impl Fuzz {
         )?;
         // Every SP and the SPMC's endpoint answer.
         for to in [
-            0x8000u16,
+            SPMC,
             id::ECHO,
             id::RELAY,
             id::FAULT,
@@ -736,12 +743,12 @@ impl Fuzz {
         // No slot leaked: the normal world holds its whole quota again...
         let mut handles = heapless::Vec::<MemHandle, NW_QUOTA>::new();
         for i in 0..NW_QUOTA as u64 {
-            let rx = [MemAccess::new(EndpointId(id::ECHO), rw())];
+            let rx = [MemAccess::new(id::ECHO, rw())];
             let cons = [Constituent {
                 address: QUOTA_PAGES + i * PAGE,
                 page_count: 1,
             }];
-            let Ok(mut b) = builder_for(Version::V1_2, EndpointId(0), &rx, &cons) else {
+            let Ok(mut b) = builder_for(Version::V1_2, NW, &rx, &cons) else {
                 fail!("descriptor");
             };
             b.attributes = MemAttributes::NORMAL_WB_INNER;
@@ -906,15 +913,15 @@ fn race_send(s: usize) -> u64 {
         core::hint::spin_loop();
     }
     let rx = [
-        MemAccess::new(EndpointId(id::ECHO), rw()),
-        MemAccess::new(EndpointId(id::FAULT), rw()),
+        MemAccess::new(id::ECHO, rw()),
+        MemAccess::new(id::FAULT, rw()),
     ];
     let cons = [Constituent {
         address: RACE_POOL + s as u64 * PAGE,
         page_count: 1,
     }];
     let mut handle = 0;
-    if let Ok(mut b) = builder_for(Version::V1_2, EndpointId(0), &rx, &cons) {
+    if let Ok(mut b) = builder_for(Version::V1_2, NW, &rx, &cons) {
         b.attributes = MemAttributes::NORMAL_WB_INNER;
         let mut buf = [0u8; 256];
         if let Ok(n) = b.write_fragment(0, &mut buf) {
@@ -937,7 +944,7 @@ fn race_send(s: usize) -> u64 {
 
 /// A DIRECT_REQ2 from this core to `sp` (nil UUID): x4..x17 of the response, or `None` if the
 /// SP was busy with another core's request (FFA_ERROR BUSY).
-fn race_req2(sp: u16, words: &[u64]) -> Result<Option<[u64; 14]>, u64> {
+fn race_req2(sp: EndpointId, words: &[u64]) -> Result<Option<[u64; 14]>, u64> {
     let mut args = [0u64; 17];
     args[0] = u64::from(sp);
     for (d, s) in args[3..].iter_mut().zip(words) {

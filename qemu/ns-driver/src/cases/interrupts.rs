@@ -11,7 +11,7 @@
 //! and the spinning SP's timestamps compare directly, and with this world's CNTPCT.
 #![forbid(unsafe_code)]
 
-use ffa_abi::{FuncId, Regs};
+use ffa_abi::{EndpointId, FuncId, Regs};
 use test_protocol::{cmd, id, status, watchdog};
 
 use crate::arch::wait_until;
@@ -55,7 +55,7 @@ const BUSY_FIRE_AFTER: u64 = 12_500_000;
 const BUSY_SPIN: u64 = 18_750_000;
 
 /// Sends a DIRECT_REQ_64 to `dst` with `words`; returns the response's five words.
-fn ask(dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+fn ask(dst: EndpointId, words: &[u64]) -> Result<[u64; 5], Failure> {
     let mut a = [0u64; 7];
     a[0] = u64::from(dst);
     a[2..2 + words.len()].copy_from_slice(words);

@@ -30,8 +30,8 @@ pub(super) mod dram;
 
 /// The normal world's endpoint ID.
 const NW: EndpointId = EndpointId(0);
-const ECHO: u16 = id::ECHO;
-const FAULT: u16 = id::FAULT;
+const ECHO: EndpointId = id::ECHO;
+const FAULT: EndpointId = id::FAULT;
 const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// Pool layout: every case works on its own pages, so one that fails and leaves a transaction
@@ -272,7 +272,7 @@ fn reclaim(h: MemHandle) -> Regs {
 /// FFA_MSG_SEND_DIRECT_REQ2 from the normal world to `sp` (echo or fault) with its UUID as
 /// the protocol; returns response words 0..14 (x4..x17). REQ2 because the commands use words
 /// 5 and 6, and DIRECT_REQ_32/64 carry words 0..4 only.
-fn request(sp: u16, words: &[u64]) -> Result<[u64; 14], Failure> {
+fn request(sp: EndpointId, words: &[u64]) -> Result<[u64; 14], Failure> {
     let uuid = match sp {
         ECHO => test_protocol::uuid::ECHO,
         FAULT => test_protocol::uuid::FAULT,
@@ -296,9 +296,9 @@ fn request(sp: u16, words: &[u64]) -> Result<[u64; 14], Failure> {
 /// Asks `sp` to retrieve `h` (owned by `owner`), read the u32 at `offset`, write `value`
 /// there (0: read only) and relinquish unless `keep`. Returns \[status, read, pages, count\].
 fn access(
-    sp: u16,
+    sp: EndpointId,
     h: MemHandle,
-    owner: u16,
+    owner: EndpointId,
     value: u32,
     offset: u64,
     keep: bool,
@@ -320,7 +320,7 @@ fn access(
     Ok([r[0], r[1], r[2], r[3]])
 }
 
-fn relinquish_by(sp: u16, h: MemHandle) -> Result<u64, Failure> {
+fn relinquish_by(sp: EndpointId, h: MemHandle) -> Result<u64, Failure> {
     let (lo, hi) = h.to_regs();
     Ok(request(sp, &[u64::from(cmd::MEM_RELINQUISH), lo, hi])?[0])
 }
@@ -344,12 +344,12 @@ fn read(pa: u64) -> Result<u32, Failure> {
 /// reclaims and sees the write.
 fn share_cycle(base: u64, pages: u32, value: u32) -> Outcome {
     fill(base, u64::from(pages));
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(base, pages);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let (r, _) = send(FuncId::MemShare32, &b)?;
     let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
-    let got = access(ECHO, h, 0, value, 0, false)?;
+    let got = access(ECHO, h, NW, value, 0, false)?;
     check_eq!(
         got,
         [OK, u64::from(PATTERN), u64::from(pages), 1],
@@ -365,7 +365,7 @@ fn share_cycle(base: u64, pages: u32, value: u32) -> Outcome {
 fn share_rw() -> Outcome {
     let base = slot(0);
     fill(base, 1);
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let (r, frags) = send(FuncId::MemShare32, &b)?;
@@ -373,7 +373,7 @@ fn share_rw() -> Outcome {
     let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
     check!(h.is_spmc_allocated(), "handle {h:?} has bit 63 set");
     check_eq!(
-        access(ECHO, h, 0, 0xA11C_E001, 0, false)?,
+        access(ECHO, h, NW, 0xA11C_E001, 0, false)?,
         [OK, u64::from(PATTERN), 1, 1],
         "echo MEM_ACCESS"
     );
@@ -381,7 +381,7 @@ fn share_rw() -> Outcome {
     check_eq!(read(base)?, 0xA11C_E001, "page after echo's write");
     // Retrieve again after relinquish: allowed while the transaction lives.
     check_eq!(
-        access(ECHO, h, 0, 0, 0, false)?,
+        access(ECHO, h, NW, 0, 0, false)?,
         [OK, 0xA11C_E001, 1, 1],
         "echo's second retrieve"
     );
@@ -392,7 +392,7 @@ fn share_rw() -> Outcome {
         "reclaim of a reclaimed handle",
     )?;
     check_eq!(
-        access(ECHO, h, 0, 0, 0, false)?[0],
+        access(ECHO, h, NW, 0, 0, false)?[0],
         ffa_status(ErrorCode::InvalidParameters),
         "echo retrieving a reclaimed handle"
     );
@@ -402,18 +402,18 @@ fn share_rw() -> Outcome {
 fn share_read_only() -> Outcome {
     let base = slot(1);
     fill(base, 1);
-    let rx = [MemAccess::new(EndpointId(ECHO), RO)];
+    let rx = [MemAccess::new(ECHO, RO)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32 RO")?;
     // Asking for more than the grant is refused (DENIED) and maps nothing.
     check_eq!(
-        access(ECHO, h, 0, 0xBAD, 0, false)?[0],
+        access(ECHO, h, NW, 0xBAD, 0, false)?[0],
         ffa_status(ErrorCode::Denied),
         "echo retrieving RW from an RO grant"
     );
     check_eq!(
-        access(ECHO, h, 0, 0, 0, false)?,
+        access(ECHO, h, NW, 0, 0, false)?,
         [OK, u64::from(PATTERN), 1, 1],
         "echo RO retrieve"
     );
@@ -425,20 +425,20 @@ fn share_read_only() -> Outcome {
 fn lend_nw() -> Outcome {
     let base = slot(2);
     fill(base, 2);
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(base, 2);
     // A lend to one borrower leaves the memory type to the borrower.
     let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
     let h = handle_of(&send(FuncId::MemLend32, &b)?.0, "FFA_MEM_LEND_32")?;
     check_eq!(
-        access(ECHO, h, 0, 0x1E4D_0002, PAGE, false)?,
+        access(ECHO, h, NW, 0x1E4D_0002, PAGE, false)?,
         [OK, u64::from(PATTERN + 1), 2, 1],
         "echo MEM_ACCESS on the second page"
     );
     expect_success(&reclaim(h), "FFA_MEM_RECLAIM")?;
     check_eq!(read(base + PAGE)?, 0x1E4D_0002, "second page after reclaim");
     check_eq!(
-        access(ECHO, h, 0, 0, 0, false)?[0],
+        access(ECHO, h, NW, 0, 0, false)?[0],
         ffa_status(ErrorCode::InvalidParameters),
         "echo retrieving after reclaim"
     );
@@ -448,13 +448,13 @@ fn lend_nw() -> Outcome {
 fn donate_nw() -> Outcome {
     let base = slot(3);
     fill(base, 1);
-    let rx = [MemAccess::new(EndpointId(ECHO), NO_ACCESS)];
+    let rx = [MemAccess::new(ECHO, NO_ACCESS)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
     let h = handle_of(&send(FuncId::MemDonate32, &b)?.0, "FFA_MEM_DONATE_32")?;
     // The donee keeps the page: a retrieve of a donation ends the transaction.
     check_eq!(
-        access(ECHO, h, 0, 0xD0_0A7E, 0, true)?,
+        access(ECHO, h, NW, 0xD0_0A7E, 0, true)?,
         [OK, u64::from(PATTERN), 1, 1],
         "echo retrieving the donation"
     );
@@ -464,7 +464,7 @@ fn donate_nw() -> Outcome {
         "reclaim of a donated handle",
     )?;
     // The normal world gave the page away: it may not share it any more.
-    let rx_rw = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx_rw = [MemAccess::new(ECHO, RW)];
     let b = descriptor(&rx_rw, &cons, MemAttributes::NORMAL_WB_INNER)?;
     expect_error(
         &send(FuncId::MemShare32, &b)?.0,
@@ -477,12 +477,12 @@ fn donate_nw() -> Outcome {
 fn reclaim_while_held() -> Outcome {
     let base = slot(4);
     fill(base, 1);
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32")?;
     check_eq!(
-        access(ECHO, h, 0, 0, 0, true)?[0],
+        access(ECHO, h, NW, 0, 0, true)?[0],
         OK,
         "echo retrieve (kept)"
     );
@@ -493,7 +493,7 @@ fn reclaim_while_held() -> Outcome {
     )?;
     // A second retrieve by the same borrower while it holds the memory is refused.
     check_eq!(
-        access(ECHO, h, 0, 0, 0, true)?[0],
+        access(ECHO, h, NW, 0, 0, true)?[0],
         ffa_status(ErrorCode::Denied),
         "echo retrieving twice"
     );
@@ -510,21 +510,18 @@ fn reclaim_while_held() -> Outcome {
 fn two_receivers() -> Outcome {
     let base = slot(5);
     fill(base, 1);
-    let rx = [
-        MemAccess::new(EndpointId(ECHO), RW),
-        MemAccess::new(EndpointId(FAULT), RW),
-    ];
+    let rx = [MemAccess::new(ECHO, RW), MemAccess::new(FAULT, RW)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let h = handle_of(&send(FuncId::MemShare32, &b)?.0, "FFA_MEM_SHARE_32 x2")?;
     check_eq!(
-        access(ECHO, h, 0, 0xEC40_0001, 0, true)?,
+        access(ECHO, h, NW, 0xEC40_0001, 0, true)?,
         [OK, u64::from(PATTERN), 1, 1],
         "echo retrieve+write (kept)"
     );
     // fault sees echo's write through its own mapping of the same page.
     check_eq!(
-        access(FAULT, h, 0, 0xFA17_0002, 0, false)?,
+        access(FAULT, h, NW, 0xFA17_0002, 0, false)?,
         [OK, 0xEC40_0001, 1, 1],
         "fault retrieve+read+write+relinquish"
     );
@@ -537,7 +534,7 @@ fn two_receivers() -> Outcome {
     expect_success(&reclaim(h), "reclaim")?;
     check_eq!(read(base)?, 0xFA17_0002, "page after both");
     check_eq!(
-        access(FAULT, h, 0, 0, 0, false)?[0],
+        access(FAULT, h, NW, 0, 0, false)?[0],
         ffa_status(ErrorCode::InvalidParameters),
         "fault retrieving after reclaim"
     );
@@ -549,7 +546,7 @@ fn pages_4096() -> Outcome {
     let last = BIG + u64::from(PAGES - 1) * PAGE;
     fill(BIG, 1);
     dram::write_u32(last, PATTERN + 4095);
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(BIG, PAGES);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let h = handle_of(
@@ -557,12 +554,12 @@ fn pages_4096() -> Outcome {
         "FFA_MEM_SHARE_32 4096 pages",
     )?;
     check_eq!(
-        access(ECHO, h, 0, 0x4096_0001, 0, false)?,
+        access(ECHO, h, NW, 0x4096_0001, 0, false)?,
         [OK, u64::from(PATTERN), u64::from(PAGES), 1],
         "echo on the first page"
     );
     check_eq!(
-        access(ECHO, h, 0, 0x4096_0FFF, u64::from(PAGES - 1) * PAGE, false)?,
+        access(ECHO, h, NW, 0x4096_0FFF, u64::from(PAGES - 1) * PAGE, false)?,
         [OK, u64::from(PATTERN + 4095), u64::from(PAGES), 1],
         "echo on the last page"
     );
@@ -587,17 +584,17 @@ fn share_ranges(cons: &[Constituent]) -> Result<u32, Failure> {
     for (i, c) in cons.iter().enumerate() {
         dram::write_u32(c.address, PATTERN + i as u32);
     }
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let b = descriptor(&rx, cons, MemAttributes::NORMAL_WB_INNER)?;
     let (r, frags) = send(FuncId::MemShare32, &b)?;
     let h = handle_of(&r, "FFA_MEM_SHARE_32")?;
     check_eq!(
-        access(ECHO, h, 0, 0x0AAA_0000, 0, false)?,
+        access(ECHO, h, NW, 0x0AAA_0000, 0, false)?,
         [OK, u64::from(PATTERN), n, n],
         "echo on the first range"
     );
     check_eq!(
-        access(ECHO, h, 0, 0x0AAA_0001, (n - 1) * PAGE, false)?,
+        access(ECHO, h, NW, 0x0AAA_0001, (n - 1) * PAGE, false)?,
         [OK, u64::from(PATTERN) + n - 1, n, n],
         "echo on the last range"
     );
@@ -629,7 +626,7 @@ fn fragmented() -> Outcome {
 
 fn fragment_abandoned() -> Outcome {
     let cons: [Constituent; 256] = ranges(RANGES_ABANDONED);
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let total = b.total_len().unwrap_or(0);
     let mut buf = [0u8; BUFFER_SIZE];
@@ -672,7 +669,7 @@ fn reject(
     want: ErrorCode,
     what: &str,
 ) -> Outcome {
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
     let mut buf = [0u8; 256];
@@ -827,7 +824,7 @@ fn reject_handle() -> Outcome {
 fn reject_sender() -> Outcome {
     reject(
         slot(21),
-        |b| put_u16(b, SENDER, ECHO),
+        |b| put_u16(b, SENDER, ECHO.0),
         FuncId::MemShare32,
         ErrorCode::Denied,
         "sender echo from the normal world",
@@ -1168,7 +1165,7 @@ fn device_not_owner() -> Outcome {
     else {
         fail!("Device-nGnRE attributes do not decode");
     };
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     for (fid, base, attrs, what) in [
         (
             FuncId::MemShare32,
@@ -1243,13 +1240,13 @@ const BUG1_PAGES: u64 = slot(43);
 
 /// NW donates one page at `pa` to `sp`, which retrieves it (writing `value` at offset 0) and
 /// keeps it: the page is `sp`'s own from then on, at VA = PA.
-fn donate_to(sp: u16, pa: u64, value: u32) -> Outcome {
-    let rx = [MemAccess::new(EndpointId(sp), NO_ACCESS)];
+fn donate_to(sp: EndpointId, pa: u64, value: u32) -> Outcome {
+    let rx = [MemAccess::new(sp, NO_ACCESS)];
     let cons = one(pa, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
     let h = handle_of(&send(FuncId::MemDonate32, &b)?.0, "FFA_MEM_DONATE_32")?;
     check_eq!(
-        access(sp, h, 0, value, 0, true)?[0],
+        access(sp, h, NW, value, 0, true)?[0],
         OK,
         "the donee's retrieve of the donation"
     );
@@ -1258,7 +1255,12 @@ fn donate_to(sp: u16, pa: u64, value: u32) -> Outcome {
 
 /// `sp` sends `ranges` (addresses in its address space) to `to` with `abi` and leaves the
 /// transaction live; returns the handle.
-fn send_ranges(sp: u16, to: u16, abi: u64, ranges: &[(u64, u64)]) -> Result<MemHandle, Failure> {
+fn send_ranges(
+    sp: EndpointId,
+    to: EndpointId,
+    abi: u64,
+    ranges: &[(u64, u64)],
+) -> Result<MemHandle, Failure> {
     check!(ranges.len() <= 4, "SEND_RANGES takes four ranges");
     let mut words = [0u64; 12];
     words[..4].copy_from_slice(&[
@@ -1277,7 +1279,7 @@ fn send_ranges(sp: u16, to: u16, abi: u64, ranges: &[(u64, u64)]) -> Result<MemH
 }
 
 /// `sp`'s FFA_MEM_RECLAIM of `h` (RAW_CALL): FFA_SUCCESS expected.
-fn sp_reclaims(sp: u16, h: MemHandle) -> Outcome {
+fn sp_reclaims(sp: EndpointId, h: MemHandle) -> Outcome {
     let (lo, hi) = h.to_regs();
     let r = request(
         sp,
@@ -1323,7 +1325,7 @@ fn donee_lends_and_reclaims() -> Outcome {
 /// transaction slot, after which every SP-to-SP share failed NO_MEMORY. Now it runs into
 /// its own quota (NO_MEMORY for it alone) and echo's share with fault still works.
 fn nw_fills_transaction_slots() -> Outcome {
-    let rx = [MemAccess::new(EndpointId(ECHO), RW)];
+    let rx = [MemAccess::new(ECHO, RW)];
     let mut handles = [MemHandle(0); 16];
     let mut shared = 0;
     let mut refused = 0;
@@ -1368,7 +1370,7 @@ fn nw_donations_fill_ownership_table() -> Outcome {
     // needs echo to own by two donations: after this case the normal world cannot donate.
     donate_to(ECHO, BUG1_PAGES, 0x0001_0001)?;
     donate_to(ECHO, BUG1_PAGES + PAGE, 0x0002_0002)?;
-    let rx = [MemAccess::new(EndpointId(ECHO), NO_ACCESS)];
+    let rx = [MemAccess::new(ECHO, NO_ACCESS)];
     let mut donated = 0;
     let mut refused = false;
     // Every other page, so that no two donated pages merge into one entry.
@@ -1387,7 +1389,7 @@ fn nw_donations_fill_ownership_table() -> Outcome {
         }
         let h = handle_of(&r, "FFA_MEM_DONATE_32")?;
         check_eq!(
-            access(ECHO, h, 0, 0, 0, true)?[0],
+            access(ECHO, h, NW, 0, 0, true)?[0],
             OK,
             "echo's retrieve of a donation"
         );
@@ -1423,12 +1425,12 @@ fn restarted_from_image() -> Outcome {
     );
     let base = slot(6);
     fill(base, 1);
-    let rx = [MemAccess::new(EndpointId(FAULT), RW)];
+    let rx = [MemAccess::new(FAULT, RW)];
     let cons = one(base, 1);
     let b = descriptor(&rx, &cons, MemAttributes::NOT_SPECIFIED)?;
     let h = handle_of(&send(FuncId::MemLend32, &b)?.0, "FFA_MEM_LEND_32 to fault")?;
     check_eq!(
-        access(FAULT, h, 0, 0xFA17_0001, 0, true)?,
+        access(FAULT, h, NW, 0xFA17_0001, 0, true)?,
         [OK, u64::from(PATTERN), 1, 1],
         "fault retrieving the page (kept)"
     );

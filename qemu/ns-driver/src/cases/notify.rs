@@ -41,14 +41,14 @@ pub const CASES: &[Case] = &[
 /// The schedule-receiver interrupt FFA_FEATURES reports (Hafnium's SGI 8).
 const SRI: u32 = 8;
 const OK: u64 = status::OK as u64;
-const NW: u16 = 0;
+const NW: EndpointId = EndpointId(0);
 
 fn err(code: ErrorCode) -> u64 {
     u64::from(status::ffa_error(code.to_i32()))
 }
 
 /// A direct request (REQ_64) to `dst` with payload `words`; returns the response words.
-fn ask(dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+fn ask(dst: EndpointId, words: &[u64]) -> Result<[u64; 5], Failure> {
     let mut a = [0u64; 7];
     a[0] = u64::from(dst);
     for (s, w) in a[2..].iter_mut().zip(words) {
@@ -71,14 +71,14 @@ fn pkg_raw(fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
 }
 
 /// [`pkg_raw`] through any SP that runs test-protocol's RAW_CALL.
-fn sp_raw(sp: u16, fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
+fn sp_raw(sp: EndpointId, fid: FuncId, args: [u64; 3]) -> Result<[u64; 4], Failure> {
     let [a, b, c] = args;
     let r = ask(sp, &[cmd::RAW_CALL.into(), fid.raw().into(), a, b, c])?;
     check_eq!(r[0], OK, "RAW_CALL status");
     Ok([r[1], r[2], r[3], r[4]])
 }
 
-fn pair(sender: u16, receiver: u16) -> u64 {
+fn pair(sender: EndpointId, receiver: EndpointId) -> u64 {
     u64::from(sender) << 16 | u64::from(receiver)
 }
 
@@ -109,7 +109,7 @@ fn sri_taken() -> bool {
 }
 
 /// FFA_NOTIFICATION_INFO_GET_64: the (endpoint, vCPU count) lists, or the error code.
-fn info_get() -> Result<Result<heapless::Vec<(u16, u8), 20>, ErrorCode>, Failure> {
+fn info_get() -> Result<Result<heapless::Vec<(EndpointId, u8), 20>, ErrorCode>, Failure> {
     let r = call(FuncId::NotificationInfoGet64, &[]);
     if let Some(Ok(code)) = r.as_error() {
         return Ok(Err(code));
@@ -128,7 +128,7 @@ fn info_get() -> Result<Result<heapless::Vec<(u16, u8), 20>, ErrorCode>, Failure
     };
     let mut v = heapless::Vec::new();
     for l in p.lists() {
-        let _ = v.push((l.endpoint.0, l.vcpu_count));
+        let _ = v.push((l.endpoint, l.vcpu_count));
     }
     Ok(Ok(v))
 }
@@ -225,7 +225,7 @@ fn nw_to_sp() -> Outcome {
     const BIT: u64 = 1 << 5;
     let _ = sri_taken();
     // Nothing bound: DENIED. fault has no notification-support: DENIED too.
-    let set = |to: u16, flags: u64, bitmap: u64| {
+    let set = |to: EndpointId, flags: u64, bitmap: u64| {
         call(FuncId::NotificationSet, &[pair(NW, to), flags, bitmap, 0])
     };
     expect_error(&set(id::ECHO, 0, BIT), ErrorCode::Denied, "SET before BIND")?;
@@ -270,7 +270,8 @@ fn nw_to_sp() -> Outcome {
 fn sp_to_nw() -> Outcome {
     with_bitmap(|| {
         const BIT: u64 = 1 << 7;
-        let bind = |sender: u16| call(FuncId::NotificationBind, &[pair(sender, NW), 0, BIT, 0]);
+        let bind =
+            |sender: EndpointId| call(FuncId::NotificationBind, &[pair(sender, NW), 0, BIT, 0]);
         // pkg-sp has no `notify` grant for the normal world: DENIED.
         expect_error(
             &bind(id::PKG_SP),
@@ -448,13 +449,14 @@ fn per_vcpu() -> Outcome {
 
 /// Writes a message from the normal world into its TX buffer: a v1.2 header (40 bytes; the
 /// driver speaks v1.2) with `offset` and `size` as given, and `payload` at `offset`.
-fn nw_message(receiver: u16, sender: u16, offset: u32, size: u32, payload: u64) -> Outcome {
-    let mut h = MessageHeader::new(
-        EndpointId(sender),
-        EndpointId(receiver),
-        size,
-        Version::V1_2,
-    );
+fn nw_message(
+    receiver: EndpointId,
+    sender: EndpointId,
+    offset: u32,
+    size: u32,
+    payload: u64,
+) -> Outcome {
+    let mut h = MessageHeader::new(sender, receiver, size, Version::V1_2);
     h.offset = offset;
     let mut b = [0u8; 48];
     let Some(n) = h.write(Version::V1_2, &mut b) else {
@@ -480,7 +482,7 @@ fn msg_send2_nw_to_sp() -> Outcome {
         // Refusals, each leaving echo's RX buffer empty.
         for (receiver, sender, offset, size, code, what) in [
             (
-                0x8077,
+                EndpointId(0x8077),
                 NW,
                 40,
                 8,
@@ -489,7 +491,7 @@ fn msg_send2_nw_to_sp() -> Outcome {
             ),
             (
                 id::ECHO,
-                5,
+                EndpointId(5),
                 40,
                 8,
                 ErrorCode::InvalidParameters,
@@ -575,7 +577,7 @@ fn msg_send2_from_sp() -> Outcome {
             let h = MessageHeader::parse(&hdr);
             check_eq!(
                 h.map(|h| (h.sender.0, h.receiver.0, h.offset, h.size)),
-                Some((id::ECHO, NW, 40, 8)),
+                Some((id::ECHO.0, NW.0, 40, 8)),
                 "header in the NW's RX buffer"
             );
             let lo = dram::read_u32(NW_RX + 40).unwrap_or(0);
@@ -737,7 +739,7 @@ fn nw_runs_receiver() -> Outcome {
         };
         let mut ran = 0;
         for (ep, vcpus) in lists {
-            check!(EndpointId(ep).is_secure(), "INFO_GET lists {ep:#06x}");
+            check!(ep.is_secure(), "INFO_GET lists {ep:#06x}");
             check_eq!(vcpus, 0, "echo's notifications are global");
             let r = call(FuncId::Run32, &[u64::from(ep) << 16]);
             check!(
@@ -938,13 +940,14 @@ pub fn aborted_sp_state_dropped() -> Outcome {
 /// buffer (BUSY), a wrong receiver (no such endpoint, the normal world, the sender itself, a
 /// forged source: INVALID_PARAMETERS), no grant (DENIED), nothing to poll (RETRY).
 fn v1_0_sps() -> Outcome {
-    const PKG: u16 = id::PKG_SP;
-    const ECHO: u16 = id::ECHO;
+    const PKG: EndpointId = id::PKG_SP;
+    const ECHO: EndpointId = id::ECHO;
     const A: u64 = 0x0123_4567_89AB_CDEF;
     const B: u64 = 0x7766_5544_3322_1100;
-    let send =
-        |from: u16, to: u16, word: u64| ask(from, &[cmd::MSG_SEND_V1_0.into(), to.into(), word]);
-    let poll = |at: u16| ask(at, &[cmd::MSG_POLL_V1_0.into()]);
+    let send = |from: EndpointId, to: EndpointId, word: u64| {
+        ask(from, &[cmd::MSG_SEND_V1_0.into(), to.into(), word])
+    };
+    let poll = |at: EndpointId| ask(at, &[cmd::MSG_POLL_V1_0.into()]);
     let st = |code: ErrorCode| [err(code), 0, 0, 0, 0];
     // Both are v1.0 SPs: MSG_POLL is theirs.
     for sp in [PKG, ECHO] {
@@ -961,11 +964,11 @@ fn v1_0_sps() -> Outcome {
         );
         let r = (|| -> Outcome {
             check!(dram::write_bytes(NW_TX, &A.to_le_bytes()), "TX");
-            let send = |to: u16| call(FuncId::MsgSend, &[pair(NW, to), 0, 8, 0]);
+            let send = |to: EndpointId| call(FuncId::MsgSend, &[pair(NW, to), 0, 8, 0]);
             expect_success(&send(PKG), "MSG_SEND NW -> pkg-sp")?;
             expect_error(&send(PKG), ErrorCode::Busy, "MSG_SEND to a full RX buffer")?;
             expect_error(
-                &send(0x8077),
+                &send(EndpointId(0x8077)),
                 ErrorCode::InvalidParameters,
                 "MSG_SEND to no such endpoint",
             )?;
@@ -1010,7 +1013,7 @@ fn v1_0_sps() -> Outcome {
     for (from, to, code, what) in [
         (
             PKG,
-            0x8077,
+            EndpointId(0x8077),
             ErrorCode::InvalidParameters,
             "no such endpoint",
         ),

@@ -14,7 +14,7 @@
 use core::cell::UnsafeCell;
 
 use ffa_abi::partition_info::{parse_info_get_regs, PartitionInfo, PartitionProperties};
-use ffa_abi::{ErrorCode, FuncId, Regs, Uuid, Version};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Regs, Uuid, Version};
 use test_protocol::{cmd, id, status, uuid};
 
 use crate::arch::probe_read;
@@ -172,7 +172,7 @@ fn with_mailbox(body: impl FnOnce() -> Outcome) -> Outcome {
 /// notifications (0xD), the Trusted Services storage SPs
 /// its, ps and block-storage send and receive DIRECT_REQ (0x3, as TS SPs) and share the TS RPC
 /// UUID; all are AArch64 (bit 8).
-const DEFAULT_SET: [(u16, [u32; 4], u32); 7] = [
+const DEFAULT_SET: [(EndpointId, [u32; 4], u32); 7] = [
     (id::ECHO, uuid::ECHO, 0x70F),
     (id::RELAY, uuid::RELAY, 0x703),
     (id::FAULT, uuid::FAULT, 0x30D),
@@ -226,7 +226,7 @@ fn descriptors(
 /// to the bits that version defines; UUID only from v1.1).
 fn check_descriptor(d: &PartitionInfo, i: usize, version: Version) -> Outcome {
     let (sp, uuid_words, props) = DEFAULT_SET[i];
-    check_eq!(d.id.0, sp, "partition ID");
+    check_eq!(d.id.0, sp.0, "partition ID");
     check_eq!(d.exec_ctx_count, 1, "execution contexts");
     check_eq!(
         d.properties.0,
@@ -308,7 +308,7 @@ fn info_get_uuid_of_two_sps() -> Outcome {
     let check_both = |ds: &[PartitionInfo]| -> Outcome {
         check_eq!(ds.len(), 2, "descriptors");
         for (d, (sp, props)) in ds.iter().zip(want) {
-            check_eq!(d.id.0, sp, "partition ID");
+            check_eq!(d.id.0, sp.0, "partition ID");
             check_eq!(d.exec_ctx_count, 1, "execution contexts");
             check_eq!(d.properties.0, props, "properties");
             check!(
@@ -631,7 +631,7 @@ enum Kind {
 
 /// Sends a direct request of `kind` from the normal world (ID 0) to `dst` with payload
 /// `words` (word 0 in x3, or x4 for REQ2, which carries `uuid` in x2/x3).
-fn send(kind: Kind, dst: u16, words: &[u64]) -> Regs {
+fn send(kind: Kind, dst: EndpointId, words: &[u64]) -> Regs {
     let mut a = [0u64; 17];
     a[0] = u64::from(dst);
     let first = if kind == Kind::Req2 { 3 } else { 2 };
@@ -662,7 +662,7 @@ fn send(kind: Kind, dst: u16, words: &[u64]) -> Regs {
 
 /// Checks `r` is the response of `kind` from `from` to the normal world, and returns its
 /// payload words 0..5.
-fn response(r: &Regs, kind: Kind, from: u16) -> Result<[u64; 5], Failure> {
+fn response(r: &Regs, kind: Kind, from: EndpointId) -> Result<[u64; 5], Failure> {
     let want = match kind {
         Kind::Req32 => FuncId::MsgSendDirectResp32,
         Kind::Req64 => FuncId::MsgSendDirectResp64,
@@ -687,7 +687,7 @@ fn response(r: &Regs, kind: Kind, from: u16) -> Result<[u64; 5], Failure> {
 }
 
 /// Sends a test-protocol request and returns the response words.
-fn ask(kind: Kind, dst: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+fn ask(kind: Kind, dst: EndpointId, words: &[u64]) -> Result<[u64; 5], Failure> {
     response(&send(kind, dst, words), kind, dst)
 }
 
@@ -758,7 +758,7 @@ fn nw_direct_refusals() -> Outcome {
     // No such endpoint.
     for kind in [Kind::Req32, Kind::Req64, Kind::Req2] {
         expect_error(
-            &send(kind, 0x8010, &[1]),
+            &send(kind, EndpointId(0x8010), &[1]),
             ErrorCode::InvalidParameters,
             "direct request to 0x8010",
         )?;
@@ -1368,8 +1368,8 @@ fn sp_to_sp_bad_destinations() -> Outcome {
     let invalid = [err(ErrorCode::InvalidParameters), 0, 0, 0, 0];
     for (what, to) in [
         ("relay -> itself", id::RELAY),
-        ("relay -> no such SP", 0x8010),
-        ("relay -> the normal world", 0),
+        ("relay -> no such SP", EndpointId(0x8010)),
+        ("relay -> the normal world", EndpointId(0)),
     ] {
         check_eq!(
             ask(Kind::Req32, id::RELAY, &[0x1234, to.into()])?,
@@ -1558,7 +1558,7 @@ fn concurrent_messages() -> Outcome {
         !up.is_empty(),
         "no secondary core is up (run with -smp 2 or more)"
     );
-    for target in [0x8000u16, id::ECHO] {
+    for target in [EndpointId(0x8000), id::ECHO] {
         let before: heapless::Vec<u32, 8> = up
             .iter()
             .map(|&i| MAILBOXES[i].done.load(Ordering::Acquire))
@@ -1589,7 +1589,7 @@ fn concurrent_messages() -> Outcome {
         check_eq!(wrong, 0, "wrong answers");
         check_eq!(echoed + busy, sent, "answers");
         check!(echoed > 0, "no request to {target:#x} was answered");
-        if target == 0x8000 {
+        if target == EndpointId(0x8000) {
             check_eq!(busy, 0, "BUSY from the SPMC endpoint");
         }
         log!(

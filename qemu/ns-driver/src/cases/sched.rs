@@ -10,7 +10,7 @@
 
 use core::sync::atomic::Ordering;
 
-use ffa_abi::{ErrorCode, FuncId, Regs};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Regs};
 use test_protocol::{cmd, id, status};
 
 use crate::arch;
@@ -41,7 +41,7 @@ const SPIN_TICKS: u64 = 1_250_000;
 /// When the timer fires after the request is sent: 1 ms.
 const TIMER_TICKS: u64 = 62_500;
 
-fn spin_args(dest: u16, words: &[u64]) -> [u64; 7] {
+fn spin_args(dest: EndpointId, words: &[u64]) -> [u64; 7] {
     let mut a = [0u64; 7];
     a[0] = u64::from(dest);
     a[2..2 + words.len()].copy_from_slice(words);
@@ -57,7 +57,7 @@ struct Resumed {
 
 /// Answers every FFA_INTERRUPT as Linux does: takes its own pending interrupt (which must be
 /// the timer, the one that preempted the SP), then FFA_RUN(w1), until another answer comes.
-fn resume_until_answer(mut r: Regs, preempted: u16) -> Result<Resumed, Failure> {
+fn resume_until_answer(mut r: Regs, preempted: EndpointId) -> Result<Resumed, Failure> {
     let mut preemptions = 0;
     while r.w(0) == FuncId::Interrupt32.raw() {
         check_eq!(
@@ -86,7 +86,7 @@ fn resume_until_answer(mut r: Regs, preempted: u16) -> Result<Resumed, Failure> 
 }
 
 /// Sends REQ_64 `words` to `dest` with the timer armed; returns what came back.
-fn with_timer(dest: u16, words: &[u64], preempted: u16) -> Result<Resumed, Failure> {
+fn with_timer(dest: EndpointId, words: &[u64], preempted: EndpointId) -> Result<Resumed, Failure> {
     nsirq::enable();
     nsirq::timer_start(TIMER_TICKS);
     let r = call(FuncId::MsgSendDirectReq64, &spin_args(dest, words));
@@ -106,7 +106,7 @@ fn spun(r: &Regs, at: usize, who: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn expect_resp64(r: &Regs, from: u16) -> Result<(), Failure> {
+fn expect_resp64(r: &Regs, from: EndpointId) -> Result<(), Failure> {
     check!(
         r.w(0) == FuncId::MsgSendDirectResp64.raw() && r.w(1) == u32::from(from) << 16,
         "want DIRECT_RESP_64 from {from:#x}, got {}",
@@ -147,7 +147,7 @@ fn queued() -> Outcome {
 
 /// Sends with the timer armed and expects no preemption: the answer comes straight back, and
 /// the timer interrupt, which fired meanwhile, is pending then.
-fn with_timer_kept(dest: u16, words: &[u64]) -> Result<Regs, Failure> {
+fn with_timer_kept(dest: EndpointId, words: &[u64]) -> Result<Regs, Failure> {
     nsirq::enable();
     nsirq::timer_start(TIMER_TICKS);
     let r = call(FuncId::MsgSendDirectReq64, &spin_args(dest, words));

@@ -14,7 +14,7 @@
 //!   boot of its own that xtask runs (`boot_info_v1_0_manifest_read_back`, on request).
 #![forbid(unsafe_code)]
 
-use ffa_abi::FuncId;
+use ffa_abi::{EndpointId, FuncId};
 use test_protocol::{cmd, id, status, uuid};
 
 use crate::arch;
@@ -60,7 +60,7 @@ fn boot_info_v1_0() -> Outcome {
 const OK: u64 = status::OK as u64;
 
 /// A test-protocol request over FFA_MSG_SEND_DIRECT_REQ_64; response words 0..5.
-fn ask(sp: u16, words: &[u64]) -> Result<[u64; 5], Failure> {
+fn ask(sp: EndpointId, words: &[u64]) -> Result<[u64; 5], Failure> {
     let mut a = [0u64; 8];
     a[0] = u64::from(sp);
     for (d, w) in a[2..].iter_mut().zip(words) {

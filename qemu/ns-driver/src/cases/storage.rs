@@ -18,7 +18,7 @@
 //!   WRITE, then its compaction; ITS's object in the other partition must stay as it was.
 #![forbid(unsafe_code)]
 
-use ffa_abi::Uuid;
+use ffa_abi::{EndpointId, Uuid};
 use packed_c::psa;
 use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
 use test_protocol::power_cut;
@@ -27,9 +27,9 @@ use ts_rpc::abi::{ITS_UUID, PS_UUID};
 use super::ts::{area, one, Session};
 use crate::harness::{check_eq, fail, Case, Failure, Outcome};
 
-const ITS: u16 = test_protocol::id::ITS;
-const PS: u16 = test_protocol::id::PS;
-const BLOCK_STORAGE: u16 = test_protocol::id::BLOCK_STORAGE;
+const ITS: EndpointId = test_protocol::id::ITS;
+const PS: EndpointId = test_protocol::id::PS;
+const BLOCK_STORAGE: EndpointId = test_protocol::id::BLOCK_STORAGE;
 
 /// Every case in this file (each only on request).
 pub const CASES: &[Case] = &[

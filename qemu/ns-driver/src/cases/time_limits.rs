@@ -9,7 +9,7 @@
 //! SPMC must make its timer interrupt secure again there.
 #![forbid(unsafe_code)]
 
-use ffa_abi::{ErrorCode, FuncId, Regs};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Regs};
 use test_protocol::{cmd, id};
 
 use crate::cases::foundation::power_cycle;
@@ -18,7 +18,7 @@ use crate::harness::{check_eq, fail, Case, Failure, Outcome};
 use crate::stress::{run_job, up_cores, JOB_REQ64};
 
 /// stuck's endpoint ID (partitions/stuck/stuck.dts).
-const STUCK: u16 = 0x8009;
+const STUCK: EndpointId = EndpointId(0x8009);
 
 pub const CASES: &[Case] = &[
     Case::layout(
@@ -34,7 +34,7 @@ pub const CASES: &[Case] = &[
     .after(&["cpu_on_all_secondaries"]),
 ];
 
-fn req(dst: u16, words: &[u64]) -> Regs {
+fn req(dst: EndpointId, words: &[u64]) -> Regs {
     let mut a = [0u64; 7];
     a[0] = u64::from(dst);
     a[2..2 + words.len()].copy_from_slice(words);

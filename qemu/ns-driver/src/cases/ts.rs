@@ -39,8 +39,8 @@ use super::memory::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 
-const ITS: u16 = id::ITS;
-const PS: u16 = id::PS;
+const ITS: EndpointId = id::ITS;
+const PS: EndpointId = id::PS;
 const PAGE: u64 = ffa_abi::PAGE_SIZE;
 
 /// The TS cases' part of the driver's DRAM pool (the memory cases use the first 0x300_0000).
@@ -87,7 +87,7 @@ pub(super) fn with_mailbox(body: fn() -> Outcome) -> Outcome {
 }
 
 /// Sends w3..w7 to `sp` with FFA_MSG_SEND_DIRECT_REQ_32; returns w3..w7 of its RESP_32.
-fn rpc_words(sp: u16, w: [u32; 5]) -> Result<[u32; 5], Failure> {
+fn rpc_words(sp: EndpointId, w: [u32; 5]) -> Result<[u32; 5], Failure> {
     let w = w.map(u64::from);
     let r = call(
         FuncId::MsgSendDirectReq32,
@@ -101,7 +101,7 @@ fn rpc_words(sp: u16, w: [u32; 5]) -> Result<[u32; 5], Failure> {
     Ok([r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
 }
 
-fn rpc(sp: u16, req: &Request) -> Result<[u32; 5], Failure> {
+fn rpc(sp: EndpointId, req: &Request) -> Result<[u32; 5], Failure> {
     rpc_words(sp, req.encode())
 }
 
@@ -109,13 +109,13 @@ fn status_word(s: RpcStatus) -> u32 {
     s.word()
 }
 
-fn service_info(sp: u16, u: Uuid) -> Result<[u32; 5], Failure> {
+fn service_info(sp: EndpointId, u: Uuid) -> Result<[u32; 5], Failure> {
     rpc(sp, &Request::ServiceInfoGet { uuid: u })
 }
 
 /// Shares `cons` RW with `sp` from the normal world (v1.2 descriptor in TX).
-fn share(sp: u16, cons: &[Constituent]) -> Result<MemHandle, Failure> {
-    let rx = [MemAccess::new(EndpointId(sp), RW)];
+fn share(sp: EndpointId, cons: &[Constituent]) -> Result<MemHandle, Failure> {
+    let rx = [MemAccess::new(sp, RW)];
     let mut b = match builder_for(Version::V1_2, EndpointId(0), &rx, cons) {
         Ok(b) => b,
         Err(e) => fail!("descriptor: {e:?}"),
@@ -142,7 +142,7 @@ fn reclaim(h: MemHandle) -> ffa_abi::Regs {
 
 /// A client's session with one service: shared memory the SP retrieved, and the interface ID.
 pub(super) struct Session {
-    sp: u16,
+    sp: EndpointId,
     interface: u8,
     handle: MemHandle,
     cons: heapless::Vec<Constituent, 2>,
@@ -160,7 +160,7 @@ pub(super) struct Answer {
 impl Session {
     /// Shares `cons` with `sp`, has it retrieved (MEM_RETRIEVE) and finds `service`.
     pub(super) fn open(
-        sp: u16,
+        sp: EndpointId,
         service: Uuid,
         cons: &[Constituent],
         client_id: u32,
@@ -423,7 +423,7 @@ fn discovery() -> Outcome {
     };
     check_eq!(ds.len(), 3, "descriptors");
     for (d, want) in ds.iter().zip([ITS, PS, id::BLOCK_STORAGE]) {
-        check_eq!(d.id.0, want, "partition ID");
+        check_eq!(d.id.0, want.0, "partition ID");
         check!(d.uuid == PROTOCOL_UUID, "UUID {} of {want:#06x}", d.uuid);
         // Receives and sends DIRECT_REQ, AArch64: what arm_tstee needs.
         check_eq!(d.properties.0, 0x103, "properties");
@@ -868,7 +868,7 @@ fn several_clients() -> Outcome {
     );
     // echo, another endpoint, uses the same UID through its own TS RPC session with PS.
     let v = 0x5EC0_0E1D_0000_0001u64;
-    let ask = |target: u16, value: u64| -> Result<[u64; 5], Failure> {
+    let ask = |target: EndpointId, value: u64| -> Result<[u64; 5], Failure> {
         let r = call(
             FuncId::MsgSendDirectReq64,
             &[
