@@ -679,7 +679,7 @@ fn ts_service_benches(
         data: DataAccess::ReadWrite,
         instruction: InstructionAccess::NotSpecified,
     };
-    let receivers = [MemAccess::new(EndpointId(sp), perms)];
+    let receivers = [MemAccess::new(sp, perms)];
     let cons = [Constituent {
         address: TS_SHARED,
         page_count: TS_PAGES,
