@@ -81,22 +81,39 @@ pub fn parse_console(console: &str) -> Vec<BenchLine> {
     console.lines().filter_map(parse_line).collect()
 }
 
+/// The benchmarks of the 4-core image (qemu/ns-driver/src/bench.rs, `four_core_rate`).
+const SMP4_BENCHES: [&str; 2] = ["rate4_spmc", "rate4_sp_per_core"];
+
 /// Options of `cargo xtask bench`.
 struct BenchArgs {
     /// Also boot the 0-, 1- and 8-SP images for the cold-boot figures.
     boot_sets: bool,
     timeout: u64,
+    /// `--only NAME`: run only the benchmarks that this name (or `prefix*` pattern) selects.
+    only: Option<String>,
 }
 
 fn parse_args(args: &[String]) -> Result<BenchArgs, String> {
     let mut a = BenchArgs {
         boot_sets: true,
         timeout: 300,
+        only: None,
     };
     let mut it = args.iter();
     while let Some(x) = it.next() {
         match x.as_str() {
             "--no-boot-sets" => a.boot_sets = false,
+            "--only" => {
+                let name = it
+                    .next()
+                    .ok_or("--only takes a benchmark name or prefix*")?;
+                if name.is_empty() || name.contains(char::is_whitespace) {
+                    return Err(format!("--only {name:?}: one name or prefix* pattern"));
+                }
+                a.only = Some(name.clone());
+                // One benchmark of the default image: no cold-boot images.
+                a.boot_sets = false;
+            }
             "--timeout" => {
                 a.timeout = it
                     .next()
@@ -105,7 +122,7 @@ fn parse_args(args: &[String]) -> Result<BenchArgs, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown option {other} (bench takes --no-boot-sets, --timeout S)"
+                    "unknown option {other} (bench takes --no-boot-sets, --only NAME, --timeout S)"
                 ))
             }
         }
@@ -543,22 +560,35 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
     //    and the 4-SP cold boot.
     step("building the benchmark image (ns-driver feature `bench`)");
     let lref = crate::layout::LayoutRef::new(None, crate::layout::Target::Qemu)?;
-    let image = crate::build_product(&tc, &["bench"], &lref, &crate::RunConfig::default())?;
+    // `--only`: the driver reads the pattern as a case filter and runs only the benchmarks
+    // it selects (qemu/ns-driver/src/bench.rs, `selected`).
+    let only = crate::RunConfig {
+        cases: a.only.iter().cloned().collect(),
+        ..crate::RunConfig::default()
+    };
+    let image = crate::build_product(&tc, &["bench"], &lref, &only)?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
     // The default image keeps its storage area from earlier `cargo xtask qemu` runs: the
     // ITS/PS benches start from erased storage all the same.
     flash::reset_storage(&main_flash)?;
+    let smp4_selected = a.only.as_deref().is_none_or(|p| {
+        SMP4_BENCHES
+            .iter()
+            .any(|n| crate::run_config::driver::matches(p, n))
+    });
     // The same image with the run configuration `case bench-smp4`: the driver then only
     // measures the 4-core direct-message rate (qemu/ns-driver/src/bench.rs, four_core_rate).
-    let smp4 = crate::RunConfig {
-        cases: vec!["bench-smp4".to_string()],
-        ..crate::RunConfig::default()
-    };
-    let image = crate::build(&tc, &["bench"], &lref, &smp4)?;
     let smp4_flash = dir.join("flash-4-smp4.img");
-    std::fs::copy(&image.flash, &smp4_flash).map_err(|e| e.to_string())?;
-    flash::reset_storage(&smp4_flash)?;
+    if smp4_selected {
+        let smp4 = crate::RunConfig {
+            cases: vec!["bench-smp4".to_string()],
+            ..crate::RunConfig::default()
+        };
+        let image = crate::build(&tc, &["bench"], &lref, &smp4)?;
+        std::fs::copy(&image.flash, &smp4_flash).map_err(|e| e.to_string())?;
+        flash::reset_storage(&smp4_flash)?;
+    }
 
     // 2. The cold-boot images (built before running anything, so that one build phase and
     //    one run phase follow each other).
@@ -607,9 +637,12 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
         }
     }
 
-    step("running the 4-SP image on 4 cores under -icount (direct-message rate)");
-    match run_image(&smp4_flash, &dir.join("run-4-smp4.log"), a.timeout, 4) {
-        Ok(lines) => {
+    if smp4_selected {
+        step("running the 4-SP image on 4 cores under -icount (direct-message rate)");
+    }
+    match smp4_selected.then(|| run_image(&smp4_flash, &dir.join("run-4-smp4.log"), a.timeout, 4)) {
+        None => {}
+        Some(Ok(lines)) => {
             for b in lines {
                 if let Some(e) = b.error() {
                     failures.push(format!("{}: {e}", b.name));
@@ -621,7 +654,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
                 results.insert(b.name.clone(), b);
             }
         }
-        Err(e) => failures.push(format!("4-core image: {e}")),
+        Some(Err(e)) => failures.push(format!("4-core image: {e}")),
     }
 
     // 4. Report.
@@ -740,6 +773,30 @@ mod tests {
         let all = parse_console(log);
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].fields, vec![("y".to_string(), "z".to_string())]);
+    }
+
+    #[test]
+    fn only_takes_one_pattern_and_drops_the_boot_sets() {
+        let args = |v: &[&str]| parse_args(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let a = args(&["--only", "mem_scatter_*"]).unwrap();
+        assert_eq!(a.only.as_deref(), Some("mem_scatter_*"));
+        assert!(!a.boot_sets);
+        let a = args(&[]).unwrap();
+        assert_eq!(a.only, None);
+        assert!(a.boot_sets);
+        assert!(args(&["--only"]).is_err());
+        assert!(args(&["--only", "a b"]).is_err());
+        // The driver reads the pattern as a case filter: it selects by the same rule.
+        let cfg = crate::RunConfig {
+            cases: vec!["mem_scatter_*".into()],
+            ..crate::RunConfig::default()
+        };
+        let text = cfg.text().unwrap();
+        let mut area = crate::run_config::driver::blank_area().to_vec();
+        area[16..16 + text.len()].copy_from_slice(text.as_bytes());
+        let c = crate::run_config::driver::Config::parse(&area).unwrap();
+        assert!(c.selects("mem_scatter_250"));
+        assert!(!c.selects("mem_contig_1"));
     }
 
     #[test]

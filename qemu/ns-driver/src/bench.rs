@@ -189,6 +189,9 @@ fn measure(n: u32, op: Op) -> Result<Result4, Why> {
 
 /// Runs and prints one benchmark; returns false if it failed.
 fn bench(name: &str, n: u32, op: Op) -> bool {
+    if !selected(name) {
+        return true;
+    }
     match measure(n, op) {
         Ok(r) => {
             bare_line(format_args!(
@@ -212,6 +215,9 @@ fn bench(name: &str, n: u32, op: Op) -> bool {
 /// FFA_NORMAL_WORLD_RESUME back through EL3. echo's interrupt count proves each one came.
 fn secure_interrupt_bench(n: u32) -> bool {
     const FIRE_AFTER: u64 = 2000;
+    if !selected("secure_interrupt_round_trip") {
+        return true;
+    }
     let status = || -> Result<u64, Why> {
         Ok(direct(Form::Req64, id::ECHO, &[u64::from(cmd::WDOG_STATUS)])?.x(4))
     };
@@ -508,6 +514,9 @@ const HALF_PAGE: usize = PAGE_SIZE as usize / 2;
 const TWO_PAGES: usize = 2 * PAGE_SIZE as usize;
 
 fn mem_bench(c: &MemCase, tx: &mut TxBuf) -> bool {
+    if !selected(c.name) {
+        return true;
+    }
     let mut cons = [Constituent {
         address: 0,
         page_count: 0,
@@ -674,6 +683,9 @@ fn ts_service_benches(
     uuid: ffa_abi::Uuid,
     names: [&'static str; 4],
 ) -> Result<(), Why> {
+    if !names.iter().any(|n| selected(n)) {
+        return Ok(());
+    }
     use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
     let perms = AccessPerms {
         data: DataAccess::ReadWrite,
@@ -872,6 +884,14 @@ fn four_core_rate() -> u64 {
 }
 
 /// Whether xtask asked for the 4-core run (run configuration line `case bench-smp4`).
+/// Whether the run configuration selects the benchmark `name`: `cargo xtask bench --only
+/// PATTERN` writes the pattern as a case filter; without one every benchmark runs.
+pub fn selected(name: &str) -> bool {
+    // SAFETY: as in `smp4_run`.
+    let area = unsafe { core::ptr::read_volatile(&crate::RUN_CONFIG) };
+    crate::run_config::Config::parse(&area).map_or(true, |c| c.selects(name))
+}
+
 fn smp4_run() -> bool {
     // SAFETY: RUN_CONFIG is a live, aligned static; the volatile read keeps the compiler from
     // folding in the blank initialiser, since xtask rewrites the bytes in the image.
@@ -939,11 +959,12 @@ pub fn run() {
         // Scheduling: a non-secure interrupt preempting a running SP until the normal world
         // runs, and a yield resumed with FFA_RUN (against the same request with a call that
         // does not leave the secure world: derived `yield_run_extra`).
-        match preempt_latency(20) {
-            Ok(insns) => bare_line(format_args!(
+        match selected("ns_preempt_to_nw").then(|| preempt_latency(20)) {
+            None => {}
+            Some(Ok(insns)) => bare_line(format_args!(
                 "BENCH name=ns_preempt_to_nw insns_per_op={insns} iterations=20"
             )),
-            Err(e) => {
+            Some(Err(e)) => {
                 bare_line(format_args!("BENCH name=ns_preempt_to_nw error={e}"));
                 run(false);
             }

@@ -22,6 +22,9 @@ fn ok(r: &ffa_abi::Regs) -> bool {
 
 /// Runs both benchmarks; `run` counts failures.
 pub fn run(run: &mut dyn FnMut(bool), tx: &mut TxBuf) {
+    if !super::selected("notify_set_get") && !super::selected("msg_send2_round_trip") {
+        return;
+    }
     // echo binds the normal world for BIT.
     let bound = direct(Form::Req64, id::ECHO, &[cmd::NOTIFY_BIND.into(), 0, BIT, 0]);
     match bound {
