@@ -40,13 +40,6 @@ impl GpRegs {
         }
     }
 
-    /// Returns the SMCCC argument registers x0..x17.
-    pub fn args(&self) -> [u64; 18] {
-        let mut a = [0; 18];
-        a.copy_from_slice(&self.x[..18]);
-        a
-    }
-
     /// Sets x0..x7 like an SMCCC return of eight values, leaving x8..x17 as they were.
     pub fn ret8(&mut self, values: [u64; 8]) {
         self.x[..8].copy_from_slice(&values);

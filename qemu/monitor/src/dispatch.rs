@@ -36,19 +36,22 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
             ),
         );
     }
-    let args = core.ctx(from).gp.args();
+    // Borrowed from the caller's saved context, not copied (TF-A reads the `handle`).
+    let args = core.args(from);
     if from == World::NonSecure && ffa::is_ffa(args[0] as u32) {
         VERSIONS.lock().on_ns_call(args[0] as u32, args[1]);
     }
-    let d = spmd::decide(from, core.secure_run, &args, attrs());
+    let d = spmd::decide(from, core.secure_run, args, attrs());
+    // What the rare paths below log of the call.
+    let head = [args[0], args[1], args[2], args[3]];
     if let Some(v) = d.spmc_version {
         VERSIONS.lock().spmc = v;
     }
     if let Some(note) = d.note {
-        log!("core {id}: SMC {:#x} from {from:?}: {note}", args[0]);
+        log!("core {id}: SMC {:#x} from {from:?}: {note}", head[0]);
     }
     core.secure_run = d.run;
-    apply(core, id, from, d.action, &args)
+    apply(core, id, from, d.action, &head)
 }
 
 /// Handles an FIQ taken to EL3 (only possible while the normal world runs) and returns the
@@ -112,7 +115,8 @@ fn reply1(core: &mut Core, world: World, x0: u64) -> *mut GpRegs {
     core.switch_to(world)
 }
 
-fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18]) -> *mut GpRegs {
+/// Carries out `action` for the SMC whose x0..x3 are `a`.
+fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 4]) -> *mut GpRegs {
     match action {
         Action::Reply(world, values) => reply(core, world, values),
         Action::Reply1(world, x0) => reply1(core, world, x0),
@@ -120,17 +124,11 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 18])
             core.ctx(to).gp.set_args(&values);
             core.switch_to(to)
         }
-        Action::Forward(to, values) => {
+        Action::Forward(to) => {
             let versions = *VERSIONS.lock();
-            let (regs, upper) = spmd::switch_regs(from, &values, &versions);
-            let gp = &mut core.ctx(to).gp;
-            if upper {
-                gp.set_args(&regs);
-            } else {
-                let mut low = [0; 8];
-                low.copy_from_slice(&regs[..8]);
-                gp.ret8(low);
-            }
+            // spmd_smc_switch_state: from the caller's saved registers into the destination's.
+            let (src, dst) = core.forward_regs(from);
+            spmd::switch_regs_into(from, src, dst, &versions);
             core.switch_to(to)
         }
         Action::RegisterSecondaryEp(pa) => {

@@ -68,6 +68,29 @@ impl Core {
         &mut self.ctx[world as usize]
     }
 
+    /// The SMCCC argument registers x0..x17 `world` trapped with, borrowed from its context.
+    pub fn args(&self, world: World) -> &[u64; 18] {
+        let x = &self.ctx[world as usize].gp.x;
+        // x has 31 entries: the first 18 always exist.
+        x.first_chunk::<18>().unwrap_or(&[0; 18])
+    }
+
+    /// The saved x0..x17 of `from` (read) and of `to` (written), for a call forwarded from
+    /// one world's context straight into the other's (`from != to`).
+    pub fn forward_regs(&mut self, from: World) -> (&[u64; 18], &mut [u64; 18]) {
+        let [s, ns] = &mut self.ctx;
+        let (src, dst) = match from {
+            World::Secure => (&s.gp.x, &mut ns.gp.x),
+            World::NonSecure => (&ns.gp.x, &mut s.gp.x),
+        };
+        let src = src.first_chunk::<18>().unwrap_or(&[0; 18]);
+        let dst = match dst.first_chunk_mut::<18>() {
+            Some(d) => d,
+            None => unreachable!("31 saved registers"),
+        };
+        (src, dst)
+    }
+
     /// Makes `to` the live world (saving the EL1 registers of the world that trapped) and
     /// returns the context entry.S must ERET to.
     pub fn switch_to(&mut self, to: World) -> *mut GpRegs {

@@ -47,10 +47,10 @@ pub enum Action {
     Reply1(World, u64),
     /// Copy x0..x17 into the other world and resume it (an SPMD framework message).
     Deliver(World, [u64; 18]),
-    /// Forward the caller's FF-A call or result to the other world as TF-A's
-    /// `spmd_smc_switch_state` does ([`switch_regs`]: x0..x7, plus x8..x17 when the versions
-    /// allow).
-    Forward(World, [u64; 18]),
+    /// Forward the caller's FF-A call or result (its saved x0..x17) to the other world as
+    /// TF-A's `spmd_smc_switch_state` does, straight from the caller's context into the
+    /// destination's ([`switch_regs_into`]: x0..x7, plus x8..x17 when the versions allow).
+    Forward(World),
     /// FFA_SECONDARY_EP_REGISTER_64 inside the SPMC region: register it once (else
     /// FFA_ERROR_64 INVALID_PARAMETERS, as TF-A), then reply to the SPMC.
     RegisterSecondaryEp(u64),
@@ -238,24 +238,39 @@ impl FfaVersions {
 /// version is v1.2 or later (x8..x17 zero when the source's is below v1.2), and x0..x7 only
 /// otherwise (SMC_RET8: the destination keeps its own x8..x17).
 pub fn switch_regs(from: World, a: &[u64; 18], v: &FfaVersions) -> ([u64; 18], bool) {
-    let fid = a[0] as u32;
     let mut r = *a;
-    if fid & 0x4000_0000 == 0 {
-        for x in &mut r[1..5] {
-            *x &= 0xFFFF_FFFF;
-        }
-    }
+    let upper = switch_regs_into(from, a, &mut r, v);
+    (r, upper)
+}
+
+/// [`switch_regs`] written straight into the destination's saved registers `out`, as TF-A's
+/// SMC_RET8/SMC_RET18 write `ctx_out` from the caller's context: x0..x7 always, x8..x17 only
+/// when the answer is true (otherwise `out[8..]` keeps the destination's own values).
+#[inline(always)]
+pub fn switch_regs_into(from: World, a: &[u64; 18], out: &mut [u64; 18], v: &FfaVersions) -> bool {
+    let fid = a[0] as u32;
+    let smc64 = fid & 0x4000_0000 != 0;
+    let high = if smc64 { u64::MAX } else { 0xFFFF_FFFF };
+    out[0] = a[0];
+    out[1] = a[1] & high;
+    out[2] = a[2] & high;
+    out[3] = a[3] & high;
+    out[4] = a[4] & high;
+    out[5] = a[5];
+    out[6] = a[6];
+    out[7] = a[7];
     let (v_in, v_out) = match from {
         World::Secure => (v.spmc, v.ns),
         World::NonSecure => (v.ns, v.spmc),
     };
-    if fid & 0x4000_0000 != 0 && v_out >= ffa::VERSION_1_2 {
-        if v_in < ffa::VERSION_1_2 {
-            r[8..].fill(0);
+    if smc64 && v_out >= ffa::VERSION_1_2 {
+        let keep = if v_in < ffa::VERSION_1_2 { 0 } else { u64::MAX };
+        for i in 8..18 {
+            out[i] = a[i] & keep;
         }
-        (r, true)
+        true
     } else {
-        (r, false)
+        false
     }
 }
 
@@ -464,7 +479,7 @@ fn ns_ffa(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
         }
         _ if run != SecureRun::Idle => reply(ffa::error(ffa::NOT_SUPPORTED))
             .noted("normal-world FF-A call while the secure world is busy"),
-        _ => Decision::new(Action::Forward(World::Secure, *a), SecureRun::NsCall),
+        _ => Decision::new(Action::Forward(World::Secure), SecureRun::NsCall),
     }
 }
 
@@ -590,7 +605,7 @@ fn secure(run: SecureRun, fid: u32, a: &[u64; 18], attrs: &SpmcAttributes) -> De
             _ => reply(ffa::error(ffa::DENIED)).noted("SPMC sent an FF-A result during init"),
         },
         SecureRun::NsCall if is_result_for_normal_world(fid) => {
-            Decision::new(Action::Forward(World::NonSecure, *a), SecureRun::Idle)
+            Decision::new(Action::Forward(World::NonSecure), SecureRun::Idle)
         }
         SecureRun::FwkVersion => {
             let ok = is_framework_response(attrs, fid, a, ffa::FWK_VERSION_RESP);
@@ -785,11 +800,11 @@ mod tests {
     fn normal_world_calls_are_delivered_whole() {
         let call = regs(&[fid(ffa::DIRECT_REQ_64), 0x0000_8001, 0, 7, 8, 9, 10, 11]);
         let d = decide(NS, SecureRun::Idle, &call, &SPMC);
-        assert_eq!(d.action, Action::Forward(S, call));
+        assert_eq!(d.action, Action::Forward(S));
         assert_eq!(d.run, SecureRun::NsCall);
         // Unknown IDs in TF-A's FF-A range go to the SPMC too (it answers NOT_SUPPORTED)...
         let d = decide_ns(SecureRun::Idle, &[0x8400_0097]);
-        assert!(matches!(d.action, Action::Forward(S, _)));
+        assert!(matches!(d.action, Action::Forward(S)));
         // ...and above it TF-A's standard-service dispatcher answers SMC_UNK (-1) in x0.
         for f in [0x8400_0098, 0xC400_00FE, 0x8400_00FF] {
             let d = decide_ns(SecureRun::Idle, &[f]);
@@ -811,7 +826,7 @@ mod tests {
         }
         // A response is not checked this way (TF-A checks requests only).
         let d = decide_ns(SecureRun::Idle, &[fid(ffa::DIRECT_RESP_32), 0x0000_8001]);
-        assert!(matches!(d.action, Action::Forward(S, _)));
+        assert!(matches!(d.action, Action::Forward(S)));
     }
 
     #[test]
@@ -840,7 +855,7 @@ mod tests {
     fn spmc_results_return_to_the_waiting_caller() {
         let res = regs(&[fid(ffa::DIRECT_RESP_32), 0x8001_0000, 0, 1, 2, 3, 4, 5, 6]);
         let d = decide(S, SecureRun::NsCall, &res, &SPMC);
-        assert_eq!(d.action, Action::Forward(NS, res));
+        assert_eq!(d.action, Action::Forward(NS));
         assert_eq!(d.run, SecureRun::Idle);
         for f in [
             ffa::SUCCESS_32,
@@ -850,7 +865,7 @@ mod tests {
             ffa::YIELD,
         ] {
             let d = decide_s(SecureRun::NsCall, &[fid(f)]);
-            assert!(matches!(d.action, Action::Forward(NS, _)), "{f:#x}");
+            assert!(matches!(d.action, Action::Forward(NS)), "{f:#x}");
         }
         // A call that is not a result: refused to the SPMC, the normal world keeps waiting.
         let d = decide_s(SecureRun::NsCall, &[0x8400_0097]);
@@ -951,6 +966,18 @@ mod tests {
         let (r, upper) = switch_regs(NS, &c32, &both);
         assert!(!upper);
         assert_eq!((r[3], r[5]), (0xCCCC_DDDD, 0xAAAA_BBBB_0000_0005));
+        // Written into the destination's context: x0..x7 replaced, its own x8..x17 kept
+        // when the call carries none (SMC_RET8), replaced when it does (SMC_RET18).
+        let mut dst = [0xD0D0_u64; 18];
+        assert!(!switch_regs_into(NS, &c32, &mut dst, &both));
+        assert_eq!(dst[..8], r[..8]);
+        assert!(dst[8..].iter().all(|&x| x == 0xD0D0));
+        let mut dst = [0xD0D0_u64; 18];
+        assert!(switch_regs_into(NS, &call, &mut dst, &linux));
+        assert_eq!(dst, zeroed);
+        let mut dst = [0xD0D0_u64; 18];
+        assert!(switch_regs_into(S, &call, &mut dst, &both));
+        assert_eq!(dst, call);
     }
 
     #[test]
