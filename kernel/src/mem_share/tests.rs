@@ -117,6 +117,7 @@ pub(super) fn check_tables(e: &Engine, f: &Fake) {
         "every used table page belongs to a mapping"
     );
     assert!(f.violations.is_empty(), "port contract: {:?}", f.violations);
+    assert!(e.live_slots_consistent(), "live-slot mask == live slots");
 }
 
 #[test]

@@ -514,6 +514,7 @@ fn check_tables_prop(e: &Engine, f: &Fake) -> Result<(), TestCaseError> {
     let ledger: u64 = f.ledger.values().flatten().sum();
     prop_assert_eq!(ledger, f.in_use, "used table pages belong to mappings");
     prop_assert!(f.violations.is_empty(), "port contract: {:?}", f.violations);
+    prop_assert!(e.live_slots_consistent(), "live-slot mask == live slots");
     Ok(())
 }
 
