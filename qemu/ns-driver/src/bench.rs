@@ -221,7 +221,7 @@ fn secure_interrupt_bench(n: u32) -> bool {
     let status = || -> Result<u64, Why> {
         Ok(direct(Form::Req64, id::ECHO, &[u64::from(cmd::WDOG_STATUS)])?.x(4))
     };
-    let mut one = |scope: Scope| -> Result<u64, Why> {
+    let one = |scope: Scope| -> Result<u64, Why> {
         let mut total = 0;
         for _ in 0..n {
             let before = status()?;

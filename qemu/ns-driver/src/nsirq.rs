@@ -103,11 +103,10 @@ fn sre_el2() {
     msr!("S3_4_C12_C9_5", 0x9u64);
 }
 
-/// The monitor's Group 0 test source (qemu/monitor/src/gic.rs): the EL1 physical timer (CNTP),
+/// The monitor's Group 0 test source (qemu/monitor/src/gic.rs) is the EL1 physical timer (CNTP),
 /// PPI 30. Its EL3 handler masks it: CNTP_CTL_EL0 = IMASK when the SPMC handed it to EL3 with
 /// FFA_EL3_INTR_HANDLE, 0 (disabled) when EL3 took it while the normal world ran.
-pub const GROUP0_TEST_INTID: u32 = 30;
-
+///
 /// Asks the monitor to make the test source Group 0 on this core (`on`), or to give it back
 /// (qemu/monitor/src/spmd.rs `FIXTURE_GROUP0_SOURCE`; the timer is the normal world's
 /// otherwise). True if the monitor answered 0.

@@ -1414,7 +1414,7 @@ fn nw_donations_fill_ownership_table() -> Outcome {
 fn restarted_from_image() -> Outcome {
     let served = |what: &str| -> Result<u64, Failure> {
         let r = request(FAULT, &[u64::from(cmd::SERVED)])?;
-        check_eq!(r[0], OK, "{what}: SERVED status");
+        check_eq!(r[0], OK, format_args!("{what}: SERVED status"));
         Ok(r[1])
     };
     served("first")?;
