@@ -7,6 +7,7 @@ mod bench;
 mod call;
 mod fixtures;
 mod flash;
+mod fmt;
 mod fvp;
 mod integrator;
 mod layout;
@@ -31,7 +32,8 @@ const USAGE: &str = "usage: cargo xtask <command> [options]    (cargo xtask <com
 commands:
   build            build the QEMU image: SPs, partition table, SPMC, monitor, NS driver, flash
   qemu             build and boot it on QEMU sbsa-ref; the normal world runs its FF-A cases
-  test             host tests (cargo test), then the QEMU cases; ends with 'N passed, N failed'
+  test             cargo fmt --check, host tests (cargo test), then the QEMU cases; ends with
+                   'N passed, N failed'
   call             boot an image and send one direct request (and a memory share) to an SP
   bench            instruction counts under -icount for the message and memory paths
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
@@ -74,7 +76,7 @@ fn help(cmd: &str) -> Option<String> {
     Some(match cmd {
         "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
-        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo fmt --all --check in every Cargo workspace (one check each), cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--only NAME] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --only NAME      run only that benchmark (or `prefix*`), e.g. to trace it; no cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
@@ -524,7 +526,10 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     // With --case or --layout, only the QEMU cases of that image run.
     let everything = q.cases.is_empty() && q.layout.is_none();
     let (hp, hf) = if everything {
-        host_tests()?
+        // Formatting first: two seconds, and a clear message before anything is built.
+        let (fp, ff) = fmt::run_lane(&root());
+        let (hp, hf) = host_tests()?;
+        (hp + fp, hf + ff)
     } else {
         step("--case or --layout given: only the QEMU cases of that image run");
         (0, 0)
