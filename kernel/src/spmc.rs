@@ -107,16 +107,21 @@ pub trait Env {
     fn ticks_per_ms(&self) -> u64 {
         1
     }
-    /// Makes the SPMC's timer on this core fire at counter value `deadline` (`None`: never)
-    /// and returns the deadline it replaces.
+    /// Makes `deadline` (a counter value; `None`: none) the SPMC's deadline in force on this
+    /// core and returns the one it replaces. The SPMC's timer fires at the latest at the
+    /// deadline in force, perhaps earlier or when there is none (the machine arms it lazily,
+    /// `time_limit::Armed`): whoever takes its interrupt checks `time_limit::expired` and calls
+    /// `deadline_swap(deadline())`, which arms it again.
     fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
         let _ = deadline;
         None
     }
-    /// The deadline the SPMC's timer on this core is set to.
+    /// The deadline in force on this core.
     fn deadline(&self) -> Option<u64> {
         None
     }
+    /// This core is going off (CPU_OFF): its timer must not fire, armed or not.
+    fn timer_off(&mut self) {}
     /// Whether a Group 0 interrupt (EL3's) is the highest pending one on this core
     /// (ICC_HPPIR0_EL1). In the secure state it is signalled as FIQ, like a non-secure one
     /// (GICv3, table 4-3), so an FIQ that stopped a partition may be either. The default (no

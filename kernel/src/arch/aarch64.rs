@@ -870,8 +870,11 @@ fn alias_ptr(pa: u64, len: usize) -> Option<*mut u8> {
 /// The machine seam of the kernel logic on real hardware.
 pub struct Machine {
     pub core: usize,
-    /// Where this core's secure physical timer is set (`Env::deadline_swap`).
+    /// The deadline in force on this core (`Env::deadline_swap`).
     pub deadline: Option<u64>,
+    /// Where its secure physical timer is armed: at or before `deadline`
+    /// (`time_limit::Armed`).
+    armed: crate::spmc::time_limit::Armed,
     /// Counter ticks per millisecond (CNTFRQ_EL0 / 1000, read once: on the message path).
     ticks_per_ms: u64,
 }
@@ -883,6 +886,7 @@ impl Machine {
         Self {
             core,
             deadline: None,
+            armed: crate::spmc::time_limit::Armed::default(),
             ticks_per_ms: (counter_frequency() / 1000).max(1),
         }
     }
@@ -1005,7 +1009,12 @@ impl crate::spmc::Env for Machine {
     }
 
     fn interrupt_take(&mut self) -> Option<u32> {
-        super::gic::take(self.core)
+        let id = super::gic::take(self.core);
+        if id == Some(super::gic::TIMER_INTID) {
+            // `gic::take` masked it at the timer.
+            self.armed.fired();
+        }
+        id
     }
 
     fn interrupt_unmask(&mut self, intid: u32, core: usize) {
@@ -1025,11 +1034,18 @@ impl crate::spmc::Env for Machine {
     }
 
     fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
-        // Always programmed (two MSRs): this also lifts the mask `gic::take` put on it.
-        if deadline.is_some() || self.deadline.is_some() {
+        // Programmed only for a deadline earlier than the armed one (or with nothing armed,
+        // which also lifts the mask `gic::take` put on it); the end of a run leaves the timer
+        // alone (`time_limit::Armed`).
+        if self.armed.set(deadline) {
             secure_timer(deadline);
         }
         core::mem::replace(&mut self.deadline, deadline)
+    }
+
+    fn timer_off(&mut self) {
+        secure_timer(None);
+        self.armed.fired();
     }
 
     fn deadline(&self) -> Option<u64> {

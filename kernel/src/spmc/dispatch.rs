@@ -196,7 +196,12 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
 /// handlers of waiting owners, and answers FFA_NORMAL_WORLD_RESUME (an owner that is busy gets
 /// its interrupt when it next waits).
 pub fn el3_interrupt<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
-    interrupt::take_all(spmc, env);
+    if interrupt::take_all(spmc, env) {
+        // The SPMC's timer, armed for a run that has ended (`time_limit::Armed`): no run is
+        // in progress on this core, so nothing has expired; armed again for the deadline in
+        // force, if any (none while the normal world runs).
+        env.deadline_swap(env.deadline());
+    }
     deliver_interrupts(spmc, env);
     spmc.notify.on_return_to_nw(env);
     io.0 = interrupt::normal_world_resume();

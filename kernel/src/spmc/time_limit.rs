@@ -72,3 +72,72 @@ pub fn deadline(env: &impl Env, ms: u32) -> u64 {
 pub fn expired(env: &impl Env) -> bool {
     env.deadline().is_some_and(|d| env.now() >= d)
 }
+
+/// Where a core's timer is armed, kept apart from the deadline in force (`Env::deadline`), so
+/// that a run does not reprogram the timer (docs/performance.md, "The request time limit"):
+/// the timer is armed only when nothing is armed or the new deadline is earlier than the armed
+/// one. A deadline given back (the end of a run) leaves the timer as it is. So the timer may
+/// fire before the deadline in force, or when there is none: whoever takes its interrupt
+/// checks the deadline ([`expired`]) and sets it again (`Env::deadline_swap(env.deadline())`),
+/// which re-arms it for the deadline in force, or leaves it masked if there is none. The
+/// timer never fires later than the deadline in force: that deadline was armed, or a later
+/// one replaced by an earlier one, or it was already armed earlier. In steady request traffic
+/// the timer is programmed once per limit period and fires once per limit period (one
+/// interrupt, taken wherever the core is then), instead of two programmings per request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Armed(Option<u64>);
+
+impl Armed {
+    /// The deadline in force becomes `deadline`: returns whether the timer must be armed at
+    /// it (nothing armed, or armed later), and records it if so.
+    #[inline(always)]
+    pub fn set(&mut self, deadline: Option<u64>) -> bool {
+        match (deadline, self.0) {
+            (Some(d), Some(a)) if a <= d => false,
+            (Some(d), _) => {
+                self.0 = Some(d);
+                true
+            }
+            (None, _) => false,
+        }
+    }
+
+    /// Its interrupt was taken, which masks the timer until it is armed again.
+    pub fn fired(&mut self) {
+        self.0 = None;
+    }
+
+    /// Where it is armed (`None`: nowhere, or masked after it fired).
+    pub fn at(&self) -> Option<u64> {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Armed;
+
+    #[test]
+    fn armed_only_for_an_earlier_deadline() {
+        let mut a = Armed::default();
+        assert!(a.set(Some(100)), "nothing armed");
+        assert_eq!(a.at(), Some(100));
+        assert!(!a.set(Some(150)), "a later deadline: the armed one fires first");
+        assert!(!a.set(Some(100)), "the same deadline");
+        assert!(!a.set(None), "no deadline: left armed");
+        assert_eq!(a.at(), Some(100));
+        assert!(a.set(Some(60)), "an earlier deadline is armed");
+        assert_eq!(a.at(), Some(60));
+    }
+
+    #[test]
+    fn a_fired_timer_is_armed_again() {
+        let mut a = Armed::default();
+        assert!(a.set(Some(100)));
+        a.fired();
+        assert_eq!(a.at(), None);
+        assert!(!a.set(None), "no deadline in force: stays masked");
+        assert!(a.set(Some(300)), "re-armed for the deadline in force");
+        assert_eq!(a.at(), Some(300));
+    }
+}
