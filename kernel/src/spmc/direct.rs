@@ -226,6 +226,18 @@ fn response<'s, E: Env>(
         // The ABI table lists the responses for partitions only.
         return Err(ErrorCode::NotSupported);
     };
+    sp_response(sp, rt, pair, form)
+}
+
+/// [`response`] from partition `sp` (its runtime `rt`): the dispatcher's message path calls it
+/// for a partition's response without building the handlers' context.
+#[inline]
+pub fn sp_response<'s>(
+    sp: &super::partition::Sp,
+    rt: &super::partition::Runtime,
+    pair: EndpointPair,
+    form: DirectForm,
+) -> Result<Flow<'s>, ErrorCode> {
     if pair.source != sp.id() {
         return Err(ErrorCode::InvalidParameters);
     }

@@ -299,27 +299,8 @@ fn run_sp_until<E: Env>(
         match run::until_call(env, sp, rt) {
             run::Stop::Aborted => return RunEnd::Aborted,
             run::Stop::Interrupt => {
-                // The SPMC's timer: the deadline of this run (or of the run that called it)
-                // has passed, and `sp` is what holds the core.
-                if interrupt::take_all(spmc, env) {
-                    let expired = time_limit::expired(env);
-                    let late = env.now().wrapping_sub(env.deadline().unwrap_or(0));
-                    // Taking the timer's interrupt masked it: set it again, for this run or
-                    // (once this one is aborted) for the run that called it.
-                    env.deadline_swap(env.deadline());
-                    if expired {
-                        run::abort_time_limit(sp, rt, limit, late);
-                        return RunEnd::Aborted;
-                    }
-                }
-                // A secure interrupt preempted `sp`: record it for its owner; a waiting owner
-                // handles it now unless `sp` asked for other secure interrupts to be queued
-                // while it runs (manifest `other-s-interrupts-action` = 0; FF-A v1.2 section
-                // 8.3.1). Then `sp` resumes.
-                if sp.desc.other_s_interrupts_action
-                    != Some(spmc_table::OtherSInterruptsAction::Queued)
-                {
-                    deliver_interrupts(spmc, env);
+                if interrupted(spmc, env, sp, rt, limit) {
+                    return RunEnd::Aborted;
                 }
                 continue;
             }
@@ -335,6 +316,41 @@ fn run_sp_until<E: Env>(
             return end;
         }
     }
+}
+
+/// An IRQ stopped `sp` (locked by the caller) in a run with `limit`: takes the secure
+/// interrupts pending on this core. Returns true if `sp` was aborted for its time limit.
+/// Out of line: the message path never comes here.
+#[cold]
+#[inline(never)]
+fn interrupted<E: Env>(
+    spmc: &Spmc,
+    env: &mut E,
+    sp: &Sp,
+    rt: &mut Runtime,
+    limit: Option<(time_limit::Kind, u32)>,
+) -> bool {
+    // The SPMC's timer: the deadline of this run (or of the run that called it) may have
+    // passed, and `sp` is what holds the core (it may also be a timer armed earlier than the
+    // deadline in force, `time_limit::Armed`).
+    if interrupt::take_all(spmc, env) {
+        let expired = time_limit::expired(env);
+        let late = env.now().wrapping_sub(env.deadline().unwrap_or(0));
+        // Taking the timer's interrupt masked it: set it again, for this run or (once this
+        // one is aborted) for the run that called it.
+        env.deadline_swap(env.deadline());
+        if expired {
+            run::abort_time_limit(sp, rt, limit, late);
+            return true;
+        }
+    }
+    // A secure interrupt preempted `sp`: record it for its owner; a waiting owner handles it
+    // now unless `sp` asked for other secure interrupts to be queued while it runs (manifest
+    // `other-s-interrupts-action` = 0; FF-A v1.2 section 8.3.1). Then `sp` resumes.
+    if sp.desc.other_s_interrupts_action != Some(spmc_table::OtherSInterruptsAction::Queued) {
+        deliver_interrupts(spmc, env);
+    }
+    false
 }
 
 /// x0-x17 of a partition's saved context: its call, and where its answer goes.
@@ -355,6 +371,17 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
         // The message path, as in `nw_call`: an error is written straight into the
         // partition's registers below, so no answer block is cleared on the way.
         Some(fid) => match direct::decode(fid, call_regs(rt), version) {
+            // Its response ends the run: no handler context to build.
+            Some(Ok(direct::Msg {
+                pair,
+                kind: direct::Kind::Resp,
+                ..
+            })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req),
+            Some(Ok(direct::Msg {
+                pair,
+                kind: direct::Kind::Resp2,
+                ..
+            })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req2),
             Some(Ok(msg)) => direct::handle_msg(
                 &mut Cx {
                     spmc,

@@ -56,39 +56,54 @@ pub fn until_call(env: &mut impl Env, sp: &Sp, rt: &mut Runtime) -> Stop {
             Exit::Sync { esr: e, .. } if esr::ec(e) == esr::EC_SVC64 && esr::svc_imm(e) == 0 => {
                 return Stop::Call
             }
-            Exit::Sync { esr: e, far } if esr::ec(e) == esr::EC_SVC64 => {
-                abort(
-                    sp,
-                    rt,
-                    "SVC with an immediate other than 0 (not an FF-A call)",
-                    e,
-                    far,
-                );
-                return Stop::Aborted;
-            }
-            Exit::Sync { esr: e, far } => {
-                abort(sp, rt, esr::describe(e), e, far);
-                return Stop::Aborted;
-            }
-            Exit::SError { esr: e } => {
-                abort(sp, rt, "SError", e, 0);
-                return Stop::Aborted;
-            }
-            Exit::Irq => return Stop::Interrupt,
-            // An FIQ is EL3's (Group 0) or the normal world's. EL3's goes to EL3 with
-            // FFA_EL3_INTR_HANDLE and the partition resumes where it was, whatever its
-            // `ns-interrupts-action`: it is not the normal world's interrupt. Hafnium's
-            // `fiq_lower` checks ICC_HPPIR0_EL1 the same way before anything else.
-            Exit::Fiq if env.group0_pending() => {
-                if !env.el3_intr_handle() {
-                    crate::info!("EL3 did not answer FFA_EL3_INTR_HANDLE with FFA_SUCCESS");
+            // Everything else is out of line: the message path is the SVC above.
+            exit => {
+                if let Some(stop) = other_exit(env, sp, rt, exit) {
+                    return stop;
                 }
             }
-            // Otherwise FIQ is unmasked only in a preemptible run: a non-secure interrupt.
-            Exit::Fiq if preemptible(rt) => return Stop::NsInterrupt,
-            // Masked otherwise (`SPSR_EL0T`): resume where it stopped.
-            Exit::Fiq => {}
         }
+    }
+}
+
+/// What stopped a partition other than an FF-A call: `None` when it resumes where it was.
+#[cold]
+#[inline(never)]
+fn other_exit(env: &mut impl Env, sp: &Sp, rt: &mut Runtime, exit: Exit) -> Option<Stop> {
+    match exit {
+        Exit::Sync { esr: e, far } if esr::ec(e) == esr::EC_SVC64 => {
+            abort(
+                sp,
+                rt,
+                "SVC with an immediate other than 0 (not an FF-A call)",
+                e,
+                far,
+            );
+            Some(Stop::Aborted)
+        }
+        Exit::Sync { esr: e, far } => {
+            abort(sp, rt, esr::describe(e), e, far);
+            Some(Stop::Aborted)
+        }
+        Exit::SError { esr: e } => {
+            abort(sp, rt, "SError", e, 0);
+            Some(Stop::Aborted)
+        }
+        Exit::Irq => Some(Stop::Interrupt),
+        // An FIQ is EL3's (Group 0) or the normal world's. EL3's goes to EL3 with
+        // FFA_EL3_INTR_HANDLE and the partition resumes where it was, whatever its
+        // `ns-interrupts-action`: it is not the normal world's interrupt. Hafnium's
+        // `fiq_lower` checks ICC_HPPIR0_EL1 the same way before anything else.
+        Exit::Fiq if env.group0_pending() => {
+            if !env.el3_intr_handle() {
+                crate::info!("EL3 did not answer FFA_EL3_INTR_HANDLE with FFA_SUCCESS");
+            }
+            None
+        }
+        // Otherwise FIQ is unmasked only in a preemptible run: a non-secure interrupt.
+        Exit::Fiq if preemptible(rt) => Some(Stop::NsInterrupt),
+        // Masked otherwise (`SPSR_EL0T`): resume where it stopped.
+        Exit::Fiq => None,
     }
 }
 
