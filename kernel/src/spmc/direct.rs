@@ -67,6 +67,32 @@ pub fn decode(fid: FuncId, x: &[u64; 18], version: Version) -> Option<Result<Msg
         FuncId::MsgSendDirectResp2 => Kind::Resp2,
         _ => return None,
     };
+    decode_kind(kind, x, version)
+}
+
+const REQ32: u32 = FuncId::MsgSendDirectReq32.raw();
+const REQ64: u32 = FuncId::MsgSendDirectReq64.raw();
+const RESP32: u32 = FuncId::MsgSendDirectResp32.raw();
+const RESP64: u32 = FuncId::MsgSendDirectResp64.raw();
+
+/// The message path's first step: the direct messaging ABI that `w0` names, if the ABI table
+/// implements it for the caller (`from_sp`: a partition; the responses are partitions' only),
+/// exactly as `abi_table::implemented_fid` would say (proven by the tests below), without its
+/// table walk. `None` for every other call, which takes the general path.
+#[inline(always)]
+pub fn kind_of(w0: u32, from_sp: bool) -> Option<Kind> {
+    match w0 {
+        REQ32 | REQ64 => Some(Kind::Req),
+        RESP32 | RESP64 if from_sp => Some(Kind::Resp),
+        REQ2 => Some(Kind::Req2),
+        RESP2 if from_sp => Some(Kind::Resp2),
+        _ => None,
+    }
+}
+
+/// [`decode`] of a message whose ABI is known to be `kind`.
+#[inline(always)]
+pub fn decode_kind(kind: Kind, x: &[u64; 18], version: Version) -> Option<Result<Msg, ErrorCode>> {
     let min = match kind {
         Kind::Req | Kind::Resp => V1_0,
         Kind::Req2 | Kind::Resp2 => V1_2,
@@ -419,6 +445,36 @@ mod tests {
                     let call = general.expect("accepted by both");
                     prop_assert_eq!(Msg::of(&call), Some(m));
                 }
+            }
+        }
+    }
+
+    /// `kind_of` accepts exactly the direct messaging ABIs the ABI table implements for the
+    /// caller, and names the same kind as `decode` of the table's function ID.
+    #[test]
+    fn kind_of_agrees_with_the_abi_table() {
+        use crate::policy::Caller;
+        use crate::spmc::abi_table::implemented_fid;
+        let mut w0s: Vec<u32> = FuncId::ALL.iter().map(|f| f.raw()).collect();
+        // Neighbours and other conventions' forms of the same numbers.
+        for f in FIDS {
+            for d in [1u32, 1 << 30, 1 << 31, 0x1_0000, 0xFFFF_0000] {
+                w0s.push(f.raw() ^ d);
+                w0s.push(f.raw().wrapping_add(d));
+            }
+        }
+        for w0 in w0s {
+            for (caller, sp) in [(Caller::NormalWorld, false), (Caller::Sp(0), true)] {
+                let mut x = [0u64; 18];
+                x[0] = u64::from(w0);
+                let table = implemented_fid(w0, caller).and_then(|f| {
+                    FIDS.contains(&f)
+                        .then(|| match decode(f, &x, Version::V1_2) {
+                            Some(Ok(m)) => m.kind,
+                            other => panic!("{f:?}: {other:?}"),
+                        })
+                });
+                assert_eq!(kind_of(w0, sp), table, "w0 {w0:#x}, caller {caller:?}");
             }
         }
     }

@@ -129,23 +129,22 @@ fn refuse(fid: FuncId, e: &DecodeError, out: &mut Regs) {
 
 /// Handles one call from the normal world; the answer replaces it in `io`.
 pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
-    // Whether the ABI exists here is decided before its arguments are looked at: an
-    // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
-    let Some(fid) = abi_table::implemented_fid(io.w(0), policy::Caller::NormalWorld) else {
-        *io = Regs::error(ErrorCode::NotSupported);
-        return;
-    };
     let version = spmc.nw_version();
+    // The message path: direct requests are recognised by `direct::kind_of` (what the ABI
+    // table implements for the normal world, without its walk), decoded by
+    // `direct::decode_kind` and handled by `direct::handle_msg`, the same checks as the
+    // general path without building the general `Interface` (docs/performance.md).
+    let fast = match direct::kind_of(io.w(0), false) {
+        Some(kind) => direct::decode_kind(kind, &io.0, version),
+        None => None,
+    };
     let mut cx = Cx {
         spmc,
         env,
         caller: Caller::NormalWorld,
         version,
     };
-    // The message path: direct requests are decoded by `direct::decode` and handled by
-    // `direct::handle_msg`, the same checks as the general path without building the general
-    // `Interface` (docs/performance.md).
-    let flow = match direct::decode(fid, &io.0, version) {
+    let flow = match fast {
         Some(Ok(msg)) => match direct::handle_msg(&mut cx, &msg) {
             Ok(flow) => flow,
             Err(e) => {
@@ -158,6 +157,12 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
             return;
         }
         None => {
+            // Whether the ABI exists here is decided before its arguments are looked at: an
+            // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
+            let Some(fid) = abi_table::implemented_fid(io.w(0), policy::Caller::NormalWorld) else {
+                *io = Regs::error(ErrorCode::NotSupported);
+                return;
+            };
             if fid == FuncId::Run32 {
                 run_for_nw(spmc, cx.env, io);
                 deliver_interrupts(spmc, cx.env);
@@ -366,33 +371,37 @@ fn sp_call<E: Env>(spmc: &Spmc, env: &mut E, sp: &Sp, rt: &mut Runtime) -> Optio
     let version = rt.version;
     let w0 = call_regs(rt)[0] as u32;
     let is_version = w0 == FuncId::Version.raw();
-    let flow = match abi_table::implemented_fid(w0, policy::Caller::Sp(sp.index)) {
-        None => Err(ErrorCode::NotSupported),
-        // The message path, as in `nw_call`: an error is written straight into the
-        // partition's registers below, so no answer block is cleared on the way.
-        Some(fid) => match direct::decode(fid, call_regs(rt), version) {
-            // Its response ends the run: no handler context to build.
-            Some(Ok(direct::Msg {
-                pair,
-                kind: direct::Kind::Resp,
-                ..
-            })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req),
-            Some(Ok(direct::Msg {
-                pair,
-                kind: direct::Kind::Resp2,
-                ..
-            })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req2),
-            Some(Ok(msg)) => direct::handle_msg(
-                &mut Cx {
-                    spmc,
-                    env: &mut *env,
-                    caller: Caller::Sp(sp, &mut *rt),
-                    version,
-                },
-                &msg,
-            ),
-            Some(Err(e)) => Err(e),
-            None => Ok(general_sp_call(spmc, env, sp, rt, fid)),
+    // The message path, as in `nw_call`: an error is written straight into the partition's
+    // registers below, so no answer block is cleared on the way.
+    let fast = match direct::kind_of(w0, true) {
+        Some(kind) => direct::decode_kind(kind, call_regs(rt), version),
+        None => None,
+    };
+    let flow = match fast {
+        // Its response ends the run: no handler context to build.
+        Some(Ok(direct::Msg {
+            pair,
+            kind: direct::Kind::Resp,
+            ..
+        })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req),
+        Some(Ok(direct::Msg {
+            pair,
+            kind: direct::Kind::Resp2,
+            ..
+        })) => direct::sp_response(sp, rt, pair, policy::DirectForm::Req2),
+        Some(Ok(msg)) => direct::handle_msg(
+            &mut Cx {
+                spmc,
+                env: &mut *env,
+                caller: Caller::Sp(sp, &mut *rt),
+                version,
+            },
+            &msg,
+        ),
+        Some(Err(e)) => Err(e),
+        None => match abi_table::implemented_fid(w0, policy::Caller::Sp(sp.index)) {
+            None => Err(ErrorCode::NotSupported),
+            Some(fid) => Ok(general_sp_call(spmc, env, sp, rt, fid)),
         },
     };
     let end = match flow {

@@ -122,7 +122,10 @@ mod tests {
         let mut a = Armed::default();
         assert!(a.set(Some(100)), "nothing armed");
         assert_eq!(a.at(), Some(100));
-        assert!(!a.set(Some(150)), "a later deadline: the armed one fires first");
+        assert!(
+            !a.set(Some(150)),
+            "a later deadline: the armed one fires first"
+        );
         assert!(!a.set(Some(100)), "the same deadline");
         assert!(!a.set(None), "no deadline: left armed");
         assert_eq!(a.at(), Some(100));
