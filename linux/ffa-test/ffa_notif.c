@@ -10,6 +10,16 @@
  *    the callback sched_recv_cb_register gave for echo, which runs echo with cpu_ops->run
  *    (FFA_RUN); echo reads its notifications and waits again (FFA_MSG_WAIT ends the run).
  * echo's side is partitions/test-protocol's NOTIFY_*, MSG_READ and RUN_LOG commands.
+ *
+ * Order as a real scheduler: after Linux notifies echo or sends it a message, the checks wait
+ * until the driver's SRI work has asked FFA_NOTIFICATION_INFO_GET and named echo (the
+ * sched_recv callback) before echo reads. Were echo to read first, that INFO_GET would find
+ * nothing new (NO_DATA, as TF-A's SPMD and Hafnium answer it too: FFA_ERROR, w2 = -9
+ * zero-extended in x2), and Linux 6.12 logs that as "Notification Info fetch failed
+ * 0x84000060 (0xfffffff7)": its driver.c compares the 64-bit a2 with a sign-extended -9
+ * (fixed upstream by 3e282f41585c, "Explicitly cast return value from
+ * NOTIFICATION_INFO_GET", not in Debian's 6.12.118). The lane fails on that line, so it
+ * catches an SRI raised with nothing new pending.
  * Linux 6.12 cannot receive an SP's FFA_MSG_SEND2 (no framework-notification handler):
  * docs/integrator-guide.md says why.
  */
@@ -47,6 +57,30 @@ static int ask(struct ffa_device *echo, struct ffa_send_direct_data *d)
 	return echo->ops->msg_ops->sync_send_receive(echo, d);
 }
 
+static DECLARE_COMPLETION(echo_named);
+
+static void on_echo_named(u16 vcpu, bool is_per_vcpu, void *data)
+{
+	complete(&echo_named);
+}
+
+/* Before a send to echo: be told when the driver's INFO_GET names echo. */
+static int watch_echo_named(struct ffa_device *echo)
+{
+	reinit_completion(&echo_named);
+	return echo->ops->notifier_ops->sched_recv_cb_register(echo, on_echo_named, NULL);
+}
+
+/* After the send (if it succeeded): wait until INFO_GET named echo; stop watching. */
+static bool echo_was_named(struct ffa_device *echo, bool sent)
+{
+	unsigned long left = sent ? wait_for_completion_timeout(&echo_named,
+								 msecs_to_jiffies(5000)) : 0;
+
+	echo->ops->notifier_ops->sched_recv_cb_unregister(echo);
+	return left != 0;
+}
+
 static void check_receive(struct ffa_device *echo)
 {
 	const struct ffa_notifier_ops *n = echo->ops->notifier_ops;
@@ -80,6 +114,7 @@ static void check_send(struct ffa_device *echo)
 	struct ffa_send_direct_data d = {
 		.data0 = CMD_NOTIFY_BIND, .data1 = NW_ID, .data2 = BIT(TO_ECHO_ID),
 	};
+	bool named = false;
 	int rc = ask(echo, &d);
 
 	if (rc || d.data0 != STATUS_OK) {
@@ -87,14 +122,20 @@ static void check_send(struct ffa_device *echo)
 		       rc, d.data0);
 		return;
 	}
-	rc = n->notify_send(echo, TO_ECHO_ID, false, 0);
+	rc = watch_echo_named(echo);
+	if (!rc) {
+		rc = n->notify_send(echo, TO_ECHO_ID, false, 0);
+		named = echo_was_named(echo, !rc);
+	}
 	memset(&d, 0, sizeof(d));
 	d.data0 = CMD_NOTIFY_GET;
 	d.data1 = 0x2; /* VM bitmap */
 	if (!rc)
 		rc = ask(echo, &d);
-	report("notification_linux_to_sp", !rc && d.data0 == STATUS_OK && d.data2 == BIT(TO_ECHO_ID),
-	       "notify_send/echo's GET: rc %d status %llx, VM bitmap %llx", rc, d.data0, d.data2);
+	report("notification_linux_to_sp",
+	       !rc && named && d.data0 == STATUS_OK && d.data2 == BIT(TO_ECHO_ID),
+	       "sched_recv_cb_register/notify_send/echo's GET: rc %d, INFO_GET %s echo, status %llx, VM bitmap %llx",
+	       rc, named ? "named" : "never named", d.data0, d.data2);
 	memset(&d, 0, sizeof(d));
 	d.data0 = CMD_NOTIFY_UNBIND;
 	d.data1 = NW_ID;
@@ -108,8 +149,16 @@ static void check_indirect(struct ffa_device *echo)
 {
 	u64 payload = 0x4c494e5558214d53ull; /* "SM!XUNIL" */
 	struct ffa_send_direct_data d = { .data0 = CMD_MSG_READ };
-	int rc = echo->ops->msg_ops->indirect_send(echo, &payload, sizeof(payload));
+	bool named;
+	int rc = watch_echo_named(echo);
 
+	if (rc) {
+		report("indirect_msg_send2_to_sp", 0, "sched_recv_cb_register returned %d", rc);
+		return;
+	}
+	rc = echo->ops->msg_ops->indirect_send(echo, &payload, sizeof(payload));
+	/* INFO_GET names echo for its pending framework notification ("RX buffer full"). */
+	named = echo_was_named(echo, !rc);
 	if (rc) {
 		report("indirect_msg_send2_to_sp", 0, "indirect_send returned %d", rc);
 		return;
@@ -117,10 +166,10 @@ static void check_indirect(struct ffa_device *echo)
 	rc = ask(echo, &d);
 	/* "RX buffer full" from a VM: bit 0 of the hypervisor framework bitmap (word 1 bit 32). */
 	report("indirect_msg_send2_to_sp",
-	       !rc && d.data0 == STATUS_OK && d.data1 == BIT_ULL(32) && d.data2 == NW_ID &&
-		       d.data3 == sizeof(payload) && d.data4 == payload,
-	       "echo's MSG_READ: rc %d status %llx, framework %llx, sender %llx, size %llu, payload %llx",
-	       rc, d.data0, d.data1, d.data2, d.data3, d.data4);
+	       !rc && named && d.data0 == STATUS_OK && d.data1 == BIT_ULL(32) &&
+		       d.data2 == NW_ID && d.data3 == sizeof(payload) && d.data4 == payload,
+	       "INFO_GET %s echo; echo's MSG_READ: rc %d status %llx, framework %llx, sender %llx, size %llu, payload %llx",
+	       named ? "named" : "never named", rc, d.data0, d.data1, d.data2, d.data3, d.data4);
 }
 
 static DECLARE_COMPLETION(ran_echo);
@@ -129,9 +178,8 @@ static int run_calls;
 static bool sent; /* the notification was set: a run from now on must see it */
 
 /*
- * The scheduler's part: the driver names echo after the SRI (INFO_GET); give it the CPU. A run
- * for an earlier SRI still in the driver's queue is harmless (echo finds nothing); only one
- * after the notification was sent completes the check.
+ * The scheduler's part: the driver names echo after the SRI (INFO_GET); give it the CPU. Only
+ * a run after the notification was sent completes the check.
  */
 static void on_sched_recv(u16 vcpu, bool is_per_vcpu, void *cb_data)
 {

@@ -530,6 +530,16 @@ fn judge_boot(
     if has("Notification setup failed") || has("Notification bitmap create error") {
         failures.push("the FF-A driver did not enable notifications".into());
     }
+    // An FFA_NOTIFICATION_INFO_GET after the SRI that found nothing (NO_DATA): Linux 6.12
+    // logs it (it compares a2 with a sign-extended -9; the SPMC, like TF-A's SPMD and Hafnium,
+    // zero-extends w2). The test module lets the driver's INFO_GET run before echo reads, so
+    // this line means an SRI with nothing new pending (linux/ffa-test/ffa_notif.c).
+    if let Some(l) = lines
+        .iter()
+        .find(|l| l.contains("Notification Info fetch failed"))
+    {
+        failures.push(format!("an SRI with nothing to fetch: {}", l.trim()));
+    }
     if !has("lane: end") {
         failures.push("/init did not reach its end".into());
     }
@@ -1342,6 +1352,16 @@ mod tests {
         assert!(
             !judge(&no_notif, &echo_only(), Some(0), false).is_empty(),
             "notifications not enabled"
+        );
+        // INFO_GET answered NO_DATA after an SRI (issue 12).
+        let no_data = good.replace(
+            "ffa-test: check direct_req_64 ... ok\n",
+            "ffa-test: check direct_req_64 ... ok\n[    3.05] ARM FF-A: Notification Info fetch failed: 0x84000060 (0xfffffff7)\n",
+        );
+        assert_ne!(no_data, good);
+        assert!(
+            !judge(&no_data, &echo_only(), Some(0), false).is_empty(),
+            "INFO_GET with nothing pending"
         );
         // A partition with two UUIDs: the v1.1 driver sees the first only; a v1.2 driver
         // must see both.
