@@ -133,6 +133,64 @@ fn info_get() -> Result<Result<heapless::Vec<(EndpointId, u8), 20>, ErrorCode>, 
     Ok(Ok(v))
 }
 
+/// After a notification or message (`what`): the SRI was raised on this core (taken here) and
+/// FFA_NOTIFICATION_INFO_GET lists `entry` (endpoint, vCPU count).
+fn sri_then_listed(entry: (EndpointId, u8), what: &str) -> Outcome {
+    check!(sri_taken(), "no SRI after {what}");
+    let lists = info_get()?;
+    check!(
+        matches!(&lists, Ok(l) if l.contains(&entry)),
+        "INFO_GET after {what} does not list {:#06x} with {} vCPUs: {lists:?}",
+        entry.0,
+        entry.1
+    );
+    Ok(())
+}
+
+/// What a scheduler does with the SRI (FF-A v1.2 chapter 10, the receiver's scheduler): take
+/// it, ask FFA_NOTIFICATION_INFO_GET who has something pending, and FFA_RUN each listed
+/// partition (waiting in FFA_MSG_WAIT, its notifications global), whose run ends with
+/// FFA_MSG_WAIT; then INFO_GET has nothing more. Returns how many partitions it ran.
+fn schedule() -> Result<u32, Failure> {
+    check!(sri_taken(), "no SRI");
+    let lists = match info_get()? {
+        Ok(l) => l,
+        Err(e) => fail!("INFO_GET after the SRI: {e:?}"),
+    };
+    let mut ran = 0;
+    for (ep, vcpus) in lists {
+        check!(ep.is_secure(), "INFO_GET lists {ep:#06x}");
+        check_eq!(vcpus, 0, "the listed notifications are global");
+        let r = call(FuncId::Run32, &[u64::from(ep) << 16]);
+        check!(
+            r.w(0) == FuncId::MsgWait32.raw() && (1..8).all(|i| r.x(i) == 0),
+            "FFA_RUN of {ep:#06x}: want FFA_MSG_WAIT, got {}",
+            Shown(&r)
+        );
+        ran += 1;
+    }
+    check_eq!(
+        info_get()?,
+        Err(ErrorCode::NoData),
+        "INFO_GET after the runs"
+    );
+    Ok(ran)
+}
+
+/// The normal world sends `payload` to echo with FFA_MSG_SEND2 (header of 40 bytes, 8-byte
+/// payload at `offset`), and echo reads it back (MSG_READ): "RX buffer full" from a VM (the
+/// hypervisor framework bitmap, as Hafnium), sender, size, payload.
+fn nw_send2_echo_reads(offset: u32, payload: u64, what: &str) -> Outcome {
+    nw_message(id::ECHO, NW, offset, 8, payload)?;
+    expect_success(&send2(), what)?;
+    check_eq!(
+        ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+        [OK, 1 << 32, NW.into(), 8, payload],
+        "echo reads the message of {what}"
+    );
+    Ok(())
+}
+
 fn bitmap_create(vcpus: u64) -> Regs {
     call(FuncId::NotificationBitmapCreate, &[0, vcpus])
 }
@@ -242,12 +300,7 @@ fn nw_to_sp() -> Outcome {
     )?;
     check!(!sri_taken(), "an SRI before any notification was set");
     expect_success(&set(id::ECHO, 0, BIT), "NOTIFICATION_SET NW -> echo")?;
-    check!(sri_taken(), "no SRI after NOTIFICATION_SET");
-    let lists = info_get()?;
-    check!(
-        matches!(&lists, Ok(l) if l.contains(&(id::ECHO, 0))),
-        "INFO_GET does not list echo: {lists:?}"
-    );
+    sri_then_listed((id::ECHO, 0), "NOTIFICATION_SET")?;
     check_eq!(info_get()?, Err(ErrorCode::NoData), "INFO_GET lists once");
     check_eq!(
         ask(id::ECHO, &[cmd::NOTIFY_UNBIND.into(), NW.into(), BIT])?,
@@ -291,12 +344,7 @@ fn sp_to_nw() -> Outcome {
             [OK, 0, 0, 0, 0],
             "echo sets"
         );
-        check!(sri_taken(), "no SRI after echo's NOTIFICATION_SET");
-        let lists = info_get()?;
-        check!(
-            matches!(&lists, Ok(l) if l.contains(&(NW, 0))),
-            "INFO_GET does not list the NW: {lists:?}"
-        );
+        sri_then_listed((NW, 0), "echo's NOTIFICATION_SET")?;
         expect_error(
             &nw_get(0b0010),
             ErrorCode::InvalidParameters,
@@ -349,12 +397,7 @@ fn sp_to_sp() -> Outcome {
         [OK, 0, 0, 0, 0],
         "echo -> pkg-sp"
     );
-    check!(sri_taken(), "no SRI after echo -> pkg-sp");
-    let lists = info_get()?;
-    check!(
-        matches!(&lists, Ok(l) if l.contains(&(id::PKG_SP, 0))),
-        "INFO_GET does not list pkg-sp: {lists:?}"
-    );
+    sri_then_listed((id::PKG_SP, 0), "echo -> pkg-sp")?;
     let g = pkg_raw(FuncId::NotificationGet, [id::PKG_SP.into(), 0b0001, 0])?;
     check_eq!(raw_success(&g, "pkg-sp gets")?, BIT, "pkg-sp's SP bitmap");
     // Capability denials: pkg-sp has no grant for echo; fault has none at all; echo may not
@@ -423,12 +466,7 @@ fn per_vcpu() -> Outcome {
         );
         let _ = sri_taken();
         check_eq!(set(1 | 1 << 16)?, [OK, 0, 0, 0, 0], "echo sets for vCPU 1");
-        check!(sri_taken(), "no SRI after a per-vCPU set");
-        let lists = info_get()?;
-        check!(
-            matches!(&lists, Ok(l) if l.contains(&(NW, 1))),
-            "INFO_GET does not list the NW with one vCPU: {lists:?}"
-        );
+        sri_then_listed((NW, 1), "a per-vCPU set")?;
         let get = |vcpu: u64| call(FuncId::NotificationGet, &[vcpu << 16, 0b0001]);
         let g0 = get(0);
         expect_success(&g0, "GET on vCPU 0")?;
@@ -534,12 +572,7 @@ fn msg_send2_nw_to_sp() -> Outcome {
         let _ = sri_taken();
         nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
         expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
-        check!(sri_taken(), "no SRI after MSG_SEND2");
-        let lists = info_get()?;
-        check!(
-            matches!(&lists, Ok(l) if l.contains(&(id::ECHO, 0))),
-            "INFO_GET does not list echo: {lists:?}"
-        );
+        sri_then_listed((id::ECHO, 0), "MSG_SEND2")?;
         expect_error(&send2(), ErrorCode::Busy, "MSG_SEND2 to a full RX buffer")?;
         // echo reads it: "RX buffer full" from a VM is in the hypervisor bitmap (Hafnium).
         check_eq!(
@@ -547,13 +580,7 @@ fn msg_send2_nw_to_sp() -> Outcome {
             [OK, 1 << 32, NW.into(), 8, PAYLOAD],
             "echo reads the message"
         );
-        nw_message(id::ECHO, NW, 48, 8, !PAYLOAD)?;
-        expect_success(&send2(), "MSG_SEND2 after echo released its RX buffer")?;
-        check_eq!(
-            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
-            [OK, 1 << 32, NW.into(), 8, !PAYLOAD],
-            "echo reads the second message"
-        );
+        nw_send2_echo_reads(48, !PAYLOAD, "MSG_SEND2 after echo released its RX buffer")?;
         let _ = sri_taken();
         Ok(())
     })
@@ -730,32 +757,6 @@ fn run_log() -> Result<[u64; 4], Failure> {
 /// FFA_MSG_WAIT hands the RX buffer back.
 fn nw_runs_receiver() -> Outcome {
     const BIT: u64 = 1 << 9;
-    /// The INFO_GET, FFA_RUN loop; returns how many partitions it ran.
-    fn schedule() -> Result<u32, Failure> {
-        check!(sri_taken(), "no SRI");
-        let lists = match info_get()? {
-            Ok(l) => l,
-            Err(e) => fail!("INFO_GET after the SRI: {e:?}"),
-        };
-        let mut ran = 0;
-        for (ep, vcpus) in lists {
-            check!(ep.is_secure(), "INFO_GET lists {ep:#06x}");
-            check_eq!(vcpus, 0, "echo's notifications are global");
-            let r = call(FuncId::Run32, &[u64::from(ep) << 16]);
-            check!(
-                r.w(0) == FuncId::MsgWait32.raw() && (1..8).all(|i| r.x(i) == 0),
-                "FFA_RUN of {ep:#06x}: want FFA_MSG_WAIT, got {}",
-                Shown(&r)
-            );
-            ran += 1;
-        }
-        check_eq!(
-            info_get()?,
-            Err(ErrorCode::NoData),
-            "INFO_GET after the runs"
-        );
-        Ok(ran)
-    }
     let _ = sri_taken();
     let [runs, ..] = run_log()?;
     check_eq!(
@@ -798,13 +799,7 @@ fn nw_runs_receiver() -> Outcome {
             "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
         );
         // Its FFA_MSG_WAIT handed the RX buffer back: the next message is accepted.
-        nw_message(id::ECHO, NW, 40, 8, !PAYLOAD)?;
-        expect_success(&send2(), "MSG_SEND2 after the run's FFA_MSG_WAIT")?;
-        check_eq!(
-            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
-            [OK, 1 << 32, NW.into(), 8, !PAYLOAD],
-            "echo reads the second message"
-        );
+        nw_send2_echo_reads(40, !PAYLOAD, "MSG_SEND2 after the run's FFA_MSG_WAIT")?;
         let _ = sri_taken();
         Ok(())
     })
