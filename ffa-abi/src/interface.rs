@@ -34,6 +34,10 @@ pub enum DirectArgs {
     Args64([u64; 5]),
 }
 
+/// FFA_MSG_WAIT w2 bit 0 (FF-A v1.2, "Retain RX buffer ownership"): the caller keeps its RX
+/// buffer instead of giving it back to the producer; ignored if it does not own it.
+pub const MSG_WAIT_RETAIN_RX: u32 = 1 << 0;
+
 /// w2 of a direct message: bit 31 marks a framework message, bits `[7:0]` its type;
 /// everything else is MBZ (DEN0077 "FFA_MSG_SEND_DIRECT_REQ" w2 "Flags").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -221,7 +225,7 @@ pub enum Interface {
     IdGet,
     /// FFA_SPM_ID_GET (v1.1).
     SpmIdGet,
-    /// FFA_MSG_WAIT: w2 flags (v1.1+, bit 0 retain RX buffer ownership).
+    /// FFA_MSG_WAIT: w2 flags (v1.2+: [`MSG_WAIT_RETAIN_RX`]; MBZ before).
     MsgWait {
         /// w2.
         flags: u32,
@@ -667,8 +671,17 @@ impl Interface {
             }
             F::IdGet => Interface::IdGet,
             F::SpmIdGet => Interface::SpmIdGet,
+            // w2 bit 0, "retain RX buffer ownership", exists from v1.2 (Hafnium's
+            // `api_ffa_msg_wait`: w2 != 0 below v1.2 is INVALID_PARAMETERS); the rest is MBZ.
             F::MsgWait32 => Interface::MsgWait {
-                flags: r.w_masked(2, if v1_0 { 0 } else { 1 })?,
+                flags: r.w_masked(
+                    2,
+                    if version >= Version::V1_2 {
+                        MSG_WAIT_RETAIN_RX
+                    } else {
+                        0
+                    },
+                )?,
             },
             F::MsgPoll => Interface::MsgPoll,
             F::Yield32 => Interface::Yield {

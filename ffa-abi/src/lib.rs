@@ -58,7 +58,7 @@ pub use endpoint::{EndpointId, EndpointPair, TargetInfo};
 pub use error::{BuildError, DecodeError, DescError, ErrorCode};
 pub use features::{FeatureId, FeatureQuery};
 pub use func_id::FuncId;
-pub use interface::{DirectArgs, DirectMsgFlags, Interface, SuccessArgs};
+pub use interface::{DirectArgs, DirectMsgFlags, Interface, SuccessArgs, MSG_WAIT_RETAIN_RX};
 pub use memory::MemHandle;
 pub use partition_info::{PartitionInfo, PartitionProperties};
 pub use regs::Regs;

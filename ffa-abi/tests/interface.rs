@@ -164,9 +164,16 @@ fn reserved_bit_fields_are_checked() {
     expect_invalid([0x8400_008A, 0x101, 0x41, 0, 0, 0, 0, 0], v);
     // FFA_ERROR with an undefined code.
     expect_invalid([0x8400_0060, 0, 0xFFFF_FFF0, 0, 0, 0, 0, 0], v);
-    // MSG_WAIT flags: only bit 0 from v1.1, none in v1.0.
+    // MSG_WAIT flags: only bit 0 (retain RX) from v1.2, none before (Hafnium, the ACS).
     expect_invalid([0x8400_006B, 0, 2, 0, 0, 0, 0, 0], v);
+    expect_invalid([0x8400_006B, 0, 1, 0, 0, 0, 0, 0], Version::V1_1);
     expect_invalid([0x8400_006B, 0, 1, 0, 0, 0, 0, 0], Version::V1_0);
+    assert_eq!(
+        Interface::decode(&Regs::from_x0_7([0x8400_006B, 0, 1, 0, 0, 0, 0, 0]), v),
+        Ok(Interface::MsgWait {
+            flags: ffa_abi::MSG_WAIT_RETAIN_RX
+        })
+    );
     // FEATURES input properties are MBZ in v1.0.
     expect_invalid([0x8400_0064, 0x8400_0074, 2, 0, 0, 0, 0, 0], Version::V1_0);
 }

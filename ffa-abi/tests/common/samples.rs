@@ -105,7 +105,7 @@ pub fn sample(f: FuncId, v: Version) -> Interface {
         F::SpmIdGet => Interface::SpmIdGet,
         F::MsgPoll => Interface::MsgPoll,
         F::MsgWait32 => Interface::MsgWait {
-            flags: if v10 { 0 } else { 1 },
+            flags: if v >= Version::V1_2 { 1 } else { 0 },
         },
         F::Yield32 => Interface::Yield {
             target: t,

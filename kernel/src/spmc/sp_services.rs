@@ -7,7 +7,7 @@ use super::partition::{RunEnd, Runtime, Sp, State};
 use super::{ownership, Env};
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
 use ffa_abi::error::ErrorCode;
-use ffa_abi::interface::Interface;
+use ffa_abi::interface::{Interface, MSG_WAIT_RETAIN_RX};
 use ffa_abi::regs::Regs;
 use spmc_table::Partition;
 
@@ -41,39 +41,31 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
 /// FFA_MSG_WAIT: ends the initialisation run of a booting partition, the handling of the
 /// secure interrupt a partition was entered with (FF-A v1.2 section 8.2.2: an S-EL0
 /// partition signals completion with FFA_MSG_WAIT), or a run the normal world gave it with
-/// FFA_RUN.
+/// FFA_RUN. Each hands the RX buffer back unless the caller retains it; a refused call keeps
+/// it (as Hafnium's `api_ffa_msg_wait`).
 fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
-    if rt.interrupt().is_some() {
-        if !(rt.version.minor >= 2 && flags & 1 != 0) {
-            if let Some(m) = rt.mailbox.as_mut() {
-                m.rx_full = false;
-            }
-        }
-        return Flow::End(RunEnd::InterruptDone);
-    }
-    if rt.nw_run() {
+    let end = if rt.interrupt().is_some() {
+        RunEnd::InterruptDone
+    } else if rt.nw_run() {
         // The end of a run the normal world gave it with FFA_RUN: its FFA_RUN returns
-        // FFA_MSG_WAIT. The RX buffer is handed back as at any FFA_MSG_WAIT.
-        if !(rt.version.minor >= 2 && flags & 1 != 0) {
-            if let Some(m) = rt.mailbox.as_mut() {
-                m.rx_full = false;
-            }
+        // FFA_MSG_WAIT.
+        RunEnd::Idle
+    } else if rt.state() == State::Booting {
+        RunEnd::InitDone
+    } else {
+        // An SP handling a direct request must answer it (FF-A v1.2 section 15.2).
+        *out = Regs::error(ErrorCode::Denied);
+        return Flow::Reply;
+    };
+    // FF-A v1.2 FFA_MSG_WAIT w2 bit 0 keeps the RX buffer (decoding admits it from v1.2 only:
+    // a v1.0/v1.1 caller always gives it back, as Hafnium). Without it, an SP run by the normal
+    // world that waits without reading its message loses it (threat-model.md).
+    if flags & MSG_WAIT_RETAIN_RX == 0 {
+        if let Some(m) = rt.mailbox.as_mut() {
+            m.rx_full = false;
         }
-        return Flow::End(RunEnd::Idle);
     }
-    if rt.state() == State::Booting {
-        // FFA_MSG_WAIT hands the RX buffer back, unless a v1.2 caller sets w2 bit 0 to retain
-        // it (the flag exists from v1.2; Hafnium releases for every version otherwise).
-        if !(rt.version.minor >= 2 && flags & 1 != 0) {
-            if let Some(m) = rt.mailbox.as_mut() {
-                m.rx_full = false;
-            }
-        }
-        return Flow::End(RunEnd::InitDone);
-    }
-    // An SP handling a direct request must answer it (FF-A v1.2 section 15.2).
-    *out = Regs::error(ErrorCode::Denied);
-    Flow::Reply
+    Flow::End(end)
 }
 
 /// Appends FFA_CONSOLE_LOG characters to the SP's line and prints complete lines tagged with

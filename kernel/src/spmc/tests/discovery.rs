@@ -510,7 +510,7 @@ fn sp_mailbox_rules_for_devices_and_other_ids() {
     assert!(w.spmc.sps[0].rt.lock().mailbox.is_some());
 }
 
-/// FF-A v1.1+ FFA_MSG_WAIT w2 bit 0 clear: the caller gives its RX buffer back (Hafnium's
+/// FF-A v1.2 FFA_MSG_WAIT w2 bit 0 clear: the caller gives its RX buffer back (Hafnium's
 /// tests check the same: an SP that took its RX buffer with PARTITION_INFO_GET and then calls
 /// FFA_MSG_WAIT no longer owns it). With bit 0 set it keeps it.
 #[test]

@@ -474,3 +474,68 @@ fn a_reopened_sp_receives_notifications_again() {
         ErrorCode::NoData,
     );
 }
+
+/// A partition with a message from the normal world (as indirect_msg's NW -> SP case) whose
+/// runs end with `waits` (one FFA_MSG_WAIT per FFA_RUN, after the one that ends its boot).
+fn run_sp_with_message(version: Version, waits: Vec<Regs>) -> (World, u64) {
+    let mut d = mailbox_sp(0, &[], false, Vec::new());
+    d.version = version;
+    let mut steps: Vec<Step> = alloc::vec![svc(msg_wait())];
+    steps.extend(waits.into_iter().map(svc));
+    d.behaviour = script(steps);
+    let mut w = World::boot(alloc::vec![d]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    write_msg(&w, ntx, 0, SP0, 20, b"first");
+    assert_success(&w.nw(send2(0)), 0);
+    (w, ntx)
+}
+
+fn run_sp0() -> Regs {
+    call(FuncId::Run32, &[0x8001_0000])
+}
+
+/// FF-A v1.2 FFA_MSG_WAIT w2 bit 0 ("retain RX buffer ownership"): a partition the normal
+/// world gives cycles (FFA_RUN) after an indirect message keeps its RX buffer, and the message
+/// in it, when its FFA_MSG_WAIT sets the flag: another message is BUSY and the first is still
+/// there. Without the flag the FFA_MSG_WAIT hands the buffer back (Hafnium's
+/// `api_ffa_msg_wait`): the next message is accepted over the first.
+#[test]
+fn a_run_partition_keeps_its_message_only_when_its_msg_wait_retains_rx() {
+    let retain = call(FuncId::MsgWait32, &[0, 1]);
+    let (mut w, ntx) = run_sp_with_message(Version::V1_2, alloc::vec![retain, msg_wait()]);
+    assert_eq!(w.nw(run_sp0()), msg_wait());
+    assert_eq!(w.seen(0).len(), 2, "entered with FFA_RUN once");
+    write_msg(&w, ntx, 0, SP0, 20, b"second");
+    let before = w.snapshot();
+    assert_error(&w.nw(send2(0)), ErrorCode::Busy);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(w.env.mem.bytes(rx(0) + 20, 5), b"first".to_vec());
+    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    // The next run waits without the flag: the buffer goes back, the new message comes in.
+    assert_eq!(w.nw(run_sp0()), msg_wait());
+    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert_success(&w.nw(send2(0)), 0);
+    assert_eq!(w.env.mem.bytes(rx(0) + 20, 6), b"second".to_vec());
+}
+
+/// Below v1.2 FFA_MSG_WAIT has no flags (the retain flag is FF-A v1.2's; Hafnium's
+/// `api_ffa_msg_wait` refuses w2 != 0 from an older caller, the ACS sets it only from v1.2):
+/// a v1.1 partition's FFA_MSG_WAIT with w2 bit 0 is INVALID_PARAMETERS, it keeps running and
+/// its RX buffer (a refused call changes nothing: its FFA_RX_RELEASE then succeeds), and a
+/// plain FFA_MSG_WAIT ends the run.
+#[test]
+fn the_retain_flag_is_invalid_parameters_below_v1_2() {
+    let retain = call(FuncId::MsgWait32, &[0, 1]);
+    let release = call(FuncId::RxRelease, &[]);
+    let (mut w, ntx) =
+        run_sp_with_message(Version::V1_1, alloc::vec![retain, release, msg_wait()]);
+    assert_eq!(w.nw(run_sp0()), msg_wait());
+    let seen = w.seen(0);
+    assert_eq!(seen.len(), 4, "{seen:x?}");
+    assert_error(&seen[2], ErrorCode::InvalidParameters);
+    assert_success(&seen[3], 0);
+    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    write_msg(&w, ntx, 0, SP0, 20, b"second");
+    assert_success(&w.nw(send2(0)), 0);
+}
