@@ -528,8 +528,7 @@ fn a_run_partition_keeps_its_message_only_when_its_msg_wait_retains_rx() {
 fn the_retain_flag_is_invalid_parameters_below_v1_2() {
     let retain = call(FuncId::MsgWait32, &[0, 1]);
     let release = call(FuncId::RxRelease, &[]);
-    let (mut w, ntx) =
-        run_sp_with_message(Version::V1_1, alloc::vec![retain, release, msg_wait()]);
+    let (mut w, ntx) = run_sp_with_message(Version::V1_1, alloc::vec![retain, release, msg_wait()]);
     assert_eq!(w.nw(run_sp0()), msg_wait());
     let seen = w.seen(0);
     assert_eq!(seen.len(), 4, "{seen:x?}");
