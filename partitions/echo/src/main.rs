@@ -108,8 +108,12 @@ mod sp {
                     .unwrap_or_else(|| echo(ffa, &mut sp, req))
             },
             |ffa, event| match event {
-                sp_rt::Event::Interrupt(id) => on_interrupt(id),
-                // Cycles from FFA_RUN: read its notifications (test_protocol::cmd::RUN_LOG).
+                sp_rt::Event::Interrupt(id) => {
+                    on_interrupt(id);
+                    sp_rt::RxOnWait::Release
+                }
+                // Cycles from FFA_RUN: read its notifications (test_protocol::cmd::RUN_LOG),
+                // keep an unread message if asked to (cmd::RUN_KEEP_RX).
                 sp_rt::Event::Run => test_sp_common::on_run(ffa),
             },
         )

@@ -234,7 +234,7 @@ pub fn serve_one<C: Conduit>(
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
 ) -> Result<Regs> {
-    serve_one_with(ffa, msg, handler, &mut |_, _| {})
+    serve_one_with(ffa, msg, handler, &mut |_, _| RxOnWait::Release)
 }
 
 /// What a waiting partition can be entered with besides a direct request.
@@ -246,27 +246,49 @@ pub enum Event {
     Interrupt(u32),
     /// FFA_RUN: its scheduler (the normal world, after the schedule-receiver interrupt named
     /// it) gave it cycles, e.g. to read its notifications with FFA_NOTIFICATION_GET and its RX
-    /// buffer; the FFA_MSG_WAIT that follows hands them back.
+    /// buffer; the FFA_MSG_WAIT that follows hands the RX buffer back unless the event's
+    /// handler says [`RxOnWait::Retain`].
     Run,
 }
 
-/// [`serve_one`], with `on_event` called when `msg` is FFA_INTERRUPT or FFA_RUN ([`Event`]).
+/// What the FFA_MSG_WAIT after an [`Event`] does with our RX buffer (FF-A v1.2 FFA_MSG_WAIT
+/// w2 bit 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RxOnWait {
+    /// Give it back to the SPMC (FF-A's default, and the only choice before v1.2): a message
+    /// still in it is gone for us.
+    #[default]
+    Release,
+    /// Keep it, and the message in it, until our FFA_RX_RELEASE (or an FFA_MSG_WAIT without
+    /// this): for a partition that saw "RX buffer full" during a run and reads the message
+    /// later. FF-A v1.2 partitions only: the SPMC answers a v1.0/v1.1 partition's FFA_MSG_WAIT
+    /// with this flag INVALID_PARAMETERS, and the serving loop then fails ([`serve_one`]).
+    Retain,
+}
+
+/// [`serve_one`], with `on_event` called when `msg` is FFA_INTERRUPT or FFA_RUN ([`Event`]);
+/// what it returns decides whether the FFA_MSG_WAIT that follows keeps our RX buffer.
 pub fn serve_one_with<C: Conduit>(
     ffa: &mut Ffa<C>,
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
-    on_event: &mut impl FnMut(&mut Ffa<C>, Event),
+    on_event: &mut impl FnMut(&mut Ffa<C>, Event) -> RxOnWait,
 ) -> Result<Regs> {
     if let Some(req) = DirectRequest::decode(&msg) {
         let payload = handler(ffa, &req);
         return Ok(ffa.call(req.response(&payload)));
     }
-    if msg.fid() == fid::INTERRUPT {
-        on_event(ffa, Event::Interrupt(msg.w(2)));
+    let rx = if msg.fid() == fid::INTERRUPT {
+        on_event(ffa, Event::Interrupt(msg.w(2)))
     } else if msg.fid() == fid::RUN {
-        on_event(ffa, Event::Run);
-    }
-    let next = ffa.msg_wait();
+        on_event(ffa, Event::Run)
+    } else {
+        RxOnWait::Release
+    };
+    let next = match rx {
+        RxOnWait::Release => ffa.msg_wait(),
+        RxOnWait::Retain => ffa.msg_wait_retaining_rx(),
+    };
     match expect_success(next) {
         Err(e @ (Error::Ffa(_) | Error::UnknownStatus(_))) => Err(e),
         _ => Ok(next),
@@ -294,15 +316,17 @@ pub fn run_with_interrupts<C: Conduit>(
         if let Event::Interrupt(id) = e {
             on_interrupt(ffa, id)
         }
+        RxOnWait::Release
     })
 }
 
 /// [`run`] with `on_event` called for each FFA_INTERRUPT or FFA_RUN it is entered with
-/// ([`Event`]); then it waits again.
+/// ([`Event`]); then it waits again, keeping its RX buffer if `on_event` says so
+/// ([`RxOnWait`]).
 pub fn run_with_events<C: Conduit>(
     ffa: &mut Ffa<C>,
     mut handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
-    mut on_event: impl FnMut(&mut Ffa<C>, Event),
+    mut on_event: impl FnMut(&mut Ffa<C>, Event) -> RxOnWait,
 ) -> ! {
     let mut msg = ffa.msg_wait();
     loop {
@@ -461,6 +485,7 @@ mod tests {
             events.push(e);
             // What a receiver does with the cycles: one call of its own.
             let _ = f.id_get();
+            RxOnWait::Release
         });
         assert_eq!(got, Ok(next));
         assert_eq!(events, vec![Event::Run]);
@@ -468,6 +493,27 @@ mod tests {
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].fid(), 0x8400_0069);
         assert_eq!(calls[1].fid(), 0x8400_006B);
+        assert_eq!(calls[1].x(2), 0, "FFA_MSG_WAIT gives the RX buffer back");
+    }
+
+    #[test]
+    fn an_event_handler_may_keep_the_rx_buffer_over_the_wait() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([next, next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let run = Regs::call(0x8400_006D, &[]);
+        let got = serve_one_with(&mut ffa, run, &mut handler, &mut |_, _| RxOnWait::Retain);
+        assert_eq!(got, Ok(next));
+        // Only the wait after the event keeps it: after anything else the buffer goes back.
+        let err = Regs::call(0x8400_0060, &[0, 0xFFFF_FFFE]);
+        let got = serve_one_with(&mut ffa, err, &mut handler, &mut |_, _| RxOnWait::Retain);
+        assert_eq!(got, Ok(next));
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].fid(), 0x8400_006B);
+        assert_eq!(calls[0].x(2), 1, "w2 bit 0: retain RX buffer ownership");
+        assert_eq!(calls[1].fid(), 0x8400_006B);
+        assert_eq!(calls[1].x(2), 0);
     }
 
     #[test]
@@ -477,7 +523,10 @@ mod tests {
         let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
         let mut got_irq = Vec::new();
         let irq = Regs::call(0x8400_0062, &[0, 48]);
-        let got = serve_one_with(&mut ffa, irq, &mut handler, &mut |_, e| got_irq.push(e));
+        let got = serve_one_with(&mut ffa, irq, &mut handler, &mut |_, e| {
+            got_irq.push(e);
+            RxOnWait::Release
+        });
         assert_eq!(got, Ok(next));
         assert_eq!(got_irq, vec![Event::Interrupt(48)]);
         let calls = &ffa.conduit().calls;

@@ -272,10 +272,21 @@ impl<C: Conduit> Ffa<C> {
         Ok(())
     }
 
-    /// FFA_MSG_WAIT: ends our current run (the first call ends initialisation)
-    /// and returns the next message, whatever it is.
+    /// FFA_MSG_WAIT: ends our current run (the first call ends initialisation), giving our RX
+    /// buffer back to the SPMC, and returns the next message, whatever it is.
     pub fn msg_wait(&mut self) -> Regs {
         self.conduit.call(Interface::MsgWait { flags: 0 }.encode())
+    }
+
+    /// FFA_MSG_WAIT keeping our RX buffer (and a message in it) until we release it (FF-A v1.2
+    /// w2 bit 0, `MSG_WAIT_RETAIN_RX`; refused with INVALID_PARAMETERS below v1.2).
+    pub fn msg_wait_retaining_rx(&mut self) -> Regs {
+        self.conduit.call(
+            Interface::MsgWait {
+                flags: ffa_abi::MSG_WAIT_RETAIN_RX,
+            }
+            .encode(),
+        )
     }
 
     /// FFA_YIELD: gives the CPU back to whoever ran us; returns how we resume.

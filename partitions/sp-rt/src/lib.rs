@@ -66,7 +66,7 @@ mod sp_link_tests;
 
 pub use conduit::{Conduit, Regs, RegsExt, Svc};
 pub use direct_msg::{
-    run, run_with_events, run_with_interrupts, DirectRequest, Event, Kind, Payload,
+    run, run_with_events, run_with_interrupts, DirectRequest, Event, Kind, Payload, RxOnWait,
 };
 pub use ffa::{EndpointId, Error, ErrorCode, Ffa, Version};
 pub use partition_info::Uuid;

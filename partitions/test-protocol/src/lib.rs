@@ -234,6 +234,11 @@ pub mod cmd {
     /// boot, then what the last run's GET returned: SP bitmap, VM bitmap, SPM | hypervisor <<
     /// 32 (or the status of a failed GET in the SP word, the others 0)\].
     pub const RUN_LOG: u32 = 0xC0DE_1101;
+    /// echo: word 1 = 1: from now on, a run (FFA_RUN) whose FFA_NOTIFICATION_GET shows "RX
+    /// buffer full" keeps the RX buffer and the message over its FFA_MSG_WAIT (FF-A v1.2 w2
+    /// bit 0, `sp_rt::RxOnWait::Retain`) for a later MSG_READ; word 1 = 0: such runs hand it
+    /// back (the default; the message is lost). Response: \[OK\].
+    pub const RUN_KEEP_RX: u32 = 0xC0DE_1701;
     /// A v1.0 SP (pkg-sp or echo built for FF-A v1.0): FFA_MSG_SEND of the 8 bytes of word 2
     /// (little-endian) to the endpoint in word 1, from the start of its TX buffer. Response:
     /// \[status\].
@@ -535,6 +540,8 @@ mod tests {
             cmd::NOTIFY_UNBIND,
             cmd::NOTIFY_SET,
             cmd::NOTIFY_GET,
+            cmd::RUN_LOG,
+            cmd::RUN_KEEP_RX,
         ];
         for (i, a) in all.iter().enumerate() {
             // Echo tests use small numbers; commands must never collide with them.

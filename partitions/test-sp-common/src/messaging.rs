@@ -2,9 +2,9 @@
 //! NOTIFY_BIND/UNBIND/SET/GET), through sp-rt's typed calls.
 
 use crate::{fail, ok, status_of, SpState};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use sp_rt::notify::{get, RX_BUFFER_FULL};
-use sp_rt::{Conduit, DirectRequest, EndpointId, Ffa, Payload};
+use sp_rt::{Conduit, DirectRequest, EndpointId, Ffa, Payload, RxOnWait};
 use test_protocol::{cmd, status};
 
 /// Handles the commands of this module; `None` for any other command.
@@ -50,6 +50,10 @@ pub fn handle<C: Conduit>(
         }
         cmd::MSG_POLL_V1_0 => poll_v1_0(ffa, sp),
         cmd::RUN_LOG => ok(&RUN_LOG.each(|a| a.load(Ordering::Relaxed))),
+        cmd::RUN_KEEP_RX => {
+            KEEP_RX.store(arg(1) != 0, Ordering::Relaxed);
+            ok(&[])
+        }
         cmd::NOTIFY_GET => match ffa.notification_get(me, 0, arg(1) as u32) {
             Ok(b) => ok(&[b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32]),
             Err(e) => fail(&e),
@@ -58,7 +62,9 @@ pub fn handle<C: Conduit>(
     })
 }
 
-/// MSG_READ: framework notifications, the message, RX_RELEASE.
+/// MSG_READ: framework notifications, the message, RX_RELEASE. The message is there if this
+/// GET shows "RX buffer full", or if a run saw it and kept the buffer ([`on_run`]; the GET
+/// then shows nothing, the notification was taken by the run's).
 fn read<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, me: EndpointId) -> Payload {
     let bits = match ffa.notification_get(me, 0, get::SPM | get::HYP) {
         Ok(b) => u64::from(b.spm) | u64::from(b.hyp) << 32,
@@ -68,7 +74,8 @@ fn read<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, me: EndpointId) -> P
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let full = bits & (u64::from(RX_BUFFER_FULL) | u64::from(RX_BUFFER_FULL) << 32) != 0;
+    let kept = HELD_FROM_RUN.swap(false, Ordering::Relaxed);
+    let full = kept || bits & (u64::from(RX_BUFFER_FULL) | u64::from(RX_BUFFER_FULL) << 32) != 0;
     let msg = rxtx.read_message(|h, p| {
         let mut first = [0u8; 8];
         let n = p.len().min(8);
@@ -138,19 +145,35 @@ impl RunLog {
 
 static RUN_LOG: RunLog = RunLog([const { AtomicU64::new(0) }; 4]);
 
+/// `cmd::RUN_KEEP_RX`: runs that see "RX buffer full" keep the RX buffer.
+static KEEP_RX: AtomicBool = AtomicBool::new(false);
+/// A run kept the RX buffer with a message in it; MSG_READ reads it (and clears this).
+static HELD_FROM_RUN: AtomicBool = AtomicBool::new(false);
+
 /// A receiver given cycles by FFA_RUN (`sp_rt::Event::Run`, e.g. by the normal world after the
 /// schedule-receiver interrupt named it): reads every notification bitmap of its own with
-/// FFA_NOTIFICATION_GET and keeps what it got for `cmd::RUN_LOG`; the caller then waits again.
-pub fn on_run<C: Conduit>(ffa: &mut Ffa<C>) {
+/// FFA_NOTIFICATION_GET and keeps what it got for `cmd::RUN_LOG`; the caller then waits again,
+/// keeping the RX buffer if `cmd::RUN_KEEP_RX` asked for it and "RX buffer full" was among
+/// what it got (so a later MSG_READ still finds the message), else handing it back.
+pub fn on_run<C: Conduit>(ffa: &mut Ffa<C>) -> RxOnWait {
     let got = ffa
         .id_get()
         .and_then(|me| ffa.notification_get(me, 0, get::SP | get::VM | get::SPM | get::HYP));
-    let words = match got {
-        Ok(b) => [b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32],
-        Err(e) => [status_of(&e), 0, 0],
+    let (words, full) = match got {
+        Ok(b) => (
+            [b.sp, b.vm, u64::from(b.spm) | u64::from(b.hyp) << 32],
+            (b.spm | b.hyp) & RX_BUFFER_FULL != 0,
+        ),
+        Err(e) => ([status_of(&e), 0, 0], false),
     };
     RUN_LOG.0[0].fetch_add(1, Ordering::Relaxed);
     for (a, w) in RUN_LOG.0[1..].iter().zip(words) {
         a.store(w, Ordering::Relaxed);
+    }
+    if full && KEEP_RX.load(Ordering::Relaxed) {
+        HELD_FROM_RUN.store(true, Ordering::Relaxed);
+        RxOnWait::Retain
+    } else {
+        RxOnWait::Release
     }
 }

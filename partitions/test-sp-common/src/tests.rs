@@ -1,12 +1,13 @@
 //! Host tests of the test SPs' handlers against sp-rt's fake SPMC.
 
 use super::*;
+use ffa_abi::indirect::MessageHeader;
 use ffa_abi::memory::transaction::{builder_for, MemAccess};
 use ffa_abi::memory::{AccessPerms, Constituent};
 use ffa_abi::MemHandle;
 use sp_rt::testing::dtb::{build, cells, Item};
 use sp_rt::testing::{error_reply, success_reply, FakeSpmc};
-use sp_rt::{Regs, RegsExt};
+use sp_rt::{Regs, RegsExt, RxOnWait};
 use test_protocol::id;
 
 #[repr(C, align(4096))]
@@ -837,7 +838,8 @@ fn a_run_reads_every_notification_bitmap_and_run_log_reports_it() {
         // w2/w3 SP bitmap, w4/w5 VM bitmap, w6 SPM, w7 hypervisor.
         success_reply(&[0x10, 0x1, 0x20, 0, 1, 0]),
     ]));
-    on_run(&mut ffa);
+    // "RX buffer full" (SPM bitmap) among them, but nobody asked to keep RX: hand it back.
+    assert_eq!(on_run(&mut ffa), RxOnWait::Release);
     let calls = &ffa.conduit().calls;
     assert_eq!(calls[0].fid(), FuncId::IdGet.raw());
     assert_eq!(calls[1].fid(), FuncId::NotificationGet.raw());
@@ -849,6 +851,34 @@ fn a_run_reads_every_notification_bitmap_and_run_log_reports_it() {
         &r.0[..5],
         &[u64::from(status::OK), 1, 0x1_0000_0010, 0x20, 1]
     );
+
+    // RUN_KEEP_RX (one test: the flags and the log are the SP's statics): a run that sees
+    // "RX buffer full" (hypervisor bitmap) keeps RX; MSG_READ then reads the message although
+    // its own GET finds the notification taken, and releases RX.
+    let mut bufs = Buffers::new();
+    let h = MessageHeader::new(EndpointId(0), id::ECHO, 8, sp_rt::Version::V1_2);
+    let n = h.write(sp_rt::Version::V1_2, &mut bufs.rx.0).unwrap();
+    bufs.rx.0[n..n + 8].copy_from_slice(&0x5EEDu64.to_le_bytes());
+    let mut sp = state(Ok(bufs.pair()));
+    let mut ffa = Ffa::new(FakeSpmc::with_replies([
+        success_reply(&[u64::from(id::ECHO)]),
+        success_reply(&[0, 0, 0, 0, 0, 1]),
+        success_reply(&[0, 0, 0, 0, 0, 0]),
+        success_reply(&[]),
+    ]));
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::RUN_KEEP_RX.into(), 1]));
+    assert_eq!(r.0[0], u64::from(status::OK));
+    assert_eq!(on_run(&mut ffa), RxOnWait::Retain);
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::MSG_READ.into()]));
+    let r0 = r.0;
+    let r = echo(&mut ffa, &mut sp, &req64(&[cmd::RUN_KEEP_RX.into(), 0]));
+    assert_eq!(r.0[0], u64::from(status::OK));
+    assert_eq!(&r0[..5], &[u64::from(status::OK), 0, 0, 8, 0x5EED]);
+    let c = &ffa.conduit().calls;
+    assert_eq!(c[2].fid(), FuncId::NotificationGet.raw());
+    assert_eq!(c[3].fid(), FuncId::RxRelease.raw());
+    // Kept once: the next MSG_READ needs a new "RX buffer full" again.
+    assert_eq!(c.len(), 4);
 }
 
 /// MSG_SEND_V1_0 puts the 8 bytes at the start of TX and calls FFA_MSG_SEND; MSG_POLL_V1_0
