@@ -33,6 +33,7 @@ pub const CASES: &[Case] = &[
     Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
     Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
     Case::default_set("notify_sri_then_nw_runs_the_receiver", nw_runs_receiver),
+    Case::default_set("notify_run_keeps_unread_message", run_keeps_unread_message),
     // The v1.0 fixture set (partitions/pkg-sp/layout-v1.0.json), in a boot of its own that
     // xtask runs (fixtures.rs).
     Case::any_set("msg_send_poll_v1_0_sps", v1_0_sps).on_request(),
@@ -801,6 +802,63 @@ fn nw_runs_receiver() -> Outcome {
         // Its FFA_MSG_WAIT handed the RX buffer back: the next message is accepted.
         nw_send2_echo_reads(40, !PAYLOAD, "MSG_SEND2 after the run's FFA_MSG_WAIT")?;
         let _ = sri_taken();
+        Ok(())
+    })
+}
+
+/// FF-A v1.2 FFA_MSG_WAIT w2 bit 0 ("retain RX buffer ownership") on QEMU: echo, run by the
+/// normal world after an indirect message (the scheduler loop), keeps its RX buffer and the
+/// unread message over its FFA_MSG_WAIT when told to (RUN_KEEP_RX; sp-rt's `RxOnWait::Retain`):
+/// a second message is BUSY, echo reads the first later in a direct request, and then a new one
+/// is accepted. Without it (the default) the run's FFA_MSG_WAIT hands the buffer back and the
+/// message is gone for echo (`notify_sri_then_nw_runs_the_receiver`).
+fn run_keeps_unread_message() -> Outcome {
+    with_mailbox(|| {
+        const PAYLOAD: u64 = 0x5EED_0000_0000_0017;
+        check_eq!(
+            ask(id::ECHO, &[cmd::RUN_KEEP_RX.into(), 1])?,
+            [OK, 0, 0, 0, 0],
+            "echo keeps RX in its runs"
+        );
+        let r = (|| -> Outcome {
+            let [runs, ..] = run_log()?;
+            let _ = sri_taken();
+            nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
+            expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
+            check_eq!(schedule()?, 1, "partitions run");
+            check_eq!(
+                run_log()?,
+                [runs + 1, 0, 0, 1 << 32],
+                "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
+            );
+            // Its FFA_MSG_WAIT kept the buffer: another message is BUSY, the first stays.
+            nw_message(id::ECHO, NW, 48, 8, !PAYLOAD)?;
+            expect_error(
+                &send2(),
+                ErrorCode::Busy,
+                "MSG_SEND2 while echo keeps its RX buffer",
+            )?;
+            // The run took the notification: MSG_READ's own GET finds none, the message is there.
+            check_eq!(
+                ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+                [OK, 0, NW.into(), 8, PAYLOAD],
+                "echo reads the message its run kept"
+            );
+            nw_send2_echo_reads(
+                48,
+                !PAYLOAD,
+                "MSG_SEND2 after echo released the kept buffer",
+            )?;
+            let _ = sri_taken();
+            Ok(())
+        })();
+        let off = ask(id::ECHO, &[cmd::RUN_KEEP_RX.into(), 0])?;
+        r?;
+        check_eq!(
+            off,
+            [OK, 0, 0, 0, 0],
+            "echo hands RX back in its runs again"
+        );
         Ok(())
     })
 }
