@@ -97,6 +97,14 @@ impl<R: SharedMemory> Endpoint<R> {
         }
     }
 
+    /// Keeps `count` shared-memory slots for `owner` alone ([`ShmTable::reserve`]): the
+    /// partition that must always be able to attach (ITS and PS at block-storage) finds one
+    /// however many pages other callers shared. False if refused (the reservations would
+    /// leave no slot for anyone else, or the endpoint already holds memory).
+    pub fn reserve_slots(&mut self, owner: EndpointId, count: usize) -> bool {
+        self.shm.reserve(owner, count)
+    }
+
     /// Returns the shared-memory table.
     pub fn shared(&self) -> &ShmTable<R> {
         &self.shm
@@ -163,9 +171,10 @@ impl<R: SharedMemory> Endpoint<R> {
             // Retrieving again would map the pages twice and lose track of one mapping.
             return RpcStatus::InvalidState;
         }
-        if self.shm.is_full() || self.shm.held_by(owner) >= self.shm.per_owner() {
+        if !self.shm.may_take(owner) {
             // TS answers NOT_FOUND when it has no free slot. One caller gets at most three
-            // quarters of the slots ([`ShmTable::per_owner`]): the others keep some.
+            // quarters of the slots ([`ShmTable::per_owner`]): the others keep some; and
+            // slots reserved for fixed owners ([`Self::reserve_slots`]) are theirs alone.
             return RpcStatus::NotFound;
         }
         let Some(region) = mem.retrieve(owner, handle, tag) else {

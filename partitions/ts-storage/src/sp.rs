@@ -37,7 +37,9 @@ use ts_rpc::abi::PROTOCOL_UUID;
 use ts_rpc::sp::{answer, serve, SpMemory};
 use ts_rpc::{Endpoint, Reply, Request, RpcStatus, Service};
 
-use crate::block::{self, BlockFlash, BlockStorageService, Transport, ITS_ENDPOINT, PS_ENDPOINT};
+use crate::block::{
+    self, BlockFlash, BlockPartition, BlockStorageService, Transport, ITS_ENDPOINT, PS_ENDPOINT,
+};
 use crate::cfi::{Bus, CfiFlash};
 use crate::flash::{CutAfter, Flash, FlashError};
 use crate::log_store::FlashStore;
@@ -196,40 +198,67 @@ fn setup(start: &mut StartInfo) -> (Ffa, EndpointId) {
     (ffa, me)
 }
 
-fn run(mut start: StartInfo, name: &str, services: Vec<Box<dyn Service>>) -> ! {
+fn run(start: StartInfo, name: &str, services: Vec<Box<dyn Service>>) -> ! {
+    run_reserving(start, name, services, &[])
+}
+
+/// [`run`], keeping a shared-memory slot for each of `owners` ([`endpoint_for`]).
+fn run_reserving(
+    mut start: StartInfo,
+    name: &str,
+    services: Vec<Box<dyn Service>>,
+    owners: &[BlockPartition],
+) -> ! {
     let (mut ffa, me) = setup(&mut start);
-    let mut endpoint = Endpoint::new(services, SHM_SLOTS, MAX_MESSAGE);
+    let mut endpoint = endpoint_for(services, owners);
     sp_rt::log!("{name} ready, endpoint {:#06x}", me.0);
     // The manifest's ffa-version: retrieve descriptors use the v1.2 layout.
     serve(&mut ffa, &mut start.rxtx, me, Version::V1_2, &mut endpoint)
+}
+
+/// The TS RPC endpoint of a storage partition: [`SHM_SLOTS`] slots, one of them kept for
+/// the owner of each of `partitions` (block-storage: ITS and PS), so that however many pages
+/// other callers share (the normal world, other SPs, together), ITS and PS can always attach.
+fn endpoint_for<R: ts_rpc::endpoint::SharedMemory>(
+    services: Vec<Box<dyn Service>>,
+    partitions: &[BlockPartition],
+) -> Endpoint<R> {
+    let mut endpoint = Endpoint::new(services, SHM_SLOTS, MAX_MESSAGE);
+    for p in partitions {
+        if !endpoint.reserve_slots(p.owner, 1) {
+            panic!(
+                "storage: cannot keep a shared-memory slot for {:#06x}",
+                p.owner.0
+            );
+        }
+    }
+    endpoint
 }
 
 /// The block storage partition: serves the `storage` device region to ITS and PS. It sends
 /// no command to the flash until a client programs or erases (docs/storage.md, "When the
 /// flash is first written").
 pub fn main_block_storage(start: StartInfo) -> ! {
-    let service: Box<dyn Service> = match open_region(&start) {
-        Ok(Some((mmio, sectors))) => {
-            let flash = match CfiFlash::deferred(MmioBus(mmio), SECTOR_SIZE, sectors) {
-                Ok(f) => f,
-                Err(e) => panic!("storage: {e:?}"),
-            };
-            match BlockStorageService::new(flash, block::default_partitions(sectors), [0; 16]) {
-                Ok(s) => {
-                    sp_rt::log!(
-                        "storage: {sectors} sectors of {SECTOR_SIZE:#x}: ITS {:#06x} and PS {:#06x} get half each; no flash command until a client writes",
-                        ITS_ENDPOINT.0,
-                        PS_ENDPOINT.0
-                    );
-                    Box::new(s)
-                }
-                Err(e) => panic!("storage: partition table: {e:?}"),
-            }
-        }
+    let (mmio, sectors) = match open_region(&start) {
+        Ok(Some(r)) => r,
         Ok(None) => panic!("block-storage needs the `storage` device region"),
         Err(why) => panic!("storage: {why}"),
     };
-    run(start, "BlockStorage", vec![service])
+    let flash = match CfiFlash::deferred(MmioBus(mmio), SECTOR_SIZE, sectors) {
+        Ok(f) => f,
+        Err(e) => panic!("storage: {e:?}"),
+    };
+    let partitions = block::default_partitions(sectors);
+    let service = match BlockStorageService::new(flash, partitions.clone(), [0; 16]) {
+        Ok(s) => Box::new(s) as Box<dyn Service>,
+        Err(e) => panic!("storage: partition table: {e:?}"),
+    };
+    sp_rt::log!(
+        "storage: {sectors} sectors of {SECTOR_SIZE:#x}: ITS {:#06x} and PS {:#06x} get half each; no flash command until a client writes",
+        ITS_ENDPOINT.0,
+        PS_ENDPOINT.0
+    );
+    run_reserving(start, "BlockStorage", vec![service], &partitions)
 }
 
 /// A service whose implementation is set at the first request (the client store is
@@ -633,13 +662,13 @@ pub fn main_block_storage_power_cut(start: StartInfo) -> ! {
         Ok(f) => CutAfter::new(f, budget.clone(), stop_here),
         Err(e) => panic!("storage: {e:?}"),
     };
-    let service = match BlockStorageService::new(flash, block::default_partitions(sectors), [0; 16])
-    {
+    let partitions = block::default_partitions(sectors);
+    let service = match BlockStorageService::new(flash, partitions.clone(), [0; 16]) {
         Ok(s) => Box::new(s) as Box<dyn Service>,
         Err(e) => panic!("storage: partition table: {e:?}"),
     };
     let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
-    run(start, "BlockStorage", vec![service, control])
+    run_reserving(start, "BlockStorage", vec![service, control], &partitions)
 }
 
 #[cfg(test)]
@@ -690,6 +719,32 @@ mod tests {
 
     fn service_info(interface: u32) -> Regs {
         response(BS, [0, RpcStatus::Success.word(), interface, 0, 0])
+    }
+
+    /// Issue 13: block-storage keeps a shared-memory slot for each partition owner (ITS and
+    /// PS), and for nobody else; its and ps keep none (no fixed callers).
+    #[test]
+    fn block_storage_keeps_a_slot_for_each_owner() {
+        struct NoMemory;
+        impl ts_rpc::endpoint::SharedMemory for NoMemory {
+            fn size(&self) -> usize {
+                0
+            }
+            fn read(&self, _: usize, _: &mut [u8]) -> bool {
+                false
+            }
+            fn write(&mut self, _: usize, _: &[u8]) -> bool {
+                false
+            }
+        }
+        let e: Endpoint<NoMemory> = endpoint_for(Vec::new(), &block::default_partitions(8));
+        let t = e.shared();
+        assert_eq!(t.reserved_for(ITS_ENDPOINT), 1);
+        assert_eq!(t.reserved_for(PS_ENDPOINT), 1);
+        assert_eq!(t.reserved_for(EndpointId(0)), 0);
+        assert!(t.may_take(EndpointId(0)));
+        let e: Endpoint<NoMemory> = endpoint_for(Vec::new(), &[]);
+        assert_eq!(e.shared().reserved_for(ITS_ENDPOINT), 0);
     }
 
     /// Review 4, #1: a BUSY block-storage is waited for (bounded), not taken for "no block

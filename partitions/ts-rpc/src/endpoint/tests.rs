@@ -325,3 +325,53 @@ fn one_caller_cannot_take_every_slot() {
         "the storage client's page was refused: the normal world holds every slot"
     );
 }
+
+/// Issue 13: several callers together can fill the slots that one alone cannot
+/// (`one_caller_cannot_take_every_slot`); block-storage reserves one for each of its fixed
+/// owners (ITS, PS), so both still attach after the normal world and two other SPs shared and
+/// retrieved all they could.
+#[test]
+fn several_callers_cannot_starve_the_reserved_owners() {
+    const ITS: EndpointId = EndpointId(0x8005);
+    const PS: EndpointId = EndpointId(0x8006);
+    let mut e = endpoint(16);
+    assert!(e.reserve_slots(ITS, 1));
+    assert!(e.reserve_slots(PS, 1));
+    let mut m = FakeMem::default();
+    let mut h = 1u64;
+    let mut accepted = 0;
+    for caller in [NW, SP, EndpointId(0x8002)] {
+        for _ in 0..16 {
+            m.share(caller, h, 0x1000);
+            if e.handle(&mut m, caller, [RETRIEVE, h as u32, 0, 0, 0])[1] == 0 {
+                accepted += 1;
+            }
+            h += 1;
+        }
+    }
+    assert_eq!(
+        accepted, 14,
+        "the others take every slot but the two reserved"
+    );
+    for (owner, handle) in [(ITS, 100u64), (PS, 101)] {
+        m.share(owner, handle, 0x1000);
+        assert_eq!(
+            e.handle(&mut m, owner, [RETRIEVE, handle as u32, 0, 0, 0])[1],
+            0,
+            "{owner:?}'s page was refused: the other callers hold every slot"
+        );
+    }
+    // Without the reservations the same callers leave nothing (what the test guards against).
+    let mut e = endpoint(16);
+    let mut m = FakeMem::default();
+    let mut h = 1u64;
+    for caller in [NW, SP, EndpointId(0x8002)] {
+        for _ in 0..16 {
+            m.share(caller, h, 0x1000);
+            let _ = e.handle(&mut m, caller, [RETRIEVE, h as u32, 0, 0, 0]);
+            h += 1;
+        }
+    }
+    m.share(ITS, 100, 0x1000);
+    assert_ne!(e.handle(&mut m, ITS, [RETRIEVE, 100, 0, 0, 0])[1], 0);
+}
