@@ -6,17 +6,18 @@
 //!   serves it as two partitions with TS's block storage protocol ([`crate::block`]): the
 //!   first half of the sectors for ITS, the second for PS, each usable by its owner only.
 //!   It sends no command to the device before the first program or erase a client asks for.
-//! - ITS and PS ([`main`]) persist through it: at their first request they find the block
-//!   storage partition (a TS RPC partition offering its service), share a page with it and
-//!   mount their log over their partition. One flash device cannot be driven by two
-//!   partitions at once (a command from one takes the device out of read-array mode under
-//!   the other): that is why one partition owns it. An ITS or PS that has the `storage`
-//!   region itself drives it directly (the its-powercut test SP does); one that may message
-//!   no block storage at all keeps objects in RAM, and says so. One whose block storage does
-//!   not answer (BUSY after the retries, aborted) fails that request (STORAGE_FAILURE) and
-//!   attaches again at the next one: never RAM then, which the normal world could force by
-//!   keeping block-storage preempted. A lost attachment (block-storage aborted or restarted:
-//!   our handle no longer names a slot) is dropped and made again at the next request.
+//! - ITS and PS ([`main`]) persist through it: while they boot (block-storage boots first)
+//!   they find the block storage partition (a TS RPC partition offering its service), share a
+//!   page with it and mount their log over their partition (reads only: no flash command at
+//!   boot). One flash device cannot be driven by two partitions at once (a command from one
+//!   takes the device out of read-array mode under the other): that is why one partition
+//!   owns it. An ITS or PS that has the `storage` region itself drives it directly (the
+//!   its-powercut test SP does); one that may message no block storage at all keeps objects
+//!   in RAM, and says so. An attach that fails, whatever failed, is made again before the
+//!   next request, which meanwhile fails closed (STORAGE_FAILURE): never RAM then, which the
+//!   normal world could force by keeping block-storage preempted. A lost attachment
+//!   (block-storage aborted or restarted: our handle no longer names a slot) is dropped and
+//!   made again likewise; its page is reclaimed and reused ([`attach`]).
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -27,7 +28,6 @@ use core::cell::Cell;
 use core::cell::RefCell;
 
 use ffa_abi::{EndpointId, MemHandle, Uuid};
-use packed_c::block_storage::{PARTITION_PSA_ITS, PARTITION_PSA_PS};
 use packed_c::psa::{self, Status};
 use sp_rt::mem::{Constituent, SharedPage, SHARE_RW};
 use sp_rt::mmio::{Mmio32, MmioError};
@@ -38,13 +38,16 @@ use ts_rpc::sp::{answer, serve, SpMemory};
 use ts_rpc::{Endpoint, Reply, Request, RpcStatus, Service};
 
 use crate::block::{
-    self, BlockFlash, BlockPartition, BlockStorageService, Transport, ITS_ENDPOINT, PS_ENDPOINT,
+    self, BlockPartition, BlockStorageService, Transport, ITS_ENDPOINT, PS_ENDPOINT,
 };
 use crate::cfi::{Bus, CfiFlash};
 use crate::flash::{CutAfter, Flash, FlashError};
 use crate::log_store::FlashStore;
 use crate::service::{Flavour, StorageService};
-use crate::store::{Limits, Object, RamStore, Store};
+use crate::store::{Limits, Object, Store};
+
+mod attach;
+use attach::Lookup;
 
 /// What one storage partition holds: objects of up to 16 KiB, 128 KiB and 64 objects in all
 /// (over all callers). psa-arch-tests' storage tests need a few KiB; the rest is room for
@@ -104,6 +107,43 @@ impl Store for FailedStore {
     }
 }
 
+/// The service of a partition whose store is unusable (or not attached yet): it fails closed.
+/// Every request that reaches the store answers PSA_ERROR_STORAGE_FAILURE, reads too: an
+/// object it cannot see is not "does not exist" (a client would take that as an answer, e.g.
+/// create again a write-once object it stored before). Requests refused before the store is
+/// asked (bad UID or flags, malformed, unknown opcode) and GET_SUPPORT answer as always.
+struct FailClosed(StorageService<FailedStore>);
+
+impl FailClosed {
+    fn service(flavour: Flavour) -> Box<dyn Service> {
+        Box::new(Self(StorageService::new(flavour, FailedStore)))
+    }
+}
+
+impl Service for FailClosed {
+    fn uuid(&self) -> Uuid {
+        self.0.uuid()
+    }
+
+    fn call(
+        &mut self,
+        caller: EndpointId,
+        client_id: u32,
+        opcode: u16,
+        buf: &mut [u8],
+        request_len: usize,
+    ) -> Result<Reply, RpcStatus> {
+        let mut r = self.0.call(caller, client_id, opcode, buf, request_len)?;
+        if r.status == psa::ERROR_DOES_NOT_EXIST {
+            r = Reply {
+                status: psa::ERROR_STORAGE_FAILURE,
+                len: 0,
+            };
+        }
+        Ok(r)
+    }
+}
+
 /// The `storage` device region and its number of sectors: `Ok(None)` if the manifest has no
 /// such region. Sends nothing to the device.
 fn open_region(start: &StartInfo) -> Result<Option<(Mmio32, usize)>, &'static str> {
@@ -141,7 +181,7 @@ fn open_flash(start: &StartInfo) -> Result<Option<CfiFlash<MmioBus>>, &'static s
 }
 
 /// Mounts the log on `flash` (tagged `tag`: [`FlashStore::mount_tagged`]), or explains why
-/// not (then every write fails).
+/// not (then every request that reaches the store fails: [`FailClosed`]).
 fn mount<F: Flash + 'static>(flavour: Flavour, flash: F, tag: &'static [u8]) -> Box<dyn Service> {
     match FlashStore::mount_tagged(flash, LIMITS, tag) {
         Ok(store) => {
@@ -155,8 +195,8 @@ fn mount<F: Flash + 'static>(flavour: Flavour, flash: F, tag: &'static [u8]) -> 
             Box::new(StorageService::new(flavour, store))
         }
         Err(e) => {
-            sp_rt::log!("storage: cannot mount the flash log: {e:?}; every write will fail");
-            Box::new(StorageService::new(flavour, FailedStore))
+            sp_rt::log!("storage: cannot mount the flash log: {e:?}; every request will fail");
+            FailClosed::service(flavour)
         }
     }
 }
@@ -171,8 +211,8 @@ pub fn main(start: StartInfo, flavour: Flavour) -> ! {
         }
         Ok(None) => run_block_client(start, flavour),
         Err(why) => {
-            sp_rt::log!("storage: {why}; every write will fail");
-            let service = Box::new(StorageService::new(flavour, FailedStore));
+            sp_rt::log!("storage: {why}; every request will fail");
+            let service = FailClosed::service(flavour);
             run(start, flavour_name(flavour), vec![service])
         }
     }
@@ -261,8 +301,8 @@ pub fn main_block_storage(start: StartInfo) -> ! {
     run_reserving(start, "BlockStorage", vec![service], &partitions)
 }
 
-/// A service whose implementation is set at the first request (the client store is
-/// attached then: it needs the block storage partition to be up and serving).
+/// The service of its or ps over block storage: what [`attach::Client`] currently holds
+/// (the attached store, or one that fails every write while it cannot attach).
 struct Slot {
     uuid: Uuid,
     inner: Rc<RefCell<Box<dyn Service>>>,
@@ -287,45 +327,48 @@ impl Service for Slot {
     }
 }
 
-/// ITS or PS over the block storage partition: serves TS RPC; the store is attached at the
-/// first request, whatever it is.
+/// ITS or PS over the block storage partition: attaches at boot (block-storage boots first;
+/// the attach mounts the log with plain reads, so no flash command is sent at boot), then
+/// serves TS RPC. An attach that fails (at boot or later) is tried again before the next
+/// request, which meanwhile fails closed ([`attach::Client`]).
 fn run_block_client(mut start: StartInfo, flavour: Flavour) -> ! {
     let (mut ffa, me) = setup(&mut start);
     let uuid = match flavour {
         Flavour::Its => ts_rpc::abi::ITS_UUID,
         Flavour::Ps => ts_rpc::abi::PS_UUID,
     };
-    let inner: Rc<RefCell<Box<dyn Service>>> = Rc::new(RefCell::new(Box::new(
-        StorageService::new(flavour, FailedStore),
-    )));
+    let lost = Rc::new(Cell::new(false));
+    let mut client = attach::Client::new(flavour, lost.clone());
     let slot = Box::new(Slot {
         uuid,
-        inner: inner.clone(),
+        inner: client.service(),
     }) as Box<dyn Service>;
     let mut endpoint = Endpoint::new(vec![slot], SHM_SLOTS, MAX_MESSAGE);
     let mut rxtx = start.rxtx;
-    let mut attached = false;
-    let lost = Rc::new(Cell::new(false));
+    // Boot: a failure is logged by `ensure` and tried again at the first request.
+    let _ = client.ensure(&mut SpLink {
+        ffa: &mut ffa,
+        rxtx: &mut rxtx,
+        me,
+        lost: &lost,
+    });
     sp_rt::log!(
-        "{} ready, endpoint {:#06x}; the store is opened at the first request",
+        "{} ready, endpoint {:#06x}; store {}",
         flavour_name(flavour),
-        me.0
+        me.0,
+        if client.attached() {
+            "attached"
+        } else {
+            "not attached yet: requests fail until it is"
+        }
     );
     sp_rt::run(&mut ffa, |ffa, req| {
-        if lost.replace(false) {
-            // block-storage no longer knows our page (aborted or restarted): attach again.
-            attached = false;
-        }
-        if !attached {
-            match attach(ffa, &mut rxtx, me, flavour, BUSY_RETRIES, &lost) {
-                Some(service) => {
-                    attached = true;
-                    *inner.borrow_mut() = service;
-                }
-                // Fail closed for this request; try again at the next one.
-                None => *inner.borrow_mut() = Box::new(StorageService::new(flavour, FailedStore)),
-            }
-        }
+        let _ = client.ensure(&mut SpLink {
+            ffa,
+            rxtx: &mut rxtx,
+            me,
+            lost: &lost,
+        });
         let mut mem = SpMemory {
             ffa,
             rxtx: &mut rxtx,
@@ -334,6 +377,74 @@ fn run_block_client(mut start: StartInfo, flavour: Flavour) -> ! {
         };
         answer(&mut endpoint, &mut mem, req)
     })
+}
+
+/// The FF-A side of an attach ([`attach::Link`]) on sp-rt.
+struct SpLink<'a, C: Conduit> {
+    ffa: &'a mut Ffa<C>,
+    rxtx: &'a mut RxTx,
+    me: EndpointId,
+    lost: &'a Rc<Cell<bool>>,
+}
+
+impl<C: Conduit + Default + 'static> attach::Link for SpLink<'_, C> {
+    type Transport = SpTransport<C>;
+
+    fn find(&mut self) -> Lookup {
+        find_block_storage(self.ffa, self.me, BUSY_RETRIES)
+    }
+
+    fn share(&mut self, to: EndpointId, page: &'static SharedPage) -> Option<MemHandle> {
+        let cons = [Constituent {
+            address: page.addr(),
+            page_count: 1,
+        }];
+        match self
+            .ffa
+            .mem_share(self.rxtx, Version::V1_2, self.me, &[(to, SHARE_RW)], &cons)
+        {
+            Ok(h) => Some(h),
+            Err(e) => {
+                sp_rt::log!(
+                    "storage: cannot share a page with block storage {:#06x}: {e:?}",
+                    to.0
+                );
+                None
+            }
+        }
+    }
+
+    fn reclaim(&mut self, handle: MemHandle) -> bool {
+        match self.ffa.mem_reclaim(handle, 0) {
+            Ok(()) => true,
+            Err(e) => {
+                sp_rt::log!("storage: page {:#x} not reclaimed yet: {e:?}", handle.0);
+                false
+            }
+        }
+    }
+
+    fn manage(&mut self, to: EndpointId, req: &Request) -> Option<u32> {
+        rpc(self.ffa, self.me, to, req).ok().map(|r| r[1])
+    }
+
+    fn transport(
+        &mut self,
+        to: EndpointId,
+        interface: u8,
+        handle: MemHandle,
+        page: &'static SharedPage,
+    ) -> SpTransport<C> {
+        SpTransport {
+            ffa: Ffa::<C>::default(),
+            lost: self.lost.clone(),
+            me: self.me,
+            to,
+            interface,
+            handle,
+            page,
+        }
+    }
 }
 
 /// How often a call to the block storage partition is retried while it is BUSY (serving
@@ -373,17 +484,6 @@ fn rpc<C: Conduit>(
     rpc_tries(ffa, me, to, req, BUSY_RETRIES)
 }
 
-/// What looking for the block storage partition found.
-#[derive(Debug, PartialEq, Eq)]
-enum Lookup {
-    /// It, and the interface ID of its service.
-    Found(EndpointId, u8),
-    /// No partition we may message offers it: there is no block storage for us.
-    NoneAllowed,
-    /// One that might offer it did not answer (BUSY after the retries, aborted).
-    Unanswered,
-}
-
 /// The block storage partition: the first TS RPC partition (other than us) that offers the
 /// block storage service. Partitions we may not message answer DENIED (or NOT_SUPPORTED,
 /// INVALID_PARAMETERS) and are skipped. One that is BUSY is retried `retries` times (it may
@@ -418,95 +518,11 @@ fn find_block_storage<C: Conduit>(ffa: &mut Ffa<C>, me: EndpointId, retries: u32
     }
 }
 
-/// The store of `flavour` on its block storage partition, or why not (as a service: RAM if
-/// we may message no block storage partition at all, every write failing if it is there but
-/// unusable). `None` if block storage may be there but did not answer: the caller fails the
-/// request and attaches again at the next one. `lost` is set when the attachment is lost
-/// later (see [`SpTransport`]).
-fn attach<C: Conduit + Default + 'static>(
-    ffa: &mut Ffa<C>,
-    rxtx: &mut RxTx,
-    me: EndpointId,
-    flavour: Flavour,
-    retries: u32,
-    lost: &Rc<Cell<bool>>,
-) -> Option<Box<dyn Service>> {
-    let (bs, interface) = match find_block_storage(ffa, me, retries) {
-        Lookup::Found(bs, interface) => (bs, interface),
-        Lookup::NoneAllowed => {
-            sp_rt::log!(
-                "storage: no block storage partition may be messaged: objects last until reset"
-            );
-            return Some(Box::new(StorageService::new(
-                flavour,
-                RamStore::new(LIMITS),
-            )));
-        }
-        Lookup::Unanswered => {
-            sp_rt::log!("storage: block storage does not answer: this request fails, the next attaches again");
-            return None;
-        }
-    };
-    let page = SharedPage::new_boxed();
-    let cons = [Constituent {
-        address: page.addr(),
-        page_count: 1,
-    }];
-    let handle = match ffa.mem_share(rxtx, Version::V1_2, me, &[(bs, SHARE_RW)], &cons) {
-        Ok(h) => h,
-        Err(e) => {
-            // The page stays ours: nothing was shared.
-            sp_rt::log!("storage: cannot share a page with block storage {:#06x}: {e:?}; every write will fail", bs.0);
-            return Some(Box::new(StorageService::new(flavour, FailedStore)));
-        }
-    };
-    match rpc(ffa, me, bs, &Request::MemRetrieve { handle, tag: 0 }) {
-        Ok(r) if r[1] == RpcStatus::Success.word() => {}
-        r => {
-            sp_rt::log!("storage: block storage {:#06x} did not take the page: {r:?}; every write will fail", bs.0);
-            // Shared with someone who may hold it: never give it back to the heap.
-            core::mem::forget(page);
-            return Some(Box::new(StorageService::new(flavour, FailedStore)));
-        }
-    }
-    let transport = SpTransport {
-        ffa: Ffa::<C>::default(),
-        lost: lost.clone(),
-        me,
-        to: bs,
-        interface,
-        handle,
-        page,
-    };
-    let guid: &'static [u8; 16] = match flavour {
-        Flavour::Its => &PARTITION_PSA_ITS,
-        Flavour::Ps => &PARTITION_PSA_PS,
-    };
-    match BlockFlash::open(transport, *guid) {
-        Ok(flash) => {
-            sp_rt::log!(
-                "storage: partition of block storage {:#06x}: {} sectors of {:#x}",
-                bs.0,
-                flash.sectors(),
-                flash.sector_size()
-            );
-            // Tagged with the partition: never mounts sectors another store wrote.
-            Some(mount(flavour, flash, guid))
-        }
-        Err(e) => {
-            sp_rt::log!(
-                "storage: cannot open our block storage partition: {e:?}; every write will fail"
-            );
-            Some(Box::new(StorageService::new(flavour, FailedStore)))
-        }
-    }
-}
-
 /// TS RPC service calls to the block storage partition through one page shared with it
-/// (retrieved by it, and kept for the partition's life). The page is leaked, never freed:
-/// the other side keeps it mapped. When block storage answers ABORTED, or NOT_FOUND for
-/// our handle (it restarted and lost its slots), `lost` is set: the partition attaches again
-/// at its next request (the old page stays leaked: we cannot know who still maps it).
+/// (retrieved by it). The page belongs to the [`attach::Attacher`], which reuses it only once
+/// it is reclaimed. When block storage answers ABORTED, or NOT_FOUND for our handle (it
+/// restarted and lost its slots), `lost` is set: the partition attaches again before its
+/// next request, and the attacher undoes this share.
 struct SpTransport<C: Conduit> {
     ffa: Ffa<C>,
     lost: Rc<Cell<bool>>,
@@ -514,7 +530,7 @@ struct SpTransport<C: Conduit> {
     to: EndpointId,
     interface: u8,
     handle: MemHandle,
-    page: Box<SharedPage>,
+    page: &'static SharedPage,
 }
 
 impl<C: Conduit> core::fmt::Debug for SpTransport<C> {
@@ -806,7 +822,7 @@ mod tests {
             to: BS,
             interface: 0,
             handle: MemHandle(7),
-            page: SharedPage::new_boxed(),
+            page: Box::leak(SharedPage::new_boxed()),
         };
         (t, lost)
     }

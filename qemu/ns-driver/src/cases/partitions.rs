@@ -177,9 +177,11 @@ const DEFAULT_SET: [(EndpointId, [u32; 4], u32); 7] = [
     (id::RELAY, uuid::RELAY, 0x703),
     (id::FAULT, uuid::FAULT, 0x30D),
     (id::PKG_SP, uuid::PKG_SP, 0x10D),
+    // Table order is boot order: block-storage boots before its and ps, which attach to it
+    // while they boot.
+    (id::BLOCK_STORAGE, uuid::TS_RPC, 0x103),
     (id::ITS, uuid::TS_RPC, 0x103),
     (id::PS, uuid::TS_RPC, 0x103),
-    (id::BLOCK_STORAGE, uuid::TS_RPC, 0x103),
 ];
 
 /// How many partitions the default set has.

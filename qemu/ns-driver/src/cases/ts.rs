@@ -422,7 +422,8 @@ fn discovery() -> Outcome {
         Err(e) => fail!("answer: {e:?}"),
     };
     check_eq!(ds.len(), 3, "descriptors");
-    for (d, want) in ds.iter().zip([ITS, PS, id::BLOCK_STORAGE]) {
+    // In table order (= boot order: block-storage first, its and ps attach to it at boot).
+    for (d, want) in ds.iter().zip([id::BLOCK_STORAGE, ITS, PS]) {
         check_eq!(d.id.0, want.0, "partition ID");
         check!(d.uuid == PROTOCOL_UUID, "UUID {} of {want:#06x}", d.uuid);
         // Receives and sends DIRECT_REQ, AArch64: what arm_tstee needs.
