@@ -72,10 +72,123 @@ fn ps_session(n: u64, pages: u32) -> Result<Session, Failure> {
     Session::open(PS, PS_UUID, &one(area(n), pages), 0)
 }
 
-/// What PS stores under [`SMALL`] (ITS stores [`SMALL_DATA`] there).
-const PS_SMALL_DATA: &[u8] = b"protected storage, first boot";
-/// Bytes of PS's large object (under [`LARGE`]; a different size from ITS's).
-const PS_LARGE_SIZE: u64 = 0x2800;
+/// What one service stores in the persistence scenario, under the same UIDs as the other
+/// ([`SMALL`], [`LARGE`], [`REMOVED`], [`ONCE`]) with its own contents: each must read back
+/// its own after the reboot.
+struct Persisted {
+    /// The service's name in the checks' labels.
+    name: &'static str,
+    /// Its partition ID and service UUID.
+    sp: EndpointId,
+    uuid: Uuid,
+    /// The normal-world area its session shares (`ts::area`).
+    area: u64,
+    /// Stored under [`SMALL`].
+    small: &'static [u8],
+    /// Bytes of the pattern stored under [`LARGE`].
+    large_size: u64,
+    /// Stored write-once under [`ONCE`].
+    once: &'static [u8],
+}
+
+const ITS_PERSISTED: Persisted = Persisted {
+    name: "ITS",
+    sp: ITS,
+    uuid: ITS_UUID,
+    area: 8,
+    small: SMALL_DATA,
+    large_size: LARGE_SIZE,
+    once: b"once",
+};
+
+const PS_PERSISTED: Persisted = Persisted {
+    name: "PS",
+    sp: PS,
+    uuid: PS_UUID,
+    area: 9,
+    small: b"protected storage, first boot",
+    // A different size from ITS's.
+    large_size: 0x2800,
+    once: b"ps once",
+};
+
+/// A check's label with the service's name in front ("PS: GET after the reboot").
+struct Label(&'static str, &'static str);
+
+impl core::fmt::Display for Label {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.0, self.1)
+    }
+}
+
+impl Persisted {
+    fn session(&self) -> Result<Session, Failure> {
+        Session::open(self.sp, self.uuid, &one(area(self.area), 4), 0)
+    }
+
+    fn label(&self, what: &'static str) -> Label {
+        Label(self.name, what)
+    }
+
+    /// First boot (erased storage): stores the objects, and one removed again.
+    fn write(&self) -> Outcome {
+        let s = self.session()?;
+        check_eq!(
+            s.set(SMALL, self.small, 0)?,
+            psa::SUCCESS,
+            self.label("SET")
+        );
+        set_large(&s, LARGE, self.large_size)?;
+        check_eq!(s.set(REMOVED, b"gone", 0)?, psa::SUCCESS, self.label("SET"));
+        check_eq!(s.remove(REMOVED)?, psa::SUCCESS, self.label("REMOVE"));
+        check_eq!(
+            s.set(ONCE, self.once, psa::FLAG_WRITE_ONCE)?,
+            psa::SUCCESS,
+            self.label("SET write-once (the lane starts from erased storage)")
+        );
+        s.close()
+    }
+
+    /// Next boot: everything read back, the removed object still absent, the write-once one
+    /// still refusing SET, and the store still taking writes.
+    fn check(&self) -> Outcome {
+        let s = self.session()?;
+        let (st, got) = s.get(SMALL, 0, 64)?;
+        check_eq!(
+            (st, &got[..]),
+            (psa::SUCCESS, self.small),
+            self.label("GET after the reboot")
+        );
+        check_large(&s, LARGE, self.large_size)?;
+        check_eq!(
+            s.info(REMOVED)?,
+            Err(psa::ERROR_DOES_NOT_EXIST),
+            self.label("the removed object stays removed")
+        );
+        check_eq!(
+            s.info(ONCE)?.map(|i| (i.size, i.flags)),
+            Ok((self.once.len() as u64, psa::FLAG_WRITE_ONCE)),
+            self.label("GET_INFO of the write-once object")
+        );
+        check_eq!(
+            s.set(ONCE, b"twice", 0)?,
+            psa::ERROR_NOT_PERMITTED,
+            self.label("SET over the write-once object after the reboot")
+        );
+        check_eq!(
+            s.set(SMALL, SMALL_DATA_2, 0)?,
+            psa::SUCCESS,
+            self.label("SET again")
+        );
+        let (st, got) = s.get(SMALL, 0, 64)?;
+        check_eq!(
+            (st, &got[..]),
+            (psa::SUCCESS, SMALL_DATA_2),
+            self.label("GET of the new value")
+        );
+        s.close()
+    }
+}
 
 /// SET of `size` bytes of the pattern, written straight into the shared memory.
 fn set_large(s: &Session, uid: u64, size: u64) -> Outcome {
@@ -119,87 +232,16 @@ fn check_large(s: &Session, uid: u64, size: u64) -> Outcome {
 
 fn persist_write() -> Outcome {
     with_mailbox(|| {
-        let s = its_session(8, 4)?;
-        check_eq!(s.set(SMALL, SMALL_DATA, 0)?, psa::SUCCESS, "SET");
-        set_large(&s, LARGE, LARGE_SIZE)?;
-        check_eq!(s.set(REMOVED, b"gone", 0)?, psa::SUCCESS, "SET");
-        check_eq!(s.remove(REMOVED)?, psa::SUCCESS, "REMOVE");
-        check_eq!(
-            s.set(ONCE, b"once", psa::FLAG_WRITE_ONCE)?,
-            psa::SUCCESS,
-            "SET write-once (the lane starts from erased storage)"
-        );
-        s.close()?;
-        let p = ps_session(9, 4)?;
-        check_eq!(p.set(SMALL, PS_SMALL_DATA, 0)?, psa::SUCCESS, "PS SET");
-        set_large(&p, LARGE, PS_LARGE_SIZE)?;
-        check_eq!(p.set(REMOVED, b"gone", 0)?, psa::SUCCESS, "PS SET");
-        check_eq!(p.remove(REMOVED)?, psa::SUCCESS, "PS REMOVE");
-        check_eq!(
-            p.set(ONCE, b"ps once", psa::FLAG_WRITE_ONCE)?,
-            psa::SUCCESS,
-            "PS SET write-once"
-        );
-        p.close()
+        ITS_PERSISTED.write()?;
+        PS_PERSISTED.write()
     })
 }
 
 fn persist_read() -> Outcome {
+    // PS, in its own partition of the flash, kept its own objects.
     with_mailbox(|| {
-        let s = its_session(8, 4)?;
-        let (st, got) = s.get(SMALL, 0, 64)?;
-        check_eq!(
-            (st, &got[..]),
-            (psa::SUCCESS, SMALL_DATA),
-            "GET after the reboot"
-        );
-        check_large(&s, LARGE, LARGE_SIZE)?;
-        check_eq!(
-            s.info(REMOVED)?,
-            Err(psa::ERROR_DOES_NOT_EXIST),
-            "the removed object stays removed"
-        );
-        check_eq!(
-            s.info(ONCE)?.map(|i| (i.size, i.flags)),
-            Ok((4, psa::FLAG_WRITE_ONCE)),
-            "GET_INFO of the write-once object"
-        );
-        check_eq!(
-            s.set(ONCE, b"twice", 0)?,
-            psa::ERROR_NOT_PERMITTED,
-            "SET over the write-once object after the reboot"
-        );
-        // The store keeps working after the reboot.
-        check_eq!(s.set(SMALL, SMALL_DATA_2, 0)?, psa::SUCCESS, "SET again");
-        let (st, got) = s.get(SMALL, 0, 64)?;
-        check_eq!((st, &got[..]), (psa::SUCCESS, SMALL_DATA_2), "GET");
-        s.close()?;
-        // PS, in its own partition of the flash, kept its own objects.
-        let p = ps_session(9, 4)?;
-        let (st, got) = p.get(SMALL, 0, 64)?;
-        check_eq!(
-            (st, &got[..]),
-            (psa::SUCCESS, PS_SMALL_DATA),
-            "PS GET after the reboot"
-        );
-        check_large(&p, LARGE, PS_LARGE_SIZE)?;
-        check_eq!(
-            p.info(REMOVED)?,
-            Err(psa::ERROR_DOES_NOT_EXIST),
-            "PS: the removed object stays removed"
-        );
-        check_eq!(
-            p.info(ONCE)?.map(|i| (i.size, i.flags)),
-            Ok((7, psa::FLAG_WRITE_ONCE)),
-            "PS GET_INFO of the write-once object"
-        );
-        check_eq!(
-            p.set(ONCE, b"twice", 0)?,
-            psa::ERROR_NOT_PERMITTED,
-            "PS SET over the write-once object after the reboot"
-        );
-        check_eq!(p.set(SMALL, SMALL_DATA_2, 0)?, psa::SUCCESS, "PS SET again");
-        p.close()
+        ITS_PERSISTED.check()?;
+        PS_PERSISTED.check()
     })
 }
 
