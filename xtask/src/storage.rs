@@ -13,7 +13,9 @@
 //! - power loss through block-storage, block-storage-powercut set (partitions/
 //!   block-storage-powercut: its and ps as in the default set, block-storage with the stop
 //!   hook): the same three boots on a PS object, cut inside block-storage while it serves
-//!   PS's writes; ITS's object in the other partition must be untouched.
+//!   PS's writes; ITS's object in the other partition must be untouched. Then a fourth
+//!   boot: block-storage aborted and restarted (its manifest asks for it), its and ps attach
+//!   again on their old pages.
 
 use std::path::Path;
 use std::time::Duration;
@@ -154,6 +156,12 @@ pub fn run_lane(tc: &Toolchain, timeout: u64) -> Result<(u32, u32), String> {
                 },
                 Boot {
                     case: "storage_shared_power_cut_check_again",
+                    storage: Storage::Keep,
+                    end: End::Pass,
+                },
+                // block-storage-powercut restarts after an abort: its and ps attach again.
+                Boot {
+                    case: "storage_block_storage_restart",
                     storage: Storage::Keep,
                     end: End::Pass,
                 },

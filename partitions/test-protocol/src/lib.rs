@@ -371,6 +371,9 @@ pub mod power_cut {
     ];
     /// Opcode: arm the cut; the request is the step count (u64, little-endian).
     pub const OP_ARM: u16 = 1;
+    /// Opcode (block-storage-powercut only): abort the partition now; its manifest has the
+    /// SPMC restart it (`abort-action` = restart). No answer: the caller gets ABORTED.
+    pub const OP_ABORT: u16 = 2;
     /// What the SP prints when it reaches the cut (then it spins until QEMU is killed).
     pub const MARKER: &str = "POWER CUT NOW";
 }

@@ -602,7 +602,12 @@ impl<C: Conduit> Transport for SpTransport<C> {
 
 /// The power-loss test service (`test_protocol::power_cut`): ARM sets the step budget the
 /// flash wrapper spends.
-struct PowerCutControl(Rc<Cell<Option<u64>>>);
+/// `abort`: OP_ABORT is honoured (block-storage-powercut, whose manifest restarts it, for the
+/// storage lane's restart case).
+struct PowerCutControl {
+    budget: Rc<Cell<Option<u64>>>,
+    abort: bool,
+}
 
 impl Service for PowerCutControl {
     fn uuid(&self) -> Uuid {
@@ -617,6 +622,10 @@ impl Service for PowerCutControl {
         buf: &mut [u8],
         request_len: usize,
     ) -> Result<Reply, RpcStatus> {
+        if opcode == test_protocol::power_cut::OP_ABORT && self.abort {
+            // sp-rt's panic handler aborts the partition (the SPMC restarts it).
+            panic!("abort asked by the test driver (restart test)");
+        }
         if opcode != test_protocol::power_cut::OP_ARM {
             return Err(RpcStatus::InvalidValue);
         }
@@ -627,7 +636,7 @@ impl Service for PowerCutControl {
         let mut n = [0u8; 8];
         n.copy_from_slice(req);
         let n = u64::from_le_bytes(n);
-        self.0.set(Some(n));
+        self.budget.set(Some(n));
         sp_rt::log!("power cut armed: after {n} more flash steps");
         Ok(Reply {
             status: psa::SUCCESS,
@@ -660,7 +669,10 @@ pub fn main_power_cut(start: StartInfo) -> ! {
         Ok(None) => panic!("its-powercut needs the `storage` device region"),
         Err(why) => panic!("storage: {why}"),
     };
-    let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
+    let control = Box::new(PowerCutControl {
+        budget,
+        abort: false,
+    }) as Box<dyn Service>;
     run(start, "Its", vec![service, control])
 }
 
@@ -683,7 +695,10 @@ pub fn main_block_storage_power_cut(start: StartInfo) -> ! {
         Ok(s) => Box::new(s) as Box<dyn Service>,
         Err(e) => panic!("storage: partition table: {e:?}"),
     };
-    let control = Box::new(PowerCutControl(budget)) as Box<dyn Service>;
+    let control = Box::new(PowerCutControl {
+        budget,
+        abort: true,
+    }) as Box<dyn Service>;
     run_reserving(start, "BlockStorage", vec![service, control], &partitions)
 }
 

@@ -16,16 +16,22 @@
 //!   default set, block-storage with the stop hook): `storage_shared_power_cut_*`, the same
 //!   three steps on a PS object, the flash stopped inside block-storage while it serves PS's
 //!   WRITE, then its compaction; ITS's object in the other partition must stay as it was.
+//! - Restart of block-storage (same set, whose manifest restarts it after an abort):
+//!   `storage_block_storage_restart` aborts block-storage (power-cut service OP_ABORT); its and
+//!   ps find their page gone at their next write (which fails closed), attach again at the one
+//!   after, on their old pages (the old shares reclaimed: the SPMC's live transactions are as
+//!   many as before), and their objects are all there.
 #![forbid(unsafe_code)]
 
-use ffa_abi::{EndpointId, Uuid};
+use ffa_abi::{EndpointId, ErrorCode, FuncId, Uuid};
 use packed_c::psa;
 use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
 use test_protocol::power_cut;
 use ts_rpc::abi::{ITS_UUID, PS_UUID};
 
-use super::ts::{area, one, Session};
-use crate::harness::{check_eq, fail, Case, Failure, Outcome};
+use super::ts::{area, one, reclaim, Session};
+use crate::ffa::{call, expect_error, expect_success};
+use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 
 const ITS: EndpointId = test_protocol::id::ITS;
 const PS: EndpointId = test_protocol::id::PS;
@@ -45,6 +51,7 @@ pub const CASES: &[Case] = &[
         shared_power_cut_check_again,
     )
     .on_request(),
+    Case::any_set("storage_block_storage_restart", block_storage_restart).on_request(),
 ];
 
 const SMALL: u64 = 0x7_0001;
@@ -392,5 +399,88 @@ fn shared_power_cut_check_again() -> Outcome {
         let (st, got) = s.get(CUT_UID, 0, 64)?;
         check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "PS GET");
         s.close()
+    })
+}
+
+/// The SPMC's state checker (test images: kernel/src/spmc/state_check.rs): every SP's tables
+/// must equal the transaction state; returns the live memory transactions.
+fn live_transactions() -> Result<u64, Failure> {
+    /// kernel/src/spmc/state_check.rs `CMD` ("STATECHK").
+    const STATE_CHECK: u64 = 0x5354_4154_4543_484B;
+    let r = call(FuncId::MsgSendDirectReq64, &[0x8000, 0, STATE_CHECK, 0, 0]);
+    check!(
+        r.w(0) == FuncId::MsgSendDirectResp64.raw() && r.0[3] == 0,
+        "state check: {:#x?}",
+        &r.0[..8]
+    );
+    Ok(r.0[4])
+}
+
+const RESTART_UID: u64 = 0x9_0002;
+
+/// One service across block-storage's restart: the first write after it fails closed (our
+/// page is gone from block-storage), the next attaches again and works, the objects are there.
+fn after_restart(s: &Session, name: &str, before: &[u8], after: &[u8]) -> Outcome {
+    check_eq!(
+        s.set(RESTART_UID, after, 0)?,
+        psa::ERROR_STORAGE_FAILURE,
+        format_args!("{name}: the first SET after block-storage restarted (our page is gone)")
+    );
+    let (st, got) = s.get(RESTART_UID, 0, 64)?;
+    check_eq!(
+        (st, &got[..]),
+        (psa::SUCCESS, before),
+        format_args!("{name}: GET after the failed SET")
+    );
+    check_eq!(
+        s.set(RESTART_UID, after, 0)?,
+        psa::SUCCESS,
+        format_args!("{name}: SET once attached again")
+    );
+    let (st, got) = s.get(RESTART_UID, 0, 64)?;
+    check_eq!(
+        (st, &got[..]),
+        (psa::SUCCESS, after),
+        format_args!("{name}: GET of the new value")
+    );
+    Ok(())
+}
+
+fn block_storage_restart() -> Outcome {
+    with_mailbox(|| {
+        let i = its_session(10, 1)?;
+        let p = ps_session(9, 1)?;
+        check_eq!(
+            i.set(RESTART_UID, b"ITS before", 0)?,
+            psa::SUCCESS,
+            "ITS SET"
+        );
+        check_eq!(p.set(RESTART_UID, b"PS before", 0)?, psa::SUCCESS, "PS SET");
+        let live = live_transactions()?;
+        let c = Session::open(
+            BLOCK_STORAGE,
+            Uuid(power_cut::SERVICE_UUID_BYTES),
+            &one(area(11), 1),
+            0,
+        )?;
+        expect_error(
+            &c.invoke_raw(power_cut::OP_ABORT),
+            ErrorCode::Aborted,
+            "OP_ABORT: block-storage aborts",
+        )?;
+        // Restarted from its image: the SPMC relinquished what it had retrieved, ours too.
+        expect_success(
+            &reclaim(c.handle()),
+            "FFA_MEM_RECLAIM of the control page after the restart",
+        )?;
+        after_restart(&i, "ITS", b"ITS before", b"ITS after")?;
+        after_restart(&p, "PS", b"PS before", b"PS after")?;
+        check_eq!(
+            live_transactions()?,
+            live,
+            "live transactions after both re-attached (each old share reclaimed, not left)"
+        );
+        i.close()?;
+        p.close()
     })
 }

@@ -135,7 +135,7 @@ fn share(sp: EndpointId, cons: &[Constituent]) -> Result<MemHandle, Failure> {
     Ok(MemHandle::from_regs(r.w(2), r.w(3)))
 }
 
-fn reclaim(h: MemHandle) -> ffa_abi::Regs {
+pub(super) fn reclaim(h: MemHandle) -> ffa_abi::Regs {
     let (lo, hi) = h.to_regs();
     call(FuncId::MemReclaim, &[lo, hi, 0])
 }
@@ -259,6 +259,29 @@ impl Session {
             psa: psa::from_word(r[2]),
             len: r[3],
         })
+    }
+
+    /// The handle of the session's shared memory.
+    pub(super) fn handle(&self) -> MemHandle {
+        self.handle
+    }
+
+    /// Calls `opcode` with no request and returns the raw answer (for a call the partition
+    /// does not answer: it aborts).
+    pub(super) fn invoke_raw(&self, opcode: u16) -> ffa_abi::Regs {
+        let w = Request::Call {
+            interface: self.interface,
+            opcode,
+            handle: Some(self.handle),
+            request_len: 0,
+            client_id: self.client_id,
+        }
+        .encode()
+        .map(u64::from);
+        call(
+            FuncId::MsgSendDirectReq32,
+            &[u64::from(self.sp), 0, w[0], w[1], w[2], w[3], w[4]],
+        )
     }
 
     /// A PSA status of a call the RPC layer completed.
