@@ -15,6 +15,7 @@ mod linux;
 mod machine_reset;
 mod run_config;
 mod runner;
+mod sched_icount;
 mod storage;
 mod table;
 mod time_limits;
@@ -61,6 +62,8 @@ const QEMU_HELP: &str = "  --smp N          cores (default 4)
   --timeout S      kill QEMU after S seconds (default 120)
   --gdb            QEMU waits for gdb on localhost:1234 (no timeout); prints the gdb-multiarch
                    command with the symbol files of the monitor, the SPMC and every SP
+  --icount         virtual time follows executed instructions (-icount shift=0,sleep=off):
+                   the counter and timers no longer depend on the host's speed or load
   --case NAME...   run only these driver cases (exact names, or `prefix*`), plus the cases
                    they need first; names are in qemu/ns-driver/src/cases/*.rs
 ";
@@ -326,6 +329,8 @@ struct QemuArgs {
     layout: Option<PathBuf>,
     /// `--reset-storage`: erase the image's storage area before booting.
     reset_storage: bool,
+    /// `--icount`: virtual time follows executed instructions (`-icount shift=0,sleep=off`).
+    icount: bool,
 }
 
 impl QemuArgs {
@@ -339,6 +344,7 @@ impl QemuArgs {
             cases: Vec::new(),
             layout: None,
             reset_storage: false,
+            icount: false,
         }
     }
 }
@@ -370,6 +376,7 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
         cases: Vec::new(),
         layout,
         reset_storage: false,
+        icount: false,
     };
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
@@ -382,6 +389,7 @@ fn parse_qemu_args(args: &[String]) -> Result<QemuArgs, String> {
                     .ok_or("--smp takes 1..8")?
             }
             "--gdb" => q.gdb = true,
+            "--icount" => q.icount = true,
             "--reset-storage" => q.reset_storage = true,
             "--case" => {
                 let before = q.cases.len();
@@ -455,7 +463,7 @@ fn cmd_qemu(args: &[String]) -> Result<(), String> {
         flash::reset_storage(&image.flash)?;
         step(&format!("storage area of {} erased", image.flash.display()));
     }
-    let outcome = run_qemu(&image, &q, false, "qemu.log")?;
+    let outcome = run_qemu(&image, &q, q.icount, "qemu.log")?;
     if outcome.timed_out {
         return Err(format!(
             "QEMU did not finish within {} s (log: {})",
@@ -574,6 +582,22 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         "qemu: {qp} passed, {qf} failed (exit status {:?})",
         outcome.status
     );
+    // The scheduling cases with normal-world timer windows, in a boot of their own under
+    // -icount (sched_icount.rs).
+    let (qp, qemu_failed) = if everything {
+        match sched_icount::run(&tc, q.timeout) {
+            Ok((p, f)) => {
+                eprintln!("qemu (-icount): {p} passed, {f} failed");
+                (qp + p, qemu_failed + f)
+            }
+            Err(why) => {
+                eprintln!("qemu (-icount): FAILED: {why}");
+                (qp, qemu_failed + sched_icount::CASES.len() as u32)
+            }
+        }
+    } else {
+        (qp, qemu_failed)
+    };
     let (ip, ifail) = if everything {
         integrator::run(&tc, q.timeout)
     } else {
