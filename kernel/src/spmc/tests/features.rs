@@ -104,3 +104,42 @@ fn features_of_the_spmd_only_interrupt_interfaces_are_not_supported() {
         assert_error(r, ErrorCode::NotSupported);
     }
 }
+
+/// FFA_ABORT (FF-A v1.3, 0x8400_0090 / 0xC400_0090: a partition reports a fatal error and is
+/// aborted). Hafnium offers it only to partitions at v1.3 (src/api.c `api_ffa_abort` and
+/// `ffa_features_function`: NOT_SUPPORTED below v1.3, and to VMs), and partitions here
+/// negotiate at most v1.2: NOT_SUPPORTED as a call and in FFA_FEATURES, from a partition (which
+/// is not aborted by it and goes on) and from the normal world (TF-A's SPMD refuses it from
+/// the normal world too, spmd_main.c).
+#[test]
+fn ffa_abort_is_not_offered_below_v1_3() {
+    const ABORT32: u32 = 0x8400_0090;
+    const ABORT64: u32 = 0xC400_0090;
+    let raw = |w0: u32| {
+        let mut r = Regs::ZERO;
+        r.0[0] = w0.into();
+        r.0[2] = 0x5; // the implementation-defined error code
+        r
+    };
+    let mut w = World::echoes(1);
+    w.nw_version(Version::V1_2);
+    for f in [ABORT32, ABORT64] {
+        assert_error(&w.nw(features(f, 0)), ErrorCode::NotSupported);
+        assert_error(&w.nw(raw(f)), ErrorCode::NotSupported);
+    }
+    let mut d = sp(0);
+    d.behaviour = during_boot(alloc::vec![
+        features(ABORT32, 0),
+        features(ABORT64, 0),
+        raw(ABORT32),
+        raw(ABORT64),
+    ]);
+    let mut w = World::boot(alloc::vec![d]);
+    let seen = w.seen(0);
+    for r in &seen[1..5] {
+        assert_error(r, ErrorCode::NotSupported);
+    }
+    assert_eq!(w.state(0), crate::spmc::partition::State::Waiting);
+    let answer = w.nw(req32(0, 0x8001, [7, 0, 0, 0, 0]));
+    assert_eq!(answer.w(3), 7, "the partition still answers: {answer:x?}");
+}
