@@ -554,7 +554,7 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         "test-flash.img",
         flash::Storage::Reset,
     )?;
-    let outcome = run_qemu(&image, &q, false, "test.log")?;
+    let outcome = run_qemu(&image, &q, q.icount, "test.log")?;
     let log = image.out.join("test.log");
     let (qp, qf) = match outcome.summary() {
         Some(s) => s,
