@@ -125,3 +125,50 @@ fn an_interrupt_handler_that_loops_is_aborted_and_its_interrupt_stays_masked() {
     assert_eq!(w.env.deadline, None);
     w.assert_aborted_and_other_answers(0, 1);
 }
+
+/// The machine arms the SPMC's timer lazily (`time_limit::Armed`): it may fire for a run that
+/// has ended, while the normal world runs. EL3 enters the SPMC with FFA_INTERRUPT for it; no
+/// partition is aborted or entered, the deadline in force (none) is set again, and the normal
+/// world resumes.
+#[test]
+fn a_timer_left_armed_by_an_earlier_run_fires_while_the_normal_world_runs() {
+    let mut w = World::boot(vec![limits(sp(0), None, Some(300)), sp(1)]);
+    assert_eq!(w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])).w(3), 1);
+    let before = w.env.deadlines.len();
+    w.env.gic_pending.push_back(TIMER_INTID);
+    let r = w.el3_interrupt();
+    assert_eq!(r.w(0), ffa_abi::func_id::FuncId::NormalWorldResume.raw());
+    assert_eq!(
+        w.env.deadlines[before..],
+        [None],
+        "set again: none in force"
+    );
+    assert_eq!((w.state(0), w.state(1)), (State::Waiting, State::Waiting));
+    assert_eq!(w.nw(req32(0, 0x8001, [2, 0, 0, 0, 0])).w(3), 2);
+}
+
+/// The timer fires inside a request before that request's deadline (it was armed for an
+/// earlier, shorter run): not an abort; the deadline in force is set again and the partition
+/// answers.
+#[test]
+fn an_early_expiry_inside_a_request_is_not_an_abort() {
+    let mut d0 = limits(sp(0), None, Some(300));
+    d0.behaviour = script(vec![
+        svc(msg_wait()),
+        Box::new(|_, _| Act::Interrupt(TIMER_INTID)),
+        Box::new(|r: &Regs, _: &Memory| Act::Svc(echo_of(r).unwrap())),
+    ]);
+    let mut w = World::boot(vec![d0, sp(1)]);
+    let r = w.nw(req32(0, 0x8001, [9, 0, 0, 0, 0]));
+    assert_eq!(
+        r.w(0),
+        ffa_abi::func_id::FuncId::MsgSendDirectResp32.raw(),
+        "{r:x?}"
+    );
+    assert_eq!(r.w(3), 9);
+    assert_eq!(w.state(0), State::Waiting);
+    // The request's deadline, set again after the early expiry, then given back.
+    let d = &w.env.deadlines;
+    let n = d.len();
+    assert_eq!(d[n - 3..], [Some(300_000), Some(300_000), None], "{d:?}");
+}
