@@ -29,6 +29,7 @@ use crate::endpoint::EndpointId;
 use crate::error::{BuildError, DescError};
 use crate::version::Version;
 use crate::wire::{self, copy_window, Record};
+use zerocopy::FromBytes;
 
 /// Size of the composite memory region descriptor header.
 pub const COMPOSITE_SIZE: usize = 16;
@@ -107,6 +108,34 @@ fn constituent_fields(rec: &[u8; CONSTITUENT_SIZE]) -> (u64, u32, u32) {
         word(8),
         word(12),
     )
+}
+
+/// The constituent records of `area` (whole 16-byte records) as (address, page count,
+/// reserved word). The firmware is built for strict alignment, where a `u64` read from bytes
+/// of unknown alignment is eight loads and seven shifts: an 8-byte aligned `area` (the
+/// composite offset is a multiple of 8, so it is whenever the descriptor's buffer is) is read
+/// as aligned words through zerocopy's checked cast, any other byte by byte. The values are
+/// the same either way (`records_agree_whatever_the_alignment`).
+fn records(area: &[u8]) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
+    let (words, bytes): (&[u64], &[u8]) = match <[u64]>::ref_from_bytes(area) {
+        Ok(w) => (w, &[]),
+        Err(_) => (&[], area),
+    };
+    words
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .map(|w| {
+            let second = u64::from_le(w[1]);
+            (u64::from_le(w[0]), second as u32, (second >> 32) as u32)
+        })
+        .chain(
+            bytes
+                .as_chunks::<CONSTITUENT_SIZE>()
+                .0
+                .iter()
+                .map(constituent_fields),
+        )
 }
 
 impl<'a> MemTransaction<'a> {
@@ -240,9 +269,8 @@ impl<'a> MemTransaction<'a> {
             // `end` is within `buf` (checked above): whole 16-byte records, no per-field
             // bounds checks.
             let area = buf.get(c + COMPOSITE_SIZE..end).unwrap_or(&[]);
-            for (i, rec) in area.as_chunks::<CONSTITUENT_SIZE>().0.iter().enumerate() {
+            for (i, (addr, pages, reserved)) in records(area).enumerate() {
                 let at = c + COMPOSITE_SIZE + i * CONSTITUENT_SIZE;
-                let (addr, pages, reserved) = constituent_fields(rec);
                 if addr % super::PAGE_SIZE != 0 {
                     return Err(DescError::Misaligned { offset: at });
                 }
@@ -402,12 +430,9 @@ impl<'a> MemTransaction<'a> {
                 .get(from..from + self.range_count * CONSTITUENT_SIZE)
                 .unwrap_or(&[])
         };
-        area.as_chunks::<CONSTITUENT_SIZE>().0.iter().map(|rec| {
-            let (address, page_count, _) = constituent_fields(rec);
-            Constituent {
-                address,
-                page_count,
-            }
+        records(area).map(|(address, page_count, _)| Constituent {
+            address,
+            page_count,
         })
     }
 
@@ -554,7 +579,6 @@ impl<'a> TransactionBuilder<'a> {
 
     /// Writes bytes `[win_off, win_off + out.len())` of the serialized descriptor.
     fn write_window(&self, win_off: usize, out: &mut [u8]) -> Result<(), BuildError> {
-        out.fill(0);
         let layout = self.layout;
         let count =
             u32::try_from(self.receivers.len()).map_err(|_| BuildError::FieldOverflow("count"))?;
@@ -567,14 +591,28 @@ impl<'a> TransactionBuilder<'a> {
         let total_pages = self.total_pages()?;
         let ranges = u32::try_from(self.constituents.len())
             .map_err(|_| BuildError::FieldOverflow("range count"))?;
+        if layout == Layout::V1_0 && self.attributes.encode() > 0x3F {
+            return Err(BuildError::FieldOverflow("attributes"));
+        }
 
+        // A window from the start of an 8-byte aligned buffer (a whole descriptor, or the
+        // first fragment, written into a TX or RX buffer): every word written once, as an
+        // aligned store, instead of byte stores into records copied into a zeroed window.
+        // The firmware is built for strict alignment, where each field written into bytes of
+        // unknown alignment is a byte store per byte. Same bytes either way
+        // (`records_agree_whatever_the_alignment`).
+        if win_off == 0 && !self.constituents.is_empty() {
+            if let Ok(words) = <[u64]>::mut_from_bytes(out) {
+                self.write_words(words, comp_field, total_pages, ranges);
+                return Ok(());
+            }
+        }
+
+        out.fill(0);
         let mut h = Record::<48>::new();
         h.put_u16(0, self.sender.0);
         let attr = self.attributes.encode();
         if layout == Layout::V1_0 {
-            if attr > 0x3F {
-                return Err(BuildError::FieldOverflow("attributes"));
-            }
             h.put_u8(2, attr as u8);
         } else {
             h.put_u16(2, attr);
@@ -625,15 +663,26 @@ impl<'a> TransactionBuilder<'a> {
                 .filter(|_| base + whole_from * CONSTITUENT_SIZE >= win_off);
             let mut written = whole_from;
             if let Some(area) = inside {
-                for (k, rec) in self
-                    .constituents
-                    .iter()
-                    .skip(whole_from)
-                    .zip(area.as_chunks_mut::<CONSTITUENT_SIZE>().0.iter_mut())
-                {
-                    rec[..8].copy_from_slice(&k.address.to_le_bytes());
-                    rec[8..12].copy_from_slice(&k.page_count.to_le_bytes());
-                    written += 1;
+                let whole = area.len() / CONSTITUENT_SIZE * CONSTITUENT_SIZE;
+                let area = &mut area[..whole];
+                let ks = self.constituents.iter().skip(whole_from);
+                // Aligned words where the window is 8-byte aligned (as `records` reads them);
+                // the reserved word is written as the zero it already is.
+                match <[u64]>::mut_from_bytes(area) {
+                    Ok(words) => {
+                        for (k, w) in ks.zip(words.as_chunks_mut::<2>().0.iter_mut()) {
+                            w[0] = k.address.to_le();
+                            w[1] = u64::from(k.page_count).to_le();
+                            written += 1;
+                        }
+                    }
+                    Err(_) => {
+                        for (k, rec) in ks.zip(area.as_chunks_mut::<CONSTITUENT_SIZE>().0) {
+                            rec[..8].copy_from_slice(&k.address.to_le_bytes());
+                            rec[8..12].copy_from_slice(&k.page_count.to_le_bytes());
+                            written += 1;
+                        }
+                    }
                 }
             }
             // The constituent cut by the window's start, and the one cut by its end.
@@ -653,6 +702,56 @@ impl<'a> TransactionBuilder<'a> {
             }
         }
         Ok(())
+    }
+
+    /// [`Self::write_window`] of a window that starts at offset 0, holds the prefix (header,
+    /// access descriptors, composite) and whole constituents, as words: `words` is that
+    /// window (its length a multiple of 16 past the prefix: `write_fragment` cuts there).
+    fn write_words(&self, words: &mut [u64], comp_field: u32, total_pages: u32, ranges: u32) {
+        let layout = self.layout;
+        let le = u64::to_le;
+        let mut w = words.iter_mut();
+        let mut put = |v: u64| {
+            if let Some(d) = w.next() {
+                *d = le(v);
+            }
+        };
+        let attr = u64::from(self.attributes.encode());
+        // Header: sender, attributes (8 bits in v1.0), flags; handle; tag; then v1.0's
+        // reserved word and count, or v1.1+'s access descriptor size and count, offset,
+        // reserved.
+        put(u64::from(self.sender.0) | attr << 16 | u64::from(self.flags.0) << 32);
+        put(self.handle.0);
+        put(self.tag);
+        let count = self.receivers.len() as u64;
+        if layout == Layout::V1_0 {
+            put(count << 32);
+        } else {
+            put(layout.emad_size() as u64 | count << 32);
+            put(self.emad_offset() as u64);
+            put(0);
+        }
+        // Access descriptors: endpoint, permissions, flags, composite offset; v1.2's two
+        // implementation-defined words and reserved word, or v1.0/v1.1's reserved word.
+        for r in self.receivers {
+            put(u64::from(r.endpoint.0)
+                | u64::from(r.perms.encode()) << 16
+                | u64::from(r.flags) << 24
+                | u64::from(comp_field) << 32);
+            if layout == Layout::V1_2 {
+                put(r.impdef[0]);
+                put(r.impdef[1]);
+            }
+            put(0);
+        }
+        // Composite: total pages, range count, reserved; then the constituents in the
+        // window: address, page count and reserved word.
+        put(u64::from(total_pages) | u64::from(ranges) << 32);
+        put(0);
+        for k in self.constituents {
+            put(k.address);
+            put(u64::from(k.page_count));
+        }
     }
 }
 

@@ -77,7 +77,7 @@ pub struct MemState {
     frags: FragmentAssembler<FRAG_SLOTS, FRAG_BYTES>,
     cursors: ResponseCursors<RESPONSE_SLOTS, MAX_CONSTITUENTS>,
     /// The current call's copy of the caller's TX buffer (engine lock held).
-    tx: [u8; TX_COPY_BYTES],
+    tx: TxCopy,
     /// The send request being converted and sent.
     request: Request,
     /// An SP sender's constituents translated to physical ranges, before they replace the
@@ -86,6 +86,13 @@ pub struct MemState {
     /// The retrieve response being encoded.
     response: Response,
 }
+
+/// The engine's copy of a TX buffer (and its retrieve-response staging), 8-byte aligned: the
+/// descriptor parser and writer then read and write constituent records and the response's
+/// fields as aligned words (ffa-abi `records`, `TransactionBuilder::write_fragment`), where
+/// the strict-alignment firmware would otherwise move them a byte at a time.
+#[repr(C, align(8))]
+struct TxCopy([u8; TX_COPY_BYTES]);
 
 /// The engine's full capacity, for platforms that do not lower it.
 pub const DEFAULT_LIMITS: Limits = Limits {
@@ -103,7 +110,7 @@ impl MemState {
             engine: MemShare::new(limits),
             frags: FragmentAssembler::new(),
             cursors: ResponseCursors::new(),
-            tx: [0; TX_COPY_BYTES],
+            tx: TxCopy([0; TX_COPY_BYTES]),
             request: TransactionRequest {
                 kind: TransactionKind::Share,
                 sender: EndpointId(0),
@@ -691,7 +698,7 @@ pub fn send(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match mailbox_tx(spmc, env, caller, args.frag_len, &mut state.tx) {
+    let bytes = match mailbox_tx(spmc, env, caller, args.frag_len, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
@@ -744,7 +751,7 @@ pub fn frag_tx(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match mailbox_tx(spmc, env, caller, frag_len, &mut state.tx) {
+    let bytes = match mailbox_tx(spmc, env, caller, frag_len, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
@@ -850,7 +857,7 @@ pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: 
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx) {
+    let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
@@ -879,7 +886,8 @@ pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: 
     }
     let env = km.env;
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
-    let (total, first) = match write_response(env, resp, version, mb.rx, rx_len, 0, &mut state.tx) {
+    let (total, first) = match write_response(env, resp, version, mb.rx, rx_len, 0, &mut state.tx.0)
+    {
         Ok(v) => v,
         Err(e) => return Regs::error(e),
     };
@@ -949,7 +957,7 @@ pub fn frag_rx(
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let buf = &mut state.tx;
+    let buf = &mut state.tx.0;
     let r = state.cursors.next(me, handle, offset, |resp, off| {
         write_response(env, resp, version, mb.rx, rx_len, off as usize, buf)
             .map(|(_, n)| n)
@@ -1004,7 +1012,7 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>) -> R
         return Regs::error(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match read_relinquish(env, &mb, &mut state.tx) {
+    let bytes = match read_relinquish(env, &mb, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
     };
