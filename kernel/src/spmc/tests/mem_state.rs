@@ -684,16 +684,31 @@ mod restart {
         r.w(0) == FuncId::MsgSendDirectResp32.raw() && r.w(3) == 7
     }
 
+    /// [`world_of`] with sp1 restartable (dying on [`DIE`]) in which `sender` (`None`: the
+    /// normal world) has sent the one page at `page` to the SP `receiver` with `fid`, and the
+    /// receiver has retrieved it: the set-up of the cases where a restart meets memory held
+    /// through the memory ABIs. Returns the world and the transaction's handle.
+    fn world_with_retrieved(
+        fid: FuncId,
+        sender: Option<usize>,
+        receiver: usize,
+        page: u64,
+    ) -> (World, MemHandle) {
+        let mut w = world_of(true, false);
+        let s = send(&mut w, fid, sender, &[receiver], &[(page, 1)]);
+        assert!(ok(&s), "{s:x?}");
+        let h = handle(&s);
+        let owner = sender.map_or(0, id);
+        assert!(ok(&retrieve(&mut w, receiver, owner, h)));
+        (w, h)
+    }
+
     #[test]
     fn restart_relinquishes_what_it_retrieved_and_reloads_its_image() {
         capture_console();
-        let mut w = world_of(true, false);
-        let entries_before = w.seen(1).len();
         // The normal world lends sp1 a page, which sp1 retrieves and keeps.
-        let s = send(&mut w, FuncId::MemLend32, None, &[1], &[(NS_SHARE, 1)]);
-        assert!(ok(&s), "{s:x?}");
-        let h = handle(&s);
-        assert!(ok(&retrieve(&mut w, 1, 0, h)));
+        let (mut w, h) = world_with_retrieved(FuncId::MemLend32, None, 1, NS_SHARE);
+        let entries_before = w.seen(1).len();
         check(&w);
         // sp1's memory as a running instance leaves it: its image and data dirtied.
         assert!(w.env.mem.write(base(1), &[0xEE; 64]));
@@ -728,18 +743,8 @@ mod restart {
 
     #[test]
     fn restart_waits_while_a_borrower_holds_what_it_lent() {
-        let mut w = world_of(true, false);
         // sp1 lends a data page to sp2, which retrieves it.
-        let s = send(
-            &mut w,
-            FuncId::MemLend32,
-            Some(1),
-            &[2],
-            &[(data_page(1, 0), 1)],
-        );
-        assert!(ok(&s), "{s:x?}");
-        let h = handle(&s);
-        assert!(ok(&retrieve(&mut w, 2, id(1), h)));
+        let (mut w, h) = world_with_retrieved(FuncId::MemLend32, Some(1), 2, data_page(1, 0));
         assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
         // The page is sp2's to use until it relinquishes: the restart, which rewrites sp1's
         // memory, waits, and callers get BUSY meanwhile, not ABORTED.
@@ -761,16 +766,7 @@ mod restart {
     #[test]
     fn an_sp_that_donated_memory_stays_stopped() {
         capture_console();
-        let mut w = world_of(true, false);
-        let s = send(
-            &mut w,
-            FuncId::MemDonate32,
-            Some(1),
-            &[2],
-            &[(data_page(1, 1), 1)],
-        );
-        assert!(ok(&s), "{s:x?}");
-        assert!(ok(&retrieve(&mut w, 2, id(1), handle(&s))));
+        let (mut w, _) = world_with_retrieved(FuncId::MemDonate32, Some(1), 2, data_page(1, 1));
         assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
         // A page of its data region is sp2's for good: reloading it from the image would
         // overwrite sp2's page, so it is not restarted.
@@ -795,16 +791,7 @@ mod restart {
     /// partition is gone for good.
     #[test]
     fn ffa_run_of_a_partition_whose_restart_waits_is_busy() {
-        let mut w = world_of(true, false);
-        let s = send(
-            &mut w,
-            FuncId::MemLend32,
-            Some(1),
-            &[2],
-            &[(data_page(1, 0), 1)],
-        );
-        assert!(ok(&s), "{s:x?}");
-        assert!(ok(&retrieve(&mut w, 2, id(1), handle(&s))));
+        let (mut w, _) = world_with_retrieved(FuncId::MemLend32, Some(1), 2, data_page(1, 0));
         assert_error(&ask(&mut w, DIE), ErrorCode::Aborted);
         assert_error(&ask(&mut w, 7), ErrorCode::Busy);
         let run = w.nw(call(FuncId::Run32, &[0x8002_0000]));
