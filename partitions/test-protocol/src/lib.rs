@@ -171,6 +171,18 @@ pub mod cmd {
     /// bits\].
     pub const SEND_RANGES: u32 = 0xC0DE_0206;
 
+    /// echo, fault (any SP with RX/TX): a fragmented FFA_MEM_SHARE_32 of two heap pages to
+    /// the SP in word 1, read-write, one step per request (issue 10: each sender's fragment
+    /// quota). Word 2 = 0 starts it: the first fragment holds the header, the access
+    /// descriptor, the composite and the first constituent only (w1 total length > w2
+    /// fragment length); the pages are words 6/7, or two pages it allocates (and keeps for
+    /// good: the transaction outlives the request) when word 6 is 0. Word 2 = 1 sends the rest
+    /// from the offset in word 5 with FFA_MEM_FRAG_TX of the handle in words 3/4 (low, high),
+    /// words 6/7 the same pages. Response: \[OK, w0, w1, w2, w3 of the SPMC's answer
+    /// (FFA_MEM_FRAG_RX: handle low, high, offset; FFA_SUCCESS: 0, handle low, high), page 0,
+    /// page 1\], or \[FF-A error\] when the SPMC answered FFA_ERROR.
+    pub const FRAG_SHARE: u32 = 0xC0DE_1501;
+
     /// echo, fault, pkg-sp: makes the FF-A call x0 = word 1 (32 bits), x1.. = words 2..,
     /// exactly as given, and answers \[OK, x0, x1, ... of the reply\]. The request's form
     /// limits both: REQ_32/64 carry five words (x1..x3 in, x0..x3 out), REQ2 fourteen (x1..x12
@@ -533,6 +545,7 @@ mod tests {
             cmd::EL0_REGS,
             cmd::MANIFEST_BASE,
             cmd::SEND_RANGES,
+            cmd::FRAG_SHARE,
             cmd::SPIN,
             cmd::WDOG_ARM,
             cmd::WDOG_STATUS,

@@ -378,6 +378,70 @@ fn send_ranges<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectR
     }
 }
 
+/// `cmd::FRAG_SHARE`: one step of a share of two pages sent in two fragments.
+fn frag_share<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
+    let rxtx = match &mut sp.rxtx {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let arg = |i| req.payload.get(i);
+    let invalid = Error::Ffa(ErrorCode::InvalidParameters);
+    let pages = if arg(6) == 0 {
+        // Kept for good: the transaction outlives this request.
+        [SharedPage::new_boxed(), SharedPage::new_boxed()]
+            .map(|p| alloc::boxed::Box::leak(p).addr())
+    } else {
+        [arg(6), arg(7)]
+    };
+    let cons = pages.map(|address| Constituent {
+        address,
+        page_count: 1,
+    });
+    let access = [MemAccess::new(EndpointId(arg(1) as u16), SHARE_RW)];
+    let mut b = match builder_for(sp.version, req.receiver, &access, &cons) {
+        Ok(b) => b,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    b.attributes = MemAttributes::NORMAL_WB_INNER;
+    let (Ok(total), Ok(prefix)) = (b.total_len(), b.prefix_len()) else {
+        return fail(&invalid);
+    };
+    let (fid, offset, handle) = match arg(2) {
+        0 => (FuncId::MemShare32, 0, [0, 0]),
+        1 => (FuncId::MemFragTx, arg(5) as usize, [arg(3), arg(4)]),
+        _ => return fail(&invalid),
+    };
+    // The first fragment ends after the first constituent; the second holds the rest.
+    let written = rxtx.with_tx(|tx| {
+        let room = if offset == 0 {
+            prefix + ffa_abi::memory::transaction::CONSTITUENT_SIZE
+        } else {
+            tx.len()
+        };
+        b.write_fragment(offset, &mut tx[..room])
+    });
+    let len = match written {
+        Ok(l) => l as u64,
+        Err(e) => return fail(&Error::Ffa(e.error_code())),
+    };
+    let r = if fid == FuncId::MemShare32 {
+        ffa.call(Regs::call(fid.raw(), &[total as u64, len, 0, 0]))
+    } else {
+        ffa.call(Regs::call(fid.raw(), &[handle[0], handle[1], len, 0]))
+    };
+    if r.w(0) == FuncId::Error32.raw() {
+        return Payload::new(&[u64::from(status::ffa_error(r.w(2) as i32))]);
+    }
+    ok(&[
+        u64::from(r.w(0)),
+        u64::from(r.w(1)),
+        u64::from(r.w(2)),
+        u64::from(r.w(3)),
+        pages[0],
+        pages[1],
+    ])
+}
+
 /// `cmd::MEM_SEND`: this SP as the owner of a share, lend or donate to another SP.
 fn mem_send<C: Conduit>(ffa: &mut Ffa<C>, sp: &mut SpState<'_>, req: &DirectRequest) -> Payload {
     let rxtx = match &mut sp.rxtx {
@@ -691,6 +755,7 @@ pub fn common<C: Conduit>(
         cmd::MEM_RELINQUISH => mem_relinquish(ffa, sp, req),
         cmd::MEM_SEND => mem_send(ffa, sp, req),
         cmd::SEND_RANGES => send_ranges(ffa, sp, req),
+        cmd::FRAG_SHARE => frag_share(ffa, sp, req),
         cmd::DEV_SEND => dev_send(ffa, sp, req),
         cmd::DEV_ACCESS => dev_access(ffa, sp, req),
         cmd::MANIFEST_UUID => match sp

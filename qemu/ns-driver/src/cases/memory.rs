@@ -167,6 +167,9 @@ pub const CASES: &[Case] = &[
     Case::default_set("mem_attack_nw_fills_transaction_slots", || {
         with_mailbox(nw_fills_transaction_slots)
     }),
+    Case::default_set("mem_attack_concurrent_fragmented_sends", || {
+        with_mailbox(concurrent_fragmented_sends)
+    }),
     // Uses up the normal world's donation quota for the rest of the boot: last of the
     // normal world's donations.
     Case::default_set("mem_attack_nw_donations_fill_ownership_table", || {
@@ -1359,6 +1362,169 @@ fn nw_fills_transaction_slots() -> Outcome {
         [OK, OK],
         "echo SHARE with fault while the normal world is at its quota [status, fault's]"
     );
+    Ok(())
+}
+
+/// Two pages (one apart) the normal world sends in two fragments in
+/// [`concurrent_fragmented_sends`].
+const FRAG_PAGES: u64 = slot(44);
+
+/// One step of an SP's fragmented share of two of its heap pages with `to`
+/// (test-protocol `FRAG_SHARE`): `step` 0 starts it (`pages` \[0, 0\]: the SP allocates them),
+/// 1 sends the rest from `offset` for handle `h`. Returns the response words \[status, w0, w1,
+/// w2, w3, page 0, page 1\].
+fn sp_frag_share(
+    sp: EndpointId,
+    to: EndpointId,
+    step: u64,
+    h: MemHandle,
+    offset: u64,
+    pages: [u64; 2],
+) -> Result<[u64; 7], Failure> {
+    let (lo, hi) = h.to_regs();
+    let r = request(
+        sp,
+        &[
+            u64::from(cmd::FRAG_SHARE),
+            u64::from(to),
+            step,
+            lo,
+            hi,
+            offset,
+            pages[0],
+            pages[1],
+        ],
+    )?;
+    Ok([r[0], r[1], r[2], r[3], r[4], r[5], r[6]])
+}
+
+/// Issue 10: fragment reassembly is bounded per sender, and the senders do not share one
+/// bound. The normal world, echo and fault each start a fragmented share (the first fragment
+/// holds the first of two ranges) and keep it in flight; a second start by the normal world
+/// or by echo is NO_MEMORY (its own quota of one reassembly), and that refusal takes nothing
+/// from the others: all three complete afterwards, whole (each borrower's retrieve sees both
+/// pages), and are reclaimed.
+fn concurrent_fragmented_sends() -> Outcome {
+    let rx = [MemAccess::new(ECHO, RW)];
+    let cons = [
+        Constituent {
+            address: FRAG_PAGES,
+            page_count: 1,
+        },
+        Constituent {
+            address: FRAG_PAGES + 2 * PAGE,
+            page_count: 1,
+        },
+    ];
+    fill(FRAG_PAGES, 3);
+    let b = descriptor(&rx, &cons, MemAttributes::NORMAL_WB_INNER)?;
+    let (Ok(total), Ok(prefix)) = (b.total_len(), b.prefix_len()) else {
+        fail!("descriptor length")
+    };
+    let mut buf = [0u8; BUFFER_SIZE];
+    let first = match b.write_fragment(0, &mut buf[..prefix + 16]) {
+        Ok(n) => n,
+        Err(e) => fail!("first fragment: {e:?}"),
+    };
+    check!(
+        first < total,
+        "the first fragment is not the whole descriptor"
+    );
+    // The normal world's transmission, in flight.
+    let r = send_bytes(FuncId::MemShare32, &buf[..first], total)?;
+    check_eq!(
+        (r.w(0), r.w(3) as usize),
+        (FuncId::MemFragRx.raw(), first),
+        "the normal world's first fragment [w0, FRAG_RX offset]"
+    );
+    let nw = MemHandle::from_regs(r.w(1), r.w(2));
+    // echo's and fault's, started while the normal world's is in flight.
+    let e = sp_frag_share(ECHO, FAULT, 0, MemHandle(0), 0, [0, 0])?;
+    check_eq!(
+        [e[0], e[1]],
+        [OK, u64::from(FuncId::MemFragRx.raw())],
+        "echo's first fragment with the normal world's in flight [status, w0]"
+    );
+    let echo_pages = [e[5], e[6]];
+    let echo_h = MemHandle::from_regs(e[2] as u32, e[3] as u32);
+    let echo_off = e[4];
+    let f = sp_frag_share(FAULT, ECHO, 0, MemHandle(0), 0, [0, 0])?;
+    check_eq!(
+        [f[0], f[1]],
+        [OK, u64::from(FuncId::MemFragRx.raw())],
+        "fault's first fragment with two others in flight [status, w0]"
+    );
+    let fault_pages = [f[5], f[6]];
+    let fault_h = MemHandle::from_regs(f[2] as u32, f[3] as u32);
+    // A second transmission of the normal world and of echo: each over its own quota.
+    let r = send_bytes(FuncId::MemShare32, &buf[..first], total)?;
+    expect_error(
+        &r,
+        ErrorCode::NoMemory,
+        "the normal world's second fragmented send while its first is in flight",
+    )?;
+    let e2 = sp_frag_share(ECHO, FAULT, 0, MemHandle(0), 0, echo_pages)?;
+    check_eq!(
+        e2[0],
+        ffa_status(ErrorCode::NoMemory),
+        "echo's second fragmented send while its first is in flight"
+    );
+    // All three complete: the refusals took nothing from anyone.
+    let e = sp_frag_share(ECHO, FAULT, 1, echo_h, echo_off, echo_pages)?;
+    check_eq!(
+        [e[0], e[1]],
+        [OK, u64::from(FuncId::Success32.raw())],
+        "echo's second fragment [status, w0]"
+    );
+    check_eq!(
+        MemHandle::from_regs(e[3] as u32, e[4] as u32),
+        echo_h,
+        "echo's transaction handle"
+    );
+    let f = sp_frag_share(FAULT, ECHO, 1, fault_h, f[4], fault_pages)?;
+    check_eq!(
+        [f[0], f[1]],
+        [OK, u64::from(FuncId::Success32.raw())],
+        "fault's second fragment [status, w0]"
+    );
+    let (lo, hi) = nw.to_regs();
+    let n = match b.write_fragment(first, &mut buf) {
+        Ok(n) => n,
+        Err(e) => fail!("second fragment: {e:?}"),
+    };
+    check!(
+        dram::write_bytes(NW_TX, &buf[..n]),
+        "second fragment does not fit TX"
+    );
+    let r = call(FuncId::MemFragTx, &[lo, hi, n as u64, 0]);
+    check_eq!(
+        handle_of(&r, "the normal world's second fragment")?,
+        nw,
+        "the normal world's transaction handle"
+    );
+    // Each transaction is whole: its borrower retrieves both ranges.
+    check_eq!(
+        access(ECHO, nw, EndpointId(0), 0, 0, false)?,
+        [OK, u64::from(PATTERN), 2, 2],
+        "echo's retrieve of the normal world's share [status, read, pages, ranges]"
+    );
+    // An SP's two heap pages may be neighbours, which the SPMC then describes as one range:
+    // the page total says whether both arrived.
+    let a = access(FAULT, echo_h, ECHO, 0, 0, false)?;
+    check_eq!(
+        [a[0], a[1], a[2]],
+        [OK, 0, 2],
+        "fault's retrieve of echo's share [status, read, pages]"
+    );
+    let a = access(ECHO, fault_h, FAULT, 0, 0, false)?;
+    check_eq!(
+        [a[0], a[1], a[2]],
+        [OK, 0, 2],
+        "echo's retrieve of fault's share [status, read, pages]"
+    );
+    expect_success(&reclaim(nw), "the normal world's FFA_MEM_RECLAIM")?;
+    sp_reclaims(ECHO, echo_h)?;
+    sp_reclaims(FAULT, fault_h)?;
     Ok(())
 }
 
