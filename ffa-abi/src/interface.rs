@@ -6,6 +6,7 @@
 //! bits of each register for SMC32 calls, SMCCC "SMC32/HVC32 argument passing"), and enumerated fields hold
 //! defined values. Semantic checks that need SPMC state are the caller's job.
 
+use crate::direct::{self, DirectHeader, DirectKind};
 use crate::endpoint::{EndpointId, EndpointPair, TargetInfo};
 use crate::error::{DecodeError, ErrorCode};
 use crate::features::FeatureQuery;
@@ -707,43 +708,43 @@ impl Interface {
             F::MsgSendDirectReq32
             | F::MsgSendDirectReq64
             | F::MsgSendDirectResp32
-            | F::MsgSendDirectResp64 => {
-                let pair = EndpointPair::unpack(r.w(1));
-                let flags =
-                    DirectMsgFlags::decode(r.w(2)).ok_or(DecodeError::NonZeroMbz { reg: 2 })?;
-                let args = if r.is_64 {
-                    DirectArgs::Args64([r.x(3), r.x(4), r.x(5), r.x(6), r.x(7)])
+            | F::MsgSendDirectResp64
+            | F::MsgSendDirectReq2
+            | F::MsgSendDirectResp2 => {
+                // The message path's codec (crate::direct), so that both apply the same rules.
+                let kind = DirectKind::of(fid).ok_or(DecodeError::UnknownFunction(fid.raw()))?;
+                // Registers of x1..x7 that are part of the message: all but RESP2's x2/x3.
+                r.used |= if kind == DirectKind::Resp2 {
+                    0b1111_0010
                 } else {
-                    DirectArgs::Args32([r.w(3), r.w(4), r.w(5), r.w(6), r.w(7)])
+                    0b1111_1110
                 };
-                if matches!(fid, F::MsgSendDirectReq32 | F::MsgSendDirectReq64) {
-                    Interface::DirectReq { pair, flags, args }
-                } else {
-                    Interface::DirectResp { pair, flags, args }
+                let h = DirectHeader::fields(fid, kind, r.regs)?;
+                let p = h.payload(r.regs);
+                match kind {
+                    DirectKind::Req | DirectKind::Resp => {
+                        let args = if r.is_64 {
+                            DirectArgs::Args64([p[0], p[1], p[2], p[3], p[4]])
+                        } else {
+                            DirectArgs::Args32([p[0], p[1], p[2], p[3], p[4]].map(|w| w as u32))
+                        };
+                        let (pair, flags) = (h.pair, h.flags);
+                        if kind == DirectKind::Req {
+                            Interface::DirectReq { pair, flags, args }
+                        } else {
+                            Interface::DirectResp { pair, flags, args }
+                        }
+                    }
+                    DirectKind::Req2 => Interface::DirectReq2 {
+                        pair: h.pair,
+                        uuid: h.uuid,
+                        args: p,
+                    },
+                    DirectKind::Resp2 => Interface::DirectResp2 {
+                        pair: h.pair,
+                        args: p,
+                    },
                 }
-            }
-            F::MsgSendDirectReq2 => {
-                let pair = EndpointPair::unpack(r.w_masked(1, u32::MAX)?);
-                if r.regs[1] >> 32 != 0 {
-                    return Err(DecodeError::NonZeroMbz { reg: 1 });
-                }
-                let uuid = Uuid::from_u64_pair([r.x(2), r.x(3)]);
-                let mut args = [0u64; 14];
-                for (i, a) in args.iter_mut().enumerate() {
-                    *a = r.x(4 + i);
-                }
-                Interface::DirectReq2 { pair, uuid, args }
-            }
-            F::MsgSendDirectResp2 => {
-                let pair = EndpointPair::unpack(r.w(1));
-                if r.regs[1] >> 32 != 0 {
-                    return Err(DecodeError::NonZeroMbz { reg: 1 });
-                }
-                let mut args = [0u64; 14];
-                for (i, a) in args.iter_mut().enumerate() {
-                    *a = r.x(4 + i);
-                }
-                Interface::DirectResp2 { pair, args }
             }
             F::MemDonate32 | F::MemDonate64 => Interface::MemDonate(mem_tx(&mut r)?),
             F::MemLend32 | F::MemLend64 => Interface::MemLend(mem_tx(&mut r)?),
@@ -1044,29 +1045,34 @@ impl Interface {
                 x[1] = w(u32::from(sender_vm.0) << 16);
                 x[2] = w(flags);
             }
+            // The message path's layout (crate::direct).
             Interface::DirectReq { pair, flags, args }
             | Interface::DirectResp { pair, flags, args } => {
-                x[1] = w(pair.pack());
-                x[2] = w(flags.raw());
-                match args {
-                    DirectArgs::Args32(a) => {
-                        for (i, v) in a.iter().enumerate() {
-                            x[3 + i] = w(*v);
-                        }
-                    }
-                    DirectArgs::Args64(a) => x[3..8].copy_from_slice(&a),
-                }
+                let p = match args {
+                    DirectArgs::Args32(a) => a.map(u64::from),
+                    DirectArgs::Args64(a) => a,
+                };
+                direct::write(&mut x, self.func_id(), pair, flags, Uuid::NIL, &p);
             }
             Interface::DirectReq2 { pair, uuid, args } => {
-                x[1] = w(pair.pack());
-                let [a, b] = uuid.to_u64_pair();
-                x[2] = a;
-                x[3] = b;
-                x[4..18].copy_from_slice(&args);
+                direct::write(
+                    &mut x,
+                    self.func_id(),
+                    pair,
+                    DirectMsgFlags::PARTITION,
+                    uuid,
+                    &args,
+                );
             }
             Interface::DirectResp2 { pair, args } => {
-                x[1] = w(pair.pack());
-                x[4..18].copy_from_slice(&args);
+                direct::write(
+                    &mut x,
+                    self.func_id(),
+                    pair,
+                    DirectMsgFlags::PARTITION,
+                    Uuid::NIL,
+                    &args,
+                );
             }
             Interface::MemDonate(a)
             | Interface::MemLend(a)

@@ -21,6 +21,8 @@
 //! - [`regs`]: [`Regs`], the x0-x17 register block, FFA_SUCCESS/FFA_ERROR helpers.
 //! - [`interface`]: [`Interface`], every call/return, `decode(regs, version)` and
 //!   `encode()`.
+//! - [`direct`]: the direct messaging ABIs read and written in place (the message path's
+//!   codec, which [`Interface`] uses for them too).
 //! - [`features`]: FFA_FEATURES queries (function and feature IDs) and properties.
 //! - [`framework`]: SPMD framework messages (PSCI CPU_OFF, FFA_VERSION forwarding).
 //! - [`memory`]: handles, attributes, permissions, flags; the memory transaction
@@ -38,6 +40,7 @@
 
 pub mod addr;
 pub mod boot_info;
+pub mod direct;
 pub mod endpoint;
 pub mod error;
 pub mod features;
