@@ -55,6 +55,20 @@ impl DirectKind {
         }
     }
 
+    /// The function of this kind in its SMC32 or SMC64 form (`is_64`: w0 bit 30); REQ2 and
+    /// RESP2 exist only as SMC64.
+    #[inline]
+    pub const fn function(self, is_64: bool) -> FuncId {
+        match (self, is_64) {
+            (Self::Req, false) => FuncId::MsgSendDirectReq32,
+            (Self::Req, true) => FuncId::MsgSendDirectReq64,
+            (Self::Resp, false) => FuncId::MsgSendDirectResp32,
+            (Self::Resp, true) => FuncId::MsgSendDirectResp64,
+            (Self::Req2, _) => FuncId::MsgSendDirectReq2,
+            (Self::Resp2, _) => FuncId::MsgSendDirectResp2,
+        }
+    }
+
     /// The version that introduced the ABI: [`FuncId::min_version`] of its functions (tested),
     /// without the general table lookup.
     #[inline]
@@ -120,12 +134,33 @@ impl DirectHeader {
         x: &[u64; 18],
         version: Version,
     ) -> Option<Result<Self, DecodeError>> {
-        let kind = DirectKind::of(fid)?;
+        Some(Self::checked(fid, DirectKind::of(fid)?, x, version))
+    }
+
+    /// [`DirectHeader::decode`] for a caller that has recognised w0 as a function of `kind`
+    /// (its SMC32 or SMC64 form, told apart by w0 bit 30).
+    #[inline]
+    pub fn decode_kind(
+        kind: DirectKind,
+        x: &[u64; 18],
+        version: Version,
+    ) -> Result<Self, DecodeError> {
+        Self::checked(kind.function(x[0] & (1 << 30) != 0), kind, x, version)
+    }
+
+    /// The version check, then the registers.
+    #[inline(always)]
+    fn checked(
+        fid: FuncId,
+        kind: DirectKind,
+        x: &[u64; 18],
+        version: Version,
+    ) -> Result<Self, DecodeError> {
         let min = kind.min_version();
         if version.major != min.major || version.minor < min.minor {
-            return Some(Err(DecodeError::NotInVersion { func: fid, version }));
+            return Err(DecodeError::NotInVersion { func: fid, version });
         }
-        Some(Self::fields(fid, kind, x))
+        Self::fields(fid, kind, x)
     }
 
     /// The checks of the registers once the function is known to exist at the caller's
@@ -268,6 +303,7 @@ mod tests {
             if let Some(k) = DirectKind::of(*f) {
                 assert!(FIDS.contains(f));
                 assert_eq!(k.min_version(), f.min_version(), "{f:?}");
+                assert_eq!(k.function(f.is_64bit()), *f);
             }
         }
         assert_eq!(direct_fid(0), None);
@@ -330,6 +366,8 @@ mod tests {
             let general = Interface::decode_words_sbz_ignored(&x, version);
             let fast = DirectHeader::decode(&x, version).expect("a direct messaging function");
             prop_assert_eq!(DirectHeader::decode_fid(FIDS[which], &x, version), Some(fast));
+            let kind = DirectKind::of(FIDS[which]).unwrap();
+            prop_assert_eq!(DirectHeader::decode_kind(kind, &x, version), fast);
             match (fast, general) {
                 (Err(f), Err(g)) => prop_assert_eq!(f, g),
                 (Ok(h), Ok(call)) => {

@@ -13,16 +13,14 @@
 use super::call::{Caller, Cx, Flow, Target};
 use super::{framework, Env};
 use crate::policy::{self, DirectForm};
+use ffa_abi::direct::DirectHeader;
 use ffa_abi::endpoint::EndpointPair;
-use ffa_abi::error::ErrorCode;
+use ffa_abi::error::{DecodeError, ErrorCode};
 use ffa_abi::func_id::FuncId;
-use ffa_abi::interface::{DirectMsgFlags, Interface};
+use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::uuid::Uuid;
 use ffa_abi::version::Version;
-
-const V1_0: Version = Version::V1_0;
-const V1_2: Version = Version::V1_2;
 
 /// Tells whether a message is an SMC64 call (bit 30 of the function ID).
 pub fn is_64(x0: u64) -> bool {
@@ -40,34 +38,23 @@ pub struct Msg {
     pub uuid: Uuid,
 }
 
-/// Which direct messaging ABI (the SMC32 and SMC64 forms of REQ and RESP are one kind each).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub enum Kind {
-    Req,
-    Resp,
-    Req2,
-    Resp2,
-}
+/// Which direct messaging ABI (the SMC32 and SMC64 forms of REQ and RESP are one kind each):
+/// ffa-abi's, whose register codec [`decode`] uses.
+pub use ffa_abi::direct::DirectKind as Kind;
 
-/// Decodes a direct message from x0-x17 for a caller at `version`, with exactly the checks of
-/// the general decoder (`Interface::decode_words_sbz_ignored`; proven equal by the tests
-/// below): REQ2/RESP2 exist from v1.2, w2 of REQ/RESP holds flags whose reserved bits must be
-/// zero, the upper half of x1 of REQ2/RESP2 must be zero; everything else the ABIs do not use
-/// is reserved (SBZ) and ignored. Without building the general 144-byte `Interface`, this is
-/// the message path's decode (docs/performance.md).
+/// Decodes a direct message from x0-x17 for a caller at `version` with ffa-abi's message-path
+/// codec ([`DirectHeader`]), which the general decoder (`Interface::decode_words_sbz_ignored`)
+/// itself uses for these ABIs: REQ2/RESP2 exist from v1.2, w2 of REQ/RESP holds flags whose
+/// reserved bits must be zero, the upper half of x1 of REQ2/RESP2 must be zero; everything
+/// else the ABIs do not use is reserved (SBZ) and ignored. Without building the general
+/// 144-byte `Interface`, this is the message path's decode (docs/performance.md); the tests
+/// below check it against the general decoder.
 ///
 /// `None` when the call is not a direct message, or is a framework message (w2 bit 31 set
 /// with valid flags): those take the general path, which hands them to `framework`.
 #[inline]
 pub fn decode(fid: FuncId, x: &[u64; 18], version: Version) -> Option<Result<Msg, ErrorCode>> {
-    let kind = match fid {
-        FuncId::MsgSendDirectReq32 | FuncId::MsgSendDirectReq64 => Kind::Req,
-        FuncId::MsgSendDirectResp32 | FuncId::MsgSendDirectResp64 => Kind::Resp,
-        FuncId::MsgSendDirectReq2 => Kind::Req2,
-        FuncId::MsgSendDirectResp2 => Kind::Resp2,
-        _ => return None,
-    };
-    decode_kind(kind, x, version)
+    msg(DirectHeader::decode_fid(fid, x, version)?)
 }
 
 const REQ32: u32 = FuncId::MsgSendDirectReq32.raw();
@@ -93,40 +80,21 @@ pub fn kind_of(w0: u32, from_sp: bool) -> Option<Kind> {
 /// [`decode`] of a message whose ABI is known to be `kind`.
 #[inline(always)]
 pub fn decode_kind(kind: Kind, x: &[u64; 18], version: Version) -> Option<Result<Msg, ErrorCode>> {
-    let min = match kind {
-        Kind::Req | Kind::Resp => V1_0,
-        Kind::Req2 | Kind::Resp2 => V1_2,
-    };
-    // `FuncId::is_available_in`, with the minimum versions the tests check against ffa-abi.
-    if version.major != min.major || version.minor < min.minor {
-        return Some(Err(ErrorCode::NotSupported));
-    }
-    let pair = EndpointPair::unpack(x[1] as u32);
-    let uuid = match kind {
-        Kind::Req | Kind::Resp => {
-            let w2 = x[2] as u32;
-            if w2 != 0 {
-                // Valid framework flags go the general way; anything else is refused there
-                // and here alike.
-                return match DirectMsgFlags::decode(w2) {
-                    Some(_) => None,
-                    None => Some(Err(ErrorCode::InvalidParameters)),
-                };
-            }
-            Uuid::NIL
-        }
-        Kind::Req2 | Kind::Resp2 => {
-            if x[1] >> 32 != 0 {
-                return Some(Err(ErrorCode::InvalidParameters));
-            }
-            if kind == Kind::Req2 {
-                Uuid::from_u64_pair([x[2], x[3]])
-            } else {
-                Uuid::NIL
-            }
-        }
-    };
-    Some(Ok(Msg { pair, kind, uuid }))
+    msg(DirectHeader::decode_kind(kind, x, version))
+}
+
+/// The handler's view of a decoded header: framework messages are left to the general path.
+#[inline(always)]
+fn msg(h: Result<DirectHeader, DecodeError>) -> Option<Result<Msg, ErrorCode>> {
+    Some(match h {
+        Err(e) => Err(e.error_code()),
+        Ok(h) if h.flags.framework_type().is_some() => return None,
+        Ok(h) => Ok(Msg {
+            pair: h.pair,
+            kind: h.kind,
+            uuid: h.uuid,
+        }),
+    })
 }
 
 impl Msg {
