@@ -17,7 +17,8 @@
 //!   next request, which meanwhile fails closed (STORAGE_FAILURE): never RAM then, which the
 //!   normal world could force by keeping block-storage preempted. A lost attachment
 //!   (block-storage aborted or restarted: our handle no longer names a slot) is dropped and
-//!   made again likewise; its page is reclaimed and reused ([`attach`]).
+//!   made again at once, and the request that found it lost answered once more; its page is
+//!   reclaimed and reused ([`attach`]).
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -330,7 +331,8 @@ impl Service for Slot {
 /// ITS or PS over the block storage partition: attaches at boot (block-storage boots first;
 /// the attach mounts the log with plain reads, so no flash command is sent at boot), then
 /// serves TS RPC. An attach that fails (at boot or later) is tried again before the next
-/// request, which meanwhile fails closed ([`attach::Client`]).
+/// request, which meanwhile fails closed; a request that finds the attachment lost is
+/// answered again after attaching again ([`attach::Client::serve`]).
 fn run_block_client(mut start: StartInfo, flavour: Flavour) -> ! {
     let (mut ffa, me) = setup(&mut start);
     let uuid = match flavour {
@@ -363,19 +365,21 @@ fn run_block_client(mut start: StartInfo, flavour: Flavour) -> ! {
         }
     );
     sp_rt::run(&mut ffa, |ffa, req| {
-        let _ = client.ensure(&mut SpLink {
+        let mut link = SpLink {
             ffa,
             rxtx: &mut rxtx,
             me,
             lost: &lost,
-        });
-        let mut mem = SpMemory {
-            ffa,
-            rxtx: &mut rxtx,
-            me,
-            version: Version::V1_2,
         };
-        answer(&mut endpoint, &mut mem, req)
+        client.serve(&mut link, |link| {
+            let mut mem = SpMemory {
+                ffa: link.ffa,
+                rxtx: link.rxtx,
+                me,
+                version: Version::V1_2,
+            };
+            answer(&mut endpoint, &mut mem, req)
+        })
     })
 }
 

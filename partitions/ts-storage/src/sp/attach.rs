@@ -7,7 +7,9 @@
 //! log over it (plain reads: no flash command). [`Attacher::attach`] does it at boot and
 //! again at the next request while it fails, whatever failed: lookup unanswered, share or
 //! retrieve refused, partition info or open refused, mount failed. Meanwhile the partition
-//! fails closed (every request that needs the store answers PSA_ERROR_STORAGE_FAILURE).
+//! fails closed (every request that needs the store answers PSA_ERROR_STORAGE_FAILURE). A
+//! request that finds the attachment lost (block storage aborted or restarted) is answered
+//! once more after attaching again ([`Client::serve`]).
 //!
 //! Pages: a page that was shared is never given back to the heap (someone may still map it);
 //! it is reused once FFA_MEM_RECLAIM says the borrower gave it back. A share that is undone
@@ -311,6 +313,27 @@ impl Client {
                 );
                 Err(f)
             }
+        }
+    }
+}
+
+impl Client {
+    /// Serves one request with `answer`: attaches first if needed ([`Self::ensure`]); if block
+    /// storage lost our attachment during the request (it aborted, or restarted and no longer
+    /// knows our page), answers it once more after attaching again, so that a client does not
+    /// see block-storage's restart. That is safe: the loss is noticed only when block storage
+    /// refused a call outright (ABORTED, or NOT_FOUND for our page), so the store changed
+    /// nothing (a refused write leaves it as it was) and answered the request with a PSA
+    /// error and no response bytes, so the request is still in the client's memory.
+    pub fn serve<L: Link, R>(&mut self, link: &mut L, mut answer: impl FnMut(&mut L) -> R) -> R {
+        let _ = self.ensure(link);
+        let first = answer(link);
+        if !(self.attached && self.lost.get()) {
+            return first;
+        }
+        match self.ensure(link) {
+            Ok(()) => answer(link),
+            Err(_) => first,
         }
     }
 }

@@ -207,17 +207,19 @@ fn its() -> (Client, Fake) {
     )
 }
 
-/// A request as the partition's loop handles it: `ensure` first, then the service.
+/// A request as the partition's loop handles it ([`Client::serve`]): the request is copied in
+/// from the client's memory at each answer, as the TS RPC endpoint does.
 fn request(c: &mut Client, f: &mut Fake, op: u16, req: &[u8]) -> (Status, Vec<u8>) {
-    let _ = c.ensure(f);
-    let mut buf = vec![0u8; 0x400];
-    buf[..req.len()].copy_from_slice(req);
-    let r = c
-        .service()
-        .borrow_mut()
-        .call(CALLER, 0, op, &mut buf, req.len())
-        .expect("RPC");
-    (r.status, buf[..r.len].to_vec())
+    let service = c.service();
+    c.serve(f, |_| {
+        let mut buf = vec![0u8; 0x400];
+        buf[..req.len()].copy_from_slice(req);
+        let r = service
+            .borrow_mut()
+            .call(CALLER, 0, op, &mut buf, req.len())
+            .expect("RPC");
+        (r.status, buf[..r.len].to_vec())
+    })
 }
 
 fn set(c: &mut Client, f: &mut Fake, uid: u64, data: &[u8]) -> Status {
@@ -334,7 +336,8 @@ fn every_attach_failure_is_tried_again_at_the_next_request() {
 }
 
 /// Issue 13: re-attaching after block-storage restarted reclaims the old share and reuses
-/// its page: however many times, one page in all, and every old handle reclaimed.
+/// its page: however many times, one page in all, and every old handle reclaimed. The
+/// request that found the attachment lost is answered after attaching again.
 #[test]
 fn reattach_after_a_block_storage_restart_reuses_the_page() {
     let (mut c, mut f) = its();
@@ -342,13 +345,12 @@ fn reattach_after_a_block_storage_restart_reuses_the_page() {
     assert_eq!(set(&mut c, &mut f, 1, b"before"), psa::SUCCESS);
     for round in 0..5u8 {
         f.restart_block_storage();
-        // The first call after the restart finds our handle gone: it fails, the attachment
-        // is marked lost...
-        assert_eq!(set(&mut c, &mut f, 2, &[round]), psa::ERROR_STORAGE_FAILURE);
-        assert!(f.lost.get());
-        // ...and the next request attaches again, on the same page, the data still there.
-        assert_eq!(get(&mut c, &mut f, 1), (psa::SUCCESS, b"before".to_vec()));
+        // The SET's write finds our handle gone: the attachment is lost, made again (on the
+        // same page) and the SET answered once more: the client sees no failure.
         assert_eq!(set(&mut c, &mut f, 2, &[round]), psa::SUCCESS);
+        assert!(!f.lost.get());
+        assert_eq!(get(&mut c, &mut f, 1), (psa::SUCCESS, b"before".to_vec()));
+        assert_eq!(get(&mut c, &mut f, 2), (psa::SUCCESS, vec![round]));
         settled(&c, &f);
     }
     assert_eq!(f.next_handle, 7, "one share per attach");
@@ -424,4 +426,51 @@ fn reads_fail_closed_while_not_attached() {
     assert_eq!(get(&mut c, &mut f, 9).0, psa::ERROR_STORAGE_FAILURE);
     assert_eq!(get(&mut c, &mut f, 9).0, psa::ERROR_DOES_NOT_EXIST);
     assert!(c.attached());
+}
+
+/// The request that finds the attachment lost is answered again once only: if block storage
+/// is lost again meanwhile (or cannot be attached), the client gets the failure, and the next
+/// request attaches.
+#[test]
+fn a_lost_attachment_is_retried_once_per_request() {
+    let (mut c, mut f) = its();
+    assert_eq!(c.ensure(&mut f), Ok(()));
+    f.restart_block_storage();
+    // The re-attach fails (block storage does not answer the lookup): the first answer stands.
+    f.lookups.push_back(Lookup::Unanswered);
+    assert_eq!(set(&mut c, &mut f, 4, b"a"), psa::ERROR_STORAGE_FAILURE);
+    assert!(!c.attached());
+    assert_eq!(set(&mut c, &mut f, 4, b"a"), psa::SUCCESS);
+    settled(&c, &f);
+    // Lost during the retry too: the retry's answer is the last.
+    f.restart_block_storage();
+    let service = c.service();
+    let mut answers = 0;
+    let st = c.serve(&mut f, |f| {
+        answers += 1;
+        if answers == 2 {
+            // block storage restarts again before the retry's write
+            f.restart_block_storage();
+        }
+        let mut b = vec![0u8; SetRequest::SIZE + 1];
+        SetRequest {
+            uid: 4,
+            data_length: 1,
+            create_flags: 0,
+        }
+        .encode(b"b", &mut b)
+        .unwrap();
+        let mut buf = vec![0u8; 0x400];
+        buf[..b.len()].copy_from_slice(&b);
+        service
+            .borrow_mut()
+            .call(CALLER, 0, OP_SET, &mut buf, b.len())
+            .expect("RPC")
+            .status
+    });
+    assert_eq!(answers, 2, "answered twice at most");
+    assert_eq!(st, psa::ERROR_STORAGE_FAILURE);
+    assert_eq!(get(&mut c, &mut f, 4), (psa::SUCCESS, b"a".to_vec()));
+    assert_eq!(set(&mut c, &mut f, 4, b"c"), psa::SUCCESS);
+    settled(&c, &f);
 }
