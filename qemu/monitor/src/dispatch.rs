@@ -1,7 +1,7 @@
 //! Carries out the SPMD/PSCI decisions of `qemu_monitor::spmd` for each SMC that traps to EL3:
 //! register updates, world switches, power state changes and the end of the run.
 
-use qemu_monitor::ids::{ffa, psci};
+use qemu_monitor::ids::{ffa, psci, smccc};
 use qemu_monitor::spmd::{self, psci_status, Action, FfaVersions, FiqAction, PendingType, World};
 use spin::Mutex;
 
@@ -38,8 +38,10 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
     }
     // Borrowed from the caller's saved context, not copied (TF-A reads the `handle`).
     let args = core.args(from);
-    if from == World::NonSecure && ffa::is_ffa(args[0] as u32) {
-        VERSIONS.lock().on_ns_call(args[0] as u32, args[1]);
+    // The function ID without the SVE hint, as TF-A dispatches on (common/runtime_svc.c).
+    let fid = smccc::function_id(args[0]);
+    if from == World::NonSecure && ffa::is_ffa(fid) {
+        VERSIONS.lock().on_ns_call(fid, args[1]);
     }
     let d = spmd::decide(from, core.secure_run, args, attrs());
     // What the rare paths below log of the call.
@@ -206,7 +208,7 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 4]) 
             from: World::NonSecure,
             status,
         } => {
-            let what = if a[0] as u32 == psci::SYSTEM_OFF {
+            let what = if smccc::function_id(a[0]) == psci::SYSTEM_OFF {
                 "SYSTEM_OFF"
             } else {
                 "SYSTEM_RESET"

@@ -22,6 +22,20 @@ pub mod smccc {
     /// (SMC_ARCH_CALL_NOT_REQUIRED), include/lib/smccc.h.
     pub const WA_DO: i32 = 0;
     pub const NOT_REQUIRED: i32 = -2;
+
+    /// The SVE hint of SMCCC v1.3 (x0 bit 16, include/lib/smccc.h `FUNCID_SVE_HINT_SHIFT`):
+    /// set by a caller that has no live SVE state beyond the FP/SIMD registers. It is not part
+    /// of the function ID.
+    pub const SVE_HINT: u32 = 1 << 16;
+
+    /// The function ID EL3 dispatches on for an SMC whose x0 is `x0`: the low 32 bits (TF-A
+    /// common/runtime_svc.c `handler_sync_exception` reads `uint32_t smc_fid` from x0) with the
+    /// SVE hint cleared (`sync_handler`: `smc_fid &= ~MASK(FUNCID_SVE_HINT)`, before the
+    /// service lookup and the call of the handler).
+    #[inline(always)]
+    pub fn function_id(x0: u64) -> u32 {
+        x0 as u32 & !SVE_HINT
+    }
 }
 
 pub mod psci {

@@ -246,12 +246,19 @@ pub fn switch_regs(from: World, a: &[u64; 18], v: &FfaVersions) -> ([u64; 18], b
 /// [`switch_regs`] written straight into the destination's saved registers `out`, as TF-A's
 /// SMC_RET8/SMC_RET18 write `ctx_out` from the caller's context: x0..x7 always, x8..x17 only
 /// when the answer is true (otherwise `out[8..]` keeps the destination's own values).
+///
+/// x0 is the 32-bit function ID without the SVE hint, never the caller's raw x0: TF-A's
+/// spmd_smc_switch_state (services/std_svc/spmd/spmd_main.c) writes x0 from its `uint32_t
+/// smc_fid` argument, which common/runtime_svc.c read as 32 bits and stripped of the hint. The
+/// hint would only matter for what EL3 saves of the caller's SIMD state (`simd_ctx_save`, not
+/// modelled here) and is passed on only to an SPMC at S-EL2 (SPMD_SPM_AT_SEL2), not to this
+/// S-EL1 one.
 #[inline(always)]
 pub fn switch_regs_into(from: World, a: &[u64; 18], out: &mut [u64; 18], v: &FfaVersions) -> bool {
-    let fid = a[0] as u32;
+    let fid = smccc::function_id(a[0]);
     let smc64 = fid & 0x4000_0000 != 0;
     let high = if smc64 { u64::MAX } else { 0xFFFF_FFFF };
-    out[0] = a[0];
+    out[0] = u64::from(fid);
     out[1] = a[1] & high;
     out[2] = a[2] & high;
     out[3] = a[3] & high;
@@ -295,9 +302,11 @@ fn is_spmd_logical_partition(id: u16) -> bool {
 }
 
 /// Returns what the monitor does with the SMC `a` (x0..x17) made by `from` while the secure
-/// world's run on this core is `run`.
+/// world's run on this core is `run`. The call is classified by its function ID with the SVE
+/// hint cleared ([`smccc::function_id`]), as TF-A's common/runtime_svc.c does before it looks
+/// up the service: an FF-A or PSCI call with the hint set is that call.
 pub fn decide(from: World, run: SecureRun, a: &[u64; 18], attrs: &SpmcAttributes) -> Decision {
-    let fid = a[0] as u32;
+    let fid = smccc::function_id(a[0]);
     match from {
         World::NonSecure if ffa::is_ffa(fid) => ns_ffa(run, fid, a, attrs),
         World::NonSecure => ns_other(run, fid, a, attrs),
@@ -978,6 +987,38 @@ mod tests {
         let mut dst = [0xD0D0_u64; 18];
         assert!(switch_regs_into(S, &call, &mut dst, &both));
         assert_eq!(dst, call);
+    }
+
+    /// Review 5 F2: TF-A's spmd_smc_switch_state writes x0 from `uint32_t smc_fid`, the SVE
+    /// hint bit already masked out by common/runtime_svc.c `sync_handler`: the destination
+    /// never sees the caller's x0[63:32] nor bit 16.
+    #[test]
+    fn forwarded_x0_is_the_32_bit_function_id_as_in_tf_a() {
+        let both = FfaVersions {
+            ns: 0x1_0002,
+            ns_negotiated: true,
+            spmc: 0x1_0002,
+        };
+        let mut call = regs(&[fid(ffa::DIRECT_REQ_64), 0x0000_8001, 0, 7]);
+        call[0] |= 0xDEAD_BEEF_0000_0000;
+        let mut dst = [0u64; 18];
+        switch_regs_into(NS, &call, &mut dst, &both);
+        assert_eq!(dst[0], fid(ffa::DIRECT_REQ_64), "x0 {:#x}", dst[0]);
+        // With the SVE hint as well: the SPMC (at S-EL1, so not SPMD_SPM_AT_SEL2) never sees it.
+        call[0] |= 1 << 16;
+        switch_regs_into(NS, &call, &mut dst, &both);
+        assert_eq!(dst[0], fid(ffa::DIRECT_REQ_64), "x0 {:#x}", dst[0]);
+    }
+
+    /// Review 5 F2: an SMCCC v1.3+ caller (the monitor reports v1.5) may set the SVE hint
+    /// (x0 bit 16); TF-A masks it before dispatch and forwards the FF-A call.
+    #[test]
+    fn an_ffa_call_with_the_sve_hint_is_forwarded_as_in_tf_a() {
+        let d = decide_ns(
+            SecureRun::Idle,
+            &[fid(ffa::DIRECT_REQ_64) | (1 << 16), 0x0000_8001],
+        );
+        assert_eq!(d.action, Action::Forward(S));
     }
 
     #[test]
