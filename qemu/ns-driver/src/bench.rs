@@ -883,20 +883,25 @@ fn four_core_rate() -> u64 {
     failed
 }
 
-/// Whether xtask asked for the 4-core run (run configuration line `case bench-smp4`).
+/// The run configuration area as xtask wrote it into the image (main.rs `RUN_CONFIG`).
+fn run_config_area() -> [u8; crate::run_config::AREA_SIZE] {
+    // SAFETY: `&crate::RUN_CONFIG` is a reference to a live static byte array, so the pointer
+    // is valid for a read of the whole array and aligned (u8); nothing writes it at run time
+    // (it is not `mut` and has no interior mutability). The read is volatile so that the
+    // compiler does not fold in the blank initialiser: xtask rewrites these bytes in the image
+    // before QEMU loads it.
+    unsafe { core::ptr::read_volatile(&crate::RUN_CONFIG) }
+}
+
 /// Whether the run configuration selects the benchmark `name`: `cargo xtask bench --only
 /// PATTERN` writes the pattern as a case filter; without one every benchmark runs.
 pub fn selected(name: &str) -> bool {
-    // SAFETY: as in `smp4_run`.
-    let area = unsafe { core::ptr::read_volatile(&crate::RUN_CONFIG) };
-    crate::run_config::Config::parse(&area).map_or(true, |c| c.selects(name))
+    crate::run_config::Config::parse(&run_config_area()).map_or(true, |c| c.selects(name))
 }
 
+/// Whether xtask asked for the 4-core run (run configuration line `case bench-smp4`).
 fn smp4_run() -> bool {
-    // SAFETY: RUN_CONFIG is a live, aligned static; the volatile read keeps the compiler from
-    // folding in the blank initialiser, since xtask rewrites the bytes in the image.
-    let area = unsafe { core::ptr::read_volatile(&crate::RUN_CONFIG) };
-    crate::run_config::Config::parse(&area)
+    crate::run_config::Config::parse(&run_config_area())
         .map(|c| c.case_patterns().any(|p| p == "bench-smp4"))
         .unwrap_or(false)
 }
