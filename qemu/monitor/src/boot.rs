@@ -4,6 +4,7 @@
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use qemu_monitor::el3;
 use qemu_monitor::flash_directory::{self, Entry, PayloadKind};
 use qemu_monitor::spmc_manifest::{self, SpmcAttributes};
 use spin::Once;
@@ -90,24 +91,20 @@ fn init_el3() {
     // RES1 bits and SA (stack alignment check); MMU, caches and alignment faults off: the
     // monitor runs uncached from secure RAM and is built for strict alignment.
     write_sysreg!(sctlr_el3, 0x30C5_0838);
-    // No trap of FP/SIMD (TFP = 0), of trace or of the activity monitors; SVE and SME (if the
-    // CPU has them, e.g. -cpu max) are not trapped either and get their largest vector
-    // length, or a normal world such as Linux dies on its first SVE/SME instruction.
+    // No trap of FP/SIMD (TFP = 0), of trace or of the activity monitors. SVE and SME stay
+    // trapped (EZ = ESM = 0), as TF-A builds them when the SVE registers are not kept
+    // (ENABLE_SVE_FOR_NS=0): see `qemu_monitor::el3::cptr_el3`.
     let pfr0 = read_sysreg!(id_aa64pfr0_el1);
     let pfr1 = read_sysreg!(id_aa64pfr1_el1);
-    let has_sve = (pfr0 >> 32) & 0xF != 0;
-    let has_sme = (pfr1 >> 24) & 0xF != 0;
-    write_sysreg!(
-        cptr_el3,
-        (u64::from(has_sve) << 8) | (u64::from(has_sme) << 12)
-    );
+    let cptr = el3::cptr_el3(pfr0, pfr1, el3::SAVES_SVE_STATE);
+    write_sysreg!(cptr_el3, cptr);
     // SAFETY: ISB only orders the CPTR_EL3 write before the ZCR/SMCR accesses it enables.
     unsafe { core::arch::asm!("isb", options(nomem, nostack)) };
-    if has_sve {
+    if cptr & el3::CPTR_EZ != 0 {
         // ZCR_EL3.LEN = 0xF: the largest implemented SVE vector length for lower ELs.
         write_sysreg!(S3_6_C1_C2_0, 0xF);
     }
-    if has_sme {
+    if cptr & el3::CPTR_ESM != 0 {
         // SMCR_EL3.LEN = 0xF: the largest implemented streaming vector length.
         write_sysreg!(S3_6_C1_C2_6, 0xF);
     }

@@ -29,10 +29,11 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
     let from = core.current();
     if esr >> 26 != EC_SMC64 {
         let elr = core.ctx(from).gp.elr_el3;
+        let note = qemu_monitor::el3::unhandled_trap_note(esr >> 26).unwrap_or("");
         fatal(
             exit_status::EL3_FAULT,
             format_args!(
-                "unexpected trap from {from:?} on core {id}: ESR_EL3 {esr:#x}, ELR {elr:#x}"
+                "unexpected trap from {from:?} on core {id}: ESR_EL3 {esr:#x}, ELR {elr:#x} {note}"
             ),
         );
     }

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod el3;
 pub mod flash_directory;
 pub mod ids;
 pub mod spmc_manifest;
