@@ -108,9 +108,9 @@ pub trait Env {
         1
     }
     /// Makes `deadline` (a counter value; `None`: none) the SPMC's deadline in force on this
-    /// core and returns the one it replaces. The SPMC's timer fires at the latest at the
-    /// deadline in force, perhaps earlier or when there is none (the machine arms it lazily,
-    /// `time_limit::Armed`): whoever takes its interrupt checks `time_limit::expired` and calls
+    /// core and returns the one it replaces; the machine programs the SPMC's timer for it
+    /// (disables it for `None`) at every call. Whoever takes the timer's interrupt checks
+    /// `time_limit::expired` (a stray or early interrupt is no expiry) and calls
     /// `deadline_swap(deadline())`, which arms it again.
     fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
         let _ = deadline;

@@ -872,9 +872,6 @@ pub struct Machine {
     pub core: usize,
     /// The deadline in force on this core (`Env::deadline_swap`).
     pub deadline: Option<u64>,
-    /// Where its secure physical timer is armed: at or before `deadline`
-    /// (`time_limit::Armed`).
-    armed: crate::spmc::time_limit::Armed,
     /// Counter ticks per millisecond (CNTFRQ_EL0 / 1000, read once: on the message path).
     ticks_per_ms: u64,
 }
@@ -886,7 +883,6 @@ impl Machine {
         Self {
             core,
             deadline: None,
-            armed: crate::spmc::time_limit::Armed::default(),
             ticks_per_ms: (counter_frequency() / 1000).max(1),
         }
     }
@@ -1009,12 +1005,7 @@ impl crate::spmc::Env for Machine {
     }
 
     fn interrupt_take(&mut self) -> Option<u32> {
-        let id = super::gic::take(self.core);
-        if id == Some(super::gic::TIMER_INTID) {
-            // `gic::take` masked it at the timer.
-            self.armed.fired();
-        }
-        id
+        super::gic::take(self.core)
     }
 
     fn interrupt_unmask(&mut self, intid: u32, core: usize) {
@@ -1034,18 +1025,18 @@ impl crate::spmc::Env for Machine {
     }
 
     fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
-        // Programmed only for a deadline earlier than the armed one (or with nothing armed,
-        // which also lifts the mask `gic::take` put on it); the end of a run leaves the timer
-        // alone (`time_limit::Armed`).
-        if self.armed.set(deadline) {
-            secure_timer(deadline);
-        }
+        // Programmed at every swap, from the deadline alone, never skipped on a remembered
+        // copy of the timer's state: TF-A saves no CNTPS register and tells the SPMC nothing
+        // of a core's power-down suspend (services/std_svc/spmd/spmd_pm.c hooks only CPU_ON
+        // and CPU_OFF), after which the timer is reset while a copy would still say "armed"
+        // (time_limit.rs, "Why the timer is written at every run"). Also lifts the mask
+        // `gic::take` put on it.
+        secure_timer(deadline);
         core::mem::replace(&mut self.deadline, deadline)
     }
 
     fn timer_off(&mut self) {
         secure_timer(None);
-        self.armed.fired();
     }
 
     fn deadline(&self) -> Option<u64> {

@@ -202,9 +202,9 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
 /// its interrupt when it next waits).
 pub fn el3_interrupt<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
     if interrupt::take_all(spmc, env) {
-        // The SPMC's timer, armed for a run that has ended (`time_limit::Armed`): no run is
-        // in progress on this core, so nothing has expired; armed again for the deadline in
-        // force, if any (none while the normal world runs).
+        // The SPMC's timer while the normal world runs: no run is in progress on this core,
+        // so nothing has expired (a stray interrupt, e.g. one raised as a run ended); set
+        // again for the deadline in force, if any (none while the normal world runs).
         env.deadline_swap(env.deadline());
     }
     deliver_interrupts(spmc, env);
@@ -336,8 +336,8 @@ fn interrupted<E: Env>(
     limit: Option<(time_limit::Kind, u32)>,
 ) -> bool {
     // The SPMC's timer: the deadline of this run (or of the run that called it) may have
-    // passed, and `sp` is what holds the core (it may also be a timer armed earlier than the
-    // deadline in force, `time_limit::Armed`).
+    // passed, and `sp` is what holds the core (an interrupt before the deadline in force, if
+    // one ever comes, is no expiry: `time_limit::expired`).
     if interrupt::take_all(spmc, env) {
         let expired = time_limit::expired(env);
         let late = env.now().wrapping_sub(env.deadline().unwrap_or(0));

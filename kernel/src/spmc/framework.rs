@@ -66,7 +66,8 @@ fn message<E: Env>(cx: &mut Cx<'_, '_, E>, pair: EndpointPair, msg: u8, args: &D
         msg_type::PSCI => {
             let status = if w3 == PSCI_CPU_OFF {
                 crate::info!("core {} going off", cx.env.core());
-                // A timer armed for an earlier run would fire on a core that is off.
+                // No run is in progress here, so no deadline is armed; the timer is disabled anyway
+                // so that nothing can fire on a core that is off.
                 cx.env.timer_off();
                 PSCI_SUCCESS
             } else {

@@ -73,74 +73,14 @@ pub fn expired(env: &impl Env) -> bool {
     env.deadline().is_some_and(|d| env.now() >= d)
 }
 
-/// Where a core's timer is armed, kept apart from the deadline in force (`Env::deadline`), so
-/// that a run does not reprogram the timer (docs/performance.md, "The request time limit"):
-/// the timer is armed only when nothing is armed or the new deadline is earlier than the armed
-/// one. A deadline given back (the end of a run) leaves the timer as it is. So the timer may
-/// fire before the deadline in force, or when there is none: whoever takes its interrupt
-/// checks the deadline ([`expired`]) and sets it again (`Env::deadline_swap(env.deadline())`),
-/// which re-arms it for the deadline in force, or leaves it masked if there is none. The
-/// timer never fires later than the deadline in force: that deadline was armed, or a later
-/// one replaced by an earlier one, or it was already armed earlier. In steady request traffic
-/// the timer is programmed once per limit period and fires once per limit period (one
-/// interrupt, taken wherever the core is then), instead of two programmings per request.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Armed(Option<u64>);
-
-impl Armed {
-    /// The deadline in force becomes `deadline`: returns whether the timer must be armed at
-    /// it (nothing armed, or armed later), and records it if so.
-    #[inline(always)]
-    pub fn set(&mut self, deadline: Option<u64>) -> bool {
-        match (deadline, self.0) {
-            (Some(d), Some(a)) if a <= d => false,
-            (Some(d), _) => {
-                self.0 = Some(d);
-                true
-            }
-            (None, _) => false,
-        }
-    }
-
-    /// Its interrupt was taken, which masks the timer until it is armed again.
-    pub fn fired(&mut self) {
-        self.0 = None;
-    }
-
-    /// Where it is armed (`None`: nowhere, or masked after it fired).
-    pub fn at(&self) -> Option<u64> {
-        self.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Armed;
-
-    #[test]
-    fn armed_only_for_an_earlier_deadline() {
-        let mut a = Armed::default();
-        assert!(a.set(Some(100)), "nothing armed");
-        assert_eq!(a.at(), Some(100));
-        assert!(
-            !a.set(Some(150)),
-            "a later deadline: the armed one fires first"
-        );
-        assert!(!a.set(Some(100)), "the same deadline");
-        assert!(!a.set(None), "no deadline: left armed");
-        assert_eq!(a.at(), Some(100));
-        assert!(a.set(Some(60)), "an earlier deadline is armed");
-        assert_eq!(a.at(), Some(60));
-    }
-
-    #[test]
-    fn a_fired_timer_is_armed_again() {
-        let mut a = Armed::default();
-        assert!(a.set(Some(100)));
-        a.fired();
-        assert_eq!(a.at(), None);
-        assert!(!a.set(None), "no deadline in force: stays masked");
-        assert!(a.set(Some(300)), "re-armed for the deadline in force");
-        assert_eq!(a.at(), Some(300));
-    }
-}
+// Why the timer is written at every run: the machine programs CNTPS_CVAL/CTL at each
+// `Env::deadline_swap` (start and end of a run), from the deadline alone. Arming it lazily
+// (only for a deadline earlier than a remembered armed one, 74eacdc) saved 2 instructions of
+// the time limit's ~40 per request (docs/performance.md, "Issue 11 leftovers") and was unsound
+// on real hardware: a core's power-down suspend resets its timer, TF-A's SPMD does not tell the
+// SPMC (services/std_svc/spmd/spmd_pm.c has only svc_on_finish and svc_off) and saves no CNTPS
+// register (lib/el3_runtime/aarch64/context_mgmt.c), so the remembered copy said "armed" for a
+// timer that was off and every later limit on that core was silently gone (review 5, F1). The
+// SPMC still treats an expiry before the deadline in force, or with none, as no expiry
+// (`expired`, and the tests in tests/time_limits.rs), which costs nothing and keeps a stray or
+// early timer interrupt harmless.

@@ -126,8 +126,8 @@ fn an_interrupt_handler_that_loops_is_aborted_and_its_interrupt_stays_masked() {
     w.assert_aborted_and_other_answers(0, 1);
 }
 
-/// The machine arms the SPMC's timer lazily (`time_limit::Armed`): it may fire for a run that
-/// has ended, while the normal world runs. EL3 enters the SPMC with FFA_INTERRUPT for it; no
+/// A timer interrupt that reaches the SPMC while the normal world runs (one raised as a run
+/// ended, or a stray one) is no expiry. EL3 enters the SPMC with FFA_INTERRUPT for it; no
 /// partition is aborted or entered, the deadline in force (none) is set again, and the normal
 /// world resumes.
 #[test]
@@ -147,8 +147,8 @@ fn a_timer_left_armed_by_an_earlier_run_fires_while_the_normal_world_runs() {
     assert_eq!(w.nw(req32(0, 0x8001, [2, 0, 0, 0, 0])).w(3), 2);
 }
 
-/// The timer fires inside a request before that request's deadline (it was armed for an
-/// earlier, shorter run): not an abort; the deadline in force is set again and the partition
+/// The timer's interrupt is taken inside a request before that request's deadline: not an
+/// abort; the deadline in force is set again and the partition
 /// answers.
 #[test]
 fn an_early_expiry_inside_a_request_is_not_an_abort() {
