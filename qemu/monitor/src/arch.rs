@@ -55,6 +55,26 @@ pub fn wfi() {
     unsafe { core::arch::asm!("dsb sy", "wfi", options(nomem, nostack, preserves_flags)) };
 }
 
+/// What a core power-down does to the SPMC's timer: the warm reset that ends it leaves
+/// CNTPS_CTL_EL1.ENABLE architecturally UNKNOWN (the Arm ARM's reset value for the field), and
+/// TF-A neither saves nor restores any CNTPS register (lib/el3_runtime/aarch64/context_mgmt.c
+/// saves CNTP/CNTV only, for the normal world) nor tells the SPMC (services/std_svc/spmd/
+/// spmd_pm.c hooks only CPU_ON and CPU_OFF). QEMU's WFI keeps the timer running, so PSCI
+/// CPU_SUSPEND's power-down path calls this to behave as the hardware may: the SPMC must not
+/// rely on a timer it armed before the suspend (review 5, F1).
+pub fn lose_secure_timer() {
+    // SAFETY: CNTPS_CTL_EL1 (S3_7_C14_C2_1, accessible at EL3) only controls this core's
+    // secure physical timer; writing 0 disables it and lowers its interrupt. No memory is
+    // touched.
+    unsafe {
+        core::arch::asm!(
+            "msr S3_7_C14_C2_1, xzr",
+            "isb",
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+}
+
 /// ISR_EL1 (readable at EL3): IRQ, FIQ or SError pending for this core.
 pub fn interrupt_pending() -> bool {
     read_sysreg!(isr_el1) != 0

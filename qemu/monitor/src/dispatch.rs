@@ -173,6 +173,8 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 4]) 
             // path, which enters the normal world at the caller's entry point as after CPU_ON
             // (psci_cpu_suspend_to_powerdown_finish; no SPD hook: the SPMC is not entered).
             arch::wfi();
+            // A power-down loses the core's timer state, which QEMU's WFI keeps.
+            arch::lose_secure_timer();
             log!("core {id} resumes from CPU_SUSPEND at {entry:#x}");
             core.ns_entry = entry;
             core.ns_arg = context_id;

@@ -340,9 +340,35 @@ fn cpu_suspend() -> Outcome {
     let Some(i) = secondaries().find(|&i| psci::affinity_info(i as u64) == psci::AFF_ON) else {
         fail!("no secondary core is on");
     };
+    power_down_suspend(i)?;
+    check_eq!(
+        psci::affinity_info(i as u64),
+        psci::AFF_ON,
+        "AFFINITY_INFO of the resumed core"
+    );
+    let id_req = u64::from(id::ECHO) | u64::from(cmd::ID) << 32;
+    let Some(w) = run_job(i, JOB_REQ64, id_req, 5000) else {
+        fail!("core {i}: no answer to a direct request after the resume");
+    };
+    check_eq!(
+        [w[0], w[1], w[3], w[4]],
+        [
+            FuncId::MsgSendDirectResp64.raw().into(),
+            u64::from(id::ECHO) << 16,
+            u64::from(status::OK),
+            u64::from(id::ECHO)
+        ],
+        "echo's answer to ID from the resumed core"
+    );
+    Ok(())
+}
+
+/// Puts secondary core `i` into PSCI CPU_SUSPEND power-down (its own normal-world timer wakes
+/// it, secondary.rs `CMD_SUSPEND`) and waits until it has resumed at its entry point and
+/// reported again. An interrupt pending before the core reaches WFI abandons the suspend
+/// (CPU_SUSPEND returns SUCCESS): tried up to three times.
+pub fn power_down_suspend(i: usize) -> Outcome {
     let m = &MAILBOXES[i];
-    // An interrupt pending before the core reaches WFI abandons the suspend (CPU_SUSPEND
-    // returns SUCCESS): try again a few times.
     let mut resumed = false;
     for _ in 0..3 {
         let (reports, returns) = (
@@ -370,25 +396,6 @@ fn cpu_suspend() -> Outcome {
     check!(
         resumed,
         "core {i}: every CPU_SUSPEND(power-down) was abandoned"
-    );
-    check_eq!(
-        psci::affinity_info(i as u64),
-        psci::AFF_ON,
-        "AFFINITY_INFO of the resumed core"
-    );
-    let id_req = u64::from(id::ECHO) | u64::from(cmd::ID) << 32;
-    let Some(w) = run_job(i, JOB_REQ64, id_req, 5000) else {
-        fail!("core {i}: no answer to a direct request after the resume");
-    };
-    check_eq!(
-        [w[0], w[1], w[3], w[4]],
-        [
-            FuncId::MsgSendDirectResp64.raw().into(),
-            u64::from(id::ECHO) << 16,
-            u64::from(status::OK),
-            u64::from(id::ECHO)
-        ],
-        "echo's answer to ID from the resumed core"
     );
     Ok(())
 }

@@ -12,7 +12,7 @@
 use ffa_abi::{EndpointId, ErrorCode, FuncId, Regs};
 use test_protocol::{cmd, id};
 
-use crate::cases::foundation::power_cycle;
+use crate::cases::foundation::{power_cycle, power_down_suspend};
 use crate::ffa::{call, expect_error, Shown};
 use crate::harness::{check_eq, fail, Case, Failure, Outcome};
 use crate::stress::{run_job, up_cores, JOB_REQ64};
@@ -32,6 +32,12 @@ pub const CASES: &[Case] = &[
         looping_request,
     )
     .after(&["cpu_on_all_secondaries"]),
+    Case::layout(
+        "stuck",
+        "time_limit_holds_after_a_power_down_suspend",
+        after_power_down_suspend,
+    )
+    .after(&["time_limit_sp_looping_in_a_request_contained"]),
 ];
 
 fn req(dst: EndpointId, words: &[u64]) -> Regs {
@@ -90,5 +96,51 @@ fn looping_request() -> Outcome {
         [0, u64::from(id::FAULT)],
         "fault's ID answer"
     );
+    echo_answers()
+}
+
+/// fault's answer to ID, sent from `core`.
+fn fault_id_from(core: usize) -> Outcome {
+    let id_req = u64::from(id::FAULT) | u64::from(cmd::ID) << 32;
+    let Some(w) = run_job(core, JOB_REQ64, id_req, 5000) else {
+        fail!("core {core}: fault did not answer ID within 5 s");
+    };
+    check_eq!(
+        [w[0], w[3], w[4]],
+        [
+            FuncId::MsgSendDirectResp64.raw().into(),
+            0,
+            u64::from(id::FAULT)
+        ],
+        "fault's answer to ID"
+    );
+    Ok(())
+}
+
+fn after_power_down_suspend() -> Outcome {
+    // A time-limited run on the core first (fault's ID request, 300 ms limit), so that the
+    // SPMC has armed its timer there; then the core goes through a CPU_SUSPEND power-down,
+    // which loses the timer's state (qemu/monitor drops it as the hardware may; TF-A tells the
+    // SPMC nothing of it). An SPMC that trusted its own record of the armed timer would not
+    // arm it for the next request and fault's loop would hold the core for ever (review 5,
+    // F1): it must be answered ABORTED.
+    let Some(&core) = up_cores().first() else {
+        fail!("no secondary core is up (run with -smp 2 or more)");
+    };
+    fault_id_from(core)?;
+    power_down_suspend(core)?;
+    let loop_req = u64::from(id::FAULT) | u64::from(cmd::LOOP) << 32;
+    let Some(w) = run_job(core, JOB_REQ64, loop_req, 10_000) else {
+        fail!("core {core}: the LOOP request to fault after a power-down suspend was not answered within 10 s");
+    };
+    let mut r = Regs::ZERO;
+    r.0[..6].copy_from_slice(&w);
+    expect_error(
+        &r,
+        ErrorCode::Aborted,
+        "LOOP to fault after a power-down suspend",
+    )?;
+    // Restarted from its image again, it answers.
+    fault_id_from(core)?;
     echo_answers()
 }
