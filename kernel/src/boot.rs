@@ -1,7 +1,8 @@
 //! Cold and warm boot of the SPMC on AArch64: heap, translation tables, the SPMC manifest,
 //! partitions, then the per-core FF-A loop with EL3.
 
-use crate::arch::aarch64::{self, Machine};
+use crate::arch::aarch64;
+use crate::machine::Machine;
 use crate::memory::{AddressSpace, KernelLayout, PhysRange};
 use crate::spmc::{PlatformInfo, Spmc, SPMC_VERSION};
 use crate::spmc_manifest;
@@ -90,6 +91,8 @@ pub fn cold_boot(
     manifest_pa: u64,
     core: u64,
 ) -> ! {
+    // S-EL1 exceptions are reported on the console (the arch layer does not import it).
+    aarch64::set_fault_report(crate::console::emergency_fault);
     // SAFETY: the heap range comes from the linker script: it lies inside the SPMC's region,
     // after every section, and nothing else uses it.
     unsafe {
@@ -201,7 +204,7 @@ pub fn cold_boot(
             .copied()
             .collect()
     });
-    aarch64::set_alias_ranges(all.as_slice());
+    aarch64::set_alias_ranges(all.as_slice(), crate::memory::ALIAS_OFFSET);
     crate::info!(
         "MMU on (TTBR0 {ttbr0:#x}); heap {:#x} bytes",
         image.heap.size

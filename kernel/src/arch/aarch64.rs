@@ -607,9 +607,20 @@ unsafe extern "C" fn spmc_warm_entry_trampoline(core: u64) -> ! {
     unsafe { spmc_warm_entry(core) }
 }
 
+/// Who reports an exception taken from S-EL1 (kind, ESR, ELR, FAR): the console, handed in at
+/// boot (`set_fault_report`) so that the arch layer imports no kernel module above it.
+static FAULT_REPORT: spin::Once<fn(u64, u64, u64, u64)> = spin::Once::new();
+
+/// Sets the reporter of S-EL1 exceptions (the first call wins; boot calls it first thing).
+pub fn set_fault_report(report: fn(u64, u64, u64, u64)) {
+    FAULT_REPORT.call_once(|| report);
+}
+
 /// Handles an exception taken from S-EL1 itself: a bug in the SPMC. Reports and stops the core.
 extern "C" fn kernel_fault(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
-    crate::console::emergency_fault(kind, esr, elr, far);
+    if let Some(report) = FAULT_REPORT.get() {
+        report(kind, esr, elr, far);
+    }
     refuse_forever()
 }
 
@@ -849,50 +860,31 @@ pub fn counter() -> u64 {
     v
 }
 
-/// Alias-window ranges the kernel may copy to and from (set once at boot).
-static ALIAS_RANGES: spin::Once<&'static [crate::memory::PhysRange]> = spin::Once::new();
+/// Alias-window ranges the kernel may copy to and from, and the window's offset from the
+/// physical address (set once at boot).
+static ALIAS_RANGES: spin::Once<(&'static [ffa_abi::PhysRange], u64)> = spin::Once::new();
 
-/// Records which physical ranges the alias window maps (all of them present memory).
-pub fn set_alias_ranges(ranges: &'static [crate::memory::PhysRange]) {
-    ALIAS_RANGES.call_once(|| ranges);
+/// Records which physical ranges the alias window maps (all of them present memory) and at
+/// which offset (`memory::ALIAS_OFFSET`).
+pub fn set_alias_ranges(ranges: &'static [ffa_abi::PhysRange], offset: u64) {
+    ALIAS_RANGES.call_once(|| (ranges, offset));
 }
 
 fn alias_ptr(pa: u64, len: usize) -> Option<*mut u8> {
     let len64 = u64::try_from(len).ok()?;
-    let ranges = ALIAS_RANGES.get()?;
+    let (ranges, offset) = *ALIAS_RANGES.get()?;
     if !ranges.iter().any(|r| r.contains(pa, len64)) {
         return None;
     }
-    let va = pa.checked_add(crate::memory::ALIAS_OFFSET)?;
+    let va = pa.checked_add(offset)?;
     Some(usize::try_from(va).ok()? as *mut u8)
-}
-
-/// The machine seam of the kernel logic on real hardware.
-pub struct Machine {
-    pub core: usize,
-    /// The deadline in force on this core (`Env::deadline_swap`).
-    pub deadline: Option<u64>,
-    /// Counter ticks per millisecond (CNTFRQ_EL0 / 1000, read once: on the message path).
-    ticks_per_ms: u64,
-}
-
-impl Machine {
-    /// This core's machine, with its secure physical timer off.
-    pub fn new(core: usize) -> Self {
-        secure_timer(None);
-        Self {
-            core,
-            deadline: None,
-            ticks_per_ms: (counter_frequency() / 1000).max(1),
-        }
-    }
 }
 
 /// Programs this core's secure physical timer (CNTPS_CVAL_EL1, CNTPS_CTL_EL1: enabled and
 /// unmasked, or off). S-EL1 may access it because EL3 sets SCR_EL3.ST (TF-A's SPMD enters the
 /// SPMC with `EP_ST_ENABLE`). No ISB: this is on the message path, and the ERET into the
 /// partition (or the SMC to EL3) that follows is context-synchronising.
-fn secure_timer(deadline: Option<u64>) {
+pub fn secure_timer(deadline: Option<u64>) {
     match deadline {
         // SAFETY: the CNTPS registers only control this core's secure timer and its
         // interrupt; no memory is touched.
@@ -914,152 +906,102 @@ pub fn physical_counter() -> u64 {
     v
 }
 
-fn counter_frequency() -> u64 {
+/// The generic timer's frequency (CNTFRQ_EL0), in ticks per second.
+pub fn counter_frequency() -> u64 {
     let v: u64;
     // SAFETY: reading CNTFRQ_EL0 has no side effects.
     unsafe { asm!("mrs {0}, cntfrq_el0", out(reg) v, options(nomem, nostack)) };
     v
 }
 
-impl crate::spmc::Env for Machine {
-    fn run_user(&mut self, regs: &mut UserRegs, ttbr0: u64) -> Exit {
-        run_user(regs, ttbr0)
-    }
+/// Copies physical memory at `pa` into `buf` through the alias window; false (nothing copied)
+/// unless the whole range is in a range the window maps.
+pub fn read_phys(pa: u64, buf: &mut [u8]) -> bool {
+    let Some(src) = alias_ptr(pa, buf.len()) else {
+        return false;
+    };
+    // SAFETY: `alias_ptr` checked that [pa, pa + len) lies in a range the alias window maps
+    // (present memory, outside the SPMC's own image, so no Rust object aliases it); the
+    // copy is volatile-free plain memory traffic that other worlds may change concurrently,
+    // which only affects the bytes read.
+    unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+    true
+}
 
-    fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool {
-        let Some(src) = alias_ptr(pa, buf.len()) else {
-            return false;
-        };
-        // SAFETY: `alias_ptr` checked that [pa, pa + len) lies in a range the alias window maps
-        // (present memory, outside the SPMC's own image, so no Rust object aliases it); the
-        // copy is volatile-free plain memory traffic that other worlds may change concurrently,
-        // which only affects the bytes read.
-        unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
-        true
-    }
+/// Copies `data` to physical memory at `pa` through the alias window; false (nothing written)
+/// unless the whole range is in a range the window maps.
+pub fn write_phys(pa: u64, data: &[u8]) -> bool {
+    let Some(dst) = alias_ptr(pa, data.len()) else {
+        return false;
+    };
+    // SAFETY: as in `read_phys`: the destination is mapped, writable through the alias
+    // window and not part of any Rust object.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
+    true
+}
 
-    fn write_phys(&self, pa: u64, data: &[u8]) -> bool {
-        let Some(dst) = alias_ptr(pa, data.len()) else {
-            return false;
-        };
-        // SAFETY: as in `read_phys`: the destination is mapped, writable through the alias
-        // window and not part of any Rust object.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
-        true
-    }
-
-    fn zero_phys(&self, pa: u64, len: u64) -> bool {
-        let Some(len) = usize::try_from(len).ok() else {
-            return false;
-        };
-        let Some(start) = alias_ptr(pa, len) else {
-            return false;
-        };
-        let dczid: u64;
-        // SAFETY: reading DCZID_EL0 has no side effects.
-        unsafe { asm!("mrs {0}, dczid_el0", out(reg) dczid, options(nomem, nostack)) };
-        let block = 4usize << (dczid & 0xf);
-        let start = start as usize;
-        let end = start + len;
-        // DC ZVA zeroes a whole aligned block per instruction (unless prohibited, bit 4).
-        let (head_end, body_end) = if dczid & (1 << 4) == 0 {
-            let h = start.next_multiple_of(block).min(end);
-            (h, h + (end - h) / block * block)
-        } else {
-            (end, end)
-        };
-        // SAFETY: `alias_ptr` checked that the whole range is mapped (normal write-back memory
-        // through the alias window) and belongs to no Rust object; the head and tail are
-        // plain byte writes, the body whole DC ZVA blocks inside the range.
-        unsafe {
-            core::ptr::write_bytes(start as *mut u8, 0, head_end - start);
-            let mut p = head_end;
-            while p < body_end {
-                asm!("dc zva, {0}", in(reg) p, options(nostack));
-                p += block;
-            }
-            core::ptr::write_bytes(body_end as *mut u8, 0, end - body_end);
+/// Zeroes `len` bytes of physical memory at `pa` through the alias window (DC ZVA for whole
+/// blocks); false (nothing written) unless the whole range is mapped.
+pub fn zero_phys(pa: u64, len: u64) -> bool {
+    let Some(len) = usize::try_from(len).ok() else {
+        return false;
+    };
+    let Some(start) = alias_ptr(pa, len) else {
+        return false;
+    };
+    let dczid: u64;
+    // SAFETY: reading DCZID_EL0 has no side effects.
+    unsafe { asm!("mrs {0}, dczid_el0", out(reg) dczid, options(nomem, nostack)) };
+    let block = 4usize << (dczid & 0xf);
+    let start = start as usize;
+    let end = start + len;
+    // DC ZVA zeroes a whole aligned block per instruction (unless prohibited, bit 4).
+    let (head_end, body_end) = if dczid & (1 << 4) == 0 {
+        let h = start.next_multiple_of(block).min(end);
+        (h, h + (end - h) / block * block)
+    } else {
+        (end, end)
+    };
+    // SAFETY: `alias_ptr` checked that the whole range is mapped (normal write-back memory
+    // through the alias window) and belongs to no Rust object; the head and tail are
+    // plain byte writes, the body whole DC ZVA blocks inside the range.
+    unsafe {
+        core::ptr::write_bytes(start as *mut u8, 0, head_end - start);
+        let mut p = head_end;
+        while p < body_end {
+            asm!("dc zva, {0}", in(reg) p, options(nostack));
+            p += block;
         }
-        true
+        core::ptr::write_bytes(body_end as *mut u8, 0, end - body_end);
     }
+    true
+}
 
-    fn sync_icache(&self, pa: u64, len: u64) {
-        let Some(start) = usize::try_from(len).ok().and_then(|l| alias_ptr(pa, l)) else {
-            return;
-        };
-        const LINE: usize = 64;
-        let mut p = (start as usize) & !(LINE - 1);
-        let end = start as usize + len as usize;
-        while p < end {
-            // SAFETY: `alias_ptr` checked the range is mapped through the alias window; a
-            // cache clean by VA has no effect on memory contents.
-            unsafe { asm!("dc cvau, {0}", in(reg) p, options(nostack)) };
-            p += LINE;
-        }
-        // SAFETY: barriers and instruction-cache invalidation have no effect on memory.
-        unsafe { asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+/// Makes instructions written to `pa..pa + len` through the alias window visible to
+/// instruction fetch (clean to the point of unification, invalidate the instruction cache).
+pub fn sync_icache(pa: u64, len: u64) {
+    let Some(start) = usize::try_from(len).ok().and_then(|l| alias_ptr(pa, l)) else {
+        return;
+    };
+    const LINE: usize = 64;
+    let mut p = (start as usize) & !(LINE - 1);
+    let end = start as usize + len as usize;
+    while p < end {
+        // SAFETY: `alias_ptr` checked the range is mapped through the alias window; a
+        // cache clean by VA has no effect on memory contents.
+        unsafe { asm!("dc cvau, {0}", in(reg) p, options(nostack)) };
+        p += LINE;
     }
+    // SAFETY: barriers and instruction-cache invalidation have no effect on memory.
+    unsafe { asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+}
 
-    fn tlb_invalidate_asid(&self, asid: u16) {
-        tlbi_asid(asid);
-    }
-
-    fn interrupt_take(&mut self) -> Option<u32> {
-        super::gic::take(self.core)
-    }
-
-    fn interrupt_unmask(&mut self, intid: u32, core: usize) {
-        super::gic::unmask(intid, core);
-    }
-
-    fn timer_intid(&self) -> Option<u32> {
-        Some(super::gic::TIMER_INTID)
-    }
-
-    fn now(&self) -> u64 {
-        physical_counter()
-    }
-
-    fn ticks_per_ms(&self) -> u64 {
-        self.ticks_per_ms
-    }
-
-    fn deadline_swap(&mut self, deadline: Option<u64>) -> Option<u64> {
-        // Programmed at every swap, from the deadline alone, never skipped on a remembered
-        // copy of the timer's state: TF-A saves no CNTPS register and tells the SPMC nothing
-        // of a core's power-down suspend (services/std_svc/spmd/spmd_pm.c hooks only CPU_ON
-        // and CPU_OFF), after which the timer is reset while a copy would still say "armed"
-        // (time_limit.rs, "Why the timer is written at every run"). Also lifts the mask
-        // `gic::take` put on it.
-        secure_timer(deadline);
-        core::mem::replace(&mut self.deadline, deadline)
-    }
-
-    fn timer_off(&mut self) {
-        secure_timer(None);
-    }
-
-    fn deadline(&self) -> Option<u64> {
-        self.deadline
-    }
-
-    fn core(&self) -> usize {
-        self.core
-    }
-
-    fn raise_ns_sgi(&self, intid: u32) {
-        super::gic::raise_ns_sgi(intid);
-    }
-
-    fn group0_pending(&self) -> bool {
-        super::gic::group0_pending()
-    }
-
-    fn el3_intr_handle(&mut self) -> bool {
-        use ffa_abi::func_id::FuncId;
-        let mut r = [0u64; 18];
-        r[0] = u64::from(FuncId::El3IntrHandle.raw());
-        smc(&mut r);
-        r[0] as u32 == FuncId::Success32.raw()
-    }
+/// FFA_EL3_INTR_HANDLE to EL3: hands it the Group 0 interrupt pending here; true if it
+/// answered FFA_SUCCESS.
+pub fn el3_intr_handle() -> bool {
+    use ffa_abi::func_id::FuncId;
+    let mut r = [0u64; 18];
+    r[0] = u64::from(FuncId::El3IntrHandle.raw());
+    smc(&mut r);
+    r[0] as u32 == FuncId::Success32.raw()
 }
