@@ -110,7 +110,8 @@ mod sp {
             |ffa, event| match event {
                 sp_rt::Event::Interrupt(id) => {
                     on_interrupt(id);
-                    sp_rt::RxOnWait::Release
+                    // It read nothing: an unread message stays (review 5 F3).
+                    sp_rt::RxOnWait::default_after(event)
                 }
                 // Cycles from FFA_RUN: read its notifications (test_protocol::cmd::RUN_LOG),
                 // keep an unread message if asked to (cmd::RUN_KEEP_RX).

@@ -212,7 +212,7 @@ pub fn serve_one<C: Conduit>(
     msg: Regs,
     handler: &mut impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
 ) -> Result<Regs> {
-    serve_one_with(ffa, msg, handler, &mut |_, _| RxOnWait::Release)
+    serve_one_with(ffa, msg, handler, &mut |_, e| RxOnWait::default_after(e))
 }
 
 /// What a waiting partition can be entered with besides a direct request.
@@ -242,6 +242,27 @@ pub enum RxOnWait {
     /// later. FF-A v1.2 partitions only: the SPMC answers a v1.0/v1.1 partition's FFA_MSG_WAIT
     /// with this flag INVALID_PARAMETERS, and the serving loop then fails ([`serve_one`]).
     Retain,
+    /// [`Self::Retain`] unless the partition read its RX buffer ([`crate::rxtx::RxTx::with_rx`])
+    /// since it was entered, then [`Self::Release`]; below FF-A v1.2 always Release (the
+    /// SPMC's INVALID_PARAMETERS to the flag, which changes nothing, is remembered and the
+    /// wait repeated without it). The default after an interrupt: its handler was not told
+    /// about an indirect message that may sit unread in the buffer, and a release would let
+    /// the next FFA_MSG_SEND2 overwrite it. Releasing after a read keeps the old behaviour of a
+    /// partition that reads a message and leaves the release to its wait.
+    KeepUnlessRead,
+}
+
+impl RxOnWait {
+    /// What the waits of [`serve_one`], [`run`] and [`run_with_interrupts`] do after `event`:
+    /// [`Self::KeepUnlessRead`] after an interrupt, [`Self::Release`] after FFA_RUN (whose
+    /// handler there reads nothing: a partition that reads its messages in its runs says so
+    /// with [`run_with_events`]).
+    pub fn default_after(event: Event) -> Self {
+        match event {
+            Event::Interrupt(_) => Self::KeepUnlessRead,
+            Event::Run => Self::Release,
+        }
+    }
 }
 
 /// [`serve_one`], with `on_event` called when `msg` is FFA_INTERRUPT or FFA_RUN ([`Event`]);
@@ -256,6 +277,8 @@ pub fn serve_one_with<C: Conduit>(
         let payload = handler(ffa, &req);
         return Ok(ffa.call(req.response(&payload)));
     }
+    // Only reads made while handling this event count for KeepUnlessRead.
+    crate::rxtx::rx_read::set(false);
     let rx = if msg.fid() == fid::INTERRUPT {
         on_event(ffa, Event::Interrupt(msg.w(2)))
     } else if msg.fid() == fid::RUN {
@@ -266,6 +289,19 @@ pub fn serve_one_with<C: Conduit>(
     let next = match rx {
         RxOnWait::Release => ffa.msg_wait(),
         RxOnWait::Retain => ffa.msg_wait_retaining_rx(),
+        RxOnWait::KeepUnlessRead => {
+            if crate::rxtx::rx_read::set(false) || ffa.retain_refused {
+                ffa.msg_wait()
+            } else {
+                let r = ffa.msg_wait_retaining_rx();
+                if expect_success(r) == Err(Error::Ffa(ErrorCode::InvalidParameters)) {
+                    ffa.retain_refused = true;
+                    ffa.msg_wait()
+                } else {
+                    r
+                }
+            }
+        }
     };
     match expect_success(next) {
         Err(e @ (Error::Ffa(_) | Error::UnknownStatus(_))) => Err(e),
@@ -284,7 +320,8 @@ pub fn run<C: Conduit>(
 }
 
 /// [`run`] for a partition that owns interrupts: `on_interrupt` handles each one it is
-/// entered with (the device's own acknowledgement); then it waits again.
+/// entered with (the device's own acknowledgement); then it waits again, keeping its RX
+/// buffer unless `on_interrupt` read it ([`RxOnWait::default_after`]).
 pub fn run_with_interrupts<C: Conduit>(
     ffa: &mut Ffa<C>,
     handler: impl FnMut(&mut Ffa<C>, &DirectRequest) -> Payload,
@@ -294,7 +331,7 @@ pub fn run_with_interrupts<C: Conduit>(
         if let Event::Interrupt(id) = e {
             on_interrupt(ffa, id)
         }
-        RxOnWait::Release
+        RxOnWait::default_after(e)
     })
 }
 
@@ -510,6 +547,47 @@ mod tests {
         let calls = &ffa.conduit().calls;
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].fid(), 0x8400_006B);
+    }
+
+    /// Review 5 F3: an indirect message may sit unread in the RX buffer when an interrupt
+    /// comes (MSG_SEND2, then our interrupt before the scheduler runs us); the wait that ends
+    /// the handler must not hand it back by default (FF-A v1.2 FFA_MSG_WAIT w2 bit 0).
+    #[test]
+    fn after_an_interrupt_the_default_wait_keeps_the_rx_buffer() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([next, next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let irq = Regs::call(0x8400_0062, &[0, 48]);
+        assert_eq!(serve_one(&mut ffa, irq, &mut handler), Ok(next));
+        // run_with_interrupts' choice after its handler.
+        let mut on_event = |_: &mut Ffa<FakeSpmc>, e| RxOnWait::default_after(e);
+        assert_eq!(
+            serve_one_with(&mut ffa, irq, &mut handler, &mut on_event),
+            Ok(next)
+        );
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls.len(), 2);
+        for c in calls {
+            assert_eq!(c.fid(), 0x8400_006B);
+            assert_eq!(c.x(2), 1, "w2 bit 0: retain RX buffer ownership");
+        }
+    }
+
+    /// Below v1.2 the SPMC refuses the flag with INVALID_PARAMETERS and changes nothing: the
+    /// runtime waits again without it, and from then on waits without it at once.
+    #[test]
+    fn below_v1_2_the_refused_retain_flag_is_dropped_for_good() {
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let invalid = Regs::call(0x8400_0060, &[0, 0xFFFF_FFFE]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([invalid, next, next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let irq = Regs::call(0x8400_0062, &[0, 48]);
+        assert_eq!(serve_one(&mut ffa, irq, &mut handler), Ok(next));
+        assert_eq!(serve_one(&mut ffa, irq, &mut handler), Ok(next));
+        let calls = &ffa.conduit().calls;
+        let w2: Vec<u64> = calls.iter().map(|c| c.x(2)).collect();
+        assert!(calls.iter().all(|c| c.fid() == 0x8400_006B));
+        assert_eq!(w2, vec![1, 0, 0]);
     }
 
     #[test]

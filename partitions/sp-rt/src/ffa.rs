@@ -108,19 +108,28 @@ pub struct MemPerm(pub u32);
 #[derive(Debug, Default)]
 pub struct Ffa<C: Conduit = Svc> {
     conduit: C,
+    /// The SPMC refused FFA_MSG_WAIT's retain flag (INVALID_PARAMETERS: a partition below FF-A
+    /// v1.2), so the serving loop's default waits without it (`RxOnWait::KeepUnlessRead`).
+    pub(crate) retain_refused: bool,
 }
 
 impl Ffa<Svc> {
     /// Returns the FF-A calls of this partition over the real `SVC #0` conduit.
     pub const fn svc() -> Self {
-        Self { conduit: Svc }
+        Self {
+            conduit: Svc,
+            retain_refused: false,
+        }
     }
 }
 
 impl<C: Conduit> Ffa<C> {
     /// Wraps a conduit.
     pub const fn new(conduit: C) -> Self {
-        Self { conduit }
+        Self {
+            conduit,
+            retain_refused: false,
+        }
     }
 
     /// Returns the conduit (tests read what was sent through it).

@@ -40,6 +40,7 @@ impl RxTx {
     /// Runs `f` over the RX buffer's bytes. Call it only while we own RX (after a call that
     /// filled it, before [`Self::release`]).
     pub fn with_rx<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        rx_read::set(true);
         // SAFETY: `from_raw`'s contract makes `rx` a valid, aligned BUFFER_SIZE-byte buffer
         // that lives forever. The SPMC writes it only while the producer owns it, i.e. never
         // during this call, which runs between two of our own FF-A calls on our one context.
@@ -62,6 +63,32 @@ impl RxTx {
     }
 }
 
+/// Whether the partition looked at its RX buffer ([`RxTx::with_rx`], which every reader here
+/// goes through) since the serving loop last cleared the mark: after an interrupt it keeps
+/// the buffer over FFA_MSG_WAIT unless this is set (`RxOnWait::KeepUnlessRead`). One flag per
+/// partition (its one execution context); per thread in this crate's host tests, which run
+/// in parallel.
+pub(crate) mod rx_read {
+    #[cfg(not(test))]
+    static READ: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    #[cfg(test)]
+    std::thread_local! {
+        static READ: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    }
+
+    /// Sets the mark to `v`, returning what it was.
+    #[cfg(not(test))]
+    pub(crate) fn set(v: bool) -> bool {
+        READ.swap(v, core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the mark to `v`, returning what it was.
+    #[cfg(test)]
+    pub(crate) fn set(v: bool) -> bool {
+        READ.with(|r| r.replace(v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +97,38 @@ mod tests {
 
     #[repr(C, align(4096))]
     struct Page([u8; BUFFER_SIZE]);
+
+    /// Review 5 F3: an interrupt handler that read its RX buffer (e.g. the message it was
+    /// waiting for) lets the wait that follows release it, as before; a read made before the
+    /// event (e.g. while handling an earlier request) does not count.
+    #[test]
+    fn after_an_interrupt_handler_read_rx_the_wait_releases_it() {
+        use crate::conduit::Regs;
+        use crate::direct_msg::{serve_one, serve_one_with, DirectRequest, RxOnWait};
+        use crate::ffa::Ffa;
+        let rx = Box::new(Page([7; BUFFER_SIZE]));
+        let mut tx = Box::new(Page([0; BUFFER_SIZE]));
+        // SAFETY: both pages are boxed, aligned, one page each, and outlive the pair.
+        let rxtx = unsafe { RxTx::from_raw(rx.0.as_ptr(), tx.0.as_mut_ptr()) };
+        let next = Regs::call(0x8400_006F, &[0x0000_8001, 0, 42]);
+        let mut ffa = Ffa::new(FakeSpmc::with_replies([next, next]));
+        let mut handler = |_: &mut Ffa<FakeSpmc>, r: &DirectRequest| r.payload;
+        let irq = Regs::call(0x8400_0062, &[0, 48]);
+        let mut read = |_: &mut Ffa<FakeSpmc>, e| {
+            assert_eq!(rxtx.with_rx(|b| b[0]), 7);
+            RxOnWait::default_after(e)
+        };
+        assert_eq!(
+            serve_one_with(&mut ffa, irq, &mut handler, &mut read),
+            Ok(next)
+        );
+        rxtx.with_rx(|_| ());
+        assert_eq!(serve_one(&mut ffa, irq, &mut handler), Ok(next));
+        let calls = &ffa.conduit().calls;
+        assert_eq!(calls.len(), 2);
+        assert_eq!((calls[0].fid(), calls[0].x(2)), (0x8400_006B, 0));
+        assert_eq!((calls[1].fid(), calls[1].x(2)), (0x8400_006B, 1));
+    }
 
     #[test]
     fn maps_tx_in_x1_and_rx_in_x2_and_reads_rx() {
