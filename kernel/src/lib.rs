@@ -64,6 +64,8 @@ mod tests {
     use alloc::vec::Vec;
     use std::collections::{BTreeMap, BTreeSet};
 
+    use crate::spmc::tests::import_graph::{circle_through, imports};
+
     /// The crate's top-level modules and, for each, the other top-level modules its sources
     /// name as `crate::name` (a module's folder included, its test code not).
     fn top_level_graph() -> BTreeMap<String, BTreeSet<String>> {
@@ -93,25 +95,7 @@ mod tests {
             let mut out = BTreeSet::new();
             for f in files {
                 let text = std::fs::read_to_string(&f).unwrap_or_default();
-                let code = text.split("#[cfg(test)]").next().unwrap_or("");
-                for (i, _) in code.match_indices("crate::") {
-                    let rest = &code[i + "crate::".len()..];
-                    let names: Vec<&str> = match rest.strip_prefix('{') {
-                        Some(list) => list[..list.find('}').unwrap_or(0)]
-                            .split(',')
-                            .map(|s| s.trim().split("::").next().unwrap_or(""))
-                            .collect(),
-                        None => Vec::from([rest
-                            .split(|c: char| !c.is_alphanumeric() && c != '_')
-                            .next()
-                            .unwrap_or("")]),
-                    };
-                    for n in names {
-                        if n != m && modules.contains(n) {
-                            out.insert(n.to_string());
-                        }
-                    }
-                }
+                out.extend(imports(&text, &modules, m, &["crate::"]));
             }
             graph.insert(m.clone(), out);
         }
@@ -132,18 +116,8 @@ mod tests {
         assert_eq!(arch, ["sync"], "arch imports {arch:?}");
         assert!(graph["sync"].is_empty(), "{:?}", graph["sync"]);
         for from in graph.keys() {
-            let mut stack = Vec::from([from.clone()]);
-            let mut seen = BTreeSet::new();
-            while let Some(at) = stack.pop() {
-                for next in &graph[&at] {
-                    assert!(
-                        next != from,
-                        "import circle through {from} (via {at}): {graph:?}"
-                    );
-                    if seen.insert(next.clone()) {
-                        stack.push(next.clone());
-                    }
-                }
+            if let Some(c) = circle_through(&graph, from) {
+                panic!("import circle: {}", c.join(" -> "));
             }
         }
     }

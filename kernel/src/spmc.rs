@@ -315,4 +315,4 @@ impl Spmc {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,7 +9,7 @@ mod boot;
 mod discovery;
 mod features;
 mod gate;
-mod import_graph;
+pub(crate) mod import_graph;
 mod indirect;
 mod interrupts;
 mod mem_state;

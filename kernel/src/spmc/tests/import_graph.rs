@@ -8,11 +8,21 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The `spmc` modules a source names, outside its `#[cfg(test)]` tail.
-fn imports(src: &str, modules: &BTreeSet<String>, me: &str) -> BTreeSet<String> {
+/// How an `spmc` module names another.
+const SPMC: &[&str] = &["super::", "crate::spmc::"];
+
+/// The `modules` other than `me` that a source names through one of `prefixes` (`super::` and
+/// `crate::spmc::` for the `spmc` modules; `crate::` for the crate's top-level ones, the
+/// crate-level test in lib.rs), outside its `#[cfg(test)]` tail.
+pub(crate) fn imports(
+    src: &str,
+    modules: &BTreeSet<String>,
+    me: &str,
+    prefixes: &[&str],
+) -> BTreeSet<String> {
     let code = src.split("#[cfg(test)]").next().unwrap_or("");
     let mut out = BTreeSet::new();
-    for prefix in ["super::", "crate::spmc::"] {
+    for prefix in prefixes {
         for (i, _) in code.match_indices(prefix) {
             let rest = &code[i + prefix.len()..];
             // `super::{a, b::C}` or `super::a`.
@@ -37,7 +47,10 @@ fn imports(src: &str, modules: &BTreeSet<String>, me: &str) -> BTreeSet<String> 
 }
 
 /// A path `from` -> ... -> `from`, if the graph has one through `from`.
-fn circle_through(graph: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<String>> {
+pub(crate) fn circle_through(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    from: &str,
+) -> Option<Vec<String>> {
     let mut stack = Vec::from([(from.to_string(), Vec::from([from.to_string()]))]);
     let mut seen = BTreeSet::new();
     while let Some((at, path)) = stack.pop() {
@@ -73,7 +86,7 @@ fn spmc_modules_import_each_other_without_a_circle() {
     let modules: BTreeSet<String> = sources.keys().cloned().collect();
     let graph: BTreeMap<String, BTreeSet<String>> = sources
         .iter()
-        .map(|(m, src)| (m.clone(), imports(src, &modules, m)))
+        .map(|(m, src)| (m.clone(), imports(src, &modules, m, SPMC)))
         .collect();
     // The parser sees the edges it must (a check that cannot pass vacuously).
     assert!(
@@ -99,7 +112,7 @@ fn the_parser_finds_a_circle() {
     let graph: BTreeMap<String, BTreeSet<String>> = [
         (
             "a".to_string(),
-            imports("use super::{b, x};", &modules, "a"),
+            imports("use super::{b, x};", &modules, "a", SPMC),
         ),
         (
             "b".to_string(),
@@ -107,6 +120,7 @@ fn the_parser_finds_a_circle() {
                 "use super::a::T;\n#[cfg(test)]\nuse super::c;",
                 &modules,
                 "b",
+                SPMC,
             ),
         ),
     ]
