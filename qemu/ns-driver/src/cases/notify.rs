@@ -178,6 +178,22 @@ fn schedule() -> Result<u32, Failure> {
     Ok(ran)
 }
 
+/// The normal world sends echo `payload` (MSG_SEND2, offset 40), then its scheduler loop
+/// (`schedule`) runs echo, whose run must report "RX buffer full" from a VM.
+fn send2_then_scheduler_runs_echo(payload: u64) -> Outcome {
+    let [runs, ..] = run_log()?;
+    let _ = sri_taken();
+    nw_message(id::ECHO, NW, 40, 8, payload)?;
+    expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
+    check_eq!(schedule()?, 1, "partitions run");
+    check_eq!(
+        run_log()?,
+        [runs + 1, 0, 0, 1 << 32],
+        "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
+    );
+    Ok(())
+}
+
 /// The normal world sends `payload` to echo with FFA_MSG_SEND2 (header of 40 bytes, 8-byte
 /// payload at `offset`), and echo reads it back (MSG_READ): "RX buffer full" from a VM (the
 /// hypervisor framework bitmap, as Hafnium), sender, size, payload.
@@ -789,16 +805,7 @@ fn nw_runs_receiver() -> Outcome {
     check_eq!(u, [OK, 0, 0, 0, 0], "echo unbinds");
     with_mailbox(|| {
         const PAYLOAD: u64 = 0x5EED_0000_0000_0012;
-        let [runs, ..] = run_log()?;
-        let _ = sri_taken();
-        nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
-        expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
-        check_eq!(schedule()?, 1, "partitions run");
-        check_eq!(
-            run_log()?,
-            [runs + 1, 0, 0, 1 << 32],
-            "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
-        );
+        send2_then_scheduler_runs_echo(PAYLOAD)?;
         // Its FFA_MSG_WAIT handed the RX buffer back: the next message is accepted.
         nw_send2_echo_reads(40, !PAYLOAD, "MSG_SEND2 after the run's FFA_MSG_WAIT")?;
         let _ = sri_taken();
@@ -821,16 +828,7 @@ fn run_keeps_unread_message() -> Outcome {
             "echo keeps RX in its runs"
         );
         let r = (|| -> Outcome {
-            let [runs, ..] = run_log()?;
-            let _ = sri_taken();
-            nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
-            expect_success(&send2(), "MSG_SEND2 NW -> echo")?;
-            check_eq!(schedule()?, 1, "partitions run");
-            check_eq!(
-                run_log()?,
-                [runs + 1, 0, 0, 1 << 32],
-                "echo's run got \"RX buffer full\" from a VM (hypervisor bitmap)"
-            );
+            send2_then_scheduler_runs_echo(PAYLOAD)?;
             // Its FFA_MSG_WAIT kept the buffer: another message is BUSY, the first stays.
             nw_message(id::ECHO, NW, 48, 8, !PAYLOAD)?;
             expect_error(
