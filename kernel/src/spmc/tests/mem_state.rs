@@ -44,11 +44,21 @@ fn world() -> World {
 
 /// [`world`] with a last edit of each SP's table entry.
 fn world_with(edit: fn(usize, &mut spmc_table::Partition)) -> World {
+    world_from(|_, _| {}, edit)
+}
+
+/// [`world`] with an edit of each SP's definition (`def`, before boot) and a last edit of its
+/// table entry (`edit`).
+fn world_from(
+    mut def: impl FnMut(usize, &mut SpDef),
+    edit: impl Fn(usize, &mut spmc_table::Partition) + Copy + 'static,
+) -> World {
     let defs = (0..3)
         .map(|i| {
             let mut d = sp(i);
             d.rx_tx = Some(mailbox(i));
             d.memory_regions = vec![data_region(i, DATA_OFFSET, DATA, 0x3)];
+            def(i, &mut d);
             d.patch = Some(alloc::boxed::Box::new(move |p| {
                 let others: Vec<spmc_table::EndpointId> = (0..3u16)
                     .filter(|&k| usize::from(k) != i)
@@ -645,35 +655,18 @@ mod restart {
 
     fn world_with(restart: bool, behaviour: Behaviour) -> World {
         let mut behaviour = Some(behaviour);
-        let defs = (0..3)
-            .map(|i| {
-                let mut d = sp(i);
-                d.rx_tx = Some(mailbox(i));
-                d.memory_regions = vec![data_region(i, DATA_OFFSET, DATA, 0x3)];
+        super::world_from(
+            |i, d| {
                 if i == 1 {
                     d.behaviour = behaviour.take().unwrap();
                 }
-                d.patch = Some(alloc::boxed::Box::new(move |p| {
-                    let others: Vec<spmc_table::EndpointId> = (0..3u16)
-                        .filter(|&k| usize::from(k) != i)
-                        .map(|k| spmc_table::EndpointId(0x8001 + k))
-                        .collect();
-                    p.capabilities.memory_share_with = alloc::boxed::Box::leak(others.into());
-                    if i == 1 && restart {
-                        p.abort_action = spmc_table::AbortAction::Restart;
-                    }
-                }));
-                d
-            })
-            .collect();
-        let mut w = World::boot(defs);
-        w.nw_version(Version::V1_2);
-        w.map_nw_mailbox(1);
-        for (i, sp) in w.spmc.sps.iter().enumerate() {
-            let heap = sp.rt.lock().space.as_ref().unwrap().pool_stats().2;
-            LOAD_HEAP_TABLES.with(|t| t[i].set(heap));
-        }
-        w
+            },
+            move |i, p| {
+                if i == 1 && restart {
+                    p.abort_action = spmc_table::AbortAction::Restart;
+                }
+            },
+        )
     }
 
     fn ask(w: &mut World, word: u32) -> Regs {
