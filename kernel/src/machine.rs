@@ -85,10 +85,6 @@ impl Env for Machine {
         core::mem::replace(&mut self.deadline, deadline)
     }
 
-    fn timer_off(&mut self) {
-        hw::secure_timer(None);
-    }
-
     fn deadline(&self) -> Option<u64> {
         self.deadline
     }

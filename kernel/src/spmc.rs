@@ -120,8 +120,6 @@ pub trait Env {
     fn deadline(&self) -> Option<u64> {
         None
     }
-    /// This core is going off (CPU_OFF): its timer must not fire, armed or not.
-    fn timer_off(&mut self) {}
     /// Whether a Group 0 interrupt (EL3's) is the highest pending one on this core
     /// (ICC_HPPIR0_EL1). In the secure state it is signalled as FIQ, like a non-secure one
     /// (GICv3, table 4-3), so an FIQ that stopped a partition may be either. The default (no

@@ -66,9 +66,8 @@ fn message<E: Env>(cx: &mut Cx<'_, '_, E>, pair: EndpointPair, msg: u8, args: &D
         msg_type::PSCI => {
             let status = if w3 == PSCI_CPU_OFF {
                 crate::info!("core {} going off", cx.env.core());
-                // No run is in progress here, so no deadline is armed; the timer is disabled anyway
-                // so that nothing can fire on a core that is off.
-                cx.env.timer_off();
+                // No run is in progress here, so the timer was disabled when the last one
+                // ended (`Env::deadline_swap`): nothing can fire on the core that goes off.
                 PSCI_SUCCESS
             } else {
                 PSCI_NOT_SUPPORTED
