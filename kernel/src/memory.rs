@@ -205,11 +205,116 @@ fn range_end((base, pages): (u64, u64)) -> u64 {
     base.saturating_add(pages.saturating_mul(PAGE_SIZE))
 }
 
-/// Are the (base, pages) ranges disjoint and in increasing address order?
-fn in_order<T: PageSpan>(ranges: &[T]) -> bool {
-    ranges
-        .windows(2)
-        .all(|w| range_end(w[0].span()) <= w[1].span().0)
+/// A run of ranges the page-table code maps or unmaps together ([`next_run`]).
+struct Run {
+    /// One past the index of the run's last range.
+    end: usize,
+    /// The 2 MiB chunk every range of the run lies in; `None` for a run of one range that
+    /// crosses a chunk boundary (or is empty).
+    chunk: Option<u64>,
+    /// Pages in the run's ranges.
+    pages: u64,
+    /// The first range's base and the last range's end.
+    lo: u64,
+    hi: u64,
+}
+
+/// The run of `ranges` that starts at index `i`, the range before it ending at `prev_end`
+/// (0 for the first): `ranges[i]` and, if it lies inside one 2 MiB chunk, the ranges after it
+/// inside the same chunk, each starting at or after the end of the one before. `None` when
+/// there is no range at `i` or it starts before `prev_end`: from `i` on the ranges are not in
+/// address order (disjoint ranges in increasing order are cut into runs to the end).
+///
+/// One look at each range makes the order check, the grouping by chunk and the page count
+/// that the map and the unmap need (they were separate passes over the ranges).
+fn next_run<T: PageSpan>(ranges: &[T], i: usize, prev_end: u64) -> Option<Run> {
+    let (lo, n) = ranges.get(i)?.span();
+    if lo < prev_end {
+        return None;
+    }
+    let mut hi = range_end((lo, n));
+    let chunk = lo >> CHUNK_SHIFT;
+    if n == 0 || (hi - 1) >> CHUNK_SHIFT != chunk {
+        return Some(Run {
+            end: i + 1,
+            chunk: None,
+            pages: n,
+            lo,
+            hi,
+        });
+    }
+    let (mut j, mut pages) = (i + 1, n);
+    while let Some(q) = ranges.get(j) {
+        let (b, n) = q.span();
+        let end = range_end((b, n));
+        // Out of order (the next run finds it), empty, or not inside the chunk: the run ends
+        // (`b >= hi` puts `b` in the chunk when the end is).
+        if b < hi || n == 0 || (end - 1) >> CHUNK_SHIFT != chunk {
+            break;
+        }
+        (j, pages, hi) = (j + 1, pages + n, end);
+    }
+    Some(Run {
+        end: j,
+        chunk: Some(chunk),
+        pages,
+        lo,
+        hi,
+    })
+}
+
+/// Where a page-table walk going up in address order stands among disjoint `ranges` in
+/// increasing order: the walk's callback asks once per entry, and an entry in a gap before
+/// the next range costs one comparison instead of a search.
+struct Cursor<'a, T> {
+    ranges: &'a [T],
+    /// Index of the range `bounds` holds.
+    at: core::cell::Cell<usize>,
+    /// That range's [base, end); (u64::MAX, u64::MAX) past the last range.
+    bounds: core::cell::Cell<(u64, u64)>,
+}
+
+impl<'a, T: PageSpan> Cursor<'a, T> {
+    fn new(ranges: &'a [T]) -> Self {
+        Self {
+            ranges,
+            at: core::cell::Cell::new(0),
+            bounds: core::cell::Cell::new(Self::bounds_of(ranges.first())),
+        }
+    }
+
+    fn bounds_of(r: Option<&T>) -> (u64, u64) {
+        r.map_or((u64::MAX, u64::MAX), |r| {
+            let s = r.span();
+            (s.0, range_end(s))
+        })
+    }
+
+    /// Does one of the ranges hold the address `va`? `va` must not go down from one call to
+    /// the next.
+    #[inline(always)]
+    fn covers(&self, va: u64) -> bool {
+        let (lo, hi) = self.bounds.get();
+        if va < lo {
+            return false;
+        }
+        va < hi || self.advance(va)
+    }
+
+    /// [`Cursor::covers`] past the current range: moves on to the first range that ends after
+    /// `va`.
+    fn advance(&self, va: u64) -> bool {
+        let mut at = self.at.get();
+        loop {
+            at += 1;
+            let (lo, hi) = Self::bounds_of(self.ranges.get(at));
+            if va < hi || at >= self.ranges.len() {
+                self.at.set(at);
+                self.bounds.set((lo, hi));
+                return lo <= va && va < hi;
+            }
+        }
+    }
 }
 
 /// A (base, pages) range as the page-table code takes it: tuples, and the memory engine's
@@ -402,134 +507,139 @@ impl AddressSpace {
     }
 
     /// Maps `pages` pages at VA = PA = `pa` for the memory ABIs, with tables from the
-    /// reserved pool. Returns the pool pages it used (taken off the reservation).
+    /// reserved pool: [`AddressSpace::map_shared_ranges`] for one range.
     pub fn map_shared(&mut self, pa: u64, pages: u64, perm: UserPerm) -> Result<usize, MapError> {
-        let size = pages.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
-        if let Some(e) = overlapping(PhysRange { base: pa, size }, self.el3_reserved) {
-            return Err(MapError::AddressRange(VirtualAddress(
-                usize::try_from(e.base).unwrap_or(usize::MAX),
-            )));
-        }
-        let before = self.map.translation().len();
-        let r = self.map.map_range(
-            &region(pa, size)?,
-            PhysicalAddress(usize::try_from(pa).map_err(|_| out_of_range())?),
-            user_attributes(perm),
-            Constraints::NO_BLOCK_MAPPINGS,
-        );
-        let used = before.saturating_sub(self.map.translation().len());
-        self.reserved = self.reserved.saturating_sub(used);
-        r?;
-        self.count_shared(pa, pages, true);
-        Ok(used)
+        self.map_shared_ranges(&[(pa, pages)], perm)
     }
 
-    /// Maps the pages of `ranges` ((base, pages), disjoint, in increasing address order) at
-    /// VA = PA like [`AddressSpace::map_shared`], with one walk from the root per 2 MiB chunk
-    /// instead of one per range (a scattered region's ranges share their tables): the first
-    /// range in a chunk, and any range that crosses a chunk boundary, is mapped with
-    /// `map_range`, which builds the chunk's tables; the other ranges of the chunk are then
-    /// written by one `modify_range` walk over their part of the chunk, which allocates
-    /// nothing. `None` (nothing done) if the ranges are not in order; otherwise the pool pages
-    /// used, as [`AddressSpace::map_shared`] returns them.
-    pub fn map_shared_in_order<T: PageSpan>(
+    /// Maps the pages of `ranges` ((base, pages), disjoint, in any order) at VA = PA for the
+    /// memory ABIs, with tables from the reserved pool, and counts them per 2 MiB chunk.
+    /// Returns the pool pages it used (taken off the reservation). On error nothing stays
+    /// mapped or counted and the reservation is left as it was.
+    ///
+    /// Ranges in address order (what senders usually give) take one walk from the root per
+    /// chunk instead of one per range (a scattered region's ranges share their tables): the
+    /// first range of a run in one chunk ([`next_run`]), and any range that crosses a chunk
+    /// boundary, is mapped with `map_range`, which builds the chunk's tables; the run's other
+    /// ranges are then written by one `modify_range` walk over their span, which allocates
+    /// nothing. The order check, the grouping by chunk and the page count are made in the same
+    /// look at each range. From the first range that starts before the previous one ends on,
+    /// each range is mapped by its own walk from the root.
+    pub fn map_shared_ranges<T: PageSpan>(
         &mut self,
         ranges: &[T],
         perm: UserPerm,
-    ) -> Result<Option<usize>, MapError> {
-        if !in_order(ranges) {
-            return Ok(None);
-        }
-        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
-            return Ok(Some(0));
-        };
-        let (first, last) = (first.span(), last.span());
-        let span = PhysRange {
-            base: first.0,
-            size: range_end(last).saturating_sub(first.0),
-        };
-        if overlapping(span, self.el3_reserved).is_some() {
-            for r in ranges {
-                let (b, n) = r.span();
-                let size = n.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
-                if let Some(e) = overlapping(PhysRange { base: b, size }, self.el3_reserved) {
-                    return Err(MapError::AddressRange(VirtualAddress(
-                        usize::try_from(e.base).unwrap_or(usize::MAX),
-                    )));
-                }
+    ) -> Result<usize, MapError> {
+        let before = self.map.translation().len();
+        match self.map_ranges(ranges, user_attributes(perm)) {
+            Ok(()) => {
+                let used = before.saturating_sub(self.map.translation().len());
+                self.reserved = self.reserved.saturating_sub(used);
+                Ok(used)
+            }
+            Err((counted, e)) => {
+                // The ranges counted (and maybe mapped) so far come off again; their level-3
+                // tables go back to the pool.
+                let _ = self.unmap_shared_ranges(&ranges[..counted]);
+                Err(e)
             }
         }
-        let attrs = user_attributes(perm);
-        let before = self.map.translation().len();
-        let r = self.map_in_order(ranges, attrs);
-        let used = before.saturating_sub(self.map.translation().len());
-        self.reserved = self.reserved.saturating_sub(used);
-        r?;
-        self.count_shared_in_order(ranges, true);
-        Ok(Some(used))
     }
 
-    /// The page-table part of [`AddressSpace::map_shared_in_order`].
-    fn map_in_order<T: PageSpan>(
+    /// The mapping and counting of [`AddressSpace::map_shared_ranges`]; on error, also how
+    /// many ranges from the start were counted (and maybe mapped).
+    fn map_ranges<T: PageSpan>(
         &mut self,
         ranges: &[T],
         attrs: El1Attributes,
-    ) -> Result<(), MapError> {
-        let chunk_of = |a: u64| a >> CHUNK_SHIFT;
-        // A range inside one chunk: (base, pages) with its last page in the base's chunk.
-        let within = |r: (u64, u64)| r.1 != 0 && chunk_of(r.0) == chunk_of(range_end(r) - 1);
-        let mut i = 0;
-        while let Some(r) = ranges.get(i).map(|r| r.span()) {
-            self.map_one(r, attrs)?;
-            i += 1;
-            if !within(r) {
-                continue;
-            }
-            // The ranges after it in the same chunk: the chunk's level-3 table exists now.
-            let chunk = chunk_of(r.0);
-            let mut j = i;
-            while ranges
-                .get(j)
-                .is_some_and(|q| within(q.span()) && chunk_of(q.span().0) == chunk)
-            {
-                j += 1;
-            }
-            let rest = &ranges[i..j];
-            if let (Some(lo), Some(hi)) = (rest.first(), rest.last()) {
-                let (lo, hi) = (lo.span(), hi.span());
-                let next = core::cell::Cell::new(0usize);
-                let missed = core::cell::Cell::new(false);
-                let page = attrs | El1Attributes::TABLE_OR_PAGE;
-                self.map
-                    .modify_range(&region(lo.0, range_end(hi) - lo.0)?, &|mr, d| {
-                        if d.is_table() {
-                            return Ok(());
-                        }
-                        let va = mr.start().0 as u64;
-                        let mut k = next.get();
-                        while rest.get(k).is_some_and(|q| range_end(q.span()) <= va) {
-                            k += 1;
-                        }
-                        next.set(k);
-                        let hit = rest.get(k).is_some_and(|q| q.span().0 < mr.end().0 as u64);
-                        if !hit {
-                            return Ok(());
-                        }
-                        if d.level() != 3 || mr.end().0 - mr.start().0 != PAGE_SIZE as usize {
-                            // Not a page entry (cannot happen: map_one built the table). Those
-                            // ranges are mapped one by one below.
-                            missed.set(true);
-                            return Ok(());
-                        }
-                        d.set(PhysicalAddress(mr.start().0), page)
-                    })?;
-                if missed.get() {
-                    for q in rest {
-                        self.map_one(q.span(), attrs)?;
-                    }
+    ) -> Result<(), (usize, MapError)> {
+        let (mut i, mut prev_end) = (0, 0);
+        while let Some(run) = next_run(ranges, i, prev_end) {
+            let group = &ranges[i..run.end];
+            self.refuse_el3(group, run.lo, run.hi).map_err(|e| (i, e))?;
+            // Counted before it is mapped, so that an undo counts off what was counted.
+            match run.chunk {
+                Some(c) => {
+                    self.count_chunk(c, run.pages, true);
                 }
+                None => self.count_shared(run.lo, run.pages, true),
             }
-            i = j;
+            self.map_run(group, run.hi, attrs)
+                .map_err(|e| (run.end, e))?;
+            (i, prev_end) = (run.end, run.hi);
+        }
+        // Not in address order from `i` on: one walk from the root per range.
+        for (k, r) in ranges.iter().enumerate().skip(i) {
+            let (b, n) = r.span();
+            self.refuse_el3(core::slice::from_ref(r), b, range_end((b, n)))
+                .map_err(|e| (k, e))?;
+            self.count_shared(b, n, true);
+            self.map_one((b, n), attrs).map_err(|e| (k + 1, e))?;
+        }
+        Ok(())
+    }
+
+    /// Refuses ranges of `group` that overlap EL3's memory; `[lo, hi)` is their span, checked
+    /// first (a run's ranges are checked one by one only when their span overlaps it).
+    fn refuse_el3<T: PageSpan>(&self, group: &[T], lo: u64, hi: u64) -> Result<(), MapError> {
+        let span = PhysRange {
+            base: lo,
+            size: hi.saturating_sub(lo),
+        };
+        if overlapping(span, self.el3_reserved).is_none() {
+            return Ok(());
+        }
+        for r in group {
+            let (b, n) = r.span();
+            let size = n.checked_mul(PAGE_SIZE).ok_or_else(out_of_range)?;
+            if let Some(e) = overlapping(PhysRange { base: b, size }, self.el3_reserved) {
+                return Err(MapError::AddressRange(VirtualAddress(
+                    usize::try_from(e.base).unwrap_or(usize::MAX),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps one run of in-order ranges ([`next_run`]) ending at `hi`: its first range by a
+    /// walk from the root that builds the tables, the others (a run of more than one range
+    /// lies in one chunk, whose level-3 table exists then) by one `modify_range` walk over
+    /// their span.
+    fn map_run<T: PageSpan>(
+        &mut self,
+        group: &[T],
+        hi: u64,
+        attrs: El1Attributes,
+    ) -> Result<(), MapError> {
+        let Some((first, rest)) = group.split_first() else {
+            return Ok(());
+        };
+        self.map_one(first.span(), attrs)?;
+        let Some(lo) = rest.first().map(|r| r.span().0) else {
+            return Ok(());
+        };
+        let cursor = Cursor::new(rest);
+        let missed = core::cell::Cell::new(false);
+        let page = attrs | El1Attributes::TABLE_OR_PAGE;
+        self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
+            if d.level() != 3 {
+                // Not a page entry (cannot happen: map_one built the chunk's table). The
+                // run's ranges are then mapped one by one below.
+                missed.set(true);
+                return Ok(());
+            }
+            let va = mr.start().0;
+            // A page in a gap between the ranges costs one comparison here.
+            if cursor.covers(va as u64) {
+                d.set(PhysicalAddress(va), page)
+            } else {
+                Ok(())
+            }
+        })?;
+        if missed.get() {
+            for q in rest {
+                self.map_one(q.span(), attrs)?;
+            }
         }
         Ok(())
     }
@@ -546,67 +656,69 @@ impl AddressSpace {
     }
 
     /// Removes a mapping [`AddressSpace::map_shared`] made (or an owner's own pages, at VA =
-    /// PA), then frees the level-3 table of every chunk left without shared mappings and
-    /// outside the pinned ranges (its page goes to the pool: see [`AddressSpace::trim_pool`]).
+    /// PA): [`AddressSpace::unmap_shared_ranges`] for one range.
     pub fn unmap_shared(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
-        self.unmap_counted(pa, pages)?;
-        self.free_unused_chunks(pa, pages)
+        self.unmap_shared_ranges(&[(pa, pages)])
     }
 
-    /// The unmap and count of [`AddressSpace::unmap_shared`] without the freeing: a caller
-    /// unmapping many ranges frees once, with [`AddressSpace::free_unused_chunks`] over
-    /// their span.
-    pub fn unmap_counted(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
-        self.unmap_user(pa, pages)?;
-        self.count_shared(pa, pages, false);
-        Ok(())
-    }
-
-    /// Unmaps the pages of `ranges` ((base, pages), disjoint, in increasing address order)
-    /// with one walk per 2 MiB chunk instead of one walk from the root per range (a scattered
-    /// region's ranges share their tables), and counts them off like
-    /// [`AddressSpace::unmap_counted`]. A chunk left with no memory-ABI mapping and outside
-    /// the pinned ranges is not walked at all: its level-3 table is freed whole, as
-    /// [`AddressSpace::free_unused_chunks`] would free it right after. Other pages of the
-    /// ranges' span are left as they are. False (nothing done) if the ranges are not in order.
-    pub fn unmap_counted_in_order<T: PageSpan>(&mut self, ranges: &[T]) -> Result<bool, MapError> {
-        if !in_order(ranges) {
-            return Ok(false);
-        }
-        self.count_shared_in_order(ranges, false);
-        let chunk_of = |a: u64| a >> CHUNK_SHIFT;
-        let within = |r: (u64, u64)| r.1 != 0 && chunk_of(r.0) == chunk_of(range_end(r) - 1);
-        let mut i = 0;
-        while let Some(r) = ranges.get(i).map(|r| r.span()) {
-            let chunk = chunk_of(r.0);
-            let mut j = i + 1;
-            if within(r) {
-                while ranges
-                    .get(j)
-                    .is_some_and(|q| within(q.span()) && chunk_of(q.span().0) == chunk)
-                {
-                    j += 1;
+    /// Removes the mappings of `ranges` ((base, pages), disjoint, in any order) that
+    /// [`AddressSpace::map_shared_ranges`] made (or an owner's own pages, at VA = PA) and
+    /// counts them off, then frees the level-3 table of every chunk they leave without
+    /// memory-ABI mappings and outside the pinned ranges (its page goes to the pool: see
+    /// [`AddressSpace::trim_pool`]). Other pages of the ranges' span are left as they are.
+    ///
+    /// In address order, a run of ranges in one chunk ([`next_run`]) is unmapped by one walk
+    /// over its span, or not walked at all when it leaves the chunk empty: the chunk's level-3
+    /// table is freed whole. A chunk is freed only once every range in it is counted off (a
+    /// range crossing into it is counted when its own run comes), so no later unmap finds it
+    /// without a table and builds one. From the first range out of order on, each range takes
+    /// its own walk from the root. Every range is unmapped even if one fails; the first error
+    /// is returned.
+    pub fn unmap_shared_ranges<T: PageSpan>(&mut self, ranges: &[T]) -> Result<(), MapError> {
+        let mut result = Ok(());
+        // The span of the ranges, in which emptied chunks not freed yet are freed at the end.
+        let (mut lo, mut hi) = (u64::MAX, 0u64);
+        let (mut i, mut prev_end) = (0, 0);
+        while let Some(run) = next_run(ranges, i, prev_end) {
+            let group = &ranges[i..run.end];
+            let r = match run.chunk {
+                Some(c) => match self.count_chunk(c, run.pages, false) {
+                    Some((at, 0)) if self.unpinned(c) => {
+                        let r = self.free_chunk(c);
+                        if r.is_ok() {
+                            self.shared.remove(at);
+                        }
+                        r
+                    }
+                    _ if group.len() > 1 => self.unmap_walk(group, run.lo, run.hi),
+                    _ => self.unmap_user(run.lo, run.pages),
+                },
+                None => {
+                    self.count_shared(run.lo, run.pages, false);
+                    self.unmap_user(run.lo, run.pages)
                 }
-            }
-            let group = &ranges[i..j];
-            if within(r) && self.chunk_unused(chunk) {
-                self.free_chunk(chunk)?;
-            } else {
-                self.unmap_walk(group)?;
-            }
-            i = j;
+            };
+            result = result.and(r);
+            (lo, hi) = (lo.min(run.lo), hi.max(run.hi));
+            (i, prev_end) = (run.end, run.hi);
         }
-        self.shared.retain(|&(_, n)| n > 0);
-        Ok(true)
+        for r in ranges.iter().skip(i) {
+            let (b, n) = r.span();
+            self.count_shared(b, n, false);
+            result = result.and(self.unmap_user(b, n));
+            (lo, hi) = (lo.min(b), hi.max(range_end((b, n))));
+        }
+        if hi > lo {
+            result = result.and(self.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE));
+        }
+        result
     }
 
-    /// Does `chunk` hold no memory-ABI mapping (an entry of `shared` counted down to 0) and
-    /// no pinned range, so that its level-3 table may be freed whole?
-    fn chunk_unused(&self, chunk: u64) -> bool {
+    /// Is `chunk` outside every pinned range (so that its level-3 table may be freed once no
+    /// memory-ABI mapping is left in it)?
+    fn unpinned(&self, chunk: u64) -> bool {
         let (lo, hi) = (chunk << CHUNK_SHIFT, (chunk + 1) << CHUNK_SHIFT);
-        !self.pin_overflow
-            && self.shared.iter().any(|&(c, n)| c == chunk && n == 0)
-            && !self.pinned.iter().any(|&(a, b)| a < hi && lo < b)
+        !self.pin_overflow && !self.pinned.iter().any(|&(a, b)| a < hi && lo < b)
     }
 
     /// Unmaps the whole of `chunk`: replaces its level-2 entry and frees its level-3 table
@@ -621,26 +733,15 @@ impl AddressSpace {
         )
     }
 
-    /// Unmaps the pages of `ranges` (in order) in one `modify_range` walk over their span.
-    fn unmap_walk<T: PageSpan>(&mut self, ranges: &[T]) -> Result<(), MapError> {
-        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
-            return Ok(());
-        };
-        let lo = first.span().0;
-        let hi = range_end(last.span());
-        let next = core::cell::Cell::new(0usize);
+    /// Unmaps the pages of `ranges` (in order, spanning `[lo, hi)`) in one `modify_range`
+    /// walk over their span.
+    fn unmap_walk<T: PageSpan>(&mut self, ranges: &[T], lo: u64, hi: u64) -> Result<(), MapError> {
+        let cursor = Cursor::new(ranges);
         self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
             if d.is_table() || !d.flags().contains(El1Attributes::VALID) {
                 return Ok(());
             }
-            let va = mr.start().0 as u64;
-            // The walk goes up in address order: skip the ranges that end before `va`.
-            let mut i = next.get();
-            while ranges.get(i).is_some_and(|q| range_end(q.span()) <= va) {
-                i += 1;
-            }
-            next.set(i);
-            if ranges.get(i).is_some_and(|q| q.span().0 <= va) {
+            if cursor.covers(mr.start().0 as u64) {
                 d.set(PhysicalAddress(0), El1Attributes::empty())?;
             }
             Ok(())
@@ -651,87 +752,62 @@ impl AddressSpace {
     /// mapping and no pinned range.
     pub fn free_unused_chunks(&mut self, pa: u64, pages: u64) -> Result<(), MapError> {
         if self.pin_overflow || pages == 0 {
+            self.shared.retain(|&(_, n)| n > 0);
             return Ok(());
         }
         let size = pages * PAGE_SIZE;
         let (first, last) = (pa >> CHUNK_SHIFT, (pa + size - 1) >> CHUNK_SHIFT);
         // Only chunks the memory ABIs mapped in (an entry of `shared`, its count now 0): their
         // tables exist, so unmapping the whole chunk allocates nothing.
+        let mut result = Ok(());
         for i in 0..self.shared.len() {
             let (chunk, n) = self.shared[i];
             if n != 0 || chunk < first || chunk > last {
                 continue;
             }
-            let lo = chunk << CHUNK_SHIFT;
-            let hi = lo + (1 << CHUNK_SHIFT);
-            let pinned = self.pinned.iter().any(|&(a, b)| a < hi && lo < b);
-            if !pinned {
+            if self.unpinned(chunk) {
                 // Unmapping the whole chunk replaces its level-2 entry and frees the table.
-                self.map.map_range(
-                    &region(lo, hi - lo)?,
-                    PhysicalAddress(0),
-                    El1Attributes::empty(),
-                    Constraints::empty(),
-                )?;
+                result = result.and(self.free_chunk(chunk));
             }
         }
         self.shared.retain(|&(_, n)| n > 0);
-        Ok(())
+        result
     }
 
-    /// [`AddressSpace::count_shared`] for ranges in address order: the pages of consecutive
-    /// ranges in one chunk are added up first, so the list of chunks is searched once per
-    /// chunk rather than once per range.
-    fn count_shared_in_order<T: PageSpan>(&mut self, ranges: &[T], add: bool) {
-        // The chunk being added up (u64::MAX: none) and its pages so far.
-        let (mut chunk, mut pages) = (u64::MAX, 0u64);
-        for r in ranges {
-            let (b, n) = r.span();
-            let c = b >> CHUNK_SHIFT;
-            let inside = n != 0 && (range_end((b, n)) - 1) >> CHUNK_SHIFT == c;
-            if inside && c == chunk {
-                pages += n;
-                continue;
+    /// Adds or removes `n` pages in the count of shared mappings of `chunk`. Returns where
+    /// the chunk is in the list and its count now (`None`: not tracked).
+    fn count_chunk(&mut self, chunk: u64, n: u64, add: bool) -> Option<(usize, u32)> {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        match self.shared.iter().position(|&(c, _)| c == chunk) {
+            Some(at) => {
+                let k = &mut self.shared[at].1;
+                *k = if add {
+                    k.saturating_add(n)
+                } else {
+                    k.saturating_sub(n)
+                };
+                Some((at, *k))
             }
-            if chunk != u64::MAX {
-                self.count_shared(chunk << CHUNK_SHIFT, pages, add);
+            None if add => {
+                if self.shared.push((chunk, n)).is_err() {
+                    // Untracked: never freed (bounded by the chunks the SP can reach).
+                    self.pin(chunk << CHUNK_SHIFT, 1 << CHUNK_SHIFT);
+                    return None;
+                }
+                Some((self.shared.len() - 1, n))
             }
-            if inside {
-                (chunk, pages) = (c, n);
-            } else {
-                self.count_shared(b, n, add);
-                (chunk, pages) = (u64::MAX, 0);
-            }
-        }
-        if chunk != u64::MAX {
-            self.count_shared(chunk << CHUNK_SHIFT, pages, add);
+            None => None,
         }
     }
 
     /// Adds or removes `pages` pages at `pa` in the per-chunk counts of shared mappings.
     fn count_shared(&mut self, pa: u64, pages: u64, add: bool) {
         let mut at = pa;
-        let end = pa + pages * PAGE_SIZE;
+        let end = range_end((pa, pages));
         while at < end {
             let chunk = at >> CHUNK_SHIFT;
             let next = ((chunk + 1) << CHUNK_SHIFT).min(end);
-            let n = ((next - at) / PAGE_SIZE) as u32;
-            let full = match self.shared.iter_mut().find(|(c, _)| *c == chunk) {
-                Some((_, k)) => {
-                    *k = if add {
-                        k.saturating_add(n)
-                    } else {
-                        k.saturating_sub(n)
-                    };
-                    false
-                }
-                None if add => self.shared.push((chunk, n)).is_err(),
-                None => false,
-            };
-            if full {
-                // Untracked: never freed (bounded by the chunks the SP can reach).
-                self.pin(chunk << CHUNK_SHIFT, 1 << CHUNK_SHIFT);
-            }
+            self.count_chunk(chunk, (next - at) / PAGE_SIZE, add);
             at = next;
         }
     }
@@ -1019,24 +1095,29 @@ mod tests {
         assert!(s.pool_stats().2 > before);
     }
 
-    /// Ranges in address order mapped in one walk per chunk give the same tables as one
-    /// `map_shared` per range, use no table page beyond [`table_pages_for`]'s bound (so a
-    /// reservation of that many is never short), and unmap back to nothing.
+    /// Ranges mapped in one call (one walk per chunk while they come in address order, one
+    /// walk per range from the first one out of order on) give the same tables and counts as
+    /// one `map_shared` per range, use no table page beyond [`table_pages_for`]'s bound (so a
+    /// reservation of that many is never short), and unmap back to nothing, freeing the
+    /// level-3 table of every chunk they leave empty and building none.
     #[test]
-    fn in_order_mapping_agrees_with_one_walk_per_range() {
+    fn ranges_mapping_agrees_with_one_walk_per_range() {
         use proptest::prelude::*;
         use proptest::test_runner::{Config, TestRunner};
-        // (gap before, pages) in pages; bases from NS memory near chunk and 1 GiB boundaries.
+        // (gap before, pages) in pages; bases from NS memory near chunk and 1 GiB boundaries;
+        // the order they are given in: as laid out, reversed, or with one pair swapped.
         let shape = (
             0u64..4,
             proptest::collection::vec((0u64..700, 1u64..40), 1..24),
+            0u8..3,
+            0usize..24,
         );
         let mut runner = TestRunner::new(Config {
-            cases: 200,
+            cases: 300,
             ..Config::default()
         });
         runner
-            .run(&shape, |(start, gaps)| {
+            .run(&shape, |(start, gaps, order, swap)| {
                 let origin = [
                     0x100_4000_0000u64,
                     0x100_3FF0_0000,
@@ -1052,17 +1133,27 @@ mod tests {
                 }
                 let lo = ranges[0].0;
                 let hi = range_end(*ranges.last().unwrap());
+                let mut given = ranges.clone();
+                match order {
+                    1 => given.reverse(),
+                    2 if given.len() > 1 => {
+                        let k = swap % (given.len() - 1);
+                        given.swap(k, k + 1);
+                    }
+                    _ => {}
+                }
                 let perm = UserPerm::RW;
                 let mut one = AddressSpace::new(&test_layout(), 1).unwrap();
                 let mut walk = AddressSpace::new(&test_layout(), 2).unwrap();
-                let cost = table_pages_for(ranges.iter().copied()) as usize;
+                let cost = table_pages_for(given.iter().copied()) as usize;
                 let heap0 = walk.pool_stats().2;
                 prop_assert!(walk.reserve_tables(cost));
-                for &(b, n) in &ranges {
+                for &(b, n) in &given {
                     one.map_shared(b, n, perm).unwrap();
                 }
-                let used = walk.map_shared_in_order(&ranges, perm).unwrap().unwrap();
+                let used = walk.map_shared_ranges(&given, perm).unwrap();
                 prop_assert!(used <= cost, "{} > {}", used, cost);
+                prop_assert_eq!(walk.pool_stats().0, cost - used);
                 prop_assert_eq!(walk.pool_stats().2, heap0, "a table came from the heap");
                 let mut page = lo.saturating_sub(PAGE_SIZE);
                 while page < hi + PAGE_SIZE {
@@ -1073,7 +1164,12 @@ mod tests {
                     prop_assert_eq!(walk.translate(page).map(|t| t.0), inside.then_some(page));
                     page += PAGE_SIZE;
                 }
-                prop_assert_eq!(&walk.shared, &one.shared);
+                let sorted = |s: &AddressSpace| {
+                    let mut v = s.shared.to_vec();
+                    v.sort_unstable();
+                    v
+                };
+                prop_assert_eq!(sorted(&walk), sorted(&one));
                 walk.release_tables(cost - used);
                 // Another memory-ABI page in the first gap (if any) keeps its chunk's table:
                 // that chunk is walked, the others are freed whole.
@@ -1084,8 +1180,8 @@ mod tests {
                 if let Some(g) = gap {
                     walk.map_shared(g, 1, UserPerm::RO).unwrap();
                 }
-                prop_assert!(walk.unmap_counted_in_order(&ranges).unwrap());
-                walk.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).unwrap();
+                let (pool0, heap0) = (walk.map.translation().len(), walk.pool_stats().2);
+                walk.unmap_shared_ranges(&given).unwrap();
                 let mut page = lo;
                 while page < hi {
                     let kept = Some(page) == gap;
@@ -1101,16 +1197,88 @@ mod tests {
                     walk.unmap_shared(g, 1).unwrap();
                 }
                 prop_assert!(walk.shared.is_empty());
-                // Out of order: nothing done.
-                if ranges.len() > 1 {
-                    let mut back = ranges.clone();
-                    back.reverse();
-                    prop_assert_eq!(walk.map_shared_in_order(&back, perm).unwrap(), None);
-                    prop_assert_eq!(walk.translate(lo), None);
+                // Every level-3 table of the ranges' chunks (and the gap page's) went back to
+                // the pool, and the unmaps took none from it or from the heap.
+                let mut chunks = std::collections::BTreeSet::new();
+                for &(b, n) in ranges.iter().chain(gap.map(|g| (g, 1)).iter()) {
+                    chunks.extend((b >> CHUNK_SHIFT)..=((range_end((b, n)) - 1) >> CHUNK_SHIFT));
                 }
+                prop_assert_eq!(walk.map.translation().len(), pool0 + chunks.len());
+                prop_assert_eq!(walk.pool_stats().2, heap0);
                 Ok(())
             })
             .unwrap();
+    }
+
+    /// A range crossing into a chunk that a run of ranges after it empties: the chunk is
+    /// freed once, after both, and the unmap builds no table for the crossing range's part
+    /// (it would be left behind, empty, if the chunk were freed before that part was unmapped).
+    #[test]
+    fn unmapping_a_range_across_chunks_builds_no_table() {
+        let chunk = 1u64 << CHUNK_SHIFT;
+        let base = 0x100_4000_0000u64;
+        // In chunk 0; across chunks 0 and 1; in chunk 1; in chunk 1 again.
+        let ranges = [
+            (base + 10 * PAGE_SIZE, 2),
+            (base + chunk - 2 * PAGE_SIZE, 4),
+            (base + chunk + 20 * PAGE_SIZE, 1),
+            (base + chunk + 30 * PAGE_SIZE, 3),
+        ];
+        for given in [ranges, [ranges[1], ranges[0], ranges[3], ranges[2]]] {
+            let mut s = AddressSpace::new(&test_layout(), 1).unwrap();
+            let cost = table_pages_for(given.iter().copied()) as usize;
+            assert!(s.reserve_tables(cost));
+            let used = s.map_shared_ranges(&given, UserPerm::RW).unwrap();
+            s.release_tables(cost - used);
+            let (pool0, heap0) = (s.map.translation().len(), s.pool_stats().2);
+            s.unmap_shared_ranges(&given).unwrap();
+            assert_eq!(s.map.translation().len(), pool0 + 2, "{given:x?}");
+            assert_eq!(s.pool_stats().2, heap0);
+            assert!(s.shared.is_empty());
+            for &(b, n) in &ranges {
+                for p in 0..n {
+                    assert_eq!(s.translate(b + p * PAGE_SIZE), None);
+                }
+            }
+        }
+    }
+
+    /// A map refused part of the way (a range reaching into EL3's memory after others were
+    /// mapped, in order and out of order) leaves nothing mapped or counted and the
+    /// reservation as it was.
+    #[test]
+    fn a_refused_map_leaves_nothing_mapped() {
+        let ok = [(0x3F00_0000u64, 1u64), (0x3F00_2000, 2), (0x3F20_0000, 1)];
+        // The last page below EL3 is fine; the next range starts inside it.
+        let bad = (EL3.base - PAGE_SIZE, 2);
+        let cases = [
+            vec![ok[0], ok[1], ok[2], bad],
+            vec![ok[2], ok[0], ok[1], bad],
+            vec![ok[0], bad, ok[1]],
+        ];
+        for given in cases {
+            let mut s = AddressSpace::new(&layout(&[]), 1).unwrap();
+            let cost = table_pages_for(given.iter().copied()) as usize;
+            assert!(s.reserve_tables(cost));
+            assert!(matches!(
+                s.map_shared_ranges(&given, UserPerm::RW),
+                Err(MapError::AddressRange(_))
+            ));
+            assert_eq!(s.pool_stats().0, cost, "{given:x?}");
+            assert!(s.shared.is_empty());
+            for &(b, n) in &given {
+                for p in 0..n {
+                    assert_eq!(s.translate(b + p * PAGE_SIZE), None, "{given:x?}");
+                }
+            }
+            // The same ranges without the bad one map.
+            let good: Vec<_> = given.iter().copied().filter(|&r| r != bad).collect();
+            assert!(s.map_shared_ranges(&good, UserPerm::RW).is_ok());
+            assert_eq!(
+                s.translate(ok[1].0 + PAGE_SIZE).map(|t| t.0),
+                Some(ok[1].0 + PAGE_SIZE)
+            );
+        }
     }
 
     /// The bound counts every chunk, 1 GiB and 512 GiB region a range touches, each once when

@@ -207,49 +207,21 @@ impl<E: Env> KernelMem<'_, E> {
     fn set_ranges(&mut self, sp: EndpointId, ranges: &[PageRange], perm: Option<UserPerm>) -> u32 {
         let done = self.with_rt(sp, |rt| {
             let space = rt.space.as_mut()?;
-            let mut used = 0usize;
-            // Ranges in address order (what senders usually give) take one walk per 2 MiB
-            // chunk instead of one walk from the root per range; one range is one walk
-            // either way (and `map_range` the cheaper one for an unmap).
-            let in_order = match perm {
-                Some(p) => space
-                    .map_shared_in_order(ranges, p)
-                    .map(|n| n.map(|n| used += n).is_some()),
-                None if ranges.len() > 1 => space.unmap_counted_in_order(ranges),
-                None => Ok(false),
+            // One look at each range decides the order, the chunks and the counts (ranges in
+            // address order, what senders usually give, take one walk per 2 MiB chunk); a
+            // failed map leaves nothing mapped.
+            let res = match perm {
+                Some(p) => space.map_shared_ranges(ranges, p),
+                None => space.unmap_shared_ranges(ranges).map(|()| 0),
             };
-            let done = in_order.unwrap_or_else(|_| {
-                crate::info!("BUG: page-table update of {} ranges failed", ranges.len());
-                true
+            let used = res.unwrap_or_else(|_| {
+                crate::info!(
+                    "BUG: page-table update of {} ranges at {:#x} failed after reservation",
+                    ranges.len(),
+                    ranges.first().map_or(0, |r| r.base.0)
+                );
+                0
             });
-            for r in ranges.iter().filter(|_| !done) {
-                let pages = u64::from(r.pages);
-                let res = match perm {
-                    Some(p) => space.map_shared(r.base.0, pages, p).map(|n| used += n),
-                    None => space.unmap_counted(r.base.0, pages),
-                };
-                if res.is_err() {
-                    crate::info!(
-                        "BUG: page-table update of {:#x} failed after reservation",
-                        r.base.0
-                    );
-                }
-            }
-            if perm.is_none() {
-                // The span of the ranges, in which emptied level-3 tables are freed once (a
-                // scattered region's ranges share chunks). Chunks in the span that held none
-                // of the ranges are freed only if they hold no shared or pinned mapping
-                // either: nothing there is lost.
-                let lo = ranges.iter().map(|r| r.base.0).min().unwrap_or(0);
-                let hi = ranges
-                    .iter()
-                    .map(|r| r.base.0.saturating_add(u64::from(r.pages) * PAGE_SIZE))
-                    .max()
-                    .unwrap_or(0);
-                if hi > lo && space.free_unused_chunks(lo, (hi - lo) / PAGE_SIZE).is_err() {
-                    crate::info!("BUG: freeing the tables of {:#x}..{:#x} failed", lo, hi);
-                }
-            }
             Some((space.asid(), used))
         });
         match done.flatten() {
