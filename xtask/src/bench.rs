@@ -566,7 +566,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
         cases: a.only.iter().cloned().collect(),
         ..crate::RunConfig::default()
     };
-    let image = crate::build_product(&tc, &["bench"], &lref, &only)?;
+    let image = crate::build_product(&tc, crate::variants::NS_BENCH.features, &lref, &only)?;
     let main_flash = dir.join("flash-4.img");
     std::fs::copy(&image.flash, &main_flash).map_err(|e| e.to_string())?;
     // The default image keeps its storage area from earlier `cargo xtask qemu` runs: the
@@ -585,7 +585,7 @@ pub fn cmd_bench(args: &[String]) -> Result<(), String> {
             cases: vec!["bench-smp4".to_string()],
             ..crate::RunConfig::default()
         };
-        let image = crate::build(&tc, &["bench"], &lref, &smp4)?;
+        let image = crate::build(&tc, crate::variants::NS_BENCH.features, &lref, &smp4)?;
         std::fs::copy(&image.flash, &smp4_flash).map_err(|e| e.to_string())?;
         flash::reset_storage(&smp4_flash)?;
     }

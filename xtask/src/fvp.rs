@@ -28,7 +28,7 @@ pub fn build_fvp(tc: &Toolchain, lref: &LayoutRef) -> Result<(), String> {
 
     crate::step("building the SPMC for Base FVP (spmc-fvp)");
     let env = [("SPMC_TABLE_DIR", table_dir.display().to_string())];
-    let rel = tc.build(&root, &["spmc-fvp"], &env)?;
+    let rel = tc.build(&root, crate::variants::SPMC_FVP.packages, &env)?;
     let elf = rel.join("spmc-fvp");
     let entry = crate::table::elf_entry(&elf)?;
     if entry != BL32_BASE {

@@ -20,6 +20,7 @@ mod storage;
 mod table;
 mod time_limits;
 mod toolchain;
+mod variants;
 
 use layout::{LayoutRef, Target};
 use run_config::RunConfig;
@@ -79,7 +80,7 @@ fn help(cmd: &str) -> Option<String> {
     Some(match cmd {
         "build" => format!("usage: cargo xtask build [--layout FILE]\n\nBuilds the QEMU image of an SP set: target/xtask/qemu/<layout>/flash.img; prints the\npartition map's path.\n\n{LAYOUT_HELP}"),
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
-        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo fmt --all --check in every Cargo workspace (one check each), cargo test on the host crates, the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
+        "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo fmt --all --check in every Cargo workspace (one check each), cargo test on the host crates, a cargo check of each build variant\nthat only other commands build (bench's driver, the product and FVP SPMCs, the fuzz targets), the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--only NAME] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --only NAME      run only that benchmark (or `prefix*`), e.g. to trace it; no cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
@@ -199,7 +200,7 @@ fn build_product(
     build_image(
         tc,
         ns_features,
-        &[],
+        variants::SPMC_PRODUCT.features,
         lref,
         run,
         "flash.img",
@@ -554,6 +555,14 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
         "test-flash.img",
         flash::Storage::Reset,
     )?;
+    // What the other commands build and the images here do not (bench's driver, the product
+    // and FVP SPMCs, the fuzz targets): compiled, not booted.
+    let (hp, hf) = if everything {
+        let (vp, vf) = variants::run_lane(&tc);
+        (hp + vp, hf + vf)
+    } else {
+        (hp, hf)
+    };
     let outcome = run_qemu(&image, &q, q.icount, "test.log")?;
     let log = image.out.join("test.log");
     let (qp, qf) = match outcome.summary() {

@@ -189,8 +189,7 @@ impl Toolchain {
         extra_env: &[(&str, String)],
     ) -> Result<PathBuf, String> {
         let root = crate::root();
-        let dir = manifest.parent().unwrap_or(Path::new("."));
-        self.build_in(dir, Some(manifest), &root, &[], &[], extra_env)
+        self.build_in("build", Some(manifest), &root, &[], &[], extra_env)
     }
 
     /// Builds firmware packages with cargo features (`package/feature` names) enabled.
@@ -201,12 +200,29 @@ impl Toolchain {
         features: &[&str],
         extra_env: &[(&str, String)],
     ) -> Result<PathBuf, String> {
-        self.build_in(root, None, root, packages, features, extra_env)
+        self.build_in("build", None, root, packages, features, extra_env)
     }
 
+    /// `cargo check` of firmware packages with features, as [`Self::build_with`] would
+    /// compile them (same target, profile and target directory, so build scripts and the
+    /// standard library are shared with the builds) but without code generation or linking.
+    pub fn check_with(
+        &self,
+        root: &Path,
+        packages: &[&str],
+        features: &[&str],
+        extra_env: &[(&str, String)],
+    ) -> Result<(), String> {
+        self.build_in("check", None, root, packages, features, extra_env)
+            .map(|_| ())
+    }
+
+    /// Runs `cargo <verb>` (build or check) for the firmware target in `root`'s workspace,
+    /// or for the package of `manifest` (in its own directory, so that its own workspace
+    /// applies).
     fn build_in(
         &self,
-        cwd: &Path,
+        verb: &str,
         manifest: Option<&Path>,
         root: &Path,
         packages: &[&str],
@@ -215,16 +231,16 @@ impl Toolchain {
     ) -> Result<PathBuf, String> {
         let target_dir = root.join("target/fw");
         let mut cmd = Command::new("cargo");
-        cmd.current_dir(cwd);
+        cmd.current_dir(manifest.and_then(Path::parent).unwrap_or(root));
         match self.route {
             Route::Rustup => {
-                cmd.arg("build");
+                cmd.arg(verb);
             }
             Route::DebianBuildStd => {
                 cmd.env("RUSTC", "/usr/bin/rustc")
                     .env("RUSTC_BOOTSTRAP", "1")
+                    .arg(verb)
                     .args([
-                        "build",
                         "-Zbuild-std=core,alloc,compiler_builtins",
                         "-Zbuild-std-features=compiler-builtins-mem",
                     ]);
@@ -254,7 +270,7 @@ impl Toolchain {
                 None => packages.join(", "),
             };
             return Err(format!(
-                "building {what} for {TARGET} failed (cargo's errors above)"
+                "cargo {verb} of {what} for {TARGET} failed (cargo's errors above)"
             ));
         }
         Ok(target_dir.join(TARGET).join("release"))
