@@ -28,7 +28,7 @@ impl PhysAddr {
 
     /// Tells whether the address is a multiple of [`PAGE_SIZE`].
     pub const fn is_page_aligned(self) -> bool {
-        self.0 % PAGE_SIZE == 0
+        self.0.is_multiple_of(PAGE_SIZE)
     }
 }
 

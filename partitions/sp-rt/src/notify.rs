@@ -238,7 +238,6 @@ mod tests {
         ffa.msg_send_v1_0(&mut rxtx, me, to, b"v1.0").unwrap();
         assert_eq!(ffa.msg_poll(), Ok((EndpointId(0), 12)));
         assert_eq!(ffa.msg_poll(), Err(Error::Ffa(ErrorCode::Retry)));
-        drop(rxtx);
         assert_eq!(&tx.0[..4], b"v1.0");
         let c = &ffa.conduit().calls;
         assert_eq!(

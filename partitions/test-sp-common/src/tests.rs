@@ -917,6 +917,5 @@ fn v1_0_send_and_poll_commands() {
     );
     assert_eq!(c[1].fid(), FuncId::MsgPoll.raw());
     assert_eq!(c[2].fid(), FuncId::RxRelease.raw());
-    drop(sp);
     assert_eq!(&bufs.tx.0[..8], &0xABu64.to_le_bytes());
 }
