@@ -790,10 +790,11 @@ pub const MAIR_NORMAL_WB: usize = 1;
 /// `ttbr0` must point at a valid table that identity-maps all code, data and stack the kernel
 /// uses (executable code not PXN), so that execution continues at the same addresses.
 pub unsafe fn enable_mmu(ttbr0: u64) {
-    // Attr0 = Device-nGnRE, Attr1 = Normal inner/outer write-back non-transient RW-allocate.
-    // Attr2..4 = Device-nGnRnE (0x00), Device-nGRE (0x08), Device-GRE (0x0C), for SP mappings
-    // of device memory with the type a memory transaction gave (kernel/src/memory.rs).
-    let mair: u64 = 0x04 | (0xff << 8) | (0x00 << 16) | (0x08 << 24) | (0x0c << 32);
+    // Byte n is AttrN. Attr0 = Device-nGnRE (0x04), Attr1 = Normal inner/outer write-back
+    // non-transient RW-allocate (0xFF). Attr2..4 = Device-nGnRnE (0x00), Device-nGRE (0x08),
+    // Device-GRE (0x0C), for SP mappings of device memory with the type a memory transaction
+    // gave (kernel/src/memory.rs).
+    let mair = u64::from_le_bytes([0x04, 0xff, 0x00, 0x08, 0x0c, 0, 0, 0]);
     // T0SZ = 16 (48-bit VA), IRGN0/ORGN0 = WB RA WA, SH0 = inner, TG0 = 4K, EPD1 = 1 (no
     // TTBR1 walks), IPS = 48 bits, A1 = 0 (ASID from TTBR0), AS = 0 (8-bit ASID).
     let tcr: u64 = 16 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (5 << 32);

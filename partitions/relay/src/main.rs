@@ -12,7 +12,7 @@ mod sp {
     fn main(_start: StartInfo) -> ! {
         let mut ffa = Ffa::svc();
         sp_rt::log!("ready");
-        sp_rt::run(&mut ffa, |ffa, req| test_sp_common::relay(ffa, req))
+        sp_rt::run(&mut ffa, test_sp_common::relay)
     }
 }
 

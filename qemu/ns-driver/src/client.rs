@@ -21,10 +21,7 @@ use crate::console::log;
 use crate::ffa::{call, Shown};
 use crate::run_config::{Call, CallKind, Config, Word};
 
-// The driver's DRAM accessors, shared with the memory cases.
-#[path = "cases/memory/dram.rs"]
-#[allow(dead_code)]
-mod dram;
+use crate::dram;
 
 /// The pages a call shares: the last 16 of the memory cases' pool, which no case uses.
 const CALL_PAGES: u64 = dram::SHARE_POOL_END - Call::MAX_SHARE_PAGES * 0x1000;

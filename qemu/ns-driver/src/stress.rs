@@ -227,7 +227,7 @@ fn burst(core: usize) {
     }
     let (mut exact, mut busy, mut wrong) = ([0u32; 4], 0, 0);
     for round in 0..ROUNDS {
-        for t in 0..TARGETS.len() {
+        for (t, hits) in exact.iter_mut().enumerate() {
             let slot = round as usize * TARGETS.len() + t;
             let tag = (core as u64) << 24 | (slot as u64) << 4 | 0x7;
             let (fid, args, want) = request(t, tag);
@@ -238,7 +238,7 @@ fn burst(core: usize) {
                 if prev & bit != 0 {
                     wrong += 1;
                 } else {
-                    exact[t] += 1;
+                    *hits += 1;
                 }
             } else if is_busy(t, &r) {
                 busy += 1;

@@ -562,7 +562,7 @@ fn counters_run() -> Outcome {
 /// Where [`machine_reset_cold_boot`] leaves its mark across the machine reset: the last page of
 /// the share pool, normal-world RAM that no image load writes and no other case of that run
 /// uses (the case runs on request only).
-const RESET_MARK: u64 = super::memory::dram::SHARE_POOL_END - 0x1000;
+const RESET_MARK: u64 = crate::dram::SHARE_POOL_END - 0x1000;
 const RESET_MAGIC: u32 = 0x5E5E_7001;
 /// x1 of SYSTEM_RESET asking qemu/monitor for a real machine reset ("REBOOT";
 /// qemu/monitor/src/spmd.rs `REBOOT_MAGIC`).
@@ -571,11 +571,11 @@ const REBOOT_MAGIC: u64 = 0x5245_424F_4F54;
 /// A machine reset must cold-boot the SPMC: every SP loaded and initialised again from its
 /// image. First boot: echo handles two requests, the mark goes into RAM and the monitor resets
 /// sbsa-ref for real (QEMU keeps RAM, so the SPMC's memory still holds the previous boot).
-/// Second boot, where this case runs again: echo is a fresh instance (its bss request count is
-/// 1) and the other SPs answer. The SPMC used to keep its cold-boot flag in .bss, find it set
+/// Second boot, where this case runs again: echo is a fresh instance (its bss request count
+/// is 1) and the other SPs answer. The SPMC used to keep its cold-boot flag in .bss, find it set
 /// after the reset and take the warm path. xtask's `machine_reset` lane runs it.
 fn machine_reset_cold_boot() -> Outcome {
-    use super::memory::dram;
+    use crate::dram;
     use test_protocol::{cmd, id};
     let ask =
         |sp: EndpointId, word: u32| call(FuncId::MsgSendDirectReq64, &[sp.into(), 0, word.into()]);

@@ -35,8 +35,8 @@ use ffa_abi::memory::{AccessPerms, Constituent, MemAttributes};
 use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
 use test_protocol::{cmd, id, status};
 
-use super::memory::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::console::log;
+use crate::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::ffa::{call, call_raw, Shown};
 use crate::harness::{check, fail, Case, Failure, Outcome};
 
@@ -265,8 +265,7 @@ impl Fuzz {
         let clean = r.chance(2);
         let mut rx = heapless::Vec::<MemAccess, 2>::new();
         let mut cons = heapless::Vec::<Constituent, 3>::new();
-        let attrs;
-        if clean {
+        let attrs = if clean {
             let grant = if donate {
                 perms(0)
             } else if r.chance(4) {
@@ -283,11 +282,11 @@ impl Fuzz {
                     page_count: 1 + r.below(3) as u32,
                 });
             }
-            attrs = if fid == FuncId::MemShare32 || fid == FuncId::MemShare64 {
+            if fid == FuncId::MemShare32 || fid == FuncId::MemShare64 {
                 MemAttributes::NORMAL_WB_INNER
             } else {
                 MemAttributes::NOT_SPECIFIED
-            };
+            }
         } else {
             for _ in 0..1 + r.below(2) {
                 let who = if r.chance(8) {
@@ -303,8 +302,8 @@ impl Fuzz {
                     page_count: 1 + r.below(3) as u32,
                 });
             }
-            attrs = *r.pick(&[MemAttributes::NORMAL_WB_INNER, MemAttributes::NOT_SPECIFIED]);
-        }
+            *r.pick(&[MemAttributes::NORMAL_WB_INNER, MemAttributes::NOT_SPECIFIED])
+        };
         let Ok(mut b) = builder_for(Version::V1_2, NW, &rx, &cons) else {
             return Ok(());
         };
@@ -834,7 +833,7 @@ pub fn run(seed: u64, calls: u32) -> Outcome {
     let mut r = f.state_check().map(|b| f.before = b);
     while r.is_ok() && f.step < calls {
         r = f.act();
-        if r.is_ok() && (f.step + 1) % CHECK_EVERY == 0 {
+        if r.is_ok() && (f.step + 1).is_multiple_of(CHECK_EVERY) {
             r = f.state_check().map(|_| ());
         }
         if r.is_ok() {
@@ -926,7 +925,7 @@ fn race_send(s: usize) -> u64 {
         let mut buf = [0u8; 256];
         if let Ok(n) = b.write_fragment(0, &mut buf) {
             if dram::write_bytes(NW_TX, &buf[..n]) {
-                let fid = if s % 2 == 0 {
+                let fid = if s.is_multiple_of(2) {
                     FuncId::MemShare64
                 } else {
                     FuncId::MemLend64
@@ -1151,8 +1150,8 @@ fn race_run(up: &[usize]) -> Outcome {
     }
     check!(ok > 0, "no action of the race was answered");
     // Every transaction ends with its owner.
-    for s in 0..RACE_SLOTS {
-        let h = RACE_HANDLES[s].load(Ordering::Acquire);
+    for (s, handle) in RACE_HANDLES.iter().enumerate() {
+        let h = handle.load(Ordering::Acquire);
         check!(h != 0, "slot {s} was not sent again after a reclaim");
         let (lo, hi) = MemHandle(h).to_regs();
         for sp in BORROWERS {

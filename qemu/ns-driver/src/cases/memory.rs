@@ -22,11 +22,9 @@ use ffa_abi::memory::{
 use ffa_abi::{EndpointId, ErrorCode, FuncId, MemHandle, Regs, Uuid, Version};
 use test_protocol::{cmd, device, id, status};
 
+use crate::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome, Stage};
-use dram::{BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
-
-pub(super) mod dram;
 
 /// The normal world's endpoint ID.
 const NW: EndpointId = EndpointId(0);

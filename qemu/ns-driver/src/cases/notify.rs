@@ -18,8 +18,8 @@ use ffa_abi::notification::InfoGet;
 use ffa_abi::{EndpointId, ErrorCode, FuncId, Interface, Regs, Version};
 use test_protocol::{cmd, id, status};
 
-use super::memory::dram::{self, NW_RX, NW_TX};
 use crate::arch;
+use crate::dram::{self, NW_RX, NW_TX};
 use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 

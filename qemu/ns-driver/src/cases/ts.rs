@@ -35,7 +35,7 @@ use ts_rpc::abi::{
     Control, Request, RpcStatus, BLOCK_STORAGE_UUID, ITS_UUID, PROTOCOL_UUID, PS_UUID,
 };
 
-use super::memory::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
+use crate::dram::{self, BUFFER_SIZE, NW_RX, NW_TX, SHARE_POOL};
 use crate::ffa::{call, expect_error, expect_success, Shown};
 use crate::harness::{check, check_eq, fail, Case, Failure, Outcome};
 
