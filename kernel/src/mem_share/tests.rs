@@ -118,6 +118,10 @@ pub(super) fn check_tables(e: &Engine, f: &Fake) {
     );
     assert!(f.violations.is_empty(), "port contract: {:?}", f.violations);
     assert!(e.live_slots_consistent(), "live-slot mask == live slots");
+    assert!(
+        e.spans_consistent(),
+        "each live transaction's span is its ranges'"
+    );
 }
 
 #[test]

@@ -515,6 +515,10 @@ fn check_tables_prop(e: &Engine, f: &Fake) -> Result<(), TestCaseError> {
     prop_assert_eq!(ledger, f.in_use, "used table pages belong to mappings");
     prop_assert!(f.violations.is_empty(), "port contract: {:?}", f.violations);
     prop_assert!(e.live_slots_consistent(), "live-slot mask == live slots");
+    prop_assert!(
+        e.spans_consistent(),
+        "each live transaction's span is its ranges'"
+    );
     Ok(())
 }
 
