@@ -491,35 +491,71 @@ impl<'a> Reader<'a> {
 }
 
 fn mem_tx(r: &mut Reader<'_>) -> Result<MemTxArgs, DecodeError> {
-    let total_len = r.w(1);
-    let frag_len = r.w(2);
-    let addr = r.addr(3);
-    let page_count = r.w(4);
-    if frag_len > total_len || frag_len == 0 {
-        return Err(DecodeError::InvalidField {
-            reg: 2,
-            field: "fragment length",
-        });
+    r.used |= 0b1_1110;
+    MemTxArgs::decode(r.regs, r.is_64)
+}
+
+/// FFA_MEM_SHARE, FFA_MEM_LEND and FFA_MEM_DONATE (32 and 64) recognised from w0 without the
+/// function table, for a dispatcher's path that decodes them with [`MemTxArgs::decode`]
+/// instead of building an [`Interface`]. All six exist from v1.0, so no version refuses
+/// them. `None` for every other function.
+#[inline(always)]
+pub const fn mem_send_fid(w0: u32) -> Option<FuncId> {
+    use FuncId as F;
+    const SHARE32: u32 = F::MemShare32.raw();
+    const SHARE64: u32 = F::MemShare64.raw();
+    const LEND32: u32 = F::MemLend32.raw();
+    const LEND64: u32 = F::MemLend64.raw();
+    const DONATE32: u32 = F::MemDonate32.raw();
+    const DONATE64: u32 = F::MemDonate64.raw();
+    match w0 {
+        SHARE32 => Some(F::MemShare32),
+        SHARE64 => Some(F::MemShare64),
+        LEND32 => Some(F::MemLend32),
+        LEND64 => Some(F::MemLend64),
+        DONATE32 => Some(F::MemDonate32),
+        DONATE64 => Some(F::MemDonate64),
+        _ => None,
     }
-    let buffer = match (addr, page_count) {
-        (0, 0) => None,
-        (a, p) if a != 0 && p != 0 => Some(MemBuffer {
-            addr: a,
-            page_count: p,
-        }),
-        _ => {
+}
+
+impl MemTxArgs {
+    /// Decodes w1-w4 of FFA_MEM_DONATE/LEND/SHARE/RETRIEVE_REQ from x0-x17 (`is_64`: the
+    /// SMC64 form, whose x3 is a whole address): the general decoder's reading of these ABIs
+    /// (it calls this), for a dispatcher that knows the function from w0 already. x5-x17 are
+    /// not part of these calls (reserved, SBZ: not looked at here).
+    #[inline(always)]
+    pub fn decode(x: &[u64; 18], is_64: bool) -> Result<MemTxArgs, DecodeError> {
+        let total_len = x[1] as u32;
+        let frag_len = x[2] as u32;
+        let addr = if is_64 { x[3] } else { u64::from(x[3] as u32) };
+        let page_count = x[4] as u32;
+        if frag_len > total_len || frag_len == 0 {
             return Err(DecodeError::InvalidField {
-                reg: 4,
-                field: "buffer address/page count",
-            })
+                reg: 2,
+                field: "fragment length",
+            });
         }
-    };
-    Ok(MemTxArgs {
-        total_len,
-        frag_len,
-        buffer,
-        is_64: r.is_64,
-    })
+        let buffer = match (addr, page_count) {
+            (0, 0) => None,
+            (a, p) if a != 0 && p != 0 => Some(MemBuffer {
+                addr: a,
+                page_count: p,
+            }),
+            _ => {
+                return Err(DecodeError::InvalidField {
+                    reg: 4,
+                    field: "buffer address/page count",
+                })
+            }
+        };
+        Ok(MemTxArgs {
+            total_len,
+            frag_len,
+            buffer,
+            is_64,
+        })
+    }
 }
 
 fn handle(r: &mut Reader<'_>) -> MemHandle {
@@ -1198,6 +1234,83 @@ impl Interface {
         Interface::Success {
             target: TargetInfo::new(EndpointId(0), 0),
             args: SuccessArgs::Args32(args),
+        }
+    }
+}
+
+#[cfg(test)]
+mod mem_send_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SENDS: [FuncId; 6] = [
+        FuncId::MemShare32,
+        FuncId::MemShare64,
+        FuncId::MemLend32,
+        FuncId::MemLend64,
+        FuncId::MemDonate32,
+        FuncId::MemDonate64,
+    ];
+
+    /// The versions an FF-A endpoint can have negotiated.
+    const VERSIONS: [Version; 3] = [Version::V1_0, Version::V1_1, Version::V1_2];
+
+    #[test]
+    fn the_six_send_functions_and_nothing_else() {
+        for f in FuncId::ALL {
+            let want = SENDS.contains(f).then_some(*f);
+            assert_eq!(mem_send_fid(f.raw()), want, "{f:?}");
+            for v in VERSIONS {
+                assert!(want.is_none() || f.is_available_in(v), "{f:?} at {v:?}");
+            }
+            // Neighbours of every function ID (one bit flipped, the SMC64 bit included).
+            for bit in 0..32 {
+                let w0 = f.raw() ^ (1 << bit);
+                let want = FuncId::try_from(w0).ok().filter(|g| SENDS.contains(g));
+                assert_eq!(mem_send_fid(w0), want, "{w0:#x}");
+            }
+        }
+    }
+
+    proptest! {
+        /// The dispatcher's reading of FFA_MEM_SHARE/LEND/DONATE is the general decoder's: the
+        /// same arguments where it accepts, the same error where it refuses, at every version,
+        /// with junk in every register (w1-w4 often set to a valid combination).
+        #[test]
+        fn decode_agrees_with_the_general_decoder(
+            which in 0usize..6,
+            junk in proptest::array::uniform18(any::<u64>()),
+            mask in any::<u8>(),
+            v in 0usize..3,
+        ) {
+            let mut x = junk;
+            x[0] = (junk[0] & !0xFFFF_FFFF) | u64::from(SENDS[which].raw());
+            if mask & 1 != 0 {
+                // fragment length <= total length, or equal.
+                x[2] = (x[2] & !0xFFFF_FFFF) | u64::from((x[1] as u32) >> (mask >> 4));
+            }
+            if mask & 2 != 0 {
+                x[3] = if mask & 8 != 0 { x[3] & !0xFFFF_FFFF } else { 0 };
+            }
+            if mask & 4 != 0 {
+                x[4] &= !0xFFFF_FFFF;
+            }
+            let fid = mem_send_fid(x[0] as u32).expect("a send function");
+            let fast = MemTxArgs::decode(&x, fid.is_64bit());
+            let general = Interface::decode_words_sbz_ignored(&x, VERSIONS[v]);
+            match (fast, general) {
+                (Err(f), Err(g)) => prop_assert_eq!(f, g),
+                (Ok(a), Ok(call)) => {
+                    let want = match fid {
+                        FuncId::MemShare32 | FuncId::MemShare64 => Interface::MemShare(a),
+                        FuncId::MemLend32 | FuncId::MemLend64 => Interface::MemLend(a),
+                        _ => Interface::MemDonate(a),
+                    };
+                    prop_assert_eq!(call, want);
+                    prop_assert_eq!(call.func_id(), fid);
+                }
+                (f, g) => prop_assert!(false, "fast {:?}, general {:?}", f, g),
+            }
         }
     }
 }

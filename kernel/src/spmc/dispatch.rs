@@ -46,7 +46,7 @@ use core::sync::atomic::Ordering;
 use ffa_abi::endpoint::EndpointId;
 use ffa_abi::error::{DecodeError, ErrorCode};
 use ffa_abi::func_id::FuncId;
-use ffa_abi::interface::Interface;
+use ffa_abi::interface::{Interface, MemTxArgs};
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 
@@ -156,27 +156,44 @@ pub fn nw_call<E: Env>(spmc: &Spmc, env: &mut E, io: &mut Regs) {
             *io = Regs::error(e);
             return;
         }
-        None => {
-            // Whether the ABI exists here is decided before its arguments are looked at: an
-            // unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
-            let Some(fid) = abi_table::implemented_fid(io.w(0), policy::Caller::NormalWorld) else {
-                *io = Regs::error(ErrorCode::NotSupported);
-                return;
-            };
-            if fid == FuncId::Run32 {
-                run_for_nw(spmc, cx.env, io);
-                deliver_interrupts(spmc, cx.env);
-                // A partition given cycles may have set notifications with the SRI delayed.
-                spmc.notify.on_return_to_nw(cx.env);
-                return;
+        // The memory path, on the message path's model: FFA_MEM_SHARE/LEND/DONATE are
+        // recognised from w0 (the ABI table implements all six for every caller, at every
+        // version), their w1-w4 read by ffa-abi's `MemTxArgs::decode` (the general decoder's
+        // reading of them) and the answer written into `io`, without building the general
+        // `Interface` (docs/performance.md).
+        None => match memory::send_fid(io.w(0)) {
+            Some(fid) => {
+                match MemTxArgs::decode(&io.0, fid.is_64bit()) {
+                    Ok(args) => {
+                        memory::send_into(spmc, cx.env, &mut cx.caller, fid, args, version, io)
+                    }
+                    Err(e) => return refuse(fid, &e, io),
+                }
+                Flow::Reply
             }
-            let decoded = decode(fid, &io.0, version, false);
-            let call = match &decoded {
-                Ok(c) => c,
-                Err(e) => return refuse(fid, e, io),
-            };
-            route(&mut cx, call, io)
-        }
+            None => {
+                // Whether the ABI exists here is decided before its arguments are looked at:
+                // an unimplemented ABI is NOT_SUPPORTED whatever its registers hold.
+                let Some(fid) = abi_table::implemented_fid(io.w(0), policy::Caller::NormalWorld)
+                else {
+                    *io = Regs::error(ErrorCode::NotSupported);
+                    return;
+                };
+                if fid == FuncId::Run32 {
+                    run_for_nw(spmc, cx.env, io);
+                    deliver_interrupts(spmc, cx.env);
+                    // A partition given cycles may have set notifications with the SRI delayed.
+                    spmc.notify.on_return_to_nw(cx.env);
+                    return;
+                }
+                let decoded = decode(fid, &io.0, version, false);
+                let call = match &decoded {
+                    Ok(c) => c,
+                    Err(e) => return refuse(fid, e, io),
+                };
+                route(&mut cx, call, io)
+            }
+        },
     };
     match flow {
         Flow::Reply => {}

@@ -161,15 +161,6 @@ fn handle_regs(fid: FuncId, handle: MemHandle, w3: u32, w4: u32) -> Regs {
     r
 }
 
-fn success_handle(handle: MemHandle) -> Regs {
-    let (lo, hi) = handle.to_regs();
-    let mut r = Regs::ZERO;
-    r.0[0] = FuncId::Success32.raw().into();
-    r.0[2] = lo;
-    r.0[3] = hi;
-    r
-}
-
 /// The kernel's implementation of the engine's environment: ownership from the partition
 /// table and the platform, the capability gate, the SP page tables, zeroing through the alias
 /// window.
@@ -499,7 +490,8 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
     let caller = &mut cx.caller;
     *out = match call {
         Interface::MemShare(a) | Interface::MemLend(a) | Interface::MemDonate(a) => {
-            send(spmc, env, caller, call.func_id(), *a, version)
+            send_into(spmc, env, caller, call.func_id(), *a, version, out);
+            return Flow::Reply;
         }
         Interface::MemFragTx {
             handle,
@@ -569,6 +561,14 @@ fn read_tx<'a>(
     Ok(out)
 }
 
+/// FFA_MEM_SHARE/LEND/DONATE (32 and 64) recognised from w0: the dispatcher's memory path.
+/// The ABI table implements all six for every caller
+/// (`tests::memory::send_fid_agrees_with_the_abi_table`).
+#[inline(always)]
+pub fn send_fid(w0: u32) -> Option<FuncId> {
+    ffa_abi::interface::mem_send_fid(w0)
+}
+
 fn kind_of(fid: FuncId) -> Option<TransactionKind> {
     match fid {
         FuncId::MemShare32 | FuncId::MemShare64 => Some(TransactionKind::Share),
@@ -578,7 +578,46 @@ fn kind_of(fid: FuncId) -> Option<TransactionKind> {
     }
 }
 
-/// Parses a whole descriptor and sends it through the engine.
+/// What a send call answers, small enough to travel in registers: the answer is written once,
+/// into the caller's register block ([`answer_send`]), instead of built and copied (a `Regs`
+/// is 144 bytes, and a by-value move of one is a `memcpy` call).
+enum Sent {
+    /// FFA_SUCCESS with the handle.
+    Handle(MemHandle),
+    /// FFA_MEM_FRAG_RX: send the next fragment from `offset`.
+    More { handle: MemHandle, offset: u32 },
+}
+
+fn rule(r: Rule) -> ErrorCode {
+    r.error().into()
+}
+
+/// Writes the answer to a send call into `out`: FFA_SUCCESS with the handle in w2/w3 (x1 and
+/// x4-x17 zero), FFA_MEM_FRAG_RX, or FFA_ERROR.
+#[inline(always)]
+fn answer_send(out: &mut Regs, sent: Result<Sent, ErrorCode>) {
+    match sent {
+        Ok(Sent::Handle(handle)) => {
+            let (lo, hi) = handle.to_regs();
+            let x = &mut out.0;
+            x[0] = FuncId::Success32.raw().into();
+            x[1] = 0;
+            x[2] = lo;
+            x[3] = hi;
+            // Inline stores in two halves, as `direct::clear_x8_x17` (strict alignment: one
+            // 112-byte clear would be a `memset` call).
+            x[4..11].fill(0);
+            core::hint::black_box(&mut *x);
+            x[11..18].fill(0);
+        }
+        Ok(Sent::More { handle, offset }) => {
+            *out = handle_regs(FuncId::MemFragRx, handle, offset, 0);
+        }
+        Err(e) => *out = Regs::error(e),
+    }
+}
+
+/// Parses a whole descriptor and sends it through the engine; the new transaction's handle.
 #[allow(clippy::too_many_arguments)]
 fn send_descriptor<E: Env>(
     km: &mut KernelMem<'_, E>,
@@ -589,28 +628,19 @@ fn send_descriptor<E: Env>(
     version: Version,
     bytes: &[u8],
     handle: Option<MemHandle>,
-) -> Regs {
-    let t = match MemTransaction::parse(bytes, version) {
-        Ok(t) => t,
-        Err(e) => return Regs::error(e.error_code()),
-    };
-    if let Err(rule) = convert::fill_transaction_request(kind, &t, req) {
-        return err(rule);
-    }
+) -> Result<MemHandle, ErrorCode> {
+    let t = MemTransaction::parse(bytes, version).map_err(|e| e.error_code())?;
+    convert::fill_transaction_request(kind, &t, req).map_err(rule)?;
     // An SP names memory by addresses of its own address space (identity for its manifest
     // regions, elsewhere for memory donated to it): translate them to physical ranges.
     if let Caller::Sp(_, rt) = &km.caller {
-        let Some(space) = rt.space.as_ref() else {
-            return Regs::error(ErrorCode::Denied);
-        };
-        let translated = convert::translate_sp_ranges(&req.constituents, pieces, |va| {
+        let space = rt.space.as_ref().ok_or(ErrorCode::Denied)?;
+        convert::translate_sp_ranges(&req.constituents, pieces, |va| {
             space
                 .translate(va.0)
                 .map(|(pa, _)| (crate::mem_share::PhysAddr(pa), 1))
-        });
-        if let Err(rule) = translated {
-            return err(rule);
-        }
+        })
+        .map_err(rule)?;
         // Only the entries used are copied back (the lists have the same capacity).
         req.constituents.clear();
         let _ = req.constituents.extend_from_slice(pieces);
@@ -620,10 +650,7 @@ fn send_descriptor<E: Env>(
     if matches!(kind, TransactionKind::Lend | TransactionKind::Donate) {
         let mailbox = match &km.caller {
             Caller::Sp(_, rt) => rt.mailbox,
-            Caller::NormalWorld => match km.spmc.nw_state() {
-                Ok(nw) => nw.mailbox,
-                Err(e) => return Regs::error(e),
-            },
+            Caller::NormalWorld => km.spmc.nw_state()?.mailbox,
         };
         if let Some(mb) = mailbox {
             let len = u64::from(mb.pages) * PAGE_SIZE;
@@ -634,7 +661,7 @@ fn send_descriptor<E: Env>(
                     .any(|&b| r.base.0 < b + len && b < end)
             };
             if req.constituents.iter().any(hits) {
-                return Regs::error(ErrorCode::Denied);
+                return Err(ErrorCode::Denied);
             }
         }
     }
@@ -643,14 +670,11 @@ fn send_descriptor<E: Env>(
         None => engine.send(km, caller, req),
         Some(h) => engine.send_with_handle(km, caller, req, h),
     };
-    match out {
-        Ok(o) => success_handle(o.handle),
-        Err(rule) => err(rule),
-    }
+    out.map(|o| o.handle).map_err(rule)
 }
 
 /// FFA_MEM_SHARE/LEND/DONATE from the normal world or an SP: the first (or only) fragment is
-/// in the caller's TX buffer.
+/// in the caller's TX buffer. [`send_into`] with the answer returned.
 pub fn send(
     spmc: &Spmc,
     env: &mut impl Env,
@@ -659,21 +683,42 @@ pub fn send(
     args: MemTxArgs,
     version: Version,
 ) -> Regs {
-    let Some(kind) = kind_of(fid) else {
-        return Regs::error(ErrorCode::NotSupported);
-    };
+    let mut out = Regs::ZERO;
+    send_into(spmc, env, caller, fid, args, version, &mut out);
+    out
+}
+
+/// [`send`], writing the answer into `out` (the caller's registers on the dispatcher's path).
+pub fn send_into(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: &mut Caller<'_>,
+    fid: FuncId,
+    args: MemTxArgs,
+    version: Version,
+    out: &mut Regs,
+) {
+    answer_send(out, send_step(spmc, env, caller, fid, args, version));
+}
+
+fn send_step(
+    spmc: &Spmc,
+    env: &mut impl Env,
+    caller: &mut Caller<'_>,
+    fid: FuncId,
+    args: MemTxArgs,
+    version: Version,
+) -> Result<Sent, ErrorCode> {
+    let kind = kind_of(fid).ok_or(ErrorCode::NotSupported)?;
     if args.buffer.is_some() {
         // Dynamically allocated buffers are not supported (FFA_FEATURES says so).
-        return Regs::error(ErrorCode::InvalidParameters);
+        return Err(ErrorCode::InvalidParameters);
     }
     let Ok(mut state) = spmc.mem.lock(env.core()) else {
-        return Regs::error(ErrorCode::Aborted);
+        return Err(ErrorCode::Aborted);
     };
     let state = &mut *state;
-    let bytes = match mailbox_tx(spmc, env, caller, args.frag_len, &mut state.tx.0) {
-        Ok(b) => b,
-        Err(e) => return Regs::error(e),
-    };
+    let bytes = mailbox_tx(spmc, env, caller, args.frag_len, &mut state.tx.0)?;
     let me = caller.id();
     let mut km = KernelMem {
         spmc,
@@ -690,11 +735,10 @@ pub fn send(
             version,
             &bytes,
             None,
-        );
+        )
+        .map(Sent::Handle);
     }
-    if let Err(rule) = convert::check_total_length(&bytes, version, args.total_len) {
-        return err(rule);
-    }
+    convert::check_total_length(&bytes, version, args.total_len).map_err(rule)?;
     let engine = &mut state.engine;
     let quota = usize::from(engine.quota_of(&km, me).fragments);
     match state
@@ -702,11 +746,9 @@ pub fn send(
         .start_within(me, quota, kind, args.total_len, &bytes, || {
             engine.reserve_handle()
         }) {
-        Ok(FragProgress::More { handle, offset }) => {
-            handle_regs(FuncId::MemFragRx, handle, offset, 0)
-        }
-        Ok(FragProgress::Complete { .. }) => Regs::error(ErrorCode::InvalidParameters),
-        Err(rule) => err(rule),
+        Ok(FragProgress::More { handle, offset }) => Ok(Sent::More { handle, offset }),
+        Ok(FragProgress::Complete { .. }) => Err(ErrorCode::InvalidParameters),
+        Err(r) => Err(rule(r)),
     }
 }
 
@@ -753,7 +795,13 @@ pub fn frag_tx(
                     Some(handle),
                 )
             });
-            r.unwrap_or_else(|| Regs::error(ErrorCode::InvalidParameters))
+            let mut out = Regs::ZERO;
+            answer_send(
+                &mut out,
+                r.unwrap_or(Err(ErrorCode::InvalidParameters))
+                    .map(Sent::Handle),
+            );
+            out
         }
         Err(rule) => err(rule),
     }

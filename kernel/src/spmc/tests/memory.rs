@@ -292,3 +292,42 @@ fn sp_share_rules() {
     }
     assert_eq!(w.spmc.mem.lock(0).unwrap().live(), 1);
 }
+
+/// The dispatcher's memory path takes exactly FFA_MEM_SHARE/LEND/DONATE (32 and 64), and the
+/// ABI table implements each of them for the normal world and for partitions: what the path
+/// skips (the table walk) would have let them through. Every FF-A function ID and neighbours.
+#[test]
+fn send_fid_agrees_with_the_abi_table() {
+    use crate::policy::Caller as PolicyCaller;
+    use crate::spmc::abi_table::implemented_fid;
+    use crate::spmc::memory::send_fid;
+    let sends = [
+        FuncId::MemShare32,
+        FuncId::MemShare64,
+        FuncId::MemLend32,
+        FuncId::MemLend64,
+        FuncId::MemDonate32,
+        FuncId::MemDonate64,
+    ];
+    let mut w0s: Vec<u32> = FuncId::ALL.iter().map(|f| f.raw()).collect();
+    for f in sends {
+        for d in [1u32, 1 << 30, 1 << 31, 0x1_0000, 0xFFFF_0000] {
+            w0s.push(f.raw() ^ d);
+            w0s.push(f.raw().wrapping_add(d));
+        }
+    }
+    for w0 in w0s {
+        let fast = send_fid(w0);
+        assert_eq!(
+            fast.is_some(),
+            sends.iter().any(|f| f.raw() == w0),
+            "{w0:#x}"
+        );
+        if let Some(f) = fast {
+            assert_eq!(f.raw(), w0);
+            for caller in [PolicyCaller::NormalWorld, PolicyCaller::Sp(0)] {
+                assert_eq!(implemented_fid(w0, caller), Some(f), "{f:?} for {caller:?}");
+            }
+        }
+    }
+}
