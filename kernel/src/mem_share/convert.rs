@@ -37,6 +37,17 @@ fn grants<const R: usize>(
     receivers: impl Iterator<Item = MemAccess>,
 ) -> Result<Vec<ReceiverGrant, R>, Rule> {
     let mut out = Vec::new();
+    fill_grants(receivers, &mut out)?;
+    Ok(out)
+}
+
+/// [`grants`] into `out` (emptied first), where it lives: a send request's list is not built
+/// elsewhere and moved (R grants of 24 bytes each).
+fn fill_grants<const R: usize>(
+    receivers: impl Iterator<Item = MemAccess>,
+    out: &mut Vec<ReceiverGrant, R>,
+) -> Result<(), Rule> {
+    out.clear();
     for r in receivers {
         let permissions =
             Permissions::from_bits(r.perms.encode()).ok_or(Rule::MalformedDescriptor)?;
@@ -47,7 +58,7 @@ fn grants<const R: usize>(
         })
         .map_err(|_| Rule::TooManyReceivers)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The engine's view of a share/lend/donate descriptor `d` that arrived with `kind`.
@@ -90,7 +101,7 @@ pub fn fill_transaction_request<const R: usize, const C: usize>(
     out.attributes = memory_type(d.attributes)?;
     out.flags = d.flags.0;
     out.tag = d.tag;
-    out.receivers = grants(d.receivers())?;
+    fill_grants(d.receivers(), &mut out.receivers)?;
     out.total_pages = d.total_page_count() as u64;
     Ok(())
 }

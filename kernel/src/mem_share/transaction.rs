@@ -452,7 +452,10 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let mut order = Vec::new();
         let mut plan = SendPlan::EMPTY;
         self.validate_send(env, caller, req, &mut order, &mut plan)?;
-        let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
+        let owner_reservation = match self.owner_loses_mapping(req, &plan) {
+            true => Some(self.reserve_owner(env, caller, req)?),
+            false => None,
+        };
         let handle = self.reserve_handle();
         self.commit_send(env, req, &plan, &order, owner_reservation, handle);
         Ok(SendOutcome { handle })
@@ -476,7 +479,10 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         let mut order = Vec::new();
         let mut plan = SendPlan::EMPTY;
         self.validate_send(env, caller, req, &mut order, &mut plan)?;
-        let owner_reservation = self.reserve_owner(env, caller, req, &plan)?;
+        let owner_reservation = match self.owner_loses_mapping(req, &plan) {
+            true => Some(self.reserve_owner(env, caller, req)?),
+            false => None,
+        };
         self.commit_send(env, req, &plan, &order, owner_reservation, handle);
         Ok(SendOutcome { handle })
     }
@@ -512,7 +518,9 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         if req.kind == TransactionKind::Donate && n != 1 {
             return Err(Rule::DonateNeedsOneReceiver);
         }
-        let mut receiver_kinds = [None; PLAN_RECEIVERS];
+        // Written straight into the plan (a plan built here and assigned whole was three
+        // `memcpy` calls per send).
+        let receiver_kinds = &mut plan.receiver_kinds;
         for (i, r) in req.receivers.iter().enumerate() {
             if r.id == caller || req.receivers[..i].iter().any(|o| o.id == r.id) {
                 return Err(Rule::DuplicateOrSelfReceiver);
@@ -532,7 +540,7 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         // Arm's ACS): share/lend must give RO or RW, donate leaves data access to the
         // receiver; no sender names instruction access (the ACS refuses X even on a lend
         // to one borrower): executability is the receiver's request, bounded at retrieve.
-        let mut granted = [None; PLAN_RECEIVERS];
+        let granted = &mut plan.granted;
         for (i, r) in req.receivers.iter().enumerate() {
             let p = r.permissions;
             let data_ok = match req.kind {
@@ -705,31 +713,31 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             return Err(Rule::TransactionsExhausted);
         }
 
-        *plan = SendPlan {
-            sender_kind,
-            region,
-            receiver_kinds,
-            granted,
-            slot,
-            zero,
-        };
+        plan.sender_kind = sender_kind;
+        plan.region = region;
+        plan.slot = slot;
+        plan.zero = zero;
         Ok(())
     }
 
+    /// Whether the sender loses its own mapping of the memory (and so needs table pages
+    /// reserved for its restore): only an SP owner that lends or donates; the normal world's
+    /// tables are not ours.
+    fn owner_loses_mapping(&self, req: &TransactionRequest<R, C>, plan: &SendPlan) -> bool {
+        plan.sender_kind == EndpointKind::Sp && req.kind != TransactionKind::Share
+    }
+
+    /// Table pages for an SP owner's revoke and restore ([`Self::owner_loses_mapping`]).
+    /// Called only when it is needed: a share's answer then carries no reservation through
+    /// a `Result<Option<..>>`, whose moves were byte copies.
     fn reserve_owner<E: Environment>(
         &self,
         env: &mut E,
         caller: EndpointId,
         req: &TransactionRequest<R, C>,
-        plan: &SendPlan,
-    ) -> Result<Option<Reservation>, Rule> {
-        // Only SP owners lose their mapping: the normal world's tables are not ours.
-        if plan.sender_kind != EndpointKind::Sp || req.kind == TransactionKind::Share {
-            return Ok(None);
-        }
+    ) -> Result<Reservation, Rule> {
         let cost = env.owner_cost(caller, &req.constituents);
         env.reserve(caller, cost)
-            .map(Some)
             .map_err(|_| Rule::PageTableMemoryExhausted)
     }
 

@@ -629,8 +629,11 @@ fn send_descriptor<E: Env>(
     bytes: &[u8],
     handle: Option<MemHandle>,
 ) -> Result<MemHandle, ErrorCode> {
-    let t = MemTransaction::parse(bytes, version).map_err(|e| e.error_code())?;
-    convert::fill_transaction_request(kind, &t, req).map_err(rule)?;
+    // Borrowed where `parse` wrote it: moving the view out of its `Result` was a byte-wise
+    // `memcpy` (its fields sit at an odd offset there).
+    let parsed = MemTransaction::parse(bytes, version);
+    let t = parsed.as_ref().map_err(|e| e.error_code())?;
+    convert::fill_transaction_request(kind, t, req).map_err(rule)?;
     // An SP names memory by addresses of its own address space (identity for its manifest
     // regions, elsewhere for memory donated to it): translate them to physical ranges.
     if let Caller::Sp(_, rt) = &km.caller {
