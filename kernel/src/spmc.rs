@@ -153,6 +153,32 @@ pub struct Mailbox {
     pub rx_full: bool,
     /// The TX buffer was given in the manifest, not by FFA_RXTX_MAP (cannot be unmapped).
     pub from_manifest: bool,
+    /// The v1.0 message (FFA_MSG_SEND) the full RX buffer holds, for FFA_MSG_POLL: set with
+    /// `rx_full`, gone when the buffer is handed back ([`Mailbox::release`]), so a poll never
+    /// reports it over whatever fills the buffer next.
+    pub v1_0: Option<indirect::V1_0Message>,
+}
+
+impl Mailbox {
+    /// A pair with nothing in its RX buffer.
+    pub fn new(tx: u64, rx: u64, pages: u32, from_manifest: bool) -> Self {
+        Self {
+            tx,
+            rx,
+            pages,
+            rx_full: false,
+            from_manifest,
+            v1_0: None,
+        }
+    }
+
+    /// The owner hands its RX buffer back (FFA_RX_RELEASE, FFA_MSG_WAIT without the retain
+    /// flag, an abort): the SPMC may write it again, and what it held, a v1.0 message
+    /// included, is gone.
+    pub fn release(&mut self) {
+        self.rx_full = false;
+        self.v1_0 = None;
+    }
 }
 
 /// The normal world's state at the SPMC.
@@ -222,8 +248,6 @@ pub struct Spmc {
     pub mem: crate::sync::CoreLock<memory::MemState>,
     /// Notification state, per receiving endpoint (notify.rs).
     pub notify: notify::Notifications,
-    /// Indirect messaging state beyond the mailboxes (indirect.rs).
-    pub indirect: indirect::Indirect,
     nw_version: AtomicU32,
     /// Secure interrupts taken for a partition and not delivered yet (all partitions): one
     /// load tells the message path there is nothing to deliver.
@@ -255,7 +279,6 @@ impl Spmc {
             notify: notify::Notifications::new(
                 table.partitions.iter().map(|p| p.execution_ctx_count),
             ),
-            indirect: indirect::Indirect::new(table.partitions.len()),
             nw_version: AtomicU32::new(Version::V1_0.encode()),
             irq_pending: AtomicU32::new(0),
         }

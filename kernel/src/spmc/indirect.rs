@@ -11,6 +11,11 @@
 //! - Both ends must declare indirect messaging (manifest `messaging-method` bit 2; the normal
 //!   world always does) and an SP sender needs the `indirect-messages` grant for the
 //!   receiver: DENIED otherwise (`policy::may_send_indirect`).
+//! - Indirect messages do not cross the v1.0 / v1.1 boundary: FFA_MSG_SEND2 to a receiver
+//!   below v1.1 (an SP, or the normal world, by negotiated version) and v1.0 FFA_MSG_SEND to
+//!   an SP at v1.1 or later are DENIED (Hafnium's `ffa_indirect_msg_is_supported` for the
+//!   first): such a receiver could never learn of the message. An SP's message to the normal
+//!   world needs VM 0's notification bitmap (DENIED otherwise; docs/abi-status.md).
 //! - A caller without a TX buffer: DENIED. A receiver without an RX buffer, or whose RX buffer
 //!   is still full (or acquired), or that is running on another core: BUSY.
 //! - The payload offset must not overlap the header (20 bytes for a v1.1 sender, 40 for v1.2),
@@ -19,6 +24,11 @@
 //! - A receiver that was aborted: ABORTED (after the header checks, before the gate), as for a
 //!   direct request to it. Its pending messages and notifications were dropped when it was
 //!   aborted ([`drop_aborted`]).
+//!
+//! - The header is read from the sender's TX buffer once; the receiver gets that checked copy
+//!   and only the bytes after it come from the TX buffer (which the normal world's other cores
+//!   may rewrite during the call), so the sender, receiver, offset and size the receiver reads
+//!   are the ones the SPMC validated.
 //!
 //! Nothing is allocated: the copy goes through a buffer on the stack.
 
@@ -33,11 +43,10 @@ use crate::policy;
 use ffa_abi::endpoint::{EndpointId, EndpointPair};
 use ffa_abi::error::ErrorCode;
 use ffa_abi::func_id::FuncId;
-use ffa_abi::indirect::{MessageHeader, HEADER_SIZE_V1_1};
+use ffa_abi::indirect::{header_size, MessageHeader, HEADER_SIZE_V1_2};
 use ffa_abi::interface::Interface;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
-use spin::Mutex;
 
 /// FFA_MSG_SEND_2 w2 bit 1: delay the schedule-receiver interrupt.
 const FLAG_DELAY_SRI: u32 = 1 << 1;
@@ -47,20 +56,6 @@ const FLAG_DELAY_SRI: u32 = 1 << 1;
 pub struct V1_0Message {
     pub sender: EndpointId,
     pub size: u32,
-}
-
-/// Per-SP v1.0 message slots (the RX buffer itself is the SP's mailbox).
-pub struct Indirect {
-    v1_0: alloc::vec::Vec<Mutex<Option<V1_0Message>>>,
-}
-
-impl Indirect {
-    /// One empty slot per SP.
-    pub fn new(sps: usize) -> Self {
-        Self {
-            v1_0: (0..sps).map(|_| Mutex::new(None)).collect(),
-        }
-    }
 }
 
 /// The indirect messaging ABIs and FFA_RX_ACQUIRE.
@@ -80,11 +75,25 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
     Flow::Reply
 }
 
-/// Copies `len` bytes from `src` to `dst` (physical) through a stack buffer, then zeroes the
-/// rest of the receiver's buffer up to `dst_len` (no stale data from an earlier message).
-fn copy(env: &mut impl Env, src: u64, dst: u64, len: u64, dst_len: u64) -> Result<(), ErrorCode> {
+/// Writes a message into the receiver's RX buffer at `dst`: `head` (the header the SPMC read
+/// and checked, written from the SPMC's own copy) at offset 0, then bytes `head.len()..len` of
+/// the sender's TX buffer at `src` through a stack buffer, then zeroes the rest of the
+/// receiver's buffer up to `dst_len` (no stale data from an earlier message). The header is
+/// never read from the TX buffer again: the normal world's other cores can rewrite it at any
+/// time, and the receiver must get the sender, receiver, offset and size the SPMC validated.
+fn copy(
+    env: &mut impl Env,
+    head: &[u8],
+    src: u64,
+    dst: u64,
+    len: u64,
+    dst_len: u64,
+) -> Result<(), ErrorCode> {
+    if !env.write_phys(dst, head) {
+        return Err(ErrorCode::Aborted);
+    }
     let mut buf = [0u8; 256];
-    let mut off = 0;
+    let mut off = head.len() as u64;
     while off < len {
         let n = (len - off).min(buf.len() as u64) as usize;
         if !env.read_phys(src + off, &mut buf[..n]) || !env.write_phys(dst + off, &buf[..n]) {
@@ -92,7 +101,8 @@ fn copy(env: &mut impl Env, src: u64, dst: u64, len: u64, dst_len: u64) -> Resul
         }
         off += n as u64;
     }
-    if dst_len > len && !env.zero_phys(dst + len, dst_len - len) {
+    let end = len.max(head.len() as u64);
+    if dst_len > end && !env.zero_phys(dst + end, dst_len - end) {
         return Err(ErrorCode::Aborted);
     }
     Ok(())
@@ -146,6 +156,13 @@ fn receiver(
             return Err(ErrorCode::InvalidParameters);
         }
         policy::may_send_indirect(Some(s), None)?;
+        // The normal world learns of a message only through "RX buffer full" in its bitmap
+        // (and the SRI that makes it look): without one it could never tell why its RX buffer
+        // is full, and its own FFA_PARTITION_INFO_GET would be BUSY. DENIED, like a receiver
+        // below v1.1 (docs/abi-status.md says why this differs from Hafnium).
+        if !spmc.notify.has_vm(receiver) {
+            return Err(ErrorCode::Denied);
+        }
         return Ok(None);
     }
     let i = spmc
@@ -159,12 +176,12 @@ fn receiver(
     Ok(Some(&spmc.sps[i]))
 }
 
-/// Runs `f` on the receiver's mailbox: an SP's (BUSY if its runtime is in use elsewhere) or
-/// the normal world's.
+/// Runs `f` on the receiver's mailbox and the FF-A version the receiver speaks: an SP's
+/// (BUSY if its runtime is in use elsewhere) or the normal world's.
 fn with_receiver_mailbox<T>(
     spmc: &Spmc,
     to: Option<&Sp>,
-    f: impl FnOnce(&mut Option<Mailbox>) -> Result<T, ErrorCode>,
+    f: impl FnOnce(&mut Option<Mailbox>, Version) -> Result<T, ErrorCode>,
 ) -> Result<T, ErrorCode> {
     match to {
         Some(sp) => {
@@ -173,25 +190,47 @@ fn with_receiver_mailbox<T>(
             if rt.state() == State::Aborted {
                 return Err(ErrorCode::Aborted);
             }
-            f(&mut rt.mailbox)
+            let version = rt.version;
+            f(&mut rt.mailbox, version)
         }
-        None => f(&mut spmc.nw_state()?.mailbox),
+        None => f(&mut spmc.nw_state()?.mailbox, spmc.nw_version()),
     }
 }
 
-/// Delivers `len` bytes of the sender's TX buffer into the receiver's RX buffer and marks it
-/// full: BUSY if it has none or it is full; INVALID_PARAMETERS if the message does not fit.
+/// What is delivered.
+enum Message<'a> {
+    /// FFA_MSG_SEND2: the header the SPMC read and checked (20 or 40 bytes).
+    V1_1 { header: &'a [u8] },
+    /// v1.0 FFA_MSG_SEND: header-less bytes, for the receiver's FFA_MSG_POLL.
+    V1_0(V1_0Message),
+}
+
+/// Delivers a message of `len` bytes into the receiver's RX buffer and marks it full: a
+/// v1.1 message's header from the SPMC's checked copy, the rest from the sender's TX buffer
+/// ([`copy`]). DENIED if the receiver's FF-A version does not have the mechanism (it could
+/// never learn of the message, and its RX buffer would stay full): FFA_MSG_SEND2 needs v1.1 or
+/// later (Hafnium `ffa_indirect_msg_is_supported`), v1.0 FFA_MSG_SEND a v1.0 receiver (the
+/// only one with FFA_MSG_POLL). BUSY if the receiver has no RX buffer or it is full;
+/// INVALID_PARAMETERS if the message does not fit either buffer.
 fn deliver(
     spmc: &Spmc,
     env: &mut impl Env,
     src: &Source,
     to: Option<&Sp>,
+    msg: Message<'_>,
     len: u64,
 ) -> Result<(), ErrorCode> {
     if len > src.tx_len {
         return Err(ErrorCode::InvalidParameters);
     }
-    with_receiver_mailbox(spmc, to, |mb| {
+    with_receiver_mailbox(spmc, to, |mb, version| {
+        let takes = match msg {
+            Message::V1_1 { .. } => version >= Version::V1_1,
+            Message::V1_0(_) => version == Version::V1_0,
+        };
+        if !takes {
+            return Err(ErrorCode::Denied);
+        }
         let mb = mb.as_mut().ok_or(ErrorCode::Busy)?;
         if mb.rx_full {
             return Err(ErrorCode::Busy);
@@ -200,8 +239,13 @@ fn deliver(
         if len > rx_len {
             return Err(ErrorCode::InvalidParameters);
         }
-        copy(env, src.tx, mb.rx, len, rx_len)?;
+        let (header, v1_0) = match msg {
+            Message::V1_1 { header } => (header, None),
+            Message::V1_0(m) => (&[][..], Some(m)),
+        };
+        copy(env, header, src.tx, mb.rx, len, rx_len)?;
         mb.rx_full = true;
+        mb.v1_0 = v1_0;
         Ok(())
     })
 }
@@ -215,11 +259,8 @@ fn deliver(
 /// restart from its image undoes the closing with [`reopen`].
 pub fn drop_aborted(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) {
     spmc.notify.drop_sp(sp.index);
-    if let Some(slot) = spmc.indirect.v1_0.get(sp.index) {
-        *slot.lock() = None;
-    }
     if let Some(mb) = rt.mailbox.as_mut() {
-        mb.rx_full = false;
+        mb.release();
     }
 }
 
@@ -248,11 +289,15 @@ fn msg_send2<E: Env>(
     if !src.id.is_secure() && flags & FLAG_DELAY_SRI != 0 {
         return Err(ErrorCode::InvalidParameters);
     }
-    let mut raw = [0u8; HEADER_SIZE_V1_1];
-    if !cx.env.read_phys(src.tx, &mut raw) {
+    // The header is read once, of the size the sender's version defines (20 or 40 bytes);
+    // the receiver gets this copy, never a second read of the TX buffer (`copy`).
+    let mut buf = [0u8; HEADER_SIZE_V1_2];
+    let raw = &mut buf[..header_size(src.version)];
+    if !cx.env.read_phys(src.tx, raw) {
         return Err(ErrorCode::Aborted);
     }
-    let h = MessageHeader::parse(&raw).ok_or(ErrorCode::InvalidParameters)?;
+    let raw = &*raw;
+    let h = MessageHeader::parse(raw).ok_or(ErrorCode::InvalidParameters)?;
     if h.sender != src.id {
         return Err(ErrorCode::InvalidParameters);
     }
@@ -260,7 +305,14 @@ fn msg_send2<E: Env>(
     let total = h
         .total_len(src.version)
         .ok_or(ErrorCode::InvalidParameters)?;
-    deliver(spmc, cx.env, &src, to, u64::from(total))?;
+    deliver(
+        spmc,
+        cx.env,
+        &src,
+        to,
+        Message::V1_1 { header: raw },
+        u64::from(total),
+    )?;
     // "RX buffer full": from the hypervisor's bitmap when a VM sent it, else the SPM's
     // (Hafnium); only a receiver that can get notifications is told.
     if spmc
@@ -290,39 +342,30 @@ fn msg_send<E: Env>(
     }
     let src = source(cx)?;
     let to = receiver(spmc, src.id, pair.destination)?.ok_or(ErrorCode::InvalidParameters)?;
-    let slot = spmc
-        .indirect
-        .v1_0
-        .get(to.index)
-        .ok_or(ErrorCode::InvalidParameters)?;
-    deliver(spmc, cx.env, &src, Some(to), u64::from(size))?;
-    *slot.lock() = Some(V1_0Message {
+    let msg = Message::V1_0(V1_0Message {
         sender: src.id,
         size,
     });
+    deliver(spmc, cx.env, &src, Some(to), msg, u64::from(size))?;
     Ok(Regs::success_w2(0))
 }
 
 /// FFA_MSG_POLL (v1.0 SPs): the message FFA_MSG_SEND left, as FFA_MSG_SEND(w1 = sender and
 /// receiver, w3 = size); nothing waiting: RETRY.
 fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
-    let spmc = cx.spmc;
-    let Caller::Sp(sp, rt) = &cx.caller else {
+    let Caller::Sp(sp, rt) = &mut cx.caller else {
         return Err(ErrorCode::NotSupported);
     };
     if cx.version != Version::V1_0 {
         return Err(ErrorCode::NotSupported);
     }
-    let m = spmc
-        .indirect
-        .v1_0
-        .get(sp.index)
-        .and_then(|s| s.lock().take())
+    // Set only together with a full RX buffer, cleared whenever it is handed back
+    // (`Mailbox::release`) or unmapped: a message released without a poll is gone.
+    let m = rt
+        .mailbox
+        .as_mut()
+        .and_then(|mb| mb.v1_0.take())
         .ok_or(ErrorCode::Retry)?;
-    // A message whose buffer was released (FFA_RX_RELEASE) or unmapped without a poll is gone.
-    if !rt.mailbox.as_ref().is_some_and(|mb| mb.rx_full) {
-        return Err(ErrorCode::Retry);
-    }
     let mut r = Regs::ZERO;
     r.0[0] = FuncId::MsgSend.raw().into();
     r.0[1] = (u64::from(m.sender) << 16) | u64::from(sp.id());

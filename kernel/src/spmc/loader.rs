@@ -121,13 +121,7 @@ impl Spmc {
         rt.space = Some(space);
         env.tlb_invalidate_asid(asid);
         if let Some(rx_tx) = p.rx_tx {
-            rt.mailbox = Some(Mailbox {
-                tx: rx_tx.tx.0,
-                rx: rx_tx.rx.0,
-                pages: rx_tx.pages,
-                rx_full: false,
-                from_manifest: true,
-            });
+            rt.mailbox = Some(Mailbox::new(rx_tx.tx.0, rx_tx.rx.0, rx_tx.pages, true));
         }
         let bi = p.boot_info.base.0;
 

@@ -4,9 +4,12 @@
 //!
 //! State is per receiving endpoint, each behind its own lock: one [`Receiver`] per SP (whether
 //! it may receive is its manifest's `notification-support`), and a few slots for normal-world
-//! VMs, filled by FFA_NOTIFICATION_BITMAP_CREATE. A set or get touches only its receiver's
-//! lock; nothing is allocated after boot. Only BITMAP_CREATE/DESTROY take the slot
-//! administration lock (so that one VM ID never has two slots), never the set/get path.
+//! VMs, filled by FFA_NOTIFICATION_BITMAP_CREATE. A set or get for an SP takes only that SP's
+//! lock; one for a VM finds its slot by taking the VM slots' locks one after the other
+//! (`Notifications::with_vm`, at most [`NW_VM_SLOTS`], never two at once) until the slot with
+//! its ID, so it may briefly contend with other VMs' calls on other cores. Nothing is
+//! allocated after boot. Only BITMAP_CREATE/DESTROY take the slot administration lock (so that
+//! one VM ID never has two slots), never the set/get path.
 //!
 //! Rules (Hafnium's SPMC side, src/ffa/spmc/notifications.c and src/api.c, where FF-A leaves
 //! the choice; every refusal is the error code the spec names for it):
@@ -372,6 +375,11 @@ impl Notifications {
             }
         }
         None
+    }
+
+    /// Whether VM `id` has a notification bitmap (FFA_NOTIFICATION_BITMAP_CREATE).
+    pub fn has_vm(&self, id: EndpointId) -> bool {
+        self.with_vm(id, |_| ()).is_some()
     }
 
     /// SP `index` was aborted: drops its notification state (bindings, pending partition and

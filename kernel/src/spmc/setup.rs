@@ -70,15 +70,19 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
                 }
             }
         }
+        // w1 names the VM whose buffers a hypervisor unmaps or releases; the SPMC knows only
+        // endpoint 0's (the normal world's) and a partition has no one to name: any non-zero
+        // ID, the caller's own included, is INVALID_PARAMETERS (Hafnium `api_ffa_rxtx_unmap`,
+        // `api_ffa_rx_release`: "can be set only at Non-Secure Physical interface").
         Interface::RxTxUnmap { id } => {
-            if id.0 != 0 && id != &cx.id() {
+            if id.0 != 0 {
                 Regs::error(ErrorCode::InvalidParameters)
             } else {
                 cx.with_mailbox(unmap).unwrap_or_else(Regs::error)
             }
         }
         Interface::RxRelease { vm_id } => {
-            if vm_id.0 != 0 && vm_id != &cx.id() {
+            if vm_id.0 != 0 {
                 Regs::error(ErrorCode::InvalidParameters)
             } else {
                 cx.with_mailbox(rx_release).unwrap_or_else(Regs::error)
@@ -120,8 +124,10 @@ fn features(query: FeatureQuery, input: u32, caller: policy::Caller, version: Ve
         // The schedule-receiver interrupt is the normal world's (Hafnium: VM callers only); the
         // notification pending interrupt is for S-EL1 receivers, not S-EL0 partitions or the
         // normal world (Hafnium `ffa_features_feature`): NOT_SUPPORTED, like MEI for now.
+        // Input properties are defined for function IDs only: a feature ID with any set is
+        // NOT_SUPPORTED (Hafnium `ffa_features_feature`).
         FeatureQuery::Feature(FeatureId::ScheduleReceiverInterrupt)
-            if caller == policy::Caller::NormalWorld && version.minor >= 1 =>
+            if caller == policy::Caller::NormalWorld && version.minor >= 1 && input == 0 =>
         {
             Regs::success_w2(super::notify::SRI_INTID)
         }
@@ -151,13 +157,7 @@ fn validate_nw_mailbox(spmc: &Spmc, tx: u64, rx: u64, pages: u32) -> Result<Mail
     if tx < rx.saturating_add(len) && rx < tx.saturating_add(len) {
         return Err(ErrorCode::InvalidParameters);
     }
-    Ok(Mailbox {
-        tx,
-        rx,
-        pages,
-        rx_full: false,
-        from_manifest: false,
-    })
+    Ok(Mailbox::new(tx, rx, pages, false))
 }
 
 /// Validates an SP's FFA_RXTX_MAP: both buffers must be pages the SP has mapped as normal,
@@ -228,13 +228,7 @@ fn validate_sp_mailbox(
     if tx_pa < rx_pa + len && rx_pa < tx_pa + len {
         return Err(ErrorCode::InvalidParameters);
     }
-    Ok(Mailbox {
-        tx: tx_pa,
-        rx: rx_pa,
-        pages,
-        rx_full: false,
-        from_manifest: false,
-    })
+    Ok(Mailbox::new(tx_pa, rx_pa, pages, false))
 }
 
 fn unmap(mailbox: &mut Option<Mailbox>) -> Regs {
@@ -251,7 +245,7 @@ fn unmap(mailbox: &mut Option<Mailbox>) -> Regs {
 fn rx_release(mailbox: &mut Option<Mailbox>) -> Regs {
     match mailbox {
         Some(m) if m.rx_full => {
-            m.rx_full = false;
+            m.release();
             Regs::success_w2(0)
         }
         _ => Regs::error(ErrorCode::Denied),

@@ -62,7 +62,7 @@ fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
     // world that waits without reading its message loses it (threat-model.md).
     if flags & MSG_WAIT_RETAIN_RX == 0 {
         if let Some(m) = rt.mailbox.as_mut() {
-            m.rx_full = false;
+            m.release();
         }
     }
     Flow::End(end)

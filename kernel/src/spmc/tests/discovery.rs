@@ -238,8 +238,9 @@ fn partition_info_get_from_sps() {
     );
     assert_error(&seen[2], ErrorCode::Busy);
     assert_success(&seen[3], 0);
-    // Released already; then the manifest's buffers cannot be unmapped.
-    assert_error(&seen[4], ErrorCode::Denied);
+    // w1 names a VM for a hypervisor: from a partition, even its own ID is INVALID_PARAMETERS
+    // (Hafnium `api_ffa_rx_release`); then the manifest's buffers cannot be unmapped.
+    assert_error(&seen[4], ErrorCode::InvalidParameters);
     assert_error(&seen[5], ErrorCode::Denied);
     assert_error(&seen[6], ErrorCode::InvalidParameters);
 
@@ -355,13 +356,7 @@ fn nw_rxtx_map_and_unmap() {
     // The 32-bit form ignores the upper halves of the registers (SMCCC SMC32).
     let r = w.nw(rxtx_map(FuncId::RxTxMap32, tx | (0xFFFF << 32), rx, 3));
     assert_success(&r, 0);
-    let mb = Mailbox {
-        tx,
-        rx,
-        pages: 3,
-        rx_full: false,
-        from_manifest: false,
-    };
+    let mb = Mailbox::new(tx, rx, 3, false);
     assert_eq!(w.snapshot().nw_mailbox, Some(mb));
     // Already mapped: DENIED, the first pair stays.
     let r = w.nw(rxtx_map(
@@ -451,9 +446,12 @@ fn sp_rxtx_map_and_unmap() {
         rxtx_map(FuncId::RxTxMap64, data, ro, 1),
         rxtx_map(FuncId::RxTxMap64, data + PAGE_SIZE, ro + PAGE_SIZE, 1),
         info_get(None, 0),
+        // w1[31:16] names a VM for a hypervisor: from a partition, another's ID or its own is
+        // INVALID_PARAMETERS and nothing is unmapped (Hafnium `api_ffa_rxtx_unmap`).
         call(FuncId::RxTxUnmap, &[0x8002 << 16]),
         call(FuncId::RxTxUnmap, &[0x8001 << 16]),
         info_get(None, 0),
+        call(FuncId::RxTxUnmap, &[]),
         call(FuncId::RxTxUnmap, &[]),
     ];
     a.behaviour = during_boot(calls);
@@ -467,9 +465,11 @@ fn sp_rxtx_map_and_unmap() {
     assert_eq!(seen[13], info_success(1, 24));
     assert_eq!(w.env.mem.bytes(ro, 2), [0x01, 0x80]);
     assert_error(&seen[14], ErrorCode::InvalidParameters);
-    assert_success(&seen[15], 0);
+    assert_error(&seen[15], ErrorCode::InvalidParameters);
+    // Still mapped, and its RX buffer still full from the first INFO_GET.
     assert_error(&seen[16], ErrorCode::Busy);
-    assert_error(&seen[17], ErrorCode::InvalidParameters);
+    assert_success(&seen[17], 0);
+    assert_error(&seen[18], ErrorCode::InvalidParameters);
     assert_eq!(w.spmc.sps[0].rt.lock().mailbox, None);
 }
 

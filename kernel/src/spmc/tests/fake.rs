@@ -248,7 +248,13 @@ pub struct FakeEnv {
     pub group0_pending: bool,
     /// FFA_EL3_INTR_HANDLE calls to EL3.
     pub el3_intr_handled: u32,
+    /// Runs after every `read_phys` (address, length): another core of the normal world
+    /// writing its buffers while the SPMC works on them.
+    pub after_read: RefCell<Option<AfterRead>>,
 }
+
+/// A hook run after every `read_phys` (see [`FakeEnv::after_read`]).
+pub type AfterRead = Box<dyn FnMut(&Memory, u64, usize)>;
 
 /// The fake SPMC timer's interrupt ID (the secure physical timer's PPI).
 pub const TIMER_INTID: u32 = 29;
@@ -362,7 +368,11 @@ impl Env for FakeEnv {
     }
 
     fn read_phys(&self, pa: u64, buf: &mut [u8]) -> bool {
-        self.mem.read(pa, buf)
+        let ok = self.mem.read(pa, buf);
+        if let Some(f) = self.after_read.borrow_mut().as_mut() {
+            f(&self.mem, pa, buf.len());
+        }
+        ok
     }
 
     fn write_phys(&self, pa: u64, data: &[u8]) -> bool {
@@ -835,6 +845,7 @@ impl World {
             sgis: RefCell::new(Vec::new()),
             group0_pending: false,
             el3_intr_handled: 0,
+            after_read: RefCell::new(None),
             now: 0,
             deadline: None,
             deadlines: Vec::new(),

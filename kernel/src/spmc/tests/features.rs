@@ -143,3 +143,17 @@ fn ffa_abort_is_not_offered_below_v1_3() {
     let answer = w.nw(req32(0, 0x8001, [7, 0, 0, 0, 0]));
     assert_eq!(answer.w(3), 7, "the partition still answers: {answer:x?}");
 }
+
+/// A feature ID (w1 bit 31 clear) takes no input properties: Hafnium's `ffa_features_feature`
+/// answers NOT_SUPPORTED when w2 is not zero ("input_property must be 0"); the ACS checks only
+/// the zero case. FFA_FEATURES(SRI) answers the SGI ID with w2 = 0 only.
+#[test]
+fn a_feature_id_with_input_properties_is_not_supported() {
+    let mut w = World::echoes(1);
+    w.nw_version(Version::V1_1);
+    let sri = 2;
+    assert_success(&w.nw(features(sri, 0)), crate::spmc::notify::SRI_INTID);
+    for input in [1, 1 << 1, 1 << 31] {
+        assert_error(&w.nw(features(sri, input)), ErrorCode::NotSupported);
+    }
+}

@@ -538,3 +538,189 @@ fn the_retain_flag_is_invalid_parameters_below_v1_2() {
     write_msg(&w, ntx, 0, SP0, 20, b"second");
     assert_success(&w.nw(send2(0)), 0);
 }
+
+/// The normal world is several cores: one of them can rewrite its TX buffer while another's
+/// FFA_MSG_SEND2 is in the SPMC. Here that other core rewrites the header's sender (to SP1, a
+/// sender SP0 may trust) and its size (to the whole buffer) right after the SPMC read the
+/// header. The SPMC reads the header once, checks that copy and writes it into the receiver's
+/// RX buffer, copying only the bytes after it from the TX buffer: SP0 gets the sender and size
+/// that were checked, and nothing past the message.
+#[test]
+fn msg_send2_delivers_the_header_it_checked_not_a_rewritten_one() {
+    let d0 = mailbox_sp(0, &[], false, alloc::vec![]);
+    let d1 = mailbox_sp(1, &[], false, alloc::vec![]);
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    write_msg(&w, ntx, 0, SP0, 20, b"payload!");
+    assert!(w.env.mem.write(ntx + 28, &[0x5A; 64]));
+    let reads = alloc::rc::Rc::new(core::cell::Cell::new(0));
+    let seen = reads.clone();
+    *w.env.after_read.borrow_mut() = Some(Box::new(move |mem: &Memory, pa, len| {
+        if pa == ntx && len >= 20 {
+            seen.set(seen.get() + 1);
+            let ids = (u32::from(SP1) << 16) | u32::from(SP0);
+            assert!(mem.write(ntx + 12, &ids.to_le_bytes()));
+            assert!(mem.write(ntx + 16, &0x1000u32.to_le_bytes()));
+        }
+    }));
+    let r = w.nw(send2(0));
+    *w.env.after_read.borrow_mut() = None;
+    assert_success(&r, 0);
+    assert_eq!(reads.get(), 1, "the header was read once");
+    let got = MessageHeader::parse(&w.env.mem.bytes(rx(0), 20)).unwrap();
+    assert_eq!(
+        (got.sender, got.receiver, got.offset, got.size),
+        (EndpointId(0), EndpointId(SP0), 20, 8)
+    );
+    assert_eq!(w.env.mem.bytes(rx(0) + 20, 8), b"payload!");
+    assert_eq!(w.env.mem.bytes(rx(0) + 28, 64), [0; 64]);
+}
+
+/// A v1.0 partition has no FFA_NOTIFICATION_GET and no partition message header (its indirect
+/// messages are FFA_MSG_SEND ones, read with FFA_MSG_POLL): FFA_MSG_SEND2 to it could never be
+/// seen and would keep its RX buffer full. Hafnium refuses a receiver below v1.1 with DENIED
+/// (src/ffa/spmc/indirect_messaging.c `ffa_indirect_msg_is_supported`); nothing changes.
+#[test]
+fn msg_send2_to_a_v1_0_sp_is_denied() {
+    let mut d0 = mailbox_sp(0, &[], false, alloc::vec![call(FuncId::MsgPoll, &[])]);
+    d0.version = Version::V1_0;
+    d0.messaging = MessagingMethod::DIRECT_REQ_RECV | MessagingMethod::INDIRECT;
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    write_msg(&w, ntx, 0, SP0, 20, b"v1.1 msg");
+    let before = w.snapshot();
+    let rx_before = w.env.mem.bytes(rx(0), 64);
+    assert_error(&w.nw(send2(0)), ErrorCode::Denied);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(w.env.mem.bytes(rx(0), 64), rx_before);
+    assert!(sgis(&w).is_empty());
+    assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Retry);
+}
+
+/// The same with the normal world as the receiver (Hafnium compares the other world's
+/// negotiated version): a normal world that went back to v1.0 has no partition message header
+/// and no FFA_NOTIFICATION_GET; an SP's FFA_MSG_SEND2 to it is DENIED even though its bitmap
+/// from v1.1 still exists, and its RX buffer is untouched.
+#[test]
+fn msg_send2_from_an_sp_to_a_v1_0_normal_world_is_denied() {
+    let d0 = mailbox_sp(0, &[], true, alloc::vec![send2(0)]);
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_1);
+    assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
+    w.nw_version(Version::V1_0);
+    let (_, nrx) = w.map_nw_mailbox(1);
+    write_msg(&w, tx(0), SP0, 0, 40, b"to a v1.0 nw");
+    let before = w.snapshot();
+    let rx_before = w.env.mem.bytes(nrx, 64);
+    assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Denied);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(w.env.mem.bytes(nrx, 64), rx_before);
+    assert!(sgis(&w).is_empty());
+}
+
+/// The converse: a v1.0 caller's FFA_MSG_SEND into a partition at v1.1 or later, which has no
+/// FFA_MSG_POLL (NOT_SUPPORTED to it) and gets no notification for it, would leave header-less
+/// bytes in its RX buffer and keep it full without anything telling it why. Hafnium's SPMC has
+/// no FFA_MSG_SEND; refused like a receiver that takes no indirect messages (DENIED, the answer
+/// `policy::may_send_indirect` gives), nothing changed (docs/abi-status.md).
+#[test]
+fn v1_0_msg_send_to_a_v1_1_or_later_sp_is_denied() {
+    let d0 = mailbox_sp(0, &[], false, alloc::vec![]);
+    let mut d1 = mailbox_sp(1, &[], false, alloc::vec![]);
+    d1.version = Version::V1_1;
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_0);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    assert!(w.env.mem.write(ntx, b"v1.0 message"));
+    let before = w.snapshot();
+    let rx_before = [w.env.mem.bytes(rx(0), 64), w.env.mem.bytes(rx(1), 64)];
+    for to in [SP0, SP1] {
+        assert_error(
+            &w.nw(call(FuncId::MsgSend, &[pair(0, to), 0, 12, 0])),
+            ErrorCode::Denied,
+        );
+    }
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(
+        [w.env.mem.bytes(rx(0), 64), w.env.mem.bytes(rx(1), 64)],
+        rx_before
+    );
+}
+
+/// A v1.0 message released without FFA_MSG_POLL (FFA_RX_RELEASE, or FFA_MSG_WAIT's release)
+/// is gone: when the RX buffer is full again for another reason (here the partition's own
+/// FFA_PARTITION_INFO_GET), FFA_MSG_POLL answers RETRY, not the old sender and size over the
+/// partition descriptors now in the buffer.
+#[test]
+fn a_released_v1_0_message_is_not_polled_back_over_other_rx_contents() {
+    let mut d0 = mailbox_sp(
+        0,
+        &[],
+        false,
+        alloc::vec![
+            call(FuncId::RxRelease, &[]),
+            call(FuncId::PartitionInfoGet, &[0, 0, 0, 0, 0]),
+            call(FuncId::MsgPoll, &[]),
+        ],
+    );
+    d0.version = Version::V1_0;
+    d0.messaging = MessagingMethod::DIRECT_REQ_RECV | MessagingMethod::INDIRECT;
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_0);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    assert!(w.env.mem.write(ntx, b"v1.0 message"));
+    assert_success(&w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 12, 0])), 0);
+    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0.is_some());
+    assert_sp_ok(&sp_call(&mut w, SP0, 0));
+    assert_eq!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0, None);
+    let info = sp_call(&mut w, SP0, 1);
+    assert_eq!(info.w(0), FuncId::Success32.raw(), "{info:x?}");
+    assert_sp_error(&sp_call(&mut w, SP0, 2), ErrorCode::Retry);
+}
+
+/// FFA_RX_RELEASE's w1 names the VM whose buffer a hypervisor releases; a partition must leave
+/// it zero. Hafnium (`api_ffa_rx_release`: "`receiver_id` can be set only at Non-Secure
+/// Physical interface") answers INVALID_PARAMETERS to an SP naming any ID, its own included,
+/// and the message stays in its RX buffer.
+#[test]
+fn rx_release_from_an_sp_naming_itself_is_invalid_parameters() {
+    let d0 = mailbox_sp(
+        0,
+        &[],
+        false,
+        alloc::vec![call(FuncId::RxRelease, &[u64::from(SP0)])],
+    );
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_1);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    write_msg(&w, ntx, 0, SP0, 20, b"hello");
+    assert_success(&w.nw(send2(0)), 0);
+    assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::InvalidParameters);
+    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+}
+
+/// The normal world learns of an indirect message only through "RX buffer full" in VM 0's
+/// notification bitmap: without a bitmap, an SP's FFA_MSG_SEND2 to it is DENIED (it could
+/// never be told, and its RX buffer would stay full; docs/abi-status.md says why this differs
+/// from Hafnium, which pends it in state it always keeps for VM 0 and raises the SRI). With
+/// the bitmap the same message is delivered.
+#[test]
+fn msg_send2_to_a_normal_world_without_a_bitmap_is_denied() {
+    let d0 = mailbox_sp(0, &[], true, alloc::vec![send2(0)]);
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_2);
+    let (_, nrx) = w.map_nw_mailbox(1);
+    write_msg(&w, tx(0), SP0, 0, 40, b"to the nw");
+    let before = w.snapshot();
+    let rx_before = w.env.mem.bytes(nrx, 64);
+    assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Denied);
+    assert_eq!(w.snapshot(), before);
+    assert_eq!(w.env.mem.bytes(nrx, 64), rx_before);
+    assert!(sgis(&w).is_empty());
+    assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
+    assert_sp_ok(&sp_call(&mut w, SP0, 0));
+    assert_eq!(w.env.mem.bytes(nrx + 40, 9), b"to the nw");
+    assert_eq!(sgis(&w), [SRI_INTID]);
+}
