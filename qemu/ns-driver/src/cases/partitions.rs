@@ -1129,15 +1129,23 @@ fn sp_rxtx_map_32_unmap() -> Outcome {
     )?;
     let second = pkg_raw(map32, [PKG_RW + 0x2000, PKG_RW + 0x3000, 1])?;
     let release = pkg_raw(FuncId::RxRelease.raw(), [0; 3])?;
+    // w1[31:16] is a hypervisor's: from a partition, even its own ID is INVALID_PARAMETERS
+    // and nothing is unmapped (Hafnium `api_ffa_rxtx_unmap`).
+    let own = pkg_raw(FuncId::RxTxUnmap.raw(), [u64::from(id::PKG_SP) << 16, 0, 0])?;
     // Unmap whatever the checks found, so pkg-sp is left as it was.
-    let unmapped = pkg_raw(FuncId::RxTxUnmap.raw(), [u64::from(id::PKG_SP) << 16, 0, 0])?;
+    let unmapped = pkg_raw(FuncId::RxTxUnmap.raw(), [0; 3])?;
     raw_error(&second, ErrorCode::Denied, "second FFA_RXTX_MAP_32")?;
     raw_error(
         &release,
         ErrorCode::Denied,
         "FFA_RX_RELEASE without a message",
     )?;
-    raw_success(&unmapped, "FFA_RXTX_UNMAP (own ID in w1[31:16])")?;
+    raw_error(
+        &own,
+        ErrorCode::InvalidParameters,
+        "FFA_RXTX_UNMAP (own ID in w1[31:16])",
+    )?;
+    raw_success(&unmapped, "FFA_RXTX_UNMAP")?;
     raw_error(
         &pkg_raw(FuncId::RxTxUnmap.raw(), [0; 3])?,
         ErrorCode::InvalidParameters,
