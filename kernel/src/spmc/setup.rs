@@ -264,24 +264,48 @@ pub fn properties(p: &Partition, version: Version) -> PartitionProperties {
     PartitionProperties(props).for_version(version)
 }
 
-fn info(p: &Partition, asked: Uuid, version: Version) -> PartitionInfo {
+fn info(p: &Partition, uuid: Uuid, version: Version) -> PartitionInfo {
     PartitionInfo {
         id: p.id,
         exec_ctx_count: p.execution_ctx_count,
         properties: properties(p, version),
-        uuid: uuid_of(p, asked),
+        uuid,
     }
 }
 
-fn uuid_of(p: &Partition, asked: Uuid) -> Uuid {
-    if !asked.is_nil() {
-        return asked;
-    }
-    p.services.first().map(|s| s.uuid).unwrap_or(Uuid::NIL)
-}
-
-fn matching(spmc: &Spmc, uuid: Uuid) -> impl Iterator<Item = &'static Partition> {
-    spmc.table.by_uuid(uuid)
+/// The descriptors FFA_PARTITION_INFO_GET(_REGS) answers `uuid` with, as (partition, the UUID
+/// its descriptor carries). A given UUID: one per partition that implements it, carrying that
+/// UUID. The Nil UUID: every partition; a caller at v1.2 or later gets one descriptor per UUID
+/// of a partition with several (FF-A v1.2 added partitions with several UUIDs; Hafnium
+/// src/api.c `api_ffa_fill_partitions_info_array`: "all UUIDs from all partitions ... if the
+/// version of the caller is higher or equal to v1.2", one descriptor per UUID below v1.2
+/// only the first; TF-A's EL3 SPMC, services/std_svc/spm/el3_spmc/spmc_main.c
+/// `partition_info_get_handler`, one per UUID too), an older caller one per partition with its
+/// first UUID.
+fn descriptors(
+    spmc: &Spmc,
+    uuid: Uuid,
+    version: Version,
+) -> impl Iterator<Item = (&'static Partition, Uuid)> {
+    let every_uuid = uuid.is_nil() && version >= Version::V1_2;
+    spmc.table.by_uuid(uuid).flat_map(move |p| {
+        let first = p.services.first().map(|s| s.uuid).unwrap_or(Uuid::NIL);
+        let n = if every_uuid {
+            p.services.len().max(1)
+        } else {
+            1
+        };
+        (0..n).map(move |i| {
+            let u = if !uuid.is_nil() {
+                uuid
+            } else if every_uuid {
+                p.services.get(i).map(|s| s.uuid).unwrap_or(first)
+            } else {
+                first
+            };
+            (p, u)
+        })
+    })
 }
 
 /// FFA_PARTITION_INFO_GET: counts the partitions that implement `uuid` (all for the nil UUID)
@@ -295,7 +319,7 @@ fn partition_info_get(
     uuid: Uuid,
     count_only: bool,
 ) -> Regs {
-    let count = matching(spmc, uuid).count();
+    let count = descriptors(spmc, uuid, version).count();
     if count == 0 {
         return Regs::error(ErrorCode::InvalidParameters);
     }
@@ -316,9 +340,9 @@ fn partition_info_get(
     if (count * size) as u64 > u64::from(mb.pages) * PAGE_SIZE {
         return Regs::error(ErrorCode::NoMemory);
     }
-    for (i, p) in matching(spmc, uuid).enumerate() {
+    for (i, (p, u)) in descriptors(spmc, uuid, version).enumerate() {
         let mut d = [0u8; 24];
-        let Ok(n) = info(p, uuid, version).write(version, &mut d) else {
+        let Ok(n) = info(p, u, version).write(version, &mut d) else {
             return Regs::error(ErrorCode::InvalidParameters);
         };
         if !env.write_phys(mb.rx + (i * size) as u64, &d[..n]) {
@@ -334,15 +358,16 @@ fn partition_info_get_regs(spmc: &Spmc, uuid: Uuid, start: u16, tag: u16) -> Reg
     if tag != 0 {
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let count = matching(spmc, uuid).count();
+    let count = descriptors(spmc, uuid, Version::V1_2).count();
     if count == 0 || usize::from(start) >= count {
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let infos: heapless::Vec<PartitionInfo, REGS_PER_ANSWER> = matching(spmc, uuid)
-        .skip(usize::from(start))
-        .take(REGS_PER_ANSWER)
-        .map(|p| info(p, uuid, Version::V1_2))
-        .collect();
+    let infos: heapless::Vec<PartitionInfo, REGS_PER_ANSWER> =
+        descriptors(spmc, uuid, Version::V1_2)
+            .skip(usize::from(start))
+            .take(REGS_PER_ANSWER)
+            .map(|(p, u)| info(p, u, Version::V1_2))
+            .collect();
     let summary = InfoGetRegsSummary {
         last_index: u16::try_from(count - 1).unwrap_or(u16::MAX),
         current_index: start + u16::try_from(infos.len() - 1).unwrap_or(0),

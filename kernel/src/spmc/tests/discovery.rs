@@ -74,11 +74,18 @@ fn descriptor(id: u16, ctx: u16, props: u32, u: [u8; 16]) -> Vec<u8> {
 
 #[test]
 fn partition_info_get_nil_uuid_per_version() {
-    let first_uuid = [uuid(U1), uuid(U2), uuid(U3)];
     for (vi, v) in [Version::V1_0, Version::V1_1, Version::V1_2]
         .into_iter()
         .enumerate()
     {
+        // Below v1.2, one descriptor per partition with its first UUID; from v1.2 on, one per
+        // UUID: 0x8002 (U2, U3) twice (Hafnium's api_ffa_fill_partitions_info_array, TF-A's
+        // EL3 SPMC partition_info_get_handler; Linux 7.x's driver registers a device for each).
+        let want: Vec<(usize, u8)> = if v >= Version::V1_2 {
+            vec![(0, U1), (1, U2), (1, U3), (2, U3)]
+        } else {
+            vec![(0, U1), (1, U2), (2, U3)]
+        };
         let mut w = World::boot(three());
         if v != Version::V1_0 {
             w.nw_version(v);
@@ -87,15 +94,25 @@ fn partition_info_get_nil_uuid_per_version() {
         let r = w.nw(info_get(None, 0));
         let size = if vi == 0 { 8 } else { 24 };
         // v1.0 has no size field (w3 MBZ); v1.1+ returns the descriptor size.
-        assert_eq!(r, info_success(3, if vi == 0 { 0 } else { 24 }), "v{v}");
-        for (i, (id, ctx, props)) in EXPECTED.iter().enumerate() {
-            let want = descriptor(*id, *ctx, props[vi], first_uuid[i]);
+        let n = want.len() as u32;
+        assert_eq!(r, info_success(n, if vi == 0 { 0 } else { 24 }), "v{v}");
+        for (i, (p, u)) in want.iter().enumerate() {
+            let (id, ctx, props) = EXPECTED[*p];
+            let want = descriptor(id, ctx, props[vi], uuid(*u));
             let got = w.env.mem.bytes(rx + (i * size) as u64, size);
             assert_eq!(got, want[..size], "v{v} descriptor {i}");
         }
         // Nothing is written past the last descriptor.
-        assert_eq!(w.env.mem.bytes(rx + 3 * size as u64, 8), vec![POISON; 8]);
+        assert_eq!(
+            w.env.mem.bytes(rx + want.len() as u64 * size as u64, 8),
+            vec![POISON; 8]
+        );
         assert!(w.snapshot().nw_mailbox.unwrap().rx_full);
+        // The count-only form counts the same descriptors (v1.1+).
+        if vi > 0 {
+            assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+            assert_eq!(w.nw(info_get(None, 1)), info_success(n, 0), "v{v} count");
+        }
     }
 }
 
@@ -171,7 +188,8 @@ fn partition_info_get_needs_a_free_rx_buffer() {
     );
     assert_success(&w.nw(call(FuncId::RxRelease, &[0])), 0);
     assert_error(&w.nw(call(FuncId::RxRelease, &[0])), ErrorCode::Denied);
-    assert_eq!(w.nw(info_get(None, 0)), info_success(3, 24));
+    // v1.2: 0x8002's two UUIDs make four descriptors.
+    assert_eq!(w.nw(info_get(None, 0)), info_success(4, 24));
 }
 
 #[test]
@@ -290,14 +308,24 @@ fn partition_info_get_regs() {
     let writes = *w.env.writes.borrow();
     assert_eq!(
         w.nw(info_get_regs(None, 0, 0)),
+        // One descriptor per UUID (v1.2): 0x8002 with U2 and with U3.
         regs_answer(
-            2,
-            2,
+            3,
+            3,
             &[
                 (0x8001, 1, 0x703, uuid(U1)),
                 (0x8002, 4, 0x1C9, uuid(U2)),
+                (0x8002, 4, 0x1C9, uuid(U3)),
                 (0x8003, 1, 0x207, uuid(U3)),
             ]
+        )
+    );
+    assert_eq!(
+        w.nw(info_get_regs(None, 2, 0)),
+        regs_answer(
+            3,
+            3,
+            &[(0x8002, 4, 0x1C9, uuid(U3)), (0x8003, 1, 0x207, uuid(U3))]
         )
     );
     assert_eq!(
@@ -310,7 +338,7 @@ fn partition_info_get_regs() {
             info_get_regs(Some(0x77), 0, 0),
             ErrorCode::InvalidParameters,
         ),
-        (info_get_regs(None, 3, 0), ErrorCode::InvalidParameters),
+        (info_get_regs(None, 4, 0), ErrorCode::InvalidParameters),
         (info_get_regs(None, 1, 7), ErrorCode::InvalidParameters),
         (info_get_regs(None, 0, 7), ErrorCode::InvalidParameters),
     ] {

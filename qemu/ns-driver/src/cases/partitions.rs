@@ -187,6 +187,24 @@ const DEFAULT_SET: [(EndpointId, [u32; 4], u32); 7] = [
 /// How many partitions the default set has.
 const SP_COUNT: u32 = DEFAULT_SET.len() as u32;
 
+/// What a v1.2 caller gets for the nil UUID: one descriptor per UUID of each partition, so
+/// fault twice, with its own UUID and then with pkg-sp's (its manifest's second; FF-A v1.2,
+/// Hafnium src/api.c `api_ffa_fill_partitions_info_array`, TF-A's EL3 SPMC
+/// `partition_info_get_handler`). Below v1.2, one per partition ([`DEFAULT_SET`]).
+const V1_2_SET: [(EndpointId, [u32; 4], u32); 8] = [
+    DEFAULT_SET[0],
+    DEFAULT_SET[1],
+    DEFAULT_SET[2],
+    (id::FAULT, uuid::PKG_SP, 0x30D),
+    DEFAULT_SET[3],
+    DEFAULT_SET[4],
+    DEFAULT_SET[5],
+    DEFAULT_SET[6],
+];
+
+/// How many descriptors a v1.2 caller gets for the nil UUID.
+const V1_2_COUNT: u32 = V1_2_SET.len() as u32;
+
 fn partition_info_get(uuid: [u32; 4], flags: u32) -> Regs {
     let w = uuid.map(u64::from);
     call(
@@ -224,10 +242,14 @@ fn descriptors(
     Ok(out)
 }
 
-/// Checks one descriptor against the default set's entry `i` at `version` (properties limited
-/// to the bits that version defines; UUID only from v1.1).
-fn check_descriptor(d: &PartitionInfo, i: usize, version: Version) -> Outcome {
-    let (sp, uuid_words, props) = DEFAULT_SET[i];
+/// Checks one descriptor against an entry of [`DEFAULT_SET`] or [`V1_2_SET`] at `version`
+/// (properties limited to the bits that version defines; UUID only from v1.1).
+fn check_descriptor(
+    d: &PartitionInfo,
+    entry: (EndpointId, [u32; 4], u32),
+    version: Version,
+) -> Outcome {
+    let (sp, uuid_words, props) = entry;
     check_eq!(d.id.0, sp.0, "partition ID");
     check_eq!(d.exec_ctx_count, 1, "execution contexts");
     check_eq!(
@@ -270,7 +292,7 @@ fn show(d: &PartitionInfo) {
 fn info_get_default_set() -> Outcome {
     with_mailbox(|| {
         let r = partition_info_get([0; 4], 0);
-        let ds = descriptors(&r, Version::V1_2, SP_COUNT)?;
+        let ds = descriptors(&r, Version::V1_2, V1_2_COUNT)?;
         log!(
             "discovered {} partitions (FFA_PARTITION_INFO_GET, nil UUID):",
             ds.len()
@@ -278,8 +300,8 @@ fn info_get_default_set() -> Outcome {
         for d in &ds {
             show(d);
         }
-        for (i, d) in ds.iter().enumerate() {
-            check_descriptor(d, i, Version::V1_2)?;
+        for (d, e) in ds.iter().zip(V1_2_SET) {
+            check_descriptor(d, e, Version::V1_2)?;
         }
         expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         Ok(())
@@ -292,7 +314,7 @@ fn info_get_each_uuid() -> Outcome {
         for (i, (sp, words, _)) in DEFAULT_SET.iter().enumerate().take(3) {
             let r = partition_info_get(*words, 0);
             let ds = descriptors(&r, Version::V1_2, 1)?;
-            if let Err(e) = check_descriptor(&ds[0], i, Version::V1_2) {
+            if let Err(e) = check_descriptor(&ds[0], DEFAULT_SET[i], Version::V1_2) {
                 fail!("UUID of SP {sp:#06x}: {e}");
             }
             expect_success(&rx_release(), "FFA_RX_RELEASE")?;
@@ -304,7 +326,7 @@ fn info_get_each_uuid() -> Outcome {
 fn info_get_uuid_of_two_sps() -> Outcome {
     // fault's manifest lists pkg-sp's UUID after its own (test_protocol::uuid::FAULT_SERVICES):
     // a query for that UUID returns both SPs, in table order, each descriptor carrying the UUID
-    // asked for; fault still reports its own first UUID to the nil query (other cases).
+    // asked for; the nil query lists fault once per UUID at v1.2, once below (other cases).
     let shared = Uuid::from_words(uuid::PKG_SP);
     let want = [(id::FAULT, 0x30D), (id::PKG_SP, 0x10D)];
     let check_both = |ds: &[PartitionInfo]| -> Outcome {
@@ -358,7 +380,7 @@ fn info_get_count_only() -> Outcome {
     let r = partition_info_get([0; 4], 1);
     check_eq!(
         expect_success(&r, "count only, no mailbox")?,
-        SP_COUNT,
+        V1_2_COUNT,
         "count (nil UUID)"
     );
     let r = partition_info_get(uuid::RELAY, 1);
@@ -372,7 +394,7 @@ fn info_get_count_only() -> Outcome {
     expect_error(&r, ErrorCode::InvalidParameters, "flags bit 1")?;
     with_mailbox(|| {
         let r = partition_info_get([0; 4], 1);
-        check_eq!(expect_success(&r, "count only")?, SP_COUNT, "count");
+        check_eq!(expect_success(&r, "count only")?, V1_2_COUNT, "count");
         expect_error(
             &rx_release(),
             ErrorCode::Denied,
@@ -380,11 +402,11 @@ fn info_get_count_only() -> Outcome {
         )?;
         // With RX owned by us, count-only still works: it does not use the buffer.
         let r = partition_info_get([0; 4], 0);
-        descriptors(&r, Version::V1_2, SP_COUNT)?;
+        descriptors(&r, Version::V1_2, V1_2_COUNT)?;
         let r = partition_info_get([0; 4], 1);
         check_eq!(
             expect_success(&r, "count only, RX full")?,
-            SP_COUNT,
+            V1_2_COUNT,
             "count"
         );
         expect_success(&rx_release(), "FFA_RX_RELEASE")?;
@@ -405,8 +427,8 @@ fn info_get_at(v: Version) -> Outcome {
         with_mailbox(|| {
             let r = partition_info_get([0; 4], 0);
             let ds = descriptors(&r, v, SP_COUNT)?;
-            for (i, d) in ds.iter().enumerate() {
-                check_descriptor(d, i, v)?;
+            for (d, e) in ds.iter().zip(DEFAULT_SET) {
+                check_descriptor(d, e, v)?;
             }
             expect_success(&rx_release(), "FFA_RX_RELEASE")?;
             Ok(())
@@ -459,9 +481,9 @@ fn regs_answer(r: &Regs, start: u16) -> Result<heapless::Vec<PartitionInfo, 5>, 
 
 fn info_get_regs_nw() -> Outcome {
     // The register form needs no mailbox.
-    // Seven partitions: one answer holds five (x3..x17, three registers each), so the first
-    // answer ends at index 4 of last index 6.
-    let last = u64::from(SP_COUNT - 1);
+    // Eight descriptors (seven partitions, fault with two UUIDs): one answer holds five
+    // (x3..x17, three registers each), so the first answer ends at index 4 of last index 7.
+    let last = u64::from(V1_2_COUNT - 1);
     let r = info_get_regs([0; 4], 0, 0);
     let ds = regs_answer(&r, 0)?;
     check_eq!(
@@ -470,10 +492,10 @@ fn info_get_regs_nw() -> Outcome {
         "last and current index"
     );
     check_eq!(ds.len(), 5, "descriptors in registers");
-    for (i, d) in ds.iter().enumerate() {
-        check_descriptor(d, i, Version::V1_2)?;
+    for (d, e) in ds.iter().zip(V1_2_SET) {
+        check_descriptor(d, e, Version::V1_2)?;
     }
-    // From index 2: fault, pkg-sp, its, ps and block-storage.
+    // From index 2: fault twice, pkg-sp, block-storage and its.
     let r = info_get_regs([0; 4], 2, 0);
     let ds = regs_answer(&r, 2)?;
     check_eq!(
@@ -482,20 +504,20 @@ fn info_get_regs_nw() -> Outcome {
         "last and current index from 2"
     );
     check_eq!(ds.len(), 5, "descriptors from index 2");
-    for (i, d) in ds.iter().enumerate() {
-        check_descriptor(d, 2 + i, Version::V1_2)?;
+    for (d, e) in ds.iter().zip(&V1_2_SET[2..]) {
+        check_descriptor(d, *e, Version::V1_2)?;
     }
     // One UUID of one SP: one descriptor, indices 0/0.
     let r = info_get_regs(uuid::RELAY, 0, 0);
     let ds = regs_answer(&r, 0)?;
     check_eq!(r.x(2) & 0xFFFF_FFFF, 0, "last and current index (relay)");
     check_eq!(ds.len(), 1, "descriptors for relay's UUID");
-    check_descriptor(&ds[0], 1, Version::V1_2)?;
+    check_descriptor(&ds[0], DEFAULT_SET[1], Version::V1_2)?;
     // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
     for (what, r) in [
         (
             "start index past the end",
-            info_get_regs([0; 4], SP_COUNT as u16, 0),
+            info_get_regs([0; 4], V1_2_COUNT as u16, 0),
         ),
         ("start index 1 of one", info_get_regs(uuid::ECHO, 1, 0)),
         ("unknown UUID", info_get_regs([1, 2, 3, 4], 0, 0)),
@@ -562,7 +584,7 @@ fn rx_ownership() -> Outcome {
             "FFA_RX_RELEASE while empty",
         )?;
         // The SPMC fills RX: it is ours until we release it; meanwhile it cannot write again.
-        descriptors(&partition_info_get([0; 4], 0), Version::V1_2, SP_COUNT)?;
+        descriptors(&partition_info_get([0; 4], 0), Version::V1_2, V1_2_COUNT)?;
         expect_error(
             &partition_info_get(uuid::ECHO, 0),
             ErrorCode::Busy,
@@ -578,7 +600,7 @@ fn rx_ownership() -> Outcome {
         expect_error(&rx_release(), ErrorCode::Denied, "second FFA_RX_RELEASE")?;
         // Released: the SPMC may write again.
         let ds = descriptors(&partition_info_get(uuid::ECHO, 0), Version::V1_2, 1)?;
-        check_descriptor(&ds[0], 0, Version::V1_2)?;
+        check_descriptor(&ds[0], DEFAULT_SET[0], Version::V1_2)?;
         expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         // RXTX_UNMAP names the buffers' owner in w1[31:16]: only ID 0 here.
         expect_error(
@@ -608,7 +630,7 @@ fn unmap_map_again() -> Outcome {
         check_eq!(expect_success(&r, "PARTITION_INFO_GET")?, 1, "count");
         let bytes = read_rx(&RX_B, 24);
         match PartitionInfo::parse(&bytes, 0, Version::V1_2) {
-            Ok(d) => check_descriptor(&d, 2, Version::V1_2),
+            Ok(d) => check_descriptor(&d, DEFAULT_SET[2], Version::V1_2),
             Err(e) => fail!("descriptor in RX_B: {e:?}"),
         }
     })();
@@ -833,7 +855,7 @@ fn echo_partinfo(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info() -> Outcome {
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, u64::from(SP_COUNT), 24, 0x1_8001, 0x70F],
+        [OK, u64::from(V1_2_COUNT), 24, 0x1_8001, 0x70F],
         "echo PARTINFO(nil)"
     );
     for (sp, words, props) in &DEFAULT_SET[..3] {
@@ -869,7 +891,7 @@ fn echo_partinfo_regs(uuid: [u32; 4]) -> Result<[u64; 5], Failure> {
 fn sp_partition_info_regs() -> Outcome {
     check_eq!(
         echo_partinfo_regs([0; 4])?,
-        [OK, u64::from(SP_COUNT - 1), 4, 0x1_8001, 0x70F],
+        [OK, u64::from(V1_2_COUNT - 1), 4, 0x1_8001, 0x70F],
         "echo PARTINFO_REGS(nil)"
     );
     check_eq!(
@@ -901,7 +923,7 @@ fn sp_version_renegotiated() -> Outcome {
     );
     check_eq!(
         echo_partinfo([0; 4])?,
-        [OK, u64::from(SP_COUNT), 24, 0x1_8001, 0x70F],
+        [OK, u64::from(V1_2_COUNT), 24, 0x1_8001, 0x70F],
         "echo PARTINFO still at v1.2"
     );
     check_eq!(
@@ -1056,7 +1078,7 @@ fn sp_setup_abis_raw() -> Outcome {
             &echo_raw(FuncId::PartitionInfoGet.raw(), &[0, 0, 0, 0, 1])?,
             "count only"
         )?,
-        u64::from(SP_COUNT),
+        u64::from(V1_2_COUNT),
         "PARTITION_INFO_GET count from echo"
     );
     // echo's mailbox: mapped at initialisation, so a second map is DENIED; its RX holds no
