@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uuid.h>
+#include <linux/version.h>
 
 #include "ffa_call_uapi.h"
 
@@ -105,7 +106,8 @@ free:
  * which mode_32bit_set turns on for good: arm_tstee does that to its devices). So the request
  * goes through a private copy of the partition's identity instead of the bus device: in Linux
  * 6.12, drivers/firmware/arm_ffa/driver.c ffa_sync_send_receive() and ffa_sync_send_receive2()
- * read only dev->vm_id and dev->mode_32bit. The bus device is never modified, so a call from
+ * read only dev->vm_id and dev->mode_32bit; in 7.3 ffa_sync_send_receive2() reads dev->vm_id and
+ * dev->uuid (the protocol UUID, an argument in 6.12), which the copy carries. The bus device is never modified, so a call from
  * here cannot change how another driver talks to the same partition.
  */
 static int send(struct ffa_device *part, struct ffa_call_arg *a)
@@ -128,7 +130,13 @@ static int send(struct ffa_device *part, struct ffa_call_arg *a)
 		BUILD_BUG_ON(sizeof(d2.data) != sizeof(a->words));
 		import_uuid(&protocol, a->uuid);
 		memcpy(d2.data, a->words, sizeof(d2.data));
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+		/* Later drivers take the protocol UUID from the device (7.x: dev->uuid). */
+		shadow->uuid = protocol;
+		rc = msg->sync_send_receive2(shadow, &d2);
+#else
 		rc = msg->sync_send_receive2(shadow, &protocol, &d2);
+#endif
 		if (!rc)
 			memcpy(a->answer, d2.data, sizeof(a->answer));
 	} else {

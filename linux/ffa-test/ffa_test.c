@@ -15,6 +15,7 @@
 #include <linux/scatterlist.h>
 #include <linux/smp.h>
 #include <linux/uuid.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #include "ffa_test.h"
@@ -243,8 +244,13 @@ static int long_request_on_this_cpu(void *arg)
 
 	lr->cpu = smp_processor_id();
 	lr->d = (struct ffa_send_direct_data){ .data0 = CMD_SPIN, .data1 = LONG_SPIN_TICKS };
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	/* hrtimer_setup replaced hrtimer_init + .function in 6.13 (hrtimer_init gone in 6.16). */
+	hrtimer_setup(&lr->timer, long_request_tick, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
+#else
 	hrtimer_init(&lr->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
 	lr->timer.function = long_request_tick;
+#endif
 	atomic_set(&lr->in_flight, 1);
 	hrtimer_start(&lr->timer, ms_to_ktime(LONG_TICK_MS), HRTIMER_MODE_REL_PINNED);
 	rc = echo->ops->msg_ops->sync_send_receive(echo, &lr->d);
