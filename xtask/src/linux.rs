@@ -9,14 +9,22 @@
 //! Trusted Services' libts does, and `ffa-call` (linux/user/ffa_call.c), the integrator's
 //! client, sends direct requests and shares through /dev/ffa-call (module linux/ffa-call).
 //!
-//! Everything comes from Debian packages fetched with apt-get download (arm64 packages through
-//! `dpkg --add-architecture arm64`) into target/xtask/linux/, unpacked with dpkg-deb; nothing
-//! fetched is committed. The lane passes only if the driver reports the firmware version,
+//! `--kernel 7.3` (the second lane, also in `cargo xtask test`) does the same on Debian 13's
+//! trixie-backports 7.3, whose FF-A driver is v1.2 and ships as modules ([`debian`]).
+//!
+//! Everything comes from Debian packages fetched with apt-get download (6.12: the host's apt,
+//! arm64 packages through `dpkg --add-architecture arm64`, into target/xtask/linux/; 7.3: a
+//! private apt configuration, into target/xtask/linux-backports/), unpacked with dpkg-deb;
+//! nothing fetched is committed. The lane passes only if the driver reports the firmware version,
 //! every partition of the SP set shows up with its ID and UUID, every module check and every
 //! user-space check ([`USER_CHECKS`]) passed and Linux powered the machine off with status 0.
 
+mod debian;
+
 use crate::runner;
 use crate::toolchain::{self, Toolchain};
+use debian::{abi_of, point_headers_at, Tree};
+pub use debian::{Kernel, BACKPORTS_SERIES};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -78,15 +86,6 @@ fn kernel_version() -> Result<(String, String), String> {
     Ok((version, abi))
 }
 
-/// `6.12.118-1~deb12u1` -> `6.12.118+deb12`.
-fn abi_of(version: &str) -> Option<String> {
-    let (upstream, debian) = version.split_once('-')?;
-    // `1~deb12u1`: the ABI carries the distribution part before the update number.
-    let release = debian.split_once('~').map(|(_, r)| r)?;
-    let dist = release.split('u').next().filter(|d| !d.is_empty())?;
-    Some(format!("{upstream}+{dist}"))
-}
-
 /// Makes apt able to download arm64 packages (dpkg --add-architecture arm64, apt-get update).
 fn ensure_arm64_packages() -> Result<(), String> {
     let archs = output(
@@ -114,6 +113,54 @@ fn ensure_arm64_packages() -> Result<(), String> {
         Command::new("apt-get").args(["update", "-qq"]),
         "apt-get update",
     )
+}
+
+/// busybox-static (arm64) from the host's apt (Debian 12's), downloaded once into `debs`.
+fn host_busybox(debs: &Path) -> Result<PathBuf, String> {
+    ensure_arm64_packages()?;
+    let find = || {
+        std::fs::read_dir(debs)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with("busybox-static_") && n.ends_with("_arm64.deb")
+                })
+            })
+    };
+    if let Some(p) = find() {
+        return Ok(p);
+    }
+    eprintln!(
+        "xtask: downloading busybox-static (arm64, Debian 12's) with apt-get download into {}",
+        debs.display()
+    );
+    std::fs::create_dir_all(debs).map_err(|e| e.to_string())?;
+    run(
+        Command::new("apt-get")
+            .args(["download", "busybox-static:arm64"])
+            .current_dir(debs),
+        "apt-get download busybox-static:arm64",
+    )?;
+    find().ok_or_else(|| "apt-get download busybox-static:arm64 left no .deb".into())
+}
+
+/// Debian 12's stock 6.12, through the host's apt (unpacked under `dir`).
+fn fetch_stock(dir: &Path) -> Result<Tree, String> {
+    ensure_arm64_packages()?;
+    let (version, abi) = kernel_version()?;
+    let root = fetch_debian(dir, &version, &abi)?;
+    Ok(Tree {
+        headers: root.join(format!("usr/src/linux-headers-{abi}-arm64")),
+        image: root.join(format!("boot/vmlinuz-{abi}-arm64")),
+        drivers: root.join("linux-source-6.12/drivers"),
+        busybox: root.join("bin/busybox"),
+        root,
+        version,
+        abi,
+    })
 }
 
 /// Downloads (once) and unpacks (once) the Debian packages into `dir/root`.
@@ -209,31 +256,6 @@ fn fetch_debian(dir: &Path, version: &str, abi: &str) -> Result<PathBuf, String>
     Ok(root)
 }
 
-/// The arm64 headers' Makefile includes the common headers by their installed path
-/// (`include /usr/src/linux-headers-<abi>-common/Makefile`); points it at the copy under `root`,
-/// whatever path it was pointed at before.
-fn point_headers_at(root: &Path, abi: &str) -> Result<(), String> {
-    let hdr = root.join(format!("usr/src/linux-headers-{abi}-arm64/Makefile"));
-    let text = std::fs::read_to_string(&hdr).map_err(|e| format!("{}: {e}", hdr.display()))?;
-    let common = format!("/usr/src/linux-headers-{abi}-common/Makefile");
-    let want = format!("include {}{common}", root.display());
-    let fixed: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("include ") && l.ends_with(&common) {
-                want.clone()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect();
-    let fixed = fixed.join("\n") + "\n";
-    if fixed != text {
-        std::fs::write(&hdr, fixed).map_err(|e| format!("{}: {e}", hdr.display()))?;
-    }
-    Ok(())
-}
-
 /// Copies `from`'s .c/.h files and the repository's Kbuild into `to`.
 fn stage_sources(from: &Path, kbuild: &Path, to: &Path) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(to);
@@ -250,7 +272,12 @@ fn stage_sources(from: &Path, kbuild: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// Builds one out-of-tree module directory against the arm64 headers.
-fn kbuild(headers: &Path, dir: &Path, extra_symbols: Option<&Path>) -> Result<(), String> {
+fn kbuild(
+    headers: &Path,
+    dir: &Path,
+    extra_symbols: Option<&Path>,
+    make_args: &[String],
+) -> Result<(), String> {
     let mut cmd = Command::new("make");
     cmd.arg("-s")
         .arg("-j2")
@@ -262,7 +289,8 @@ fn kbuild(headers: &Path, dir: &Path, extra_symbols: Option<&Path>) -> Result<()
             "CROSS_COMPILE=aarch64-linux-gnu-",
             // BTF for modules needs pahole; the kernel loads modules without it.
             "CONFIG_DEBUG_INFO_BTF_MODULES=",
-        ]);
+        ])
+        .args(make_args);
     if let Some(s) = extra_symbols {
         cmd.arg(format!("KBUILD_EXTRA_SYMBOLS={}", s.display()));
     }
@@ -427,11 +455,39 @@ const USER_CHECKS: &[&str] = &[
     "ffa_call_req64_echo",
     "ffa_call_req64_who",
     "ffa_call_req32_who_by_uuid",
-    "ffa_call_req2_refused_below_v1_2",
     "ffa_call_share_mem_rw",
     "ffa_call_its_ts_rpc_version",
     "ffa_call_unknown_partition",
     "ffa_call_ffa_error_aborted",
+];
+
+/// The DIRECT_REQ2 check of linux/user-checks.sh: a v1.1 driver (6.12) refuses REQ2 itself,
+/// a v1.2 driver (7.x) sends it.
+fn req2_check(kernel: Kernel) -> &'static str {
+    match kernel {
+        Kernel::Stock => "ffa_call_req2_refused_below_v1_2",
+        Kernel::Backports => "ffa_call_req2_who",
+    }
+}
+
+/// The checks linux/ffa-test prints on every kernel ("ffa-test: check NAME ... ok"); a check
+/// that silently stopped running fails the lane too.
+const MODULE_CHECKS: &[&str] = &[
+    "echo_bound",
+    "direct_req_64",
+    "direct_req_64_kind",
+    "mem_share_retrieve_write_reclaim",
+    "mem_lend_retrieve_write_reclaim",
+    "notification_sp_to_linux",
+    "notification_relinquish",
+    "notification_linux_to_sp",
+    "notification_sp_unbinds",
+    "indirect_msg_send2_to_sp",
+    "sched_recv_runs_sp",
+    "cpu1_offline_online",
+    "long_request_preempted",
+    "direct_req_32",
+    "direct_req_32_kind",
 ];
 
 /// The checks of the lane's second boot (on the first boot's flash image).
@@ -543,8 +599,15 @@ fn judge_boot(
     failures
 }
 
-/// Checks the console of a lane run; returns the failures (empty = the lane passed).
-fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: bool) -> Vec<String> {
+/// Checks the console of a lane run on `kernel`; returns the failures (empty = the lane
+/// passed).
+fn judge(
+    console: &str,
+    expected: &Expected,
+    status: Option<i32>,
+    timed_out: bool,
+    kernel: Kernel,
+) -> Vec<String> {
     let mut failures = judge_boot(console, expected, status, timed_out, LANE_MODULES);
     let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
     let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
@@ -560,6 +623,11 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
             failures.push(format!("module check failed: {}", c.trim()));
         }
     }
+    for name in MODULE_CHECKS {
+        if !has(&format!("ffa-test: check {name} ... ")) {
+            failures.push(format!("the module check {name} did not run"));
+        }
+    }
     if !lines
         .iter()
         .any(|l| l.contains("ffa-test: ") && l.ends_with(" passed, 0 failed"))
@@ -571,7 +639,7 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
             failures.push(format!("user-space check failed: {}", c.trim()));
         }
     }
-    for name in USER_CHECKS {
+    for name in USER_CHECKS.iter().chain([&req2_check(kernel)]) {
         if !has(&format!("lane: check {name} ... ")) {
             failures.push(format!("the user-space check {name} did not run"));
         }
@@ -603,12 +671,21 @@ fn judge(console: &str, expected: &Expected, status: Option<i32>, timed_out: boo
 
 /// The usage of `cargo xtask linux`.
 pub const HELP: &str =
-    "usage: cargo xtask linux [--layout FILE] [--timeout S] [--run CMD]... [--add FILE]...
+    "usage: cargo xtask linux [--kernel 6.12|7.3] [--layout FILE] [--timeout S] [--run CMD]...
+                         [--add FILE]...
 
-Boots Debian's arm64 Linux 6.12 on the QEMU chain (2 cores, qemu/monitor -> SPMC -> the SP
-set) with Linux's FF-A driver and arm_tstee; installs what it needs. Without --run, the lane:
-the test module linux/ffa-test and the user-space checks (ts-client over arm_tstee, ffa-call)
-run and are judged; `cargo xtask test` runs it too (console: target/xtask/linux/console.log).
+Boots Debian's arm64 Linux on the QEMU chain (2 cores, qemu/monitor -> SPMC -> the SP set)
+with Linux's FF-A driver and arm_tstee; installs what it needs. Without --run, the lane: the
+test module linux/ffa-test and the user-space checks (ts-client over arm_tstee, ffa-call) run
+and are judged; `cargo xtask test` runs both kernels' lanes.
+
+  --kernel 6.12 Debian 12's stock 6.12 from bookworm-security through the host's apt (the
+                default; FF-A v1.1 driver, built out of tree; the lane boots twice, the second
+                time for ITS/PS persistence; console: target/xtask/linux/console.log)
+  --kernel 7.3  the newest 7.3 of Debian 13's trixie-backports, fetched through a private apt
+                configuration in target/xtask/linux-backports/apt (the host's /etc/apt is
+                not changed); Debian's own arm_ffa modules (FF-A v1.2 driver, framework
+                notifications); one boot (console: target/xtask/linux-backports/console.log)
 
   --run CMD     instead of the lane's checks, run the shell command CMD in the initramfs
                 (busybox; /dev/ffa-call and the `ffa-call` tool are there) and print its
@@ -697,15 +774,27 @@ fn command_runs(console: &str, commands: &[String]) -> Vec<CommandRun> {
         .collect()
 }
 
-/// Boots Linux on `layout`'s image and runs `commands` in its shell (ffa-call.ko loaded);
-/// returns each command's output and status, or `Err` if the boot itself failed (driver,
-/// partitions, modules, power-off) with the console log's path.
+/// Boots Linux 6.12 on `layout`'s image and runs `commands` in its shell (ffa-call.ko
+/// loaded); returns each command's output and status, or `Err` if the boot itself failed
+/// (driver, partitions, modules, power-off) with the console log's path.
 pub fn run_commands(
     tc: &Toolchain,
     timeout: Duration,
     layout: Option<&Path>,
     commands: &[String],
     add: &[PathBuf],
+) -> Result<Vec<CommandRun>, String> {
+    run_commands_on(tc, timeout, layout, commands, add, Kernel::Stock)
+}
+
+/// [`run_commands`] on `kernel`.
+fn run_commands_on(
+    tc: &Toolchain,
+    timeout: Duration,
+    layout: Option<&Path>,
+    commands: &[String],
+    add: &[PathBuf],
+    kernel: Kernel,
 ) -> Result<Vec<CommandRun>, String> {
     let mode = Mode::Run {
         commands: commands.to_vec(),
@@ -715,7 +804,7 @@ pub fn run_commands(
         outcome,
         expected,
         log,
-    } = boot(tc, timeout, layout, &mode)?;
+    } = boot(tc, timeout, layout, &mode, kernel)?;
     let modules: Vec<&str> = LANE_MODULES
         .iter()
         .copied()
@@ -744,12 +833,25 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
     let mut timeout = Duration::from_secs(crate::LINUX_TIMEOUT_S);
     let mut commands = Vec::new();
     let mut add = Vec::new();
+    let mut kernel = Kernel::Stock;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--layout" => layout = Some(PathBuf::from(it.next().ok_or("--layout takes a file")?)),
             "--run" => commands.push(it.next().ok_or("--run takes a shell command")?.clone()),
             "--add" => add.push(PathBuf::from(it.next().ok_or("--add takes a file")?)),
+            "--kernel" => {
+                kernel = match it.next().map(String::as_str) {
+                    Some("6.12") | Some("stock") => Kernel::Stock,
+                    Some("backports") => Kernel::Backports,
+                    Some(s) if s == BACKPORTS_SERIES => Kernel::Backports,
+                    other => {
+                        return Err(format!(
+                            "--kernel takes 6.12 or {BACKPORTS_SERIES} (backports), not {other:?}"
+                        ))
+                    }
+                }
+            }
             "--timeout" => {
                 let t = it.next().ok_or("--timeout takes seconds")?;
                 let t: u64 = t
@@ -774,17 +876,18 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
             eprintln!("xtask: the lane's checks need the default set's echo, its and ps");
         }
         return match layout {
-            None => match run_lane(&tc, timeout)? {
+            None => match run_lane(&tc, timeout, kernel)? {
                 (_, 0) => Ok(()),
                 _ => Err("the Linux lane failed".into()),
             },
             Some(l) => {
-                let b = boot(&tc, timeout, Some(&l), &Mode::Lane)?;
+                let b = boot(&tc, timeout, Some(&l), &Mode::Lane, kernel)?;
                 let f = judge(
                     &b.outcome.console,
                     &b.expected,
                     b.outcome.status,
                     b.outcome.timed_out,
+                    kernel,
                 );
                 for x in &f {
                     println!("linux: FAILED: {x}");
@@ -797,7 +900,7 @@ pub fn cmd_linux(args: &[String]) -> Result<(), String> {
             }
         };
     }
-    let runs = run_commands(&tc, timeout, layout.as_deref(), &commands, &add)?;
+    let runs = run_commands_on(&tc, timeout, layout.as_deref(), &commands, &add, kernel)?;
     let mut failed = 0;
     for r in &runs {
         println!("linux: $ {}", r.command);
@@ -845,29 +948,121 @@ struct Booted {
     log: PathBuf,
 }
 
-/// Builds everything for `layout` (None: the default set) and boots Linux in `mode`.
+/// Decompresses one of the Debian kernel's own modules (`rel` under its kernel/ folder).
+fn shipped_module(tree: &Tree, rel: &str) -> Result<Vec<u8>, String> {
+    let xz = tree
+        .shipped_module(rel)
+        .ok_or_else(|| format!("Debian's {} has no {rel}", tree.abi))?;
+    let out = Command::new("xz")
+        .arg("-dc")
+        .arg(&xz)
+        .output()
+        .map_err(|e| format!("xz: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("xz -dc {} failed", xz.display()));
+    }
+    Ok(out.stdout)
+}
+
+/// The modules the initramfs loads, in [`LANE_MODULES`]' order (file name, contents): the
+/// FF-A driver (Debian's own when the kernel ships it, CONFIG_ARM_FFA_TRANSPORT=m, else built
+/// out of tree from its source), Debian's tee.ko, arm_tstee (built out of tree: neither
+/// kernel ships it) and the lane's ffa-test and ffa-call, all built against `tree`'s headers.
+fn lane_modules(tree: &Tree, build: &Path) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let lx = crate::root().join("linux");
+    let make_args = debian::compiler_args(tree)?;
+    debian::ensure_host_tools(tree, &make_args, build)?;
+    let headers = &tree.headers;
+    let src = &tree.drivers;
+    let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let shipped_ffa = tree.config("ARM_FFA_TRANSPORT")?.as_deref() == Some("m");
+    let (ffa_core, ffa_module, ffa_symbols) = if shipped_ffa {
+        crate::step(&format!(
+            "Debian's {} ships arm_ffa (CONFIG_ARM_FFA_TRANSPORT=m): its ffa-core.ko and \
+             ffa-module.ko are loaded as they are; building arm_tstee, ffa-test and ffa-call",
+            tree.abi
+        ));
+        (
+            shipped_module(tree, "drivers/firmware/arm_ffa/ffa-core.ko.xz")?,
+            shipped_module(tree, "drivers/firmware/arm_ffa/ffa-module.ko.xz")?,
+            // The headers' Module.symvers lists the shipped driver's exports.
+            None,
+        )
+    } else {
+        crate::step(
+            "building arm_ffa, arm_tstee the lane's ffa-test and ffa-call modules out of tree",
+        );
+        stage_sources(
+            &src.join("firmware/arm_ffa"),
+            &lx.join("ffa/Kbuild"),
+            &build.join("ffa"),
+        )?;
+        kbuild(headers, &build.join("ffa"), None, &make_args)?;
+        (
+            read(build.join("ffa/ffa-core.ko"))?,
+            read(build.join("ffa/ffa-module.ko"))?,
+            Some(build.join("ffa/Module.symvers")),
+        )
+    };
+    let symbols = ffa_symbols.as_deref();
+    stage_sources(
+        &src.join("tee/tstee"),
+        &lx.join("tstee/Kbuild"),
+        &build.join("tstee"),
+    )?;
+    kbuild(headers, &build.join("tstee"), symbols, &make_args)?;
+    stage_sources(
+        &lx.join("ffa-test"),
+        &lx.join("ffa-test/Kbuild"),
+        &build.join("ffa-test"),
+    )?;
+    kbuild(headers, &build.join("ffa-test"), symbols, &make_args)?;
+    stage_sources(
+        &lx.join("ffa-call"),
+        &lx.join("ffa-call/Kbuild"),
+        &build.join("ffa-call"),
+    )?;
+    kbuild(headers, &build.join("ffa-call"), symbols, &make_args)?;
+    // Debian's own tee.ko (CONFIG_TEE=m), xz-compressed.
+    let tee = shipped_module(tree, "drivers/tee/tee.ko.xz")?;
+    Ok(vec![
+        ("ffa-core.ko", ffa_core),
+        ("ffa-module.ko", ffa_module),
+        ("tee.ko", tee),
+        ("arm-tstee.ko", read(build.join("tstee/arm-tstee.ko"))?),
+        ("ffa-test.ko", read(build.join("ffa-test/ffa-test.ko"))?),
+        ("ffa-call.ko", read(build.join("ffa-call/ffa-call.ko"))?),
+    ])
+}
+
+/// Builds everything for `layout` (None: the default set) and boots `kernel` in `mode`.
 fn boot(
     tc: &Toolchain,
     timeout: Duration,
     layout: Option<&Path>,
     mode: &Mode,
+    kernel: Kernel,
 ) -> Result<Booted, String> {
     let root = crate::root();
-    let out = crate::out_dir().join("linux");
+    let out = crate::out_dir().join(kernel.out_name());
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     toolchain::ensure_packages(HOST_PACKAGES, "building Linux modules for the Linux lane")?;
-    ensure_arm64_packages()?;
-    let (version, abi) = kernel_version()?;
-    let deb = fetch_debian(&out, &version, &abi)?;
-    let headers = deb.join(format!("usr/src/linux-headers-{abi}-arm64"));
-    let src = deb.join("linux-source-6.12/drivers");
+    let tree = match kernel {
+        Kernel::Stock => fetch_stock(&out)?,
+        Kernel::Backports => debian::fetch_backports(&out)?,
+    };
+    crate::step(&format!(
+        "Debian's arm64 Linux {} (package version {}) from {}",
+        tree.abi,
+        tree.version,
+        tree.root.display()
+    ));
 
     // The firmware: the same monitor, SPMC and SPs as the QEMU cases (default SP set), with
     // Linux's Image as the normal-world payload at a 2 MiB-aligned base (arm64 booting.rst).
     let lref = crate::layout::LayoutRef::new(layout, crate::layout::Target::Qemu)?;
     let image = crate::build(tc, &[], &lref, &crate::run_config_for(&lref, &[]))?;
     let bins = crate::out_dir().join("bin");
-    let kernel = deb.join(format!("boot/vmlinuz-{abi}-arm64"));
     // What depends on the SP set and the mode (flash, initramfs, DTB, console) goes in its own
     // folder for --run, so it never overwrites the lane's files.
     let run_out = match mode {
@@ -893,7 +1088,7 @@ fn boot(
             monitor: &bins.join("qemu-monitor.bin"),
             manifest_dtb: &bins.join("spmc_manifest.dtb"),
             spmc: &image.out.join("spmc-sbsa.bin"),
-            ns: &kernel,
+            ns: &tree.image,
             ns_load_address: platform_facts::qemu_sbsa::NS_PAYLOAD,
             storage,
         },
@@ -907,53 +1102,15 @@ fn boot(
         Mode::Run { .. } => String::new(),
     };
 
-    crate::step("building arm_ffa, arm_tstee the lane's ffa-test and ffa-call modules out of tree");
     let build = out.join("build");
     let lx = root.join("linux");
-    stage_sources(
-        &src.join("firmware/arm_ffa"),
-        &lx.join("ffa/Kbuild"),
-        &build.join("ffa"),
-    )?;
-    kbuild(&headers, &build.join("ffa"), None)?;
-    let ffa_symbols = build.join("ffa/Module.symvers");
-    stage_sources(
-        &src.join("tee/tstee"),
-        &lx.join("tstee/Kbuild"),
-        &build.join("tstee"),
-    )?;
-    kbuild(&headers, &build.join("tstee"), Some(&ffa_symbols))?;
-    stage_sources(
-        &lx.join("ffa-test"),
-        &lx.join("ffa-test/Kbuild"),
-        &build.join("ffa-test"),
-    )?;
-    kbuild(&headers, &build.join("ffa-test"), Some(&ffa_symbols))?;
-    stage_sources(
-        &lx.join("ffa-call"),
-        &lx.join("ffa-call/Kbuild"),
-        &build.join("ffa-call"),
-    )?;
-    kbuild(&headers, &build.join("ffa-call"), Some(&ffa_symbols))?;
+    let modules = lane_modules(&tree, &build)?;
     crate::step("building the lane's user-space programs (linux/user: ffa-call, ts-client)");
     let user = build.join("user");
     std::fs::create_dir_all(&user).map_err(|e| e.to_string())?;
     for (program, source) in USER_PROGRAMS {
         cross_cc(&lx.join("user").join(source), &lx, &user.join(program))?;
     }
-    let tee_xz = deb.join(format!(
-        "lib/modules/{abi}-arm64/kernel/drivers/tee/tee.ko.xz"
-    ));
-    // Debian's own tee.ko (CONFIG_TEE=m), xz-compressed in the image package.
-    let tee = Command::new("xz")
-        .arg("-dc")
-        .arg(&tee_xz)
-        .output()
-        .map_err(|e| format!("xz: {e}"))?;
-    if !tee.status.success() {
-        return Err(format!("xz -dc {} failed", tee_xz.display()));
-    }
-    let tee = tee.stdout;
 
     crate::step("writing the initramfs (busybox-static, the modules, linux/init.sh)");
     let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
@@ -977,34 +1134,11 @@ fn boot(
         file("init", 0o755, read(lx.join("init.sh"))?),
         file("user-checks.sh", 0o644, read(lx.join("user-checks.sh"))?),
         file("lane.env", 0o644, lane_env.into_bytes()),
-        file("bin/busybox", 0o755, read(deb.join("bin/busybox"))?),
-        file(
-            "lib/modules/ffa-core.ko",
-            0o644,
-            read(build.join("ffa/ffa-core.ko"))?,
-        ),
-        file(
-            "lib/modules/ffa-module.ko",
-            0o644,
-            read(build.join("ffa/ffa-module.ko"))?,
-        ),
-        file("lib/modules/tee.ko", 0o644, tee),
-        file(
-            "lib/modules/arm-tstee.ko",
-            0o644,
-            read(build.join("tstee/arm-tstee.ko"))?,
-        ),
-        file(
-            "lib/modules/ffa-test.ko",
-            0o644,
-            read(build.join("ffa-test/ffa-test.ko"))?,
-        ),
-        file(
-            "lib/modules/ffa-call.ko",
-            0o644,
-            read(build.join("ffa-call/ffa-call.ko"))?,
-        ),
+        file("bin/busybox", 0o755, read(tree.busybox.clone())?),
     ];
+    for (name, data) in modules {
+        entries.push(file(&format!("lib/modules/{name}"), 0o644, data));
+    }
     if let Mode::Reboot { commands } = mode {
         entries.push(file(
             "lane-run.sh",
@@ -1126,27 +1260,30 @@ fn judge_reboot(
     failures
 }
 
-/// Builds everything and boots Linux with the lane's checks, then boots it again on the same
-/// flash image to read back what ITS and PS stored (persistence across a reboot of the machine);
-/// `Ok((passed, failed))` counts the lane as one test, or `Err` when it could not be set up.
-pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String> {
+/// Builds everything and boots `kernel` with the lane's checks; on 6.12, boots it again on the
+/// same flash image to read back what ITS and PS stored (persistence across a reboot of the
+/// machine; the backports lane boots once). `Ok((passed, failed))` counts the lane as one
+/// test, or `Err` when it could not be set up.
+pub fn run_lane(tc: &Toolchain, timeout: Duration, kernel: Kernel) -> Result<(u32, u32), String> {
+    let name = kernel.lane_name();
     let Booted {
         outcome,
         expected,
         log,
-    } = boot(tc, timeout, None, &Mode::Lane)?;
+    } = boot(tc, timeout, None, &Mode::Lane, kernel)?;
     let mut failures = judge(
         &outcome.console,
         &expected,
         outcome.status,
         outcome.timed_out,
+        kernel,
     );
-    if !outcome.timed_out {
+    if !outcome.timed_out && kernel == Kernel::Stock {
         crate::step("Linux lane: booting again on the same flash image (ITS and PS persistence)");
         let mode = Mode::Reboot {
             commands: vec![REBOOT_COMMAND.to_string()],
         };
-        let b = boot(tc, timeout, None, &mode)?;
+        let b = boot(tc, timeout, None, &mode, kernel)?;
         let f = judge_reboot(
             &b.outcome.console,
             &b.expected,
@@ -1159,13 +1296,13 @@ pub fn run_lane(tc: &Toolchain, timeout: Duration) -> Result<(u32, u32), String>
         }
     }
     if failures.is_empty() {
-        println!("linux: passed (console log {})", log.display());
+        println!("{name}: passed (console log {})", log.display());
         Ok((1, 0))
     } else {
         for f in &failures {
-            println!("linux: FAILED: {f}");
+            println!("{name}: FAILED: {f}");
         }
-        println!("linux: console log {}", log.display());
+        println!("{name}: console log {}", log.display());
         Ok((0, 1))
     }
 }
@@ -1235,19 +1372,6 @@ mod tests {
     }
 
     #[test]
-    fn abi_names_follow_debian() {
-        assert_eq!(
-            abi_of("6.12.118-1~deb12u1").as_deref(),
-            Some("6.12.118+deb12")
-        );
-        assert_eq!(
-            abi_of("6.12.41-1~deb12u1").as_deref(),
-            Some("6.12.41+deb12")
-        );
-        assert_eq!(abi_of("6.12"), None);
-    }
-
-    #[test]
     fn uuids_print_like_linux() {
         // partitions/test-protocol uuid::ECHO, as the manifest's cells: the lane compares
         // ffa-abi's text form of the UUID with what Linux prints.
@@ -1274,19 +1398,49 @@ mod tests {
         assert_eq!(&a[54..62], b"0000000A");
     }
 
-    fn good_console() -> String {
-        "ARM FF-A: Driver version 1.1\nARM FF-A: Firmware version 1.2 found\n\
-         lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
+    /// A console of a passing lane on `kernel`: every line the judge requires.
+    fn console_for(kernel: Kernel) -> String {
+        let driver = match kernel {
+            Kernel::Stock => "1.1",
+            Kernel::Backports => "1.2",
+        };
+        format!("ARM FF-A: Driver version {driver}\nARM FF-A: Firmware version 1.2 found\n")
+            + "lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
          lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
-         lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-test.ko: ok\n\
-         ffa-test: check direct_req_64 ... ok\nffa-test: 1 passed, 0 failed\n\
-         lane: insmod ffa-call.ko: ok\n"
-            .to_string()
+         lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-test.ko: ok\n"
+            + &MODULE_CHECKS
+                .iter()
+                .map(|c| format!("ffa-test: check {c} ... ok\n"))
+                .collect::<String>()
+            + "ffa-test: 15 passed, 0 failed\nlane: insmod ffa-call.ko: ok\n"
             + &USER_CHECKS
                 .iter()
+                .chain([&req2_check(kernel)])
                 .map(|c| format!("lane: check {c} ... ok\n"))
                 .collect::<String>()
             + "ts-client: 27 passed, 0 failed\nlane: end\n"
+    }
+
+    fn good_console() -> String {
+        console_for(Kernel::Stock)
+    }
+
+    /// The backports lane requires what its v1.2 driver does: DIRECT_REQ2 sent (not refused),
+    /// and every partition under each of its UUIDs.
+    #[test]
+    fn the_backports_lane_needs_its_own_lines() {
+        let good = console_for(Kernel::Backports);
+        assert!(judge(&good, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
+        // 6.12's console (REQ2 refused) does not pass as 7.x's, nor the reverse.
+        let stock = console_for(Kernel::Stock);
+        assert!(!judge(&stock, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
+        assert!(!judge(&good, &echo_only(), Some(0), false, Kernel::Stock).is_empty());
+        let without: String = good
+            .lines()
+            .filter(|l| !l.contains("ffa_call_req2_who"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(!judge(&without, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
     }
 
     fn echo_only() -> Expected {
@@ -1303,19 +1457,21 @@ mod tests {
     #[test]
     fn the_lane_fails_without_each_required_line() {
         let good = good_console();
-        assert!(judge(&good, &echo_only(), Some(0), false).is_empty());
+        assert!(judge(&good, &echo_only(), Some(0), false, Kernel::Stock).is_empty());
         assert!(
-            !judge(&good, &echo_only(), Some(1), false).is_empty(),
+            !judge(&good, &echo_only(), Some(1), false, Kernel::Stock).is_empty(),
             "power-off status"
         );
         assert!(
-            !judge(&good, &echo_only(), None, true).is_empty(),
+            !judge(&good, &echo_only(), None, true, Kernel::Stock).is_empty(),
             "timeout"
         );
         for drop in [
             "Firmware version",
             "partition_id=32769",
-            "check direct_req_64",
+            "check direct_req_64 ",
+            "check sched_recv_runs_sp ",
+            "check long_request_preempted ",
             "0 failed",
             "lane: end",
             "insmod ffa-module.ko",
@@ -1330,18 +1486,18 @@ mod tests {
                 .map(|l| format!("{l}\n"))
                 .collect();
             assert!(
-                !judge(&console, &echo_only(), Some(0), false).is_empty(),
+                !judge(&console, &echo_only(), Some(0), false, Kernel::Stock).is_empty(),
                 "without `{drop}`"
             );
         }
         let failed = good.replace("direct_req_64 ... ok", "direct_req_64 ... FAILED: x");
-        assert!(!judge(&failed, &echo_only(), Some(0), false).is_empty());
+        assert!(!judge(&failed, &echo_only(), Some(0), false, Kernel::Stock).is_empty());
         let failed = good.replace("ts_ps_get ... ok", "ts_ps_get ... FAILED: x");
-        assert!(!judge(&failed, &echo_only(), Some(0), false).is_empty());
+        assert!(!judge(&failed, &echo_only(), Some(0), false, Kernel::Stock).is_empty());
         for e in ERROR_LINES {
             let console = format!("{good}arm_tstee arm-ffa-5: {e}: 9\n");
             assert!(
-                !judge(&console, &echo_only(), Some(0), false).is_empty(),
+                !judge(&console, &echo_only(), Some(0), false, Kernel::Stock).is_empty(),
                 "with `{e}`"
             );
         }
@@ -1351,7 +1507,7 @@ mod tests {
             "lane: insmod ffa-core.ko: ok\nARM FF-A: Notification setup failed -95, not enabled\n",
         );
         assert!(
-            !judge(&no_notif, &echo_only(), Some(0), false).is_empty(),
+            !judge(&no_notif, &echo_only(), Some(0), false, Kernel::Stock).is_empty(),
             "notifications not enabled"
         );
         // INFO_GET answered NO_DATA after an SRI (issue 12).
@@ -1361,7 +1517,7 @@ mod tests {
         );
         assert_ne!(no_data, good);
         assert!(
-            !judge(&no_data, &echo_only(), Some(0), false).is_empty(),
+            !judge(&no_data, &echo_only(), Some(0), false, Kernel::Stock).is_empty(),
             "INFO_GET with nothing pending"
         );
         // A partition with two UUIDs: the v1.1 driver sees the first only; a v1.2 driver
@@ -1375,9 +1531,9 @@ mod tests {
                 ],
             )],
         };
-        assert!(judge(&good, &two, Some(0), false).is_empty());
+        assert!(judge(&good, &two, Some(0), false, Kernel::Stock).is_empty());
         let v1_2 = good.replace("Driver version 1.1", "Driver version 1.2");
-        assert!(!judge(&v1_2, &two, Some(0), false).is_empty());
+        assert!(!judge(&v1_2, &two, Some(0), false, Kernel::Stock).is_empty());
         let other = Expected {
             partitions: vec![(
                 ffa_abi::EndpointId(0x8002),
@@ -1385,7 +1541,7 @@ mod tests {
             )],
         };
         assert!(
-            !judge(&good, &other, Some(0), false).is_empty(),
+            !judge(&good, &other, Some(0), false, Kernel::Stock).is_empty(),
             "a missing partition"
         );
     }

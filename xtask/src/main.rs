@@ -41,6 +41,7 @@ commands:
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
   linux            boot Debian's arm64 Linux 6.12 on the chain (2 cores) with Linux's FF-A
                    driver, arm_tstee and linux/ffa-test; installs what it needs (test runs it);
+                   --kernel 7.3: trixie-backports' 7.3 instead (test runs it too);
                    --run CMD runs your commands there instead (ffa-call: call an SP from Linux)
   fvp              build the Base FVP SPMC (BL32) + SPMC manifest for TF-A; prints the make line
   check-manifests  build an SP set's SPs and validate it with manifest-tool
@@ -634,10 +635,20 @@ fn cmd_test(args: &[String]) -> Result<(), String> {
     } else {
         (ip, ifail)
     };
-    // The Linux lane: Linux's own FF-A driver over the same firmware (one test).
+    // The Linux lanes: Linux's own FF-A driver over the same firmware, on Debian 12's stock
+    // 6.12 (FF-A v1.1 driver) and on trixie-backports' 7.x (v1.2, framework notifications);
+    // one test each.
     let (lp, lf) = if everything {
+        let timeout = Duration::from_secs(LINUX_TIMEOUT_S);
         step("Linux lane (cargo xtask linux)");
-        linux::run_lane(&tc, Duration::from_secs(LINUX_TIMEOUT_S))?
+        let (p6, f6) = linux::run_lane(&tc, timeout, linux::Kernel::Stock)?;
+        step(&format!(
+            "Linux lane on trixie-backports' {} (cargo xtask linux --kernel {})",
+            linux::BACKPORTS_SERIES,
+            linux::BACKPORTS_SERIES
+        ));
+        let (p7, f7) = linux::run_lane(&tc, timeout, linux::Kernel::Backports)?;
+        (p6 + p7, f6 + f7)
     } else {
         (0, 0)
     };
