@@ -187,7 +187,8 @@ fn candidate(opts: &[String], package: &str) -> Result<Option<String>, String> {
         .map(str::to_string))
 }
 
-/// Fetches (once per version) and unpacks the trixie-backports kernel: the newest
+/// Fetches (once per version; the packages are deleted once unpacked) and unpacks the
+/// trixie-backports kernel: the newest
 /// `linux-source-<BACKPORTS_SERIES>` version's Image, the arm_ffa and tee modules, headers,
 /// kbuild and source (drivers and modpost's sources only), and the host's busybox-static.
 pub fn fetch_backports(dir: &Path) -> Result<Tree, String> {
@@ -339,6 +340,12 @@ pub fn fetch_backports(dir: &Path) -> Result<Tree, String> {
     }
     point_headers_at(&root, &abi)?;
     std::fs::write(&done, &version).map_err(|e| e.to_string())?;
+    // The unpacked tree is all the lane reads: the 270 MB of packages go (disk is shared).
+    for p in &wanted {
+        if let Some(f) = file_of(p) {
+            let _ = std::fs::remove_file(f);
+        }
+    }
     Ok(tree)
 }
 
