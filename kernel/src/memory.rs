@@ -263,57 +263,41 @@ fn next_run<T: PageSpan>(ranges: &[T], i: usize, prev_end: u64) -> Option<Run> {
     })
 }
 
-/// Where a page-table walk going up in address order stands among disjoint `ranges` in
-/// increasing order: the walk's callback asks once per entry, and an entry in a gap before
-/// the next range costs one comparison instead of a search.
-struct Cursor<'a, T> {
-    ranges: &'a [T],
-    /// Index of the range `bounds` holds.
-    at: core::cell::Cell<usize>,
-    /// That range's [base, end); (u64::MAX, u64::MAX) past the last range.
-    bounds: core::cell::Cell<(u64, u64)>,
-}
+/// Level-3 entries in one 2 MiB chunk.
+const CHUNK_PAGES: u64 = 1 << (CHUNK_SHIFT - PAGE_SIZE.trailing_zeros());
 
-impl<'a, T: PageSpan> Cursor<'a, T> {
-    fn new(ranges: &'a [T]) -> Self {
-        Self {
-            ranges,
-            at: core::cell::Cell::new(0),
-            bounds: core::cell::Cell::new(Self::bounds_of(ranges.first())),
-        }
-    }
+/// The pages of one 2 MiB chunk that ranges inside it cover, one bit per level-3 entry: a
+/// walk's callback tests one bit per entry instead of searching the ranges, so an entry in a
+/// gap between them costs a few instructions.
+struct ChunkPages([u64; (CHUNK_PAGES / 64) as usize]);
 
-    fn bounds_of(r: Option<&T>) -> (u64, u64) {
-        r.map_or((u64::MAX, u64::MAX), |r| {
-            let s = r.span();
-            (s.0, range_end(s))
-        })
-    }
-
-    /// Does one of the ranges hold the address `va`? `va` must not go down from one call to
-    /// the next.
-    #[inline(always)]
-    fn covers(&self, va: u64) -> bool {
-        let (lo, hi) = self.bounds.get();
-        if va < lo {
-            return false;
-        }
-        va < hi || self.advance(va)
-    }
-
-    /// [`Cursor::covers`] past the current range: moves on to the first range that ends after
-    /// `va`.
-    fn advance(&self, va: u64) -> bool {
-        let mut at = self.at.get();
-        loop {
-            at += 1;
-            let (lo, hi) = Self::bounds_of(self.ranges.get(at));
-            if va < hi || at >= self.ranges.len() {
-                self.at.set(at);
-                self.bounds.set((lo, hi));
-                return lo <= va && va < hi;
+impl ChunkPages {
+    /// The pages of `ranges` ((base, pages), all inside one chunk: a run of [`next_run`]).
+    fn of<T: PageSpan>(ranges: &[T]) -> Self {
+        let mut words = [0u64; (CHUNK_PAGES / 64) as usize];
+        for r in ranges {
+            let (base, pages) = r.span();
+            let mut at = (base / PAGE_SIZE) % CHUNK_PAGES;
+            let end = at.saturating_add(pages).min(CHUNK_PAGES);
+            while at < end {
+                let bit = at % 64;
+                let k = (end - at).min(64 - bit);
+                let mask = if k == 64 {
+                    u64::MAX
+                } else {
+                    ((1 << k) - 1) << bit
+                };
+                words[(at / 64) as usize] |= mask;
+                at += k;
             }
         }
+        Self(words)
+    }
+
+    /// Is the page at `va` (inside the chunk) one of them?
+    fn covers(&self, va: u64) -> bool {
+        let i = (va / PAGE_SIZE) % CHUNK_PAGES;
+        self.0[(i / 64) as usize] >> (i % 64) & 1 != 0
     }
 }
 
@@ -618,7 +602,7 @@ impl AddressSpace {
         let Some(lo) = rest.first().map(|r| r.span().0) else {
             return Ok(());
         };
-        let cursor = Cursor::new(rest);
+        let pages = ChunkPages::of(rest);
         let missed = core::cell::Cell::new(false);
         let page = attrs | El1Attributes::TABLE_OR_PAGE;
         self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
@@ -629,8 +613,7 @@ impl AddressSpace {
                 return Ok(());
             }
             let va = mr.start().0;
-            // A page in a gap between the ranges costs one comparison here.
-            if cursor.covers(va as u64) {
+            if pages.covers(va as u64) {
                 d.set(PhysicalAddress(va), page)
             } else {
                 Ok(())
@@ -733,15 +716,15 @@ impl AddressSpace {
         )
     }
 
-    /// Unmaps the pages of `ranges` (in order, spanning `[lo, hi)`) in one `modify_range`
-    /// walk over their span.
+    /// Unmaps the pages of `ranges` (a run inside one chunk, spanning `[lo, hi)`) in one
+    /// `modify_range` walk over their span.
     fn unmap_walk<T: PageSpan>(&mut self, ranges: &[T], lo: u64, hi: u64) -> Result<(), MapError> {
-        let cursor = Cursor::new(ranges);
+        let pages = ChunkPages::of(ranges);
         self.map.modify_range(&region(lo, hi - lo)?, &|mr, d| {
             if d.is_table() || !d.flags().contains(El1Attributes::VALID) {
                 return Ok(());
             }
-            if cursor.covers(mr.start().0 as u64) {
+            if pages.covers(mr.start().0 as u64) {
                 d.set(PhysicalAddress(0), El1Attributes::empty())?;
             }
             Ok(())
@@ -1279,6 +1262,24 @@ mod tests {
                 Some(ok[1].0 + PAGE_SIZE)
             );
         }
+    }
+
+    /// A chunk's page bitmap holds exactly the pages of the ranges, across word boundaries
+    /// and at both ends of the chunk.
+    #[test]
+    fn chunk_pages_hold_exactly_the_ranges() {
+        let chunk = 0x100_4020_0000u64;
+        let ranges = [(0u64, 1u64), (63, 2), (100, 130), (300, 64), (511, 1)]
+            .map(|(p, n)| (chunk + p * PAGE_SIZE, n));
+        let pages = ChunkPages::of(&ranges);
+        for p in 0..CHUNK_PAGES {
+            let va = chunk + p * PAGE_SIZE;
+            let inside = ranges
+                .iter()
+                .any(|&(b, n)| va >= b && va < range_end((b, n)));
+            assert_eq!(pages.covers(va), inside, "page {p}");
+        }
+        assert!(!ChunkPages::of::<(u64, u64)>(&[]).covers(chunk));
     }
 
     /// The bound counts every chunk, 1 GiB and 512 GiB region a range touches, each once when
