@@ -278,16 +278,17 @@ impl ChunkPages {
         for r in ranges {
             let (base, pages) = r.span();
             let mut at = (base / PAGE_SIZE) % CHUNK_PAGES;
+            if pages == 1 {
+                // The usual scattered range (Linux shares buffers page by page).
+                words[(at / 64) as usize] |= 1 << (at % 64);
+                continue;
+            }
             let end = at.saturating_add(pages).min(CHUNK_PAGES);
             while at < end {
+                // The bits of [at, end) in this word: k of them (1..=64) from `bit` up.
                 let bit = at % 64;
                 let k = (end - at).min(64 - bit);
-                let mask = if k == 64 {
-                    u64::MAX
-                } else {
-                    ((1 << k) - 1) << bit
-                };
-                words[(at / 64) as usize] |= mask;
+                words[(at / 64) as usize] |= (u64::MAX >> (64 - k)) << bit;
                 at += k;
             }
         }
