@@ -20,6 +20,11 @@
  * (fixed upstream by 3e282f41585c, "Explicitly cast return value from
  * NOTIFICATION_INFO_GET", not in Debian's 6.12.118). The lane fails on that line, so it
  * catches an SRI raised with nothing new pending.
+ *  - from Linux 6.15 on (the backports lane's 7.x): an indirect message from echo to Linux
+ *    (echo's FFA_MSG_SEND2 into Linux's RX buffer, "RX buffer full" in the SPM framework
+ *    bitmap, the SRI), received through the driver's framework notifications: the callback
+ *    fwk_notify_request registered for echo's device gets the payload; the driver finds it by
+ *    the header's sender ID (and UUID), copies it and releases the RX buffer itself.
  * Linux 6.12 cannot receive an SP's FFA_MSG_SEND2 (no framework-notification handler):
  * docs/integrator-guide.md says why.
  */
@@ -27,9 +32,11 @@
 #include <linux/completion.h>
 #include <linux/jiffies.h>
 #include <linux/string.h>
+#include <linux/version.h>
 
 #include "ffa_test.h"
 
+#define CMD_MSG_SEND2 0xC0DE0901u
 #define CMD_MSG_READ 0xC0DE0902u
 #define CMD_NOTIFY_BIND 0xC0DE0903u
 #define CMD_NOTIFY_UNBIND 0xC0DE0904u
@@ -246,10 +253,98 @@ static void check_sched_recv_run(struct ffa_device *echo)
 		       d.data0);
 }
 
-void ffa_test_notifications(struct ffa_device *echo)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+/*
+ * Framework notifications (upstream 285a5ea0f542, v6.15): "RX buffer full" hands an indirect
+ * message to the callback registered for its sender's device (notification ID 0).
+ */
+#define FWK_RX_BUFFER_FULL 0
+
+struct fwk_receiver {
+	const char *name;
+	struct completion got;
+	int calls;
+	u64 payload;
+};
+
+static struct fwk_receiver from_echo = { .name = "echo" };
+static struct fwk_receiver from_other = { .name = "the other partition" };
+
+/* The driver passes the payload it copied out of the RX buffer (freed after the call). */
+static void on_message(int notify_id, void *cb_data, void *buf)
+{
+	struct fwk_receiver *r = cb_data;
+
+	/* echo's MSG_SEND2 carries 8 bytes: word 2 of the request, little-endian. */
+	memcpy(&r->payload, buf, sizeof(r->payload));
+	r->calls++;
+	complete(&r->got);
+}
+
+/* echo sends `payload` to Linux (test-protocol MSG_SEND2); Linux's driver must hand it to the
+ * callback of echo's device only. */
+static void check_receive_indirect(struct ffa_device *echo, struct ffa_device *other)
+{
+	const struct ffa_notifier_ops *n = echo->ops->notifier_ops;
+	u64 payload = 0x21534d4f52464f45ull; /* "EOFROMS!" */
+	struct ffa_send_direct_data d = {
+		.data0 = CMD_MSG_SEND2, .data1 = NW_ID, .data2 = payload,
+	};
+	unsigned long left = 0;
+	int rc, rc_other = -ENODEV;
+
+	init_completion(&from_echo.got);
+	init_completion(&from_other.got);
+	rc = n->fwk_notify_request(echo, on_message, &from_echo, FWK_RX_BUFFER_FULL);
+	if (rc) {
+		report("indirect_msg_send2_from_sp", 0, "fwk_notify_request returned %d", rc);
+		return;
+	}
+	/* A receiver for another partition's messages, which must stay silent. */
+	if (other)
+		rc_other = n->fwk_notify_request(other, on_message, &from_other,
+						 FWK_RX_BUFFER_FULL);
+	rc = ask(echo, &d);
+	if (!rc && d.data0 == STATUS_OK)
+		left = wait_for_completion_timeout(&from_echo.got, msecs_to_jiffies(5000));
+	report("indirect_msg_send2_from_sp",
+	       !rc && d.data0 == STATUS_OK && left && from_echo.calls == 1 &&
+		       from_echo.payload == payload && rc_other == 0 && from_other.calls == 0,
+	       "echo's MSG_SEND2 to 0x%x: rc %d status %llx; echo's callback %s (%d calls), payload %llx (want %llx); callback for 0x%x registered %d, called %d times",
+	       NW_ID, rc, d.data0, left ? "ran" : "never ran", from_echo.calls,
+	       from_echo.payload, payload, other ? other->vm_id : 0, rc_other,
+	       from_other.calls);
+	/*
+	 * The driver released its RX buffer after copying the message: echo's second message is
+	 * delivered (a full buffer would make it BUSY).
+	 */
+	reinit_completion(&from_echo.got);
+	memset(&d, 0, sizeof(d));
+	d.data0 = CMD_MSG_SEND2;
+	d.data1 = NW_ID;
+	d.data2 = ~payload;
+	rc = ask(echo, &d);
+	left = (!rc && d.data0 == STATUS_OK) ?
+		wait_for_completion_timeout(&from_echo.got, msecs_to_jiffies(5000)) : 0;
+	report("indirect_msg_send2_from_sp_rx_released",
+	       !rc && d.data0 == STATUS_OK && left && from_echo.payload == ~payload,
+	       "echo's second MSG_SEND2: rc %d status %llx; callback %s, payload %llx (want %llx)",
+	       rc, d.data0, left ? "ran" : "never ran", from_echo.payload, ~payload);
+	rc = n->fwk_notify_relinquish(echo, FWK_RX_BUFFER_FULL);
+	if (other && rc_other == 0)
+		rc_other = n->fwk_notify_relinquish(other, FWK_RX_BUFFER_FULL);
+	report("fwk_notify_relinquish", rc == 0 && rc_other == 0,
+	       "fwk_notify_relinquish returned %d (echo), %d (other)", rc, rc_other);
+}
+#endif
+
+void ffa_test_notifications(struct ffa_device *echo, struct ffa_device *other)
 {
 	check_receive(echo);
 	check_send(echo);
 	check_indirect(echo);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	check_receive_indirect(echo, other);
+#endif
 	check_sched_recv_run(echo);
 }

@@ -21,6 +21,7 @@
 #include "ffa_test.h"
 
 #define ECHO_ID 0x8001
+#define RELAY_ID 0x8002
 #define CMD_WHO 0xC0DE0007u
 #define CMD_MEM_RW 0xC0DE0201u
 #define CMD_SPIN 0xC0DE0B01u
@@ -35,7 +36,7 @@ static const struct ffa_device_id ffa_test_ids[] = {
 	{}
 };
 
-static struct ffa_device *echo;
+static struct ffa_device *echo, *relay;
 static int passed, failed;
 
 void report(const char *name, int ok, const char *fmt, ...)
@@ -61,6 +62,8 @@ static int ffa_test_probe(struct ffa_device *dev)
 	pr_info("ffa-test: bound to partition 0x%04x uuid %pUb\n", dev->vm_id, &dev->uuid);
 	if (dev->vm_id == ECHO_ID && !echo)
 		echo = dev;
+	if (dev->vm_id == RELAY_ID && !relay)
+		relay = dev;
 	return 0;
 }
 
@@ -68,6 +71,8 @@ static void ffa_test_remove(struct ffa_device *dev)
 {
 	if (dev == echo)
 		echo = NULL;
+	if (dev == relay)
+		relay = NULL;
 }
 
 static struct ffa_driver ffa_test_driver = {
@@ -295,7 +300,7 @@ static int __init ffa_test_init(void)
 		check_who("direct_req_64_kind", 64);
 		check_mem("mem_share_retrieve_write_reclaim", false);
 		check_mem("mem_lend_retrieve_write_reclaim", true);
-		ffa_test_notifications(echo);
+		ffa_test_notifications(echo, relay);
 		check_cpu_off_on();
 		check_long_request_preempted();
 		echo->ops->msg_ops->mode_32bit_set(echo);

@@ -8,7 +8,11 @@
 /* One "ffa-test: check <name> ... ok|FAILED: <why>" line, counted in the module's summary. */
 void report(const char *name, int ok, const char *fmt, ...);
 
-/* Notifications and indirect messaging with echo through Linux's notifier and msg ops. */
-void ffa_test_notifications(struct ffa_device *echo);
+/*
+ * Notifications and indirect messaging with echo through Linux's notifier and msg ops;
+ * `other` (may be NULL) is another partition's device, whose framework-notification callback
+ * must not get echo's messages.
+ */
+void ffa_test_notifications(struct ffa_device *echo, struct ffa_device *other);
 
 #endif

@@ -490,6 +490,25 @@ const MODULE_CHECKS: &[&str] = &[
     "direct_req_32_kind",
 ];
 
+/// The checks linux/ffa-test prints only where the driver has framework notifications (Linux
+/// 6.15 and later: the backports lane): echo's FFA_MSG_SEND2 to Linux received through
+/// `fwk_notify_request`, twice (so the driver released its RX buffer), then the callbacks
+/// relinquished.
+const FWK_MODULE_CHECKS: &[&str] = &[
+    "indirect_msg_send2_from_sp",
+    "indirect_msg_send2_from_sp_rx_released",
+    "fwk_notify_relinquish",
+];
+
+/// The module checks a lane on `kernel` requires.
+fn module_checks(kernel: Kernel) -> Vec<&'static str> {
+    let fwk = match kernel {
+        Kernel::Stock => &[][..],
+        Kernel::Backports => FWK_MODULE_CHECKS,
+    };
+    MODULE_CHECKS.iter().chain(fwk).copied().collect()
+}
+
 /// The checks of the lane's second boot (on the first boot's flash image).
 const REBOOT_CHECKS: &[&str] = &[
     "ts_its_persisted_across_reboot",
@@ -623,7 +642,7 @@ fn judge(
             failures.push(format!("module check failed: {}", c.trim()));
         }
     }
-    for name in MODULE_CHECKS {
+    for name in module_checks(kernel) {
         if !has(&format!("ffa-test: check {name} ... ")) {
             failures.push(format!("the module check {name} did not run"));
         }
@@ -1408,7 +1427,7 @@ mod tests {
             + "lane: insmod ffa-core.ko: ok\nlane: insmod ffa-module.ko: ok\n\
          lane: partition arm-ffa-1 partition_id=32769 uuid=2f2e7c3a-6c59-4b1e-9d8f-01ec40000001\n\
          lane: insmod tee.ko: ok\nlane: insmod arm-tstee.ko: ok\nlane: insmod ffa-test.ko: ok\n"
-            + &MODULE_CHECKS
+            + &module_checks(kernel)
                 .iter()
                 .map(|c| format!("ffa-test: check {c} ... ok\n"))
                 .collect::<String>()
@@ -1435,12 +1454,29 @@ mod tests {
         let stock = console_for(Kernel::Stock);
         assert!(!judge(&stock, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
         assert!(!judge(&good, &echo_only(), Some(0), false, Kernel::Stock).is_empty());
-        let without: String = good
-            .lines()
-            .filter(|l| !l.contains("ffa_call_req2_who"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert!(!judge(&without, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
+        // Every line it needs beyond 6.12's: REQ2 and the SP's MSG_SEND2 received by Linux.
+        for drop in [
+            "ffa_call_req2_who",
+            "check indirect_msg_send2_from_sp ",
+            "check indirect_msg_send2_from_sp_rx_released ",
+            "check fwk_notify_relinquish ",
+        ] {
+            let without: String = good
+                .lines()
+                .filter(|l| !l.contains(drop))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            assert_ne!(without, good, "{drop}");
+            assert!(
+                !judge(&without, &echo_only(), Some(0), false, Kernel::Backports).is_empty(),
+                "without `{drop}`"
+            );
+        }
+        let failed = good.replace(
+            "indirect_msg_send2_from_sp ... ok",
+            "indirect_msg_send2_from_sp ... FAILED: callback never ran",
+        );
+        assert!(!judge(&failed, &echo_only(), Some(0), false, Kernel::Backports).is_empty());
     }
 
     fn echo_only() -> Expected {
