@@ -36,8 +36,10 @@ const MEMORY_MIB: u32 = 1024;
 /// The initramfs goes 128 MiB into NS DRAM, above the kernel (about 43 MiB with its bss).
 const INITRD_ADDRESS: u64 = platform_facts::qemu_sbsa::NS_DTB + 0x0800_0000;
 /// Host packages the lane needs: the cross compiler for the modules, the arm64 C library and
-/// Linux UAPI headers for the static user-space programs (linux/user), and xz for tee.ko.
+/// Linux UAPI headers for the static user-space programs (linux/user), xz for Debian's
+/// modules, and the host gcc for the backports kernel's modpost (built from its source).
 const HOST_PACKAGES: &[&str] = &[
+    "gcc",
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "linux-libc-dev-arm64-cross",
