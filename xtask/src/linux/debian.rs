@@ -340,13 +340,37 @@ pub fn fetch_backports(dir: &Path) -> Result<Tree, String> {
     }
     point_headers_at(&root, &abi)?;
     std::fs::write(&done, &version).map_err(|e| e.to_string())?;
-    // The unpacked tree is all the lane reads: the 270 MB of packages go (disk is shared).
+    // The unpacked tree is all the lane reads: the 270 MB of packages go (disk is shared), and
+    // so do the trees of versions the index has replaced.
     for p in &wanted {
         if let Some(f) = file_of(p) {
             let _ = std::fs::remove_file(f);
         }
     }
+    for old in stale_roots(dir, &abi) {
+        eprintln!("xtask: removing {} (an older kernel's tree)", old.display());
+        let _ = std::fs::remove_dir_all(old);
+    }
     Ok(tree)
+}
+
+/// The unpacked trees (`root-<abi>`) in `dir` other than `abi`'s.
+fn stale_roots(dir: &Path, abi: &str) -> Vec<PathBuf> {
+    let keep = format!("root-{abi}");
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name().is_some_and(|n| {
+                            let n = n.to_string_lossy();
+                            n.starts_with("root-") && n != keep
+                        })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Extracts `paths` of a .deb's data into `root`, streaming (no copy of the archive on disk);
@@ -753,6 +777,19 @@ mod tests {
             headers_makefile(bookworm, root, "6.12.118+deb12"),
             "include /t/root/usr/src/linux-headers-6.12.118+deb12-common/Makefile\n"
         );
+    }
+
+    #[test]
+    fn only_other_versions_trees_are_stale() {
+        let dir = std::env::temp_dir().join(format!("xtask-stale-roots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for d in ["root-7.3.4+deb13", "root-7.3.5+deb13", "apt", "debs"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::write(dir.join("root-file"), "").unwrap();
+        let stale = stale_roots(&dir, "7.3.5+deb13");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(stale, vec![dir.join("root-7.3.4+deb13")]);
     }
 
     #[test]
