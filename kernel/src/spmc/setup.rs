@@ -274,8 +274,11 @@ fn info(p: &Partition, uuid: Uuid, version: Version) -> PartitionInfo {
 }
 
 /// The descriptors FFA_PARTITION_INFO_GET(_REGS) answers `uuid` with, as (partition, the UUID
-/// its descriptor carries). A given UUID: one per partition that implements it, carrying that
-/// UUID. The Nil UUID: every partition; a caller at v1.2 or later gets one descriptor per UUID
+/// its descriptor carries). A given UUID: one per partition that implements it, its UUID field
+/// zero (FF-A v1.1/v1.2 Table 6.1: the UUID field is "reserved and MBZ if a non-Nil UUID was
+/// specified in w1-w4"; Hafnium `api_ffa_fill_partitions_info_array` and
+/// `api_ffa_partition_info_get_regs` write it only for the Nil query, TF-A's
+/// `partition_info_get_handler` likewise). The Nil UUID: every partition; a caller at v1.2 or later gets one descriptor per UUID
 /// of a partition with several (FF-A v1.2 added partitions with several UUIDs; Hafnium
 /// src/api.c `api_ffa_fill_partitions_info_array`: "all UUIDs from all partitions ... if the
 /// version of the caller is higher or equal to v1.2", one descriptor per UUID below v1.2
@@ -297,7 +300,7 @@ fn descriptors(
         };
         (0..n).map(move |i| {
             let u = if !uuid.is_nil() {
-                uuid
+                Uuid::NIL
             } else if every_uuid {
                 p.services.get(i).map(|s| s.uuid).unwrap_or(first)
             } else {

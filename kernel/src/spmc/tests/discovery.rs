@@ -123,18 +123,19 @@ fn partition_info_get_by_uuid() {
     let (_, rx) = w.map_nw_mailbox(1);
     // One partition.
     assert_eq!(w.nw(info_get(Some(U1), 0)), info_success(1, 24));
+    // The UUID field is MBZ for a non-Nil query (FF-A v1.1/v1.2 Table 6.1).
     assert_eq!(
         w.env.mem.bytes(rx, 24),
-        descriptor(0x8001, 1, 0x703, uuid(U1))
+        descriptor(0x8001, 1, 0x703, [0; 16])
     );
     assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
-    // Two partitions share U3 (the second UUID of 0x8002): both, each with the UUID asked.
+    // Two partitions share U3 (the second UUID of 0x8002): both, UUID fields zero.
     assert_eq!(w.nw(info_get(Some(U3), 0)), info_success(2, 24));
     assert_eq!(
         w.env.mem.bytes(rx, 48),
         [
-            descriptor(0x8002, 4, 0x1C9, uuid(U3)),
-            descriptor(0x8003, 1, 0x207, uuid(U3))
+            descriptor(0x8002, 4, 0x1C9, [0; 16]),
+            descriptor(0x8003, 1, 0x207, [0; 16])
         ]
         .concat()
     );
@@ -330,7 +331,7 @@ fn partition_info_get_regs() {
     );
     assert_eq!(
         w.nw(info_get_regs(Some(U3), 1, 0)),
-        regs_answer(1, 1, &[(0x8003, 1, 0x207, uuid(U3))])
+        regs_answer(1, 1, &[(0x8003, 1, 0x207, [0; 16])])
     );
     let before = w.snapshot();
     for (q, code) in [
@@ -602,7 +603,8 @@ fn msg_wait_releases_the_rx_buffer_of_a_v1_0_partition() {
 fn three_partitions_with_one_uuid_are_all_listed() {
     // Every Trusted Services SP carries the TS RPC protocol UUID as its FF-A UUID, and Linux's
     // arm_tstee binds one device per partition with it: a query for that UUID must list all of
-    // them, in table order, each descriptor with the UUID asked (issue 13).
+    // them, in table order (issue 13), each descriptor's UUID field zero (MBZ for a non-Nil
+    // query, FF-A v1.1/v1.2 Table 6.1).
     let ts = 0x77;
     let defs: Vec<SpDef> = (0..3)
         .map(|i| {
@@ -617,12 +619,15 @@ fn three_partitions_with_one_uuid_are_all_listed() {
     let (_, rx) = w.map_nw_mailbox(1);
     assert_eq!(w.nw(info_get(Some(ts), 0)), info_success(3, 24));
     let want: Vec<u8> = (0..3)
-        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, uuid(ts)))
+        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, [0; 16]))
         .collect();
     assert_eq!(w.env.mem.bytes(rx, 72), want);
     assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
-    // The nil UUID lists them too, with the same (their only) UUID.
+    // The nil UUID lists them too, each with its (only) UUID.
     assert_eq!(w.nw(info_get(None, 0)), info_success(3, 24));
+    let want: Vec<u8> = (0..3)
+        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, uuid(ts)))
+        .collect();
     assert_eq!(w.env.mem.bytes(rx, 72), want);
 }
 
@@ -656,4 +661,58 @@ fn acs_sp_mailbox_and_response_checks() {
     assert_success(&seen[5], 0);
     assert_error(&seen[6], ErrorCode::Denied);
     assert_success(&seen[7], 0);
+}
+
+/// FF-A v1.1/v1.2 Table 6.1: the descriptor's UUID field is the partition's UUID for the Nil
+/// query and "reserved and MBZ if a non-Nil UUID was specified in w1-w4", at every version
+/// that has the field (v1.1+), in RX and in the registers of PARTITION_INFO_GET_REGS (Hafnium
+/// `api_ffa_fill_partitions_info_array` / `api_ffa_partition_info_get_regs`, TF-A
+/// `partition_info_get_handler`).
+#[test]
+fn uuid_field_is_zero_for_a_non_nil_query() {
+    for v in [Version::V1_1, Version::V1_2] {
+        let mut w = World::boot(three());
+        w.nw_version(v);
+        let (_, rx) = w.map_nw_mailbox(1);
+        let props = |i: usize| EXPECTED[i].2[if v == Version::V1_1 { 1 } else { 2 }];
+        // Fill RX with non-zero UUIDs first, so that stale bytes would show too.
+        let n = if v == Version::V1_1 { 3 } else { 4 };
+        assert_eq!(w.nw(info_get(None, 0)), info_success(n, 24));
+        assert_eq!(
+            w.env.mem.bytes(rx + 24, 24),
+            descriptor(0x8002, 4, props(1), uuid(U2)),
+            "{v:?}: the Nil query carries the UUID"
+        );
+        assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+        for (u, ids) in [(U1, &[0usize][..]), (U2, &[1]), (U3, &[1, 2])] {
+            assert_eq!(
+                w.nw(info_get(Some(u), 0)),
+                info_success(ids.len() as u32, 24)
+            );
+            let want: Vec<u8> = ids
+                .iter()
+                .flat_map(|&i| descriptor(EXPECTED[i].0, EXPECTED[i].1, props(i), [0; 16]))
+                .collect();
+            assert_eq!(
+                w.env.mem.bytes(rx, 24 * ids.len()),
+                want,
+                "{v:?}: UUID {u:#x} query"
+            );
+            assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
+        }
+    }
+    let mut w = World::boot(three());
+    w.nw_version(Version::V1_2);
+    assert_eq!(
+        w.nw(info_get_regs(Some(U3), 0, 0)),
+        regs_answer(
+            1,
+            1,
+            &[(0x8002, 4, 0x1C9, [0; 16]), (0x8003, 1, 0x207, [0; 16])]
+        )
+    );
+    assert_eq!(
+        w.nw(info_get_regs(Some(U1), 0, 0)),
+        regs_answer(0, 0, &[(0x8001, 1, 0x703, [0; 16])])
+    );
 }

@@ -271,6 +271,13 @@ fn check_descriptor(
     Ok(())
 }
 
+/// `entry` as the descriptor of a query for a given (non-Nil) UUID carries it: UUID field zero
+/// (FF-A v1.1/v1.2 Table 6.1: "reserved and MBZ if a non-Nil UUID was specified in w1-w4";
+/// Hafnium and TF-A's EL3 SPMC fill it only for the Nil query).
+fn asked(entry: (EndpointId, [u32; 4], u32)) -> (EndpointId, [u32; 4], u32) {
+    (entry.0, [0; 4], entry.2)
+}
+
 /// A readable line for one discovered partition.
 fn show(d: &PartitionInfo) {
     let p = d.properties;
@@ -314,7 +321,7 @@ fn info_get_each_uuid() -> Outcome {
         for (i, (sp, words, _)) in DEFAULT_SET.iter().enumerate().take(3) {
             let r = partition_info_get(*words, 0);
             let ds = descriptors(&r, Version::V1_2, 1)?;
-            if let Err(e) = check_descriptor(&ds[0], DEFAULT_SET[i], Version::V1_2) {
+            if let Err(e) = check_descriptor(&ds[0], asked(DEFAULT_SET[i]), Version::V1_2) {
                 fail!("UUID of SP {sp:#06x}: {e}");
             }
             expect_success(&rx_release(), "FFA_RX_RELEASE")?;
@@ -325,9 +332,8 @@ fn info_get_each_uuid() -> Outcome {
 
 fn info_get_uuid_of_two_sps() -> Outcome {
     // fault's manifest lists pkg-sp's UUID after its own (test_protocol::uuid::FAULT_SERVICES):
-    // a query for that UUID returns both SPs, in table order, each descriptor carrying the UUID
-    // asked for; the nil query lists fault once per UUID at v1.2, once below (other cases).
-    let shared = Uuid::from_words(uuid::PKG_SP);
+    // a query for that UUID returns both SPs, in table order, each descriptor's UUID field zero
+    // (MBZ for a non-Nil query, FF-A v1.1/v1.2 Table 6.1); the nil query lists fault once per UUID at v1.2, once below (other cases).
     let want = [(id::FAULT, 0x30D), (id::PKG_SP, 0x10D)];
     let check_both = |ds: &[PartitionInfo]| -> Outcome {
         check_eq!(ds.len(), 2, "descriptors");
@@ -336,8 +342,8 @@ fn info_get_uuid_of_two_sps() -> Outcome {
             check_eq!(d.exec_ctx_count, 1, "execution contexts");
             check_eq!(d.properties.0, props, "properties");
             check!(
-                d.uuid == shared,
-                "SP {sp:#06x}: UUID {} in the descriptor",
+                d.uuid == Uuid::NIL,
+                "SP {sp:#06x}: UUID {} in the descriptor of a non-Nil query, want Nil",
                 d.uuid
             );
         }
@@ -512,7 +518,7 @@ fn info_get_regs_nw() -> Outcome {
     let ds = regs_answer(&r, 0)?;
     check_eq!(r.x(2) & 0xFFFF_FFFF, 0, "last and current index (relay)");
     check_eq!(ds.len(), 1, "descriptors for relay's UUID");
-    check_descriptor(&ds[0], DEFAULT_SET[1], Version::V1_2)?;
+    check_descriptor(&ds[0], asked(DEFAULT_SET[1]), Version::V1_2)?;
     // Past the end, an unknown UUID, and a tag with start index 0 are invalid.
     for (what, r) in [
         (
@@ -600,7 +606,7 @@ fn rx_ownership() -> Outcome {
         expect_error(&rx_release(), ErrorCode::Denied, "second FFA_RX_RELEASE")?;
         // Released: the SPMC may write again.
         let ds = descriptors(&partition_info_get(uuid::ECHO, 0), Version::V1_2, 1)?;
-        check_descriptor(&ds[0], DEFAULT_SET[0], Version::V1_2)?;
+        check_descriptor(&ds[0], asked(DEFAULT_SET[0]), Version::V1_2)?;
         expect_success(&rx_release(), "FFA_RX_RELEASE")?;
         // RXTX_UNMAP names the buffers' owner in w1[31:16]: only ID 0 here.
         expect_error(
@@ -630,7 +636,7 @@ fn unmap_map_again() -> Outcome {
         check_eq!(expect_success(&r, "PARTITION_INFO_GET")?, 1, "count");
         let bytes = read_rx(&RX_B, 24);
         match PartitionInfo::parse(&bytes, 0, Version::V1_2) {
-            Ok(d) => check_descriptor(&d, DEFAULT_SET[2], Version::V1_2),
+            Ok(d) => check_descriptor(&d, asked(DEFAULT_SET[2]), Version::V1_2),
             Err(e) => fail!("descriptor in RX_B: {e:?}"),
         }
     })();

@@ -448,7 +448,8 @@ fn discovery() -> Outcome {
     // In table order (= boot order: block-storage first, its and ps attach to it at boot).
     for (d, want) in ds.iter().zip([id::BLOCK_STORAGE, ITS, PS]) {
         check_eq!(d.id.0, want.0, "partition ID");
-        check!(d.uuid == PROTOCOL_UUID, "UUID {} of {want:#06x}", d.uuid);
+        // UUID field MBZ for a non-Nil query (FF-A v1.1/v1.2 Table 6.1).
+        check!(d.uuid == Uuid::NIL, "UUID {} of {want:#06x}", d.uuid);
         // Receives and sends DIRECT_REQ, AArch64: what arm_tstee needs.
         check_eq!(d.properties.0, 0x103, "properties");
     }
