@@ -41,14 +41,17 @@ pub fn lower_sync(core: &mut Core) -> *mut GpRegs {
     let args = core.args(from);
     // The function ID without the SVE hint, as TF-A dispatches on (common/runtime_svc.c).
     let fid = smccc::function_id(args[0]);
-    if from == World::NonSecure && ffa::is_ffa(fid) {
-        VERSIONS.lock().on_ns_call(fid, args[1]);
-    }
     let d = spmd::decide(from, core.secure_run, args, attrs());
     // What the rare paths below log of the call.
     let head = [args[0], args[1], args[2], args[3]];
     if let Some(v) = d.spmc_version {
         VERSIONS.lock().spmc = v;
+    }
+    // Every FF-A call of the normal world is recorded in the version globals; a forwarded one
+    // in the same critical section that reads the versions it is switched with
+    // ([`forward_versions`]), the others here.
+    if from == World::NonSecure && ffa::is_ffa(fid) && !matches!(d.action, Action::Forward(_)) {
+        VERSIONS.lock().on_ns_call(fid, head[1]);
     }
     if let Some(note) = d.note {
         log!("core {id}: SMC {:#x} from {from:?}: {note}", head[0]);
@@ -108,6 +111,24 @@ fn group0(pending: u32, id: usize, world: World) {
     log!("core {id}: Group 0 interrupt {intid} (test timer) handled for the {world:?} world");
 }
 
+/// The FF-A versions a call forwarded from `from` (x0..x3 `a`) is switched with, read under
+/// the lock once; a normal-world call (only FF-A calls are forwarded) is recorded first in the
+/// same critical section, so that the monitor takes the lock once per forwarded call. TF-A
+/// (services/std_svc/spmd/spmd_main.c) takes spmd_version_lock three times for a forwarded
+/// normal-world call: spmd_ffa_smc_handler reads spmc_nwd_ffa_version at entry and hands it
+/// down to the switch, spmd_smc_handler ends the negotiation (spmd_set_version_negotiated),
+/// spmd_smc_switch_state reads nonsecure_ffa_version; and twice for one from the SPMC. The
+/// values are the same: the normal world's version is fixed once a call other than
+/// FFA_VERSION was made (this one), and the SPMC's changes only when FFA_VERSION is answered,
+/// which is never forwarded.
+fn forward_versions(from: World, a: &[u64; 4]) -> FfaVersions {
+    let mut v = VERSIONS.lock();
+    match from {
+        World::NonSecure => v.on_ns_call(smccc::function_id(a[0]), a[1]),
+        World::Secure => *v,
+    }
+}
+
 fn reply(core: &mut Core, world: World, values: [u64; 8]) -> *mut GpRegs {
     core.ctx(world).gp.ret8(values);
     core.switch_to(world)
@@ -128,7 +149,7 @@ fn apply(core: &mut Core, id: usize, from: World, action: Action, a: &[u64; 4]) 
             core.switch_to(to)
         }
         Action::Forward(to) => {
-            let versions = *VERSIONS.lock();
+            let versions = forward_versions(from, a);
             // spmd_smc_switch_state: from the caller's saved registers into the destination's.
             let (src, dst) = core.forward_regs(from);
             spmd::switch_regs_into(from, src, dst, &versions);

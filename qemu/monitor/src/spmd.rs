@@ -219,8 +219,10 @@ pub struct FfaVersions {
 impl FfaVersions {
     /// Records an FF-A call of the normal world (before it is decided): FFA_VERSION updates
     /// the requested version until negotiation ends, any other FF-A call ends it
-    /// (`spmd_try_set_nonsecure_ffa_version`, `spmd_set_version_negotiated`).
-    pub fn on_ns_call(&mut self, fid: u32, x1: u64) {
+    /// (`spmd_try_set_nonsecure_ffa_version`, `spmd_set_version_negotiated`). Returns the
+    /// globals as they are then: the versions the call is forwarded with, so that the
+    /// monitor takes its lock once per normal-world FF-A call (dispatch.rs).
+    pub fn on_ns_call(&mut self, fid: u32, x1: u64) -> Self {
         if fid == ffa::VERSION {
             let v = x1 as u32;
             if v & ffa::VERSION_MBZ_BIT == 0 && !self.ns_negotiated {
@@ -229,6 +231,7 @@ impl FfaVersions {
         } else {
             self.ns_negotiated = true;
         }
+        *self
     }
 }
 
@@ -1032,8 +1035,18 @@ mod tests {
             v.ns, 0x1_0002,
             "the last FFA_VERSION before other calls wins"
         );
-        v.on_ns_call(ffa::ID_GET, 0);
-        v.on_ns_call(ffa::VERSION, 0x1_0000);
+        v.spmc = 0x1_0002;
+        // What the call is forwarded with: the globals after it was recorded.
+        let seen = v.on_ns_call(ffa::ID_GET, 0);
+        assert_eq!(
+            seen,
+            FfaVersions {
+                ns: 0x1_0002,
+                ns_negotiated: true,
+                spmc: 0x1_0002
+            }
+        );
+        assert_eq!(v.on_ns_call(ffa::VERSION, 0x1_0000), seen);
         assert_eq!((v.ns, v.ns_negotiated), (0x1_0002, true));
     }
 
