@@ -101,6 +101,16 @@ pub const fn direct_fid(w0: u32) -> Option<FuncId> {
     }
 }
 
+/// The six direct messaging functions: REQ_32, REQ_64, RESP_32, RESP_64, REQ2, RESP2.
+pub const FUNCTIONS: [FuncId; 6] = [
+    FuncId::MsgSendDirectReq32,
+    FuncId::MsgSendDirectReq64,
+    FuncId::MsgSendDirectResp32,
+    FuncId::MsgSendDirectResp64,
+    FuncId::MsgSendDirectReq2,
+    FuncId::MsgSendDirectResp2,
+];
+
 /// A direct message without its payload, decoded from its registers.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, Hash)]
 pub struct DirectHeader {
@@ -287,14 +297,27 @@ mod tests {
     use crate::interface::{DirectArgs, Interface};
     use proptest::prelude::*;
 
-    const FIDS: [FuncId; 6] = [
-        FuncId::MsgSendDirectReq32,
-        FuncId::MsgSendDirectReq64,
-        FuncId::MsgSendDirectResp32,
-        FuncId::MsgSendDirectResp64,
-        FuncId::MsgSendDirectReq2,
-        FuncId::MsgSendDirectResp2,
-    ];
+    const FIDS: [FuncId; 6] = FUNCTIONS;
+
+    /// The six function IDs as DEN0077 v1.2 numbers them (SMC32 0x84.., SMC64 0xC4..).
+    #[test]
+    fn the_functions_are_the_specs_six() {
+        let raw = FUNCTIONS.map(FuncId::raw);
+        assert_eq!(
+            raw,
+            [
+                0x8400_006F,
+                0xC400_006F,
+                0x8400_0070,
+                0xC400_0070,
+                0xC400_008D,
+                0xC400_008E
+            ]
+        );
+        let kinds = FUNCTIONS.map(|f| DirectKind::of(f).unwrap());
+        use DirectKind::*;
+        assert_eq!(kinds, [Req, Req, Resp, Resp, Req2, Resp2]);
+    }
 
     #[test]
     fn kinds_and_versions_are_the_function_tables() {
@@ -386,10 +409,11 @@ mod tests {
             }
         }
 
-        /// Writing a decoded message back gives the general encoder's canonical block, and
-        /// that block decodes to the same header and payload.
+        /// Writing a decoded message back gives the block DEN0077's register tables give
+        /// ([`spec_layout`], built from the raw registers without the codec), which is also
+        /// the general encoder's, and that block decodes to the same header and payload.
         #[test]
-        fn write_is_the_general_encoding(
+        fn write_is_the_spec_layout(
             which in 0usize..6,
             junk in proptest::array::uniform18(any::<u64>()),
             mask in any::<u32>(),
@@ -397,17 +421,104 @@ mod tests {
             stale in any::<u64>(),
         ) {
             let x = block(which, junk, mask, framework_type);
-            let Ok(call) = Interface::decode_words_sbz_ignored(&x, Version::V1_2) else {
+            let Ok(h) = DirectHeader::decode(&x, Version::V1_2).unwrap() else {
                 return Ok(());
             };
-            let h = DirectHeader::decode(&x, Version::V1_2).unwrap().unwrap();
             let payload = h.payload(&x);
             let mut out = [stale; 18];
             prop_assert!(write(&mut out, h.fid, h.pair, h.flags, h.uuid, &payload));
-            prop_assert_eq!(out, call.encode().0);
+            prop_assert_eq!(out, spec_layout(&x));
+            let call = Interface::decode_words_sbz_ignored(&x, Version::V1_2).unwrap();
+            prop_assert_eq!(call.encode().0, out);
             let again = DirectHeader::decode(&out, Version::V1_2).unwrap().unwrap();
             prop_assert_eq!(again, h);
             prop_assert_eq!(again.payload(&out), payload);
+        }
+    }
+
+    /// The registers of a valid direct message as DEN0077 v1.2's tables lay them out
+    /// ("FFA_MSG_SEND_DIRECT_REQ/RESP", "..._REQ2/RESP2" function syntax), copied field by
+    /// field from the raw block `x`, numbers only: x0 = w0; w1 = sender << 16 | receiver;
+    /// REQ/RESP: w2 the flags, the payload in x3..x7 (w3..w7 for SMC32, w0 bit 30 clear),
+    /// x8..x17 zero (SBZ); REQ2 (0xC400_008D): the protocol UUID in x2/x3; RESP2: x2/x3 zero
+    /// (SBZ); REQ2/RESP2: the payload in x4..x17.
+    fn spec_layout(x: &[u64; 18]) -> [u64; 18] {
+        let w = |r: u64| r & 0xFFFF_FFFF;
+        let mut out = [0u64; 18];
+        out[0] = w(x[0]);
+        out[1] = w(x[1]);
+        match out[0] {
+            0xC400_008D | 0xC400_008E => {
+                if out[0] == 0xC400_008D {
+                    out[2] = x[2];
+                    out[3] = x[3];
+                }
+                out[4..18].copy_from_slice(&x[4..18]);
+            }
+            fid => {
+                out[2] = w(x[2]);
+                let smc64 = fid & (1 << 30) != 0;
+                for i in 3..8 {
+                    out[i] = if smc64 { x[i] } else { w(x[i]) };
+                }
+            }
+        }
+        out
+    }
+
+    /// One message of each function against registers written out by hand from the spec's
+    /// tables: what [`write`] lays out, and what [`DirectHeader::decode`] reads back.
+    #[test]
+    fn fixed_vectors_from_the_specs_register_tables() {
+        // Payload word i: 0xF0 + i in the top byte, i + 1 in the low one.
+        let p: [u64; 14] = core::array::from_fn(|i| (0xF0 + i as u64) << 56 | (i as u64 + 1));
+        let pair = EndpointPair::new(crate::EndpointId(0x8001), crate::EndpointId(0x0003));
+        let uuid = Uuid(core::array::from_fn(|i| i as u8));
+        let framework = DirectMsgFlags::decode(0x8000_0008).unwrap();
+        let w1 = 0x8001_0003;
+        let full = |r: &mut [u64; 18], at: usize, n: usize| r[at..at + n].copy_from_slice(&p[..n]);
+        let mut req32 = [0u64; 18];
+        req32[..8].copy_from_slice(&[0x8400_006F, w1, 0, 1, 2, 3, 4, 5]);
+        let mut req64 = [0u64; 18];
+        req64[..3].copy_from_slice(&[0xC400_006F, w1, 0x8000_0008]);
+        full(&mut req64, 3, 5);
+        let mut resp32 = req32;
+        resp32[0] = 0x8400_0070;
+        resp32[2] = 0x8000_0008;
+        let mut resp64 = [0u64; 18];
+        resp64[..2].copy_from_slice(&[0xC400_0070, w1]);
+        full(&mut resp64, 3, 5);
+        let mut req2 = [0u64; 18];
+        req2[..4].copy_from_slice(&[
+            0xC400_008D,
+            w1,
+            0x0706_0504_0302_0100,
+            0x0F0E_0D0C_0B0A_0908,
+        ]);
+        full(&mut req2, 4, 14);
+        let mut resp2 = [0u64; 18];
+        resp2[..2].copy_from_slice(&[0xC400_008E, w1]);
+        full(&mut resp2, 4, 14);
+        let partition = DirectMsgFlags::PARTITION;
+        for (fid, flags, id, want) in [
+            (FuncId::MsgSendDirectReq32, partition, Uuid::NIL, req32),
+            (FuncId::MsgSendDirectReq64, framework, Uuid::NIL, req64),
+            (FuncId::MsgSendDirectResp32, framework, Uuid::NIL, resp32),
+            (FuncId::MsgSendDirectResp64, partition, Uuid::NIL, resp64),
+            (FuncId::MsgSendDirectReq2, partition, uuid, req2),
+            (FuncId::MsgSendDirectResp2, partition, Uuid::NIL, resp2),
+        ] {
+            let mut out = [0xAAu64; 18];
+            assert!(write(&mut out, fid, pair, flags, id, &p));
+            assert_eq!(out, want, "{fid:?}");
+            let h = DirectHeader::decode(&want, Version::V1_2).unwrap().unwrap();
+            assert_eq!((h.fid, h.pair, h.flags, h.uuid), (fid, pair, flags, id));
+            let n = h.payload_len();
+            let mut payload = p;
+            if !fid.is_64bit() {
+                payload = payload.map(|v| v & 0xFFFF_FFFF);
+            }
+            assert_eq!(h.payload(&want)[..n], payload[..n], "{fid:?}");
         }
     }
 
