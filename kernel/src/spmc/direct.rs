@@ -338,14 +338,7 @@ mod tests {
     use ffa_abi::version::Version;
     use proptest::prelude::*;
 
-    const FIDS: [FuncId; 6] = [
-        FuncId::MsgSendDirectReq32,
-        FuncId::MsgSendDirectReq64,
-        FuncId::MsgSendDirectResp32,
-        FuncId::MsgSendDirectResp64,
-        FuncId::MsgSendDirectReq2,
-        FuncId::MsgSendDirectResp2,
-    ];
+    use ffa_abi::direct::FUNCTIONS as FIDS;
 
     proptest! {
         /// Cleaning in place gives exactly the canonical encoding of the decoded message, for
