@@ -68,7 +68,7 @@ fn a_partition_that_faults_during_boot_is_aborted_and_the_others_boot() {
     assert_eq!(w.state(2), State::Waiting);
     // It answered one call before faulting and was not resumed afterwards.
     assert_eq!(w.seen(1).len(), 2);
-    let q = req32(1, 0x8003, [1; 5]);
+    let q = req32(EndpointId(1), SP2, [1; 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
 }
 
@@ -270,11 +270,11 @@ fn a_partition_that_cannot_be_loaded_is_aborted_without_running() {
     assert_eq!(w.state(2), State::Aborted);
     assert_eq!(w.state(3), State::Waiting);
     assert_error(
-        &w.nw(req32(1, 0x8002, [1; 5])),
+        &w.nw(req32(EndpointId(1), SP1, [1; 5])),
         ffa_abi::error::ErrorCode::Aborted,
     );
     assert_error(
-        &w.nw(req32(1, 0x8003, [1; 5])),
+        &w.nw(req32(EndpointId(1), SP2, [1; 5])),
         ffa_abi::error::ErrorCode::Aborted,
     );
     assert_eq!(boot_sequence(&w), [0, 3]);

@@ -63,9 +63,9 @@ fn info_success(count: u32, size: u32) -> Regs {
 }
 
 /// The 24-byte descriptor the spec defines (the 8-byte one is its first 8 bytes).
-fn descriptor(id: u16, ctx: u16, props: u32, u: [u8; 16]) -> Vec<u8> {
+fn descriptor(id: EndpointId, ctx: u16, props: u32, u: [u8; 16]) -> Vec<u8> {
     let mut d = Vec::new();
-    d.extend_from_slice(&id.to_le_bytes());
+    d.extend_from_slice(&id.0.to_le_bytes());
     d.extend_from_slice(&ctx.to_le_bytes());
     d.extend_from_slice(&props.to_le_bytes());
     d.extend_from_slice(&u);
@@ -98,7 +98,7 @@ fn partition_info_get_nil_uuid_per_version() {
         assert_eq!(r, info_success(n, if vi == 0 { 0 } else { 24 }), "v{v}");
         for (i, (p, u)) in want.iter().enumerate() {
             let (id, ctx, props) = EXPECTED[*p];
-            let want = descriptor(id, ctx, props[vi], uuid(*u));
+            let want = descriptor(EndpointId(id), ctx, props[vi], uuid(*u));
             let got = w.env.mem.bytes(rx + (i * size) as u64, size);
             assert_eq!(got, want[..size], "v{v} descriptor {i}");
         }
@@ -124,18 +124,15 @@ fn partition_info_get_by_uuid() {
     // One partition.
     assert_eq!(w.nw(info_get(Some(U1), 0)), info_success(1, 24));
     // The UUID field is MBZ for a non-Nil query (FF-A v1.1/v1.2 Table 6.1).
-    assert_eq!(
-        w.env.mem.bytes(rx, 24),
-        descriptor(0x8001, 1, 0x703, [0; 16])
-    );
+    assert_eq!(w.env.mem.bytes(rx, 24), descriptor(SP0, 1, 0x703, [0; 16]));
     assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
     // Two partitions share U3 (the second UUID of 0x8002): both, UUID fields zero.
     assert_eq!(w.nw(info_get(Some(U3), 0)), info_success(2, 24));
     assert_eq!(
         w.env.mem.bytes(rx, 48),
         [
-            descriptor(0x8002, 4, 0x1C9, [0; 16]),
-            descriptor(0x8003, 1, 0x207, [0; 16])
+            descriptor(SP1, 4, 0x1C9, [0; 16]),
+            descriptor(SP2, 1, 0x207, [0; 16])
         ]
         .concat()
     );
@@ -253,7 +250,7 @@ fn partition_info_get_from_sps() {
     // Descriptors at the SP's version (v1.1: no REQ2 bits).
     assert_eq!(
         w.env.mem.bytes(rx, 24),
-        descriptor(0x8001, 1, 0x103, uuid(0x10))
+        descriptor(SP0, 1, 0x103, uuid(0x10))
     );
     assert_error(&seen[2], ErrorCode::Busy);
     assert_success(&seen[3], 0);
@@ -267,8 +264,8 @@ fn partition_info_get_from_sps() {
     assert_eq!(
         w.env.mem.bytes(base(1) + 0x6_0000, 16),
         [
-            descriptor(0x8001, 1, 0x3, [0; 16]),
-            descriptor(0x8002, 1, 0x3, [0; 16])
+            descriptor(SP0, 1, 0x3, [0; 16]),
+            descriptor(SP1, 1, 0x3, [0; 16])
         ]
         .map(|d| d[..8].to_vec())
         .concat()
@@ -555,7 +552,7 @@ fn msg_wait_releases_the_rx_buffer_unless_retained() {
         svc(info_get(None, 0)),
         svc(call(FuncId::MsgWait32, &[0, 0])),
         svc(info_get(None, 0)),
-        Box::new(|r, _| Act::Svc(resp32(0x8001, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP0, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut b = sp(1);
     b.rx_tx = Some(mbox(1));
@@ -563,18 +560,22 @@ fn msg_wait_releases_the_rx_buffer_unless_retained() {
         svc(info_get(None, 0)),
         svc(call(FuncId::MsgWait32, &[0, 1])),
         svc(info_get(None, 0)),
-        Box::new(|r, _| Act::Svc(resp32(0x8002, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP1, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a, b]);
     // Retained: still BUSY.
-    let r = w.nw(req32(1, 0x8002, [0; 5]));
+    let r = w.nw(req32(EndpointId(1), SP1, [0; 5]));
     assert_eq!(
         r,
-        resp32(0x8002, 1, [0x8400_0060, ErrorCode::Busy.to_u32(), 0, 0, 0])
+        resp32(
+            SP1,
+            EndpointId(1),
+            [0x8400_0060, ErrorCode::Busy.to_u32(), 0, 0, 0]
+        )
     );
     // Released by MSG_WAIT: the SP can ask again.
-    let r = w.nw(req32(1, 0x8001, [0; 5]));
-    assert_eq!(r, resp32(0x8001, 1, [0x8400_0061, 2, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(1), SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, EndpointId(1), [0x8400_0061, 2, 0, 0, 0]));
 }
 
 /// A v1.0 partition has no "retain" flag: ending its initialisation with FFA_MSG_WAIT hands
@@ -592,10 +593,10 @@ fn msg_wait_releases_the_rx_buffer_of_a_v1_0_partition() {
         svc(info_get(None, 0)),
         svc(call(FuncId::MsgWait32, &[0, 0])),
         svc(info_get(None, 0)),
-        Box::new(|r, _| Act::Svc(resp32(0x8001, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP0, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a]);
-    let r = w.nw(req32(1, 0x8001, [0; 5]));
+    let r = w.nw(req32(EndpointId(1), SP0, [0; 5]));
     assert_eq!(r.w(3), FuncId::Success32.raw(), "{r:x?}");
 }
 
@@ -619,14 +620,14 @@ fn three_partitions_with_one_uuid_are_all_listed() {
     let (_, rx) = w.map_nw_mailbox(1);
     assert_eq!(w.nw(info_get(Some(ts), 0)), info_success(3, 24));
     let want: Vec<u8> = (0..3)
-        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, [0; 16]))
+        .flat_map(|i| descriptor(EndpointId(0x8001 + i), 1, 0x703, [0; 16]))
         .collect();
     assert_eq!(w.env.mem.bytes(rx, 72), want);
     assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
     // The nil UUID lists them too, each with its (only) UUID.
     assert_eq!(w.nw(info_get(None, 0)), info_success(3, 24));
     let want: Vec<u8> = (0..3)
-        .flat_map(|i| descriptor(0x8001 + i, 1, 0x703, uuid(ts)))
+        .flat_map(|i| descriptor(EndpointId(0x8001 + i), 1, 0x703, uuid(ts)))
         .collect();
     assert_eq!(w.env.mem.bytes(rx, 72), want);
 }
@@ -680,7 +681,7 @@ fn uuid_field_is_zero_for_a_non_nil_query() {
         assert_eq!(w.nw(info_get(None, 0)), info_success(n, 24));
         assert_eq!(
             w.env.mem.bytes(rx + 24, 24),
-            descriptor(0x8002, 4, props(1), uuid(U2)),
+            descriptor(SP1, 4, props(1), uuid(U2)),
             "{v:?}: the Nil query carries the UUID"
         );
         assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
@@ -691,7 +692,9 @@ fn uuid_field_is_zero_for_a_non_nil_query() {
             );
             let want: Vec<u8> = ids
                 .iter()
-                .flat_map(|&i| descriptor(EXPECTED[i].0, EXPECTED[i].1, props(i), [0; 16]))
+                .flat_map(|&i| {
+                    descriptor(EndpointId(EXPECTED[i].0), EXPECTED[i].1, props(i), [0; 16])
+                })
                 .collect();
             assert_eq!(
                 w.env.mem.bytes(rx, 24 * ids.len()),

@@ -31,15 +31,27 @@ use ffa_abi::func_id::FuncId;
 use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{
-    BlobRange, BootInfoRegion, Capabilities, DeviceRegion, EndpointId, ExceptionLevel,
-    ExecutionState, ImageRegion, Interrupt, InterruptAttributes, MemAttributes, MemoryRegion,
-    MessagingMethod, NsInterruptsAction, Partition, PhysAddr, PowerMessages, RxTxBuffer, Service,
-    Table, Uuid, XlatGranule, TABLE_MAGIC, TABLE_VERSION,
+    BlobRange, BootInfoRegion, Capabilities, DeviceRegion, ExceptionLevel, ExecutionState,
+    ImageRegion, Interrupt, InterruptAttributes, MemAttributes, MemoryRegion, MessagingMethod,
+    NsInterruptsAction, Partition, PhysAddr, PowerMessages, RxTxBuffer, Service, Table, Uuid,
+    XlatGranule, TABLE_MAGIC, TABLE_VERSION,
 };
 use std::collections::BTreeMap;
 
+pub use spmc_table::EndpointId;
+
 /// The SPMC's endpoint ID in every test.
-pub const SPMC_ID: u16 = 0x8000;
+pub const SPMC_ID: EndpointId = EndpointId(0x8000);
+/// The IDs [`sp`] gives the partitions in slots 0..2 (0x8001 + slot).
+pub const SP0: EndpointId = EndpointId(0x8001);
+pub const SP1: EndpointId = EndpointId(0x8002);
+pub const SP2: EndpointId = EndpointId(0x8003);
+
+/// The ID [`sp`] gives the partition in slot `i`.
+pub const fn sp_id(i: usize) -> EndpointId {
+    EndpointId(0x8001 + i as u16)
+}
+
 /// Secure memory the SPs live in (the alias window reaches it).
 pub const POOL: PhysRange = PhysRange {
     base: 0x2000_0000,
@@ -419,15 +431,15 @@ pub fn call(f: FuncId, args: &[u64]) -> Regs {
 }
 
 /// x1 of a direct message.
-pub fn pair(src: u16, dst: u16) -> u64 {
-    (u64::from(src) << 16) | u64::from(dst)
+pub fn pair(src: EndpointId, dst: EndpointId) -> u64 {
+    (u64::from(src.0) << 16) | u64::from(dst.0)
 }
 
 pub fn msg_wait() -> Regs {
     call(FuncId::MsgWait32, &[])
 }
 
-pub fn req32(src: u16, dst: u16, args: [u32; 5]) -> Regs {
+pub fn req32(src: EndpointId, dst: EndpointId, args: [u32; 5]) -> Regs {
     let mut r = call(FuncId::MsgSendDirectReq32, &[pair(src, dst), 0]);
     for (i, a) in args.iter().enumerate() {
         r.0[3 + i] = (*a).into();
@@ -435,13 +447,13 @@ pub fn req32(src: u16, dst: u16, args: [u32; 5]) -> Regs {
     r
 }
 
-pub fn req64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
+pub fn req64(src: EndpointId, dst: EndpointId, args: [u64; 5]) -> Regs {
     let mut r = call(FuncId::MsgSendDirectReq64, &[pair(src, dst), 0]);
     r.0[3..8].copy_from_slice(&args);
     r
 }
 
-pub fn req2(src: u16, dst: u16, uuid: [u64; 2], args: [u64; 14]) -> Regs {
+pub fn req2(src: EndpointId, dst: EndpointId, uuid: [u64; 2], args: [u64; 14]) -> Regs {
     let mut r = call(
         FuncId::MsgSendDirectReq2,
         &[pair(src, dst), uuid[0], uuid[1]],
@@ -450,7 +462,7 @@ pub fn req2(src: u16, dst: u16, uuid: [u64; 2], args: [u64; 14]) -> Regs {
     r
 }
 
-pub fn resp32(src: u16, dst: u16, args: [u32; 5]) -> Regs {
+pub fn resp32(src: EndpointId, dst: EndpointId, args: [u32; 5]) -> Regs {
     let mut r = req32(src, dst, args);
     r.0[0] = FuncId::MsgSendDirectResp32.raw().into();
     r
@@ -467,7 +479,7 @@ pub fn echo_of(r: &Regs) -> Option<Regs> {
     };
     let mut out = *r;
     out.0[0] = resp.raw().into();
-    out.0[1] = pair(r.w(1) as u16, (r.w(1) >> 16) as u16);
+    out.0[1] = pair(EndpointId(r.w(1) as u16), EndpointId((r.w(1) >> 16) as u16));
     if f == FuncId::MsgSendDirectReq2 {
         out.0[2] = 0;
         out.0[3] = 0;
@@ -559,7 +571,7 @@ pub fn during_request(calls: Vec<Regs>) -> Behaviour {
     }
     steps.push(Box::new(move |r, _| {
         let q = if n == 0 { *r } else { *req.borrow() };
-        let (src, dst) = ((q.w(1) >> 16) as u16, q.w(1) as u16);
+        let (src, dst) = (EndpointId((q.w(1) >> 16) as u16), EndpointId(q.w(1) as u16));
         Act::Svc(resp32(dst, src, [r.w(2), 0, 0, 0, 0]))
     }));
     script(steps)
@@ -574,12 +586,12 @@ pub type Patch = Box<dyn Fn(&mut Partition)>;
 /// What a test partition looks like; `sp(i)` gives defaults for slot `i`.
 pub struct SpDef {
     pub name: &'static str,
-    pub id: u16,
+    pub id: EndpointId,
     pub uuids: Vec<[u8; 16]>,
     pub version: Version,
     pub messaging: u32,
     pub boot_order: Option<u16>,
-    pub direct_to: Vec<u16>,
+    pub direct_to: Vec<EndpointId>,
     pub memory_regions: Vec<MemoryRegion>,
     pub rx_tx: Option<RxTxBuffer>,
     pub gp: Option<u8>,
@@ -661,7 +673,7 @@ pub const fn base(i: usize) -> u64 {
 pub fn sp(i: usize) -> SpDef {
     SpDef {
         name: Box::leak(alloc::format!("sp{i}").into_boxed_str()),
-        id: 0x8001 + i as u16,
+        id: sp_id(i),
         uuids: alloc::vec![uuid(0x10 + i as u8)],
         version: Version::V1_2,
         messaging: ALL_DIRECT,
@@ -743,8 +755,7 @@ impl World {
             let dtb_off = blob.len() as u32;
             let dtb = dtb_bytes(i);
             blob.extend_from_slice(&dtb);
-            let mut direct_to: Vec<EndpointId> =
-                d.direct_to.iter().map(|&e| EndpointId(e)).collect();
+            let mut direct_to = d.direct_to.clone();
             direct_to.sort();
             let services = d
                 .uuids
@@ -757,7 +768,7 @@ impl World {
             let mut p = Partition {
                 name: d.name,
                 description: "",
-                id: EndpointId(d.id),
+                id: d.id,
                 services: leak(services),
                 ffa_version: d.version,
                 exception_level: ExceptionLevel::SEl0,
@@ -827,7 +838,7 @@ impl World {
         if check_shape {
             assert_eq!(table.check_shape(), Ok(()), "test table is malformed");
         }
-        let spmc = Spmc::new(EndpointId(SPMC_ID), Version::V1_2, table, platform());
+        let spmc = Spmc::new(SPMC_ID, Version::V1_2, table, platform());
         let env = FakeEnv {
             mem: Memory {
                 pages: RefCell::new(BTreeMap::new()),
@@ -886,12 +897,15 @@ impl World {
     /// The partition in slot `aborted` is aborted: a request to it gets ABORTED, and the one in
     /// slot `other` still echoes one (both with `sp(i)`'s IDs).
     pub fn assert_aborted_and_other_answers(&mut self, aborted: usize, other: usize) {
-        let (a, o) = (0x8001 + aborted as u16, 0x8001 + other as u16);
+        let (a, o) = (sp_id(aborted), sp_id(other));
         assert_eq!(self.state(aborted), State::Aborted);
-        assert_error(&self.nw(req32(0, a, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
+        assert_error(
+            &self.nw(req32(EndpointId(0), a, [1, 0, 0, 0, 0])),
+            ErrorCode::Aborted,
+        );
         assert_eq!(
-            self.nw(req32(0, o, [2, 0, 0, 0, 0])),
-            resp32(o, 0, [2, 0, 0, 0, 0])
+            self.nw(req32(EndpointId(0), o, [2, 0, 0, 0, 0])),
+            resp32(o, EndpointId(0), [2, 0, 0, 0, 0])
         );
     }
 

@@ -140,7 +140,7 @@ fn ffa_abort_is_not_offered_below_v1_3() {
         assert_error(r, ErrorCode::NotSupported);
     }
     assert_eq!(w.state(0), crate::spmc::partition::State::Waiting);
-    let answer = w.nw(req32(0, 0x8001, [7, 0, 0, 0, 0]));
+    let answer = w.nw(req32(EndpointId(0), SP0, [7, 0, 0, 0, 0]));
     assert_eq!(answer.w(3), 7, "the partition still answers: {answer:x?}");
 }
 

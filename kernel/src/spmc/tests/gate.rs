@@ -4,23 +4,22 @@
 use super::fake::*;
 use crate::policy::{may_send_direct, may_send_direct_to_spmc, may_share_memory, DirectForm};
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use ffa_abi::error::ErrorCode;
 use spmc_table::{Capabilities, EndpointId, MessagingMethod as M, Partition};
 
 /// A partition like those of the test tables, with `methods` and `caps`.
-fn partition(id: u16, methods: u32, caps: Capabilities) -> &'static Partition {
+fn partition(id: EndpointId, methods: u32, caps: Capabilities) -> &'static Partition {
     let w = World::new(alloc::vec![sp(0)]);
     let mut p = w.spmc.table.partitions[0];
-    p.id = EndpointId(id);
+    p.id = id;
     p.messaging_method = M(methods);
     p.capabilities = caps;
     Box::leak(Box::new(p))
 }
 
-fn grants(direct: &[u16], share: &[u16], share_nw: bool) -> Capabilities {
-    let leak = |v: &[u16]| -> &'static [EndpointId] {
-        let mut ids: Vec<EndpointId> = v.iter().map(|&i| EndpointId(i)).collect();
+fn grants(direct: &[EndpointId], share: &[EndpointId], share_nw: bool) -> Capabilities {
+    let leak = |v: &[EndpointId]| -> &'static [EndpointId] {
+        let mut ids = v.to_vec();
         ids.sort();
         Box::leak(ids.into_boxed_slice())
     };
@@ -52,7 +51,7 @@ fn direct_requests_every_combination() {
     for recv in RECV {
         // Unrelated bits (indirect messaging, the other side's bits) never matter.
         let receiver = partition(
-            0x8002,
+            SP1,
             recv | M::INDIRECT | M::DIRECT_REQ_SEND,
             Capabilities::NONE,
         );
@@ -77,16 +76,13 @@ fn direct_requests_every_combination() {
             allowed += usize::from(receives);
             for send in SEND {
                 for granted in [false, true] {
-                    let direct: &[u16] = if granted {
-                        &[0x8002, 0x8005]
+                    let direct: &[EndpointId] = if granted {
+                        &[SP1, EndpointId(0x8005)]
                     } else {
-                        &[0x8003]
+                        &[SP2]
                     };
-                    let sender = partition(
-                        0x8001,
-                        send | M::DIRECT_REQ_RECV,
-                        grants(direct, &[], false),
-                    );
+                    let sender =
+                        partition(SP0, send | M::DIRECT_REQ_RECV, grants(direct, &[], false));
                     let ok = receives && send & send_bit != 0 && granted;
                     let want = if ok { Ok(()) } else { Err(ErrorCode::Denied) };
                     assert_eq!(
@@ -108,9 +104,9 @@ fn direct_requests_every_combination() {
 #[test]
 fn a_grant_names_one_receiver_only() {
     let all = M::DIRECT_REQ_RECV | M::DIRECT_REQ_SEND;
-    let a = partition(0x8001, all, grants(&[0x8002], &[], false));
-    let b = partition(0x8002, all, grants(&[], &[], false));
-    let c = partition(0x8003, all, grants(&[], &[], false));
+    let a = partition(SP0, all, grants(&[SP1], &[], false));
+    let b = partition(SP1, all, grants(&[], &[], false));
+    let c = partition(SP2, all, grants(&[], &[], false));
     assert_eq!(may_send_direct(Some(a), b, DirectForm::Req), Ok(()));
     assert_eq!(
         may_send_direct(Some(a), c, DirectForm::Req),
@@ -125,7 +121,7 @@ fn a_grant_names_one_receiver_only() {
 
 #[test]
 fn memory_sharing_grants() {
-    let p = partition(0x8001, 0, grants(&[0x8002], &[0x8003, 0x8007], false));
+    let p = partition(SP0, 0, grants(&[SP1], &[SP2, EndpointId(0x8007)], false));
     assert_eq!(may_share_memory(Some(p), EndpointId(0x8003)), Ok(()));
     assert_eq!(may_share_memory(Some(p), EndpointId(0x8007)), Ok(()));
     // A direct-message grant is not a memory grant.
@@ -144,7 +140,7 @@ fn memory_sharing_grants() {
             Err(ErrorCode::Denied)
         );
     }
-    let q = partition(0x8002, 0, grants(&[], &[], true));
+    let q = partition(SP1, 0, grants(&[], &[], true));
     for nw in [0x0000, 0x0001, 0x7FFF] {
         assert_eq!(may_share_memory(Some(q), EndpointId(nw)), Ok(()));
     }
@@ -165,7 +161,7 @@ fn direct_requests_to_the_spmc() {
                 DirectForm::Req => M::DIRECT_REQ_SEND,
                 DirectForm::Req2 => M::DIRECT_REQ2_SEND,
             };
-            let sender = partition(0x8001, send | M::DIRECT_REQ_RECV, Capabilities::NONE);
+            let sender = partition(SP0, send | M::DIRECT_REQ_RECV, Capabilities::NONE);
             let want = if send & bit != 0 {
                 Ok(())
             } else {

@@ -18,9 +18,6 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{Capabilities, EndpointId, MessagingMethod, PhysAddr, RxTxBuffer};
 
-const SP0: u16 = 0x8001;
-const SP1: u16 = 0x8002;
-
 fn rx(i: usize) -> u64 {
     base(i) + 0x6_0000
 }
@@ -30,7 +27,7 @@ fn tx(i: usize) -> u64 {
 
 /// An SP that receives (and sends) indirect messages, with manifest RX/TX buffers,
 /// notifications, and an `indirect-messages` grant for `to` (+ the normal world if `nw`).
-fn mailbox_sp(i: usize, to: &'static [u16], nw: bool, calls: Vec<Regs>) -> SpDef {
+fn mailbox_sp(i: usize, to: &'static [EndpointId], nw: bool, calls: Vec<Regs>) -> SpDef {
     let mut d = sp(i);
     d.messaging |= MessagingMethod::INDIRECT;
     d.notifications = true;
@@ -54,13 +51,15 @@ fn send2(flags: u64) -> Regs {
 }
 
 /// Writes a message (header at the start, payload at `offset`) into a TX buffer.
-fn write_msg(w: &World, tx: u64, sender: u16, receiver: u16, offset: u32, payload: &[u8]) {
-    let mut h = MessageHeader::new(
-        EndpointId(sender),
-        EndpointId(receiver),
-        payload.len() as u32,
-        Version::V1_1,
-    );
+fn write_msg(
+    w: &World,
+    tx: u64,
+    sender: EndpointId,
+    receiver: EndpointId,
+    offset: u32,
+    payload: &[u8],
+) {
+    let mut h = MessageHeader::new(sender, receiver, payload.len() as u32, Version::V1_1);
     h.offset = offset;
     let mut b = [0u8; 20];
     h.write(Version::V1_1, &mut b).unwrap();
@@ -84,7 +83,7 @@ fn normal_world_sends_to_an_sp() {
     let (ntx, _) = w.map_nw_mailbox(1);
     // Stale bytes in the receiver's buffer must not survive the message.
     assert!(w.env.mem.write(rx(0) + 100, &[0xEE; 16]));
-    write_msg(&w, ntx, 0, SP0, 20, b"hello SP");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"hello SP");
     assert_success(&w.nw(send2(0)), 0);
     assert_eq!(sgis(&w), [SRI_INTID]);
     assert_eq!(w.env.mem.bytes(rx(0), 28), w.env.mem.bytes(ntx, 28));
@@ -107,7 +106,7 @@ fn normal_world_sends_to_an_sp() {
         }
     );
     assert_sp_ok(&sp_call(&mut w, SP0, 1));
-    write_msg(&w, ntx, 0, SP0, 20, b"again");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"again");
     assert_success(&w.nw(send2(0)), 0);
     assert_eq!(w.env.mem.bytes(rx(0) + 20, 5), b"again");
 }
@@ -123,25 +122,60 @@ fn msg_send2_refusals_change_nothing() {
     assert_error(&w.nw(send2(0)), ErrorCode::Denied);
     let (ntx, _) = w.map_nw_mailbox(1);
     let before = w.snapshot();
-    let cases: [(u16, u16, u32, usize, u64, ErrorCode); 9] = [
+    let cases: [(EndpointId, EndpointId, u32, usize, u64, ErrorCode); 9] = [
         // forged sender in the header
-        (5, SP0, 20, 8, 0, ErrorCode::InvalidParameters),
+        (EndpointId(5), SP0, 20, 8, 0, ErrorCode::InvalidParameters),
         // to the normal world itself
-        (0, 0, 20, 8, 0, ErrorCode::InvalidParameters),
+        (
+            EndpointId(0),
+            EndpointId(0),
+            20,
+            8,
+            0,
+            ErrorCode::InvalidParameters,
+        ),
         // payload overlapping the v1.1 header
-        (0, SP0, 19, 8, 0, ErrorCode::InvalidParameters),
+        (EndpointId(0), SP0, 19, 8, 0, ErrorCode::InvalidParameters),
         // larger than the buffers
-        (0, SP0, 20, 0x1000, 0, ErrorCode::InvalidParameters),
+        (
+            EndpointId(0),
+            SP0,
+            20,
+            0x1000,
+            0,
+            ErrorCode::InvalidParameters,
+        ),
         // no such endpoint
-        (0, 0x8077, 20, 8, 0, ErrorCode::InvalidParameters),
+        (
+            EndpointId(0),
+            EndpointId(0x8077),
+            20,
+            8,
+            0,
+            ErrorCode::InvalidParameters,
+        ),
         // the SPMC is no receiver
-        (0, 0x8000, 20, 8, 0, ErrorCode::InvalidParameters),
+        (
+            EndpointId(0),
+            SPMC_ID,
+            20,
+            8,
+            0,
+            ErrorCode::InvalidParameters,
+        ),
         // a receiver whose messaging-method has no indirect messaging
-        (0, SP1, 20, 8, 0, ErrorCode::Denied),
+        (EndpointId(0), SP1, 20, 8, 0, ErrorCode::Denied),
         // the normal world cannot delay the SRI
-        (0, SP0, 20, 8, 0b10, ErrorCode::InvalidParameters),
+        (
+            EndpointId(0),
+            SP0,
+            20,
+            8,
+            0b10,
+            ErrorCode::InvalidParameters,
+        ),
         // x1 names a VM whose TX buffer the SPMC does not know
-        (0, SP0, 20, 8, 1 << 32, ErrorCode::Denied),
+        (EndpointId(0), SP0, 20, 8, 1 << 32, ErrorCode::Denied),
     ];
     for (sender, receiver, offset, len, extra, code) in cases {
         write_msg(
@@ -164,14 +198,14 @@ fn msg_send2_refusals_change_nothing() {
         assert_eq!(w.snapshot(), before, "{receiver:#x} {offset} {code:?}");
     }
     // An offset + size that overflows.
-    write_msg(&w, ntx, 0, SP0, 20, b"x");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"x");
     assert!(w.env.mem.write(ntx + 16, &u32::MAX.to_le_bytes()));
     assert_error(&w.nw(send2(0)), ErrorCode::InvalidParameters);
     // A v1.2 sender's header is 40 bytes.
     w.nw_version(Version::V1_2);
-    write_msg(&w, ntx, 0, SP0, 20, b"x");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"x");
     assert_error(&w.nw(send2(0)), ErrorCode::InvalidParameters);
-    write_msg(&w, ntx, 0, SP0, 40, b"x");
+    write_msg(&w, ntx, EndpointId(0), SP0, 40, b"x");
     assert_success(&w.nw(send2(0)), 0);
     assert_eq!(sgis(&w), [SRI_INTID]);
     assert_eq!(w.env.mem.bytes(rx(0) + 40, 1), b"x");
@@ -218,7 +252,7 @@ fn sps_send_to_sps_and_to_the_normal_world() {
     assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::Denied);
     // sp0 -> the normal world, the SRI delayed until the request returns.
     assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
-    write_msg(&w, tx(0), SP0, 0, 40, b"to nw");
+    write_msg(&w, tx(0), SP0, EndpointId(0), 40, b"to nw");
     assert_sp_ok(&sp_call(&mut w, SP0, 1));
     assert_eq!(sgis(&w), [SRI_INTID, SRI_INTID]);
     assert_eq!(w.env.mem.bytes(nrx + 40, 5), b"to nw");
@@ -232,7 +266,7 @@ fn sps_send_to_sps_and_to_the_normal_world() {
     // The normal world's buffer is full until it releases it; then it may acquire it, and
     // nothing is delivered while it holds it.
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Busy);
-    write_msg(&w, tx(0), SP0, 0, 40, b"busy");
+    write_msg(&w, tx(0), SP0, EndpointId(0), 40, b"busy");
     assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Busy);
     assert_success(&w.nw(call(FuncId::RxRelease, &[])), 0);
     assert_success(&w.nw(call(FuncId::RxAcquire, &[0])), 0);
@@ -288,7 +322,8 @@ fn v1_0_msg_send_and_poll() {
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
     assert!(w.env.mem.write(ntx, b"v1.0 message"));
-    let send = |dst: u16, size: u64| call(FuncId::MsgSend, &[pair(0, dst), 0, size, 0]);
+    let send =
+        |dst: EndpointId, size: u64| call(FuncId::MsgSend, &[pair(EndpointId(0), dst), 0, size, 0]);
     // Gone in v1.1: NOT_SUPPORTED, and FFA_FEATURES says so.
     assert_error(&w.nw(send(SP0, 12)), ErrorCode::NotSupported);
     assert_error(
@@ -306,13 +341,16 @@ fn v1_0_msg_send_and_poll() {
         &w.nw(send(SP0, PAGE_SIZE + 1)),
         ErrorCode::InvalidParameters,
     );
-    assert_error(&w.nw(send(SP1 + 5, 12)), ErrorCode::InvalidParameters);
     assert_error(
-        &w.nw(call(FuncId::MsgSend, &[pair(3, SP0), 0, 12, 0])),
+        &w.nw(send(EndpointId(0x8007), 12)),
         ErrorCode::InvalidParameters,
     );
     assert_error(
-        &w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 12, 2])),
+        &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(3), SP0), 0, 12, 0])),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), SP0), 0, 12, 2])),
         ErrorCode::InvalidParameters,
     );
     assert_eq!(w.snapshot(), before);
@@ -329,7 +367,10 @@ fn v1_0_msg_send_and_poll() {
     assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Retry);
     // A message released without a poll is not reported by a later poll.
     assert_sp_ok(&sp_call(&mut w, SP0, 2));
-    assert_success(&w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 4, 0])), 0);
+    assert_success(
+        &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), SP0), 0, 4, 0])),
+        0,
+    );
     assert_sp_ok(&sp_call(&mut w, SP0, 2));
     assert_sp_error(&sp_call(&mut w, SP0, 3), ErrorCode::Retry);
     // A v1.2 SP has no FFA_MSG_POLL.
@@ -352,7 +393,7 @@ fn faulting(mut inner: Behaviour) -> Behaviour {
 
 /// An SP with a mailbox, notifications, and grants to notify and message `to` and the normal
 /// world.
-fn granted_sp(i: usize, to: &'static [u16], calls: Vec<Regs>) -> SpDef {
+fn granted_sp(i: usize, to: &'static [EndpointId], calls: Vec<Regs>) -> SpDef {
     let mut d = mailbox_sp(i, to, true, calls);
     d.patch = Some(Box::new(move |p| {
         p.capabilities = Capabilities {
@@ -387,8 +428,18 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
     let mut w = World::boot(alloc::vec![d0, d1]);
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
-    let set = |to: u16| call(FuncId::NotificationSet, &[pair(0, to), 0, BIT, 0]);
-    let bind_sp0 = |bit: u64| call(FuncId::NotificationBind, &[pair(SP0, 0), 0, bit, 0]);
+    let set = |to: EndpointId| {
+        call(
+            FuncId::NotificationSet,
+            &[pair(EndpointId(0), to), 0, BIT, 0],
+        )
+    };
+    let bind_sp0 = |bit: u64| {
+        call(
+            FuncId::NotificationBind,
+            &[pair(SP0, EndpointId(0)), 0, bit, 0],
+        )
+    };
     // Pending for sp0: a notification from the NW, "RX buffer full" and the message; sp1 also
     // has a notification pending. INFO_GET is not asked before the abort.
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
@@ -397,12 +448,12 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
     assert_success(&w.nw(bind_sp0(BIT)), 0);
     assert_success(&w.nw(set(SP0)), 0);
     assert_success(&w.nw(set(SP1)), 0);
-    write_msg(&w, ntx, 0, SP0, 20, b"dropped");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"dropped");
     assert_success(&w.nw(send2(0)), 0);
     assert!(w.spmc.notify.with_sp(0, |r| r.any_pending()).unwrap());
     // sp0 faults.
     assert_error(
-        &w.nw(req64(0, SP0, [FAULT_ON, 0, 0, 0, 0])),
+        &w.nw(req64(EndpointId(0), SP0, [FAULT_ON, 0, 0, 0, 0])),
         ErrorCode::Aborted,
     );
     assert_eq!(w.state(0), crate::spmc::partition::State::Aborted);
@@ -419,14 +470,14 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
     let sgis_before = sgis(&w).len();
     assert_error(&w.nw(set(SP0)), ErrorCode::Aborted);
     assert_error(&w.nw(bind_sp0(BIT << 1)), ErrorCode::Aborted);
-    write_msg(&w, ntx, 0, SP0, 20, b"refused");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"refused");
     assert_error(&w.nw(send2(0)), ErrorCode::Aborted);
     write_msg(&w, tx(1), SP1, SP0, 40, b"refused");
     assert_sp_error(&sp_call(&mut w, SP1, 1), ErrorCode::Aborted);
     assert_sp_error(&sp_call(&mut w, SP1, 2), ErrorCode::Aborted);
     w.nw_version(Version::V1_0);
     assert_error(
-        &w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 8, 0])),
+        &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), SP0), 0, 8, 0])),
         ErrorCode::Aborted,
     );
     w.nw_version(Version::V1_1);
@@ -438,15 +489,21 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
     );
     // The normal world may still unbind it, and destroy its bitmap.
     assert_success(
-        &w.nw(call(FuncId::NotificationUnbind, &[pair(SP0, 0), 0, BIT, 0])),
+        &w.nw(call(
+            FuncId::NotificationUnbind,
+            &[pair(SP0, EndpointId(0)), 0, BIT, 0],
+        )),
         0,
     );
     assert_success(&w.nw(call(FuncId::NotificationBitmapDestroy, &[0])), 0);
 }
 
 /// The call that makes SP `me` bind the normal world's notification bit 3 (global).
-fn bind_nw(me: u16) -> Regs {
-    call(FuncId::NotificationBind, &[pair(0, me), 0, 1 << 3, 0])
+fn bind_nw(me: EndpointId) -> Regs {
+    call(
+        FuncId::NotificationBind,
+        &[pair(EndpointId(0), me), 0, 1 << 3, 0],
+    )
 }
 
 /// `indirect::reopen`, the counterpart a restart of an aborted SP calls: its notification
@@ -459,10 +516,13 @@ fn a_reopened_sp_receives_notifications_again() {
     d0.behaviour = faulting(d0.behaviour);
     let mut w = World::boot(alloc::vec![d0]);
     w.nw_version(Version::V1_1);
-    let set = call(FuncId::NotificationSet, &[pair(0, SP0), 0, BIT, 0]);
+    let set = call(
+        FuncId::NotificationSet,
+        &[pair(EndpointId(0), SP0), 0, BIT, 0],
+    );
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     assert_error(
-        &w.nw(req64(0, SP0, [FAULT_ON, 0, 0, 0, 0])),
+        &w.nw(req64(EndpointId(0), SP0, [FAULT_ON, 0, 0, 0, 0])),
         ErrorCode::Aborted,
     );
     assert_error(&w.nw(set), ErrorCode::Aborted);
@@ -486,7 +546,7 @@ fn run_sp_with_message(version: Version, waits: Vec<Regs>) -> (World, u64) {
     let mut w = World::boot(alloc::vec![d]);
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
-    write_msg(&w, ntx, 0, SP0, 20, b"first");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"first");
     assert_success(&w.nw(send2(0)), 0);
     (w, ntx)
 }
@@ -506,7 +566,7 @@ fn a_run_partition_keeps_its_message_only_when_its_msg_wait_retains_rx() {
     let (mut w, ntx) = run_sp_with_message(Version::V1_2, alloc::vec![retain, msg_wait()]);
     assert_eq!(w.nw(run_sp0()), msg_wait());
     assert_eq!(w.seen(0).len(), 2, "entered with FFA_RUN once");
-    write_msg(&w, ntx, 0, SP0, 20, b"second");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"second");
     let before = w.snapshot();
     assert_error(&w.nw(send2(0)), ErrorCode::Busy);
     assert_eq!(w.snapshot(), before);
@@ -535,7 +595,7 @@ fn the_retain_flag_is_invalid_parameters_below_v1_2() {
     assert_error(&seen[2], ErrorCode::InvalidParameters);
     assert_success(&seen[3], 0);
     assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
-    write_msg(&w, ntx, 0, SP0, 20, b"second");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"second");
     assert_success(&w.nw(send2(0)), 0);
 }
 
@@ -552,7 +612,7 @@ fn msg_send2_delivers_the_header_it_checked_not_a_rewritten_one() {
     let mut w = World::boot(alloc::vec![d0, d1]);
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
-    write_msg(&w, ntx, 0, SP0, 20, b"payload!");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"payload!");
     assert!(w.env.mem.write(ntx + 28, &[0x5A; 64]));
     let reads = alloc::rc::Rc::new(core::cell::Cell::new(0));
     let seen = reads.clone();
@@ -571,7 +631,7 @@ fn msg_send2_delivers_the_header_it_checked_not_a_rewritten_one() {
     let got = MessageHeader::parse(&w.env.mem.bytes(rx(0), 20)).unwrap();
     assert_eq!(
         (got.sender, got.receiver, got.offset, got.size),
-        (EndpointId(0), EndpointId(SP0), 20, 8)
+        (EndpointId(0), SP0, 20, 8)
     );
     assert_eq!(w.env.mem.bytes(rx(0) + 20, 8), b"payload!");
     assert_eq!(w.env.mem.bytes(rx(0) + 28, 64), [0; 64]);
@@ -589,7 +649,7 @@ fn msg_send2_to_a_v1_0_sp_is_denied() {
     let mut w = World::boot(alloc::vec![d0]);
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
-    write_msg(&w, ntx, 0, SP0, 20, b"v1.1 msg");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"v1.1 msg");
     let before = w.snapshot();
     let rx_before = w.env.mem.bytes(rx(0), 64);
     assert_error(&w.nw(send2(0)), ErrorCode::Denied);
@@ -611,7 +671,7 @@ fn msg_send2_from_an_sp_to_a_v1_0_normal_world_is_denied() {
     assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
     w.nw_version(Version::V1_0);
     let (_, nrx) = w.map_nw_mailbox(1);
-    write_msg(&w, tx(0), SP0, 0, 40, b"to a v1.0 nw");
+    write_msg(&w, tx(0), SP0, EndpointId(0), 40, b"to a v1.0 nw");
     let before = w.snapshot();
     let rx_before = w.env.mem.bytes(nrx, 64);
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Denied);
@@ -638,7 +698,7 @@ fn v1_0_msg_send_to_a_v1_1_or_later_sp_is_denied() {
     let rx_before = [w.env.mem.bytes(rx(0), 64), w.env.mem.bytes(rx(1), 64)];
     for to in [SP0, SP1] {
         assert_error(
-            &w.nw(call(FuncId::MsgSend, &[pair(0, to), 0, 12, 0])),
+            &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), to), 0, 12, 0])),
             ErrorCode::Denied,
         );
     }
@@ -671,7 +731,10 @@ fn a_released_v1_0_message_is_not_polled_back_over_other_rx_contents() {
     w.nw_version(Version::V1_0);
     let (ntx, _) = w.map_nw_mailbox(1);
     assert!(w.env.mem.write(ntx, b"v1.0 message"));
-    assert_success(&w.nw(call(FuncId::MsgSend, &[pair(0, SP0), 0, 12, 0])), 0);
+    assert_success(
+        &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), SP0), 0, 12, 0])),
+        0,
+    );
     assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0.is_some());
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     assert_eq!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0, None);
@@ -695,7 +758,7 @@ fn rx_release_from_an_sp_naming_itself_is_invalid_parameters() {
     let mut w = World::boot(alloc::vec![d0]);
     w.nw_version(Version::V1_1);
     let (ntx, _) = w.map_nw_mailbox(1);
-    write_msg(&w, ntx, 0, SP0, 20, b"hello");
+    write_msg(&w, ntx, EndpointId(0), SP0, 20, b"hello");
     assert_success(&w.nw(send2(0)), 0);
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::InvalidParameters);
     assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
@@ -712,7 +775,7 @@ fn msg_send2_to_a_normal_world_without_a_bitmap_is_denied() {
     let mut w = World::boot(alloc::vec![d0]);
     w.nw_version(Version::V1_2);
     let (_, nrx) = w.map_nw_mailbox(1);
-    write_msg(&w, tx(0), SP0, 0, 40, b"to the nw");
+    write_msg(&w, tx(0), SP0, EndpointId(0), 40, b"to the nw");
     let before = w.snapshot();
     let rx_before = w.env.mem.bytes(nrx, 64);
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::Denied);

@@ -18,11 +18,11 @@ fn is_interrupt(r: &Regs, id: u32) -> bool {
 
 /// Finishes initialisation; in its first request `WDOG` fires, and once resumed it answers
 /// with w3 = `word` (as the partition with ID `me`).
-fn interrupted_in_a_request(me: u16, word: u32) -> Behaviour {
+fn interrupted_in_a_request(me: EndpointId, word: u32) -> Behaviour {
     script(vec![
         svc(msg_wait()),
         Box::new(|_, _| Act::Interrupt(WDOG)),
-        Box::new(move |_, _| Act::Svc(resp32(me, 0, [word, 0, 0, 0, 0]))),
+        Box::new(move |_, _| Act::Svc(resp32(me, EndpointId(0), [word, 0, 0, 0, 0]))),
     ])
 }
 
@@ -62,8 +62,8 @@ fn waiting_owner_is_entered_with_ffa_interrupt_from_el3() {
     assert_eq!(w.state(1), State::Waiting);
     assert!(w.seen(0).len() == 1, "the other SP did not run");
     // It still answers requests.
-    let r = w.nw(req32(0, 0x8002, [1, 2, 3, 4, 5]));
-    assert_eq!(r, resp32(0x8002, 0, [1, 2, 3, 4, 5]));
+    let r = w.nw(req32(EndpointId(0), SP1, [1, 2, 3, 4, 5]));
+    assert_eq!(r, resp32(SP1, EndpointId(0), [1, 2, 3, 4, 5]));
 }
 
 #[test]
@@ -96,10 +96,10 @@ fn an_unowned_interrupt_is_not_delivered_and_stays_masked() {
 fn busy_owner_gets_it_when_it_next_waits() {
     // sp0 owns the interrupt; it fires while sp0 itself handles a request.
     let mut d = owning(sp(0), &[WDOG]);
-    d.behaviour = interrupted_in_a_request(0x8001, 7);
+    d.behaviour = interrupted_in_a_request(SP0, 7);
     let mut w = World::boot(vec![d]);
-    let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
-    assert_eq!(r, resp32(0x8001, 0, [7, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP0, [1, 0, 0, 0, 0]));
+    assert_eq!(r, resp32(SP0, EndpointId(0), [7, 0, 0, 0, 0]));
     let seen = w.seen(0);
     // boot, the request, the resume after the IRQ, then FFA_INTERRUPT once it answered.
     assert_eq!(seen.len(), 4, "{seen:x?}");
@@ -115,11 +115,11 @@ fn another_partition_is_preempted_for_a_waiting_owner() {
     // sp1 handles a request; the interrupt of sp0 fires meanwhile: sp0 handles it at once,
     // then sp1 resumes and answers.
     let mut d1 = sp(1);
-    d1.behaviour = interrupted_in_a_request(0x8002, 9);
+    d1.behaviour = interrupted_in_a_request(SP1, 9);
     let mut w = World::boot(vec![owning(sp(0), &[WDOG]), d1]);
     let runs_before = w.env.runs.len();
-    let r = w.nw(req32(0, 0x8002, [1, 0, 0, 0, 0]));
-    assert_eq!(r, resp32(0x8002, 0, [9, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP1, [1, 0, 0, 0, 0]));
+    assert_eq!(r, resp32(SP1, EndpointId(0), [9, 0, 0, 0, 0]));
     // sp1 (request), sp0 (handler), sp1 (resumed).
     assert_eq!(w.env.runs[runs_before..], [1, 0, 1]);
     assert!(is_interrupt(w.seen(0).last().unwrap(), WDOG));
@@ -130,11 +130,11 @@ fn another_partition_is_preempted_for_a_waiting_owner() {
 fn queued_other_secure_interrupts_wait_for_the_running_partition() {
     let mut d1 =
         sp(1).patched(|p| p.other_s_interrupts_action = Some(OtherSInterruptsAction::Queued));
-    d1.behaviour = interrupted_in_a_request(0x8002, 9);
+    d1.behaviour = interrupted_in_a_request(SP1, 9);
     let mut w = World::boot(vec![owning(sp(0), &[WDOG]), d1]);
     let runs_before = w.env.runs.len();
-    let r = w.nw(req32(0, 0x8002, [1, 0, 0, 0, 0]));
-    assert_eq!(r, resp32(0x8002, 0, [9, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP1, [1, 0, 0, 0, 0]));
+    assert_eq!(r, resp32(SP1, EndpointId(0), [9, 0, 0, 0, 0]));
     // sp1 runs to its response first; sp0's handler runs before the normal world resumes.
     assert_eq!(w.env.runs[runs_before..], [1, 1, 0]);
     assert!(is_interrupt(w.seen(0).last().unwrap(), WDOG));
@@ -147,7 +147,7 @@ fn a_handler_cannot_respond_and_must_wait() {
     let steps: Vec<Step> = vec![
         svc(msg_wait()),
         // Entered with FFA_INTERRUPT: a direct response answers nothing.
-        Box::new(|_, _| Act::Svc(resp32(0x8001, 0, [1, 0, 0, 0, 0]))),
+        Box::new(|_, _| Act::Svc(resp32(SP0, EndpointId(0), [1, 0, 0, 0, 0]))),
         svc(msg_wait()),
     ];
     d.behaviour = script(steps);
@@ -185,8 +185,8 @@ fn a_restartable_handler_that_faults_is_restarted_and_its_interrupt_unmasked() {
     assert_eq!(w.el3_interrupt(), resume());
     assert_eq!(w.state(0), State::Waiting, "not restarted");
     assert_eq!(w.env.gic_unmasked, vec![(WDOG, 0)]);
-    let r = w.nw(req32(0, 0x8001, [1, 2, 3, 4, 5]));
-    assert_eq!(r, resp32(0x8001, 0, [1, 2, 3, 4, 5]));
+    let r = w.nw(req32(EndpointId(0), SP0, [1, 2, 3, 4, 5]));
+    assert_eq!(r, resp32(SP0, EndpointId(0), [1, 2, 3, 4, 5]));
 }
 
 /// A PPI taken on two cores before its owner handles it: both cores' instances are masked

@@ -171,12 +171,12 @@ fn send(
     }
 }
 
-fn retrieve(w: &mut World, i: usize, sender: u16, handle: MemHandle) -> Regs {
+fn retrieve(w: &mut World, i: usize, sender: EndpointId, handle: MemHandle) -> Regs {
     let receivers = [MemAccess::new(
         EndpointId(id(i)),
         perms(DataAccess::NotSpecified),
     )];
-    let mut b = builder_for(Version::V1_2, EndpointId(sender), &receivers, &[]).unwrap();
+    let mut b = builder_for(Version::V1_2, sender, &receivers, &[]).unwrap();
     b.handle = handle;
     let mut d = vec![0u8; b.total_len().unwrap()];
     b.write(&mut d).unwrap();
@@ -295,7 +295,7 @@ fn lending_two_donations_as_one_range_unmaps_both() {
         handles.push(handle(&r));
     }
     for h in handles {
-        let r = retrieve(&mut w, 0, 0, h);
+        let r = retrieve(&mut w, 0, EndpointId(0), h);
         assert!(ok(&r), "retrieve {r:x?}");
         check(&w);
     }
@@ -316,7 +316,7 @@ fn lending_two_donations_as_one_range_unmaps_both() {
             None
         );
     }
-    assert!(ok(&retrieve(&mut w, 1, id(0), lent)));
+    assert!(ok(&retrieve(&mut w, 1, EndpointId(id(0)), lent)));
     check(&w);
     assert!(ok(&relinquish(&mut w, 1, lent)));
     check(&w);
@@ -343,7 +343,7 @@ fn donee_gets_its_page_back_after_lending_it() {
     let p = NS_SHARE + 4 * PAGE_SIZE;
     let r = send(&mut w, FuncId::MemDonate32, None, &[0], &[(p, 1)]);
     assert!(ok(&r));
-    assert!(ok(&retrieve(&mut w, 0, 0, handle(&r))));
+    assert!(ok(&retrieve(&mut w, 0, EndpointId(0), handle(&r))));
     let r = send(&mut w, FuncId::MemLend32, Some(0), &[2], &[(p, 1)]);
     assert!(ok(&r), "lend {r:x?}");
     check(&w);
@@ -399,7 +399,7 @@ fn an_sp_lends_pages_of_its_image_with_their_current_access() {
             "lent away"
         );
     }
-    assert!(ok(&retrieve(&mut w, 1, id(0), h)));
+    assert!(ok(&retrieve(&mut w, 1, EndpointId(id(0)), h)));
     {
         let rt = w.spmc.sps[1].rt.lock();
         let (pa, perm) = rt.space.as_ref().unwrap().translate(page).unwrap();
@@ -555,7 +555,7 @@ fn run(ops: &[Op]) {
                 let Some(&(h, from)) = sent.get(usize::from(*pick) % sent.len().max(1)) else {
                     continue;
                 };
-                retrieve(&mut w, usize::from(*who), from.map_or(0, id), h);
+                retrieve(&mut w, usize::from(*who), EndpointId(from.map_or(0, id)), h);
             }
             Op::Relinquish { pick, who } => {
                 let Some(&(h, _)) = sent.get(usize::from(*pick) % sent.len().max(1)) else {
@@ -614,7 +614,7 @@ fn a_core_retired_holding_the_normal_worlds_mailbox_does_not_hang_the_others() {
     assert!(aborted(&r), "FFA_PARTITION_INFO_GET: {r:x?}");
     let r = send(&mut w, FuncId::MemShare32, None, &[0], &[(NS_SHARE, 1)]);
     assert!(aborted(&r), "FFA_MEM_SHARE: {r:x?}");
-    let q = req32(0, 0x8001, [1, 2, 3, 4, 5]);
+    let q = req32(EndpointId(0), SP0, [1, 2, 3, 4, 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap(), "direct messages still flow");
 }
 
@@ -670,7 +670,7 @@ mod restart {
     }
 
     fn ask(w: &mut World, word: u32) -> Regs {
-        w.nw(req32(0, id(1), [word, 2, 3, 4, 5]))
+        w.nw(req32(EndpointId(0), EndpointId(id(1)), [word, 2, 3, 4, 5]))
     }
 
     fn answered(r: &Regs) -> bool {
@@ -692,7 +692,7 @@ mod restart {
         assert!(ok(&s), "{s:x?}");
         let h = handle(&s);
         let owner = sender.map_or(0, id);
-        assert!(ok(&retrieve(&mut w, receiver, owner, h)));
+        assert!(ok(&retrieve(&mut w, receiver, EndpointId(owner), h)));
         (w, h)
     }
 

@@ -40,14 +40,13 @@ const RW: AccessPerms = AccessPerms {
 };
 
 /// A lender's descriptor: `sender` shares `pages` pages at `addr` with `receiver`, RW.
-fn share_descriptor(sender: u16, receiver: u16, addr: u64, pages: u32) -> Vec<u8> {
-    let receivers = [MemAccess::new(EndpointId(receiver), RW)];
+fn share_descriptor(sender: EndpointId, receiver: EndpointId, addr: u64, pages: u32) -> Vec<u8> {
+    let receivers = [MemAccess::new(receiver, RW)];
     let constituents = [Constituent {
         address: addr,
         page_count: pages,
     }];
-    let mut b =
-        builder_for(Version::V1_2, EndpointId(sender), &receivers, &constituents).expect("builder");
+    let mut b = builder_for(Version::V1_2, sender, &receivers, &constituents).expect("builder");
     b.attributes = MemAttributes::NORMAL_WB_INNER;
     let mut out = vec![0u8; b.total_len().unwrap()];
     b.write(&mut out).unwrap();
@@ -55,19 +54,18 @@ fn share_descriptor(sender: u16, receiver: u16, addr: u64, pages: u32) -> Vec<u8
 }
 
 /// A borrower's retrieve request for `handle`.
-fn retrieve_descriptor(sender: u16, receiver: u16, handle: MemHandle) -> Vec<u8> {
-    let receivers = [MemAccess::new(EndpointId(receiver), AccessPerms::RW_NX)];
-    let mut b = builder_for(Version::V1_2, EndpointId(sender), &receivers, &[]).unwrap();
+fn retrieve_descriptor(sender: EndpointId, receiver: EndpointId, handle: MemHandle) -> Vec<u8> {
+    let receivers = [MemAccess::new(receiver, AccessPerms::RW_NX)];
+    let mut b = builder_for(Version::V1_2, sender, &receivers, &[]).unwrap();
     b.handle = handle;
     let mut out = vec![0u8; b.total_len().unwrap()];
     b.write(&mut out).unwrap();
     out
 }
 
-fn relinquish_descriptor(handle: MemHandle, who: u16) -> Vec<u8> {
+fn relinquish_descriptor(handle: MemHandle, who: EndpointId) -> Vec<u8> {
     let mut out = vec![0u8; 18];
-    let n = ffa_abi::memory::relinquish::write_relinquish(handle, 0, &[EndpointId(who)], &mut out)
-        .unwrap();
+    let n = ffa_abi::memory::relinquish::write_relinquish(handle, 0, &[who], &mut out).unwrap();
     out.truncate(n);
     out
 }
@@ -98,7 +96,7 @@ fn borrower(log: Rc<RefCell<Borrower>>) -> Behaviour {
         Box::new(move |r, m| {
             let h = MemHandle::from_regs(r.w(3), r.w(4));
             *h1.borrow_mut() = h;
-            let d = retrieve_descriptor(0, 0x8001, h);
+            let d = retrieve_descriptor(EndpointId(0), SP0, h);
             assert!(m.write(tx, &d));
             let n = d.len() as u64;
             Act::Svc(call(FuncId::MemRetrieveReq32, &[n, n]))
@@ -111,15 +109,15 @@ fn borrower(log: Rc<RefCell<Borrower>>) -> Behaviour {
             }
             Act::Svc(call(FuncId::RxRelease, &[]))
         }),
-        Box::new(|r, _| Act::Svc(resp32(0x8001, 1, [r.w(0), 0, 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP0, EndpointId(1), [r.w(0), 0, 0, 0, 0]))),
         Box::new(move |_, m| {
-            let d = relinquish_descriptor(*h2.borrow(), 0x8001);
+            let d = relinquish_descriptor(*h2.borrow(), SP0);
             assert!(m.write(tx, &d));
             Act::Svc(call(FuncId::MemRelinquish, &[]))
         }),
         Box::new(move |r, _| {
             l2.borrow_mut().relinquish = Some(*r);
-            Act::Svc(resp32(0x8001, 1, [r.w(0), r.w(2), 0, 0, 0]))
+            Act::Svc(resp32(SP0, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))
         }),
     ])
 }
@@ -135,7 +133,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
     let (tx, _) = w.map_nw_mailbox(1);
     assert!(w.env.mem.write(SHARED, &[0x5A; 0x2000]));
 
-    let desc = share_descriptor(0, 0x8001, SHARED, 2);
+    let desc = share_descriptor(EndpointId(0), SP0, SHARED, 2);
     assert!(w.env.mem.write(tx, &desc));
     let n = desc.len() as u64;
     let r = w.nw(call(FuncId::MemShare32, &[n, n]));
@@ -147,7 +145,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
 
     // The borrower retrieves it during a request.
     let (lo, hi) = handle.to_regs();
-    let q = req32(1, 0x8001, [lo as u32, hi as u32, 0, 0, 0]);
+    let q = req32(EndpointId(1), SP0, [lo as u32, hi as u32, 0, 0, 0]);
     let r = w.nw(q);
     let response = log.borrow().response.clone();
     let resp = log.borrow().retrieve.expect("retrieve answered");
@@ -155,7 +153,7 @@ fn nw_share_retrieve_relinquish_reclaim() {
     assert_eq!(resp.w(1), resp.w(2), "one fragment");
     assert_eq!(
         r,
-        resp32(0x8001, 1, [0x8400_0061, 0, 0, 0, 0]),
+        resp32(SP0, EndpointId(1), [0x8400_0061, 0, 0, 0, 0]),
         "RX_RELEASE failed"
     );
     let t = MemTransaction::parse(&response, Version::V1_2).expect("response parses");
@@ -188,8 +186,8 @@ fn nw_share_retrieve_relinquish_reclaim() {
     assert_error(&w.nw(reclaim), ErrorCode::Denied);
 
     // Relinquish, then reclaim.
-    let r = w.nw(req32(1, 0x8001, [1; 5]));
-    assert_eq!(r, resp32(0x8001, 1, [0x8400_0061, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(1), SP0, [1; 5]));
+    assert_eq!(r, resp32(SP0, EndpointId(1), [0x8400_0061, 0, 0, 0, 0]));
     {
         let rt = w.spmc.sps[0].rt.lock();
         assert_eq!(
@@ -207,14 +205,14 @@ fn nw_share_retrieve_relinquish_reclaim() {
 fn memory_abis_need_a_mailbox_and_valid_memory() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
-    let desc = share_descriptor(0, 0x8001, SHARED, 1);
+    let desc = share_descriptor(EndpointId(0), SP0, SHARED, 1);
     let n = desc.len() as u64;
     // No TX buffer: INVALID_PARAMETERS (as Hafnium answers).
     let r = w.nw(call(FuncId::MemShare32, &[n, n]));
     assert_error(&r, ErrorCode::InvalidParameters);
     let (tx, _) = w.map_nw_mailbox(1);
     // Secure memory is not the normal world's to share.
-    let bad = share_descriptor(0, 0x8001, base(0) + DATA_OFFSET, 1);
+    let bad = share_descriptor(EndpointId(0), SP0, base(0) + DATA_OFFSET, 1);
     assert!(w.env.mem.write(tx, &bad));
     assert_error(&w.nw(call(FuncId::MemShare32, &[n, n])), ErrorCode::Denied);
     // A descriptor longer than the TX buffer.
@@ -240,24 +238,24 @@ fn sp_share_rules() {
     let tx = base(0) + 0x6_1000;
     let cases: Vec<(Vec<u8>, Option<ErrorCode>)> = vec![
         // Its own RW data region, to a granted SP.
-        (share_descriptor(0x8001, 0x8002, data, 1), None),
+        (share_descriptor(SP0, SP1, data, 1), None),
         // Not granted.
         (
-            share_descriptor(0x8001, 0x8003, data + PAGE_SIZE, 1),
+            share_descriptor(SP0, SP2, data + PAGE_SIZE, 1),
             Some(ErrorCode::Denied),
         ),
         // Not its memory (another SP's data, its own image).
         (
-            share_descriptor(0x8001, 0x8002, base(1) + DATA_OFFSET, 1),
+            share_descriptor(SP0, SP1, base(1) + DATA_OFFSET, 1),
             Some(ErrorCode::Denied),
         ),
         (
-            share_descriptor(0x8001, 0x8002, base(0), 1),
+            share_descriptor(SP0, SP1, base(0), 1),
             Some(ErrorCode::Denied),
         ),
         // Wrapping past the top of the address space.
         (
-            share_descriptor(0x8001, 0x8002, 0xFFFF_FFFF_FFFF_F000, 2),
+            share_descriptor(SP0, SP1, 0xFFFF_FFFF_FFFF_F000, 2),
             Some(ErrorCode::InvalidParameters),
         ),
     ];

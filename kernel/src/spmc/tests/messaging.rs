@@ -13,7 +13,7 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::MessagingMethod;
 
-const NW: u16 = 0x0001;
+const NW: EndpointId = EndpointId(0x0001);
 
 fn uuid_pair(b: u8) -> [u64; 2] {
     let u = ffa_abi::uuid::Uuid(uuid(b));
@@ -29,9 +29,9 @@ fn nw_echo_round_trips_in_every_form() {
     let mut w = World::echoes(2);
     w.nw_version(Version::V1_2);
     let requests = [
-        req32(NW, 0x8001, [1, 0xFFFF_FFFF, 3, 4, 0x8000_0000]),
-        req64(NW, 0x8002, [u64::MAX, 2, 0x1234_5678_9ABC_DEF0, 4, 5]),
-        req2(NW, 0x8001, uuid_pair(0x10), args14()),
+        req32(NW, SP0, [1, 0xFFFF_FFFF, 3, 4, 0x8000_0000]),
+        req64(NW, SP1, [u64::MAX, 2, 0x1234_5678_9ABC_DEF0, 4, 5]),
+        req2(NW, SP0, uuid_pair(0x10), args14()),
     ];
     for q in requests {
         let dst = usize::from(q.w(1) as u16 - 0x8001);
@@ -61,9 +61,9 @@ fn the_spmc_endpoint_echoes() {
 
     // From an SP too.
     let mut d = sp(0);
-    d.behaviour = during_boot(vec![req32(0x8001, SPMC_ID, [5, 4, 3, 2, 1])]);
+    d.behaviour = during_boot(vec![req32(SP0, SPMC_ID, [5, 4, 3, 2, 1])]);
     let w = World::boot(vec![d]);
-    let q = req32(0x8001, SPMC_ID, [5, 4, 3, 2, 1]);
+    let q = req32(SP0, SPMC_ID, [5, 4, 3, 2, 1]);
     assert_eq!(w.seen(0)[1], echo_of(&q).unwrap());
 }
 
@@ -72,7 +72,7 @@ fn req2_needs_v1_2() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_1);
     let before = w.snapshot();
-    let r = w.nw(req2(NW, 0x8001, uuid_pair(0x10), args14()));
+    let r = w.nw(req2(NW, SP0, uuid_pair(0x10), args14()));
     assert_error(&r, ErrorCode::NotSupported);
     assert_eq!(w.snapshot(), before);
     assert_eq!(w.seen(0).len(), 1);
@@ -89,27 +89,33 @@ fn refused_nw_requests_change_nothing() {
     let before = w.snapshot();
     let cases = [
         // A normal-world caller naming a secure source.
-        (req32(0x8003, 0x8002, [1; 5]), ErrorCode::InvalidParameters),
-        (req32(0x8000, 0x8002, [1; 5]), ErrorCode::InvalidParameters),
-        (req64(0xFFFF, 0x8002, [1; 5]), ErrorCode::InvalidParameters),
+        (req32(SP2, SP1, [1; 5]), ErrorCode::InvalidParameters),
+        (req32(SPMC_ID, SP1, [1; 5]), ErrorCode::InvalidParameters),
         (
-            req2(0x8003, 0x8002, [0; 2], [0; 14]),
+            req64(EndpointId(0xFFFF), SP1, [1; 5]),
+            ErrorCode::InvalidParameters,
+        ),
+        (
+            req2(SP2, SP1, [0; 2], [0; 14]),
             ErrorCode::InvalidParameters,
         ),
         // Unknown destinations: no such SP, or a normal-world ID.
-        (req32(NW, 0x8009, [1; 5]), ErrorCode::InvalidParameters),
-        (req32(NW, 0x0002, [1; 5]), ErrorCode::InvalidParameters),
         (
-            req2(NW, 0x8009, [0; 2], [0; 14]),
+            req32(NW, EndpointId(0x8009), [1; 5]),
+            ErrorCode::InvalidParameters,
+        ),
+        (
+            req32(NW, EndpointId(0x0002), [1; 5]),
+            ErrorCode::InvalidParameters,
+        ),
+        (
+            req2(NW, EndpointId(0x8009), [0; 2], [0; 14]),
             ErrorCode::InvalidParameters,
         ),
         // Destinations that do not receive this form.
-        (req32(NW, 0x8001, [1; 5]), ErrorCode::Denied),
-        (req64(NW, 0x8001, [1; 5]), ErrorCode::Denied),
-        (
-            req2(NW, 0x8002, uuid_pair(0x11), [0; 14]),
-            ErrorCode::Denied,
-        ),
+        (req32(NW, SP0, [1; 5]), ErrorCode::Denied),
+        (req64(NW, SP0, [1; 5]), ErrorCode::Denied),
+        (req2(NW, SP1, uuid_pair(0x11), [0; 14]), ErrorCode::Denied),
     ];
     for (q, code) in cases {
         assert_error(&w.nw(q), code);
@@ -130,24 +136,24 @@ fn during_request_reporting(calls: Vec<Regs>) -> Behaviour {
     let mut steps: Vec<Step> = vec![svc(msg_wait())];
     steps.extend(calls.into_iter().map(svc));
     steps.push(Box::new(|r, _| {
-        Act::Svc(resp32(0x8001, NW, [r.w(0), r.w(2), r.w(3), r.w(4), r.w(5)]))
+        Act::Svc(resp32(SP0, NW, [r.w(0), r.w(2), r.w(3), r.w(4), r.w(5)]))
     }));
     script(steps)
 }
 
 #[test]
 fn sp_to_sp_round_trip() {
-    let q = req64(0x8001, 0x8002, [9, 8, 7, 6, u64::MAX]);
+    let q = req64(SP0, SP1, [9, 8, 7, 6, u64::MAX]);
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
+    a.direct_to = vec![SP1];
     a.behaviour = relay(q);
     let mut w = World::boot(vec![a, sp(1)]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
     // B saw A's request; A got B's echo; the NW got A's answer.
     assert_eq!(w.seen(1).last(), Some(&q));
     assert_eq!(w.seen(0)[2], echo_of(&q).unwrap());
     let resp64 = FuncId::MsgSendDirectResp64.raw();
-    assert_eq!(r, resp32(0x8001, NW, [resp64, 0, 9, 8, 7]));
+    assert_eq!(r, resp32(SP0, NW, [resp64, 0, 9, 8, 7]));
     assert_eq!(w.state(0), State::Waiting);
     assert_eq!(w.state(1), State::Waiting);
 }
@@ -157,57 +163,53 @@ fn refused_sp_requests() {
     type Tweak = Box<dyn Fn(&mut SpDef)>;
     let cases: Vec<(Tweak, Regs, ErrorCode)> = vec![
         // No grant for the destination.
-        (
-            Box::new(|_| {}),
-            req32(0x8001, 0x8002, [1; 5]),
-            ErrorCode::Denied,
-        ),
+        (Box::new(|_| {}), req32(SP0, SP1, [1; 5]), ErrorCode::Denied),
         // Granted, but A does not declare sending direct requests.
         (
             Box::new(|a| {
-                a.direct_to = vec![0x8002];
+                a.direct_to = vec![SP1];
                 a.messaging = MessagingMethod::DIRECT_REQ_RECV;
             }),
-            req32(0x8001, 0x8002, [1; 5]),
+            req32(SP0, SP1, [1; 5]),
             ErrorCode::Denied,
         ),
         // Granted for REQ but A only sends REQ (not REQ2).
         (
             Box::new(|a| {
-                a.direct_to = vec![0x8002];
+                a.direct_to = vec![SP1];
                 a.messaging = MessagingMethod::DIRECT_REQ_RECV | MessagingMethod::DIRECT_REQ_SEND;
             }),
-            req2(0x8001, 0x8002, uuid_pair(0x11), [0; 14]),
+            req2(SP0, SP1, uuid_pair(0x11), [0; 14]),
             ErrorCode::Denied,
         ),
         // To itself.
         (
-            Box::new(|a| a.direct_to = vec![0x8001, 0x8002]),
-            req32(0x8001, 0x8001, [1; 5]),
+            Box::new(|a| a.direct_to = vec![SP0, SP1]),
+            req32(SP0, SP0, [1; 5]),
             ErrorCode::InvalidParameters,
         ),
         // A forged source.
         (
-            Box::new(|a| a.direct_to = vec![0x8002]),
-            req32(0x8003, 0x8002, [1; 5]),
+            Box::new(|a| a.direct_to = vec![SP1]),
+            req32(SP2, SP1, [1; 5]),
             ErrorCode::InvalidParameters,
         ),
         // To the normal world or to an unknown SP.
         (
-            Box::new(|a| a.direct_to = vec![0x8002]),
-            req32(0x8001, 0x0000, [1; 5]),
+            Box::new(|a| a.direct_to = vec![SP1]),
+            req32(SP0, EndpointId(0x0000), [1; 5]),
             ErrorCode::InvalidParameters,
         ),
         (
-            Box::new(|a| a.direct_to = vec![0x8002, 0x8009]),
-            req32(0x8001, 0x8009, [1; 5]),
+            Box::new(|a| a.direct_to = vec![SP1, EndpointId(0x8009)]),
+            req32(SP0, EndpointId(0x8009), [1; 5]),
             ErrorCode::InvalidParameters,
         ),
         // A framework message.
         (
-            Box::new(|a| a.direct_to = vec![0x8002]),
+            Box::new(|a| a.direct_to = vec![SP1]),
             {
-                let mut q = req32(0x8001, 0x8002, [1; 5]);
+                let mut q = req32(SP0, SP1, [1; 5]);
                 q.0[2] = 0x8000_0008;
                 q
             },
@@ -220,7 +222,7 @@ fn refused_sp_requests() {
         a.behaviour = relay(q);
         let mut w = World::boot(vec![a, sp(1)]);
         let before = w.snapshot();
-        let r = w.nw(req32(NW, 0x8001, [0; 5]));
+        let r = w.nw(req32(NW, SP0, [0; 5]));
         assert_error(&w.seen(0)[2], code);
         assert_eq!(r.w(3), 0x8400_0060, "case {i}");
         assert_eq!(w.seen(1).len(), 1, "case {i}: B was run");
@@ -232,33 +234,29 @@ fn refused_sp_requests() {
 fn a_cycle_of_requests_is_busy_and_changes_nothing() {
     // NW -> A -> B -> A: A is running further up the chain.
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
-    a.behaviour = relay(req32(0x8001, 0x8002, [1; 5]));
+    a.direct_to = vec![SP1];
+    a.behaviour = relay(req32(SP0, SP1, [1; 5]));
     let mut b = sp(1);
-    b.direct_to = vec![0x8001];
+    b.direct_to = vec![SP0];
     b.behaviour = script(vec![
         svc(msg_wait()),
-        svc(req32(0x8002, 0x8001, [2; 5])),
-        Box::new(|r, _| Act::Svc(resp32(0x8002, 0x8001, [r.w(0), r.w(2), 0, 0, 0]))),
+        svc(req32(SP1, SP0, [2; 5])),
+        Box::new(|r, _| Act::Svc(resp32(SP1, SP0, [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a, b]);
     let before = w.snapshot();
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
     assert_error(&w.seen(1)[2], ErrorCode::Busy);
     // A was entered once for the NW request, never for B's.
     assert_eq!(w.seen(0).len(), 3);
     assert_eq!(
         w.seen(0)[2],
-        resp32(
-            0x8002,
-            0x8001,
-            [0x8400_0060, ErrorCode::Busy.to_u32(), 0, 0, 0]
-        )
+        resp32(SP1, SP0, [0x8400_0060, ErrorCode::Busy.to_u32(), 0, 0, 0])
     );
     assert_eq!(
         r,
         resp32(
-            0x8001,
+            SP0,
             NW,
             [
                 FuncId::MsgSendDirectResp32.raw(),
@@ -275,8 +273,8 @@ fn a_cycle_of_requests_is_busy_and_changes_nothing() {
 #[test]
 fn requests_to_a_partition_that_has_not_booted_are_busy() {
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
-    a.behaviour = during_boot(vec![req32(0x8001, 0x8002, [1; 5])]);
+    a.direct_to = vec![SP1];
+    a.behaviour = during_boot(vec![req32(SP0, SP1, [1; 5])]);
     let w = World::boot(vec![a, sp(1)]);
     assert_error(&w.seen(0)[1], ErrorCode::Busy);
     // B booted afterwards and was never given A's request.
@@ -289,21 +287,24 @@ fn requests_to_a_partition_that_has_not_booted_are_busy() {
 fn response_rules() {
     // During boot there is nothing to answer.
     let mut d = sp(0);
-    d.behaviour = during_boot(vec![resp32(0x8001, NW, [1; 5])]);
+    d.behaviour = during_boot(vec![resp32(SP0, NW, [1; 5])]);
     let w = World::boot(vec![d]);
     assert_error(&w.seen(0)[1], ErrorCode::Denied);
     assert_eq!(w.state(0), State::Waiting);
 
     // While handling a 32-bit request from NW: wrong destination, wrong source, wrong form,
     // MSG_WAIT, a framework response; then the right answer ends the run.
-    let mut wrong_form = req2(0x8001, NW, [0; 2], [0; 14]);
+    let mut wrong_form = req2(SP0, NW, [0; 2], [0; 14]);
     wrong_form.0[0] = FuncId::MsgSendDirectResp2.raw().into();
     wrong_form.0[2] = 0;
-    let mut fwk = resp32(0x8001, NW, [1; 5]);
+    let mut fwk = resp32(SP0, NW, [1; 5]);
     fwk.0[2] = 0x8000_0009;
     let attempts = vec![
-        (resp32(0x8001, 0x0002, [1; 5]), ErrorCode::InvalidParameters),
-        (resp32(0x8002, NW, [1; 5]), ErrorCode::InvalidParameters),
+        (
+            resp32(SP0, EndpointId(0x0002), [1; 5]),
+            ErrorCode::InvalidParameters,
+        ),
+        (resp32(SP1, NW, [1; 5]), ErrorCode::InvalidParameters),
         (wrong_form, ErrorCode::Denied),
         (msg_wait(), ErrorCode::Denied),
         (fwk, ErrorCode::InvalidParameters),
@@ -311,12 +312,12 @@ fn response_rules() {
     let codes: Vec<ErrorCode> = attempts.iter().map(|a| a.1).collect();
     let mut steps: Vec<Step> = vec![svc(msg_wait())];
     steps.extend(attempts.into_iter().map(|a| svc(a.0)));
-    steps.push(svc(resp32(0x8001, NW, [7, 7, 7, 7, 7])));
+    steps.push(svc(resp32(SP0, NW, [7, 7, 7, 7, 7])));
     let mut d = sp(0);
     d.behaviour = script(steps);
     let mut w = World::boot(vec![d]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(r, resp32(0x8001, NW, [7; 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, NW, [7; 5]));
     let seen = w.seen(0);
     for (i, code) in codes.iter().enumerate() {
         assert_error(&seen[2 + i], *code);
@@ -327,9 +328,9 @@ fn response_rules() {
     let mut d = sp(0);
     d.behaviour = script(vec![
         svc(msg_wait()),
-        svc(resp32(0x8001, NW, [1; 5])),
+        svc(resp32(SP0, NW, [1; 5])),
         Box::new(|r, _| {
-            let mut out = req2(0x8001, NW, [0; 2], [0; 14]);
+            let mut out = req2(SP0, NW, [0; 2], [0; 14]);
             out.0[0] = FuncId::MsgSendDirectResp2.raw().into();
             out.0[4] = r.x(2);
             Act::Svc(out)
@@ -337,7 +338,7 @@ fn response_rules() {
     ]);
     let mut w = World::boot(vec![d]);
     w.nw_version(Version::V1_2);
-    let r = w.nw(req2(NW, 0x8001, uuid_pair(0x10), [0; 14]));
+    let r = w.nw(req2(NW, SP0, uuid_pair(0x10), [0; 14]));
     assert_eq!(r.w(0), FuncId::MsgSendDirectResp2.raw());
     assert_eq!(r.x(4), ErrorCode::Denied.to_u32().into());
 }
@@ -350,7 +351,7 @@ fn a_response_carries_only_the_message_registers() {
     d.behaviour = script(vec![
         svc(msg_wait()),
         Box::new(|_, _| {
-            let mut r = resp32(0x8001, NW, [1, 2, 3, 4, 5]);
+            let mut r = resp32(SP0, NW, [1, 2, 3, 4, 5]);
             for x in &mut r.0[8..] {
                 *x = 0x5EC2_E75E_C2E7_5EC2;
             }
@@ -358,8 +359,8 @@ fn a_response_carries_only_the_message_registers() {
         }),
     ]);
     let mut w = World::boot(vec![d]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(r, resp32(0x8001, NW, [1, 2, 3, 4, 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, NW, [1, 2, 3, 4, 5]));
 }
 
 #[test]
@@ -382,15 +383,15 @@ fn a_fault_while_handling_a_request_aborts_only_that_partition() {
             Box::new(move |_, _| fault.take().unwrap()),
         ]);
         let mut w = World::boot(vec![d, sp(1)]);
-        assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
+        assert_error(&w.nw(req32(NW, SP0, [1; 5])), ErrorCode::Aborted);
         assert_eq!(w.state(0), State::Aborted);
         assert_eq!(w.spmc.sps[0].rt.lock().request(), None);
         let runs = w.seen(0).len();
         // Later requests are ABORTED without running it.
-        assert_error(&w.nw(req64(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
+        assert_error(&w.nw(req64(NW, SP0, [1; 5])), ErrorCode::Aborted);
         assert_eq!(w.seen(0).len(), runs);
         // Others are unaffected.
-        let q = req32(NW, 0x8002, [3; 5]);
+        let q = req32(NW, SP1, [3; 5]);
         assert_eq!(w.nw(q), echo_of(&q).unwrap());
     }
 }
@@ -398,20 +399,16 @@ fn a_fault_while_handling_a_request_aborts_only_that_partition() {
 #[test]
 fn a_fault_down_a_chain_is_reported_to_the_requesting_sp() {
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
-    a.behaviour = relay(req32(0x8001, 0x8002, [1; 5]));
+    a.direct_to = vec![SP1];
+    a.behaviour = relay(req32(SP0, SP1, [1; 5]));
     let mut b = sp(1);
     b.behaviour = script(vec![svc(msg_wait()), data_abort(0x10)]);
     let mut w = World::boot(vec![a, b]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
     assert_error(&w.seen(0)[2], ErrorCode::Aborted);
     assert_eq!(
         r,
-        resp32(
-            0x8001,
-            NW,
-            [0x8400_0060, ErrorCode::Aborted.to_u32(), 0, 0, 0]
-        )
+        resp32(SP0, NW, [0x8400_0060, ErrorCode::Aborted.to_u32(), 0, 0, 0])
     );
     assert_eq!(w.state(0), State::Waiting);
     assert_eq!(w.state(1), State::Aborted);
@@ -422,7 +419,7 @@ fn an_interrupt_resumes_the_partition_where_it_stopped() {
     let mut d = sp(0);
     d.behaviour = script(vec![svc(msg_wait()), Box::new(|_, _| Act::Irq)]);
     let mut w = World::boot(vec![d]);
-    let q = req32(NW, 0x8001, [4; 5]);
+    let q = req32(NW, SP0, [4; 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
     // Resumed with the same registers after the interrupt.
     let seen = w.seen(0);
@@ -435,7 +432,7 @@ fn an_sp_that_fails_to_boot_is_aborted_for_requests() {
     d.behaviour = script(vec![data_abort(0)]);
     let mut w = World::boot(vec![d]);
     assert_eq!(w.state(0), State::Aborted);
-    assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
+    assert_error(&w.nw(req32(NW, SP0, [1; 5])), ErrorCode::Aborted);
     assert_eq!(w.seen(0).len(), 1);
 }
 
@@ -448,10 +445,10 @@ fn a_partition_running_elsewhere_is_busy() {
     let spmc = &w.spmc;
     let env = &mut w.env;
     let guard = spmc.sps[0].rt.lock();
-    let r = spmc.handle_nw_call(env, &req32(NW, 0x8001, [1; 5]));
+    let r = spmc.handle_nw_call(env, &req32(NW, SP0, [1; 5]));
     assert_error(&r, ErrorCode::Busy);
     // The other partition still answers.
-    let q = req32(NW, 0x8002, [2; 5]);
+    let q = req32(NW, SP1, [2; 5]);
     assert_eq!(spmc.handle_nw_call(env, &q), echo_of(&q).unwrap());
     drop(guard);
     assert_eq!(w.snapshot(), before);
@@ -462,7 +459,7 @@ fn a_partition_running_elsewhere_is_busy() {
 /// registers and registers outside the message are not passed on.
 #[test]
 fn requests_reach_the_receiver_in_canonical_form() {
-    let mut q = req32(0x8001, 0x8002, [1, 2, 3, 4, 5]);
+    let mut q = req32(SP0, SP1, [1, 2, 3, 4, 5]);
     for x in &mut q.0[3..8] {
         *x |= 0xDEAD_0000_0000_0000;
     }
@@ -470,23 +467,23 @@ fn requests_reach_the_receiver_in_canonical_form() {
         *x = 0x5EC2_E75E_C2E7_5EC2;
     }
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
+    a.direct_to = vec![SP1];
     a.behaviour = relay(q);
     let mut w = World::boot(vec![a, sp(1)]);
     // A 32-bit request (the relay answers with DIRECT_RESP_32), with junk beyond x7.
-    let mut nw_q = req32(NW, 0x8001, [7; 5]);
+    let mut nw_q = req32(NW, SP0, [7; 5]);
     nw_q.0[12] = 0x5EC2_E75E;
     w.nw(nw_q);
     let mut canonical_nw = nw_q;
     canonical_nw.0[12] = 0;
     assert_eq!(w.seen(0)[1], canonical_nw);
-    assert_eq!(w.seen(1)[1], req32(0x8001, 0x8002, [1, 2, 3, 4, 5]));
+    assert_eq!(w.seen(1)[1], req32(SP0, SP1, [1, 2, 3, 4, 5]));
 }
 
 /// A DIRECT_REQ_64 must be answered with DIRECT_RESP_64: a 32-bit answer is refused with
 /// DENIED (a response of the wrong form) and the SP stays in the request (its next, matching
 /// answer ends it).
-fn resp64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
+fn resp64(src: EndpointId, dst: EndpointId, args: [u64; 5]) -> Regs {
     let mut r = req64(src, dst, args);
     r.0[0] = FuncId::MsgSendDirectResp64.raw().into();
     r
@@ -499,19 +496,19 @@ fn resp64(src: u16, dst: u16, args: [u64; 5]) -> Regs {
 #[test]
 fn a_response_of_the_other_width_is_delivered() {
     let mut a = sp(0);
-    let mut wide = resp32(0x8001, NW, [1, 2, 3, 4, 5]);
+    let mut wide = resp32(SP0, NW, [1, 2, 3, 4, 5]);
     wide.0[3] |= 0xFFFF_0000_0000; // not part of a RESP_32
     a.behaviour = script(vec![
         svc(msg_wait()),
         svc(wide),
-        svc(resp64(0x8001, NW, [u64::MAX, 7, 8, 9, 10])),
+        svc(resp64(SP0, NW, [u64::MAX, 7, 8, 9, 10])),
     ]);
     let mut w = World::boot(vec![a]);
-    let r = w.nw(req64(NW, 0x8001, [0; 5]));
-    assert_eq!(r, resp32(0x8001, NW, [1, 2, 3, 4, 5]));
+    let r = w.nw(req64(NW, SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, NW, [1, 2, 3, 4, 5]));
     assert_eq!(w.state(0), State::Waiting);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(r, resp64(0x8001, NW, [u64::MAX, 7, 8, 9, 10]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, resp64(SP0, NW, [u64::MAX, 7, 8, 9, 10]));
     assert_eq!(w.state(0), State::Waiting);
 }
 
@@ -521,7 +518,7 @@ fn a_response_of_the_other_width_is_delivered() {
 fn an_sp_that_does_not_send_direct_requests_cannot_message_the_spmc() {
     let mut d = sp(0);
     d.messaging = MessagingMethod::DIRECT_REQ_RECV;
-    d.behaviour = during_boot(vec![req32(0x8001, SPMC_ID, [1; 5])]);
+    d.behaviour = during_boot(vec![req32(SP0, SPMC_ID, [1; 5])]);
     let w = World::boot(vec![d]);
     assert_error(&w.seen(0)[1], ErrorCode::Denied);
 }
@@ -534,7 +531,7 @@ fn a_fault_is_reported_with_the_partition_name() {
     d.name = "faulty_sp";
     d.behaviour = script(vec![svc(msg_wait()), data_abort(0xDEAD_0000)]);
     let mut w = World::boot(vec![d]);
-    assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Aborted);
+    assert_error(&w.nw(req32(NW, SP0, [1; 5])), ErrorCode::Aborted);
     let lines = console_lines("SP faulty_sp (0x8001) aborted");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("data abort"), "{}", lines[0]);
@@ -548,14 +545,14 @@ fn req2_to_a_uuid_the_receiver_does_not_implement_is_refused() {
     let mut w = World::boot(vec![sp(0)]);
     w.nw_version(Version::V1_2);
     let runs = w.seen(0).len();
-    let r = w.nw(req2(NW, 0x8001, [0x1234_5678, 0x9abc_def0], [1; 14]));
+    let r = w.nw(req2(NW, SP0, [0x1234_5678, 0x9abc_def0], [1; 14]));
     assert_error(&r, ErrorCode::InvalidParameters);
     assert_eq!(
         w.seen(0).len(),
         runs,
         "the receiver ran for a refused request"
     );
-    let ok = w.nw(req2(NW, 0x8001, [0, 0], [1; 14]));
+    let ok = w.nw(req2(NW, SP0, [0, 0], [1; 14]));
     assert_eq!(ok.w(0), FuncId::MsgSendDirectResp2.raw());
 }
 
@@ -566,7 +563,7 @@ fn req2_to_a_uuid_the_receiver_does_not_implement_is_refused() {
 #[test]
 fn x8_to_x17_pass_only_as_tf_a_passes_them() {
     use crate::spmc::El3Registers;
-    let mut q = req2(NW, 0x8001, [0, 0], [0; 14]);
+    let mut q = req2(NW, SP0, [0, 0], [0; 14]);
     for (i, x) in q.0[8..].iter_mut().enumerate() {
         *x = 0xA5A5_0000 + i as u64;
     }

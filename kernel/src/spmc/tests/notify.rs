@@ -14,17 +14,15 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::{Capabilities, EndpointId};
 
-const SP0: u16 = 0x8001;
-const SP1: u16 = 0x8002;
 const GET_ALL_SP: u64 = 0b0101; // SP + SPM bitmaps
 
-fn create(vm: u16, vcpus: u64) -> Regs {
-    call(FuncId::NotificationBitmapCreate, &[vm.into(), vcpus])
+fn create(vm: EndpointId, vcpus: u64) -> Regs {
+    call(FuncId::NotificationBitmapCreate, &[u64::from(vm.0), vcpus])
 }
-fn destroy(vm: u16) -> Regs {
-    call(FuncId::NotificationBitmapDestroy, &[vm.into()])
+fn destroy(vm: EndpointId) -> Regs {
+    call(FuncId::NotificationBitmapDestroy, &[u64::from(vm.0)])
 }
-fn bind(sender: u16, receiver: u16, flags: u64, bitmap: u64) -> Regs {
+fn bind(sender: EndpointId, receiver: EndpointId, flags: u64, bitmap: u64) -> Regs {
     call(
         FuncId::NotificationBind,
         &[
@@ -35,7 +33,7 @@ fn bind(sender: u16, receiver: u16, flags: u64, bitmap: u64) -> Regs {
         ],
     )
 }
-fn unbind(sender: u16, receiver: u16, bitmap: u64) -> Regs {
+fn unbind(sender: EndpointId, receiver: EndpointId, bitmap: u64) -> Regs {
     call(
         FuncId::NotificationUnbind,
         &[
@@ -46,7 +44,7 @@ fn unbind(sender: u16, receiver: u16, bitmap: u64) -> Regs {
         ],
     )
 }
-fn set(sender: u16, receiver: u16, flags: u64, bitmap: u64) -> Regs {
+fn set(sender: EndpointId, receiver: EndpointId, flags: u64, bitmap: u64) -> Regs {
     call(
         FuncId::NotificationSet,
         &[
@@ -57,10 +55,10 @@ fn set(sender: u16, receiver: u16, flags: u64, bitmap: u64) -> Regs {
         ],
     )
 }
-fn get(receiver: u16, vcpu: u16, flags: u64) -> Regs {
+fn get(receiver: EndpointId, vcpu: u16, flags: u64) -> Regs {
     call(
         FuncId::NotificationGet,
-        &[(u64::from(vcpu) << 16) | u64::from(receiver), flags],
+        &[(u64::from(vcpu) << 16) | u64::from(receiver.0), flags],
     )
 }
 fn info_get(is_64: bool) -> Regs {
@@ -81,7 +79,7 @@ pub(super) fn bitmaps(r: &Regs) -> NotificationBitmaps {
 }
 
 /// The (endpoint, vCPUs) lists of an INFO_GET answer, and its "more pending" bit.
-pub(super) fn lists(r: &Regs) -> (Vec<(u16, Vec<u16>)>, bool) {
+pub(super) fn lists(r: &Regs) -> (Vec<(EndpointId, Vec<u16>)>, bool) {
     let Ok(Interface::Success { args, .. }) = Interface::decode(r, Version::V1_2) else {
         panic!("not a success: {r:x?}")
     };
@@ -89,20 +87,20 @@ pub(super) fn lists(r: &Regs) -> (Vec<(u16, Vec<u16>)>, bool) {
     (
         p.lists()
             .iter()
-            .map(|l| (l.endpoint.0, l.vcpus[..usize::from(l.vcpu_count)].to_vec()))
+            .map(|l| (l.endpoint, l.vcpus[..usize::from(l.vcpu_count)].to_vec()))
             .collect(),
         p.more_pending,
     )
 }
 
-pub(super) fn leak_ids(v: &[u16]) -> &'static [EndpointId] {
-    let mut ids: Vec<EndpointId> = v.iter().map(|&i| EndpointId(i)).collect();
+pub(super) fn leak_ids(v: &[EndpointId]) -> &'static [EndpointId] {
+    let mut ids = v.to_vec();
     ids.sort();
     Box::leak(ids.into_boxed_slice())
 }
 
 /// An SP that supports notifications and may notify `to` (and the normal world if `nw`).
-fn notifying_sp(i: usize, to: &'static [u16], nw: bool) -> SpDef {
+fn notifying_sp(i: usize, to: &'static [EndpointId], nw: bool) -> SpDef {
     let mut d = sp(i);
     d.notifications = true;
     d.patch = Some(Box::new(move |p| {
@@ -133,7 +131,7 @@ pub(super) fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
                 let mut out = call(
                     FuncId::MsgSendDirectResp64,
                     &[
-                        pair(dst, src),
+                        pair(EndpointId(dst), EndpointId(src)),
                         0,
                         r.w(0).into(),
                         two(2),
@@ -153,8 +151,8 @@ pub(super) fn calling_sp(mut d: SpDef, calls: Vec<Regs>) -> SpDef {
 
 /// Asks SP `dst` (normal world sender) to make its call number `n`; returns the result's
 /// w0..w7 as a register block.
-pub(super) fn sp_call(w: &mut World, dst: u16, n: u64) -> Regs {
-    let r = w.nw(req64(0, dst, [n, 0, 0, 0, 0]));
+pub(super) fn sp_call(w: &mut World, dst: EndpointId, n: u64) -> Regs {
+    let r = w.nw(req64(EndpointId(0), dst, [n, 0, 0, 0, 0]));
     assert_eq!(r.w(0), FuncId::MsgSendDirectResp64.raw(), "{r:x?}");
     let mut out = Regs::ZERO;
     out.0[0] = r.x(3);
@@ -225,21 +223,24 @@ fn bitmap_create_and_destroy_refuse_what_the_spec_names() {
     let mut w = World::echoes(1);
     w.nw_version(Version::V1_2);
     assert_error(&w.nw(create(SP0, 1)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(create(0, 0)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(create(0, 9)), ErrorCode::NoMemory);
-    assert_error(&w.nw(destroy(0)), ErrorCode::Denied);
-    assert_success(&w.nw(create(0, 2)), 0);
-    assert_error(&w.nw(create(0, 2)), ErrorCode::Denied);
+    assert_error(
+        &w.nw(create(EndpointId(0), 0)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(&w.nw(create(EndpointId(0), 9)), ErrorCode::NoMemory);
+    assert_error(&w.nw(destroy(EndpointId(0))), ErrorCode::Denied);
+    assert_success(&w.nw(create(EndpointId(0), 2)), 0);
+    assert_error(&w.nw(create(EndpointId(0), 2)), ErrorCode::Denied);
     for vm in 1..4 {
-        assert_success(&w.nw(create(vm, 1)), 0);
+        assert_success(&w.nw(create(EndpointId(vm), 1)), 0);
     }
-    assert_error(&w.nw(create(7, 1)), ErrorCode::NoMemory);
+    assert_error(&w.nw(create(EndpointId(7), 1)), ErrorCode::NoMemory);
     assert_error(&w.nw(destroy(SP0)), ErrorCode::InvalidParameters);
-    assert_success(&w.nw(destroy(3)), 0);
-    assert_success(&w.nw(create(7, 1)), 0);
+    assert_success(&w.nw(destroy(EndpointId(3))), 0);
+    assert_success(&w.nw(create(EndpointId(7), 1)), 0);
     // Partitions cannot call them.
     let mut d = sp(0);
-    d.behaviour = during_boot(alloc::vec![create(1, 1)]);
+    d.behaviour = during_boot(alloc::vec![create(EndpointId(1), 1)]);
     let w = World::boot(alloc::vec![d]);
     assert_error(&w.seen(0)[1], ErrorCode::NotSupported);
 }
@@ -251,29 +252,35 @@ fn normal_world_notifies_an_sp() {
     let d = calling_sp(
         notifying_sp(0, &[], false),
         alloc::vec![
-            bind(0, SP0, 0, 0b1010),
+            bind(EndpointId(0), SP0, 0, 0b1010),
             get(SP0, 0, 0b1111),
-            unbind(0, SP0, 0b0010),
-            unbind(0, SP0, 0b0011),
+            unbind(EndpointId(0), SP0, 0b0010),
+            unbind(EndpointId(0), SP0, 0b0011),
         ],
     );
     let mut w = World::boot(alloc::vec![d]);
     w.nw_version(Version::V1_1);
     // Nothing bound yet: DENIED, and no interrupt.
-    assert_error(&w.nw(set(0, SP0, 0, 0b10)), ErrorCode::Denied);
+    assert_error(&w.nw(set(EndpointId(0), SP0, 0, 0b10)), ErrorCode::Denied);
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     // Only the normal world's own IDs may be senders; the SRI cannot be delayed by it.
     assert_error(&w.nw(set(SP0, SP0, 0, 0b10)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(set(0, SP0, 0b10, 0b10)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(set(0, SP0, 0, 0)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(set(0, SP0, 0, 0b1)), ErrorCode::Denied);
     assert_error(
-        &w.nw(set(0, SP0, 1 << 16, 0b10)),
+        &w.nw(set(EndpointId(0), SP0, 0b10, 0b10)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(set(EndpointId(0), SP0, 0, 0)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(&w.nw(set(EndpointId(0), SP0, 0, 0b1)), ErrorCode::Denied);
+    assert_error(
+        &w.nw(set(EndpointId(0), SP0, 1 << 16, 0b10)),
         ErrorCode::InvalidParameters,
     );
     assert_eq!(sgis(&w), Vec::<u32>::new());
     assert_error(&w.nw(info_get(true)), ErrorCode::NoData);
-    assert_success(&w.nw(set(0, SP0, 0, 0b10)), 0);
+    assert_success(&w.nw(set(EndpointId(0), SP0, 0, 0b10)), 0);
     assert_eq!(sgis(&w), [SRI_INTID]);
     let (l, more) = lists(&w.nw(info_get(true)));
     assert_eq!((l, more), (alloc::vec![(SP0, alloc::vec![])], false));
@@ -296,19 +303,22 @@ fn normal_world_notifies_an_sp() {
     assert_sp_ok(&sp_call(&mut w, SP0, 2));
     // Unbinding bits not bound to that sender: DENIED.
     assert_sp_error(&sp_call(&mut w, SP0, 3), ErrorCode::Denied);
-    assert_error(&w.nw(set(0, SP0, 0, 0b0010)), ErrorCode::Denied);
-    assert_success(&w.nw(set(0, SP0, 0, 0b1000)), 0);
+    assert_error(&w.nw(set(EndpointId(0), SP0, 0, 0b0010)), ErrorCode::Denied);
+    assert_success(&w.nw(set(EndpointId(0), SP0, 0, 0b1000)), 0);
 }
 
 /// An SP without `notification-support` cannot bind (NOT_SUPPORTED) or be notified (DENIED).
 #[test]
 fn an_sp_without_notification_support_gets_none() {
-    let d = calling_sp(sp(0), alloc::vec![bind(0, SP0, 0, 1)]);
+    let d = calling_sp(sp(0), alloc::vec![bind(EndpointId(0), SP0, 0, 1)]);
     let mut w = World::boot(alloc::vec![d]);
     w.nw_version(Version::V1_1);
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::NotSupported);
-    assert_error(&w.nw(set(0, SP0, 0, 1)), ErrorCode::Denied);
-    assert_error(&w.nw(set(0, 0x8077, 0, 1)), ErrorCode::InvalidParameters);
+    assert_error(&w.nw(set(EndpointId(0), SP0, 0, 1)), ErrorCode::Denied);
+    assert_error(
+        &w.nw(set(EndpointId(0), EndpointId(0x8077), 0, 1)),
+        ErrorCode::InvalidParameters,
+    );
 }
 
 /// SP -> NW: the normal world creates its bitmap and binds the SP; the SP (granted
@@ -318,33 +328,45 @@ fn an_sp_notifies_the_normal_world() {
     let d0 = calling_sp(
         notifying_sp(0, &[], true),
         alloc::vec![
-            set(SP0, 0, 0, 1 << 40),
-            set(SP0, 0, 0, 1 << 41),
-            set(0, SP0, 0, 1)
+            set(SP0, EndpointId(0), 0, 1 << 40),
+            set(SP0, EndpointId(0), 0, 1 << 41),
+            set(EndpointId(0), SP0, 0, 1)
         ],
     );
     let d1 = calling_sp(
         notifying_sp(1, &[], false),
-        alloc::vec![set(SP1, 0, 0, 1 << 40)],
+        alloc::vec![set(SP1, EndpointId(0), 0, 1 << 40)],
     );
     let mut w = World::boot(alloc::vec![d0, d1]);
     w.nw_version(Version::V1_1);
     // No bitmap yet: the receiver does not exist.
     assert_error(
-        &w.nw(bind(SP0, 0, 0, 1 << 40)),
+        &w.nw(bind(SP0, EndpointId(0), 0, 1 << 40)),
         ErrorCode::InvalidParameters,
     );
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::InvalidParameters);
-    assert_success(&w.nw(create(0, 2)), 0);
+    assert_success(&w.nw(create(EndpointId(0), 2)), 0);
     // The normal world binds for itself, SPs as senders only.
-    assert_error(&w.nw(bind(0, 0, 0, 1)), ErrorCode::InvalidParameters);
+    assert_error(
+        &w.nw(bind(EndpointId(0), EndpointId(0), 0, 1)),
+        ErrorCode::InvalidParameters,
+    );
     assert_error(&w.nw(bind(SP0, SP1, 0, 1)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(bind(0x8077, 0, 0, 1)), ErrorCode::InvalidParameters);
-    assert_success(&w.nw(bind(SP0, 0, 0, 1 << 40)), 0);
+    assert_error(
+        &w.nw(bind(EndpointId(0x8077), EndpointId(0), 0, 1)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_success(&w.nw(bind(SP0, EndpointId(0), 0, 1 << 40)), 0);
     // Bound already (to any sender): DENIED.
-    assert_error(&w.nw(bind(SP0, 0, 0, 1 << 40)), ErrorCode::Denied);
+    assert_error(
+        &w.nw(bind(SP0, EndpointId(0), 0, 1 << 40)),
+        ErrorCode::Denied,
+    );
     // SP1 has no grant for the normal world: DENIED at bind (and at set).
-    assert_error(&w.nw(bind(SP1, 0, 0, 1 << 42)), ErrorCode::Denied);
+    assert_error(
+        &w.nw(bind(SP1, EndpointId(0), 0, 1 << 42)),
+        ErrorCode::Denied,
+    );
     assert_sp_error(&sp_call(&mut w, SP1, 0), ErrorCode::Denied);
     // Another sender's bit, or an unbound one: DENIED; a forged sender: INVALID_PARAMETERS.
     assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::Denied);
@@ -353,13 +375,22 @@ fn an_sp_notifies_the_normal_world() {
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     assert_eq!(sgis(&w), [SRI_INTID]);
     let (l, _) = lists(&w.nw(info_get(false)));
-    assert_eq!(l, alloc::vec![(0, alloc::vec![])]);
+    assert_eq!(l, alloc::vec![(EndpointId(0), alloc::vec![])]);
     // The VM and hypervisor bitmaps of a VM are not the SPMC's to give.
-    assert_error(&w.nw(get(0, 0, 0b0010)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(get(0, 0, 0b1000)), ErrorCode::InvalidParameters);
-    assert_error(&w.nw(get(0, 2, 0b0001)), ErrorCode::InvalidParameters);
+    assert_error(
+        &w.nw(get(EndpointId(0), 0, 0b0010)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(get(EndpointId(0), 0, 0b1000)),
+        ErrorCode::InvalidParameters,
+    );
+    assert_error(
+        &w.nw(get(EndpointId(0), 2, 0b0001)),
+        ErrorCode::InvalidParameters,
+    );
     assert_error(&w.nw(get(SP0, 0, 0b0001)), ErrorCode::InvalidParameters);
-    let g = w.nw(get(0, 1, GET_ALL_SP));
+    let g = w.nw(get(EndpointId(0), 1, GET_ALL_SP));
     assert_eq!(
         bitmaps(&g),
         NotificationBitmaps {
@@ -367,14 +398,20 @@ fn an_sp_notifies_the_normal_world() {
             ..Default::default()
         }
     );
-    assert_eq!(bitmaps(&w.nw(get(0, 0, GET_ALL_SP))), Default::default());
+    assert_eq!(
+        bitmaps(&w.nw(get(EndpointId(0), 0, GET_ALL_SP))),
+        Default::default()
+    );
     // Destroy refuses while something is pending, then succeeds.
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
-    assert_error(&w.nw(destroy(0)), ErrorCode::Denied);
-    bitmaps(&w.nw(get(0, 0, GET_ALL_SP)));
-    assert_error(&w.nw(unbind(SP1, 0, 1 << 40)), ErrorCode::Denied);
-    assert_success(&w.nw(unbind(SP0, 0, 1 << 40)), 0);
-    assert_success(&w.nw(destroy(0)), 0);
+    assert_error(&w.nw(destroy(EndpointId(0))), ErrorCode::Denied);
+    bitmaps(&w.nw(get(EndpointId(0), 0, GET_ALL_SP)));
+    assert_error(
+        &w.nw(unbind(SP1, EndpointId(0), 1 << 40)),
+        ErrorCode::Denied,
+    );
+    assert_success(&w.nw(unbind(SP0, EndpointId(0), 1 << 40)), 0);
+    assert_success(&w.nw(destroy(EndpointId(0))), 0);
 }
 
 /// SP -> SP, with the grant, and the delayed SRI raised on the way back to the normal world.
@@ -390,7 +427,7 @@ fn an_sp_notifies_another_with_a_delayed_sri() {
             bind(SP0, SP1, 0, 1),
             get(SP1, 0, GET_ALL_SP),
             bind(SP1, SP1, 0, 2),
-            bind(0x8077, SP1, 0, 2),
+            bind(EndpointId(0x8077), SP1, 0, 2),
             bind(SP0, SP0, 0, 2),
         ],
     );
@@ -444,34 +481,40 @@ fn per_vcpu_notifications_reach_their_vcpu_only() {
     let d0 = calling_sp(
         notifying_sp(0, &[], true),
         alloc::vec![
-            set(SP0, 0, 1 | (1 << 16), 1 << 3),
-            set(SP0, 0, 0, 1 << 3),
-            set(SP0, 0, 1 | (2 << 16), 1 << 3),
-            set(SP0, 0, 1 | (1 << 16), 1 << 4),
-            set(SP0, 0, 0, 1 << 4),
+            set(SP0, EndpointId(0), 1 | (1 << 16), 1 << 3),
+            set(SP0, EndpointId(0), 0, 1 << 3),
+            set(SP0, EndpointId(0), 1 | (2 << 16), 1 << 3),
+            set(SP0, EndpointId(0), 1 | (1 << 16), 1 << 4),
+            set(SP0, EndpointId(0), 0, 1 << 4),
         ],
     );
     let mut w = World::boot(alloc::vec![d0]);
     w.nw_version(Version::V1_1);
-    assert_success(&w.nw(create(0, 2)), 0);
-    assert_success(&w.nw(bind(SP0, 0, 1, 1 << 3)), 0);
-    assert_success(&w.nw(bind(SP0, 0, 0, 1 << 4)), 0);
+    assert_success(&w.nw(create(EndpointId(0), 2)), 0);
+    assert_success(&w.nw(bind(SP0, EndpointId(0), 1, 1 << 3)), 0);
+    assert_success(&w.nw(bind(SP0, EndpointId(0), 0, 1 << 4)), 0);
     assert_sp_error(&sp_call(&mut w, SP0, 1), ErrorCode::InvalidParameters);
     assert_sp_error(&sp_call(&mut w, SP0, 2), ErrorCode::InvalidParameters);
     assert_sp_error(&sp_call(&mut w, SP0, 3), ErrorCode::InvalidParameters);
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     assert_sp_ok(&sp_call(&mut w, SP0, 4));
     let (l, _) = lists(&w.nw(info_get(true)));
-    assert_eq!(l, alloc::vec![(0, alloc::vec![]), (0, alloc::vec![1])]);
     assert_eq!(
-        bitmaps(&w.nw(get(0, 0, 1))),
+        l,
+        alloc::vec![
+            (EndpointId(0), alloc::vec![]),
+            (EndpointId(0), alloc::vec![1])
+        ]
+    );
+    assert_eq!(
+        bitmaps(&w.nw(get(EndpointId(0), 0, 1))),
         NotificationBitmaps {
             sp: 1 << 4,
             ..Default::default()
         }
     );
     assert_eq!(
-        bitmaps(&w.nw(get(0, 1, 1))),
+        bitmaps(&w.nw(get(EndpointId(0), 1, 1))),
         NotificationBitmaps {
             sp: 1 << 3,
             ..Default::default()
@@ -503,7 +546,7 @@ fn info_get_splits_what_does_not_fit() {
     let (l2, more) = lists(&w.nw(info_get(false)));
     assert_eq!(
         l2,
-        alloc::vec![(0x8001 + 10, alloc::vec![]), (0x8001 + 11, alloc::vec![])]
+        alloc::vec![(sp_id(10), alloc::vec![]), (sp_id(11), alloc::vec![])]
     );
     assert!(!more);
 }

@@ -54,17 +54,17 @@ fn mem_perm_set_cannot_exceed_the_manifest_region() {
 
 /// sp0's lend descriptor: `pages` pages at `addr` lent RW to `receiver`, memory type left
 /// unspecified as a lender to one borrower must.
-fn lend_descriptor(sender: u16, receiver: u16, addr: u64, pages: u32) -> Vec<u8> {
+fn lend_descriptor(sender: EndpointId, receiver: EndpointId, addr: u64, pages: u32) -> Vec<u8> {
     let rw = AccessPerms {
         data: DataAccess::ReadWrite,
         instruction: InstructionAccess::NotSpecified,
     };
-    let receivers = [MemAccess::new(EndpointId(receiver), rw)];
+    let receivers = [MemAccess::new(receiver, rw)];
     let constituents = [Constituent {
         address: addr,
         page_count: pages,
     }];
-    let b = builder_for(Version::V1_2, EndpointId(sender), &receivers, &constituents).unwrap();
+    let b = builder_for(Version::V1_2, sender, &receivers, &constituents).unwrap();
     let mut out = vec![0u8; b.total_len().unwrap()];
     b.write(&mut out).unwrap();
     out
@@ -80,7 +80,7 @@ fn lend_descriptor(sender: u16, receiver: u16, addr: u64, pages: u32) -> Vec<u8>
 fn lent_rx_page_is_not_written_by_the_spmc() {
     let data = base(0) + DATA_OFFSET;
     let (tx, rx) = (data, data + PAGE_SIZE);
-    let desc = lend_descriptor(0x8001, 0x8002, rx, 1);
+    let desc = lend_descriptor(SP0, SP1, rx, 1);
     let n = desc.len() as u64;
     let steps: Vec<Step> = vec![
         svc(call(FuncId::RxTxMap64, &[tx, rx, 1])),
@@ -136,7 +136,7 @@ fn rxtx_buffers_do_not_outlive_relinquished_memory() {
     use core::cell::Cell;
     use ffa_abi::memory::MemHandle;
     let data = base(0) + DATA_OFFSET;
-    let lend = lend_descriptor(0x8001, 0x8002, data, 2);
+    let lend = lend_descriptor(SP0, SP1, data, 2);
     let n = lend.len() as u64;
     let mb = spmc_table::RxTxBuffer {
         rx: spmc_table::PhysAddr(base(0) + 0x6_0000),
@@ -191,7 +191,7 @@ fn rxtx_buffers_do_not_outlive_relinquished_memory() {
             let v = va.get();
             Act::Svc(call(FuncId::RxTxMap64, &[v, v + PAGE_SIZE, 1]))
         }),
-        Box::new(|r, _| Act::Svc(resp32(0x8002, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP1, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
         // Request 2: relinquish (the descriptor goes into the TX page, i.e. sp0's data page).
         Box::new(move |_, m| {
             let mut d = vec![0u8; 18];
@@ -205,28 +205,28 @@ fn rxtx_buffers_do_not_outlive_relinquished_memory() {
             assert!(m.write(data, &d[..k]));
             Act::Svc(call(FuncId::MemRelinquish, &[]))
         }),
-        Box::new(|r, _| Act::Svc(resp32(0x8002, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP1, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
         // Request 3: partition information into the (stale) RX buffer.
         Box::new(move |_, m| {
             assert!(m.write(data + PAGE_SIZE, &[0x5A; 64]));
             Act::Svc(info_get_all())
         }),
-        Box::new(|r, _| Act::Svc(resp32(0x8002, 1, [r.w(0), r.w(2), 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP1, EndpointId(1), [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a, b]);
     let lent = w.seen(0)[1];
     assert_eq!(lent.w(0), FuncId::Success32.raw(), "lend: {lent:x?}");
     let (lo, hi) = MemHandle::from_regs(lent.w(2), lent.w(3)).to_regs();
-    let r1 = w.nw(req32(1, 0x8002, [lo as u32, hi as u32, 0, 0, 0]));
+    let r1 = w.nw(req32(EndpointId(1), SP1, [lo as u32, hi as u32, 0, 0, 0]));
     let mapped = r1.w(3) == FuncId::Success32.raw();
-    let r2 = w.nw(req32(1, 0x8002, [0; 5]));
+    let r2 = w.nw(req32(EndpointId(1), SP1, [0; 5]));
     if mapped {
         // Only meaningful if the SPMC accepted the borrowed window as a mailbox.
         assert_eq!(r2.w(3), FuncId::Success32.raw(), "relinquish {r2:x?}");
         let rt = w.spmc.sps[1].rt.lock();
         assert_eq!(rt.space.as_ref().unwrap().translate(handle_va(&w, 1)), None);
     }
-    let r3 = w.nw(req32(1, 0x8002, [0; 5]));
+    let r3 = w.nw(req32(EndpointId(1), SP1, [0; 5]));
     let after = w.env.mem.bytes(data + PAGE_SIZE, 64);
     assert!(
         !mapped && after == [0x5A; 64],
@@ -309,12 +309,12 @@ fn lending_donated_memory_revokes_the_lenders_window() {
             Act::Svc(call(FuncId::RxRelease, &[]))
         }),
         Box::new(move |_, m| {
-            let d = lend_descriptor(0x8001, 0x8002, last_va.get(), 1);
+            let d = lend_descriptor(SP0, SP1, last_va.get(), 1);
             assert!(m.write(tx, &d));
             let k = d.len() as u64;
             Act::Svc(call(FuncId::MemLend32, &[k, k]))
         }),
-        Box::new(|r, _| Act::Svc(resp32(0x8001, 1, [r.w(0), 0, 0, 0, 0]))),
+        Box::new(|r, _| Act::Svc(resp32(SP0, EndpointId(1), [r.w(0), 0, 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a, sp(1)]);
     w.nw_version(Version::V1_2);
@@ -324,7 +324,7 @@ fn lending_donated_memory_revokes_the_lenders_window() {
     let r = w.nw(call(FuncId::MemDonate32, &[n, n]));
     assert_eq!(r.w(0), FuncId::Success32.raw(), "donate {r:x?}");
     let (lo, hi) = MemHandle::from_regs(r.w(2), r.w(3)).to_regs();
-    let r = w.nw(req32(1, 0x8001, [lo as u32, hi as u32, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(1), SP0, [lo as u32, hi as u32, 0, 0, 0]));
     assert_eq!(
         r.w(3),
         FuncId::Success32.raw(),
@@ -576,7 +576,7 @@ fn donated_memory_is_not_a_static_region() {
             assert_eq!(r.w(0), FuncId::Error32.raw(), "{r:x?}");
             Act::Svc(rxtx_map(tx, rx))
         }),
-        Box::new(move |r, _| Act::Svc(resp32(0x8001, 1, [r2.get(), r.w(0), 0, 0, 0]))),
+        Box::new(move |r, _| Act::Svc(resp32(SP0, EndpointId(1), [r2.get(), r.w(0), 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a]);
     w.nw_version(Version::V1_2);
@@ -587,7 +587,7 @@ fn donated_memory_is_not_a_static_region() {
     let r = w.nw(call(FuncId::MemDonate32, &[n, n]));
     assert_eq!(r.w(0), FuncId::Success32.raw(), "donate {r:x?}");
     let (lo, hi) = MemHandle::from_regs(r.w(2), r.w(3)).to_regs();
-    let r = w.nw(req32(1, 0x8001, [lo as u32, hi as u32, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(1), SP0, [lo as u32, hi as u32, 0, 0, 0]));
     assert_eq!(r.w(3), ErrorCode::InvalidParameters.to_u32(), "{r:x?}");
     assert_eq!(r.w(4), FuncId::Success32.raw(), "{r:x?}");
     // The donee maps the page (VA = PA), but its table entry does not hold it.

@@ -19,8 +19,9 @@ fn reg() -> impl Strategy<Value = u64> {
         0u64..8,
         // Endpoint IDs and packed pairs.
         prop::sample::select(vec![0x8000u64, 0x8001, 0x8002, 0x8003, 0xFFFF, 0x1]),
-        (0u64..4, 0u64..4).prop_map(|(s, d)| pair(0x8000 + s as u16, 0x8000 + d as u16)),
-        (0u64..4).prop_map(|d| pair(0x0001, 0x8000 + d as u16)),
+        (0u64..4, 0u64..4)
+            .prop_map(|(s, d)| pair(EndpointId(0x8000 + s as u16), EndpointId(0x8000 + d as u16))),
+        (0u64..4).prop_map(|d| pair(EndpointId(0x0001), EndpointId(0x8000 + d as u16))),
         // Addresses: the NS window, the SPs' slots, around page boundaries.
         (0u64..0x100).prop_map(|p| NS.base + p * 0x1000),
         (0u64..3, 0u64..0x100).prop_map(|(i, p)| base(i as usize) + p * 0x1000),
@@ -106,10 +107,7 @@ fn world(sp_calls: [Vec<Regs>; 3]) -> World {
         .enumerate()
         .map(|(i, calls)| {
             let mut d = sp(i);
-            d.direct_to = (0..3u16)
-                .filter(|&k| k != i as u16)
-                .map(|k| 0x8001 + k)
-                .collect();
+            d.direct_to = (0..3).filter(|&k| k != i).map(sp_id).collect();
             d.behaviour = random_sp(calls);
             d
         })
@@ -159,7 +157,7 @@ proptest! {
             settled(&w)?;
         }
         // The SPMC still answers.
-        let q = req32(1, SPMC_ID, [1, 2, 3, 4, 5]);
+        let q = req32(EndpointId(1), SPMC_ID, [1, 2, 3, 4, 5]);
         prop_assert_eq!(w.nw(q), echo_of(&q).unwrap());
     }
 }
@@ -178,7 +176,7 @@ fn arbitrary_calls_while_handling_requests() {
     runner
         .run(&strategy, |(calls, targets)| {
             let mut d = sp(0);
-            d.direct_to = alloc::vec![0x8002, 0x8003];
+            d.direct_to = alloc::vec![SP1, SP2];
             let mut calls = Some(calls);
             let mut inner: Option<Behaviour> = None;
             let mut booted = false;
@@ -194,7 +192,11 @@ fn arbitrary_calls_while_handling_requests() {
             let defs = alloc::vec![d, sp(1), sp(2)];
             let mut w = World::boot(defs);
             for t in targets {
-                let mut r = w.nw(req32(1, 0x8001 + t, [t.into(), 0, 0, 0, 0]));
+                let mut r = w.nw(req32(
+                    EndpointId(1),
+                    EndpointId(0x8001 + t),
+                    [t.into(), 0, 0, 0, 0],
+                ));
                 // A partition that yields is resumed as Linux's driver does: FFA_RUN(w1)
                 // until the answer is something else (its random calls are finite).
                 for _ in 0..16 {
@@ -236,12 +238,12 @@ fn an_svc_with_a_nonzero_immediate_aborts_the_partition() {
     })]);
     let mut w = World::boot(alloc::vec![d, e, sp(2)]);
     assert_eq!(w.state(1), State::Aborted);
-    let q = req32(1, 0x8001, [1; 5]);
+    let q = req32(EndpointId(1), SP0, [1; 5]);
     assert_error(&w.nw(q), ErrorCode::Aborted);
     assert_eq!(w.state(0), State::Aborted);
     let lines = console_lines("SP svc_imm_sp (0x8001) aborted");
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("SVC with an immediate"), "{}", lines[0]);
-    let q = req32(1, 0x8003, [1; 5]);
+    let q = req32(EndpointId(1), SP2, [1; 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
 }

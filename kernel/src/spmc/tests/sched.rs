@@ -13,16 +13,16 @@ use ffa_abi::regs::Regs;
 use ffa_abi::version::Version;
 use spmc_table::NsInterruptsAction;
 
-const NW: u16 = 0x0001;
+const NW: EndpointId = EndpointId(0x0001);
 
 fn run(target: u32) -> Regs {
     call(FuncId::Run32, &[target.into()])
 }
 
-fn interrupt_for(id: u16) -> Regs {
+fn interrupt_for(id: EndpointId) -> Regs {
     let mut r = Regs::ZERO;
     r.0[0] = FuncId::Interrupt32.raw().into();
-    r.0[1] = u64::from(id) << 16;
+    r.0[1] = u64::from(id.0) << 16;
     r
 }
 
@@ -48,11 +48,11 @@ fn a_signalled_partition_is_preempted_and_resumed_by_ffa_run() {
     d.behaviour = preempted_once();
     let mut w = World::boot(vec![d, sp(1)]);
     w.nw_version(Version::V1_2);
-    let q = req32(NW, 0x8001, [1, 2, 3, 4, 5]);
+    let q = req32(NW, SP0, [1, 2, 3, 4, 5]);
     let r = w.nw(q);
     assert_eq!(
         r,
-        interrupt_for(0x8001),
+        interrupt_for(SP0),
         "the NW gets FFA_INTERRUPT naming the SP"
     );
     assert_eq!(w.state(0), State::Preempted);
@@ -65,8 +65,8 @@ fn a_signalled_partition_is_preempted_and_resumed_by_ffa_run() {
         "FIQ unmasked for a signalled SP"
     );
     // While preempted it takes no other request; other partitions run.
-    assert_error(&w.nw(req32(NW, 0x8001, [9, 9, 9, 9, 9])), ErrorCode::Busy);
-    let q1 = req32(NW, 0x8002, [7, 7, 7, 7, 7]);
+    assert_error(&w.nw(req32(NW, SP0, [9, 9, 9, 9, 9])), ErrorCode::Busy);
+    let q1 = req32(NW, SP1, [7, 7, 7, 7, 7]);
     assert_eq!(w.nw(q1), echo_of(&q1).unwrap());
     // FFA_RUN resumes it where it was: the registers it was preempted with are untouched.
     let seen_before = w.seen(0).len();
@@ -83,7 +83,7 @@ fn a_queued_partition_runs_on_with_non_secure_interrupts_masked() {
     // Were FIQ taken anyway, the SPMC resumes it rather than preempting it.
     d.behaviour = preempted_once();
     let mut w = World::boot(vec![d]);
-    let q = req64(NW, 0x8001, [1, 2, 3, 4, 5]);
+    let q = req64(NW, SP0, [1, 2, 3, 4, 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
     assert!(
         w.env.spsrs.iter().all(|s| s & SPSR_F != 0),
@@ -98,17 +98,17 @@ fn a_queued_partition_runs_on_with_non_secure_interrupts_masked() {
 #[test]
 fn a_queued_caller_masks_its_callee() {
     let mut a = queued(sp(0));
-    a.direct_to = vec![0x8002];
-    let inner = req32(0x8001, 0x8002, [4, 4, 4, 4, 4]);
+    a.direct_to = vec![SP1];
+    let inner = req32(SP0, SP1, [4, 4, 4, 4, 4]);
     a.behaviour = script(vec![
         svc(msg_wait()),
         svc(inner),
-        step(|r, _| Act::Svc(resp32(0x8001, NW, [r.w(3), 0, 0, 0, 0]))),
+        step(|r, _| Act::Svc(resp32(SP0, NW, [r.w(3), 0, 0, 0, 0]))),
     ]);
     let mut w = World::boot(vec![a, sp(1)]);
     let runs_before = w.env.runs.len();
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(r, resp32(0x8001, NW, [4, 0, 0, 0, 0]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, NW, [4, 0, 0, 0, 0]));
     let callee_runs: Vec<u64> = w.env.runs[runs_before..]
         .iter()
         .zip(&w.env.spsrs[runs_before..])
@@ -125,28 +125,28 @@ fn a_queued_caller_masks_its_callee() {
 #[test]
 fn a_preempted_call_chain_unwinds_and_resumes_in_order() {
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
-    let inner = req64(0x8001, 0x8002, [11, 12, 13, 14, 15]);
+    a.direct_to = vec![SP1];
+    let inner = req64(SP0, SP1, [11, 12, 13, 14, 15]);
     a.behaviour = script(vec![
         svc(msg_wait()),
         svc(inner),
         // SP1's response arrives here; answer the NW with its first word.
-        step(|r, _| Act::Svc(resp32(0x8001, NW, [r.x(3) as u32, r.w(0), 0, 0, 0]))),
+        step(|r, _| Act::Svc(resp32(SP0, NW, [r.x(3) as u32, r.w(0), 0, 0, 0]))),
     ]);
     let mut b = sp(1);
     b.behaviour = preempted_once();
     let mut w = World::boot(vec![a, b]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(r, interrupt_for(0x8002));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, interrupt_for(SP1));
     assert_eq!((w.state(0), w.state(1)), (State::Blocked, State::Preempted));
     let before = w.snapshot();
     assert_error(&w.nw(run(0x8001_0000)), ErrorCode::Denied);
-    assert_error(&w.nw(req32(NW, 0x8001, [1; 5])), ErrorCode::Busy);
+    assert_error(&w.nw(req32(NW, SP0, [1; 5])), ErrorCode::Busy);
     assert_eq!(w.snapshot(), before);
     let r = w.nw(run(0x8002_0000));
     assert_eq!(
         r,
-        resp32(0x8001, NW, [11, FuncId::MsgSendDirectResp64.raw(), 0, 0, 0])
+        resp32(SP0, NW, [11, FuncId::MsgSendDirectResp64.raw(), 0, 0, 0])
     );
     assert_eq!((w.state(0), w.state(1)), (State::Waiting, State::Waiting));
 }
@@ -154,11 +154,11 @@ fn a_preempted_call_chain_unwinds_and_resumes_in_order() {
 #[test]
 fn a_callee_that_faults_after_resuming_aborts_only_itself() {
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
+    a.direct_to = vec![SP1];
     a.behaviour = script(vec![
         svc(msg_wait()),
-        svc(req32(0x8001, 0x8002, [1; 5])),
-        step(|r, _| Act::Svc(resp32(0x8001, NW, [r.w(0), r.w(2), 0, 0, 0]))),
+        svc(req32(SP0, SP1, [1; 5])),
+        step(|r, _| Act::Svc(resp32(SP0, NW, [r.w(0), r.w(2), 0, 0, 0]))),
     ]);
     let mut b = sp(1);
     b.behaviour = script(vec![
@@ -167,13 +167,13 @@ fn a_callee_that_faults_after_resuming_aborts_only_itself() {
         data_abort(0x10),
     ]);
     let mut w = World::boot(vec![a, b]);
-    assert_eq!(w.nw(req32(NW, 0x8001, [0; 5])), interrupt_for(0x8002));
+    assert_eq!(w.nw(req32(NW, SP0, [0; 5])), interrupt_for(SP1));
     let r = w.nw(run(0x8002_0000));
     // SP0 got ABORTED for its request and answered the NW.
     assert_eq!(
         r,
         resp32(
-            0x8001,
+            SP0,
             NW,
             [FuncId::Error32.raw(), ErrorCode::Aborted.to_u32(), 0, 0, 0]
         )
@@ -188,16 +188,16 @@ fn ffa_yield_returns_to_the_normal_world_and_ffa_run_answers_it_with_success() {
     d.behaviour = script(vec![
         svc(msg_wait()),
         svc(call(FuncId::Yield32, &[0, 0x5, 0x6])),
-        step(|r, _| Act::Svc(resp32(0x8001, NW, [r.w(0), r.w(1), r.w(2), 0, 0]))),
+        step(|r, _| Act::Svc(resp32(SP0, NW, [r.w(0), r.w(1), r.w(2), 0, 0]))),
     ]);
     let mut w = World::boot(vec![d]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
+    let r = w.nw(req32(NW, SP0, [0; 5]));
     let mut want = Regs::ZERO;
     want.0[..4].copy_from_slice(&[FuncId::Yield32.raw().into(), 0x8001_0000, 5, 6]);
     assert_eq!(r, want);
     assert_eq!(w.state(0), State::Preempted);
     let r = w.nw(run(0x8001_0000));
-    assert_eq!(r, resp32(0x8001, NW, [FuncId::Success32.raw(), 0, 0, 0, 0]));
+    assert_eq!(r, resp32(SP0, NW, [FuncId::Success32.raw(), 0, 0, 0, 0]));
     // It saw exactly FFA_SUCCESS_32 with every other register zero.
     let mut ok = Regs::ZERO;
     ok.0[0] = FuncId::Success32.raw().into();
@@ -214,21 +214,18 @@ fn ffa_yield_is_denied_while_initialising_and_for_a_partitions_request() {
     assert_eq!(w.state(0), State::Waiting);
 
     let mut a = sp(0);
-    a.direct_to = vec![0x8002];
+    a.direct_to = vec![SP1];
     a.behaviour = script(vec![
         svc(msg_wait()),
-        svc(req32(0x8001, 0x8002, [0; 5])),
-        step(|r, _| Act::Svc(resp32(0x8001, NW, [r.w(3), 0, 0, 0, 0]))),
+        svc(req32(SP0, SP1, [0; 5])),
+        step(|r, _| Act::Svc(resp32(SP0, NW, [r.w(3), 0, 0, 0, 0]))),
     ]);
     let mut b = sp(1);
     // SP1 answers with the error code its FFA_YIELD got.
     b.behaviour = during_request(vec![call(FuncId::Yield32, &[])]);
     let mut w = World::boot(vec![a, b]);
-    let r = w.nw(req32(NW, 0x8001, [0; 5]));
-    assert_eq!(
-        r,
-        resp32(0x8001, NW, [ErrorCode::Denied.to_u32(), 0, 0, 0, 0])
-    );
+    let r = w.nw(req32(NW, SP0, [0; 5]));
+    assert_eq!(r, resp32(SP0, NW, [ErrorCode::Denied.to_u32(), 0, 0, 0, 0]));
     assert_eq!((w.state(0), w.state(1)), (State::Waiting, State::Waiting));
 }
 
@@ -238,7 +235,7 @@ fn ffa_run_refusals_change_nothing() {
     d.behaviour = script(vec![svc(msg_wait()), data_abort(0)]);
     let mut w = World::boot(vec![sp(0), d]);
     // Abort SP1 first.
-    assert_error(&w.nw(req32(NW, 0x8002, [0; 5])), ErrorCode::Aborted);
+    assert_error(&w.nw(req32(NW, SP1, [0; 5])), ErrorCode::Aborted);
     let before = w.snapshot();
     let runs = w.env.runs.len();
     for (target, code) in [
@@ -307,11 +304,11 @@ fn repeated_preemption_until_completion() {
         step(|_, _| Act::Fiq),
     ]);
     let mut w = World::boot(vec![d]);
-    let q = req2(NW, 0x8001, [0, 0], core::array::from_fn(|i| i as u64 * 3));
+    let q = req2(NW, SP0, [0, 0], core::array::from_fn(|i| i as u64 * 3));
     w.nw_version(Version::V1_2);
-    assert_eq!(w.nw(q), interrupt_for(0x8001));
-    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
-    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
+    assert_eq!(w.nw(q), interrupt_for(SP0));
+    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(SP0));
+    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(SP0));
     assert_eq!(w.nw(run(0x8001_0000)), echo_of(&q).unwrap());
     // Waiting again: another FFA_RUN gives it cycles of its own (it waits at once).
     assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
@@ -366,7 +363,7 @@ fn ffa_run_of_a_waiting_partition_runs_it_until_it_waits() {
         w.nw(call(FuncId::Run32, &[0x8002_0000, u64::MAX, 7])),
         msg_wait()
     );
-    let q = req32(NW, 0x8002, [1, 2, 3, 4, 5]);
+    let q = req32(NW, SP1, [1, 2, 3, 4, 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
 }
 
@@ -395,14 +392,14 @@ fn a_run_given_by_ffa_run_can_yield_be_preempted_and_abort() {
     yielded.0[1] = 0x8001_0000;
     assert_eq!(w.nw(run(0x8001_0000)), yielded);
     assert_eq!(w.state(0), State::Preempted);
-    assert_error(&w.nw(req32(NW, 0x8001, [0; 5])), ErrorCode::Busy);
+    assert_error(&w.nw(req32(NW, SP0, [0; 5])), ErrorCode::Busy);
     assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
     let seen = w.seen(0);
     assert_eq!(seen[1], run_entry());
     assert_success(&seen[2], 0x8001);
     assert_success(&seen[3], 0);
     assert_eq!(w.state(0), State::Waiting);
-    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(0x8001));
+    assert_eq!(w.nw(run(0x8001_0000)), interrupt_for(SP0));
     assert_eq!(w.nw(run(0x8001_0000)), msg_wait());
     assert_error(&w.nw(run(0x8001_0000)), ErrorCode::Aborted);
     assert_eq!(w.state(0), State::Aborted);
@@ -422,7 +419,7 @@ fn a_group0_interrupt_goes_to_el3_and_the_partition_runs_on() {
     ]);
     let mut w = World::boot(vec![d]);
     w.nw_version(Version::V1_2);
-    let q = req32(NW, 0x8001, [1, 2, 3, 4, 5]);
+    let q = req32(NW, SP0, [1, 2, 3, 4, 5]);
     let seen = w.seen(0).len();
     assert_eq!(w.nw(q), echo_of(&q).unwrap(), "answered, not preempted");
     assert_eq!(w.env.el3_intr_handled, 2, "each Group 0 FIQ went to EL3");
@@ -435,10 +432,7 @@ fn a_group0_interrupt_goes_to_el3_and_the_partition_runs_on() {
     d.behaviour = preempted_once();
     let mut w = World::boot(vec![d]);
     w.nw_version(Version::V1_2);
-    assert_eq!(
-        w.nw(req32(NW, 0x8001, [1, 2, 3, 4, 5])),
-        interrupt_for(0x8001)
-    );
+    assert_eq!(w.nw(req32(NW, SP0, [1, 2, 3, 4, 5])), interrupt_for(SP0));
     assert_eq!(w.env.el3_intr_handled, 0);
 }
 
@@ -449,7 +443,7 @@ fn a_group0_interrupt_in_a_queued_partition_goes_to_el3() {
     let mut d = queued(sp(0));
     d.behaviour = script(vec![svc(msg_wait()), step(|_, _| Act::Group0)]);
     let mut w = World::boot(vec![d]);
-    let q = req64(NW, 0x8001, [1, 2, 3, 4, 5]);
+    let q = req64(NW, SP0, [1, 2, 3, 4, 5]);
     assert_eq!(w.nw(q), echo_of(&q).unwrap());
     assert_eq!(w.env.el3_intr_handled, 1);
 }

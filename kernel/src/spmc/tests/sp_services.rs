@@ -196,7 +196,7 @@ fn mem_perm_after_initialisation_is_denied() {
     d1.behaviour = during_request(vec![perm_set(base(1) + DATA_OFFSET, 1, RO)]);
     let mut w = World::boot(vec![d, d1]);
     for (i, id) in [(0usize, 0x8001u16), (1, 0x8002)] {
-        let r = w.nw(req32(1, id, [0; 5]));
+        let r = w.nw(req32(EndpointId(1), EndpointId(id), [0; 5]));
         // The SP reports the error code of its call in w3.
         assert_eq!(r.w(3), ErrorCode::Denied.to_u32());
         assert_error(&w.seen(i)[2], ErrorCode::Denied);

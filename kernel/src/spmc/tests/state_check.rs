@@ -76,14 +76,14 @@ fn partitions_and_bad_ranges_are_refused() {
 #[test]
 fn other_requests_to_the_spmc_are_echoed() {
     let w = World::echoes(1);
-    let r = req64(0, 0x8000, [state_check::CMD + 1, 2, 3, 4, 5]);
+    let r = req64(EndpointId(0), SPMC_ID, [state_check::CMD + 1, 2, 3, 4, 5]);
     let mut io = r.0;
     state_check::spmc_endpoint(&w.spmc, EndpointId(0), &mut io, DirectForm::Req);
     let mut want = r.0;
     direct::echo(&mut want, DirectForm::Req);
     assert_eq!(io, want);
     // The check itself answers in the echo's form, x3..x7 replaced.
-    let mut io = req64(0, 0x8000, [state_check::CMD, NS.base, 4, 0, 0]).0;
+    let mut io = req64(EndpointId(0), SPMC_ID, [state_check::CMD, NS.base, 4, 0, 0]).0;
     state_check::spmc_endpoint(&w.spmc, EndpointId(0), &mut io, DirectForm::Req);
     assert_eq!(
         io[0] as u32,

@@ -56,7 +56,10 @@ fn a_partition_looping_in_a_request_is_aborted() {
     d0.behaviour = waits_then_loops();
     let mut w = World::boot(vec![d0, sp(1)]);
     assert_eq!(w.env.deadline, None);
-    assert_error(&w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
+    assert_error(
+        &w.nw(req32(EndpointId(0), SP0, [1, 0, 0, 0, 0])),
+        ErrorCode::Aborted,
+    );
     ran_about_300_ms(&w);
     assert_eq!(w.env.deadline, None, "the timer is off again");
     w.assert_aborted_and_other_answers(0, 1);
@@ -82,10 +85,13 @@ fn the_platform_default_applies_and_zero_means_no_limit() {
     };
     w.spmc.boot_partitions(&mut w.env);
     // The answer is echoed from the registers of the resume after the last spin.
-    let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP0, [1, 0, 0, 0, 0]));
     assert_eq!(r.w(0), ffa_abi::func_id::FuncId::MsgSendDirectResp32.raw());
     assert_eq!(w.state(0), State::Waiting);
-    assert_error(&w.nw(req32(0, 0x8002, [1, 0, 0, 0, 0])), ErrorCode::Aborted);
+    assert_error(
+        &w.nw(req32(EndpointId(0), SP1, [1, 0, 0, 0, 0])),
+        ErrorCode::Aborted,
+    );
     assert_eq!(w.state(1), State::Aborted);
 }
 
@@ -94,16 +100,20 @@ fn a_nested_request_that_loops_aborts_the_callee_only() {
     // sp0 asks sp1, which loops: sp1 is aborted at its own limit, sp0 gets ABORTED for its
     // request, answers the normal world, and its own deadline is given back.
     let mut d0 = limits(sp(0), None, Some(10_000));
-    d0.behaviour = during_request(vec![req32(0x8001, 0x8002, [5, 0, 0, 0, 0])]);
-    d0.direct_to = vec![0x8002];
+    d0.behaviour = during_request(vec![req32(SP0, SP1, [5, 0, 0, 0, 0])]);
+    d0.direct_to = vec![SP1];
     let mut d1 = limits(sp(1), None, Some(300));
     d1.behaviour = waits_then_loops();
     let mut w = World::boot(vec![d0, d1]);
-    let r = w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP0, [1, 0, 0, 0, 0]));
     // during_request answers with w3 = the error code of its last call.
     assert_eq!(
         r,
-        resp32(0x8001, 0, [ErrorCode::Aborted.to_u32(), 0, 0, 0, 0])
+        resp32(
+            SP0,
+            EndpointId(0),
+            [ErrorCode::Aborted.to_u32(), 0, 0, 0, 0]
+        )
     );
     assert_eq!((w.state(0), w.state(1)), (State::Waiting, State::Aborted));
     // sp0's deadline, then sp1's, then sp0's again (re-armed after the abort), then off.
@@ -133,7 +143,7 @@ fn an_interrupt_handler_that_loops_is_aborted_and_its_interrupt_stays_masked() {
 #[test]
 fn a_timer_left_armed_by_an_earlier_run_fires_while_the_normal_world_runs() {
     let mut w = World::boot(vec![limits(sp(0), None, Some(300)), sp(1)]);
-    assert_eq!(w.nw(req32(0, 0x8001, [1, 0, 0, 0, 0])).w(3), 1);
+    assert_eq!(w.nw(req32(EndpointId(0), SP0, [1, 0, 0, 0, 0])).w(3), 1);
     let before = w.env.deadlines.len();
     w.env.gic_pending.push_back(TIMER_INTID);
     let r = w.el3_interrupt();
@@ -144,7 +154,7 @@ fn a_timer_left_armed_by_an_earlier_run_fires_while_the_normal_world_runs() {
         "set again: none in force"
     );
     assert_eq!((w.state(0), w.state(1)), (State::Waiting, State::Waiting));
-    assert_eq!(w.nw(req32(0, 0x8001, [2, 0, 0, 0, 0])).w(3), 2);
+    assert_eq!(w.nw(req32(EndpointId(0), SP0, [2, 0, 0, 0, 0])).w(3), 2);
 }
 
 /// The timer's interrupt is taken inside a request before that request's deadline: not an
@@ -159,7 +169,7 @@ fn an_early_expiry_inside_a_request_is_not_an_abort() {
         Box::new(|r: &Regs, _: &Memory| Act::Svc(echo_of(r).unwrap())),
     ]);
     let mut w = World::boot(vec![d0, sp(1)]);
-    let r = w.nw(req32(0, 0x8001, [9, 0, 0, 0, 0]));
+    let r = w.nw(req32(EndpointId(0), SP0, [9, 0, 0, 0, 0]));
     assert_eq!(
         r.w(0),
         ffa_abi::func_id::FuncId::MsgSendDirectResp32.raw(),

@@ -12,7 +12,7 @@ use ffa_abi::version::Version;
 const V1_3: Version = Version::new(1, 3);
 /// TF-A's SPMD: its endpoint ID, the framework message types (w2[7:0]) and PSCI CPU_OFF
 /// (TF-A services/std_svc/spmd/spmd_main.c and spmd_private.h).
-const SPMD_ID: u16 = 0xFFFF;
+const SPMD_ID: EndpointId = EndpointId(0xFFFF);
 const MSG_PSCI: u8 = 0x0;
 const MSG_VERSION_REQ: u8 = 0x8;
 const PSCI_CPU_OFF: u32 = 0x8400_0002;
@@ -177,10 +177,10 @@ fn framework_messages_from_anyone_but_the_spmd_are_refused() {
     let before = w.snapshot();
     // From the normal world's own ID, to the SPMC.
     let mut r = fwk_version(0x1_0001);
-    r.0[1] = pair(0x0001, SPMC_ID);
+    r.0[1] = pair(EndpointId(0x0001), SPMC_ID);
     assert_error(&w.nw(r), ErrorCode::InvalidParameters);
     // From the SPMD, to an SP.
-    r.0[1] = pair(SPMD_ID, 0x8001);
+    r.0[1] = pair(SPMD_ID, SP0);
     assert_error(&w.nw(r), ErrorCode::InvalidParameters);
     // Unknown framework message type.
     let mut r = fwk_version(0x1_0001);
@@ -312,7 +312,7 @@ fn id_get_and_spm_id_get() {
         call(FuncId::SpmIdGet, &[])
     ]);
     let mut d1 = sp(1);
-    d1.id = 0x8123;
+    d1.id = EndpointId(0x8123);
     d1.behaviour = during_boot(alloc::vec![call(FuncId::IdGet, &[])]);
     let w = World::boot(alloc::vec![d, d1]);
     assert_success(&w.seen(0)[1], 0x8001);
@@ -385,7 +385,7 @@ fn reserved_registers_are_ignored_reserved_bits_are_refused() {
     let r = call(FuncId::RxTxUnmap, &[0x1]);
     assert_error(&w.nw(r), ErrorCode::InvalidParameters);
     // A direct request's w2 holds only the framework bit and type.
-    let mut r = req32(0x1, 0x8001, [1, 2, 3, 4, 5]);
+    let mut r = req32(EndpointId(0x1), SP0, [1, 2, 3, 4, 5]);
     r.0[2] = 0x100;
     assert_error(&w.nw(r), ErrorCode::InvalidParameters);
     assert_eq!(w.snapshot(), before);
