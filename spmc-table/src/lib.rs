@@ -700,11 +700,16 @@ mod tests {
 
     static BLOB: [u8; 32] = [0xAA; 32];
 
-    const fn partition(name: &'static str, id: u16, uuid: Uuid, image: BlobRange) -> Partition {
+    const fn partition(
+        name: &'static str,
+        id: EndpointId,
+        uuid: Uuid,
+        image: BlobRange,
+    ) -> Partition {
         Partition {
             name,
             description: "",
-            id: EndpointId(id),
+            id,
             services: match uuid.0[0] {
                 1 => &[Service {
                     uuid: OTHER,
@@ -761,9 +766,24 @@ mod tests {
             size: 0x0C00_0000,
         },
         partitions: &[
-            partition("a", 0x8001, TS_RPC, BlobRange { offset: 0, len: 16 }),
-            partition("b", 0x8002, TS_RPC, BlobRange { offset: 0, len: 8 }),
-            partition("c", 0x8003, OTHER, BlobRange { offset: 8, len: 8 }),
+            partition(
+                "a",
+                EndpointId(0x8001),
+                TS_RPC,
+                BlobRange { offset: 0, len: 16 },
+            ),
+            partition(
+                "b",
+                EndpointId(0x8002),
+                TS_RPC,
+                BlobRange { offset: 0, len: 8 },
+            ),
+            partition(
+                "c",
+                EndpointId(0x8003),
+                OTHER,
+                BlobRange { offset: 8, len: 8 },
+            ),
         ],
         blob: &BLOB,
     };
@@ -823,22 +843,37 @@ mod tests {
             Err(ShapeError::BlobRangeOutOfBounds { index: 0 })
         );
         static DUP: [Partition; 2] = [
-            partition("a", 0x8001, TS_RPC, BlobRange { offset: 0, len: 1 }),
-            partition("b", 0x8001, TS_RPC, BlobRange { offset: 0, len: 1 }),
+            partition(
+                "a",
+                EndpointId(0x8001),
+                TS_RPC,
+                BlobRange { offset: 0, len: 1 },
+            ),
+            partition(
+                "b",
+                EndpointId(0x8001),
+                TS_RPC,
+                BlobRange { offset: 0, len: 1 },
+            ),
         ];
         let mut t = GOOD;
         t.partitions = &DUP;
         assert_eq!(t.check_shape(), Err(ShapeError::BadEndpointId { index: 1 }));
         static SPMC: [Partition; 1] = [partition(
             "a",
-            0x8000,
+            SPMC_ID,
             TS_RPC,
             BlobRange { offset: 0, len: 1 },
         )];
         t.partitions = &SPMC;
         assert_eq!(t.check_shape(), Err(ShapeError::BadEndpointId { index: 0 }));
         static HUGE: [Partition; 1] = [{
-            let mut p = partition("a", 0x8001, TS_RPC, BlobRange { offset: 0, len: 16 });
+            let mut p = partition(
+                "a",
+                EndpointId(0x8001),
+                TS_RPC,
+                BlobRange { offset: 0, len: 16 },
+            );
             p.image.size = 8;
             p
         }];

@@ -376,11 +376,11 @@ mod tests {
     #[test]
     fn partition_info_get_regs_reads_the_registers() {
         use ffa_abi::partition_info::{info_get_regs_success, PartitionProperties};
-        let info = |id: u16| PartitionInfo {
-            id: EndpointId(id),
+        let info = |id: EndpointId| PartitionInfo {
+            id,
             exec_ctx_count: 1,
             properties: PartitionProperties(0x703),
-            uuid: Uuid::from_words([id.into(), 2, 3, 4]),
+            uuid: Uuid::from_words([id.0.into(), 2, 3, 4]),
         };
         let summary = InfoGetRegsSummary {
             last_index: 3,
@@ -388,7 +388,11 @@ mod tests {
             tag: 9,
             desc_size: 24,
         };
-        let answer = info_get_regs_success(summary, &[info(0x8001), info(0x8002)]).unwrap();
+        let answer = info_get_regs_success(
+            summary,
+            &[info(EndpointId(0x8001)), info(EndpointId(0x8002))],
+        )
+        .unwrap();
         let bad = info_get_regs_success(
             InfoGetRegsSummary {
                 current_index: 7,
@@ -402,7 +406,10 @@ mod tests {
         let (s, infos) = ffa.partition_info_get_regs(uuid, 0, 0).unwrap();
         assert_eq!(s, summary);
         let got: Vec<_> = infos.iter().collect();
-        assert_eq!(got, vec![info(0x8001), info(0x8002)]);
+        assert_eq!(
+            got,
+            vec![info(EndpointId(0x8001)), info(EndpointId(0x8002))]
+        );
         // current index beyond start + 5: the answer is malformed.
         assert!(ffa.partition_info_get_regs(uuid, 0, 0).is_err());
         let c = &ffa.conduit().calls;

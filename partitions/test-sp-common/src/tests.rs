@@ -120,8 +120,8 @@ fn id_and_version_report_what_the_spmc_said() {
     assert_eq!(calls[2].x(1), 0x1_0001);
 }
 
-fn descriptor(id: u16, ctx: u16, props: u32) -> Vec<u8> {
-    let mut v = id.to_le_bytes().to_vec();
+fn descriptor(id: EndpointId, ctx: u16, props: u32) -> Vec<u8> {
+    let mut v = id.0.to_le_bytes().to_vec();
     v.extend(ctx.to_le_bytes());
     v.extend(props.to_le_bytes());
     v.extend([0xAB; 16]);
@@ -131,8 +131,8 @@ fn descriptor(id: u16, ctx: u16, props: u32) -> Vec<u8> {
 #[test]
 fn partinfo_reads_rx_then_releases_it() {
     let mut bufs = Buffers::new();
-    let mut d = descriptor(0x8001, 1, 0x0000_0703);
-    d.extend(descriptor(0x8002, 1, 0x0000_0103));
+    let mut d = descriptor(EndpointId(0x8001), 1, 0x0000_0703);
+    d.extend(descriptor(EndpointId(0x8002), 1, 0x0000_0103));
     bufs.rx.0[..48].copy_from_slice(&d);
     let mut sp = state(Ok(bufs.pair()));
     let mut ffa = Ffa::new(FakeSpmc::with_replies([success_reply(&[2, 24])]));

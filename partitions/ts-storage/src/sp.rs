@@ -719,11 +719,11 @@ mod tests {
     const BS: EndpointId = EndpointId(0x8008);
 
     /// FFA_PARTITION_INFO_GET_REGS's answer: the TS RPC partitions `ids`.
-    fn partitions(ids: &[u16]) -> Regs {
+    fn partitions(ids: &[EndpointId]) -> Regs {
         let infos: Vec<PartitionInfo> = ids
             .iter()
-            .map(|id| PartitionInfo {
-                id: EndpointId(*id),
+            .map(|&id| PartitionInfo {
+                id,
                 exec_ctx_count: 1,
                 properties: PartitionProperties(0x703),
                 uuid: PROTOCOL_UUID,
@@ -786,7 +786,7 @@ mod tests {
     /// storage" (which meant RAM).
     #[test]
     fn a_busy_block_storage_is_retried() {
-        let mut replies = vec![partitions(&[0x8008]), busy(), busy(), busy()];
+        let mut replies = vec![partitions(&[BS]), busy(), busy(), busy()];
         replies.push(service_info(3));
         let mut ffa = Ffa::new(FakeSpmc::with_replies(replies));
         assert_eq!(find_block_storage(&mut ffa, ME, 5), Lookup::Found(BS, 3));
@@ -798,20 +798,20 @@ mod tests {
     #[test]
     fn a_block_storage_that_does_not_answer_is_not_taken_for_none() {
         let mut ffa = Ffa::new(FakeSpmc::with_replies([
-            partitions(&[0x8008]),
+            partitions(&[BS]),
             busy(),
             busy(),
             busy(),
         ]));
         assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::Unanswered);
         let mut ffa = Ffa::new(FakeSpmc::with_replies([
-            partitions(&[0x8008]),
+            partitions(&[BS]),
             error_reply(ErrorCode::Aborted as i32),
         ]));
         assert_eq!(find_block_storage(&mut ffa, ME, 2), Lookup::Unanswered);
         // An unanswered candidate does not hide one that answers.
         let mut ffa = Ffa::new(FakeSpmc::with_replies([
-            partitions(&[0x8006, 0x8008]),
+            partitions(&[EndpointId(0x8006), BS]),
             busy(),
             service_info(1),
         ]));
@@ -823,7 +823,7 @@ mod tests {
     #[test]
     fn no_block_storage_only_when_none_may_be_messaged() {
         let mut ffa = Ffa::new(FakeSpmc::with_replies([
-            partitions(&[0x8006, 0x8008]),
+            partitions(&[EndpointId(0x8006), BS]),
             error_reply(ErrorCode::Denied as i32),
             response(BS, [0, RpcStatus::NotFound.word(), 0, 0, 0]),
         ]));

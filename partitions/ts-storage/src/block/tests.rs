@@ -566,17 +566,17 @@ fn mount_reads_in_chunks() {
 
 #[test]
 fn the_owners_are_the_storage_partitions_of_the_default_set() {
-    fn id_of(dts: &str) -> u16 {
+    fn id_of(dts: &str) -> EndpointId {
         let line = dts
             .lines()
             .map(str::trim)
             .find(|l| l.starts_with("id = <"))
             .expect("id");
         let v = line.trim_start_matches("id = <").trim_end_matches(">;");
-        u16::from_str_radix(v.trim_start_matches("0x"), 16).expect("hex id")
+        EndpointId(u16::from_str_radix(v.trim_start_matches("0x"), 16).expect("hex id"))
     }
-    assert_eq!(id_of(include_str!("../../../its/its.dts")), ITS_ENDPOINT.0);
-    assert_eq!(id_of(include_str!("../../../ps/ps.dts")), PS_ENDPOINT.0);
+    assert_eq!(id_of(include_str!("../../../its/its.dts")), ITS_ENDPOINT);
+    assert_eq!(id_of(include_str!("../../../ps/ps.dts")), PS_ENDPOINT);
     let t = default_partitions(8);
     assert_eq!(
         t.iter()
