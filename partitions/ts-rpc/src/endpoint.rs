@@ -50,19 +50,29 @@ pub trait Service {
     /// Returns the service UUID clients find it by (SERVICE_INFO_GET).
     fn uuid(&self) -> Uuid;
 
-    /// Handles `opcode` from `caller` (the FF-A endpoint that sent the message; services
-    /// namespace their state by it) naming `client_id`. `buf[..request_len]` holds the
-    /// request; the response is written over it from `buf[0]`, at most `buf.len()` bytes.
-    /// An `Err` is an RPC-level failure (malformed request, unknown opcode): then the
-    /// response carries only that status.
-    fn call(
-        &mut self,
-        caller: EndpointId,
-        client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
-    ) -> Result<Reply, RpcStatus>;
+    /// Handles one call ([`ServiceCall`]). An `Err` is an RPC-level failure (malformed
+    /// request, unknown opcode): then the response carries only that status.
+    fn call(&mut self, call: ServiceCall<'_>) -> Result<Reply, RpcStatus>;
+}
+
+/// One call of a [`Service`]: `opcode` from `caller` (the FF-A endpoint that sent the
+/// message; services namespace their state by it) naming `client_id`. `buf[..request_len]`
+/// holds the request; the response is written over it from `buf[0]`, at most `buf.len()`
+/// bytes.
+#[derive(Debug)]
+pub struct ServiceCall<'a> {
+    pub caller: EndpointId,
+    pub client_id: u32,
+    pub opcode: u16,
+    pub buf: &'a mut [u8],
+    pub request_len: usize,
+}
+
+impl ServiceCall<'_> {
+    /// `request_len`, at most the buffer's length: the bytes of the request.
+    pub fn clipped_len(&self) -> usize {
+        self.request_len.min(self.buf.len())
+    }
 }
 
 /// A TS RPC endpoint: services, the shared-memory table and the copy buffer.
@@ -245,7 +255,13 @@ impl<R: SharedMemory> Endpoint<R> {
                 return Err(RpcStatus::TransportLayer);
             }
         }
-        let reply = service.call(sender, client_id, opcode, buf, request_len)?;
+        let reply = service.call(ServiceCall {
+            caller: sender,
+            client_id,
+            opcode,
+            buf,
+            request_len,
+        })?;
         if reply.len > cap {
             return Err(RpcStatus::InvalidResponseBody);
         }

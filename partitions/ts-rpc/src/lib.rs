@@ -28,4 +28,4 @@ pub mod sp;
 
 pub use abi::{Control, Request, RpcStatus};
 #[cfg(feature = "endpoint")]
-pub use endpoint::{Endpoint, Memory, Reply, Service, SharedMemory};
+pub use endpoint::{Endpoint, Memory, Reply, Service, ServiceCall, SharedMemory};

@@ -96,7 +96,7 @@ pub fn serve<C: Conduit>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::{Reply, Service};
+    use crate::endpoint::{Reply, Service, ServiceCall};
     use crate::RpcStatus;
     use alloc::boxed::Box;
     use alloc::vec;
@@ -130,14 +130,7 @@ mod tests {
         fn uuid(&self) -> Uuid {
             crate::abi::ITS_UUID
         }
-        fn call(
-            &mut self,
-            _: EndpointId,
-            _: u32,
-            _: u16,
-            _: &mut [u8],
-            _: usize,
-        ) -> Result<Reply, RpcStatus> {
+        fn call(&mut self, _: ServiceCall<'_>) -> Result<Reply, RpcStatus> {
             Ok(Reply {
                 status: -140,
                 len: 0,

@@ -23,7 +23,7 @@ use packed_c::block_storage::{
     PARTITION_PSA_ITS, PARTITION_PSA_PS,
 };
 use packed_c::psa::{self, Status};
-use ts_rpc::{Reply, RpcStatus, Service};
+use ts_rpc::{Reply, RpcStatus, Service, ServiceCall};
 
 use crate::flash::{check_range, Flash, FlashError, WORD};
 
@@ -310,15 +310,9 @@ impl<F: Flash> Service for BlockStorageService<F> {
         SERVICE_UUID
     }
 
-    fn call(
-        &mut self,
-        caller: EndpointId,
-        _client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
-    ) -> Result<Reply, RpcStatus> {
-        let len = request_len.min(buf.len());
+    fn call(&mut self, call: ServiceCall<'_>) -> Result<Reply, RpcStatus> {
+        let len = call.clipped_len();
+        let (caller, opcode, buf) = (call.caller, call.opcode, call.buf);
         match opcode {
             OP_GET_PARTITION_INFO => self.get_partition_info(buf, len),
             OP_OPEN => self.open(caller, buf, len),

@@ -8,7 +8,7 @@ use packed_c::secure_storage::{
     CreateRequest, GetInfoResponse, GetRequest, GetSupportResponse, SetExtendedRequest, SetRequest,
     UidRequest, OP_CREATE, OP_GET, OP_GET_INFO, OP_GET_SUPPORT, OP_REMOVE, OP_SET, OP_SET_EXTENDED,
 };
-use ts_rpc::{Reply, RpcStatus, Service};
+use ts_rpc::{Reply, RpcStatus, Service, ServiceCall};
 
 use crate::store::{Object, Store};
 
@@ -233,15 +233,9 @@ impl<S: Store> Service for StorageService<S> {
         }
     }
 
-    fn call(
-        &mut self,
-        caller: EndpointId,
-        _client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
-    ) -> Result<Reply, RpcStatus> {
-        let len = request_len.min(buf.len());
+    fn call(&mut self, call: ServiceCall<'_>) -> Result<Reply, RpcStatus> {
+        let len = call.clipped_len();
+        let (caller, opcode, buf) = (call.caller, call.opcode, call.buf);
         let ps = self.flavour == Flavour::Ps;
         match opcode {
             OP_SET => self.set(caller, &buf[..len]),

@@ -36,7 +36,7 @@ use sp_rt::rxtx::RxTx;
 use sp_rt::{Conduit, Error, ErrorCode, Ffa, Kind, Payload, StartInfo, Version};
 use ts_rpc::abi::PROTOCOL_UUID;
 use ts_rpc::sp::{answer, serve, SpMemory};
-use ts_rpc::{Endpoint, Reply, Request, RpcStatus, Service};
+use ts_rpc::{Endpoint, Reply, Request, RpcStatus, Service, ServiceCall};
 
 use crate::block::{
     self, BlockPartition, BlockStorageService, Transport, ITS_ENDPOINT, PS_ENDPOINT,
@@ -126,15 +126,8 @@ impl Service for FailClosed {
         self.0.uuid()
     }
 
-    fn call(
-        &mut self,
-        caller: EndpointId,
-        client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
-    ) -> Result<Reply, RpcStatus> {
-        let mut r = self.0.call(caller, client_id, opcode, buf, request_len)?;
+    fn call(&mut self, call: ServiceCall<'_>) -> Result<Reply, RpcStatus> {
+        let mut r = self.0.call(call)?;
         if r.status == psa::ERROR_DOES_NOT_EXIST {
             r = Reply {
                 status: psa::ERROR_STORAGE_FAILURE,
@@ -314,17 +307,8 @@ impl Service for Slot {
         self.uuid
     }
 
-    fn call(
-        &mut self,
-        caller: EndpointId,
-        client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
-    ) -> Result<Reply, RpcStatus> {
-        self.inner
-            .borrow_mut()
-            .call(caller, client_id, opcode, buf, request_len)
+    fn call(&mut self, call: ServiceCall<'_>) -> Result<Reply, RpcStatus> {
+        self.inner.borrow_mut().call(call)
     }
 }
 
@@ -620,11 +604,12 @@ impl Service for PowerCutControl {
 
     fn call(
         &mut self,
-        _caller: EndpointId,
-        _client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
+        ServiceCall {
+            opcode,
+            buf,
+            request_len,
+            ..
+        }: ServiceCall<'_>,
     ) -> Result<Reply, RpcStatus> {
         if opcode == test_protocol::power_cut::OP_ABORT && self.abort {
             // sp-rt's panic handler aborts the partition (the SPMC restarts it).

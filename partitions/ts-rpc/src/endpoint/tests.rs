@@ -89,11 +89,13 @@ impl Service for Fake {
     }
     fn call(
         &mut self,
-        caller: EndpointId,
-        client_id: u32,
-        opcode: u16,
-        buf: &mut [u8],
-        request_len: usize,
+        ServiceCall {
+            caller,
+            client_id,
+            opcode,
+            buf,
+            request_len,
+        }: ServiceCall<'_>,
     ) -> Result<Reply, RpcStatus> {
         match opcode {
             1 => {

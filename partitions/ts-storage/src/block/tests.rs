@@ -61,11 +61,13 @@ impl Transport for Direct {
         request_len: usize,
     ) -> Result<(Status, usize), FlashError> {
         assert_eq!(buf.len(), self.cap);
-        match self
-            .server
-            .borrow_mut()
-            .call(self.caller, 0, opcode, buf, request_len)
-        {
+        match self.server.borrow_mut().call(ServiceCall {
+            caller: self.caller,
+            client_id: 0,
+            opcode: opcode,
+            buf: buf,
+            request_len: request_len,
+        }) {
             Ok(r) => Ok((r.status, r.len)),
             Err(_) => Err(FlashError::Transport),
         }
@@ -93,9 +95,13 @@ fn raw(
 ) -> Result<(Status, Vec<u8>), RpcStatus> {
     let mut buf = vec![0u8; 0x100];
     buf[..req.len()].copy_from_slice(req);
-    let r = s
-        .borrow_mut()
-        .call(caller, 0, opcode, &mut buf, req.len())?;
+    let r = s.borrow_mut().call(ServiceCall {
+        caller: caller,
+        client_id: 0,
+        opcode: opcode,
+        buf: &mut buf,
+        request_len: req.len(),
+    })?;
     Ok((r.status, buf[..r.len].to_vec()))
 }
 

@@ -26,7 +26,13 @@ fn call(
 ) -> Result<(Status, Vec<u8>), RpcStatus> {
     let mut buf = vec![0u8; cap.max(req.len())];
     buf[..req.len()].copy_from_slice(req);
-    let r = s.call(who, 0, op, &mut buf[..cap], req.len())?;
+    let r = s.call(ServiceCall {
+        caller: who,
+        client_id: 0,
+        opcode: op,
+        buf: &mut buf[..cap],
+        request_len: req.len(),
+    })?;
     Ok((r.status, buf[..r.len].to_vec()))
 }
 

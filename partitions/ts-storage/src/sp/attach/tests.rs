@@ -8,6 +8,7 @@ use crate::flash::fake::FakeFlash;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use packed_c::psa::{self, Status};
 use packed_c::secure_storage::{GetRequest, SetRequest, OP_GET, OP_SET};
+use ts_rpc::ServiceCall;
 
 const BS: EndpointId = EndpointId(0x8008);
 const CALLER: EndpointId = EndpointId(0x0001);
@@ -111,7 +112,13 @@ impl Transport for FakeTransport {
         let r = self
             .server
             .borrow_mut()
-            .call(self.me, 0, opcode, buf, request_len)
+            .call(ServiceCall {
+                caller: self.me,
+                client_id: 0,
+                opcode: opcode,
+                buf: buf,
+                request_len: request_len,
+            })
             .map_err(|_| FlashError::Transport)?;
         Ok((r.status, r.len))
     }
@@ -216,7 +223,13 @@ fn request(c: &mut Client, f: &mut Fake, op: u16, req: &[u8]) -> (Status, Vec<u8
         buf[..req.len()].copy_from_slice(req);
         let r = service
             .borrow_mut()
-            .call(CALLER, 0, op, &mut buf, req.len())
+            .call(ServiceCall {
+                caller: CALLER,
+                client_id: 0,
+                opcode: op,
+                buf: &mut buf,
+                request_len: req.len(),
+            })
             .expect("RPC");
         (r.status, buf[..r.len].to_vec())
     })
@@ -464,7 +477,13 @@ fn a_lost_attachment_is_retried_once_per_request() {
         buf[..b.len()].copy_from_slice(&b);
         service
             .borrow_mut()
-            .call(CALLER, 0, OP_SET, &mut buf, b.len())
+            .call(ServiceCall {
+                caller: CALLER,
+                client_id: 0,
+                opcode: OP_SET,
+                buf: &mut buf,
+                request_len: b.len(),
+            })
             .expect("RPC")
             .status
     });
