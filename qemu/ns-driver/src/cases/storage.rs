@@ -258,10 +258,11 @@ const OLD: &[u8] = b"the old value, stored whole before the power loss";
 const NEW: &[u8] = b"the new value, torn by a power loss in the middle of its record.";
 const NEWEST: &[u8] = b"written after two power losses";
 
-/// Has the flash stop after `steps` more program/erase steps.
-fn arm(steps: u64) -> Outcome {
+/// Has the flash of `hook` (the partition with the power-cut service) stop after `steps`
+/// more program/erase steps.
+fn arm(hook: EndpointId, steps: u64) -> Outcome {
     let s = Session::open(
-        ITS,
+        hook,
         Uuid(power_cut::SERVICE_UUID_BYTES),
         &one(area(11), 1),
         0,
@@ -289,63 +290,14 @@ fn expect_old(s: &Session) -> Outcome {
     Ok(())
 }
 
-fn power_cut_arm() -> Outcome {
-    with_mailbox(|| {
-        let s = its_session(10, 1)?;
-        check_eq!(s.set(CUT_UID, OLD, 0)?, psa::SUCCESS, "SET old");
-        check_eq!(NEW.len(), 64, "new value length");
-        // The new record is appended after the old one: 26 words; stop after 13.
-        arm(13)?;
-        let st = s.set(CUT_UID, NEW, 0)?;
-        fail!("the SET that should have been cut by the power loss answered {st}")
-    })
-}
-
-fn power_cut_check() -> Outcome {
-    with_mailbox(|| {
-        let s = its_session(10, 1)?;
-        expect_old(&s)?;
-        // The torn record left the tail dirty: the next write compacts into the next
-        // sector (erase, records, header). Stop after the erase and two words.
-        arm(3)?;
-        let st = s.set(CUT_UID, NEWEST, 0)?;
-        fail!("the SET that should have been cut in its compaction answered {st}")
-    })
-}
-
-fn power_cut_check_again() -> Outcome {
-    with_mailbox(|| {
-        let s = its_session(10, 1)?;
-        expect_old(&s)?;
-        check_eq!(
-            s.set(CUT_UID, NEWEST, 0)?,
-            psa::SUCCESS,
-            "SET after two power losses"
-        );
-        let (st, got) = s.get(CUT_UID, 0, 64)?;
-        check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "GET");
-        s.close()
-    })
-}
-
-/// Has block-storage-powercut's flash stop after `steps` more program/erase steps.
-fn arm_block_storage(steps: u64) -> Outcome {
-    let s = Session::open(
-        BLOCK_STORAGE,
-        Uuid(power_cut::SERVICE_UUID_BYTES),
-        &one(area(11), 1),
-        0,
-    )?;
-    check_eq!(
-        s.psa(power_cut::OP_ARM, &steps.to_le_bytes())?,
-        psa::SUCCESS,
-        "ARM"
-    );
-    s.close()
-}
-
 /// What ITS holds in the shared-flash power-cut scenario (never written after the first boot).
 const ITS_KEPT: &[u8] = b"ITS, in its own partition, untouched by PS's power losses";
+
+fn keep_its() -> Outcome {
+    let i = its_session(10, 1)?;
+    check_eq!(i.set(CUT_UID, ITS_KEPT, 0)?, psa::SUCCESS, "ITS SET");
+    i.close()
+}
 
 fn expect_its_kept() -> Outcome {
     let s = its_session(10, 1)?;
@@ -358,48 +310,104 @@ fn expect_its_kept() -> Outcome {
     s.close()
 }
 
-fn shared_power_cut_arm() -> Outcome {
-    with_mailbox(|| {
-        let i = its_session(10, 1)?;
-        check_eq!(i.set(CUT_UID, ITS_KEPT, 0)?, psa::SUCCESS, "ITS SET");
-        i.close()?;
-        let s = ps_session(9, 1)?;
-        check_eq!(s.set(CUT_UID, OLD, 0)?, psa::SUCCESS, "PS SET old");
+/// A power-loss scenario over three boots of one image (module docs): [`PowerCut::arm`],
+/// then [`PowerCut::check`] and [`PowerCut::check_again`] in the boots after the losses.
+struct PowerCut {
+    /// A session with the storage service whose object is torn.
+    session: fn() -> Result<Session, Failure>,
+    /// The partition whose flash stops (its power-cut service).
+    hook: EndpointId,
+    /// What the scenario stores elsewhere before the first loss, and checks after each.
+    other: Option<(fn() -> Outcome, fn() -> Outcome)>,
+}
+
+/// its-powercut set: ITS's own flash stops.
+const ITS_CUT: PowerCut = PowerCut {
+    session: || its_session(10, 1),
+    hook: ITS,
+    other: None,
+};
+
+/// block-storage-powercut set: PS's WRITE stops inside block-storage; ITS's object, in the
+/// other partition of the same flash, must stay as it was.
+const SHARED_CUT: PowerCut = PowerCut {
+    session: || ps_session(9, 1),
+    hook: BLOCK_STORAGE,
+    other: Some((keep_its, expect_its_kept)),
+};
+
+impl PowerCut {
+    fn expect_other(&self) -> Outcome {
+        match self.other {
+            Some((_, check)) => check(),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores the old value, then has the flash stop in the middle of the new one's record
+    /// (26 words, through block-storage one WRITE): the SET must not answer.
+    fn arm(&self) -> Outcome {
+        if let Some((store, _)) = self.other {
+            store()?;
+        }
+        let s = (self.session)()?;
+        check_eq!(s.set(CUT_UID, OLD, 0)?, psa::SUCCESS, "SET old");
         check_eq!(NEW.len(), 64, "new value length");
-        // PS's new record goes to block-storage as one WRITE of 26 words; stop after 13.
-        arm_block_storage(13)?;
+        arm(self.hook, 13)?;
         let st = s.set(CUT_UID, NEW, 0)?;
-        fail!("the PS SET that should have been cut by the power loss answered {st}")
-    })
-}
+        fail!("the SET that should have been cut by the power loss answered {st}")
+    }
 
-fn shared_power_cut_check() -> Outcome {
-    with_mailbox(|| {
-        let s = ps_session(9, 1)?;
+    /// The old value is there; the torn record left the tail dirty, so the next write
+    /// compacts into the next sector (erase, records, header last): stop after the erase and
+    /// two words.
+    fn check(&self) -> Outcome {
+        let s = (self.session)()?;
         expect_old(&s)?;
-        expect_its_kept()?;
-        // The torn record left PS's tail dirty: the next write compacts into PS's next
-        // sector (ERASE, WRITEs, the header last). Stop after the erase and two words.
-        arm_block_storage(3)?;
+        self.expect_other()?;
+        arm(self.hook, 3)?;
         let st = s.set(CUT_UID, NEWEST, 0)?;
-        fail!("the PS SET that should have been cut in its compaction answered {st}")
-    })
-}
+        fail!("the SET that should have been cut in its compaction answered {st}")
+    }
 
-fn shared_power_cut_check_again() -> Outcome {
-    with_mailbox(|| {
-        let s = ps_session(9, 1)?;
+    /// The old value is still there, and the store takes new writes.
+    fn check_again(&self) -> Outcome {
+        let s = (self.session)()?;
         expect_old(&s)?;
-        expect_its_kept()?;
+        self.expect_other()?;
         check_eq!(
             s.set(CUT_UID, NEWEST, 0)?,
             psa::SUCCESS,
-            "PS SET after two power losses"
+            "SET after two power losses"
         );
         let (st, got) = s.get(CUT_UID, 0, 64)?;
-        check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "PS GET");
+        check_eq!((st, &got[..]), (psa::SUCCESS, NEWEST), "GET");
         s.close()
-    })
+    }
+}
+
+fn power_cut_arm() -> Outcome {
+    with_mailbox(|| ITS_CUT.arm())
+}
+
+fn power_cut_check() -> Outcome {
+    with_mailbox(|| ITS_CUT.check())
+}
+
+fn power_cut_check_again() -> Outcome {
+    with_mailbox(|| ITS_CUT.check_again())
+}
+
+fn shared_power_cut_arm() -> Outcome {
+    with_mailbox(|| SHARED_CUT.arm())
+}
+
+fn shared_power_cut_check() -> Outcome {
+    with_mailbox(|| SHARED_CUT.check())
+}
+
+fn shared_power_cut_check_again() -> Outcome {
+    with_mailbox(|| SHARED_CUT.check_again())
 }
 
 /// The SPMC's state checker (test images: kernel/src/spmc/state_check.rs): every SP's tables
