@@ -404,13 +404,22 @@ impl<T: Transport> BlockFlash<T> {
         (self.buf.len() - self.buf.len() % WORD).min(self.block_size)
     }
 
-    /// Reads the chunk that holds flash offset `at` into the cache.
-    fn fill(&mut self, at: usize) -> Result<(), FlashError> {
+    /// Reads the chunk that holds flash offset `at` into the cache; a read of `want` (less
+    /// than a chunk) at the start of a block reads only those bytes (in whole words): the
+    /// log's mount reads each sector's header and nothing else of the sectors it does not
+    /// replay. A whole chunk per header was a 4 KiB READ through block-storage for each
+    /// sector of ITS and PS at every boot.
+    fn fill(&mut self, at: usize, want: usize) -> Result<(), FlashError> {
         let c = self.chunk();
         let lba = at / self.block_size;
         let in_block = at % self.block_size;
         let start = in_block - in_block % c;
-        let len = c.min(self.block_size - start);
+        let len = if in_block == 0 && want < c {
+            want.next_multiple_of(WORD).min(c)
+        } else {
+            c
+        }
+        .min(self.block_size - start);
         let req = ReadRequest {
             handle: self.handle,
             lba: lba as u64,
@@ -452,7 +461,7 @@ impl<T: Transport> Flash for BlockFlash<T> {
             let at = offset + done;
             let hit = matches!(&self.cache, Some((c, v)) if *c <= at && at < *c + v.len());
             if !hit {
-                self.fill(at)?;
+                self.fill(at, buf.len() - done)?;
             }
             let Some((c, v)) = &self.cache else {
                 return Err(FlashError::Transport);
