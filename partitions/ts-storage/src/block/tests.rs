@@ -64,9 +64,9 @@ impl Transport for Direct {
         match self.server.borrow_mut().call(ServiceCall {
             caller: self.caller,
             client_id: 0,
-            opcode: opcode,
-            buf: buf,
-            request_len: request_len,
+            opcode,
+            buf,
+            request_len,
         }) {
             Ok(r) => Ok((r.status, r.len)),
             Err(_) => Err(FlashError::Transport),
@@ -96,9 +96,9 @@ fn raw(
     let mut buf = vec![0u8; 0x100];
     buf[..req.len()].copy_from_slice(req);
     let r = s.borrow_mut().call(ServiceCall {
-        caller: caller,
+        caller,
         client_id: 0,
-        opcode: opcode,
+        opcode,
         buf: &mut buf,
         request_len: req.len(),
     })?;

@@ -115,9 +115,9 @@ impl Transport for FakeTransport {
             .call(ServiceCall {
                 caller: self.me,
                 client_id: 0,
-                opcode: opcode,
-                buf: buf,
-                request_len: request_len,
+                opcode,
+                buf,
+                request_len,
             })
             .map_err(|_| FlashError::Transport)?;
         Ok((r.status, r.len))
