@@ -66,15 +66,6 @@ fn need<T>(v: Option<T>, offset: usize, len: usize) -> Result<T, DescError> {
     v.ok_or(DescError::Truncated { offset, len })
 }
 
-fn mbz(buf: &[u8], offset: usize, len: usize) -> Result<(), DescError> {
-    let end = offset.checked_add(len).ok_or(DescError::Overflow)?;
-    let bytes = need(buf.get(offset..end), offset, len)?;
-    match bytes.iter().position(|b| *b != 0) {
-        Some(i) => Err(DescError::NonZeroMbz { offset: offset + i }),
-        None => Ok(()),
-    }
-}
-
 /// A validated, borrowed view of a memory transaction descriptor. Every offset,
 /// count and reserved field was checked by [`MemTransaction::parse`], so the
 /// accessors cannot fail on an index they advertise.
@@ -138,10 +129,103 @@ fn records(area: &[u8]) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
         )
 }
 
+/// Where [`MemTransaction::parse`] reads a descriptor's header and records from: `N`
+/// little-endian words from byte `at`, `None` if they leave the buffer. The firmware is built
+/// for strict alignment, where a field read from bytes of unknown alignment is a load per
+/// byte. Every header and record a parser reads starts at a multiple of 8 (the access
+/// descriptors' offset is checked to be a multiple of 16, the composite's of 8), so in an
+/// 8-byte aligned buffer each word is one aligned load ([`Aligned`]); any other buffer is
+/// read byte by byte ([`Unaligned`]). The choice is made once per descriptor, by calling a
+/// separate copy of the parser for each (a choice per field or per record let the compiler
+/// merge both reads into the byte-wise one, as they give the same value).
+trait Words: Copy {
+    fn words<const N: usize>(self, at: usize) -> Option<[u64; N]>;
+}
+
+/// An 8-byte aligned buffer as words (its whole words; a tail of fewer than 8 bytes cannot
+/// hold a word that starts at a multiple of 8).
+#[derive(Clone, Copy)]
+struct Aligned<'a>(&'a [u64]);
+
+/// A buffer of any alignment, read byte by byte.
+#[derive(Clone, Copy)]
+struct Unaligned<'a>(&'a [u8]);
+
+impl Words for Aligned<'_> {
+    #[inline(always)]
+    fn words<const N: usize>(self, at: usize) -> Option<[u64; N]> {
+        if !at.is_multiple_of(8) {
+            // Never asked for (see `Words`); refused rather than read from the wrong place.
+            return None;
+        }
+        let from = at / 8;
+        let w = self.0.get(from..from.checked_add(N)?)?;
+        let mut out = [0u64; N];
+        for (d, s) in out.iter_mut().zip(w) {
+            *d = u64::from_le(*s);
+        }
+        Some(out)
+    }
+}
+
+impl Words for Unaligned<'_> {
+    #[inline(always)]
+    fn words<const N: usize>(self, at: usize) -> Option<[u64; N]> {
+        let bytes = self.0.get(at..at.checked_add(8 * N)?)?;
+        let mut out = [0u64; N];
+        for (d, c) in out.iter_mut().zip(bytes.as_chunks::<8>().0) {
+            *d = u64::from_le_bytes(*c);
+        }
+        Some(out)
+    }
+}
+
+/// `buf`'s whole words if `buf` is 8-byte aligned.
+fn aligned_words(buf: &[u8]) -> Option<&[u64]> {
+    let whole = buf.len() - buf.len() % 8;
+    <[u64]>::ref_from_bytes(buf.get(..whole)?).ok()
+}
+
+/// A reserved field held in the low bytes of `v` (little-endian, starting at byte `offset` of
+/// the descriptor) must be zero: the error names its first non-zero byte, as a byte-wise
+/// check would.
+#[inline(always)]
+fn mbz_word(v: u64, offset: usize) -> Result<(), DescError> {
+    match v {
+        0 => Ok(()),
+        v => Err(DescError::NonZeroMbz {
+            offset: offset + (v.trailing_zeros() / 8) as usize,
+        }),
+    }
+}
+
+/// The first word of an endpoint memory access descriptor (endpoint, permissions, flags,
+/// composite offset) and its reserved word, at byte `at`.
+#[inline(always)]
+fn emad_words<W: Words>(buf: W, at: usize, layout: Layout) -> Option<(u64, u64, [u64; 2])> {
+    if layout == Layout::V1_2 {
+        let [w, a, b, reserved] = buf.words::<4>(at)?;
+        Some((w, reserved, [a, b]))
+    } else {
+        let [w, reserved] = buf.words::<2>(at)?;
+        Some((w, reserved, [0, 0]))
+    }
+}
+
 impl<'a> MemTransaction<'a> {
     /// Parses and validates the descriptor in `buf` (the whole, reassembled
     /// descriptor: pass exactly `total_len` bytes) for the negotiated `version`.
     pub fn parse(buf: &'a [u8], version: Version) -> Result<Self, DescError> {
+        match aligned_words(buf) {
+            Some(words) => Self::parse_from(buf, Aligned(words), version),
+            None => Self::parse_from(buf, Unaligned(buf), version),
+        }
+    }
+
+    /// [`Self::parse`] reading the header and records from `src` (`buf`'s words). Not
+    /// inlined: each source has its own copy (see [`Words`]).
+    #[inline(never)]
+    fn parse_from<W: Words>(buf: &'a [u8], src: W, version: Version) -> Result<Self, DescError> {
         let layout = Layout::for_version(version)?;
         let hdr = layout.header_size();
         if buf.len() < hdr {
@@ -150,35 +234,38 @@ impl<'a> MemTransaction<'a> {
                 len: hdr,
             });
         }
-        let sender = EndpointId(need(wire::u16_at(buf, 0), 0, 2)?);
+        // The header as words (offsets 0, 8, 16, 24; v1.1+ also 32 and 40).
+        let [w0, handle, tag, w3] = need(src.words::<4>(0), 0, 32)?;
+        let sender = EndpointId(w0 as u16);
         let raw_attr = if layout == Layout::V1_0 {
-            mbz(buf, 3, 1)?;
-            u16::from(need(wire::u8_at(buf, 2), 2, 1)?)
+            mbz_word((w0 >> 24) & 0xFF, 3)?;
+            ((w0 >> 16) & 0xFF) as u16
         } else {
-            need(wire::u16_at(buf, 2), 2, 2)?
+            (w0 >> 16) as u16
         };
         let attributes =
             MemAttributes::decode(raw_attr, layout).ok_or(DescError::InvalidField {
                 offset: 2,
                 field: "memory region attributes",
             })?;
-        let flags = TransactionFlags(need(wire::u32_at(buf, 4), 4, 4)?);
-        let handle = MemHandle(need(wire::u64_at(buf, 8), 8, 8)?);
-        let tag = need(wire::u64_at(buf, 16), 16, 8)?;
-        let count = need(wire::u32_at(buf, 28), 28, 4)?;
+        let flags = TransactionFlags((w0 >> 32) as u32);
+        let handle = MemHandle(handle);
+        let count = (w3 >> 32) as u32;
         let emad_offset = if layout == Layout::V1_0 {
-            mbz(buf, 24, 4)?;
+            mbz_word(w3 & 0xFFFF_FFFF, 24)?;
             32usize
         } else {
-            let size = need(wire::u32_at(buf, 24), 24, 4)?;
+            let size = w3 as u32;
             if size as usize != layout.emad_size() {
                 return Err(DescError::InvalidField {
                     offset: 24,
                     field: "endpoint memory access descriptor size",
                 });
             }
-            mbz(buf, 36, 12)?;
-            let off = need(wire::u32_at(buf, 32), 32, 4)?;
+            let [w4, w5] = need(src.words::<2>(32), 32, 16)?;
+            mbz_word(w4 >> 32, 36)?;
+            mbz_word(w5, 40)?;
+            let off = w4 as u32;
             if off % 16 != 0 {
                 return Err(DescError::Misaligned { offset: 32 });
             }
@@ -207,23 +294,18 @@ impl<'a> MemTransaction<'a> {
         let mut composite_offset = None;
         for i in 0..count as usize {
             let at = emad_offset + i * emad_size;
-            let perms = need(wire::u8_at(buf, at + 2), at + 2, 1)?;
-            if AccessPerms::decode(perms).is_none() {
+            let (w, reserved, _) = need(emad_words(src, at, layout), at, emad_size)?;
+            if AccessPerms::decode((w >> 16) as u8).is_none() {
                 return Err(DescError::InvalidField {
                     offset: at + 2,
                     field: "memory access permissions",
                 });
             }
-            if need(wire::u8_at(buf, at + 3), at + 3, 1)? & !1 != 0 {
+            if (w >> 24) as u8 & !1 != 0 {
                 return Err(DescError::NonZeroMbz { offset: at + 3 });
             }
-            let reserved_at = if layout == Layout::V1_2 {
-                at + 24
-            } else {
-                at + 8
-            };
-            mbz(buf, reserved_at, 8)?;
-            let off = need(wire::u32_at(buf, at + 4), at + 4, 4)?;
+            mbz_word(reserved, at + emad_size - 8)?;
+            let off = (w >> 32) as u32;
             match composite_offset {
                 None => composite_offset = Some(off),
                 Some(prev) if prev != off => {
@@ -249,9 +331,10 @@ impl<'a> MemTransaction<'a> {
                     value: composite_offset,
                 });
             }
-            let total = need(wire::u32_at(buf, c), c, 4)?;
-            let ranges = need(wire::u32_at(buf, c + 4), c + 4, 4)?;
-            mbz(buf, c + 8, 8)?;
+            let [head, reserved] = need(src.words::<2>(c), c, COMPOSITE_SIZE)?;
+            let total = head as u32;
+            let ranges = (head >> 32) as u32;
+            mbz_word(reserved, c + 8)?;
             if ranges == 0 {
                 return Err(DescError::InvalidField {
                     offset: c + 4,
@@ -280,9 +363,7 @@ impl<'a> MemTransaction<'a> {
                         field: "constituent page count",
                     });
                 }
-                if reserved != 0 {
-                    mbz(buf, at + 12, 4)?;
-                }
+                mbz_word(u64::from(reserved), at + 12)?;
                 // The region must not wrap the address space.
                 if addr
                     .checked_add(u64::from(pages) * super::PAGE_SIZE)
@@ -367,18 +448,21 @@ impl<'a> MemTransaction<'a> {
             return None;
         }
         let at = self.emad_offset + i * self.layout.emad_size();
-        let impdef = if self.layout == Layout::V1_2 {
-            [
-                wire::u64_at(self.buf, at + 8)?,
-                wire::u64_at(self.buf, at + 16)?,
-            ]
-        } else {
-            [0, 0]
-        };
+        match aligned_words(self.buf) {
+            Some(words) => Self::access_at(Aligned(words), at, self.layout),
+            None => Self::access_at(Unaligned(self.buf), at, self.layout),
+        }
+    }
+
+    /// The access descriptor at byte `at`, read from `src` (a copy per source, as
+    /// [`Self::parse_from`]).
+    #[inline(never)]
+    fn access_at<W: Words>(src: W, at: usize, layout: Layout) -> Option<MemAccess> {
+        let (w, _, impdef) = emad_words(src, at, layout)?;
         Some(MemAccess {
-            endpoint: EndpointId(wire::u16_at(self.buf, at)?),
-            perms: AccessPerms::decode(wire::u8_at(self.buf, at + 2)?)?,
-            flags: wire::u8_at(self.buf, at + 3)?,
+            endpoint: EndpointId(w as u16),
+            perms: AccessPerms::decode((w >> 16) as u8)?,
+            flags: (w >> 24) as u8,
             impdef,
         })
     }
