@@ -144,6 +144,15 @@ fn why(args: core::fmt::Arguments) -> Why {
 type Op<'a> = &'a mut dyn FnMut() -> Result<(), Why>;
 
 /// Runs `op` `n` times; returns (ticks, cycles) spent.
+///
+/// Never inlined, so that every run of every benchmark (N and 2N, each counter filter) is this
+/// one loop calling `op` through its vtable: inlined, each of `measure`'s ten calls could be
+/// compiled differently, and was. At 2f10c12 the last one (the 2N run of the NS-EL2 part)
+/// called `direct` out of line with a `Regs` copy while the others had it inlined, 124 more
+/// driver instructions per operation in that run only, so dreq32_spmc's parts added up to
+/// 1 213 against a total of 967 (docs/performance.md, "Why the per-level columns did not add
+/// up").
+#[inline(never)]
 fn timed(n: u32, op: Op) -> Result<(u64, u64), Why> {
     let (t0, c0) = (counters::ticks(), counters::cycles());
     for _ in 0..n {
