@@ -1265,9 +1265,6 @@ fn sorted_order_into<const C: usize>(ranges: &[PageRange], order: &mut Vec<u16, 
     }
 }
 
-/// Do two lists of well-formed, internally disjoint ranges share a page? Walks both in
-/// address order (`ai`/`bi` from [`sorted_order_into`]), always advancing the range that ends
-/// first: linear in the two lengths.
 /// The span of well-formed, non-overlapping ranges `r` (`by_address`: their indices by
 /// ascending address): the lowest base and the end of the highest range, which is the highest
 /// end since none overlap. `(0, 0)` for none.
@@ -1279,6 +1276,9 @@ fn span_of(r: &[PageRange], by_address: &[u16]) -> (u64, u64) {
     }
 }
 
+/// Do two lists of well-formed, internally disjoint ranges share a page? Walks both in
+/// address order (`ai`/`bi` from [`sorted_order_into`]), always advancing the range that ends
+/// first: linear in the two lengths.
 fn any_overlap(a: &[PageRange], ai: &[u16], b: &[PageRange], bi: &[u16]) -> bool {
     let (mut i, mut j) = (0, 0);
     while let (Some(&x), Some(&y)) = (ai.get(i), bi.get(j)) {
