@@ -1314,3 +1314,53 @@ mod mem_send_tests {
         }
     }
 }
+
+/// Review 6b: `decode_agrees_with_the_general_decoder` compares `MemTxArgs::decode` with the
+/// general decoder, which since 34ddc3c calls `MemTxArgs::decode` itself: for w1-w4 it compares
+/// the function with itself. This checks the reading against a model of the FF-A text (and of
+/// the reading before 34ddc3c): w1 total length, w2 fragment length (0 < frag <= total), x3/w3
+/// buffer address (x3 whole for SMC64), w4 page count; address and count both zero or both not;
+/// the upper halves of x1, x2, x4 and (SMC32) x3 ignored.
+#[cfg(test)]
+mod review6b_mem_tx_model {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn model(x: &[u64; 18], is_64: bool) -> Option<(u32, u32, Option<(u64, u32)>)> {
+        let total = (x[1] & 0xFFFF_FFFF) as u32;
+        let frag = (x[2] & 0xFFFF_FFFF) as u32;
+        let addr = if is_64 { x[3] } else { x[3] & 0xFFFF_FFFF };
+        let count = (x[4] & 0xFFFF_FFFF) as u32;
+        if frag == 0 || frag > total {
+            return None;
+        }
+        match (addr == 0, count == 0) {
+            (true, true) => Some((total, frag, None)),
+            (false, false) => Some((total, frag, Some((addr, count)))),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn mem_tx_decode_matches_the_model(
+            x in proptest::array::uniform18(any::<u64>()),
+            is_64 in any::<bool>(),
+            small in any::<bool>(),
+            zero_buf in any::<bool>(),
+        ) {
+            let mut x = x;
+            if small {
+                x[2] = (x[2] & !0xFFFF_FFFF) | u64::from((x[1] as u32) >> 3);
+            }
+            if zero_buf {
+                x[3] &= if is_64 { 0 } else { !0xFFFF_FFFF };
+                x[4] &= !0xFFFF_FFFF;
+            }
+            let got = MemTxArgs::decode(&x, is_64)
+                .ok()
+                .map(|a| (a.total_len, a.frag_len, a.buffer.map(|b| (b.addr, b.page_count))));
+            prop_assert_eq!(got, model(&x, is_64));
+        }
+    }
+}
