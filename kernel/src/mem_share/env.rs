@@ -36,6 +36,12 @@ pub trait OwnershipOracle {
         let _ = (owner, span);
         None
     }
+
+    /// Does SP `sp`'s own configuration (the regions of its partition-table entry, which the
+    /// loader maps for it) hold any page of `range`? A retrieve must not map over such a page:
+    /// the relinquish would then unmap the SP's own region (Hafnium's
+    /// `ffa_retrieve_check_transition` refuses a retriever that has the pages mapped).
+    fn statically_held(&self, sp: EndpointId, range: PageRange) -> bool;
 }
 
 /// The capability gate and endpoint directory (the kernel's `policy` module).

@@ -127,6 +127,10 @@ pub enum Rule {
     ImpdefMismatch,
     /// The caller already holds the memory.
     AlreadyRetrieved,
+    /// A page of the transaction lies in one of the caller's own regions (its partition-table
+    /// entry maps it already): a retrieve would map over it and the relinquish unmap it
+    /// (DENIED, as Hafnium's `ffa_retrieve_check_transition`).
+    RetrieverOwnsMemory,
     /// The caller asks for more access than the transaction grants, or executable device
     /// memory.
     RetrievePermissionsExceedGrant,
@@ -212,6 +216,7 @@ impl Rule {
             | Rule::RetrieverNotSp
             | Rule::RetrieveSenderMismatch
             | Rule::AlreadyRetrieved
+            | Rule::RetrieverOwnsMemory
             | Rule::RetrievePermissionsExceedGrant
             | Rule::RetrieveAttributesMismatch
             | Rule::ZeroNotAllowed

@@ -242,6 +242,13 @@ impl OwnershipOracle for Fake {
         }
         None
     }
+
+    /// The SP's own regions (not the normal world's: NS_OWNER is not an SP).
+    fn statically_held(&self, sp: EndpointId, range: PageRange) -> bool {
+        self.regions
+            .iter()
+            .any(|(o, r, _)| *o == sp && r.overlaps(&range))
+    }
 }
 
 impl SharePolicy for Fake {

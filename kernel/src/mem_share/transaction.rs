@@ -809,6 +809,49 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
         self.live_slots.count_ones() as usize
     }
 
+    /// Does `sp` still map a page of `range` through its own regions: a page its
+    /// partition-table entry holds ([`OwnershipOracle::statically_held`]) that no donated
+    /// range covers (a donated range of a page in `sp`'s region has another owner now, so
+    /// `sp`'s mapping of it went at the donation). Each part of `range` outside the donated
+    /// ranges is asked once.
+    fn still_holds<E: Environment>(&self, env: &E, sp: EndpointId, range: PageRange) -> bool {
+        if !env.statically_held(sp, range) {
+            return false;
+        }
+        let Some(end) = range.end() else {
+            return true;
+        };
+        let mut at = range.base.0;
+        while at < end {
+            // A donated range holding `at`: skip past it.
+            if let Some(d) = self
+                .donated
+                .iter()
+                .find(|d| d.range.base.0 <= at && d.range.end().is_some_and(|e| at < e))
+            {
+                at = d.range.end().unwrap_or(end).min(end);
+                continue;
+            }
+            // The gap up to the next donated range (or the end of `range`).
+            let next = self
+                .donated
+                .iter()
+                .map(|d| d.range.base.0)
+                .filter(|&b| b > at)
+                .min()
+                .unwrap_or(end)
+                .min(end);
+            let pages = (next - at) / PAGE_SIZE;
+            match u32::try_from(pages) {
+                Ok(n) if env.statically_held(sp, PageRange::new(at, n)) => return true,
+                Ok(_) => {}
+                Err(_) => return true,
+            }
+            at = next;
+        }
+        false
+    }
+
     /// What `owner` holds over the whole span of `req`'s constituents (`order`: their indices
     /// by address), if no donated range touches the span and the static oracle answers for
     /// all of it ([`OwnershipOracle::static_span`]): then [`MemShare::owned_region`] would
@@ -985,6 +1028,27 @@ impl<const TX: usize, const R: usize, const C: usize, const OWN: usize> MemShare
             if others_hold || !t.zero_on_send {
                 return Err(Rule::ZeroNotAllowed);
             }
+        }
+
+        // The retriever must not map any of the pages already (Hafnium's
+        // `ffa_retrieve_check_transition`: "Ensure the retriever has the expected state",
+        // DENIED unless every page is unmapped for it). Pages in another live transaction are
+        // excluded at the send, and pages donated to the retriever are its own (it cannot be
+        // the receiver of its own send), so what is left are the retriever's own regions
+        // minus what it donated away: the normal world may send a page of an SP's non-secure
+        // manifest region to that SP, and mapping it again would let the relinquish unmap
+        // the SP's own region. One query over the span first; per range only if it hits.
+        let span_pages = t.span.1.saturating_sub(t.span.0).div_ceil(PAGE_SIZE);
+        let span_hit = match u32::try_from(span_pages) {
+            Ok(pages) => env.statically_held(caller, PageRange::new(t.span.0, pages)),
+            Err(_) => true,
+        };
+        if span_hit
+            && t.constituents
+                .iter()
+                .any(|&r| self.still_holds(env, caller, r))
+        {
+            return Err(Rule::RetrieverOwnsMemory);
         }
 
         let donation = if t.kind == TransactionKind::Donate {

@@ -355,6 +355,15 @@ impl<E: Env> crate::mem_share::OwnershipOracle for KernelMem<'_, E> {
         }
         self.static_region(owner, span)
     }
+
+    /// Any region of the SP's partition-table entry (the loader maps every one of them).
+    fn statically_held(&self, sp: EndpointId, range: PageRange) -> bool {
+        let Some(p) = self.spmc.table.by_id(sp) else {
+            return false;
+        };
+        let len = u64::from(range.pages).saturating_mul(PAGE_SIZE);
+        super::ownership::sp_holds_any(p, range.base.0, len)
+    }
 }
 
 impl<E: Env> crate::mem_share::SharePolicy for KernelMem<'_, E> {

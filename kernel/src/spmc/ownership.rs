@@ -81,6 +81,16 @@ impl Region {
         addr >= self.base && len <= self.len && addr - self.base <= self.len - len
     }
 
+    /// Tells whether `[addr, addr + len)` shares a byte with this region (a range that wraps
+    /// the address space shares one with every region).
+    pub fn overlaps(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return len > 0;
+        };
+        let mine = self.base.saturating_add(self.len);
+        len > 0 && self.len > 0 && addr < mine && self.base < end
+    }
+
     /// Tells whether the owner may put this region to `use`.
     pub fn may(&self, u: Use) -> bool {
         match (u, self.kind) {
@@ -169,6 +179,12 @@ pub fn sp_region(p: &Partition, addr: u64, len: u64) -> Option<Region> {
     // and runs on into the surrounding image is not owned uniformly.
     let first = regions(p).find(|r| r.covers(addr, 1))?;
     first.covers(addr, len).then_some(first)
+}
+
+/// Whether any region of partition `p`'s table entry (all of which the loader maps for it)
+/// shares a byte with `[addr, addr + len)`.
+pub fn sp_holds_any(p: &Partition, addr: u64, len: u64) -> bool {
+    regions(p).any(|r| r.overlaps(addr, len))
 }
 
 /// What the normal world owns at `[addr, addr + len)`: the platform's non-secure memory.

@@ -571,6 +571,38 @@ fn retrieve_of_share_rules() {
     });
 }
 
+/// SP 2 has a read-only region in non-secure memory (a Trusted Services smm-gateway's
+/// communication buffer), which the normal world owns too and shares with SP 2 and SP 3, as
+/// the second range of the transaction. SP 2 already maps the page: its retrieve is DENIED
+/// (Hafnium's `ffa_retrieve_check_transition`); SP 3's goes through.
+#[test]
+fn retrieve_of_a_page_of_the_retrievers_own_region() {
+    let (mut e, mut f) = setup();
+    let own = PageRange::new(NS_RAM + 4 * PAGE_SIZE, 1);
+    let info = RegionInfo {
+        access: Access::RO,
+        kind: MemKind::Normal,
+        security: Security::NonSecure,
+    };
+    f.regions.push((SP2, own, info));
+    f.access.insert((SP2, own.base.0), Access::RO);
+    let s = req(
+        TransactionKind::Share,
+        NW,
+        &[(SP2, rw()), (SP3, rw())],
+        &[PageRange::new(NS_RAM, 2), own],
+    );
+    let h = e.send(&mut f, NW, &s).unwrap().handle;
+    rejects(&mut e, &mut f, Rule::RetrieverOwnsMemory, |e, f| {
+        e.retrieve(f, SP2, &retrieve_req(h, NW, SP2, rw()))
+    });
+    assert_eq!(Rule::RetrieverOwnsMemory.error(), FfaError::Denied);
+    e.retrieve(&mut f, SP3, &retrieve_req(h, NW, SP3, rw()))
+        .unwrap();
+    assert_eq!(f.access.get(&(SP2, own.base.0)), Some(&Access::RO));
+    check_tables(&e, &f);
+}
+
 #[test]
 fn retrieve_attributes_may_only_be_more_restrictive() {
     use types::{Cacheability::*, DeviceAttr::*, Shareability::*};

@@ -835,3 +835,69 @@ mod restart {
         check(&w);
     }
 }
+
+/// SP 0 has a non-secure memory region in its manifest (read-only, what a Trusted Services
+/// smm-gateway's communication buffer is; manifest-tool accepts it inside the platform's NS
+/// memory), and the normal world, which owns all NS memory, shares a page of it with SP 0 and
+/// SP 1. SP 0's retrieve is DENIED, as Hafnium's `ffa_retrieve_check_transition` refuses a
+/// retriever that has the pages mapped already (mapped over, the page would be unmapped by
+/// the relinquish: SP 0 would lose its own region). Nothing changes on refusal: SP 0's
+/// mapping stays as the manifest made it, SP 1 (which does not own the page) retrieves and
+/// relinquishes, and the normal world reclaims. The refusal is per constituent: the page is
+/// the second range of the transaction.
+#[test]
+fn retrieve_of_a_page_of_the_retrievers_own_region_is_denied_and_leaves_it_mapped() {
+    let ns_page = NS_SHARE + 8 * PAGE_SIZE;
+    let mut w = world_from(
+        |i, d| {
+            if i == 0 {
+                let mut r = data_region(0, 0, 1, 0x9); // read | non-secure
+                r.base = spmc_table::PhysAddr(ns_page);
+                d.memory_regions.push(r);
+            }
+        },
+        |_, _| {},
+    );
+    let own = |w: &World| {
+        let rt = w.spmc.sps[0].rt.lock();
+        rt.space.as_ref().unwrap().translate(ns_page)
+    };
+    let before = own(&w);
+    let (pa, perm) = before.expect("the manifest's NS region is mapped at load");
+    assert_eq!(pa, ns_page);
+    assert!(!perm.write && perm.non_secure);
+
+    let r = send(
+        &mut w,
+        FuncId::MemShare32,
+        None,
+        &[0, 1],
+        &[(NS_SHARE, 2), (ns_page, 1)],
+    );
+    assert!(ok(&r), "share {r:x?}");
+    let h = handle(&r);
+    let r = retrieve(&mut w, 0, EndpointId(0), h);
+    assert_eq!(r.w(0), FuncId::Error32.raw(), "retrieve {r:x?}");
+    assert_eq!(r.w(2) as i32, ffa_abi::error::ErrorCode::Denied as i32);
+    assert_eq!(
+        own(&w),
+        before,
+        "SP 0's own region after the refused retrieve"
+    );
+    {
+        let rt = w.spmc.sps[0].rt.lock();
+        let space = rt.space.as_ref().unwrap();
+        assert_eq!(
+            space.translate(NS_SHARE),
+            None,
+            "a page of the refused retrieve"
+        );
+    }
+    // SP 0 holds nothing to relinquish; SP 1 retrieves and relinquishes as usual.
+    assert!(!ok(&relinquish(&mut w, 0, h)));
+    assert!(ok(&retrieve(&mut w, 1, EndpointId(0), h)));
+    assert!(ok(&relinquish(&mut w, 1, h)));
+    assert!(ok(&reclaim(&mut w, None, h)));
+    assert_eq!(own(&w), before, "SP 0's own region after the reclaim");
+    check(&w);
+}
