@@ -8,6 +8,7 @@ mod call;
 mod fixtures;
 mod flash;
 mod fmt;
+mod fuzz;
 mod fvp;
 mod integrator;
 mod layout;
@@ -37,6 +38,8 @@ commands:
   test             cargo fmt --check, host tests (cargo test), then the QEMU cases; ends with
                    'N passed, N failed'
   call             boot an image and send one direct request (and a memory share) to an SP
+  fuzz             random FF-A calls from both worlds on QEMU with the SPMC's state checker
+                   (--seed N --calls M; the seed replays the run)
   bench            instruction counts under -icount for the message and memory paths
   bl32             write the bare BL32 binary and the SPMC manifest DTS for TF-A
   linux            boot Debian's arm64 Linux 6.12 on the chain (2 cores) with Linux's FF-A
@@ -83,6 +86,7 @@ fn help(cmd: &str) -> Option<String> {
         "qemu" => format!("usage: cargo xtask qemu [--layout FILE] [--smp N] [--timeout S] [--gdb] [--case NAME...] [--reset-storage]\n\nBuilds and boots the image on QEMU sbsa-ref; the normal-world driver runs its cases\n(those that need the default SP set are skipped under another layout) and ends with\n'N passed, N failed'; the exit status is the failure count.\n\n{LAYOUT_HELP}{QEMU_HELP}{STORAGE_HELP}"),
         "test" => format!("usage: cargo xtask test [--layout FILE] [--smp N] [--timeout S] [--case NAME...]\n\nEvery test: cargo fmt --all --check in every Cargo workspace (one check each), cargo test on the host crates, a cargo check of each build variant\nthat only other commands build (bench's driver, the product and FVP SPMCs, the fuzz targets), the QEMU cases, then the integrator checks\n(an SP set with the counter example SP called from the normal world; an SP linked for the\nwrong address refused), the storage lane (cargo xtask storage), the FF-A v1.0 boot-info\nfixture (pkg-sp as a v1.0 SP) and the Linux lane. Ends with 'N passed, N failed'. With --case or --layout only the\nQEMU cases of that image run. The cases boot test-flash.img with erased storage (the\nqemu command's flash.img keeps its storage).\n\n{LAYOUT_HELP}{QEMU_HELP}"),
         "call" => call::HELP.to_string(),
+        "fuzz" => fuzz::HELP.to_string(),
         "linux" => linux::HELP.to_string(),
         "bench" => "usage: cargo xtask bench [--no-boot-sets] [--only NAME] [--timeout S]\n\nInstruction counts under QEMU -icount (messages, memory, cold boot with 0/1/4/8 SPs):\ntarget/xtask/bench.json; see docs/performance.md.\n\n  --no-boot-sets   skip the 0/1/8-SP cold-boot images\n  --only NAME      run only that benchmark (or `prefix*`), e.g. to trace it; no cold-boot images\n  --timeout S      per QEMU run (default 300)\n".to_string(),
         "bl32" => format!("usage: cargo xtask bl32 [--layout FILE]\n\nThe sbsa-ref SPMC with its SP set for TF-A's SPMD: target/xtask/qemu/<layout>/bl32/\n{{bl32.bin, spmc_manifest.dts}} and the TF-A make line.\n\n{LAYOUT_HELP}"),
@@ -766,6 +770,7 @@ fn main() -> ExitCode {
         "qemu" => cmd_qemu(rest),
         "test" => cmd_test(rest),
         "call" => call::cmd_call(rest),
+        "fuzz" => fuzz::cmd_fuzz(rest),
         "bench" => bench::cmd_bench(rest),
         "bl32" => cmd_bl32(rest),
         "linux" => linux::cmd_linux(rest),
@@ -801,6 +806,7 @@ mod tests {
             "qemu",
             "test",
             "call",
+            "fuzz",
             "linux",
             "bench",
             "bl32",

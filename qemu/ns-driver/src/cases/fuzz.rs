@@ -51,6 +51,8 @@ pub const CASES: &[Case] = &[
 /// The seed and length of the run in `cargo xtask test`.
 pub const TEST_SEED: u64 = 0x5EED_0010;
 pub const TEST_CALLS: u32 = 400;
+/// FFA_RUNs the normal world gives a request's SP that yielded before the request fails.
+const MAX_RESUMES: u32 = 8;
 
 /// The pages the fuzzer shares, lends and donates: 64 pages of the driver's pool that no other
 /// case uses.
@@ -632,7 +634,15 @@ impl Fuzz {
         for (d, s) in args[3..].iter_mut().zip(words) {
             *d = *s;
         }
-        let r = call(FuncId::MsgSendDirectReq2, &args);
+        let mut r = call(FuncId::MsgSendDirectReq2, &args);
+        // A random call of fault's (RAW_CALL) may be FFA_YIELD: the request then returns
+        // FFA_YIELD with the SP's ID and vCPU in w1, and the normal world resumes it with
+        // FFA_RUN, as a scheduler would, until the SP answers.
+        let mut resumed = 0;
+        while r.w(0) == FuncId::Yield32.raw() && resumed < MAX_RESUMES {
+            r = call(FuncId::Run32, &[u64::from(r.w(1))]);
+            resumed += 1;
+        }
         if r.w(0) != FuncId::MsgSendDirectResp2.raw() {
             return Err(self.fail(format_args!(
                 "request {:#x} to {sp:#06x} got no response: {}",
