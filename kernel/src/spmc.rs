@@ -4,7 +4,9 @@
 //! Concurrency: every core runs the same synchronous loop. Each partition's runtime state sits
 //! behind its own lock, taken with `try_lock` only: a partition that is already running (on
 //! another core, or further up this core's chain of direct requests) is BUSY, never waited for.
-//! The normal world's mailbox has its own lock, which the message path never takes.
+//! The normal world's mailbox has its own lock, which the direct-message path never takes;
+//! each partition's RX/TX buffers have one too (`partition::SpMailbox`), outside its runtime,
+//! so that an indirect message reaches a partition that is running or waiting up a chain.
 
 #![forbid(unsafe_code)]
 

@@ -5,7 +5,7 @@
 //! be half updated, so nobody may use it again).
 //!
 //! Used for the locks other cores wait on: the memory engine (`Spmc::mem`), the normal
-//! world's mailbox (`Spmc::nw`) and the console.
+//! world's mailbox (`Spmc::nw`), each partition's mailbox (`Sp::mailbox`) and the console.
 //! Partition runtimes are only ever taken with `try_lock` on the message path (BUSY), so a
 //! retired holder makes its partition BUSY for good rather than hang anyone.
 

@@ -52,15 +52,15 @@ impl<E: Env> Cx<'_, '_, E> {
         self.caller.id()
     }
 
-    /// Runs `f` on the caller's RX/TX buffer pair: the SP's, or the normal world's (under its
-    /// lock; ABORTED if that lock was poisoned, [`Spmc::nw_state`]).
+    /// Runs `f` on the caller's RX/TX buffer pair under its lock: the SP's (`Sp::mailbox`) or
+    /// the normal world's ([`Spmc::nw_state`]); ABORTED if that lock was poisoned.
     pub fn with_mailbox<T>(
         &mut self,
         f: impl FnOnce(&mut Option<Mailbox>) -> T,
     ) -> Result<T, ErrorCode> {
         match &mut self.caller {
             Caller::NormalWorld => Ok(f(&mut self.spmc.nw_state()?.mailbox)),
-            Caller::Sp(_, rt) => Ok(f(&mut rt.mailbox)),
+            Caller::Sp(sp, _) => Ok(f(&mut sp.mailbox()?.pair)),
         }
     }
 }

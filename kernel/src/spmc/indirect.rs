@@ -17,7 +17,11 @@
 //!   first): such a receiver could never learn of the message. An SP's message to the normal
 //!   world needs VM 0's notification bitmap (DENIED otherwise; docs/abi-status.md).
 //! - A caller without a TX buffer: DENIED. A receiver without an RX buffer, or whose RX buffer
-//!   is still full (or acquired), or that is running on another core: BUSY.
+//!   is still full (or acquired): BUSY, and only then (as Hafnium's `vm_is_mailbox_busy`). A
+//!   receiver running on another core or waiting up this core's call chain gets the message:
+//!   its mailbox has a lock of its own (`partition::SpMailbox`), taken after the sender's
+//!   runtime lock and never together with another mailbox lock (the sender's pair is copied
+//!   out first).
 //! - The payload offset must not overlap the header (20 bytes for a v1.1 sender, 40 for v1.2),
 //!   offset + size must not overflow and must fit both buffers: INVALID_PARAMETERS.
 //! - Only a secure sender may ask to delay the schedule-receiver interrupt.
@@ -36,7 +40,7 @@
 
 use super::call::{Caller, Cx, Flow};
 use super::notify::RX_BUFFER_FULL;
-use super::partition::{Runtime, Sp, State};
+use super::partition::{Runtime, Sp};
 use super::{Env, Mailbox, Spmc};
 use crate::memory::PAGE_SIZE;
 use crate::policy;
@@ -176,8 +180,10 @@ fn receiver(
     Ok(Some(&spmc.sps[i]))
 }
 
-/// Runs `f` on the receiver's mailbox and the FF-A version the receiver speaks: an SP's
-/// (BUSY if its runtime is in use elsewhere) or the normal world's.
+/// Runs `f` on the receiver's mailbox and the FF-A version the receiver speaks, under the
+/// mailbox's own lock: an SP's (`Sp::mailbox`; never its runtime, so a receiver running on
+/// another core or waiting up this core's call chain still gets the message) or the normal
+/// world's.
 fn with_receiver_mailbox<T>(
     spmc: &Spmc,
     to: Option<&Sp>,
@@ -185,13 +191,13 @@ fn with_receiver_mailbox<T>(
 ) -> Result<T, ErrorCode> {
     match to {
         Some(sp) => {
-            let mut rt = sp.rt.try_lock().ok_or(ErrorCode::Busy)?;
+            let mut mb = sp.mailbox()?;
             // Aborted since `receiver` looked (on another core): nothing is delivered.
-            if rt.state() == State::Aborted {
+            if mb.closed {
                 return Err(ErrorCode::Aborted);
             }
-            let version = rt.version;
-            f(&mut rt.mailbox, version)
+            let version = mb.version;
+            f(&mut mb.pair, version)
         }
         None => f(&mut spmc.nw_state()?.mailbox, spmc.nw_version()),
     }
@@ -256,11 +262,16 @@ fn deliver(
 /// its notification state is dropped and closed (`Notifications::drop_sp`: INFO_GET no longer
 /// lists it, notifications towards it get ABORTED), the message in its RX buffer (v1.1
 /// FFA_MSG_SEND2 or v1.0 FFA_MSG_SEND) is dropped, and messages towards it get ABORTED. A
-/// restart from its image undoes the closing with [`reopen`].
-pub fn drop_aborted(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) {
+/// restart from its image undoes the closing with [`reopen`]. `_rt` is the partition's locked
+/// runtime: the lock order is the runtime's, then the mailbox's.
+pub fn drop_aborted(spmc: &Spmc, sp: &Sp, _rt: &mut Runtime) {
     spmc.notify.drop_sp(sp.index);
-    if let Some(mb) = rt.mailbox.as_mut() {
-        mb.release();
+    // A poisoned mailbox lock already refuses everything (ABORTED).
+    if let Ok(mut mb) = sp.mailbox() {
+        mb.closed = true;
+        if let Some(pair) = mb.pair.as_mut() {
+            pair.release();
+        }
     }
 }
 
@@ -268,6 +279,9 @@ pub fn drop_aborted(spmc: &Spmc, sp: &Sp, rt: &mut Runtime) {
 /// counterpart of [`drop_aborted`]; its RX/TX buffers are set up again by its load).
 pub fn reopen(spmc: &Spmc, sp: &Sp) {
     spmc.notify.reopen_sp(sp.index);
+    if let Ok(mut mb) = sp.mailbox() {
+        mb.closed = false;
+    }
 }
 
 /// FFA_MSG_SEND2.
@@ -353,7 +367,7 @@ fn msg_send<E: Env>(
 /// FFA_MSG_POLL (v1.0 SPs): the message FFA_MSG_SEND left, as FFA_MSG_SEND(w1 = sender and
 /// receiver, w3 = size); nothing waiting: RETRY.
 fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
-    let Caller::Sp(sp, rt) = &mut cx.caller else {
+    let Caller::Sp(sp, _) = &cx.caller else {
         return Err(ErrorCode::NotSupported);
     };
     if cx.version != Version::V1_0 {
@@ -361,8 +375,9 @@ fn msg_poll<E: Env>(cx: &mut Cx<'_, '_, E>) -> Result<Regs, ErrorCode> {
     }
     // Set only together with a full RX buffer, cleared whenever it is handed back
     // (`Mailbox::release`) or unmapped: a message released without a poll is gone.
-    let m = rt
-        .mailbox
+    let m = sp
+        .mailbox()?
+        .pair
         .as_mut()
         .and_then(|mb| mb.v1_0.take())
         .ok_or(ErrorCode::Retry)?;

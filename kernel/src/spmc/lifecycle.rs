@@ -16,8 +16,9 @@
 //!    (callers get BUSY, as Hafnium answers for an aborted partition with lifecycle support)
 //!    and is tried again at the next message to it. Memory donated to or by it changed owner
 //!    for good: a restart from the image cannot give it back, so such a partition stays stopped.
-//! 2. Its notification state as a receiver (bindings, pending bits) and its v1.0 message slot,
-//!    dropped at the abort (`indirect::drop_aborted`), are opened again empty
+//! 2. Its notification state as a receiver (bindings, pending bits) and its mailbox (the
+//!    message it held), dropped and closed at the abort (`indirect::drop_aborted`), are opened
+//!    again empty
 //!    (`indirect::reopen`); its RX/TX buffers are forgotten (the manifest's come back with the
 //!    image).
 //! 3. Its memory is reset: the image region is zeroed and the image copied in again (the tail

@@ -120,8 +120,11 @@ impl Spmc {
         // The table is the partition's from here, whatever fails below.
         rt.space = Some(space);
         env.tlb_invalidate_asid(asid);
-        if let Some(rx_tx) = p.rx_tx {
-            rt.mailbox = Some(Mailbox::new(rx_tx.tx.0, rx_tx.rx.0, rx_tx.pages, true));
+        // The manifest's buffers, or none (a restart forgets what FFA_RXTX_MAP gave), and the
+        // version senders of indirect messages judge it by (its manifest's, until FFA_VERSION).
+        if let Ok(mut mb) = sp.mailbox() {
+            mb.pair = p.rx_tx.map(|b| Mailbox::new(b.tx.0, b.rx.0, b.pages, true));
+            mb.version = rt.version;
         }
         let bi = p.boot_info.base.0;
 

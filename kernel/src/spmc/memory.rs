@@ -6,9 +6,11 @@
 //! Memory operations take the one engine lock (they are not on the message path); a core
 //! retired while holding it (an SPMC bug) poisons it, and every memory ABI then answers
 //! FFA_ERROR(ABORTED) instead of spinning for ever (`crate::sync`). Lock order:
-//! a caller SP's runtime lock, then the engine lock, then (only while its TX buffer is copied
-//! into the engine's buffer) the normal world's mailbox lock. Nothing may take the engine
-//! lock while holding the normal world's.
+//! a caller SP's runtime lock, then the engine lock, then a mailbox lock: the normal world's
+//! (only while its TX buffer is copied into the engine's buffer) or the calling SP's own
+//! (`Sp::mailbox`: a copy of the pair, or held while a retrieve response is written into its
+//! RX buffer, so that no indirect message lands there meanwhile). Nothing may take the engine
+//! lock while holding a mailbox lock.
 //!
 //! Descriptors are read into a buffer the engine state owns and parsed there, and the
 //! request and the retrieve response are filled in buffers it owns too: each of them is
@@ -661,7 +663,7 @@ fn send_descriptor<E: Env>(
     // the RX buffer, which would then be someone else's memory.
     if matches!(kind, TransactionKind::Lend | TransactionKind::Donate) {
         let mailbox = match &km.caller {
-            Caller::Sp(_, rt) => rt.mailbox,
+            Caller::Sp(sp, _) => sp.mailbox_pair()?,
             Caller::NormalWorld => km.spmc.nw_state()?.mailbox,
         };
         if let Some(mb) = mailbox {
@@ -829,9 +831,9 @@ fn mailbox_tx<'a>(
     buf: &'a mut [u8],
 ) -> Result<TxBytes<'a>, ErrorCode> {
     match caller {
-        Caller::Sp(_, rt) => {
-            let mb = rt.mailbox.as_ref().ok_or(NO_MAILBOX)?;
-            read_tx(env, mb, len, buf)
+        Caller::Sp(sp, _) => {
+            let mb = sp.mailbox_pair()?.ok_or(NO_MAILBOX)?;
+            read_tx(env, &mb, len, buf)
         }
         Caller::NormalWorld => {
             let nw = spmc.nw_state()?;
@@ -879,16 +881,23 @@ pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: 
     if args.buffer.is_some() || args.frag_len != args.total_len {
         return Regs::error(ErrorCode::InvalidParameters);
     }
-    let Some(mb) = rt.mailbox else {
+    let sp: &Sp = sp;
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
+    let state = &mut *state;
+    // Held until the response is in the RX buffer: a message (FFA_MSG_SEND2 from another
+    // core) cannot fill it meanwhile. Order: the engine's lock, then the mailbox's.
+    let mut mbox = match sp.mailbox() {
+        Ok(m) => m,
+        Err(e) => return Regs::error(e),
+    };
+    let Some(mb) = mbox.pair else {
         return Regs::error(NO_MAILBOX);
     };
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
     }
-    let Ok(mut state) = spmc.mem.lock(env.core()) else {
-        return Regs::error(ErrorCode::Aborted);
-    };
-    let state = &mut *state;
     let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
@@ -926,7 +935,7 @@ pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: 
     if let Err(rule) = state.cursors.begin_from(resp, total, first) {
         return err(rule);
     }
-    if let Some(m) = rt.mailbox.as_mut() {
+    if let Some(m) = mbox.pair.as_mut() {
         m.rx_full = true;
     }
     let mut r = Regs::ZERO;
@@ -976,19 +985,24 @@ pub fn frag_rx(
     let Caller::Sp(sp, rt) = caller else {
         return Regs::error(ErrorCode::NotSupported);
     };
-    let Some(mb) = rt.mailbox else {
+    let version = rt.version;
+    let me = sp.id();
+    let Ok(mut state) = spmc.mem.lock(env.core()) else {
+        return Regs::error(ErrorCode::Aborted);
+    };
+    let state = &mut *state;
+    // Held until the fragment is in the RX buffer (as in `retrieve`).
+    let mut mbox = match sp.mailbox() {
+        Ok(m) => m,
+        Err(e) => return Regs::error(e),
+    };
+    let Some(mb) = mbox.pair else {
         return Regs::error(NO_MAILBOX);
     };
     if mb.rx_full {
         return Regs::error(ErrorCode::Busy);
     }
-    let version = rt.version;
-    let me = sp.id();
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
-    let Ok(mut state) = spmc.mem.lock(env.core()) else {
-        return Regs::error(ErrorCode::Aborted);
-    };
-    let state = &mut *state;
     let buf = &mut state.tx.0;
     let r = state.cursors.next(me, handle, offset, |resp, off| {
         write_response(env, resp, version, mb.rx, rx_len, off as usize, buf)
@@ -997,7 +1011,7 @@ pub fn frag_rx(
     });
     match r {
         Ok(len) => {
-            if let Some(m) = rt.mailbox.as_mut() {
+            if let Some(m) = mbox.pair.as_mut() {
                 m.rx_full = true;
             }
             handle_regs(FuncId::MemFragTx, handle, len, 0)
@@ -1037,8 +1051,10 @@ pub fn relinquish(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>) -> R
     let Caller::Sp(sp, rt) = caller else {
         return Regs::error(ErrorCode::NotSupported);
     };
-    let Some(mb) = rt.mailbox else {
-        return Regs::error(NO_MAILBOX);
+    let mb = match sp.mailbox_pair() {
+        Ok(Some(mb)) => mb,
+        Ok(None) => return Regs::error(NO_MAILBOX),
+        Err(e) => return Regs::error(e),
     };
     let Ok(mut state) = spmc.mem.lock(env.core()) else {
         return Regs::error(ErrorCode::Aborted);

@@ -29,7 +29,9 @@ use super::Mailbox;
 use crate::arch::UserRegs;
 use crate::memory::AddressSpace;
 use crate::policy::DirectForm;
+use crate::sync::{CoreGuard, CoreLock};
 use ffa_abi::endpoint::EndpointId;
+use ffa_abi::error::ErrorCode;
 use ffa_abi::version::Version;
 use heapless::String;
 use spin::Mutex;
@@ -93,8 +95,8 @@ pub struct Runtime {
     pub regs: UserRegs,
     pub space: Option<AddressSpace>,
     /// The FF-A version the partition speaks (its manifest's, until it calls FFA_VERSION).
+    /// [`SpMailbox::version`] holds a copy for senders of indirect messages.
     pub version: Version,
-    pub mailbox: Option<Mailbox>,
     /// Characters logged with FFA_CONSOLE_LOG since the last newline.
     pub log_line: String<160>,
     /// The partition made an FF-A call other than FFA_VERSION: its version is settled.
@@ -299,7 +301,6 @@ impl Runtime {
             regs: UserRegs::default(),
             space: None,
             version,
-            mailbox: None,
             log_line: String::new(),
             version_frozen: false,
             interrupt: None,
@@ -369,11 +370,31 @@ impl Runtime {
     }
 }
 
+/// A partition's RX/TX buffer pair and what senders of indirect messages must know about its
+/// owner, behind a lock of its own, outside [`Runtime`]: a message reaches the RX buffer while
+/// the partition runs on another core or waits up a call chain (its runtime locked), as FF-A
+/// makes BUSY mean only "the RX buffer is not free". Lock order: the runtime lock (or the
+/// memory engine's), then this one; no other lock is taken while it is held, and it is never
+/// held across a partition's run.
+#[derive(Debug)]
+pub struct SpMailbox {
+    /// The pair (from the manifest or FFA_RXTX_MAP), `None` before load or after an unmap.
+    pub pair: Option<Mailbox>,
+    /// The owner's FF-A version, kept equal to [`Runtime::version`] (set with it by
+    /// FFA_VERSION and at every load): indirect messages depend on it.
+    pub version: Version,
+    /// The owner was aborted: its message was dropped and nothing is delivered (ABORTED)
+    /// until a restart opens it again (`indirect::drop_aborted` / `indirect::reopen`).
+    pub closed: bool,
+}
+
 /// One secure partition: its table entry and its runtime state.
 pub struct Sp {
     pub index: usize,
     pub desc: &'static Partition,
     pub rt: Mutex<Runtime>,
+    /// Its RX/TX buffers ([`SpMailbox`]).
+    pub mailbox: CoreLock<SpMailbox>,
     /// Secure interrupts taken for it and not yet delivered (outside `rt`: any core records
     /// them without waiting for the partition).
     pub irq: super::irq_pending::Pending,
@@ -389,8 +410,26 @@ impl Sp {
                 version,
                 desc.ns_interrupts_action != spmc_table::NsInterruptsAction::Signaled,
             )),
+            mailbox: CoreLock::new(SpMailbox {
+                pair: None,
+                version,
+                closed: false,
+            }),
             irq: super::irq_pending::Pending::new(desc.capabilities.interrupts.len()),
         }
+    }
+
+    /// Its mailbox under its lock; ABORTED if a core was retired holding it (as
+    /// `Spmc::nw_state`).
+    pub fn mailbox(&self) -> Result<CoreGuard<'_, SpMailbox>, ErrorCode> {
+        self.mailbox
+            .lock(crate::arch::current_core())
+            .map_err(|_| ErrorCode::Aborted)
+    }
+
+    /// A copy of its RX/TX pair, if it has one.
+    pub fn mailbox_pair(&self) -> Result<Option<Mailbox>, ErrorCode> {
+        Ok(self.mailbox()?.pair)
     }
 
     /// The SP's endpoint ID.

@@ -42,9 +42,12 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
                     }
                     Err(e) => Regs::error(e),
                 },
-                Caller::Sp(_, rt) => {
-                    partition_info_get(spmc, env, &mut rt.mailbox, version, *uuid, *count_only)
-                }
+                Caller::Sp(sp, _) => match sp.mailbox() {
+                    Ok(mut mb) => {
+                        partition_info_get(spmc, env, &mut mb.pair, version, *uuid, *count_only)
+                    }
+                    Err(e) => Regs::error(e),
+                },
             }
         }
         Interface::PartitionInfoGetRegs {
@@ -66,7 +69,10 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
                 Caller::Sp(sp, rt) => {
                     let space = rt.space.as_ref();
                     let checked = validate_sp_mailbox(sp.desc, space, tx, rx, pages);
-                    rxtx_map(&mut rt.mailbox, || checked)
+                    match sp.mailbox() {
+                        Ok(mut mb) => rxtx_map(&mut mb.pair, || checked),
+                        Err(e) => Regs::error(e),
+                    }
                 }
             }
         }

@@ -19,7 +19,7 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
         return Flow::Reply;
     };
     if let Interface::MsgWait { flags } = call {
-        return msg_wait(rt, *flags, out);
+        return msg_wait(sp, rt, *flags, out);
     }
     *out = match call {
         Interface::ConsoleLog(chars) => {
@@ -43,7 +43,7 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
 /// partition signals completion with FFA_MSG_WAIT), or a run the normal world gave it with
 /// FFA_RUN. Each hands the RX buffer back unless the caller retains it; a refused call keeps
 /// it (as Hafnium's `api_ffa_msg_wait`).
-fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
+fn msg_wait<'s>(sp: &Sp, rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
     let end = if rt.interrupt().is_some() {
         RunEnd::InterruptDone
     } else if rt.nw_run() {
@@ -60,8 +60,9 @@ fn msg_wait<'s>(rt: &mut Runtime, flags: u32, out: &mut Regs) -> Flow<'s> {
     // FF-A v1.2 FFA_MSG_WAIT w2 bit 0 keeps the RX buffer (decoding admits it from v1.2 only:
     // a v1.0/v1.1 caller always gives it back, as Hafnium). Without it, an SP run by the normal
     // world that waits without reading its message loses it (threat-model.md).
+    // (A poisoned mailbox lock refuses every use of the buffer already: ABORTED.)
     if flags & MSG_WAIT_RETAIN_RX == 0 {
-        if let Some(m) = rt.mailbox.as_mut() {
+        if let Some(m) = sp.mailbox().ok().as_mut().and_then(|mb| mb.pair.as_mut()) {
             m.release();
         }
     }

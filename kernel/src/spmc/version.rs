@@ -42,7 +42,7 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
     let word = requested.encode();
     let answer = match &mut cx.caller {
         Caller::NormalWorld => for_normal_world(cx.spmc, word),
-        Caller::Sp(_, rt) => {
+        Caller::Sp(sp, rt) => {
             let r = negotiate(cx.spmc.version, word);
             // Once the partition has made another FF-A call, its version is fixed: asking for
             // a different one is NOT_SUPPORTED and changes nothing (as Hafnium does, and
@@ -55,6 +55,11 @@ pub fn handle<'s, E: Env>(cx: &mut Cx<'s, '_, E>, call: &Interface, out: &mut Re
             };
             if let Ok((agreed, _)) = r {
                 rt.version = agreed;
+                // The copy senders of indirect messages read (`SpMailbox::version`); a
+                // poisoned mailbox lock refuses every message to it already.
+                if let Ok(mut mb) = sp.mailbox() {
+                    mb.version = agreed;
+                }
             }
             r.map(|(_, ours)| ours)
         }

@@ -22,6 +22,9 @@ pub const JOB_RATE: u32 = 3;
 /// One DIRECT_REQ_64 to the endpoint in bits 0-15 of `arg` with x3 = bits 32-63, the answer
 /// kept in `words`.
 pub const JOB_REQ64: u32 = 4;
+/// echo's SPIN for `arg` ticks (DIRECT_REQ_64, x3 = SPIN, x4 = `arg`), sent again while the
+/// answer is BUSY (echo busy on another core), the answer kept in `words`.
+pub const JOB_SPIN_ECHO: u32 = 5;
 
 /// Requests per core in one [`JOB_RATE`] run.
 pub const RATE_REQUESTS: u32 = 400;
@@ -76,6 +79,26 @@ pub fn run(core: usize) {
         JOB_RATE => rate(core, EndpointId(j.arg.load(Ordering::Acquire) as u16)),
         JOB_RUN => {
             let r = call(FuncId::Run32, &[j.arg.load(Ordering::Acquire)]);
+            keep_answer(j, &r);
+        }
+        JOB_SPIN_ECHO => {
+            let spin = [
+                u64::from(id::ECHO),
+                0,
+                test_protocol::cmd::SPIN.into(),
+                j.arg.load(Ordering::Acquire),
+                0,
+                0,
+                0,
+            ];
+            let mut r = call(FuncId::MsgSendDirectReq64, &spin);
+            for _ in 0..1000 {
+                let busy = r.w(0) == FuncId::Error32.raw() && r.w(2) == ErrorCode::Busy.to_u32();
+                if !busy {
+                    break;
+                }
+                r = call(FuncId::MsgSendDirectReq64, &spin);
+            }
             keep_answer(j, &r);
         }
         JOB_REQ64 => {

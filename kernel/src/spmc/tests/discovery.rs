@@ -496,7 +496,7 @@ fn sp_rxtx_map_and_unmap() {
     assert_error(&seen[16], ErrorCode::Busy);
     assert_success(&seen[17], 0);
     assert_error(&seen[18], ErrorCode::InvalidParameters);
-    assert_eq!(w.spmc.sps[0].rt.lock().mailbox, None);
+    assert_eq!(w.sp_mailbox(0), None);
 }
 
 #[test]
@@ -533,7 +533,7 @@ fn sp_mailbox_rules_for_devices_and_other_ids() {
     assert_error(&s[5], ErrorCode::InvalidParameters);
     // Mapped but holding nothing: nothing to release.
     assert_error(&s[6], ErrorCode::Denied);
-    assert!(w.spmc.sps[0].rt.lock().mailbox.is_some());
+    assert!(w.sp_mailbox(0).is_some());
 }
 
 /// FF-A v1.2 FFA_MSG_WAIT w2 bit 0 clear: the caller gives its RX buffer back (Hafnium's

@@ -942,10 +942,20 @@ impl World {
                 .iter()
                 .map(|s| {
                     let rt = s.rt.lock();
-                    (rt.state(), rt.request(), rt.mailbox, rt.version)
+                    (
+                        rt.state(),
+                        rt.request(),
+                        s.mailbox_pair().unwrap(),
+                        rt.version,
+                    )
                 })
                 .collect(),
         }
+    }
+
+    /// SP `i`'s RX/TX pair (a copy).
+    pub fn sp_mailbox(&self, i: usize) -> Option<Mailbox> {
+        self.spmc.sps[i].mailbox_pair().unwrap()
     }
 
     /// Maps an NW RX/TX pair of `pages` pages at the start of the NS window (TX first).

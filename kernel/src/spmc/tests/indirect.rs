@@ -462,7 +462,7 @@ fn an_aborted_sp_loses_its_notifications_and_messages() {
         .notify
         .with_sp(0, |r| r.aborted() && !r.any_pending())
         .unwrap());
-    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert!(!w.sp_mailbox(0).unwrap().rx_full);
     let (l, _) = lists(&w.nw(call(FuncId::NotificationInfoGet64, &[])));
     assert_eq!(l, alloc::vec![(SP1, alloc::vec![])]);
     // Towards sp0: ABORTED, nothing changes.
@@ -571,10 +571,10 @@ fn a_run_partition_keeps_its_message_only_when_its_msg_wait_retains_rx() {
     assert_error(&w.nw(send2(0)), ErrorCode::Busy);
     assert_eq!(w.snapshot(), before);
     assert_eq!(w.env.mem.bytes(rx(0) + 20, 5), b"first".to_vec());
-    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert!(w.sp_mailbox(0).unwrap().rx_full);
     // The next run waits without the flag: the buffer goes back, the new message comes in.
     assert_eq!(w.nw(run_sp0()), msg_wait());
-    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert!(!w.sp_mailbox(0).unwrap().rx_full);
     assert_success(&w.nw(send2(0)), 0);
     assert_eq!(w.env.mem.bytes(rx(0) + 20, 6), b"second".to_vec());
 }
@@ -594,7 +594,7 @@ fn the_retain_flag_is_invalid_parameters_below_v1_2() {
     assert_eq!(seen.len(), 4, "{seen:x?}");
     assert_error(&seen[2], ErrorCode::InvalidParameters);
     assert_success(&seen[3], 0);
-    assert!(!w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert!(!w.sp_mailbox(0).unwrap().rx_full);
     write_msg(&w, ntx, EndpointId(0), SP0, 20, b"second");
     assert_success(&w.nw(send2(0)), 0);
 }
@@ -735,9 +735,9 @@ fn a_released_v1_0_message_is_not_polled_back_over_other_rx_contents() {
         &w.nw(call(FuncId::MsgSend, &[pair(EndpointId(0), SP0), 0, 12, 0])),
         0,
     );
-    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0.is_some());
+    assert!(w.sp_mailbox(0).unwrap().v1_0.is_some());
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
-    assert_eq!(w.spmc.sps[0].rt.lock().mailbox.unwrap().v1_0, None);
+    assert_eq!(w.sp_mailbox(0).unwrap().v1_0, None);
     let info = sp_call(&mut w, SP0, 1);
     assert_eq!(info.w(0), FuncId::Success32.raw(), "{info:x?}");
     assert_sp_error(&sp_call(&mut w, SP0, 2), ErrorCode::Retry);
@@ -761,7 +761,7 @@ fn rx_release_from_an_sp_naming_itself_is_invalid_parameters() {
     write_msg(&w, ntx, EndpointId(0), SP0, 20, b"hello");
     assert_success(&w.nw(send2(0)), 0);
     assert_sp_error(&sp_call(&mut w, SP0, 0), ErrorCode::InvalidParameters);
-    assert!(w.spmc.sps[0].rt.lock().mailbox.unwrap().rx_full);
+    assert!(w.sp_mailbox(0).unwrap().rx_full);
 }
 
 /// The normal world learns of an indirect message only through "RX buffer full" in VM 0's
@@ -785,5 +785,58 @@ fn msg_send2_to_a_normal_world_without_a_bitmap_is_denied() {
     assert_success(&w.nw(call(FuncId::NotificationBitmapCreate, &[0, 1])), 0);
     assert_sp_ok(&sp_call(&mut w, SP0, 0));
     assert_eq!(w.env.mem.bytes(nrx + 40, 9), b"to the nw");
+    assert_eq!(sgis(&w), [SRI_INTID]);
+}
+
+/// FF-A's BUSY for FFA_MSG_SEND2 is about the receiver's RX buffer only (Hafnium's
+/// `api_ffa_msg_send2`: `vm_is_mailbox_busy`, the mailbox state and mapping, under the VM's
+/// lock, not the vCPU's). A receiver whose RX buffer is free gets the message while it waits
+/// up the sender's own call chain: SP1 sends SP0 a direct request, and SP0, handling it, sends
+/// SP1 an indirect message (SP1's runtime is locked further up this core's chain; its
+/// mailbox has a lock of its own).
+#[test]
+fn msg_send2_to_a_receiver_waiting_on_the_sender_is_delivered() {
+    let d0 = mailbox_sp(0, &[SP1], false, alloc::vec![send2(0)]);
+    let mut d1 = mailbox_sp(1, &[], false, alloc::vec![req64(SP1, SP0, [0, 0, 0, 0, 0])]);
+    d1.direct_to = alloc::vec![SP0];
+    let mut w = World::boot(alloc::vec![d0, d1]);
+    w.nw_version(Version::V1_1);
+    write_msg(&w, tx(0), SP0, SP1, 40, b"to sp1");
+    // SP1's call result is SP0's DIRECT_RESP_64; its w3/w4 are w0/w2 of SP0's MSG_SEND2
+    // (calling_sp packs them there).
+    let r = sp_call(&mut w, SP1, 0);
+    assert_eq!(r.w(0), FuncId::MsgSendDirectResp64.raw(), "{r:x?}");
+    assert_eq!(
+        (r.w(3), r.w(4)),
+        (FuncId::Success32.raw(), 0),
+        "SP0's FFA_MSG_SEND2 to SP1 (RX empty): w2 = {:#x}",
+        r.w(4)
+    );
+    assert!(w.sp_mailbox(1).unwrap().rx_full);
+    assert_eq!(w.env.mem.bytes(rx(1) + 40, 6), b"to sp1");
+    // Its RX buffer full, the next one is BUSY: BUSY means that, and only that.
+    let r = sp_call(&mut w, SP1, 0);
+    assert_eq!(
+        (r.w(3), r.w(4)),
+        (FuncId::Error32.raw(), ErrorCode::Busy.to_i32() as u32)
+    );
+}
+
+/// The same for a receiver running on another core, modelled by holding its runtime lock (as
+/// that core's dispatcher does for the whole run) while the normal world sends: delivered,
+/// with "RX buffer full" and the SRI; the runtime is untouched.
+#[test]
+fn msg_send2_to_a_receiver_running_elsewhere_is_delivered() {
+    let d0 = mailbox_sp(0, &[], false, alloc::vec![]);
+    let mut w = World::boot(alloc::vec![d0]);
+    w.nw_version(Version::V1_2);
+    let (ntx, _) = w.map_nw_mailbox(1);
+    write_msg(&w, ntx, EndpointId(0), SP0, 40, b"while running");
+    let running = w.spmc.sps[0].rt.lock();
+    let r = w.spmc.handle_nw_call(&mut w.env, &send2(0));
+    drop(running);
+    assert_success(&r, 0);
+    assert!(w.sp_mailbox(0).unwrap().rx_full);
+    assert_eq!(w.env.mem.bytes(rx(0) + 40, 13), b"while running");
     assert_eq!(sgis(&w), [SRI_INTID]);
 }

@@ -32,6 +32,10 @@ pub const CASES: &[Case] = &[
     Case::default_set("msg_send2_nw_to_sp", msg_send2_nw_to_sp),
     Case::default_set("msg_send2_sp_to_nw_and_sp", msg_send2_from_sp),
     Case::default_set("msg_send_v1_0_and_poll", msg_send_v1_0),
+    Case::default_set(
+        "msg_send2_to_sp_running_elsewhere",
+        msg_send2_running_elsewhere,
+    ),
     Case::default_set("notify_sri_then_nw_runs_the_receiver", nw_runs_receiver),
     Case::default_set("notify_run_keeps_unread_message", run_keeps_unread_message),
     // The v1.0 fixture set (partitions/pkg-sp/layout-v1.0.json), in a boot of its own that
@@ -711,6 +715,60 @@ fn msg_send2_from_sp() -> Outcome {
             let _ = sri_taken();
             Ok(())
         })
+    })
+}
+
+/// FF-A's BUSY for FFA_MSG_SEND2 means "the receiver's RX buffer is not free", nothing else
+/// (Hafnium's `vm_is_mailbox_busy`): echo, running a SPIN request on a secondary core (its
+/// direct requests from here are BUSY meanwhile), gets the normal world's message in its free
+/// RX buffer, and reads it once its request is done.
+fn msg_send2_running_elsewhere() -> Outcome {
+    with_mailbox(|| {
+        use crate::stress::{self, JOBS, JOB_SPIN_ECHO};
+        use core::sync::atomic::Ordering;
+        /// 200 ms of the 62.5 MHz counter: long enough to send while echo still spins.
+        const TICKS: u64 = 12_500_000;
+        const PAYLOAD: u64 = 0x5EC0_0C0D_E2E2_0002;
+        let up = stress::up_cores();
+        let Some(&other) = up.first() else {
+            fail!("no secondary core is up (run with -smp 2 or more)");
+        };
+        nw_message(id::ECHO, NW, 40, 8, PAYLOAD)?;
+        let before = stress::post(other, JOB_SPIN_ECHO, TICKS);
+        crate::arch::sev();
+        let done = || JOBS[other].done.load(Ordering::Acquire) != before;
+        // echo runs on `other` once a direct request from here is BUSY.
+        let served = [u64::from(id::ECHO), 0, cmd::SERVED.into(), 0, 0, 0, 0];
+        let running = crate::arch::wait_until(5_000, || {
+            let r = call(FuncId::MsgSendDirectReq64, &served);
+            r.w(0) == FuncId::Error32.raw() && r.w(2) == ErrorCode::Busy.to_u32()
+        });
+        let sent = running.then(send2);
+        let spinning = !done();
+        // Whatever happened, echo's request ends before anything else is checked.
+        let finished = crate::arch::wait_until(10_000, done);
+        let _ = sri_taken();
+        check!(running, "echo never ran on core {other}");
+        let Some(sent) = sent else {
+            fail!("no MSG_SEND2 sent")
+        };
+        expect_success(&sent, "MSG_SEND2 NW -> echo running on another core")?;
+        check!(
+            spinning,
+            "echo's SPIN on core {other} ended before the MSG_SEND2: nothing shown"
+        );
+        check!(finished, "core {other} did not finish echo's SPIN");
+        check_eq!(
+            JOBS[other].words[0].load(Ordering::Acquire),
+            u64::from(FuncId::MsgSendDirectResp64.raw()),
+            "the answer to echo's SPIN on core {other}"
+        );
+        check_eq!(
+            ask(id::ECHO, &[cmd::MSG_READ.into()])?,
+            [OK, 1 << 32, NW.into(), 8, PAYLOAD],
+            "echo reads the message it got while running"
+        );
+        Ok(())
     })
 }
 
