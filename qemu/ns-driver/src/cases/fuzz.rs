@@ -316,16 +316,20 @@ impl Fuzz {
         };
         let mut len = n;
         let mut total = total;
+        // A mutated byte may have changed the receivers: then who may retrieve is unknown.
+        let mut bytes_mutated = false;
         match if clean { 9 } else { r.below(10) } {
             0 | 1 => {
                 // Any byte of the descriptor.
                 let at = r.below(n as u64) as usize;
                 buf[at] = r.next() as u8;
+                bytes_mutated = true;
             }
             2 => {
                 // A 32-bit field (offsets, counts, sizes) set to something else.
                 let at = (r.below(n as u64 / 4) * 4) as usize;
                 buf[at..at + 4].copy_from_slice(&(r.word() as u32).to_le_bytes());
+                bytes_mutated = true;
             }
             3 => total = r.below(2 * n as u64 + 1) as usize,
             4 => len = r.below(n as u64 + 1) as usize,
@@ -337,7 +341,13 @@ impl Fuzz {
         let reg3 = if r.chance(10) { r.word() } else { 0 };
         let a = call(fid, &[total as u64, len as u64, reg3, 0]);
         self.answer(&a, "MEM send")?;
-        self.after_send(&a, NW, donate, rx.first().map_or(NW, |m| m.endpoint));
+        // `to` names the one borrower only when the descriptor says so unaltered: a send to
+        // two borrowers may be retrieved by either (NW stands for "not known").
+        let to = match (rx.as_slice(), bytes_mutated) {
+            ([only], false) => only.endpoint,
+            _ => NW,
+        };
+        self.after_send(&a, NW, donate, to);
         Ok(())
     }
 
@@ -426,8 +436,8 @@ impl Fuzz {
             self.stats.retrieved += 1;
             if l.to != NW && l.to != sp {
                 return Err(self.fail(format_args!(
-                    "{sp:#06x} retrieved {:?}, sent to {:#06x} alone",
-                    l.handle, l.to
+                    "{sp:#06x} retrieved {:?}, sent to {:#06x} alone (owner {:#06x})",
+                    l.handle, l.to, l.owner
                 )));
             }
         }
