@@ -1010,7 +1010,7 @@ mod tests {
         assert_eq!(identity_clash(&layout, &[high]), Some(high), "alias window");
     }
 
-    fn test_layout() -> KernelLayout {
+    pub(super) fn test_layout() -> KernelLayout {
         static POOL: [PhysRange; 1] = [PhysRange {
             base: 0x2400_0000,
             size: 0x100_0000,

@@ -7,32 +7,6 @@ use super::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-fn ns_layout() -> KernelLayout {
-    static POOL: [PhysRange; 1] = [PhysRange {
-        base: 0x2400_0000,
-        size: 0x100_0000,
-    }];
-    KernelLayout {
-        text: PhysRange {
-            base: 0x2020_0000,
-            size: 0x1000,
-        },
-        rodata: PhysRange {
-            base: 0x2020_1000,
-            size: 0x1000,
-        },
-        data: PhysRange {
-            base: 0x2020_2000,
-            size: 0x2000,
-        },
-        devices: &[],
-        secure_alias: &POOL,
-        ns_alias: &[],
-        guards: &[],
-        el3_reserved: &[],
-    }
-}
-
 /// Several transactions' ranges (pairwise disjoint, sharing 2 MiB chunks), each mapped and
 /// unmapped by one call in its own order, interleaved at random: after every step every page
 /// is mapped exactly when a mapped transaction holds it, no table comes from the heap when
@@ -79,7 +53,7 @@ fn interleaved_transactions_map_exactly_their_pages() {
                     }
                 }
             }
-            let mut s = AddressSpace::new(&ns_layout(), 1).unwrap();
+            let mut s = AddressSpace::new(&super::tests::test_layout(), 1).unwrap();
             let heap0 = s.pool_stats().2;
             let mut mapped = [false; 4];
             for (t, _) in steps {
