@@ -18,7 +18,7 @@
 //! in 4 instructions, so a heap copy or a by-value move of one costs thousands.
 
 use super::call::{Caller, Cx, Flow};
-use super::partition::{Runtime, Sp};
+use super::partition::{Runtime, Sp, SpMailbox};
 use super::{Env, Mailbox, Spmc};
 use crate::mem_share::convert;
 use crate::mem_share::types::DeviceAttr;
@@ -29,6 +29,7 @@ use crate::mem_share::{
     TransactionKind, TransactionRequest,
 };
 use crate::memory::{MemType, UserPerm, PAGE_SIZE};
+use crate::sync::CoreGuard;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -821,6 +822,17 @@ pub fn frag_tx(
     }
 }
 
+/// `sp`'s mailbox lock and its RX/TX pair, for writing a response into a free RX buffer:
+/// ABORTED if the mailbox is closed, [`NO_MAILBOX`] without a pair, BUSY while RX is full.
+fn free_rx(sp: &Sp) -> Result<(CoreGuard<'_, SpMailbox>, Mailbox), ErrorCode> {
+    let mbox = sp.mailbox()?;
+    let mb = mbox.pair.ok_or(NO_MAILBOX)?;
+    if mb.rx_full {
+        return Err(ErrorCode::Busy);
+    }
+    Ok((mbox, mb))
+}
+
 /// Copies `len` bytes of the caller's TX buffer (an SP's, or the normal world's) into `buf`
 /// (the engine's, so the engine lock is held).
 fn mailbox_tx<'a>(
@@ -888,16 +900,10 @@ pub fn retrieve(spmc: &Spmc, env: &mut impl Env, caller: &mut Caller<'_>, args: 
     let state = &mut *state;
     // Held until the response is in the RX buffer: a message (FFA_MSG_SEND2 from another
     // core) cannot fill it meanwhile. Order: the engine's lock, then the mailbox's.
-    let mut mbox = match sp.mailbox() {
+    let (mut mbox, mb) = match free_rx(sp) {
         Ok(m) => m,
         Err(e) => return Regs::error(e),
     };
-    let Some(mb) = mbox.pair else {
-        return Regs::error(NO_MAILBOX);
-    };
-    if mb.rx_full {
-        return Regs::error(ErrorCode::Busy);
-    }
     let bytes = match read_tx(env, &mb, args.frag_len, &mut state.tx.0) {
         Ok(b) => b,
         Err(e) => return Regs::error(e),
@@ -992,16 +998,10 @@ pub fn frag_rx(
     };
     let state = &mut *state;
     // Held until the fragment is in the RX buffer (as in `retrieve`).
-    let mut mbox = match sp.mailbox() {
+    let (mut mbox, mb) = match free_rx(sp) {
         Ok(m) => m,
         Err(e) => return Regs::error(e),
     };
-    let Some(mb) = mbox.pair else {
-        return Regs::error(NO_MAILBOX);
-    };
-    if mb.rx_full {
-        return Regs::error(ErrorCode::Busy);
-    }
     let rx_len = (u64::from(mb.pages) * PAGE_SIZE) as usize;
     let buf = &mut state.tx.0;
     let r = state.cursors.next(me, handle, offset, |resp, off| {
